@@ -1,0 +1,1 @@
+"""The Bosun application: the command line and, later, the supervisor screen."""

@@ -1,0 +1,86 @@
+"""Starting agents per SPEC §6: the task file, the prompt, the command line and the environment.
+
+An agent is a process Bosun starts in the unit's worktree. It gets the task as JSON in a file
+outside the tracked tree, an environment with every secret removed, and reports by committing
+(plus an optional report file that is never trusted over what git shows).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+from .errors import BosunError
+from .plan import AgentSpec, UnitSpec
+from .process import scrubbed_env
+
+SCRIPTED_RUNNER = Path(__file__).with_name("scripted.py")
+
+
+def build_task(unit: UnitSpec, *, branch: str, base_commit: str, attempt: int, handback: dict | None,
+               integrated: list[dict]) -> dict:
+    """The task JSON of SPEC §6."""
+    return {
+        "protocol": 1, "unit": unit.id, "title": unit.title, "prompt": unit.prompt,
+        "scope": list(unit.scope) if unit.scope else [], "branch": branch, "base_commit": base_commit,
+        "attempt": attempt, "handback": handback, "integrated": integrated,
+    }
+
+
+def compose_prompt(task: dict) -> str:
+    """The instruction text a CLI agent gets as `{prompt}`: the unit's prompt plus the rules."""
+    lines = [f"# {task['title']} (unit {task['unit']}, attempt {task['attempt']})", "", task["prompt"], ""]
+    if task["scope"]:
+        lines.append("Change only these paths: " + ", ".join(task["scope"]) + ".")
+    handback = task.get("handback")
+    if handback:
+        lines.append(f"This unit was handed back to you ({handback['reason']}).")
+        if handback.get("note"):
+            lines.append(f"Note from the supervisor: {handback['note']}")
+        if handback.get("files"):
+            lines.append("Files involved: " + ", ".join(handback["files"]) + ".")
+        if handback["reason"] == "conflict":
+            lines.append("The integration branch has been merged into your worktree; resolve the conflict "
+                         "markers in those files and commit the merge.")
+        if handback.get("output_tail"):
+            lines += ["The end of the test output on the merged tree:", "```", handback["output_tail"], "```"]
+    lines += ["", f"Work in the current directory, on branch {task['branch']}. Commit your work with git when "
+              "it is done; Bosun merges only what is committed. The task as JSON is in $BOSUN_TASK_FILE."]
+    return "\n".join(lines)
+
+
+_PLACEHOLDER = re.compile(r"\{(task_file|prompt|unit|worktree)\}")
+
+
+def agent_argv(agent: AgentSpec, plan_root: Path, values: dict[str, str], speed: float = 1.0) -> list[str]:
+    """The command line that starts `agent`, placeholders filled (never through a shell)."""
+    if agent.kind == "scripted":
+        script = (plan_root / (agent.script or "")).resolve()
+        return [sys.executable, "-I", str(SCRIPTED_RUNNER), str(script), "--speed", str(speed)]
+    if agent.kind == "command":
+        return [_PLACEHOLDER.sub(lambda m: values[m.group(1)], arg) for arg in agent.command]
+    if agent.kind == "model":
+        raise BosunError(f"agent '{agent.name}': kind = \"model\" is not available in this version yet")
+    raise BosunError(f"agent '{agent.name}' is external: it joins by claiming and Bosun never starts it")
+
+
+def agent_env(agent: AgentSpec, *, task_file: Path, report_file: Path, unit: str, worktree: Path) -> dict[str, str]:
+    return scrubbed_env(agent.env, {
+        "BOSUN_TASK_FILE": str(task_file), "BOSUN_REPORT_FILE": str(report_file),
+        "BOSUN_UNIT": unit, "BOSUN_WORKTREE": str(worktree),
+    })
+
+
+def read_report(path: Path, unit: str) -> dict | None:
+    """The agent's report if it is well-formed and about this unit; None means 'not trusted'."""
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if (not isinstance(report, dict) or report.get("protocol") != 1 or report.get("unit") != unit
+            or report.get("status") not in ("done", "blocked")):
+        return None
+    summary = report.get("summary")
+    return {"status": report["status"], "summary": summary if isinstance(summary, str) else ""}

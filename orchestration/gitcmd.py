@@ -1,0 +1,97 @@
+"""Running git the way Bosun needs it: plain subprocesses, hooks and fsmonitor off, no prompts.
+
+Bosun runs git in repositories agents can write to, so every call disables the settings that
+would run a command of the repository's choosing; what git prints is parsed in the C locale.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import BosunError, GitError
+
+# Settings that would let a repository's config or files run commands inside Bosun.
+SAFE_CONFIG = ("-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false",
+               "-c", "core.sshCommand=false", "-c", "diff.external=", "-c", "gc.auto=0",
+               "-c", "maintenance.auto=false", "-c", "commit.gpgSign=false")
+BOSUN_IDENTITY = {"GIT_AUTHOR_NAME": "Bosun", "GIT_AUTHOR_EMAIL": "bosun@localhost",
+                  "GIT_COMMITTER_NAME": "Bosun", "GIT_COMMITTER_EMAIL": "bosun@localhost"}
+
+
+def _base_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(LC_ALL="C", GIT_TERMINAL_PROMPT="0", GIT_CONFIG_NOSYSTEM="1")
+    return env
+
+
+_ENV = _base_env()
+
+
+@dataclass(frozen=True)
+class GitResult:
+    code: int
+    out: str
+    err: str
+
+
+def git(args: list[str], cwd: Path, *, check: bool = True, env: dict[str, str] | None = None,
+        ok_codes: tuple[int, ...] = (0,)) -> GitResult:
+    """Run `git ARGS` in `cwd`; raise GitError unless the exit code is in `ok_codes`."""
+    full_env = {**_ENV, **env} if env else _ENV
+    proc = subprocess.run(["git", *SAFE_CONFIG, *args], cwd=cwd, env=full_env, capture_output=True,
+                          text=True, errors="replace", stdin=subprocess.DEVNULL)
+    if check and proc.returncode not in ok_codes:
+        raise GitError(args, proc.returncode, proc.stderr)
+    return GitResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+class GitRepo:
+    """A repository by its top folder (or a bare one by its git dir)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @classmethod
+    def discover(cls, start: Path) -> GitRepo:
+        """The repository containing `start`, or a BosunError saying there is none."""
+        if not start.is_dir():
+            raise BosunError(f"{start}: no such directory")
+        result = git(["rev-parse", "--show-toplevel"], start, check=False)
+        if result.code != 0 or not result.out.strip():
+            raise BosunError(f"{start}: not inside a git repository with a working tree (run git init first)")
+        return cls(Path(result.out.strip()))
+
+    def run(self, *args: str, **kwargs) -> GitResult:
+        return git(list(args), self.path, **kwargs)
+
+    def rev_parse(self, ref: str) -> str | None:
+        """The commit `ref` names, or None when it does not exist."""
+        result = git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], self.path, check=False)
+        return result.out.strip() if result.code == 0 else None
+
+    @property
+    def git_dir(self) -> Path:
+        out = self.run("rev-parse", "--absolute-git-dir").out.strip()
+        return Path(out)
+
+    def update_ref(self, ref: str, new: str, old: str | None, reason: str) -> bool:
+        """Compare-and-swap a ref: moves only if it still points at `old` ('' = must not exist)."""
+        result = self.run("update-ref", "-m", reason, ref, new, old if old is not None else "", check=False)
+        return result.code == 0
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        return self.run("merge-base", "--is-ancestor", ancestor, descendant, check=False).code == 0
+
+    def changed_files(self, old: str, new: str) -> list[str]:
+        """Every path that differs between two commits (renames count as both paths)."""
+        out = self.run("diff", "--name-only", "--no-renames", "-z", old, new).out
+        return [p for p in out.split("\0") if p]
+
+    def commits_between(self, old: str, new: str) -> int:
+        return int(self.run("rev-list", "--count", f"{old}..{new}").out.strip() or 0)
+
+    def is_dirty(self) -> bool:
+        return bool(self.run("status", "--porcelain", "--untracked-files=no").out.strip())

@@ -1,0 +1,130 @@
+"""The integration lane: merge check, scope check, gate, and the crash-safe move of the
+integration branch. One unit at a time, so every candidate is judged against the real head.
+
+The branch moves only by compare-and-swap `update-ref` after an intent is recorded in the
+store; `recover_intents` settles an intent left by a crash exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from .errors import BosunError
+from .gate import GateFolder, candidate_commit, merge_check, run_gate, summarize
+from .scope import in_scope
+from .session import Session
+from .states import (AWAITING_APPROVAL, CHECKING, CONFLICTED, GATE_FAILED, GATING, MERGED, OUT_OF_SCOPE,
+                     SUBMITTED)
+from .store import StaleState
+
+
+class IntegrationTampered(BosunError):
+    """The integration branch is not where Bosun left it: someone else moved it."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How integrating one unit ended."""
+
+    state: str
+    detail: dict
+
+
+class Integrator:
+    """Judges submitted units one at a time and moves the integration branch."""
+
+    def __init__(self, session: Session, *, merge_when_green: bool) -> None:
+        self.session = session
+        self.store = session.store
+        self.repo = session.repo
+        self.merge_when_green = merge_when_green
+        self.gate_folder = GateFolder(session.repo, session.dir / "gate")
+
+    def verified_head(self) -> str:
+        """The integration head, after checking nobody but Bosun moved the branch."""
+        expected = self.session.integration_head()
+        actual = self.repo.rev_parse(self.session.integration_ref)
+        if actual != expected:
+            raise IntegrationTampered(
+                f"branch '{self.session.plan.project.integration}' is at {actual or 'nothing'}, but Bosun left it at "
+                f"{expected}: only Bosun moves it (restore it with git update-ref {self.session.integration_ref} {expected})")
+        return expected
+
+    async def integrate(self, unit_id: str) -> Verdict:
+        """Check, gate and (when allowed) merge one unit that is submitted or approved."""
+        row = self.store.unit(unit_id)
+        spec = self.session.plan.units[unit_id]
+        self.store.transition(unit_id, CHECKING, (SUBMITTED, AWAITING_APPROVAL))
+        head = await asyncio.to_thread(self.verified_head)
+        check = await asyncio.to_thread(merge_check, self.repo, head, row.head_commit)
+        if not check.clean:
+            detail = {"reason": "conflict", "files": list(check.conflicts)}
+            self.store.transition(unit_id, CONFLICTED, (CHECKING,), data=detail, detail=detail)
+            return Verdict(CONFLICTED, detail)
+        changed = await asyncio.to_thread(self.repo.changed_files, head, check.tree)
+        outside = [path for path in changed if not in_scope(path, spec.scope)]
+        if outside:
+            detail = {"reason": "out_of_scope", "files": outside, "scope": list(spec.scope or ())}
+            self.store.transition(unit_id, OUT_OF_SCOPE, (CHECKING,), data=detail, detail=detail)
+            return Verdict(OUT_OF_SCOPE, detail)
+        message = f"bosun: merge unit {unit_id} ({spec.title})\n\nBosun-Unit: {unit_id}\nBosun-Attempt: {row.attempts}"
+        candidate = await asyncio.to_thread(candidate_commit, self.repo, check.tree, (head, row.head_commit), message)
+        self.store.transition(unit_id, GATING, (CHECKING,), data={"candidate": candidate, "files": len(changed)},
+                              candidate=candidate, candidate_parent=head)
+        result = await asyncio.to_thread(self._gate, unit_id, row.attempts, candidate)
+        counts = summarize(result.output_tail)
+        self.store.add_gate_run(unit_id, row.attempts, candidate, head, result.passed, result.exit_code,
+                                result.duration_s, result.cause, result.output_tail)
+        gate = {"passed": result.passed, "cause": result.cause, "duration_s": round(result.duration_s, 3),
+                "commit": candidate, **counts}
+        if not result.passed:
+            detail = {"reason": "gate_failed", "gate": gate, "output_tail": result.output_tail[-3000:]}
+            self.store.transition(unit_id, GATE_FAILED, (GATING,), data={"gate": gate}, detail=detail)
+            return Verdict(GATE_FAILED, detail)
+        detail = {"gate": gate, "files": changed}
+        self.store.transition(unit_id, AWAITING_APPROVAL, (GATING,), data={"gate": gate}, detail=detail)
+        if self.merge_when_green or self.store.unit(unit_id).approved:
+            return await self.merge(unit_id)
+        return Verdict(AWAITING_APPROVAL, detail)
+
+    def _gate(self, unit_id: str, attempt: int, candidate: str):
+        project = self.session.plan.project
+        self.gate_folder.checkout(candidate)
+        log = self.session.dir / "logs" / f"gate.{unit_id}.{attempt}.log"
+        log.unlink(missing_ok=True)
+        return run_gate(project.gate, self.gate_folder.path, project.gate_timeout, project.gate_env, log,
+                        ceiling=self.session.dir)
+
+    async def merge(self, unit_id: str) -> Verdict:
+        """Move the integration branch to the unit's gated candidate, or re-judge a stale one."""
+        row = self.store.unit(unit_id)
+        head = await asyncio.to_thread(self.verified_head)
+        if row.candidate_parent != head:
+            return await self.integrate(unit_id)
+        intent = self.store.add_intent(unit_id, self.session.integration_ref, head, row.candidate)
+        moved = await asyncio.to_thread(self.repo.update_ref, self.session.integration_ref, row.candidate, head,
+                                        f"bosun: merge unit {unit_id}")
+        if not moved:
+            self.store.close_intent(intent, "failed")
+            await asyncio.to_thread(self.verified_head)
+            raise IntegrationTampered(f"the integration branch moved during the merge of '{unit_id}'")
+        self.store.finish_merge(intent, unit_id, row.candidate)
+        return Verdict(MERGED, {"commit": row.candidate})
+
+    def recover_intents(self) -> list[str]:
+        """Settle merges a crash interrupted: finished if the ref moved, redone if it did not."""
+        settled = []
+        for intent_id, unit_id, ref, old, new in self.store.open_intents():
+            actual = self.repo.rev_parse(ref)
+            if actual == old and self.repo.update_ref(ref, new, old, f"bosun: merge unit {unit_id} (recovered)"):
+                actual = new
+            if actual == new:
+                try:
+                    self.store.finish_merge(intent_id, unit_id, new)
+                except StaleState:
+                    pass
+                settled.append(unit_id)
+            else:
+                self.store.close_intent(intent_id, "abandoned")
+        return settled

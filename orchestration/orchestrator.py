@@ -1,0 +1,378 @@
+"""The supervisor loop (asyncio): hands ready units to free agents, watches them, feeds the
+integration lane, applies human decisions from the store, and recovers after a crash.
+
+Git and child processes run in worker threads; the store is touched only from the loop, so a
+screen embedding this loop stays responsive and sees every change as a store event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+
+from .agents import agent_argv, agent_env, build_task, compose_prompt, read_report
+from .errors import BosunError
+from .graph import dependencies_merged
+from .integration import IntegrationTampered, Integrator, Verdict
+from .process import Child, kill_group
+from .session import Session
+from .states import (AGENT_STATES, AWAITING_APPROVAL, CANCELLED, CLAIMED, COMMAND_STATES, CONFLICTED, DONE_STATES,
+                     FAILED, GATE_FAILED, INTEGRATING_STATES, MERGED, OUT_OF_SCOPE, PENDING, READY, RUNNING,
+                     SUBMITTED)
+from .store import StaleState, UnitRow
+from .worktrees import AgentClone, unit_branch
+
+AUTO_HANDBACK = (CONFLICTED, GATE_FAILED, OUT_OF_SCOPE)
+REASONS = {CONFLICTED: "conflict", GATE_FAILED: "gate_failed", OUT_OF_SCOPE: "out_of_scope"}
+
+
+@dataclass
+class Running:
+    """An agent at work on a unit."""
+
+    agent: str
+    task: asyncio.Task
+    child: Child | None = None
+    cancelled: bool = False
+
+
+@dataclass
+class Options:
+    """How a run behaves beyond what the plan says."""
+
+    auto_approve: bool = False
+    max_agents: int | None = None
+    wait: bool = False
+    speed: float = 1.0
+    poll_s: float = 0.2
+
+
+@dataclass
+class _Prepared:
+    worktree: str
+    base_commit: str
+    start_head: str
+    handback: dict | None = field(default=None)
+
+
+class Orchestrator:
+    """Runs one session until every unit is merged or cancelled, or nothing can move."""
+
+    def __init__(self, session: Session, options: Options | None = None) -> None:
+        self.session = session
+        self.store = session.store
+        self.plan = session.plan
+        self.options = options or Options()
+        self.clone: AgentClone = session.clone()
+        project = self.plan.project
+        self.max_agents = self.options.max_agents or project.max_agents
+        self.integrator = Integrator(session, merge_when_green=project.merge == "auto" or self.options.auto_approve)
+        self.running: dict[str, Running] = {}
+        self.lane: asyncio.Task | None = None
+        self._wake = asyncio.Event()
+        self._failure: BaseException | None = None
+
+    # -- the loop -----------------------------------------------------------------------
+    async def run(self) -> int:
+        """0 when every unit is merged or cancelled; 1 when the rest needs a human."""
+        self.session.mark_supervisor()
+        await asyncio.to_thread(self.clone.ensure)
+        self._recover()
+        self.store.append_event("supervisor_started", None, max_agents=self.max_agents)
+        try:
+            while True:
+                self._tick()
+                if self._failure is not None:
+                    raise self._failure
+                outcome = self._outcome()
+                if outcome is not None:
+                    self.store.append_event("session_finished" if outcome == 0 else "session_paused", None,
+                                            exit=outcome, **self._census())
+                    return outcome
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self.options.poll_s)
+                except TimeoutError:
+                    pass
+                self._wake.clear()
+        finally:
+            await self._stop_all()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _tick(self) -> None:
+        self._apply_commands()
+        self._promote()
+        self._dispatch()
+        self._feed_lane()
+
+    def _census(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for unit in self.store.units():
+            counts[unit.state] = counts.get(unit.state, 0) + 1
+        return counts
+
+    def _outcome(self) -> int | None:
+        units = self.store.units()
+        if all(u.state in DONE_STATES for u in units):
+            return 0
+        if self.options.wait or self.running or self.lane is not None or self.store.pending_commands():
+            return None
+        movable = any(u.state in INTEGRATING_STATES or (u.state == AWAITING_APPROVAL and u.approved)
+                      or (u.state == READY and self._agent_for(u) is not None) for u in units)
+        return None if movable else 1
+
+    # -- readiness and hand-out -------------------------------------------------------------
+    def _states(self) -> dict[str, str]:
+        return {u.id: u.state for u in self.store.units()}
+
+    def _promote(self) -> None:
+        states = self._states()
+        for unit_id, state in states.items():
+            if state == PENDING and dependencies_merged(self.session.graph, unit_id, states):
+                self._move(unit_id, READY, (PENDING,))
+
+    def _agent_for(self, row: UnitRow) -> str | None:
+        """The agent that should take `row` now: its own if free, else any free startable one."""
+        busy = {r.agent for r in self.running.values()}
+        if row.agent is not None:
+            spec = self.plan.agents.get(row.agent)
+            return row.agent if spec and spec.kind != "external" and row.agent not in busy else None
+        for name, spec in self.plan.agents.items():
+            if spec.kind != "external" and name not in busy:
+                return name
+        return None
+
+    def _dispatch(self) -> None:
+        for row in self.store.units():
+            if len(self.running) >= self.max_agents:
+                return
+            if row.state != READY or row.id in self.running:
+                continue
+            agent = self._agent_for(row)
+            if agent is None:
+                continue
+            lease = self.plan.units[row.id].timeout + 60
+            epoch = self.store.claim(row.id, agent, lease)
+            if epoch is None:
+                continue
+            self.store.update(row.id, agent=agent)
+            task = asyncio.create_task(self._work(row.id, agent, epoch), name=f"unit {row.id}")
+            self.running[row.id] = Running(agent, task)
+
+    # -- one agent on one unit -----------------------------------------------------------------
+    async def _work(self, unit_id: str, agent_name: str, epoch: int) -> None:
+        try:
+            await self._attempt(unit_id, agent_name, epoch)
+        except StaleState:
+            pass
+        except Exception as exc:  # an engine bug or a git failure: the unit fails visibly
+            try:
+                detail = {"reason": "error", "error": str(exc)}
+                self.store.transition(unit_id, FAILED, AGENT_STATES, data=detail, detail=detail)
+            except StaleState:
+                pass
+        finally:
+            self.running.pop(unit_id, None)
+            self.wake()
+
+    async def _attempt(self, unit_id: str, agent_name: str, epoch: int) -> None:
+        row = self.store.unit(unit_id)
+        spec, agent = self.plan.units[unit_id], self.plan.agents[agent_name]
+        head = self.session.integration_head()
+        prepared = await asyncio.to_thread(self._prepare_worktree, row, head)
+        attempt = row.attempts + 1
+        tasks = self.session.dir / "tasks"
+        task_file, report_file = tasks / f"{unit_id}.json", tasks / f"{unit_id}.report.json"
+        report_file.unlink(missing_ok=True)
+        task = build_task(spec, branch=unit_branch(unit_id), base_commit=prepared.base_commit, attempt=attempt,
+                          handback=prepared.handback, integrated=self._integrated())
+        task_file.write_text(json.dumps(task, indent=2))
+        values = {"task_file": str(task_file), "prompt": compose_prompt(task), "unit": unit_id,
+                  "worktree": prepared.worktree}
+        try:
+            argv = agent_argv(agent, self.plan.root, values, self.options.speed)
+        except BosunError as exc:
+            detail = {"reason": "agent", "error": str(exc)}
+            self.store.transition(unit_id, FAILED, (CLAIMED,), epoch=epoch, data=detail, detail=detail)
+            return
+        env = agent_env(agent, task_file=task_file, report_file=report_file, unit=unit_id,
+                        worktree=self.clone.worktree_path(unit_id))
+        log = self.session.dir / "logs" / f"{unit_id}.{attempt}.log"
+        child = Child(argv, self.clone.worktree_path(unit_id), env, log)
+        self.running[unit_id].child = child
+        self.store.transition(unit_id, RUNNING, (CLAIMED,), epoch=epoch, data={"agent": agent_name, "attempt": attempt},
+                              attempts=attempt, branch=unit_branch(unit_id), worktree=prepared.worktree,
+                              base_commit=prepared.base_commit, pid=child.pid, pid_start=child.start_time,
+                              started_at=time.time(), head_commit=prepared.start_head)
+        finished = await asyncio.to_thread(child.wait, spec.timeout)
+        if self.running.get(unit_id) is None or self.running[unit_id].cancelled:
+            return
+        report = read_report(report_file, unit_id)
+        new_head = await asyncio.to_thread(self._collect, unit_id, agent.autocommit)
+        failure = None
+        if finished.timed_out:
+            failure = f"timed out after {spec.timeout:g}s"
+        elif report and report["status"] == "blocked":
+            failure = f"agent reported blocked: {report['summary']}"
+        elif new_head is None or new_head == prepared.start_head:
+            failure = f"agent exited {finished.exit_code} without a new commit"
+        if failure:
+            detail = {"reason": "agent", "error": failure, "log": str(log)}
+            self.store.transition(unit_id, FAILED, (RUNNING,), epoch=epoch, data=detail, detail=detail, pid=None)
+            return
+        summary = report["summary"] if report else ""
+        self.store.transition(unit_id, SUBMITTED, (RUNNING,), epoch=epoch,
+                              data={"commit": new_head, "summary": summary, "exit": finished.exit_code,
+                                    "trusted_report": report is not None},
+                              head_commit=new_head, pid=None, detail={"summary": summary})
+
+    def _prepare_worktree(self, row: UnitRow, head: str) -> _Prepared:
+        """Reuse the worktree on a hand-back (merging the head in on a conflict); else cut a fresh one."""
+        path = self.clone.worktree_path(row.id)
+        handback = row.handback
+        if row.base_commit and path.exists() and row.head_commit:
+            if handback and handback.get("reason") == "conflict":
+                files = self.clone.merge_into_worktree(row.id, head)
+                handback = {**handback, "files": files or handback.get("files", [])}
+            return _Prepared(str(path), row.base_commit, row.head_commit, handback)
+        self.clone.add_worktree(row.id, head)
+        return _Prepared(str(path), head, head, handback)
+
+    def _collect(self, unit_id: str, autocommit: bool) -> str | None:
+        """The branch head after the agent, fetched into the user's repository by commit id."""
+        if self.clone.guard():
+            self.store_later("security", unit_id, what="agent changed the clone's config; Bosun restored it")
+        if autocommit and self.clone.has_changes(unit_id):
+            self.clone.commit_all(unit_id, f"bosun: work left uncommitted by the agent on {unit_id}")
+        head = self.clone.branch_head(unit_id)
+        if head is not None:
+            self.clone.fetch_into_user(head, f"refs/bosun/units/{unit_id}")
+        return head
+
+    def store_later(self, kind: str, unit_id: str | None, **data) -> None:
+        """Record an event from a worker thread (the store belongs to the loop)."""
+        self._loop.call_soon_threadsafe(lambda: self.store.append_event(kind, unit_id, **data))
+
+    def _integrated(self) -> list[dict]:
+        return [{"unit": u.id, "commit": u.merged_commit, "summary": (u.detail or {}).get("summary", "")}
+                for u in self.store.units() if u.state == MERGED]
+
+    # -- the integration lane -------------------------------------------------------------------
+    def _feed_lane(self) -> None:
+        if self.lane is not None:
+            return
+        for row in self.store.units():
+            if row.state == SUBMITTED or (row.state == AWAITING_APPROVAL and row.approved):
+                self.lane = asyncio.create_task(self._integrate(row), name=f"integrate {row.id}")
+                return
+
+    async def _integrate(self, row: UnitRow) -> None:
+        try:
+            if row.state == SUBMITTED:
+                verdict = await self.integrator.integrate(row.id)
+            else:
+                verdict = await self.integrator.merge(row.id)
+            self._after_verdict(row.id, verdict)
+        except StaleState:
+            pass
+        except IntegrationTampered as exc:
+            self._failure = exc
+        except Exception as exc:  # a git failure while judging: the unit fails visibly, the session goes on
+            detail = {"reason": "error", "error": str(exc)}
+            self._move(row.id, FAILED, INTEGRATING_STATES + (AWAITING_APPROVAL,), data=detail, detail=detail)
+        finally:
+            self.lane = None
+            self.wake()
+
+    def _after_verdict(self, unit_id: str, verdict: Verdict) -> None:
+        if verdict.state == MERGED:
+            self.clone.remove_worktree(unit_id)
+            return
+        row = self.store.unit(unit_id)
+        if (verdict.state in AUTO_HANDBACK and self.plan.project.handback == "auto"
+                and row.attempts < self.plan.project.max_attempts):
+            self._hand_back(row, note=None, kind="handed_back")
+
+    def _hand_back(self, row: UnitRow, note: str | None, kind: str, reason: str | None = None) -> None:
+        detail = row.detail or {}
+        handback = {"reason": reason or REASONS.get(row.state, "human"), "note": note,
+                    "files": detail.get("files", []), "output_tail": detail.get("output_tail")}
+        self._move(row.id, READY, (row.state,), kind=kind, data={"reason": handback["reason"], "note": note},
+                   handback=handback, approved=0, owner=None)
+
+    def _move(self, unit_id: str, to: str, expect: tuple[str, ...], **kwargs) -> bool:
+        try:
+            self.store.transition(unit_id, to, expect, **kwargs)
+            return True
+        except StaleState:
+            return False
+
+    # -- human decisions ---------------------------------------------------------------------
+    def _apply_commands(self) -> None:
+        for command in self.store.pending_commands():
+            row = self.store.unit(command.unit)
+            bad_agent = command.kind == "reassign" and command.args.get("to") not in self.plan.agents
+            if row is None or row.state not in COMMAND_STATES.get(command.kind, ()) or bad_agent:
+                state = row.state if row else "unknown"
+                self.store.finish_command(command.id, f"refused: unit is {state}")
+                self.store.append_event("command_refused", command.unit, command=command.kind, state=state)
+                continue
+            getattr(self, f"_do_{command.kind}")(row, command.args)
+            self.store.finish_command(command.id, "done")
+
+    def _do_approve(self, row: UnitRow, args: dict) -> None:
+        self.store.update(row.id, approved=1)
+        self.store.append_event("approved", row.id, by="human")
+
+    def _do_reject(self, row: UnitRow, args: dict) -> None:
+        self._hand_back(row, args.get("note"), kind="rejected", reason="human")
+
+    def _do_handback(self, row: UnitRow, args: dict) -> None:
+        reason = REASONS.get(row.state, "human")
+        self._hand_back(row, args.get("note"), kind="handed_back", reason=reason)
+
+    def _do_reassign(self, row: UnitRow, args: dict) -> None:
+        agent = args["to"]
+        self.clone.remove_worktree(row.id)
+        self._move(row.id, READY, (row.state,), kind="reassigned", data={"from": row.agent, "to_agent": agent},
+                   agent=agent, handback=None, base_commit=None, head_commit=None, worktree=None, approved=0,
+                   owner=None)
+
+    def _do_cancel(self, row: UnitRow, args: dict) -> None:
+        running = self.running.get(row.id)
+        if running is not None:
+            running.cancelled = True
+            if running.child is not None:
+                running.child.kill()
+        self._move(row.id, CANCELLED, (row.state,), kind="cancelled", data={"note": args.get("note")},
+                   owner=None, pid=None)
+        self.clone.remove_worktree(row.id)
+
+    # -- crash recovery and shutdown ---------------------------------------------------------
+    def _recover(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        for unit_id in self.integrator.recover_intents():
+            self.store.append_event("recovered", unit_id, what="merge finished after a crash")
+        for row in self.store.units():
+            if row.state in AGENT_STATES:
+                if row.pid:
+                    kill_group(row.pid, row.pid_start)
+                attempts = row.attempts - 1 if row.state == RUNNING else row.attempts
+                self._move(row.id, READY, (row.state,), kind="recovered", data={"what": "agent restarted"},
+                           attempts=max(0, attempts), owner=None, pid=None)
+            elif row.state in INTEGRATING_STATES and row.state != SUBMITTED:
+                self._move(row.id, SUBMITTED, (row.state,), kind="recovered", data={"what": "integration redone"})
+
+    async def _stop_all(self) -> None:
+        for running in list(self.running.values()):
+            running.cancelled = True
+            if running.child is not None:
+                running.child.kill()
+            running.task.cancel()
+        tasks = [r.task for r in self.running.values()] + ([self.lane] if self.lane else [])
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+

@@ -1,0 +1,395 @@
+"""The plan file (`bosun.toml`): parsed with tomllib into typed objects, validated in full.
+
+Validation collects every problem, each one line naming the file, line, unit or agent, and
+field, so a user fixes a plan in one pass instead of one error per run.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from .errors import PlanError
+from .presets import PRESETS
+from .scope import scope_problem, scopes_overlap
+
+AGENT_KINDS = ("scripted", "command", "model", "external")
+PLACEHOLDERS = ("task_file", "prompt", "unit", "worktree")
+UNIT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+
+
+@dataclass(frozen=True)
+class ProjectSpec:
+    """The `[project]` table: branches, the gate and the session's policies."""
+
+    base: str = "main"
+    integration: str = "bosun/integration"
+    gate: str = "python -m pytest -q"
+    gate_timeout: float = 600.0
+    gate_env: tuple[str, ...] = ()
+    max_agents: int = 3
+    merge: str = "manual"
+    mode: str = "assign"
+    handback: str = "auto"
+    max_attempts: int = 3
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """One `[agents.NAME]` table: who does the work and how Bosun starts it."""
+
+    name: str
+    kind: str
+    command: tuple[str, ...] = ()
+    preset: str | None = None
+    script: str | None = None
+    env: tuple[str, ...] = ()
+    autocommit: bool = False
+    base_url: str | None = None
+    model: str | None = None
+    api_key_env: str | None = None
+
+
+@dataclass(frozen=True)
+class UnitSpec:
+    """One `[[units]]` entry: a piece of work with its dependencies and file scope."""
+
+    id: str
+    prompt: str
+    title: str = ""
+    depends_on: tuple[str, ...] = ()
+    scope: tuple[str, ...] | None = None
+    agent: str | None = None
+    timeout: float = 1800.0
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A validated plan. `root` is the folder relative paths (scripts) are read from."""
+
+    path: Path
+    project: ProjectSpec
+    agents: dict[str, AgentSpec]
+    units: dict[str, UnitSpec] = field(default_factory=dict)
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from `90`, `"30s"`, `"10m"`, `"1h30m"` or `"250ms"`; ValueError otherwise."""
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, (int, float)):
+        if value <= 0:
+            raise ValueError(value)
+        return float(value)
+    if not isinstance(value, str):
+        raise ValueError(value)
+    text = value.strip()
+    if text.isdigit():
+        return parse_duration(int(text))
+    pieces = _DURATION.findall(text)
+    if not pieces or "".join(n + u for n, u in pieces) != text:
+        raise ValueError(value)
+    scale = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+    seconds = sum(float(n) * scale[u] for n, u in pieces)
+    if seconds <= 0:
+        raise ValueError(value)
+    return seconds
+
+
+class _Problems:
+    """Collects problems as `file:line: where: what`, finding lines by searching the text."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.lines = text.splitlines()
+        self.items: list[str] = []
+
+    def line_of(self, pattern: str, start: int = 0) -> int | None:
+        regex = re.compile(pattern)
+        for number, line in enumerate(self.lines[start:], start + 1):
+            if regex.search(line):
+                return number
+        return None
+
+    def add(self, where: str, what: str, line: int | None = None) -> None:
+        place = f"{self.path.name}:{line}" if line else self.path.name
+        self.items.append(f"{place}: {where}: {what}")
+
+
+def load_plan(path: Path) -> Plan:
+    """Read and validate a plan; raises PlanError listing every problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PlanError([f"{path}: no such plan file (bosun init writes an example)"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PlanError([f"{path}: cannot read the plan: {exc}"]) from None
+    return parse_plan(text, path)
+
+
+def parse_plan(text: str, path: Path) -> Plan:
+    problems = _Problems(path, text)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PlanError([f"{path.name}: invalid TOML: {exc}"]) from None
+    _unknown(problems, data, {"project", "agents", "units"}, "top level", lambda k: rf"^\[+{k}")
+    project = _project(problems, data.get("project", {}))
+    agents = _agents(problems, data.get("agents", {}), path.parent)
+    units = _units(problems, data.get("units", []), agents)
+    if not units and isinstance(data.get("units", []), list):
+        problems.add("units", "the plan has no units")
+    _graph_checks(problems, units)
+    if problems.items:
+        raise PlanError(problems.items)
+    return Plan(path=path, project=project, agents=agents, units=units)
+
+
+def _unknown(problems: _Problems, table: dict, known: set[str], where: str, line_pattern) -> None:
+    for key in table:
+        if key not in known:
+            line = problems.line_of(line_pattern(re.escape(key)))
+            problems.add(where, f"unknown key '{key}' (known: {', '.join(sorted(known))})", line)
+
+
+def _key_line(problems: _Problems, key: str, start: int | None = None) -> int | None:
+    return problems.line_of(rf"^\s*{re.escape(key)}\s*=", (start or 1) - 1)
+
+
+def _project(problems: _Problems, raw: Any) -> ProjectSpec:
+    if not isinstance(raw, dict):
+        problems.add("project", "must be a table")
+        return ProjectSpec()
+    start = problems.line_of(r"^\[project\]")
+    known = set(ProjectSpec.__dataclass_fields__)
+    _unknown(problems, raw, known, "project", lambda k: rf"^\s*{k}\s*=")
+    values: dict[str, Any] = {}
+
+    def bad(key: str, what: str) -> None:
+        problems.add(f"project.{key}", what, _key_line(problems, key, start))
+
+    for key in ("base", "integration", "gate"):
+        if key in raw:
+            value = raw[key]
+            if not isinstance(value, str) or not value.strip():
+                bad(key, "must be a non-empty string")
+            elif key != "gate" and not _ref_name_ok(value):
+                bad(key, f"'{value}' is not a valid branch name")
+            else:
+                values[key] = value
+    for key, choices in (("merge", ("manual", "auto")), ("mode", ("assign", "claim")),
+                         ("handback", ("auto", "manual"))):
+        if key in raw:
+            if raw[key] in choices:
+                values[key] = raw[key]
+            else:
+                bad(key, f"must be one of {', '.join(choices)}, not {raw[key]!r}")
+    for key in ("max_agents", "max_attempts"):
+        if key in raw:
+            value = raw[key]
+            if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 1000:
+                values[key] = value
+            else:
+                bad(key, f"must be a whole number from 1 to 1000, not {value!r}")
+    if "gate_timeout" in raw:
+        try:
+            values["gate_timeout"] = parse_duration(raw["gate_timeout"])
+        except ValueError:
+            bad("gate_timeout", f"bad duration {raw['gate_timeout']!r} (use e.g. 90, \"30s\", \"10m\", \"1h\")")
+    if "gate_env" in raw:
+        env = _env_list(raw["gate_env"])
+        if env is None:
+            bad("gate_env", "must be a list of environment variable names")
+        else:
+            values["gate_env"] = env
+    spec = ProjectSpec(**values)
+    if spec.base == spec.integration:
+        bad("integration", "must differ from the base branch")
+    return spec
+
+
+def _ref_name_ok(name: str) -> bool:
+    return bool(re.fullmatch(r"[A-Za-z0-9._/-]+", name)) and not (
+        ".." in name or name.startswith(("/", "-", ".")) or name.endswith(("/", ".lock", "."))
+        or "//" in name or "/." in name
+    )
+
+
+def _env_list(value: Any) -> tuple[str, ...] | None:
+    if not isinstance(value, list) or not all(isinstance(v, str) and ENV_NAME.match(v) for v in value):
+        return None
+    return tuple(value)
+
+
+def _agents(problems: _Problems, raw: Any, root: Path) -> dict[str, AgentSpec]:
+    if not isinstance(raw, dict):
+        problems.add("agents", "must be a table of [agents.NAME] tables")
+        return {}
+    agents: dict[str, AgentSpec] = {}
+    known = {"kind", "command", "preset", "script", "env", "autocommit", "base_url", "model", "api_key_env"}
+    for name, table in raw.items():
+        line = problems.line_of(rf"^\[agents\.\"?{re.escape(name)}\"?\]")
+        where = f"agent '{name}'"
+        if not UNIT_ID.match(name):
+            problems.add(where, "agent names use letters, digits, '.', '_' and '-'", line)
+            continue
+        if not isinstance(table, dict):
+            problems.add(where, "must be a table", line)
+            continue
+        _unknown(problems, table, known, where, lambda k: rf"^\s*{k}\s*=")
+        kind = table.get("kind")
+        if kind not in AGENT_KINDS:
+            problems.add(f"{where}, kind", f"must be one of {', '.join(AGENT_KINDS)}, not {kind!r}", line)
+            continue
+        env = _env_list(table.get("env", []))
+        if env is None:
+            problems.add(f"{where}, env", "must be a list of environment variable names", line)
+            env = ()
+        spec = AgentSpec(name=name, kind=kind, env=env, autocommit=bool(table.get("autocommit", False)))
+        if kind == "scripted":
+            script = table.get("script")
+            if not isinstance(script, str) or not script:
+                problems.add(f"{where}, script", "a scripted agent needs script = \"path/to/script.toml\"", line)
+            elif not (root / script).is_file():
+                problems.add(f"{where}, script", f"no such file: {script}", line)
+            spec = AgentSpec(**{**spec.__dict__, "script": script if isinstance(script, str) else None})
+        elif kind == "command":
+            spec = _command_agent(problems, spec, table, where, line)
+        elif kind == "model":
+            for key in ("base_url", "model"):
+                if not isinstance(table.get(key), str) or not table.get(key):
+                    problems.add(f"{where}, {key}", "a model agent needs it", line)
+            api_key_env = table.get("api_key_env")
+            if api_key_env is not None and not (isinstance(api_key_env, str) and ENV_NAME.match(api_key_env)):
+                problems.add(f"{where}, api_key_env", "must name an environment variable", line)
+            spec = AgentSpec(**{**spec.__dict__, "base_url": table.get("base_url"),
+                                "model": table.get("model"), "api_key_env": api_key_env})
+        agents[name] = spec
+    return agents
+
+
+def _command_agent(problems: _Problems, spec: AgentSpec, table: dict, where: str, line) -> AgentSpec:
+    preset, command = table.get("preset"), table.get("command")
+    if (preset is None) == (command is None):
+        problems.add(where, "a command agent needs exactly one of preset or command", line)
+        return spec
+    autocommit = spec.autocommit
+    if preset is not None:
+        if preset not in PRESETS:
+            problems.add(f"{where}, preset", f"unknown preset {preset!r} (known: {', '.join(PRESETS)})", line)
+            return spec
+        command = list(PRESETS[preset].command)
+        autocommit = table.get("autocommit", PRESETS[preset].autocommit)
+    if not isinstance(command, list) or not command or not all(isinstance(a, str) for a in command):
+        problems.add(f"{where}, command", "must be a non-empty list of strings", line)
+        return spec
+    for arg in command:
+        for name in re.findall(r"\{([^{}]*)\}", arg):
+            if name not in PLACEHOLDERS:
+                problems.add(f"{where}, command", f"unknown placeholder {{{name}}} (known: "
+                             + ", ".join("{" + p + "}" for p in PLACEHOLDERS) + ")", line)
+    return AgentSpec(**{**spec.__dict__, "command": tuple(command), "preset": preset,
+                        "autocommit": bool(autocommit)})
+
+
+def _units(problems: _Problems, raw: Any, agents: dict[str, AgentSpec]) -> dict[str, UnitSpec]:
+    if not isinstance(raw, list):
+        problems.add("units", "must be an array of [[units]] tables")
+        return {}
+    units: dict[str, UnitSpec] = {}
+    known = set(UnitSpec.__dataclass_fields__)
+    for index, table in enumerate(raw):
+        unit_id = table.get("id") if isinstance(table, dict) else None
+        line = problems.line_of(rf"^\s*id\s*=\s*[\"']{re.escape(unit_id)}[\"']") if isinstance(unit_id, str) else None
+        where = f"unit '{unit_id}'" if isinstance(unit_id, str) else f"units[{index}]"
+        if not isinstance(table, dict):
+            problems.add(where, "must be a table")
+            continue
+        _unknown(problems, table, known, where, lambda k: rf"^\s*{k}\s*=")
+        if unit_id is None:
+            problems.add(f"{where}, id", "missing id", line)
+            continue
+        if not isinstance(unit_id, str) or not UNIT_ID.match(unit_id):
+            problems.add(f"{where}, id", "ids use letters, digits, '.', '_' and '-' (at most 64)", line)
+            continue
+        if unit_id in units:
+            problems.add(f"{where}, id", f"duplicate id '{unit_id}'", line)
+            continue
+        prompt = table.get("prompt")
+        if not isinstance(prompt, str) or not prompt.strip():
+            problems.add(f"{where}, prompt", "missing prompt (what the agent should do)", line)
+        title = table.get("title", unit_id)
+        if not isinstance(title, str):
+            problems.add(f"{where}, title", "must be a string", line)
+            title = unit_id
+        deps = table.get("depends_on", [])
+        if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
+            problems.add(f"{where}, depends_on", "must be a list of unit ids", line)
+            deps = []
+        scope = table.get("scope")
+        if scope is not None:
+            if not isinstance(scope, list) or not scope:
+                problems.add(f"{where}, scope", "must be a non-empty list of paths or globs", line)
+                scope = None
+            else:
+                for entry in scope:
+                    if (why := scope_problem(entry)) is not None:
+                        problems.add(f"{where}, scope", why, line)
+                scope = tuple(e.strip("/") for e in scope if scope_problem(e) is None) or None
+        agent = table.get("agent")
+        if agent is not None and agent not in agents:
+            problems.add(f"{where}, agent", f"unknown agent {agent!r}"
+                         + (f" (agents: {', '.join(agents)})" if agents else " (the plan has no agents)"), line)
+        timeout = 1800.0
+        if "timeout" in table:
+            try:
+                timeout = parse_duration(table["timeout"])
+            except ValueError:
+                problems.add(f"{where}, timeout", f"bad duration {table['timeout']!r} (use e.g. \"20m\")", line)
+        units[unit_id] = UnitSpec(id=unit_id, prompt=prompt if isinstance(prompt, str) else "",
+                                  title=title, depends_on=tuple(deps), scope=scope,
+                                  agent=agent if isinstance(agent, str) else None, timeout=timeout)
+    return units
+
+
+def _graph_checks(problems: _Problems, units: dict[str, UnitSpec]) -> None:
+    graph = nx.DiGraph()
+    graph.add_nodes_from(units)
+    for unit in units.values():
+        line = problems.line_of(rf"^\s*id\s*=\s*[\"']{re.escape(unit.id)}[\"']")
+        for dep in unit.depends_on:
+            if dep not in units:
+                problems.add(f"unit '{unit.id}', depends_on", f"unknown unit '{dep}'", line)
+            elif dep == unit.id:
+                problems.add(f"unit '{unit.id}', depends_on", "a unit cannot depend on itself", line)
+            else:
+                graph.add_edge(dep, unit.id)
+    try:
+        cycle = nx.find_cycle(graph)
+    except nx.NetworkXNoCycle:
+        cycle = None
+    if cycle:
+        path = " -> ".join([edge[0] for edge in cycle] + [cycle[0][0]])
+        problems.add("depends_on", f"dependency cycle: {path}")
+        return
+    ancestors = {u: nx.ancestors(graph, u) for u in graph}
+    scoped = [u for u in units.values() if u.scope]
+    for i, a in enumerate(scoped):
+        for b in scoped[i + 1 :]:
+            if a.id in ancestors[b.id] or b.id in ancestors[a.id]:
+                continue
+            if (pair := scopes_overlap(a.scope, b.scope)) is not None:
+                problems.add(f"units '{a.id}' and '{b.id}', scope",
+                             f"'{pair[0]}' and '{pair[1]}' overlap and no dependency orders the two units "
+                             "(they would collide: add depends_on or narrow a scope)")

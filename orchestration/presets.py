@@ -1,0 +1,44 @@
+"""Command templates for the coding-agent CLIs people already use.
+
+Each preset is a plain `command` a user could have written; `autocommit` makes Bosun commit
+what the CLI left uncommitted when it exits, since not every CLI commits by itself.
+The environment each CLI needs (its API key) is passed only through the agent's `env` list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A command template with the placeholders of SPEC §4."""
+
+    command: tuple[str, ...]
+    autocommit: bool
+    note: str
+
+
+PRESETS: dict[str, Preset] = {
+    "claude-code": Preset(
+        ("claude", "-p", "{prompt}", "--output-format", "json", "--permission-mode", "acceptEdits"),
+        True, "Claude Code in print mode; pass ANTHROPIC_API_KEY through env",
+    ),
+    "codex": Preset(
+        ("codex", "exec", "--full-auto", "--json", "{prompt}"),
+        True, "OpenAI Codex CLI, non-interactive; pass OPENAI_API_KEY through env",
+    ),
+    "aider": Preset(
+        ("aider", "--yes-always", "--no-stream", "--no-check-update", "--no-show-model-warnings",
+         "--message", "{prompt}"),
+        True, "Aider commits its own edits; pass the key of the model it uses through env",
+    ),
+    "gemini-cli": Preset(
+        ("gemini", "--yolo", "-p", "{prompt}"),
+        True, "Gemini CLI, non-interactive; pass GEMINI_API_KEY through env",
+    ),
+    "opencode": Preset(
+        ("opencode", "run", "{prompt}"),
+        True, "opencode's non-interactive run; pass its provider's key through env",
+    ),
+}

@@ -1,0 +1,165 @@
+"""A session: the plan it runs, its store and its place on disk (`.bosun/`), created or reopened.
+
+The plan's text is stored when the session starts, so `bosun resume` continues exactly the
+session that crashed even if `bosun.toml` was edited since.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import networkx as nx
+
+from .errors import BosunError
+from .gitcmd import GitRepo
+from .graph import build_graph
+from .plan import Plan, load_plan, parse_plan
+from .process import process_start_time
+from .states import DONE_STATES
+from .store import Store
+from .worktrees import AgentClone
+
+BOSUN_DIR = ".bosun"
+
+
+@dataclass
+class Session:
+    """Everything a supervisor, a CLI command or the screen needs to act on one session."""
+
+    repo: GitRepo
+    plan: Plan
+    store: Store
+    graph: nx.DiGraph
+
+    @property
+    def dir(self) -> Path:
+        return self.repo.path / BOSUN_DIR
+
+    @property
+    def integration_ref(self) -> str:
+        return f"refs/heads/{self.plan.project.integration}"
+
+    def clone(self) -> AgentClone:
+        return AgentClone(self.repo, self.dir)
+
+    def integration_head(self) -> str:
+        return self.store.get_meta("integration_head") or ""
+
+    def close(self) -> None:
+        self.store.close()
+
+    # -- the supervisor's presence, so CLI commands can say who will act on them ------------
+    def running_supervisor(self) -> int | None:
+        pid, start = self.store.get_meta("supervisor_pid"), self.store.get_meta("supervisor_start")
+        if pid and start and process_start_time(int(pid)) == start:
+            return int(pid)
+        return None
+
+    def mark_supervisor(self) -> None:
+        if (other := self.running_supervisor()) is not None and other != os.getpid():
+            raise BosunError(f"{self.dir}: a supervisor is already running this session (pid {other})")
+        with self.store.tx() as db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('supervisor_pid', ?)", (str(os.getpid()),))
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('supervisor_start', ?)",
+                       (process_start_time(os.getpid()) or "",))
+
+
+def _exclude_bosun_dir(repo: GitRepo) -> None:
+    exclude = repo.git_dir / "info" / "exclude"
+    exclude.parent.mkdir(parents=True, exist_ok=True)
+    text = exclude.read_text() if exclude.exists() else ""
+    if f"/{BOSUN_DIR}/" not in text.split("\n"):
+        exclude.write_text(text + ("" if text.endswith("\n") or not text else "\n") + f"/{BOSUN_DIR}/\n")
+
+
+def prepare_dir(repo: GitRepo) -> Path:
+    """`.bosun/` with its folders, excluded from git status through `.git/info/exclude`."""
+    root = repo.path / BOSUN_DIR
+    for sub in ("logs", "tasks", "worktrees"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    _exclude_bosun_dir(repo)
+    return root
+
+
+def _unfinished(store: Store) -> int:
+    return sum(1 for u in store.units() if u.state not in DONE_STATES)
+
+
+def create_session(repo: GitRepo, plan_path: Path) -> Session:
+    """Start a new session from a plan; refuses while an unfinished one is in `.bosun/`."""
+    plan = load_plan(plan_path)
+    project = plan.project
+    base = repo.rev_parse(f"refs/heads/{project.base}")
+    if base is None:
+        raise BosunError(f"{plan_path.name}: project.base: branch '{project.base}' does not exist in {repo.path}")
+    if plan.project.mode == "claim":
+        raise BosunError(f"{plan_path.name}: project.mode: \"claim\" is not available in this version yet")
+    db_path = repo.path / BOSUN_DIR / "state.db"
+    if db_path.exists():
+        old = Store(db_path)
+        left = _unfinished(old) if old.get_meta("plan_text") else 0
+        old.close()
+        if left:
+            raise BosunError(f"{db_path}: a session with {left} unfinished unit(s) is here; "
+                             "`bosun resume` continues it (or delete .bosun/ to start over)")
+    integration_ref = f"refs/heads/{project.integration}"
+    head = repo.rev_parse(integration_ref)
+    if head is not None and not repo.is_ancestor(base, head):
+        if not repo.is_ancestor(head, base):
+            raise BosunError(f"branch '{project.integration}' has diverged from '{project.base}': "
+                             "land it or delete it before a new session")
+    root = prepare_dir(repo)
+    if db_path.exists():
+        db_path.rename(root / f"state.{int(time.time())}.db")
+        for suffix in ("-wal", "-shm"):
+            Path(str(db_path) + suffix).unlink(missing_ok=True)
+    if head is None or head != base and repo.is_ancestor(head, base):
+        if not repo.update_ref(integration_ref, base, head or "", "bosun: start integration"):
+            raise BosunError(f"branch '{project.integration}' moved while the session started; try again")
+        head = base
+    store = Store(db_path)
+    with store.tx() as db:
+        for key, value in (("plan_path", str(plan_path.resolve())), ("plan_text", plan_path.read_text()),
+                           ("integration_head", head), ("base_commit", base), ("created", str(time.time()))):
+            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+    store.add_units([(u.id, u.agent) for u in plan.units.values()])
+    store.append_event("session_started", None, base=project.base, integration=project.integration,
+                       commit=head, units=len(plan.units))
+    return Session(repo, plan, store, build_graph(plan))
+
+
+def open_session(repo: GitRepo) -> Session:
+    """Reopen the session in `.bosun/` (for resume, status and the human commands)."""
+    db_path = repo.path / BOSUN_DIR / "state.db"
+    if not db_path.exists():
+        raise BosunError(f"{repo.path}: no Bosun session here (start one with `bosun run`)")
+    store = Store(db_path)
+    text, path = store.get_meta("plan_text"), store.get_meta("plan_path")
+    if not text or not path:
+        store.close()
+        raise BosunError(f"{db_path}: the session store is incomplete (no plan); delete .bosun/ and start again")
+    plan = parse_plan(text, Path(path))
+    return Session(repo, plan, store, build_graph(plan))
+
+
+def status_json(session: Session) -> dict:
+    """The object of SPEC §9 for `bosun status --json`."""
+    runs: dict[str, dict] = {}
+    for run in session.store.gate_runs():
+        runs[run.unit] = {"passed": run.passed, "duration_s": round(run.duration_s, 3), "commit": run.commit_id,
+                          "cause": run.cause}
+    return {
+        "integration": {"branch": session.plan.project.integration,
+                        "commit": session.repo.rev_parse(session.integration_ref)},
+        "units": [{"id": u.id, "state": u.state, "agent": u.agent, "branch": u.branch, "attempts": u.attempts,
+                   "merged_commit": u.merged_commit, "gate": runs.get(u.id),
+                   "detail": u.detail} for u in session.store.units()],
+    }
+
+
+def dumps(data: dict) -> str:
+    return json.dumps(data, indent=2, sort_keys=False)

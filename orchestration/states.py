@@ -1,0 +1,25 @@
+"""Unit states (SPEC §5) and which human decision applies in which state."""
+
+from __future__ import annotations
+
+PENDING, READY, CLAIMED, RUNNING = "pending", "ready", "claimed", "running"
+SUBMITTED, CHECKING, GATING = "submitted", "checking", "gating"
+AWAITING_APPROVAL, MERGED = "awaiting_approval", "merged"
+CONFLICTED, GATE_FAILED, OUT_OF_SCOPE, FAILED, CANCELLED = (
+    "conflicted", "gate_failed", "out_of_scope", "failed", "cancelled")
+
+ALL_STATES = (PENDING, READY, CLAIMED, RUNNING, SUBMITTED, CHECKING, GATING, AWAITING_APPROVAL,
+              MERGED, CONFLICTED, GATE_FAILED, OUT_OF_SCOPE, FAILED, CANCELLED)
+SIDE_STATES = (CONFLICTED, GATE_FAILED, OUT_OF_SCOPE, FAILED)
+DONE_STATES = (MERGED, CANCELLED)
+AGENT_STATES = (CLAIMED, RUNNING)
+INTEGRATING_STATES = (SUBMITTED, CHECKING, GATING)
+
+# The human decisions of SPEC §3 and the states each one applies to.
+COMMAND_STATES: dict[str, tuple[str, ...]] = {
+    "approve": (AWAITING_APPROVAL,),
+    "reject": (AWAITING_APPROVAL,),
+    "handback": SIDE_STATES + (AWAITING_APPROVAL,),
+    "reassign": SIDE_STATES + (AWAITING_APPROVAL, READY),
+    "cancel": (PENDING, READY, CLAIMED, RUNNING) + SIDE_STATES + (AWAITING_APPROVAL,),
+}

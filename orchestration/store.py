@@ -1,0 +1,329 @@
+"""The durable shared state: SQLite in WAL mode with full sync at `.bosun/state.db`.
+
+Every state change is one `BEGIN IMMEDIATE` transaction that checks the state it expects
+(compare-and-swap) and appends its event, so the event log and the units never disagree,
+and two processes (the supervisor and a `bosun approve` in another terminal) never race.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import BosunError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS units (
+    id TEXT PRIMARY KEY, position INTEGER NOT NULL, state TEXT NOT NULL,
+    agent TEXT, owner TEXT, epoch INTEGER NOT NULL DEFAULT 0, lease_until REAL,
+    branch TEXT, worktree TEXT, base_commit TEXT, head_commit TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0, merged_commit TEXT,
+    candidate TEXT, candidate_parent TEXT, approved INTEGER NOT NULL DEFAULT 0,
+    handback TEXT, detail TEXT, pid INTEGER, pid_start TEXT, started_at REAL, updated REAL
+);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL, kind TEXT NOT NULL,
+    unit TEXT, data TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS gate_runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, unit TEXT NOT NULL, attempt INTEGER NOT NULL,
+    commit_id TEXT NOT NULL, parent TEXT NOT NULL, passed INTEGER NOT NULL,
+    exit_code INTEGER, duration_s REAL NOT NULL, cause TEXT NOT NULL,
+    output_tail TEXT NOT NULL, time REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS commands (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL, kind TEXT NOT NULL,
+    unit TEXT NOT NULL, args TEXT NOT NULL, done_time REAL, result TEXT
+);
+CREATE TABLE IF NOT EXISTS intents (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, unit TEXT NOT NULL, ref TEXT NOT NULL,
+    old TEXT NOT NULL, new TEXT NOT NULL, status TEXT NOT NULL, time REAL NOT NULL
+);
+"""
+
+JSON_FIELDS = ("handback", "detail")
+
+
+@dataclass
+class UnitRow:
+    """One unit as the store has it. `epoch` is the fencing token of the current claim."""
+
+    id: str
+    position: int
+    state: str
+    agent: str | None = None
+    owner: str | None = None
+    epoch: int = 0
+    lease_until: float | None = None
+    branch: str | None = None
+    worktree: str | None = None
+    base_commit: str | None = None
+    head_commit: str | None = None
+    attempts: int = 0
+    merged_commit: str | None = None
+    candidate: str | None = None
+    candidate_parent: str | None = None
+    approved: int = 0
+    handback: dict | None = None
+    detail: dict | None = None
+    pid: int | None = None
+    pid_start: str | None = None
+    started_at: float | None = None
+    updated: float | None = None
+
+
+UNIT_COLUMNS = tuple(f.name for f in fields(UnitRow))
+
+
+@dataclass(frozen=True)
+class Event:
+    """One line of the append-only event log."""
+
+    seq: int
+    time: float
+    kind: str
+    unit: str | None
+    data: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {"seq": self.seq, "time": round(self.time, 3), "kind": self.kind, "unit": self.unit, **self.data}
+
+
+@dataclass(frozen=True)
+class GateRun:
+    """One run of the gate on one candidate merge commit."""
+
+    id: int
+    unit: str
+    attempt: int
+    commit_id: str
+    parent: str
+    passed: bool
+    exit_code: int | None
+    duration_s: float
+    cause: str
+    output_tail: str
+    time: float
+
+
+@dataclass(frozen=True)
+class Command:
+    """A human decision waiting for (or taken by) the running session."""
+
+    id: int
+    time: float
+    kind: str
+    unit: str
+    args: dict
+    done_time: float | None
+    result: str | None
+
+
+class StaleState(Exception):
+    """A compare-and-swap found the unit in another state than expected."""
+
+
+class Store:
+    """One connection to the session's database; open one per process (and per thread)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.listeners: list[Callable[[Event], None]] = []
+        self._pending_events: list[Event] = []
+        try:
+            self.db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+            self.db.execute("PRAGMA busy_timeout = 30000")
+            self.db.execute("PRAGMA journal_mode = WAL")
+            self.db.execute("PRAGMA synchronous = FULL")
+            self.db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise BosunError(f"{path}: cannot open the session store: {exc}") from None
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        """An immediate (write-locking) transaction; events are announced after it commits."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            self._pending_events.clear()
+            raise
+        self.db.execute("COMMIT")
+        events, self._pending_events = self._pending_events, []
+        for event in events:
+            for listener in list(self.listeners):
+                listener(event)
+
+    # -- meta ---------------------------------------------------------------------------
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.tx() as db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    # -- events -------------------------------------------------------------------------
+    def _append(self, db: sqlite3.Connection, kind: str, unit: str | None, data: dict) -> Event:
+        now = time.time()
+        cursor = db.execute("INSERT INTO events (time, kind, unit, data) VALUES (?, ?, ?, ?)",
+                            (now, kind, unit, json.dumps(data)))
+        event = Event(cursor.lastrowid, now, kind, unit, data)
+        self._pending_events.append(event)
+        return event
+
+    def append_event(self, kind: str, unit: str | None = None, **data: Any) -> Event:
+        with self.tx() as db:
+            return self._append(db, kind, unit, data)
+
+    def events(self, after: int = 0, limit: int | None = None) -> list[Event]:
+        sql = "SELECT seq, time, kind, unit, data FROM events WHERE seq > ? ORDER BY seq"
+        rows = self.db.execute(sql + (f" LIMIT {int(limit)}" if limit else ""), (after,)).fetchall()
+        return [Event(s, t, k, u, json.loads(d)) for s, t, k, u, d in rows]
+
+    def last_seq(self) -> int:
+        return self.db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
+
+    # -- units --------------------------------------------------------------------------
+    def add_units(self, rows: list[tuple[str, str | None]]) -> None:
+        """Create the session's units, all pending, in plan order."""
+        with self.tx() as db:
+            for position, (unit_id, agent) in enumerate(rows):
+                db.execute("INSERT INTO units (id, position, state, agent, updated) VALUES (?, ?, 'pending', ?, ?)",
+                           (unit_id, position, agent, time.time()))
+
+    def _row(self, values: tuple) -> UnitRow:
+        data = dict(zip(UNIT_COLUMNS, values))
+        for key in JSON_FIELDS:
+            data[key] = json.loads(data[key]) if data[key] else None
+        return UnitRow(**data)
+
+    def units(self) -> list[UnitRow]:
+        rows = self.db.execute(f"SELECT {', '.join(UNIT_COLUMNS)} FROM units ORDER BY position").fetchall()
+        return [self._row(r) for r in rows]
+
+    def unit(self, unit_id: str) -> UnitRow | None:
+        row = self.db.execute(f"SELECT {', '.join(UNIT_COLUMNS)} FROM units WHERE id = ?", (unit_id,)).fetchone()
+        return self._row(row) if row else None
+
+    @staticmethod
+    def _assignments(values: dict[str, Any]) -> tuple[str, list]:
+        for key in values:
+            if key not in UNIT_COLUMNS or key == "id":
+                raise KeyError(key)
+        encoded = [json.dumps(v) if k in JSON_FIELDS and v is not None else v for k, v in values.items()]
+        return ", ".join(f"{k} = ?" for k in values), encoded
+
+    def transition(self, unit_id: str, to: str, expect: tuple[str, ...], *, kind: str | None = None,
+                   data: dict | None = None, epoch: int | None = None, **values: Any) -> Event:
+        """Move a unit from one of `expect` to `to` (and set `values`), logging the event.
+
+        With `epoch`, the move also requires that claim epoch: a stale holder cannot write.
+        """
+        with self.tx() as db:
+            row = db.execute("SELECT state, epoch FROM units WHERE id = ?", (unit_id,)).fetchone()
+            if row is None:
+                raise StaleState(f"unit '{unit_id}' does not exist")
+            if row[0] not in expect or (epoch is not None and row[1] != epoch):
+                raise StaleState(f"unit '{unit_id}' is {row[0]} (epoch {row[1]}), expected "
+                                 f"{'/'.join(expect)}" + (f" at epoch {epoch}" if epoch is not None else ""))
+            sets, params = self._assignments({**values, "state": to, "updated": time.time()})
+            db.execute(f"UPDATE units SET {sets} WHERE id = ?", (*params, unit_id))
+            return self._append(db, kind or to, unit_id, {"from": row[0], "to": to, **(data or {})})
+
+    def update(self, unit_id: str, **values: Any) -> None:
+        """Change a unit's fields without a state change (and without an event)."""
+        sets, params = self._assignments(values)
+        with self.tx() as db:
+            db.execute(f"UPDATE units SET {sets} WHERE id = ?", (*params, unit_id))
+
+    # -- claims (compare-and-swap with a lease and a fencing token) ------------------------
+    def claim(self, unit_id: str, owner: str, lease_s: float, expect: tuple[str, ...] = ("ready",)) -> int | None:
+        """Take a unit in one CAS; returns the new epoch (the token), or None if another won."""
+        now = time.time()
+        placeholders = ", ".join("?" for _ in expect)
+        with self.tx() as db:
+            row = db.execute(
+                f"UPDATE units SET state = 'claimed', owner = ?, epoch = epoch + 1, lease_until = ?, updated = ? "
+                f"WHERE id = ? AND state IN ({placeholders}) RETURNING epoch, agent",
+                (owner, now + lease_s, now, unit_id, *expect)).fetchone()
+            if row is None:
+                return None
+            self._append(db, "claimed", unit_id, {"from": "ready", "to": "claimed", "owner": owner, "epoch": row[0]})
+            return row[0]
+
+    def renew_lease(self, unit_id: str, epoch: int, lease_s: float) -> bool:
+        with self.tx() as db:
+            cursor = db.execute("UPDATE units SET lease_until = ? WHERE id = ? AND epoch = ? AND owner IS NOT NULL",
+                                (time.time() + lease_s, unit_id, epoch))
+            return cursor.rowcount == 1
+
+    # -- gate runs ----------------------------------------------------------------------
+    def add_gate_run(self, unit: str, attempt: int, commit_id: str, parent: str, passed: bool,
+                     exit_code: int | None, duration_s: float, cause: str, output_tail: str) -> int:
+        with self.tx() as db:
+            cursor = db.execute(
+                "INSERT INTO gate_runs (unit, attempt, commit_id, parent, passed, exit_code, duration_s, cause, "
+                "output_tail, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (unit, attempt, commit_id, parent, int(passed), exit_code, duration_s, cause, output_tail, time.time()))
+            return cursor.lastrowid
+
+    def gate_runs(self, unit: str | None = None) -> list[GateRun]:
+        sql = ("SELECT id, unit, attempt, commit_id, parent, passed, exit_code, duration_s, cause, output_tail, time "
+               "FROM gate_runs")
+        rows = self.db.execute(sql + (" WHERE unit = ? ORDER BY id" if unit else " ORDER BY id"),
+                               (unit,) if unit else ()).fetchall()
+        return [GateRun(*r[:5], bool(r[5]), *r[6:]) for r in rows]
+
+    # -- human commands -----------------------------------------------------------------
+    def add_command(self, kind: str, unit: str, **args: Any) -> int:
+        with self.tx() as db:
+            cursor = db.execute("INSERT INTO commands (time, kind, unit, args) VALUES (?, ?, ?, ?)",
+                                (time.time(), kind, unit, json.dumps(args)))
+            self._append(db, "command_queued", unit, {"command": kind, "id": cursor.lastrowid, **args})
+            return cursor.lastrowid
+
+    def pending_commands(self) -> list[Command]:
+        rows = self.db.execute("SELECT id, time, kind, unit, args, done_time, result FROM commands "
+                               "WHERE done_time IS NULL ORDER BY id").fetchall()
+        return [Command(i, t, k, u, json.loads(a), d, r) for i, t, k, u, a, d, r in rows]
+
+    def finish_command(self, command_id: int, result: str) -> None:
+        with self.tx() as db:
+            db.execute("UPDATE commands SET done_time = ?, result = ? WHERE id = ?", (time.time(), result, command_id))
+
+    # -- integration intents (crash-safe ref moves) ---------------------------------------
+    def add_intent(self, unit: str, ref: str, old: str, new: str) -> int:
+        with self.tx() as db:
+            cursor = db.execute("INSERT INTO intents (unit, ref, old, new, status, time) VALUES (?, ?, ?, ?, 'open', ?)",
+                                (unit, ref, old, new, time.time()))
+            self._append(db, "merge_intent", unit, {"old": old, "new": new})
+            return cursor.lastrowid
+
+    def open_intents(self) -> list[tuple[int, str, str, str, str]]:
+        return self.db.execute("SELECT id, unit, ref, old, new FROM intents WHERE status = 'open' ORDER BY id").fetchall()
+
+    def close_intent(self, intent_id: int, status: str) -> None:
+        with self.tx() as db:
+            db.execute("UPDATE intents SET status = ? WHERE id = ?", (status, intent_id))
+
+    def finish_merge(self, intent_id: int, unit_id: str, merged_commit: str) -> Event:
+        """Close a merge intent, mark its unit merged and record the new integration head, atomically."""
+        with self.tx() as db:
+            db.execute("UPDATE intents SET status = 'done' WHERE id = ?", (intent_id,))
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('integration_head', ?)", (merged_commit,))
+            row = db.execute("SELECT state FROM units WHERE id = ?", (unit_id,)).fetchone()
+            db.execute("UPDATE units SET state = 'merged', merged_commit = ?, owner = NULL, lease_until = NULL, "
+                       "pid = NULL, updated = ? WHERE id = ?", (merged_commit, time.time(), unit_id))
+            return self._append(db, "merged", unit_id, {"from": row[0], "to": "merged", "commit": merged_commit})

@@ -1,0 +1,1 @@
+"""Reusable Textual widgets for Bosun's screen. They never import `app`."""
