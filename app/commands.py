@@ -1,0 +1,215 @@
+"""What each `bosun` command does; `cli.py` only parses. Each returns the exit code."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from orchestration.errors import BosunError
+from orchestration.gitcmd import GitRepo
+from orchestration.graph import build_graph, render
+from orchestration.orchestrator import Options
+from orchestration.plan import load_plan
+from orchestration.session import create_session, dumps, open_session, prepare_dir, status_json
+from orchestration.states import COMMAND_STATES, DONE_STATES, MERGED, READY
+
+from .example_plan import EXAMPLE_PLAN
+from .headless import run_headless
+
+
+def _repo(args: argparse.Namespace) -> GitRepo:
+    return GitRepo.discover((args.repo or Path.cwd()).resolve())
+
+
+def _plan_path(repo: GitRepo, given: Path | None) -> Path:
+    if given is None:
+        return repo.path / "bosun.toml"
+    return given if given.is_absolute() else (Path.cwd() / given)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    repo = _repo(args)
+    target = repo.path / "bosun.toml"
+    if target.exists():
+        raise BosunError(f"{target}: already exists; bosun init does not overwrite a plan")
+    prepare_dir(repo)
+    target.write_text(EXAMPLE_PLAN)
+    print(f"wrote {target} (edit it, then `bosun validate` and `bosun run`)")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    path = args.plan if args.plan is not None else _plan_path(_repo(args), None)
+    plan = load_plan(path)
+    print(f"{path.name}: ok ({len(plan.units)} units, {len(plan.agents)} agents)")
+    return 0
+
+
+def _options(args: argparse.Namespace) -> Options:
+    return Options(auto_approve=args.auto_approve, max_agents=args.max_agents, wait=args.wait)
+
+
+def _supervise(session, args: argparse.Namespace, options: Options) -> int:
+    if not args.headless:
+        print("bosun: the supervisor screen is not in this version yet; running headless", file=sys.stderr)
+    try:
+        return run_headless(session, options, as_json=args.json)
+    finally:
+        session.close()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    repo = _repo(args)
+    session = create_session(repo, _plan_path(repo, args.plan))
+    return _supervise(session, args, _options(args))
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    session = open_session(_repo(args))
+    session.store.append_event("resumed", None)
+    return _supervise(session, args, _options(args))
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    session = open_session(_repo(args))
+    try:
+        data = status_json(session)
+    finally:
+        session.close()
+    if args.json:
+        print(dumps(data))
+        return 0
+    commit = data["integration"]["commit"] or "-"
+    print(f"integration {data['integration']['branch']} at {commit[:10]}")
+    print(f"{'unit':<18} {'state':<18} {'agent':<10} {'try':>3}  {'gate':<28} branch")
+    for unit in data["units"]:
+        gate = unit["gate"]
+        verdict = "-" if gate is None else f"{'passed' if gate['passed'] else 'FAILED'} {gate['duration_s']:.1f}s"
+        print(f"{unit['id']:<18} {unit['state']:<18} {unit['agent'] or '-':<10} {unit['attempts']:>3}  "
+              f"{verdict:<28} {unit['branch'] or '-'}")
+    return 0
+
+
+def _decide(args: argparse.Namespace, kind: str, **extra) -> int:
+    """Queue a human decision in the store; a running supervisor applies it and we report how it went."""
+    session = open_session(_repo(args))
+    try:
+        row = session.store.unit(args.unit)
+        if row is None:
+            known = ", ".join(u.id for u in session.store.units())
+            raise BosunError(f"unknown unit '{args.unit}' (units: {known})")
+        allowed = COMMAND_STATES[kind]
+        if row.state not in allowed:
+            raise BosunError(f"unit '{row.id}' is {row.state}; {kind} applies to a unit that is "
+                             + " or ".join(allowed))
+        if kind == "reassign" and extra["to"] not in session.plan.agents:
+            raise BosunError(f"unknown agent '{extra['to']}' (agents: {', '.join(session.plan.agents)})")
+        command_id = session.store.add_command(kind, row.id, **{k: v for k, v in extra.items() if v is not None})
+        supervisor = session.running_supervisor()
+        if supervisor is None:
+            print(f"queued {kind} of '{row.id}'; no session is running: `bosun resume` applies it")
+            return 0
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            done = [c for c in session.store.pending_commands() if c.id == command_id]
+            if not done:
+                result = session.store.db.execute("SELECT result FROM commands WHERE id = ?", (command_id,)).fetchone()[0]
+                if result != "done":
+                    raise BosunError(f"{kind} of '{row.id}' {result}")
+                print(f"{kind} of '{row.id}' applied by the running session (pid {supervisor})")
+                return 0
+            time.sleep(0.05)
+        print(f"queued {kind} of '{row.id}'; the running session (pid {supervisor}) has not taken it yet")
+        return 0
+    finally:
+        session.close()
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    return _decide(args, "approve")
+
+
+def cmd_reject(args: argparse.Namespace) -> int:
+    return _decide(args, "reject", note=args.note)
+
+
+def cmd_handback(args: argparse.Namespace) -> int:
+    return _decide(args, "handback", note=args.note)
+
+
+def cmd_cancel(args: argparse.Namespace) -> int:
+    return _decide(args, "cancel", note=args.note)
+
+
+def cmd_reassign(args: argparse.Namespace) -> int:
+    return _decide(args, "reassign", to=args.to)
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    repo = _repo(args)
+    if (repo.path / ".bosun" / "state.db").exists():
+        session = open_session(repo)
+        rows = session.store.units()
+        graph, states = session.graph, {u.id: u.state for u in rows}
+        owners = {u.id: u.agent for u in rows}
+        session.close()
+    else:
+        plan = load_plan(repo.path / "bosun.toml")
+        graph, states = build_graph(plan), {}
+        owners = {u.id: u.agent for u in plan.units.values()}
+    print(render(graph, states, owners, args.format))
+    return 0
+
+
+def cmd_board(args: argparse.Namespace) -> int:
+    session = open_session(_repo(args))
+    try:
+        rows = session.store.units()
+        board = {
+            "integration": {"branch": session.plan.project.integration, "commit": session.integration_head()},
+            "ready": [{"unit": u.id, "title": session.plan.units[u.id].title, "agent": u.agent,
+                       "scope": list(session.plan.units[u.id].scope or [])} for u in rows if u.state == READY],
+            "claims": [{"unit": u.id, "owner": u.owner, "epoch": u.epoch, "state": u.state,
+                        "lease_s": round(u.lease_until - time.time(), 1) if u.lease_until else None}
+                       for u in rows if u.owner and u.state not in DONE_STATES],
+            "integrated": [{"unit": u.id, "commit": u.merged_commit} for u in rows if u.state == MERGED],
+        }
+    finally:
+        session.close()
+    print(dumps(board) if args.json else "\n".join(f"{k}: {v}" for k, v in board.items()))
+    return 0
+
+
+def cmd_land(args: argparse.Namespace) -> int:
+    repo = _repo(args)
+    plan = load_plan(repo.path / "bosun.toml") if not (repo.path / ".bosun" / "state.db").exists() else None
+    if plan is None:
+        session = open_session(repo)
+        plan = session.plan
+        session.close()
+    base_ref, integration_ref = f"refs/heads/{plan.project.base}", f"refs/heads/{plan.project.integration}"
+    base, target = repo.rev_parse(base_ref), repo.rev_parse(integration_ref)
+    if base is None or target is None:
+        raise BosunError(f"branch '{plan.project.base if base is None else plan.project.integration}' does not exist")
+    if base == target:
+        print(f"{plan.project.base} is already at {target[:10]}")
+        return 0
+    if not repo.is_ancestor(base, target):
+        raise BosunError(f"{plan.project.integration} is not a fast-forward of {plan.project.base}; nothing changed")
+    if repo.is_dirty():
+        raise BosunError(f"{repo.path}: the working tree has uncommitted changes; commit or stash them first")
+    current = repo.run("symbolic-ref", "--quiet", "HEAD", check=False).out.strip()
+    if current == base_ref:
+        repo.run("merge", "--ff-only", "--quiet", target)
+    elif not repo.update_ref(base_ref, target, base, "bosun land"):
+        raise BosunError(f"branch '{plan.project.base}' moved meanwhile; nothing changed")
+    print(f"landed: {plan.project.base} {base[:10]} -> {target[:10]}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(args)

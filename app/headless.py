@@ -1,0 +1,49 @@
+"""Running a session without the screen: one line per event, or one JSON object per line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from typing import TextIO
+
+from orchestration.orchestrator import Options, Orchestrator
+from orchestration.session import Session
+from orchestration.store import Event
+
+_SKIP = {"from", "to"}
+
+
+def format_event(event: Event) -> str:
+    """`12:00:03  parser  running  agent=ada attempt=1` — short, aligned, greppable."""
+    clock = time.strftime("%H:%M:%S", time.localtime(event.time))
+    details = []
+    for key, value in event.data.items():
+        if key in _SKIP or value in (None, "", [], {}):
+            continue
+        if key == "output_tail":
+            continue
+        if isinstance(value, dict):
+            value = ", ".join(f"{k}={v}" for k, v in value.items() if k != "commit")
+        elif isinstance(value, list):
+            value = ",".join(map(str, value))
+        elif isinstance(value, str) and len(value) == 40 and all(c in "0123456789abcdef" for c in value):
+            value = value[:10]
+        details.append(f"{key}={value}")
+    return f"{clock}  {(event.unit or '-'):<16} {event.kind:<18} {' '.join(details)}".rstrip()
+
+
+def run_headless(session: Session, options: Options, as_json: bool, out: TextIO = sys.stdout) -> int:
+    """Print every event of this process as it happens; returns the session's exit code."""
+
+    def show(event: Event) -> None:
+        out.write((json.dumps(event.to_json()) if as_json else format_event(event)) + "\n")
+        out.flush()
+
+    session.store.listeners.append(show)
+    orchestrator = Orchestrator(session, options)
+    try:
+        return asyncio.run(orchestrator.run())
+    finally:
+        session.store.listeners.remove(show)
