@@ -1,0 +1,111 @@
+"""Shared helpers: real git repositories in temporary folders, real subprocess agents.
+
+`project(tmp_path, ...)` builds a repository holding a tiny project whose gate is `check.py`
+(fails when any tracked file under src/ contains the word BROKEN), a plan and a script for
+the scripted team. `bosun(...)` runs the real CLI in a subprocess.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CHECK_PY = textwrap.dedent("""\
+    import pathlib, sys
+    bad = [str(p) for p in pathlib.Path("src").rglob("*.py") if "BROKEN" in p.read_text()]
+    print("checked", len(list(pathlib.Path("src").rglob("*.py"))), "files")
+    if bad:
+        print("FAILED: broken files:", ", ".join(bad))
+        sys.exit(1)
+    print("1 passed in 0.01s")
+""")
+
+GIT_ID = {"GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.com",
+          "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@example.com"}
+
+
+def git(repo: Path, *args: str) -> str:
+    result = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True,
+                            env={**os.environ, **GIT_ID})
+    if result.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)}: {result.stderr}")
+    return result.stdout.strip()
+
+
+def toml_plan(units: list[dict], agents: dict[str, dict] | None = None, **project) -> str:
+    """A plan as TOML text; agents default to two scripted ones sharing team.toml."""
+    project = {"gate": "python check.py", "merge": "auto", "max_agents": 2, "gate_timeout": "60s", **project}
+    agents = agents or {"ada": {"kind": "scripted", "script": "team.toml"},
+                        "bob": {"kind": "scripted", "script": "team.toml"}}
+    lines = ["[project]"] + [f"{k} = {json.dumps(v)}" for k, v in project.items()]
+    for name, table in agents.items():
+        lines.append(f"[agents.{name}]")
+        lines += [f"{k} = {json.dumps(v)}" for k, v in table.items()]
+    for unit in units:
+        lines.append("[[units]]")
+        unit = {"prompt": f"do {unit['id']}", **unit}
+        lines += [f"{k} = {json.dumps(v)}" for k, v in unit.items()]
+    return "\n".join(lines) + "\n"
+
+
+def toml_script(attempts: dict[str, list[list[dict]]]) -> str:
+    """The scripted team's script: for each unit, a list of attempts, each a list of steps."""
+    lines = []
+    for unit, tries in attempts.items():
+        for steps in tries:
+            lines.append(f'[[unit."{unit}"]]')
+            lines.append("steps = [" + ", ".join(_inline(s) for s in steps) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def _inline(step: dict) -> str:
+    return "{" + ", ".join(f"{k} = {json.dumps(v)}" for k, v in step.items()) + "}"
+
+
+def write_unit(path: str, content: str, message: str | None = None) -> list[dict]:
+    """The steps of the simplest attempt: write one file and commit it."""
+    return [{"write": path, "content": content}, {"commit": message or f"write {path}"}]
+
+
+@pytest.fixture
+def project(tmp_path: Path):
+    """Factory: project(units, script, **project_keys) -> repository path, committed on main."""
+
+    def make(units: list[dict], script: dict, agents: dict | None = None, extra_files: dict | None = None,
+             **project_keys) -> Path:
+        repo = tmp_path / "repo"
+        (repo / "src").mkdir(parents=True)
+        git(repo, "init", "-q", "-b", "main")
+        (repo / "check.py").write_text(CHECK_PY)
+        (repo / "src" / "__init__.py").write_text("")
+        (repo / "bosun.toml").write_text(toml_plan(units, agents, **project_keys))
+        (repo / "team.toml").write_text(toml_script(script))
+        for name, content in (extra_files or {}).items():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            (repo / name).write_text(content)
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", "initial project")
+        return repo
+
+    return make
+
+
+def bosun(*args: str, cwd: Path, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run the real `bosun` CLI in a subprocess."""
+    return subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
+
+
+def first_parent_merges(repo: Path, branch: str = "bosun/integration") -> list[str]:
+    """The units merged on the integration branch, oldest first, from the commit trailers."""
+    out = git(repo, "log", "--first-parent", "--reverse", "--format=%(trailers:key=Bosun-Unit,valueonly)%x00", branch)
+    return [u.strip() for u in out.split("\0") if u.strip()]

@@ -1,0 +1,275 @@
+"""The engine end to end: real repositories, real scripted agents (subprocesses), real SQLite."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from conftest import ROOT, bosun, first_parent_merges, git, write_unit
+
+from orchestration.gitcmd import GitRepo
+from orchestration.session import open_session
+
+DIAMOND = [
+    {"id": "a", "scope": ["src/a.py"]},
+    {"id": "b", "depends_on": ["a"], "scope": ["src/b.py"]},
+    {"id": "c", "depends_on": ["a"], "scope": ["src/c.py"]},
+    {"id": "d", "depends_on": ["b", "c"], "scope": ["src/d.py"]},
+    {"id": "e", "depends_on": ["a"], "scope": ["src/e.py"]},
+    {"id": "f", "depends_on": ["d", "e"], "scope": ["src/f.py"]},
+]
+
+
+def assert_integration_green(repo: Path) -> list[str]:
+    """Every first-parent commit since the base is a two-parent merge whose tree passes the gate."""
+    base = git(repo, "rev-parse", "main")
+    commits = git(repo, "rev-list", "--first-parent", f"{base}..bosun/integration").split()
+    check = tmp = repo.parent / "green-check"
+    for commit in commits:
+        parents = git(repo, "rev-list", "--parents", "-n", "1", commit).split()[1:]
+        assert len(parents) == 2, f"{commit} is not a merge commit"
+        git(repo, "worktree", "add", "-q", "--detach", "--force", str(tmp), commit)
+        result = subprocess.run([sys.executable, "check.py"], cwd=check, capture_output=True, text=True)
+        git(repo, "worktree", "remove", "--force", str(tmp))
+        assert result.returncode == 0, f"{commit} fails the gate: {result.stdout}"
+    return commits
+
+
+def events(repo: Path) -> list[dict]:
+    session = open_session(GitRepo(repo))
+    try:
+        return [e.to_json() for e in session.store.events()]
+    finally:
+        session.close()
+
+
+def test_diamond_runs_to_all_merged(project) -> None:
+    script = {u["id"]: [write_unit(f"src/{u['id']}.py", f"{u['id'].upper()} = 1\n")] for u in DIAMOND}
+    repo = project(DIAMOND, script)
+    result = bosun("run", "--headless", cwd=repo)
+    assert result.returncode == 0, result.stdout + result.stderr
+    merged = first_parent_merges(repo)
+    assert sorted(merged) == sorted(u["id"] for u in DIAMOND)
+    for unit in DIAMOND:
+        for dep in unit.get("depends_on", []):
+            assert merged.index(dep) < merged.index(unit["id"]), f"{unit['id']} merged before {dep}"
+    assert len(assert_integration_green(repo)) == 6
+    status = json.loads(bosun("status", "--json", cwd=repo).stdout)
+    assert {u["state"] for u in status["units"]} == {"merged"}
+    assert status["integration"]["commit"] == git(repo, "rev-parse", "bosun/integration")
+    assert all(u["gate"]["passed"] for u in status["units"])
+    # The user's branch and working tree were never touched; worktrees are gone after the merge.
+    assert git(repo, "status", "--porcelain") == ""
+    assert first_parent_merges(repo, "main") == []
+    assert not any((repo / ".bosun" / "worktrees").iterdir())
+
+
+def test_conflict_is_handed_back_with_markers_and_resolved(project) -> None:
+    resolved = "X = 1\nY = 2\n"
+    attempt_two = [
+        {"run": ["grep", "-q", "<<<<<<<", "src/shared.py"], "check": True},
+        {"run": ["sh", "-c", 'grep -q \'"reason": "conflict"\' "$BOSUN_TASK_FILE"'], "check": True},
+        {"write": "src/shared.py", "content": resolved},
+        {"commit": "resolve the conflict"},
+    ]
+    script = {"x": [write_unit("src/shared.py", "X = 1\n"), attempt_two],
+              "y": [write_unit("src/shared.py", "Y = 2\n"), attempt_two]}
+    repo = project([{"id": "x"}, {"id": "y"}], script)
+    result = bosun("run", "--headless", cwd=repo)
+    assert result.returncode == 0, result.stdout + result.stderr
+    conflicts = [e for e in events(repo) if e["kind"] == "conflicted"]
+    assert len(conflicts) == 1 and conflicts[0]["files"] == ["src/shared.py"]
+    assert sorted(first_parent_merges(repo)) == ["x", "y"]
+    assert git(repo, "show", "bosun/integration:src/shared.py") + "\n" == resolved
+    assert_integration_green(repo)
+
+
+def test_gate_failure_is_handed_back_with_output_and_fixed(project) -> None:
+    fix = [{"run": ["sh", "-c", 'grep -q "broken files" "$BOSUN_TASK_FILE"'], "check": True},
+           *write_unit("src/calc.py", "VALUE = 2\n", "fix")]
+    repo = project([{"id": "calc", "scope": ["src/calc.py"]}],
+                   {"calc": [write_unit("src/calc.py", "BROKEN = 1\n"), fix]})
+    result = bosun("run", "--headless", cwd=repo)
+    assert result.returncode == 0, result.stdout + result.stderr
+    session = open_session(GitRepo(repo))
+    runs = session.store.gate_runs("calc")
+    unit = session.store.unit("calc")
+    session.close()
+    assert [r.passed for r in runs] == [False, True]
+    assert "broken files" in runs[0].output_tail
+    assert unit.attempts == 2 and unit.merged_commit == runs[1].commit_id
+    assert_integration_green(repo)
+
+
+def test_gate_failures_stop_at_max_attempts_and_wait_for_a_human(project) -> None:
+    tries = [write_unit("src/calc.py", f"BROKEN = {n}\n") for n in (1, 2, 3)]
+    repo = project([{"id": "calc"}], {"calc": tries}, max_attempts=2)
+    result = bosun("run", "--headless", cwd=repo)
+    assert result.returncode == 1
+    status = json.loads(bosun("status", "--json", cwd=repo).stdout)
+    assert status["units"][0]["state"] == "gate_failed" and status["units"][0]["attempts"] == 2
+    assert git(repo, "rev-parse", "bosun/integration") == git(repo, "rev-parse", "main")
+
+
+class Session:
+    """`bosun run --headless --json ...` in the background, read event by event."""
+
+    def __init__(self, repo: Path, *args: str) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "app.cli", *args], cwd=repo, text=True,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     env={**os.environ, "PYTHONPATH": str(ROOT)})
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.seen: list[dict] = []
+        self.returned: set[int] = set()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def wait_for(self, kind: str, unit: str | None = None, after: int = 0, timeout: float = 60) -> dict:
+        """The first matching event past `after` not returned before, whether it came already or comes later."""
+        for event in self.seen:
+            if (event["seq"] not in self.returned and event["seq"] > after and event["kind"] == kind
+                    and unit in (None, event["unit"])):
+                self.returned.add(event["seq"])
+                return event
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            event = json.loads(line)
+            self.seen.append(event)
+            if event["kind"] == kind and unit in (None, event["unit"]) and event["seq"] > after:
+                self.returned.add(event["seq"])
+                return event
+        self.proc.kill()
+        raise AssertionError(f"no {kind} event for {unit}; saw {[(e['kind'], e['unit']) for e in self.seen]}; "
+                             f"stderr: {self.proc.stderr.read()}")
+
+    def finish(self, timeout: float = 60) -> int:
+        return self.proc.wait(timeout=timeout)
+
+
+def test_human_decisions_from_a_second_process(project) -> None:
+    note_checked = [{"run": ["sh", "-c", 'grep -q "use a constant" "$BOSUN_TASK_FILE"'], "check": True},
+                    *write_unit("src/two.py", "TWO = 2\n", "use a constant")]
+    script = {"one": [write_unit("src/one.py", "ONE = 1\n")],
+              "two": [write_unit("src/two.py", "TWO = 1 + 1\n"), note_checked],
+              "three": [[{"exit": 3}], write_unit("src/three.py", "THREE = 3\n")]}
+    units = [{"id": "one", "scope": ["src/one.py"]}, {"id": "two", "scope": ["src/two.py"]},
+             {"id": "three", "scope": ["src/three.py"], "agent": "ada"}]
+    repo = project(units, script, merge="manual")
+    run = Session(repo, "run", "--headless", "--json", "--wait")
+    try:
+        run.wait_for("awaiting_approval", "one")
+        approved = bosun("approve", "one", cwd=repo)
+        assert approved.returncode == 0 and "applied" in approved.stdout, approved.stderr
+        run.wait_for("merged", "one")
+        run.wait_for("awaiting_approval", "two")  # gated before 'one' merged: approving re-gates it
+        assert bosun("reject", "two", "--note", "use a constant", cwd=repo).returncode == 0
+        run.wait_for("rejected", "two")
+        run.wait_for("awaiting_approval", "two")
+        assert bosun("approve", "two", cwd=repo).returncode == 0
+        run.wait_for("failed", "three")
+        wrong = bosun("approve", "three", cwd=repo)
+        assert wrong.returncode == 2 and "failed" in wrong.stderr
+        assert bosun("reassign", "three", "--to", "bob", cwd=repo).returncode == 0
+        reassigned = run.wait_for("reassigned", "three")
+        claimed = run.wait_for("claimed", "three", after=reassigned["seq"])
+        assert claimed["owner"] == "bob"
+        run.wait_for("awaiting_approval", "three", after=claimed["seq"])
+        assert bosun("approve", "three", cwd=repo).returncode == 0
+        assert run.finish() == 0
+    finally:
+        run.proc.kill()
+    assert first_parent_merges(repo) == ["one", "two", "three"]
+    assert git(repo, "show", "bosun/integration:src/two.py") == "TWO = 2"
+    assert_integration_green(repo)
+
+
+def test_cancel_from_a_second_process_stops_a_running_agent(project) -> None:
+    script = {"slow": [[{"sleep": 30}, *write_unit("src/slow.py", "S = 1\n")]]}
+    repo = project([{"id": "slow"}], script)
+    run = Session(repo, "run", "--headless", "--json", "--wait")
+    try:
+        running = run.wait_for("running", "slow")
+        assert bosun("cancel", "slow", cwd=repo).returncode == 0
+        run.wait_for("cancelled", "slow")
+        assert run.finish() == 0
+    finally:
+        run.proc.kill()
+    pid = running.get("pid")
+    assert first_parent_merges(repo) == []
+    session = open_session(GitRepo(repo))
+    assert session.store.unit("slow").state == "cancelled"
+    session.close()
+    if pid:
+        assert not Path(f"/proc/{pid}").exists()
+
+
+def test_sigkill_mid_session_then_resume_merges_every_unit_once(project) -> None:
+    units = [{"id": f"u{i}", "scope": [f"src/u{i}.py"], **({"depends_on": [f"u{i - 2}"]} if i >= 2 else {})}
+             for i in range(6)]
+    script = {u["id"]: [[{"sleep": 0.3}, *write_unit(f"src/{u['id']}.py", f"V{u['id']} = 1\n")]] for u in units}
+    repo = project(units, script)
+    run = Session(repo, "run", "--headless", "--json")
+    run.wait_for("merged")
+    run.wait_for("running")
+    run.proc.send_signal(signal.SIGKILL)
+    run.proc.wait(timeout=10)
+    before = first_parent_merges(repo)
+    assert 1 <= len(before) < 6
+    result = bosun("resume", "--headless", cwd=repo)
+    assert result.returncode == 0, result.stdout + result.stderr
+    merged = first_parent_merges(repo)
+    assert sorted(merged) == sorted(u["id"] for u in units) and merged[: len(before)] == before
+    assert_integration_green(repo)
+
+
+def test_a_merge_interrupted_after_its_intent_is_finished_exactly_once(project) -> None:
+    """A crash between recording the intent and moving the ref: resume moves it once."""
+    repo = project([{"id": "a"}], {"a": [write_unit("src/a.py", "A = 1\n")]}, merge="manual")
+    assert bosun("run", "--headless", cwd=repo).returncode == 1  # waits for approval
+    session = open_session(GitRepo(repo))
+    unit = session.store.unit("a")
+    head = session.integration_head()
+    session.store.add_intent("a", session.integration_ref, head, unit.candidate)
+    session.close()
+    result = bosun("resume", "--headless", cwd=repo)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert first_parent_merges(repo) == ["a"]
+    assert git(repo, "rev-parse", "bosun/integration") == unit.candidate
+    # And when the ref had already moved before the crash, resume does not move it again.
+    assert bosun("resume", "--headless", cwd=repo).returncode == 0
+    assert first_parent_merges(repo) == ["a"]
+
+
+def test_an_agent_that_exits_without_a_commit_fails(project) -> None:
+    repo = project([{"id": "lazy"}], {"lazy": [[{"write": "src/lazy.py", "content": "L = 1\n"}]]})
+    assert bosun("run", "--headless", cwd=repo).returncode == 1
+    kinds = [(e["kind"], e.get("error", "")) for e in events(repo) if e["unit"] == "lazy"]
+    assert ("failed", "agent exited 0 without a new commit") in kinds
+
+
+def test_out_of_scope_commits_are_held(project) -> None:
+    repo = project([{"id": "narrow", "scope": ["src/narrow.py"]}],
+                   {"narrow": [[*write_unit("src/narrow.py", "N = 1\n"), *write_unit("src/other.py", "O = 1\n")]]},
+                   handback="manual")
+    assert bosun("run", "--headless", cwd=repo).returncode == 1
+    status = json.loads(bosun("status", "--json", cwd=repo).stdout)
+    unit = status["units"][0]
+    assert unit["state"] == "out_of_scope" and unit["detail"]["files"] == ["src/other.py"]
+    assert first_parent_merges(repo) == []
