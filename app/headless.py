@@ -24,7 +24,9 @@ def format_event(event: Event) -> str:
             continue
         if key == "output_tail":
             continue
-        if isinstance(value, dict):
+        if key == "gate":
+            value = _gate_text(value)
+        elif isinstance(value, dict):
             value = ", ".join(f"{k}={v}" for k, v in value.items() if k != "commit")
         elif isinstance(value, list):
             value = ",".join(map(str, value))
@@ -32,6 +34,13 @@ def format_event(event: Event) -> str:
             value = value[:10]
         details.append(f"{key}={value}")
     return f"{clock}  {(event.unit or '-'):<16} {event.kind:<18} {' '.join(details)}".rstrip()
+
+
+def _gate_text(gate: dict) -> str:
+    counts = ""
+    if "tests_passed" in gate:
+        counts = f" ({gate['tests_passed']} passed, {gate.get('tests_failed', 0)} failed)"
+    return f"{'passed' if gate['passed'] else 'FAILED'}{counts} in {gate['duration_s']:.2f}s"
 
 
 def run_headless(session: Session, options: Options, as_json: bool, out: TextIO = sys.stdout) -> int:

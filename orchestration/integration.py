@@ -73,7 +73,7 @@ class Integrator:
         self.store.transition(unit_id, GATING, (CHECKING,), data={"candidate": candidate, "files": len(changed)},
                               candidate=candidate, candidate_parent=head)
         result = await asyncio.to_thread(self._gate, unit_id, row.attempts, candidate)
-        counts = summarize(result.output_tail)
+        counts = {f"tests_{k}": v for k, v in summarize(result.output_tail).items()}
         self.store.add_gate_run(unit_id, row.attempts, candidate, head, result.passed, result.exit_code,
                                 result.duration_s, result.cause, result.output_tail)
         gate = {"passed": result.passed, "cause": result.cause, "duration_s": round(result.duration_s, 3),
@@ -82,10 +82,12 @@ class Integrator:
             detail = {"reason": "gate_failed", "gate": gate, "output_tail": result.output_tail[-3000:]}
             self.store.transition(unit_id, GATE_FAILED, (GATING,), data={"gate": gate}, detail=detail)
             return Verdict(GATE_FAILED, detail)
-        detail = {"gate": gate, "files": changed}
-        self.store.transition(unit_id, AWAITING_APPROVAL, (GATING,), data={"gate": gate}, detail=detail)
-        if self.merge_when_green or self.store.unit(unit_id).approved:
+        detail = {**(row.detail or {}), "gate": gate, "files": changed}
+        if self.merge_when_green or row.approved:
+            self.store.update(unit_id, detail=detail)
+            self.store.append_event("gate_passed", unit_id, gate=gate)
             return await self.merge(unit_id)
+        self.store.transition(unit_id, AWAITING_APPROVAL, (GATING,), data={"gate": gate}, detail=detail)
         return Verdict(AWAITING_APPROVAL, detail)
 
     def _gate(self, unit_id: str, attempt: int, candidate: str):

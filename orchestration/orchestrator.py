@@ -337,7 +337,7 @@ class Orchestrator:
     def _do_reassign(self, row: UnitRow, args: dict) -> None:
         agent = args["to"]
         self.clone.remove_worktree(row.id)
-        self._move(row.id, READY, (row.state,), kind="reassigned", data={"from": row.agent, "to_agent": agent},
+        self._move(row.id, READY, (row.state,), kind="reassigned", data={"from_agent": row.agent, "to_agent": agent},
                    agent=agent, handback=None, base_commit=None, head_commit=None, worktree=None, approved=0,
                    owner=None)
 

@@ -1,0 +1,3 @@
+"""calc: tokenize, parse and evaluate arithmetic."""
+
+__all__: list[str] = []
