@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
         if args.command is None:
             parser.print_help()
-            return 2
+            raise BosunError("bosun: no command given (see bosun --help)")
         if getattr(args, "max_agents", None) is not None and args.max_agents < 1:
             raise BosunError(f"bosun {args.command}: --max-agents must be at least 1")
         if getattr(args, "speed", 1.0) <= 0:
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             print(problem, file=sys.stderr)
         return 2
     except BosunError as exc:
-        print(f"bosun: {exc}" if not str(exc).startswith("bosun") else str(exc), file=sys.stderr)
+        print(f"bosun: {exc}" if not str(exc).startswith(("bosun:", "bosun ")) else str(exc), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("bosun: interrupted; `bosun resume` continues the session", file=sys.stderr)

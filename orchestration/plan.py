@@ -6,6 +6,7 @@ field, so a user fixes a plan in one pass instead of one error per run.
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ import networkx as nx
 
 from .errors import PlanError
 from .presets import PRESETS
-from .scope import scope_problem, scopes_overlap
+from .scope import normalize, scope_problem, scopes_overlap
 
 AGENT_KINDS = ("scripted", "command", "model", "external")
 PLACEHOLDERS = ("task_file", "prompt", "unit", "worktree")
@@ -89,7 +90,7 @@ def parse_duration(value: Any) -> float:
     if isinstance(value, bool):
         raise ValueError(value)
     if isinstance(value, (int, float)):
-        if value <= 0:
+        if not math.isfinite(value) or value <= 0:
             raise ValueError(value)
         return float(value)
     if not isinstance(value, str):
@@ -107,20 +108,42 @@ def parse_duration(value: Any) -> float:
     return seconds
 
 
+_HEADER = re.compile(r"^\s*\[\[?\s*[^\[\]=]+?\s*\]\]?\s*(#.*)?$")
+
+
 class _Problems:
-    """Collects problems as `file:line: where: what`, finding lines by searching the text."""
+    """Collects problems as `file:line: where: what`, finding lines by searching the text.
+
+    A table's keys are searched between its header and the next header, so a key is found
+    in its own table rather than in the first table that happens to use the same name.
+    """
 
     def __init__(self, path: Path, text: str) -> None:
         self.path = path
         self.lines = text.splitlines()
         self.items: list[str] = []
+        self.headers = [n for n, line in enumerate(self.lines, 1) if _HEADER.match(line)]
+        self.depends_line: dict[str, int | None] = {}
 
-    def line_of(self, pattern: str, start: int = 0) -> int | None:
+    def line_of(self, pattern: str, start: int = 0, end: int | None = None) -> int | None:
+        """The first line (1-based) matching `pattern` among lines start+1 .. end."""
         regex = re.compile(pattern)
-        for number, line in enumerate(self.lines[start:], start + 1):
+        for number, line in enumerate(self.lines[start:end], start + 1):
             if regex.search(line):
                 return number
         return None
+
+    def section(self, header: int | None) -> tuple[int, int | None]:
+        """The (start, end) for line_of covering the table whose header is on line `header`;
+        the part before the first header when `header` is None."""
+        if header is None:
+            return 0, (self.headers[0] - 1 if self.headers else None)
+        later = [n for n in self.headers if n > header]
+        return header - 1, (later[0] - 1 if later else None)
+
+    def key_line(self, key: str, header: int | None) -> int | None:
+        """The line of `key = ...` inside the table whose header is on line `header`."""
+        return self.line_of(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=", *self.section(header))
 
     def add(self, where: str, what: str, line: int | None = None) -> None:
         place = f"{self.path.name}:{line}" if line else self.path.name
@@ -143,12 +166,18 @@ def parse_plan(text: str, path: Path) -> Plan:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise PlanError([f"{path.name}: invalid TOML: {exc}"]) from None
-    _unknown(problems, data, {"project", "agents", "units"}, "top level", lambda k: rf"^\[+{k}")
+        where = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+        place = f"{path.name}:{where.group(1)}" if where else path.name
+        raise PlanError([f"{place}: invalid TOML: {exc}"]) from None
+    for key in data:
+        if key not in ("project", "agents", "units"):
+            line = (problems.line_of(rf"^\s*\[+\s*[\"']?{re.escape(key)}[\"']?\s*[\].]")
+                    or problems.key_line(key, None))
+            problems.add("top level", f"unknown key '{key}' (known: agents, project, units)", line)
     project = _project(problems, data.get("project", {}))
     agents = _agents(problems, data.get("agents", {}), path.parent)
     units = _units(problems, data.get("units", []), agents)
-    if not units and isinstance(data.get("units", []), list):
+    if data.get("units", []) == []:
         problems.add("units", "the plan has no units")
     _graph_checks(problems, units)
     if problems.items:
@@ -156,28 +185,24 @@ def parse_plan(text: str, path: Path) -> Plan:
     return Plan(path=path, project=project, agents=agents, units=units)
 
 
-def _unknown(problems: _Problems, table: dict, known: set[str], where: str, line_pattern) -> None:
+def _unknown(problems: _Problems, table: dict, known: set[str], where: str, header: int | None) -> None:
     for key in table:
         if key not in known:
-            line = problems.line_of(line_pattern(re.escape(key)))
-            problems.add(where, f"unknown key '{key}' (known: {', '.join(sorted(known))})", line)
-
-
-def _key_line(problems: _Problems, key: str, start: int | None = None) -> int | None:
-    return problems.line_of(rf"^\s*{re.escape(key)}\s*=", (start or 1) - 1)
+            line = problems.key_line(key, header) if header else None
+            problems.add(where, f"unknown key '{key}' (known: {', '.join(sorted(known))})", line or header)
 
 
 def _project(problems: _Problems, raw: Any) -> ProjectSpec:
     if not isinstance(raw, dict):
         problems.add("project", "must be a table")
         return ProjectSpec()
-    start = problems.line_of(r"^\[project\]")
+    start = problems.line_of(r"^\s*\[\s*project\s*\]")
     known = set(ProjectSpec.__dataclass_fields__)
-    _unknown(problems, raw, known, "project", lambda k: rf"^\s*{k}\s*=")
+    _unknown(problems, raw, known, "project", start)
     values: dict[str, Any] = {}
 
     def bad(key: str, what: str) -> None:
-        problems.add(f"project.{key}", what, _key_line(problems, key, start))
+        problems.add(f"project.{key}", what, (problems.key_line(key, start) if start else None) or start)
 
     for key in ("base", "integration", "gate"):
         if key in raw:
@@ -239,7 +264,7 @@ def _agents(problems: _Problems, raw: Any, root: Path) -> dict[str, AgentSpec]:
     agents: dict[str, AgentSpec] = {}
     known = {"kind", "command", "preset", "script", "env", "autocommit", "base_url", "model", "api_key_env"}
     for name, table in raw.items():
-        line = problems.line_of(rf"^\[agents\.\"?{re.escape(name)}\"?\]")
+        line = problems.line_of(rf"^\s*\[\s*agents\s*\.\s*[\"']?{re.escape(name)}[\"']?\s*\]")
         where = f"agent '{name}'"
         if not UNIT_ID.match(name):
             problems.add(where, "agent names use letters, digits, '.', '_' and '-'", line)
@@ -247,58 +272,62 @@ def _agents(problems: _Problems, raw: Any, root: Path) -> dict[str, AgentSpec]:
         if not isinstance(table, dict):
             problems.add(where, "must be a table", line)
             continue
-        _unknown(problems, table, known, where, lambda k: rf"^\s*{k}\s*=")
+        _unknown(problems, table, known, where, line)
+
+        def at(key: str, header: int | None = line) -> int | None:
+            return (problems.key_line(key, header) if header else None) or header
+
         kind = table.get("kind")
         if kind not in AGENT_KINDS:
-            problems.add(f"{where}, kind", f"must be one of {', '.join(AGENT_KINDS)}, not {kind!r}", line)
+            problems.add(f"{where}, kind", f"must be one of {', '.join(AGENT_KINDS)}, not {kind!r}", at("kind"))
             continue
         env = _env_list(table.get("env", []))
         if env is None:
-            problems.add(f"{where}, env", "must be a list of environment variable names", line)
+            problems.add(f"{where}, env", "must be a list of environment variable names", at("env"))
             env = ()
         spec = AgentSpec(name=name, kind=kind, env=env, autocommit=bool(table.get("autocommit", False)))
         if kind == "scripted":
             script = table.get("script")
             if not isinstance(script, str) or not script:
-                problems.add(f"{where}, script", "a scripted agent needs script = \"path/to/script.toml\"", line)
+                problems.add(f"{where}, script", "a scripted agent needs script = \"path/to/script.toml\"", at("script"))
             elif not (root / script).is_file():
-                problems.add(f"{where}, script", f"no such file: {script}", line)
+                problems.add(f"{where}, script", f"no such file: {script}", at("script"))
             spec = AgentSpec(**{**spec.__dict__, "script": script if isinstance(script, str) else None})
         elif kind == "command":
-            spec = _command_agent(problems, spec, table, where, line)
+            spec = _command_agent(problems, spec, table, where, at)
         elif kind == "model":
             for key in ("base_url", "model"):
                 if not isinstance(table.get(key), str) or not table.get(key):
-                    problems.add(f"{where}, {key}", "a model agent needs it", line)
+                    problems.add(f"{where}, {key}", "a model agent needs it", at(key))
             api_key_env = table.get("api_key_env")
             if api_key_env is not None and not (isinstance(api_key_env, str) and ENV_NAME.match(api_key_env)):
-                problems.add(f"{where}, api_key_env", "must name an environment variable", line)
+                problems.add(f"{where}, api_key_env", "must name an environment variable", at("api_key_env"))
             spec = AgentSpec(**{**spec.__dict__, "base_url": table.get("base_url"),
                                 "model": table.get("model"), "api_key_env": api_key_env})
         agents[name] = spec
     return agents
 
 
-def _command_agent(problems: _Problems, spec: AgentSpec, table: dict, where: str, line) -> AgentSpec:
+def _command_agent(problems: _Problems, spec: AgentSpec, table: dict, where: str, at) -> AgentSpec:
     preset, command = table.get("preset"), table.get("command")
     if (preset is None) == (command is None):
-        problems.add(where, "a command agent needs exactly one of preset or command", line)
+        problems.add(where, "a command agent needs exactly one of preset or command", at("command"))
         return spec
     autocommit = spec.autocommit
     if preset is not None:
         if preset not in PRESETS:
-            problems.add(f"{where}, preset", f"unknown preset {preset!r} (known: {', '.join(PRESETS)})", line)
+            problems.add(f"{where}, preset", f"unknown preset {preset!r} (known: {', '.join(PRESETS)})", at("preset"))
             return spec
         command = list(PRESETS[preset].command)
         autocommit = table.get("autocommit", PRESETS[preset].autocommit)
     if not isinstance(command, list) or not command or not all(isinstance(a, str) for a in command):
-        problems.add(f"{where}, command", "must be a non-empty list of strings", line)
+        problems.add(f"{where}, command", "must be a non-empty list of strings", at("command"))
         return spec
     for arg in command:
         for name in re.findall(r"\{([^{}]*)\}", arg):
             if name not in PLACEHOLDERS:
                 problems.add(f"{where}, command", f"unknown placeholder {{{name}}} (known: "
-                             + ", ".join("{" + p + "}" for p in PLACEHOLDERS) + ")", line)
+                             + ", ".join("{" + p + "}" for p in PLACEHOLDERS) + ")", at("command"))
     return AgentSpec(**{**spec.__dict__, "command": tuple(command), "preset": preset,
                         "autocommit": bool(autocommit)})
 
@@ -309,14 +338,27 @@ def _units(problems: _Problems, raw: Any, agents: dict[str, AgentSpec]) -> dict[
         return {}
     units: dict[str, UnitSpec] = {}
     known = set(UnitSpec.__dataclass_fields__)
-    for index, table in enumerate(raw):
+    # `[[units]]` headers in order, when every unit is written as one (not an inline array).
+    headers = [n for n in problems.headers if re.match(r"^\s*\[\[\s*units\s*\]\]", problems.lines[n - 1])]
+    if len(headers) != len(raw):
+        headers = [None] * len(raw)
+    for index, (table, header) in enumerate(zip(raw, headers)):
         unit_id = table.get("id") if isinstance(table, dict) else None
-        line = problems.line_of(rf"^\s*id\s*=\s*[\"']{re.escape(unit_id)}[\"']") if isinstance(unit_id, str) else None
+        if header is not None:
+            line = problems.key_line("id", header) or header
+        elif isinstance(unit_id, str):
+            line = problems.line_of(rf"^\s*id\s*=\s*[\"']{re.escape(unit_id)}[\"']")
+        else:
+            line = None
+
+        def at(key: str, header: int | None = header, line: int | None = line) -> int | None:
+            return (problems.key_line(key, header) if header else None) or line
+
         where = f"unit '{unit_id}'" if isinstance(unit_id, str) else f"units[{index}]"
         if not isinstance(table, dict):
             problems.add(where, "must be a table")
             continue
-        _unknown(problems, table, known, where, lambda k: rf"^\s*{k}\s*=")
+        _unknown(problems, table, known, where, header)
         if unit_id is None:
             problems.add(f"{where}, id", "missing id", line)
             continue
@@ -328,35 +370,36 @@ def _units(problems: _Problems, raw: Any, agents: dict[str, AgentSpec]) -> dict[
             continue
         prompt = table.get("prompt")
         if not isinstance(prompt, str) or not prompt.strip():
-            problems.add(f"{where}, prompt", "missing prompt (what the agent should do)", line)
+            problems.add(f"{where}, prompt", "missing prompt (what the agent should do)", at("prompt"))
         title = table.get("title", unit_id)
         if not isinstance(title, str):
-            problems.add(f"{where}, title", "must be a string", line)
+            problems.add(f"{where}, title", "must be a string", at("title"))
             title = unit_id
         deps = table.get("depends_on", [])
         if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
-            problems.add(f"{where}, depends_on", "must be a list of unit ids", line)
+            problems.add(f"{where}, depends_on", "must be a list of unit ids", at("depends_on"))
             deps = []
         scope = table.get("scope")
         if scope is not None:
             if not isinstance(scope, list) or not scope:
-                problems.add(f"{where}, scope", "must be a non-empty list of paths or globs", line)
+                problems.add(f"{where}, scope", "must be a non-empty list of paths or globs", at("scope"))
                 scope = None
             else:
                 for entry in scope:
                     if (why := scope_problem(entry)) is not None:
-                        problems.add(f"{where}, scope", why, line)
-                scope = tuple(e.strip("/") for e in scope if scope_problem(e) is None) or None
+                        problems.add(f"{where}, scope", why, at("scope"))
+                scope = tuple(normalize(e) for e in scope if scope_problem(e) is None) or None
         agent = table.get("agent")
         if agent is not None and agent not in agents:
             problems.add(f"{where}, agent", f"unknown agent {agent!r}"
-                         + (f" (agents: {', '.join(agents)})" if agents else " (the plan has no agents)"), line)
+                         + (f" (agents: {', '.join(agents)})" if agents else " (the plan has no agents)"), at("agent"))
         timeout = 1800.0
         if "timeout" in table:
             try:
                 timeout = parse_duration(table["timeout"])
             except ValueError:
-                problems.add(f"{where}, timeout", f"bad duration {table['timeout']!r} (use e.g. \"20m\")", line)
+                problems.add(f"{where}, timeout", f"bad duration {table['timeout']!r} (use e.g. \"20m\")", at("timeout"))
+        problems.depends_line[unit_id] = at("depends_on")
         units[unit_id] = UnitSpec(id=unit_id, prompt=prompt if isinstance(prompt, str) else "",
                                   title=title, depends_on=tuple(deps), scope=scope,
                                   agent=agent if isinstance(agent, str) else None, timeout=timeout)
@@ -367,7 +410,7 @@ def _graph_checks(problems: _Problems, units: dict[str, UnitSpec]) -> None:
     graph = nx.DiGraph()
     graph.add_nodes_from(units)
     for unit in units.values():
-        line = problems.line_of(rf"^\s*id\s*=\s*[\"']{re.escape(unit.id)}[\"']")
+        line = problems.depends_line.get(unit.id)
         for dep in unit.depends_on:
             if dep not in units:
                 problems.add(f"unit '{unit.id}', depends_on", f"unknown unit '{dep}'", line)

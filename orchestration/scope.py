@@ -18,17 +18,24 @@ def scope_problem(entry: object) -> str | None:
         return "a scope entry must be a non-empty string"
     if entry.startswith(("/", "~")) or re.match(r"^[A-Za-z]:", entry) or "\\" in entry:
         return f"'{entry}' is not relative to the repository"
-    parts = entry.strip("/").split("/")
+    parts = normalize(entry).split("/")
     if ".." in parts:
         return f"'{entry}' escapes the repository"
+    if parts == [""]:
+        return f"'{entry}' names no path (leave scope out to let the unit change any file)"
     if parts[0] in (".git", ".bosun"):
         return f"'{entry}' points into {parts[0]}/, which no unit may change"
     return None
 
 
+def normalize(entry: str) -> str:
+    """`entry` without leading, trailing or doubled slashes and `.` parts: `./src//a/` is `src/a`."""
+    return "/".join(part for part in entry.split("/") if part not in ("", "."))
+
+
 def matches(path: str, entry: str) -> bool:
     """Whether one changed file `path` lies inside the scope entry `entry`."""
-    entry = entry.strip("/")
+    entry = normalize(entry)
     if fnmatchcase(path, entry):
         return True
     return not _GLOB_CHARS.search(entry) and path.startswith(entry + "/")
@@ -51,13 +58,19 @@ def _literal_suffix(entry: str) -> str:
 
 def entries_overlap(a: str, b: str) -> bool:
     """Whether some path could match both entries. Errs towards yes when unsure."""
-    a, b = a.strip("/"), b.strip("/")
+    a, b = normalize(a), normalize(b)
     a_glob, b_glob = bool(_GLOB_CHARS.search(a)), bool(_GLOB_CHARS.search(b))
     if not a_glob and not b_glob:
         return a == b or a.startswith(b + "/") or b.startswith(a + "/")
     if not a_glob or not b_glob:
         literal, pattern = (a, b) if not a_glob else (b, a)
-        return matches(literal, pattern) or _literal_prefix(pattern).startswith(literal + "/")
+        if matches(literal, pattern) or _literal_prefix(pattern).startswith(literal + "/"):
+            return True
+        # A file below `literal`, when it names a folder (`src` against `*.py`: `src/x.py`): once
+        # the pattern's literal start fits, its wildcards can match the rest (`*` crosses `/`).
+        # A last part with an extension is taken to name a file, which has nothing below it.
+        looks_like_file = "." in literal.rsplit("/", 1)[-1].lstrip(".")
+        return not looks_like_file and (literal + "/").startswith(_literal_prefix(pattern))
     pa, pb = _literal_prefix(a), _literal_prefix(b)
     if not (pa.startswith(pb) or pb.startswith(pa)):
         return False
