@@ -424,7 +424,8 @@ def _graph_checks(problems: _Problems, units: dict[str, UnitSpec]) -> None:
         cycle = None
     if cycle:
         path = " -> ".join([edge[0] for edge in cycle] + [cycle[0][0]])
-        problems.add("depends_on", f"dependency cycle: {path}")
+        first = cycle[0][1]
+        problems.add(f"unit '{first}', depends_on", f"dependency cycle: {path}", problems.depends_line.get(first))
         return
     ancestors = {u: nx.ancestors(graph, u) for u in graph}
     scoped = [u for u in units.values() if u.scope]
