@@ -8,13 +8,13 @@ screen embedding this loop stays responsive and sees every change as a store eve
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from .agents import agent_argv, agent_env, build_task, compose_prompt, read_report
+from .agents import agent_argv, agent_env, compose_prompt, read_report
 from .errors import BosunError
 from .graph import dependencies_merged
+from .handout import collect, integrated_units, prepare
 from .integration import IntegrationTampered, Integrator, Verdict
 from .process import Child, kill_group
 from .session import Session
@@ -22,7 +22,7 @@ from .states import (AGENT_STATES, AWAITING_APPROVAL, CANCELLED, CLAIMED, COMMAN
                      FAILED, GATE_FAILED, INTEGRATING_STATES, MERGED, OUT_OF_SCOPE, PENDING, READY, RUNNING,
                      SUBMITTED)
 from .store import StaleState, UnitRow
-from .worktrees import AgentClone, unit_branch
+from .worktrees import AgentClone
 
 AUTO_HANDBACK = (CONFLICTED, GATE_FAILED, OUT_OF_SCOPE)
 REASONS = {CONFLICTED: "conflict", GATE_FAILED: "gate_failed", OUT_OF_SCOPE: "out_of_scope"}
@@ -47,14 +47,6 @@ class Options:
     wait: bool = False
     speed: float = 1.0
     poll_s: float = 0.2
-
-
-@dataclass
-class _Prepared:
-    worktree: str
-    base_commit: str
-    start_head: str
-    handback: dict | None = field(default=None)
 
 
 class Orchestrator:
@@ -181,43 +173,38 @@ class Orchestrator:
     async def _attempt(self, unit_id: str, agent_name: str, epoch: int) -> None:
         row = self.store.unit(unit_id)
         spec, agent = self.plan.units[unit_id], self.plan.agents[agent_name]
-        head = self.session.integration_head()
-        prepared = await asyncio.to_thread(self._prepare_worktree, row, head)
-        attempt = row.attempts + 1
-        tasks = self.session.dir / "tasks"
-        task_file, report_file = tasks / f"{unit_id}.json", tasks / f"{unit_id}.report.json"
-        report_file.unlink(missing_ok=True)
-        task = build_task(spec, branch=unit_branch(unit_id), base_commit=prepared.base_commit, attempt=attempt,
-                          handback=prepared.handback, integrated=self._integrated())
-        task_file.write_text(json.dumps(task, indent=2))
-        values = {"task_file": str(task_file), "prompt": compose_prompt(task), "unit": unit_id,
-                  "worktree": prepared.worktree}
+        handout = await asyncio.to_thread(prepare, self.session, self.clone, row, self.session.integration_head(),
+                                          integrated_units(self.store.units()))
+        values = {"task_file": str(handout.task_file), "prompt": compose_prompt(handout.task), "unit": unit_id,
+                  "worktree": str(handout.worktree)}
         try:
             argv = agent_argv(agent, self.plan.root, values, self.options.speed)
         except BosunError as exc:
             detail = {"reason": "agent", "error": str(exc)}
             self.store.transition(unit_id, FAILED, (CLAIMED,), epoch=epoch, data=detail, detail=detail)
             return
-        env = agent_env(agent, task_file=task_file, report_file=report_file, unit=unit_id,
-                        worktree=self.clone.worktree_path(unit_id))
-        log = self.session.dir / "logs" / f"{unit_id}.{attempt}.log"
-        child = Child(argv, self.clone.worktree_path(unit_id), env, log)
+        env = agent_env(agent, task_file=handout.task_file, report_file=handout.report_file, unit=unit_id,
+                        worktree=handout.worktree)
+        log = self.session.dir / "logs" / f"{unit_id}.{handout.attempt}.log"
+        child = Child(argv, handout.worktree, env, log)
         self.running[unit_id].child = child
-        self.store.transition(unit_id, RUNNING, (CLAIMED,), epoch=epoch, data={"agent": agent_name, "attempt": attempt},
-                              attempts=attempt, branch=unit_branch(unit_id), worktree=prepared.worktree,
-                              base_commit=prepared.base_commit, pid=child.pid, pid_start=child.start_time,
-                              started_at=time.time(), head_commit=prepared.start_head)
+        self.store.transition(unit_id, RUNNING, (CLAIMED,), epoch=epoch,
+                              data={"agent": agent_name, "attempt": handout.attempt, "pid": child.pid},
+                              pid=child.pid, pid_start=child.start_time, started_at=time.time(),
+                              **handout.running_fields())
         finished = await asyncio.to_thread(child.wait, spec.timeout)
         if self.running.get(unit_id) is None or self.running[unit_id].cancelled:
             return
-        report = read_report(report_file, unit_id)
-        new_head = await asyncio.to_thread(self._collect, unit_id, agent.autocommit)
+        report = read_report(handout.report_file, unit_id)
+        collected = await asyncio.to_thread(collect, self.clone, unit_id, agent.autocommit)
+        if collected.config_restored:
+            self.store.append_event("security", unit_id, what="the agent changed the clone's config; Bosun restored it")
         failure = None
         if finished.timed_out:
             failure = f"timed out after {spec.timeout:g}s"
         elif report and report["status"] == "blocked":
             failure = f"agent reported blocked: {report['summary']}"
-        elif new_head is None or new_head == prepared.start_head:
+        elif not collected.is_new(handout.start_head):
             failure = f"agent exited {finished.exit_code} without a new commit"
         if failure:
             detail = {"reason": "agent", "error": failure, "log": str(log)}
@@ -225,40 +212,9 @@ class Orchestrator:
             return
         summary = report["summary"] if report else ""
         self.store.transition(unit_id, SUBMITTED, (RUNNING,), epoch=epoch,
-                              data={"commit": new_head, "summary": summary, "exit": finished.exit_code,
+                              data={"commit": collected.head, "summary": summary, "exit": finished.exit_code,
                                     "trusted_report": report is not None},
-                              head_commit=new_head, pid=None, detail={"summary": summary})
-
-    def _prepare_worktree(self, row: UnitRow, head: str) -> _Prepared:
-        """Reuse the worktree on a hand-back (merging the head in on a conflict); else cut a fresh one."""
-        path = self.clone.worktree_path(row.id)
-        handback = row.handback
-        if row.base_commit and path.exists() and row.head_commit:
-            if handback and handback.get("reason") == "conflict":
-                files = self.clone.merge_into_worktree(row.id, head)
-                handback = {**handback, "files": files or handback.get("files", [])}
-            return _Prepared(str(path), row.base_commit, row.head_commit, handback)
-        self.clone.add_worktree(row.id, head)
-        return _Prepared(str(path), head, head, handback)
-
-    def _collect(self, unit_id: str, autocommit: bool) -> str | None:
-        """The branch head after the agent, fetched into the user's repository by commit id."""
-        if self.clone.guard():
-            self.store_later("security", unit_id, what="agent changed the clone's config; Bosun restored it")
-        if autocommit and self.clone.has_changes(unit_id):
-            self.clone.commit_all(unit_id, f"bosun: work left uncommitted by the agent on {unit_id}")
-        head = self.clone.branch_head(unit_id)
-        if head is not None:
-            self.clone.fetch_into_user(head, f"refs/bosun/units/{unit_id}")
-        return head
-
-    def store_later(self, kind: str, unit_id: str | None, **data) -> None:
-        """Record an event from a worker thread (the store belongs to the loop)."""
-        self._loop.call_soon_threadsafe(lambda: self.store.append_event(kind, unit_id, **data))
-
-    def _integrated(self) -> list[dict]:
-        return [{"unit": u.id, "commit": u.merged_commit, "summary": (u.detail or {}).get("summary", "")}
-                for u in self.store.units() if u.state == MERGED]
+                              head_commit=collected.head, pid=None, detail={"summary": summary})
 
     # -- the integration lane -------------------------------------------------------------------
     def _feed_lane(self) -> None:
@@ -353,7 +309,6 @@ class Orchestrator:
 
     # -- crash recovery and shutdown ---------------------------------------------------------
     def _recover(self) -> None:
-        self._loop = asyncio.get_running_loop()
         for unit_id in self.integrator.recover_intents():
             self.store.append_event("recovered", unit_id, what="merge finished after a crash")
         for row in self.store.units():
