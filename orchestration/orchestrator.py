@@ -13,13 +13,13 @@ from dataclasses import dataclass
 
 from .agents import agent_argv, agent_env, compose_prompt, read_report
 from .errors import BosunError
-from .graph import dependencies_merged
+from .claims import Claim, Lost, claim, promote_ready, release
 from .handout import collect, integrated_units, prepare
 from .integration import IntegrationTampered, Integrator, Verdict
 from .process import Child, kill_group
 from .session import Session
 from .states import (AGENT_STATES, AWAITING_APPROVAL, CANCELLED, CLAIMED, COMMAND_STATES, CONFLICTED, DONE_STATES,
-                     FAILED, GATE_FAILED, INTEGRATING_STATES, MERGED, OUT_OF_SCOPE, PENDING, READY, RUNNING,
+                     FAILED, GATE_FAILED, INTEGRATING_STATES, MERGED, OUT_OF_SCOPE, READY, RUNNING,
                      SUBMITTED)
 from .store import StaleState, UnitRow
 from .worktrees import AgentClone
@@ -34,6 +34,8 @@ class Running:
 
     agent: str
     task: asyncio.Task
+    epoch: int = 0
+    renew_at: float = 0.0
     child: Child | None = None
     cancelled: bool = False
 
@@ -65,6 +67,8 @@ class Orchestrator:
         self.lane: asyncio.Task | None = None
         self._wake = asyncio.Event()
         self._failure: BaseException | None = None
+        self._said: set[str] = set()
+        self.lease_s = project.lease
 
     # -- the loop -----------------------------------------------------------------------
     async def run(self) -> int:
@@ -96,7 +100,8 @@ class Orchestrator:
 
     def _tick(self) -> None:
         self._apply_commands()
-        self._promote()
+        self._keep_leases()
+        promote_ready(self.store, self.session.graph)
         self._dispatch()
         self._feed_lane()
 
@@ -112,47 +117,63 @@ class Orchestrator:
             return 0
         if self.options.wait or self.running or self.lane is not None or self.store.pending_commands():
             return None
-        movable = any(u.state in INTEGRATING_STATES or (u.state == AWAITING_APPROVAL and u.approved)
+        movable = any(u.state in INTEGRATING_STATES + AGENT_STATES or (u.state == AWAITING_APPROVAL and u.approved)
                       or (u.state == READY and self._agent_for(u) is not None) for u in units)
         return None if movable else 1
 
-    # -- readiness and hand-out -------------------------------------------------------------
-    def _states(self) -> dict[str, str]:
-        return {u.id: u.state for u in self.store.units()}
-
-    def _promote(self) -> None:
-        states = self._states()
-        for unit_id, state in states.items():
-            if state == PENDING and dependencies_merged(self.session.graph, unit_id, states):
-                self._move(unit_id, READY, (PENDING,))
+    # -- leases, readiness and hand-out ------------------------------------------------------
+    def _keep_leases(self) -> None:
+        """Renew the leases of the agents Bosun runs; expire everyone else's that ran out."""
+        now = time.time()
+        for unit_id, running in self.running.items():
+            if running.epoch and running.renew_at <= now:
+                if self.store.renew_lease(unit_id, running.epoch, self.lease_s, now=now):
+                    running.renew_at = now + self.lease_s / 3
+        for event in self.store.expire_leases(now):
+            running = self.running.get(event.unit)
+            if running is not None and running.epoch == event.data["epoch"]:
+                running.cancelled = True
+                if running.child is not None:
+                    running.child.kill()
 
     def _agent_for(self, row: UnitRow) -> str | None:
-        """The agent that should take `row` now: its own if free, else any free startable one."""
+        """The agent that should take `row` now: the same one after a hand-back, the pinned one,
+        or else any free agent Bosun starts."""
         busy = {r.agent for r in self.running.values()}
-        if row.agent is not None:
-            spec = self.plan.agents.get(row.agent)
-            return row.agent if spec and spec.kind != "external" and row.agent not in busy else None
+        wanted = row.agent if row.handback else row.pinned
+        if wanted is not None:
+            spec = self.plan.agents.get(wanted)
+            return wanted if spec and spec.kind != "external" and wanted not in busy else None
         for name, spec in self.plan.agents.items():
             if spec.kind != "external" and name not in busy:
                 return name
         return None
 
     def _dispatch(self) -> None:
+        """Assign mode: the manager picks a ready unit and its agent. Claim mode: each idle agent
+        Bosun runs claims a ready unit for itself, exactly as an external agent would."""
+        if self.plan.project.mode == "claim":
+            busy = {r.agent for r in self.running.values()}
+            idle = [n for n, a in self.plan.agents.items() if a.kind != "external" and n not in busy]
+            for agent in idle:
+                if len(self.running) < self.max_agents:
+                    self._start(agent, claim(self.store, self.plan, agent, self.lease_s))
+            return
         for row in self.store.units():
             if len(self.running) >= self.max_agents:
                 return
-            if row.state != READY or row.id in self.running:
-                continue
-            agent = self._agent_for(row)
-            if agent is None:
-                continue
-            lease = self.plan.units[row.id].timeout + 60
-            epoch = self.store.claim(row.id, agent, lease)
-            if epoch is None:
-                continue
-            self.store.update(row.id, agent=agent)
-            task = asyncio.create_task(self._work(row.id, agent, epoch), name=f"unit {row.id}")
-            self.running[row.id] = Running(agent, task)
+            if row.state == READY and row.id not in self.running and (agent := self._agent_for(row)) is not None:
+                self._start(agent, claim(self.store, self.plan, agent, self.lease_s, row.id))
+
+    def _start(self, agent: str, outcome: Claim | Lost) -> None:
+        if isinstance(outcome, Lost):
+            if "waits" in outcome.reason and outcome.reason not in self._said:
+                self._said.add(outcome.reason)
+                self.store.append_event("waiting", None, agent=agent, reason=outcome.reason)
+            return
+        task = asyncio.create_task(self._work(outcome.unit, agent, outcome.epoch), name=f"unit {outcome.unit}")
+        self.running[outcome.unit] = Running(agent, task, epoch=outcome.epoch,
+                                             renew_at=time.time() + self.lease_s / 3)
 
     # -- one agent on one unit -----------------------------------------------------------------
     async def _work(self, unit_id: str, agent_name: str, epoch: int) -> None:
@@ -294,8 +315,21 @@ class Orchestrator:
         agent = args["to"]
         self.clone.remove_worktree(row.id)
         self._move(row.id, READY, (row.state,), kind="reassigned", data={"from_agent": row.agent, "to_agent": agent},
-                   agent=agent, handback=None, base_commit=None, head_commit=None, worktree=None, approved=0,
+                   agent=agent, pinned=agent, handback=None, base_commit=None, head_commit=None, worktree=None, approved=0,
                    owner=None)
+
+    def _do_revoke(self, row: UnitRow, args: dict) -> None:
+        """Take a claim away from its holder (a stuck or misbehaving agent); the unit is ready again."""
+        running = self.running.get(row.id)
+        if running is not None:
+            running.cancelled = True
+            if running.child is not None:
+                running.child.kill()
+        self.clone.remove_worktree(row.id)
+        try:
+            release(self.store, row.id, row.epoch, kind="revoked", owner_was=row.owner, note=args.get("note"))
+        except StaleState:
+            pass
 
     def _do_cancel(self, row: UnitRow, args: dict) -> None:
         running = self.running.get(row.id)

@@ -34,6 +34,7 @@ class ProjectSpec:
     integration: str = "bosun/integration"
     gate: str = "python -m pytest -q"
     gate_timeout: float = 600.0
+    lease: float = 60.0
     gate_env: tuple[str, ...] = ()
     max_agents: int = 3
     merge: str = "manual"
@@ -227,11 +228,12 @@ def _project(problems: _Problems, raw: Any) -> ProjectSpec:
                 values[key] = value
             else:
                 bad(key, f"must be a whole number from 1 to 1000, not {value!r}")
-    if "gate_timeout" in raw:
-        try:
-            values["gate_timeout"] = parse_duration(raw["gate_timeout"])
-        except ValueError:
-            bad("gate_timeout", f"bad duration {raw['gate_timeout']!r} (use e.g. 90, \"30s\", \"10m\", \"1h\")")
+    for key in ("gate_timeout", "lease"):
+        if key in raw:
+            try:
+                values[key] = parse_duration(raw[key])
+            except ValueError:
+                bad(key, f"bad duration {raw[key]!r} (use e.g. 90, \"30s\", \"10m\", \"1h\")")
     if "gate_env" in raw:
         env = _env_list(raw["gate_env"])
         if env is None:

@@ -96,8 +96,6 @@ def create_session(repo: GitRepo, plan_path: Path) -> Session:
     base = repo.rev_parse(f"refs/heads/{project.base}")
     if base is None:
         raise BosunError(f"{plan_path.name}: project.base: branch '{project.base}' does not exist in {repo.path}")
-    if plan.project.mode == "claim":
-        raise BosunError(f"{plan_path.name}: project.mode: \"claim\" is not available in this version yet")
     db_path = repo.path / BOSUN_DIR / "state.db"
     if db_path.exists():
         old = Store(db_path)

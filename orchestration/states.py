@@ -22,4 +22,5 @@ COMMAND_STATES: dict[str, tuple[str, ...]] = {
     "handback": SIDE_STATES + (AWAITING_APPROVAL,),
     "reassign": SIDE_STATES + (AWAITING_APPROVAL, READY),
     "cancel": (PENDING, READY, CLAIMED, RUNNING) + SIDE_STATES + (AWAITING_APPROVAL,),
+    "revoke": (CLAIMED, RUNNING),
 }

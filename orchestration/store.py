@@ -22,7 +22,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS units (
     id TEXT PRIMARY KEY, position INTEGER NOT NULL, state TEXT NOT NULL,
-    agent TEXT, owner TEXT, epoch INTEGER NOT NULL DEFAULT 0, lease_until REAL,
+    agent TEXT, pinned TEXT, owner TEXT, epoch INTEGER NOT NULL DEFAULT 0, lease_until REAL,
     branch TEXT, worktree TEXT, base_commit TEXT, head_commit TEXT,
     attempts INTEGER NOT NULL DEFAULT 0, merged_commit TEXT,
     candidate TEXT, candidate_parent TEXT, approved INTEGER NOT NULL DEFAULT 0,
@@ -53,12 +53,14 @@ JSON_FIELDS = ("handback", "detail")
 
 @dataclass
 class UnitRow:
-    """One unit as the store has it. `epoch` is the fencing token of the current claim."""
+    """One unit as the store has it. `epoch` is the fencing token of the current claim; `agent` is
+    who worked on it last (a hand-back goes back to them), `pinned` who must take it (plan or human)."""
 
     id: str
     position: int
     state: str
     agent: str | None = None
+    pinned: str | None = None
     owner: str | None = None
     epoch: int = 0
     lease_until: float | None = None
@@ -200,8 +202,8 @@ class Store:
         """Create the session's units, all pending, in plan order."""
         with self.tx() as db:
             for position, (unit_id, agent) in enumerate(rows):
-                db.execute("INSERT INTO units (id, position, state, agent, updated) VALUES (?, ?, 'pending', ?, ?)",
-                           (unit_id, position, agent, time.time()))
+                db.execute("INSERT INTO units (id, position, state, agent, pinned, updated) "
+                           "VALUES (?, ?, 'pending', ?, ?, ?)", (unit_id, position, agent, agent, time.time()))
 
     def _row(self, values: tuple) -> UnitRow:
         data = dict(zip(UNIT_COLUMNS, values))
@@ -249,25 +251,53 @@ class Store:
             db.execute(f"UPDATE units SET {sets} WHERE id = ?", (*params, unit_id))
 
     # -- claims (compare-and-swap with a lease and a fencing token) ------------------------
-    def claim(self, unit_id: str, owner: str, lease_s: float, expect: tuple[str, ...] = ("ready",)) -> int | None:
-        """Take a unit in one CAS; returns the new epoch (the token), or None if another won."""
-        now = time.time()
+    def claim(self, unit_id: str, owner: str, lease_s: float, expect: tuple[str, ...] = ("ready",), *,
+              now: float | None = None) -> int | None:
+        """Take one unit in one CAS; returns the new epoch (the token), or None if another won."""
+        won = self.claim_chosen(owner, lease_s, lambda db: unit_id, expect, now=now)
+        return won[1] if won else None
+
+    def claim_chosen(self, owner: str, lease_s: float, choose: Callable[[sqlite3.Connection], str | None],
+                     expect: tuple[str, ...] = ("ready",), *, now: float | None = None) -> tuple[str, int] | None:
+        """Claim the unit `choose` picks, reading inside the same write transaction (so what it
+        saw, e.g. which scopes are held, cannot change before the CAS). Returns (unit, epoch)."""
+        now = time.time() if now is None else now
         placeholders = ", ".join("?" for _ in expect)
         with self.tx() as db:
+            unit_id = choose(db)
+            if unit_id is None:
+                return None
             row = db.execute(
-                f"UPDATE units SET state = 'claimed', owner = ?, epoch = epoch + 1, lease_until = ?, updated = ? "
-                f"WHERE id = ? AND state IN ({placeholders}) RETURNING epoch, agent",
-                (owner, now + lease_s, now, unit_id, *expect)).fetchone()
+                f"UPDATE units SET state = 'claimed', owner = ?, agent = ?, epoch = epoch + 1, lease_until = ?, "
+                f"updated = ? WHERE id = ? AND state IN ({placeholders}) RETURNING epoch",
+                (owner, owner, now + lease_s, now, unit_id, *expect)).fetchone()
             if row is None:
                 return None
-            self._append(db, "claimed", unit_id, {"from": "ready", "to": "claimed", "owner": owner, "epoch": row[0]})
-            return row[0]
+            self._append(db, "claimed", unit_id, {"from": "ready", "to": "claimed", "owner": owner, "epoch": row[0],
+                                                  "lease_s": lease_s})
+            return unit_id, row[0]
 
-    def renew_lease(self, unit_id: str, epoch: int, lease_s: float) -> bool:
+    def renew_lease(self, unit_id: str, epoch: int, lease_s: float, now: float | None = None) -> bool:
+        """Extend a live claim; False when `epoch` is no longer the unit's current, held claim."""
+        now = time.time() if now is None else now
         with self.tx() as db:
-            cursor = db.execute("UPDATE units SET lease_until = ? WHERE id = ? AND epoch = ? AND owner IS NOT NULL",
-                                (time.time() + lease_s, unit_id, epoch))
+            cursor = db.execute("UPDATE units SET lease_until = ? WHERE id = ? AND epoch = ? AND owner IS NOT NULL "
+                                "AND state IN ('claimed', 'running')", (now + lease_s, unit_id, epoch))
             return cursor.rowcount == 1
+
+    def expire_leases(self, now: float | None = None) -> list[Event]:
+        """Return every held unit whose lease ran out to `ready`; its old token stays stale for good."""
+        now = time.time() if now is None else now
+        with self.tx() as db:
+            expired = db.execute("SELECT id, state, owner, epoch FROM units WHERE state IN ('claimed', 'running') "
+                                 "AND lease_until IS NOT NULL AND lease_until < ?", (now,)).fetchall()
+            events = []
+            for unit_id, state, owner, epoch in expired:
+                db.execute("UPDATE units SET state = 'ready', owner = NULL, lease_until = NULL, pid = NULL, "
+                           "updated = ? WHERE id = ? AND epoch = ?", (now, unit_id, epoch))
+                events.append(self._append(db, "lease_expired", unit_id,
+                                           {"from": state, "to": "ready", "owner": owner, "epoch": epoch}))
+            return events
 
     # -- gate runs ----------------------------------------------------------------------
     def add_gate_run(self, unit: str, attempt: int, commit_id: str, parent: str, passed: bool,
