@@ -8,7 +8,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from orchestration.errors import BosunError, PlanError
+from orchestration.errors import BosunError, PlanError, StaleToken
+from orchestration.protocol import LostClaim
 
 from . import commands
 
@@ -64,6 +65,18 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("--format", choices=("ascii", "dot", "mermaid", "json"), default="ascii")
     board = add("board", "print the shared state agents observe (ready units, claims, what is integrated)")
     board.add_argument("--json", action="store_true")
+    claim = add("claim", "take a ready unit for an external agent; prints its task JSON (exit 1 if none won)")
+    claim.add_argument("unit", nargs="?", default=None)
+    claim.add_argument("--agent", required=True, metavar="NAME", help="an agent of kind \"external\" in the plan")
+    for name, help_text in (("heartbeat", "renew the lease of a claim"),
+                            ("submit", "hand in a claimed unit: its new commits are gated"),
+                            ("release", "give a claimed unit back")):
+        held = add(name, help_text)
+        held.add_argument("unit")
+        held.add_argument("--token", required=True, type=int, metavar="T", help="the token `bosun claim` printed")
+    revoke = add("revoke", "take a claim away from its holder; the unit is ready again")
+    revoke.add_argument("unit")
+    revoke.add_argument("--note", default=None)
     add("land", "fast-forward the base branch to the integration branch")
     return parser
 
@@ -80,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "speed", 1.0) <= 0:
             raise BosunError("bosun demo: --speed must be above 0")
         return getattr(commands, f"cmd_{args.command}")(args)
+    except (LostClaim, StaleToken) as exc:
+        print(f"bosun: {exc}", file=sys.stderr)
+        return 1
     except PlanError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)

@@ -10,10 +10,11 @@ from pathlib import Path
 from orchestration.errors import BosunError
 from orchestration.gitcmd import GitRepo
 from orchestration.graph import build_graph, render
+from orchestration import protocol
 from orchestration.orchestrator import Options
 from orchestration.plan import load_plan
 from orchestration.session import create_session, dumps, open_session, prepare_dir, status_json
-from orchestration.states import COMMAND_STATES, DONE_STATES, MERGED, READY
+from orchestration.states import COMMAND_STATES
 
 from .example_plan import EXAMPLE_PLAN
 from .headless import run_headless
@@ -163,23 +164,80 @@ def cmd_graph(args: argparse.Namespace) -> int:
     return 0
 
 
+def _protocol_session(args: argparse.Namespace):
+    repo = _repo(args)
+    return protocol.open_or_start(repo, _plan_path(repo, None))
+
+
 def cmd_board(args: argparse.Namespace) -> int:
-    session = open_session(_repo(args))
+    session = _protocol_session(args)
     try:
-        rows = session.store.units()
-        board = {
-            "integration": {"branch": session.plan.project.integration, "commit": session.integration_head()},
-            "ready": [{"unit": u.id, "title": session.plan.units[u.id].title, "agent": u.agent,
-                       "scope": list(session.plan.units[u.id].scope or [])} for u in rows if u.state == READY],
-            "claims": [{"unit": u.id, "owner": u.owner, "epoch": u.epoch, "state": u.state,
-                        "lease_s": round(u.lease_until - time.time(), 1) if u.lease_until else None}
-                       for u in rows if u.owner and u.state not in DONE_STATES],
-            "integrated": [{"unit": u.id, "commit": u.merged_commit} for u in rows if u.state == MERGED],
-        }
+        data = protocol.board(session)
     finally:
         session.close()
-    print(dumps(board) if args.json else "\n".join(f"{k}: {v}" for k, v in board.items()))
+    if args.json:
+        print(dumps(data))
+        return 0
+    print(f"integration {data['integration']['branch']} at {data['integration']['commit'][:10]}, "
+          f"mode {data['mode']}, {data['open']} unit(s) open")
+    for unit in data["ready"]:
+        print(f"ready    {unit['unit']:<18} {unit['title']}" + (f"  (for {unit['for_agent']})" if unit["for_agent"] else ""))
+    for held in data["claims"]:
+        print(f"claimed  {held['unit']:<18} {held['owner']} epoch {held['epoch']}, lease {held['lease_left_s']}s left")
     return 0
+
+
+def cmd_claim(args: argparse.Namespace) -> int:
+    session = _protocol_session(args)
+    try:
+        print(dumps(protocol.claim_task(session, args.agent, args.unit)))
+    finally:
+        session.close()
+    return 0
+
+
+def cmd_heartbeat(args: argparse.Namespace) -> int:
+    session = open_session(_repo(args))
+    try:
+        lease = protocol.heartbeat(session, args.unit, args.token)
+    finally:
+        session.close()
+    print(f"lease of '{args.unit}' renewed for {lease:g}s")
+    return 0
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    session = open_session(_repo(args))
+    try:
+        result = protocol.submit(session, args.unit, args.token)
+    finally:
+        session.close()
+    who = (f"the running session (pid {result['supervisor']}) gates it" if result["supervisor"]
+           else "no supervisor is running: `bosun resume` gates it")
+    print(f"submitted '{args.unit}' at {result['commit'][:10]}; {who}")
+    return 0
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    session = open_session(_repo(args))
+    try:
+        protocol.give_up(session, args.unit, args.token)
+    finally:
+        session.close()
+    print(f"released '{args.unit}'")
+    return 0
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    session = open_session(_repo(args))
+    try:
+        if session.running_supervisor() is None:
+            protocol.revoke(session, args.unit, args.note)
+            print(f"revoked the claim on '{args.unit}'")
+            return 0
+    finally:
+        session.close()
+    return _decide(args, "revoke", note=args.note)
 
 
 def cmd_land(args: argparse.Namespace) -> int:
