@@ -1,0 +1,195 @@
+"""Claim mode: at most one winner per unit, leases and fencing tokens, scope claims, and the
+external-agent protocol through the real CLI."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import time
+from pathlib import Path
+
+import pytest
+from conftest import bosun, first_parent_merges, git, toml_plan, write_unit
+
+from orchestration.claims import Claim, Lost, claim, promote_ready
+from orchestration.graph import build_graph
+from orchestration.plan import parse_plan
+from orchestration.store import Store
+
+EXTERNAL = {"ext": {"kind": "external"}, "other": {"kind": "external"}}
+
+
+def plan_of(units: list[dict], agents: dict | None = None, **project):
+    return parse_plan(toml_plan(units, agents or EXTERNAL, mode="claim", **project), Path("bosun.toml"))
+
+
+def fresh_store(path: Path, plan) -> Store:
+    store = Store(path)
+    store.add_units([(u.id, u.agent) for u in plan.units.values()])
+    return store
+
+
+def _race(db_path: str, plan_text: str, owner: str, start: multiprocessing.Event, out: multiprocessing.Queue) -> None:
+    plan = parse_plan(plan_text, Path("bosun.toml"))
+    store = Store(Path(db_path))
+    won = []
+    start.wait()
+    while isinstance(outcome := claim(store, plan, owner, 60), Claim):
+        won.append((outcome.unit, outcome.epoch))
+    out.put(won)
+    store.close()
+
+
+def test_sixteen_processes_racing_over_a_thousand_units_claim_each_exactly_once(tmp_path: Path) -> None:
+    units = [{"id": f"u{i:04d}"} for i in range(1000)]
+    text = toml_plan(units, {f"a{i}": {"kind": "external"} for i in range(16)}, mode="claim")
+    plan = parse_plan(text, Path("bosun.toml"))
+    store = fresh_store(tmp_path / "state.db", plan)
+    promote_ready(store, build_graph(plan))
+    ctx = multiprocessing.get_context("spawn")
+    start, out = ctx.Event(), ctx.Queue()
+    procs = [ctx.Process(target=_race, args=(str(tmp_path / "state.db"), text, f"a{i}", start, out))
+             for i in range(16)]
+    for proc in procs:
+        proc.start()
+    start.set()
+    results = [out.get(timeout=120) for _ in procs]
+    for proc in procs:
+        proc.join(timeout=30)
+    claimed = [unit for won in results for unit, _ in won]
+    assert len(claimed) == 1000 and set(claimed) == {u["id"] for u in units}
+    assert sum(1 for won in results if won) > 1, "the race had a single participant"
+    owners = {row.id: row.owner for row in store.units()}
+    events = [e for e in store.events() if e.kind == "claimed"]
+    assert len(events) == 1000 and all(owners[e.unit] == e.data["owner"] for e in events)
+
+
+def test_a_claim_carries_a_lease_and_a_fencing_epoch(tmp_path: Path) -> None:
+    plan = plan_of([{"id": "a"}])
+    store = fresh_store(tmp_path / "state.db", plan)
+    promote_ready(store, build_graph(plan))
+    first = claim(store, plan, "ext", 10, now=1000.0)
+    assert isinstance(first, Claim) and first.epoch == 1
+    assert isinstance(claim(store, plan, "other", 10, "a", now=1001.0), Lost)
+    assert store.renew_lease("a", first.epoch, 10, now=1005.0)
+    assert store.expire_leases(now=1014.0) == []  # renewed until 1015
+    expired = store.expire_leases(now=1016.0)
+    assert [e.unit for e in expired] == ["a"] and store.unit("a").state == "ready"
+    second = claim(store, plan, "other", 10, now=1017.0)
+    assert isinstance(second, Claim) and second.epoch == 2
+    assert not store.renew_lease("a", first.epoch, 10, now=1018.0)  # the stale holder is fenced off
+
+
+def test_a_held_scope_makes_an_overlapping_unit_wait_and_say_why(tmp_path: Path) -> None:
+    plan = plan_of([{"id": "a", "scope": ["src/a.py"]}, {"id": "b", "scope": ["src/b.py"]}])
+    store = fresh_store(tmp_path / "state.db", plan)
+    promote_ready(store, build_graph(plan))
+    # Plans cannot declare unordered overlapping scopes, so widen one in the store's view of the plan.
+    wide = plan.units["b"].__class__(**{**plan.units["b"].__dict__, "scope": ("src",)})
+    plan.units["b"] = wide
+    assert isinstance(claim(store, plan, "ext", 60, "a"), Claim)
+    lost = claim(store, plan, "other", 60, "b")
+    assert isinstance(lost, Lost) and "waits" in lost.reason and "'a'" in lost.reason
+
+
+def test_a_pinned_unit_and_a_handed_back_unit_go_only_to_their_agent(tmp_path: Path) -> None:
+    plan = plan_of([{"id": "a", "agent": "ext"}])
+    store = fresh_store(tmp_path / "state.db", plan)
+    promote_ready(store, build_graph(plan))
+    lost = claim(store, plan, "other", 60)
+    assert isinstance(lost, Lost) and "for agent 'ext'" in lost.reason
+    assert isinstance(claim(store, plan, "ext", 60), Claim)
+
+
+@pytest.fixture
+def claim_repo(project):
+    def make(units, **keys):
+        return project(units, {}, agents=EXTERNAL, mode="claim", **keys)
+    return make
+
+
+def cli_json(result) -> dict:
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_an_external_agent_claims_commits_and_submits_through_the_cli(claim_repo) -> None:
+    repo = claim_repo([{"id": "one", "scope": ["src/one.py"]}, {"id": "two", "depends_on": ["one"]}])
+    board = cli_json(bosun("board", "--json", cwd=repo))
+    assert [u["unit"] for u in board["ready"]] == ["one"] and board["claims"] == []
+    task = cli_json(bosun("claim", "--agent", "ext", cwd=repo))
+    assert task["unit"] == "one" and task["token"] == 1 and Path(task["worktree"]).is_dir()
+    assert bosun("claim", "--agent", "other", cwd=repo).returncode == 1  # nothing else is ready
+    worktree = Path(task["worktree"])
+    (worktree / "src" / "one.py").write_text("ONE = 1\n")
+    git(worktree, "add", "-A")
+    git(worktree, "commit", "-q", "-m", "one")
+    assert bosun("heartbeat", "one", "--token", "1", cwd=repo).returncode == 0
+    submitted = bosun("submit", "one", "--token", "1", cwd=repo)
+    assert submitted.returncode == 0 and "no supervisor" in submitted.stdout
+    # A supervisor started later catches up from the store and gates it.
+    resumed = bosun("resume", "--headless", cwd=repo)
+    assert resumed.returncode == 1  # 'two' is ready for external agents only
+    assert first_parent_merges(repo) == ["one"]
+    board = cli_json(bosun("board", "--json", cwd=repo))
+    assert [u["unit"] for u in board["ready"]] == ["two"] and board["integrated"][0]["unit"] == "one"
+
+
+def test_a_holder_paused_past_its_lease_is_refused_and_nothing_is_lost(claim_repo) -> None:
+    repo = claim_repo([{"id": "one"}], lease="1s")
+    task = cli_json(bosun("claim", "--agent", "ext", cwd=repo))
+    worktree = Path(task["worktree"])
+    (worktree / "src" / "one.py").write_text("SLOW = 1\n")
+    git(worktree, "add", "-A")
+    git(worktree, "commit", "-q", "-m", "slow work")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # wait for the lease to run out, as the board sees it
+        board = cli_json(bosun("board", "--json", cwd=repo))
+        if board["ready"]:
+            break
+    assert [u["unit"] for u in board["ready"]] == ["one"] and board["claims"] == []
+    late = bosun("submit", "one", "--token", str(task["token"]), cwd=repo)
+    assert late.returncode == 1 and "stale" in late.stderr
+    retaken = cli_json(bosun("claim", "one", "--agent", "other", cwd=repo))
+    assert retaken["token"] == task["token"] + 1
+    worktree = Path(retaken["worktree"])
+    (worktree / "src" / "one.py").write_text("ONE = 1\n")
+    git(worktree, "add", "-A")
+    git(worktree, "commit", "-q", "-m", "one, again")
+    assert bosun("submit", "one", "--token", str(retaken["token"]), cwd=repo).returncode == 0
+    assert bosun("resume", "--headless", cwd=repo).returncode == 0
+    assert first_parent_merges(repo) == ["one"]
+    assert git(repo, "show", "bosun/integration:src/one.py") == "ONE = 1"
+    kinds = [json.loads(line)["kind"] for line in
+             bosun("resume", "--headless", "--json", cwd=repo).stdout.splitlines()]
+    assert "merged" not in kinds  # merged exactly once
+
+
+def test_release_and_revoke_return_the_unit(claim_repo) -> None:
+    repo = claim_repo([{"id": "one"}])
+    task = cli_json(bosun("claim", "--agent", "ext", cwd=repo))
+    assert bosun("release", "one", "--token", str(task["token"]), cwd=repo).returncode == 0
+    assert bosun("release", "one", "--token", str(task["token"]), cwd=repo).returncode == 1
+    task = cli_json(bosun("claim", "--agent", "other", cwd=repo))
+    assert bosun("revoke", "one", cwd=repo).returncode == 0
+    refused = bosun("heartbeat", "one", "--token", str(task["token"]), cwd=repo)
+    assert refused.returncode == 1 and "stale" in refused.stderr
+    assert not Path(task["worktree"]).exists()
+
+
+def test_claim_mode_with_agents_bosun_starts_runs_to_all_merged(project) -> None:
+    units = [{"id": f"u{i}", "scope": [f"src/u{i}.py"]} for i in range(4)]
+    script = {u["id"]: [write_unit(f"src/{u['id']}.py", f"V = {i}\n")] for i, u in enumerate(units)}
+    repo = project(units, script, mode="claim")
+    result = bosun("run", "--headless", "--json", cwd=repo)
+    assert result.returncode == 0, result.stderr
+    claims = [e for e in map(json.loads, result.stdout.splitlines()) if e["kind"] == "claimed"]
+    assert sorted(c["unit"] for c in claims) == [u["id"] for u in units]
+    assert {c["owner"] for c in claims} <= {"ada", "bob"} and all(c["lease_s"] == 60 for c in claims)
+    assert sorted(first_parent_merges(repo)) == [u["id"] for u in units]
+
+
+def test_external_agents_refuse_agents_bosun_starts(project) -> None:
+    repo = project([{"id": "a"}], {"a": [write_unit("src/a.py", "A = 1\n")]}, mode="claim")
+    result = bosun("claim", "--agent", "ada", cwd=repo)
+    assert result.returncode == 2 and "external" in result.stderr
