@@ -164,9 +164,9 @@ def cmd_graph(args: argparse.Namespace) -> int:
     return 0
 
 
-def _protocol_session(args: argparse.Namespace):
+def _protocol_session(args: argparse.Namespace, agent: str | None = None):
     repo = _repo(args)
-    return protocol.open_or_start(repo, _plan_path(repo, None))
+    return protocol.open_or_start(repo, _plan_path(repo, None), agent)
 
 
 def cmd_board(args: argparse.Namespace) -> int:
@@ -188,7 +188,7 @@ def cmd_board(args: argparse.Namespace) -> int:
 
 
 def cmd_claim(args: argparse.Namespace) -> int:
-    session = _protocol_session(args)
+    session = _protocol_session(args, args.agent)
     try:
         print(dumps(protocol.claim_task(session, args.agent, args.unit)))
     finally:

@@ -75,15 +75,15 @@ def claim(store: Store, plan: Plan, owner: str, lease_s: float, unit_id: str | N
 
     def choose(db: sqlite3.Connection) -> str | None:
         sql = "SELECT id, state, agent, pinned, handback, owner FROM units"
-        rows = (db.execute(sql + " WHERE id = ?", (unit_id,)).fetchall() if unit_id is not None
-                else db.execute(sql + " WHERE state = 'ready' ORDER BY position").fetchall())
-        if not rows:
-            refusals.append(f"unknown unit '{unit_id}'" if unit_id else "no ready unit")
-        for row in rows:
+        rows = (db.execute(sql + " WHERE id = ?", (unit_id,)) if unit_id is not None
+                else db.execute(sql + " WHERE state = 'ready' ORDER BY position"))
+        for row in rows:  # lazily: the first unit this agent may take ends the scan
             why = refusal(db, row)
             if why is None:
                 return row[0]
             refusals.append(why)
+        if not refusals:
+            refusals.append(f"unknown unit '{unit_id}'" if unit_id else "no ready unit")
         return None
 
     won = store.claim_chosen(owner, lease_s, choose, now=now)

@@ -15,6 +15,7 @@ from .agents import read_report
 from .claims import HELD, Claim, claim, promote_ready, release
 from .errors import BosunError, StaleToken
 from .gitcmd import GitRepo
+from .plan import load_plan
 from .handout import collect, integrated_units, prepare
 from .session import BOSUN_DIR, Session, create_session, open_session
 from .states import DONE_STATES, MERGED, READY, RUNNING, SUBMITTED
@@ -25,11 +26,22 @@ class LostClaim(BosunError):
     """Nothing was won: exit 1, as SPEC §3 says for `bosun claim`."""
 
 
-def open_or_start(repo: GitRepo, plan_path: Path) -> Session:
-    """The session in `.bosun/`, or a new one from the plan when there is none."""
+def open_or_start(repo: GitRepo, plan_path: Path, agent: str | None = None) -> Session:
+    """The session in `.bosun/`, or a new one from the plan when there is none. With `agent`,
+    refuses before writing anything unless the plan declares it as an external agent."""
     if (repo.path / BOSUN_DIR / "state.db").exists():
-        return open_session(repo)
-    return create_session(repo, plan_path)
+        session = open_session(repo)
+    else:
+        if agent is not None:
+            _external_agent(load_plan(plan_path).agents, agent)
+        session = create_session(repo, plan_path)
+    if agent is not None:
+        try:
+            _external_agent(session.plan.agents, agent)
+        except BosunError:
+            session.close()
+            raise
+    return session
 
 
 def board(session: Session) -> dict:
@@ -53,10 +65,10 @@ def board(session: Session) -> dict:
     }
 
 
-def _external_agent(session: Session, name: str) -> None:
-    agent = session.plan.agents.get(name)
+def _external_agent(agents: dict, name: str) -> None:
+    agent = agents.get(name)
     if agent is None:
-        raise BosunError(f"unknown agent '{name}' (agents: {', '.join(session.plan.agents)})")
+        raise BosunError(f"unknown agent '{name}' (agents: {', '.join(agents)})")
     if agent.kind != "external":
         raise BosunError(f"agent '{name}' is {agent.kind}: Bosun starts it; agents that claim for themselves "
                          "are declared with kind = \"external\"")
@@ -65,7 +77,7 @@ def _external_agent(session: Session, name: str) -> None:
 def claim_task(session: Session, agent: str, unit_id: str | None = None) -> dict:
     """Claim a ready unit for an external agent and hand it out: the task JSON plus where to
     work and the token. Raises LostClaim when nothing was won."""
-    _external_agent(session, agent)
+    _external_agent(session.plan.agents, agent)
     if unit_id is not None and session.store.unit(unit_id) is None:
         raise BosunError(f"unknown unit '{unit_id}' (units: {', '.join(session.plan.units)})")
     store = session.store

@@ -28,6 +28,7 @@ CREATE TABLE IF NOT EXISTS units (
     candidate TEXT, candidate_parent TEXT, approved INTEGER NOT NULL DEFAULT 0,
     handback TEXT, detail TEXT, pid INTEGER, pid_start TEXT, started_at REAL, updated REAL
 );
+CREATE INDEX IF NOT EXISTS units_by_state ON units (state, position);
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL, kind TEXT NOT NULL,
     unit TEXT, data TEXT NOT NULL
