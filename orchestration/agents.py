@@ -17,6 +17,9 @@ from .plan import AgentSpec, UnitSpec
 from .process import scrubbed_env
 
 SCRIPTED_RUNNER = Path(__file__).with_name("scripted.py")
+# Runs the model agent from this very copy of Bosun, without PYTHONPATH in the agent's environment.
+_MODEL_BOOTSTRAP = (f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parent.parent)!r}); "
+                    "from orchestration.model_agent import main; sys.exit(main(sys.argv[1:]))")
 
 
 def build_task(unit: UnitSpec, *, branch: str, base_commit: str, attempt: int, handback: dict | None,
@@ -62,12 +65,19 @@ def agent_argv(agent: AgentSpec, plan_root: Path, values: dict[str, str], speed:
     if agent.kind == "command":
         return [_PLACEHOLDER.sub(lambda m: values[m.group(1)], arg) for arg in agent.command]
     if agent.kind == "model":
-        raise BosunError(f"agent '{agent.name}': kind = \"model\" is not available in this version yet")
+        argv = [sys.executable, "-I", "-c", _MODEL_BOOTSTRAP, "--base-url", agent.base_url or "",
+                "--model", agent.model or ""]
+        if agent.api_key_env:
+            argv += ["--api-key-env", agent.api_key_env]
+        if agent.price_in is not None or agent.price_out is not None:
+            argv += ["--price-in", str(agent.price_in or 0.0), "--price-out", str(agent.price_out or 0.0)]
+        return argv
     raise BosunError(f"agent '{agent.name}' is external: it joins by claiming and Bosun never starts it")
 
 
 def agent_env(agent: AgentSpec, *, task_file: Path, report_file: Path, unit: str, worktree: Path) -> dict[str, str]:
-    return scrubbed_env(agent.env, {
+    allowed = agent.env + ((agent.api_key_env,) if agent.api_key_env else ())
+    return scrubbed_env(allowed, {
         "BOSUN_TASK_FILE": str(task_file), "BOSUN_REPORT_FILE": str(report_file),
         "BOSUN_UNIT": unit, "BOSUN_WORKTREE": str(worktree),
     })
@@ -83,4 +93,6 @@ def read_report(path: Path, unit: str) -> dict | None:
             or report.get("status") not in ("done", "blocked")):
         return None
     summary = report.get("summary")
-    return {"status": report["status"], "summary": summary if isinstance(summary, str) else ""}
+    usage = report.get("usage")
+    return {"status": report["status"], "summary": summary if isinstance(summary, str) else "",
+            "usage": usage if isinstance(usage, dict) else None}

@@ -16,12 +16,13 @@ from .errors import BosunError
 from .claims import Claim, Lost, claim, promote_ready, release
 from .handout import collect, integrated_units, prepare
 from .integration import IntegrationTampered, Integrator, Verdict
-from .process import Child, kill_group
+from .process import Child, kill_group, tail
 from .session import Session
 from .states import (AGENT_STATES, AWAITING_APPROVAL, CANCELLED, CLAIMED, COMMAND_STATES, CONFLICTED, DONE_STATES,
                      FAILED, GATE_FAILED, INTEGRATING_STATES, MERGED, OUT_OF_SCOPE, READY, RUNNING,
                      SUBMITTED)
 from .store import StaleState, UnitRow
+from .usage import add_usage, usage_from_output
 from .worktrees import AgentClone
 
 AUTO_HANDBACK = (CONFLICTED, GATE_FAILED, OUT_OF_SCOPE)
@@ -217,6 +218,9 @@ class Orchestrator:
         if self.running.get(unit_id) is None or self.running[unit_id].cancelled:
             return
         report = read_report(handout.report_file, unit_id)
+        usage = (report or {}).get("usage") or usage_from_output(tail(log, 20_000))
+        if usage:
+            self.store.update(unit_id, usage=add_usage(self.store.unit(unit_id).usage, usage))
         collected = await asyncio.to_thread(collect, self.clone, unit_id, agent.autocommit)
         if collected.config_restored:
             self.store.append_event("security", unit_id, what="the agent changed the clone's config; Bosun restored it")
@@ -229,12 +233,13 @@ class Orchestrator:
             failure = f"agent exited {finished.exit_code} without a new commit"
         if failure:
             detail = {"reason": "agent", "error": failure, "log": str(log)}
-            self.store.transition(unit_id, FAILED, (RUNNING,), epoch=epoch, data=detail, detail=detail, pid=None)
+            self.store.transition(unit_id, FAILED, (RUNNING,), epoch=epoch, data={**detail, "usage": usage},
+                                  detail=detail, pid=None)
             return
         summary = report["summary"] if report else ""
         self.store.transition(unit_id, SUBMITTED, (RUNNING,), epoch=epoch,
                               data={"commit": collected.head, "summary": summary, "exit": finished.exit_code,
-                                    "trusted_report": report is not None},
+                                    "trusted_report": report is not None, "usage": usage},
                               head_commit=collected.head, pid=None, detail={"summary": summary})
 
     # -- the integration lane -------------------------------------------------------------------

@@ -57,6 +57,8 @@ class AgentSpec:
     base_url: str | None = None
     model: str | None = None
     api_key_env: str | None = None
+    price_in: float | None = None
+    price_out: float | None = None
 
 
 @dataclass(frozen=True)
@@ -264,7 +266,8 @@ def _agents(problems: _Problems, raw: Any, root: Path) -> dict[str, AgentSpec]:
         problems.add("agents", "must be a table of [agents.NAME] tables")
         return {}
     agents: dict[str, AgentSpec] = {}
-    known = {"kind", "command", "preset", "script", "env", "autocommit", "base_url", "model", "api_key_env"}
+    known = {"kind", "command", "preset", "script", "env", "autocommit", "base_url", "model", "api_key_env",
+             "price_in", "price_out"}
     for name, table in raw.items():
         line = problems.line_of(rf"^\s*\[\s*agents\s*\.\s*[\"']?{re.escape(name)}[\"']?\s*\]")
         where = f"agent '{name}'"
@@ -304,8 +307,15 @@ def _agents(problems: _Problems, raw: Any, root: Path) -> dict[str, AgentSpec]:
             api_key_env = table.get("api_key_env")
             if api_key_env is not None and not (isinstance(api_key_env, str) and ENV_NAME.match(api_key_env)):
                 problems.add(f"{where}, api_key_env", "must name an environment variable", at("api_key_env"))
+            prices = {}
+            for key in ("price_in", "price_out"):
+                value = table.get(key)
+                if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
+                    problems.add(f"{where}, {key}", "must be a number of USD per million tokens, 0 or more", at(key))
+                elif value is not None:
+                    prices[key] = float(value)
             spec = AgentSpec(**{**spec.__dict__, "base_url": table.get("base_url"),
-                                "model": table.get("model"), "api_key_env": api_key_env})
+                                "model": table.get("model"), "api_key_env": api_key_env, **prices})
         agents[name] = spec
     return agents
 

@@ -30,8 +30,8 @@ PRESETS: dict[str, Preset] = {
     ),
     "aider": Preset(
         ("aider", "--yes-always", "--no-stream", "--no-check-update", "--no-show-model-warnings",
-         "--message", "{prompt}"),
-        True, "Aider commits its own edits; pass the key of the model it uses through env",
+         "--analytics-disable", "--no-gitignore", "--no-pretty", "--message", "{prompt}"),
+        False, "Aider commits its own edits; pass its key and settings (AIDER_MODEL, OPENAI_API_BASE) through env",
     ),
     "gemini-cli": Preset(
         ("gemini", "--yolo", "-p", "{prompt}"),

@@ -155,7 +155,7 @@ def status_json(session: Session) -> dict:
                         "commit": session.repo.rev_parse(session.integration_ref)},
         "units": [{"id": u.id, "state": u.state, "agent": u.agent, "branch": u.branch, "attempts": u.attempts,
                    "merged_commit": u.merged_commit, "gate": runs.get(u.id),
-                   "detail": u.detail} for u in session.store.units()],
+                   "usage": u.usage, "detail": u.detail} for u in session.store.units()],
     }
 
 

@@ -26,7 +26,7 @@ CREATE TABLE IF NOT EXISTS units (
     branch TEXT, worktree TEXT, base_commit TEXT, head_commit TEXT,
     attempts INTEGER NOT NULL DEFAULT 0, merged_commit TEXT,
     candidate TEXT, candidate_parent TEXT, approved INTEGER NOT NULL DEFAULT 0,
-    handback TEXT, detail TEXT, pid INTEGER, pid_start TEXT, started_at REAL, updated REAL
+    handback TEXT, detail TEXT, usage TEXT, pid INTEGER, pid_start TEXT, started_at REAL, updated REAL
 );
 CREATE INDEX IF NOT EXISTS units_by_state ON units (state, position);
 CREATE TABLE IF NOT EXISTS events (
@@ -49,7 +49,7 @@ CREATE TABLE IF NOT EXISTS intents (
 );
 """
 
-JSON_FIELDS = ("handback", "detail")
+JSON_FIELDS = ("handback", "detail", "usage")
 
 
 @dataclass
@@ -76,6 +76,7 @@ class UnitRow:
     approved: int = 0
     handback: dict | None = None
     detail: dict | None = None
+    usage: dict | None = None
     pid: int | None = None
     pid_start: str | None = None
     started_at: float | None = None
