@@ -78,6 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("unit")
     revoke.add_argument("--note", default=None)
     add("land", "fast-forward the base branch to the integration branch")
+    plan = add("plan", "ask a model to split GOAL into units; writes bosun.toml only if it validates")
+    plan.add_argument("goal")
+    plan.add_argument("--agent", default=None, metavar="NAME", help="a model agent of bosun.toml to plan with")
+    plan.add_argument("--base-url", default=None, help="an OpenAI-compatible endpoint (instead of --agent)")
+    plan.add_argument("--model", default=None)
+    plan.add_argument("--api-key-env", default=None, metavar="VAR", help="the variable holding the key")
+    plan.add_argument("--force", action="store_true", help="replace the units bosun.toml already has")
     return parser
 
 

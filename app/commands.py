@@ -10,7 +10,7 @@ from pathlib import Path
 from orchestration.errors import BosunError
 from orchestration.gitcmd import GitRepo
 from orchestration.graph import build_graph, render
-from orchestration import protocol
+from orchestration import planner, protocol
 from orchestration.orchestrator import Options
 from orchestration.plan import load_plan
 from orchestration.session import create_session, dumps, open_session, prepare_dir, status_json
@@ -271,3 +271,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
     return run_demo(args)
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    repo = _repo(args)
+    target = repo.path / "bosun.toml"
+    if args.base_url or args.model:
+        if not (args.base_url and args.model):
+            raise BosunError("bosun plan: --base-url and --model go together")
+        endpoint = planner.Endpoint(args.base_url, args.model, args.api_key_env)
+    else:
+        endpoint = planner.endpoint_from_plan(target, args.agent)
+        if endpoint is None:
+            raise BosunError("bosun plan: name a model with --base-url and --model, or a model agent of bosun.toml "
+                             "with --agent")
+    existing = target.read_text() if target.exists() else None
+    if existing is not None and not args.force and "[[units]]" in existing.replace(" ", ""):
+        raise BosunError(f"{target}: already has units; --force replaces them")
+    print(f"asking {endpoint.model} at {endpoint.base_url} for a plan...", file=sys.stderr)
+    units, usage = planner.propose(repo, args.goal, endpoint)
+    planner.write_plan(target, planner.compose(existing, endpoint, units, args.force))
+    print(f"wrote {target}: {len(units)} units ({usage.prompt_tokens} tokens in, {usage.completion_tokens} out); "
+          "review it, then `bosun run`")
+    return 0

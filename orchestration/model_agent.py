@@ -65,7 +65,7 @@ class Usage:
 
 
 def progress(text: str) -> None:
-    print(f"model-agent: {text}", flush=True)
+    print(f"model-agent: {text}", file=sys.stderr, flush=True)
 
 
 def _git(*args: str, input_text: str | None = None) -> subprocess.CompletedProcess:
