@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .agents import build_task
+from .safe_files import replace_text
 from .session import Session
 from .store import UnitRow
 from .worktrees import AgentClone, unit_branch
@@ -61,7 +62,7 @@ def prepare(session: Session, clone: AgentClone, row: UnitRow, head: str, integr
     report_file.unlink(missing_ok=True)
     task = build_task(session.plan.units[row.id], branch=unit_branch(row.id), base_commit=base, attempt=attempt,
                       handback=handback, integrated=integrated)
-    task_file.write_text(json.dumps(task, indent=2))
+    replace_text(task_file, json.dumps(task, indent=2))
     return Handout(row.id, attempt, path, base, start, task, task_file, report_file)
 
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from .gitcmd import GitRepo, git
+from .errors import GitError
+from .gitcmd import GitRepo, GitResult, git
+from .safe_files import replace_text
 
 AGENT_IDENTITY = (("user.name", "Bosun agent"), ("user.email", "agent@bosun.localhost"))
 
@@ -55,7 +57,7 @@ class AgentClone:
             current = None
         if current == self._config_text:
             return False
-        self._config.write_text(self._config_text)
+        replace_text(self._config, self._config_text)
         return True
 
     def worktree_path(self, unit_id: str) -> Path:
@@ -82,25 +84,35 @@ class AgentClone:
                      self.path, check=False)
         return result.out.strip() if result.code == 0 else None
 
+    def _in_worktree(self, unit_id: str, args: list[str], check: bool = True) -> GitResult:
+        """Run git on a unit's worktree without trusting its `.git` file, which the agent can delete
+        (git would then walk up into the user's repository) or point anywhere: the repository is
+        named explicitly, after checking the clone still links it to that very folder."""
+        self.guard()
+        path = self.worktree_path(unit_id)
+        admin = self.path / "worktrees" / unit_id
+        try:
+            linked = Path((admin / "gitdir").read_text().strip())
+        except OSError:
+            linked = None
+        if linked != path / ".git":
+            raise GitError(args, 128, f"the worktree of '{unit_id}' is no longer linked to Bosun's clone")
+        env = {"GIT_DIR": str(admin), "GIT_WORK_TREE": str(path), "GIT_CEILING_DIRECTORIES": str(self.worktrees)}
+        return git(args, path, env=env, check=check)
+
     def has_changes(self, unit_id: str) -> bool:
         """Whether the worktree has uncommitted edits (tracked or new files)."""
-        self.guard()
-        result = git(["status", "--porcelain", "--untracked-files=all"], self.worktree_path(unit_id))
-        return bool(result.out.strip())
+        return bool(self._in_worktree(unit_id, ["status", "--porcelain", "--untracked-files=all"]).out.strip())
 
     def commit_all(self, unit_id: str, message: str) -> None:
         """Commit what an agent left uncommitted (for CLIs that edit but do not commit)."""
-        self.guard()
-        path = self.worktree_path(unit_id)
-        git(["add", "--all"], path)
-        git(["commit", "--quiet", "--no-verify", "-m", message], path)
+        self._in_worktree(unit_id, ["add", "--all"])
+        self._in_worktree(unit_id, ["commit", "--quiet", "--no-verify", "-m", message])
 
     def merge_into_worktree(self, unit_id: str, commit: str) -> list[str]:
         """Merge `commit` into the unit's worktree, leaving conflict markers; returns conflicted files."""
-        self.guard()
-        path = self.worktree_path(unit_id)
-        git(["merge", "--no-edit", "--no-verify", "--quiet", commit], path, check=False)
-        out = git(["diff", "--name-only", "--diff-filter=U", "-z"], path).out
+        self._in_worktree(unit_id, ["merge", "--no-edit", "--no-verify", "--quiet", commit], check=False)
+        out = self._in_worktree(unit_id, ["diff", "--name-only", "--diff-filter=U", "-z"]).out
         return [p for p in out.split("\0") if p]
 
     def fetch_into_user(self, commit: str, ref: str) -> None:
