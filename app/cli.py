@@ -5,6 +5,7 @@ merged, 2 on bad input: one line on stderr saying what is wrong and where.
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -109,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except BosunError as exc:
         print(f"bosun: {exc}" if not str(exc).startswith(("bosun:", "bosun ")) else str(exc), file=sys.stderr)
+        return 2
+    except sqlite3.DatabaseError as exc:
+        print(f"bosun: the session store .bosun/state.db failed: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("bosun: interrupted; `bosun resume` continues the session", file=sys.stderr)

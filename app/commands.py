@@ -90,6 +90,13 @@ def cmd_status(args: argparse.Namespace) -> int:
         verdict = "-" if gate is None else f"{'passed' if gate['passed'] else 'FAILED'} {gate['duration_s']:.1f}s"
         print(f"{unit['id']:<18} {unit['state']:<18} {unit['agent'] or '-':<10} {unit['attempts']:>3}  "
               f"{verdict:<28} {unit['branch'] or '-'}")
+    print(f"\n{'agent':<12} {'activity':<8} {'unit':<18} {'lease':>7} {'tokens in/out':>16} {'cost':>9}")
+    for agent in data["agents"]:
+        usage = agent["usage"] or {}
+        tokens = f"{usage.get('prompt_tokens', 0)}/{usage.get('completion_tokens', 0)}" if usage else "-"
+        cost = f"${usage['cost_usd']:.4f}" if usage.get("cost_usd") is not None else "-"
+        lease = f"{agent['lease_left_s']:.0f}s" if agent["lease_left_s"] is not None else "-"
+        print(f"{agent['name']:<12} {agent['activity']:<8} {agent['unit'] or '-':<18} {lease:>7} {tokens:>16} {cost:>9}")
     return 0
 
 

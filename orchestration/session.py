@@ -156,7 +156,14 @@ def status_json(session: Session) -> dict:
         "units": [{"id": u.id, "state": u.state, "agent": u.agent, "branch": u.branch, "attempts": u.attempts,
                    "merged_commit": u.merged_commit, "gate": runs.get(u.id),
                    "usage": u.usage, "detail": u.detail} for u in session.store.units()],
+        "agents": agent_rows(session),
     }
+
+
+def agent_rows(session: Session) -> list[dict]:
+    from .activity import agent_rows as rows  # activity builds on this module
+
+    return rows(session)
 
 
 def dumps(data: dict) -> str:

@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS intents (
 """
 
 JSON_FIELDS = ("handback", "detail", "usage")
+SCHEMA_VERSION = 1
 
 
 @dataclass
@@ -146,7 +147,15 @@ class Store:
             self.db.execute("PRAGMA busy_timeout = 30000")
             self.db.execute("PRAGMA journal_mode = WAL")
             self.db.execute("PRAGMA synchronous = FULL")
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            fresh = self.db.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'units'").fetchone()[0] == 0
+            if not fresh and version != SCHEMA_VERSION:
+                self.db.close()
+                raise BosunError(f"{path}: this session was written by another version of Bosun (store schema "
+                                 f"{version}, this one reads {SCHEMA_VERSION}); finish it with that version or "
+                                 "delete .bosun/ to start over")
             self.db.executescript(SCHEMA)
+            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
             raise BosunError(f"{path}: cannot open the session store: {exc}") from None
 

@@ -1,0 +1,38 @@
+"""What each agent is doing now, for `bosun status` and the screen: busy (its output moved in
+the last few seconds), waiting (it holds a unit but has been quiet: thinking, or waiting on an
+endpoint or a prompt), or idle (it holds nothing)."""
+
+from __future__ import annotations
+
+import time
+
+from .session import Session
+from .states import AGENT_STATES
+from .usage import add_usage
+
+QUIET_AFTER_S = 15.0
+
+
+def agent_rows(session: Session, now: float | None = None) -> list[dict]:
+    now = time.time() if now is None else now
+    units = session.store.units()
+    rows = []
+    for name, spec in session.plan.agents.items():
+        held = next((u for u in units if u.state in AGENT_STATES and u.owner == name), None)
+        usage = None
+        for unit in units:
+            if unit.agent == name:
+                usage = add_usage(usage, unit.usage)
+        row = {"name": name, "kind": spec.kind, "unit": None, "activity": "idle", "attempt": None,
+               "branch": None, "lease_left_s": None, "elapsed_s": None, "quiet_s": None, "usage": usage}
+        if held is not None:
+            log = session.dir / "logs" / f"{held.id}.{held.attempts}.log"
+            last = log.stat().st_mtime if log.exists() else (held.started_at or held.updated or now)
+            quiet = max(0.0, now - last)
+            row.update(unit=held.id, attempt=held.attempts, branch=held.branch,
+                       lease_left_s=round(held.lease_until - now, 1) if held.lease_until else None,
+                       elapsed_s=round(now - held.started_at, 1) if held.started_at else None,
+                       quiet_s=round(quiet, 1),
+                       activity="busy" if spec.kind == "external" or quiet < QUIET_AFTER_S else "waiting")
+        rows.append(row)
+    return rows
