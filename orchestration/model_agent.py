@@ -108,31 +108,69 @@ def build_messages(task: dict, worktree: Path) -> list[dict]:
 
 def request_completion(client: httpx.Client, url: str, body: dict, headers: dict, usage: Usage,
                        max_retries: int) -> str:
-    """POST with retries on 429 and 5xx (honouring Retry-After); the answer's text."""
+    """POST with retries on 429 and 5xx (honouring Retry-After); the answer's text. Asks for a
+    stream and prints progress as it arrives; a server that answers in one piece works too."""
+    body = {**body, "stream": True, "stream_options": {"include_usage": True}}
     for attempt in range(max_retries + 1):
         try:
-            response = client.post(url, json=body, headers=headers)
+            with client.stream("POST", url, json=body, headers=headers) as response:
+                if response.status_code in RETRY_STATUSES and attempt < max_retries:
+                    delay = _retry_after(response) or min(0.25 * 2 ** attempt, 8.0)
+                    progress(f"HTTP {response.status_code}; retrying in {delay:.2f}s ({attempt + 1}/{max_retries})")
+                    time.sleep(delay)
+                    continue
+                if response.status_code != 200:
+                    raise AgentFailure(f"{url} answered HTTP {response.status_code}: "
+                                       f"{response.read().decode(errors='replace')[:200].strip()}")
+                if response.headers.get("content-type", "").startswith("text/event-stream"):
+                    return _read_stream(response, url, usage)
+                return _read_whole(response.read(), url, usage)
         except httpx.TimeoutException:
             raise AgentFailure(f"{url} did not answer in time") from None
         except httpx.HTTPError as exc:
             raise AgentFailure(f"cannot reach {url}: {exc}") from None
-        if response.status_code in RETRY_STATUSES and attempt < max_retries:
-            delay = _retry_after(response) or min(0.25 * 2 ** attempt, 8.0)
-            progress(f"HTTP {response.status_code}; retrying in {delay:.2f}s ({attempt + 1}/{max_retries})")
-            time.sleep(delay)
-            continue
-        if response.status_code != 200:
-            raise AgentFailure(f"{url} answered HTTP {response.status_code}: {response.text[:200].strip()}")
-        try:
-            data = response.json()
-            text = data["choices"][0]["message"]["content"]
-        except (ValueError, KeyError, IndexError, TypeError):
-            raise AgentFailure(f"{url} answered something that is not a chat completion: "
-                               f"{response.text[:120].strip()!r}") from None
-        usage.add(data.get("usage"))
-        progress(f"answer received: {len(text or '')} characters, usage {data.get('usage')}")
-        return text or ""
     raise AgentFailure(f"{url} kept failing after {max_retries} retries")
+
+
+def _not_a_completion(url: str, raw: str) -> AgentFailure:
+    return AgentFailure(f"{url} answered something that is not a chat completion: {raw[:120].strip()!r}")
+
+
+def _read_whole(raw: bytes, url: str, usage: Usage) -> str:
+    try:
+        data = json.loads(raw)
+        text = data["choices"][0]["message"]["content"]
+    except (ValueError, KeyError, IndexError, TypeError):
+        raise _not_a_completion(url, raw.decode(errors="replace")) from None
+    usage.add(data.get("usage"))
+    progress(f"answer received: {len(text or '')} characters, usage {data.get('usage')}")
+    return text or ""
+
+
+def _read_stream(response: httpx.Response, url: str, usage: Usage) -> str:
+    """Server-sent events: content deltas, and usage in the last chunk where the server sends it."""
+    pieces: list[str] = []
+    received, reported, chunk_usage = 0, 0, None
+    for line in response.iter_lines():
+        if not line.startswith("data:"):
+            continue
+        payload = line[5:].strip()
+        if payload == "[DONE]":
+            break
+        try:
+            chunk = json.loads(payload)
+            delta = chunk["choices"][0].get("delta", {}).get("content") or "" if chunk.get("choices") else ""
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+            raise _not_a_completion(url, payload) from None
+        chunk_usage = chunk.get("usage") or chunk_usage
+        pieces.append(delta)
+        received += len(delta)
+        if received - reported >= 400:
+            progress(f"receiving: {received} characters")
+            reported = received
+    usage.add(chunk_usage)
+    progress(f"answer received: {received} characters, usage {chunk_usage}")
+    return "".join(pieces)
 
 
 def _retry_after(response: httpx.Response) -> float | None:

@@ -21,6 +21,15 @@ def completion(content: str, prompt_tokens: int = 120, completion_tokens: int = 
                       "total_tokens": prompt_tokens + completion_tokens}}
 
 
+def streamed(content: str, prompt_tokens: int = 120, completion_tokens: int = 40, piece: int = 50) -> tuple:
+    """A reply streamed as server-sent events, usage in the last chunk (stream_options include_usage)."""
+    chunks = [{"choices": [{"index": 0, "delta": {"content": content[i:i + piece]}}]}
+              for i in range(0, len(content), piece)]
+    chunks.append({"choices": [], "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens}})
+    body = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
+    return 200, body, {"content-type": "text/event-stream"}
+
+
 def edits(files: dict[str, str], summary: str = "did the work") -> str:
     """The model agent's answer format: whole-file edits."""
     return json.dumps({"summary": summary, "files": [{"path": p, "content": c} for p, c in files.items()]})
@@ -49,7 +58,8 @@ class FakeOpenAI:
                     status, reply, headers = 500, {"error": "no recorded reply left"}, {}
                 data = reply.encode() if isinstance(reply, str) else json.dumps(reply).encode()
                 self.send_response(status)
-                self.send_header("content-type", "application/json")
+                if "content-type" not in {k.lower() for k in headers}:
+                    self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(data)))
                 for key, value in headers.items():
                     self.send_header(key, value)

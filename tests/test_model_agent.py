@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from conftest import bosun, first_parent_merges, git
-from fake_openai import FakeOpenAI, completion, edits
+from fake_openai import FakeOpenAI, completion, edits, streamed
 
 KEY = "sk-test-1234"
 
@@ -120,3 +120,23 @@ def test_the_key_comes_only_from_the_named_variable(project) -> None:
         repo = model_repo(project, server.base_url)
         result = bosun("run", "--headless", "--json", cwd=repo)  # TEST_LLM_KEY not set
     assert "TEST_LLM_KEY" in failure_of(result) and server.requests == []
+
+
+def test_a_streamed_answer_is_read_as_it_arrives_with_progress_in_the_log(project) -> None:
+    content = edits({"src/calc.py": "VALUE = 2\n" + "# padding\n" * 100})
+    with FakeOpenAI([streamed(content, 700, 300)]) as server:
+        repo = model_repo(project, server.base_url)
+        result = run(repo)
+    assert result.returncode == 0, result.stdout
+    assert server.requests[0]["body"]["stream"] is True
+    log = (repo / ".bosun" / "logs" / "calc.1.log").read_text()
+    assert "receiving:" in log and "answer received" in log
+    submitted = [e for e in unit_events(result) if e["kind"] == "submitted"][0]
+    assert submitted["usage"]["prompt_tokens"] == 700 and submitted["usage"]["completion_tokens"] == 300
+
+
+def test_a_broken_stream_fails_clearly(project) -> None:
+    with FakeOpenAI([(200, "data: {not json}\n\n", {"content-type": "text/event-stream"})]) as server:
+        repo = model_repo(project, server.base_url)
+        result = run(repo)
+    assert "not a chat completion" in failure_of(result)

@@ -8,17 +8,17 @@ from anyone else means Bosun ran a hook of the agent's choosing.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
 import tarfile
-import io
 from pathlib import Path
 
 import pytest
 
-from conftest import bosun, first_parent_merges, git, write_unit
+from conftest import ROOT, bosun, first_parent_merges, git, write_unit
 
 HOOK_NAMES = ("post-commit", "reference-transaction", "post-checkout", "post-merge", "pre-commit",
               "pre-merge-commit", "commit-msg", "prepare-commit-msg", "post-rewrite", "post-index-change",
@@ -173,11 +173,11 @@ def test_secrets_reach_neither_agents_nor_the_gate(project, tmp_path: Path) -> N
              "BOSUN_TEST_GATE_ONLY": "passed-to-gate", "LANG": "C.UTF-8", "TERM": "xterm-bosun-test"}
     result = bosun("run", "--headless", cwd=repo, env=extra)
     assert result.returncode == 0, result.stdout + result.stderr
-    supervisor_env = {**os.environ, "PYTHONPATH": "set-by-conftest", **extra}
+    supervisor_env = {**os.environ, "PYTHONPATH": str(ROOT), **extra}  # what `bosun` ran with
 
     agent_envs = {unit: read_env(out / f"{unit}.env") for unit in ("one", "two")}
     gate_text = gate_dump.read_text()
-    assert gate_text.count("--- end of run") == 2  # the gate ran once per unit and was dumped
+    assert gate_text.count("--- end of run") >= 2  # the gate ran for each unit and was dumped
     gate_env = read_env(gate_dump)
     texts = {"gate": gate_text, **{u: (out / f"{u}.env").read_text() for u in agent_envs}}
     for where, text in texts.items():
@@ -284,14 +284,7 @@ def test_agents_work_in_their_worktree_with_the_task_outside_the_tracked_tree(pr
 # A worktree's `.git` is a plain file the agent can delete or rewrite. Deleted, git run in that
 # folder walks up the directory tree and finds the *user's* repository (`.bosun/` lives inside
 # it); rewritten to `gitdir: <user's .git>`, git goes there directly. Either way, a git command
-# Bosun runs with the worktree as its working directory lands in the user's repository.
-
-HOLE = ("Bosun runs git with an agent's worktree as cwd and trusts the worktree's .git file "
-        "(orchestration/worktrees.py:88 has_changes, :94-96 commit_all, :102-103 merge_into_worktree): when the "
-        "agent deletes it, git walks up into the user's repository; when the agent points it at the user's .git, "
-        "git goes there directly. Fix: run those commands with GIT_DIR=<agents.git>/worktrees/<id> and "
-        "GIT_WORK_TREE=<worktree> (and GIT_CEILING_DIRECTORIES=.bosun/worktrees), after checking that admin "
-        "dir's gitdir file still names the worktree; recreate or fail the unit otherwise")
+# Bosun runs with the worktree as its working directory would land in the user's repository.
 
 SABOTAGE = {
     "deleted": ["rm", "-f", ".git"],
@@ -344,12 +337,9 @@ def test_committing_leftovers_never_commits_in_the_users_repository(project, sab
     gated_history(repo, main_before)
 
 
-SYMLINK_HOLE = ("AgentClone.guard (orchestration/worktrees.py:58) restores the clone's config with "
-                "Path.write_text, which follows a symlink the agent put in its place: Bosun itself overwrites the "
-                "target (here the user's .git/config) with the clone's config (core.bare = true). Fix: write the "
-                "saved text to a temporary file in the clone and os.replace() it over the config path (replaces "
-                "the link, not its target); the same for the task file written by handout.prepare")
-
+# -- files Bosun rewrites where an agent can plant a symlink ---------------------------------------
+# Bosun restores the clone's config after an agent changed it, and writes each attempt's task file.
+# An agent can put a symlink in either place; Bosun must replace the link, never write through it.
 
 
 def test_restoring_the_clone_config_never_writes_through_a_symlink(project) -> None:
@@ -364,3 +354,19 @@ def test_restoring_the_clone_config_never_writes_through_a_symlink(project) -> N
     assert (repo / ".git" / "config").read_bytes() == config_before, "Bosun rewrote the user's git config"
     assert git(repo, "rev-parse", "--is-bare-repository") == "false"
     assert git(repo, "rev-parse", "main") == main_before
+
+
+def test_a_task_file_swapped_for_a_symlink_is_replaced_not_written_through(project, tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("a file of the user's, outside the repository\n")
+    # Attempt 1 swaps its task file for a link to the victim and fails the gate, so Bosun hands the
+    # unit back and writes the task of attempt 2 where the link is.
+    swap = ["sh", "-c", f'rm "$BOSUN_TASK_FILE" && ln -s "{victim}" "$BOSUN_TASK_FILE"']
+    attempt_two = [{"run": ["sh", "-c", 'grep -q \'"attempt": 2\' "$BOSUN_TASK_FILE"'], "check": True},
+                   *write_unit("src/swap.py", "SWAP = 1\n", "fixed")]
+    script = {"swap": [[{"run": swap, "check": True}, *write_unit("src/swap.py", "BROKEN = 1\n")], attempt_two]}
+    repo = project([{"id": "swap"}], script)
+    result = bosun("run", "--headless", cwd=repo)
+    assert victim.read_text() == "a file of the user's, outside the repository\n", "Bosun wrote through the link"
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert first_parent_merges(repo) == ["swap"]
