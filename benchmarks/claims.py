@@ -74,12 +74,10 @@ def main() -> None:
         promote_ready(store, build_graph(plan))
         store.close()
         ctx = multiprocessing.get_context("spawn")
-        start, out = ctx.Event(), ctx.Queue()
+        start, out = ctx.Barrier(args.procs), ctx.Queue()
         procs = [ctx.Process(target=racer, args=(str(db), text, f"a{i}", start, out)) for i in range(args.procs)]
         for proc in procs:
-            proc.start()
-        time.sleep(2.0)  # let every process import and open the store before the gun
-        start.set()
+            proc.start()  # the barrier releases them together once all have opened the store
         results = [out.get(timeout=600) for _ in procs]
         for proc in procs:
             proc.join()

@@ -61,7 +61,7 @@ def agent_argv(agent: AgentSpec, plan_root: Path, values: dict[str, str], speed:
     """The command line that starts `agent`, placeholders filled (never through a shell)."""
     if agent.kind == "scripted":
         script = (plan_root / (agent.script or "")).resolve()
-        return [sys.executable, "-I", str(SCRIPTED_RUNNER), str(script), "--speed", str(speed)]
+        return [sys.executable, "-I", "-S", str(SCRIPTED_RUNNER), str(script), "--speed", str(speed)]
     if agent.kind == "command":
         return [_PLACEHOLDER.sub(lambda m: values[m.group(1)], arg) for arg in agent.command]
     if agent.kind == "model":

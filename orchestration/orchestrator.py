@@ -69,6 +69,7 @@ class Orchestrator:
         self._wake = asyncio.Event()
         self._failure: BaseException | None = None
         self._said: set[str] = set()
+        self._cleanups: set[asyncio.Task] = set()
         self.lease_s = project.lease
 
     # -- the loop -----------------------------------------------------------------------
@@ -270,8 +271,10 @@ class Orchestrator:
             self.wake()
 
     def _after_verdict(self, unit_id: str, verdict: Verdict) -> None:
-        if verdict.state == MERGED:
-            self.clone.remove_worktree(unit_id)
+        if verdict.state == MERGED:  # nobody works on a merged unit again: clean up off the loop
+            cleanup = asyncio.create_task(asyncio.to_thread(self.clone.remove_worktree, unit_id))
+            self._cleanups.add(cleanup)
+            cleanup.add_done_callback(self._cleanups.discard)
             return
         row = self.store.unit(unit_id)
         if (verdict.state in AUTO_HANDBACK and self.plan.project.handback == "auto"
@@ -366,7 +369,7 @@ class Orchestrator:
             if running.child is not None:
                 running.child.kill()
             running.task.cancel()
-        tasks = [r.task for r in self.running.values()] + ([self.lane] if self.lane else [])
+        tasks = [r.task for r in self.running.values()] + ([self.lane] if self.lane else []) + list(self._cleanups)
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
 

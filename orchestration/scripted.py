@@ -2,9 +2,9 @@
 
 Bosun starts it like any other agent (SPEC §6): in the unit's worktree, with the scrubbed
 environment, reading BOSUN_TASK_FILE and writing BOSUN_REPORT_FILE. It imports only the
-standard library so it starts fast with `python -I`. The script format is in the README.
+standard library so it starts fast with `python -I -S`. The script format is in the README.
 
-    python -I scripted.py SCRIPT.toml [--speed X]
+    python -I -S scripted.py SCRIPT.toml [--speed X]
 """
 
 from __future__ import annotations
@@ -46,9 +46,9 @@ def play(steps: list[dict], worktree: Path, unit: str, speed: float) -> int:
         elif "delete" in step:
             _inside(worktree, step["delete"]).unlink(missing_ok=True)
         elif "commit" in step:
+            # Nothing to commit (a replayed step after a crash) is not an error: git says so and goes on.
             _git("add", "--all")
-            if _git("diff", "--cached", "--quiet") != 0 or _merging():
-                _git("commit", "--quiet", "--no-verify", "-m", step["commit"])
+            _git("commit", "--quiet", "--no-verify", "-m", step["commit"])
         elif "sleep" in step:
             time.sleep(float(step["sleep"]) / speed)
         elif "run" in step:
@@ -67,11 +67,6 @@ def play(steps: list[dict], worktree: Path, unit: str, speed: float) -> int:
     if not reported:
         _write_report("done", f"scripted work on {unit}", unit)
     return 0
-
-
-def _merging() -> bool:
-    git_dir = subprocess.run(["git", "rev-parse", "--git-dir"], capture_output=True, text=True).stdout.strip()
-    return Path(git_dir, "MERGE_HEAD").exists()
 
 
 def main(argv: list[str]) -> int:

@@ -77,7 +77,8 @@ class AgentClone:
             git(["worktree", "remove", "--force", "--force", str(path)], self.path, check=False)
             if path.exists():
                 shutil.rmtree(path, ignore_errors=True)
-        git(["worktree", "prune"], self.path, check=False)
+        if (self.path / "worktrees" / unit_id).exists():  # the clone still lists it: forget it
+            git(["worktree", "prune"], self.path, check=False)
 
     def branch_head(self, unit_id: str) -> str | None:
         result = git(["rev-parse", "--verify", "--quiet", f"refs/heads/{unit_branch(unit_id)}^{{commit}}"],

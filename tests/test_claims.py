@@ -29,11 +29,11 @@ def fresh_store(path: Path, plan) -> Store:
     return store
 
 
-def _race(db_path: str, plan_text: str, owner: str, start: multiprocessing.Event, out: multiprocessing.Queue) -> None:
+def _race(db_path: str, plan_text: str, owner: str, start, out: multiprocessing.Queue) -> None:
     plan = parse_plan(plan_text, Path("bosun.toml"))
     store = Store(Path(db_path))
     won = []
-    start.wait()
+    start.wait()  # a barrier: every process is ready before anyone claims
     while isinstance(outcome := claim(store, plan, owner, 60), Claim):
         won.append((outcome.unit, outcome.epoch))
     out.put(won)
@@ -47,12 +47,11 @@ def test_sixteen_processes_racing_over_a_thousand_units_claim_each_exactly_once(
     store = fresh_store(tmp_path / "state.db", plan)
     promote_ready(store, build_graph(plan))
     ctx = multiprocessing.get_context("spawn")
-    start, out = ctx.Event(), ctx.Queue()
+    start, out = ctx.Barrier(16), ctx.Queue()
     procs = [ctx.Process(target=_race, args=(str(tmp_path / "state.db"), text, f"a{i}", start, out))
              for i in range(16)]
     for proc in procs:
         proc.start()
-    start.set()
     results = [out.get(timeout=120) for _ in procs]
     for proc in procs:
         proc.join(timeout=30)

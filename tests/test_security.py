@@ -370,3 +370,38 @@ def test_a_task_file_swapped_for_a_symlink_is_replaced_not_written_through(proje
     assert victim.read_text() == "a file of the user's, outside the repository\n", "Bosun wrote through the link"
     assert result.returncode == 0, result.stdout + result.stderr
     assert first_parent_merges(repo) == ["swap"]
+
+
+# -- git settings an agent can reach with ordinary git commands ------------------------------------
+
+GLOBAL_CONFIG_HOLE = (
+    "Bosun's own git (orchestration/gitcmd.py:24 _base_env, git() at :40-44) reads the user's global config "
+    "($HOME/.gitconfig), which every agent can change with `git config --global` because SPEC §6 passes HOME. "
+    "A filter defined there plus a committed .gitattributes makes Bosun run the agent's command when it "
+    "checks out the gate folder (gate.py:75 read-tree -u) and other units' worktrees (worktrees.py:71), in "
+    "Bosun's process with its full environment (secrets included). Fix: snapshot the global config when the "
+    "session starts and run Bosun's git with GIT_CONFIG_GLOBAL=<that snapshot> (and a scrubbed environment), "
+    "or give agents a private HOME")
+
+
+@pytest.mark.xfail(strict=True, reason=GLOBAL_CONFIG_HOLE)
+def test_a_filter_an_agent_defines_in_the_global_git_config_never_runs_inside_bosun(project, tmp_path: Path) -> None:
+    home, marker = tmp_path / "home", tmp_path / "filter-ran"
+    home.mkdir()
+    # `\$`: expanded when the filter runs, not when the agent writes it.
+    smudge = f"sh -c 'echo \\${{BOSUN_UNIT:-supervisor}} \\${{BOSUN_TEST_SECRET:-no-secret}} >> {marker}; cat'"
+    plant = ["sh", "-c", " && ".join([
+        f'git config --global filter.evil.smudge "{smudge}"',
+        "git config --global filter.evil.clean cat",
+        "printf '*.py filter=evil\\n' > .gitattributes",
+        # The trap is armed: the agent's own checkout runs the filter once.
+        "rm src/__init__.py", "git checkout -- src/__init__.py"])]
+    script = {"plant": [[{"run": plant, "check": True}, *write_unit("src/plant.py", "PLANT = 1\n")]],
+              "later": [write_unit("src/later.py", "LATER = 1\n")]}
+    repo = project([{"id": "plant"}, {"id": "later", "depends_on": ["plant"]}], script)
+    result = bosun("run", "--headless", cwd=repo, env={"HOME": str(home), "BOSUN_TEST_SECRET": "hunter2"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    ran = [line.split() for line in marker.read_text().splitlines()]
+    assert ["plant", "no-secret"] in ran, ran
+    assert not any(who == "supervisor" for who, _ in ran), f"Bosun ran the agent's filter: {ran}"
+    assert "hunter2" not in marker.read_text()
