@@ -22,8 +22,11 @@ BOSUN_IDENTITY = {"GIT_AUTHOR_NAME": "Bosun", "GIT_AUTHOR_EMAIL": "bosun@localho
 
 
 def _base_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update(LC_ALL="C", GIT_TERMINAL_PROMPT="0", GIT_CONFIG_NOSYSTEM="1")
+    """Git's environment when Bosun runs it: no secrets (a filter or driver an agent managed to
+    configure would run with this environment), no global or system config (an agent can write
+    `~/.gitconfig` with `git config --global`), no prompts, the C locale for parsable output."""
+    env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "TERM", "TMPDIR") if k in os.environ}
+    env.update(LC_ALL="C", GIT_TERMINAL_PROMPT="0", GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull)
     return env
 
 

@@ -17,7 +17,6 @@ import tarfile
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, bosun, first_parent_merges, git, write_unit
 
 HOOK_NAMES = ("post-commit", "reference-transaction", "post-checkout", "post-merge", "pre-commit",
@@ -86,7 +85,7 @@ def gated_history(repo: Path, base: str, branch: str = "bosun/integration") -> l
         tree = repo.parent / f"gated-{number}"
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(tree, filter="data")
-        result = subprocess.run([sys.executable, "check.py"], cwd=tree, capture_output=True, text=True)
+        result = subprocess.run([sys.executable, "check.py"], cwd=tree, capture_output=True, text=True, check=False)
         assert result.returncode == 0, f"{commit} on the integration branch fails the gate: {result.stdout}"
     return commits
 
@@ -259,7 +258,7 @@ def test_agents_work_in_their_worktree_with_the_task_outside_the_tracked_tree(pr
         assert seen["status"] == ""
         assert task_path.name not in seen["tracked"].split("\n")
         listed = subprocess.run(["git", "ls-files", "--error-unmatch", str(task_path)], cwd=repo,
-                                capture_output=True, text=True)
+                                capture_output=True, text=True, check=False)
         assert listed.returncode != 0, f"{task_path} is tracked in the user's repository"
         assert git(repo, "status", "--porcelain") == ""
 
@@ -289,8 +288,8 @@ def test_agents_work_in_their_worktree_with_the_task_outside_the_tracked_tree(pr
 SABOTAGE = {
     "deleted": ["rm", "-f", ".git"],
     # The user's repository is found through the clone's alternates file (`--shared`).
-    "redirected": ["sh", "-c", 'A=$(cat "$(git rev-parse --path-format=absolute --git-common-dir)/objects/info/'
-                               'alternates") && printf "gitdir: %s\\n" "$(dirname "$A")" > .git'],
+    "redirected": ["sh", "-c", ('A=$(cat "$(git rev-parse --path-format=absolute --git-common-dir)/objects/info/'
+                                'alternates") && printf "gitdir: %s\\n" "$(dirname "$A")" > .git')],
 }
 
 
@@ -343,9 +342,9 @@ def test_committing_leftovers_never_commits_in_the_users_repository(project, sab
 
 
 def test_restoring_the_clone_config_never_writes_through_a_symlink(project) -> None:
-    swap = ["sh", "-c", 'C="$(git rev-parse --path-format=absolute --git-common-dir)/config" && '
-                        'A=$(cat "$(git rev-parse --path-format=absolute --git-common-dir)/objects/info/alternates") && '
-                        'rm "$C" && ln -s "$(dirname "$A")/config" "$C"']
+    common = "$(git rev-parse --path-format=absolute --git-common-dir)"
+    swap = ["sh", "-c", (f'C="{common}/config" && A=$(cat "{common}/objects/info/alternates") && '
+                         'rm "$C" && ln -s "$(dirname "$A")/config" "$C"')]
     script = {"swap": [[*write_unit("src/swap.py", "SWAP = 1\n"), {"run": swap, "check": True}]]}
     repo = project([{"id": "swap"}], script)
     config_before = (repo / ".git" / "config").read_bytes()
@@ -374,17 +373,11 @@ def test_a_task_file_swapped_for_a_symlink_is_replaced_not_written_through(proje
 
 # -- git settings an agent can reach with ordinary git commands ------------------------------------
 
-GLOBAL_CONFIG_HOLE = (
-    "Bosun's own git (orchestration/gitcmd.py:24 _base_env, git() at :40-44) reads the user's global config "
-    "($HOME/.gitconfig), which every agent can change with `git config --global` because SPEC §6 passes HOME. "
-    "A filter defined there plus a committed .gitattributes makes Bosun run the agent's command when it "
-    "checks out the gate folder (gate.py:75 read-tree -u) and other units' worktrees (worktrees.py:71), in "
-    "Bosun's process with its full environment (secrets included). Fix: snapshot the global config when the "
-    "session starts and run Bosun's git with GIT_CONFIG_GLOBAL=<that snapshot> (and a scrubbed environment), "
-    "or give agents a private HOME")
+# An agent can write the user's global git config (`git config --global`; SPEC §6 passes HOME).
+# A filter defined there plus a committed .gitattributes must never make Bosun run the agent's
+# command (gate folder checkout, other units' worktrees), least of all with Bosun's secrets.
 
 
-@pytest.mark.xfail(strict=True, reason=GLOBAL_CONFIG_HOLE)
 def test_a_filter_an_agent_defines_in_the_global_git_config_never_runs_inside_bosun(project, tmp_path: Path) -> None:
     home, marker = tmp_path / "home", tmp_path / "filter-ran"
     home.mkdir()
