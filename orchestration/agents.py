@@ -80,6 +80,8 @@ def agent_env(agent: AgentSpec, *, task_file: Path, report_file: Path, unit: str
     return scrubbed_env(allowed, {
         "BOSUN_TASK_FILE": str(task_file), "BOSUN_REPORT_FILE": str(report_file),
         "BOSUN_UNIT": unit, "BOSUN_WORKTREE": str(worktree),
+        # If the agent breaks its worktree's .git, its git must not walk up into the user's repository.
+        "GIT_CEILING_DIRECTORIES": str(worktree.parent),
     })
 
 

@@ -9,6 +9,7 @@ Bosun pulls a unit's commits into the user's repository by commit id.
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 
 from .errors import GitError
@@ -31,6 +32,8 @@ class AgentClone:
         self.worktrees = bosun_dir / "worktrees"
         self._config = self.path / "config"
         self._config_text: str | None = None
+        # Adding and removing worktrees touch the clone's shared `worktrees/` folder: one at a time.
+        self._worktree_lock = threading.Lock()
 
     def ensure(self) -> None:
         """Create the clone once; later sessions reuse it."""
@@ -67,11 +70,16 @@ class AgentClone:
         """A fresh worktree on `bosun/unit/<id>` at `start`, replacing any earlier one."""
         self.guard()
         path = self.worktree_path(unit_id)
-        self.remove_worktree(unit_id)
-        git(["worktree", "add", "--quiet", "--force", "-B", unit_branch(unit_id), str(path), start], self.path)
+        with self._worktree_lock:
+            self._remove(unit_id)
+            git(["worktree", "add", "--quiet", "--force", "-B", unit_branch(unit_id), str(path), start], self.path)
         return path
 
     def remove_worktree(self, unit_id: str) -> None:
+        with self._worktree_lock:
+            self._remove(unit_id)
+
+    def _remove(self, unit_id: str) -> None:
         path = self.worktree_path(unit_id)
         if path.exists():
             git(["worktree", "remove", "--force", "--force", str(path)], self.path, check=False)

@@ -193,7 +193,8 @@ def test_secrets_reach_neither_agents_nor_the_gate(project, tmp_path: Path) -> N
         for name in ("PATH", "HOME", "LANG", "TERM"):
             assert env[name] == supervisor_env[name], name
         allowed = {"BOSUN_TASK_FILE", "BOSUN_REPORT_FILE", "BOSUN_UNIT", "BOSUN_WORKTREE", "PATH", "HOME",
-                   "LANG", "TERM", *GATE_FREE_NAMES}
+                   "LANG", "TERM", "GIT_CEILING_DIRECTORIES", *GATE_FREE_NAMES}
+        assert env["GIT_CEILING_DIRECTORIES"] == str(worktree.parent)
         if unit == "one":
             allowed.add("BOSUN_TEST_PASS")
         assert set(env) <= allowed, f"{unit} got {sorted(set(env) - allowed)}"

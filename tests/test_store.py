@@ -66,7 +66,7 @@ def test_the_store_is_wal_with_full_sync_on_every_connection(tmp_path: Path) -> 
 # -- claim: one compare-and-swap, at most one winner ---------------------------------------------
 
 def _thread_race(path: Path, owner: str, barrier: threading.Barrier, rounds: int,
-                 results: list[list[tuple[int, str, int]]], errors: list[BaseException]) -> None:
+                 results: list[list[tuple[int, str, str]]], errors: list[BaseException]) -> None:
     store = Store(path)
     order = list(UNITS)
     random.Random(owner).shuffle(order)
@@ -86,7 +86,7 @@ def _thread_race(path: Path, owner: str, barrier: threading.Barrier, rounds: int
         store.close()
 
 
-def check_round(store: Store, won: list[tuple[int, str, int | str]], round_no: int) -> dict[str, int]:
+def check_round(store: Store, won: list[tuple[int, str, str]], round_no: int) -> dict[str, int]:
     """Every unit won exactly once in the round, at the next epoch, by the owner the store records."""
     units = [unit for _, unit, _ in won]
     assert sorted(units) == sorted(UNITS), f"round {round_no}: {len(units)} wins for {len(UNITS)} units"
@@ -110,7 +110,7 @@ def test_sixteen_threads_racing_win_each_unit_once_per_round_with_rising_epochs(
     path, threads_n, rounds = tmp_path / "state.db", 16, 4
     store = ready_store(path)
     barrier = threading.Barrier(threads_n + 1)
-    results: list[list[tuple[int, str, int]]] = [[] for _ in range(rounds)]
+    results: list[list[tuple[int, str, str]]] = [[] for _ in range(rounds)]
     errors: list[BaseException] = []
     threads = [threading.Thread(target=_thread_race, args=(path, f"t{i}", barrier, rounds, results, errors))
                for i in range(threads_n)]
