@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS units (
 );
 CREATE INDEX IF NOT EXISTS units_by_state ON units (state, position);
 CREATE TABLE IF NOT EXISTS events (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL, kind TEXT NOT NULL,
+    seq INTEGER PRIMARY KEY, time REAL NOT NULL, kind TEXT NOT NULL,
     unit TEXT, data TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS gate_runs (
@@ -163,16 +163,28 @@ class Store:
         self.db.close()
 
     @contextmanager
-    def tx(self) -> Iterator[sqlite3.Connection]:
-        """An immediate (write-locking) transaction; events are announced after it commits."""
-        self.db.execute("BEGIN IMMEDIATE")
+    def tx(self, lease_only: bool = False) -> Iterator[sqlite3.Connection]:
+        """An immediate (write-locking) transaction; events are announced after it commits.
+
+        Every transaction is fsynced (synchronous=FULL) except `lease_only` ones — claims and
+        heartbeats — which survive a crash of any process but may be lost, with the machine,
+        on a power cut: they are leases, and whoever held them died with the machine. The next
+        full transaction makes them durable too, since WAL commits in order.
+        """
+        if lease_only:
+            self.db.execute("PRAGMA synchronous = NORMAL")
         try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            self._pending_events.clear()
-            raise
-        self.db.execute("COMMIT")
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                self._pending_events.clear()
+                raise
+            self.db.execute("COMMIT")
+        finally:
+            if lease_only:
+                self.db.execute("PRAGMA synchronous = FULL")
         events, self._pending_events = self._pending_events, []
         for event in events:
             for listener in list(self.listeners):
@@ -274,7 +286,7 @@ class Store:
         saw, e.g. which scopes are held, cannot change before the CAS). Returns (unit, epoch)."""
         now = time.time() if now is None else now
         placeholders = ", ".join("?" for _ in expect)
-        with self.tx() as db:
+        with self.tx(lease_only=True) as db:
             unit_id = choose(db)
             if unit_id is None:
                 return None
@@ -291,7 +303,7 @@ class Store:
     def renew_lease(self, unit_id: str, epoch: int, lease_s: float, now: float | None = None) -> bool:
         """Extend a live claim; False when `epoch` is no longer the unit's current, held claim."""
         now = time.time() if now is None else now
-        with self.tx() as db:
+        with self.tx(lease_only=True) as db:
             cursor = db.execute("UPDATE units SET lease_until = ? WHERE id = ? AND epoch = ? AND owner IS NOT NULL "
                                 "AND state IN ('claimed', 'running')", (now + lease_s, unit_id, epoch))
             return cursor.rowcount == 1

@@ -192,3 +192,19 @@ def test_external_agents_refuse_agents_bosun_starts(project) -> None:
     repo = project([{"id": "a"}], {"a": [write_unit("src/a.py", "A = 1\n")]}, mode="claim")
     result = bosun("claim", "--agent", "ada", cwd=repo)
     assert result.returncode == 2 and "external" in result.stderr
+
+
+def test_only_claims_and_heartbeats_skip_their_own_fsync(tmp_path: Path) -> None:
+    plan = plan_of([{"id": "a"}])
+    store = fresh_store(tmp_path / "state.db", plan)
+    promote_ready(store, build_graph(plan))
+    seen = []
+    store.db.set_trace_callback(lambda sql: seen.append(sql) if "synchronous" in sql else None)
+    won = claim(store, plan, "ext", 60)
+    assert isinstance(won, Claim) and store.renew_lease("a", won.epoch, 60)
+    assert seen == ["PRAGMA synchronous = NORMAL", "PRAGMA synchronous = FULL"] * 2
+    store.transition("a", "running", ("claimed",))
+    assert store.db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL for everything else
+    assert len(seen) == 4
+    reopened = Store(tmp_path / "state.db")  # what was committed without fsync is committed
+    assert reopened.unit("a").owner == "ext" and reopened.unit("a").epoch == won.epoch
