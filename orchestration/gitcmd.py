@@ -6,6 +6,7 @@ would run a command of the repository's choosing; what git prints is parsed in t
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 from dataclasses import dataclass
@@ -75,10 +76,9 @@ class GitRepo:
         result = git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], self.path, check=False)
         return result.out.strip() if result.code == 0 else None
 
-    @property
+    @functools.cached_property
     def git_dir(self) -> Path:
-        out = self.run("rev-parse", "--absolute-git-dir").out.strip()
-        return Path(out)
+        return Path(self.run("rev-parse", "--absolute-git-dir").out.strip())
 
     def update_ref(self, ref: str, new: str, old: str | None, reason: str) -> bool:
         """Compare-and-swap a ref: moves only if it still points at `old` ('' = must not exist)."""

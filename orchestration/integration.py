@@ -74,20 +74,23 @@ class Integrator:
                               candidate=candidate, candidate_parent=head)
         result = await asyncio.to_thread(self._gate, unit_id, row.attempts, candidate)
         counts = {f"tests_{k}": v for k, v in summarize(result.output_tail).items()}
-        self.store.add_gate_run(unit_id, row.attempts, candidate, head, result.passed, result.exit_code,
-                                result.duration_s, result.cause, result.output_tail)
+        gate_run = {"unit": unit_id, "attempt": row.attempts, "commit_id": candidate, "parent": head,
+                    "passed": result.passed, "exit_code": result.exit_code, "duration_s": result.duration_s,
+                    "cause": result.cause, "output_tail": result.output_tail}
         gate = {"passed": result.passed, "cause": result.cause, "duration_s": round(result.duration_s, 3),
                 "commit": candidate, **counts}
         if not result.passed:
             detail = {"reason": "gate_failed", "gate": gate, "output_tail": result.output_tail[-3000:]}
-            self.store.transition(unit_id, GATE_FAILED, (GATING,), data={"gate": gate}, detail=detail)
+            self.store.transition(unit_id, GATE_FAILED, (GATING,), data={"gate": gate}, detail=detail,
+                                  gate_run=gate_run)
             return Verdict(GATE_FAILED, detail)
         detail = {**(row.detail or {}), "gate": gate, "files": changed}
         if self.merge_when_green or row.approved:
-            self.store.update(unit_id, detail=detail)
-            self.store.append_event("gate_passed", unit_id, gate=gate)
+            self.store.transition(unit_id, GATING, (GATING,), kind="gate_passed", data={"gate": gate},
+                                  detail=detail, gate_run=gate_run)
             return await self.merge(unit_id)
-        self.store.transition(unit_id, AWAITING_APPROVAL, (GATING,), data={"gate": gate}, detail=detail)
+        self.store.transition(unit_id, AWAITING_APPROVAL, (GATING,), data={"gate": gate}, detail=detail,
+                              gate_run=gate_run)
         return Verdict(AWAITING_APPROVAL, detail)
 
     def _gate(self, unit_id: str, attempt: int, candidate: str):
@@ -99,9 +102,12 @@ class Integrator:
                         ceiling=self.session.dir)
 
     async def merge(self, unit_id: str) -> Verdict:
-        """Move the integration branch to the unit's gated candidate, or re-judge a stale one."""
+        """Move the integration branch to the unit's gated candidate, or re-judge a stale one.
+
+        The move is a compare-and-swap from the head Bosun recorded: if anything else moved the
+        branch, it fails, and Bosun stops and says so."""
         row = self.store.unit(unit_id)
-        head = await asyncio.to_thread(self.verified_head)
+        head = self.session.integration_head()
         if row.candidate_parent != head:
             return await self.integrate(unit_id)
         intent = self.store.add_intent(unit_id, self.session.integration_ref, head, row.candidate)

@@ -220,8 +220,7 @@ class Orchestrator:
             return
         report = read_report(handout.report_file, unit_id)
         usage = (report or {}).get("usage") or usage_from_output(tail(log, 20_000))
-        if usage:
-            self.store.update(unit_id, usage=add_usage(self.store.unit(unit_id).usage, usage))
+        total_usage = add_usage(row.usage, usage)
         collected = await asyncio.to_thread(collect, self.clone, unit_id, agent.autocommit)
         if collected.config_restored:
             self.store.append_event("security", unit_id, what="the agent changed the clone's config; Bosun restored it")
@@ -235,13 +234,14 @@ class Orchestrator:
         if failure:
             detail = {"reason": "agent", "error": failure, "log": str(log)}
             self.store.transition(unit_id, FAILED, (RUNNING,), epoch=epoch, data={**detail, "usage": usage},
-                                  detail=detail, pid=None)
+                                  detail=detail, pid=None, usage=total_usage)
             return
         summary = report["summary"] if report else ""
         self.store.transition(unit_id, SUBMITTED, (RUNNING,), epoch=epoch,
                               data={"commit": collected.head, "summary": summary, "exit": finished.exit_code,
                                     "trusted_report": report is not None, "usage": usage},
-                              head_commit=collected.head, pid=None, detail={"summary": summary})
+                              head_commit=collected.head, pid=None, detail={"summary": summary},
+                              usage=total_usage)
 
     # -- the integration lane -------------------------------------------------------------------
     def _feed_lane(self) -> None:

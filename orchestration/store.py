@@ -251,12 +251,16 @@ class Store:
         return ", ".join(f"{k} = ?" for k in values), encoded
 
     def transition(self, unit_id: str, to: str, expect: tuple[str, ...], *, kind: str | None = None,
-                   data: dict | None = None, epoch: int | None = None, **values: Any) -> Event:
+                   data: dict | None = None, epoch: int | None = None, gate_run: dict | None = None,
+                   **values: Any) -> Event:
         """Move a unit from one of `expect` to `to` (and set `values`), logging the event.
 
         With `epoch`, the move also requires that claim epoch: a stale holder cannot write.
+        With `gate_run`, the gate's verdict is recorded in the same transaction.
         """
         with self.tx() as db:
+            if gate_run is not None:
+                self._insert_gate_run(db, **gate_run)
             row = db.execute("SELECT state, epoch FROM units WHERE id = ?", (unit_id,)).fetchone()
             if row is None:
                 raise StaleState(f"unit '{unit_id}' does not exist")
@@ -323,14 +327,14 @@ class Store:
             return events
 
     # -- gate runs ----------------------------------------------------------------------
-    def add_gate_run(self, unit: str, attempt: int, commit_id: str, parent: str, passed: bool,
-                     exit_code: int | None, duration_s: float, cause: str, output_tail: str) -> int:
-        with self.tx() as db:
-            cursor = db.execute(
-                "INSERT INTO gate_runs (unit, attempt, commit_id, parent, passed, exit_code, duration_s, cause, "
-                "output_tail, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (unit, attempt, commit_id, parent, int(passed), exit_code, duration_s, cause, output_tail, time.time()))
-            return cursor.lastrowid
+    @staticmethod
+    def _insert_gate_run(db: sqlite3.Connection, unit: str, attempt: int, commit_id: str, parent: str, passed: bool,
+                         exit_code: int | None, duration_s: float, cause: str, output_tail: str) -> int:
+        cursor = db.execute(
+            "INSERT INTO gate_runs (unit, attempt, commit_id, parent, passed, exit_code, duration_s, cause, "
+            "output_tail, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (unit, attempt, commit_id, parent, int(passed), exit_code, duration_s, cause, output_tail, time.time()))
+        return cursor.lastrowid
 
     def gate_runs(self, unit: str | None = None) -> list[GateRun]:
         sql = ("SELECT id, unit, attempt, commit_id, parent, passed, exit_code, duration_s, cause, output_tail, time "
