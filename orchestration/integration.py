@@ -55,7 +55,7 @@ class Integrator:
         """Check, gate and (when allowed) merge one unit that is submitted or approved."""
         row = self.store.unit(unit_id)
         spec = self.session.plan.units[unit_id]
-        self.store.transition(unit_id, CHECKING, (SUBMITTED, AWAITING_APPROVAL))
+        self.store.transition(unit_id, CHECKING, (SUBMITTED, AWAITING_APPROVAL), fsync=False)
         head = await asyncio.to_thread(self.verified_head)
         check = await asyncio.to_thread(merge_check, self.repo, head, row.head_commit)
         if not check.clean:
@@ -71,7 +71,7 @@ class Integrator:
         message = f"bosun: merge unit {unit_id} ({spec.title})\n\nBosun-Unit: {unit_id}\nBosun-Attempt: {row.attempts}"
         candidate = await asyncio.to_thread(candidate_commit, self.repo, check.tree, (head, row.head_commit), message)
         self.store.transition(unit_id, GATING, (CHECKING,), data={"candidate": candidate, "files": len(changed)},
-                              candidate=candidate, candidate_parent=head)
+                              candidate=candidate, candidate_parent=head, fsync=False)
         result = await asyncio.to_thread(self._gate, unit_id, row.attempts, candidate)
         counts = {f"tests_{k}": v for k, v in summarize(result.output_tail).items()}
         gate_run = {"unit": unit_id, "attempt": row.attempts, "commit_id": candidate, "parent": head,

@@ -209,11 +209,14 @@ class Orchestrator:
         env = agent_env(agent, task_file=handout.task_file, report_file=handout.report_file, unit=unit_id,
                         worktree=handout.worktree)
         log = self.session.dir / "logs" / f"{unit_id}.{handout.attempt}.log"
-        child = Child(argv, handout.worktree, env, log)
-        self.running[unit_id].child = child
+        child = await asyncio.to_thread(Child, argv, handout.worktree, env, log)  # fork off the loop
+        running = self.running[unit_id]
+        running.child = child
+        if running.cancelled:  # cancelled or revoked while it started
+            child.kill()
         self.store.transition(unit_id, RUNNING, (CLAIMED,), epoch=epoch,
                               data={"agent": agent_name, "attempt": handout.attempt, "pid": child.pid},
-                              pid=child.pid, pid_start=child.start_time, started_at=time.time(),
+                              pid=child.pid, pid_start=child.start_time, started_at=time.time(), fsync=False,
                               **handout.running_fields())
         finished = await asyncio.to_thread(child.wait, spec.timeout)
         if self.running.get(unit_id) is None or self.running[unit_id].cancelled:

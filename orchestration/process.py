@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +64,7 @@ class Child:
         self._log = open(log_path, "ab")
         self.started = time.monotonic()
         self.killed = False
+        self.timed_out = False
         self.proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=self._log,
                                      stderr=subprocess.STDOUT, start_new_session=True)
         self.pid = self.proc.pid
@@ -73,22 +75,28 @@ class Child:
         kill_group(self.pid)
 
     def wait(self, timeout: float | None) -> Finished:
-        timed_out = False
+        """Block until the child exits (no polling: `Popen.wait` with a timeout sleeps in steps of
+        up to 50 ms); a timer kills the whole group if it runs past `timeout`."""
+        timer = None
+        if timeout is not None:
+            timer = threading.Timer(timeout, self._time_out)
+            timer.daemon = True
+            timer.start()
+        code = self.proc.wait()
+        if timer is not None:
+            timer.cancel()
+        # The leader is gone; take down anything it left running in its group.
         try:
-            code = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            kill_group(self.pid)
-            code = self.proc.wait()
-        else:
-            # The leader is gone; take down anything it left running in its group.
-            try:
-                os.killpg(self.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
         self._log.close()
-        return Finished(None if timed_out or self.killed else code, timed_out, self.killed,
-                        time.monotonic() - self.started)
+        ended = self.timed_out or self.killed
+        return Finished(None if ended else code, self.timed_out, self.killed, time.monotonic() - self.started)
+
+    def _time_out(self) -> None:
+        self.timed_out = True
+        kill_group(self.pid)
 
 
 def tail(path: Path, max_bytes: int = 4000) -> str:

@@ -142,6 +142,8 @@ class Store:
         self.path = path
         self.listeners: list[Callable[[Event], None]] = []
         self._pending_events: list[Event] = []
+        self._units_cache: list[UnitRow] = []
+        self._units_key: tuple[int, int] | None = None
         try:
             self.db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
             self.db.execute("PRAGMA busy_timeout = 30000")
@@ -163,15 +165,15 @@ class Store:
         self.db.close()
 
     @contextmanager
-    def tx(self, lease_only: bool = False) -> Iterator[sqlite3.Connection]:
+    def tx(self, fsync: bool = True) -> Iterator[sqlite3.Connection]:
         """An immediate (write-locking) transaction; events are announced after it commits.
 
-        Every transaction is fsynced (synchronous=FULL) except `lease_only` ones — claims and
-        heartbeats — which survive a crash of any process but may be lost, with the machine,
-        on a power cut: they are leases, and whoever held them died with the machine. The next
-        full transaction makes them durable too, since WAL commits in order.
+        Transactions are fsynced (synchronous=FULL) unless `fsync=False`, which is for what a
+        power cut may lose without harm: claims and heartbeats (leases, whose holders die with
+        the machine) and steps that `bosun resume` redoes anyway. Those survive a crash of any
+        process, and the next fsynced transaction makes them durable too: WAL commits in order.
         """
-        if lease_only:
+        if not fsync:
             self.db.execute("PRAGMA synchronous = NORMAL")
         try:
             self.db.execute("BEGIN IMMEDIATE")
@@ -183,7 +185,7 @@ class Store:
                 raise
             self.db.execute("COMMIT")
         finally:
-            if lease_only:
+            if not fsync:
                 self.db.execute("PRAGMA synchronous = FULL")
         events, self._pending_events = self._pending_events, []
         for event in events:
@@ -235,8 +237,13 @@ class Store:
         return UnitRow(**data)
 
     def units(self) -> list[UnitRow]:
-        rows = self.db.execute(f"SELECT {', '.join(UNIT_COLUMNS)} FROM units ORDER BY position").fetchall()
-        return [self._row(r) for r in rows]
+        """Every unit in plan order. Parsed again only when this or another connection changed the
+        database since the last call (the supervisor asks several times a tick); treat as read-only."""
+        key = (self.db.execute("PRAGMA data_version").fetchone()[0], self.db.total_changes)
+        if key != self._units_key:
+            rows = self.db.execute(f"SELECT {', '.join(UNIT_COLUMNS)} FROM units ORDER BY position").fetchall()
+            self._units_cache, self._units_key = [self._row(r) for r in rows], key
+        return list(self._units_cache)
 
     def unit(self, unit_id: str) -> UnitRow | None:
         row = self.db.execute(f"SELECT {', '.join(UNIT_COLUMNS)} FROM units WHERE id = ?", (unit_id,)).fetchone()
@@ -252,13 +259,13 @@ class Store:
 
     def transition(self, unit_id: str, to: str, expect: tuple[str, ...], *, kind: str | None = None,
                    data: dict | None = None, epoch: int | None = None, gate_run: dict | None = None,
-                   **values: Any) -> Event:
+                   fsync: bool = True, **values: Any) -> Event:
         """Move a unit from one of `expect` to `to` (and set `values`), logging the event.
 
         With `epoch`, the move also requires that claim epoch: a stale holder cannot write.
         With `gate_run`, the gate's verdict is recorded in the same transaction.
         """
-        with self.tx() as db:
+        with self.tx(fsync) as db:
             if gate_run is not None:
                 self._insert_gate_run(db, **gate_run)
             row = db.execute("SELECT state, epoch FROM units WHERE id = ?", (unit_id,)).fetchone()
@@ -290,7 +297,7 @@ class Store:
         saw, e.g. which scopes are held, cannot change before the CAS). Returns (unit, epoch)."""
         now = time.time() if now is None else now
         placeholders = ", ".join("?" for _ in expect)
-        with self.tx(lease_only=True) as db:
+        with self.tx(fsync=False) as db:
             unit_id = choose(db)
             if unit_id is None:
                 return None
@@ -307,7 +314,7 @@ class Store:
     def renew_lease(self, unit_id: str, epoch: int, lease_s: float, now: float | None = None) -> bool:
         """Extend a live claim; False when `epoch` is no longer the unit's current, held claim."""
         now = time.time() if now is None else now
-        with self.tx(lease_only=True) as db:
+        with self.tx(fsync=False) as db:
             cursor = db.execute("UPDATE units SET lease_until = ? WHERE id = ? AND epoch = ? AND owner IS NOT NULL "
                                 "AND state IN ('claimed', 'running')", (now + lease_s, unit_id, epoch))
             return cursor.rowcount == 1

@@ -273,3 +273,36 @@ def test_out_of_scope_commits_are_held(project) -> None:
     unit = status["units"][0]
     assert unit["state"] == "out_of_scope" and unit["detail"]["files"] == ["src/other.py"]
     assert first_parent_merges(repo) == []
+
+
+def _alive(pid_file: Path) -> bool:
+    pid = int(pid_file.read_text())
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]
+
+
+def test_an_agent_past_its_timeout_is_killed_with_its_whole_group(project, tmp_path: Path) -> None:
+    pid_file = tmp_path / "grandchild.pid"
+    spawn = ["sh", "-c", f"sleep 60 & echo $! > {pid_file}; wait"]
+    repo = project([{"id": "slow", "timeout": "1s"}], {"slow": [[{"run": spawn}]]})
+    started = time.monotonic()
+    result = bosun("run", "--headless", cwd=repo)
+    assert result.returncode == 1 and time.monotonic() - started < 30
+    assert ("failed", "timed out after 1s") in [(e["kind"], e.get("error")) for e in events(repo)]
+    assert not _alive(pid_file), "the agent's background process survived the timeout"
+
+
+def test_a_gate_past_its_timeout_is_killed_and_fails(project, tmp_path: Path) -> None:
+    pid_file = tmp_path / "gate-child.pid"
+    repo = project([{"id": "a"}], {"a": [write_unit("src/a.py", "A = 1\n")]}, handback="manual",
+                   gate=f"sleep 60 & echo $! > {pid_file}; wait", gate_timeout="1s")
+    result = bosun("run", "--headless", cwd=repo)
+    assert result.returncode == 1
+    status = json.loads(bosun("status", "--json", cwd=repo).stdout)
+    assert status["units"][0]["state"] == "gate_failed"
+    assert status["units"][0]["gate"]["cause"] == "timed out after 1s"
+    assert not _alive(pid_file), "the gate's background process survived the timeout"
+    assert first_parent_merges(repo) == []
