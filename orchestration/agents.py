@@ -15,6 +15,7 @@ from pathlib import Path
 from .errors import BosunError
 from .plan import AgentSpec, UnitSpec
 from .process import scrubbed_env
+from .scripted import compile_script
 
 SCRIPTED_RUNNER = Path(__file__).with_name("scripted.py")
 # Runs the model agent from this very copy of Bosun, without PYTHONPATH in the agent's environment.
@@ -57,11 +58,17 @@ def compose_prompt(task: dict) -> str:
 _PLACEHOLDER = re.compile(r"\{(task_file|prompt|unit|worktree)\}")
 
 
-def agent_argv(agent: AgentSpec, plan_root: Path, values: dict[str, str], speed: float = 1.0) -> list[str]:
-    """The command line that starts `agent`, placeholders filled (never through a shell)."""
+def agent_argv(agent: AgentSpec, plan_root: Path, values: dict[str, str], work_dir: Path,
+               speed: float = 1.0) -> list[str]:
+    """The command line that starts `agent`, placeholders filled (never through a shell).
+    `work_dir` is Bosun's own folder for what it prepares for agents (a scripted agent's script as JSON)."""
     if agent.kind == "scripted":
-        script = (plan_root / (agent.script or "")).resolve()
-        return [sys.executable, "-I", "-S", str(SCRIPTED_RUNNER), str(script), "--speed", str(speed)]
+        source = (plan_root / (agent.script or "")).resolve()
+        try:
+            script = compile_script(str(source), str(work_dir / f"script.{agent.name}.json"))
+        except (OSError, ValueError) as exc:  # tomllib's errors are ValueErrors
+            raise BosunError(f"agent '{agent.name}': cannot read its script {source}: {exc}") from None
+        return [sys.executable, "-I", "-S", str(SCRIPTED_RUNNER), script, "--speed", str(speed)]
     if agent.kind == "command":
         return [_PLACEHOLDER.sub(lambda m: values[m.group(1)], arg) for arg in agent.command]
     if agent.kind == "model":

@@ -201,7 +201,7 @@ class Orchestrator:
         values = {"task_file": str(handout.task_file), "prompt": compose_prompt(handout.task), "unit": unit_id,
                   "worktree": str(handout.worktree)}
         try:
-            argv = agent_argv(agent, self.plan.root, values, self.options.speed)
+            argv = agent_argv(agent, self.plan.root, values, self.session.dir / "tasks", self.options.speed)
         except BosunError as exc:
             detail = {"reason": "agent", "error": str(exc)}
             self.store.transition(unit_id, FAILED, (CLAIMED,), epoch=epoch, data=detail, detail=detail)
