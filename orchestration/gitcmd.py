@@ -31,7 +31,7 @@ def _base_env() -> dict[str, str]:
     return env
 
 
-_ENV = _base_env()
+GIT_ENV = _base_env()
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class GitResult:
 def git(args: list[str], cwd: Path, *, check: bool = True, env: dict[str, str] | None = None,
         ok_codes: tuple[int, ...] = (0,)) -> GitResult:
     """Run `git ARGS` in `cwd`; raise GitError unless the exit code is in `ok_codes`."""
-    full_env = {**_ENV, **env} if env else _ENV
+    full_env = {**GIT_ENV, **env} if env else GIT_ENV
     proc = subprocess.run(["git", *SAFE_CONFIG, *args], cwd=cwd, env=full_env, capture_output=True,
                           text=True, errors="replace", stdin=subprocess.DEVNULL)
     if check and proc.returncode not in ok_codes:

@@ -77,12 +77,13 @@ class Collected:
         return self.head is not None and self.head != start_head
 
 
-def collect(clone: AgentClone, unit_id: str, autocommit: bool) -> Collected:
-    """Read the unit's branch after the agent (committing leftovers if asked) and fetch it by id."""
+def collect(clone: AgentClone, unit_id: str, autocommit: bool, have: str | None = None) -> Collected:
+    """Read the unit's branch after the agent (committing leftovers if asked) and fetch it by id
+    (`have`: a commit the user's repository has, so only what is new travels)."""
     restored = clone.guard()
     if autocommit and clone.has_changes(unit_id):
         clone.commit_all(unit_id, f"bosun: work left uncommitted by the agent on {unit_id}")
     head = clone.branch_head(unit_id)
     if head is not None:
-        clone.fetch_into_user(head, f"refs/bosun/units/{unit_id}")
+        clone.fetch_into_user(head, f"refs/bosun/units/{unit_id}", have)
     return Collected(head, restored)

@@ -56,7 +56,7 @@ class Integrator:
         row = self.store.unit(unit_id)
         spec = self.session.plan.units[unit_id]
         self.store.transition(unit_id, CHECKING, (SUBMITTED, AWAITING_APPROVAL), fsync=False)
-        head = await asyncio.to_thread(self.verified_head)
+        head = self.session.integration_head()  # as Bosun left it: the merge's compare-and-swap checks the ref
         check = await asyncio.to_thread(merge_check, self.repo, head, row.head_commit)
         if not check.clean:
             detail = {"reason": "conflict", "files": list(check.conflicts)}

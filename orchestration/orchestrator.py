@@ -224,7 +224,7 @@ class Orchestrator:
         report = read_report(handout.report_file, unit_id)
         usage = (report or {}).get("usage") or usage_from_output(tail(log, 20_000))
         total_usage = add_usage(row.usage, usage)
-        collected = await asyncio.to_thread(collect, self.clone, unit_id, agent.autocommit)
+        collected = await asyncio.to_thread(collect, self.clone, unit_id, agent.autocommit, handout.base_commit)
         if collected.config_restored:
             self.store.append_event("security", unit_id, what="the agent changed the clone's config; Bosun restored it")
         failure = None

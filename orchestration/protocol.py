@@ -133,7 +133,7 @@ def submit(session: Session, unit_id: str, token: int) -> dict:
     """Hand in the unit: what counts is the new commit on its branch, fetched by id."""
     _holding(session, unit_id, token, "submit")
     row = session.store.unit(unit_id)
-    collected = collect(session.clone(), unit_id, autocommit=False)
+    collected = collect(session.clone(), unit_id, autocommit=False, have=row.base_commit)
     if not collected.is_new(row.head_commit or ""):
         raise BosunError(f"'{unit_id}' has no new commit on {row.branch}: commit your work in {row.worktree}, "
                          "then submit again")

@@ -9,11 +9,12 @@ Bosun pulls a unit's commits into the user's repository by commit id.
 from __future__ import annotations
 
 import shutil
+import subprocess
 import threading
 from pathlib import Path
 
 from .errors import GitError
-from .gitcmd import GitRepo, GitResult, git
+from .gitcmd import GIT_ENV, SAFE_CONFIG, GitRepo, GitResult, git
 from .safe_files import replace_text
 
 AGENT_IDENTITY = (("user.name", "Bosun agent"), ("user.email", "agent@bosun.localhost"))
@@ -124,7 +125,23 @@ class AgentClone:
         out = self._in_worktree(unit_id, ["diff", "--name-only", "--diff-filter=U", "-z"]).out
         return [p for p in out.split("\0") if p]
 
-    def fetch_into_user(self, commit: str, ref: str) -> None:
-        """Bring one commit (and what it needs) into the user's repository, under `ref`."""
-        self.user.run("fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules",
-                      str(self.path), f"+{commit}:{ref}")
+    def fetch_into_user(self, commit: str, ref: str, have: str | None = None) -> None:
+        """Bring one commit, by id, and what it needs into the user's repository, under `ref`.
+
+        A pack of what `commit` has beyond `have` (a commit the user's repository has) goes
+        from the clone straight into `unpack-objects --strict`, which checks every object and
+        link: what a `git fetch` does here, in three processes instead of six."""
+        revs = f"{commit}\n" + (f"^{have}\n" if have else "")
+        pack = subprocess.Popen(["git", *SAFE_CONFIG, "pack-objects", "--revs", "--stdout", "-q"], cwd=self.path,
+                                env=GIT_ENV, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        unpack = subprocess.Popen(["git", *SAFE_CONFIG, "unpack-objects", "-q", "--strict"], cwd=self.user.path,
+                                  env=GIT_ENV, stdin=pack.stdout, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        pack.stdout.close()  # unpack-objects owns the pipe now
+        pack.stdin.write(revs.encode())
+        pack.stdin.close()
+        pack_err = pack.stderr.read()
+        unpack_err = unpack.stderr.read()
+        if pack.wait() != 0 or unpack.wait() != 0:
+            detail = (pack_err or unpack_err).decode(errors="replace")
+            raise GitError(["fetch", commit], pack.returncode or unpack.returncode, detail)
+        self.user.run("update-ref", "-m", "bosun: fetched from the agents' clone", ref, commit)

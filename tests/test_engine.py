@@ -306,3 +306,19 @@ def test_a_gate_past_its_timeout_is_killed_and_fails(project, tmp_path: Path) ->
     assert status["units"][0]["gate"]["cause"] == "timed out after 1s"
     assert not _alive(pid_file), "the gate's background process survived the timeout"
     assert first_parent_merges(repo) == []
+
+
+def test_an_integration_branch_moved_behind_bosuns_back_stops_the_session(project) -> None:
+    repo = project([{"id": "a"}], {"a": [write_unit("src/a.py", "A = 1\n")]}, merge="manual")
+    assert bosun("run", "--headless", cwd=repo).returncode == 1  # 'a' awaits approval
+    bosun_head = git(repo, "rev-parse", "bosun/integration")
+    git(repo, "commit", "--allow-empty", "-q", "-m", "someone else's commit")
+    git(repo, "update-ref", "refs/heads/bosun/integration", "HEAD")
+    assert bosun("approve", "a", cwd=repo).returncode == 0  # queued for the next supervisor
+    result = bosun("resume", "--headless", cwd=repo)
+    assert result.returncode == 2
+    assert "only Bosun moves it" in result.stderr and bosun_head in result.stderr
+    assert git(repo, "rev-parse", "bosun/integration") == git(repo, "rev-parse", "HEAD")  # left alone
+    session = open_session(GitRepo(repo))
+    assert session.store.unit("a").state != "merged"
+    session.close()
