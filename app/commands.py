@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from orchestration.errors import BosunError
@@ -13,7 +15,7 @@ from orchestration.graph import build_graph, render
 from orchestration import planner, protocol
 from orchestration.orchestrator import Options
 from orchestration.plan import load_plan
-from orchestration.session import create_session, dumps, open_session, prepare_dir, status_json
+from orchestration.session import Session, create_session, dumps, open_session, prepare_dir, status_json
 from orchestration.states import COMMAND_STATES
 
 from .example_plan import EXAMPLE_PLAN
@@ -22,6 +24,16 @@ from .headless import run_headless
 
 def _repo(args: argparse.Namespace) -> GitRepo:
     return GitRepo.discover((args.repo or Path.cwd()).resolve())
+
+
+@contextmanager
+def _opened(args: argparse.Namespace) -> Iterator[Session]:
+    """The session in the repository's `.bosun/`, closed afterwards."""
+    session = open_session(_repo(args))
+    try:
+        yield session
+    finally:
+        session.close()
 
 
 def _plan_path(repo: GitRepo, given: Path | None) -> Path:
@@ -74,11 +86,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    session = open_session(_repo(args))
-    try:
+    with _opened(args) as session:
         data = status_json(session)
-    finally:
-        session.close()
     if args.json:
         print(dumps(data))
         return 0
@@ -102,8 +111,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def _decide(args: argparse.Namespace, kind: str, **extra) -> int:
     """Queue a human decision in the store; a running supervisor applies it and we report how it went."""
-    session = open_session(_repo(args))
-    try:
+    with _opened(args) as session:
         row = session.store.unit(args.unit)
         if row is None:
             known = ", ".join(u.id for u in session.store.units())
@@ -131,8 +139,6 @@ def _decide(args: argparse.Namespace, kind: str, **extra) -> int:
             time.sleep(0.05)
         print(f"queued {kind} of '{row.id}'; the running session (pid {supervisor}) has not taken it yet")
         return 0
-    finally:
-        session.close()
 
 
 def cmd_approve(args: argparse.Namespace) -> int:
@@ -204,21 +210,15 @@ def cmd_claim(args: argparse.Namespace) -> int:
 
 
 def cmd_heartbeat(args: argparse.Namespace) -> int:
-    session = open_session(_repo(args))
-    try:
+    with _opened(args) as session:
         lease = protocol.heartbeat(session, args.unit, args.token)
-    finally:
-        session.close()
     print(f"lease of '{args.unit}' renewed for {lease:g}s")
     return 0
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
-    session = open_session(_repo(args))
-    try:
+    with _opened(args) as session:
         result = protocol.submit(session, args.unit, args.token)
-    finally:
-        session.close()
     who = (f"the running session (pid {result['supervisor']}) gates it" if result["supervisor"]
            else "no supervisor is running: `bosun resume` gates it")
     print(f"submitted '{args.unit}' at {result['commit'][:10]}; {who}")
@@ -226,24 +226,18 @@ def cmd_submit(args: argparse.Namespace) -> int:
 
 
 def cmd_release(args: argparse.Namespace) -> int:
-    session = open_session(_repo(args))
-    try:
+    with _opened(args) as session:
         protocol.give_up(session, args.unit, args.token)
-    finally:
-        session.close()
     print(f"released '{args.unit}'")
     return 0
 
 
 def cmd_revoke(args: argparse.Namespace) -> int:
-    session = open_session(_repo(args))
-    try:
+    with _opened(args) as session:
         if session.running_supervisor() is None:
             protocol.revoke(session, args.unit, args.note)
             print(f"revoked the claim on '{args.unit}'")
             return 0
-    finally:
-        session.close()
     return _decide(args, "revoke", note=args.note)
 
 

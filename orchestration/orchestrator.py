@@ -134,9 +134,7 @@ class Orchestrator:
         for event in self.store.expire_leases(now):
             running = self.running.get(event.unit)
             if running is not None and running.epoch == event.data["epoch"]:
-                running.cancelled = True
-                if running.child is not None:
-                    running.child.kill()
+                self._stop_agent(event.unit)
 
     def _agent_for(self, row: UnitRow) -> str | None:
         """The agent that should take `row` now: the same one after a hand-back, the pinned one,
@@ -329,13 +327,17 @@ class Orchestrator:
                    agent=agent, pinned=agent, handback=None, base_commit=None, head_commit=None, worktree=None, approved=0,
                    owner=None)
 
-    def _do_revoke(self, row: UnitRow, args: dict) -> None:
-        """Take a claim away from its holder (a stuck or misbehaving agent); the unit is ready again."""
-        running = self.running.get(row.id)
+    def _stop_agent(self, unit_id: str) -> None:
+        """Kill the agent Bosun runs on `unit_id`, if any; its task then ends without writing."""
+        running = self.running.get(unit_id)
         if running is not None:
             running.cancelled = True
             if running.child is not None:
                 running.child.kill()
+
+    def _do_revoke(self, row: UnitRow, args: dict) -> None:
+        """Take a claim away from its holder (a stuck or misbehaving agent); the unit is ready again."""
+        self._stop_agent(row.id)
         self.clone.remove_worktree(row.id)
         try:
             release(self.store, row.id, row.epoch, kind="revoked", owner_was=row.owner, note=args.get("note"))
@@ -343,11 +345,7 @@ class Orchestrator:
             pass
 
     def _do_cancel(self, row: UnitRow, args: dict) -> None:
-        running = self.running.get(row.id)
-        if running is not None:
-            running.cancelled = True
-            if running.child is not None:
-                running.child.kill()
+        self._stop_agent(row.id)
         self._move(row.id, CANCELLED, (row.state,), kind="cancelled", data={"note": args.get("note")},
                    owner=None, pid=None)
         self.clone.remove_worktree(row.id)
@@ -367,10 +365,8 @@ class Orchestrator:
                 self._move(row.id, SUBMITTED, (row.state,), kind="recovered", data={"what": "integration redone"})
 
     async def _stop_all(self) -> None:
-        for running in list(self.running.values()):
-            running.cancelled = True
-            if running.child is not None:
-                running.child.kill()
+        for unit_id, running in list(self.running.items()):
+            self._stop_agent(unit_id)
             running.task.cancel()
         tasks = [r.task for r in self.running.values()] + ([self.lane] if self.lane else []) + list(self._cleanups)
         if tasks:
