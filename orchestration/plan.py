@@ -16,6 +16,7 @@ from typing import Any
 import networkx as nx
 
 from .errors import PlanError
+from .plan_places import Problems
 from .presets import PRESETS
 from .scope import normalize, scope_problem, scopes_overlap
 
@@ -111,48 +112,6 @@ def parse_duration(value: Any) -> float:
     return seconds
 
 
-_HEADER = re.compile(r"^\s*\[\[?\s*[^\[\]=]+?\s*\]\]?\s*(#.*)?$")
-
-
-class _Problems:
-    """Collects problems as `file:line: where: what`, finding lines by searching the text.
-
-    A table's keys are searched between its header and the next header, so a key is found
-    in its own table rather than in the first table that happens to use the same name.
-    """
-
-    def __init__(self, path: Path, text: str) -> None:
-        self.path = path
-        self.lines = text.splitlines()
-        self.items: list[str] = []
-        self.headers = [n for n, line in enumerate(self.lines, 1) if _HEADER.match(line)]
-        self.depends_line: dict[str, int | None] = {}
-
-    def line_of(self, pattern: str, start: int = 0, end: int | None = None) -> int | None:
-        """The first line (1-based) matching `pattern` among lines start+1 .. end."""
-        regex = re.compile(pattern)
-        for number, line in enumerate(self.lines[start:end], start + 1):
-            if regex.search(line):
-                return number
-        return None
-
-    def section(self, header: int | None) -> tuple[int, int | None]:
-        """The (start, end) for line_of covering the table whose header is on line `header`;
-        the part before the first header when `header` is None."""
-        if header is None:
-            return 0, (self.headers[0] - 1 if self.headers else None)
-        later = [n for n in self.headers if n > header]
-        return header - 1, (later[0] - 1 if later else None)
-
-    def key_line(self, key: str, header: int | None) -> int | None:
-        """The line of `key = ...` inside the table whose header is on line `header`."""
-        return self.line_of(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=", *self.section(header))
-
-    def add(self, where: str, what: str, line: int | None = None) -> None:
-        place = f"{self.path.name}:{line}" if line else self.path.name
-        self.items.append(f"{place}: {where}: {what}")
-
-
 def load_plan(path: Path) -> Plan:
     """Read and validate a plan; raises PlanError listing every problem."""
     try:
@@ -165,7 +124,7 @@ def load_plan(path: Path) -> Plan:
 
 
 def parse_plan(text: str, path: Path) -> Plan:
-    problems = _Problems(path, text)
+    problems = Problems(path, text)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -188,14 +147,14 @@ def parse_plan(text: str, path: Path) -> Plan:
     return Plan(path=path, project=project, agents=agents, units=units)
 
 
-def _unknown(problems: _Problems, table: dict, known: set[str], where: str, header: int | None) -> None:
+def _unknown(problems: Problems, table: dict, known: set[str], where: str, header: int | None) -> None:
     for key in table:
         if key not in known:
             line = problems.key_line(key, header) if header else None
             problems.add(where, f"unknown key '{key}' (known: {', '.join(sorted(known))})", line or header)
 
 
-def _project(problems: _Problems, raw: Any) -> ProjectSpec:
+def _project(problems: Problems, raw: Any) -> ProjectSpec:
     if not isinstance(raw, dict):
         problems.add("project", "must be a table")
         return ProjectSpec()
@@ -261,7 +220,7 @@ def _env_list(value: Any) -> tuple[str, ...] | None:
     return tuple(value)
 
 
-def _agents(problems: _Problems, raw: Any, root: Path) -> dict[str, AgentSpec]:
+def _agents(problems: Problems, raw: Any, root: Path) -> dict[str, AgentSpec]:
     if not isinstance(raw, dict):
         problems.add("agents", "must be a table of [agents.NAME] tables")
         return {}
@@ -320,7 +279,7 @@ def _agents(problems: _Problems, raw: Any, root: Path) -> dict[str, AgentSpec]:
     return agents
 
 
-def _command_agent(problems: _Problems, spec: AgentSpec, table: dict, where: str, at) -> AgentSpec:
+def _command_agent(problems: Problems, spec: AgentSpec, table: dict, where: str, at) -> AgentSpec:
     preset, command = table.get("preset"), table.get("command")
     if (preset is None) == (command is None):
         problems.add(where, "a command agent needs exactly one of preset or command", at("command"))
@@ -344,7 +303,7 @@ def _command_agent(problems: _Problems, spec: AgentSpec, table: dict, where: str
                         "autocommit": bool(autocommit)})
 
 
-def _units(problems: _Problems, raw: Any, agents: dict[str, AgentSpec]) -> dict[str, UnitSpec]:
+def _units(problems: Problems, raw: Any, agents: dict[str, AgentSpec]) -> dict[str, UnitSpec]:
     if not isinstance(raw, list):
         problems.add("units", "must be an array of [[units]] tables")
         return {}
@@ -418,7 +377,7 @@ def _units(problems: _Problems, raw: Any, agents: dict[str, AgentSpec]) -> dict[
     return units
 
 
-def _graph_checks(problems: _Problems, units: dict[str, UnitSpec]) -> None:
+def _graph_checks(problems: Problems, units: dict[str, UnitSpec]) -> None:
     graph = nx.DiGraph()
     graph.add_nodes_from(units)
     for unit in units.values():
