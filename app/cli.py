@@ -9,7 +9,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from orchestration.errors import BosunError, PlanError, StaleToken
+from orchestration.errors import BosunError, GitError, PlanError, StaleToken
 from orchestration.protocol import LostClaim
 
 from . import commands
@@ -110,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except BosunError as exc:
         print(f"bosun: {exc}" if not str(exc).startswith(("bosun:", "bosun ")) else str(exc), file=sys.stderr)
+        return 2
+    except GitError as exc:
+        print(f"bosun: {exc}", file=sys.stderr)
         return 2
     except sqlite3.DatabaseError as exc:
         print(f"bosun: the session store .bosun/state.db failed: {exc}", file=sys.stderr)

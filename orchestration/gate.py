@@ -71,6 +71,9 @@ class GateFolder:
     def checkout(self, commit: str) -> None:
         """Make the folder hold exactly `commit`'s files: tracked files updated, leftovers removed."""
         self.path.mkdir(parents=True, exist_ok=True)
+        # A fresh index each time: the last gate's code could have marked files skip-worktree in
+        # the old one, and read-tree would then leave its edits to them in place.
+        self.index.unlink(missing_ok=True)
         try:
             self._git("read-tree", "--reset", "-u", commit)
             self._git("clean", "-ffdxq")

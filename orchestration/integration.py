@@ -110,6 +110,8 @@ class Integrator:
         head = self.session.integration_head()
         if row.candidate_parent != head:
             return await self.integrate(unit_id)
+        if row.state == AWAITING_APPROVAL:  # out of reach of reject / cancel / reassign while the ref moves
+            self.store.transition(unit_id, GATING, (AWAITING_APPROVAL,), kind="merging", fsync=False)
         intent = self.store.add_intent(unit_id, self.session.integration_ref, head, row.candidate)
         moved = await asyncio.to_thread(self.repo.update_ref, self.session.integration_ref, row.candidate, head,
                                         f"bosun: merge unit {unit_id}")

@@ -69,7 +69,9 @@ def progress(text: str) -> None:
 
 
 def _git(*args: str, input_text: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(["git", *args], input=input_text, capture_output=True, text=True)
+    """git with hooks off: this process holds the API key, and another agent could plant a hook."""
+    return subprocess.run(["git", "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false", *args],
+                          input=input_text, capture_output=True, text=True)
 
 
 def gather_context(task: dict, worktree: Path) -> str:

@@ -8,7 +8,10 @@ screen embedding this loop stays responsive and sees every change as a store eve
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
+
+import networkx as nx
 from dataclasses import dataclass
 
 from .agents import agent_argv, agent_env, compose_prompt, read_report
@@ -34,7 +37,7 @@ class Running:
     """An agent at work on a unit."""
 
     agent: str
-    task: asyncio.Task
+    task: asyncio.Task | None
     epoch: int = 0
     renew_at: float = 0.0
     child: Child | None = None
@@ -171,27 +174,32 @@ class Orchestrator:
                 self._said.add(outcome.reason)
                 self.store.append_event("waiting", None, agent=agent, reason=outcome.reason)
             return
-        task = asyncio.create_task(self._work(outcome.unit, agent, outcome.epoch), name=f"unit {outcome.unit}")
-        self.running[outcome.unit] = Running(agent, task, epoch=outcome.epoch,
-                                             renew_at=time.time() + self.lease_s / 3)
+        if outcome.unit in self.running:  # its previous agent is still being stopped: let it go first
+            release(self.store, outcome.unit, outcome.epoch, kind="released", reason="previous agent still stopping")
+            return
+        running = Running(agent, None, epoch=outcome.epoch, renew_at=time.time() + self.lease_s / 3)
+        running.task = asyncio.create_task(self._work(outcome.unit, running), name=f"unit {outcome.unit}")
+        self.running[outcome.unit] = running
 
     # -- one agent on one unit -----------------------------------------------------------------
-    async def _work(self, unit_id: str, agent_name: str, epoch: int) -> None:
+    async def _work(self, unit_id: str, running: Running) -> None:
         try:
-            await self._attempt(unit_id, agent_name, epoch)
+            await self._attempt(unit_id, running)
         except StaleState:
             pass
         except Exception as exc:  # an engine bug or a git failure: the unit fails visibly
             try:
                 detail = {"reason": "error", "error": str(exc)}
-                self.store.transition(unit_id, FAILED, AGENT_STATES, data=detail, detail=detail)
+                self.store.transition(unit_id, FAILED, AGENT_STATES, data=detail, detail=detail, epoch=running.epoch)
             except StaleState:
                 pass
         finally:
-            self.running.pop(unit_id, None)
+            if self.running.get(unit_id) is running:
+                del self.running[unit_id]
             self.wake()
 
-    async def _attempt(self, unit_id: str, agent_name: str, epoch: int) -> None:
+    async def _attempt(self, unit_id: str, running: Running) -> None:
+        agent_name, epoch = running.agent, running.epoch
         row = self.store.unit(unit_id)
         spec, agent = self.plan.units[unit_id], self.plan.agents[agent_name]
         handout = await asyncio.to_thread(prepare, self.session, self.clone, row, self.session.integration_head(),
@@ -208,7 +216,6 @@ class Orchestrator:
                         worktree=handout.worktree)
         log = self.session.dir / "logs" / f"{unit_id}.{handout.attempt}.log"
         child = await asyncio.to_thread(Child, argv, handout.worktree, env, log)  # fork off the loop
-        running = self.running[unit_id]
         running.child = child
         if running.cancelled:  # cancelled or revoked while it started
             child.kill()
@@ -217,7 +224,7 @@ class Orchestrator:
                               pid=child.pid, pid_start=child.start_time, started_at=time.time(), fsync=False,
                               **handout.running_fields())
         finished = await asyncio.to_thread(child.wait, spec.timeout)
-        if self.running.get(unit_id) is None or self.running[unit_id].cancelled:
+        if running.cancelled:
             return
         report = read_report(handout.report_file, unit_id)
         usage = (report or {}).get("usage") or usage_from_output(tail(log, 20_000))
@@ -282,12 +289,12 @@ class Orchestrator:
                 and row.attempts < self.plan.project.max_attempts):
             self._hand_back(row, note=None, kind="handed_back")
 
-    def _hand_back(self, row: UnitRow, note: str | None, kind: str, reason: str | None = None) -> None:
+    def _hand_back(self, row: UnitRow, note: str | None, kind: str, reason: str | None = None) -> bool:
         detail = row.detail or {}
         handback = {"reason": reason or REASONS.get(row.state, "human"), "note": note,
                     "files": detail.get("files", []), "output_tail": detail.get("output_tail")}
-        self._move(row.id, READY, (row.state,), kind=kind, data={"reason": handback["reason"], "note": note},
-                   handback=handback, approved=0, owner=None)
+        return self._move(row.id, READY, (row.state,), kind=kind, data={"reason": handback["reason"], "note": note},
+                          handback=handback, approved=0, owner=None)
 
     def _move(self, unit_id: str, to: str, expect: tuple[str, ...], **kwargs) -> bool:
         try:
@@ -301,60 +308,75 @@ class Orchestrator:
         for command in self.store.pending_commands():
             row = self.store.unit(command.unit)
             bad_agent = command.kind == "reassign" and command.args.get("to") not in self.plan.agents
-            if row is None or row.state not in COMMAND_STATES.get(command.kind, ()) or bad_agent:
-                state = row.state if row else "unknown"
-                self.store.finish_command(command.id, f"refused: unit is {state}")
-                self.store.append_event("command_refused", command.unit, command=command.kind, state=state)
+            applies = row is not None and row.state in COMMAND_STATES.get(command.kind, ()) and not bad_agent
+            if applies and getattr(self, f"_do_{command.kind}")(row, command.args):
+                self.store.finish_command(command.id, "done")
                 continue
-            getattr(self, f"_do_{command.kind}")(row, command.args)
-            self.store.finish_command(command.id, "done")
+            # Refused, or its compare-and-swap lost to a change made since the unit was read.
+            state = (self.store.unit(command.unit) or row).state if row else "unknown"
+            self.store.finish_command(command.id, f"refused: unit is {state}")
+            self.store.append_event("command_refused", command.unit, command=command.kind, state=state)
 
-    def _do_approve(self, row: UnitRow, args: dict) -> None:
+    def _do_approve(self, row: UnitRow, args: dict) -> bool:
         self.store.update(row.id, approved=1)
         self.store.append_event("approved", row.id, by="human")
+        return True
 
-    def _do_reject(self, row: UnitRow, args: dict) -> None:
-        self._hand_back(row, args.get("note"), kind="rejected", reason="human")
+    def _do_reject(self, row: UnitRow, args: dict) -> bool:
+        return self._hand_back(row, args.get("note"), kind="rejected", reason="human")
 
-    def _do_handback(self, row: UnitRow, args: dict) -> None:
-        reason = REASONS.get(row.state, "human")
-        self._hand_back(row, args.get("note"), kind="handed_back", reason=reason)
+    def _do_handback(self, row: UnitRow, args: dict) -> bool:
+        return self._hand_back(row, args.get("note"), kind="handed_back", reason=REASONS.get(row.state, "human"))
 
-    def _do_reassign(self, row: UnitRow, args: dict) -> None:
+    def _do_reassign(self, row: UnitRow, args: dict) -> bool:
         agent = args["to"]
-        self.clone.remove_worktree(row.id)
-        self._move(row.id, READY, (row.state,), kind="reassigned", data={"from_agent": row.agent, "to_agent": agent},
-                   agent=agent, pinned=agent, handback=None, base_commit=None, head_commit=None, worktree=None, approved=0,
-                   owner=None)
+        moved = self._move(row.id, READY, (row.state,), kind="reassigned",
+                           data={"from_agent": row.agent, "to_agent": agent}, agent=agent, pinned=agent,
+                           handback=None, base_commit=None, head_commit=None, worktree=None, approved=0, owner=None)
+        if moved:  # only now is nobody working in it; the next attempt gets a fresh worktree
+            self.clone.remove_worktree(row.id)
+        return moved
 
-    def _stop_agent(self, unit_id: str) -> None:
+    def _stop_agent(self, unit_id: str, wait: bool = False) -> None:
         """Kill the agent Bosun runs on `unit_id`, if any; its task then ends without writing."""
         running = self.running.get(unit_id)
         if running is not None:
             running.cancelled = True
-            if running.child is not None:
+            if running.child is not None and wait:
                 running.child.kill()
+            elif running.child is not None:  # TERM, a pause, then KILL: not on the loop
+                threading.Thread(target=running.child.kill, daemon=True).start()
 
-    def _do_revoke(self, row: UnitRow, args: dict) -> None:
+    def _do_revoke(self, row: UnitRow, args: dict) -> bool:
         """Take a claim away from its holder (a stuck or misbehaving agent); the unit is ready again."""
-        self._stop_agent(row.id)
-        self.clone.remove_worktree(row.id)
         try:
             release(self.store, row.id, row.epoch, kind="revoked", owner_was=row.owner, note=args.get("note"))
         except StaleState:
-            pass
-
-    def _do_cancel(self, row: UnitRow, args: dict) -> None:
+            return False
         self._stop_agent(row.id)
-        self._move(row.id, CANCELLED, (row.state,), kind="cancelled", data={"note": args.get("note")},
-                   owner=None, pid=None)
         self.clone.remove_worktree(row.id)
+        return True
+
+    def _do_cancel(self, row: UnitRow, args: dict) -> bool:
+        if not self._move(row.id, CANCELLED, (row.state,), kind="cancelled", data={"note": args.get("note")},
+                          owner=None, pid=None):
+            return False
+        self._stop_agent(row.id)
+        self.clone.remove_worktree(row.id)
+        waiting = sorted(nx.descendants(self.session.graph, row.id))
+        if waiting:
+            self.store.append_event("blocked", row.id, units=waiting,
+                                    what="these wait on a cancelled unit: cancel them too, or reassign it instead")
+        return True
 
     # -- crash recovery and shutdown ---------------------------------------------------------
     def _recover(self) -> None:
         for unit_id in self.integrator.recover_intents():
             self.store.append_event("recovered", unit_id, what="merge finished after a crash")
         for row in self.store.units():
+            owner = self.plan.agents.get(row.owner or "")
+            if row.state in AGENT_STATES and owner is not None and owner.kind == "external":
+                continue  # an external agent's claim lives on its lease, not on this process
             if row.state in AGENT_STATES:
                 if row.pid:
                     kill_group(row.pid, row.pid_start)
@@ -366,7 +388,7 @@ class Orchestrator:
 
     async def _stop_all(self) -> None:
         for unit_id, running in list(self.running.items()):
-            self._stop_agent(unit_id)
+            self._stop_agent(unit_id, wait=True)
             running.task.cancel()
         tasks = [r.task for r in self.running.values()] + ([self.lane] if self.lane else []) + list(self._cleanups)
         if tasks:

@@ -383,7 +383,8 @@ class Store:
             db.execute("UPDATE intents SET status = ? WHERE id = ?", (status, intent_id))
 
     def finish_merge(self, intent_id: int, unit_id: str, merged_commit: str) -> Event:
-        """Close a merge intent, mark its unit merged and record the new integration head, atomically."""
+        """Close a merge intent, mark its unit merged and record the new integration head, atomically.
+        Unconditional: the branch has moved, and what git shows is the truth."""
         with self.tx() as db:
             db.execute("UPDATE intents SET status = 'done' WHERE id = ?", (intent_id,))
             db.execute("INSERT OR REPLACE INTO meta VALUES ('integration_head', ?)", (merged_commit,))

@@ -103,9 +103,11 @@ class AgentClone:
         admin = self.path / "worktrees" / unit_id
         try:
             linked = Path((admin / "gitdir").read_text().strip())
+            common = (admin / Path((admin / "commondir").read_text().strip())).resolve()
+            head = (admin / "HEAD").read_text().strip()
         except OSError:
-            linked = None
-        if linked != path / ".git":
+            linked = common = head = None
+        if linked != path / ".git" or common != self.path.resolve() or head != f"ref: refs/heads/{unit_branch(unit_id)}":
             raise GitError(args, 128, f"the worktree of '{unit_id}' is no longer linked to Bosun's clone")
         env = {"GIT_DIR": str(admin), "GIT_WORK_TREE": str(path), "GIT_CEILING_DIRECTORIES": str(self.worktrees)}
         return git(args, path, env=env, check=check)

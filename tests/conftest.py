@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -109,3 +112,48 @@ def first_parent_merges(repo: Path, branch: str = "bosun/integration") -> list[s
     """The units merged on the integration branch, oldest first, from the commit trailers."""
     out = git(repo, "log", "--first-parent", "--reverse", "--format=%(trailers:key=Bosun-Unit,valueonly)%x00", branch)
     return [u.strip() for u in out.split("\0") if u.strip()]
+
+
+class BackgroundRun:
+    """`bosun run --headless --json ...` in the background, read event by event."""
+
+    def __init__(self, repo: Path, *args: str) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "app.cli", *args], cwd=repo, text=True,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     env={**os.environ, "PYTHONPATH": str(ROOT)})
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.seen: list[dict] = []
+        self.returned: set[int] = set()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def wait_for(self, kind: str, unit: str | None = None, after: int = 0, timeout: float = 60) -> dict:
+        """The first matching event past `after` not returned before, whether it came already or comes later."""
+        for event in self.seen:
+            if (event["seq"] not in self.returned and event["seq"] > after and event["kind"] == kind
+                    and unit in (None, event["unit"])):
+                self.returned.add(event["seq"])
+                return event
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            event = json.loads(line)
+            self.seen.append(event)
+            if event["kind"] == kind and unit in (None, event["unit"]) and event["seq"] > after:
+                self.returned.add(event["seq"])
+                return event
+        self.proc.kill()
+        raise AssertionError(f"no {kind} event for {unit}; saw {[(e['kind'], e['unit']) for e in self.seen]}; "
+                             f"stderr: {self.proc.stderr.read()}")
+
+    def finish(self, timeout: float = 60) -> int:
+        return self.proc.wait(timeout=timeout)

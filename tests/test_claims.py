@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import bosun, first_parent_merges, git, toml_plan, write_unit
+from conftest import BackgroundRun, bosun, first_parent_merges, git, toml_plan, write_unit
 
 from orchestration.claims import Claim, Lost, claim, promote_ready
 from orchestration.graph import build_graph
@@ -208,3 +208,22 @@ def test_only_claims_and_heartbeats_skip_their_own_fsync(tmp_path: Path) -> None
     assert store.db.execute("PRAGMA synchronous").fetchone()[0] == 2
     reopened = Store(tmp_path / "state.db")  # what was committed without fsync is committed
     assert reopened.unit("a").owner == "ext" and reopened.unit("a").epoch == won.epoch
+
+
+def test_a_supervisor_started_later_leaves_external_claims_alone(claim_repo) -> None:
+    repo = claim_repo([{"id": "one"}])
+    task = cli_json(bosun("claim", "--agent", "ext", cwd=repo))
+    run = BackgroundRun(repo, "resume", "--headless", "--json")
+    try:
+        run.wait_for("supervisor_started")
+        assert bosun("heartbeat", "one", "--token", str(task["token"]), cwd=repo).returncode == 0
+        worktree = Path(task["worktree"])
+        (worktree / "src" / "one.py").write_text("ONE = 1\n")
+        git(worktree, "add", "-A")
+        git(worktree, "commit", "-q", "-m", "one")
+        assert bosun("submit", "one", "--token", str(task["token"]), cwd=repo).returncode == 0
+        run.wait_for("merged", "one")
+        assert run.finish() == 0
+    finally:
+        run.proc.kill()
+    assert "recovered" not in [e["kind"] for e in run.seen]

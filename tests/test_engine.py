@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
-from conftest import ROOT, bosun, first_parent_merges, git, write_unit
+from conftest import BackgroundRun, bosun, first_parent_merges, git, write_unit
 
 from orchestration.gitcmd import GitRepo
 from orchestration.session import open_session
@@ -118,51 +116,6 @@ def test_gate_failures_stop_at_max_attempts_and_wait_for_a_human(project) -> Non
     assert git(repo, "rev-parse", "bosun/integration") == git(repo, "rev-parse", "main")
 
 
-class Session:
-    """`bosun run --headless --json ...` in the background, read event by event."""
-
-    def __init__(self, repo: Path, *args: str) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "app.cli", *args], cwd=repo, text=True,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     env={**os.environ, "PYTHONPATH": str(ROOT)})
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-        self.seen: list[dict] = []
-        self.returned: set[int] = set()
-
-    def _read(self) -> None:
-        for line in self.proc.stdout:
-            self.lines.put(line)
-        self.lines.put(None)
-
-    def wait_for(self, kind: str, unit: str | None = None, after: int = 0, timeout: float = 60) -> dict:
-        """The first matching event past `after` not returned before, whether it came already or comes later."""
-        for event in self.seen:
-            if (event["seq"] not in self.returned and event["seq"] > after and event["kind"] == kind
-                    and unit in (None, event["unit"])):
-                self.returned.add(event["seq"])
-                return event
-        deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                line = self.lines.get(timeout=left)
-            except queue.Empty:
-                break
-            if line is None:
-                break
-            event = json.loads(line)
-            self.seen.append(event)
-            if event["kind"] == kind and unit in (None, event["unit"]) and event["seq"] > after:
-                self.returned.add(event["seq"])
-                return event
-        self.proc.kill()
-        raise AssertionError(f"no {kind} event for {unit}; saw {[(e['kind'], e['unit']) for e in self.seen]}; "
-                             f"stderr: {self.proc.stderr.read()}")
-
-    def finish(self, timeout: float = 60) -> int:
-        return self.proc.wait(timeout=timeout)
-
-
 def test_human_decisions_from_a_second_process(project) -> None:
     note_checked = [{"run": ["sh", "-c", 'grep -q "use a constant" "$BOSUN_TASK_FILE"'], "check": True},
                     *write_unit("src/two.py", "TWO = 2\n", "use a constant")]
@@ -172,7 +125,7 @@ def test_human_decisions_from_a_second_process(project) -> None:
     units = [{"id": "one", "scope": ["src/one.py"]}, {"id": "two", "scope": ["src/two.py"]},
              {"id": "three", "scope": ["src/three.py"], "agent": "ada"}]
     repo = project(units, script, merge="manual")
-    run = Session(repo, "run", "--headless", "--json", "--wait")
+    run = BackgroundRun(repo, "run", "--headless", "--json", "--wait")
     try:
         run.wait_for("awaiting_approval", "one")
         approved = bosun("approve", "one", cwd=repo)
@@ -203,7 +156,7 @@ def test_human_decisions_from_a_second_process(project) -> None:
 def test_cancel_from_a_second_process_stops_a_running_agent(project) -> None:
     script = {"slow": [[{"sleep": 30}, *write_unit("src/slow.py", "S = 1\n")]]}
     repo = project([{"id": "slow"}], script)
-    run = Session(repo, "run", "--headless", "--json", "--wait")
+    run = BackgroundRun(repo, "run", "--headless", "--json", "--wait")
     try:
         running = run.wait_for("running", "slow")
         assert bosun("cancel", "slow", cwd=repo).returncode == 0
@@ -225,7 +178,7 @@ def test_sigkill_mid_session_then_resume_merges_every_unit_once(project) -> None
              for i in range(6)]
     script = {u["id"]: [[{"sleep": 0.3}, *write_unit(f"src/{u['id']}.py", f"V{u['id']} = 1\n")]] for u in units}
     repo = project(units, script)
-    run = Session(repo, "run", "--headless", "--json")
+    run = BackgroundRun(repo, "run", "--headless", "--json")
     run.wait_for("merged")
     run.wait_for("running")
     run.proc.send_signal(signal.SIGKILL)

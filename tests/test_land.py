@@ -28,3 +28,13 @@ def test_land_refuses_a_dirty_tree_and_a_diverged_base(project) -> None:
     diverged = bosun("land", cwd=repo)
     assert diverged.returncode == 2 and "not a fast-forward" in diverged.stderr
     assert git(repo, "rev-parse", "main") == moved != before
+
+
+def test_land_that_git_refuses_is_one_line_and_exit_2(project) -> None:
+    repo = project([{"id": "a"}], {"a": [write_unit("src/a.py", "A = 1\n")]})
+    assert bosun("run", "--headless", cwd=repo).returncode == 0
+    (repo / "src" / "a.py").write_text("the user's own untracked file\n")  # the merge would overwrite it
+    result = bosun("land", cwd=repo)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr and result.stderr.startswith("bosun: ")
+    assert (repo / "src" / "a.py").read_text() == "the user's own untracked file\n"
