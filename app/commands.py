@@ -15,7 +15,8 @@ from orchestration.graph import build_graph, render
 from orchestration import planner, protocol
 from orchestration.orchestrator import Options
 from orchestration.plan import load_plan
-from orchestration.session import Session, create_session, dumps, open_session, prepare_dir, status_json
+from orchestration.session import Session, create_session, dumps, open_session, prepare_dir
+from orchestration.status import status_json
 from orchestration.states import COMMAND_STATES
 
 from .example_plan import EXAMPLE_PLAN
@@ -129,9 +130,8 @@ def _decide(args: argparse.Namespace, kind: str, **extra) -> int:
             return 0
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
-            done = [c for c in session.store.pending_commands() if c.id == command_id]
-            if not done:
-                result = session.store.db.execute("SELECT result FROM commands WHERE id = ?", (command_id,)).fetchone()[0]
+            result = session.store.command_result(command_id)
+            if result is not None:
                 if result != "done":
                     raise BosunError(f"{kind} of '{row.id}' {result}")
                 print(f"{kind} of '{row.id}' applied by the running session (pid {supervisor})")

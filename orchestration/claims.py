@@ -8,7 +8,6 @@ external agents), with or without a supervisor running.
 from __future__ import annotations
 
 import sqlite3
-import time
 from dataclasses import dataclass
 
 import networkx as nx
@@ -111,6 +110,3 @@ def release(store: Store, unit_id: str, epoch: int, kind: str = "released", **da
     store.transition(unit_id, READY, HELD, kind=kind, data=data, epoch=epoch, owner=None, lease_until=None,
                      pid=None, handback=None, base_commit=None, head_commit=None, worktree=None)
 
-
-def lease_left(lease_until: float | None, now: float | None = None) -> float | None:
-    return None if lease_until is None else lease_until - (time.time() if now is None else now)

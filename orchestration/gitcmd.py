@@ -93,8 +93,5 @@ class GitRepo:
         out = self.run("diff", "--name-only", "--no-renames", "-z", old, new).out
         return [p for p in out.split("\0") if p]
 
-    def commits_between(self, old: str, new: str) -> int:
-        return int(self.run("rev-list", "--count", f"{old}..{new}").out.strip() or 0)
-
     def is_dirty(self) -> bool:
         return bool(self.run("status", "--porcelain", "--untracked-files=no").out.strip())

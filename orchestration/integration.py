@@ -41,9 +41,9 @@ class Integrator:
         self.merge_when_green = merge_when_green
         self.gate_folder = GateFolder(session.repo, session.dir / "gate")
 
-    def verified_head(self) -> str:
-        """The integration head, after checking nobody but Bosun moved the branch."""
-        expected = self.session.integration_head()
+    def verified_head(self, expected: str) -> str:
+        """`expected`, the head Bosun recorded, after checking nobody but Bosun moved the branch
+        (runs in a worker thread, so it is handed what the store says rather than reading it)."""
         actual = self.repo.rev_parse(self.session.integration_ref)
         if actual != expected:
             raise IntegrationTampered(
@@ -117,7 +117,7 @@ class Integrator:
                                         f"bosun: merge unit {unit_id}")
         if not moved:
             self.store.close_intent(intent, "failed")
-            await asyncio.to_thread(self.verified_head)
+            await asyncio.to_thread(self.verified_head, head)
             raise IntegrationTampered(f"the integration branch moved during the merge of '{unit_id}'")
         self.store.finish_merge(intent, unit_id, row.candidate)
         return Verdict(MERGED, {"commit": row.candidate})

@@ -120,11 +120,9 @@ def create_session(repo: GitRepo, plan_path: Path) -> Session:
             raise BosunError(f"branch '{project.integration}' moved while the session started; try again")
         head = base
     store = Store(db_path)
-    with store.tx() as db:
-        for key, value in (("plan_path", str(plan_path.resolve())), ("plan_text", plan_path.read_text()),
-                           ("integration_head", head), ("base_commit", base), ("created", str(time.time()))):
-            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
-    store.add_units([(u.id, u.agent) for u in plan.units.values()])
+    meta = {"plan_path": str(plan_path.resolve()), "plan_text": plan_path.read_text(), "integration_head": head,
+            "base_commit": base, "created": str(time.time())}
+    store.add_units([(u.id, u.agent) for u in plan.units.values()], meta)
     store.append_event("session_started", None, base=project.base, integration=project.integration,
                        commit=head, units=len(plan.units))
     return Session(repo, plan, store, build_graph(plan))
@@ -142,28 +140,6 @@ def open_session(repo: GitRepo) -> Session:
         raise BosunError(f"{db_path}: the session store is incomplete (no plan); delete .bosun/ and start again")
     plan = parse_plan(text, Path(path))
     return Session(repo, plan, store, build_graph(plan))
-
-
-def status_json(session: Session) -> dict:
-    """The object of SPEC §9 for `bosun status --json`."""
-    runs: dict[str, dict] = {}
-    for run in session.store.gate_runs():
-        runs[run.unit] = {"passed": run.passed, "duration_s": round(run.duration_s, 3), "commit": run.commit_id,
-                          "cause": run.cause}
-    return {
-        "integration": {"branch": session.plan.project.integration,
-                        "commit": session.repo.rev_parse(session.integration_ref)},
-        "units": [{"id": u.id, "state": u.state, "agent": u.agent, "branch": u.branch, "attempts": u.attempts,
-                   "merged_commit": u.merged_commit, "gate": runs.get(u.id),
-                   "usage": u.usage, "detail": u.detail} for u in session.store.units()],
-        "agents": agent_rows(session),
-    }
-
-
-def agent_rows(session: Session) -> list[dict]:
-    from .activity import agent_rows as rows  # activity builds on this module
-
-    return rows(session)
 
 
 def dumps(data: dict) -> str:

@@ -223,9 +223,12 @@ class Store:
         return self.db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
 
     # -- units --------------------------------------------------------------------------
-    def add_units(self, rows: list[tuple[str, str | None]]) -> None:
-        """Create the session's units, all pending, in plan order."""
+    def add_units(self, rows: list[tuple[str, str | None]], meta: dict[str, str] | None = None) -> None:
+        """Create the session's units, all pending, in plan order (with the session's `meta`, in
+        the same transaction: a crash never leaves a session without its units)."""
         with self.tx() as db:
+            for key, value in (meta or {}).items():
+                db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
             for position, (unit_id, agent) in enumerate(rows):
                 db.execute("INSERT INTO units (id, position, state, agent, pinned, updated) "
                            "VALUES (?, ?, 'pending', ?, ?, ?)", (unit_id, position, agent, agent, time.time()))
@@ -362,6 +365,11 @@ class Store:
         rows = self.db.execute("SELECT id, time, kind, unit, args, done_time, result FROM commands "
                                "WHERE done_time IS NULL ORDER BY id").fetchall()
         return [Command(i, t, k, u, json.loads(a), d, r) for i, t, k, u, a, d, r in rows]
+
+    def command_result(self, command_id: int) -> str | None:
+        """'done', 'refused: ...', or None while the supervisor has not taken the command."""
+        row = self.db.execute("SELECT result FROM commands WHERE id = ?", (command_id,)).fetchone()
+        return row[0] if row else None
 
     def finish_command(self, command_id: int, result: str) -> None:
         with self.tx() as db:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import bosun, write_unit
 
-from orchestration.activity import QUIET_AFTER_S, agent_rows
+from orchestration.status import QUIET_AFTER_S, agent_rows
 from orchestration.gitcmd import GitRepo
 from orchestration.session import open_session
 from orchestration.usage import add_usage, usage_from_output

@@ -1,6 +1,6 @@
-"""What each agent is doing now, for `bosun status` and the screen: busy (its output moved in
-the last few seconds), waiting (it holds a unit but has been quiet: thinking, or waiting on an
-endpoint or a prompt), or idle (it holds nothing)."""
+"""The session as `bosun status` and the screen show it: every unit (SPEC §9), and what each
+agent is doing now: busy (its output moved in the last few seconds), waiting (it holds a unit
+but has been quiet: thinking, or waiting on an endpoint or a prompt), or idle (it holds nothing)."""
 
 from __future__ import annotations
 
@@ -36,3 +36,19 @@ def agent_rows(session: Session, now: float | None = None) -> list[dict]:
                        activity="busy" if spec.kind == "external" or quiet < QUIET_AFTER_S else "waiting")
         rows.append(row)
     return rows
+
+
+def status_json(session: Session) -> dict:
+    """The object of SPEC §9 for `bosun status --json`."""
+    runs: dict[str, dict] = {}
+    for run in session.store.gate_runs():
+        runs[run.unit] = {"passed": run.passed, "duration_s": round(run.duration_s, 3), "commit": run.commit_id,
+                          "cause": run.cause}
+    return {
+        "integration": {"branch": session.plan.project.integration,
+                        "commit": session.repo.rev_parse(session.integration_ref)},
+        "units": [{"id": u.id, "state": u.state, "agent": u.agent, "branch": u.branch, "attempts": u.attempts,
+                   "merged_commit": u.merged_commit, "gate": runs.get(u.id),
+                   "usage": u.usage, "detail": u.detail} for u in session.store.units()],
+        "agents": agent_rows(session),
+    }
