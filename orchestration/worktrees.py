@@ -81,13 +81,13 @@ class AgentClone:
             self._remove(unit_id)
 
     def _remove(self, unit_id: str) -> None:
-        path = self.worktree_path(unit_id)
-        if path.exists():
-            git(["worktree", "remove", "--force", "--force", str(path)], self.path, check=False)
-            if path.exists():
-                shutil.rmtree(path, ignore_errors=True)
-        if (self.path / "worktrees" / unit_id).exists():  # the clone still lists it: forget it
-            git(["worktree", "prune"], self.path, check=False)
+        """Delete the folder and the clone's record of it: all `git worktree remove` would do for a
+        worktree Bosun owns, without a git process (its branch stays, as the unit's history)."""
+        for folder in (self.worktree_path(unit_id), self.path / "worktrees" / unit_id):
+            if folder.is_symlink():
+                folder.unlink()
+            elif folder.exists():
+                shutil.rmtree(folder, ignore_errors=True)
 
     def branch_head(self, unit_id: str) -> str | None:
         result = git(["rev-parse", "--verify", "--quiet", f"refs/heads/{unit_branch(unit_id)}^{{commit}}"],
