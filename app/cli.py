@@ -59,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
         decision.add_argument("unit")
         if name in ("reject", "handback", "cancel"):
             decision.add_argument("--note", default=None, help="a note for the agent")
+        if name == "cancel":
+            decision.add_argument("--with-dependents", action="store_true",
+                                  help="also cancel every unit that depends on it (they could never start)")
     reassign = add("reassign", "give a unit to another agent, in a fresh worktree")
     reassign.add_argument("unit")
     reassign.add_argument("--to", required=True, metavar="AGENT")

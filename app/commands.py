@@ -154,7 +154,7 @@ def cmd_handback(args: argparse.Namespace) -> int:
 
 
 def cmd_cancel(args: argparse.Namespace) -> int:
-    return _decide(args, "cancel", note=args.note)
+    return _decide(args, "cancel", note=args.note, with_dependents=args.with_dependents or None)
 
 
 def cmd_reassign(args: argparse.Namespace) -> int:

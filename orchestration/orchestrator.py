@@ -363,10 +363,16 @@ class Orchestrator:
             return False
         self._stop_agent(row.id)
         self.clone.remove_worktree(row.id)
-        waiting = sorted(nx.descendants(self.session.graph, row.id))
-        if waiting:
-            self.store.append_event("blocked", row.id, units=waiting,
-                                    what="these wait on a cancelled unit: cancel them too, or reassign it instead")
+        waiting = [u for u in self.store.units() if u.id in nx.descendants(self.session.graph, row.id)
+                   and u.state not in DONE_STATES]
+        if args.get("with_dependents"):
+            for unit in waiting:
+                if unit.state in COMMAND_STATES["cancel"]:
+                    self._do_cancel(unit, {"note": f"depends on cancelled unit '{row.id}'"})
+        elif waiting:
+            self.store.append_event("blocked", row.id, units=[u.id for u in waiting],
+                                    what="these wait on a cancelled unit: cancel them too (--with-dependents), "
+                                         "or reassign it instead")
         return True
 
     # -- crash recovery and shutdown ---------------------------------------------------------

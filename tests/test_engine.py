@@ -275,3 +275,20 @@ def test_an_integration_branch_moved_behind_bosuns_back_stops_the_session(projec
     session = open_session(GitRepo(repo))
     assert session.store.unit("a").state != "merged"
     session.close()
+
+
+def test_cancelling_with_dependents_lets_the_session_finish(project) -> None:
+    units = [{"id": "base"}, {"id": "mid", "depends_on": ["base"]}, {"id": "top", "depends_on": ["mid"]},
+             {"id": "other"}]
+    script = {"base": [[{"exit": 3}]], "other": [write_unit("src/other.py", "O = 1\n")]}
+    repo = project(units, script)
+    assert bosun("run", "--headless", cwd=repo).returncode == 1  # base failed; mid and top wait on it
+    assert bosun("cancel", "base", cwd=repo).returncode == 0  # queued for the next supervisor
+    paused = bosun("resume", "--headless", "--json", cwd=repo)
+    assert paused.returncode == 1
+    blocked = [json.loads(line) for line in paused.stdout.splitlines() if '"blocked"' in line]
+    assert blocked and blocked[0]["units"] == ["mid", "top"]
+    assert bosun("cancel", "mid", "--with-dependents", cwd=repo).returncode == 0
+    assert bosun("resume", "--headless", cwd=repo).returncode == 0  # everything merged or cancelled
+    states = {u["id"]: u["state"] for u in json.loads(bosun("status", "--json", cwd=repo).stdout)["units"]}
+    assert states == {"base": "cancelled", "mid": "cancelled", "top": "cancelled", "other": "merged"}
