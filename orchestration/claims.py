@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from .graph import dependencies_merged
+from .graph import ready_units
 from .plan import Plan
 from .scope import scopes_overlap
 from .states import CLAIMED, PENDING, READY, RUNNING
@@ -93,15 +93,13 @@ def claim(store: Store, plan: Plan, owner: str, lease_s: float, unit_id: str | N
 
 def promote_ready(store: Store, graph: nx.DiGraph) -> list[str]:
     """Move every pending unit whose dependencies are all merged to `ready`."""
-    states = {u.id: u.state for u in store.units()}
     promoted = []
-    for unit_id, state in states.items():
-        if state == PENDING and dependencies_merged(graph, unit_id, states):
-            try:
-                store.transition(unit_id, READY, (PENDING,))
-                promoted.append(unit_id)
-            except StaleState:
-                pass
+    for unit_id in ready_units(graph, {u.id: u.state for u in store.units()}):
+        try:
+            store.transition(unit_id, READY, (PENDING,))
+            promoted.append(unit_id)
+        except StaleState:
+            pass
     return promoted
 
 

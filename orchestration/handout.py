@@ -38,6 +38,12 @@ class Handout:
                 "base_commit": self.base_commit, "head_commit": self.start_head}
 
 
+def task_paths(session: Session, unit_id: str) -> tuple[Path, Path]:
+    """Where a unit's task file and its agent's report file live (outside every worktree)."""
+    tasks = session.dir / "tasks"
+    return tasks / f"{unit_id}.json", tasks / f"{unit_id}.report.json"
+
+
 def integrated_units(rows: list[UnitRow]) -> list[dict]:
     """The task's `integrated` list: every merged unit, its commit and its agent's summary."""
     return [{"unit": u.id, "commit": u.merged_commit, "summary": (u.detail or {}).get("summary", "")}
@@ -57,8 +63,7 @@ def prepare(session: Session, clone: AgentClone, row: UnitRow, head: str, integr
         clone.add_worktree(row.id, head)
         base = start = head
     attempt = row.attempts + 1
-    tasks = session.dir / "tasks"
-    task_file, report_file = tasks / f"{row.id}.json", tasks / f"{row.id}.report.json"
+    task_file, report_file = task_paths(session, row.id)
     report_file.unlink(missing_ok=True)
     task = build_task(session.plan.units[row.id], branch=unit_branch(row.id), base_commit=base, attempt=attempt,
                       handback=handback, integrated=integrated)

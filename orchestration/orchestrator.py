@@ -20,6 +20,7 @@ from .claims import Claim, Lost, claim, promote_ready, release
 from .handout import collect, integrated_units, prepare
 from .integration import IntegrationTampered, Integrator, Verdict
 from .process import Child, kill_group, tail
+from .protocol import revoke
 from .session import Session
 from .states import (AGENT_STATES, AWAITING_APPROVAL, CANCELLED, CLAIMED, COMMAND_STATES, CONFLICTED, DONE_STATES,
                      FAILED, GATE_FAILED, INTEGRATING_STATES, MERGED, OUT_OF_SCOPE, READY, RUNNING,
@@ -350,11 +351,10 @@ class Orchestrator:
     def _do_revoke(self, row: UnitRow, args: dict) -> bool:
         """Take a claim away from its holder (a stuck or misbehaving agent); the unit is ready again."""
         try:
-            release(self.store, row.id, row.epoch, kind="revoked", owner_was=row.owner, note=args.get("note"))
-        except StaleState:
+            revoke(self.session, row.id, args.get("note"), self.clone)
+        except (StaleState, BosunError):
             return False
         self._stop_agent(row.id)
-        self.clone.remove_worktree(row.id)
         return True
 
     def _do_cancel(self, row: UnitRow, args: dict) -> bool:

@@ -16,10 +16,11 @@ from .claims import HELD, Claim, claim, promote_ready, release
 from .errors import BosunError, StaleToken
 from .gitcmd import GitRepo
 from .plan import load_plan
-from .handout import collect, integrated_units, prepare
+from .handout import collect, integrated_units, prepare, task_paths
 from .session import BOSUN_DIR, Session, create_session, open_session
 from .states import DONE_STATES, MERGED, READY, RUNNING, SUBMITTED
 from .store import StaleState
+from .worktrees import AgentClone
 
 
 class LostClaim(BosunError):
@@ -44,10 +45,15 @@ def open_or_start(repo: GitRepo, plan_path: Path, agent: str | None = None) -> S
     return session
 
 
-def board(session: Session) -> dict:
-    """What an agent observes: ready units, live claims and what is integrated."""
+def _refresh(session: Session) -> None:
+    """What a supervisor would have done by now: expired leases returned, ready units promoted."""
     session.store.expire_leases()
     promote_ready(session.store, session.graph)
+
+
+def board(session: Session) -> dict:
+    """What an agent observes: ready units, live claims and what is integrated."""
+    _refresh(session)
     now = time.time()
     rows = session.store.units()
     plan = session.plan
@@ -81,8 +87,7 @@ def claim_task(session: Session, agent: str, unit_id: str | None = None) -> dict
     if unit_id is not None and session.store.unit(unit_id) is None:
         raise BosunError(f"unknown unit '{unit_id}' (units: {', '.join(session.plan.units)})")
     store = session.store
-    store.expire_leases()
-    promote_ready(store, session.graph)
+    _refresh(session)
     outcome = claim(store, session.plan, agent, session.plan.project.lease, unit_id)
     if not isinstance(outcome, Claim):
         raise LostClaim(f"no claim for {agent}: {outcome.reason}")
@@ -137,8 +142,7 @@ def submit(session: Session, unit_id: str, token: int) -> dict:
     if not collected.is_new(row.head_commit or ""):
         raise BosunError(f"'{unit_id}' has no new commit on {row.branch}: commit your work in {row.worktree}, "
                          "then submit again")
-    report_file = session.dir / "tasks" / f"{unit_id}.report.json"
-    report = read_report(report_file, unit_id)
+    report = read_report(task_paths(session, unit_id)[1], unit_id)
     summary = report["summary"] if report else ""
     try:
         session.store.transition(unit_id, SUBMITTED, HELD, epoch=token,
@@ -154,18 +158,19 @@ def submit(session: Session, unit_id: str, token: int) -> dict:
 def give_up(session: Session, unit_id: str, token: int) -> None:
     """Release the claim: the unit is ready again, for a fresh worktree."""
     _holding(session, unit_id, token, "release")
-    session.clone().remove_worktree(unit_id)
     try:
         release(session.store, unit_id, token)
     except StaleState:
         _holding(session, unit_id, token, "release")
         raise
+    session.clone().remove_worktree(unit_id)  # only once the claim is surely given up
 
 
-def revoke(session: Session, unit_id: str, note: str | None = None) -> None:
-    """The human takes a claim away when no supervisor is running to do it."""
+def revoke(session: Session, unit_id: str, note: str | None = None, clone: AgentClone | None = None) -> None:
+    """The human takes a claim away (the supervisor's `revoke`, or the CLI's when none runs).
+    StaleState if the claim changed meanwhile; the worktree goes only once the claim is gone."""
     row = session.store.unit(unit_id)
     if row is None or row.state not in HELD:
         raise BosunError(f"unit '{unit_id}' is {row.state if row else 'unknown'}; revoke applies to a claimed unit")
-    session.clone().remove_worktree(unit_id)
     release(session.store, unit_id, row.epoch, kind="revoked", owner_was=row.owner, note=note)
+    (clone or session.clone()).remove_worktree(unit_id)
