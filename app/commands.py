@@ -66,21 +66,39 @@ def _options(args: argparse.Namespace) -> Options:
 
 
 def _supervise(session, args: argparse.Namespace, options: Options) -> int:
-    if not args.headless:
-        print("bosun: the supervisor screen is not in this version yet; running headless", file=sys.stderr)
     try:
-        return run_headless(session, options, as_json=args.json)
+        if args.headless:
+            return run_headless(session, options, as_json=args.json)
+        return run_screen(session, options)
     finally:
         session.close()
 
 
+def need_terminal(args: argparse.Namespace) -> None:
+    """Refuse before anything is written when the screen cannot be shown."""
+    if not args.headless and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise BosunError(f"bosun {args.command}: the supervisor screen needs a terminal; "
+                         "add --headless to print events instead")
+
+
+def run_screen(session, options: Options) -> int:
+    """The supervisor screen; the human ends the session, so the supervisor waits for decisions."""
+    from .tui import BosunApp  # Textual loads only for the screen
+
+    options.wait = True
+    result = BosunApp(session, options).run()
+    return 1 if result is None else result
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    need_terminal(args)
     repo = _repo(args)
     session = create_session(repo, _plan_path(repo, args.plan))
     return _supervise(session, args, _options(args))
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
+    need_terminal(args)
     session = open_session(_repo(args))
     session.store.append_event("resumed", None)
     return _supervise(session, args, _options(args))

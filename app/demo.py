@@ -19,6 +19,7 @@ from orchestration.session import create_session
 from orchestration.states import AWAITING_APPROVAL, FAILED
 from orchestration.store import Store
 
+from .commands import need_terminal, run_screen
 from .headless import run_headless
 
 DEMO_PROJECT = Path(__file__).with_name("demo_project")
@@ -66,6 +67,8 @@ class DemoHuman(threading.Thread):
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    """Headless, a stand-in human decides; on screen, the person at the terminal does."""
+    need_terminal(args)
     keep = args.keep.resolve() if args.keep else None
     if keep is not None and keep.exists() and any(keep.iterdir()):
         raise BosunError(f"{keep}: --keep needs an empty or new directory")
@@ -74,17 +77,22 @@ def run_demo(args: argparse.Namespace) -> int:
     try:
         repo = build_demo_repo(target)
         session = create_session(repo, target / "bosun.toml")
-        human = DemoHuman(session.store.path, list(session.plan.agents), pause_s=1.0 / args.speed)
-        human.start()
         started = time.monotonic()
+        options = Options(speed=args.speed, wait=True)
         if not args.headless:
-            print("bosun: the supervisor screen is not in this version yet; running headless")
-        try:
-            code = run_headless(session, Options(speed=args.speed, wait=True), as_json=args.json)
-        finally:
-            human.stop.set()
-            human.join()
-            session.close()
+            try:
+                code = run_screen(session, options)
+            finally:
+                session.close()
+        else:
+            human = DemoHuman(session.store.path, list(session.plan.agents), pause_s=1.0 / args.speed)
+            human.start()
+            try:
+                code = run_headless(session, options, as_json=args.json)
+            finally:
+                human.stop.set()
+                human.join()
+                session.close()
         if not args.json:
             log = subprocess.run(["git", "log", "--first-parent", "--oneline", "bosun/integration"], cwd=target,
                                  capture_output=True, text=True).stdout

@@ -141,6 +141,8 @@ class Store:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.listeners: list[Callable[[Event], None]] = []
+        self.clock: Callable[[], float] = time.time
+        """Where event, command and gate-run times come from (a test can pin it)."""
         self._pending_events: list[Event] = []
         self._units_cache: list[UnitRow] = []
         self._units_key: tuple[int, int] | None = None
@@ -203,7 +205,7 @@ class Store:
 
     # -- events -------------------------------------------------------------------------
     def _append(self, db: sqlite3.Connection, kind: str, unit: str | None, data: dict) -> Event:
-        now = time.time()
+        now = self.clock()
         cursor = db.execute("INSERT INTO events (time, kind, unit, data) VALUES (?, ?, ?, ?)",
                             (now, kind, unit, json.dumps(data)))
         event = Event(cursor.lastrowid, now, kind, unit, data)
@@ -231,7 +233,7 @@ class Store:
                 db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
             for position, (unit_id, agent) in enumerate(rows):
                 db.execute("INSERT INTO units (id, position, state, agent, pinned, updated) "
-                           "VALUES (?, ?, 'pending', ?, ?, ?)", (unit_id, position, agent, agent, time.time()))
+                           "VALUES (?, ?, 'pending', ?, ?, ?)", (unit_id, position, agent, agent, self.clock()))
 
     def _row(self, values: tuple) -> UnitRow:
         data = dict(zip(UNIT_COLUMNS, values))
@@ -277,7 +279,7 @@ class Store:
             if row[0] not in expect or (epoch is not None and row[1] != epoch):
                 raise StaleState(f"unit '{unit_id}' is {row[0]} (epoch {row[1]}), expected "
                                  f"{'/'.join(expect)}" + (f" at epoch {epoch}" if epoch is not None else ""))
-            sets, params = self._assignments({**values, "state": to, "updated": time.time()})
+            sets, params = self._assignments({**values, "state": to, "updated": self.clock()})
             db.execute(f"UPDATE units SET {sets} WHERE id = ?", (*params, unit_id))
             return self._append(db, kind or to, unit_id, {"from": row[0], "to": to, **(data or {})})
 
@@ -298,7 +300,7 @@ class Store:
                      expect: tuple[str, ...] = ("ready",), *, now: float | None = None) -> tuple[str, int] | None:
         """Claim the unit `choose` picks, reading inside the same write transaction (so what it
         saw, e.g. which scopes are held, cannot change before the CAS). Returns (unit, epoch)."""
-        now = time.time() if now is None else now
+        now = self.clock() if now is None else now
         placeholders = ", ".join("?" for _ in expect)
         with self.tx(fsync=False) as db:
             unit_id = choose(db)
@@ -316,7 +318,7 @@ class Store:
 
     def renew_lease(self, unit_id: str, epoch: int, lease_s: float, now: float | None = None) -> bool:
         """Extend a live claim; False when `epoch` is no longer the unit's current, held claim."""
-        now = time.time() if now is None else now
+        now = self.clock() if now is None else now
         with self.tx(fsync=False) as db:
             cursor = db.execute("UPDATE units SET lease_until = ? WHERE id = ? AND epoch = ? AND owner IS NOT NULL "
                                 "AND state IN ('claimed', 'running')", (now + lease_s, unit_id, epoch))
@@ -324,7 +326,7 @@ class Store:
 
     def expire_leases(self, now: float | None = None) -> list[Event]:
         """Return every held unit whose lease ran out to `ready`; its old token stays stale for good."""
-        now = time.time() if now is None else now
+        now = self.clock() if now is None else now
         with self.tx() as db:
             expired = db.execute("SELECT id, state, owner, epoch FROM units WHERE state IN ('claimed', 'running') "
                                  "AND lease_until IS NOT NULL AND lease_until < ?", (now,)).fetchall()
@@ -337,13 +339,12 @@ class Store:
             return events
 
     # -- gate runs ----------------------------------------------------------------------
-    @staticmethod
-    def _insert_gate_run(db: sqlite3.Connection, unit: str, attempt: int, commit_id: str, parent: str, passed: bool,
+    def _insert_gate_run(self, db: sqlite3.Connection, unit: str, attempt: int, commit_id: str, parent: str, passed: bool,
                          exit_code: int | None, duration_s: float, cause: str, output_tail: str) -> int:
         cursor = db.execute(
             "INSERT INTO gate_runs (unit, attempt, commit_id, parent, passed, exit_code, duration_s, cause, "
             "output_tail, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (unit, attempt, commit_id, parent, int(passed), exit_code, duration_s, cause, output_tail, time.time()))
+            (unit, attempt, commit_id, parent, int(passed), exit_code, duration_s, cause, output_tail, self.clock()))
         return cursor.lastrowid
 
     def gate_runs(self, unit: str | None = None) -> list[GateRun]:
@@ -357,7 +358,7 @@ class Store:
     def add_command(self, kind: str, unit: str, **args: Any) -> int:
         with self.tx() as db:
             cursor = db.execute("INSERT INTO commands (time, kind, unit, args) VALUES (?, ?, ?, ?)",
-                                (time.time(), kind, unit, json.dumps(args)))
+                                (self.clock(), kind, unit, json.dumps(args)))
             self._append(db, "command_queued", unit, {"command": kind, "id": cursor.lastrowid, **args})
             return cursor.lastrowid
 
@@ -373,13 +374,13 @@ class Store:
 
     def finish_command(self, command_id: int, result: str) -> None:
         with self.tx() as db:
-            db.execute("UPDATE commands SET done_time = ?, result = ? WHERE id = ?", (time.time(), result, command_id))
+            db.execute("UPDATE commands SET done_time = ?, result = ? WHERE id = ?", (self.clock(), result, command_id))
 
     # -- integration intents (crash-safe ref moves) ---------------------------------------
     def add_intent(self, unit: str, ref: str, old: str, new: str) -> int:
         with self.tx() as db:
             cursor = db.execute("INSERT INTO intents (unit, ref, old, new, status, time) VALUES (?, ?, ?, ?, 'open', ?)",
-                                (unit, ref, old, new, time.time()))
+                                (unit, ref, old, new, self.clock()))
             self._append(db, "merge_intent", unit, {"old": old, "new": new})
             return cursor.lastrowid
 
@@ -398,5 +399,5 @@ class Store:
             db.execute("INSERT OR REPLACE INTO meta VALUES ('integration_head', ?)", (merged_commit,))
             row = db.execute("SELECT state FROM units WHERE id = ?", (unit_id,)).fetchone()
             db.execute("UPDATE units SET state = 'merged', merged_commit = ?, owner = NULL, lease_until = NULL, "
-                       "pid = NULL, updated = ? WHERE id = ?", (merged_commit, time.time(), unit_id))
+                       "pid = NULL, updated = ? WHERE id = ?", (merged_commit, self.clock(), unit_id))
             return self._append(db, "merged", unit_id, {"from": row[0], "to": "merged", "commit": merged_commit})

@@ -1,0 +1,342 @@
+"""The supervisor screen: graph, merge queue, agents and claims, diff, gate and event log, kept
+live from the session's store, and the human decisions, each a key on the selected unit.
+
+Decisions are written to the store's command table, exactly like `bosun approve` from another
+terminal, so the supervisor (in this process or another) applies them with its own checks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import networkx as nx
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, TabbedContent, TabPane
+
+from orchestration.review import approval, commits_made, conflict_sides, unit_diff
+from orchestration.session import Session
+from orchestration.states import AGENT_STATES, COMMAND_STATES, DONE_STATES
+from orchestration.status import agent_rows
+from orchestration.store import Event, UnitRow
+from widgets.agents_table import AgentsTable
+from widgets.diff_view import DiffView
+from widgets.event_log import EventLog
+from widgets.gate_pane import GatePane
+from widgets.graph_view import GraphView, UnitLook
+from widgets.merge_queue import MergeQueue
+
+from .dialogs import ApproveDialog, ConfirmDialog, ConflictDialog, NoteDialog, ReassignDialog
+from .headless import format_event
+
+MIN_REFRESH_S = 0.03
+"""Events closer together than this are shown in one repaint."""
+
+COMMITS_EVERY_S = 3.0
+GATE_EVENT_KEYS = ("gate",)
+
+# (binding id, palette title, help) for every decision; the palette and help screen list them.
+UNIT_ACTIONS = [
+    ("approve", "unit: approve merge", "merge a unit whose gate passed (a)"),
+    ("reject", "unit: reject", "hand an awaiting unit back with a note (x)"),
+    ("handback", "unit: hand back", "give the unit back to its agent with the reason (b)"),
+    ("reassign", "unit: reassign", "give the unit to another agent, fresh worktree (r)"),
+    ("cancel_unit", "unit: cancel", "stop work on the unit for good (c)"),
+    ("revoke", "claim: revoke", "take a claim away from its holder; the unit is ready again (v)"),
+    ("open_unit", "unit: open", "approve, resolve a conflict or read the diff of the selected unit (enter)"),
+    ("filter", "view: filter units", "dim units that do not match (/)"),
+    ("show_tab('diff')", "view: diff", "show the selected unit's diff (d)"),
+    ("show_tab('gate')", "view: gate runs", "show every gate run (g)"),
+]
+
+
+class SupervisorScreen(Screen):
+    """One session, live."""
+
+    BINDINGS = [
+        Binding("a", "approve", "Approve", id="approve"),
+        Binding("x", "reject", "Reject", id="reject"),
+        Binding("b", "handback", "Hand back", id="handback"),
+        Binding("r", "reassign", "Reassign", id="reassign"),
+        Binding("c", "cancel_unit", "Cancel", id="cancel"),
+        Binding("v", "revoke", "Revoke claim", id="revoke"),
+        Binding("enter", "open_unit", "Open", id="open", show=False),
+        Binding("slash", "filter", "Filter", id="filter"),
+        Binding("d", "show_tab('diff')", "Diff", id="diff", show=False),
+        Binding("g", "show_tab('gate')", "Gate", id="gate", show=False),
+    ]
+
+    class EventsShown(Message):
+        """The screen has painted everything up to event `seq` (benchmarks and tests wait on it)."""
+
+        def __init__(self, seq: int) -> None:
+            super().__init__()
+            self.seq = seq
+
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.session = session
+        self.last_seq = 0
+        self.commits: dict[str, int] = {}
+        self._refresh_pending = False
+        self._last_refresh = 0.0
+        self._diff_of: tuple | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="top"):
+            yield GraphView(id="graph")
+            yield MergeQueue(id="queue")
+        yield AgentsTable(id="agents")
+        with Horizontal(id="bottom"):
+            with TabbedContent(id="tabs"):
+                with TabPane("Diff", id="diff"):
+                    yield DiffView(id="diff-view")
+                with TabPane("Gate", id="gate"):
+                    yield GatePane(id="gate-pane")
+            yield EventLog(format_event, id="events")
+        yield Input(id="filter", placeholder="filter units by id, title, state or agent · enter keeps it · esc clears")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        titles = {"graph": "Graph", "queue": "Merge queue", "agents": "Agents and claims", "events": "Events"}
+        for widget_id, title in titles.items():
+            self.query_one(f"#{widget_id}").border_title = title
+        plan = self.session.plan
+        graph = self.query_one(GraphView)
+        graph.set_graph(self.session.graph, list(plan.units), {u.id: u.title for u in plan.units.values()})
+        graph.focus()
+        self.refresh_from_store()
+        self.query_one(GatePane).show_runs(self.session.store.gate_runs())
+        self.set_interval(1.0, self.store_changed)  # lease ages, and writes by other processes
+        self.set_interval(COMMITS_EVERY_S, self.count_commits)
+
+    # -- keeping up with the store ------------------------------------------------------------------
+    def store_changed(self, event: Event | None = None) -> None:
+        """Schedule one repaint for however many changes arrive before it runs."""
+        if self._refresh_pending:
+            return
+        self._refresh_pending = True
+        wait = self._last_refresh + MIN_REFRESH_S - time.monotonic()
+        if wait > 0:
+            self.set_timer(wait, self.refresh_from_store)
+        else:
+            self.call_later(self.refresh_from_store)
+
+    def refresh_from_store(self) -> None:
+        self._refresh_pending = False
+        self._last_refresh = time.monotonic()
+        store = self.session.store
+        events = store.events(after=self.last_seq)
+        units = store.units()
+        by_id = {u.id: u for u in units}
+        self.query_one(GraphView).update_units({u.id: UnitLook(u.state, u.owner or u.agent) for u in units})
+        self.query_one(MergeQueue).show_queue(units)
+        now = store.clock()
+        self.query_one(AgentsTable).show_agents(agent_rows(self.session, now), self.commits,
+                                                self.session.plan.project.lease)
+        if events:
+            self.last_seq = events[-1].seq
+            self.query_one(EventLog).add_events(events)
+            self._tell(events)
+            if any(any(k in e.data for k in GATE_EVENT_KEYS) for e in events):
+                self.query_one(GatePane).show_runs(store.gate_runs())
+        self._show_counts(units)
+        selected = self.query_one(GraphView).selected
+        if selected in by_id:
+            self._follow(by_id[selected])
+        seq = self.last_seq
+        self.call_after_refresh(lambda: self.post_message(self.EventsShown(seq)))
+
+    def _tell(self, events: list[Event]) -> None:
+        """Pop up what needs the human's eye: refused decisions and a supervisor that stopped."""
+        for event in events:
+            if event.kind == "command_refused":
+                self.notify(f"{event.data.get('command')} of '{event.unit}' refused: it is {event.data.get('state')}",
+                            severity="warning")
+            elif event.kind == "session_finished":
+                self.notify("Every unit is merged or cancelled. `bosun land` moves your branch; q quits.",
+                            title="Session finished", timeout=30)
+
+    def _show_counts(self, units: list[UnitRow]) -> None:
+        merged = sum(u.state == "merged" for u in units)
+        working = sum(u.state in AGENT_STATES for u in units)
+        waiting = sum(u.state in ("awaiting_approval", "conflicted", "gate_failed", "out_of_scope", "failed")
+                      and not u.approved for u in units)
+        head = self.session.integration_head()[:10]
+        self.sub_title = (f"{merged}/{len(units)} merged · {working} at work · {waiting} wait for you · "
+                          f"{self.session.plan.project.integration} {head}")
+
+    def _follow(self, row: UnitRow) -> None:
+        """Reload the diff when the selected unit moved on (new commits, new state)."""
+        key = (row.id, row.state, row.head_commit, row.attempts, self.commits.get(row.id))
+        if key != self._diff_of:
+            self._diff_of = key
+            self.query_one(DiffView).show_diff(row.id, None)
+            self.load_diff(row)
+
+    @work(exclusive=True, group="diff")
+    async def load_diff(self, row: UnitRow) -> None:
+        diff = await asyncio.to_thread(unit_diff, self.session, row, self.session.integration_head())
+        self.query_one(DiffView).show_diff(row.id, diff)
+
+    @work(exclusive=True, group="commits")
+    async def count_commits(self) -> None:
+        held = [u for u in self.session.store.units() if u.state in AGENT_STATES + ("submitted",)]
+        if held:
+            self.commits.update(await asyncio.to_thread(commits_made, self.session, held))
+            self.store_changed()
+
+    # -- selection ----------------------------------------------------------------------------------
+    @on(GraphView.UnitSelected)
+    def _selected(self, message: GraphView.UnitSelected) -> None:
+        row = self.session.store.unit(message.unit)
+        if row is not None:
+            self._follow(row)
+            self.query_one(GatePane).focus_unit(row.id)
+
+    @on(AgentsTable.UnitSelected)
+    @on(MergeQueue.UnitSelected)
+    def _picked_elsewhere(self, message: AgentsTable.UnitSelected | MergeQueue.UnitSelected) -> None:
+        self.query_one(GraphView).selected = message.unit
+
+    def selected_row(self, decision: str | None = None) -> UnitRow | None:
+        """The selected unit, if `decision` applies to its state; otherwise say why not."""
+        unit = self.query_one(GraphView).selected
+        row = self.session.store.unit(unit) if unit else None
+        if row is None:
+            self.notify("Select a unit first (arrow keys or h/j/k/l).", severity="warning")
+            return None
+        if decision is not None and row.state not in COMMAND_STATES[decision]:
+            allowed = ", ".join(s.replace("_", " ") for s in COMMAND_STATES[decision])
+            self.notify(f"'{row.id}' is {row.state.replace('_', ' ')}: {decision} applies to {allowed}.",
+                        severity="warning")
+            return None
+        return row
+
+    def decide(self, kind: str, unit: str, **args) -> None:
+        """Queue a decision for the supervisor, as `bosun approve` would, and wake it."""
+        self.session.store.add_command(kind, unit, **{k: v for k, v in args.items() if v is not None})
+        if not self.app.wake_supervisor() and self.session.running_supervisor() is None:
+            self.notify(f"{kind} of '{unit}' is queued; no supervisor runs this session: `bosun resume` applies it.")
+        self.store_changed()
+
+    # -- decisions ----------------------------------------------------------------------------------
+    @work(group="decision")
+    async def action_approve(self) -> None:
+        row = self.selected_row("approve")
+        if row is None:
+            return
+        if row.approved:
+            self.notify(f"'{row.id}' is approved already and merges next.")
+            return
+        facts = await asyncio.to_thread(approval, self.session, row)
+        if await self.app.push_screen_wait(ApproveDialog(facts)):
+            self.decide("approve", row.id)
+
+    @work(group="decision")
+    async def action_reject(self) -> None:
+        row = self.selected_row("reject")
+        if row is None:
+            return
+        note = await self.app.push_screen_wait(NoteDialog(
+            f"Reject '{row.id}'?", "It goes back to its agent with your note; the gated merge is dropped.", "Reject"))
+        if note is not None:
+            self.decide("reject", row.id, note=note or None)
+
+    @work(group="decision")
+    async def action_handback(self) -> None:
+        row = self.selected_row("handback")
+        if row is None:
+            return
+        note = await self.app.push_screen_wait(NoteDialog(
+            f"Hand '{row.id}' back to {row.agent}?",
+            f"It is {row.state.replace('_', ' ')}; the agent gets the reason and details in its task.", "Hand back"))
+        if note is not None:
+            self.decide("handback", row.id, note=note or None)
+
+    @work(group="decision")
+    async def action_reassign(self) -> None:
+        row = self.selected_row("reassign")
+        if row is None:
+            return
+        activity = {r["name"]: r["activity"] + (f" on {r['unit']}" if r["unit"] else "")
+                    for r in agent_rows(self.session)}
+        agents = [(name, f"{spec.kind}, {activity.get(name, 'idle')}") for name, spec in self.session.plan.agents.items()]
+        choice = await self.app.push_screen_wait(ReassignDialog(row.id, agents, row.agent))
+        if choice:
+            self.decide("reassign", row.id, to=choice)
+
+    @work(group="decision")
+    async def action_cancel_unit(self) -> None:
+        row = self.selected_row("cancel")
+        if row is None:
+            return
+        waiting = sorted(u for u in nx.descendants(self.session.graph, row.id)
+                         if (self.session.store.unit(u) or row).state not in DONE_STATES)
+        body = "Its agent is stopped and its worktree removed."
+        if waiting:
+            body += f" {len(waiting)} unit(s) depend on it and will wait: {', '.join(waiting)}."
+        if await self.app.push_screen_wait(ConfirmDialog(f"Cancel unit '{row.id}'?", body, yes="Cancel unit")):
+            self.decide("cancel", row.id)
+
+    @work(group="decision")
+    async def action_revoke(self) -> None:
+        row = self.selected_row("revoke")
+        if row is None:
+            return
+        body = (f"{row.owner} loses the claim (epoch {row.epoch}); anything it hands in later is refused. "
+                "The unit is ready again for any agent.")
+        if await self.app.push_screen_wait(ConfirmDialog(f"Revoke {row.owner}'s claim on '{row.id}'?", body,
+                                                         yes="Revoke claim")):
+            self.decide("revoke", row.id)
+
+    @work(group="decision")
+    async def action_open_unit(self) -> None:
+        row = self.selected_row()
+        if row is None:
+            return
+        if row.state == "awaiting_approval":
+            self.action_approve()
+        elif row.state == "conflicted":
+            head = self.session.integration_head()
+            sides = await asyncio.to_thread(conflict_sides, self.session, row, head)
+            choice = await self.app.push_screen_wait(ConflictDialog(row.id, sides))
+            actions = {"handback": self.action_handback, "reassign": self.action_reassign,
+                       "cancel": self.action_cancel_unit}
+            if choice in actions:
+                actions[choice]()
+        else:
+            self.action_show_tab("diff")
+            self.query_one(DiffView).focus()
+
+    # -- views --------------------------------------------------------------------------------------
+    def action_show_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.add_class("shown")
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.query_one(GraphView).filter_text = event.value.strip()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_kept(self, event: Input.Submitted) -> None:
+        if not event.value.strip():
+            event.input.remove_class("shown")
+        self.query_one(GraphView).focus()
+
+    def key_escape(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.has_focus or box.has_class("shown"):
+            box.value = ""
+            box.remove_class("shown")
+            self.query_one(GraphView).focus()

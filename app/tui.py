@@ -1,0 +1,122 @@
+"""The Bosun app: the supervisor screen with the orchestrator running in the same event loop.
+
+The orchestrator does its git and subprocess work in threads and touches the store only from
+this loop, so every change reaches the screen as a store event without locks; the screen never
+waits on git.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
+
+from orchestration.orchestrator import Options, Orchestrator
+from orchestration.session import Session
+from orchestration.states import DONE_STATES
+from orchestration.store import Event
+
+from .dialogs import ConfirmDialog, HelpScreen
+from .supervisor import UNIT_ACTIONS, SupervisorScreen
+
+
+class BosunApp(App[int]):
+    """Supervises one session on screen; its return value is the session's exit code."""
+
+    CSS_PATH = "bosun.tcss"
+    TITLE = "Bosun"
+    BINDINGS = [
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("q", "quit_bosun", "Quit", id="quit"),
+        Binding("colon", "command_palette", "Commands", id="palette", show=False),
+    ]
+
+    def __init__(self, session: Session, options: Options | None = None, *, supervise: bool = True) -> None:
+        super().__init__()
+        self.session = session
+        self.options = options or Options(wait=True)
+        self.supervise = supervise
+        self.orchestrator: Orchestrator | None = None
+        self.supervisor_worker: Worker | None = None
+        self.screen_of_session = SupervisorScreen(session)
+
+    def get_default_screen(self) -> Screen:
+        return self.screen_of_session
+
+    def on_mount(self) -> None:
+        self.sub_title = self.session.plan.path.name if self.session.plan.path else ""
+        self.session.store.listeners.append(self._store_event)
+        if self.supervise:
+            self.orchestrator = Orchestrator(self.session, self.options)
+            self.supervisor_worker = self.run_worker(self.orchestrator.run(), name="supervisor", group="supervisor",
+                                                     exit_on_error=False)
+
+    def on_unmount(self) -> None:
+        if self._store_event in self.session.store.listeners:
+            self.session.store.listeners.remove(self._store_event)
+
+    def _store_event(self, event: Event) -> None:
+        self.screen_of_session.store_changed(event)
+
+    def wake_supervisor(self) -> bool:
+        """Make the in-process supervisor look at the store now; False when there is none running."""
+        if self.orchestrator is None or not self.supervisor_running:
+            return False
+        self.orchestrator.wake()
+        return True
+
+    @property
+    def supervisor_running(self) -> bool:
+        return self.supervisor_worker is not None and self.supervisor_worker.state == WorkerState.RUNNING
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker is not self.supervisor_worker:
+            return
+        if event.state == WorkerState.ERROR:
+            error = event.worker.error
+            self.notify(f"{error}", title="The supervisor stopped", severity="error", timeout=60)
+        elif event.state == WorkerState.SUCCESS and event.worker.result == 1:
+            self.notify("Nothing moves without a decision, and no agent works.", title="Waiting for you")
+
+    # -- keys and palette -------------------------------------------------------------------------
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        if isinstance(screen, SupervisorScreen):
+            for action, title, help_text in UNIT_ACTIONS:
+                yield SystemCommand(title, help_text, lambda a=action: screen.run_action(a))
+        yield SystemCommand("session: help", "every key and what the states mean", self.action_help)
+        yield SystemCommand("session: quit", "stop the agents and leave; `bosun resume` continues",
+                            self.action_quit_bosun)
+
+    def action_help(self) -> None:
+        keys = [("↑↓←→ hjkl", "move through the graph"), ("tab", "next pane"), ("enter", "open the selected unit"),
+                ("a", "approve the merge"), ("x", "reject (hand back with a note)"), ("b", "hand back"),
+                ("r", "reassign to another agent"), ("c", "cancel the unit"), ("v", "revoke the claim"),
+                ("/", "filter units"), ("d / g", "diff / gate runs"), (": ctrl+p", "command palette"),
+                ("?", "this help"), ("q", "quit (asks while agents work)")]
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(keys))
+
+    async def action_quit_bosun(self) -> None:
+        working = len(self.orchestrator.running) if self.orchestrator and self.supervisor_running else 0
+        if working:
+            question = ConfirmDialog(f"Quit while {working} agent(s) work?",
+                                     "They are stopped now; `bosun resume` continues the session where it is.",
+                                     yes="Quit")
+            self.push_screen(question, self._quit_if)
+        else:
+            await self._quit_if(True)
+
+    async def _quit_if(self, answer: bool | None) -> None:
+        if not answer:
+            return
+        if self.supervisor_worker is not None and self.supervisor_running:
+            self.supervisor_worker.cancel()
+            with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                await self.supervisor_worker.wait()
+        units = self.session.store.units()
+        self.exit(0 if all(u.state in DONE_STATES for u in units) else 1)

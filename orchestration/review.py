@@ -1,0 +1,158 @@
+"""What the human reviews on screen, read from git: a unit's diff against its base, the two sides
+of a conflict, the facts behind an approval, and how many commits an agent has made so far.
+
+Each function runs git (slow, blocking): the screen calls them from worker threads. They read
+only; external diff drivers and text conversions are off, so nothing an agent configured runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import GitError
+from .gitcmd import GitRepo
+from .scope import in_scope
+from .session import Session
+from .store import UnitRow
+from .worktrees import unit_branch
+
+MAX_DIFF_LINES = 3000
+CONTEXT_LINES = 2
+_DIFF = ("diff", "--no-ext-diff", "--no-textconv", "--no-color")
+
+
+@dataclass(frozen=True)
+class UnitDiff:
+    """A unit's change: where it was read from, its `--stat` and its patch (maybe cut short)."""
+
+    source: str
+    stat: str
+    patch: str
+    truncated: bool = False
+
+
+@dataclass(frozen=True)
+class ConflictSide:
+    """One conflicted file: the merged text around each conflict, markers and both sides included."""
+
+    path: str
+    excerpt: str
+
+
+@dataclass(frozen=True)
+class Approval:
+    """What a human needs to approve a merge: the change's size, the gate's verdict, the scope check."""
+
+    unit: str
+    stat: str
+    gate: dict | None
+    scope: str
+    files: tuple[str, ...]
+
+
+def _cut(patch: str) -> tuple[str, bool]:
+    lines = patch.splitlines()
+    if len(lines) <= MAX_DIFF_LINES:
+        return patch, False
+    return "\n".join(lines[:MAX_DIFF_LINES]), True
+
+
+def unit_diff(session: Session, row: UnitRow, integration_head: str) -> UnitDiff:
+    """The worktree's diff while an agent works (uncommitted edits included), the merge's once merged,
+    and the branch's committed change in between. The base is where the unit's branch meets the
+    integration head, so a unit that merged the integration branch in (a conflict hand-back)
+    shows its own change, not everyone's."""
+    clone = session.clone()
+    if row.merged_commit:
+        repo, old, new, source = session.repo, f"{row.merged_commit}^1", row.merged_commit, "merged"
+    elif row.worktree and row.base_commit and clone.worktree_path(row.id).is_dir():
+        try:
+            met = clone._in_worktree(row.id, ["merge-base", integration_head, "HEAD"], check=False).out.strip()
+            base = met or row.base_commit
+            stat = clone._in_worktree(row.id, [*_DIFF, "--stat", base]).out
+            patch = clone._in_worktree(row.id, [*_DIFF, base]).out
+            new_files = clone._in_worktree(row.id, ["ls-files", "--others", "--exclude-standard"]).out.split()
+        except GitError as exc:
+            return UnitDiff("worktree unreadable", str(exc), "")
+        if new_files:
+            stat += "".join(f" {name} (new, not yet added)\n" for name in new_files)
+        patch, cut = _cut(patch)
+        return UnitDiff(f"worktree against {base[:10]}", stat, patch, cut)
+    elif row.head_commit and row.base_commit:
+        repo, new, source = GitRepo(clone.path), row.head_commit, "branch"
+        old = repo.run("merge-base", integration_head, new, check=False).out.strip() or row.base_commit
+    else:
+        return UnitDiff("no work yet", "", "")
+    try:
+        stat = repo.run(*_DIFF, "--stat", old, new).out
+        patch, cut = _cut(repo.run(*_DIFF, old, new).out)
+    except GitError as exc:
+        return UnitDiff(f"{source}: unreadable", str(exc), "")
+    label = f"{source} {new[:10]} against {old[:10]}" if source != "merged" else f"merged as {new[:10]}"
+    return UnitDiff(label, stat, patch, cut)
+
+
+def conflict_sides(session: Session, row: UnitRow, head: str) -> list[ConflictSide]:
+    """Merge the unit into the integration head in memory again and cut out every conflict region."""
+    files = list((row.detail or {}).get("files") or [])
+    if not row.head_commit or not head or not files:
+        return []
+    result = session.repo.run("merge-tree", "--write-tree", head, row.head_commit, ok_codes=(0, 1))
+    tree = result.out.split("\n", 1)[0].strip()
+    sides = []
+    for path in files:
+        shown = session.repo.run("cat-file", "blob", f"{tree}:{path}", check=False)
+        text = shown.out if shown.code == 0 else f"({path} is not in the merged tree: deleted on one side)"
+        sides.append(ConflictSide(path, _conflict_regions(text)))
+    return sides
+
+
+def _conflict_regions(text: str) -> str:
+    lines = text.splitlines()
+    keep: set[int] = set()
+    start = None
+    for number, line in enumerate(lines):
+        if line.startswith("<<<<<<<"):
+            start = number
+        elif line.startswith(">>>>>>>") and start is not None:
+            keep.update(range(max(0, start - CONTEXT_LINES), min(len(lines), number + CONTEXT_LINES + 1)))
+            start = None
+    if not keep:
+        return text
+    out, last = [], None
+    for number in sorted(keep):
+        if last is not None and number != last + 1:
+            out.append("⋯")
+        out.append(lines[number])
+        last = number
+    return "\n".join(out)
+
+
+def approval(session: Session, row: UnitRow) -> Approval:
+    """The diff stat of the gated candidate, its gate verdict and whether every file is in scope."""
+    detail = row.detail or {}
+    stat = ""
+    if row.candidate and row.candidate_parent:
+        stat = session.repo.run(*_DIFF, "--stat", row.candidate_parent, row.candidate).out
+    files = tuple(detail.get("files") or ())
+    scope = session.plan.units[row.id].scope
+    if not scope:
+        verdict = f"no scope declared: {len(files)} file(s) changed, any file allowed"
+    else:
+        outside = [path for path in files if not in_scope(path, scope)]
+        verdict = (f"{len(outside)} file(s) outside the scope: {', '.join(outside)}" if outside
+                   else f"all {len(files)} file(s) inside the scope ({', '.join(scope)})")
+    return Approval(row.id, stat, detail.get("gate"), verdict, files)
+
+
+def commits_made(session: Session, rows: list[UnitRow]) -> dict[str, int]:
+    """How many commits each unit's branch has past its base, in one git call per unit."""
+    clone = GitRepo(session.clone().path)
+    counts = {}
+    for row in rows:
+        if not row.base_commit:
+            continue
+        result = clone.run("rev-list", "--count", f"{row.base_commit}..refs/heads/{unit_branch(row.id)}", check=False)
+        if result.code == 0:
+            counts[row.id] = int(result.out.strip() or 0)
+    return counts

@@ -1,0 +1,89 @@
+"""Agents and claims: one row per agent with the unit it holds, the claim's lease (how old, how
+long left, and a warning when it is about to expire), branch, commits, elapsed time, tokens and
+cost where known, and whether it is busy, waiting or idle."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.message import Message
+from textual.widgets import DataTable
+
+from .keyed_table import KeyedTable
+
+COLUMNS = ("Agent", "Unit", "Activity", "Claim lease", "Branch", "Commits", "Elapsed", "Tokens", "Cost")
+EXPIRING_FRACTION = 1 / 3
+"""A lease with less than this share of its length left is shown as expiring soon."""
+
+ACTIVITY_COLOURS = {"busy": "success", "waiting": "warning", "idle": "text-muted"}
+"""Theme variables each activity is shown in."""
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def tokens(usage: dict | None) -> str:
+    if not usage:
+        return ""
+    total = (usage.get("input_tokens") or 0) + (usage.get("output_tokens") or 0)
+    return f"{total / 1000:.1f}k" if total >= 1000 else str(total) if total else ""
+
+
+def cost(usage: dict | None) -> str:
+    value = (usage or {}).get("cost_usd")
+    return f"${value:.3f}" if value else ""
+
+
+def lease_cell(left_s: float | None, lease_s: float, colours: dict[str, str]) -> Text:
+    """`12s old · 18s left`, in the warning colour once it is about to run out."""
+    if left_s is None:
+        return Text("")
+    if left_s <= 0:
+        return Text("✖ expired", style=f"bold {colours.get('error', '')}")
+    text = f"{duration(lease_s - left_s)} old · {duration(left_s)} left"
+    if left_s < lease_s * EXPIRING_FRACTION:
+        return Text(f"⚠ {text}", style=f"bold {colours.get('warning', '')}")
+    return Text(text)
+
+
+class AgentsTable(KeyedTable):
+    """One row per agent of the plan; the cursor's row selects the unit that agent holds."""
+
+    class UnitSelected(Message):
+        """The human moved to an agent that holds `unit`."""
+
+        def __init__(self, unit: str) -> None:
+            super().__init__()
+            self.unit = unit
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(COLUMNS, **kwargs)
+        self._units: dict[str, str | None] = {}
+
+    def show_agents(self, rows: list[dict], commits: dict[str, int], lease_s: float) -> None:
+        """`rows` as `orchestration.status.agent_rows` gives them."""
+        self._units = {row["name"]: row["unit"] for row in rows}
+        colours = self.app.theme_variables
+        shown = {}
+        for row in rows:
+            unit = row["unit"]
+            activity = Text(row["activity"], style=colours.get(ACTIVITY_COLOURS.get(row["activity"], ""), ""))
+            shown[row["name"]] = (
+                row["name"], unit or "", activity, lease_cell(row["lease_left_s"], lease_s, colours),
+                row["branch"] or "", str(commits[unit]) if unit in commits else "",
+                duration(row["elapsed_s"]), tokens(row["usage"]), cost(row["usage"]))
+        self.show(shown)
+
+    @on(DataTable.RowHighlighted)
+    def _follow_cursor(self, event: DataTable.RowHighlighted) -> None:
+        unit = self._units.get(event.row_key.value) if event.row_key else None
+        if self.has_focus and unit:
+            self.post_message(self.UnitSelected(unit))

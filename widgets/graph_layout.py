@@ -1,0 +1,168 @@
+"""Where every unit's box and every edge go when a dependency graph is drawn left to right.
+
+Layers are topological generations. An edge that skips layers passes through a placeholder
+in each layer between (so it never crosses a box), and a few barycentre sweeps order each
+layer to keep edges short and crossings few. The result is plain data: character cells for
+the edges and a position for each box, so the widget only paints.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+BOX_WIDTH = 17
+BOX_HEIGHT = 3
+GAP = 1
+GUTTER = 6
+LANES = 3
+SWEEPS = 4
+PLACEHOLDER_HEIGHT = 1
+
+# Direction bits of an edge cell, and the box-drawing character for each combination.
+N, E, S, W = 1, 2, 4, 8
+GLYPHS = {E | W: "─", N | S: "│", E | S: "╭", W | S: "╮", N | E: "╰", N | W: "╯", N | E | S: "├",
+          N | W | S: "┤", E | W | S: "┬", E | W | N: "┴", N | E | S | W: "┼", E: "─", W: "─", N: "│", S: "│"}
+ARROW = "▶"
+
+
+@dataclass(frozen=True)
+class Box:
+    """A unit's box: top-left corner on the canvas and its layer."""
+
+    unit: str
+    x: int
+    y: int
+    layer: int
+
+    @property
+    def port_y(self) -> int:
+        return self.y + 1
+
+
+@dataclass
+class GraphLayout:
+    """Boxes by unit, edge characters by row, and the canvas size."""
+
+    width: int
+    height: int
+    boxes: dict[str, Box]
+    columns: list[list[str]]
+    edge_rows: dict[int, dict[int, str]] = field(default_factory=dict)
+
+    def boxes_on_row(self, y: int) -> list[Box]:
+        return self._rows.get(y, [])
+
+    def __post_init__(self) -> None:
+        self._rows: dict[int, list[Box]] = defaultdict(list)
+        for box in sorted(self.boxes.values(), key=lambda b: b.x):
+            for row in range(box.y, box.y + BOX_HEIGHT):
+                self._rows[row].append(box)
+
+
+def _is_placeholder(node: object) -> bool:
+    return isinstance(node, tuple)
+
+
+def _ordered_layers(graph: nx.DiGraph, order: list[str]) -> tuple[list[list], list[tuple]]:
+    """Layers with placeholders for long edges, each ordered by barycentre sweeps."""
+    rank = {unit: i for i, unit in enumerate(order)}
+    layers = [sorted(layer, key=lambda u: rank.get(u, len(rank))) for layer in nx.topological_generations(graph)]
+    layer_of = {unit: i for i, layer in enumerate(layers) for unit in layer}
+    links: list[tuple] = []
+    for source, target in graph.edges:
+        previous = source
+        for between in range(layer_of[source] + 1, layer_of[target]):
+            placeholder = (source, target, between)
+            layers[between].append(placeholder)
+            links.append((previous, placeholder))
+            previous = placeholder
+        links.append((previous, target))
+    before, after = defaultdict(list), defaultdict(list)
+    for a, b in links:
+        after[a].append(b)
+        before[b].append(a)
+    for _ in range(SWEEPS):
+        for index in range(1, len(layers)):
+            _sort_by_neighbours(layers[index], layers[index - 1], before)
+        for index in range(len(layers) - 2, -1, -1):
+            _sort_by_neighbours(layers[index], layers[index + 1], after)
+    return layers, links
+
+
+def _sort_by_neighbours(layer: list, neighbour_layer: list, neighbours: dict) -> None:
+    position = {node: i for i, node in enumerate(neighbour_layer)}
+    own = {node: i for i, node in enumerate(layer)}
+
+    def centre(node) -> float:
+        linked = [position[n] for n in neighbours[node] if n in position]
+        return sum(linked) / len(linked) if linked else own[node]
+
+    layer.sort(key=lambda node: (centre(node), own[node]))
+
+
+def layout_graph(graph: nx.DiGraph, order: list[str]) -> GraphLayout:
+    """Place every unit of `graph`; `order` (the plan's) breaks ties so the picture is stable."""
+    layers, links = _ordered_layers(graph, order)
+    stride = BOX_WIDTH + GUTTER
+    boxes: dict[str, Box] = {}
+    ports: dict[object, tuple[int, int, int]] = {}  # node -> (layer, port row, lane)
+    height = 0
+    for index, layer in enumerate(layers):
+        y = 0
+        for slot, node in enumerate(layer):
+            if _is_placeholder(node):
+                ports[node] = (index, y, slot % LANES)
+                y += PLACEHOLDER_HEIGHT + GAP
+            else:
+                box = Box(node, index * stride, y, index)
+                boxes[node] = box
+                ports[node] = (index, box.port_y, slot % LANES)
+                y += BOX_HEIGHT + GAP
+        height = max(height, y)
+    cells: dict[tuple[int, int], int] = defaultdict(int)
+    arrows: set[tuple[int, int]] = set()
+    for source, target in links:
+        _route(cells, arrows, ports[source], ports[target], stride, into_box=not _is_placeholder(target))
+    for node, (index, port_y, _) in ports.items():
+        if _is_placeholder(node):  # the edge runs straight through the placeholder's column
+            for x in range(index * stride, index * stride + BOX_WIDTH):
+                cells[(x, port_y)] |= E | W
+    edge_rows: dict[int, dict[int, str]] = defaultdict(dict)
+    for (x, y), bits in cells.items():
+        edge_rows[y][x] = ARROW if (x, y) in arrows else GLYPHS[bits]
+    columns = [[n for n in layer if not _is_placeholder(n)] for layer in layers]
+    width = max(len(layers) * stride - GUTTER, 0)
+    return GraphLayout(width, max(height - GAP, 0), boxes, columns, dict(edge_rows))
+
+
+def _route(cells: dict, arrows: set, source: tuple[int, int, int], target: tuple[int, int, int], stride: int,
+           into_box: bool) -> None:
+    """Out of the source's right side, down or up its lane in the gutter, into the target's left side."""
+    layer, y1, lane = source
+    _, y2, _ = target
+    start = layer * stride + BOX_WIDTH
+    end = start + GUTTER - 1
+    lane_x = start + 1 + lane
+    _line(cells, (start - 1, y1), (lane_x, y1))
+    _line(cells, (lane_x, y1), (lane_x, y2))
+    _line(cells, (lane_x, y2), (end + 1, y2))
+    if into_box:
+        arrows.add((end, y2))
+
+
+def _line(cells: dict, a: tuple[int, int], b: tuple[int, int]) -> None:
+    """Mark the cells from a to b (a straight line) as joined to each other, excluding box borders."""
+    (x1, y1), (x2, y2) = a, b
+    if (x1, y1) == (x2, y2):
+        return
+    dx, dy = (x2 > x1) - (x2 < x1), (y2 > y1) - (y2 < y1)
+    forward, back = ((E, W) if dx > 0 else (W, E)) if dx else ((S, N) if dy > 0 else (N, S))
+    x, y = x1, y1
+    while (x, y) != (x2, y2):
+        nx_, ny = x + dx, y + dy
+        cells[(x, y)] |= forward
+        cells[(nx_, ny)] |= back
+        x, y = nx_, ny

@@ -1,0 +1,58 @@
+"""The merge queue: what waits for a human (first) and what waits for the merge check or the gate,
+with what each one waits for and the key that moves it on."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.message import Message
+from textual.widgets import DataTable
+
+from orchestration.store import UnitRow
+
+from .graph_view import STATE_LABELS
+from .keyed_table import KeyedTable
+
+WAITS_FOR = {
+    "awaiting_approval": "you: a / x",
+    "conflicted": "you: enter",
+    "gate_failed": "you: b / r",
+    "out_of_scope": "you: b / r",
+    "failed": "you: r / b",
+    "submitted": "merge check",
+    "checking": "merge check",
+    "gating": "tests",
+}
+HUMAN_FIRST = ("awaiting_approval", "conflicted", "gate_failed", "out_of_scope", "failed",
+               "gating", "checking", "submitted")
+
+
+class MergeQueue(KeyedTable):
+    """Units between an agent's submission and the integration branch, or stuck on the way."""
+
+    class UnitSelected(Message):
+        """The human moved to a queued unit."""
+
+        def __init__(self, unit: str) -> None:
+            super().__init__()
+            self.unit = unit
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(("Unit", "State", "Waits for"), **kwargs)
+        self.tooltip = "a approve · x reject · b hand back · r reassign · enter resolve a conflict"
+
+    def show_queue(self, units: list[UnitRow]) -> None:
+        queued = sorted((u for u in units if u.state in WAITS_FOR), key=lambda u: (HUMAN_FIRST.index(u.state), u.position))
+        warning = self.app.theme_variables.get("warning", "")
+        rows = {}
+        for unit in queued:
+            approved = unit.state in ("awaiting_approval", "gating") and unit.approved
+            waits = "merge (approved)" if approved else WAITS_FOR[unit.state]
+            style = f"bold {warning}" if waits.startswith("you") else ""
+            rows[unit.id] = (unit.id, STATE_LABELS.get(unit.state, unit.state), Text(waits, style=style))
+        self.show(rows)
+
+    @on(DataTable.RowHighlighted)
+    def _follow_cursor(self, event: DataTable.RowHighlighted) -> None:
+        if self.has_focus and event.row_key is not None:
+            self.post_message(self.UnitSelected(event.row_key.value))
