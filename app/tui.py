@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable
+from pathlib import Path
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -27,7 +28,7 @@ from .supervisor import UNIT_ACTIONS, SupervisorScreen
 class BosunApp(App[int]):
     """Supervises one session on screen; its return value is the session's exit code."""
 
-    CSS_PATH = "bosun.tcss"
+    CSS_PATH = Path(__file__).with_name("bosun.tcss")  # absolute: subclasses live elsewhere
     TITLE = "Bosun"
     BINDINGS = [
         Binding("question_mark", "help", "Help", id="help"),
@@ -55,9 +56,17 @@ class BosunApp(App[int]):
             self.supervisor_worker = self.run_worker(self.orchestrator.run(), name="supervisor", group="supervisor",
                                                      exit_on_error=False)
 
-    def on_unmount(self) -> None:
+    async def on_unmount(self) -> None:
+        await self.stop_supervisor()  # however the app ends, no agent outlives it
         if self._store_event in self.session.store.listeners:
             self.session.store.listeners.remove(self._store_event)
+
+    async def stop_supervisor(self) -> None:
+        """Stop the agents and the orchestrator; the session stays in the store for `bosun resume`."""
+        if self.supervisor_worker is not None and self.supervisor_running:
+            self.supervisor_worker.cancel()
+            with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                await self.supervisor_worker.wait()
 
     def _store_event(self, event: Event) -> None:
         self.screen_of_session.store_changed(event)
@@ -114,9 +123,6 @@ class BosunApp(App[int]):
     async def _quit_if(self, answer: bool | None) -> None:
         if not answer:
             return
-        if self.supervisor_worker is not None and self.supervisor_running:
-            self.supervisor_worker.cancel()
-            with contextlib.suppress(WorkerCancelled, WorkerFailed):
-                await self.supervisor_worker.wait()
+        await self.stop_supervisor()
         units = self.session.store.units()
         self.exit(0 if all(u.state in DONE_STATES for u in units) else 1)

@@ -14,7 +14,7 @@ from .gitcmd import GitRepo
 from .scope import in_scope
 from .session import Session
 from .store import UnitRow
-from .worktrees import unit_branch
+from .worktrees import AgentClone, unit_branch
 
 MAX_DIFF_LINES = 3000
 CONTEXT_LINES = 2
@@ -65,31 +65,37 @@ def unit_diff(session: Session, row: UnitRow, integration_head: str) -> UnitDiff
     clone = session.clone()
     if row.merged_commit:
         repo, old, new, source = session.repo, f"{row.merged_commit}^1", row.merged_commit, "merged"
-    elif row.worktree and row.base_commit and clone.worktree_path(row.id).is_dir():
-        try:
-            met = clone._in_worktree(row.id, ["merge-base", integration_head, "HEAD"], check=False).out.strip()
-            base = met or row.base_commit
-            stat = clone._in_worktree(row.id, [*_DIFF, "--stat", base]).out
-            patch = clone._in_worktree(row.id, [*_DIFF, base]).out
-            new_files = clone._in_worktree(row.id, ["ls-files", "--others", "--exclude-standard"]).out.split()
-        except GitError as exc:
-            return UnitDiff("worktree unreadable", str(exc), "")
-        if new_files:
-            stat += "".join(f" {name} (new, not yet added)\n" for name in new_files)
-        patch, cut = _cut(patch)
-        return UnitDiff(f"worktree against {base[:10]}", stat, patch, cut)
+    elif row.worktree and row.base_commit and (diff := _worktree_diff(clone, row, integration_head)):
+        return diff
     elif row.head_commit and row.base_commit:
-        repo, new, source = GitRepo(clone.path), row.head_commit, "branch"
-        old = repo.run("merge-base", integration_head, new, check=False).out.strip() or row.base_commit
+        repo, old, new, source = GitRepo(clone.path), "", row.head_commit, "branch"
     else:
         return UnitDiff("no work yet", "", "")
     try:
+        if not old:
+            old = repo.run("merge-base", integration_head, new, check=False).out.strip() or row.base_commit
         stat = repo.run(*_DIFF, "--stat", old, new).out
         patch, cut = _cut(repo.run(*_DIFF, old, new).out)
-    except GitError as exc:
+    except (GitError, OSError) as exc:
         return UnitDiff(f"{source}: unreadable", str(exc), "")
     label = f"{source} {new[:10]} against {old[:10]}" if source != "merged" else f"merged as {new[:10]}"
     return UnitDiff(label, stat, patch, cut)
+
+
+def _worktree_diff(clone: AgentClone, row: UnitRow, integration_head: str) -> UnitDiff | None:
+    """The worktree against where it meets the integration head; None once the worktree is gone
+    (it can go at any moment: merged, reassigned or cancelled)."""
+    try:
+        met = clone._in_worktree(row.id, ["merge-base", integration_head, "HEAD"], check=False).out.strip()
+        base = met or row.base_commit
+        stat = clone._in_worktree(row.id, [*_DIFF, "--stat", base]).out
+        patch = clone._in_worktree(row.id, [*_DIFF, base]).out
+        new_files = clone._in_worktree(row.id, ["ls-files", "--others", "--exclude-standard"]).out.split()
+    except (GitError, OSError):
+        return None
+    stat += "".join(f" {name} (new, not yet added)\n" for name in new_files)
+    patch, cut = _cut(patch)
+    return UnitDiff(f"worktree against {base[:10]}", stat, patch, cut)
 
 
 def conflict_sides(session: Session, row: UnitRow, head: str) -> list[ConflictSide]:
@@ -152,7 +158,11 @@ def commits_made(session: Session, rows: list[UnitRow]) -> dict[str, int]:
     for row in rows:
         if not row.base_commit:
             continue
-        result = clone.run("rev-list", "--count", f"{row.base_commit}..refs/heads/{unit_branch(row.id)}", check=False)
+        try:
+            result = clone.run("rev-list", "--count", f"{row.base_commit}..refs/heads/{unit_branch(row.id)}",
+                               check=False)
+        except OSError:  # the clone is not there yet
+            break
         if result.code == 0:
             counts[row.id] = int(result.out.strip() or 0)
     return counts

@@ -1,0 +1,199 @@
+"""The supervisor screen driven from the keyboard, with the real orchestrator, real git and real
+scripted agents: each decision is checked on screen and in the store."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.dialogs import ApproveDialog, ConfirmDialog, ConflictDialog, HelpScreen, NoteDialog, ReassignDialog
+from app.supervisor import UNIT_ACTIONS
+from widgets.graph_view import GraphView
+
+from conftest import first_parent_merges, write_unit
+from screen_kit import SIZE, open_app
+
+
+def _conflicting_pair(project, **keys):
+    """'left' and 'right' both create src/shared.py; 'right' merges second and conflicts."""
+    units = [{"id": "left"}, {"id": "right", "agent": "bob"}]
+    script = {"left": [write_unit("src/shared.py", "VALUE = 'left'\n")],
+              "right": [[{"sleep": 2}] + write_unit("src/shared.py", "VALUE = 'right'\n"),
+                        write_unit("src/shared.py", "VALUE = 'left'\nOTHER = 'right'\n")]}
+    return project(units, script, max_agents=2, **keys)
+
+
+async def test_approve_from_the_modal_merges_and_the_graph_shows_it(project):
+    repo = project([{"id": "a", "title": "Unit A"}], {"a": [write_unit("src/a.py", "A = 1\n")]}, merge="manual")
+    app = open_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.state("a", "awaiting_approval")
+        assert "to approve" in app.text() and "you: a / x" in app.text()
+
+        await pilot.press("a")
+        dialog = await app.dialog(ApproveDialog)
+        assert "passed" in app.text() and "src/a.py" in app.text() and "inside the scope" not in app.text()
+        assert dialog.focused.id == "no", "the safe choice has the focus"
+        await pilot.press("enter")  # "Not now"
+        await app.back_on_main()
+        assert app.unit("a").state == "awaiting_approval" and not app.session.store.pending_commands()
+
+        await pilot.press("a")
+        await app.dialog(ApproveDialog)
+        await pilot.press("a")
+        await app.state("a", "merged")
+        assert first_parent_merges(repo) == ["a"]
+        assert app.query_one(GraphView).looks["a"].state == "merged"
+        assert "✔ merged" in app.text()
+        assert "1/1 merged" in app.text()
+
+
+async def test_reject_with_a_note_hands_the_unit_back(project):
+    script = {"a": [write_unit("src/a.py", "A = 1\n"), write_unit("src/a.py", "A = 2\n")]}
+    repo = project([{"id": "a"}], script, merge="manual")
+    app = open_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.state("a", "awaiting_approval")
+        await pilot.press("x")
+        await app.dialog(NoteDialog)
+        await pilot.press(*"use two", "enter")
+        await app.until(lambda: app.unit("a").attempts == 2 and app.unit("a").state == "awaiting_approval",
+                        "the second attempt to await approval")
+        rejected = [e for e in app.session.store.events() if e.kind == "rejected"]
+        assert rejected and rejected[0].data.get("note") == "use two"
+        assert "rejected" in app.text()
+
+
+async def test_reassign_a_failed_unit_to_the_agent_picked_in_the_modal(project):
+    script = {"a": [[{"report": "blocked", "summary": "cannot"}], write_unit("src/a.py", "A = 1\n")]}
+    repo = project([{"id": "a", "agent": "ada"}], script, handback="manual")
+    app = open_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.state("a", "failed")
+        assert "you: r / b" in app.text()
+        await pilot.press("r")
+        dialog = await app.dialog(ReassignDialog)
+        assert "ada" in app.text() and "(has it now)" in app.text()
+        assert dialog.query_one("OptionList").highlighted_option.id == "bob"
+        await pilot.press("enter")
+        row = await app.state("a", "merged")
+        assert row.agent == "bob"
+        assert first_parent_merges(repo) == ["a"]
+
+
+async def test_hand_back_a_gate_failure_from_the_keyboard(project):
+    script = {"a": [write_unit("src/a.py", "BROKEN = 1\n"), write_unit("src/a.py", "FIXED = 1\n")]}
+    repo = project([{"id": "a"}], script, handback="manual")
+    app = open_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.state("a", "gate_failed")
+        await pilot.press("g")
+        assert "FAILED" in app.text() and "broken files" in app.text(), "the gate pane shows the run and its tail"
+        await pilot.press("b")
+        await app.dialog(NoteDialog)
+        await pilot.press("enter")
+        await app.state("a", "merged")
+        assert [e.kind for e in app.session.store.events() if e.unit == "a"].count("handed_back") == 1
+        assert "passed" in app.text()
+
+
+async def test_cancel_asks_first_and_no_is_the_default(project):
+    script = {"a": [[{"sleep": 30}] + write_unit("src/a.py", "A = 1\n")]}
+    repo = project([{"id": "a"}, {"id": "b", "depends_on": ["a"]}], script)
+    app = open_app(repo, speed=1)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.state("a", "running")
+        await pilot.press("c")
+        await app.dialog(ConfirmDialog)
+        assert "depend on it" in app.text() and "wait: b." in app.text()
+        await pilot.press("enter")  # "No" has the focus
+        await app.back_on_main()
+        assert app.unit("a").state == "running"
+
+        await pilot.press("c")
+        await app.dialog(ConfirmDialog)
+        await pilot.press("y")
+        await app.state("a", "cancelled")
+        assert app.unit("b").state == "pending"
+        assert "cancelled" in app.text()
+
+
+async def test_conflict_modal_shows_both_sides_and_hands_back(project):
+    repo = _conflicting_pair(project, handback="manual")
+    app = open_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.state("right", "conflicted")
+        app.query_one(GraphView).selected = "right"
+        await pilot.press("enter")
+        await app.dialog(ConflictDialog)
+        shown = app.text()
+        assert "src/shared.py" in shown and "VALUE = 'left'" in shown and "VALUE = 'right'" in shown
+        assert "<<<<<<<" in shown and ">>>>>>>" in shown
+        await pilot.press("b")
+        await app.dialog(NoteDialog)
+        await pilot.press("enter")
+        await app.state("right", "merged")
+        assert first_parent_merges(repo) == ["left", "right"]
+
+
+async def test_revoke_a_running_claim_from_the_screen(project):
+    script = {"a": [[{"sleep": 60}] + write_unit("src/a.py", "A = 1\n"), write_unit("src/a.py", "A = 1\n")]}
+    repo = project([{"id": "a"}], script)
+    app = open_app(repo, speed=1)
+    async with app.run_test(size=SIZE) as pilot:
+        row = await app.state("a", "running")
+        await app.caught_up()
+        assert "left" in app.text() and "old" in app.text(), "the claim's lease age is on screen"
+        await pilot.press("v")
+        await app.dialog(ConfirmDialog)
+        assert f"Revoke {row.owner}'s claim on 'a'?" in app.text()
+        await pilot.press("y")
+        await app.until(lambda: any(e.kind == "revoked" for e in app.session.store.events()), "the revocation")
+        later = await app.state("a", "merged")
+        assert later.epoch > row.epoch, "the next claim carries a new fencing token"
+
+
+async def test_quit_while_agents_work_asks_and_stops_them(project):
+    script = {"a": [[{"sleep": 60}] + write_unit("src/a.py", "A = 1\n")]}
+    repo = project([{"id": "a"}], script)
+    app = open_app(repo, speed=1)
+    async with app.run_test(size=SIZE) as pilot:
+        row = await app.state("a", "running")
+        await pilot.press("q")
+        await app.dialog(ConfirmDialog)
+        assert "Quit while 1 agent(s) work?" in app.text()
+        await pilot.press("n")
+        await app.back_on_main()
+        assert app.is_running
+        await pilot.press("q")
+        await app.dialog(ConfirmDialog)
+        await pilot.press("y")
+        await pilot.pause()
+    assert app.return_value == 1, "quit with units unmerged"
+    import os
+    with pytest.raises(ProcessLookupError):
+        os.kill(row.pid, 0)
+
+
+async def test_filter_help_and_palette(project):
+    units = [{"id": "tokens"}, {"id": "parser", "depends_on": ["tokens"]}, {"id": "docs"}]
+    script = {u: [[{"sleep": 60}]] for u in ("tokens", "parser", "docs")}
+    repo = project(units, script)
+    app = open_app(repo, speed=1)
+    async with app.run_test(size=SIZE) as pilot:
+        graph = app.query_one(GraphView)
+        await pilot.press("slash", *"pars")
+        assert graph.filter_text == "pars" and graph.selected == "parser"
+        await pilot.press("escape")
+        assert graph.filter_text == "" and graph.has_focus
+
+        await pilot.press("question_mark")
+        await app.dialog(HelpScreen)
+        assert "revoke the claim" in app.text()
+        await pilot.press("escape")
+        await app.back_on_main()
+
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        for _, title, _ in UNIT_ACTIONS:
+            assert title in titles
+        bindings = {b.id for b in app.screen.BINDINGS}
+        assert {"approve", "reject", "handback", "reassign", "cancel", "revoke", "filter"} <= bindings
