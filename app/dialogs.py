@@ -170,7 +170,8 @@ class ConflictDialog(Dialog):
         with Vertical(classes="dialog"):
             yield Label(f"'{self.unit}' conflicts with the integration branch in {len(self.sides)} file(s)",
                         classes="dialog-title")
-            yield Static("<<<<<<< the integration branch · >>>>>>> this unit's branch", classes="dialog-body")
+            yield Static("Between the markers: the integration branch's side first, then this unit's.",
+                         classes="dialog-body")
             with VerticalScroll(classes="dialog-scroll"):
                 for side in self.sides:
                     yield Static(Text(side.path, style="bold underline"))

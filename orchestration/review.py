@@ -68,7 +68,9 @@ def unit_diff(session: Session, row: UnitRow, integration_head: str) -> UnitDiff
     elif row.worktree and row.base_commit and (diff := _worktree_diff(clone, row, integration_head)):
         return diff
     elif row.head_commit and row.base_commit:
-        repo, old, new, source = GitRepo(clone.path), "", row.head_commit, "branch"
+        # A submitted unit's commits are in the user's repository too; before that, only in the clone.
+        fetched = session.repo.run("cat-file", "-e", f"{row.head_commit}^{{commit}}", check=False).code == 0
+        repo, old, new, source = session.repo if fetched else GitRepo(clone.path), "", row.head_commit, "branch"
     else:
         return UnitDiff("no work yet", "", "")
     try:
@@ -76,8 +78,10 @@ def unit_diff(session: Session, row: UnitRow, integration_head: str) -> UnitDiff
             old = repo.run("merge-base", integration_head, new, check=False).out.strip() or row.base_commit
         stat = repo.run(*_DIFF, "--stat", old, new).out
         patch, cut = _cut(repo.run(*_DIFF, old, new).out)
-    except (GitError, OSError) as exc:
+    except GitError as exc:
         return UnitDiff(f"{source}: unreadable", str(exc), "")
+    except OSError as exc:
+        return UnitDiff(f"{source}: unreadable", exc.strerror or "the repository is not there", "")
     label = f"{source} {new[:10]} against {old[:10]}" if source != "merged" else f"merged as {new[:10]}"
     return UnitDiff(label, stat, patch, cut)
 
@@ -119,8 +123,10 @@ def _conflict_regions(text: str) -> str:
     start = None
     for number, line in enumerate(lines):
         if line.startswith("<<<<<<<"):
+            lines[number] = "<<<<<<< the integration branch"
             start = number
         elif line.startswith(">>>>>>>") and start is not None:
+            lines[number] = ">>>>>>> this unit"
             keep.update(range(max(0, start - CONTEXT_LINES), min(len(lines), number + CONTEXT_LINES + 1)))
             start = None
     if not keep:

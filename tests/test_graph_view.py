@@ -1,0 +1,109 @@
+"""The graph widget: a layout where boxes never overlap and every edge arrives, and a 200-unit
+graph that renders and lets the selection travel through it with the keyboard."""
+
+from __future__ import annotations
+
+import random
+
+import networkx as nx
+from textual.app import App, ComposeResult
+
+from widgets.graph_layout import ARROW, BOX_HEIGHT, BOX_WIDTH, layout_graph
+from widgets.graph_view import GraphView, UnitLook
+
+
+def random_dag(units: int, seed: int = 7) -> nx.DiGraph:
+    rng = random.Random(seed)
+    graph = nx.DiGraph()
+    names = [f"unit-{i:03d}" for i in range(units)]
+    graph.add_nodes_from(names)
+    for i, name in enumerate(names[1:], start=1):
+        for dep in rng.sample(names[:i], k=min(i, rng.choice((0, 1, 1, 2, 3)))):
+            graph.add_edge(dep, name)
+    return graph
+
+
+def test_layout_places_every_unit_once_without_overlap():
+    graph = random_dag(200)
+    layout = layout_graph(graph, list(graph))
+    assert set(layout.boxes) == set(graph)
+    cells = set()
+    for box in layout.boxes.values():
+        area = {(x, y) for x in range(box.x, box.x + BOX_WIDTH) for y in range(box.y, box.y + BOX_HEIGHT)}
+        assert not cells & area, f"{box.unit} overlaps another box"
+        cells |= area
+        assert box.x + BOX_WIDTH <= layout.width and box.y + BOX_HEIGHT <= layout.height
+    for source, target in graph.edges:
+        assert layout.boxes[source].layer < layout.boxes[target].layer
+    arrows = {(x, y) for y, row in layout.edge_rows.items() for x, char in row.items() if char == ARROW}
+    into = {t for t in graph if graph.in_degree(t)}
+    assert {(layout.boxes[t].x - 1, layout.boxes[t].port_y) for t in into} == arrows
+
+
+def test_a_long_edge_runs_around_the_boxes_between():
+    graph = nx.DiGraph([("a", "b"), ("b", "c"), ("a", "c")])
+    layout = layout_graph(graph, ["a", "b", "c"])
+    b = layout.boxes["b"]
+    box_cells = {(x, y) for x in range(b.x, b.x + BOX_WIDTH) for y in range(b.y, b.y + BOX_HEIGHT)}
+    drawn = {(x, y) for y, row in layout.edge_rows.items() for x in row}
+    # the a -> c edge crosses b's column on a row of its own, under b's box
+    crossing = {y for (x, y) in drawn if x == b.x + BOX_WIDTH // 2 and (x, y) not in box_cells}
+    assert crossing and all(y >= b.y + BOX_HEIGHT for y in crossing)
+
+
+class GraphApp(App):
+    def __init__(self, graph: nx.DiGraph) -> None:
+        super().__init__()
+        self.graph = graph
+        self.selections: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        yield GraphView()
+
+    def on_mount(self) -> None:
+        view = self.query_one(GraphView)
+        view.set_graph(self.graph, list(self.graph))
+        view.update_units({u: UnitLook("running" if i % 3 else "merged", "ada") for i, u in enumerate(self.graph)})
+        view.focus()
+
+    def on_graph_view_unit_selected(self, message: GraphView.UnitSelected) -> None:
+        self.selections.append(message.unit)
+
+
+async def test_two_hundred_units_render_and_the_selection_moves_through_them():
+    graph = random_dag(200)
+    app = GraphApp(graph)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = app.query_one(GraphView)
+        first = view.selected
+        assert first is not None and view.virtual_size.height > 40 and view.virtual_size.width > 120
+        for _ in range(30):
+            await pilot.press("j")
+        await pilot.press("right", "l", "down")
+        await pilot.pause()
+        moved = view.selected
+        assert moved != first and len(set(app.selections)) >= 20
+        box = view.layout_data.boxes[moved]
+        top, left = view.scroll_offset.y, view.scroll_offset.x
+        assert top <= box.y and box.y + BOX_HEIGHT <= top + view.size.height, "the selection is scrolled into view"
+        assert left <= box.x < left + view.size.width
+        shown = "\n".join(view.render_line(y).text for y in range(view.size.height))
+        assert f" {moved} " in shown and "┏━" in shown, "the selected box is drawn, heavy-bordered"
+        await pilot.press("k")
+        assert view.selected != moved
+
+
+async def test_a_state_change_repaints_only_that_box():
+    graph = random_dag(50)
+    app = GraphApp(graph)
+    async with app.run_test(size=(120, 40)):
+        view = app.query_one(GraphView)
+        for y in range(view.layout_data.height):
+            view._lines.setdefault(y, view._paint_row(y))
+        unit = view.selected
+        changed = view.update_units({unit: UnitLook("conflicted", "bob"), "unit-049": view.looks["unit-049"]})
+        assert changed == [unit]
+        box = view.layout_data.boxes[unit]
+        assert set(range(box.y, box.y + BOX_HEIGHT)).isdisjoint(view._lines)
+        assert len(view._lines) == view.layout_data.height - BOX_HEIGHT
+        assert "conflicted" in view._paint_row(box.port_y).text

@@ -1,0 +1,79 @@
+"""What the screen looks like, at 120×40: the main screen mid-session, the gate pane, each modal
+and the filter. The session is a frozen scene (tests/scenes.py) with no supervisor running, so
+every run paints the same picture. Update baselines with `--snapshot-update` only after
+looking at the new SVGs."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.dialogs import ApproveDialog, ConfirmDialog, ConflictDialog, HelpScreen, NoteDialog, ReassignDialog
+from widgets.graph_view import GraphView
+
+from scenes import build_scene, frozen, local_times_in_utc
+from screen_kit import SIZE, WatchedApp
+
+
+@pytest.fixture
+def scene_app(tmp_path):
+    local_times_in_utc()
+    session = build_scene(tmp_path / "scene")
+    frozen(session)
+    app = WatchedApp(session, supervise=False)
+    yield app
+    session.close()
+
+
+def _after(select: str | None = None, keys: tuple[str, ...] = (), dialog: type | None = None):
+    """A run_before: select a unit, let the screen settle, press keys, wait for the dialog."""
+
+    async def run_before(pilot) -> None:
+        app: WatchedApp = pilot.app
+        await app.caught_up()
+        if select:
+            app.query_one(GraphView).selected = select
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        if keys:
+            await pilot.press(*keys)
+        if dialog is not None:
+            await app.dialog(dialog)  # (its worker waits for the answer: do not wait for workers here)
+        await pilot.pause()
+
+    return run_before
+
+
+def test_main_screen_mid_session(snap_compare, scene_app):
+    assert snap_compare(scene_app, terminal_size=SIZE, run_before=_after())
+
+
+def test_gate_pane(snap_compare, scene_app):
+    assert snap_compare(scene_app, terminal_size=SIZE, run_before=_after("format", ("g",)))
+
+
+def test_approve_modal(snap_compare, scene_app):
+    assert snap_compare(scene_app, terminal_size=SIZE, run_before=_after("format", ("a",), ApproveDialog))
+
+
+def test_conflict_modal(snap_compare, scene_app):
+    assert snap_compare(scene_app, terminal_size=SIZE, run_before=_after("exports", ("enter",), ConflictDialog))
+
+
+def test_reassign_modal(snap_compare, scene_app):
+    assert snap_compare(scene_app, terminal_size=SIZE, run_before=_after("version", ("r",), ReassignDialog))
+
+
+def test_reject_note_modal(snap_compare, scene_app):
+    assert snap_compare(scene_app, terminal_size=SIZE, run_before=_after("format", ("x",), NoteDialog))
+
+
+def test_cancel_confirm_modal(snap_compare, scene_app):
+    assert snap_compare(scene_app, terminal_size=SIZE, run_before=_after("parser", ("c",), ConfirmDialog))
+
+
+def test_help_screen(snap_compare, scene_app):
+    assert snap_compare(scene_app, terminal_size=SIZE, run_before=_after(None, ("question_mark",), HelpScreen))
+
+
+def test_filter_dims_other_units(snap_compare, scene_app):
+    assert snap_compare(scene_app, terminal_size=SIZE, run_before=_after(None, ("slash", "f", "a", "i", "l")))
