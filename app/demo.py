@@ -16,7 +16,7 @@ from orchestration.errors import BosunError
 from orchestration.gitcmd import GitRepo
 from orchestration.orchestrator import Options
 from orchestration.session import create_session
-from orchestration.states import AWAITING_APPROVAL, FAILED
+from orchestration.states import AWAITING_APPROVAL, CONFLICTED, FAILED, GATE_FAILED
 from orchestration.store import Store
 
 from .commands import need_terminal, run_screen
@@ -37,8 +37,9 @@ def build_demo_repo(target: Path) -> GitRepo:
 
 
 class DemoHuman(threading.Thread):
-    """Plays the person at the terminal: approves each gated merge after a pause and hands a
-    failed unit to another agent, through the store's command table like `bosun approve` does."""
+    """Plays the person at the terminal (headless only): approves each gated merge after a pause,
+    hands a conflict or a gate failure back to its agent and a failed unit to another agent,
+    through the store's command table like `bosun approve` does."""
 
     def __init__(self, db_path: Path, agents: list[str], pause_s: float) -> None:
         super().__init__(daemon=True, name="demo human")
@@ -59,6 +60,8 @@ class DemoHuman(threading.Thread):
                     elif unit.state == FAILED:
                         other = next(a for a in self.agents if a != unit.agent)
                         store.add_command("reassign", unit.id, to=other)
+                    elif unit.state in (CONFLICTED, GATE_FAILED):
+                        store.add_command("handback", unit.id, note="fix it on top of the integration branch")
                     else:
                         continue
                     self.decided.add(key)

@@ -8,10 +8,11 @@ from __future__ import annotations
 import pytest
 
 from app.dialogs import ApproveDialog, ConfirmDialog, ConflictDialog, HelpScreen, NoteDialog, ReassignDialog
+from app.driver import DrivenApp
 from widgets.graph_view import GraphView
 
 from scenes import build_scene, frozen, local_times_in_utc
-from screen_kit import SIZE, WatchedApp
+from screen_kit import SIZE
 
 
 @pytest.fixture
@@ -19,7 +20,7 @@ def scene_app(tmp_path):
     local_times_in_utc()
     session = build_scene(tmp_path / "scene")
     frozen(session)
-    app = WatchedApp(session, supervise=False)
+    app = DrivenApp(session, supervise=False)
     yield app
     session.close()
 
@@ -28,7 +29,7 @@ def _after(select: str | None = None, keys: tuple[str, ...] = (), dialog: type |
     """A run_before: select a unit, let the screen settle, press keys, wait for the dialog."""
 
     async def run_before(pilot) -> None:
-        app: WatchedApp = pilot.app
+        app: DrivenApp = pilot.app
         await app.caught_up()
         if select:
             app.query_one(GraphView).selected = select

@@ -15,7 +15,7 @@ from orchestration.store import GateRun
 from .agents_table import duration
 from .keyed_table import KeyedTable
 
-COLUMNS = ("Unit", "Try", "Merged commit", "Result", "Passed", "Failed", "Took", "Cause")
+COLUMNS = ("Unit", "Try", "Result", "Passed", "Failed", "Took", "Merged commit", "Cause")
 
 
 class GatePane(Vertical):
@@ -48,10 +48,9 @@ class GatePane(Vertical):
             counts = summarize(run.output_tail)
             result = (Text("passed", style=f"bold {colours.get('success', '')}") if run.passed
                       else Text("FAILED", style=f"bold {colours.get('error', '')}"))
-            rows[str(run.id)] = (run.unit, str(run.attempt), run.commit_id[:10], result,
-                                 str(counts.get("passed", "")), str(counts.get("failed", "")),
-                                 duration(run.duration_s) if run.duration_s >= 1 else f"{run.duration_s:.2f}s",
-                                 run.cause)
+            took = duration(run.duration_s) if run.duration_s >= 60 else f"{run.duration_s:.2f}s"
+            rows[str(run.id)] = (run.unit, str(run.attempt), result, str(counts.get("passed", "")),
+                                 str(counts.get("failed", "")), took, run.commit_id[:10], run.cause)
         self.table.show(rows)
         self._show_tail(self.table.current_key)
 
