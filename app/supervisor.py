@@ -21,7 +21,7 @@ from textual.widgets import Footer, Header, Input, TabbedContent, TabPane
 
 from orchestration.review import approval, commits_made, conflict_sides, unit_diff
 from orchestration.session import Session
-from orchestration.states import AGENT_STATES, COMMAND_STATES, DONE_STATES
+from orchestration.states import AGENT_STATES, COMMAND_STATES, DONE_STATES, waits_for_human
 from orchestration.status import agent_rows
 from orchestration.store import Event, UnitRow
 from widgets.agents_table import AgentsTable
@@ -166,8 +166,7 @@ class SupervisorScreen(Screen):
     def _show_counts(self, units: list[UnitRow]) -> None:
         merged = sum(u.state == "merged" for u in units)
         working = sum(u.state in AGENT_STATES for u in units)
-        waiting = sum(u.state in ("awaiting_approval", "conflicted", "gate_failed", "out_of_scope", "failed")
-                      and not u.approved for u in units)
+        waiting = sum(waits_for_human(u.state, u.approved) for u in units)
         head = self.session.integration_head()[:10]
         self.sub_title = (f"{merged}/{len(units)} merged · {working} at work · {waiting} wait for you · "
                           f"{self.session.plan.project.integration} {head}")

@@ -90,7 +90,9 @@ def _worktree_diff(clone: AgentClone, row: UnitRow, integration_head: str) -> Un
     """The worktree against where it meets the integration head; None once the worktree is gone
     (it can go at any moment: merged, reassigned or cancelled)."""
     try:
-        met = clone._in_worktree(row.id, ["merge-base", integration_head, "HEAD"], check=False).out.strip()
+        # Mid-merge (a conflict hand-back), what the unit adds is measured from what it merged in.
+        merging = clone._in_worktree(row.id, ["rev-parse", "-q", "--verify", "MERGE_HEAD"], check=False).out.strip()
+        met = merging or clone._in_worktree(row.id, ["merge-base", integration_head, "HEAD"], check=False).out.strip()
         base = met or row.base_commit
         stat = clone._in_worktree(row.id, [*_DIFF, "--stat", base]).out
         patch = clone._in_worktree(row.id, [*_DIFF, base]).out

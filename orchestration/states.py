@@ -24,3 +24,8 @@ COMMAND_STATES: dict[str, tuple[str, ...]] = {
     "cancel": (PENDING, READY, CLAIMED, RUNNING) + SIDE_STATES + (AWAITING_APPROVAL,),
     "revoke": (CLAIMED, RUNNING),
 }
+
+
+def waits_for_human(state: str, approved: int | bool = False) -> bool:
+    """Whether nothing moves this unit on until a human decides (an approved unit merges by itself)."""
+    return state in SIDE_STATES or (state == AWAITING_APPROVAL and not approved)

@@ -1,0 +1,16 @@
+"""The screenshot script plays the whole demo on screen, as the human at the keyboard, to the end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.screenshots import play_demo
+
+
+async def test_the_demo_played_from_the_keyboard_ends_with_every_unit_merged(tmp_path: Path):
+    saved = await play_demo(tmp_path, speed=20)
+    assert {p.name for p in saved} == {"main.svg", "approve.svg", "conflict.svg", "gate.svg", "reassign.svg",
+                                       "finished.svg"}
+    finished = (tmp_path / "finished.svg").read_text()
+    assert "9/9" in finished and "merged" in finished
+    assert "conflicts" in (tmp_path / "conflict.svg").read_text()
