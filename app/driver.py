@@ -67,12 +67,18 @@ class DrivenApp(BosunApp):
         return self.unit(unit)
 
     async def caught_up(self) -> None:
-        """Until the screen has painted every event in the store."""
+        """Until the screen has painted every event in the store, tables included (which a live
+        screen repaints at most every TABLES_EVERY_S)."""
         target = self.session.store.last_seq()
         while self.shown_seq < target:
-            self.shown.clear()
-            self.screen_of_session.store_changed()
-            await asyncio.wait_for(self.shown.wait(), 10)
+            await self._repaint()
+        self.screen_of_session.refresh_tables(self.session.store.units())
+        await self._repaint()
+
+    async def _repaint(self) -> None:
+        self.shown.clear()
+        self.screen_of_session.store_changed()
+        await asyncio.wait_for(self.shown.wait(), 10)
 
     async def dialog(self, kind: type, timeout: float = 20):
         """The dialog of type `kind` once it is on top."""

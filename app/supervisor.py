@@ -34,8 +34,11 @@ from widgets.merge_queue import MergeQueue
 from .dialogs import ApproveDialog, ConfirmDialog, ConflictDialog, NoteDialog, ReassignDialog
 from .headless import format_event
 
-MIN_REFRESH_S = 0.03
+MIN_REFRESH_S = 0.015
 """Events closer together than this are shown in one repaint."""
+
+TABLES_EVERY_S = 0.5
+"""The merge queue, agents and gate tables repaint at most this often."""
 
 COMMITS_EVERY_S = 3.0
 GATE_EVENT_KEYS = ("gate",)
@@ -85,6 +88,9 @@ class SupervisorScreen(Screen):
         self.commits: dict[str, int] = {}
         self._refresh_pending = False
         self._last_refresh = 0.0
+        self._tables_pending = False
+        self._last_tables = 0.0
+        self._gate_changed = True
         self._diff_of: tuple | None = None
 
     def compose(self) -> ComposeResult:
@@ -104,7 +110,7 @@ class SupervisorScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        titles = {"graph": "Graph", "queue": "Merge queue", "agents": "Agents and claims", "events": "Events"}
+        titles = {"queue": "Merge queue", "agents": "Agents and claims", "events": "Events"}
         for widget_id, title in titles.items():
             self.query_one(f"#{widget_id}").border_title = title
         plan = self.session.plan
@@ -112,7 +118,6 @@ class SupervisorScreen(Screen):
         graph.set_graph(self.session.graph, list(plan.units), {u.id: u.title for u in plan.units.values()})
         graph.focus()
         self.refresh_from_store()
-        self.query_one(GatePane).show_runs(self.session.store.gate_runs())
         self.set_interval(1.0, self.store_changed)  # lease ages, and writes by other processes
         self.set_interval(COMMITS_EVERY_S, self.count_commits)
 
@@ -129,29 +134,42 @@ class SupervisorScreen(Screen):
             self.call_later(self.refresh_from_store)
 
     def refresh_from_store(self) -> None:
+        """Graph, event log and counts every repaint; the tables at most TABLES_EVERY_S apart (a
+        flood of events would otherwise spend the loop re-rendering rows nobody can read that fast)."""
         self._refresh_pending = False
         self._last_refresh = time.monotonic()
         store = self.session.store
         events = store.events(after=self.last_seq)
         units = store.units()
-        by_id = {u.id: u for u in units}
         self.query_one(GraphView).update_units({u.id: UnitLook(u.state, u.owner or u.agent) for u in units})
-        self.query_one(MergeQueue).show_queue(units)
-        now = store.clock()
-        self.query_one(AgentsTable).show_agents(agent_rows(self.session, now), self.commits,
-                                                self.session.plan.project.lease)
         if events:
             self.last_seq = events[-1].seq
             self.query_one(EventLog).add_events(events)
             self._tell(events)
-            if any(any(k in e.data for k in GATE_EVENT_KEYS) for e in events):
-                self.query_one(GatePane).show_runs(store.gate_runs())
+            self._gate_changed |= any(any(k in e.data for k in GATE_EVENT_KEYS) for e in events)
         self._show_counts(units)
+        wait = self._last_tables + TABLES_EVERY_S - self._last_refresh
+        if wait <= 0:
+            self.refresh_tables(units)
+        elif not self._tables_pending:
+            self._tables_pending = True
+            self.set_timer(wait, lambda: self.refresh_tables(store.units()))
         selected = self.query_one(GraphView).selected
-        if selected in by_id:
-            self._follow(by_id[selected])
+        row = next((u for u in units if u.id == selected), None)
+        if row is not None:
+            self._follow(row)
         seq = self.last_seq
         self.call_after_refresh(lambda: self.post_message(self.EventsShown(seq)))
+
+    def refresh_tables(self, units: list[UnitRow]) -> None:
+        self._tables_pending = False
+        self._last_tables = time.monotonic()
+        self.query_one(MergeQueue).show_queue(units)
+        self.query_one(AgentsTable).show_agents(agent_rows(self.session, self.session.store.clock()), self.commits,
+                                                self.session.plan.project.lease)
+        if self._gate_changed:
+            self._gate_changed = False
+            self.query_one(GatePane).show_runs(self.session.store.gate_runs())
 
     def _tell(self, events: list[Event]) -> None:
         """Pop up what needs the human's eye: refused decisions and a supervisor that stopped."""
@@ -167,16 +185,19 @@ class SupervisorScreen(Screen):
         merged = sum(u.state == "merged" for u in units)
         working = sum(u.state in AGENT_STATES for u in units)
         waiting = sum(waits_for_human(u.state, u.approved) for u in units)
-        head = self.session.integration_head()[:10]
-        self.sub_title = (f"{merged}/{len(units)} merged · {working} at work · {waiting} wait for you · "
-                          f"{self.session.plan.project.integration} {head}")
+        # In the graph's border, not the header: a changed header title makes Textual lay out the screen.
+        self.query_one(GraphView).border_title = (f"Graph · {merged}/{len(units)} merged · {working} at work · "
+                                                  f"{waiting} wait for you")
+        self.sub_title = f"{self.session.plan.project.integration} {self.session.integration_head()[:10]}"
 
     def _follow(self, row: UnitRow) -> None:
-        """Reload the diff when the selected unit moved on (new commits, new state)."""
-        key = (row.id, row.state, row.head_commit, row.attempts, self.commits.get(row.id))
+        """Reload the diff when the selected unit's work changed (new commits, a new attempt, merged);
+        a state change alone (checking, gating) leaves the diff as it is."""
+        key = (row.id, row.head_commit, row.attempts, row.merged_commit, row.worktree, self.commits.get(row.id))
         if key != self._diff_of:
+            if self._diff_of is None or self._diff_of[0] != row.id:
+                self.query_one(DiffView).show_diff(row.id, None)
             self._diff_of = key
-            self.query_one(DiffView).show_diff(row.id, None)
             self.load_diff(row)
 
     @work(exclusive=True, group="diff")

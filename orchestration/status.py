@@ -8,6 +8,7 @@ import time
 
 from .session import Session
 from .states import AGENT_STATES
+from .store import UnitRow
 from .usage import add_usage
 
 QUIET_AFTER_S = 15.0
@@ -16,16 +17,18 @@ QUIET_AFTER_S = 15.0
 def agent_rows(session: Session, now: float | None = None) -> list[dict]:
     now = time.time() if now is None else now
     units = session.store.units()
+    held_by: dict[str, UnitRow] = {}
+    usage: dict[str, dict | None] = {}
+    for unit in units:  # one pass: the screen asks every second, with hundreds of units
+        if unit.state in AGENT_STATES and unit.owner and unit.owner not in held_by:
+            held_by[unit.owner] = unit
+        if unit.agent and unit.usage:
+            usage[unit.agent] = add_usage(usage.get(unit.agent), unit.usage)
     rows = []
     for name, spec in session.plan.agents.items():
-        held = next((u for u in units if u.state in AGENT_STATES and u.owner == name), None)
-        usage = None
-        for unit in units:
-            if unit.agent == name:
-                usage = add_usage(usage, unit.usage)
         row = {"name": name, "kind": spec.kind, "unit": None, "activity": "idle", "attempt": None,
-               "branch": None, "lease_left_s": None, "elapsed_s": None, "quiet_s": None, "usage": usage}
-        if held is not None:
+               "branch": None, "lease_left_s": None, "elapsed_s": None, "quiet_s": None, "usage": usage.get(name)}
+        if (held := held_by.get(name)) is not None:
             log = session.dir / "logs" / f"{held.id}.{held.attempts}.log"
             last = log.stat().st_mtime if log.exists() else (held.started_at or held.updated or now)
             quiet = max(0.0, now - last)

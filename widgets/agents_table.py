@@ -12,6 +12,9 @@ from textual.widgets import DataTable
 from .keyed_table import KeyedTable
 
 COLUMNS = ("Agent", "Unit", "Activity", "Claim lease", "Branch", "Commits", "Elapsed", "Tokens", "Cost")
+WIDTHS = {"Unit": 14, "Activity": 8, "Claim lease": 22, "Branch": 22, "Commits": 7, "Elapsed": 7, "Tokens": 7,
+          "Cost": 8}
+"""Cells change in place every second; fixed widths keep that from re-measuring whole columns."""
 EXPIRING_FRACTION = 1 / 3
 """A lease with less than this share of its length left is shown as expiring soon."""
 
@@ -65,7 +68,7 @@ class AgentsTable(KeyedTable):
             self.unit = unit
 
     def __init__(self, **kwargs) -> None:
-        super().__init__(COLUMNS, **kwargs)
+        super().__init__(COLUMNS, widths=WIDTHS, **kwargs)
         self._units: dict[str, str | None] = {}
 
     def show_agents(self, rows: list[dict], commits: dict[str, int], lease_s: float) -> None:

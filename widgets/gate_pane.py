@@ -15,7 +15,7 @@ from orchestration.store import GateRun
 from .agents_table import duration
 from .keyed_table import KeyedTable
 
-COLUMNS = ("Unit", "Try", "Result", "Passed", "Failed", "Took", "Merged commit", "Cause")
+COLUMNS = ("Run", "Unit", "Try", "Result", "Passed", "Failed", "Took", "Merged commit", "Cause")
 
 
 class GatePane(Vertical):
@@ -49,7 +49,7 @@ class GatePane(Vertical):
             result = (Text("passed", style=f"bold {colours.get('success', '')}") if run.passed
                       else Text("FAILED", style=f"bold {colours.get('error', '')}"))
             took = duration(run.duration_s) if run.duration_s >= 60 else f"{run.duration_s:.2f}s"
-            rows[str(run.id)] = (run.unit, str(run.attempt), result, str(counts.get("passed", "")),
+            rows[str(run.id)] = (str(run.id), run.unit, str(run.attempt), result, str(counts.get("passed", "")),
                                  str(counts.get("failed", "")), took, run.commit_id[:10], run.cause)
         self.table.show(rows)
         self._show_tail(self.table.current_key)

@@ -10,24 +10,37 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.text import Text
+from textual.geometry import Size
+from textual.reactive import Reactive
 from textual.widgets import DataTable
 
 Cell = str | Text
 
 
 class KeyedTable(DataTable):
-    """Rows identified by a key; `show` makes the table hold exactly the rows given, in order."""
+    """Rows identified by a key, which is also the plain text of each row's first cell; `show`
+    makes the table hold exactly the rows given, in the order given."""
 
-    DEFAULT_CSS = "KeyedTable { height: 1fr; }"
+    DEFAULT_CSS = "KeyedTable { height: 1fr; overflow-y: scroll; }"
 
-    def __init__(self, columns: Sequence[str], **kwargs) -> None:
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0))
+    """As Widget's, without its whole-screen layout on every change: with the vertical scrollbar
+    always shown, a row coming or going changes nothing outside this table."""
+
+    def watch_virtual_size(self, size: Size) -> None:
+        if self.is_mounted:
+            self._scroll_update(size)
+            self.refresh()
+
+    def __init__(self, columns: Sequence[str], widths: dict[str, int] | None = None, **kwargs) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
         self._column_names = list(columns)
+        self._widths = widths or {}
         self._shown: dict[str, tuple[Cell, ...]] = {}
 
     def on_mount(self) -> None:
         for name in self._column_names:
-            self.add_column(name, key=name)
+            self.add_column(name, key=name, width=self._widths.get(name))
 
     @property
     def current_key(self) -> str | None:
@@ -37,21 +50,26 @@ class KeyedTable(DataTable):
         return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
 
     def show(self, rows: dict[str, tuple[Cell, ...]]) -> None:
-        if list(rows) == list(self._shown):
-            for key, cells in rows.items():
-                old = self._shown[key]
-                for name, new, before in zip(self._column_names, cells, old):
-                    if new != before:
-                        self.update_cell(key, name, new, update_width=True)
-        else:
-            keep = self.current_key
-            self.clear()
-            for key, cells in rows.items():
+        keep = self.current_key
+        order = [key for key in self._shown if key in rows]
+        for key in self._shown.keys() - rows.keys():
+            self.remove_row(key)
+        for key, cells in rows.items():
+            before = self._shown.get(key)
+            if before is None:
                 self.add_row(*cells, key=key)
-            if keep in rows:
-                self.move_cursor(row=self.get_row_index(keep), animate=False)
+                order.append(key)
+                continue
+            for name, new, old in zip(self._column_names, cells, before):
+                if new != old:  # in place; no width re-measure, which would scan the whole column
+                    self.update_cell(key, name, new)
+        wanted = list(rows)
+        if order != wanted:
+            position = {key: index for index, key in enumerate(wanted)}
+            self.sort(key=lambda cells: position[str(cells[0])])
         self._shown = dict(rows)
-
+        if keep in rows and keep != self.current_key:
+            self.move_cursor(row=self.get_row_index(keep), animate=False)
     def select_key(self, key: str) -> None:
         """Put the cursor on `key`'s row, if there is one."""
         if key in self._shown and key != self.current_key:

@@ -38,7 +38,7 @@ class MergeQueue(KeyedTable):
             self.unit = unit
 
     def __init__(self, **kwargs) -> None:
-        super().__init__(("Unit", "State", "Waits for"), **kwargs)
+        super().__init__(("Unit", "State", "Waits for"), widths={"State": 12, "Waits for": 11}, **kwargs)
         self.tooltip = "a approve · x reject · b hand back · r reassign · enter resolve a conflict"
 
     def show_queue(self, units: list[UnitRow]) -> None:
@@ -47,7 +47,7 @@ class MergeQueue(KeyedTable):
         rows = {}
         for unit in queued:
             approved = unit.state in ("awaiting_approval", "gating") and unit.approved
-            waits = "merge (approved)" if approved else WAITS_FOR[unit.state]
+            waits = "merging" if approved else WAITS_FOR[unit.state]
             style = f"bold {warning}" if waits.startswith("you") else ""
             rows[unit.id] = (unit.id, STATE_LABELS.get(unit.state, unit.state), Text(waits, style=style))
         self.show(rows)
