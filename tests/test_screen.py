@@ -3,13 +3,16 @@ scripted agents: each decision is checked on screen and in the store."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+
 import pytest
 
 from app.dialogs import ApproveDialog, ConfirmDialog, ConflictDialog, HelpScreen, NoteDialog, ReassignDialog
 from app.supervisor import UNIT_ACTIONS
 from widgets.graph_view import GraphView
 
-from conftest import first_parent_merges, write_unit
+from conftest import bosun, first_parent_merges, write_unit
 from screen_kit import SIZE, open_app
 
 
@@ -197,3 +200,24 @@ async def test_filter_help_and_palette(project):
             assert title in titles
         bindings = {b.id for b in app.screen.BINDINGS}
         assert {"approve", "reject", "handback", "reassign", "cancel", "revoke", "filter"} <= bindings
+
+
+async def test_a_claim_made_from_another_terminal_is_live_on_screen_and_revoked_there(project):
+    repo = project([{"id": "one"}], {}, agents={"ext": {"kind": "external"}}, mode="claim", lease="60s")
+    app = open_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.state("one", "ready")
+        claimed = await asyncio.to_thread(bosun, "claim", "--agent", "ext", cwd=repo)
+        task = json.loads(claimed.stdout)
+        await app.state("one", "claimed", "running")
+        shown = app.text()
+        assert "ext" in shown and "one" in shown and "left" in shown and "old" in shown
+        await pilot.press("v")
+        await app.dialog(ConfirmDialog)
+        assert "Revoke ext's claim on 'one'?" in app.text()
+        await pilot.press("y")
+        await app.until(lambda: any(e.kind == "revoked" for e in app.session.store.events()), "the revocation")
+        late = await asyncio.to_thread(bosun, "submit", "one", "--token", str(task["token"]), cwd=repo)
+        assert late.returncode == 1 and "stale" in late.stderr
+        await app.caught_up()
+        assert app.unit("one").owner is None and "revoked" in app.text()

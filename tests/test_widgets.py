@@ -1,0 +1,19 @@
+"""Small widget rules a user relies on: when a lease counts as expiring, how times read."""
+
+from __future__ import annotations
+
+from widgets.agents_table import duration, lease_cell
+
+COLOURS = {"warning": "yellow", "error": "red"}
+
+
+def test_a_lease_with_under_a_third_left_is_flagged_expiring():
+    assert lease_cell(40, 60, COLOURS).plain == "20s old · 40s left"
+    expiring = lease_cell(15, 60, COLOURS)
+    assert expiring.plain == "⚠ 45s old · 15s left" and "yellow" in str(expiring.style)
+    assert lease_cell(-2, 60, COLOURS).plain == "✖ expired"
+    assert lease_cell(None, 60, COLOURS).plain == ""
+
+
+def test_durations_read_like_a_clock():
+    assert [duration(s) for s in (None, 0, 59.9, 61, 3599, 3661)] == ["", "0s", "59s", "1m01s", "59m59s", "1h01m"]
