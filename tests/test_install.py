@@ -21,7 +21,7 @@ def test_the_wheel_holds_the_demo_and_runs_it(tmp_path: Path) -> None:
     wheel = next((tmp_path / "dist").glob("bosun-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     for needed in ("app/demo_project/bosun.toml", "app/demo_project/team.toml",
-                   "app/demo_project/src/calc/__init__.py", "orchestration/scripted.py"):
+                   "app/demo_project/src/calc/__init__.py", "orchestration/scripted.py", "app/bosun.tcss"):
         assert needed in names, f"{needed} is missing from the wheel"
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
