@@ -106,6 +106,12 @@ class ApproveDialog(Dialog):
             yield Static(Text.assemble(("Gate   ", "bold"), f"{verdict}{counts} in {gate.get('duration_s', 0):.2f}s "
                                        f"on {str(gate.get('commit', ''))[:10]}"), classes="dialog-line")
             yield Static(Text.assemble(("Scope  ", "bold"), facts.scope), classes="dialog-line")
+            if facts.checks:
+                yield Static(Text.assemble(("Checks ", "bold"), checks_line(facts.checks)), classes="dialog-line")
+            if facts.warnings:
+                yield Static(Text.assemble((f"{len(facts.warnings)} warning(s) for you to judge:\n", "bold yellow"),
+                                           "\n".join(f"{w['path']}:{w['line']} {w['message']}"
+                                                     for w in facts.warnings)), classes="dialog-line")
             with VerticalScroll(classes="dialog-scroll"):
                 yield Static(facts.stat.rstrip() or "no file changes", markup=False)
             with Horizontal(classes="dialog-buttons"):
@@ -162,17 +168,28 @@ class ConflictDialog(Dialog):
                 Binding("r", "choose('reassign')", "Reassign", show=False),
                 Binding("c", "choose('cancel')", "Cancel unit", show=False)]
 
-    def __init__(self, unit: str, sides: list[ConflictSide]) -> None:
+    def __init__(self, unit: str, sides: list[ConflictSide], findings: list[dict] | None = None) -> None:
         super().__init__(classes="conflict")
-        self.unit, self.sides = unit, sides
+        self.unit, self.sides, self.findings = unit, sides, findings or []
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(f"'{self.unit}' conflicts with the integration branch in {len(self.sides)} file(s)",
-                        classes="dialog-title")
-            yield Static("Between the markers: the integration branch's side first, then this unit's.",
-                         classes="dialog-body")
+            if self.findings:
+                yield Label(f"'{self.unit}' merges cleanly but clashes with the integration branch: "
+                            f"{len(self.findings)} finding(s)", classes="dialog-title")
+                yield Static("Each side is valid alone; together they do not hold.", classes="dialog-body")
+            else:
+                yield Label(f"'{self.unit}' conflicts with the integration branch in {len(self.sides)} file(s)",
+                            classes="dialog-title")
+                yield Static("Between the markers: the integration branch's side first, then this unit's.",
+                             classes="dialog-body")
             with VerticalScroll(classes="dialog-scroll"):
+                for finding in self.findings:
+                    yield Static(Text.assemble((f"{finding['path']}:{finding['line']}  ", "bold underline"),
+                                               (f"{finding['kind']} ({finding['severity']})", "bold"),
+                                               f"\n{finding['message']}\n",
+                                               ("  integration branch: ", "green"), f"{finding['ours']}\n",
+                                               ("  this unit:          ", "cyan"), f"{finding['theirs']}\n"))
                 for side in self.sides:
                     yield Static(Text(side.path, style="bold underline"))
                     yield Static(_marked(side.excerpt))
@@ -191,6 +208,11 @@ class ConflictDialog(Dialog):
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
         self.dismiss(None if event.button.id == "close" else event.button.id)
+
+
+def checks_line(checks: tuple[dict, ...] | list[dict]) -> str:
+    """`✔ merge · ✔ semantic · ✖ tests`: every check of a gate run and how it went."""
+    return " · ".join(f"{'✔' if c['passed'] else '✖'} {c['check']}" for c in checks)
 
 
 def _marked(excerpt: str) -> Text:

@@ -323,10 +323,11 @@ class SupervisorScreen(Screen):
             return
         if row.state == "awaiting_approval":
             self.action_approve()
-        elif row.state == "conflicted":
+        elif row.state in ("conflicted", "semantic_conflict"):
             head = self.session.integration_head()
-            sides = await asyncio.to_thread(conflict_sides, self.session, row, head)
-            choice = await self.app.push_screen_wait(ConflictDialog(row.id, sides))
+            findings = (row.detail or {}).get("findings") or []
+            sides = [] if findings else await asyncio.to_thread(conflict_sides, self.session, row, head)
+            choice = await self.app.push_screen_wait(ConflictDialog(row.id, sides, findings))
             actions = {"handback": self.action_handback, "reassign": self.action_reassign,
                        "cancel": self.action_cancel_unit}
             if choice in actions:

@@ -48,7 +48,11 @@ def compose_prompt(task: dict) -> str:
         if handback["reason"] == "conflict":
             lines.append("The integration branch has been merged into your worktree; resolve the conflict "
                          "markers in those files and commit the merge.")
-        if handback.get("output_tail"):
+        if handback["reason"] == "semantic_conflict":
+            lines += ["Your change merges cleanly with the integration branch (now merged into your worktree), "
+                      "but the two do not fit together. Fix every place below, then commit:", "```",
+                      handback.get("output_tail") or "", "```"]
+        elif handback.get("output_tail"):
             lines += ["The end of the test output on the merged tree:", "```", handback["output_tail"], "```"]
     lines += ["", f"Work in the current directory, on branch {task['branch']}. Commit your work with git when "
               "it is done; Bosun merges only what is committed. The task as JSON is in $BOSUN_TASK_FILE."]

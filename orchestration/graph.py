@@ -67,7 +67,7 @@ def _ascii(graph, states, owners) -> str:
 
 def _dot(graph, states, owners) -> str:
     colours = {"merged": "palegreen", "pending": "white", "ready": "lightblue", "running": "gold",
-               "conflicted": "salmon", "gate_failed": "salmon", "failed": "salmon",
+               "conflicted": "salmon", "semantic_conflict": "salmon", "gate_failed": "salmon", "failed": "salmon",
                "out_of_scope": "salmon", "awaiting_approval": "orange", "cancelled": "grey"}
     lines = ["digraph bosun {", "  rankdir=LR;", "  node [shape=box, style=filled];"]
     for unit in graph:

@@ -55,10 +55,14 @@ def prepare(session: Session, clone: AgentClone, row: UnitRow, head: str, integr
     path = clone.worktree_path(row.id)
     handback = row.handback
     if row.base_commit and row.head_commit and path.exists():
-        if handback and handback.get("reason") == "conflict":
+        # The agent fixes a clash on top of what it clashed with: the integration head is merged in
+        # (with conflict markers for a textual conflict; a clean merge for a semantic one).
+        if handback and handback.get("reason") in ("conflict", "semantic_conflict"):
             files = clone.merge_into_worktree(row.id, head)
             handback = {**handback, "files": files or handback.get("files", [])}
         base, start = row.base_commit, row.head_commit
+        if handback and handback.get("reason") == "semantic_conflict":  # merged cleanly: the fix must come after
+            start = clone.branch_head(row.id) or start
     else:
         clone.add_worktree(row.id, head)
         base = start = head

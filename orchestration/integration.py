@@ -11,11 +11,12 @@ import asyncio
 from dataclasses import dataclass
 
 from .errors import BosunError
-from .gate import GateFolder, candidate_commit, merge_check, run_gate, summarize
+from .checks import command_verdict, findings_text, merge_verdict, semantic_verdict, warnings_of
+from .gate import GateFolder, GateResult, candidate_commit, merge_check, run_gate, summarize
 from .scope import in_scope
 from .session import Session
 from .states import (AWAITING_APPROVAL, CHECKING, CONFLICTED, GATE_FAILED, GATING, MERGED, OUT_OF_SCOPE,
-                     SUBMITTED)
+                     SEMANTIC_CONFLICT, SUBMITTED)
 from .store import StaleState
 
 
@@ -59,7 +60,8 @@ class Integrator:
         head = self.session.integration_head()  # as Bosun left it: the merge's compare-and-swap checks the ref
         check = await asyncio.to_thread(merge_check, self.repo, head, row.head_commit)
         if not check.clean:
-            detail = {"reason": "conflict", "files": list(check.conflicts)}
+            detail = {"reason": "conflict", "files": list(check.conflicts),
+                      "checks": [merge_verdict(False, check.conflicts)]}
             self.store.transition(unit_id, CONFLICTED, (CHECKING,), data=detail, detail=detail)
             return Verdict(CONFLICTED, detail)
         changed = await asyncio.to_thread(self.repo.changed_files, head, check.tree)
@@ -72,34 +74,79 @@ class Integrator:
         candidate = await asyncio.to_thread(candidate_commit, self.repo, check.tree, (head, row.head_commit), message)
         self.store.transition(unit_id, GATING, (CHECKING,), data={"candidate": candidate, "files": len(changed)},
                               candidate=candidate, candidate_parent=head, fsync=False)
-        result = await asyncio.to_thread(self._gate, unit_id, row.attempts, candidate)
-        counts = {f"tests_{k}": v for k, v in summarize(result.output_tail).items()}
+        project = self.session.plan.project
+        verdicts = [merge_verdict(True)]
+        semantic = await asyncio.to_thread(semantic_verdict, self.repo, head, row.head_commit, check.tree,
+                                           project.semantic)
+        verdicts.append(semantic)
+        if semantic["blocking"]:
+            return self._semantic_conflict(row, candidate, head, verdicts)
+        results = await asyncio.to_thread(self._run_checks, unit_id, row.attempts, candidate)
+        verdicts += [command_verdict(name, result) for name, result in results]
+        failed = next(((name, result) for name, result in results if not result.passed), None)
+        tests = results[0][1]
+        counts = {f"tests_{k}": v for k, v in summarize(tests.output_tail).items()}
+        warnings = warnings_of(verdicts)
+        if failed is None:
+            cause = tests.cause + (f", {len(results) - 1} more check(s) passed" if len(results) > 1 else "")
+            cause += f"; {len(warnings)} warning(s) for a human" if warnings else ""
+        else:
+            cause = tests.cause if failed[0] == "tests" else f"check `{failed[0]}` failed: {failed[1].cause}"
+        shown = failed[1] if failed else tests
+        duration = sum(result.duration_s for _, result in results) + semantic["duration_s"]
         gate_run = {"unit": unit_id, "attempt": row.attempts, "commit_id": candidate, "parent": head,
-                    "passed": result.passed, "exit_code": result.exit_code, "duration_s": result.duration_s,
-                    "cause": result.cause, "output_tail": result.output_tail}
-        gate = {"passed": result.passed, "cause": result.cause, "duration_s": round(result.duration_s, 3),
-                "commit": candidate, **counts}
-        if not result.passed:
-            detail = {"reason": "gate_failed", "gate": gate, "output_tail": result.output_tail[-3000:]}
+                    "passed": failed is None, "exit_code": shown.exit_code, "duration_s": duration,
+                    "cause": cause, "output_tail": shown.output_tail, "checks": verdicts}
+        gate = {"passed": failed is None, "cause": cause, "duration_s": round(duration, 3), "commit": candidate,
+                **counts, "checks": [{k: v[k] for k in ("check", "passed", "cause")} for v in verdicts]}
+        if failed is not None:
+            detail = {"reason": "gate_failed", "gate": gate, "output_tail": shown.output_tail[-3000:],
+                      "checks": verdicts}
             self.store.transition(unit_id, GATE_FAILED, (GATING,), data={"gate": gate}, detail=detail,
                                   gate_run=gate_run)
             return Verdict(GATE_FAILED, detail)
-        detail = {**(row.detail or {}), "gate": gate, "files": changed}
-        if self.merge_when_green or row.approved:
+        detail = {**(row.detail or {}), "gate": gate, "files": changed, "checks": verdicts, "warnings": warnings}
+        # A warning holds even an automatic merge: under `merge = "auto"` nobody else would read it.
+        if (self.merge_when_green and not warnings) or row.approved:
             self.store.transition(unit_id, GATING, (GATING,), kind="gate_passed", data={"gate": gate},
                                   detail=detail, gate_run=gate_run)
             return await self.merge(unit_id)
-        self.store.transition(unit_id, AWAITING_APPROVAL, (GATING,), data={"gate": gate}, detail=detail,
-                              gate_run=gate_run)
+        self.store.transition(unit_id, AWAITING_APPROVAL, (GATING,), data={"gate": gate, "warnings": len(warnings)},
+                              detail=detail, gate_run=gate_run)
         return Verdict(AWAITING_APPROVAL, detail)
 
-    def _gate(self, unit_id: str, attempt: int, candidate: str):
+    def _semantic_conflict(self, row, candidate: str, head: str, verdicts: list[dict]) -> Verdict:
+        """The merge is clean and may pass every test, yet the two sides do not hold together."""
+        semantic = verdicts[-1]
+        findings = semantic["findings"]
+        text = findings_text(findings)
+        gate_run = {"unit": row.id, "attempt": row.attempts, "commit_id": candidate, "parent": head, "passed": False,
+                    "exit_code": None, "duration_s": semantic["duration_s"], "cause": semantic["cause"],
+                    "output_tail": text, "checks": verdicts}
+        gate = {"passed": False, "cause": semantic["cause"], "duration_s": semantic["duration_s"], "commit": candidate,
+                "checks": [{k: v[k] for k in ("check", "passed", "cause")} for v in verdicts]}
+        detail = {"reason": "semantic_conflict", "gate": gate, "findings": findings,
+                  "files": sorted({f["path"] for f in findings}), "output_tail": text, "checks": verdicts}
+        self.store.transition(row.id, SEMANTIC_CONFLICT, (GATING,), data={"gate": gate, "findings": len(findings)},
+                              detail=detail, gate_run=gate_run)
+        return Verdict(SEMANTIC_CONFLICT, detail)
+
+    def _run_checks(self, unit_id: str, attempt: int, candidate: str) -> list[tuple[str, GateResult]]:
+        """The tests, then each of the plan's extra checks while everything passes, all on the
+        candidate's tree in the gate folder."""
         project = self.session.plan.project
         self.gate_folder.checkout(candidate)
-        log = self.session.dir / "logs" / f"gate.{unit_id}.{attempt}.log"
-        log.unlink(missing_ok=True)
-        return run_gate(project.gate, self.gate_folder.path, project.gate_timeout, project.gate_env, log,
-                        ceiling=self.session.dir)
+        results = []
+        for index, (name, command) in enumerate([("tests", project.gate), *((c, c) for c in project.checks)]):
+            log = self.session.dir / "logs" / (f"gate.{unit_id}.{attempt}.log" if index == 0
+                                               else f"check.{unit_id}.{attempt}.{index}.log")
+            log.unlink(missing_ok=True)
+            result = run_gate(command, self.gate_folder.path, project.gate_timeout, project.gate_env, log,
+                              ceiling=self.session.dir)
+            results.append((name, result))
+            if not result.passed:
+                break
+        return results
 
     async def merge(self, unit_id: str) -> Verdict:
         """Move the integration branch to the unit's gated candidate, or re-judge a stale one.

@@ -24,13 +24,14 @@ from .protocol import revoke
 from .session import Session
 from .states import (AGENT_STATES, AWAITING_APPROVAL, CANCELLED, CLAIMED, COMMAND_STATES, CONFLICTED, DONE_STATES,
                      FAILED, GATE_FAILED, INTEGRATING_STATES, MERGED, OUT_OF_SCOPE, READY, RUNNING,
-                     SUBMITTED)
+                     SEMANTIC_CONFLICT, SUBMITTED)
 from .store import StaleState, UnitRow
 from .usage import add_usage, usage_from_output
 from .worktrees import AgentClone
 
-AUTO_HANDBACK = (CONFLICTED, GATE_FAILED, OUT_OF_SCOPE)
-REASONS = {CONFLICTED: "conflict", GATE_FAILED: "gate_failed", OUT_OF_SCOPE: "out_of_scope"}
+AUTO_HANDBACK = (CONFLICTED, SEMANTIC_CONFLICT, GATE_FAILED, OUT_OF_SCOPE)
+REASONS = {CONFLICTED: "conflict", SEMANTIC_CONFLICT: "semantic_conflict", GATE_FAILED: "gate_failed",
+           OUT_OF_SCOPE: "out_of_scope"}
 
 
 @dataclass
@@ -294,6 +295,8 @@ class Orchestrator:
         detail = row.detail or {}
         handback = {"reason": reason or REASONS.get(row.state, "human"), "note": note,
                     "files": detail.get("files", []), "output_tail": detail.get("output_tail")}
+        if detail.get("findings"):  # exactly what clashed, symbol by symbol
+            handback["findings"] = detail["findings"]
         return self._move(row.id, READY, (row.state,), kind=kind, data={"reason": handback["reason"], "note": note},
                           handback=handback, approved=0, owner=None)
 

@@ -19,6 +19,9 @@ from .errors import PlanError
 from .plan_places import Problems
 from .presets import PRESETS
 from .scope import normalize, scope_problem, scopes_overlap
+from .semantic_findings import DEFAULT_SEVERITY, KINDS
+
+SEVERITIES = ("block", "warn", "off")
 
 AGENT_KINDS = ("scripted", "command", "model", "external")
 PLACEHOLDERS = ("task_file", "prompt", "unit", "worktree")
@@ -42,6 +45,10 @@ class ProjectSpec:
     mode: str = "assign"
     handback: str = "auto"
     max_attempts: int = 3
+    checks: tuple[str, ...] = ()
+    semantic: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SEVERITY))
+    """For each kind of semantic finding: "block" (the unit goes to semantic_conflict), "warn"
+    (the merge waits for a human) or "off"."""
 
 
 @dataclass(frozen=True)
@@ -201,10 +208,36 @@ def _project(problems: Problems, raw: Any) -> ProjectSpec:
             bad("gate_env", "must be a list of environment variable names")
         else:
             values["gate_env"] = env
+    if "checks" in raw:
+        checks = raw["checks"]
+        if isinstance(checks, list) and all(isinstance(c, str) and c.strip() for c in checks):
+            values["checks"] = tuple(checks)
+        else:
+            bad("checks", 'must be a list of commands, e.g. ["ruff check .", "mypy src"]')
+    if "semantic" in raw:
+        values["semantic"] = _semantic(raw["semantic"], bad)
     spec = ProjectSpec(**values)
     if spec.base == spec.integration:
         bad("integration", "must differ from the base branch")
     return spec
+
+
+def _semantic(raw: Any, bad) -> dict[str, str]:
+    """`semantic = "off"`, or a table giving some kinds of finding their own severity."""
+    severity = dict(DEFAULT_SEVERITY)
+    if raw in SEVERITIES:
+        return dict.fromkeys(KINDS, raw)
+    if not isinstance(raw, dict):
+        bad("semantic", f'must be "block", "warn", "off" or a table of those by kind ({", ".join(KINDS)})')
+        return severity
+    for kind, value in raw.items():
+        if kind not in KINDS:
+            bad(f"semantic.{kind}", f"unknown kind of finding (known: {', '.join(KINDS)})")
+        elif value not in SEVERITIES:
+            bad(f"semantic.{kind}", f'must be "block", "warn" or "off", not {value!r}')
+        else:
+            severity[kind] = value
+    return severity
 
 
 def _ref_name_ok(name: str) -> bool:

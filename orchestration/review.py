@@ -48,6 +48,8 @@ class Approval:
     gate: dict | None
     scope: str
     files: tuple[str, ...]
+    checks: tuple[dict, ...] = ()
+    warnings: tuple[dict, ...] = ()
 
 
 def _cut(patch: str) -> tuple[str, bool]:
@@ -156,7 +158,8 @@ def approval(session: Session, row: UnitRow) -> Approval:
         outside = [path for path in files if not in_scope(path, scope)]
         verdict = (f"{len(outside)} file(s) outside the scope: {', '.join(outside)}" if outside
                    else f"all {len(files)} file(s) inside the scope ({', '.join(scope)})")
-    return Approval(row.id, stat, detail.get("gate"), verdict, files)
+    return Approval(row.id, stat, detail.get("gate"), verdict, files, tuple(detail.get("checks") or ()),
+                    tuple(detail.get("warnings") or ()))
 
 
 def commits_made(session: Session, rows: list[UnitRow]) -> dict[str, int]:

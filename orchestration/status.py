@@ -46,7 +46,7 @@ def status_json(session: Session) -> dict:
     runs: dict[str, dict] = {}
     for run in session.store.gate_runs():
         runs[run.unit] = {"passed": run.passed, "duration_s": round(run.duration_s, 3), "commit": run.commit_id,
-                          "cause": run.cause}
+                          "cause": run.cause, "checks": run.checks}
     return {
         "integration": {"branch": session.plan.project.integration,
                         "commit": session.repo.rev_parse(session.integration_ref)},

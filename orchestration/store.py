@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS gate_runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT, unit TEXT NOT NULL, attempt INTEGER NOT NULL,
     commit_id TEXT NOT NULL, parent TEXT NOT NULL, passed INTEGER NOT NULL,
     exit_code INTEGER, duration_s REAL NOT NULL, cause TEXT NOT NULL,
-    output_tail TEXT NOT NULL, time REAL NOT NULL
+    output_tail TEXT NOT NULL, time REAL NOT NULL, checks TEXT NOT NULL DEFAULT '[]'
 );
 CREATE TABLE IF NOT EXISTS commands (
     id INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL, kind TEXT NOT NULL,
@@ -50,7 +50,7 @@ CREATE TABLE IF NOT EXISTS intents (
 """
 
 JSON_FIELDS = ("handback", "detail", "usage")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 @dataclass
@@ -116,6 +116,8 @@ class GateRun:
     cause: str
     output_tail: str
     time: float
+    checks: list[dict] = field(default_factory=list)
+    """Every check's verdict, in the order they ran: `{"check", "passed", "blocking", "cause", ...}`."""
 
 
 @dataclass(frozen=True)
@@ -340,19 +342,21 @@ class Store:
 
     # -- gate runs ----------------------------------------------------------------------
     def _insert_gate_run(self, db: sqlite3.Connection, unit: str, attempt: int, commit_id: str, parent: str, passed: bool,
-                         exit_code: int | None, duration_s: float, cause: str, output_tail: str) -> int:
+                         exit_code: int | None, duration_s: float, cause: str, output_tail: str,
+                         checks: list[dict] | None = None) -> int:
         cursor = db.execute(
             "INSERT INTO gate_runs (unit, attempt, commit_id, parent, passed, exit_code, duration_s, cause, "
-            "output_tail, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (unit, attempt, commit_id, parent, int(passed), exit_code, duration_s, cause, output_tail, self.clock()))
+            "output_tail, time, checks) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (unit, attempt, commit_id, parent, int(passed), exit_code, duration_s, cause, output_tail, self.clock(),
+             json.dumps(checks or [])))
         return cursor.lastrowid
 
     def gate_runs(self, unit: str | None = None) -> list[GateRun]:
-        sql = ("SELECT id, unit, attempt, commit_id, parent, passed, exit_code, duration_s, cause, output_tail, time "
-               "FROM gate_runs")
+        sql = ("SELECT id, unit, attempt, commit_id, parent, passed, exit_code, duration_s, cause, output_tail, time, "
+               "checks FROM gate_runs")
         rows = self.db.execute(sql + (" WHERE unit = ? ORDER BY id" if unit else " ORDER BY id"),
                                (unit,) if unit else ()).fetchall()
-        return [GateRun(*r[:5], bool(r[5]), *r[6:]) for r in rows]
+        return [GateRun(*r[:5], bool(r[5]), *r[6:11], json.loads(r[11])) for r in rows]
 
     # -- human commands -----------------------------------------------------------------
     def add_command(self, kind: str, unit: str, **args: Any) -> int:

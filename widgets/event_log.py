@@ -17,7 +17,7 @@ from textual.strip import Strip
 
 from orchestration.store import Event
 
-PROBLEM_KINDS = ("conflicted", "gate_failed", "out_of_scope", "failed", "command_refused", "stale_write_refused",
+PROBLEM_KINDS = ("conflicted", "semantic_conflict", "gate_failed", "out_of_scope", "failed", "command_refused", "stale_write_refused",
                  "integration_tampered", "lease_expired", "blocked")
 GOOD_KINDS = ("merged", "gate_passed", "approved", "session_finished")
 MAX_LINES = 2000

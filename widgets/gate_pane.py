@@ -71,5 +71,6 @@ class GatePane(Vertical):
         if run is None:
             tail.update("No gate has run yet." if not self._runs else "")
             return
-        header = f"{run.unit} try {run.attempt} · {run.commit_id[:10]} · {run.cause}\n"
+        checks = " · ".join(f"{'✔' if c['passed'] else '✖'} {c['check']}" for c in run.checks)
+        header = f"{run.unit} try {run.attempt} · {run.commit_id[:10]} · {run.cause}\n" + (f"{checks}\n" if checks else "")
         tail.update(header + (run.output_tail.rstrip() or "(no output)"))

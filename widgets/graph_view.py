@@ -23,12 +23,13 @@ from textual.strip import Strip
 
 from .graph_layout import BOX_HEIGHT, BOX_WIDTH, Box, GraphLayout, layout_graph
 
-STATE_LABELS = {"awaiting_approval": "to approve", "gate_failed": "gate failed", "out_of_scope": "out of scope"}
+STATE_LABELS = {"awaiting_approval": "to approve", "gate_failed": "gate failed", "out_of_scope": "out of scope",
+                "semantic_conflict": "semantic clash"}
 STATE_GROUPS = {
     "pending": "pending", "ready": "ready", "claimed": "active", "running": "active",
     "submitted": "integrating", "checking": "integrating", "gating": "integrating",
     "awaiting_approval": "waiting", "merged": "merged", "cancelled": "cancelled",
-    "conflicted": "problem", "gate_failed": "problem", "out_of_scope": "problem", "failed": "problem",
+    "conflicted": "problem", "semantic_conflict": "problem", "gate_failed": "problem", "out_of_scope": "problem", "failed": "problem",
 }
 STATE_MARKS = {"pending": "○", "ready": "◌", "active": "●", "integrating": "◍", "waiting": "◆", "merged": "✔",
                "problem": "✖", "cancelled": "−"}

@@ -16,6 +16,7 @@ from .keyed_table import KeyedTable
 WAITS_FOR = {
     "awaiting_approval": "you: a / x",
     "conflicted": "you: enter",
+    "semantic_conflict": "you: enter",
     "gate_failed": "you: b / r",
     "out_of_scope": "you: b / r",
     "failed": "you: r / b",
@@ -23,7 +24,7 @@ WAITS_FOR = {
     "checking": "merge check",
     "gating": "tests",
 }
-HUMAN_FIRST = ("awaiting_approval", "conflicted", "gate_failed", "out_of_scope", "failed",
+HUMAN_FIRST = ("awaiting_approval", "conflicted", "semantic_conflict", "gate_failed", "out_of_scope", "failed",
                "gating", "checking", "submitted")
 
 

@@ -1,0 +1,73 @@
+"""The gate's pipeline of checks on a candidate merge, each giving a verdict with a named cause:
+the merge check, Bosun's semantic checks, the project's tests, and the plan's extra commands.
+
+A verdict is plain data (stored with the gate run, shown on screen and in `bosun status
+--json`): `{"check", "passed", "blocking", "cause", "duration_s"}` plus `findings` for the
+semantic check and `output_tail` for commands.
+"""
+
+from __future__ import annotations
+
+import time
+
+from .gate import GateResult, summarize
+from .gitcmd import GitRepo
+from .semantic import check_merge, read_python_tree
+
+
+def merge_verdict(clean: bool, conflicts: tuple[str, ...] = ()) -> dict:
+    cause = "no textual conflict" if clean else f"textual conflict in {', '.join(conflicts)}"
+    return {"check": "merge", "passed": clean, "blocking": not clean, "cause": cause, "duration_s": 0.0}
+
+
+def semantic_verdict(repo: GitRepo, head: str, unit_head: str, merged_tree: str, severity: dict[str, str]) -> dict:
+    """Static analysis of the merged Python against what each side changed since their merge base.
+
+    Findings the plan turned off are dropped; the verdict blocks when any finding has severity
+    "block", and passes (with warnings) when the rest only warn."""
+    started = time.monotonic()
+    findings: list[dict] = []
+    if any(level != "off" for level in severity.values()):
+        base = repo.run("merge-base", head, unit_head, check=False).out.strip()
+        if base and base != head:  # when the integration branch has not moved, nothing can clash
+            trees = [read_python_tree(repo.path, treeish) for treeish in (base, head, unit_head, merged_tree)]
+            for finding in check_merge(*trees):
+                level = severity.get(finding.kind, "block")
+                if level != "off":
+                    findings.append({**finding.to_json(), "severity": level})
+    blocking = [f for f in findings if f["severity"] == "block"]
+    warnings = [f for f in findings if f["severity"] == "warn"]
+    if blocking:
+        cause = f"semantic conflict: {_kinds(blocking)}"
+    elif warnings:
+        cause = f"for a human to judge: {_kinds(warnings)}"
+    else:
+        cause = "no semantic conflict found"
+    return {"check": "semantic", "passed": not blocking, "blocking": bool(blocking), "cause": cause,
+            "duration_s": round(time.monotonic() - started, 3), "findings": findings}
+
+
+def command_verdict(name: str, result: GateResult) -> dict:
+    """The tests or one of the plan's extra checks, run on the candidate tree."""
+    verdict = {"check": name, "passed": result.passed, "blocking": not result.passed, "cause": result.cause,
+               "duration_s": round(result.duration_s, 3), "output_tail": result.output_tail[-2000:]}
+    counts = summarize(result.output_tail) if name == "tests" else {}
+    return {**verdict, **{f"tests_{k}": v for k, v in counts.items()}}
+
+
+def findings_text(findings: list[dict]) -> str:
+    """The findings as lines an agent (or a person) can act on: place, kind, what clashed."""
+    return "\n".join(f"{f['path']}:{f['line']}: {f['kind']} ({f['severity']}): {f['message']}" for f in findings)
+
+
+def warnings_of(verdicts: list[dict]) -> list[dict]:
+    return [f for v in verdicts for f in v.get("findings", []) if f["severity"] == "warn"]
+
+
+def _kinds(findings: list[dict]) -> str:
+    counts: dict[str, int] = {}
+    for finding in findings:
+        counts[finding["kind"]] = counts.get(finding["kind"], 0) + 1
+    return ", ".join(f"{n} {kind}" for kind, n in counts.items())
+
+

@@ -1,0 +1,1 @@
+"""The semantic-check corpus and the helper that turns its cases into git repositories."""

@@ -1,0 +1,12 @@
+"""Statistics."""
+
+
+def mean(values):
+    total = 0.0
+    for v in values:
+        total += v
+    return total / len(values)
+
+
+def spread(values):
+    return max(values) - min(values)

@@ -1,0 +1,9 @@
+"""Text helpers."""
+
+
+def words(text):
+    return text.split()
+
+
+def initials(text):
+    return "".join(w[0] for w in words(text))

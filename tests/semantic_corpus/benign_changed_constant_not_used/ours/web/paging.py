@@ -1,0 +1,4 @@
+"""Paging settings."""
+
+PAGE_SIZE = 20
+MAX_PAGES = 500

@@ -1,0 +1,5 @@
+from web import paging
+
+
+def page_count(items):
+    return -(-items // paging.PAGE_SIZE)

@@ -1,0 +1,9 @@
+"""Points."""
+from dataclasses import dataclass
+
+
+@dataclass
+class Point:
+    x: int
+    y: int
+    label: str = ""

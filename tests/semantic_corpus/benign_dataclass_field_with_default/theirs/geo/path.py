@@ -1,0 +1,5 @@
+from geo.point import Point
+
+
+def diagonal():
+    return [Point(0, 0), Point(1, 1)]

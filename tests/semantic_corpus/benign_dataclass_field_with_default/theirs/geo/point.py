@@ -1,0 +1,8 @@
+"""Points."""
+from dataclasses import dataclass
+
+
+@dataclass
+class Point:
+    x: int
+    y: int

@@ -1,0 +1,12 @@
+"""Port numbers."""
+
+
+class PortError(ValueError):
+    pass
+
+
+def parse_port(text):
+    port = int(text)
+    if not 0 < port < 65536:
+        raise PortError(f"port out of range: {port}")
+    return port

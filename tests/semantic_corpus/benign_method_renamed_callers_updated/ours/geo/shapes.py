@@ -1,0 +1,20 @@
+"""Shapes."""
+
+
+class Circle:
+    def __init__(self, r):
+        self.r = r
+
+    def circumference(self):
+        return 2 * 3.14 * self.r
+
+    def describe(self):
+        return f"circle, perimeter {self.circumference()}"
+
+
+class Line:
+    def __init__(self, length):
+        self.length = length
+
+    def describe(self):
+        return f"line of {self.length}"

@@ -1,0 +1,5 @@
+"""String helpers."""
+
+
+def slug(text):
+    return text.strip().lower().replace(" ", "-")

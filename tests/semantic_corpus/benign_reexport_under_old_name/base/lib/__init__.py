@@ -1,0 +1,2 @@
+"""The public face of the library."""
+from .core import load_config

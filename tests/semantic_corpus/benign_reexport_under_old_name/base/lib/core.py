@@ -1,0 +1,5 @@
+"""The library's core."""
+
+
+def load_config(path):
+    return {"path": path}

@@ -1,0 +1,5 @@
+"""The library's core."""
+
+
+def read_config(path):
+    return {"path": path}

@@ -1,0 +1,6 @@
+from reports.render import render
+
+
+def daily(rows):
+    render(["daily"] + rows)
+    return True

@@ -1,0 +1,17 @@
+"""Tools."""
+import sys
+
+
+def argv_count():
+    return len(sys.argv)
+
+
+def platform():
+    return sys.platform
+
+
+import os
+
+
+def home():
+    return os.path.expanduser("~")

@@ -1,0 +1,5 @@
+"""Numbers."""
+
+
+def double(x):
+    return 2 * x

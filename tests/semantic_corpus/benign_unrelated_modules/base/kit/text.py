@@ -1,0 +1,5 @@
+"""Text."""
+
+
+def shout(text):
+    return text.upper() + "!"

@@ -1,0 +1,9 @@
+"""Text."""
+
+
+def shout(text):
+    return text.upper() + "!!"
+
+
+def whisper(text):
+    return text.lower()

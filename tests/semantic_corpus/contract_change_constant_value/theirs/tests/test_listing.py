@@ -1,0 +1,8 @@
+import unittest
+
+from web.listing import page_count
+
+
+class CountTest(unittest.TestCase):
+    def test_count(self):
+        self.assertEqual(page_count(45), 3)

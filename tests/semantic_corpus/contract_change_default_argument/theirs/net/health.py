@@ -1,0 +1,5 @@
+from net.client import connect
+
+
+def probe(host):
+    return connect(host)

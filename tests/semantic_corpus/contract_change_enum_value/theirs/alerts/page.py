@@ -1,0 +1,5 @@
+from alerts.levels import Level
+
+
+def should_page(score):
+    return score >= Level.HIGH.value

@@ -1,0 +1,10 @@
+"""Settings lookup."""
+
+SETTINGS = {"mode": "fast"}
+
+
+def setting(name):
+    value = SETTINGS.get(name)
+    if value is None:
+        raise ValueError(f"no setting {name}")
+    return value

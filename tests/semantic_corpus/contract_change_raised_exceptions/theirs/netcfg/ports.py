@@ -1,0 +1,8 @@
+"""Port numbers."""
+
+
+def parse_port(text):
+    port = int(text)
+    if not 0 < port < 65536:
+        raise ValueError(f"port out of range: {port}")
+    return port

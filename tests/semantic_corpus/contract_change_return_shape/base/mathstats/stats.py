@@ -1,0 +1,6 @@
+"""Statistics."""
+
+
+def summary(values):
+    count = len(values)
+    return sum(values) / count, count

@@ -1,0 +1,7 @@
+"""Shop settings."""
+
+CURRENCY = "EUR"
+
+
+def describe():
+    return f"prices in {CURRENCY}"

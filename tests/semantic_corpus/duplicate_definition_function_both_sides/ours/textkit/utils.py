@@ -1,0 +1,13 @@
+"""Text helpers."""
+
+
+def slugify(text):
+    return "-".join(words(text)).lower()
+
+
+def words(text):
+    return text.split()
+
+
+def initials(text):
+    return "".join(w[0] for w in words(text))

@@ -1,0 +1,5 @@
+"""Low-level formatting."""
+
+
+def bold(text):
+    return f"**{text}**"

@@ -1,0 +1,11 @@
+"""Rendering of report lines."""
+from report.fmt import bold
+from report.fmt import center
+
+
+def title(text):
+    return bold(text.upper())
+
+
+def line(text):
+    return text + "\n"

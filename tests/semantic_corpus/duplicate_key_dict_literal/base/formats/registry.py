@@ -1,0 +1,13 @@
+"""Exporters by format name."""
+from formats.writers import write_csv
+
+from formats.writers import write_txt
+
+EXPORTERS = {
+    "csv": write_csv,
+    "txt": write_txt,
+}
+
+
+def exporter(name):
+    return EXPORTERS[name]

@@ -1,0 +1,5 @@
+import json
+
+
+def write_json(rows):
+    return json.dumps(rows)

@@ -1,0 +1,13 @@
+"""Writers: each turns rows into text."""
+
+
+def write_csv(rows):
+    return "\n".join(",".join(r) for r in rows)
+
+
+def write_txt(rows):
+    return "\n".join(" ".join(r) for r in rows)
+
+
+def dump_json(rows):
+    return repr(rows)

@@ -1,0 +1,4 @@
+"""Plugins register themselves when imported."""
+from plugins import csv_plugin
+
+from plugins import ini_plugin

@@ -1,0 +1,7 @@
+from plugins.registry import register
+
+
+@register("ini")
+class IniPlugin:
+    def read(self, text):
+        return text.split("=")

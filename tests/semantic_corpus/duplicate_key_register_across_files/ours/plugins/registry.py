@@ -1,0 +1,10 @@
+"""The plugin registry."""
+
+PLUGINS = {}
+
+
+def register(kind):
+    def wrap(cls):
+        PLUGINS[kind] = cls
+        return cls
+    return wrap

@@ -1,0 +1,7 @@
+from plugins.registry import register
+
+
+@register("xml")
+class XmlTree:
+    def read(self, text):
+        return [text]

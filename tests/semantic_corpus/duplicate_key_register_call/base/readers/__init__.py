@@ -1,0 +1,7 @@
+"""Known readers."""
+from readers.base import registry
+from readers.kinds import CsvReader, TabReader, TsvReader
+
+registry.register("csv", CsvReader)
+
+registry.register("txt", str)

@@ -1,0 +1,8 @@
+"""Known readers."""
+from readers.base import registry
+from readers.kinds import CsvReader, TabReader, TsvReader
+
+registry.register("csv", CsvReader)
+registry.register("tsv", TabReader)
+
+registry.register("txt", str)

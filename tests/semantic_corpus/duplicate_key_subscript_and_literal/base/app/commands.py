@@ -1,0 +1,10 @@
+"""Commands by name."""
+from app.actions import start
+
+COMMANDS = {
+    "start": start,
+}
+
+
+def run(name):
+    return COMMANDS[name]()

@@ -1,0 +1,8 @@
+import unittest
+
+from app.commands import run
+
+
+class HaltTest(unittest.TestCase):
+    def test_halt(self):
+        self.assertEqual(run("stop"), "halted")

@@ -1,0 +1,10 @@
+"""Users."""
+from data.base import BaseRepo
+
+
+class UserRepo(BaseRepo):
+    def name(self, uid):
+        return self.fetch(f"user:{uid}") or "anonymous"
+
+    def reconnect(self):
+        return self._connect()

@@ -1,0 +1,6 @@
+"""Settings."""
+
+
+class Config:
+    VERBOSE = False
+    NAME = "app"

@@ -1,0 +1,5 @@
+from .settings import Config
+
+
+def level():
+    return "debug" if Config.DEBUG else "info"

@@ -1,0 +1,7 @@
+"""Settings."""
+
+
+class Config:
+    DEBUG = False
+    VERBOSE = False
+    NAME = "app"

@@ -1,0 +1,16 @@
+"""The service layer."""
+from store.repo import Repo
+
+
+class Service:
+    def __init__(self):
+        self.repo = Repo()
+
+    def register(self, name):
+        return self.repo.save({"name": name})
+
+    def count(self):
+        return len(self.repo.rows)
+
+    def archive(self, names):
+        return [self.repo.save({"archived": n}) for n in names]

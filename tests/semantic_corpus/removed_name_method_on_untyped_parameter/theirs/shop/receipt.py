@@ -1,0 +1,2 @@
+def receipt(cart):
+    return f"total: {cart.total_price()}"

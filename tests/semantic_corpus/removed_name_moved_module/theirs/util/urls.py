@@ -1,0 +1,5 @@
+from util.strings import slug
+
+
+def article_url(title):
+    return "/articles/" + slug(title)

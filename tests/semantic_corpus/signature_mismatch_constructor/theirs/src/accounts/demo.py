@@ -1,0 +1,6 @@
+from accounts.account import Account
+
+
+def demo():
+    account = Account("bob")
+    return account.deposit(10)

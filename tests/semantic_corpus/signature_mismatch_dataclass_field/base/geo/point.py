@@ -1,0 +1,11 @@
+"""Points."""
+from dataclasses import dataclass
+
+
+@dataclass
+class Point:
+    x: int
+    y: int
+
+    def norm1(self):
+        return abs(self.x) + abs(self.y)

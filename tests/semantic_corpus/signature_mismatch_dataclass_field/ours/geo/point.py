@@ -1,0 +1,12 @@
+"""Points."""
+from dataclasses import dataclass
+
+
+@dataclass
+class Point:
+    x: int
+    y: int
+    z: int
+
+    def norm1(self):
+        return abs(self.x) + abs(self.y) + abs(self.z)

@@ -1,0 +1,5 @@
+"""Money conversion."""
+
+
+def convert(amount, *, rate):
+    return round(amount * rate, 2)

@@ -1,0 +1,5 @@
+"""Padding."""
+
+
+def pad(text, size=8):
+    return text.ljust(size, ".")

@@ -1,0 +1,5 @@
+"""Padding."""
+
+
+def pad(text, width=8):
+    return text.ljust(width, ".")
