@@ -246,8 +246,10 @@ class HelpScreen(Dialog):
             with VerticalScroll(classes="dialog-scroll"):
                 yield Static(lines)
                 yield Static(
-                    "\n[b]States[/b]  ○ pending  ◌ ready  ● claimed / running  ◍ checking / gating\n"
-                    "         ◆ needs approval  ✔ merged  ✖ conflicted / gate failed / failed  − cancelled\n\n"
+                    "\n[b]States[/b]  ○ pending   ◌ ready   ● claimed, running   ◍ checking, gating\n"
+                    "        ◆ to approve   ✔ merged   − cancelled\n"
+                    "        ✖ conflicted, clash, gate failed, out of scope, failed\n"
+                    "A clash merges cleanly, but the two sides do not fit together: enter shows where.\n\n"
                     "Decisions go to the session's store like `bosun approve` from another terminal, so a "
                     "supervisor anywhere acts on them.")
             with Horizontal(classes="dialog-buttons"):

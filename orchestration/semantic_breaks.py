@@ -18,8 +18,9 @@ from .semantic_calls import callee_params, describe, misfit, omitted_defaults
 from .semantic_contracts import call_contract_change, value_change
 from .semantic_findings import OTHER_SIDE, SIDE_LABELS, Finding, by_side
 from .semantic_merge import Merge, use_counts
-from .semantic_resolve import Resolver, Target, module_name
+from .semantic_resolve import Resolver, Target
 from .semantic_touched import touched_names
+from .semantic_tree import module_name
 from .semantic_uses import CATCH_ALL, Use
 from .semantic_whereabouts import whereabouts
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import ast
 
+from .semantic_classes import ClassInfo
+from .semantic_defs import FuncInfo, Params
 from .semantic_resolve import Resolver, Target
-from .semantic_summary import ClassInfo, FuncInfo, Params
 
 
 def callee_params(resolver: Resolver, target: Target) -> tuple[Params, Target] | None:

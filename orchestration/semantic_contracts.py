@@ -3,7 +3,7 @@ default a caller relies on, the shape of what a function returns, the exceptions
 
 from __future__ import annotations
 
-from .semantic_summary import FuncInfo, ValueInfo
+from .semantic_defs import FuncInfo, ValueInfo
 from .semantic_uses import CATCH_ALL
 
 OPAQUE_SHAPES = {"value", "None"}

@@ -13,10 +13,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from .semantic_defs import SCOPE_BOUNDARIES, dotted, last_name
 from .semantic_findings import SIDE_LABELS, Finding
 from .semantic_merge import Merge
-from .semantic_resolve import Resolver, module_name
-from .semantic_summary import SCOPE_BOUNDARIES, dotted, last_name
+from .semantic_resolve import Resolver
+from .semantic_tree import module_name
 from .semantic_uses import MODULE_SCOPE
 
 # Decorators that define one name several times on purpose.

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 
-from .semantic_resolve import ParseCache, Parsed, Resolver, Target, Tree, module_name
+from .semantic_resolve import Resolver, Target
+from .semantic_tree import ParseCache, Parsed, Tree, module_name
 
 VERSIONS = ("base", "ours", "theirs", "merged")
 

@@ -6,16 +6,11 @@ from __future__ import annotations
 
 import ast
 
+from .semantic_classes import ClassInfo
+from .semantic_defs import Binding, FuncInfo, ValueInfo, dotted
 from .semantic_merge import Merge
-from .semantic_resolve import module_name
-from .semantic_summary import (
-    Binding,
-    ClassInfo,
-    FuncInfo,
-    ModuleSummary,
-    ValueInfo,
-    dotted,
-)
+from .semantic_summary import ModuleSummary
+from .semantic_tree import module_name
 
 
 def touched_names(merge: Merge, side: str) -> frozenset[str] | None:

@@ -12,7 +12,7 @@ import ast
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .semantic_summary import (
+from .semantic_defs import (
     LINE_END,
     Binding,
     dotted,

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from .semantic_findings import OTHER_SIDE
 from .semantic_merge import Merge
-from .semantic_resolve import Target, module_name
+from .semantic_resolve import Target
+from .semantic_tree import module_name
 
 
 def whereabouts(merge: Merge, side: str, mine: Target, now: Target) -> tuple[str, str]:

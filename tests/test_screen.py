@@ -221,3 +221,32 @@ async def test_a_claim_made_from_another_terminal_is_live_on_screen_and_revoked_
         assert late.returncode == 1 and "stale" in late.stderr
         await app.caught_up()
         assert app.unit("one").owner is None and "revoked" in app.text()
+
+
+async def test_a_semantic_conflict_is_explained_on_screen_and_handed_back(project):
+    script = {
+        "widen": [write_unit("src/calc/ops.py", "def add(a, b, c):\n    return a + b + c\n")],
+        "use": [[{"sleep": 1.5}] + write_unit("src/calc/use.py", "from calc.ops import add\n\nTOTAL = add(1, 2)\n"),
+                write_unit("src/calc/use.py", "from calc.ops import add\n\nTOTAL = add(1, 2, 3)\n")],
+    }
+    units = [{"id": "widen", "scope": ["src/calc/ops.py"]}, {"id": "use", "scope": ["src/calc/use.py"]}]
+    files = {"src/calc/__init__.py": "", "src/calc/ops.py": "def add(a, b):\n    return a + b\n"}
+    repo = project(units, script, extra_files=files, handback="manual")
+    app = open_app(repo, speed=1)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.state("use", "semantic_conflict")
+        assert "✖ clash" in app.text() and "you: enter" in app.text()
+        app.query_one(GraphView).selected = "use"
+        await pilot.press("enter")
+        await app.dialog(ConflictDialog)
+        shown = app.text()
+        assert "merges cleanly but clashes" in shown and "src/calc/use.py:3" in shown and "signature_mismatch" in shown
+        await pilot.press("b")
+        await app.dialog(NoteDialog)
+        await pilot.press("enter")
+        await app.state("use", "merged")
+        runs = app.session.store.gate_runs("use")
+        assert [r.checks[1]["passed"] for r in runs] == [False, True]
+        await pilot.press("g")
+        await app.caught_up()
+        assert "FAILED" in app.text() and "passed" in app.text(), "both runs are in the gate pane"

@@ -17,7 +17,7 @@ from orchestration.semantic import (
     check_merge,
     read_python_tree,
 )
-from orchestration.semantic_resolve import module_name
+from orchestration.semantic_tree import module_name
 from tests.semantic_corpus.corpus import (
     git,
     load_cases,

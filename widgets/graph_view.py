@@ -24,7 +24,7 @@ from textual.strip import Strip
 from .graph_layout import BOX_HEIGHT, BOX_WIDTH, Box, GraphLayout, layout_graph
 
 STATE_LABELS = {"awaiting_approval": "to approve", "gate_failed": "gate failed", "out_of_scope": "out of scope",
-                "semantic_conflict": "semantic clash"}
+                "semantic_conflict": "clash"}
 STATE_GROUPS = {
     "pending": "pending", "ready": "ready", "claimed": "active", "running": "active",
     "submitted": "integrating", "checking": "integrating", "gating": "integrating",
