@@ -26,7 +26,7 @@ from orchestration.status import agent_rows
 from orchestration.store import Event, UnitRow
 from widgets.agents_table import AgentsTable
 from widgets.diff_view import DiffView
-from widgets.event_log import EventLog
+from widgets.event_log import MAX_LINES as EVENT_LOG_LINES, EventLog
 from widgets.gate_pane import GatePane
 from widgets.graph_view import GraphView, UnitLook
 from widgets.merge_queue import MergeQueue
@@ -139,6 +139,8 @@ class SupervisorScreen(Screen):
         self._refresh_pending = False
         self._last_refresh = time.monotonic()
         store = self.session.store
+        if not self.last_seq:  # a resumed session can have a long past: the log keeps the latest
+            self.last_seq = max(0, store.last_seq() - EVENT_LOG_LINES)
         events = store.events(after=self.last_seq)
         units = store.units()
         self.query_one(GraphView).update_units({u.id: UnitLook(u.state, u.owner or u.agent) for u in units})
@@ -172,7 +174,7 @@ class SupervisorScreen(Screen):
             self.query_one(GatePane).show_runs(self.session.store.gate_runs())
 
     def _tell(self, events: list[Event]) -> None:
-        """Pop up what needs the human's eye: refused decisions and a supervisor that stopped."""
+        """Pop up what needs the human's eye: refused decisions and the end of the session."""
         for event in events:
             if event.kind == "command_refused":
                 self.notify(f"{event.data.get('command')} of '{event.unit}' refused: it is {event.data.get('state')}",

@@ -88,8 +88,6 @@ class BosunApp(App[int]):
         if event.state == WorkerState.ERROR:
             error = event.worker.error
             self.notify(f"{error}", title="The supervisor stopped", severity="error", timeout=60)
-        elif event.state == WorkerState.SUCCESS and event.worker.result == 1:
-            self.notify("Nothing moves without a decision, and no agent works.", title="Waiting for you")
 
     # -- keys and palette -------------------------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

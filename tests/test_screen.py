@@ -12,7 +12,7 @@ from app.dialogs import ApproveDialog, ConfirmDialog, ConflictDialog, HelpScreen
 from app.supervisor import UNIT_ACTIONS
 from widgets.graph_view import GraphView
 
-from conftest import bosun, first_parent_merges, write_unit
+from conftest import bosun, first_parent_merges, git, write_unit
 from screen_kit import SIZE, open_app
 
 
@@ -250,3 +250,20 @@ async def test_a_semantic_conflict_is_explained_on_screen_and_handed_back(projec
         await pilot.press("g")
         await app.caught_up()
         assert "FAILED" in app.text() and "passed" in app.text(), "both runs are in the gate pane"
+
+
+async def test_a_tampered_integration_branch_stops_the_supervisor_and_the_screen_says_so(project):
+    repo = project([{"id": "a"}], {"a": [write_unit("src/a.py", "A = 1\n")]}, merge="manual")
+    app = open_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.state("a", "awaiting_approval")
+        git(repo, "update-ref", "refs/heads/bosun/integration", git(repo, "commit-tree", "-m", "sneaky",
+                                                                     "-p", "main", "main^{tree}"))
+        await pilot.press("a")
+        await app.dialog(ApproveDialog)
+        await pilot.press("a")
+        await app.until(lambda: app.supervisor_worker.is_finished, "the supervisor to stop")
+        await pilot.pause()
+        told = [n for n in app._notifications if n.title == "The supervisor stopped"]
+        assert told and "only Bosun moves it" in told[0].message and told[0].severity == "error"
+        assert app.unit("a").state != "merged" and first_parent_merges(repo) == []
