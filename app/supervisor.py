@@ -18,6 +18,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, TabbedContent, TabPane
+from textual.worker import WorkerState
 
 from orchestration.review import approval, commits_made, conflict_sides, unit_diff
 from orchestration.session import Session
@@ -139,7 +140,8 @@ class SupervisorScreen(Screen):
         self._refresh_pending = False
         self._last_refresh = time.monotonic()
         store = self.session.store
-        if not self.last_seq:  # a resumed session can have a long past: the log keeps the latest
+        backlog = not self.last_seq
+        if backlog:  # a resumed session can have a long past: the log keeps the latest
             self.last_seq = max(0, store.last_seq() - EVENT_LOG_LINES)
         events = store.events(after=self.last_seq)
         units = store.units()
@@ -147,7 +149,8 @@ class SupervisorScreen(Screen):
         if events:
             self.last_seq = events[-1].seq
             self.query_one(EventLog).add_events(events)
-            self._tell(events)
+            if not backlog:  # old news is in the log, not in pop-ups
+                self._tell(events)
             self._gate_changed |= any(any(k in e.data for k in GATE_EVENT_KEYS) for e in events)
         self._show_counts(units)
         wait = self._last_tables + TABLES_EVERY_S - self._last_refresh
@@ -249,7 +252,7 @@ class SupervisorScreen(Screen):
         self.store_changed()
 
     # -- decisions ----------------------------------------------------------------------------------
-    @work(group="decision")
+    @work(group="decision", exclusive=True, exit_on_error=False)
     async def action_approve(self) -> None:
         row = self.selected_row("approve")
         if row is None:
@@ -261,7 +264,7 @@ class SupervisorScreen(Screen):
         if await self.app.push_screen_wait(ApproveDialog(facts)):
             self.decide("approve", row.id)
 
-    @work(group="decision")
+    @work(group="decision", exclusive=True, exit_on_error=False)
     async def action_reject(self) -> None:
         row = self.selected_row("reject")
         if row is None:
@@ -271,7 +274,7 @@ class SupervisorScreen(Screen):
         if note is not None:
             self.decide("reject", row.id, note=note or None)
 
-    @work(group="decision")
+    @work(group="decision", exclusive=True, exit_on_error=False)
     async def action_handback(self) -> None:
         row = self.selected_row("handback")
         if row is None:
@@ -282,7 +285,7 @@ class SupervisorScreen(Screen):
         if note is not None:
             self.decide("handback", row.id, note=note or None)
 
-    @work(group="decision")
+    @work(group="decision", exclusive=True, exit_on_error=False)
     async def action_reassign(self) -> None:
         row = self.selected_row("reassign")
         if row is None:
@@ -294,7 +297,7 @@ class SupervisorScreen(Screen):
         if choice:
             self.decide("reassign", row.id, to=choice)
 
-    @work(group="decision")
+    @work(group="decision", exclusive=True, exit_on_error=False)
     async def action_cancel_unit(self) -> None:
         row = self.selected_row("cancel")
         if row is None:
@@ -307,7 +310,7 @@ class SupervisorScreen(Screen):
         if await self.app.push_screen_wait(ConfirmDialog(f"Cancel unit '{row.id}'?", body, yes="Cancel unit")):
             self.decide("cancel", row.id)
 
-    @work(group="decision")
+    @work(group="decision", exclusive=True, exit_on_error=False)
     async def action_revoke(self) -> None:
         row = self.selected_row("revoke")
         if row is None:
@@ -318,7 +321,7 @@ class SupervisorScreen(Screen):
                                                          yes="Revoke claim")):
             self.decide("revoke", row.id)
 
-    @work(group="decision")
+    @work(group="decision", exclusive=True, exit_on_error=False)
     async def action_open_unit(self) -> None:
         row = self.selected_row()
         if row is None:
@@ -337,6 +340,10 @@ class SupervisorScreen(Screen):
         else:
             self.action_show_tab("diff")
             self.query_one(DiffView).focus()
+
+    def on_worker_state_changed(self, event) -> None:
+        if event.worker.group == "decision" and event.state == WorkerState.ERROR:
+            self.notify(f"{event.worker.error}", title="That decision could not be prepared", severity="error")
 
     # -- views --------------------------------------------------------------------------------------
     def action_show_tab(self, tab: str) -> None:

@@ -108,10 +108,18 @@ class BosunApp(App[int]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(keys))
 
+    async def action_quit(self) -> None:
+        """Textual's own quit (ctrl+q, the palette) asks and ends like `q` does."""
+        await self.action_quit_bosun()
+
     async def action_quit_bosun(self) -> None:
-        working = len(self.orchestrator.running) if self.orchestrator and self.supervisor_running else 0
-        if working:
-            question = ConfirmDialog(f"Quit while {working} agent(s) work?",
+        busy = self.orchestrator is not None and self.supervisor_running
+        working = len(self.orchestrator.running) if busy else 0
+        gating = busy and self.orchestrator.lane is not None
+        if working or gating:
+            what = " and ".join(filter(None, [f"{working} agent(s) work" if working else "",
+                                              "a gate runs" if gating else ""]))
+            question = ConfirmDialog(f"Quit while {what}?",
                                      "They are stopped now; `bosun resume` continues the session where it is.",
                                      yes="Quit")
             self.push_screen(question, self._quit_if)

@@ -53,7 +53,8 @@ def compose_prompt(task: dict) -> str:
                       "but the two do not fit together. Fix every place below, then commit:", "```",
                       handback.get("output_tail") or "", "```"]
         elif handback.get("output_tail"):
-            lines += ["The end of the test output on the merged tree:", "```", handback["output_tail"], "```"]
+            lines += ["The end of the output of the check that failed on the merged tree:", "```",
+                      handback["output_tail"], "```"]
     lines += ["", f"Work in the current directory, on branch {task['branch']}. Commit your work with git when "
               "it is done; Bosun merges only what is committed. The task as JSON is in $BOSUN_TASK_FILE."]
     return "\n".join(lines)

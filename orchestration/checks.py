@@ -8,7 +8,9 @@ semantic check and `output_tail` for commands.
 
 from __future__ import annotations
 
+import tempfile
 import time
+from pathlib import Path
 
 from .gate import GateResult, summarize
 from .gitcmd import GitRepo
@@ -20,7 +22,8 @@ def merge_verdict(clean: bool, conflicts: tuple[str, ...] = ()) -> dict:
     return {"check": "merge", "passed": clean, "blocking": not clean, "cause": cause, "duration_s": 0.0}
 
 
-def semantic_verdict(repo: GitRepo, head: str, unit_head: str, merged_tree: str, severity: dict[str, str]) -> dict:
+def semantic_verdict(repo: GitRepo, head: str, unit_head: str, merged_tree: str, severity: dict[str, str],
+                     unit_base: str | None = None) -> dict:
     """Static analysis of the merged Python against what each side changed since their merge base.
 
     Findings the plan turned off are dropped; the verdict blocks when any finding has severity
@@ -29,8 +32,14 @@ def semantic_verdict(repo: GitRepo, head: str, unit_head: str, merged_tree: str,
     findings: list[dict] = []
     if any(level != "off" for level in severity.values()):
         base = repo.run("merge-base", head, unit_head, check=False).out.strip()
+        theirs = unit_head
+        if base == head and unit_base and unit_base != head:
+            # The unit merged the head in (a hand-back): what it adds on top of the head is replayed
+            # onto where it started, so a clash it did not fix is judged as the first time.
+            theirs = own_work_tree(repo, unit_base, head, unit_head) or unit_head
+            base = unit_base
         if base and base != head:  # when the integration branch has not moved, nothing can clash
-            trees = [read_python_tree(repo.path, treeish) for treeish in (base, head, unit_head, merged_tree)]
+            trees = [read_python_tree(repo.path, treeish) for treeish in (base, head, theirs, merged_tree)]
             try:
                 found = check_merge(*trees)
             except Exception as exc:  # a bug in the analyser must not stall the gate: say so, block nothing
@@ -51,6 +60,19 @@ def semantic_verdict(repo: GitRepo, head: str, unit_head: str, merged_tree: str,
         cause = "no semantic conflict found"
     return {"check": "semantic", "passed": not blocking, "blocking": bool(blocking), "cause": cause,
             "duration_s": round(time.monotonic() - started, 3), "findings": findings}
+
+
+def own_work_tree(repo: GitRepo, start: str, head: str, unit_head: str) -> str | None:
+    """The tree of `start` plus what `unit_head` adds to `head`, built in a private index; None when
+    that change does not apply to `start` (then the caller judges the branch as it is)."""
+    with tempfile.TemporaryDirectory(prefix="bosun-own-") as folder:
+        patch, index = Path(folder) / "own.patch", Path(folder) / "index"
+        patch.write_text(repo.run("diff", "--binary", "--no-ext-diff", "--no-textconv", head, unit_head).out)
+        env = {"GIT_INDEX_FILE": str(index)}
+        repo.run("read-tree", start, env=env)
+        if patch.stat().st_size and repo.run("apply", "--cached", str(patch), env=env, check=False).code != 0:
+            return None
+        return repo.run("write-tree", env=env).out.strip()
 
 
 def command_verdict(name: str, result: GateResult) -> dict:

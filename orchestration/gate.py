@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,10 +105,13 @@ def summarize(output: str) -> dict[str, int]:
 
 
 def run_gate(command: str, folder: Path, timeout: float, allowed_env: tuple[str, ...], log_path: Path,
-             ceiling: Path) -> GateResult:
-    """Run the gate command in `folder` with the scrubbed environment; kill its group on timeout."""
+             ceiling: Path, started: Callable[[Child], None] | None = None) -> GateResult:
+    """Run the gate command in `folder` with the scrubbed environment; kill its group on timeout.
+    `started` is handed the process, so a stopping session can kill it."""
     env = scrubbed_env(allowed_env, {"GIT_CEILING_DIRECTORIES": str(ceiling), "BOSUN_GATE": "1"})
     child = Child(["/bin/sh", "-c", command], folder, env, log_path)
+    if started is not None:
+        started(child)
     finished = child.wait(timeout)
     output = tail(log_path)
     if finished.timed_out:

@@ -41,6 +41,18 @@ class Integrator:
         self.repo = session.repo
         self.merge_when_green = merge_when_green
         self.gate_folder = GateFolder(session.repo, session.dir / "gate")
+        self.gate_child = None
+        self.stopping = False
+
+    def _gate_started(self, child) -> None:
+        self.gate_child = child
+
+    def stop_gate(self) -> None:
+        """Kill a running gate or check (the session is stopping; `bosun resume` judges the unit again)."""
+        self.stopping = True
+        child, self.gate_child = self.gate_child, None
+        if child is not None:
+            child.kill()
 
     def verified_head(self, expected: str) -> str:
         """`expected`, the head Bosun recorded, after checking nobody but Bosun moved the branch
@@ -77,7 +89,7 @@ class Integrator:
         project = self.session.plan.project
         verdicts = [merge_verdict(True)]
         semantic = await asyncio.to_thread(semantic_verdict, self.repo, head, row.head_commit, check.tree,
-                                           project.semantic)
+                                           project.semantic, row.base_commit)
         verdicts.append(semantic)
         if semantic["blocking"]:
             return self._semantic_conflict(row, candidate, head, verdicts)
@@ -105,14 +117,17 @@ class Integrator:
             self.store.transition(unit_id, GATE_FAILED, (GATING,), data={"gate": gate}, detail=detail,
                                   gate_run=gate_run)
             return Verdict(GATE_FAILED, detail)
+        seen = (row.detail or {}).get("warnings") or []
         detail = {**(row.detail or {}), "gate": gate, "files": changed, "checks": verdicts, "warnings": warnings}
-        # A warning holds even an automatic merge: under `merge = "auto"` nobody else would read it.
-        if (self.merge_when_green and not warnings) or row.approved:
+        # A warning holds even an automatic merge: under `merge = "auto"` nobody else would read it;
+        # an approval covers the warnings the human saw, not new ones found against a newer head.
+        approved = row.approved and (not warnings or warnings == seen)
+        if (self.merge_when_green and not warnings) or approved:
             self.store.transition(unit_id, GATING, (GATING,), kind="gate_passed", data={"gate": gate},
                                   detail=detail, gate_run=gate_run)
             return await self.merge(unit_id)
         self.store.transition(unit_id, AWAITING_APPROVAL, (GATING,), data={"gate": gate, "warnings": len(warnings)},
-                              detail=detail, gate_run=gate_run)
+                              detail=detail, gate_run=gate_run, approved=0)
         return Verdict(AWAITING_APPROVAL, detail)
 
     def _semantic_conflict(self, row, candidate: str, head: str, verdicts: list[dict]) -> Verdict:
@@ -142,9 +157,9 @@ class Integrator:
                                                else f"check.{unit_id}.{attempt}.{index}.log")
             log.unlink(missing_ok=True)
             result = run_gate(command, self.gate_folder.path, project.gate_timeout, project.gate_env, log,
-                              ceiling=self.session.dir)
+                              ceiling=self.session.dir, started=self._gate_started)
             results.append((name, result))
-            if not result.passed:
+            if not result.passed or self.stopping:
                 break
         return results
 

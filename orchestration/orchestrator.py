@@ -101,6 +101,7 @@ class Orchestrator:
                 self._wake.clear()
         finally:
             await self._stop_all()
+            self.session.clear_supervisor()
 
     def wake(self) -> None:
         self._wake.set()
@@ -399,6 +400,9 @@ class Orchestrator:
         for unit_id, running in list(self.running.items()):
             self._stop_agent(unit_id, wait=True)
             running.task.cancel()
+        if self.lane is not None:  # a gate can take minutes: stop it; the unit is judged again on resume
+            self.lane.cancel()
+            await asyncio.to_thread(self.integrator.stop_gate)
         tasks = [r.task for r in self.running.values()] + ([self.lane] if self.lane else []) + list(self._cleanups)
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)

@@ -59,6 +59,11 @@ class Session:
             return int(pid)
         return None
 
+    def clear_supervisor(self) -> None:
+        """This process supervises no more: decisions from now on wait for `bosun resume`."""
+        if self.store.get_meta("supervisor_pid") == str(os.getpid()):
+            self.store.set_meta("supervisor_pid", "")
+
     def mark_supervisor(self) -> None:
         if (other := self.running_supervisor()) is not None and other != os.getpid():
             raise BosunError(f"{self.dir}: a supervisor is already running this session (pid {other})")

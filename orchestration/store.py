@@ -155,6 +155,13 @@ class Store:
             self.db.execute("PRAGMA synchronous = FULL")
             version = self.db.execute("PRAGMA user_version").fetchone()[0]
             fresh = self.db.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'units'").fetchone()[0] == 0
+            if not fresh and version == 1:  # v2 keeps every check's verdict with its gate run
+                try:
+                    self.db.execute("ALTER TABLE gate_runs ADD COLUMN checks TEXT NOT NULL DEFAULT '[]'")
+                except sqlite3.OperationalError as exc:  # another process migrated it a moment ago
+                    if "duplicate column" not in str(exc):
+                        raise
+                version = SCHEMA_VERSION
             if not fresh and version != SCHEMA_VERSION:
                 self.db.close()
                 raise BosunError(f"{path}: this session was written by another version of Bosun (store schema "

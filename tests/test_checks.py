@@ -112,3 +112,19 @@ def test_the_plan_says_what_is_wrong_with_checks_and_semantic(tmp_path):
     assert "project.checks: must be a list of commands" in result.stderr
     assert "project.semantic.signature_mismatch: must be \"block\", \"warn\" or \"off\", not 'loud'" in result.stderr
     assert "project.semantic.nope: unknown kind of finding" in result.stderr
+
+
+def test_a_clash_handed_back_and_not_fixed_is_still_a_clash(project):
+    call = "from calc.ops import add\n\nTOTAL = add(1, 2)\n"
+    script = {
+        "widen": [write_unit("src/calc/ops.py", "def add(a, b, c):\n    return a + b + c\n")],
+        "use": [[{"sleep": 1.5}] + write_unit("src/calc/use.py", call),
+                write_unit("src/calc/use.py", call + "# looked at it\n")],
+    }
+    files = {"src/calc/__init__.py": "", "src/calc/ops.py": OPS}
+    repo = project(_units(), script, extra_files=files, handback="auto", max_attempts=2)
+    result = bosun("run", "--headless", "--json", cwd=repo)
+    assert result.returncode == 1
+    clashes = [e for e in map(json.loads, result.stdout.splitlines()) if e["kind"] == "semantic_conflict"]
+    assert len(clashes) == 2, "the second attempt merged the head in, changed nothing that matters, and still clashes"
+    assert first_parent_merges(repo) == ["widen"]

@@ -267,3 +267,28 @@ async def test_a_tampered_integration_branch_stops_the_supervisor_and_the_screen
         told = [n for n in app._notifications if n.title == "The supervisor stopped"]
         assert told and "only Bosun moves it" in told[0].message and told[0].severity == "error"
         assert app.unit("a").state != "merged" and first_parent_merges(repo) == []
+
+
+async def test_quit_during_a_long_gate_stops_it_and_merges_nothing(project):
+    repo = project([{"id": "a"}], {"a": [write_unit("src/a.py", "A = 1\n")]}, gate="sleep 60 && python check.py")
+    app = open_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.state("a", "gating")
+        await pilot.press("q")
+        await app.dialog(ConfirmDialog)
+        assert "a gate runs" in app.text()
+        await pilot.press("y")
+        await pilot.pause()
+    assert app.return_value == 1
+    assert first_parent_merges(repo) == [] and app.unit("a").state == "gating"
+    assert app.orchestrator.integrator.gate_child is None
+
+
+async def test_ctrl_q_ends_a_finished_session_with_success(project):
+    repo = project([{"id": "a"}], {"a": [write_unit("src/a.py", "A = 1\n")]})
+    app = open_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.state("a", "merged")
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+    assert app.return_value == 0

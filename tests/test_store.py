@@ -359,3 +359,20 @@ def test_finish_merge_that_fails_part_way_leaves_the_intent_open_and_the_head_un
     assert snapshot(store) == before
     assert store.open_intents() == [(intent, "ghost", "refs/heads/bosun/integration", "base", "cand")]
     assert store.get_meta("integration_head") == "base"
+
+
+def test_a_version_1_store_is_upgraded_in_place(tmp_path: Path) -> None:
+    from orchestration.store import SCHEMA
+    path = tmp_path / "state.db"
+    old = sqlite3.connect(path)
+    old.executescript(SCHEMA.replace(", checks TEXT NOT NULL DEFAULT '[]'", ""))
+    old.execute("INSERT INTO gate_runs (unit, attempt, commit_id, parent, passed, exit_code, duration_s, cause, "
+                "output_tail, time) VALUES ('a', 1, 'c', 'p', 1, 0, 0.5, 'tests passed', 'ok', 1.0)")
+    old.execute("PRAGMA user_version = 1")
+    old.commit()
+    old.close()
+    store = Store(path)
+    [run] = store.gate_runs()
+    assert run.cause == "tests passed" and run.checks == []
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == 2
+    store.close()

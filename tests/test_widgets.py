@@ -17,3 +17,10 @@ def test_a_lease_with_under_a_third_left_is_flagged_expiring():
 
 def test_durations_read_like_a_clock():
     assert [duration(s) for s in (None, 0, 59.9, 61, 3599, 3661)] == ["", "0s", "59s", "1m01s", "59m59s", "1h01m"]
+
+
+def test_tokens_are_read_as_usage_stores_them():
+    from widgets.agents_table import cost, tokens
+    assert tokens({"prompt_tokens": 1500, "completion_tokens": 700, "cost_usd": 0.0123}) == "2.2k"
+    assert tokens({"prompt_tokens": 12}) == "12" and tokens(None) == ""
+    assert cost({"cost_usd": 0.0123}) == "$0.012"

@@ -36,7 +36,7 @@ def duration(seconds: float | None) -> str:
 def tokens(usage: dict | None) -> str:
     if not usage:
         return ""
-    total = (usage.get("input_tokens") or 0) + (usage.get("output_tokens") or 0)
+    total = (usage.get("prompt_tokens") or 0) + (usage.get("completion_tokens") or 0)
     return f"{total / 1000:.1f}k" if total >= 1000 else str(total) if total else ""
 
 

@@ -15,6 +15,8 @@ from orchestration.store import GateRun
 from .agents_table import duration
 from .keyed_table import KeyedTable
 
+MAX_ROWS = 100
+"""The newest runs; `bosun status --json` has every one."""
 COLUMNS = ("Run", "Unit", "Try", "Result", "Passed", "Failed", "Took", "Merged commit", "Cause")
 
 
@@ -41,7 +43,7 @@ class GatePane(Vertical):
 
     def show_runs(self, runs: list[GateRun]) -> None:
         colours = self.app.theme_variables
-        newest_first = sorted(runs, key=lambda run: run.id, reverse=True)
+        newest_first = sorted(runs, key=lambda run: run.id, reverse=True)[:MAX_ROWS]
         self._runs = {str(run.id): run for run in newest_first}
         rows = {}
         for run in newest_first:

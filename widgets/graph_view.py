@@ -178,7 +178,7 @@ class GraphView(ScrollView, can_focus=True):
     def _matches(self, unit: str, look: UnitLook) -> bool:
         needle = self.filter_text.lower()
         return any(needle in (value or "").lower()
-                   for value in (unit, self.titles.get(unit), look.state, look.owner))
+                   for value in (unit, self.titles.get(unit), look.state, STATE_LABELS.get(look.state), look.owner))
 
     # -- selection ----------------------------------------------------------------------------
     def watch_selected(self, old: str | None, new: str | None) -> None:

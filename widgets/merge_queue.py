@@ -24,6 +24,9 @@ WAITS_FOR = {
     "checking": "merge check",
     "gating": "tests",
 }
+MAX_ROWS = 40
+"""The queue shows the first rows (what waits for a human comes first); a flood of hundreds would
+cost a repaint of every row and help nobody."""
 HUMAN_FIRST = ("awaiting_approval", "conflicted", "semantic_conflict", "gate_failed", "out_of_scope", "failed",
                "gating", "checking", "submitted")
 
@@ -41,9 +44,12 @@ class MergeQueue(KeyedTable):
     def __init__(self, **kwargs) -> None:
         super().__init__(("Unit", "State", "Waits for"), widths={"State": 12, "Waits for": 11}, **kwargs)
         self.tooltip = "a approve · x reject · b hand back · r reassign · enter resolve a conflict"
+        # Fixed text: a border text that changes makes Textual lay out the whole screen.
+        self.border_subtitle = f"yours first · {MAX_ROWS} at most"
 
     def show_queue(self, units: list[UnitRow]) -> None:
         queued = sorted((u for u in units if u.state in WAITS_FOR), key=lambda u: (HUMAN_FIRST.index(u.state), u.position))
+        queued = queued[:MAX_ROWS]
         warning = self.app.theme_variables.get("warning", "")
         rows = {}
         for unit in queued:
