@@ -39,7 +39,7 @@ MIN_REFRESH_S = 0.015
 """Events closer together than this are shown in one repaint."""
 
 TABLES_EVERY_S = 0.5
-"""The merge queue, agents and gate tables repaint at most this often."""
+"""Each of the merge queue, agents and gate tables repaints at most this often under a flood."""
 
 COMMITS_EVERY_S = 3.0
 GATE_EVENT_KEYS = ("gate",)
@@ -91,6 +91,7 @@ class SupervisorScreen(Screen):
         self._last_refresh = 0.0
         self._tables_pending = False
         self._last_tables = 0.0
+        self._table_turn = 0
         self._gate_changed = True
         self._diff_of: tuple | None = None
 
@@ -153,12 +154,13 @@ class SupervisorScreen(Screen):
                 self._tell(events)
             self._gate_changed |= any(any(k in e.data for k in GATE_EVENT_KEYS) for e in events)
         self._show_counts(units)
-        wait = self._last_tables + TABLES_EVERY_S - self._last_refresh
-        if wait <= 0:
+        since = self._last_refresh - self._last_tables
+        if since >= TABLES_EVERY_S:  # quiet: every table at once
             self.refresh_tables(units)
-        elif not self._tables_pending:
+        elif not self._tables_pending:  # a flood: one table a turn, each at most every TABLES_EVERY_S
             self._tables_pending = True
-            self.set_timer(wait, lambda: self.refresh_tables(store.units()))
+            turn = max(0.0, TABLES_EVERY_S / len(self.TABLES) - since)
+            self.set_timer(turn, lambda: self.refresh_tables(store.units(), self._next_table()))
         selected = self.query_one(GraphView).selected
         row = next((u for u in units if u.id == selected), None)
         if row is not None:
@@ -166,13 +168,23 @@ class SupervisorScreen(Screen):
         seq = self.last_seq
         self.call_after_refresh(lambda: self.post_message(self.EventsShown(seq)))
 
-    def refresh_tables(self, units: list[UnitRow]) -> None:
+    TABLES = ("queue", "agents", "gate")
+
+    def _next_table(self) -> str:
+        """The tables take turns, so no single repaint carries all three."""
+        self._table_turn += 1
+        return self.TABLES[self._table_turn % len(self.TABLES)]
+
+    def refresh_tables(self, units: list[UnitRow], only: str | None = None) -> None:
+        """Bring the merge queue, agents and gate tables up to date (all of them, or `only` one)."""
         self._tables_pending = False
         self._last_tables = time.monotonic()
-        self.query_one(MergeQueue).show_queue(units)
-        self.query_one(AgentsTable).show_agents(agent_rows(self.session, self.session.store.clock()), self.commits,
-                                                self.session.plan.project.lease)
-        if self._gate_changed:
+        if only in (None, "queue"):
+            self.query_one(MergeQueue).show_queue(units)
+        if only in (None, "agents"):
+            self.query_one(AgentsTable).show_agents(agent_rows(self.session, self.session.store.clock()),
+                                                    self.commits, self.session.plan.project.lease)
+        if only in (None, "gate") and self._gate_changed:
             self._gate_changed = False
             self.query_one(GatePane).show_runs(self.session.store.gate_runs())
 
