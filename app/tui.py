@@ -129,6 +129,8 @@ class BosunApp(App[int]):
     async def _quit_if(self, answer: bool | None) -> None:
         if not answer:
             return
+        failed = self.supervisor_worker is not None and self.supervisor_worker.state == WorkerState.ERROR
         await self.stop_supervisor()
         units = self.session.store.units()
-        self.exit(0 if all(u.state in DONE_STATES for u in units) else 1)
+        # As headless: 2 when the supervisor stopped on an error, 1 with units unmerged, 0 when done.
+        self.exit(2 if failed else 0 if all(u.state in DONE_STATES for u in units) else 1)

@@ -267,6 +267,9 @@ async def test_a_tampered_integration_branch_stops_the_supervisor_and_the_screen
         told = [n for n in app._notifications if n.title == "The supervisor stopped"]
         assert told and "only Bosun moves it" in told[0].message and told[0].severity == "error"
         assert app.unit("a").state != "merged" and first_parent_merges(repo) == []
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_value == 2, "as a headless run ends"
 
 
 async def test_quit_during_a_long_gate_stops_it_and_merges_nothing(project):
