@@ -342,14 +342,12 @@ class Orchestrator:
             self.clone.remove_worktree(row.id)
         return moved
 
-    def _stop_agent(self, unit_id: str, wait: bool = False) -> None:
+    def _stop_agent(self, unit_id: str) -> None:
         """Kill the agent Bosun runs on `unit_id`, if any; its task then ends without writing."""
         running = self.running.get(unit_id)
         if running is not None:
             running.cancelled = True
-            if running.child is not None and wait:
-                running.child.kill()
-            elif running.child is not None:  # TERM, a pause, then KILL: not on the loop
+            if running.child is not None:  # TERM, a pause, then KILL: not on the loop
                 threading.Thread(target=running.child.kill, daemon=True).start()
 
     def _do_revoke(self, row: UnitRow, args: dict) -> bool:
@@ -397,9 +395,14 @@ class Orchestrator:
                 self._move(row.id, SUBMITTED, (row.state,), kind="recovered", data={"what": "integration redone"})
 
     async def _stop_all(self) -> None:
-        for unit_id, running in list(self.running.items()):
-            self._stop_agent(unit_id, wait=True)
+        children = []
+        for running in self.running.values():
+            running.cancelled = True
+            if running.child is not None:
+                children.append(running.child)
             running.task.cancel()
+        # TERM, a pause, then KILL for each agent: all at once, and off the loop.
+        await asyncio.gather(*(asyncio.to_thread(child.kill) for child in children))
         if self.lane is not None:  # a gate can take minutes: stop it; the unit is judged again on resume
             self.lane.cancel()
             await asyncio.to_thread(self.integrator.stop_gate)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import tempfile
 import threading
 from pathlib import Path
 
@@ -31,6 +32,7 @@ class AgentClone:
         self.user = user
         self.path = bosun_dir / "agents.git"
         self.worktrees = bosun_dir / "worktrees"
+        self.trash = bosun_dir / "trash"
         self._config = self.path / "config"
         self._config_text: str | None = None
         # Adding and removing worktrees touch the clone's shared `worktrees/` folder: one at a time.
@@ -48,6 +50,7 @@ class AgentClone:
                 git(["config", key, value], self.path)
             git(["config", "core.hooksPath", "/dev/null"], self.path)
         self.worktrees.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(self.trash, ignore_errors=True)  # what a stopped process had no time to delete
         self._config_text = self._config.read_text()
 
     def guard(self) -> bool:
@@ -81,13 +84,26 @@ class AgentClone:
             self._remove(unit_id)
 
     def _remove(self, unit_id: str) -> None:
-        """Delete the folder and the clone's record of it: all `git worktree remove` would do for a
-        worktree Bosun owns, without a git process (its branch stays, as the unit's history)."""
+        """Take away the folder and the clone's record of it: all `git worktree remove` would do for
+        a worktree Bosun owns, without a git process (its branch stays, as the unit's history).
+
+        Both are renamed into `.bosun/trash/` at once and deleted by a thread, so the caller (the
+        supervisor's event loop, a screen) never waits on a large tree, and a new worktree for the
+        same unit can never be deleted by a late cleanup."""
         for folder in (self.worktree_path(unit_id), self.path / "worktrees" / unit_id):
             if folder.is_symlink():
                 folder.unlink()
             elif folder.exists():
-                shutil.rmtree(folder, ignore_errors=True)
+                self._discard(folder)
+
+    def _discard(self, folder: Path) -> None:
+        self.trash.mkdir(parents=True, exist_ok=True)
+        doomed = Path(tempfile.mkdtemp(prefix=f"{folder.name}.", dir=self.trash))
+        try:
+            folder.rename(doomed / folder.name)
+        except OSError:  # not on the same file system: delete in place
+            shutil.rmtree(folder, ignore_errors=True)
+        threading.Thread(target=shutil.rmtree, args=(doomed, True), daemon=True, name="bosun trash").start()
 
     def branch_head(self, unit_id: str) -> str | None:
         result = git(["rev-parse", "--verify", "--quiet", f"refs/heads/{unit_branch(unit_id)}^{{commit}}"],
