@@ -143,7 +143,7 @@ class ReassignDialog(Dialog):
             yield Label(f"Reassign '{self.unit}' to which agent?", classes="dialog-title")
             yield Static("It starts again from the current integration head in a fresh worktree.",
                          classes="dialog-body")
-            yield OptionList(*options, id="agents")
+            yield OptionList(*options, id="agent-choice")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Keep as is", id="keep", variant="primary")
 

@@ -92,8 +92,11 @@ class DrivenApp(BosunApp):
                 await asyncio.wait_for(self.screens_changed.wait(), left)
             except TimeoutError:
                 pass
-        await wait_for_idle(0)  # until it has been laid out and painted
-        return self.screen
+        screen = self.screen
+        while not screen.is_running:
+            await wait_for_idle(0)
+        await screen.wait_for_refresh()  # laid out and painted, contents included
+        return screen
 
     async def back_on_main(self) -> None:
         await self.dialog(SupervisorScreen)

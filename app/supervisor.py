@@ -159,8 +159,11 @@ class SupervisorScreen(Screen):
             self.refresh_tables(units)
         elif not self._tables_pending:  # a flood: one table a turn, each at most every TABLES_EVERY_S
             self._tables_pending = True
-            turn = max(0.0, TABLES_EVERY_S / len(self.TABLES) - since)
-            self.set_timer(turn, lambda: self.refresh_tables(store.units(), self._next_table()))
+            turn = TABLES_EVERY_S / len(self.TABLES) - since
+            if turn > 0:
+                self.set_timer(turn, self._refresh_next_table)
+            else:  # (Textual's timer divides by its delay: never 0)
+                self.call_later(self._refresh_next_table)
         selected = self.query_one(GraphView).selected
         row = next((u for u in units if u.id == selected), None)
         if row is not None:
@@ -169,6 +172,9 @@ class SupervisorScreen(Screen):
         self.call_after_refresh(lambda: self.post_message(self.EventsShown(seq)))
 
     TABLES = ("queue", "agents", "gate")
+
+    def _refresh_next_table(self) -> None:
+        self.refresh_tables(self.session.store.units(), self._next_table())
 
     def _next_table(self) -> str:
         """The tables take turns, so no single repaint carries all three."""

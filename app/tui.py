@@ -49,7 +49,6 @@ class BosunApp(App[int]):
         return self.screen_of_session
 
     def on_mount(self) -> None:
-        self.sub_title = self.session.plan.path.name if self.session.plan.path else ""
         self.session.store.listeners.append(self._store_event)
         if self.supervise:
             self.orchestrator = Orchestrator(self.session, self.options)
