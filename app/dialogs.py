@@ -15,6 +15,7 @@ from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from orchestration.review import Approval, ConflictSide
+from widgets.gate_pane import checks_line
 
 
 class Dialog(ModalScreen):
@@ -208,11 +209,6 @@ class ConflictDialog(Dialog):
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
         self.dismiss(None if event.button.id == "close" else event.button.id)
-
-
-def checks_line(checks: tuple[dict, ...] | list[dict]) -> str:
-    """`✔ merge · ✔ semantic · ✖ tests`: every check of a gate run and how it went."""
-    return " · ".join(f"{'✔' if c['passed'] else '✖'} {c['check']}" for c in checks)
 
 
 def _marked(excerpt: str) -> Text:

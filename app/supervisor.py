@@ -30,6 +30,7 @@ from widgets.diff_view import DiffView
 from widgets.event_log import MAX_LINES as EVENT_LOG_LINES, EventLog
 from widgets.gate_pane import GatePane
 from widgets.graph_view import GraphView, UnitLook
+from widgets.keyed_table import KeyedTable
 from widgets.merge_queue import MergeQueue
 
 from .dialogs import ApproveDialog, ConfirmDialog, ConflictDialog, NoteDialog, ReassignDialog
@@ -42,20 +43,20 @@ TABLES_EVERY_S = 0.5
 """Each of the merge queue, agents and gate tables repaints at most this often under a flood."""
 
 COMMITS_EVERY_S = 3.0
-GATE_EVENT_KEYS = ("gate",)
 
-# (binding id, palette title, help) for every decision; the palette and help screen list them.
+# (action, key, palette title, what it does) for every action on the selected unit: the command
+# palette and the help screen are both made from this list.
 UNIT_ACTIONS = [
-    ("approve", "unit: approve merge", "merge a unit whose gate passed (a)"),
-    ("reject", "unit: reject", "hand an awaiting unit back with a note (x)"),
-    ("handback", "unit: hand back", "give the unit back to its agent with the reason (b)"),
-    ("reassign", "unit: reassign", "give the unit to another agent, fresh worktree (r)"),
-    ("cancel_unit", "unit: cancel", "stop work on the unit for good (c)"),
-    ("revoke", "claim: revoke", "take a claim away from its holder; the unit is ready again (v)"),
-    ("open_unit", "unit: open", "approve, resolve a conflict or read the diff of the selected unit (enter)"),
-    ("filter", "view: filter units", "dim units that do not match (/)"),
-    ("show_tab('diff')", "view: diff", "show the selected unit's diff (d)"),
-    ("show_tab('gate')", "view: gate runs", "show every gate run (g)"),
+    ("open_unit", "enter", "unit: open", "open the selected unit"),
+    ("approve", "a", "unit: approve merge", "approve the merge"),
+    ("reject", "x", "unit: reject", "reject (hand back with a note)"),
+    ("handback", "b", "unit: hand back", "hand back"),
+    ("reassign", "r", "unit: reassign", "reassign to another agent"),
+    ("cancel_unit", "c", "unit: cancel", "cancel the unit"),
+    ("revoke", "v", "claim: revoke", "revoke the claim"),
+    ("filter", "/", "view: filter units", "filter units"),
+    ("show_tab('diff')", "d", "view: diff", "the selected unit's diff"),
+    ("show_tab('gate')", "g", "view: gate runs", "every gate run"),
 ]
 
 
@@ -152,7 +153,7 @@ class SupervisorScreen(Screen):
             self.query_one(EventLog).add_events(events)
             if not backlog:  # old news is in the log, not in pop-ups
                 self._tell(events)
-            self._gate_changed |= any(any(k in e.data for k in GATE_EVENT_KEYS) for e in events)
+            self._gate_changed |= any("gate" in e.data for e in events)
         self._show_counts(units)
         since = self._last_refresh - self._last_tables
         if since >= TABLES_EVERY_S:  # quiet: every table at once
@@ -243,9 +244,8 @@ class SupervisorScreen(Screen):
             self._follow(row)
             self.query_one(GatePane).focus_unit(row.id)
 
-    @on(AgentsTable.UnitSelected)
-    @on(MergeQueue.UnitSelected)
-    def _picked_elsewhere(self, message: AgentsTable.UnitSelected | MergeQueue.UnitSelected) -> None:
+    @on(KeyedTable.UnitSelected)
+    def _picked_elsewhere(self, message: KeyedTable.UnitSelected) -> None:
         self.query_one(GraphView).selected = message.unit
 
     def selected_row(self, decision: str | None = None) -> UnitRow | None:

@@ -92,18 +92,16 @@ class BosunApp(App[int]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         if isinstance(screen, SupervisorScreen):
-            for action, title, help_text in UNIT_ACTIONS:
-                yield SystemCommand(title, help_text, lambda a=action: screen.run_action(a))
+            for action, key, title, what in UNIT_ACTIONS:
+                yield SystemCommand(title, f"{what} ({key})", lambda a=action: screen.run_action(a))
         yield SystemCommand("session: help", "every key and what the states mean", self.action_help)
         yield SystemCommand("session: quit", "stop the agents and leave; `bosun resume` continues",
                             self.action_quit_bosun)
 
     def action_help(self) -> None:
-        keys = [("↑↓←→ hjkl", "move through the graph"), ("tab", "next pane"), ("enter", "open the selected unit"),
-                ("a", "approve the merge"), ("x", "reject (hand back with a note)"), ("b", "hand back"),
-                ("r", "reassign to another agent"), ("c", "cancel the unit"), ("v", "revoke the claim"),
-                ("/", "filter units"), ("d / g", "diff / gate runs"), (": ctrl+p", "command palette"),
-                ("?", "this help"), ("q", "quit (asks while agents work)")]
+        keys = [("↑↓←→ hjkl", "move through the graph"), ("tab", "next pane"),
+                *((key, what) for _, key, _, what in UNIT_ACTIONS),
+                (": ctrl+p", "command palette"), ("?", "this help"), ("q", "quit (asks while agents work)")]
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(keys))
 

@@ -88,6 +88,11 @@ def findings_text(findings: list[dict]) -> str:
     return "\n".join(f"{f['path']}:{f['line']}: {f['kind']} ({f['severity']}): {f['message']}" for f in findings)
 
 
+def summary(verdicts: list[dict]) -> list[dict]:
+    """Each check's name, verdict and cause: what an event or the unit's gate line carries."""
+    return [{k: v[k] for k in ("check", "passed", "cause")} for v in verdicts]
+
+
 def warnings_of(verdicts: list[dict]) -> list[dict]:
     return [f for v in verdicts for f in v.get("findings", []) if f["severity"] == "warn"]
 

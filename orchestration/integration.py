@@ -11,8 +11,8 @@ import asyncio
 from dataclasses import dataclass
 
 from .errors import BosunError
-from .checks import command_verdict, findings_text, merge_verdict, semantic_verdict, warnings_of
-from .gate import GateFolder, GateResult, candidate_commit, merge_check, run_gate, summarize
+from .checks import command_verdict, findings_text, merge_verdict, semantic_verdict, summary, warnings_of
+from .gate import GateFolder, GateResult, candidate_commit, merge_check, run_gate
 from .scope import in_scope
 from .session import Session
 from .states import (AWAITING_APPROVAL, CHECKING, CONFLICTED, GATE_FAILED, GATING, MERGED, OUT_OF_SCOPE,
@@ -97,7 +97,8 @@ class Integrator:
         verdicts += [command_verdict(name, result) for name, result in results]
         failed = next(((name, result) for name, result in results if not result.passed), None)
         tests = results[0][1]
-        counts = {f"tests_{k}": v for k, v in summarize(tests.output_tail).items()}
+        tests_verdict = next(v for v in verdicts if v["check"] == "tests")
+        counts = {k: v for k, v in tests_verdict.items() if k.startswith("tests_")}  # parsed by command_verdict
         warnings = warnings_of(verdicts)
         if failed is None:
             cause = tests.cause + (f", {len(results) - 1} more check(s) passed" if len(results) > 1 else "")
@@ -110,7 +111,7 @@ class Integrator:
                     "passed": failed is None, "exit_code": shown.exit_code, "duration_s": duration,
                     "cause": cause, "output_tail": shown.output_tail, "checks": verdicts}
         gate = {"passed": failed is None, "cause": cause, "duration_s": round(duration, 3), "commit": candidate,
-                **counts, "checks": [{k: v[k] for k in ("check", "passed", "cause")} for v in verdicts]}
+                **counts, "checks": summary(verdicts)}
         if failed is not None:
             detail = {"reason": "gate_failed", "gate": gate, "output_tail": shown.output_tail[-3000:],
                       "checks": verdicts}
@@ -139,7 +140,7 @@ class Integrator:
                     "exit_code": None, "duration_s": semantic["duration_s"], "cause": semantic["cause"],
                     "output_tail": text, "checks": verdicts}
         gate = {"passed": False, "cause": semantic["cause"], "duration_s": semantic["duration_s"], "commit": candidate,
-                "checks": [{k: v[k] for k in ("check", "passed", "cause")} for v in verdicts]}
+                "checks": summary(verdicts)}
         detail = {"reason": "semantic_conflict", "gate": gate, "findings": findings,
                   "files": sorted({f["path"] for f in findings}), "output_tail": text, "checks": verdicts}
         self.store.transition(row.id, SEMANTIC_CONFLICT, (GATING,), data={"gate": gate, "findings": len(findings)},

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import GitError
+from .gate import merge_check
 from .gitcmd import GitRepo
 from .scope import in_scope
 from .session import Session
@@ -108,14 +109,12 @@ def _worktree_diff(clone: AgentClone, row: UnitRow, integration_head: str) -> Un
 
 def conflict_sides(session: Session, row: UnitRow, head: str) -> list[ConflictSide]:
     """Merge the unit into the integration head in memory again and cut out every conflict region."""
-    files = list((row.detail or {}).get("files") or [])
-    if not row.head_commit or not head or not files:
+    if not row.head_commit or not head:
         return []
-    result = session.repo.run("merge-tree", "--write-tree", head, row.head_commit, ok_codes=(0, 1))
-    tree = result.out.split("\n", 1)[0].strip()
+    check = merge_check(session.repo, head, row.head_commit)
     sides = []
-    for path in files:
-        shown = session.repo.run("cat-file", "blob", f"{tree}:{path}", check=False)
+    for path in check.conflicts:
+        shown = session.repo.run("cat-file", "blob", f"{check.tree}:{path}", check=False)
         text = shown.out if shown.code == 0 else f"({path} is not in the merged tree: deleted on one side)"
         sides.append(ConflictSide(path, _conflict_regions(text)))
     return sides

@@ -196,7 +196,7 @@ async def test_filter_help_and_palette(project):
         await app.back_on_main()
 
         titles = [command.title for command in app.get_system_commands(app.screen)]
-        for _, title, _ in UNIT_ACTIONS:
+        for _, _, title, _ in UNIT_ACTIONS:
             assert title in titles
         bindings = {b.id for b in app.screen.BINDINGS}
         assert {"approve", "reject", "handback", "reassign", "cancel", "revoke", "filter"} <= bindings

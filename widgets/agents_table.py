@@ -5,9 +5,6 @@ cost where known, and whether it is busy, waiting or idle."""
 from __future__ import annotations
 
 from rich.text import Text
-from textual import on
-from textual.message import Message
-from textual.widgets import DataTable
 
 from .keyed_table import KeyedTable
 
@@ -60,13 +57,6 @@ def lease_cell(left_s: float | None, lease_s: float, colours: dict[str, str]) ->
 class AgentsTable(KeyedTable):
     """One row per agent of the plan; the cursor's row selects the unit that agent holds."""
 
-    class UnitSelected(Message):
-        """The human moved to an agent that holds `unit`."""
-
-        def __init__(self, unit: str) -> None:
-            super().__init__()
-            self.unit = unit
-
     def __init__(self, **kwargs) -> None:
         super().__init__(COLUMNS, widths=WIDTHS, **kwargs)
         self._units: dict[str, str | None] = {}
@@ -85,8 +75,5 @@ class AgentsTable(KeyedTable):
                 duration(row["elapsed_s"]), tokens(row["usage"]), cost(row["usage"]))
         self.show(shown)
 
-    @on(DataTable.RowHighlighted)
-    def _follow_cursor(self, event: DataTable.RowHighlighted) -> None:
-        unit = self._units.get(event.row_key.value) if event.row_key else None
-        if self.has_focus and unit:
-            self.post_message(self.UnitSelected(unit))
+    def unit_of(self, key: str) -> str | None:
+        return self._units.get(key)

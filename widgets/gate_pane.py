@@ -20,6 +20,11 @@ MAX_ROWS = 100
 COLUMNS = ("Run", "Unit", "Try", "Result", "Passed", "Failed", "Took", "Merged commit", "Cause")
 
 
+def checks_line(checks: list[dict] | tuple[dict, ...]) -> str:
+    """`✔ merge · ✔ semantic · ✖ tests`: every check of a gate run and how it went."""
+    return " · ".join(f"{'✔' if c['passed'] else '✖'} {c['check']}" for c in checks)
+
+
 class GatePane(Vertical):
     """Gate runs above, the selected run's output tail below."""
 
@@ -73,6 +78,6 @@ class GatePane(Vertical):
         if run is None:
             tail.update("No gate has run yet." if not self._runs else "")
             return
-        checks = " · ".join(f"{'✔' if c['passed'] else '✖'} {c['check']}" for c in run.checks)
+        checks = checks_line(run.checks)
         header = f"{run.unit} try {run.attempt} · {run.commit_id[:10]} · {run.cause}\n" + (f"{checks}\n" if checks else "")
         tail.update(header + (run.output_tail.rstrip() or "(no output)"))

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 
 from rich.text import Text
 from textual.geometry import Size
+from textual import on
+from textual.message import Message
 from textual.reactive import Reactive
 from textual.widgets import DataTable
 
@@ -31,6 +33,13 @@ class KeyedTable(DataTable):
         if self.is_mounted:
             self._scroll_update(size)
             self.refresh()
+
+    class UnitSelected(Message):
+        """The human moved the cursor to a row that stands for `unit`."""
+
+        def __init__(self, unit: str) -> None:
+            super().__init__()
+            self.unit = unit
 
     def __init__(self, columns: Sequence[str], widths: dict[str, int] | None = None, **kwargs) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
@@ -70,6 +79,16 @@ class KeyedTable(DataTable):
         self._shown = dict(rows)
         if keep in rows and keep != self.current_key:
             self.move_cursor(row=self.get_row_index(keep), animate=False)
+    def unit_of(self, key: str) -> str | None:
+        """The unit a row stands for, if any (a table of units or of agents holding one)."""
+        return None
+
+    @on(DataTable.RowHighlighted)
+    def _follow_cursor(self, event: DataTable.RowHighlighted) -> None:
+        unit = self.unit_of(event.row_key.value) if event.row_key else None
+        if self.has_focus and unit:
+            self.post_message(self.UnitSelected(unit))
+
     def select_key(self, key: str) -> None:
         """Put the cursor on `key`'s row, if there is one."""
         if key in self._shown and key != self.current_key:

@@ -4,9 +4,6 @@ with what each one waits for and the key that moves it on."""
 from __future__ import annotations
 
 from rich.text import Text
-from textual import on
-from textual.message import Message
-from textual.widgets import DataTable
 
 from orchestration.store import UnitRow
 
@@ -34,13 +31,6 @@ HUMAN_FIRST = ("awaiting_approval", "conflicted", "semantic_conflict", "gate_fai
 class MergeQueue(KeyedTable):
     """Units between an agent's submission and the integration branch, or stuck on the way."""
 
-    class UnitSelected(Message):
-        """The human moved to a queued unit."""
-
-        def __init__(self, unit: str) -> None:
-            super().__init__()
-            self.unit = unit
-
     def __init__(self, **kwargs) -> None:
         super().__init__(("Unit", "State", "Waits for"), widths={"State": 12, "Waits for": 11}, **kwargs)
         self.tooltip = "a approve · x reject · b hand back · r reassign · enter resolve a conflict"
@@ -59,7 +49,5 @@ class MergeQueue(KeyedTable):
             rows[unit.id] = (unit.id, STATE_LABELS.get(unit.state, unit.state), Text(waits, style=style))
         self.show(rows)
 
-    @on(DataTable.RowHighlighted)
-    def _follow_cursor(self, event: DataTable.RowHighlighted) -> None:
-        if self.has_focus and event.row_key is not None:
-            self.post_message(self.UnitSelected(event.row_key.value))
+    def unit_of(self, key: str) -> str | None:
+        return key
