@@ -17,12 +17,11 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from orchestration.claims import Claim, claim, promote_ready  # noqa: E402
-from orchestration.graph import build_graph  # noqa: E402
-from orchestration.plan import parse_plan  # noqa: E402
-from orchestration.store import Store  # noqa: E402
+from bosun.orchestration.claims import Claim, claim, promote_ready  # noqa: E402
+from bosun.orchestration.graph import build_graph  # noqa: E402
+from bosun.orchestration.plan import parse_plan  # noqa: E402
+from bosun.orchestration.store import Store  # noqa: E402
 
 
 def plan_text(units: int, procs: int) -> str:

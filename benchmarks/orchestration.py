@@ -41,12 +41,11 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from orchestration import store as store_module
-from orchestration.gitcmd import GitRepo
-from orchestration.orchestrator import Options, Orchestrator
-from orchestration.session import create_session
+from bosun.orchestration import store as store_module
+from bosun.orchestration.gitcmd import GitRepo
+from bosun.orchestration.orchestrator import Options, Orchestrator
+from bosun.orchestration.session import create_session
 
 CHAIN = 5
 GIT_ENV = {**{k: v for k, v in os.environ.items() if not k.startswith("GIT_")},

@@ -17,9 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.semantic_corpus
 
-from orchestration.semantic import check_merge, read_python_tree
+from bosun.orchestration.semantic.analysis import check_merge, read_python_tree
 from tests.semantic_corpus.corpus import (
     git,
     load_cases,

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from .graph import ready_units
-from .plan import Plan
-from .scope import scopes_overlap
-from .states import CLAIMED, PENDING, READY, RUNNING
-from .store import StaleState, Store
+from bosun.orchestration.graph import ready_units
+from bosun.orchestration.plan import Plan
+from bosun.orchestration.scope import scopes_overlap
+from bosun.orchestration.states import CLAIMED, PENDING, READY, RUNNING
+from bosun.orchestration.store import StaleState, Store
 
 HELD = (CLAIMED, RUNNING)
 

@@ -25,3 +25,7 @@ class GitError(Exception):
 
 class StaleToken(BosunError):
     """A write by a claim holder whose lease or epoch is no longer current (fencing)."""
+
+
+class LostClaim(BosunError):
+    """Nothing was won: exit 1, as SPEC §3 says for `bosun claim`."""

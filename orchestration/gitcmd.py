@@ -12,7 +12,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import BosunError, GitError
+from bosun.orchestration.errors import BosunError, GitError
 
 # Settings that would let a repository's config or files run commands inside Bosun.
 SAFE_CONFIG = ("-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false",

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 
 import networkx as nx
 
-from .plan import Plan
-from .states import DONE_STATES, MERGED
+from bosun.orchestration.plan import Plan
+from bosun.orchestration.states import DONE_STATES, MERGED
 
 
 def build_graph(plan: Plan) -> nx.DiGraph:

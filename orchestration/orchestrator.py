@@ -14,20 +14,20 @@ import time
 import networkx as nx
 from dataclasses import dataclass
 
-from .agents import agent_argv, agent_env, compose_prompt, read_report
-from .errors import BosunError
-from .claims import Claim, Lost, claim, promote_ready, release
-from .handout import collect, integrated_units, prepare
-from .integration import IntegrationTampered, Integrator, Verdict
-from .process import Child, kill_group, tail
-from .protocol import revoke
-from .session import Session
-from .states import (AGENT_STATES, AWAITING_APPROVAL, CANCELLED, CLAIMED, COMMAND_STATES, CONFLICTED, DONE_STATES,
+from bosun.orchestration.agents.launch import agent_argv, agent_env, compose_prompt, read_report
+from bosun.orchestration.errors import BosunError
+from bosun.orchestration.claims import Claim, Lost, claim, promote_ready, release
+from bosun.orchestration.agents.attempt import collect, integrated_units, prepare
+from bosun.orchestration.integration.lane import IntegrationTampered, Integrator, Verdict
+from bosun.orchestration.process import Child, kill_group, tail
+from bosun.orchestration.agents.external import revoke
+from bosun.orchestration.session import Session
+from bosun.orchestration.states import (AGENT_STATES, AWAITING_APPROVAL, CANCELLED, CLAIMED, COMMAND_STATES, CONFLICTED, DONE_STATES,
                      FAILED, GATE_FAILED, INTEGRATING_STATES, MERGED, OUT_OF_SCOPE, READY, RUNNING,
                      SEMANTIC_CONFLICT, SUBMITTED)
-from .store import StaleState, UnitRow
-from .usage import add_usage, usage_from_output
-from .worktrees import AgentClone
+from bosun.orchestration.store import StaleState, UnitRow
+from bosun.orchestration.agents.usage import add_usage, usage_from_output
+from bosun.orchestration.worktrees import AgentClone
 
 AUTO_HANDBACK = (CONFLICTED, SEMANTIC_CONFLICT, GATE_FAILED, OUT_OF_SCOPE)
 REASONS = {CONFLICTED: "conflict", SEMANTIC_CONFLICT: "semantic_conflict", GATE_FAILED: "gate_failed",

@@ -13,13 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import networkx as nx
 
-from .errors import PlanError
-from .plan_places import Problems
-from .presets import PRESETS
-from .scope import normalize, scope_problem, scopes_overlap
-from .semantic_findings import DEFAULT_SEVERITY, KINDS
+from bosun.orchestration.errors import PlanError
+from bosun.orchestration.plan_places import Problems
+from bosun.orchestration.agents.presets import PRESETS
+from bosun.orchestration.scope import normalize, scope_problem, scopes_overlap
+from bosun.orchestration.semantic.findings import DEFAULT_SEVERITY, KINDS
 
 SEVERITIES = ("block", "warn", "off")
 
@@ -411,8 +410,8 @@ def _units(problems: Problems, raw: Any, agents: dict[str, AgentSpec]) -> dict[s
 
 
 def _graph_checks(problems: Problems, units: dict[str, UnitSpec]) -> None:
-    graph = nx.DiGraph()
-    graph.add_nodes_from(units)
+    # Plain dicts, not networkx: commands that only load a plan (status, heartbeat) start faster.
+    dependents: dict[str, list[str]] = {u: [] for u in units}
     for unit in units.values():
         line = problems.depends_line.get(unit.id)
         for dep in unit.depends_on:
@@ -421,17 +420,14 @@ def _graph_checks(problems: Problems, units: dict[str, UnitSpec]) -> None:
             elif dep == unit.id:
                 problems.add(f"unit '{unit.id}', depends_on", "a unit cannot depend on itself", line)
             else:
-                graph.add_edge(dep, unit.id)
-    try:
-        cycle = nx.find_cycle(graph)
-    except nx.NetworkXNoCycle:
-        cycle = None
+                dependents[dep].append(unit.id)
+    cycle = _first_cycle(dependents)
     if cycle:
-        path = " -> ".join([edge[0] for edge in cycle] + [cycle[0][0]])
-        first = cycle[0][1]
+        path = " -> ".join(cycle + [cycle[0]])
+        first = cycle[1]
         problems.add(f"unit '{first}', depends_on", f"dependency cycle: {path}", problems.depends_line.get(first))
         return
-    ancestors = {u: nx.ancestors(graph, u) for u in graph}
+    ancestors = _ancestors(units)
     scoped = [u for u in units.values() if u.scope]
     for i, a in enumerate(scoped):
         for b in scoped[i + 1 :]:
@@ -441,3 +437,42 @@ def _graph_checks(problems: Problems, units: dict[str, UnitSpec]) -> None:
                 problems.add(f"units '{a.id}' and '{b.id}', scope",
                              f"'{pair[0]}' and '{pair[1]}' overlap and no dependency orders the two units "
                              "(they would collide: add depends_on or narrow a scope)")
+
+
+def _first_cycle(dependents: dict[str, list[str]]) -> list[str] | None:
+    """The first cycle a depth-first walk in plan order meets, from the unit it entered it by."""
+    done: set[str] = set()
+    for start in dependents:
+        if start in done:
+            continue
+        path, on_path, stack = [start], {start}, [iter(dependents[start])]
+        while stack:
+            step = next(stack[-1], None)
+            if step is None:
+                on_path.discard(path[-1])
+                done.add(path.pop())
+                stack.pop()
+            elif step in on_path:
+                return path[path.index(step):]
+            elif step not in done:
+                path.append(step)
+                on_path.add(step)
+                stack.append(iter(dependents[step]))
+    return None
+
+
+def _ancestors(units: dict[str, UnitSpec]) -> dict[str, set[str]]:
+    """Every unit's transitive dependencies (the plan has no cycle by now), without recursion."""
+    found: dict[str, set[str]] = {}
+    for start in units:
+        stack = [start]
+        while stack:
+            unit_id = stack[-1]
+            deps = [d for d in units[unit_id].depends_on if d in units and d != unit_id]
+            missing = [d for d in deps if d not in found]
+            if missing:
+                stack.extend(missing)
+                continue
+            stack.pop()
+            found[unit_id] = set(deps).union(*(found[d] for d in deps))
+    return found

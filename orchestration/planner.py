@@ -13,10 +13,10 @@ from pathlib import Path
 
 import httpx
 
-from .errors import BosunError, PlanError
-from .gitcmd import GitRepo
-from .model_agent import AgentFailure, Usage, request_completion
-from .plan import parse_plan
+from bosun.orchestration.errors import BosunError, PlanError
+from bosun.orchestration.gitcmd import GitRepo
+from bosun.orchestration.agents.model import AgentFailure, Usage, request_completion
+from bosun.orchestration.plan import parse_plan
 
 SYSTEM = """You are the manager of a team of coding agents. Split the goal into small units of work
 that agents can do in parallel, each changing its own files. Answer with one JSON object only:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import GitError
-from .gate import merge_check
-from .gitcmd import GitRepo
-from .scope import in_scope
-from .session import Session
-from .store import UnitRow
-from .worktrees import AgentClone, unit_branch
+from bosun.orchestration.errors import GitError
+from bosun.orchestration.integration.gate import merge_check
+from bosun.orchestration.gitcmd import GitRepo
+from bosun.orchestration.scope import in_scope
+from bosun.orchestration.session import Session
+from bosun.orchestration.store import UnitRow
+from bosun.orchestration.worktrees import AgentClone, unit_branch
 
 MAX_DIFF_LINES = 3000
 CONTEXT_LINES = 2

@@ -10,18 +10,16 @@ import json
 import os
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
-import networkx as nx
-
-from .errors import BosunError
-from .gitcmd import GitRepo
-from .graph import build_graph
-from .plan import Plan, load_plan, parse_plan
-from .process import process_start_time
-from .states import DONE_STATES
-from .store import Store
-from .worktrees import AgentClone
+from bosun.orchestration.errors import BosunError
+from bosun.orchestration.gitcmd import GitRepo
+from bosun.orchestration.plan import Plan, load_plan, parse_plan
+from bosun.orchestration.process import process_start_time
+from bosun.orchestration.states import DONE_STATES
+from bosun.orchestration.store import Store
+from bosun.orchestration.worktrees import AgentClone
 
 BOSUN_DIR = ".bosun"
 
@@ -33,7 +31,13 @@ class Session:
     repo: GitRepo
     plan: Plan
     store: Store
-    graph: nx.DiGraph
+
+    @cached_property
+    def graph(self):
+        """The unit graph (networkx), built when first asked: `status` and the claim commands never are."""
+        from bosun.orchestration.graph import build_graph
+
+        return build_graph(self.plan)
 
     @property
     def dir(self) -> Path:
@@ -130,7 +134,7 @@ def create_session(repo: GitRepo, plan_path: Path) -> Session:
     store.add_units([(u.id, u.agent) for u in plan.units.values()], meta)
     store.append_event("session_started", None, base=project.base, integration=project.integration,
                        commit=head, units=len(plan.units))
-    return Session(repo, plan, store, build_graph(plan))
+    return Session(repo, plan, store)
 
 
 def open_session(repo: GitRepo) -> Session:
@@ -144,7 +148,7 @@ def open_session(repo: GitRepo) -> Session:
         store.close()
         raise BosunError(f"{db_path}: the session store is incomplete (no plan); delete .bosun/ and start again")
     plan = parse_plan(text, Path(path))
-    return Session(repo, plan, store, build_graph(plan))
+    return Session(repo, plan, store)
 
 
 def dumps(data: dict) -> str:

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import time
 
-from .session import Session
-from .states import AGENT_STATES
-from .store import UnitRow
-from .usage import add_usage
+from bosun.orchestration.session import Session
+from bosun.orchestration.states import AGENT_STATES
+from bosun.orchestration.store import UnitRow
+from bosun.orchestration.agents.usage import add_usage
 
 QUIET_AFTER_S = 15.0
 

@@ -14,9 +14,9 @@ import tempfile
 import threading
 from pathlib import Path
 
-from .errors import GitError
-from .gitcmd import GIT_ENV, SAFE_CONFIG, GitRepo, GitResult, git
-from .safe_files import replace_text
+from bosun.orchestration.errors import GitError
+from bosun.orchestration.gitcmd import GIT_ENV, SAFE_CONFIG, GitRepo, GitResult, git
+from bosun.orchestration.safe_files import replace_text
 
 AGENT_IDENTITY = (("user.name", "Bosun agent"), ("user.email", "agent@bosun.localhost"))
 

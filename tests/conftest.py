@@ -20,7 +20,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 CHECK_PY = textwrap.dedent("""\
     import pathlib, sys
@@ -104,8 +103,8 @@ def project(tmp_path: Path):
 
 def bosun(*args: str, cwd: Path, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     """Run the real `bosun` CLI in a subprocess."""
-    return subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
+    return subprocess.run([sys.executable, "-m", "bosun.app.cli.main", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
 
 
 def first_parent_merges(repo: Path, branch: str = "bosun/integration") -> list[str]:
@@ -118,9 +117,8 @@ class BackgroundRun:
     """`bosun run --headless --json ...` in the background, read event by event."""
 
     def __init__(self, repo: Path, *args: str) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "app.cli", *args], cwd=repo, text=True,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     env={**os.environ, "PYTHONPATH": str(ROOT)})
+        self.proc = subprocess.Popen([sys.executable, "-m", "bosun.app.cli.main", *args], cwd=repo, text=True,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.lines: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
         self.seen: list[dict] = []

@@ -14,8 +14,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from app.demo import build_demo_repo
-from orchestration.session import Session, create_session
+from bosun.app.cli.demo import build_demo_repo
+from bosun.orchestration.session import Session, create_session
 
 T0 = 1_790_000_000.0  # a fixed moment; the screen shows times relative to it
 DATES = {"GIT_AUTHOR_DATE": "2026-09-21T12:00:00+0000", "GIT_COMMITTER_DATE": "2026-09-21T12:00:00+0000"}

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.driver import DrivenApp
-from orchestration.gitcmd import GitRepo
-from orchestration.orchestrator import Options
-from orchestration.session import create_session
+from harness import DrivenApp
+from bosun.orchestration.gitcmd import GitRepo
+from bosun.orchestration.orchestrator import Options
+from bosun.orchestration.session import create_session
 
 SIZE = (120, 40)
 

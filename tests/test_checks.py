@@ -8,9 +8,9 @@ import json
 
 from conftest import bosun, first_parent_merges, write_unit
 
-from orchestration.gitcmd import GitRepo
-from orchestration.handout import task_paths
-from orchestration.session import open_session
+from bosun.orchestration.gitcmd import GitRepo
+from bosun.orchestration.agents.attempt import task_paths
+from bosun.orchestration.session import open_session
 
 OPS = "def add(a, b):\n    return a + b\n"
 CONF = "LIMIT = 10\n"

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from conftest import BackgroundRun, bosun, first_parent_merges, git, toml_plan, write_unit
 
-from orchestration.claims import Claim, Lost, claim, promote_ready
-from orchestration.graph import build_graph
-from orchestration.plan import parse_plan
-from orchestration.store import Store
+from bosun.orchestration.claims import Claim, Lost, claim, promote_ready
+from bosun.orchestration.graph import build_graph
+from bosun.orchestration.plan import parse_plan
+from bosun.orchestration.store import Store
 
 EXTERNAL = {"ext": {"kind": "external"}, "other": {"kind": "external"}}
 

@@ -16,12 +16,12 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from orchestration import protocol
-from orchestration.errors import BosunError, StaleToken
-from orchestration.gitcmd import GitRepo
-from orchestration.integration import Integrator
-from orchestration.session import create_session
-from orchestration.states import ALL_STATES, AWAITING_APPROVAL, MERGED, SUBMITTED
+from bosun.orchestration.agents import external as protocol
+from bosun.orchestration.errors import BosunError, StaleToken
+from bosun.orchestration.gitcmd import GitRepo
+from bosun.orchestration.integration.lane import Integrator
+from bosun.orchestration.session import create_session
+from bosun.orchestration.states import ALL_STATES, AWAITING_APPROVAL, MERGED, SUBMITTED
 
 UNITS = ["a", "b", "c", "d"]
 AGENTS = ["x", "y", "z"]

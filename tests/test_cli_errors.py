@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from app.example_plan import EXAMPLE_PLAN
+from bosun.app.cli.example_plan import EXAMPLE_PLAN
 from conftest import bosun, git, write_unit
-from orchestration.errors import PlanError
-from orchestration.plan import load_plan
+from bosun.orchestration.errors import PlanError
+from bosun.orchestration.plan import load_plan
 
 UNITS = [{"id": "a", "scope": ["src/a.py"]}, {"id": "b", "depends_on": ["a"], "scope": ["src/b.py"]}]
 SCRIPT = {"a": [write_unit("src/a.py", "A = 1\n")], "b": [write_unit("src/b.py", "B = 1\n")]}

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from conftest import BackgroundRun, bosun, first_parent_merges, git, write_unit
 
-from orchestration.gitcmd import GitRepo
-from orchestration.session import open_session
+from bosun.orchestration.gitcmd import GitRepo
+from bosun.orchestration.session import open_session
 
 DIAMOND = [
     {"id": "a", "scope": ["src/a.py"]},

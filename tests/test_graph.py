@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from orchestration.graph import build_graph, critical_path, layers, ready_units, render
-from orchestration.plan import parse_plan
+from bosun.orchestration.graph import build_graph, critical_path, layers, ready_units, render
+from bosun.orchestration.plan import parse_plan
 
 
 def plan(edges: dict[str, list[str]]):

@@ -8,8 +8,8 @@ import random
 import networkx as nx
 from textual.app import App, ComposeResult
 
-from widgets.graph_layout import ARROW, BOX_HEIGHT, BOX_WIDTH, layout_graph
-from widgets.graph_view import GraphView, UnitLook
+from bosun.widgets.graph_layout import ARROW, BOX_HEIGHT, BOX_WIDTH, layout_graph
+from bosun.widgets.graph_view import GraphView, UnitLook
 
 
 def random_dag(units: int, seed: int = 7) -> nx.DiGraph:

@@ -1,36 +1,35 @@
-"""The engine never imports the screen, and widgets never import the app (STYLE §1)."""
+"""The layering (STYLE §1, §16) as import-linter contracts, stated in pyproject.toml: the app above
+the widgets above the engine, the engine free of Textual, the semantic analysis free of the store,
+session and supervisor, the plain commands free of Textual."""
 
 from __future__ import annotations
 
-import ast
+import subprocess
+import sys
 from pathlib import Path
 
-import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
-FORBIDDEN = {"orchestration": {"textual", "app", "widgets"}, "widgets": {"app"}}
+from conftest import ROOT
 
 
-def imported_packages(path: Path) -> set[str]:
-    """Top-level names of every absolute import in a module, wherever it stands."""
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-        if isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.add(node.module.split(".")[0])
-    return names
+def lint_imports(config: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", "import sys; from importlinter.cli import lint_imports_command; "
+                           "lint_imports_command()", "--config", str(config), "--no-cache"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.parametrize("package", sorted(FORBIDDEN))
-def test_package_keeps_its_layer(package: str) -> None:
-    modules = sorted((ROOT / package).rglob("*.py"))
-    assert modules, f"{package}/ has no modules"
-    offenders = {str(m.relative_to(ROOT)): sorted(imported_packages(m) & FORBIDDEN[package]) for m in modules}
-    assert {k: v for k, v in offenders.items() if v} == {}
+def test_every_contract_is_kept() -> None:
+    result = lint_imports(ROOT / "pyproject.toml")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "Contracts: 4 kept, 0 broken" in result.stdout
 
 
-def test_checker_sees_a_forbidden_import(tmp_path: Path) -> None:
-    module = tmp_path / "m.py"
-    module.write_text("def f():\n    from textual.app import App\n")
-    assert imported_packages(module) == {"textual"}
+def test_a_broken_contract_is_reported(tmp_path: Path) -> None:
+    """The same tool, told that the status command may not read the session it does read."""
+    config = tmp_path / "contracts.toml"
+    config.write_text('[tool.importlinter]\nroot_packages = ["bosun.app", "bosun.orchestration"]\n\n'
+                      '[[tool.importlinter.contracts]]\nname = "status reads no session"\ntype = "forbidden"\n'
+                      'source_modules = ["bosun.app.cli.session_commands"]\n'
+                      'forbidden_modules = ["bosun.orchestration.session"]\n')
+    result = lint_imports(config)
+    assert result.returncode == 1 and "BROKEN" in result.stdout
+    assert "bosun.app.cli.session_commands -> bosun.orchestration.session" in result.stdout

@@ -9,7 +9,7 @@ from pathlib import Path
 from conftest import bosun, git
 from fake_openai import FakeOpenAI, completion
 
-from orchestration.plan import load_plan
+from bosun.orchestration.plan import load_plan
 
 GOOD = {"units": [
     {"id": "lexer", "title": "Lexer", "prompt": "Write src/lexer.py", "depends_on": [], "scope": ["src/lexer.py"]},

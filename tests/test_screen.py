@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from app.dialogs import ApproveDialog, ConfirmDialog, ConflictDialog, HelpScreen, NoteDialog, ReassignDialog
-from app.supervisor import UNIT_ACTIONS
-from widgets.graph_view import GraphView
+from bosun.app.tui.dialogs import ApproveDialog, ConfirmDialog, ConflictDialog, HelpScreen, NoteDialog, ReassignDialog
+from bosun.app.tui.supervisor_screen import SupervisorScreen
+from bosun.widgets.graph_view import GraphView
 
 from conftest import bosun, first_parent_merges, git, write_unit
 from screen_kit import SIZE, open_app
@@ -196,10 +196,11 @@ async def test_filter_help_and_palette(project):
         await app.back_on_main()
 
         titles = [command.title for command in app.get_system_commands(app.screen)]
-        for _, _, title, _ in UNIT_ACTIONS:
-            assert title in titles
+        assert {"view: filter units by id, title, state or agent", "view: the selected unit's diff",
+                "session: quit (asks while agents work; `bosun resume` continues)"} <= set(titles)
         bindings = {b.id for b in app.screen.BINDINGS}
-        assert {"approve", "reject", "handback", "reassign", "cancel", "revoke", "filter"} <= bindings
+        assert {"unit.approve", "unit.reject", "unit.handback", "unit.reassign", "unit.cancel", "claim.revoke",
+                "view.filter", "view.clear-filter"} <= bindings
 
 
 async def test_a_claim_made_from_another_terminal_is_live_on_screen_and_revoked_there(project):
@@ -295,3 +296,55 @@ async def test_ctrl_q_ends_a_finished_session_with_success(project):
         await pilot.press("ctrl+q")
         await pilot.pause()
     assert app.return_value == 0
+
+
+async def test_enter_on_a_row_of_any_table_does_what_the_unit_needs(project):
+    repo = project([{"id": "a"}], {"a": [write_unit("src/a.py", "A = 1\n")]}, merge="manual")
+    app = open_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.state("a", "awaiting_approval")
+        await app.caught_up()
+        for table in ("#queue", "#gate-runs"):
+            app.query_one(table).focus()
+            await pilot.press("enter")
+            dialog = await app.dialog(ApproveDialog)
+            assert dialog.facts.unit == "a"
+            await pilot.press("escape")
+            await app.back_on_main()
+        app.query_one("#queue").focus()
+        await pilot.press("enter")
+        await app.dialog(ApproveDialog)
+        await pilot.press("a")  # the dialog's own key for Approve
+        await app.state("a", "merged")
+    assert first_parent_merges(repo) == ["a"]
+
+
+async def test_only_the_decisions_that_apply_are_offered(project):
+    repo = project([{"id": "a"}], {"a": [write_unit("src/a.py", "A = 1\n")]}, merge="manual")
+    app = open_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.query_one(GraphView).screen
+        assert isinstance(screen, SupervisorScreen)
+
+        def offered() -> tuple[set[str], set[str]]:
+            footer = {b.id for b in screen.offered_bindings()}
+            palette = {c.title for c in app.get_system_commands(screen)}
+            return footer, palette
+
+        await app.state("a", "awaiting_approval")
+        await app.caught_up()
+        footer, palette = offered()
+        assert {"unit.approve", "unit.reject"} <= footer and "claim.revoke" not in footer
+        assert "unit: approve the merge" in palette
+
+        await pilot.press("a")
+        await app.dialog(ApproveDialog)
+        await pilot.press("a")
+        await app.state("a", "merged")
+        await app.caught_up()
+        footer, palette = offered()
+        assert not footer & {"unit.approve", "unit.reject", "unit.handback", "unit.cancel", "claim.revoke"}
+        assert "unit: approve the merge" not in palette and "view: every gate run" in palette
+        await pilot.press("a")  # not offered: nothing opens
+        await app.caught_up()
+        assert app.screen is screen

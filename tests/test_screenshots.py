@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.screenshots import play_demo
+from make_screenshots import play_demo
 
 
 async def test_the_demo_played_from_the_keyboard_ends_with_every_unit_merged(tmp_path: Path):

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.semantic import (
+from bosun.orchestration.semantic.analysis import (
     DEFAULT_SEVERITY,
     KINDS,
     Finding,
     check_merge,
     read_python_tree,
 )
-from orchestration.semantic_tree import module_name
+from bosun.orchestration.semantic.tree import module_name
 from tests.semantic_corpus.corpus import (
     git,
     load_cases,

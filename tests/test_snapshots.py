@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from app.dialogs import ApproveDialog, ConfirmDialog, ConflictDialog, HelpScreen, NoteDialog, ReassignDialog
-from app.driver import DrivenApp
-from widgets.graph_view import GraphView
+from bosun.app.tui.dialogs import ApproveDialog, ConfirmDialog, ConflictDialog, HelpScreen, NoteDialog, ReassignDialog
+from harness import DrivenApp
+from bosun.widgets.graph_view import GraphView
 
 from scenes import build_scene, frozen, local_times_in_utc
 from screen_kit import SIZE

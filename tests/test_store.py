@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.store import StaleState, Store
+from bosun.orchestration.store import StaleState, Store
 
 UNITS = [f"u{i:02d}" for i in range(24)]
 
@@ -362,7 +362,7 @@ def test_finish_merge_that_fails_part_way_leaves_the_intent_open_and_the_head_un
 
 
 def test_a_version_1_store_is_upgraded_in_place(tmp_path: Path) -> None:
-    from orchestration.store import SCHEMA
+    from bosun.orchestration.store import SCHEMA
     path = tmp_path / "state.db"
     old = sqlite3.connect(path)
     old.executescript(SCHEMA.replace(", checks TEXT NOT NULL DEFAULT '[]'", ""))

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from conftest import bosun, write_unit
 
-from orchestration.status import QUIET_AFTER_S, agent_rows
-from orchestration.gitcmd import GitRepo
-from orchestration.session import open_session
-from orchestration.usage import add_usage, usage_from_output
+from bosun.orchestration.status import QUIET_AFTER_S, agent_rows
+from bosun.orchestration.gitcmd import GitRepo
+from bosun.orchestration.session import open_session
+from bosun.orchestration.agents.usage import add_usage, usage_from_output
 
 CLAUDE = json.dumps({"type": "result", "subtype": "success", "is_error": False, "result": "Done.",
                      "total_cost_usd": 0.0421, "usage": {"input_tokens": 1200, "output_tokens": 340,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from widgets.agents_table import duration, lease_cell
+from bosun.widgets.agents_table import duration, lease_cell
 
 COLOURS = {"warning": "yellow", "error": "red"}
 
@@ -20,7 +20,7 @@ def test_durations_read_like_a_clock():
 
 
 def test_tokens_are_read_as_usage_stores_them():
-    from widgets.agents_table import cost, tokens
+    from bosun.widgets.agents_table import cost, tokens
     assert tokens({"prompt_tokens": 1500, "completion_tokens": 700, "cost_usd": 0.0123}) == "2.2k"
     assert tokens({"prompt_tokens": 12}) == "12" and tokens(None) == ""
     assert cost({"cost_usd": 0.0123}) == "$0.012"

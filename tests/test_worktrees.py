@@ -7,8 +7,8 @@ from pathlib import Path
 
 from conftest import git
 
-from orchestration.gitcmd import GitRepo
-from orchestration.worktrees import AgentClone
+from bosun.orchestration.gitcmd import GitRepo
+from bosun.orchestration.worktrees import AgentClone
 
 
 def test_a_removed_worktree_is_gone_at_once_and_a_new_one_survives_the_cleanup(tmp_path: Path):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from .keyed_table import KeyedTable
+from bosun.widgets.keyed_table import KeyedTable
 
 COLUMNS = ("Agent", "Unit", "Activity", "Claim lease", "Branch", "Commits", "Elapsed", "Tokens", "Cost")
 WIDTHS = {"Unit": 14, "Activity": 8, "Claim lease": 22, "Branch": 22, "Commits": 7, "Elapsed": 7, "Tokens": 7,
@@ -59,11 +59,9 @@ class AgentsTable(KeyedTable):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(COLUMNS, widths=WIDTHS, **kwargs)
-        self._units: dict[str, str | None] = {}
 
     def show_agents(self, rows: list[dict], commits: dict[str, int], lease_s: float) -> None:
         """`rows` as `orchestration.status.agent_rows` gives them."""
-        self._units = {row["name"]: row["unit"] for row in rows}
         colours = self.app.theme_variables
         shown = {}
         for row in rows:
@@ -74,6 +72,3 @@ class AgentsTable(KeyedTable):
                 row["branch"] or "", str(commits[unit]) if unit in commits else "",
                 duration(row["elapsed_s"]), tokens(row["usage"]), cost(row["usage"]))
         self.show(shown)
-
-    def unit_of(self, key: str) -> str | None:
-        return self._units.get(key)

@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from orchestration.review import UnitDiff
+from bosun.orchestration.review import UnitDiff
 
 
 class DiffView(VerticalScroll, can_focus=True):

@@ -15,7 +15,7 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from orchestration.store import Event
+from bosun.orchestration.store import Event
 
 PROBLEM_KINDS = ("conflicted", "semantic_conflict", "gate_failed", "out_of_scope", "failed", "command_refused", "stale_write_refused",
                  "integration_tampered", "lease_expired", "blocked")

@@ -9,11 +9,11 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
-from orchestration.gate import summarize
-from orchestration.store import GateRun
+from bosun.orchestration.integration.gate import summarize
+from bosun.orchestration.store import GateRun
 
-from .agents_table import duration
-from .keyed_table import KeyedTable
+from bosun.widgets.agents_table import duration
+from bosun.widgets.keyed_table import KeyedTable
 
 MAX_ROWS = 100
 """The newest runs; `bosun status --json` has every one."""

@@ -21,7 +21,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from .graph_layout import BOX_HEIGHT, BOX_WIDTH, Box, GraphLayout, layout_graph
+from bosun.widgets.graph_layout import BOX_HEIGHT, BOX_WIDTH, Box, GraphLayout, layout_graph
 
 STATE_LABELS = {"awaiting_approval": "to approve", "gate_failed": "gate failed", "out_of_scope": "out of scope",
                 "semantic_conflict": "clash"}

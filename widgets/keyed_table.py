@@ -79,9 +79,25 @@ class KeyedTable(DataTable):
         self._shown = dict(rows)
         if keep in rows and keep != self.current_key:
             self.move_cursor(row=self.get_row_index(keep), animate=False)
+    class UnitOpened(Message):
+        """The human pressed enter on a row that stands for `unit`: do what that unit needs."""
+
+        def __init__(self, unit: str) -> None:
+            super().__init__()
+            self.unit = unit
+
     def unit_of(self, key: str) -> str | None:
-        """The unit a row stands for, if any (a table of units or of agents holding one)."""
-        return None
+        """The unit a row stands for: its "Unit" cell, if the table has one and the cell is not empty."""
+        if "Unit" not in self._column_names or key not in self._shown:
+            return None
+        return str(self._shown[key][self._column_names.index("Unit")]) or None
+
+    @on(DataTable.RowSelected)
+    def _open_row(self, event: DataTable.RowSelected) -> None:
+        unit = self.unit_of(event.row_key.value) if event.row_key else None
+        if unit:
+            event.stop()
+            self.post_message(self.UnitOpened(unit))
 
     @on(DataTable.RowHighlighted)
     def _follow_cursor(self, event: DataTable.RowHighlighted) -> None:

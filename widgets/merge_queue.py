@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from orchestration.store import UnitRow
+from bosun.orchestration.store import UnitRow
 
-from .graph_view import STATE_LABELS
-from .keyed_table import KeyedTable
+from bosun.widgets.graph_view import STATE_LABELS
+from bosun.widgets.keyed_table import KeyedTable
 
 WAITS_FOR = {
     "awaiting_approval": "you: a / x",
@@ -48,6 +48,3 @@ class MergeQueue(KeyedTable):
             style = f"bold {warning}" if waits.startswith("you") else ""
             rows[unit.id] = (unit.id, STATE_LABELS.get(unit.state, unit.state), Text(waits, style=style))
         self.show(rows)
-
-    def unit_of(self, key: str) -> str | None:
-        return key

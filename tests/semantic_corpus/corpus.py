@@ -17,7 +17,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestration.semantic import read_python_tree
+from bosun.orchestration.semantic.analysis import read_python_tree
 
 CORPUS = Path(__file__).resolve().parent
 GIT_ENV = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull, "LC_ALL": "C"}

@@ -1,0 +1,72 @@
+"""The human's decisions from a second terminal or a script: approve, reject, hand back,
+cancel, reassign and revoke, queued in the store's command table for the running session."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from bosun.app.cli.repo_session import opened
+from bosun.orchestration.agents import external as protocol
+from bosun.orchestration.errors import BosunError
+from bosun.orchestration.states import COMMAND_STATES
+
+
+def decide(args: argparse.Namespace, kind: str, **extra) -> int:
+    """Queue a human decision in the store; a running supervisor applies it and we report how it went."""
+    with opened(args) as session:
+        row = session.store.unit(args.unit)
+        if row is None:
+            known = ", ".join(u.id for u in session.store.units())
+            raise BosunError(f"unknown unit '{args.unit}' (units: {known})")
+        allowed = COMMAND_STATES[kind]
+        if row.state not in allowed:
+            raise BosunError(f"unit '{row.id}' is {row.state}; {kind} applies to a unit that is "
+                             + " or ".join(allowed))
+        if kind == "reassign" and extra["to"] not in session.plan.agents:
+            raise BosunError(f"unknown agent '{extra['to']}' (agents: {', '.join(session.plan.agents)})")
+        command_id = session.store.add_command(kind, row.id, **{k: v for k, v in extra.items() if v is not None})
+        supervisor = session.running_supervisor()
+        if supervisor is None:
+            print(f"queued {kind} of '{row.id}'; no session is running: `bosun resume` applies it")
+            return 0
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            result = session.store.command_result(command_id)
+            if result is not None:
+                if result != "done":
+                    raise BosunError(f"{kind} of '{row.id}' {result}")
+                print(f"{kind} of '{row.id}' applied by the running session (pid {supervisor})")
+                return 0
+            time.sleep(0.05)
+        print(f"queued {kind} of '{row.id}'; the running session (pid {supervisor}) has not taken it yet")
+        return 0
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    return decide(args, "approve")
+
+
+def cmd_reject(args: argparse.Namespace) -> int:
+    return decide(args, "reject", note=args.note)
+
+
+def cmd_handback(args: argparse.Namespace) -> int:
+    return decide(args, "handback", note=args.note)
+
+
+def cmd_cancel(args: argparse.Namespace) -> int:
+    return decide(args, "cancel", note=args.note, with_dependents=args.with_dependents or None)
+
+
+def cmd_reassign(args: argparse.Namespace) -> int:
+    return decide(args, "reassign", to=args.to)
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    with opened(args) as session:
+        if session.running_supervisor() is None:
+            protocol.revoke(session, args.unit, args.note)
+            print(f"revoked the claim on '{args.unit}'")
+            return 0
+    return decide(args, "revoke", note=args.note)

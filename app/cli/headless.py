@@ -1,0 +1,27 @@
+"""Running a session without the screen: one line per event, or one JSON object per line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import TextIO
+
+from bosun.orchestration.orchestrator import Options, Orchestrator
+from bosun.orchestration.session import Session
+from bosun.orchestration.event_lines import format_event
+from bosun.orchestration.store import Event
+
+def run_headless(session: Session, options: Options, as_json: bool, out: TextIO = sys.stdout) -> int:
+    """Print every event of this process as it happens; returns the session's exit code."""
+
+    def show(event: Event) -> None:
+        out.write((json.dumps(event.to_json()) if as_json else format_event(event)) + "\n")
+        out.flush()
+
+    session.store.listeners.append(show)
+    orchestrator = Orchestrator(session, options)
+    try:
+        return asyncio.run(orchestrator.run())
+    finally:
+        session.store.listeners.remove(show)

@@ -1,0 +1,138 @@
+"""The `bosun` command line (SPEC §3). Exit 0 on success, 1 when a run ended with units not
+merged, 2 on bad input: one line on stderr saying what is wrong and where.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sqlite3
+import sys
+from pathlib import Path
+
+from bosun.orchestration.errors import BosunError, GitError, LostClaim, PlanError, StaleToken
+
+# Which module of bosun.app.cli holds each command; it is imported only when its command runs,
+# so `bosun --help` loads argparse alone and `bosun heartbeat` no screen and no analyser.
+COMMAND_MODULES = {
+    **dict.fromkeys(("init", "validate", "graph", "plan"), "plan_commands"),
+    **dict.fromkeys(("run", "resume", "status", "land"), "session_commands"),
+    **dict.fromkeys(("approve", "reject", "handback", "cancel", "reassign", "revoke"), "decision_commands"),
+    **dict.fromkeys(("board", "claim", "heartbeat", "submit", "release"), "claim_commands"),
+    "demo": "demo",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit 2, like every other bad input."""
+
+    def error(self, message: str) -> None:
+        raise BosunError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--repo", type=Path, default=None, help="the repository (default: the current one)")
+    parser = _Parser(prog="bosun", description="Supervise a team of coding agents through a test-gated merge.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help_text, description=help_text, parents=[common])
+
+    demo = add("demo", "build a throwaway project and supervise a scripted team on it")
+    demo.add_argument("--headless", action="store_true", help="print events instead of opening the screen")
+    demo.add_argument("--speed", type=float, default=1.0, help="scale the scripted agents' pace (2 = twice as fast)")
+    demo.add_argument("--keep", type=Path, default=None, metavar="DIR", help="build the repository in DIR and keep it")
+    demo.add_argument("--json", action="store_true", help="with --headless: one JSON object per event")
+    add("init", "write a commented example bosun.toml and prepare .bosun/")
+    validate = add("validate", "check a plan and print every problem with its place")
+    validate.add_argument("plan", nargs="?", type=Path, default=None)
+    for name, help_text in (("run", "start a session from the plan"),
+                            ("resume", "continue the session in .bosun/ after a crash or quit")):
+        run = add(name, help_text)
+        if name == "run":
+            run.add_argument("plan", nargs="?", type=Path, default=None)
+        run.add_argument("--headless", action="store_true", help="print one line per event instead of the screen")
+        run.add_argument("--json", action="store_true", help="with --headless: one JSON object per event")
+        run.add_argument("--auto-approve", action="store_true", help="merge every unit whose gate passed")
+        run.add_argument("--max-agents", type=int, default=None, metavar="N", help="agents at work at once")
+        run.add_argument("--wait", action="store_true", help="keep waiting for human decisions instead of ending")
+    status = add("status", "print every unit's state, owner, branch and last gate result")
+    status.add_argument("--json", action="store_true")
+    for name, help_text in (("approve", "merge a unit whose gate passed"),
+                            ("reject", "send a unit awaiting approval back to its agent"),
+                            ("handback", "return a unit to the same agent with the reason"),
+                            ("cancel", "stop a unit for good")):
+        decision = add(name, help_text)
+        decision.add_argument("unit")
+        if name in ("reject", "handback", "cancel"):
+            decision.add_argument("--note", default=None, help="a note for the agent")
+        if name == "cancel":
+            decision.add_argument("--with-dependents", action="store_true",
+                                  help="also cancel every unit that depends on it (they could never start)")
+    reassign = add("reassign", "give a unit to another agent, in a fresh worktree")
+    reassign.add_argument("unit")
+    reassign.add_argument("--to", required=True, metavar="AGENT")
+    graph = add("graph", "print the dependency graph with states")
+    graph.add_argument("--format", choices=("ascii", "dot", "mermaid", "json"), default="ascii")
+    board = add("board", "print the shared state agents observe (ready units, claims, what is integrated)")
+    board.add_argument("--json", action="store_true")
+    claim = add("claim", "take a ready unit for an external agent; prints its task JSON (exit 1 if none won)")
+    claim.add_argument("unit", nargs="?", default=None)
+    claim.add_argument("--agent", required=True, metavar="NAME", help="an agent of kind \"external\" in the plan")
+    for name, help_text in (("heartbeat", "renew the lease of a claim"),
+                            ("submit", "hand in a claimed unit: its new commits are gated"),
+                            ("release", "give a claimed unit back")):
+        held = add(name, help_text)
+        held.add_argument("unit")
+        held.add_argument("--token", required=True, type=int, metavar="T", help="the token `bosun claim` printed")
+    revoke = add("revoke", "take a claim away from its holder; the unit is ready again")
+    revoke.add_argument("unit")
+    revoke.add_argument("--note", default=None)
+    add("land", "fast-forward the base branch to the integration branch")
+    plan = add("plan", "ask a model to split GOAL into units; writes bosun.toml only if it validates")
+    plan.add_argument("goal")
+    plan.add_argument("--agent", default=None, metavar="NAME", help="a model agent of bosun.toml to plan with")
+    plan.add_argument("--base-url", default=None, help="an OpenAI-compatible endpoint (instead of --agent)")
+    plan.add_argument("--model", default=None)
+    plan.add_argument("--api-key-env", default=None, metavar="VAR", help="the variable holding the key")
+    plan.add_argument("--force", action="store_true", help="replace the units bosun.toml already has")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            raise BosunError("bosun: no command given (see bosun --help)")
+        if getattr(args, "max_agents", None) is not None and args.max_agents < 1:
+            raise BosunError(f"bosun {args.command}: --max-agents must be at least 1")
+        if getattr(args, "speed", 1.0) <= 0:
+            raise BosunError("bosun demo: --speed must be above 0")
+        module = importlib.import_module(f"bosun.app.cli.{COMMAND_MODULES[args.command]}")
+        return getattr(module, f"cmd_{args.command}")(args)
+    except (LostClaim, StaleToken) as exc:
+        print(f"bosun: {exc}", file=sys.stderr)
+        return 1
+    except PlanError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    except BosunError as exc:
+        print(f"bosun: {exc}" if not str(exc).startswith(("bosun:", "bosun ")) else str(exc), file=sys.stderr)
+        return 2
+    except GitError as exc:
+        print(f"bosun: {exc}", file=sys.stderr)
+        return 2
+    except sqlite3.DatabaseError as exc:
+        print(f"bosun: the session store .bosun/state.db failed: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("bosun: interrupted; `bosun resume` continues the session", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""Commands about the plan: `init`, `validate`, `graph` and `plan` (a model proposes units)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bosun.app.cli.repo_session import plan_path, repo_of
+from bosun.orchestration.errors import BosunError
+from bosun.orchestration.plan import load_plan
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    repo = repo_of(args)
+    target = repo.path / "bosun.toml"
+    if target.exists():
+        raise BosunError(f"{target}: already exists; bosun init does not overwrite a plan")
+    from bosun.app.cli.example_plan import EXAMPLE_PLAN
+    from bosun.orchestration.session import prepare_dir
+
+    prepare_dir(repo)
+    target.write_text(EXAMPLE_PLAN)
+    print(f"wrote {target} (edit it, then `bosun validate` and `bosun run`)")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    path = args.plan if args.plan is not None else plan_path(repo_of(args), None)
+    plan = load_plan(path)
+    print(f"{path.name}: ok ({len(plan.units)} units, {len(plan.agents)} agents)")
+    return 0
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    from bosun.orchestration.graph import build_graph, render
+    from bosun.orchestration.session import open_session
+
+    repo = repo_of(args)
+    if (repo.path / ".bosun" / "state.db").exists():
+        session = open_session(repo)
+        rows = session.store.units()
+        graph, states = session.graph, {u.id: u.state for u in rows}
+        owners = {u.id: u.agent for u in rows}
+        session.close()
+    else:
+        plan = load_plan(repo.path / "bosun.toml")
+        graph, states = build_graph(plan), {}
+        owners = {u.id: u.agent for u in plan.units.values()}
+    print(render(graph, states, owners, args.format))
+    return 0
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from bosun.orchestration import planner
+
+    repo = repo_of(args)
+    target = repo.path / "bosun.toml"
+    if args.base_url or args.model:
+        if not (args.base_url and args.model):
+            raise BosunError("bosun plan: --base-url and --model go together")
+        endpoint = planner.Endpoint(args.base_url, args.model, args.api_key_env)
+    else:
+        endpoint = planner.endpoint_from_plan(target, args.agent)
+        if endpoint is None:
+            raise BosunError("bosun plan: name a model with --base-url and --model, or a model agent of bosun.toml "
+                             "with --agent")
+    existing = target.read_text() if target.exists() else None
+    if existing is not None and not args.force and "[[units]]" in existing.replace(" ", ""):
+        raise BosunError(f"{target}: already has units; --force replaces them")
+    print(f"asking {endpoint.model} at {endpoint.base_url} for a plan...", file=sys.stderr)
+    units, usage = planner.propose(repo, args.goal, endpoint)
+    planner.write_plan(target, planner.compose(existing, endpoint, units, args.force))
+    print(f"wrote {target}: {len(units)} units ({usage.prompt_tokens} tokens in, {usage.completion_tokens} out); "
+          "review it, then `bosun run`")
+    return 0

@@ -1,0 +1,51 @@
+"""What every command starts from: the repository it was given (or the current one), its plan
+file, and its session in `.bosun/`, opened and closed around the command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from bosun.orchestration.errors import BosunError
+from bosun.orchestration.gitcmd import GitRepo
+
+
+def repo_of(args: argparse.Namespace) -> GitRepo:
+    return GitRepo.discover((args.repo or Path.cwd()).resolve())
+
+
+@contextmanager
+def opened(args: argparse.Namespace) -> Iterator["Session"]:
+    """The session in the repository's `.bosun/`, closed afterwards."""
+    from bosun.orchestration.session import open_session
+
+    session = open_session(repo_of(args))
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def plan_path(repo: GitRepo, given: Path | None) -> Path:
+    if given is None:
+        return repo.path / "bosun.toml"
+    return given if given.is_absolute() else (Path.cwd() / given)
+
+
+def need_terminal(args: argparse.Namespace) -> None:
+    """Refuse before anything is written when the screen cannot be shown."""
+    if not args.headless and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise BosunError(f"bosun {args.command}: the supervisor screen needs a terminal; "
+                         "add --headless to print events instead")
+
+
+def run_screen(session, options) -> int:
+    """The supervisor screen; the human ends the session, so the supervisor waits for decisions."""
+    from bosun.app.tui.app import BosunApp  # Textual loads only for the screen
+
+    options.wait = True
+    result = BosunApp(session, options).run()
+    return 1 if result is None else result

@@ -1,0 +1,97 @@
+"""Commands that run or read a session: `run`, `resume`, `status` and `land`."""
+
+from __future__ import annotations
+
+import argparse
+
+from bosun.app.cli.repo_session import need_terminal, opened, plan_path, repo_of, run_screen
+from bosun.orchestration.errors import BosunError
+from bosun.orchestration.session import dumps, open_session
+
+
+def options_of(args: argparse.Namespace):
+    from bosun.orchestration.orchestrator import Options
+
+    return Options(auto_approve=args.auto_approve, max_agents=args.max_agents, wait=args.wait)
+
+
+def supervise(session, args: argparse.Namespace, options) -> int:
+    try:
+        if args.headless:
+            from bosun.app.cli.headless import run_headless
+
+            return run_headless(session, options, as_json=args.json)
+        return run_screen(session, options)
+    finally:
+        session.close()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    need_terminal(args)
+    from bosun.orchestration.session import create_session
+
+    repo = repo_of(args)
+    session = create_session(repo, plan_path(repo, args.plan))
+    return supervise(session, args, options_of(args))
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    need_terminal(args)
+    session = open_session(repo_of(args))
+    session.store.append_event("resumed", None)
+    return supervise(session, args, options_of(args))
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from bosun.orchestration.status import status_json
+
+    with opened(args) as session:
+        data = status_json(session)
+    if args.json:
+        print(dumps(data))
+        return 0
+    commit = data["integration"]["commit"] or "-"
+    print(f"integration {data['integration']['branch']} at {commit[:10]}")
+    print(f"{'unit':<18} {'state':<18} {'agent':<10} {'try':>3}  {'gate':<28} branch")
+    for unit in data["units"]:
+        gate = unit["gate"]
+        verdict = "-" if gate is None else f"{'passed' if gate['passed'] else 'FAILED'} {gate['duration_s']:.1f}s"
+        print(f"{unit['id']:<18} {unit['state']:<18} {unit['agent'] or '-':<10} {unit['attempts']:>3}  "
+              f"{verdict:<28} {unit['branch'] or '-'}")
+    print(f"\n{'agent':<12} {'activity':<8} {'unit':<18} {'lease':>7} {'tokens in/out':>16} {'cost':>9}")
+    for agent in data["agents"]:
+        usage = agent["usage"] or {}
+        tokens = f"{usage.get('prompt_tokens', 0)}/{usage.get('completion_tokens', 0)}" if usage else "-"
+        cost = f"${usage['cost_usd']:.4f}" if usage.get("cost_usd") is not None else "-"
+        lease = f"{agent['lease_left_s']:.0f}s" if agent["lease_left_s"] is not None else "-"
+        print(f"{agent['name']:<12} {agent['activity']:<8} {agent['unit'] or '-':<18} {lease:>7} {tokens:>16} {cost:>9}")
+    return 0
+
+
+def cmd_land(args: argparse.Namespace) -> int:
+    repo = repo_of(args)
+    from bosun.orchestration.plan import load_plan
+
+    plan = load_plan(repo.path / "bosun.toml") if not (repo.path / ".bosun" / "state.db").exists() else None
+    if plan is None:
+        session = open_session(repo)
+        plan = session.plan
+        session.close()
+    base_ref, integration_ref = f"refs/heads/{plan.project.base}", f"refs/heads/{plan.project.integration}"
+    base, target = repo.rev_parse(base_ref), repo.rev_parse(integration_ref)
+    if base is None or target is None:
+        raise BosunError(f"branch '{plan.project.base if base is None else plan.project.integration}' does not exist")
+    if base == target:
+        print(f"{plan.project.base} is already at {target[:10]}")
+        return 0
+    if not repo.is_ancestor(base, target):
+        raise BosunError(f"{plan.project.integration} is not a fast-forward of {plan.project.base}; nothing changed")
+    if repo.is_dirty():
+        raise BosunError(f"{repo.path}: the working tree has uncommitted changes; commit or stash them first")
+    current = repo.run("symbolic-ref", "--quiet", "HEAD", check=False).out.strip()
+    if current == base_ref:
+        repo.run("merge", "--ff-only", "--quiet", target)
+    elif not repo.update_ref(base_ref, target, base, "bosun land"):
+        raise BosunError(f"branch '{plan.project.base}' moved meanwhile; nothing changed")
+    print(f"landed: {plan.project.base} {base[:10]} -> {target[:10]}")
+    return 0

@@ -1,0 +1,1 @@
+"""The supervisor screen: the Textual app, its main screen and its dialogs."""

@@ -1,0 +1,140 @@
+"""The Bosun app: the supervisor screen with the orchestrator running in the same event loop.
+
+The orchestrator does its git and subprocess work in threads and touches the store only from
+this loop, so every change reaches the screen as a store event without locks; the screen never
+waits on git.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable
+from pathlib import Path
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
+
+from bosun.orchestration.orchestrator import Options, Orchestrator
+from bosun.orchestration.session import Session
+from bosun.orchestration.states import DONE_STATES
+from bosun.orchestration.store import Event
+
+from bosun.app.tui.dialogs import ConfirmDialog, HelpScreen
+from bosun.app.tui.supervisor_screen import SupervisorScreen
+
+
+class BosunApp(App[int]):
+    """Supervises one session on screen; its return value is the session's exit code."""
+
+    CSS_PATH = Path(__file__).with_name("bosun.tcss")  # absolute: subclasses live elsewhere
+    TITLE = "Bosun"
+    BINDINGS = [
+        Binding("question_mark", "help", "Help", id="session.help", tooltip="every key and what the states mean"),
+        Binding("q", "quit_bosun", "Quit", id="session.quit",
+                tooltip="quit (asks while agents work; `bosun resume` continues)"),
+        Binding("colon", "command_palette", "Commands", id="session.palette", show=False, key_display=": ctrl+p",
+                tooltip="the command palette"),
+    ]
+
+    def __init__(self, session: Session, options: Options | None = None, *, supervise: bool = True) -> None:
+        super().__init__()
+        self.session = session
+        self.options = options or Options(wait=True)
+        self.supervise = supervise
+        self.orchestrator: Orchestrator | None = None
+        self.supervisor_worker: Worker | None = None
+        self.screen_of_session = SupervisorScreen(session)
+
+    def get_default_screen(self) -> Screen:
+        return self.screen_of_session
+
+    def on_mount(self) -> None:
+        self.session.store.listeners.append(self._store_event)
+        if self.supervise:
+            self.orchestrator = Orchestrator(self.session, self.options)
+            self.supervisor_worker = self.run_worker(self.orchestrator.run(), name="supervisor", group="supervisor",
+                                                     exit_on_error=False)
+
+    async def on_unmount(self) -> None:
+        await self.stop_supervisor()  # however the app ends, no agent outlives it
+        if self._store_event in self.session.store.listeners:
+            self.session.store.listeners.remove(self._store_event)
+
+    async def stop_supervisor(self) -> None:
+        """Stop the agents and the orchestrator; the session stays in the store for `bosun resume`."""
+        if self.supervisor_worker is not None and self.supervisor_running:
+            self.supervisor_worker.cancel()
+            with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                await self.supervisor_worker.wait()
+
+    def _store_event(self, event: Event) -> None:
+        self.screen_of_session.store_changed(event)
+
+    def wake_supervisor(self) -> bool:
+        """Make the in-process supervisor look at the store now; False when there is none running."""
+        if self.orchestrator is None or not self.supervisor_running:
+            return False
+        self.orchestrator.wake()
+        return True
+
+    @property
+    def supervisor_running(self) -> bool:
+        return self.supervisor_worker is not None and self.supervisor_worker.state == WorkerState.RUNNING
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker is not self.supervisor_worker:
+            return
+        if event.state == WorkerState.ERROR:
+            error = event.worker.error
+            self.notify(f"{error}", title="The supervisor stopped", severity="error", timeout=60)
+
+    # -- keys and palette -------------------------------------------------------------------------
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Textual's own commands, then every binding of the session's screen and this app that applies
+        now, titled by its id's category ("unit.approve" -> "unit: approve the merge")."""
+        yield from super().get_system_commands(screen)
+        bindings = [*(screen.offered_bindings() if isinstance(screen, SupervisorScreen) else []),
+                    *(b for b in self.BINDINGS if b.action != "command_palette")]
+        for binding in bindings:
+            if binding.id and binding.tooltip:
+                category = binding.id.split(".")[0]
+                owner = self if binding in self.BINDINGS else screen
+                yield SystemCommand(f"{category}: {binding.tooltip}", f"key {self.get_key_display(binding)}",
+                                    lambda b=binding, o=owner: o.run_action(b.action))
+
+    def action_help(self) -> None:
+        """The keys, made from the same bindings as the footer and the palette."""
+        screen = self.screen_of_session
+        keys = [("↑↓←→ hjkl", "move through the graph"), ("tab", "next pane")]
+        keys += [(self.get_key_display(b), b.tooltip) for b in [*screen.BINDINGS, *self.BINDINGS] if b.tooltip]
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(keys))
+
+    async def action_quit(self) -> None:
+        """Textual's own quit (ctrl+q, the palette) asks and ends like `q` does."""
+        await self.action_quit_bosun()
+
+    async def action_quit_bosun(self) -> None:
+        busy = self.orchestrator is not None and self.supervisor_running
+        working = len(self.orchestrator.running) if busy else 0
+        gating = busy and self.orchestrator.lane is not None
+        if working or gating:
+            what = " and ".join(filter(None, [f"{working} agent(s) work" if working else "",
+                                              "a gate runs" if gating else ""]))
+            question = ConfirmDialog(f"Quit while {what}?",
+                                     "They are stopped now; `bosun resume` continues the session where it is.",
+                                     yes="Quit")
+            self.push_screen(question, self._quit_if)
+        else:
+            await self._quit_if(True)
+
+    async def _quit_if(self, answer: bool | None) -> None:
+        if not answer:
+            return
+        failed = self.supervisor_worker is not None and self.supervisor_worker.state == WorkerState.ERROR
+        await self.stop_supervisor()
+        units = self.session.store.units()
+        # As headless: 2 when the supervisor stopped on an error, 1 with units unmerged, 0 when done.
+        self.exit(2 if failed else 0 if all(u.state in DONE_STATES for u in units) else 1)

@@ -1,0 +1,98 @@
+"""Handing one attempt of a unit to an agent, and taking its work back — the same for agents
+Bosun starts and for external agents that claimed the unit themselves.
+
+Preparing cuts (or reuses) the worktree and writes the task file; collecting reads what git
+shows after the agent and fetches it into the user's repository. Neither touches the store:
+the caller records the transitions, so this runs safely in a worker thread.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from bosun.orchestration.agents.launch import build_task
+from bosun.orchestration.safe_files import replace_text
+from bosun.orchestration.session import Session
+from bosun.orchestration.store import UnitRow
+from bosun.orchestration.worktrees import AgentClone, unit_branch
+
+
+@dataclass(frozen=True)
+class Handout:
+    """Everything one attempt needs: where to work, what to do, and where the work started."""
+
+    unit: str
+    attempt: int
+    worktree: Path
+    base_commit: str
+    start_head: str
+    task: dict
+    task_file: Path
+    report_file: Path
+
+    def running_fields(self) -> dict:
+        """The unit's fields once the attempt starts."""
+        return {"attempts": self.attempt, "branch": unit_branch(self.unit), "worktree": str(self.worktree),
+                "base_commit": self.base_commit, "head_commit": self.start_head}
+
+
+def task_paths(session: Session, unit_id: str) -> tuple[Path, Path]:
+    """Where a unit's task file and its agent's report file live (outside every worktree)."""
+    tasks = session.dir / "tasks"
+    return tasks / f"{unit_id}.json", tasks / f"{unit_id}.report.json"
+
+
+def integrated_units(rows: list[UnitRow]) -> list[dict]:
+    """The task's `integrated` list: every merged unit, its commit and its agent's summary."""
+    return [{"unit": u.id, "commit": u.merged_commit, "summary": (u.detail or {}).get("summary", "")}
+            for u in rows if u.state == "merged"]
+
+
+def prepare(session: Session, clone: AgentClone, row: UnitRow, head: str, integrated: list[dict]) -> Handout:
+    """Reuse the worktree on a hand-back (merging the head in on a conflict); else cut a fresh one."""
+    path = clone.worktree_path(row.id)
+    handback = row.handback
+    if row.base_commit and row.head_commit and path.exists():
+        # The agent fixes a clash on top of what it clashed with: the integration head is merged in
+        # (with conflict markers for a textual conflict; a clean merge for a semantic one).
+        if handback and handback.get("reason") in ("conflict", "semantic_conflict"):
+            files = clone.merge_into_worktree(row.id, head)
+            handback = {**handback, "files": files or handback.get("files", [])}
+        base, start = row.base_commit, row.head_commit
+        if handback and handback.get("reason") == "semantic_conflict":  # merged cleanly: the fix must come after
+            start = clone.branch_head(row.id) or start
+    else:
+        clone.add_worktree(row.id, head)
+        base = start = head
+    attempt = row.attempts + 1
+    task_file, report_file = task_paths(session, row.id)
+    report_file.unlink(missing_ok=True)
+    task = build_task(session.plan.units[row.id], branch=unit_branch(row.id), base_commit=base, attempt=attempt,
+                      handback=handback, integrated=integrated)
+    replace_text(task_file, json.dumps(task, indent=2))
+    return Handout(row.id, attempt, path, base, start, task, task_file, report_file)
+
+
+@dataclass(frozen=True)
+class Collected:
+    """What git shows after an agent: the branch head, fetched into the user's repository."""
+
+    head: str | None
+    config_restored: bool
+
+    def is_new(self, start_head: str) -> bool:
+        return self.head is not None and self.head != start_head
+
+
+def collect(clone: AgentClone, unit_id: str, autocommit: bool, have: str | None = None) -> Collected:
+    """Read the unit's branch after the agent (committing leftovers if asked) and fetch it by id
+    (`have`: a commit the user's repository has, so only what is new travels)."""
+    restored = clone.guard()
+    if autocommit and clone.has_changes(unit_id):
+        clone.commit_all(unit_id, f"bosun: work left uncommitted by the agent on {unit_id}")
+    head = clone.branch_head(unit_id)
+    if head is not None:
+        clone.fetch_into_user(head, f"refs/bosun/units/{unit_id}", have)
+    return Collected(head, restored)

@@ -1,0 +1,112 @@
+"""Starting agents per SPEC §6: the task file, the prompt, the command line and the environment.
+
+An agent is a process Bosun starts in the unit's worktree. It gets the task as JSON in a file
+outside the tracked tree, an environment with every secret removed, and reports by committing
+(plus an optional report file that is never trusted over what git shows).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+from bosun.orchestration.errors import BosunError
+from bosun.orchestration.plan import AgentSpec, UnitSpec
+from bosun.orchestration.process import scrubbed_env
+from bosun.orchestration.agents.scripted import compile_script
+
+SCRIPTED_RUNNER = Path(__file__).with_name("scripted.py")
+# Runs the model agent from this very copy of Bosun, without PYTHONPATH in the agent's environment.
+_MODEL_BOOTSTRAP = (f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parents[3])!r}); "
+                    "from bosun.orchestration.agents.model import main; sys.exit(main(sys.argv[1:]))")
+
+
+def build_task(unit: UnitSpec, *, branch: str, base_commit: str, attempt: int, handback: dict | None,
+               integrated: list[dict]) -> dict:
+    """The task JSON of SPEC §6."""
+    return {
+        "protocol": 1, "unit": unit.id, "title": unit.title, "prompt": unit.prompt,
+        "scope": list(unit.scope) if unit.scope else [], "branch": branch, "base_commit": base_commit,
+        "attempt": attempt, "handback": handback, "integrated": integrated,
+    }
+
+
+def compose_prompt(task: dict) -> str:
+    """The instruction text a CLI agent gets as `{prompt}`: the unit's prompt plus the rules."""
+    lines = [f"# {task['title']} (unit {task['unit']}, attempt {task['attempt']})", "", task["prompt"], ""]
+    if task["scope"]:
+        lines.append("Change only these paths: " + ", ".join(task["scope"]) + ".")
+    handback = task.get("handback")
+    if handback:
+        lines.append(f"This unit was handed back to you ({handback['reason']}).")
+        if handback.get("note"):
+            lines.append(f"Note from the supervisor: {handback['note']}")
+        if handback.get("files"):
+            lines.append("Files involved: " + ", ".join(handback["files"]) + ".")
+        if handback["reason"] == "conflict":
+            lines.append("The integration branch has been merged into your worktree; resolve the conflict "
+                         "markers in those files and commit the merge.")
+        if handback["reason"] == "semantic_conflict":
+            lines += ["Your change merges cleanly with the integration branch (now merged into your worktree), "
+                      "but the two do not fit together. Fix every place below, then commit:", "```",
+                      handback.get("output_tail") or "", "```"]
+        elif handback.get("output_tail"):
+            lines += ["The end of the output of the check that failed on the merged tree:", "```",
+                      handback["output_tail"], "```"]
+    lines += ["", f"Work in the current directory, on branch {task['branch']}. Commit your work with git when "
+              "it is done; Bosun merges only what is committed. The task as JSON is in $BOSUN_TASK_FILE."]
+    return "\n".join(lines)
+
+
+_PLACEHOLDER = re.compile(r"\{(task_file|prompt|unit|worktree)\}")
+
+
+def agent_argv(agent: AgentSpec, plan_root: Path, values: dict[str, str], work_dir: Path,
+               speed: float = 1.0) -> list[str]:
+    """The command line that starts `agent`, placeholders filled (never through a shell).
+    `work_dir` is Bosun's own folder for what it prepares for agents (a scripted agent's script as JSON)."""
+    if agent.kind == "scripted":
+        source = (plan_root / (agent.script or "")).resolve()
+        try:
+            script = compile_script(str(source), str(work_dir / f"script.{agent.name}.json"))
+        except (OSError, ValueError) as exc:  # tomllib's errors are ValueErrors
+            raise BosunError(f"agent '{agent.name}': cannot read its script {source}: {exc}") from None
+        return [sys.executable, "-I", "-S", str(SCRIPTED_RUNNER), script, "--speed", str(speed)]
+    if agent.kind == "command":
+        return [_PLACEHOLDER.sub(lambda m: values[m.group(1)], arg) for arg in agent.command]
+    if agent.kind == "model":
+        argv = [sys.executable, "-I", "-c", _MODEL_BOOTSTRAP, "--base-url", agent.base_url or "",
+                "--model", agent.model or ""]
+        if agent.api_key_env:
+            argv += ["--api-key-env", agent.api_key_env]
+        if agent.price_in is not None or agent.price_out is not None:
+            argv += ["--price-in", str(agent.price_in or 0.0), "--price-out", str(agent.price_out or 0.0)]
+        return argv
+    raise BosunError(f"agent '{agent.name}' is external: it joins by claiming and Bosun never starts it")
+
+
+def agent_env(agent: AgentSpec, *, task_file: Path, report_file: Path, unit: str, worktree: Path) -> dict[str, str]:
+    allowed = agent.env + ((agent.api_key_env,) if agent.api_key_env else ())
+    return scrubbed_env(allowed, {
+        "BOSUN_TASK_FILE": str(task_file), "BOSUN_REPORT_FILE": str(report_file),
+        "BOSUN_UNIT": unit, "BOSUN_WORKTREE": str(worktree),
+        # If the agent breaks its worktree's .git, its git must not walk up into the user's repository.
+        "GIT_CEILING_DIRECTORIES": str(worktree.parent),
+    })
+
+
+def read_report(path: Path, unit: str) -> dict | None:
+    """The agent's report if it is well-formed and about this unit; None means 'not trusted'."""
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if (not isinstance(report, dict) or report.get("protocol") != 1 or report.get("unit") != unit
+            or report.get("status") not in ("done", "blocked")):
+        return None
+    summary = report.get("summary")
+    usage = report.get("usage")
+    return {"status": report["status"], "summary": summary if isinstance(summary, str) else "",
+            "usage": usage if isinstance(usage, dict) else None}

@@ -1,0 +1,124 @@
+"""The gate: a merge check that touches no working tree, a candidate merge commit, and the
+project's tests run on exactly that commit's tree.
+
+The gate folder is filled from the user's repository with a private index, so no config or
+hook an agent wrote can run, and the tests see exactly the candidate tree and nothing else.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bosun.orchestration.errors import GitError
+from bosun.orchestration.gitcmd import BOSUN_IDENTITY, GitRepo, git
+from bosun.orchestration.process import Child, scrubbed_env, tail
+
+
+@dataclass(frozen=True)
+class MergeCheck:
+    """The verdict of `git merge-tree --write-tree`: a clean tree, or the conflicted files."""
+
+    clean: bool
+    tree: str | None
+    conflicts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """One gate run: its verdict, a named cause, and the end of its output."""
+
+    passed: bool
+    exit_code: int | None
+    duration_s: float
+    cause: str
+    output_tail: str
+    log_path: Path
+
+
+def merge_check(repo: GitRepo, ours: str, theirs: str) -> MergeCheck:
+    """Merge in memory. Exit 0 is clean, 1 is a conflict; anything else is an error, never a conflict."""
+    result = repo.run("merge-tree", "--write-tree", "--name-only", "-z", ours, theirs, ok_codes=(0, 1))
+    head, _, rest = result.out.partition("\0")
+    if result.code == 0:
+        return MergeCheck(True, head.strip())
+    files = rest.split("\0\0", 1)[0]
+    conflicts = tuple(dict.fromkeys(p for p in files.split("\0") if p))
+    return MergeCheck(False, head.strip() or None, conflicts)
+
+
+def candidate_commit(repo: GitRepo, tree: str, parents: tuple[str, str], message: str) -> str:
+    """The merge commit the gate judges: first parent the integration head, second the unit."""
+    args = ["commit-tree", tree, "-p", parents[0], "-p", parents[1], "-m", message]
+    return repo.run(*args, env=BOSUN_IDENTITY).out.strip()
+
+
+class GateFolder:
+    """A plain folder (no .git) holding exactly one commit's tree, refreshed between runs."""
+
+    def __init__(self, repo: GitRepo, path: Path) -> None:
+        self.repo = repo
+        self.path = path
+        self.index = path.parent / (path.name + ".index")
+
+    def _git(self, *args: str) -> None:
+        env = {"GIT_INDEX_FILE": str(self.index), "GIT_WORK_TREE": str(self.path),
+               "GIT_DIR": str(self.repo.git_dir)}
+        git(list(args), self.path, env=env)
+
+    def checkout(self, commit: str) -> None:
+        """Make the folder hold exactly `commit`'s files: tracked files updated, leftovers removed."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        # A fresh index each time: the last gate's code could have marked files skip-worktree in
+        # the old one, and read-tree would then leave its edits to them in place.
+        self.index.unlink(missing_ok=True)
+        try:
+            self._git("read-tree", "--reset", "-u", commit)
+            self._git("clean", "-ffdxq")
+        except GitError:
+            shutil.rmtree(self.path, ignore_errors=True)
+            self.index.unlink(missing_ok=True)
+            self.path.mkdir(parents=True)
+            self._git("read-tree", "--reset", "-u", commit)
+
+
+_COUNT = re.compile(r"(\d+) (passed|failed|errors?)\b")
+
+
+def summarize(output: str) -> dict[str, int]:
+    """Passed / failed counts from pytest's or unittest's closing lines, where present."""
+    for line in reversed(output.splitlines()[-40:]):
+        found = _COUNT.findall(line)
+        if found and re.search(r" in [\d.]+s", line):
+            counts = {"passed": 0, "failed": 0}
+            for number, word in found:
+                counts["passed" if word == "passed" else "failed"] += int(number)
+            return counts
+    ran = re.search(r"^Ran (\d+) tests?", output, re.MULTILINE)
+    if ran:
+        bad = sum(int(n) for n in re.findall(r"(?:failures|errors)=(\d+)", output[-500:]))
+        return {"passed": int(ran.group(1)) - bad, "failed": bad}
+    return {}
+
+
+def run_gate(command: str, folder: Path, timeout: float, allowed_env: tuple[str, ...], log_path: Path,
+             ceiling: Path, started: Callable[[Child], None] | None = None) -> GateResult:
+    """Run the gate command in `folder` with the scrubbed environment; kill its group on timeout.
+    `started` is handed the process, so a stopping session can kill it."""
+    env = scrubbed_env(allowed_env, {"GIT_CEILING_DIRECTORIES": str(ceiling), "BOSUN_GATE": "1"})
+    child = Child(["/bin/sh", "-c", command], folder, env, log_path)
+    if started is not None:
+        started(child)
+    finished = child.wait(timeout)
+    output = tail(log_path)
+    if finished.timed_out:
+        cause = f"timed out after {timeout:g}s"
+    elif finished.exit_code == 0:
+        cause = "tests passed"
+    else:
+        cause = f"tests failed (exit {finished.exit_code})"
+    return GateResult(finished.exit_code == 0 and not finished.timed_out, finished.exit_code,
+                      finished.duration_s, cause, output, log_path)

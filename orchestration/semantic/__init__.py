@@ -1,0 +1,1 @@
+"""Semantic checks of merged Python: static analysis that needs neither the store nor the session."""
