@@ -205,12 +205,12 @@ class Orchestrator:
         agent_name, epoch = running.agent, running.epoch
         row = self.store.unit(unit_id)
         spec, agent = self.plan.units[unit_id], self.plan.agents[agent_name]
-        handout = await asyncio.to_thread(prepare, self.session, self.clone, row, self.session.integration_head(),
-                                          integrated_units(self.store.units()))
+        handout = await asyncio.to_thread(prepare, self.clone, spec, self.session.tasks_dir, row,
+                                          self.session.integration_head(), integrated_units(self.store.units()))
         values = {"task_file": str(handout.task_file), "prompt": compose_prompt(handout.task), "unit": unit_id,
                   "worktree": str(handout.worktree)}
         try:
-            argv = agent_argv(agent, self.plan.root, values, self.session.dir / "tasks", self.options.speed)
+            argv = agent_argv(agent, self.plan.root, values, self.session.tasks_dir, self.options.speed)
         except BosunError as exc:
             detail = {"reason": "agent", "error": str(exc)}
             self.store.transition(unit_id, FAILED, (CLAIMED,), epoch=epoch, data=detail, detail=detail)

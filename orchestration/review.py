@@ -13,7 +13,7 @@ from bosun.orchestration.errors import GitError
 from bosun.orchestration.integration.gate import merge_check
 from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.scope import in_scope
-from bosun.orchestration.session import Session
+from pathlib import Path
 from bosun.orchestration.store import UnitRow
 from bosun.orchestration.worktrees import AgentClone, unit_branch
 
@@ -60,20 +60,20 @@ def _cut(patch: str) -> tuple[str, bool]:
     return "\n".join(lines[:MAX_DIFF_LINES]), True
 
 
-def unit_diff(session: Session, row: UnitRow, integration_head: str) -> UnitDiff:
+def unit_diff(repo: GitRepo, clone: AgentClone, row: UnitRow, integration_head: str) -> UnitDiff:
     """The worktree's diff while an agent works (uncommitted edits included), the merge's once merged,
     and the branch's committed change in between. The base is where the unit's branch meets the
     integration head, so a unit that merged the integration branch in (a conflict hand-back)
     shows its own change, not everyone's."""
-    clone = session.clone()
+    user = repo
     if row.merged_commit:
-        repo, old, new, source = session.repo, f"{row.merged_commit}^1", row.merged_commit, "merged"
+        old, new, source = f"{row.merged_commit}^1", row.merged_commit, "merged"
     elif row.worktree and row.base_commit and (diff := _worktree_diff(clone, row, integration_head)):
         return diff
     elif row.head_commit and row.base_commit:
         # A submitted unit's commits are in the user's repository too; before that, only in the clone.
-        fetched = session.repo.run("cat-file", "-e", f"{row.head_commit}^{{commit}}", check=False).code == 0
-        repo, old, new, source = session.repo if fetched else GitRepo(clone.path), "", row.head_commit, "branch"
+        fetched = user.run("cat-file", "-e", f"{row.head_commit}^{{commit}}", check=False).code == 0
+        repo, old, new, source = user if fetched else GitRepo(clone.path), "", row.head_commit, "branch"
     else:
         return UnitDiff("no work yet", "", "")
     try:
@@ -107,14 +107,14 @@ def _worktree_diff(clone: AgentClone, row: UnitRow, integration_head: str) -> Un
     return UnitDiff(f"worktree against {base[:10]}", stat, patch, cut)
 
 
-def conflict_sides(session: Session, row: UnitRow, head: str) -> list[ConflictSide]:
+def conflict_sides(repo: GitRepo, row: UnitRow, head: str) -> list[ConflictSide]:
     """Merge the unit into the integration head in memory again and cut out every conflict region."""
     if not row.head_commit or not head:
         return []
-    check = merge_check(session.repo, head, row.head_commit)
+    check = merge_check(repo, head, row.head_commit)
     sides = []
     for path in check.conflicts:
-        shown = session.repo.run("cat-file", "blob", f"{check.tree}:{path}", check=False)
+        shown = repo.run("cat-file", "blob", f"{check.tree}:{path}", check=False)
         text = shown.out if shown.code == 0 else f"({path} is not in the merged tree: deleted on one side)"
         sides.append(ConflictSide(path, _conflict_regions(text)))
     return sides
@@ -143,14 +143,13 @@ def _conflict_regions(text: str) -> str:
     return "\n".join(out)
 
 
-def approval(session: Session, row: UnitRow) -> Approval:
+def approval(repo: GitRepo, scope: tuple[str, ...] | None, row: UnitRow) -> Approval:
     """The diff stat of the gated candidate, its gate verdict and whether every file is in scope."""
     detail = row.detail or {}
     stat = ""
     if row.candidate and row.candidate_parent:
-        stat = session.repo.run(*_DIFF, "--stat", row.candidate_parent, row.candidate).out
+        stat = repo.run(*_DIFF, "--stat", row.candidate_parent, row.candidate).out
     files = tuple(detail.get("files") or ())
-    scope = session.plan.units[row.id].scope
     if not scope:
         verdict = f"no scope declared: {len(files)} file(s) changed, any file allowed"
     else:
@@ -161,9 +160,9 @@ def approval(session: Session, row: UnitRow) -> Approval:
                     tuple(detail.get("warnings") or ()))
 
 
-def commits_made(session: Session, rows: list[UnitRow]) -> dict[str, int]:
+def commits_made(clone_path: Path, rows: list[UnitRow]) -> dict[str, int]:
     """How many commits each unit's branch has past its base, in one git call per unit."""
-    clone = GitRepo(session.clone().path)
+    clone = GitRepo(clone_path)
     counts = {}
     for row in rows:
         if not row.base_commit:

@@ -44,6 +44,11 @@ class Session:
         return self.repo.path / BOSUN_DIR
 
     @property
+    def tasks_dir(self) -> Path:
+        """Task and report files, outside every worktree."""
+        return self.dir / "tasks"
+
+    @property
     def integration_ref(self) -> str:
         return f"refs/heads/{self.plan.project.integration}"
 

@@ -138,7 +138,11 @@ class StaleState(Exception):
 
 
 class Store:
-    """One connection to the session's database; open one per process (and per thread)."""
+    """One connection to the session's database; open one per process (and per thread).
+
+    The connection belongs to the thread that opened it: a call from any other thread raises
+    (sqlite3's own check), so a worker thread handed the store by mistake fails loudly instead of
+    racing the event loop, whose listeners repaint the screen."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -149,7 +153,7 @@ class Store:
         self._units_cache: list[UnitRow] = []
         self._units_key: tuple[int, int] | None = None
         try:
-            self.db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+            self.db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=True)
             self.db.execute("PRAGMA busy_timeout = 30000")
             self.db.execute("PRAGMA journal_mode = WAL")
             self.db.execute("PRAGMA synchronous = FULL")

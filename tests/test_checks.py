@@ -54,7 +54,7 @@ def test_a_clean_merge_that_breaks_a_call_is_a_semantic_conflict_until_fixed(pro
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert first_parent_merges(repo) == ["widen", "use"]
     session = _session(repo)
-    task = json.loads(task_paths(session, "use")[0].read_text())
+    task = json.loads(task_paths(session.tasks_dir, "use")[0].read_text())
     session.close()
     handback = task["handback"]
     assert handback["reason"] == "semantic_conflict", "the agent was told what clashed"

@@ -376,3 +376,26 @@ def test_a_version_1_store_is_upgraded_in_place(tmp_path: Path) -> None:
     assert run.cause == "tests passed" and run.checks == []
     assert store.db.execute("PRAGMA user_version").fetchone()[0] == 2
     store.close()
+
+
+def test_a_store_call_from_another_thread_fails_loudly(tmp_path: Path) -> None:
+    """Threads get plain data: a worker handed the store by mistake raises instead of racing the loop."""
+    import sqlite3
+    import threading
+
+    store = Store(tmp_path / "state.db")
+    store.add_units([("a", None)], {"integration_head": "0" * 40})
+    errors: list[BaseException] = []
+
+    def use_it() -> None:
+        try:
+            store.units()
+        except BaseException as exc:  # noqa: BLE001 - the test wants whatever it raised
+            errors.append(exc)
+
+    worker = threading.Thread(target=use_it)
+    worker.start()
+    worker.join()
+    assert len(errors) == 1 and isinstance(errors[0], sqlite3.ProgrammingError)
+    assert [u.id for u in store.units()] == ["a"], "the owning thread still works"
+    store.close()

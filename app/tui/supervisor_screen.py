@@ -223,14 +223,15 @@ class SupervisorScreen(Screen):
 
     @work(exclusive=True, group="diff")
     async def load_diff(self, row: UnitRow) -> None:
-        diff = await asyncio.to_thread(unit_diff, self.session, row, self.session.integration_head())
+        session = self.session
+        diff = await asyncio.to_thread(unit_diff, session.repo, session.clone(), row, session.integration_head())
         self.query_one(DiffView).show_diff(row.id, diff)
 
     @work(exclusive=True, group="commits")
     async def count_commits(self) -> None:
         held = [u for u in self.session.store.units() if u.state in AGENT_STATES + ("submitted",)]
         if held:
-            self.commits.update(await asyncio.to_thread(commits_made, self.session, held))
+            self.commits.update(await asyncio.to_thread(commits_made, self.session.clone().path, held))
             self.store_changed()
 
     # -- selection ----------------------------------------------------------------------------------
@@ -306,7 +307,7 @@ class SupervisorScreen(Screen):
         if row.approved:
             self.notify(f"'{row.id}' is approved already and merges next.")
             return
-        facts = await asyncio.to_thread(approval, self.session, row)
+        facts = await asyncio.to_thread(approval, self.session.repo, self.session.plan.units[row.id].scope, row)
         if await self.app.push_screen_wait(ApproveDialog(facts)):
             self.decide("approve", row.id)
 
@@ -377,7 +378,7 @@ class SupervisorScreen(Screen):
         elif row.state in ("conflicted", "semantic_conflict"):
             head = self.session.integration_head()
             findings = (row.detail or {}).get("findings") or []
-            sides = [] if findings else await asyncio.to_thread(conflict_sides, self.session, row, head)
+            sides = [] if findings else await asyncio.to_thread(conflict_sides, self.session.repo, row, head)
             choice = await self.app.push_screen_wait(ConflictDialog(row.id, sides, findings))
             actions = {"handback": self.action_handback, "reassign": self.action_reassign,
                        "cancel": self.action_cancel_unit}

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bosun.orchestration.agents.launch import build_task
 from bosun.orchestration.safe_files import replace_text
-from bosun.orchestration.session import Session
+from bosun.orchestration.plan import UnitSpec
 from bosun.orchestration.store import UnitRow
 from bosun.orchestration.worktrees import AgentClone, unit_branch
 
@@ -38,10 +38,9 @@ class Handout:
                 "base_commit": self.base_commit, "head_commit": self.start_head}
 
 
-def task_paths(session: Session, unit_id: str) -> tuple[Path, Path]:
-    """Where a unit's task file and its agent's report file live (outside every worktree)."""
-    tasks = session.dir / "tasks"
-    return tasks / f"{unit_id}.json", tasks / f"{unit_id}.report.json"
+def task_paths(tasks_dir: Path, unit_id: str) -> tuple[Path, Path]:
+    """Where a unit's task file and its agent's report file live (`.bosun/tasks`, outside every worktree)."""
+    return tasks_dir / f"{unit_id}.json", tasks_dir / f"{unit_id}.report.json"
 
 
 def integrated_units(rows: list[UnitRow]) -> list[dict]:
@@ -50,8 +49,10 @@ def integrated_units(rows: list[UnitRow]) -> list[dict]:
             for u in rows if u.state == "merged"]
 
 
-def prepare(session: Session, clone: AgentClone, row: UnitRow, head: str, integrated: list[dict]) -> Handout:
-    """Reuse the worktree on a hand-back (merging the head in on a conflict); else cut a fresh one."""
+def prepare(clone: AgentClone, unit: UnitSpec, tasks_dir: Path, row: UnitRow, head: str,
+            integrated: list[dict]) -> Handout:
+    """Reuse the worktree on a hand-back (merging the head in on a conflict); else cut a fresh one.
+    Runs in a worker thread, so it is handed plain data, never the session or its store."""
     path = clone.worktree_path(row.id)
     handback = row.handback
     if row.base_commit and row.head_commit and path.exists():
@@ -67,9 +68,9 @@ def prepare(session: Session, clone: AgentClone, row: UnitRow, head: str, integr
         clone.add_worktree(row.id, head)
         base = start = head
     attempt = row.attempts + 1
-    task_file, report_file = task_paths(session, row.id)
+    task_file, report_file = task_paths(tasks_dir, row.id)
     report_file.unlink(missing_ok=True)
-    task = build_task(session.plan.units[row.id], branch=unit_branch(row.id), base_commit=base, attempt=attempt,
+    task = build_task(unit, branch=unit_branch(row.id), base_commit=base, attempt=attempt,
                       handback=handback, integrated=integrated)
     replace_text(task_file, json.dumps(task, indent=2))
     return Handout(row.id, attempt, path, base, start, task, task_file, report_file)

@@ -91,7 +91,8 @@ def claim_task(session: Session, agent: str, unit_id: str | None = None) -> dict
     clone.ensure()
     row = store.unit(outcome.unit)
     try:
-        handout = prepare(session, clone, row, session.integration_head(), integrated_units(store.units()))
+        handout = prepare(clone, session.plan.units[row.id], session.tasks_dir, row, session.integration_head(),
+                          integrated_units(store.units()))
         store.transition(outcome.unit, RUNNING, ("claimed",), epoch=outcome.epoch,
                          data={"agent": agent, "attempt": handout.attempt, "external": True},
                          started_at=time.time(), **handout.running_fields())
@@ -138,7 +139,7 @@ def submit(session: Session, unit_id: str, token: int) -> dict:
     if not collected.is_new(row.head_commit or ""):
         raise BosunError(f"'{unit_id}' has no new commit on {row.branch}: commit your work in {row.worktree}, "
                          "then submit again")
-    report = read_report(task_paths(session, unit_id)[1], unit_id)
+    report = read_report(task_paths(session.tasks_dir, unit_id)[1], unit_id)
     summary = report["summary"] if report else ""
     try:
         session.store.transition(unit_id, SUBMITTED, HELD, epoch=token,
