@@ -155,3 +155,51 @@ class BackgroundRun:
 
     def finish(self, timeout: float = 60) -> int:
         return self.proc.wait(timeout=timeout)
+
+    def all_events(self) -> list[dict]:
+        """Every event the run printed (call after `finish`)."""
+        while (line := self.lines.get(timeout=10)) is not None:
+            self.seen.append(json.loads(line))
+        self.lines.put(None)
+        return self.seen
+
+
+AWAIT_GO = {"await": ".go"}
+"""A scripted step that holds the agent until the test calls `release` (order without sleeps)."""
+
+
+def release(repo: Path, unit: str) -> None:
+    """Let the unit's scripted agent past its AWAIT_GO step."""
+    (repo / ".bosun" / "worktrees" / unit / ".go").write_text("")
+
+
+def run_after(repo: Path, event: tuple[str, str], unit: str, *args: str) -> tuple[int, list[dict]]:
+    """`bosun run --headless --json ARGS` that releases `unit` once `event` (kind, unit) happened;
+    returns the exit code and every event."""
+    run = BackgroundRun(repo, "run", "--headless", "--json", *args)
+    run.wait_for(*event)
+    release(repo, unit)
+    code = run.finish()
+    return code, run.all_events()
+
+
+@pytest.fixture(scope="session")
+def demo_from_wheel(tmp_path_factory):
+    """The README's first command as a user meets it, run once for every test that needs it: the
+    wheel is built, unpacked on its own, and `bosun demo --headless --json --keep DIR` runs from it.
+    Returns (the wheel's file names, the finished process, the kept repository)."""
+    import zipfile
+
+    tmp = tmp_path_factory.mktemp("demo-from-wheel")
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp / "dist"),
+                            str(ROOT)], capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr
+    wheel = next((tmp / "dist").glob("bosun-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    site = tmp / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    keep = tmp / "demo"
+    demo = subprocess.run([sys.executable, "-m", "bosun.app.cli.main", "demo", "--headless", "--json", "--speed",
+                           "20", "--keep", str(keep)], cwd=tmp, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(site)})
+    return names, demo, keep

@@ -34,8 +34,8 @@ class Clock:
         return self.now
 
 
-def _git(repo: Path, *args: str, stdin: str | None = None) -> str:
-    env = {**os.environ, **DATES, **IDENTITY}
+def _git(repo: Path, *args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> str:
+    env = {**os.environ, **DATES, **IDENTITY, **(env or {})}
     result = subprocess.run(["git", *args], cwd=repo, env=env, input=stdin, capture_output=True, text=True)
     if result.returncode not in (0, 1) or (result.returncode == 1 and args[0] != "merge-tree"):
         raise AssertionError(f"git {' '.join(args)}: {result.stderr}")
@@ -45,17 +45,14 @@ def _git(repo: Path, *args: str, stdin: str | None = None) -> str:
 def _commit(repo: Path, parent: str, files: dict[str, str], message: str) -> str:
     """A commit on top of `parent` with `files` changed, made without touching the working tree."""
     index = repo / ".git" / "scene-index"
-    env_index = {"GIT_INDEX_FILE": str(index)}
-    os.environ.update(env_index)
+    private = {"GIT_INDEX_FILE": str(index)}
     try:
-        _git(repo, "read-tree", parent)
+        _git(repo, "read-tree", parent, env=private)
         for path, content in files.items():
             blob = _git(repo, "hash-object", "-w", "--stdin", stdin=content)
-            _git(repo, "update-index", "--add", "--cacheinfo", f"100644,{blob},{path}")
-        tree = _git(repo, "write-tree")
+            _git(repo, "update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=private)
+        tree = _git(repo, "write-tree", env=private)
     finally:
-        for key in env_index:
-            os.environ.pop(key)
         index.unlink(missing_ok=True)
     return _git(repo, "commit-tree", tree, "-p", parent, "-m", message)
 
@@ -65,8 +62,10 @@ def _merge(repo: Path, ours: str, theirs: str, message: str) -> str:
     return _git(repo, "commit-tree", tree, "-p", ours, "-p", theirs, "-m", message)
 
 
-def build_scene(folder: Path) -> Session:
-    os.environ.update(DATES)
+def build_scene(folder: Path, monkeypatch) -> Session:
+    """The scene; the fixed commit dates are set through `monkeypatch`, so they end with the test."""
+    for key, value in DATES.items():
+        monkeypatch.setenv(key, value)
     repo = build_demo_repo(folder)
     session = create_session(repo, folder / "bosun.toml")
     store = session.store
@@ -153,6 +152,6 @@ def frozen(session: Session) -> None:
     session.store.clock = lambda: now
 
 
-def local_times_in_utc() -> None:
-    os.environ["TZ"] = "UTC"
+def local_times_in_utc(monkeypatch) -> None:
+    monkeypatch.setenv("TZ", "UTC")
     time.tzset()

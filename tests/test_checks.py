@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import bosun, first_parent_merges, write_unit
+from conftest import AWAIT_GO, bosun, first_parent_merges, run_after, write_unit
 
 from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.agents.attempt import task_paths
@@ -28,14 +28,13 @@ def _session(repo):
 def test_a_clean_merge_that_breaks_a_call_is_a_semantic_conflict_until_fixed(project):
     script = {
         "widen": [write_unit("src/calc/ops.py", "def add(a, b, c):\n    return a + b + c\n")],
-        "use": [[{"sleep": 1.5}] + write_unit("src/calc/use.py", "from calc.ops import add\n\nTOTAL = add(1, 2)\n"),
+        "use": [[AWAIT_GO] + write_unit("src/calc/use.py", "from calc.ops import add\n\nTOTAL = add(1, 2)\n"),
                 write_unit("src/calc/use.py", "from calc.ops import add\n\nTOTAL = add(1, 2, 3)\n")],
     }
     files = {"src/calc/__init__.py": "", "src/calc/ops.py": OPS}
     repo = project(_units(), script, extra_files=files, handback="manual")
-    paused = bosun("run", "--headless", "--json", cwd=repo)
-    assert paused.returncode == 1, paused.stderr
-    events = [json.loads(line) for line in paused.stdout.splitlines()]
+    code, events = run_after(repo, ("merged", "widen"), "use")
+    assert code == 1
     clash = next(e for e in events if e["kind"] == "semantic_conflict")
     assert clash["unit"] == "use" and clash["findings"] == 1
     assert first_parent_merges(repo) == ["widen"], "the broken merge never reached the integration branch"
@@ -64,15 +63,15 @@ def test_a_clean_merge_that_breaks_a_call_is_a_semantic_conflict_until_fixed(pro
 def test_a_contract_warning_holds_an_automatic_merge_for_a_human(project):
     script = {
         "widen": [write_unit("src/calc/conf.py", "LIMIT = 20\n")],
-        "page": [[{"sleep": 1.5}] + write_unit("src/calc/page.py",
+        "page": [[AWAIT_GO] + write_unit("src/calc/page.py",
                                                "from calc.conf import LIMIT\n\n\ndef pages(n):\n    return n // LIMIT\n")],
     }
     units = [{"id": "widen", "scope": ["src/calc/conf.py"]}, {"id": "page", "scope": ["src/calc/page.py"]}]
     files = {"src/calc/__init__.py": "", "src/calc/conf.py": CONF}
     repo = project(units, script, extra_files=files, merge="auto")
-    paused = bosun("run", "--headless", "--json", cwd=repo)
-    assert paused.returncode == 1
-    waiting = [e for e in map(json.loads, paused.stdout.splitlines()) if e["kind"] == "awaiting_approval"]
+    code, events = run_after(repo, ("merged", "widen"), "page")
+    assert code == 1
+    waiting = [e for e in events if e["kind"] == "awaiting_approval"]
     assert waiting and waiting[-1]["unit"] == "page" and waiting[-1]["warnings"] == 1
     assert first_parent_merges(repo) == ["widen"]
     assert bosun("approve", "page", cwd=repo).returncode == 0
@@ -83,7 +82,7 @@ def test_a_contract_warning_holds_an_automatic_merge_for_a_human(project):
 def test_semantic_checks_can_be_turned_off_and_extra_checks_gate(project):
     script = {
         "widen": [write_unit("src/calc/ops.py", "def add(a, b, c):\n    return a + b + c\n")],
-        "use": [[{"sleep": 1.5}] + write_unit("src/calc/use.py",
+        "use": [[AWAIT_GO] + write_unit("src/calc/use.py",
                                               "from calc.ops import add\n\nTOTAL = add(1, 2)  # TODO\n")],
     }
     files = {"src/calc/__init__.py": "", "src/calc/ops.py": OPS,
@@ -91,9 +90,9 @@ def test_semantic_checks_can_be_turned_off_and_extra_checks_gate(project):
                            "if 'TODO' in p.read_text()]\nprint('TODO in', bad)\nsys.exit(1 if bad else 0)\n"}
     repo = project(_units(), script, extra_files=files, handback="manual", semantic="off",
                    checks=["python no_todo.py"])
-    paused = bosun("run", "--headless", "--json", cwd=repo)
-    assert paused.returncode == 1
-    failed = next(e for e in map(json.loads, paused.stdout.splitlines()) if e["kind"] == "gate_failed")
+    code, events = run_after(repo, ("merged", "widen"), "use")
+    assert code == 1
+    failed = next(e for e in events if e["kind"] == "gate_failed")
     assert failed["unit"] == "use" and "check `python no_todo.py` failed" in failed["gate"]["cause"]
     names = [c["check"] for c in failed["gate"]["checks"]]
     assert names == ["merge", "semantic", "tests", "python no_todo.py"]
@@ -118,13 +117,13 @@ def test_a_clash_handed_back_and_not_fixed_is_still_a_clash(project):
     call = "from calc.ops import add\n\nTOTAL = add(1, 2)\n"
     script = {
         "widen": [write_unit("src/calc/ops.py", "def add(a, b, c):\n    return a + b + c\n")],
-        "use": [[{"sleep": 1.5}] + write_unit("src/calc/use.py", call),
+        "use": [[AWAIT_GO] + write_unit("src/calc/use.py", call),
                 write_unit("src/calc/use.py", call + "# looked at it\n")],
     }
     files = {"src/calc/__init__.py": "", "src/calc/ops.py": OPS}
     repo = project(_units(), script, extra_files=files, handback="auto", max_attempts=2)
-    result = bosun("run", "--headless", "--json", cwd=repo)
-    assert result.returncode == 1
-    clashes = [e for e in map(json.loads, result.stdout.splitlines()) if e["kind"] == "semantic_conflict"]
+    code, events = run_after(repo, ("merged", "widen"), "use")
+    assert code == 1
+    clashes = [e for e in events if e["kind"] == "semantic_conflict"]
     assert len(clashes) == 2, "the second attempt merged the head in, changed nothing that matters, and still clashes"
     assert first_parent_merges(repo) == ["widen"]

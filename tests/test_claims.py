@@ -40,6 +40,7 @@ def _race(db_path: str, plan_text: str, owner: str, start, out: multiprocessing.
     store.close()
 
 
+@pytest.mark.slow
 def test_sixteen_processes_racing_over_a_thousand_units_claim_each_exactly_once(tmp_path: Path) -> None:
     units = [{"id": f"u{i:04d}"} for i in range(1000)]
     text = toml_plan(units, {f"a{i}": {"kind": "external"} for i in range(16)}, mode="claim")

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from conftest import GIT_ID, git, toml_plan
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
@@ -162,4 +163,4 @@ class ClaimMachine(RuleBasedStateMachine):
 
 ClaimMachine.TestCase.settings = settings(max_examples=30, stateful_step_count=20, deadline=None,
                                           suppress_health_check=[HealthCheck.too_slow])
-test_claim_protocol_state_machine = ClaimMachine.TestCase
+test_claim_protocol_state_machine = pytest.mark.slow(ClaimMachine.TestCase)

@@ -1,16 +1,19 @@
-"""`bosun demo --headless`: the whole story on a real throwaway repository."""
+"""`bosun demo --headless`: the whole story on a real throwaway repository (the run is shared with
+the install test: the demo as the installed wheel plays it)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import pytest
+
 from conftest import bosun, first_parent_merges, git
 
 
-def test_demo_runs_to_all_merged_showing_every_decision(tmp_path: Path) -> None:
-    keep = tmp_path / "demo"
-    result = bosun("demo", "--headless", "--json", "--speed", "20", "--keep", str(keep), cwd=tmp_path, timeout=300)
+@pytest.mark.slow
+def test_demo_runs_to_all_merged_showing_every_decision(demo_from_wheel) -> None:
+    _, result, keep = demo_from_wheel
     assert result.returncode == 0, result.stderr
     events = [json.loads(line) for line in result.stdout.splitlines()]
     kinds = {e["kind"] for e in events}

@@ -12,7 +12,7 @@ from bosun.app.tui.dialogs import ApproveDialog, ConfirmDialog, ConflictDialog, 
 from bosun.app.tui.supervisor_screen import SupervisorScreen
 from bosun.widgets.graph_view import GraphView
 
-from conftest import bosun, first_parent_merges, git, write_unit
+from conftest import AWAIT_GO, bosun, first_parent_merges, git, release, write_unit
 from screen_kit import SIZE, open_app
 
 
@@ -20,7 +20,7 @@ def _conflicting_pair(project, **keys):
     """'left' and 'right' both create src/shared.py; 'right' merges second and conflicts."""
     units = [{"id": "left"}, {"id": "right", "agent": "bob"}]
     script = {"left": [write_unit("src/shared.py", "VALUE = 'left'\n")],
-              "right": [[{"sleep": 2}] + write_unit("src/shared.py", "VALUE = 'right'\n"),
+              "right": [[AWAIT_GO] + write_unit("src/shared.py", "VALUE = 'right'\n"),
                         write_unit("src/shared.py", "VALUE = 'left'\nOTHER = 'right'\n")]}
     return project(units, script, max_agents=2, **keys)
 
@@ -124,6 +124,8 @@ async def test_conflict_modal_shows_both_sides_and_hands_back(project):
     repo = _conflicting_pair(project, handback="manual")
     app = open_app(repo)
     async with app.run_test(size=SIZE) as pilot:
+        await app.state("left", "merged")
+        release(repo, "right")
         await app.state("right", "conflicted")
         app.query_one(GraphView).selected = "right"
         await pilot.press("enter")
@@ -227,7 +229,7 @@ async def test_a_claim_made_from_another_terminal_is_live_on_screen_and_revoked_
 async def test_a_semantic_conflict_is_explained_on_screen_and_handed_back(project):
     script = {
         "widen": [write_unit("src/calc/ops.py", "def add(a, b, c):\n    return a + b + c\n")],
-        "use": [[{"sleep": 1.5}] + write_unit("src/calc/use.py", "from calc.ops import add\n\nTOTAL = add(1, 2)\n"),
+        "use": [[AWAIT_GO] + write_unit("src/calc/use.py", "from calc.ops import add\n\nTOTAL = add(1, 2)\n"),
                 write_unit("src/calc/use.py", "from calc.ops import add\n\nTOTAL = add(1, 2, 3)\n")],
     }
     units = [{"id": "widen", "scope": ["src/calc/ops.py"]}, {"id": "use", "scope": ["src/calc/use.py"]}]
@@ -235,6 +237,8 @@ async def test_a_semantic_conflict_is_explained_on_screen_and_handed_back(projec
     repo = project(units, script, extra_files=files, handback="manual")
     app = open_app(repo, speed=1)
     async with app.run_test(size=SIZE) as pilot:
+        await app.state("widen", "merged")
+        release(repo, "use")
         await app.state("use", "semantic_conflict")
         assert "✖ clash" in app.text() and "you: enter" in app.text()
         app.query_one(GraphView).selected = "use"

@@ -5,6 +5,8 @@ looking at the new SVGs."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from bosun.app.tui.dialogs import ApproveDialog, ConfirmDialog, ConflictDialog, HelpScreen, NoteDialog, ReassignDialog
@@ -16,13 +18,15 @@ from screen_kit import SIZE
 
 
 @pytest.fixture
-def scene_app(tmp_path):
-    local_times_in_utc()
-    session = build_scene(tmp_path / "scene")
+def scene_app(tmp_path, monkeypatch):
+    local_times_in_utc(monkeypatch)
+    session = build_scene(tmp_path / "scene", monkeypatch)
     frozen(session)
     app = DrivenApp(session, supervise=False)
     yield app
     session.close()
+    monkeypatch.undo()
+    time.tzset()  # the process's local time as it was
 
 
 def _after(select: str | None = None, keys: tuple[str, ...] = (), dialog: type | None = None):
