@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from pathlib import Path
 import time
 
 import networkx as nx
 from dataclasses import dataclass
 
-from bosun.orchestration.agents.launch import agent_argv, agent_env, compose_prompt, read_report
-from bosun.orchestration.errors import BosunError
+from bosun.orchestration.agents.launch import agent_argv, agent_env, compose_prompt, read_report, start_agent
+from bosun.orchestration.errors import BosunError, PlanError
+from bosun.orchestration.plan_reload import apply_plan
 from bosun.orchestration.claims import Claim, Lost, claim, promote_ready, release
 from bosun.orchestration.agents.attempt import collect, integrated_units, prepare
 from bosun.orchestration.integration.lane import IntegrationTampered, Integrator, Verdict
 from bosun.orchestration.process import Child, kill_group, tail
 from bosun.orchestration.agents.external import revoke
+from bosun.orchestration.sandbox import check_start
+from bosun.orchestration.sandbox.leftovers import end_all
 from bosun.orchestration.session import Session
 from bosun.orchestration.states import (AGENT_STATES, AWAITING_APPROVAL, CANCELLED, CLAIMED, COMMAND_STATES, CONFLICTED, DONE_STATES,
                      FAILED, GATE_FAILED, INTEGRATING_STATES, MERGED, OUT_OF_SCOPE, READY, RUNNING,
@@ -63,7 +67,6 @@ class Orchestrator:
     def __init__(self, session: Session, options: Options | None = None) -> None:
         self.session = session
         self.store = session.store
-        self.plan = session.plan
         self.options = options or Options()
         self.clone: AgentClone = session.clone()
         project = self.plan.project
@@ -77,13 +80,25 @@ class Orchestrator:
         self._cleanups: set[asyncio.Task] = set()
         self.lease_s = project.lease
 
+    @property
+    def plan(self):
+        """The session's plan, which `bosun reload` may replace while the loop runs."""
+        return self.session.plan
+
     # -- the loop -----------------------------------------------------------------------
     async def run(self) -> int:
         """0 when every unit is merged or cancelled; 1 when the rest needs a human."""
+        unsandboxed = await asyncio.to_thread(check_start, self.plan)  # `required` without bwrap: refuse here
         self.session.mark_supervisor()
         await asyncio.to_thread(self.clone.ensure)
+        ended = await asyncio.to_thread(end_all, self.session.dir)  # what an earlier supervisor left running
         self._recover()
         self.store.append_event("supervisor_started", None, max_agents=self.max_agents)
+        if ended:
+            self.store.append_event("recovered", None, what="ended processes an earlier supervisor left", ended=ended)
+        if unsandboxed:
+            self.store.append_event("sandbox_unavailable", None, reason=unsandboxed,
+                                    what="agents and gates run WITHOUT a sandbox (sandbox = \"auto\")")
         try:
             while True:
                 self._tick()
@@ -218,7 +233,9 @@ class Orchestrator:
         env = agent_env(agent, task_file=handout.task_file, report_file=handout.report_file, unit=unit_id,
                         worktree=handout.worktree)
         log = self.session.dir / "logs" / f"{unit_id}.{handout.attempt}.log"
-        child = await asyncio.to_thread(Child, argv, handout.worktree, env, log)  # fork off the loop
+        child = await asyncio.to_thread(start_agent, self.plan, agent, clone=self.clone, bosun_dir=self.session.dir,
+                                        unit=unit_id, argv=argv, env=env, worktree=handout.worktree,
+                                        task_file=handout.task_file, report_file=handout.report_file, log=log)
         running.child = child
         if running.cancelled:  # cancelled or revoked while it started
             child.kill()
@@ -311,6 +328,9 @@ class Orchestrator:
     # -- human decisions ---------------------------------------------------------------------
     def _apply_commands(self) -> None:
         for command in self.store.pending_commands():
+            if command.kind == "reload":
+                self._do_reload(command)
+                continue
             row = self.store.unit(command.unit)
             bad_agent = command.kind == "reassign" and command.args.get("to") not in self.plan.agents
             applies = row is not None and row.state in COMMAND_STATES.get(command.kind, ()) and not bad_agent
@@ -321,6 +341,18 @@ class Orchestrator:
             state = (self.store.unit(command.unit) or row).state if row else "unknown"
             self.store.finish_command(command.id, f"refused: unit is {state}")
             self.store.append_event("command_refused", command.unit, command=command.kind, state=state)
+
+    def _do_reload(self, command) -> None:
+        """An edited plan from `bosun reload`: applied whole or refused whole, with the reason."""
+        try:
+            change = apply_plan(self.session, command.args["text"], Path(command.args["path"]))
+        except PlanError as exc:
+            self.store.finish_command(command.id, f"refused: {exc.problems[0]}")
+        except BosunError as exc:
+            self.store.finish_command(command.id, f"refused: {exc}")
+        else:
+            self.store.finish_command(command.id, f"done: {change.describe()}")
+            self.max_agents = self.options.max_agents or self.plan.project.max_agents
 
     def _do_approve(self, row: UnitRow, args: dict) -> bool:
         self.store.update(row.id, approved=1)

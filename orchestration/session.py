@@ -64,7 +64,7 @@ class Session:
     # -- the supervisor's presence, so CLI commands can say who will act on them ------------
     def running_supervisor(self) -> int | None:
         pid, start = self.store.get_meta("supervisor_pid"), self.store.get_meta("supervisor_start")
-        if pid and start and process_start_time(int(pid)) == start:
+        if pid and start and process_start_time(int(pid)) == start and not _is_zombie(int(pid)):
             return int(pid)
         return None
 
@@ -80,6 +80,14 @@ class Session:
             db.execute("INSERT OR REPLACE INTO meta VALUES ('supervisor_pid', ?)", (str(os.getpid()),))
             db.execute("INSERT OR REPLACE INTO meta VALUES ('supervisor_start', ?)",
                        (process_start_time(os.getpid()) or "",))
+
+
+def _is_zombie(pid: int) -> bool:
+    """A killed supervisor its parent has not reaped yet still has a /proc entry: it runs nothing."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def _exclude_bosun_dir(repo: GitRepo) -> None:
@@ -111,19 +119,26 @@ def create_session(repo: GitRepo, plan_path: Path) -> Session:
     if base is None:
         raise BosunError(f"{plan_path.name}: project.base: branch '{project.base}' does not exist in {repo.path}")
     db_path = repo.path / BOSUN_DIR / "state.db"
+    made = None
     if db_path.exists():
         old = Store(db_path)
         left = _unfinished(old) if old.get_meta("plan_text") else 0
+        made = old.get_meta("integration_head")
         old.close()
         if left:
             raise BosunError(f"{db_path}: a session with {left} unfinished unit(s) is here; "
-                             "`bosun resume` continues it (or delete .bosun/ to start over)")
+                             "`bosun resume` continues it, `bosun reset` starts over")
     integration_ref = f"refs/heads/{project.integration}"
     head = repo.rev_parse(integration_ref)
     if head is not None and not repo.is_ancestor(base, head):
         if not repo.is_ancestor(head, base):
             raise BosunError(f"branch '{project.integration}' has diverged from '{project.base}': "
                              "land it or delete it before a new session")
+    elif head is not None and head != base and head != made:
+        # Ahead of the base with merges no finished session here made: building on them silently
+        # would hand every unit a tree it was not planned against.
+        raise BosunError(f"branch '{project.integration}' is ahead of '{project.base}' with merges from an earlier "
+                         f"session: `bosun land` moves '{project.base}' there, or `bosun reset --yes` puts it back")
     root = prepare_dir(repo)
     if db_path.exists():
         db_path.rename(root / f"state.{int(time.time())}.db")

@@ -248,6 +248,27 @@ class Store:
                 db.execute("INSERT INTO units (id, position, state, agent, pinned, updated) "
                            "VALUES (?, ?, 'pending', ?, ?, ?)", (unit_id, position, agent, agent, self.clock()))
 
+    def reload_plan(self, meta: dict[str, str], added: list[tuple[str, str | None]],
+                    repinned: dict[str, str | None], removed: list[str], summary: dict) -> Event:
+        """Apply an edited plan in one transaction: its text, the new units (pending, after the
+        others), new pinned agents for units not yet started, and the units that left the plan
+        (cancelled, never deleted: their events stay true)."""
+        with self.tx() as db:
+            for key, value in meta.items():
+                db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+            position = db.execute("SELECT COALESCE(MAX(position), -1) FROM units").fetchone()[0]
+            for offset, (unit_id, agent) in enumerate(added, start=1):
+                db.execute("INSERT INTO units (id, position, state, agent, pinned, updated) "
+                           "VALUES (?, ?, 'pending', ?, ?, ?)", (unit_id, position + offset, agent, agent, self.clock()))
+            for unit_id, agent in repinned.items():
+                db.execute("UPDATE units SET agent = ?, pinned = ?, updated = ? WHERE id = ? "
+                           "AND state IN ('pending', 'ready')", (agent, agent, self.clock(), unit_id))
+            for unit_id in removed:
+                db.execute("UPDATE units SET state = 'cancelled', updated = ? WHERE id = ? "
+                           "AND state IN ('pending', 'ready')", (self.clock(), unit_id))
+                self._append(db, "cancelled", unit_id, {"reason": "removed from the plan"})
+            return self._append(db, "plan_reloaded", None, summary)
+
     def _row(self, values: tuple) -> UnitRow:
         data = dict(zip(UNIT_COLUMNS, values))
         for key in JSON_FIELDS:

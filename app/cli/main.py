@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ from bosun.orchestration.errors import BosunError, GitError, LostClaim, PlanErro
 # so `bosun --help` loads argparse alone and `bosun heartbeat` no screen and no analyser.
 COMMAND_MODULES = {
     **dict.fromkeys(("init", "validate", "graph", "plan"), "plan_commands"),
-    **dict.fromkeys(("run", "resume", "status", "land"), "session_commands"),
+    **dict.fromkeys(("run", "resume", "status", "land", "reload", "reset"), "session_commands"),
     **dict.fromkeys(("approve", "reject", "handback", "cancel", "reassign", "revoke"), "decision_commands"),
     **dict.fromkeys(("board", "claim", "heartbeat", "submit", "release"), "claim_commands"),
     "demo": "demo",
@@ -90,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("unit")
     revoke.add_argument("--note", default=None)
     add("land", "fast-forward the base branch to the integration branch")
+    reset = add("reset", "end the session and start over: archive .bosun/, integration branch back to the base")
+    reset.add_argument("--yes", action="store_true", help="do not ask first")
+    add("reload", "apply the edited plan to the session: new units and agents join, units not started change")
     plan = add("plan", "ask a model to split GOAL into units; writes bosun.toml only if it validates")
     plan.add_argument("goal")
     plan.add_argument("--agent", default=None, metavar="NAME", help="a model agent of bosun.toml to plan with")
@@ -132,6 +136,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("bosun: interrupted; `bosun resume` continues the session", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader left early (`bosun status | head -5`): it has what it wanted. Point stdout at
+        # /dev/null so the interpreter's final flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

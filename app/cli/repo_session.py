@@ -48,4 +48,20 @@ def run_screen(session, options) -> int:
 
     options.wait = True
     result = BosunApp(session, options).run()
-    return 1 if result is None else result
+    code = 1 if result is None else result
+    if code != 0:
+        print(left_behind(session), file=sys.stderr)
+    return code
+
+
+def left_behind(session) -> str:
+    """What a quit leaves for later, and how to go on: one line per unit that is not done."""
+    from bosun.orchestration.states import DONE_STATES
+
+    left = [u for u in session.store.units() if u.state not in DONE_STATES]
+    if not left:
+        return "bosun: every unit is merged or cancelled; `bosun land` moves your branch"
+    lines = [f"bosun: {len(left)} unit(s) not merged; `bosun resume` continues the session:"]
+    lines += [f"  {u.id:<18} {u.state.replace('_', ' ')}" + (f" ({u.owner or u.agent})" if u.owner or u.agent else "")
+              for u in left]
+    return "\n".join(lines)

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import sys
+import time
 
 from bosun.app.cli.repo_session import need_terminal, opened, plan_path, repo_of, run_screen
 from bosun.orchestration.errors import BosunError
 from bosun.orchestration.session import dumps, open_session
 
 
-def options_of(args: argparse.Namespace):
+def options_of(args: argparse.Namespace, session):
+    """The run's options; a flag that cannot take effect says so."""
     from bosun.orchestration.orchestrator import Options
 
+    started = [name for name, spec in session.plan.agents.items() if spec.kind != "external"]
+    if args.max_agents is not None and args.max_agents > len(started) and session.plan.project.mode != "claim":
+        print(f"bosun {args.command}: --max-agents {args.max_agents}, but the plan has {len(started)} agent(s) "
+              f"Bosun starts: at most {len(started)} work at once (declare more agents to use more)", file=sys.stderr)
     return Options(auto_approve=args.auto_approve, max_agents=args.max_agents, wait=args.wait)
 
 
@@ -32,14 +39,58 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     repo = repo_of(args)
     session = create_session(repo, plan_path(repo, args.plan))
-    return supervise(session, args, options_of(args))
+    return supervise(session, args, options_of(args, session))
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
+    """Refusals come first and write nothing: another supervisor, or an edit that cannot apply."""
     need_terminal(args)
+    from bosun.orchestration.plan_reload import apply_plan, edited_plan
+
     session = open_session(repo_of(args))
-    session.store.append_event("resumed", None)
-    return supervise(session, args, options_of(args))
+    try:
+        if (other := session.running_supervisor()) is not None:
+            raise BosunError(f"{session.dir}: a supervisor is already running this session (pid {other})")
+        if (edited := edited_plan(session)) is not None:
+            change = apply_plan(session, *edited)
+            print(f"bosun resume: {edited[1].name} changed since the session started; applied: {change.describe()}",
+                  file=sys.stderr)
+        options = options_of(args, session)
+        session.store.append_event("resumed", None)
+    except BaseException:
+        session.close()
+        raise
+    return supervise(session, args, options)
+
+
+def cmd_reload(args: argparse.Namespace) -> int:
+    """Apply the edited plan to the session, through the running supervisor when there is one."""
+    from bosun.orchestration.plan import parse_plan
+    from bosun.orchestration.plan_reload import apply_plan, edited_plan, plan_change
+
+    with opened(args) as session:
+        edited = edited_plan(session)
+        if edited is None:
+            print("bosun reload: the plan file is as the session runs it; nothing to apply")
+            return 0
+        text, path = edited
+        change = plan_change(session, parse_plan(text, path))  # refused here with its line, nothing written
+        supervisor = session.running_supervisor()
+        if supervisor is None:
+            apply_plan(session, text, path)
+            print(f"reloaded {path.name}: {change.describe()}")
+            return 0
+        command_id = session.store.add_command("reload", "", text=text, path=str(path))
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if (result := session.store.command_result(command_id)) is not None:
+                if result.startswith("refused"):
+                    raise BosunError(f"bosun reload: {result}")
+                print(f"reloaded {path.name} in the running session (pid {supervisor}): {change.describe()}")
+                return 0
+            time.sleep(0.05)
+        print(f"queued the reload of {path.name}; the running session (pid {supervisor}) has not taken it yet")
+        return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -94,4 +145,30 @@ def cmd_land(args: argparse.Namespace) -> int:
     elif not repo.update_ref(base_ref, target, base, "bosun land"):
         raise BosunError(f"branch '{plan.project.base}' moved meanwhile; nothing changed")
     print(f"landed: {plan.project.base} {base[:10]} -> {target[:10]}")
+    return 0
+
+
+def cmd_reset(args: argparse.Namespace) -> int:
+    """End the session and start over: agents stopped, `.bosun/` archived, the integration branch and
+    `refs/bosun/*` put back to the base branch. Asks first unless --yes."""
+    from bosun.orchestration.session_reset import reset_session
+
+    repo = repo_of(args)
+    with opened(args) as session:
+        project = session.plan.project
+        left = sum(1 for u in session.store.units() if u.state not in ("merged", "cancelled"))
+        supervisor = session.running_supervisor()
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise BosunError("bosun reset: it asks before ending the session; add --yes to run it without a terminal")
+        running = f", stopping the supervisor (pid {supervisor}) and its agents" if supervisor else ""
+        answer = input(f"End the session ({left} unit(s) not merged){running}, archive .bosun/ and put "
+                       f"'{project.integration}' back to '{project.base}'? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("bosun reset: nothing changed")
+            return 0
+    done = reset_session(repo)
+    print(f"reset: session archived in {done.archive.relative_to(repo.path)}; '{project.integration}' is back at "
+          f"'{project.base}' ({done.base[:10]}); {done.refs_removed} ref(s) under refs/bosun removed"
+          + (f"; stopped {done.stopped} process(es)" if done.stopped else ""))
     return 0
