@@ -16,8 +16,9 @@ import networkx as nx
 from dataclasses import dataclass
 
 from bosun.orchestration.agents.launch import agent_argv, agent_env, compose_prompt, read_report, start_agent
-from bosun.orchestration.errors import BosunError, PlanError
+from bosun.orchestration.errors import BosunError, GitError, PlanError
 from bosun.orchestration.plan_reload import apply_plan
+from bosun.orchestration.takeover import prepare_takeover, record_takeover
 from bosun.orchestration.claims import Claim, Lost, claim, promote_ready, release
 from bosun.orchestration.agents.attempt import collect, integrated_units, prepare
 from bosun.orchestration.integration.lane import IntegrationTampered, Integrator, Verdict
@@ -28,7 +29,7 @@ from bosun.orchestration.sandbox.leftovers import end_all
 from bosun.orchestration.session import Session
 from bosun.orchestration.states import (AGENT_STATES, AWAITING_APPROVAL, CANCELLED, CLAIMED, COMMAND_STATES, CONFLICTED, DONE_STATES,
                      FAILED, GATE_FAILED, INTEGRATING_STATES, MERGED, OUT_OF_SCOPE, READY, RUNNING,
-                     SEMANTIC_CONFLICT, SUBMITTED)
+                     SEMANTIC_CONFLICT, SUBMITTED, HUMAN)
 from bosun.orchestration.store import StaleState, UnitRow
 from bosun.orchestration.agents.usage import add_usage, usage_from_output
 from bosun.orchestration.worktrees import AgentClone
@@ -78,6 +79,7 @@ class Orchestrator:
         self._failure: BaseException | None = None
         self._said: set[str] = set()
         self._cleanups: set[asyncio.Task] = set()
+        self._taking_over: set[int] = set()
         self.lease_s = project.lease
 
     @property
@@ -328,12 +330,20 @@ class Orchestrator:
     # -- human decisions ---------------------------------------------------------------------
     def _apply_commands(self) -> None:
         for command in self.store.pending_commands():
+            if command.id in self._taking_over:
+                continue
             if command.kind == "reload":
                 self._do_reload(command)
                 continue
             row = self.store.unit(command.unit)
             bad_agent = command.kind == "reassign" and command.args.get("to") not in self.plan.agents
             applies = row is not None and row.state in COMMAND_STATES.get(command.kind, ()) and not bad_agent
+            if applies and command.kind == "takeover":  # stops an agent and runs git: off this tick
+                self._taking_over.add(command.id)
+                task = asyncio.create_task(self._take_over(row, command))
+                self._cleanups.add(task)
+                task.add_done_callback(self._cleanups.discard)
+                continue
             if applies and getattr(self, f"_do_{command.kind}")(row, command.args):
                 self.store.finish_command(command.id, "done")
                 continue
@@ -341,6 +351,33 @@ class Orchestrator:
             state = (self.store.unit(command.unit) or row).state if row else "unknown"
             self.store.finish_command(command.id, f"refused: unit is {state}")
             self.store.append_event("command_refused", command.unit, command=command.kind, state=state)
+
+    async def _take_over(self, row: UnitRow, command) -> None:
+        """The human becomes the owner: the agent (if any) stopped and gone first, then the worktree
+        prepared off the loop, then the claim's compare-and-swap; the command says how it went."""
+        note = command.args.get("note")
+        try:
+            running = self.running.get(row.id)
+            if running is not None:
+                running.cancelled = True
+                if running.child is not None:
+                    await asyncio.to_thread(running.child.kill)
+                if running.task is not None:
+                    await asyncio.gather(running.task, return_exceptions=True)
+            row = self.store.unit(row.id)
+            if row.state not in COMMAND_STATES["takeover"]:
+                raise BosunError(f"unit is {row.state}")
+            handout = await asyncio.to_thread(prepare_takeover, self.clone, self.plan.units[row.id],
+                                              self.session.tasks_dir, row, self.session.integration_head(),
+                                              integrated_units(self.store.units()), note)
+            record_takeover(self.store, row, handout, note)
+            self.store.finish_command(command.id, "done")
+        except (StaleState, BosunError, GitError, OSError) as exc:
+            self.store.finish_command(command.id, f"refused: {exc}")
+            self.store.append_event("command_refused", row.id, command="takeover", state=row.state, error=str(exc))
+        finally:
+            self._taking_over.discard(command.id)
+            self.wake()
 
     def _do_reload(self, command) -> None:
         """An edited plan from `bosun reload`: applied whole or refused whole, with the reason."""
@@ -415,8 +452,8 @@ class Orchestrator:
             self.store.append_event("recovered", unit_id, what="merge finished after a crash")
         for row in self.store.units():
             owner = self.plan.agents.get(row.owner or "")
-            if row.state in AGENT_STATES and owner is not None and owner.kind == "external":
-                continue  # an external agent's claim lives on its lease, not on this process
+            if row.state in AGENT_STATES and (row.owner == HUMAN or owner is not None and owner.kind == "external"):
+                continue  # an external agent's claim lives on its lease, a person's until they submit
             if row.state in AGENT_STATES:
                 if row.pid:
                     kill_group(row.pid, row.pid_start)

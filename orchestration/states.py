@@ -24,7 +24,12 @@ COMMAND_STATES: dict[str, tuple[str, ...]] = {
     "reassign": SIDE_STATES + (AWAITING_APPROVAL, READY),
     "cancel": (PENDING, READY, CLAIMED, RUNNING) + SIDE_STATES + (AWAITING_APPROVAL,),
     "revoke": (CLAIMED, RUNNING),
+    "takeover": (READY, CLAIMED, RUNNING) + SIDE_STATES + (AWAITING_APPROVAL,),
 }
+
+HUMAN = "human"
+"""The owner of a unit a person took over (`bosun takeover`): a claim like an external agent's,
+without a lease to keep (nobody expects a person to send heartbeats)."""
 
 
 def waits_for_human(state: str, approved: int | bool = False) -> bool:

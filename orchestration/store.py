@@ -298,11 +298,12 @@ class Store:
 
     def transition(self, unit_id: str, to: str, expect: tuple[str, ...], *, kind: str | None = None,
                    data: dict | None = None, epoch: int | None = None, gate_run: dict | None = None,
-                   fsync: bool = True, **values: Any) -> Event:
+                   fsync: bool = True, new_epoch: bool = False, **values: Any) -> Event:
         """Move a unit from one of `expect` to `to` (and set `values`), logging the event.
 
         With `epoch`, the move also requires that claim epoch: a stale holder cannot write.
-        With `gate_run`, the gate's verdict is recorded in the same transaction.
+        With `gate_run`, the gate's verdict is recorded in the same transaction. With `new_epoch`,
+        the claim's epoch goes up by one (a takeover fences off the previous holder).
         """
         with self.tx(fsync) as db:
             if gate_run is not None:
@@ -314,6 +315,8 @@ class Store:
                 raise StaleState(f"unit '{unit_id}' is {row[0]} (epoch {row[1]}), expected "
                                  f"{'/'.join(expect)}" + (f" at epoch {epoch}" if epoch is not None else ""))
             sets, params = self._assignments({**values, "state": to, "updated": self.clock()})
+            if new_epoch:  # a new owner: every token handed out before is stale from now on
+                sets += ", epoch = epoch + 1"
             db.execute(f"UPDATE units SET {sets} WHERE id = ?", (*params, unit_id))
             return self._append(db, kind or to, unit_id, {"from": row[0], "to": to, **(data or {})})
 

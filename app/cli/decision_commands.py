@@ -4,6 +4,7 @@ cancel, reassign and revoke, queued in the store's command table for the running
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 from bosun.app.cli.repo_session import opened
@@ -70,3 +71,39 @@ def cmd_revoke(args: argparse.Namespace) -> int:
             print(f"revoked the claim on '{args.unit}'")
             return 0
     return decide(args, "revoke", note=args.note)
+
+
+def cmd_takeover(args: argparse.Namespace) -> int:
+    """The human becomes the unit's owner and gets the claim JSON; `bosun submit` hands the work in."""
+    import json
+
+    from bosun.orchestration.takeover import take_over_now
+
+    with opened(args) as session:
+        row = session.store.unit(args.unit)
+        if row is None:
+            raise BosunError(f"unknown unit '{args.unit}' (units: {', '.join(session.plan.units)})")
+        if row.state not in COMMAND_STATES["takeover"]:
+            raise BosunError(f"unit '{row.id}' is {row.state}; takeover applies to a unit that is "
+                             + " or ".join(COMMAND_STATES["takeover"]))
+        supervisor = session.running_supervisor()
+        if supervisor is None:
+            claim = take_over_now(session, row.id, args.note)
+        else:  # the supervisor stops its agent first, then hands the unit over
+            command_id = session.store.add_command("takeover", row.id, **({"note": args.note} if args.note else {}))
+            deadline = time.monotonic() + 60
+            while (result := session.store.command_result(command_id)) is None:
+                if time.monotonic() > deadline:
+                    raise BosunError(f"the running session (pid {supervisor}) has not taken over '{row.id}' yet; "
+                                     "the takeover stays queued")
+                time.sleep(0.05)
+            if result != "done":
+                raise BosunError(f"takeover of '{row.id}' {result}")
+            taken = session.store.unit(row.id)
+            task = json.loads((session.tasks_dir / f"{row.id}.json").read_text())
+            claim = {**task, "worktree": taken.worktree, "token": taken.epoch, "owner": taken.owner,
+                     "task_file": str(session.tasks_dir / f"{row.id}.json"),
+                     "submit": f"bosun submit {row.id} --token {taken.epoch}"}
+    print(json.dumps(claim, indent=2))
+    print(f"'{args.unit}' is yours: work in {claim['worktree']}, commit, then `{claim['submit']}`", file=sys.stderr)
+    return 0

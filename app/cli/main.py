@@ -18,8 +18,10 @@ from bosun.orchestration.errors import BosunError, GitError, LostClaim, PlanErro
 COMMAND_MODULES = {
     **dict.fromkeys(("init", "validate", "graph", "plan"), "plan_commands"),
     **dict.fromkeys(("run", "resume", "status", "land", "reload", "reset"), "session_commands"),
-    **dict.fromkeys(("approve", "reject", "handback", "cancel", "reassign", "revoke"), "decision_commands"),
+    **dict.fromkeys(("approve", "reject", "handback", "cancel", "reassign", "revoke", "takeover"),
+                   "decision_commands"),
     **dict.fromkeys(("board", "claim", "heartbeat", "submit", "release"), "claim_commands"),
+    **dict.fromkeys(("attach", "serve"), "remote_commands"),
     "demo": "demo",
 }
 
@@ -90,7 +92,14 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = add("revoke", "take a claim away from its holder; the unit is ready again")
     revoke.add_argument("unit")
     revoke.add_argument("--note", default=None)
+    takeover = add("takeover", "become the unit's owner: its agent stopped, its worktree kept; prints the claim JSON")
+    takeover.add_argument("unit")
+    takeover.add_argument("--note", default=None, help="why (kept in the unit's task)")
     add("land", "fast-forward the base branch to the integration branch")
+    add("attach", "the screen on a session a headless supervisor runs; q detaches, the supervisor keeps running")
+    serve = add("serve", "serve the attached screen to a browser, behind a URL with a fresh access token")
+    serve.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: this machine only)")
+    serve.add_argument("--port", type=int, default=0, help="the port (default 0: a free one; the URL says which)")
     reset = add("reset", "end the session and start over: archive .bosun/, integration branch back to the base")
     reset.add_argument("--yes", action="store_true", help="do not ask first")
     add("reload", "apply the edited plan to the session: new units and agents join, units not started change")

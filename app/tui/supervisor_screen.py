@@ -8,6 +8,8 @@ terminal, so the supervisor (in this process or another) applies them with its o
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
 import time
 
 import networkx as nx
@@ -18,8 +20,12 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, TabbedContent, TabPane
+from textual.app import SuspendNotSupported
 from textual.worker import WorkerState
 
+from bosun.orchestration.agents.attempt import collect
+from bosun.orchestration.agents.external import submit_collected
+from bosun.orchestration.errors import BosunError
 from bosun.orchestration.review import approval, commits_made, conflict_sides, unit_diff
 from bosun.orchestration.session import Session
 from bosun.orchestration.states import AGENT_STATES, COMMAND_STATES, DONE_STATES, waits_for_human
@@ -45,7 +51,7 @@ TABLES_EVERY_S = 0.5
 COMMITS_EVERY_S = 3.0
 
 DECISIONS = {"approve": "approve", "reject": "reject", "handback": "handback", "reassign": "reassign",
-             "cancel_unit": "cancel", "revoke": "revoke"}
+             "cancel_unit": "cancel", "revoke": "revoke", "take_over": "takeover"}
 """Each action that is a human decision, and the decision (COMMAND_STATES) that says when it applies."""
 
 
@@ -61,6 +67,8 @@ class SupervisorScreen(Screen):
         Binding("r", "reassign", "Reassign", id="unit.reassign", tooltip="reassign to another agent"),
         Binding("c", "cancel_unit", "Cancel", id="unit.cancel", tooltip="cancel the unit"),
         Binding("v", "revoke", "Revoke claim", id="claim.revoke", tooltip="revoke the claim"),
+        Binding("t", "take_over", "Take over", id="unit.takeover", show=False,
+                tooltip="take over: a shell in its worktree, your commit to the gate"),
         Binding("enter", "open_unit", "Open", id="unit.open", show=False,
                 tooltip="open what the unit needs, from any pane"),
         Binding("slash", "filter", "Filter", id="view.filter", tooltip="filter units by id, title, state or agent"),
@@ -367,6 +375,49 @@ class SupervisorScreen(Screen):
         if await self.app.push_screen_wait(ConfirmDialog(f"Revoke {row.owner}'s claim on '{row.id}'?", body,
                                                          yes="Revoke claim")):
             self.decide("revoke", row.id)
+
+    @work(group="decision", exclusive=True, exit_on_error=False)
+    async def action_take_over(self) -> None:
+        """Become the unit's owner (as `bosun takeover`), work in a shell in its worktree with the
+        screen suspended, and hand in what was committed there when the shell ends."""
+        row = self.selected_row("takeover")
+        if row is None:
+            return
+        body = ("Its agent is stopped and you own the unit. You get a shell in its worktree"
+                + (" with the conflict markers left in place" if row.state == "conflicted" else "")
+                + ": commit there and leave the shell; your commit goes to the gate.")
+        if not await self.app.push_screen_wait(ConfirmDialog(f"Take over '{row.id}'?", body, yes="Take over")):
+            return
+        store = self.session.store
+        command_id = store.add_command("takeover", row.id)
+        self.app.wake_supervisor()
+        while (result := store.command_result(command_id)) is None:
+            await asyncio.sleep(0.05)  # the supervisor first waits for the agent to stop
+        if result != "done":
+            self.notify(f"takeover of '{row.id}' {result}", severity="warning")
+            return
+        taken = store.unit(row.id)
+        await self._shell_in(taken.worktree)
+        clone = self.session.clone()
+        collected = await asyncio.to_thread(collect, clone, row.id, False, taken.base_commit)
+        try:
+            submit_collected(self.session, row.id, taken.epoch, collected)
+        except BosunError as exc:
+            self.notify(f"{exc} — it stays yours: `bosun submit {row.id} --token {taken.epoch}` hands it in.",
+                        title="Nothing submitted", severity="warning", timeout=30)
+            return
+        self.notify(f"'{row.id}' submitted: your commit goes through the gate.")
+        self.app.wake_supervisor()
+
+    async def _shell_in(self, worktree: str) -> None:
+        """The user's shell in `worktree`, the screen suspended while it runs."""
+        argv = [os.environ.get("SHELL") or "/bin/sh"]
+        try:
+            with self.app.suspend():
+                subprocess.run(argv, cwd=worktree)  # the terminal is the shell's until it exits
+        except SuspendNotSupported:  # no terminal to hand over (tests, a browser): run it without one
+            await asyncio.to_thread(subprocess.run, argv, cwd=worktree, stdin=subprocess.DEVNULL,
+                                    capture_output=True)
 
     @work(group="decision", exclusive=True, exit_on_error=False)
     async def action_open_unit(self) -> None:

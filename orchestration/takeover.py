@@ -1,0 +1,76 @@
+"""`bosun takeover UNIT`: the person at the terminal becomes the unit's owner. Any agent on it is
+stopped first, its worktree is kept (for a conflict with the integration head merged in and the
+markers left, as a hand-back does), and the claim is the human's: a new epoch, so whatever the
+old agent still tries to hand in is refused. The human commits and runs `bosun submit UNIT
+--token T`, and that commit goes through the gate like any agent's.
+
+Preparing the worktree is git work (a worker thread, plain data); recording the claim is one
+compare-and-swap in the store (the caller's thread)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+from bosun.orchestration.agents.attempt import Handout, integrated_units, prepare
+from bosun.orchestration.errors import BosunError
+from bosun.orchestration.plan import UnitSpec
+from bosun.orchestration.session import Session
+from bosun.orchestration.states import COMMAND_STATES, HUMAN, RUNNING
+from bosun.orchestration.store import StaleState, Store, UnitRow
+from bosun.orchestration.worktrees import AgentClone
+
+REASONS = {"conflicted": "conflict", "semantic_conflict": "semantic_conflict", "gate_failed": "gate_failed",
+           "out_of_scope": "out_of_scope"}
+
+
+def handback_for(row: UnitRow, note: str | None) -> dict:
+    """What the unit's task says it came back for: the side state's details, or the human's note."""
+    detail = row.detail or {}
+    handback = {"reason": REASONS.get(row.state, "human"), "note": note, "files": detail.get("files", []),
+                "output_tail": detail.get("output_tail")}
+    if detail.get("findings"):
+        handback["findings"] = detail["findings"]
+    return handback
+
+
+def prepare_takeover(clone: AgentClone, unit: UnitSpec, tasks_dir, row: UnitRow, head: str,
+                     integrated: list[dict], note: str | None) -> Handout:
+    """The worktree and task file for the human (worker thread: no store, no session)."""
+    clone.ensure()
+    return prepare(clone, unit, tasks_dir, replace(row, handback=handback_for(row, note)), head, integrated)
+
+
+def record_takeover(store: Store, row: UnitRow, handout: Handout, note: str | None) -> int:
+    """The human's claim, by compare-and-swap on the state and epoch read: returns the token."""
+    epoch = (row.epoch or 0) + 1
+    store.transition(row.id, RUNNING, (row.state,), kind="taken_over", epoch=row.epoch,
+                     data={"owner_was": row.owner or row.agent, "note": note, "epoch": epoch,
+                           "files": handout.task["handback"]["files"] if handout.task.get("handback") else []},
+                     owner=HUMAN, agent=HUMAN, lease_until=None, pid=None, pid_start=None, approved=0,
+                     started_at=time.time(), handback=handout.task.get("handback"), new_epoch=True,
+                     **handout.running_fields())
+    return epoch
+
+
+def claim_json(row: UnitRow, handout: Handout, token: int) -> dict:
+    return {**handout.task, "worktree": str(handout.worktree), "token": token, "owner": HUMAN,
+            "task_file": str(handout.task_file), "report_file": str(handout.report_file),
+            "submit": f"bosun submit {row.id} --token {token}"}
+
+
+def take_over_now(session: Session, unit_id: str, note: str | None) -> dict:
+    """Without a running supervisor: the whole takeover in this process (no agent of Bosun's runs)."""
+    row = session.store.unit(unit_id)
+    if row is None:
+        raise BosunError(f"unknown unit '{unit_id}' (units: {', '.join(session.plan.units)})")
+    if row.state not in COMMAND_STATES["takeover"]:
+        raise BosunError(f"unit '{unit_id}' is {row.state}; takeover applies to a unit that is "
+                         + " or ".join(COMMAND_STATES["takeover"]))
+    handout = prepare_takeover(session.clone(), session.plan.units[unit_id], session.tasks_dir, row,
+                               session.integration_head(), integrated_units(session.store.units()), note)
+    try:
+        token = record_takeover(session.store, row, handout, note)
+    except StaleState as exc:
+        raise BosunError(f"'{unit_id}' changed while it was taken over; try again ({exc})") from exc
+    return claim_json(row, handout, token)
