@@ -17,6 +17,7 @@ from pathlib import Path
 from bosun.orchestration.errors import GitError
 from bosun.orchestration.gitcmd import GIT_ENV, SAFE_CONFIG, GitRepo, GitResult, git
 from bosun.orchestration.safe_files import replace_text
+from bosun.orchestration.setup_lock import exclusive
 
 AGENT_IDENTITY = (("user.name", "Bosun agent"), ("user.email", "agent@bosun.localhost"))
 
@@ -39,7 +40,12 @@ class AgentClone:
         self._worktree_lock = threading.Lock()
 
     def ensure(self) -> None:
-        """Create the clone once; later sessions reuse it."""
+        """Create the clone once; later sessions reuse it. One process at a time (a lock beside
+        it): another process's half-made clone is never mistaken for a broken one."""
+        with exclusive(self.path.parent / "clone.lock"):
+            self._ensure()
+
+    def _ensure(self) -> None:
         if not (self.path / "HEAD").exists():
             if self.path.exists():
                 shutil.rmtree(self.path)

@@ -17,6 +17,7 @@ from bosun.orchestration.errors import BosunError, LostClaim, StaleToken
 from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.plan import load_plan
 from bosun.orchestration.agents.attempt import collect, integrated_units, prepare, task_paths
+from bosun.orchestration.setup_lock import exclusive
 from bosun.orchestration.session import BOSUN_DIR, Session, create_session, open_session
 from bosun.orchestration.states import DONE_STATES, MERGED, READY, RUNNING, SUBMITTED
 from bosun.orchestration.store import StaleState
@@ -26,12 +27,13 @@ from bosun.orchestration.worktrees import AgentClone
 def open_or_start(repo: GitRepo, plan_path: Path, agent: str | None = None) -> Session:
     """The session in `.bosun/`, or a new one from the plan when there is none. With `agent`,
     refuses before writing anything unless the plan declares it as an external agent."""
-    if (repo.path / BOSUN_DIR / "state.db").exists():
-        session = open_session(repo)
-    else:
-        if agent is not None:
-            _external_agent(load_plan(plan_path).agents, agent)
-        session = create_session(repo, plan_path)
+    with exclusive(repo.path / BOSUN_DIR / "session.lock"):  # the first of many racing claims creates it
+        if (repo.path / BOSUN_DIR / "state.db").exists():
+            session = open_session(repo)
+        else:
+            if agent is not None:
+                _external_agent(load_plan(plan_path).agents, agent)
+            session = create_session(repo, plan_path)
     if agent is not None:
         try:
             _external_agent(session.plan.agents, agent)
@@ -88,9 +90,9 @@ def claim_task(session: Session, agent: str, unit_id: str | None = None) -> dict
     if not isinstance(outcome, Claim):
         raise LostClaim(f"no claim for {agent}: {outcome.reason}")
     clone = session.clone()
-    clone.ensure()
     row = store.unit(outcome.unit)
-    try:
+    try:  # a claim is either fully prepared or given back, never stranded
+        clone.ensure()
         handout = prepare(clone, session.plan.units[row.id], session.tasks_dir, row, session.integration_head(),
                           integrated_units(store.units()))
         store.transition(outcome.unit, RUNNING, ("claimed",), epoch=outcome.epoch,
