@@ -1,0 +1,109 @@
+"""`bosun attach`: screens that are clients of a session a headless supervisor runs in another
+process (real `bosun run --headless --wait`, real git, real scripted agents), driven by the pilot."""
+
+from __future__ import annotations
+
+import pytest
+
+from bosun.app.tui.attached import AttachedApp
+from bosun.app.tui.dialogs import ApproveDialog
+from bosun.orchestration.gitcmd import GitRepo
+from bosun.orchestration.session import open_session
+from bosun.widgets.graph_view import GraphView
+
+from conftest import BackgroundRun, bosun, first_parent_merges, write_unit
+from harness import DrivenApp
+from screen_kit import SIZE
+
+UNITS = [{"id": "greeting", "title": "Say hello"}, {"id": "farewell", "title": "Say goodbye", "agent": "bob"}]
+SCRIPT = {"greeting": [write_unit("src/greet.py", "def hello():\n    return 'hello'\n")],
+          "farewell": [write_unit("src/bye.py", "def bye():\n    return 'bye'\n")]}
+
+
+class DrivenAttached(AttachedApp, DrivenApp):
+    """The attached app with the harness's waits (a repaint, a state in the store, a dialog)."""
+
+
+def attach(repo) -> DrivenAttached:
+    """What `bosun attach` does, in this thread: the session's store belongs to the thread that opens it."""
+    return DrivenAttached(open_session(GitRepo(repo)))
+
+
+@pytest.fixture
+def supervised(project):
+    """A headless supervisor in its own process, both units gated and waiting for approval."""
+    repo = project(UNITS, SCRIPT, merge="manual")
+    run = BackgroundRun(repo, "run", "--headless", "--json", "--wait")
+    run.wait_for("awaiting_approval", "greeting")
+    run.wait_for("awaiting_approval", "farewell")
+    yield repo, run
+    if run.proc.poll() is None:
+        run.proc.terminate()
+        run.proc.wait(timeout=30)
+
+
+async def test_two_screens_see_each_others_decisions_and_detaching_changes_nothing(supervised):
+    repo, run = supervised
+    first, second = attach(repo), attach(repo)
+    async with first.run_test(size=SIZE) as pilot, second.run_test(size=SIZE) as other:
+        assert first.orchestrator is None and second.orchestrator is None, "no supervisor of their own"
+        assert f"pid {run.proc.pid}" in first.title and f"pid {run.proc.pid}" in second.title
+        await first.caught_up()
+        assert first.query_one(GraphView).selected == "greeting"
+
+        await pilot.press("a")
+        await first.dialog(ApproveDialog)
+        await pilot.press("a")
+        # the supervisor in the other process applies it, and the other screen shows it
+        await second.state("greeting", "merged")
+        assert second.query_one(GraphView).looks["greeting"].state == "merged"
+        assert "1/2 merged" in second.query_one(GraphView).border_title
+        assert first_parent_merges(repo) == ["greeting"]
+
+        await pilot.press("q")  # detach
+        await pilot.pause()
+        assert first.return_value == 0 and not first.is_running
+        assert run.proc.poll() is None, "detaching stopped the supervisor"
+        assert second.unit("farewell").state == "awaiting_approval"
+
+        await other.press("j")  # down the graph's one layer, to the other unit
+        assert second.query_one(GraphView).selected == "farewell"
+        await other.press("a")
+        await second.dialog(ApproveDialog)
+        await other.press("a")
+        await second.state("farewell", "merged")
+    assert run.finish() == 0, "the supervisor ended the finished session by itself"
+    assert first_parent_merges(repo) == ["greeting", "farewell"]
+
+
+async def test_without_a_supervisor_the_screen_says_so_and_queues_for_resume(project):
+    repo = project(UNITS, SCRIPT, merge="manual")
+    run = BackgroundRun(repo, "run", "--headless", "--json")  # without --wait it stops at the approvals
+    run.wait_for("awaiting_approval", "greeting")
+    run.wait_for("awaiting_approval", "farewell")
+    assert run.finish() == 1
+    app = attach(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        assert "no supervisor runs" in app.title and "bosun resume" in app.title
+        assert any("queued until `bosun resume`" in n.message for n in app._notifications)
+        await app.caught_up()
+        await pilot.press("a")
+        await app.dialog(ApproveDialog)
+        await pilot.press("a")
+        await app.back_on_main()
+        assert [(c.kind, c.unit) for c in app.session.store.pending_commands()] == [("approve", "greeting")]
+        await pilot.press("q")
+    assert app.return_value == 0
+    resumed = bosun("resume", "--headless", cwd=repo)
+    assert "greeting" in resumed.stdout and first_parent_merges(repo) == ["greeting"]
+
+
+def test_attach_refuses_without_a_session_or_a_terminal(project):
+    repo = project(UNITS, SCRIPT, merge="manual")
+    nothing = bosun("attach", cwd=repo)
+    assert nothing.returncode == 2 and len(nothing.stderr.splitlines()) == 1
+    assert "no Bosun session here" in nothing.stderr
+    assert bosun("run", "--headless", cwd=repo).returncode == 1  # a session, stopped at the approvals
+    piped = bosun("attach", cwd=repo)
+    assert piped.returncode == 2 and piped.stderr.strip() == (
+        "bosun attach: the screen needs a terminal; `bosun status` prints the session instead")
