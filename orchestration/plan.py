@@ -48,6 +48,10 @@ class ProjectSpec:
     semantic: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SEVERITY))
     """For each kind of semantic finding: "block" (the unit goes to semantic_conflict), "warn"
     (the merge waits for a human) or "off"."""
+    sandbox: str = "auto"
+    """"auto" (bubblewrap where it works, else unsandboxed with a warning), "required" or "off"."""
+    gate_network: str = "none"
+    """The gate's network: "none" (its own empty namespace) or "host"."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,37 @@ class AgentSpec:
     api_key_env: str | None = None
     price_in: float | None = None
     price_out: float | None = None
+    sandbox: str | None = None
+    """None: the project's setting."""
+    network: str | None = None
+    """None: "host" for model agents and presets (they talk to an endpoint), else "none"."""
+    mounts: tuple[tuple[str, bool], ...] = ()
+    """(path as written, `~` for the user's home; writable) made visible inside the sandbox."""
+
+
+SANDBOX_MODES = ("auto", "required", "off")
+NETWORKS = ("none", "host")
+
+
+def mount_problem(entry: Any) -> str | None:
+    """Why a `mounts` entry is unusable, or None: `~/x`, `~/x:ro`, `/abs/path:rw`."""
+    if not isinstance(entry, str) or not entry:
+        return "entries are paths such as \"~/.claude\" or \"~/.codex:ro\""
+    path = entry.rsplit(":", 1)[0] if entry.endswith((":ro", ":rw")) else entry
+    if not (path.startswith("~/") or path.startswith("/")):
+        return f"'{entry}': a path starting with ~/ (your home) or /"
+    parts = [p for p in path[1:].split("/") if p]
+    if not parts:
+        return f"'{entry}': a whole home or the whole machine cannot be mounted; name the folders"
+    if any(p in (".", "..") for p in parts):
+        return f"'{entry}': no '.' or '..' in mounts"
+    return None
+
+
+def parse_mount(entry: str) -> tuple[str, bool]:
+    if entry.endswith((":ro", ":rw")):
+        return entry[:-3], entry.endswith(":rw")
+    return entry, True
 
 
 @dataclass(frozen=True)
@@ -215,6 +250,12 @@ def _project(problems: Problems, raw: Any) -> ProjectSpec:
             bad("checks", 'must be a list of commands, e.g. ["ruff check .", "mypy src"]')
     if "semantic" in raw:
         values["semantic"] = _semantic(raw["semantic"], bad)
+    for key, choices in (("sandbox", SANDBOX_MODES), ("gate_network", NETWORKS)):
+        if key in raw:
+            if raw[key] in choices:
+                values[key] = raw[key]
+            else:
+                bad(key, f"must be one of {', '.join(choices)}, not {raw[key]!r}")
     spec = ProjectSpec(**values)
     if spec.base == spec.integration:
         bad("integration", "must differ from the base branch")
@@ -258,7 +299,7 @@ def _agents(problems: Problems, raw: Any, root: Path) -> dict[str, AgentSpec]:
         return {}
     agents: dict[str, AgentSpec] = {}
     known = {"kind", "command", "preset", "script", "env", "autocommit", "base_url", "model", "api_key_env",
-             "price_in", "price_out"}
+             "price_in", "price_out", "sandbox", "network", "mounts"}
     for name, table in raw.items():
         line = problems.line_of(rf"^\s*\[\s*agents\s*\.\s*[\"']?{re.escape(name)}[\"']?\s*\]")
         where = f"agent '{name}'"
@@ -281,7 +322,8 @@ def _agents(problems: Problems, raw: Any, root: Path) -> dict[str, AgentSpec]:
         if env is None:
             problems.add(f"{where}, env", "must be a list of environment variable names", at("env"))
             env = ()
-        spec = AgentSpec(name=name, kind=kind, env=env, autocommit=bool(table.get("autocommit", False)))
+        spec = AgentSpec(name=name, kind=kind, env=env, autocommit=bool(table.get("autocommit", False)),
+                         **_isolation(problems, table, where, at))
         if kind == "scripted":
             script = table.get("script")
             if not isinstance(script, str) or not script:
@@ -309,6 +351,27 @@ def _agents(problems: Problems, raw: Any, root: Path) -> dict[str, AgentSpec]:
                                 "model": table.get("model"), "api_key_env": api_key_env, **prices})
         agents[name] = spec
     return agents
+
+
+def _isolation(problems: Problems, table: dict, where: str, at) -> dict[str, Any]:
+    """An agent's `sandbox`, `network` and `mounts`, checked."""
+    values: dict[str, Any] = {}
+    for key, choices in (("sandbox", SANDBOX_MODES), ("network", NETWORKS)):
+        if key in table:
+            if table[key] in choices:
+                values[key] = table[key]
+            else:
+                problems.add(f"{where}, {key}", f"must be one of {', '.join(choices)}, not {table[key]!r}", at(key))
+    if "mounts" in table:
+        mounts = table["mounts"]
+        if not isinstance(mounts, list):
+            problems.add(f"{where}, mounts", 'must be a list of paths, e.g. ["~/.claude", "~/.codex:ro"]', at("mounts"))
+        else:
+            for entry in mounts:
+                if (why := mount_problem(entry)) is not None:
+                    problems.add(f"{where}, mounts", why, at("mounts"))
+            values["mounts"] = tuple(parse_mount(e) for e in mounts if mount_problem(e) is None)
+    return values
 
 
 def _command_agent(problems: Problems, spec: AgentSpec, table: dict, where: str, at) -> AgentSpec:

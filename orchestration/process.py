@@ -1,15 +1,21 @@
 """Child processes (agents, gates) in their own process group, with a timeout that kills the group.
 
-Runs in a worker thread: `wait()` blocks, `kill()` may be called from any thread.
+Runs in a worker thread: `wait()` blocks, `kill()` may be called from any thread. Every child is
+forked by one long-lived launcher thread: a sandbox started with `--die-with-parent` is killed
+when the *thread* that forked it exits, and the worker threads of `asyncio.to_thread` come and
+go; the launcher lives as long as the supervisor, so a sandbox dies exactly when it does.
 """
 
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,20 +61,62 @@ def kill_group(pid: int, start: str | None = None) -> None:
             time.sleep(0.2)
 
 
-class Child:
-    """A started child process whose output goes to a log file."""
+class _Launcher:
+    """The one thread that forks every child, alive for the whole life of this process."""
 
-    def __init__(self, argv: list[str], cwd: Path, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self) -> None:
+        self._requests: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def call(self, fn: Callable, *args, **kwargs):
+        if threading.current_thread() is self._thread:
+            return fn(*args, **kwargs)
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._serve, daemon=True, name="bosun launcher")
+                self._thread.start()
+        future: Future = Future()
+        self._requests.put((future, fn, args, kwargs))
+        return future.result()
+
+    def _serve(self) -> None:
+        while True:
+            future, fn, args, kwargs = self._requests.get()
+            try:
+                future.set_result(fn(*args, **kwargs))
+            except BaseException as exc:  # handed to the caller, never lost in this thread
+                future.set_exception(exc)
+
+
+LAUNCHER = _Launcher()
+
+
+class Child:
+    """A started child process whose output goes to a log file. `on_start` is handed the child once
+    it runs (to record it); `on_end` runs once after it ended and its group was killed."""
+
+    def __init__(self, argv: list[str], cwd: Path, env: dict[str, str], log_path: Path, *,
+                 on_start: Callable[[Child], None] | None = None, on_end: Callable[[], None] | None = None) -> None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log_path = log_path
         self._log = open(log_path, "ab")
         self.started = time.monotonic()
         self.killed = False
         self.timed_out = False
-        self.proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=self._log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self._on_end = on_end
+        try:
+            self.proc = LAUNCHER.call(subprocess.Popen, argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                                      stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        except BaseException:
+            self._log.close()
+            if on_end is not None:
+                on_end()
+            raise
         self.pid = self.proc.pid
         self.start_time = process_start_time(self.pid)
+        if on_start is not None:
+            on_start(self)
 
     def kill(self) -> None:
         self.killed = True
@@ -91,6 +139,9 @@ class Child:
         except (ProcessLookupError, PermissionError):
             pass
         self._log.close()
+        if self._on_end is not None:
+            on_end, self._on_end = self._on_end, None
+            on_end()
         ended = self.timed_out or self.killed
         return Finished(None if ended else code, self.timed_out, self.killed, time.monotonic() - self.started)
 

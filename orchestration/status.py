@@ -10,6 +10,7 @@ from bosun.orchestration.session import Session
 from bosun.orchestration.states import AGENT_STATES
 from bosun.orchestration.store import UnitRow
 from bosun.orchestration.agents.usage import add_usage
+from bosun.orchestration.sandbox import status_of
 
 QUIET_AFTER_S = 15.0
 
@@ -54,4 +55,5 @@ def status_json(session: Session) -> dict:
                    "merged_commit": u.merged_commit, "gate": runs.get(u.id),
                    "usage": u.usage, "detail": u.detail} for u in session.store.units()],
         "agents": agent_rows(session),
+        "sandbox": status_of(session.plan),
     }

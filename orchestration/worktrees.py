@@ -8,10 +8,15 @@ Bosun pulls a unit's commits into the user's repository by commit id.
 
 from __future__ import annotations
 
+import hashlib
+import os
+import re
 import shutil
 import subprocess
 import tempfile
 import threading
+import zlib
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bosun.orchestration.errors import GitError
@@ -24,6 +29,23 @@ AGENT_IDENTITY = (("user.name", "Bosun agent"), ("user.email", "agent@bosun.loca
 
 def unit_branch(unit_id: str) -> str:
     return f"bosun/unit/{unit_id}"
+
+
+# Git inside a sandbox: the clone is read-only there, so nothing may need to write outside the
+# worktree, its admin folder, the unit's own ref folder and its own object folder.
+SANDBOX_GIT_CONFIG = (("safe.directory", "*"), ("gc.auto", "0"), ("maintenance.auto", "false"),
+                      ("core.logAllRefUpdates", "false"))
+_OBJECT_ID = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
+
+
+@dataclass
+class GitView:
+    """What a sandboxed agent needs to commit in its worktree, and nothing more: read-only binds,
+    writable binds (source, where inside) and git's environment."""
+
+    read: list[Path] = field(default_factory=list)
+    write: list[tuple[Path, Path]] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
 
 
 class AgentClone:
@@ -148,6 +170,104 @@ class AgentClone:
         self._in_worktree(unit_id, ["merge", "--no-edit", "--no-verify", "--quiet", commit], check=False)
         out = self._in_worktree(unit_id, ["diff", "--name-only", "--diff-filter=U", "-z"]).out
         return [p for p in out.split("\0") if p]
+
+    # -- a unit's worktree as a sandboxed agent sees it ------------------------------------------
+    def sandbox_dir(self, unit_id: str) -> Path:
+        return self.path.parent / "sandbox" / unit_id
+
+    def sandbox_view(self, unit_id: str) -> GitView:
+        """Prepare the unit's private ref folder and object folder and say what to bind.
+
+        Inside, the clone is read-only. The folder of unit branches (`refs/heads/bosun/unit/`) is
+        replaced by one holding only this unit's branch, so the agent can move its own branch and
+        no other; new objects go to a folder of the unit's own (`GIT_OBJECT_DIRECTORY`), reading the
+        clone's and, through its alternates, the user's. `absorb` takes both back afterwards."""
+        own = self.sandbox_dir(unit_id)
+        heads, objects, logs = own / "heads", own / "objects", own / "logs"
+        shutil.rmtree(own, ignore_errors=True)
+        for folder in (heads, logs, objects / "info", objects / "pack"):
+            folder.mkdir(parents=True)
+        branch_dir = self.path / "refs" / "heads" / "bosun" / "unit"
+        # Bosun's own git on the worktree may have started a reflog of the branch there: inside,
+        # an empty folder stands in for it (reflogs are off inside), so nothing needs writing.
+        log_dir = self.path / "logs" / "refs" / "heads" / "bosun" / "unit"
+        for folder in (branch_dir, log_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        head = self.branch_head(unit_id)
+        if head is not None:
+            (heads / unit_id).write_text(head + "\n")
+        worktree, admin = self.worktree_path(unit_id), self.path / "worktrees" / unit_id
+        view = GitView()
+        view.read += [self.path, worktree / ".git", admin / "commondir", admin / "gitdir"]
+        view.read += self._alternates()
+        view.write += [(worktree, worktree), (admin, admin), (objects, objects), (heads, branch_dir), (logs, log_dir)]
+        view.env = {"GIT_OBJECT_DIRECTORY": str(objects), "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(self.path / "objects"),
+                    "GIT_CONFIG_COUNT": str(len(SANDBOX_GIT_CONFIG))}
+        for index, (key, value) in enumerate(SANDBOX_GIT_CONFIG):
+            view.env[f"GIT_CONFIG_KEY_{index}"] = key
+            view.env[f"GIT_CONFIG_VALUE_{index}"] = value
+        return view
+
+    def _alternates(self) -> list[Path]:
+        """The object folders the clone borrows (the user's `.git/objects`), read-only inside."""
+        try:
+            lines = (self.path / "objects" / "info" / "alternates").read_text().splitlines()
+        except OSError:
+            return []
+        return [Path(line.strip()) for line in lines if line.strip().startswith("/")]
+
+    def absorb(self, unit_id: str) -> str | None:
+        """After a sandboxed agent: take the objects it wrote into the clone (each one's hash
+        re-checked; the user's repository later takes only what `unpack-objects --strict`
+        accepts), then move the unit's branch to what the agent left in its own ref file, by
+        compare-and-swap and only to a commit that exists. Returns the branch head."""
+        own = self.sandbox_dir(unit_id)
+        objects = own / "objects"
+        (objects / "info" / "alternates").unlink(missing_ok=True)  # never read objects from where the agent says
+        self._import_loose(objects)
+        for pack in sorted((objects / "pack").glob("*.pack")):
+            if pack.is_file() and not pack.is_symlink():
+                with open(pack, "rb") as stream:
+                    subprocess.run(["git", *SAFE_CONFIG, "unpack-objects", "-q", "--strict"], cwd=self.path,
+                                   env=GIT_ENV, stdin=stream, capture_output=True)
+        old = self.branch_head(unit_id)
+        ref_file = own / "heads" / unit_id
+        try:
+            new = ref_file.read_text(errors="replace").strip() if ref_file.is_file() and not ref_file.is_symlink() else ""
+        except OSError:
+            new = ""
+        if _OBJECT_ID.match(new) and new != old:
+            git(["update-ref", "-m", "bosun: the agent's commit, from its sandbox", f"refs/heads/{unit_branch(unit_id)}",
+                 new, old or ""], self.path, check=False)
+        shutil.rmtree(objects, ignore_errors=True)
+        return self.branch_head(unit_id)
+
+    def _import_loose(self, source: Path) -> None:
+        """Copy loose objects whose content hashes to their name; anything else is left behind."""
+        target = self.path / "objects"
+        for fan in source.iterdir() if source.is_dir() else ():
+            if len(fan.name) != 2 or fan.is_symlink() or not fan.is_dir():
+                continue
+            for loose in fan.iterdir():
+                name = fan.name + loose.name
+                if not _OBJECT_ID.match(name) or loose.is_symlink() or not loose.is_file():
+                    continue
+                dest = target / fan.name / loose.name
+                if dest.exists():
+                    continue
+                try:
+                    data = loose.read_bytes()
+                    body = zlib.decompress(data)
+                except (OSError, zlib.error):
+                    continue
+                digest = (hashlib.sha1 if len(name) == 40 else hashlib.sha256)(body).hexdigest()
+                if digest != name:
+                    continue
+                dest.parent.mkdir(exist_ok=True)
+                tmp = dest.parent / f"tmp_obj_{os.getpid()}_{loose.name}"
+                tmp.write_bytes(data)
+                os.chmod(tmp, 0o444)
+                os.replace(tmp, dest)
 
     def fetch_into_user(self, commit: str, ref: str, have: str | None = None) -> None:
         """Bring one commit, by id, and what it needs into the user's repository, under `ref`.

@@ -240,7 +240,8 @@ def _alive(pid_file: Path) -> bool:
 def test_an_agent_past_its_timeout_is_killed_with_its_whole_group(project, tmp_path: Path) -> None:
     pid_file = tmp_path / "grandchild.pid"
     spawn = ["sh", "-c", f"sleep 60 & echo $! > {pid_file}; wait"]
-    repo = project([{"id": "slow", "timeout": "1s"}], {"slow": [[{"run": spawn}]]})
+    # Unsandboxed: the process group kill itself (the sandboxed case is in test_sandbox.py).
+    repo = project([{"id": "slow", "timeout": "1s"}], {"slow": [[{"run": spawn}]]}, sandbox="off")
     started = time.monotonic()
     result = bosun("run", "--headless", cwd=repo)
     assert result.returncode == 1 and time.monotonic() - started < 30
@@ -251,7 +252,7 @@ def test_an_agent_past_its_timeout_is_killed_with_its_whole_group(project, tmp_p
 def test_a_gate_past_its_timeout_is_killed_and_fails(project, tmp_path: Path) -> None:
     pid_file = tmp_path / "gate-child.pid"
     repo = project([{"id": "a"}], {"a": [write_unit("src/a.py", "A = 1\n")]}, handback="manual",
-                   gate=f"sleep 60 & echo $! > {pid_file}; wait", gate_timeout="1s")
+                   gate=f"sleep 60 & echo $! > {pid_file}; wait", gate_timeout="1s", sandbox="off")
     result = bosun("run", "--headless", cwd=repo)
     assert result.returncode == 1
     status = json.loads(bosun("status", "--json", cwd=repo).stdout)

@@ -65,6 +65,9 @@ test "$(git rev-parse refs/heads/bosun/integration)" = "$EVIL_COMMIT"
 """.replace("HOOK_NAMES", " ".join(HOOK_NAMES))
 
 GATE_FREE_NAMES = {"PWD", "OLDPWD", "SHLVL", "_"}  # what `sh` itself adds to the environment
+# What Bosun adds itself (issue 12): ports, a private TMPDIR and the agents' git identity.
+ISOLATION_NAMES = {"BOSUN_PORT_BASE", "BOSUN_PORT_COUNT", "PORT", "TMPDIR", "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL",
+                   "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"}
 
 
 def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
@@ -117,7 +120,7 @@ def test_an_agent_cannot_move_the_users_refs_or_plant_hooks_bosun_runs(project, 
               "later": [write_unit("src/later.py", "LATER = 1\n")]}
     units = [{"id": "evil"}, {"id": "c1", "depends_on": ["evil"]}, {"id": "c2", "depends_on": ["evil"]},
              {"id": "later", "depends_on": ["c1", "c2"]}]
-    repo = project(units, script)
+    repo = project(units, script, sandbox="off")  # the git-level defences, as without bubblewrap
     main_before = git(repo, "rev-parse", "main")
     hooks_before = snapshot(repo / ".git" / "hooks")
     config_before = (repo / ".git" / "config").read_bytes()
@@ -166,7 +169,7 @@ def test_secrets_reach_neither_agents_nor_the_gate(project, tmp_path: Path) -> N
               "bob": {"kind": "scripted", "script": "team.toml"}}
     units = [{"id": "one", "agent": "ada", "scope": ["src/one.py"]},
              {"id": "two", "agent": "bob", "scope": ["src/two.py"]}]
-    repo = project(units, script, agents=agents, gate=gate, gate_env=["BOSUN_TEST_GATE_ONLY"])
+    repo = project(units, script, agents=agents, gate=gate, gate_env=["BOSUN_TEST_GATE_ONLY"], sandbox="off")
     extra = {"BOSUN_TEST_SECRET": "hunter2", "ANTHROPIC_API_KEY": "sk-x-not-for-agents",
              "OPENAI_API_KEY": "sk-openai-not-for-agents", "BOSUN_TEST_PASS": "passed-to-ada",
              "BOSUN_TEST_GATE_ONLY": "passed-to-gate", "LANG": "C.UTF-8", "TERM": "xterm-bosun-test"}
@@ -193,7 +196,7 @@ def test_secrets_reach_neither_agents_nor_the_gate(project, tmp_path: Path) -> N
         for name in ("PATH", "HOME", "LANG", "TERM"):
             assert env[name] == supervisor_env[name], name
         allowed = {"BOSUN_TASK_FILE", "BOSUN_REPORT_FILE", "BOSUN_UNIT", "BOSUN_WORKTREE", "PATH", "HOME",
-                   "LANG", "TERM", "GIT_CEILING_DIRECTORIES", *GATE_FREE_NAMES}
+                   "LANG", "TERM", "GIT_CEILING_DIRECTORIES", *GATE_FREE_NAMES, *ISOLATION_NAMES}
         assert env["GIT_CEILING_DIRECTORIES"] == str(worktree.parent)
         if unit == "one":
             allowed.add("BOSUN_TEST_PASS")
@@ -208,7 +211,8 @@ def test_secrets_reach_neither_agents_nor_the_gate(project, tmp_path: Path) -> N
     assert gate_env["BOSUN_TEST_GATE_ONLY"] == "passed-to-gate"
     assert "BOSUN_TEST_PASS" not in gate_env
     leaked = sorted(name for name, value in gate_env.items()
-                    if name not in {"PATH", "HOME", "LANG", "TERM", "BOSUN_TEST_GATE_ONLY", *GATE_FREE_NAMES}
+                    if name not in {"PATH", "HOME", "LANG", "TERM", "BOSUN_TEST_GATE_ONLY", *GATE_FREE_NAMES,
+                                    *ISOLATION_NAMES}
                     and supervisor_env.get(name) == value)
     assert leaked == [], f"the supervisor's environment leaked into the gate: {leaked}"
 
@@ -237,7 +241,7 @@ def test_agents_work_in_their_worktree_with_the_task_outside_the_tracked_tree(pr
               "second": [[{"run": look, "check": True}, *write_unit("src/second.py", "SECOND = 2\n")]]}
     units = [{"id": "first", "title": "The first unit", "scope": ["src/first.py"]},
              {"id": "second", "depends_on": ["first"], "scope": ["src/second.py"]}]
-    repo = project(units, script)
+    repo = project(units, script, sandbox="off")  # the agents write what they see outside their worktree
     base = git(repo, "rev-parse", "main")
     result = bosun("run", "--headless", cwd=repo)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -365,7 +369,7 @@ def test_a_task_file_swapped_for_a_symlink_is_replaced_not_written_through(proje
     attempt_two = [{"run": ["sh", "-c", 'grep -q \'"attempt": 2\' "$BOSUN_TASK_FILE"'], "check": True},
                    *write_unit("src/swap.py", "SWAP = 1\n", "fixed")]
     script = {"swap": [[{"run": swap, "check": True}, *write_unit("src/swap.py", "BROKEN = 1\n")], attempt_two]}
-    repo = project([{"id": "swap"}], script)
+    repo = project([{"id": "swap"}], script, sandbox="off")  # sandboxed, the task file is read-only
     result = bosun("run", "--headless", cwd=repo)
     assert victim.read_text() == "a file of the user's, outside the repository\n", "Bosun wrote through the link"
     assert result.returncode == 0, result.stdout + result.stderr
@@ -392,7 +396,7 @@ def test_a_filter_an_agent_defines_in_the_global_git_config_never_runs_inside_bo
         "rm src/__init__.py", "git checkout -- src/__init__.py"])]
     script = {"plant": [[{"run": plant, "check": True}, *write_unit("src/plant.py", "PLANT = 1\n")]],
               "later": [write_unit("src/later.py", "LATER = 1\n")]}
-    repo = project([{"id": "plant"}, {"id": "later", "depends_on": ["plant"]}], script)
+    repo = project([{"id": "plant"}, {"id": "later", "depends_on": ["plant"]}], script, sandbox="off")
     result = bosun("run", "--headless", cwd=repo, env={"HOME": str(home), "BOSUN_TEST_SECRET": "hunter2"})
     assert result.returncode == 0, result.stdout + result.stderr
     ran = [line.split() for line in marker.read_text().splitlines()]

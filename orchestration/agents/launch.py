@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sys
 from pathlib import Path
 
 from bosun.orchestration.errors import BosunError
-from bosun.orchestration.plan import AgentSpec, UnitSpec
-from bosun.orchestration.process import scrubbed_env
+from bosun.orchestration.plan import AgentSpec, Plan, UnitSpec
+from bosun.orchestration.process import Child, scrubbed_env
+from bosun.orchestration.safe_files import replace_text
+from bosun.orchestration.sandbox import active, network_of
+from bosun.orchestration.sandbox import bwrap, leftovers, ports
+from bosun.orchestration.sandbox.boxes import agent_box
+from bosun.orchestration.sandbox.probe import bwrap_path
 from bosun.orchestration.agents.scripted import compile_script
+from bosun.orchestration.worktrees import AgentClone
 
 SCRIPTED_RUNNER = Path(__file__).with_name("scripted.py")
 # Runs the model agent from this very copy of Bosun, without PYTHONPATH in the agent's environment.
@@ -94,7 +101,65 @@ def agent_env(agent: AgentSpec, *, task_file: Path, report_file: Path, unit: str
         "BOSUN_UNIT": unit, "BOSUN_WORKTREE": str(worktree),
         # If the agent breaks its worktree's .git, its git must not walk up into the user's repository.
         "GIT_CEILING_DIRECTORIES": str(worktree.parent),
+        # A git identity, so no agent needs to write one into the clone's config (issue 15).
+        "GIT_AUTHOR_NAME": f"{agent.name} (Bosun agent)", "GIT_AUTHOR_EMAIL": f"{agent.name}@agents.bosun.localhost",
+        "GIT_COMMITTER_NAME": f"{agent.name} (Bosun agent)", "GIT_COMMITTER_EMAIL": f"{agent.name}@agents.bosun.localhost",
     })
+
+
+REPORT_MAX_BYTES = 1_000_000
+
+
+def start_agent(plan: Plan, agent: AgentSpec, *, clone: AgentClone, bosun_dir: Path, unit: str, argv: list[str],
+                env: dict[str, str], worktree: Path, task_file: Path, report_file: Path, log: Path) -> Child:
+    """Start an agent on its unit, in its sandbox when the plan and the machine allow (SPEC §10),
+    with its own block of ports. Runs in a worker thread. The child's end (its `wait`) takes
+    back what the sandbox wrote: the agent's objects and branch, and its report."""
+    block = ports.allocate()
+    env = {**env, **block.env()}
+    record: list[Path] = []
+
+    def on_start(child: Child) -> None:
+        record.append(leftovers.record(bosun_dir, f"agent.{unit}", child.pid, child.start_time))
+
+    if not active(plan, agent):
+        private_tmp = bosun_dir / "tmp" / unit
+        shutil.rmtree(private_tmp, ignore_errors=True)
+        private_tmp.mkdir(parents=True)
+        env["TMPDIR"] = str(private_tmp)
+
+        def on_end() -> None:
+            ports.release(block)
+            leftovers.forget(record[0] if record else None)
+            shutil.rmtree(private_tmp, ignore_errors=True)
+
+        return Child(argv, worktree, env, log, on_start=on_start, on_end=on_end)
+
+    view = clone.sandbox_view(unit)
+    outbox = clone.sandbox_dir(unit) / "report"
+    outbox.mkdir()
+    env["BOSUN_REPORT_FILE"] = str(outbox / report_file.name)
+    readable = [task_file, *(Path(a) for a in argv if a.startswith(str(bosun_dir) + "/") and Path(a).is_file())]
+    box = agent_box(agent, repo=clone.user.path, bosun_dir=bosun_dir, argv=argv, env=env, worktree=worktree,
+                    git_read=view.read, git_write=[*view.write, (outbox, outbox)], git_env=view.env,
+                    readable=readable, network=network_of(agent) == "host")
+
+    def on_end() -> None:
+        ports.release(block)
+        leftovers.forget(record[0] if record else None)
+        clone.absorb(unit)
+        _take_report(outbox / report_file.name, report_file)
+
+    return Child(bwrap.argv(bwrap_path() or "bwrap", box, argv), worktree, env, log, on_start=on_start, on_end=on_end)
+
+
+def _take_report(inside: Path, report_file: Path) -> None:
+    """Copy the report out of the sandbox's folder: a regular file of sane size, or nothing."""
+    try:
+        if inside.is_file() and not inside.is_symlink() and inside.stat().st_size <= REPORT_MAX_BYTES:
+            replace_text(report_file, inside.read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        pass
 
 
 def read_report(path: Path, unit: str) -> dict | None:

@@ -16,6 +16,9 @@ from pathlib import Path
 from bosun.orchestration.errors import GitError
 from bosun.orchestration.gitcmd import BOSUN_IDENTITY, GitRepo, git
 from bosun.orchestration.process import Child, scrubbed_env, tail
+from bosun.orchestration.sandbox import bwrap, leftovers, ports
+from bosun.orchestration.sandbox.boxes import gate_box
+from bosun.orchestration.sandbox.probe import bwrap_path
 
 
 @dataclass(frozen=True)
@@ -104,12 +107,48 @@ def summarize(output: str) -> dict[str, int]:
     return {}
 
 
+@dataclass(frozen=True)
+class GateSandbox:
+    """Where the gate runs: in bubblewrap (`active`) with the host's network or none; `repo` is
+    the user's repository (hidden inside), `bosun_dir` where running processes are recorded."""
+
+    active: bool
+    network: bool
+    repo: Path
+    bosun_dir: Path
+
+
 def run_gate(command: str, folder: Path, timeout: float, allowed_env: tuple[str, ...], log_path: Path,
-             ceiling: Path, started: Callable[[Child], None] | None = None) -> GateResult:
-    """Run the gate command in `folder` with the scrubbed environment; kill its group on timeout.
-    `started` is handed the process, so a stopping session can kill it."""
-    env = scrubbed_env(allowed_env, {"GIT_CEILING_DIRECTORIES": str(ceiling), "BOSUN_GATE": "1"})
-    child = Child(["/bin/sh", "-c", command], folder, env, log_path)
+             ceiling: Path, started: Callable[[Child], None] | None = None,
+             sandbox: GateSandbox | None = None) -> GateResult:
+    """Run the gate command in `folder` with the scrubbed environment and its own ports, in its
+    sandbox when there is one; kill its group on timeout. `started` is handed the process, so a
+    stopping session can kill it. A gate an earlier supervisor left running on this folder is
+    ended first: two gates never share the folder."""
+    block = ports.allocate()
+    env = scrubbed_env(allowed_env, {"GIT_CEILING_DIRECTORIES": str(ceiling), "BOSUN_GATE": "1", **block.env()})
+    argv = ["/bin/sh", "-c", command]
+    record: list[Path] = []
+    if sandbox is not None:
+        leftovers.end_named(sandbox.bosun_dir, "gate")
+        if sandbox.active:
+            box = gate_box(repo=sandbox.repo, folder=folder, env=env, network=sandbox.network)
+            argv = bwrap.argv(bwrap_path() or "bwrap", box, argv)
+        else:  # unsandboxed: a private TMPDIR at least
+            private_tmp = sandbox.bosun_dir / "tmp" / "gate"
+            shutil.rmtree(private_tmp, ignore_errors=True)
+            private_tmp.mkdir(parents=True)
+            env["TMPDIR"] = str(private_tmp)
+
+    def on_start(child: Child) -> None:
+        if sandbox is not None:
+            record.append(leftovers.record(sandbox.bosun_dir, "gate", child.pid, child.start_time))
+
+    def on_end() -> None:
+        ports.release(block)
+        leftovers.forget(record[0] if record else None)
+
+    child = Child(argv, folder, env, log_path, on_start=on_start, on_end=on_end)
     if started is not None:
         started(child)
     finished = child.wait(timeout)

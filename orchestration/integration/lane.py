@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from bosun.orchestration.errors import BosunError
 from bosun.orchestration.integration.checks import command_verdict, findings_text, merge_verdict, semantic_verdict, summary, warnings_of
-from bosun.orchestration.integration.gate import GateFolder, GateResult, candidate_commit, merge_check, run_gate
+from bosun.orchestration.integration.gate import GateFolder, GateResult, GateSandbox, candidate_commit, merge_check, run_gate
+from bosun.orchestration.sandbox import active as sandboxed
 from bosun.orchestration.scope import in_scope
 from bosun.orchestration.session import Session
 from bosun.orchestration.states import (AWAITING_APPROVAL, CHECKING, CONFLICTED, GATE_FAILED, GATING, MERGED, OUT_OF_SCOPE,
@@ -152,13 +153,14 @@ class Integrator:
         candidate's tree in the gate folder."""
         project = self.session.plan.project
         self.gate_folder.checkout(candidate)
+        box = GateSandbox(sandboxed(self.session.plan), project.gate_network == "host", self.repo.path, self.session.dir)
         results = []
         for index, (name, command) in enumerate([("tests", project.gate), *((c, c) for c in project.checks)]):
             log = self.session.dir / "logs" / (f"gate.{unit_id}.{attempt}.log" if index == 0
                                                else f"check.{unit_id}.{attempt}.{index}.log")
             log.unlink(missing_ok=True)
             result = run_gate(command, self.gate_folder.path, project.gate_timeout, project.gate_env, log,
-                              ceiling=self.session.dir, started=self._gate_started)
+                              ceiling=self.session.dir, started=self._gate_started, sandbox=box)
             results.append((name, result))
             if not result.passed or self.stopping:
                 break

@@ -1,0 +1,80 @@
+"""The two kinds of box Bosun builds: one for an agent on a unit, one for the gate.
+
+Both start from "the machine read-only, minus the private places, plus the toolchains": the
+user's repository, /tmp, /run and the homes are covered; the Python running Bosun, Bosun's
+code and the folders on PATH are bound back read-only. Then:
+- an agent gets its worktree and what git needs to commit there (see `AgentClone.sandbox_view`),
+  its task file, a folder for its report, HOME at the user's home path but backed by
+  `.bosun/homes/AGENT` (kept between attempts: CLIs keep their login and config there), the
+  mounts its plan grants, and the network only with `network = "host"`;
+- the gate gets only its folder `.bosun/gate/`, a fresh HOME and /tmp (a tmpfs: one unit's
+  tests can leave nothing there for the next unit's gate), and `gate_network`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from bosun.orchestration.plan import AgentSpec
+from bosun.orchestration.sandbox.bwrap import Box, private_places, toolchain_paths
+
+DNS = (Path("/run/systemd/resolve"), Path("/run/resolvconf"))
+
+
+def user_home() -> Path | None:
+    home = os.environ.get("HOME")
+    return Path(home) if home and home.startswith("/") and home != "/" else None
+
+
+def _base(repo: Path, env: dict[str, str], programs: list[str], network: bool) -> Box:
+    box = Box(hide=[*private_places(user_home()), repo], network=network)
+    for path in toolchain_paths(env.get("PATH", ""), programs):
+        box.read(path)
+    if network:
+        for path in DNS:
+            box.read(path)
+    box.env = {**env, "TMPDIR": "/tmp"}
+    return box
+
+
+def program_of(argv: list[str], env: dict[str, str]) -> list[str]:
+    """Where the command's program is installed (so a CLI under a hidden home stays runnable)."""
+    found = shutil.which(argv[0], path=env.get("PATH")) if argv else None
+    return [found] if found else []
+
+
+def agent_box(agent: AgentSpec, *, repo: Path, bosun_dir: Path, argv: list[str], env: dict[str, str],
+              worktree: Path, git_read: list[Path], git_write: list[tuple[Path, Path]], git_env: dict[str, str],
+              readable: list[Path], network: bool) -> Box:
+    box = _base(repo, env, program_of(argv, env), network)
+    for path in [*git_read, *readable]:
+        box.read(path)
+    for source, inside in git_write:
+        box.write(source, inside)
+    home_store = bosun_dir / "homes" / agent.name
+    home_store.mkdir(parents=True, exist_ok=True)
+    home = user_home() or home_store
+    box.home = home_store
+    box.env.update(git_env)
+    box.env["HOME"] = str(home)
+    for written, writable in agent.mounts:
+        source = (user_home() or Path("/nonexistent")) / written[2:] if written.startswith("~/") else Path(written)
+        inside = home / written[2:] if written.startswith("~/") else Path(written)
+        if not source.exists():
+            if not writable:
+                continue  # nothing to read
+            source.mkdir(parents=True, exist_ok=True)
+        box.binds.append((source, inside, writable))
+    box.cwd = worktree
+    return box
+
+
+def gate_box(*, repo: Path, folder: Path, env: dict[str, str], network: bool) -> Box:
+    box = _base(repo, env, [], network)
+    box.write(folder)
+    if user_home() is None:
+        box.env["HOME"] = "/tmp"
+    box.cwd = folder
+    return box

@@ -1,0 +1,120 @@
+"""One sandbox as a bubblewrap command line: what is hidden, what is bound back, and how.
+
+The picture is "the machine, read-only, minus the private places": `/` is bound read-only,
+then the places that hold secrets or other people's work (the user's repository, homes, /tmp,
+/run) are covered by empty tmpfs, then exactly what this process needs is bound back on top —
+read-only (toolchains, git objects) or writable (its worktree, its HOME). Binds are applied
+parents first, so a read-only file can sit inside a writable folder.
+
+Every sandbox gets its own PID, network, IPC, UTS, user and cgroup namespaces, drops every
+capability (as root, CAP_SYS_ADMIN would let it remount `/` writable), and dies with the
+thread that started it (`--die-with-parent`; see process.py's launcher thread).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class Box:
+    """What one sandboxed process may see and touch."""
+
+    hide: list[Path] = field(default_factory=list)          # covered with an empty tmpfs
+    binds: list[tuple[Path, Path, bool]] = field(default_factory=list)  # (source, inside, writable)
+    home: Path | None = None                                 # a writable folder bound at HOME
+    network: bool = False                                    # True: the host's network
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: Path | None = None
+
+    def read(self, path: Path, at: Path | None = None) -> None:
+        self.binds.append((path, at or path, False))
+
+    def write(self, path: Path, at: Path | None = None) -> None:
+        self.binds.append((path, at or path, True))
+
+
+def _under(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def argv(binary: str, box: Box, command: list[str]) -> list[str]:
+    """The full command line: bwrap, its options, then `command`."""
+    args = [binary, "--unshare-all", *(["--share-net"] if box.network else []), "--die-with-parent",
+            "--new-session", "--cap-drop", "ALL", "--hostname", "bosun",
+            "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev"]
+    hidden: list[Path] = []
+    for place in sorted({Path(p) for p in box.hide}, key=lambda p: len(p.parts)):
+        if place == Path("/") or any(_under(place, h) for h in hidden) or not place.is_dir():
+            continue
+        hidden.append(place)
+        args += ["--tmpfs", str(place)]
+    binds = [(s, d, w) for s, d, w in box.binds if os.path.lexists(s)]
+    if box.home is not None:
+        binds.append((box.home, Path(box.env.get("HOME", str(box.home))), True))
+    # A read-only bind outside every hidden place adds nothing: `/` is already read-only.
+    binds = [(s, d, w) for s, d, w in binds if w or any(_under(d, h) for h in hidden) or s != d]
+    seen: set[Path] = set()
+    for source, inside, writable in sorted(binds, key=lambda b: len(b[1].parts)):
+        if inside in seen:
+            continue
+        seen.add(inside)
+        args += ["--bind" if writable else "--ro-bind", str(source), str(inside)]
+    args.append("--clearenv")
+    for key, value in box.env.items():
+        args += ["--setenv", key, value]
+    if box.cwd is not None:
+        args += ["--chdir", str(box.cwd)]
+    return [*args, "--", *command]
+
+
+def private_places(user_home: Path | None) -> list[Path]:
+    """What no sandbox sees by default: homes, /tmp and /run (sockets such as docker's)."""
+    places = [Path("/tmp"), Path("/var/tmp"), Path("/run"), Path("/root"), Path("/home"), Path("/mnt"), Path("/media")]
+    if user_home is not None and user_home != Path("/"):
+        places.append(user_home)
+    return places
+
+
+def toolchain_paths(path_env: str, extra_programs: list[str] = ()) -> list[Path]:
+    """What must stay readable for programs to run: the Python running Bosun (the scripted and
+    model agents are that Python) and Bosun's own code, each PATH folder (a `shims` folder with
+    its parent, as pyenv needs its root; a virtualenv's `bin` with the whole environment and the
+    Python it was made from), and the installation of each program named."""
+    found: list[Path] = []
+    for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix}:
+        found.append(Path(prefix))
+    found.append(Path(os.path.realpath(sys.executable)).parent.parent)
+    from bosun import orchestration
+
+    found.append(Path(orchestration.__file__).resolve().parent.parent)
+    folders = [Path(p) for p in path_env.split(os.pathsep) if p.startswith("/")]
+    for program in extra_programs:
+        real = Path(os.path.realpath(program))
+        folders += [Path(program).parent, real.parent]
+    for folder in folders:
+        found += _install_of(folder)
+    return found
+
+
+def _install_of(folder: Path) -> list[Path]:
+    parent = folder.parent
+    if folder.name == "shims":
+        return [parent]
+    if folder.name == "bin" and (parent / "pyvenv.cfg").is_file():
+        paths = [parent]
+        try:
+            for line in (parent / "pyvenv.cfg").read_text().splitlines():
+                key, _, value = line.partition("=")
+                if key.strip() == "home" and value.strip():
+                    paths.append(Path(value.strip()).parent)
+        except OSError:
+            pass
+        return paths
+    if folder.name == "bin" and parent != Path("/") and parent.name not in ("usr", "local", ""):
+        # ~/.local/bin, /opt/x/bin: the binaries and the libraries beside them (not share/: keyrings live there)
+        return [folder, parent / "lib", parent / "libexec"]
+    return [folder]
