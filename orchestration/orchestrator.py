@@ -19,6 +19,8 @@ from bosun.orchestration.agents.launch import agent_argv, agent_env, compose_pro
 from bosun.orchestration.errors import BosunError, GitError, PlanError
 from bosun.orchestration.plan_reload import apply_plan
 from bosun.orchestration.takeover import prepare_takeover, record_takeover
+from bosun.orchestration.budget import total
+from bosun.orchestration.notify import run_notify
 from bosun.orchestration.claims import Claim, Lost, claim, promote_ready, release
 from bosun.orchestration.agents.attempt import collect, integrated_units, prepare
 from bosun.orchestration.integration.lane import IntegrationTampered, Integrator, Verdict
@@ -29,7 +31,7 @@ from bosun.orchestration.sandbox.leftovers import end_all
 from bosun.orchestration.session import Session
 from bosun.orchestration.states import (AGENT_STATES, AWAITING_APPROVAL, CANCELLED, CLAIMED, COMMAND_STATES, CONFLICTED, DONE_STATES,
                      FAILED, GATE_FAILED, INTEGRATING_STATES, MERGED, OUT_OF_SCOPE, READY, RUNNING,
-                     SEMANTIC_CONFLICT, SUBMITTED, HUMAN)
+                     SEMANTIC_CONFLICT, SUBMITTED, HUMAN, waits_for_human)
 from bosun.orchestration.store import StaleState, UnitRow
 from bosun.orchestration.agents.usage import add_usage, usage_from_output
 from bosun.orchestration.worktrees import AgentClone
@@ -37,6 +39,10 @@ from bosun.orchestration.worktrees import AgentClone
 AUTO_HANDBACK = (CONFLICTED, SEMANTIC_CONFLICT, GATE_FAILED, OUT_OF_SCOPE)
 REASONS = {CONFLICTED: "conflict", SEMANTIC_CONFLICT: "semantic_conflict", GATE_FAILED: "gate_failed",
            OUT_OF_SCOPE: "out_of_scope"}
+
+
+BUDGET_EVERY_S = 2.0
+"""How often running agents' spend is read from their output and held against the budgets."""
 
 
 @dataclass
@@ -80,6 +86,9 @@ class Orchestrator:
         self._said: set[str] = set()
         self._cleanups: set[asyncio.Task] = set()
         self._taking_over: set[int] = set()
+        self._waiting = {u.id for u in session.store.units() if waits_for_human(u.state, u.approved)}
+        self._budget_at = 0.0
+        self._notifying: list[threading.Thread] = []
         self.lease_s = project.lease
 
     @property
@@ -118,6 +127,9 @@ class Orchestrator:
                 self._wake.clear()
         finally:
             await self._stop_all()
+            notifying = [t for t in self._notifying if t.is_alive()]
+            if notifying:  # each is bounded by its own timeout
+                await asyncio.to_thread(lambda: [t.join() for t in notifying])
             self.session.clear_supervisor()
 
     def wake(self) -> None:
@@ -126,9 +138,65 @@ class Orchestrator:
     def _tick(self) -> None:
         self._apply_commands()
         self._keep_leases()
+        self._keep_budgets()
         promote_ready(self.store, self.session.graph)
         self._dispatch()
         self._feed_lane()
+        self._notice_waiting()
+
+    # -- people away from the screen, and what agents may spend ------------------------------
+    def _notice_waiting(self) -> None:
+        """One `waiting_for_human` event (and the plan's notify hook) per unit that has just
+        started to wait: a state a human must decide, not one Bosun hands back by itself."""
+        rows = self.store.units()
+        waiting = {u.id: u for u in rows if waits_for_human(u.state, u.approved)}
+        for unit_id in waiting.keys() - self._waiting:
+            row = waiting[unit_id]
+            why = (row.detail or {}).get("error") or (row.detail or {}).get("reason") or row.state.replace("_", " ")
+            event = self.store.append_event("waiting_for_human", unit_id, state=row.state, why=str(why))
+            if self.plan.project.notify:
+                self._notifying.append(run_notify(self.plan.project.notify, self.plan.project.notify_env,
+                                                  event.to_json(), self.session.dir / "logs" / "notify.log",
+                                                  self.plan.root))
+        self._waiting = set(waiting)
+
+    def _keep_budgets(self) -> None:
+        """Stop an agent whose unit, agent or session spend (read from its output as it works)
+        went past a budget; its unit waits for a human. Checked at most every BUDGET_EVERY_S."""
+        now = time.monotonic()
+        budgets = self.plan.project.budget or any(a.budget for a in self.plan.agents.values()) or any(
+            u.budget for u in self.plan.units.values())
+        if not budgets or now < self._budget_at or not self.running:
+            return
+        self._budget_at = now + BUDGET_EVERY_S
+        rows = {u.id: u for u in self.store.units()}
+        live = {unit_id: add_usage(rows[unit_id].usage, usage_from_output(tail(r.child.log_path, 20_000)))
+                for unit_id, r in self.running.items() if r.child is not None and unit_id in rows}
+        spend = {u.id: live.get(u.id, u.usage) for u in rows.values()}
+        for unit_id, running in list(self.running.items()):
+            if unit_id not in live or running.cancelled:
+                continue
+            agent = self.plan.agents.get(running.agent)
+            checks = [("unit", self.plan.units[unit_id].budget, spend[unit_id]),
+                      (f"agent {running.agent}", agent.budget if agent else None,
+                       total([spend[u] for u, row in rows.items() if (row.owner or row.agent) == running.agent])),
+                      ("session", self.plan.project.budget, total(list(spend.values())))]
+            for scope, budget, usage in checks:
+                over = budget.exceeded_by(usage) if budget else None
+                if over:
+                    self._stop_over_budget(unit_id, running, f"{scope} budget: {over}", live[unit_id])
+                    break
+
+    def _session_spent(self) -> str | None:
+        """How the session's spend went past its budget, or None (no budget, or within it)."""
+        budget = self.plan.project.budget
+        return budget.exceeded_by(total([u.usage for u in self.store.units()])) if budget else None
+
+    def _stop_over_budget(self, unit_id: str, running: Running, why: str, usage: dict | None) -> None:
+        self._stop_agent(unit_id)
+        detail = {"reason": "budget", "error": why}
+        self._move(unit_id, FAILED, AGENT_STATES, kind="over_budget", data=detail, detail=detail, usage=usage,
+                   epoch=running.epoch, owner=None)
 
     def _census(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -142,8 +210,9 @@ class Orchestrator:
             return 0
         if self.options.wait or self.running or self.lane is not None or self.store.pending_commands():
             return None
+        startable = self._session_spent() is None
         movable = any(u.state in INTEGRATING_STATES + AGENT_STATES or (u.state == AWAITING_APPROVAL and u.approved)
-                      or (u.state == READY and self._agent_for(u) is not None) for u in units)
+                      or (startable and u.state == READY and self._agent_for(u) is not None) for u in units)
         return None if movable else 1
 
     # -- leases, readiness and hand-out ------------------------------------------------------
@@ -175,6 +244,11 @@ class Orchestrator:
     def _dispatch(self) -> None:
         """Assign mode: the manager picks a ready unit and its agent. Claim mode: each idle agent
         Bosun runs claims a ready unit for itself, exactly as an external agent would."""
+        if over := self._session_spent():
+            if "session budget" not in self._said:  # spent: nothing new starts; the human decides
+                self._said.add("session budget")
+                self.store.append_event("over_budget", None, error=f"session budget: {over}")
+            return
         if self.plan.project.mode == "claim":
             busy = {r.agent for r in self.running.values()}
             idle = [n for n, a in self.plan.agents.items() if a.kind != "external" and n not in busy]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 
+from bosun.orchestration.budget import Budget, parse_budget
 from bosun.orchestration.errors import PlanError
 from bosun.orchestration.plan_places import Problems
 from bosun.orchestration.agents.presets import PRESETS
@@ -39,6 +40,11 @@ class ProjectSpec:
     gate_timeout: float = 600.0
     lease: float = 60.0
     gate_env: tuple[str, ...] = ()
+    notify: str | None = None
+    """A command told (the event as JSON on stdin) whenever a unit starts waiting for a human."""
+    notify_env: tuple[str, ...] = ()
+    budget: Budget | None = None
+    """What the whole session may spend."""
     max_agents: int = 3
     merge: str = "manual"
     mode: str = "assign"
@@ -70,6 +76,8 @@ class AgentSpec:
     api_key_env: str | None = None
     price_in: float | None = None
     price_out: float | None = None
+    budget: Budget | None = None
+    """What this agent may spend over the session, all its units together."""
     sandbox: str | None = None
     """None: the project's setting."""
     network: str | None = None
@@ -114,6 +122,8 @@ class UnitSpec:
     scope: tuple[str, ...] | None = None
     agent: str | None = None
     timeout: float = 1800.0
+    budget: Budget | None = None
+    """What this unit may cost, every attempt together."""
 
 
 @dataclass(frozen=True)
@@ -236,12 +246,22 @@ def _project(problems: Problems, raw: Any) -> ProjectSpec:
                 values[key] = parse_duration(raw[key])
             except ValueError:
                 bad(key, f"bad duration {raw[key]!r} (use e.g. 90, \"30s\", \"10m\", \"1h\")")
-    if "gate_env" in raw:
-        env = _env_list(raw["gate_env"])
-        if env is None:
-            bad("gate_env", "must be a list of environment variable names")
+    for key in ("gate_env", "notify_env"):
+        if key in raw:
+            env = _env_list(raw[key])
+            if env is None:
+                bad(key, "must be a list of environment variable names")
+            else:
+                values[key] = env
+    if "notify" in raw:
+        if isinstance(raw["notify"], str) and raw["notify"].strip():
+            values["notify"] = raw["notify"]
         else:
-            values["gate_env"] = env
+            bad("notify", "must be a command, e.g. \"curl -s -d @- https://ntfy.example/bosun\"")
+    if "budget" in raw:
+        values["budget"], problem = parse_budget(raw["budget"])
+        if problem:
+            bad("budget", problem)
     if "checks" in raw:
         checks = raw["checks"]
         if isinstance(checks, list) and all(isinstance(c, str) and c.strip() for c in checks):
@@ -299,7 +319,7 @@ def _agents(problems: Problems, raw: Any, root: Path) -> dict[str, AgentSpec]:
         return {}
     agents: dict[str, AgentSpec] = {}
     known = {"kind", "command", "preset", "script", "env", "autocommit", "base_url", "model", "api_key_env",
-             "price_in", "price_out", "sandbox", "network", "mounts"}
+             "price_in", "price_out", "sandbox", "network", "mounts", "budget"}
     for name, table in raw.items():
         line = problems.line_of(rf"^\s*\[\s*agents\s*\.\s*[\"']?{re.escape(name)}[\"']?\s*\]")
         where = f"agent '{name}'"
@@ -322,7 +342,12 @@ def _agents(problems: Problems, raw: Any, root: Path) -> dict[str, AgentSpec]:
         if env is None:
             problems.add(f"{where}, env", "must be a list of environment variable names", at("env"))
             env = ()
-        spec = AgentSpec(name=name, kind=kind, env=env, autocommit=bool(table.get("autocommit", False)),
+        budget = None
+        if "budget" in table:
+            budget, problem = parse_budget(table["budget"])
+            if problem:
+                problems.add(f"{where}, budget", problem, at("budget"))
+        spec = AgentSpec(name=name, kind=kind, env=env, autocommit=bool(table.get("autocommit", False)), budget=budget,
                          **_isolation(problems, table, where, at))
         if kind == "scripted":
             script = table.get("script")
@@ -465,10 +490,15 @@ def _units(problems: Problems, raw: Any, agents: dict[str, AgentSpec]) -> dict[s
                 timeout = parse_duration(table["timeout"])
             except ValueError:
                 problems.add(f"{where}, timeout", f"bad duration {table['timeout']!r} (use e.g. \"20m\")", at("timeout"))
+        budget = None
+        if "budget" in table:
+            budget, problem = parse_budget(table["budget"])
+            if problem:
+                problems.add(f"{where}, budget", problem, at("budget"))
         problems.depends_line[unit_id] = at("depends_on")
         units[unit_id] = UnitSpec(id=unit_id, prompt=prompt if isinstance(prompt, str) else "",
                                   title=title, depends_on=tuple(deps), scope=scope,
-                                  agent=agent if isinstance(agent, str) else None, timeout=timeout)
+                                  agent=agent if isinstance(agent, str) else None, timeout=timeout, budget=budget)
     return units
 
 

@@ -48,15 +48,22 @@ def toml_plan(units: list[dict], agents: dict[str, dict] | None = None, **projec
     project = {"gate": "python check.py", "merge": "auto", "max_agents": 2, "gate_timeout": "60s", **project}
     agents = agents or {"ada": {"kind": "scripted", "script": "team.toml"},
                         "bob": {"kind": "scripted", "script": "team.toml"}}
-    lines = ["[project]"] + [f"{k} = {json.dumps(v)}" for k, v in project.items()]
+    lines = ["[project]"] + [f"{k} = {_toml(v)}" for k, v in project.items()]
     for name, table in agents.items():
         lines.append(f"[agents.{name}]")
-        lines += [f"{k} = {json.dumps(v)}" for k, v in table.items()]
+        lines += [f"{k} = {_toml(v)}" for k, v in table.items()]
     for unit in units:
         lines.append("[[units]]")
         unit = {"prompt": f"do {unit['id']}", **unit}
-        lines += [f"{k} = {json.dumps(v)}" for k, v in unit.items()]
+        lines += [f"{k} = {_toml(v)}" for k, v in unit.items()]
     return "\n".join(lines) + "\n"
+
+
+def _toml(value) -> str:
+    """A TOML value: JSON's form for strings, numbers and lists; an inline table for a dict."""
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
+    return json.dumps(value)
 
 
 def toml_script(attempts: dict[str, list[list[dict]]]) -> str:

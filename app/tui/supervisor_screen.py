@@ -206,9 +206,22 @@ class SupervisorScreen(Screen):
             if event.kind == "command_refused":
                 self.notify(f"{event.data.get('command')} of '{event.unit}' refused: it is {event.data.get('state')}",
                             severity="warning")
+            elif event.kind == "waiting_for_human":
+                self._call_the_human(event)
             elif event.kind == "session_finished":
                 self.notify("Every unit is merged or cancelled. `bosun land` moves your branch; q quits.",
                             title="Session finished", timeout=30)
+
+    def _call_the_human(self, event: Event) -> None:
+        """A unit has started to wait for a decision: a toast, the terminal's bell, and a desktop
+        notification for terminals that show one (OSC 9, and OSC 777 for others)."""
+        text = f"'{event.unit}' waits for you: {event.data.get('why') or event.data.get('state')}"
+        self.notify(text, title="Your turn", severity="warning", timeout=20)
+        self.app.bell()
+        driver = self.app._driver  # Textual has no public call for raw escapes; the bell writes here too
+        if driver is not None and not self.app.is_headless:
+            clean = text.replace("\x07", "").replace("\x1b", "")
+            driver.write(f"\x1b]9;Bosun: {clean}\x07\x1b]777;notify;Bosun;{clean}\x07")
 
     def _show_counts(self, units: list[UnitRow]) -> None:
         merged = sum(u.state == "merged" for u in units)
