@@ -1,13 +1,14 @@
 """Where every unit's box and every edge go when a dependency graph is drawn left to right.
 
 Layers are topological generations. An edge that skips layers passes through a placeholder
-in each layer between (so it never crosses a box), and a few barycentre sweeps order each
-layer to keep edges short and crossings few. The result is plain data: character cells for
+in each layer between (so it never crosses a box), and median sweeps with adjacent swaps order
+each layer to keep edges short and crossings few. The result is plain data: character cells for
 the edges and a position for each box, so the widget only paints.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right, insort
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -18,7 +19,7 @@ BOX_HEIGHT = 3
 GAP = 1
 GUTTER = 6
 LANES = 3
-SWEEPS = 4
+SWEEPS = 8
 PLACEHOLDER_HEIGHT = 1
 
 # Direction bits of an edge cell, and the box-drawing character for each combination.
@@ -66,11 +67,24 @@ def _is_placeholder(node: object) -> bool:
     return isinstance(node, tuple)
 
 
+def _layer_numbers(graph: nx.DiGraph) -> dict[str, int]:
+    """Topological generations, except that a unit that depends on nothing sits just before its
+    first dependent: its edges stay short and the first layer small."""
+    layer_of = {unit: i for i, layer in enumerate(nx.topological_generations(graph)) for unit in layer}
+    for unit in graph:
+        if not graph.in_degree(unit) and graph.out_degree(unit):
+            layer_of[unit] = min(layer_of[s] for s in graph.successors(unit)) - 1
+    return layer_of
+
+
 def _ordered_layers(graph: nx.DiGraph, order: list[str]) -> tuple[list[list], list[tuple]]:
-    """Layers with placeholders for long edges, each ordered by barycentre sweeps."""
+    """Layers with placeholders for long edges, ordered to cross few edges: median sweeps down and
+    up (Gansner et al.), the best order seen kept, then adjacent swaps while they remove crossings."""
     rank = {unit: i for i, unit in enumerate(order)}
-    layers = [sorted(layer, key=lambda u: rank.get(u, len(rank))) for layer in nx.topological_generations(graph)]
-    layer_of = {unit: i for i, layer in enumerate(layers) for unit in layer}
+    layer_of = _layer_numbers(graph)
+    layers: list[list] = [[] for _ in range(max(layer_of.values(), default=-1) + 1)]
+    for unit in sorted(graph, key=lambda u: (rank.get(u, len(rank)), u)):
+        layers[layer_of[unit]].append(unit)
     links: list[tuple] = []
     for source, target in graph.edges:
         previous = source
@@ -84,23 +98,90 @@ def _ordered_layers(graph: nx.DiGraph, order: list[str]) -> tuple[list[list], li
     for a, b in links:
         after[a].append(b)
         before[b].append(a)
-    for _ in range(SWEEPS):
-        for index in range(1, len(layers)):
-            _sort_by_neighbours(layers[index], layers[index - 1], before)
-        for index in range(len(layers) - 2, -1, -1):
-            _sort_by_neighbours(layers[index], layers[index + 1], after)
-    return layers, links
+    best, fewest = [list(layer) for layer in layers], count_crossings(layers, after)
+    for sweep in range(SWEEPS):
+        if sweep % 2 == 0:
+            for index in range(1, len(layers)):
+                _sort_by_median(layers[index], layers[index - 1], before)
+        else:
+            for index in range(len(layers) - 2, -1, -1):
+                _sort_by_median(layers[index], layers[index + 1], after)
+        crossings = count_crossings(layers, after)
+        if crossings < fewest:
+            best, fewest = [list(layer) for layer in layers], crossings
+    _transpose(best, before, after)
+    return best, links
 
 
-def _sort_by_neighbours(layer: list, neighbour_layer: list, neighbours: dict) -> None:
-    position = {node: i for i, node in enumerate(neighbour_layer)}
+def _sort_by_median(layer: list, fixed: list, neighbours: dict) -> None:
+    """Order `layer` by the (weighted) median position of each node's neighbours in `fixed`; a node
+    with none there keeps its place."""
+    position = {node: i for i, node in enumerate(fixed)}
     own = {node: i for i, node in enumerate(layer)}
+    median: dict[object, float] = {}
+    for node in layer:
+        linked = sorted(position[n] for n in neighbours[node] if n in position)
+        count, middle = len(linked), len(linked) // 2
+        if not count:
+            continue
+        if count % 2:
+            median[node] = linked[middle]
+        elif count == 2:
+            median[node] = (linked[0] + linked[1]) / 2
+        else:  # between the two middle ones, pulled towards the side whose neighbours are closer together
+            left, right = linked[middle - 1] - linked[0], linked[-1] - linked[middle]
+            median[node] = ((linked[middle - 1] * right + linked[middle] * left) / (left + right) if left + right
+                            else (linked[middle - 1] + linked[middle]) / 2)
+    movable = iter(sorted(median, key=lambda node: (median[node], own[node])))
+    layer[:] = [next(movable) if node in median else node for node in layer]
 
-    def centre(node) -> float:
-        linked = [position[n] for n in neighbours[node] if n in position]
-        return sum(linked) / len(linked) if linked else own[node]
 
-    layer.sort(key=lambda node: (centre(node), own[node]))
+def _transpose(layers: list[list], before: dict, after: dict, rounds: int = 20) -> None:
+    """Swap neighbours in a layer wherever that removes crossings, until no swap does (a swap can
+    only make new chances in its own layer and the two beside it)."""
+    position = {node: i for layer in layers for i, node in enumerate(layer)}
+    dirty = set(range(len(layers)))
+    for _ in range(rounds):
+        if not dirty:
+            return
+        swapped: set[int] = set()
+        for index in sorted(dirty):
+            layer = layers[index]
+            up = [sorted([position[n] for n in before[node]]) for node in layer]
+            down = [sorted([position[n] for n in after[node]]) for node in layer]
+            for i in range(len(layer) - 1):
+                now = _pairs_crossing(up[i], up[i + 1]) + _pairs_crossing(down[i], down[i + 1])
+                if now and _pairs_crossing(up[i + 1], up[i]) + _pairs_crossing(down[i + 1], down[i]) < now:
+                    layer[i], layer[i + 1] = layer[i + 1], layer[i]
+                    position[layer[i]], position[layer[i + 1]] = i, i + 1
+                    up[i], up[i + 1], down[i], down[i + 1] = up[i + 1], up[i], down[i + 1], down[i]
+                    swapped.add(index)
+        dirty = {near for index in swapped for near in (index - 1, index, index + 1) if 0 <= near < len(layers)}
+
+
+def _pairs_crossing(left: list[int], right: list[int]) -> int:
+    """How many edges of a node at `left` positions cross those of the node just right of it (both sorted)."""
+    crossing, j = 0, 0
+    for x in left:
+        while j < len(right) and right[j] < x:
+            j += 1
+        crossing += j
+    return crossing
+
+
+def count_crossings(layers: list[list], after: dict) -> int:
+    """Edge crossings between each pair of neighbouring layers (placeholders included)."""
+    total = 0
+    for upper, lower in zip(layers, layers[1:]):
+        position = {node: i for i, node in enumerate(lower)}
+        seen: list[int] = []
+        for node in upper:
+            targets = sorted(position[n] for n in after[node])
+            for target in targets:
+                total += len(seen) - bisect_right(seen, target)
+            for target in targets:
+                insort(seen, target)
+    return total
 
 
 def layout_graph(graph: nx.DiGraph, order: list[str]) -> GraphLayout:
