@@ -337,6 +337,9 @@ class Orchestrator:
             failure = f"agent exited {finished.exit_code} without a new commit"
         if failure:
             detail = {"reason": "agent", "error": failure, "log": str(log)}
+            if handout.task.get("handback"):  # what it was handed back for stays in view, whatever it said
+                detail["handback"] = handout.task["handback"]
+                detail["files"] = handout.task["handback"].get("files") or []
             self.store.transition(unit_id, FAILED, (RUNNING,), epoch=epoch, data={**detail, "usage": usage},
                                   detail=detail, pid=None, usage=total_usage)
             return

@@ -27,8 +27,11 @@ REASONS = {"conflicted": "conflict", "semantic_conflict": "semantic_conflict", "
 def handback_for(row: UnitRow, note: str | None) -> dict:
     """What the unit's task says it came back for: the side state's details, or the human's note."""
     detail = row.detail or {}
+    earlier = detail.get("handback") or {}  # a failed hand-back: what it was about is still the point
     handback = {"reason": REASONS.get(row.state, "human"), "note": note, "files": detail.get("files", []),
-                "output_tail": detail.get("output_tail")}
+                "output_tail": detail.get("output_tail") or earlier.get("output_tail")}
+    if earlier:
+        handback["earlier"] = earlier.get("reason")
     if detail.get("findings"):
         handback["findings"] = detail["findings"]
     return handback

@@ -100,3 +100,22 @@ async def test_take_over_from_the_screen_opens_a_shell_and_submits_what_was_comm
         await app.state("right", "merged")
     assert first_parent_merges(repo) == ["left", "right"]
     assert git(repo, "show", "bosun/integration:src/shared.py") == "VALUE = 'left'\nOTHER = 'right'"
+
+
+def test_an_agent_that_gives_up_on_a_conflict_leaves_its_details_for_the_human(project):
+    units = [{"id": "left"}, {"id": "right", "agent": "bob"}]
+    script = {"left": [write_unit("src/shared.py", "VALUE = 'left'\n")],
+              "right": [[AWAIT_GO] + write_unit("src/shared.py", "VALUE = 'right'\n"),
+                        [{"report": "blocked", "summary": "I cannot resolve this"}]]}
+    repo = project(units, script, max_agents=2, handback="auto")
+    run = BackgroundRun(repo, "run", "--headless", "--json")
+    run.wait_for("merged", "left")
+    (repo / ".bosun" / "worktrees" / "right" / ".go").write_text("")
+    run.wait_for("failed", "right")
+    assert run.finish() == 1
+    status = json.loads(bosun("status", "--json", cwd=repo).stdout)
+    right = next(u for u in status["units"] if u["id"] == "right")
+    assert right["state"] == "failed" and right["detail"]["files"] == ["src/shared.py"]
+    assert right["detail"]["handback"]["reason"] == "conflict"
+    claim = json.loads(bosun("takeover", "right", cwd=repo).stdout)
+    assert claim["handback"]["files"] == ["src/shared.py"] and claim["handback"]["earlier"] == "conflict"
