@@ -4,6 +4,8 @@ live owners, no unit is lost, and every commit on the integration branch passed 
 
 from __future__ import annotations
 
+import os
+
 import asyncio
 import shutil
 import subprocess
@@ -161,6 +163,9 @@ class ClaimMachine(RuleBasedStateMachine):
         assert set(self.merges()) <= passed
 
 
-ClaimMachine.TestCase.settings = settings(max_examples=30, stateful_step_count=20, deadline=None,
+EXAMPLES = int(os.environ.get("BOSUN_STATEFUL_EXAMPLES", "30"))
+"""Generated sequences per run: 30 in CI; the long run (README) asks for 10,000."""
+
+ClaimMachine.TestCase.settings = settings(max_examples=EXAMPLES, stateful_step_count=20, deadline=None,
                                           suppress_health_check=[HealthCheck.too_slow])
 test_claim_protocol_state_machine = pytest.mark.slow(ClaimMachine.TestCase)
