@@ -21,7 +21,7 @@ class Preset:
 
 PRESETS: dict[str, Preset] = {
     "claude-code": Preset(
-        ("claude", "-p", "{prompt}", "--output-format", "json", "--permission-mode", "acceptEdits"),
+        ("claude", "-p", "{prompt}", "--output-format", "stream-json", "--verbose", "--permission-mode", "acceptEdits"),
         True, "Claude Code in print mode; pass ANTHROPIC_API_KEY through env",
     ),
     "codex": Preset(
