@@ -1,5 +1,9 @@
 """The gate: every gate run (unit, the merged commit it judged, passed / failed counts, duration
-and cause), newest first, with the output tail of the run under the cursor."""
+and cause), newest first, with the output tail of the run under the cursor.
+
+A new run comes in at the top. A cursor on the top row follows it (the newest run is what you
+watch); a cursor elsewhere stays on its run, and the table scrolls to the top when that keeps the
+cursor in view, or else a line above the table counts the new runs until the cursor reaches them."""
 
 from __future__ import annotations
 
@@ -29,6 +33,8 @@ class GatePane(Vertical):
     """Gate runs above, the selected run's output tail below."""
 
     DEFAULT_CSS = """
+    GatePane > #gate-new { height: 1; display: none; color: $accent; text-style: bold; }
+    GatePane > #gate-new.shown { display: block; }
     GatePane > KeyedTable { height: 1fr; min-height: 4; }
     GatePane > #gate-output { height: 1fr; border-top: solid $foreground-muted; }
     """
@@ -36,8 +42,11 @@ class GatePane(Vertical):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._runs: dict[str, GateRun] = {}
+        self.unseen: set[str] = set()
+        """New runs above the cursor and out of view: counted above the table until the cursor reaches them."""
 
     def compose(self) -> ComposeResult:
+        yield Static("", id="gate-new", markup=False)
         yield KeyedTable(COLUMNS, id="gate-runs")
         with VerticalScroll(id="gate-output"):
             yield Static("No gate has run yet.", id="gate-tail", markup=False)
@@ -49,6 +58,9 @@ class GatePane(Vertical):
     def show_runs(self, runs: list[GateRun]) -> None:
         colours = self.app.theme_variables
         newest_first = sorted(runs, key=lambda run: run.id, reverse=True)[:MAX_ROWS]
+        table = self.table
+        following = not table.row_count or table.cursor_row == 0
+        new = [str(run.id) for run in newest_first if str(run.id) not in self._runs] if self._runs else []
         self._runs = {str(run.id): run for run in newest_first}
         rows = {}
         for run in newest_first:
@@ -58,8 +70,26 @@ class GatePane(Vertical):
             took = duration(run.duration_s) if run.duration_s >= 60 else f"{run.duration_s:.2f}s"
             rows[str(run.id)] = (str(run.id), run.unit, str(run.attempt), result, str(counts.get("passed", "")),
                                  str(counts.get("failed", "")), took, run.commit_id[:10], run.cause)
-        self.table.show(rows)
-        self._show_tail(self.table.current_key)
+        table.show(rows)
+        if following and table.row_count:
+            table.move_cursor(row=0, animate=False)
+        elif new:
+            if table.cursor_row < table.scrollable_content_region.height - table.header_height:
+                table.scroll_to(y=0, animate=False)  # the new rows and the cursor both in view
+            else:
+                self.unseen.update(new)
+        self.unseen &= rows.keys()
+        self._show_unseen()
+        self._show_tail(table.current_key)
+
+    def _show_unseen(self) -> None:
+        if self.unseen and self.table.cursor_row > 0:
+            count = len(self.unseen)
+            self.query_one("#gate-new", Static).update(f"▲ {count} new gate run{'s' * (count != 1)} above · ctrl+home")
+            self.query_one("#gate-new").add_class("shown")
+        else:
+            self.unseen.clear()
+            self.query_one("#gate-new").remove_class("shown")
 
     def focus_unit(self, unit: str) -> None:
         """Move the cursor to the newest run of `unit`."""
@@ -71,6 +101,9 @@ class GatePane(Vertical):
     @on(DataTable.RowHighlighted)
     def _follow_cursor(self, event: DataTable.RowHighlighted) -> None:
         self._show_tail(event.row_key.value if event.row_key else None)
+        if self.unseen:  # the ones the cursor has reached (or passed) are seen
+            self.unseen = {key for key in self.unseen if self.table.get_row_index(key) < event.cursor_row}
+            self._show_unseen()
 
     def _show_tail(self, key: str | None) -> None:
         run = self._runs.get(key or "")

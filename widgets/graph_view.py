@@ -1,5 +1,7 @@
 """The live dependency graph: one box per unit (id, state, owner), coloured by state, edges drawn
-with box-drawing characters, a selection moved with the arrow keys or h/j/k/l.
+with box-drawing characters, a selection moved with the arrow keys or h/j/k/l, the view panned
+apart from it (shift+arrows, H/J/K/L, the mouse wheel), and an overview (z) that fits the whole
+graph: one line per unit, each layer a column.
 
 It paints line by line (Textual's line API) from a layout computed once, and caches each
 line, so a state change repaints only the rows of the boxes that changed: a 500-unit graph
@@ -21,7 +23,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from bosun.widgets.graph_layout import BOX_HEIGHT, BOX_WIDTH, Box, GraphLayout, layout_graph
+from bosun.widgets.graph_layout import (BOX_HEIGHT, BOX_WIDTH, GAP, GUTTER, Box, GraphLayout, Overview, layout_graph,
+                                        overview_layout)
 
 STATE_LABELS = {"awaiting_approval": "to approve", "gate_failed": "gate failed", "out_of_scope": "out of scope",
                 "semantic_conflict": "clash"}
@@ -52,11 +55,20 @@ class GraphView(ScrollView, can_focus=True):
         Binding("down,j", "move(0, 1)", "Down", show=False),
         Binding("left,h", "move(-1, 0)", "Left", show=False),
         Binding("right,l", "move(1, 0)", "Right", show=False),
+        Binding("shift+up,K", "pan(0, -1)", "Pan up", show=False),
+        Binding("shift+down,J", "pan(0, 1)", "Pan down", show=False),
+        Binding("shift+left,H", "pan(-1, 0)", "Pan left", show=False),
+        Binding("shift+right,L", "pan(1, 0)", "Pan right", show=False),
+        Binding("z", "toggle_overview", "Overview", show=False),
     ]
+    PAN_X = BOX_WIDTH + GUTTER
+    """A pan left or right moves the view by one layer..."""
+    PAN_Y = 2 * (BOX_HEIGHT + GAP)
+    """...and up or down by two boxes."""
     COMPONENT_CLASSES = {
         "graph-view--edge", "graph-view--pending", "graph-view--ready", "graph-view--active",
         "graph-view--integrating", "graph-view--waiting", "graph-view--merged", "graph-view--problem",
-        "graph-view--cancelled", "graph-view--selected", "graph-view--dimmed",
+        "graph-view--cancelled", "graph-view--selected", "graph-view--dimmed", "graph-view--linked",
     }
     DEFAULT_CSS = """
     GraphView { background: $surface; }
@@ -71,6 +83,7 @@ class GraphView(ScrollView, can_focus=True):
     GraphView > .graph-view--cancelled { color: $text-disabled; }
     GraphView > .graph-view--selected { background: $boost; text-style: bold; }
     GraphView > .graph-view--dimmed { color: $text-disabled; }
+    GraphView > .graph-view--linked { text-style: underline; }
     """
 
     selected: reactive[str | None] = reactive(None)
@@ -78,6 +91,10 @@ class GraphView(ScrollView, can_focus=True):
 
     filter_text: reactive[str] = reactive("")
     """Units not matching this (id, title, state or owner) are drawn dimmed."""
+
+    overview: reactive[bool] = reactive(False)
+    """The whole graph at once: one line per unit (state mark and id), each layer a column, the
+    selected unit's dependencies and dependents underlined."""
 
     class UnitSelected(Message):
         """The cursor moved to another unit."""
@@ -92,7 +109,9 @@ class GraphView(ScrollView, can_focus=True):
         self.looks: dict[str, UnitLook] = {}
         self.titles: dict[str, str] = {}
         self._successors: set[str] = set()
+        self._linked: dict[str, set[str]] = {}
         self._lines: dict[int, Strip] = {}
+        self._overview: Overview | None = None
 
     # -- data in ------------------------------------------------------------------------------
     def set_graph(self, graph: nx.DiGraph, order: list[str], titles: Mapping[str, str] | None = None) -> None:
@@ -100,9 +119,9 @@ class GraphView(ScrollView, can_focus=True):
         self.layout_data = layout_graph(graph, order)
         self.titles = dict(titles or {})
         self._successors = {unit for unit in graph if graph.out_degree(unit)}
-        self.virtual_size = Size(self.layout_data.width + 1, self.layout_data.height)
-        self._lines.clear()
-        self.refresh()
+        self._linked = {unit: set(graph.predecessors(unit)) | set(graph.successors(unit)) for unit in graph}
+        self._overview = None
+        self._show_mode()
         if self.selected not in self.layout_data.boxes:
             first = next((column[0] for column in self.layout_data.columns if column), None)
             self.selected = first
@@ -120,13 +139,38 @@ class GraphView(ScrollView, can_focus=True):
         super().notify_style_update()
         self._lines.clear()  # the theme changed: every cached line has old colours
 
+    def _show_mode(self) -> None:
+        """Size the scroll area for the full graph or the overview, and paint it afresh."""
+        if self.overview:
+            self._overview = overview_layout(self.layout_data.columns, self.size.width, self.size.height)
+            self.virtual_size = Size(self._overview.width, self._overview.height)
+        else:
+            self.virtual_size = Size(self.layout_data.width + 1, self.layout_data.height)
+        self._lines.clear()
+        self.refresh()
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.overview:  # the overview fits the view it has
+            self._show_mode()
+            self._scroll_to_selected()
+
+    def _region_of(self, unit: str | None) -> Region | None:
+        """Where `unit` is drawn in the current mode."""
+        if not unit:
+            return None
+        if self.overview:
+            place = self._overview.places.get(unit) if self._overview else None
+            return None if place is None else Region(place[0], place[1], self._overview.cell, 1)
+        box = self.layout_data.boxes.get(unit)
+        return None if box is None else Region(box.x, box.y, BOX_WIDTH, BOX_HEIGHT)
+
     def _repaint(self, unit: str | None) -> None:
-        box = self.layout_data.boxes.get(unit) if unit else None
-        if box is None:
+        region = self._region_of(unit)
+        if region is None:
             return
-        for y in range(box.y, box.y + BOX_HEIGHT):
+        for y in range(region.y, region.bottom):
             self._lines.pop(y, None)
-        self.refresh_lines(box.y, BOX_HEIGHT)
+        self.refresh_lines(region.y, region.height)
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
@@ -137,6 +181,8 @@ class GraphView(ScrollView, can_focus=True):
         return strip.crop(scroll_x, scroll_x + self.size.width).extend_cell_length(self.size.width)
 
     def _paint_row(self, row: int) -> Strip:
+        if self.overview and self._overview is not None:
+            return self._paint_overview_row(row)
         if row >= self.layout_data.height:
             return Strip.blank(self.virtual_size.width)
         edges = self.layout_data.edge_rows.get(row, {})
@@ -175,6 +221,38 @@ class GraphView(ScrollView, can_focus=True):
             text = f"{bl}" + h * (inner - len(owner) - 3) + (f" {owner} " if owner else h * 2) + h + br
         return [Segment(text, style)]
 
+    def _paint_overview_row(self, row: int) -> Strip:
+        overview = self._overview
+        edge_style = self.get_component_rich_style("graph-view--edge")
+        segments: list[Segment] = []
+        x = 0
+        if row == 0:
+            for start, span, label in overview.headers:
+                segments.append(Segment(" " * (start - x) + _fit(f"{label} ", span).ljust(span, "─"), edge_style))
+                x = start + span
+        for unit in overview.rows.get(row, ()):
+            start = overview.places[unit][0]
+            if start > x:
+                segments.append(Segment(" " * (start - x)))
+            segments.append(self._cell_segment(unit, overview.cell))
+            x = start + overview.cell
+        if x < overview.width:
+            segments.append(Segment(" " * (overview.width - x)))
+        return Strip(segments)
+
+    def _cell_segment(self, unit: str, width: int) -> Segment:
+        """A unit in the overview: its state's mark and its id."""
+        look = self.looks.get(unit, UnitLook("pending"))
+        group = STATE_GROUPS.get(look.state, "pending")
+        style = self.get_component_rich_style(f"graph-view--{group}")
+        if self.filter_text and not self._matches(unit, look):
+            style = self.get_component_rich_style("graph-view--dimmed")
+        if unit == self.selected:
+            style += self.get_component_rich_style("graph-view--selected")
+        elif unit in self._linked.get(self.selected or "", ()):
+            style += self.get_component_rich_style("graph-view--linked")
+        return Segment(f"{STATE_MARKS[group]} {_fit(unit, width - 2)}".ljust(width), style)
+
     def _matches(self, unit: str, look: UnitLook) -> bool:
         needle = self.filter_text.lower()
         return any(needle in (value or "").lower()
@@ -182,12 +260,31 @@ class GraphView(ScrollView, can_focus=True):
 
     # -- selection ----------------------------------------------------------------------------
     def watch_selected(self, old: str | None, new: str | None) -> None:
-        self._repaint(old)
-        self._repaint(new)
-        box = self.layout_data.boxes.get(new) if new else None
-        if box is not None:
-            self.scroll_to_region(Region(box.x, box.y, BOX_WIDTH, BOX_HEIGHT), animate=False, force=True)
+        for unit in {old, new} | self._linked.get(old or "", set()) | self._linked.get(new or "", set()):
+            if unit in (old, new) or self.overview:  # the overview underlines the selection's neighbours
+                self._repaint(unit)
+        if new in self.layout_data.boxes:
+            self._scroll_to_selected()
             self.post_message(self.UnitSelected(new))
+
+    def _scroll_to_selected(self) -> None:
+        region = self._region_of(self.selected)
+        if region is not None:
+            self.scroll_to_region(region, animate=False, force=True)
+
+    def watch_overview(self) -> None:
+        self._show_mode()
+        self._scroll_to_selected()
+
+    def action_toggle_overview(self) -> None:
+        self.overview = not self.overview
+
+    def action_pan(self, dx: int, dy: int) -> None:
+        """Move the view, not the selection: by a layer sideways, two boxes up or down (half the
+        view in the overview)."""
+        step_x, step_y = ((max(self.size.width // 2, 1), max(self.size.height // 2, 1)) if self.overview
+                          else (self.PAN_X, self.PAN_Y))
+        self.scroll_relative(dx * step_x, dy * step_y, animate=False, force=True, immediate=True)
 
     def watch_filter_text(self) -> None:
         self._lines.clear()
@@ -206,6 +303,14 @@ class GraphView(ScrollView, can_focus=True):
         columns = self.layout_data.columns
         if box is None:
             return
+        if dx and self.overview and self._overview is not None:  # to the next column drawn, side by side
+            strips = self._overview.strips
+            here = next(i for i, strip in enumerate(strips) if box.unit in strip)
+            y = self._overview.places[box.unit][1]
+            if 0 <= here + dx < len(strips) and strips[here + dx]:
+                places = self._overview.places
+                self.selected = min(strips[here + dx], key=lambda unit: abs(places[unit][1] - y))
+            return
         if dy:
             column = columns[box.layer]
             index = column.index(box.unit) + dy
@@ -219,6 +324,11 @@ class GraphView(ScrollView, can_focus=True):
 
     def on_click(self, event: events.Click) -> None:
         x, y = event.x + self.scroll_offset.x, event.y + self.scroll_offset.y
+        if self.overview and self._overview is not None:
+            for unit in self._overview.rows.get(y, ()):
+                if self._overview.places[unit][0] <= x < self._overview.places[unit][0] + self._overview.cell:
+                    self.selected = unit
+            return
         for box in self.layout_data.boxes_on_row(y):
             if box.x <= x < box.x + BOX_WIDTH:
                 self.selected = box.unit

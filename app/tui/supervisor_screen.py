@@ -76,6 +76,18 @@ class SupervisorScreen(Screen):
                 tooltip="clear the filter"),
         Binding("d", "show_tab('diff')", "Diff", id="view.diff", show=False, tooltip="the selected unit's diff"),
         Binding("g", "show_tab('gate')", "Gate", id="view.gate", show=False, tooltip="every gate run"),
+        Binding("z", "overview", "Overview", id="view.overview", show=False,
+                tooltip="overview: the whole graph, a line per unit (z again: boxes)"),
+        Binding("shift+left,H", "pan(-1, 0)", "Pan left", id="view.pan-left", show=False, key_display="⇧← H",
+                tooltip="pan the graph left (the selection stays where it is)"),
+        Binding("shift+right,L", "pan(1, 0)", "Pan right", id="view.pan-right", show=False, key_display="⇧→ L",
+                tooltip="pan the graph right"),
+        Binding("shift+up,K", "pan(0, -1)", "Pan up", id="view.pan-up", show=False, key_display="⇧↑ K",
+                tooltip="pan the graph up"),
+        Binding("shift+down,J", "pan(0, 1)", "Pan down", id="view.pan-down", show=False, key_display="⇧↓ J",
+                tooltip="pan the graph down"),
+        Binding("e", "event_line", "Event", id="view.event-line", show=False,
+                tooltip="an event in full: the newest, or the log's cursor line"),
     ]
 
     class EventsShown(Message):
@@ -459,6 +471,17 @@ class SupervisorScreen(Screen):
     # -- views --------------------------------------------------------------------------------------
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
+
+    def action_overview(self) -> None:
+        graph = self.query_one(GraphView)
+        graph.overview = not graph.overview
+        graph.focus()
+
+    def action_pan(self, dx: int, dy: int) -> None:
+        self.query_one(GraphView).action_pan(dx, dy)
+
+    def action_event_line(self) -> None:
+        self.query_one(EventLog).action_show_line()
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
