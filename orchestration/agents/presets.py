@@ -25,7 +25,7 @@ PRESETS: dict[str, Preset] = {
         True, "Claude Code in print mode; pass ANTHROPIC_API_KEY through env",
     ),
     "codex": Preset(
-        ("codex", "exec", "--full-auto", "--json", "{prompt}"),
+        ("codex", "exec", "--json", "--sandbox", "danger-full-access", "--skip-git-repo-check", "{prompt}"),
         True, "OpenAI Codex CLI, non-interactive; pass OPENAI_API_KEY through env",
     ),
     "aider": Preset(

@@ -61,10 +61,11 @@ class Outcome:
 
 
 def run_preset(project, tmp_path: Path, program: Path, *, preset: str, env: dict[str, str], prompt: str,
-               scope: list[str], extra_files: dict | None = None, timeout: float = 180) -> Outcome:
+               scope: list[str], extra_files: dict | None = None, mounts: list[str] = (),
+               timeout: float = 180) -> Outcome:
     """One unit, one agent `cli` on `preset` with `env` passed through, run headless with auto merge."""
     agents = {"cli": {"kind": "command", "preset": preset, "env": sorted(env),
-                      "mounts": [f"{clis_dir().resolve()}:ro"]}}
+                      "mounts": [f"{clis_dir().resolve()}:ro", *mounts]}}
     repo = project([{"id": "calc", "scope": scope, "prompt": prompt}], {}, agents=agents, extra_files=extra_files)
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
