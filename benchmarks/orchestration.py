@@ -1,6 +1,7 @@
 """How much Bosun's orchestration costs over raw git doing the same steps, per unit.
 
     python benchmarks/orchestration.py [--units N] [--max-agents K] [--rounds R] [--keep DIR]
+                                       [--sandbox on|off|both]
 
 Builds a real git repository with N units in a temporary folder. Every unit is done by a
 scripted agent (a real Python subprocess, no think time) that writes its own file
@@ -17,6 +18,9 @@ Three figures are measured in the same run, each on a fresh copy of the same rep
     since Bosun starts a real subprocess per unit.
 The issue's target is bosun / raw git <= 1.3. Everything runs `--rounds` times (default 3)
 and medians are printed, since one run on a shared machine can be off by a factor of two.
+With `--sandbox both` (the default) Bosun runs twice per round, agents and gates in bubblewrap
+(`sandbox = "required"`) and without (`sandbox = "off"`), in alternating order, and the
+sandbox's per-unit overhead is printed (issue 12's target: <= 15 %).
 
 Cheap instrumentation (subprocesses started by Bosun's process, store transactions, phases
 from the event timestamps) is printed too; `--no-instrument` turns the first two off.
@@ -82,12 +86,13 @@ def describe_graph(n: int) -> str:
     return f"{half} independent + {n - half} in {chains} chain(s) of <= {CHAIN}"
 
 
-def make_project(repo: Path, n: int, agents: int) -> Path:
+def make_project(repo: Path, n: int, agents: int, sandbox: str = "off") -> Path:
     """A committed repository on `main` with the plan and the scripted team's script."""
     (repo / "src").mkdir(parents=True)
     run_git(repo, "init", "-q", "-b", "main")
     (repo / "src" / "__init__.py").write_text("")
-    plan = ["[project]", 'gate = "true"', 'merge = "auto"', f"max_agents = {agents}", 'gate_timeout = "60s"']
+    plan = ["[project]", 'gate = "true"', 'merge = "auto"', f"max_agents = {agents}", 'gate_timeout = "60s"',
+            f'sandbox = "{"required" if sandbox == "on" else "off"}"']
     for a in range(agents):
         plan += [f"[agents.a{a}]", 'kind = "scripted"', 'script = "team.toml"']
     script = []
@@ -272,12 +277,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="repeat everything; medians are shown (default 3)")
     parser.add_argument("--keep", type=Path, help="build in this folder and keep it")
     parser.add_argument("--no-instrument", action="store_true", help="do not count subprocesses and transactions")
+    parser.add_argument("--sandbox", choices=("on", "off", "both"), default="both",
+                        help="agents and gates in bubblewrap, not, or both in the same run (default both)")
     args = parser.parse_args(argv)
+    modes = ["off", "on"] if args.sandbox == "both" else [args.sandbox]
     n, k = args.units, args.max_agents
     if n < 1 or k < 1 or args.rounds < 1:
         parser.error("--units, --max-agents and --rounds must be at least 1")
 
     rounds: list[dict] = []
+    other: dict[str, list[dict]] = {mode: [] for mode in modes}
     probe = None if args.no_instrument else Probe()
     load = os.getloadavg()[0]
     with contextlib.ExitStack() as stack:
@@ -287,18 +296,30 @@ def main(argv: list[str] | None = None) -> int:
             base.mkdir(parents=True)
         else:
             base = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bosun-bench-")))
-        template = make_project(base / "template", n, k)
+        templates = {mode: make_project(base / f"template-{mode}", n, k, mode) for mode in modes}
+        template = templates[modes[0]]
+        main_mode = modes[-1]  # the one the detailed figures below are about ("on" when both)
         for number in range(args.rounds):
             raw_repo, bosun_repo = base / f"raw{number}" / "repo", base / f"bosun{number}" / "repo"
             shutil.copytree(template, raw_repo, symlinks=True)
-            shutil.copytree(template, bosun_repo, symlinks=True)
+            shutil.copytree(templates[main_mode], bosun_repo, symlinks=True)
             cpu0 = cpu_seconds()
             git_s, python_s = raw_git(raw_repo, n)
-            cpu1 = cpu_seconds()
-            result = run_bosun(bosun_repo, n, k, probe)
-            cpu2 = cpu_seconds()
+            cpu_raw = cpu_seconds()
+            for mode in (modes if number % 2 == 0 else modes[::-1]):  # alternate, so neither always goes first
+                if mode == main_mode:
+                    cpu1 = cpu_seconds()
+                    result = run_bosun(bosun_repo, n, k, probe)
+                    cpu2 = cpu_seconds()
+                    other[mode].append(result)
+                    continue
+                side_repo = base / f"bosun-{mode}{number}" / "repo"
+                shutil.copytree(templates[mode], side_repo, symlinks=True)
+                other[mode].append(run_bosun(side_repo, n, k, None))
+                if not args.keep:
+                    shutil.rmtree(side_repo.parent)
             rounds.append({**result, "git_s": git_s, "python_s": python_s,
-                           "cpu_raw": sum(cpu1) - sum(cpu0), "cpu_own": cpu2[0] - cpu1[0],
+                           "cpu_raw": sum(cpu_raw) - sum(cpu0), "cpu_own": cpu2[0] - cpu1[0],
                            "cpu_children": cpu2[1] - cpu1[1]})
             if not args.keep:
                 shutil.rmtree(raw_repo.parent)
@@ -322,7 +343,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  raw git, same steps         {git_s:7.2f} s  {1000 * git_s / n:7.1f} ms/unit   (sequential)")
     print(f"  raw git + python -I start   {baseline2:7.2f} s  {1000 * baseline2 / n:7.1f} ms/unit   "
           f"(python -I -c pass alone: {1000 * python_s / n:.1f} ms/unit)")
-    print(f"  ratio bosun / raw git             {total / git_s:6.2f}x   (target <= 1.3)")
+    print(f"  ratio bosun / raw git             {total / git_s:6.2f}x   (target <= 1.3)"
+          f"   [sandbox {main_mode}]")
     print(f"  ratio bosun / raw git + python    {total / baseline2:6.2f}x")
     if args.rounds > 1:
         best = min(r["total_s"] for r in rounds)
@@ -330,6 +352,16 @@ def main(argv: list[str] | None = None) -> int:
         best_both = min(r["git_s"] + r["python_s"] for r in rounds)
         print(f"  best rounds (least disturbed): bosun {1000 * best / n:.1f}, raw git {1000 * best_git / n:.1f}, "
               f"+ python {1000 * best_both / n:.1f} ms/unit; ratios {best / best_git:.2f}x and {best / best_both:.2f}x")
+    if len(modes) == 2:
+        on = [r["total_s"] for r in other["on"]]
+        off = [r["total_s"] for r in other["off"]]
+        pairs = [a / b - 1 for a, b in zip(on, off)]
+        print(f"  sandbox on                  {statistics.median(on):7.2f} s  {1000 * statistics.median(on) / n:7.1f} ms/unit"
+              f"   ({', '.join(str(r['merged']) + '/' + str(n) + ' merged' for r in other['on'])})")
+        print(f"  sandbox off                 {statistics.median(off):7.2f} s  {1000 * statistics.median(off) / n:7.1f} ms/unit")
+        print(f"  sandbox overhead per unit   {1000 * (statistics.median(on) - statistics.median(off)) / n:7.1f} ms  "
+              f"{statistics.median(on) / statistics.median(off) - 1:+.1%} of medians; per round "
+              + ", ".join(f"{p:+.1%}" for p in pairs) + "   (target <= +15 %)")
     own, children = median("cpu_own"), median("cpu_children")
     print(f"  CPU per unit: bosun run {1000 * own / n:.0f} ms in Bosun's process + {1000 * children / n:.0f} ms in "
           f"subprocesses ({(own + children) / total / cores:.0%} of {cores} cores busy); "
@@ -357,7 +389,8 @@ def main(argv: list[str] | None = None) -> int:
         tx = probe.tx
         print(f"Store: {len(tx) / units:.1f} write transactions/unit (SQLite WAL; most fsynced), "
               f"{1000 * statistics.fmean(tx):.2f} ms each, {1000 * sum(tx) / units:.1f} ms/unit on the event loop")
-    return 0 if all(r["exit"] == 0 and r["merged"] == n for r in rounds) else 1
+    everything = rounds + [r for results in other.values() for r in results]
+    return 0 if all(r["exit"] == 0 and r["merged"] == n for r in everything) else 1
 
 
 if __name__ == "__main__":

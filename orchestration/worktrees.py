@@ -193,9 +193,10 @@ class AgentClone:
         log_dir = self.path / "logs" / "refs" / "heads" / "bosun" / "unit"
         for folder in (branch_dir, log_dir):
             folder.mkdir(parents=True, exist_ok=True)
-        head = self.branch_head(unit_id)
+        head = self._loose_head(unit_id) or self.branch_head(unit_id)
         if head is not None:
             (heads / unit_id).write_text(head + "\n")
+            (own / "seed").write_text(head)
         worktree, admin = self.worktree_path(unit_id), self.path / "worktrees" / unit_id
         view = GitView()
         view.read += [self.path, worktree / ".git", admin / "commondir", admin / "gitdir"]
@@ -230,17 +231,30 @@ class AgentClone:
                 with open(pack, "rb") as stream:
                     subprocess.run(["git", *SAFE_CONFIG, "unpack-objects", "-q", "--strict"], cwd=self.path,
                                    env=GIT_ENV, stdin=stream, capture_output=True)
-        old = self.branch_head(unit_id)
+        try:
+            old = (own / "seed").read_text().strip() or None
+        except OSError:
+            old = self.branch_head(unit_id)
         ref_file = own / "heads" / unit_id
         try:
             new = ref_file.read_text(errors="replace").strip() if ref_file.is_file() and not ref_file.is_symlink() else ""
         except OSError:
             new = ""
         if _OBJECT_ID.match(new) and new != old:
-            git(["update-ref", "-m", "bosun: the agent's commit, from its sandbox", f"refs/heads/{unit_branch(unit_id)}",
-                 new, old or ""], self.path, check=False)
+            # update-ref refuses an object that does not exist or is not a commit.
+            moved = git(["update-ref", "-m", "bosun: the agent's commit, from its sandbox",
+                         f"refs/heads/{unit_branch(unit_id)}", new, old or ""], self.path, check=False).code == 0
+            old = new if moved else self.branch_head(unit_id)
         shutil.rmtree(objects, ignore_errors=True)
-        return self.branch_head(unit_id)
+        return old
+
+    def _loose_head(self, unit_id: str) -> str | None:
+        """The unit branch's commit from its loose ref file, without a git process (None: ask git)."""
+        try:
+            value = (self.path / "refs" / "heads" / unit_branch(unit_id)).read_text().strip()
+        except OSError:
+            return None
+        return value if _OBJECT_ID.match(value) else None
 
     def _import_loose(self, source: Path) -> None:
         """Copy loose objects whose content hashes to their name; anything else is left behind."""

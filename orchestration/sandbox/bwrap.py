@@ -13,6 +13,7 @@ thread that started it (`--die-with-parent`; see process.py's launcher thread).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from dataclasses import dataclass, field
@@ -57,11 +58,14 @@ def argv(binary: str, box: Box, command: list[str]) -> list[str]:
         binds.append((box.home, Path(box.env.get("HOME", str(box.home))), True))
     # A read-only bind outside every hidden place adds nothing: `/` is already read-only.
     binds = [(s, d, w) for s, d, w in binds if w or any(_under(d, h) for h in hidden) or s != d]
-    seen: set[Path] = set()
+    applied: dict[Path, bool] = {}  # inside -> a read-only bind of a path onto itself
     for source, inside, writable in sorted(binds, key=lambda b: len(b[1].parts)):
-        if inside in seen:
+        mirror = not writable and source == inside
+        enclosing = [p for p in applied if _under(inside, p)]
+        # Below a read-only mirror (and no other bind between), the same files are there already.
+        if inside in applied or (mirror and enclosing and applied[max(enclosing, key=lambda p: len(p.parts))]):
             continue
-        seen.add(inside)
+        applied[inside] = mirror
         args += ["--bind" if writable else "--ro-bind", str(source), str(inside)]
     args.append("--clearenv")
     for key, value in box.env.items():
@@ -88,9 +92,11 @@ def toolchain_paths(path_env: str, extra_programs: list[str] = ()) -> list[Path]
     for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix}:
         found.append(Path(prefix))
     found.append(Path(os.path.realpath(sys.executable)).parent.parent)
-    from bosun import orchestration
-
-    found.append(Path(orchestration.__file__).resolve().parent.parent)
+    # Bosun's own packages, not the folder holding them: in a development checkout that folder is
+    # a repository too, maybe the very one being supervised.
+    for name in ("bosun.orchestration", "bosun.app", "bosun.widgets"):
+        spec = importlib.util.find_spec(name)
+        found += [Path(p).resolve() for p in (spec.submodule_search_locations or [])] if spec else []
     folders = [Path(p) for p in path_env.split(os.pathsep) if p.startswith("/")]
     for program in extra_programs:
         real = Path(os.path.realpath(program))
