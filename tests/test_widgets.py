@@ -24,3 +24,116 @@ def test_tokens_are_read_as_usage_stores_them():
     assert tokens({"prompt_tokens": 1500, "completion_tokens": 700, "cost_usd": 0.0123}) == "2.2k"
     assert tokens({"prompt_tokens": 12}) == "12" and tokens(None) == ""
     assert cost({"cost_usd": 0.0123}) == "$0.012"
+
+
+def test_a_long_event_line_ends_at_a_field_never_inside_a_value():
+    from bosun.widgets.event_log import elide
+
+    line = "12:00:03  parser           gate_failed        attempt=2 gate=passed (6 passed, 1 failed) in 1.52s note=try again"
+    assert elide(line, 200) == line
+    assert elide(line, 70) == "12:00:03  parser           gate_failed        attempt=2 …"
+    assert elide(line, 99) == "12:00:03  parser           gate_failed        attempt=2 gate=passed (6 passed, 1 failed) in 1.52s …"
+    for width in range(1, len(line)):
+        short = elide(line, width)
+        assert len(short) <= width and (short == line[:len(short)] or short.endswith("…"))
+        assert "(6" not in short or "1.52s" in short, f"a value cut in two at {width}: {short!r}"
+    assert elide("12:00:03  parser           running", 20) == "12:00:03  parser …"  # no field: at a word
+
+
+def _event(seq: int, kind: str = "running", **data) -> "Event":
+    from bosun.orchestration.store import Event
+    return Event(seq, 1_700_000_000.0 + seq, kind, f"unit-{seq}", data)
+
+
+async def test_the_focused_event_log_opens_the_line_under_its_cursor_in_full():
+    from textual.app import App, ComposeResult
+
+    from bosun.orchestration.event_lines import format_event
+    from bosun.widgets.event_log import EventDetail, EventLog
+
+    class LogApp(App):
+        AUTO_FOCUS = None  # the log starts unfocused, as on the screen
+
+        def compose(self) -> ComposeResult:
+            yield EventLog(format_event)
+
+    app = LogApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        log = app.query_one(EventLog)
+        log.add_events([_event(seq) for seq in range(1, 30)]
+                       + [_event(30, "gate_failed", gate={"passed": False, "tests_passed": 6, "tests_failed": 1,
+                                                          "duration_s": 1.5}, output_tail="FAILED test_x\n1 failed")])
+        await pilot.pause()
+        last = log.render_line(log.size.height - 1).text.rstrip()
+        assert last.endswith("…") and "(6" not in last, "the long line is elided at a field"
+        await pilot.press("e")  # not bound here: nothing happens without the focus
+        log.focus()
+        await pilot.pause()
+        assert log.cursor == 29
+        await pilot.press("enter")
+        await pilot.pause()
+        detail = app.screen
+        assert isinstance(detail, EventDetail) and detail.event.seq == 30
+        text = str(detail.query_one("#event-line").render()) + str(detail.query_one("#event-fields").render())
+        assert "gate=FAILED (6 passed, 1 failed) in 1.50s" in text and "FAILED test_x" in text
+        await pilot.press("escape")
+        await pilot.press("up", "up", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, EventDetail) and app.screen.event.seq == 28
+        await pilot.press("escape")
+        log.add_events([_event(31)])  # read back: the view stays, the cursor stays on its event
+        await pilot.pause()
+        assert log.cursor == 27 and log.scroll_offset.y < len(log.lines) - log.size.height
+        log.blur()
+        await pilot.pause()
+        assert log.cursor is None and log.scroll_offset.y == len(log.lines) - log.size.height
+
+
+def _run(run_id: int, unit: str = "parser"):
+    from bosun.orchestration.store import GateRun
+    return GateRun(run_id, unit, 1, f"{run_id:040x}", "0" * 40, True, 0, 1.0, "tests passed", "1 passed in 0.1s", 0.0)
+
+
+async def test_new_gate_runs_come_in_at_the_top_and_are_not_missed():
+    from textual.app import App, ComposeResult
+
+    from bosun.widgets.gate_pane import GatePane
+
+    class GateApp(App):
+        def compose(self) -> ComposeResult:
+            yield GatePane()
+
+    app = GateApp()
+    async with app.run_test(size=(100, 20)) as pilot:
+        pane = app.query_one(GatePane)
+        table = pane.table
+        pane.show_runs([_run(i) for i in range(1, 4)])
+        await pilot.pause()
+        assert table.current_key == "3"
+        pane.show_runs([_run(i) for i in range(1, 5)])  # the cursor on the top row follows the newest
+        await pilot.pause()
+        assert table.current_key == "4" and table.cursor_row == 0
+        table.move_cursor(row=2)
+        pane.show_runs([_run(i) for i in range(1, 6)])  # elsewhere it stays, and the new row is in view
+        await pilot.pause()
+        assert table.current_key == "2" and table.scroll_y == 0 and not pane.unseen
+        pane.show_runs([_run(i) for i in range(1, 41)])
+        await pilot.pause()
+        assert table.current_key == "2" and len(pane.unseen) == 35, "35 new, the cursor too far down for them"
+        table.move_cursor(row=30)
+        await pilot.pause()
+        assert len(pane.unseen) == 30, "the cursor passed five of them"
+        table.action_scroll_top()
+        await pilot.pause()
+        assert not pane.unseen
+        table.move_cursor(row=30)
+        await pilot.pause()
+        pane.show_runs([_run(i) for i in range(1, 44)])  # too far down to show both: counted above the table
+        await pilot.pause()
+        banner = pane.query_one("#gate-new")
+        assert table.current_key == "10" and pane.unseen == {"41", "42", "43"}
+        assert banner.display and "3 new gate runs above" in str(banner.render())
+        table.focus()
+        await pilot.press("ctrl+home")
+        await pilot.pause()
+        assert table.current_key == "43" and not pane.unseen and not banner.display

@@ -110,8 +110,9 @@ class EventLog(ScrollView, can_focus=True):
             self.call_after_refresh(self._show_newest)
 
     def _show_newest(self) -> None:
+        # (forced: just after the scroll area grows, Textual has not yet given the log its scrollbar)
         self.scroll_to(y=max(0, len(self.lines) - self.scrollable_content_region.height), animate=False,
-                       immediate=True)
+                       immediate=True, force=True)
 
     def render_line(self, y: int) -> Strip:
         index = self.scroll_offset.y + y

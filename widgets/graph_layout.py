@@ -247,3 +247,71 @@ def _line(cells: dict, a: tuple[int, int], b: tuple[int, int]) -> None:
         cells[(x, y)] |= forward
         cells[(nx_, ny)] |= back
         x, y = nx_, ny
+
+
+OVERVIEW_MIN_CELL = 7
+"""The narrowest cell that still names its unit: a state mark and five characters of the id."""
+OVERVIEW_MARK_CELL = 2
+"""A cell with the state mark alone, for a graph too big to name every unit and still fit."""
+OVERVIEW_GAP = 1
+
+
+@dataclass
+class Overview:
+    """The whole graph at once: one cell per unit, each layer a column (several side by side when a
+    layer is taller than the view), under a header row naming the layer."""
+
+    width: int
+    height: int
+    cell: int
+    """The width of one unit's cell; below OVERVIEW_MIN_CELL it holds the state mark alone."""
+    places: dict[str, tuple[int, int]]
+    """Each unit's cell: x, y."""
+    strips: list[list[str]]
+    """The units of each column as drawn, top to bottom (a layer can have several)."""
+    headers: list[tuple[int, int, str]]
+    """Each layer's header: x, width and label."""
+    rows: dict[int, list[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        rows: dict[int, list[str]] = defaultdict(list)
+        for unit, (x, y) in sorted(self.places.items(), key=lambda item: item[1]):
+            rows[y].append(unit)
+        self.rows = dict(rows)
+
+
+def overview_layout(columns: list[list[str]], width: int, height: int) -> Overview:
+    """Fit every unit of `columns` (the layers, in the full layout's order) into `width` x `height`:
+    each layer wrapped into as many columns as the height needs, the cells as wide as the longest id
+    if that fits, narrower down to OVERVIEW_MIN_CELL, else marks alone. Only a graph too big even for
+    marks is wider than the view."""
+    layers = [column for column in columns if column]
+    rows = max(height - 1, 1)
+    splits = [-(-len(layer) // rows) for layer in layers]
+    strips_count = sum(splits)
+
+    def needed(cell: int) -> int:
+        return strips_count * (cell + OVERVIEW_GAP) + max(len(layers) - 1, 0) * OVERVIEW_GAP - OVERVIEW_GAP
+
+    widest = min(BOX_WIDTH, max((len(unit) for layer in layers for unit in layer), default=1) + 2)
+    cell = next((c for c in range(widest, min(OVERVIEW_MIN_CELL, widest) - 1, -1) if needed(c) <= width),
+                OVERVIEW_MARK_CELL)
+    places: dict[str, tuple[int, int]] = {}
+    strips: list[list[str]] = []
+    headers: list[tuple[int, int, str]] = []
+    x = 0
+    for index, (layer, split) in enumerate(zip(layers, splits)):
+        per_strip = -(-len(layer) // split)
+        start = x
+        for part in range(split):
+            strip = layer[part * per_strip:(part + 1) * per_strip]
+            strips.append(strip)
+            for y, unit in enumerate(strip, start=1):
+                places[unit] = (x, y)
+            x += cell + OVERVIEW_GAP
+        span = x - start - OVERVIEW_GAP
+        label = next((text for text in (f"{index + 1} · {len(layer)}", f"{index + 1}") if len(text) <= span), "")
+        headers.append((start, span, label))
+        x += OVERVIEW_GAP
+    used_rows = max((len(strip) for strip in strips), default=0)
+    return Overview(max(x - 2 * OVERVIEW_GAP, 0), used_rows + 1, cell, places, strips, headers)

@@ -23,8 +23,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from bosun.widgets.graph_layout import (BOX_HEIGHT, BOX_WIDTH, GAP, GUTTER, Box, GraphLayout, Overview, layout_graph,
-                                        overview_layout)
+from bosun.widgets.graph_layout import (BOX_HEIGHT, BOX_WIDTH, GAP, GUTTER, OVERVIEW_MIN_CELL, Box, GraphLayout,
+                                        Overview, layout_graph, overview_layout)
 
 STATE_LABELS = {"awaiting_approval": "to approve", "gate_failed": "gate failed", "out_of_scope": "out of scope",
                 "semantic_conflict": "clash"}
@@ -132,6 +132,8 @@ class GraphView(ScrollView, can_focus=True):
         for unit in changed:
             self.looks[unit] = looks[unit]
             self._repaint(unit)
+        if self.overview and self.selected in changed:
+            self._describe_selected()
         return changed
 
     # -- painting -----------------------------------------------------------------------------
@@ -228,7 +230,8 @@ class GraphView(ScrollView, can_focus=True):
         x = 0
         if row == 0:
             for start, span, label in overview.headers:
-                segments.append(Segment(" " * (start - x) + _fit(f"{label} ", span).ljust(span, "─"), edge_style))
+                segments.append(Segment(" " * (start - x) + (f"{label} " if label else "")[:span].ljust(span, "─"),
+                                        edge_style))
                 x = start + span
         for unit in overview.rows.get(row, ()):
             start = overview.places[unit][0]
@@ -251,7 +254,8 @@ class GraphView(ScrollView, can_focus=True):
             style += self.get_component_rich_style("graph-view--selected")
         elif unit in self._linked.get(self.selected or "", ()):
             style += self.get_component_rich_style("graph-view--linked")
-        return Segment(f"{STATE_MARKS[group]} {_fit(unit, width - 2)}".ljust(width), style)
+        text = f"{STATE_MARKS[group]} {_fit(unit, width - 2)}" if width >= OVERVIEW_MIN_CELL else STATE_MARKS[group]
+        return Segment(text.ljust(width), style)
 
     def _matches(self, unit: str, look: UnitLook) -> bool:
         needle = self.filter_text.lower()
@@ -265,6 +269,7 @@ class GraphView(ScrollView, can_focus=True):
                 self._repaint(unit)
         if new in self.layout_data.boxes:
             self._scroll_to_selected()
+            self._describe_selected()
             self.post_message(self.UnitSelected(new))
 
     def _scroll_to_selected(self) -> None:
@@ -275,6 +280,17 @@ class GraphView(ScrollView, can_focus=True):
     def watch_overview(self) -> None:
         self._show_mode()
         self._scroll_to_selected()
+        self._describe_selected()
+
+    def _describe_selected(self) -> None:
+        """The overview names the selected unit, its state and owner under the graph (its cell may be
+        too narrow to)."""
+        if not self.overview or not self.selected:
+            self.border_subtitle = ""
+            return
+        look = self.looks.get(self.selected, UnitLook("pending"))
+        self.border_subtitle = " · ".join(filter(None, ["overview", self.selected, STATE_LABELS.get(look.state, look.state),
+                                                        look.owner]))
 
     def action_toggle_overview(self) -> None:
         self.overview = not self.overview
