@@ -3,6 +3,17 @@ process (real `bosun run --headless --wait`, real git, real scripted agents), dr
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
+import pty
+import select
+import struct
+import subprocess
+import sys
+import termios
+import time
+
 import pytest
 
 from bosun.app.tui.attached import AttachedApp
@@ -107,3 +118,35 @@ def test_attach_refuses_without_a_session_or_a_terminal(project):
     piped = bosun("attach", cwd=repo)
     assert piped.returncode == 2 and piped.stderr.strip() == (
         "bosun attach: the screen needs a terminal; `bosun status` prints the session instead")
+
+
+def test_bosun_attach_in_a_terminal_shows_the_session_and_q_only_detaches(supervised):
+    """The real command in a pseudo-terminal, as a user starts it."""
+    repo, run = supervised
+    screen, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    attached = subprocess.Popen([sys.executable, "-m", "bosun.app.cli.main", "attach"], cwd=repo,
+                                stdin=terminal, stdout=terminal, stderr=terminal, start_new_session=True,
+                                env={**os.environ, "TERM": "xterm-256color"})
+    os.close(terminal)
+    seen = b""
+    try:
+        deadline = time.monotonic() + 60
+        while not (b"greeting" in seen and b"attached to the supervisor" in seen) and time.monotonic() < deadline:
+            if select.select([screen], [], [], 1)[0]:
+                seen += os.read(screen, 65536)
+        assert b"greeting" in seen and f"(pid {run.proc.pid})".encode() in seen, seen[-2000:]
+        os.write(screen, b"q")
+        deadline = time.monotonic() + 30
+        while attached.poll() is None and time.monotonic() < deadline:  # keep reading: a full terminal blocks it
+            if select.select([screen], [], [], 0.2)[0]:
+                with contextlib.suppress(OSError):
+                    os.read(screen, 65536)
+        assert attached.poll() == 0
+    finally:
+        if attached.poll() is None:
+            attached.kill()
+        os.close(screen)
+    assert run.proc.poll() is None, "detaching stopped the supervisor"
+    assert bosun("approve", "greeting", cwd=repo).returncode == 0  # and it still applies decisions
+    run.wait_for("merged", "greeting")
