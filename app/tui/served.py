@@ -117,8 +117,8 @@ class TokenServer(Server):
         """textual-serve's page, its addresses taken from the request (the port may have been 0)."""
         base = f"{request.scheme}://{request.host}"
         websocket = ("wss" if request.scheme == "https" else "ws") + f"://{request.host}/ws"
-        context = {"font_size": int(request.query.get("fontsize", "16")) if request.query.get("fontsize", "").isdigit()
-                   else 16,
+        font_size = request.query.get("fontsize", "")
+        context = {"font_size": int(font_size) if font_size.isdigit() else 16,
                    "app_websocket_url": websocket,
                    "config": {"static": {"url": f"{base}/static/"}},
                    "application": {"name": self.title}}
