@@ -34,7 +34,7 @@ PRESETS: dict[str, Preset] = {
         False, "Aider commits its own edits; pass its key and settings (AIDER_MODEL, OPENAI_API_BASE) through env",
     ),
     "gemini-cli": Preset(
-        ("gemini", "--yolo", "-p", "{prompt}"),
+        ("gemini", "--yolo", "--skip-trust", "--output-format", "stream-json", "-p", "{prompt}"),
         True, "Gemini CLI, non-interactive; pass GEMINI_API_KEY through env",
     ),
     "opencode": Preset(

@@ -1,9 +1,17 @@
 """Tokens and cost from what coding-agent CLIs print, where they print them.
 
-Claude Code (`--output-format json`) ends with a result object carrying `usage` and
-`total_cost_usd`; Codex (`exec --json`) prints JSON lines with `usage` counts; Gemini CLI's JSON
-carries `stats.models.*.tokens`; Aider prints `Tokens: 2.1k sent, 310 received. Cost: $0.01
-message, $0.03 session.` The built-in model agent reports its usage in the report file.
+Each preset asks its CLI for its structured stream, and each stream says it differently:
+- Claude Code (`-p --output-format stream-json --verbose`, or `json`) ends with a `result` event
+  carrying the session's `usage` and its own `total_cost_usd`; before it, each `assistant`
+  event carries its API message's usage (one message may span several events). Qwen Code's
+  stream-json has the same shape, without a cost.
+- Gemini CLI (`--output-format stream-json`) ends with a `result` event whose `stats` hold
+  `input_tokens` / `output_tokens`; its `json` format has `stats.models.*.tokens`.
+- Codex (`exec --json`) prints a `turn.completed` event with `usage` per turn.
+- opencode (`run --format json`) prints a `step_finish` event per model step, with `tokens` and
+  its own `cost`.
+- Aider prints `Tokens: 2.1k sent, 310 received. Cost: $0.01 message, $0.03 session.`
+The built-in model agent reports its usage in the report file.
 """
 
 from __future__ import annotations
@@ -38,8 +46,83 @@ def _walk(node, found: dict) -> None:
             _walk(item, found)
 
 
+def _events(text: str) -> list[dict]:
+    """Every JSON object printed on a line of its own (a line cut by the log's tail is skipped)."""
+    events = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("{") and line.endswith("}"):
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(event, dict):
+                events.append(event)
+    return events
+
+
+def _tokens(usage: dict, in_key: str, out_key: str) -> dict | None:
+    prompt, completion = _number(usage.get(in_key)), _number(usage.get(out_key))
+    if prompt is None and completion is None:
+        return None
+    return {"prompt_tokens": int(prompt or 0), "completion_tokens": int(completion or 0)}
+
+
+def _from_result(events: list[dict]) -> dict | None:
+    """The final `result` event of Claude Code, Qwen Code or Gemini CLI: the whole session's totals."""
+    for event in reversed(events):
+        if event.get("type") != "result":
+            continue
+        if isinstance(event.get("usage"), dict):  # Claude Code, Qwen Code
+            found = _tokens(event["usage"], "input_tokens", "output_tokens")
+            if found is not None:
+                cost = _number(event.get("total_cost_usd"))
+                if cost is not None:
+                    found["cost_usd"] = cost
+                return found
+        if isinstance(event.get("stats"), dict):  # Gemini CLI's stream-json
+            found = _tokens(event["stats"], "input_tokens", "output_tokens")
+            if found is not None:
+                return found
+    return None
+
+
+def _summed(events: list[dict]) -> dict | None:
+    """Codex's `turn.completed` and opencode's `step_finish` events, each one turn or step: summed."""
+    total: dict | None = None
+    cost = 0.0
+    for event in events:
+        found = None
+        if event.get("type") == "turn.completed" and isinstance(event.get("usage"), dict):  # Codex
+            found = _tokens(event["usage"], "input_tokens", "output_tokens")
+        elif event.get("type") == "step_finish" and isinstance(event.get("part"), dict):  # opencode
+            part = event["part"]
+            if isinstance(part.get("tokens"), dict):
+                found = _tokens(part["tokens"], "input", "output")
+                cost += _number(part.get("cost")) or 0.0
+        if found is not None:
+            total = {k: (total or {}).get(k, 0) + v for k, v in found.items()}
+    if total is not None and cost > 0:
+        total["cost_usd"] = round(cost, 6)
+    return total
+
+
+def _from_messages(events: list[dict]) -> dict | None:
+    """While Claude Code or Qwen Code still works: each API message's usage, counted once per message."""
+    per_message: dict[str, dict] = {}
+    for index, event in enumerate(events):
+        message = event.get("message") if event.get("type") == "assistant" else None
+        if isinstance(message, dict) and isinstance(message.get("usage"), dict):
+            found = _tokens(message["usage"], "input_tokens", "output_tokens")
+            if found is not None:
+                per_message[str(message.get("id") or index)] = found
+    if not per_message:
+        return None
+    return {k: sum(u[k] for u in per_message.values()) for k in ("prompt_tokens", "completion_tokens")}
+
+
 def usage_from_output(text: str) -> dict | None:
-    """The last usage a CLI printed in `text` (the end of its log), or None if it printed none."""
+    """The usage a CLI printed in `text` (the end of its log), or None if it printed none."""
     matches = list(_AIDER.finditer(text))
     if matches:
         sent, k_sent, received, k_received, _, session = matches[-1].groups()
@@ -48,7 +131,16 @@ def usage_from_output(text: str) -> dict | None:
         if session is not None:
             usage["cost_usd"] = float(session)
         return usage
+    events = _events(text)
+    for read in (_from_result, _summed, _from_messages):
+        found = read(events)
+        if found is not None:
+            return found
+    # One JSON document (Gemini CLI's `--output-format json`, pretty-printed), or any last JSON line.
     candidates = [text.strip()] + [line for line in reversed(text.splitlines()) if line.lstrip().startswith("{")]
+    start = text.rfind("\n{\n")
+    if start >= 0:
+        candidates.insert(1, text[start:].strip())
     for candidate in candidates:
         try:
             data = json.loads(candidate)
