@@ -199,7 +199,9 @@ class AgentClone:
             (own / "seed").write_text(head)
         worktree, admin = self.worktree_path(unit_id), self.path / "worktrees" / unit_id
         view = GitView()
-        view.read += [self.path, worktree / ".git", admin / "commondir", admin / "gitdir"]
+        # Bound read-only over themselves; a link planted in their place would bind its target instead.
+        view.read += [self.path, *(p for p in (worktree / ".git", admin / "commondir", admin / "gitdir")
+                                   if not p.is_symlink())]
         view.read += self._alternates()
         view.write += [(worktree, worktree), (admin, admin), (objects, objects), (heads, branch_dir), (logs, log_dir)]
         view.env = {"GIT_OBJECT_DIRECTORY": str(objects), "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(self.path / "objects"),

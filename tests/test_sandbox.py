@@ -376,3 +376,44 @@ def test_granted_mounts_are_visible_and_the_rest_of_home_is_not(project, tmp_pat
     seen = git(repo, "show", "bosun/integration:seen.txt")
     assert seen == "token-for-the-cli", seen
     assert not (home / ".tool" / "written").exists(), "a read-only mount was written"
+
+
+def test_what_a_sandbox_wrote_is_taken_in_only_when_its_hashes_and_ref_check_out(project) -> None:
+    """The clone takes loose objects whose content hashes to their name, and moves the unit's
+    branch only to a commit that exists; a forged object or a ref to nothing is left behind."""
+    import zlib
+
+    from bosun.orchestration.gitcmd import GitRepo
+    from bosun.orchestration.worktrees import AgentClone
+
+    repo = project([{"id": "a"}], {"a": [write_unit("src/a.py", "A = 1\n")]})
+    bosun_dir = repo / ".bosun"
+    bosun_dir.mkdir()
+    clone = AgentClone(GitRepo(repo), bosun_dir)
+    clone.ensure()
+    clone.add_worktree("a", git(repo, "rev-parse", "main"))
+    start = clone.branch_head("a")
+    clone.sandbox_view("a")
+    objects = clone.sandbox_dir("a") / "objects"
+    forged = "ab" + "c" * 38
+    (objects / "ab").mkdir()
+    (objects / "ab" / forged[2:]).write_bytes(zlib.compress(b"blob 5\0hello"))
+    # What an agent's `git commit` would write, made by git itself with the sandbox's object folder.
+    env = {**os.environ, "GIT_OBJECT_DIRECTORY": str(objects),
+           "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(clone.path / "objects"), "GIT_AUTHOR_NAME": "a",
+           "GIT_AUTHOR_EMAIL": "a@a", "GIT_COMMITTER_NAME": "a", "GIT_COMMITTER_EMAIL": "a@a"}
+    tree = subprocess.run(["git", "rev-parse", f"{start}^{{tree}}"], cwd=clone.path, env=env, text=True,
+                          capture_output=True, check=True).stdout.strip()
+    commit = subprocess.run(["git", "commit-tree", tree, "-p", start, "-m", "agent"], cwd=clone.path, env=env,
+                            text=True, capture_output=True, check=True).stdout.strip()
+    heads = clone.sandbox_dir("a") / "heads" / "a"
+    heads.write_text("f" * 40 + "\n")  # a commit that exists nowhere
+    assert clone.absorb("a") == start and clone.branch_head("a") == start
+    assert not (clone.path / "objects" / "ab" / forged[2:]).exists(), "a forged object was taken in"
+    clone.sandbox_view("a")
+    objects.mkdir(parents=True, exist_ok=True)
+    commit = subprocess.run(["git", "commit-tree", tree, "-p", start, "-m", "agent"], cwd=clone.path, env=env,
+                            text=True, capture_output=True, check=True).stdout.strip()
+    heads.write_text(commit + "\n")
+    assert clone.absorb("a") == commit and clone.branch_head("a") == commit
+    assert git(clone.path, "cat-file", "-t", commit) == "commit"
