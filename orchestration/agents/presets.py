@@ -38,7 +38,7 @@ PRESETS: dict[str, Preset] = {
         True, "Gemini CLI, non-interactive; pass GEMINI_API_KEY through env",
     ),
     "opencode": Preset(
-        ("opencode", "run", "{prompt}"),
+        ("opencode", "run", "--format", "json", "{prompt}"),
         True, "opencode's non-interactive run; pass its provider's key through env",
     ),
 }
