@@ -41,4 +41,8 @@ PRESETS: dict[str, Preset] = {
         ("opencode", "run", "--format", "json", "{prompt}"),
         True, "opencode's non-interactive run; pass its provider's key through env",
     ),
+    "qwen-code": Preset(
+        ("qwen", "--yolo", "--output-format", "stream-json", "{prompt}"),
+        True, "Qwen Code, non-interactive; pass OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_MODEL through env",
+    ),
 }

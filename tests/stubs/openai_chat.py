@@ -22,7 +22,7 @@ PROMPT_TOKENS, COMPLETION_TOKENS = 1800, 90
 def working_directory(body: dict) -> str | None:
     """The working directory a CLI names in its system prompt (`Working directory: /x`, `<env>` blocks...)."""
     text = json.dumps(body.get("messages", []))
-    for pattern in (r"[Ww]orking directory: (/[^\s\"\\<]+)", r"[Ww]orking directory[^/]{0,40}(/[^\s\"\\<]+)",
+    for pattern in (r"[Ww]orking directory: (/[^\s\"\\<]+)", r"working in the directory: (/[^\s\"\\<]+)", r"[Ww]orking directory[^/]{0,40}(/[^\s\"\\<]+)",
                     r"cwd[^/]{0,20}(/[^\s\"\\<]+)"):
         match = re.search(pattern, text)
         if match:
