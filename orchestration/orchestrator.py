@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from bosun.orchestration.agents.launch import agent_argv, agent_env, compose_prompt, read_report, start_agent
 from bosun.orchestration.errors import BosunError, GitError, PlanError
+from bosun.orchestration.faults import fault_point
 from bosun.orchestration.plan_reload import apply_plan
 from bosun.orchestration.takeover import prepare_takeover, record_takeover
 from bosun.orchestration.budget import total
@@ -298,6 +299,7 @@ class Orchestrator:
         spec, agent = self.plan.units[unit_id], self.plan.agents[agent_name]
         handout = await asyncio.to_thread(prepare, self.clone, spec, self.session.tasks_dir, row,
                                           self.session.integration_head(), integrated_units(self.store.units()))
+        fault_point("handout.prepared")
         values = {"task_file": str(handout.task_file), "prompt": compose_prompt(handout.task), "unit": unit_id,
                   "worktree": str(handout.worktree)}
         try:
@@ -312,6 +314,7 @@ class Orchestrator:
         child = await asyncio.to_thread(start_agent, self.plan, agent, clone=self.clone, bosun_dir=self.session.dir,
                                         unit=unit_id, argv=argv, env=env, worktree=handout.worktree,
                                         task_file=handout.task_file, report_file=handout.report_file, log=log)
+        fault_point("agent.started")
         running.child = child
         if running.cancelled:  # cancelled or revoked while it started
             child.kill()

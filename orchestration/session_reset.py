@@ -12,11 +12,31 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bosun.orchestration.errors import BosunError
+from bosun.orchestration.faults import fault_point
 from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.process import kill_group, process_start_time
+from bosun.orchestration.plan import load_plan
 from bosun.orchestration.session import BOSUN_DIR, open_session, prepare_dir
 
 STOP_WAIT_S = 10.0
+
+
+def _stop_session(repo: GitRepo):
+    """The supervisor and every agent the store recorded, stopped; the session's project and a count."""
+    session = open_session(repo)
+    try:
+        stopped = 0
+        if (pid := session.running_supervisor()) is not None:
+            if not _stop_supervisor(pid, session.store.get_meta("supervisor_start")):
+                raise BosunError(f"the supervisor (pid {pid}) did not stop; nothing changed")
+            stopped += 1
+        for unit in session.store.units():
+            if unit.pid and unit.pid_start and process_start_time(unit.pid) == unit.pid_start:
+                kill_group(unit.pid, unit.pid_start)
+                stopped += 1
+        return session.plan.project, stopped
+    finally:
+        session.close()
 
 
 @dataclass(frozen=True)
@@ -43,23 +63,16 @@ def _stop_supervisor(pid: int, start: str | None) -> bool:
 
 
 def reset_session(repo: GitRepo) -> ResetDone:
-    session = open_session(repo)
-    try:
-        project = session.plan.project
-        base = repo.rev_parse(f"refs/heads/{project.base}")
-        if base is None:
-            raise BosunError(f"branch '{project.base}' does not exist; nothing changed")
+    """Idempotent: a reset interrupted after the archive (no store left) finishes from the plan file."""
+    if not (repo.path / BOSUN_DIR / "state.db").exists():
+        project = load_plan(repo.path / "bosun.toml").project
         stopped = 0
-        if (pid := session.running_supervisor()) is not None:
-            if not _stop_supervisor(pid, session.store.get_meta("supervisor_start")):
-                raise BosunError(f"the supervisor (pid {pid}) did not stop; nothing changed")
-            stopped += 1
-        for unit in session.store.units():
-            if unit.pid and unit.pid_start and process_start_time(unit.pid) == unit.pid_start:
-                kill_group(unit.pid, unit.pid_start)
-                stopped += 1
-    finally:
-        session.close()
+    else:
+        project, stopped = _stop_session(repo)
+    base = repo.rev_parse(f"refs/heads/{project.base}")
+    if base is None:
+        raise BosunError(f"branch '{project.base}' does not exist; nothing changed")
+    fault_point("reset.stopped")
     root = repo.path / BOSUN_DIR
     archive = root / "archive" / time.strftime("%Y%m%d-%H%M%S")
     suffix = 1
@@ -71,6 +84,7 @@ def reset_session(repo: GitRepo) -> ResetDone:
         if entry.name != "archive":
             entry.rename(archive / entry.name)
     prepare_dir(repo)
+    fault_point("reset.archived")
     integration_ref = f"refs/heads/{project.integration}"
     head = repo.rev_parse(integration_ref)
     if head is not None and head != base and not repo.update_ref(integration_ref, base, head, "bosun reset"):

@@ -14,6 +14,7 @@ from dataclasses import replace
 
 from bosun.orchestration.agents.attempt import Handout, integrated_units, prepare
 from bosun.orchestration.errors import BosunError
+from bosun.orchestration.faults import fault_point
 from bosun.orchestration.plan import UnitSpec
 from bosun.orchestration.session import Session
 from bosun.orchestration.states import COMMAND_STATES, HUMAN, RUNNING
@@ -72,6 +73,7 @@ def take_over_now(session: Session, unit_id: str, note: str | None) -> dict:
                          + " or ".join(COMMAND_STATES["takeover"]))
     handout = prepare_takeover(session.clone(), session.plan.units[unit_id], session.tasks_dir, row,
                                session.integration_head(), integrated_units(session.store.units()), note)
+    fault_point("takeover.prepared")
     try:
         token = record_takeover(session.store, row, handout, note)
     except StaleState as exc:

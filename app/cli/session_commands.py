@@ -153,11 +153,16 @@ def cmd_reset(args: argparse.Namespace) -> int:
     `refs/bosun/*` put back to the base branch. Asks first unless --yes."""
     from bosun.orchestration.session_reset import reset_session
 
+    from bosun.orchestration.plan import load_plan
+
     repo = repo_of(args)
-    with opened(args) as session:
-        project = session.plan.project
-        left = sum(1 for u in session.store.units() if u.state not in ("merged", "cancelled"))
-        supervisor = session.running_supervisor()
+    if (repo.path / ".bosun" / "state.db").exists():
+        with opened(args) as session:
+            project = session.plan.project
+            left = sum(1 for u in session.store.units() if u.state not in ("merged", "cancelled"))
+            supervisor = session.running_supervisor()
+    else:  # nothing to archive (or a reset was interrupted): the branches are still put back
+        project, left, supervisor = load_plan(repo.path / "bosun.toml").project, 0, None
     if not args.yes:
         if not sys.stdin.isatty():
             raise BosunError("bosun reset: it asks before ending the session; add --yes to run it without a terminal")

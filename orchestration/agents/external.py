@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bosun.orchestration.agents.launch import read_report
 from bosun.orchestration.claims import HELD, Claim, claim, promote_ready, release
+from bosun.orchestration.faults import fault_point
 from bosun.orchestration.errors import BosunError, LostClaim, StaleToken
 from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.plan import load_plan
@@ -91,10 +92,12 @@ def claim_task(session: Session, agent: str, unit_id: str | None = None) -> dict
         raise LostClaim(f"no claim for {agent}: {outcome.reason}")
     clone = session.clone()
     row = store.unit(outcome.unit)
+    fault_point("claim.won")
     try:  # a claim is either fully prepared or given back, never stranded
         clone.ensure()
         handout = prepare(clone, session.plan.units[row.id], session.tasks_dir, row, session.integration_head(),
                           integrated_units(store.units()))
+        fault_point("claim.prepared")
         store.transition(outcome.unit, RUNNING, ("claimed",), epoch=outcome.epoch,
                          data={"agent": agent, "attempt": handout.attempt, "external": True},
                          started_at=time.time(), **handout.running_fields())
@@ -137,6 +140,7 @@ def submit(session: Session, unit_id: str, token: int) -> dict:
     """Hand in the unit: what counts is the new commit on its branch, fetched by id."""
     row = _holding(session, unit_id, token, "submit")
     collected = collect(session.clone(), unit_id, autocommit=False, have=row.base_commit)
+    fault_point("submit.collected")
     return submit_collected(session, unit_id, token, collected)
 
 
@@ -177,4 +181,5 @@ def revoke(session: Session, unit_id: str, note: str | None = None, clone: Agent
     if row is None or row.state not in HELD:
         raise BosunError(f"unit '{unit_id}' is {row.state if row else 'unknown'}; revoke applies to a claimed unit")
     release(session.store, unit_id, row.epoch, kind="revoked", owner_was=row.owner, note=note)
+    fault_point("revoke.released")
     (clone or session.clone()).remove_worktree(unit_id)

@@ -1,0 +1,197 @@
+"""Fault injection: each named fault point (orchestration/faults.py) of a state-changing path is
+hit by a real process that SIGKILLs itself there; then the session is resumed or the command
+run again, and the invariants are checked:
+
+- each unit merged at most once, and none lost (the session runs to the end);
+- the integration branch only ever at gated trees (every first-parent commit passes the gate);
+- no stranded claim (a dead claimer's unit comes back within its lease);
+- no process left behind;
+- the event log agrees with the units (each unit's last transition event names its state).
+
+`BOSUN_FAULT` reaches only Bosun's own processes: agents and gates get a scrubbed environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import AWAIT_GO, bosun, first_parent_merges, git, write_unit
+from test_engine import assert_integration_green
+
+from bosun.orchestration.faults import POINTS
+from bosun.orchestration.gitcmd import GitRepo
+from bosun.orchestration.session import open_session
+
+KILLED = -signal.SIGKILL
+
+
+def crash(*args: str, at: str, cwd: Path) -> None:
+    assert at in POINTS
+    result = bosun(*args, cwd=cwd, env={"BOSUN_FAULT": at})
+    assert result.returncode == KILLED, f"{at} was not reached: {result.returncode} {result.stderr}"
+
+
+def check_invariants(repo: Path, units: list[str]) -> None:
+    merged = first_parent_merges(repo)
+    assert len(merged) == len(set(merged)), f"a unit merged twice: {merged}"
+    assert sorted(merged) == sorted(units), f"units lost: {sorted(set(units) - set(merged))}"
+    assert_integration_green(repo)
+    session = open_session(GitRepo(repo))
+    try:
+        rows = session.store.units()
+        assert not [u.id for u in rows if u.state in ("claimed", "running")], "a stranded claim"
+        last_to: dict[str, str] = {}
+        for event in session.store.events():
+            if event.unit and "to" in event.data:
+                last_to[event.unit] = event.data["to"]
+        assert {u.id: u.state for u in rows} == {u: last_to.get(u, "pending") for u in (r.id for r in rows)}
+    finally:
+        session.close()
+    assert not processes_in(repo), "a process was left running"
+
+
+def processes_in(repo: Path) -> list[int]:
+    """Live processes whose working directory or command line is inside the repository."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cwd = os.readlink(entry / "cwd")
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z" and (cwd.startswith(str(repo)) or str(repo) in cmdline):
+            found.append(int(entry.name))
+    return found
+
+
+def wait_until(check, what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout:g}s")
+        time.sleep(0.1)
+
+
+UNITS = [{"id": "a"}, {"id": "b", "depends_on": ["a"]}, {"id": "c"}]
+SCRIPT = {u["id"]: [write_unit(f"src/{u['id']}.py", f"{u['id'].upper()} = 1\n")] for u in UNITS}
+
+
+@pytest.mark.parametrize("point", ["handout.prepared", "agent.started"])
+def test_the_supervisor_killed_mid_hand_out_resumes_and_loses_nothing(project, point):
+    repo = project(UNITS, SCRIPT)
+    crash("run", "--headless", at=point, cwd=repo)
+    resumed = bosun("resume", "--headless", cwd=repo)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    check_invariants(repo, ["a", "b", "c"])
+
+
+def _claim_mode(project):
+    return project([{"id": "one", "scope": ["src/one.py"]}], {}, agents={"me": {"kind": "external"}},
+                   mode="claim", lease="2s")
+
+
+def _finish_claimed(repo: Path) -> None:
+    """Claim, commit, submit and gate the unit, as an external agent and its supervisor would."""
+    claimed = bosun("claim", "--agent", "me", cwd=repo)
+    assert claimed.returncode == 0, claimed.stderr
+    task = json.loads(claimed.stdout)
+    work = Path(task["worktree"])
+    (work / "src").mkdir(exist_ok=True)
+    (work / "src" / "one.py").write_text("ONE = 1\n")
+    git(work, "add", "-A")
+    git(work, "commit", "-qm", "one")
+    assert bosun("submit", "one", "--token", str(task["token"]), cwd=repo).returncode == 0
+    resumed = bosun("resume", "--headless", cwd=repo)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+
+
+def _ready_again(repo: Path) -> bool:
+    board = json.loads(bosun("board", "--json", cwd=repo).stdout)
+    return [u["unit"] for u in board["ready"]] == ["one"]
+
+
+@pytest.mark.parametrize("point", ["claim.won", "claim.prepared"])
+def test_a_claimer_killed_mid_claim_strands_nothing_past_its_lease(project, point):
+    repo = _claim_mode(project)
+    crash("claim", "--agent", "me", at=point, cwd=repo)
+    wait_until(lambda: _ready_again(repo), "the dead claimer's unit coming back")
+    _finish_claimed(repo)
+    check_invariants(repo, ["one"])
+
+
+def test_a_submit_killed_after_fetching_is_submitted_again_and_merged_once(project):
+    repo = _claim_mode(project)
+    task = json.loads(bosun("claim", "--agent", "me", cwd=repo).stdout)
+    work = Path(task["worktree"])
+    (work / "src").mkdir(exist_ok=True)
+    (work / "src" / "one.py").write_text("ONE = 1\n")
+    git(work, "add", "-A")
+    git(work, "commit", "-qm", "one")
+    crash("submit", "one", "--token", str(task["token"]), at="submit.collected", cwd=repo)
+    again = bosun("submit", "one", "--token", str(task["token"]), cwd=repo)
+    if again.returncode != 0:  # the lease ran out meanwhile: the claim is gone, the work is not
+        assert "stale" in again.stderr
+        wait_until(lambda: _ready_again(repo), "the unit coming back")
+        _finish_claimed(repo)
+    else:
+        assert bosun("resume", "--headless", cwd=repo).returncode == 0
+    check_invariants(repo, ["one"])
+
+
+def test_a_revoke_killed_before_the_worktree_went_leaves_a_claimable_unit(project):
+    repo = _claim_mode(project)
+    assert bosun("claim", "--agent", "me", cwd=repo).returncode == 0
+    crash("revoke", "one", at="revoke.released", cwd=repo)
+    _finish_claimed(repo)
+    check_invariants(repo, ["one"])
+
+
+def test_a_takeover_killed_before_the_claim_changed_hands_can_be_taken_again(project):
+    units = [{"id": "left"}, {"id": "right", "agent": "bob"}]
+    script = {"left": [write_unit("src/shared.py", "VALUE = 'left'\n")],
+              "right": [[AWAIT_GO] + write_unit("src/shared.py", "VALUE = 'right'\n")]}
+    repo = project(units, script, max_agents=2, handback="manual")
+    from conftest import BackgroundRun
+    run = BackgroundRun(repo, "run", "--headless", "--json")
+    run.wait_for("merged", "left")
+    (repo / ".bosun" / "worktrees" / "right" / ".go").write_text("")
+    run.wait_for("conflicted", "right")
+    assert run.finish() == 1
+    crash("takeover", "right", at="takeover.prepared", cwd=repo)
+    taken = bosun("takeover", "right", cwd=repo)
+    assert taken.returncode == 0, taken.stderr
+    claim = json.loads(taken.stdout)
+    shared = Path(claim["worktree"]) / "src" / "shared.py"
+    shared.write_text("VALUE = 'left'\nOTHER = 'right'\n")
+    git(shared.parent.parent, "commit", "-qam", "resolved")
+    assert bosun("submit", "right", "--token", str(claim["token"]), cwd=repo).returncode == 0
+    assert bosun("resume", "--headless", cwd=repo).returncode == 0
+    check_invariants(repo, ["left", "right"])
+
+
+@pytest.mark.parametrize("point", ["reset.stopped", "reset.archived"])
+def test_a_reset_killed_midway_finishes_when_run_again(project, point):
+    repo = project(UNITS, SCRIPT)
+    assert bosun("run", "--headless", cwd=repo).returncode == 0
+    crash("reset", "--yes", at=point, cwd=repo)
+    done = bosun("reset", "--yes", cwd=repo)
+    assert done.returncode == 0, done.stderr
+    assert git(repo, "rev-parse", "bosun/integration") == git(repo, "rev-parse", "main")
+    assert git(repo, "for-each-ref", "refs/bosun/") == ""
+    fresh = bosun("run", "--headless", cwd=repo)
+    assert fresh.returncode == 0, fresh.stdout + fresh.stderr
+    check_invariants(repo, ["a", "b", "c"])
+
+
+def test_every_fault_point_is_injected_by_this_suite():
+    source = Path(__file__).read_text()
+    assert [p for p in POINTS if f'"{p}"' not in source] == []
