@@ -16,7 +16,10 @@ from stubs.clis import cli, run_preset
 def test_claude_code_writes_with_its_own_tool_and_bosun_merges(project, tmp_path: Path) -> None:
     program = cli("claude")
     with AnthropicStub("src/calc.py", "VALUE = 42\n") as stub:
-        env = {"ANTHROPIC_BASE_URL": stub.url, "ANTHROPIC_API_KEY": "sk-ant-stub"}
+        # CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: no telemetry, error reports or update checks
+        # (without it Claude Code looks up its telemetry hosts; offline those fail and the run goes on).
+        env = {"ANTHROPIC_BASE_URL": stub.url, "ANTHROPIC_API_KEY": "sk-ant-stub",
+               "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"}
         out = run_preset(project, tmp_path, program, preset="claude-code", env=env, scope=["src/calc.py"],
                          prompt="Create src/calc.py holding VALUE = 42")
     assert out.result.returncode == 0, out.explain()
@@ -31,3 +34,4 @@ def test_claude_code_writes_with_its_own_tool_and_bosun_merges(project, tmp_path
     assert usage["prompt_tokens"] == 2 * 1234 and usage["completion_tokens"] == 2 * 56, usage
     assert usage["cost_usd"] > 0, usage
     assert out.agent("cli")["usage"] == usage
+    assert '"type":"result"' in out.log  # the preset asked for the stream-json format
