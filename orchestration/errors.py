@@ -19,7 +19,11 @@ class GitError(Exception):
     def __init__(self, args: list[str], code: int, stderr: str) -> None:
         self.code = code
         self.stderr = stderr
-        detail = stderr.strip().splitlines()[-1] if stderr.strip() else f"exit {code}"
+        lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
+        # git's own verdict ("fatal: Unable to create '.../main.lock': File exists.") rather than
+        # the advice it ends with ("remove the file manually to continue.")
+        verdicts = [line for line in lines if line.startswith(("fatal:", "error:"))]
+        detail = (verdicts[0] if verdicts else lines[-1]) if lines else f"exit {code}"
         super().__init__(f"git {' '.join(args[:3])} failed: {detail}")
 
 

@@ -139,6 +139,10 @@ def cmd_land(args: argparse.Namespace) -> int:
         raise BosunError(f"{plan.project.integration} is not a fast-forward of {plan.project.base}; nothing changed")
     if repo.is_dirty():
         raise BosunError(f"{repo.path}: the working tree has uncommitted changes; commit or stash them first")
+    for lock in (repo.git_dir / "index.lock", repo.git_dir / f"{base_ref}.lock"):
+        if lock.exists():  # git would update the working tree, then fail on the ref: refuse first
+            raise BosunError(f"{lock}: a git lock file is in the way (another git process, or one that crashed); "
+                             "remove it if no git command is running, then land again")
     current = repo.run("symbolic-ref", "--quiet", "HEAD", check=False).out.strip()
     if current == base_ref:
         repo.run("merge", "--ff-only", "--quiet", target)

@@ -28,12 +28,14 @@ from bosun.orchestration.worktrees import AgentClone
 def open_or_start(repo: GitRepo, plan_path: Path, agent: str | None = None) -> Session:
     """The session in `.bosun/`, or a new one from the plan when there is none. With `agent`,
     refuses before writing anything unless the plan declares it as an external agent."""
+    if not (repo.path / BOSUN_DIR / "state.db").exists():  # bad input is refused before anything is written
+        plan = load_plan(plan_path)
+        if agent is not None:
+            _external_agent(plan.agents, agent)
     with exclusive(repo.path / BOSUN_DIR / "session.lock"):  # the first of many racing claims creates it
         if (repo.path / BOSUN_DIR / "state.db").exists():
             session = open_session(repo)
         else:
-            if agent is not None:
-                _external_agent(load_plan(plan_path).agents, agent)
             session = create_session(repo, plan_path)
     if agent is not None:
         try:
