@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, bosun
 
+from bosun.orchestration.sandbox.probe import probe
+
 PINNED = {  # the versions .ci/run installs; bump both together
     "claude": "@anthropic-ai/claude-code@2.1.332",
     "codex": "@openai/codex@0.171.0",
@@ -75,4 +77,6 @@ def run_preset(project, tmp_path: Path, program: Path, *, preset: str, env: dict
     log = "\n".join(p.read_text(errors="replace") for p in logs)
     status = json.loads(bosun("status", "--json", cwd=repo, env=run_env).stdout or "{}")
     events = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    # The CLI ran in Bosun's bubblewrap box wherever this machine has one (sandbox = "auto").
+    assert status.get("sandbox", {}).get("active") == probe()[0], status.get("sandbox")
     return Outcome(repo, result, log, status, events)
