@@ -19,7 +19,7 @@ from bosun.orchestration.errors import PlanError
 from bosun.orchestration.plan_places import Problems
 from bosun.orchestration.agents.presets import PRESETS
 from bosun.orchestration.scope import normalize, scope_problem, scopes_overlap
-from bosun.orchestration.semantic.findings import DEFAULT_SEVERITY, KINDS
+from bosun.orchestration.semantic.findings import ALL_KINDS as KINDS, ALL_SEVERITY as DEFAULT_SEVERITY, SemanticSettings
 
 SEVERITIES = ("block", "warn", "off")
 
@@ -51,7 +51,10 @@ class ProjectSpec:
     handback: str = "auto"
     max_attempts: int = 3
     checks: tuple[str, ...] = ()
-    semantic: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SEVERITY))
+    differential: tuple[str, ...] = ()
+    """`checks` entries marked `differential = true`: run on the merge base, each side and the merge,
+    and only what is new in the merge counts (a semantic finding), instead of gating as a command."""
+    semantic: dict[str, str] = field(default_factory=lambda: SemanticSettings(DEFAULT_SEVERITY))
     """For each kind of semantic finding: "block" (the unit goes to semantic_conflict), "warn"
     (the merge waits for a human) or "off"."""
     sandbox: str = "auto"
@@ -264,12 +267,14 @@ def _project(problems: Problems, raw: Any) -> ProjectSpec:
             bad("budget", problem)
     if "checks" in raw:
         checks = raw["checks"]
-        if isinstance(checks, list) and all(isinstance(c, str) and c.strip() for c in checks):
-            values["checks"] = tuple(checks)
+        if isinstance(checks, list):
+            plain, differential = _checks(checks, bad)
+            values["checks"], values["differential"] = plain, differential
         else:
             bad("checks", 'must be a list of commands, e.g. ["ruff check .", "mypy src"]')
     if "semantic" in raw:
         values["semantic"] = _semantic(raw["semantic"], bad)
+    values["semantic"] = SemanticSettings(values.get("semantic") or DEFAULT_SEVERITY)
     for key, choices in (("sandbox", SANDBOX_MODES), ("gate_network", NETWORKS)):
         if key in raw:
             if raw[key] in choices:
@@ -277,9 +282,36 @@ def _project(problems: Problems, raw: Any) -> ProjectSpec:
             else:
                 bad(key, f"must be one of {', '.join(choices)}, not {raw[key]!r}")
     spec = ProjectSpec(**values)
+    for key in ("differential", "sandbox", "gate_network", "gate_env", "gate_timeout"):  # what the gate's
+        setattr(spec.semantic, key, getattr(spec, key))  # differential checks need (checks.semantic_verdict)
     if spec.base == spec.integration:
         bad("integration", "must differ from the base branch")
     return spec
+
+
+def _checks(checks: list, bad) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """`checks` entries: a command, or `{ run = "tsc --noEmit", differential = true }` (run on the
+    base, both sides and the merge; what only the merge has is a finding)."""
+    plain: list[str] = []
+    differential: list[str] = []
+    for index, entry in enumerate(checks):
+        if isinstance(entry, str) and entry.strip():
+            plain.append(entry)
+        elif isinstance(entry, dict):
+            unknown = sorted(set(entry) - {"run", "differential"})
+            run, diff = entry.get("run"), entry.get("differential", False)
+            if unknown:
+                bad(f"checks[{index}].{unknown[0]}", 'unknown key (a check is { run = "...", differential = true })')
+            elif not isinstance(run, str) or not run.strip():
+                bad(f"checks[{index}].run", 'must be a command, e.g. { run = "tsc --noEmit", differential = true }')
+            elif not isinstance(diff, bool):
+                bad(f"checks[{index}].differential", f"must be true or false, not {diff!r}")
+            else:
+                (differential if diff else plain).append(run)
+        else:
+            bad("checks", 'must be a list of commands, e.g. ["ruff check .", "mypy src"] or '
+                          '{ run = "tsc --noEmit", differential = true }')
+    return tuple(plain), tuple(differential)
 
 
 def _semantic(raw: Any, bad) -> dict[str, str]:

@@ -3,18 +3,28 @@ the merge check, Bosun's semantic checks, the project's tests, and the plan's ex
 
 A verdict is plain data (stored with the gate run, shown on screen and in `bosun status
 --json`): `{"check", "passed", "blocking", "cause", "duration_s"}` plus `findings` for the
-semantic check and `output_tail` for commands.
+semantic check and `output_tail` for commands. The semantic verdict also carries `analysers`:
+each real analyser run differentially on the merge (a type checker, tsc, go vet, the plan's
+`differential = true` checks) with what it found, or why it did not run.
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bosun.orchestration.integration.gate import GateResult, summarize
 from bosun.orchestration.gitcmd import GitRepo
+from bosun.orchestration.process import scrubbed_env
 from bosun.orchestration.semantic.analysis import check_merge, read_python_tree
+from bosun.orchestration.semantic.differential import Analyser, Outcome, Run, differential
+from bosun.orchestration.semantic.syntax import syntax_findings
+from bosun.orchestration.semantic.tools import command_analyser, default_analysers
 
 
 def merge_verdict(clean: bool, conflicts: tuple[str, ...] = ()) -> dict:
@@ -23,13 +33,18 @@ def merge_verdict(clean: bool, conflicts: tuple[str, ...] = ()) -> dict:
 
 
 def semantic_verdict(repo: GitRepo, head: str, unit_head: str, merged_tree: str, severity: dict[str, str],
-                     unit_base: str | None = None) -> dict:
-    """Static analysis of the merged Python against what each side changed since their merge base.
+                     unit_base: str | None = None, analysers: list[Analyser] | None = None) -> dict:
+    """Static analysis of the merged Python against what each side changed since their merge base,
+    a Python syntax check of the merge, and every differential analyser (the plan's, and the
+    defaults for what the project holds; `analysers` replaces both, for tests and benchmarks).
 
     Findings the plan turned off are dropped; the verdict blocks when any finding has severity
-    "block", and passes (with warnings) when the rest only warn."""
+    "block", and passes (with warnings) when the rest only warn. An analyser that is not installed
+    or cannot run is named in the cause and in `analysers`, and blocks nothing."""
     started = time.monotonic()
     findings: list[dict] = []
+    reports: list[dict] = []
+    notes: list[str] = []
     if any(level != "off" for level in severity.values()):
         base = repo.run("merge-base", head, unit_head, check=False).out.strip()
         theirs = unit_head
@@ -41,11 +56,19 @@ def semantic_verdict(repo: GitRepo, head: str, unit_head: str, merged_tree: str,
         if base and base != head:  # when the integration branch has not moved, nothing can clash
             trees = [read_python_tree(repo.path, treeish) for treeish in (base, head, theirs, merged_tree)]
             try:
-                found = check_merge(*trees)
+                found = check_merge(*trees) + syntax_findings(*trees)
             except Exception as exc:  # a bug in the analyser must not stall the gate: say so, block nothing
                 return {"check": "semantic", "passed": True, "blocking": False, "findings": [],
                         "cause": f"semantic check could not run ({type(exc).__name__}: {exc}); judged by the tests alone",
                         "duration_s": round(time.monotonic() - started, 3)}
+            outcomes, notes = run_analysers(repo, severity, analysers,
+                                            {"base": base, "ours": head, "theirs": theirs, "merged": merged_tree})
+            placed = {(f.path, f.line) for f in found}
+            for outcome in outcomes:
+                # the same break seen by the `ast` checks and a tool is told once, by the `ast` checks
+                # (they name the definition and both sides); the tool's own findings come after
+                found += [f for f in outcome.findings if (f.path, f.line) not in placed]
+                reports.append(analyser_report(outcome))
             for finding in found:
                 level = severity.get(finding.kind, "block")
                 if level != "off":
@@ -58,8 +81,111 @@ def semantic_verdict(repo: GitRepo, head: str, unit_head: str, merged_tree: str,
         cause = f"for a human to judge: {_kinds(warnings)}"
     else:
         cause = "no semantic conflict found"
-    return {"check": "semantic", "passed": not blocking, "blocking": bool(blocking), "cause": cause,
-            "duration_s": round(time.monotonic() - started, 3), "findings": findings}
+    unrun = [f"{r['analyser']}: {r['skipped']}" for r in reports if r.get("skipped")]
+    unrun += [f"{r['analyser']}: {r['failed']}" for r in reports if r.get("failed")]
+    if unrun or notes:
+        cause += "; not checked: " + "; ".join(unrun + notes)
+    verdict = {"check": "semantic", "passed": not blocking, "blocking": bool(blocking), "cause": cause,
+               "duration_s": round(time.monotonic() - started, 3), "findings": findings}
+    if reports or notes:
+        verdict["analysers"] = reports
+    return verdict
+
+
+def plan_analysers(repo: GitRepo, severity: dict[str, str], merged: str) -> tuple[list[Analyser], list[str], bool]:
+    """The plan's differential commands and the defaults for the merged tree's files."""
+    given = tuple(getattr(severity, "differential", ()) or ())
+    sandboxed = gate_sandboxed(severity)
+    analysers = [command_analyser(c, float(getattr(severity, "gate_timeout", 300.0) or 300.0)) for c in given]
+    notes: list[str] = []
+    if getattr(severity, "defaults", True):
+        listing = repo.run("ls-tree", "-r", "--name-only", "-z", merged).out
+        defaults, notes = default_analysers([p for p in listing.split("\0") if p], repo.path, severity, sandboxed,
+                                            given)
+        analysers += defaults
+    return analysers, notes, sandboxed
+
+
+def run_analysers(repo: GitRepo, severity: dict[str, str], analysers: list[Analyser] | None,
+                  treeishes: dict[str, str]) -> tuple[list[Outcome], list[str]]:
+    """Every analyser on the four versions, the analysers side by side."""
+    notes: list[str] = []
+    sandboxed = False
+    if analysers is None:
+        analysers, notes, sandboxed = plan_analysers(repo, severity, treeishes["merged"])
+    if not analysers:
+        return [], notes
+    given = set(getattr(severity, "differential", ()) or ())
+
+    def one(analyser: Analyser) -> Outcome:
+        in_box = sandboxed and (analyser.command in given or analyser.name == "cargo check")
+        runner = sandbox_runner(repo, severity) if in_box else plain_runner(severity)
+        try:
+            return differential(repo.path, analyser, treeishes, runner)
+        except Exception as exc:  # a tool or git failure must not stall the gate: say so, block nothing
+            return Outcome(analyser.name, failed=f"could not run ({type(exc).__name__}: {exc})")
+
+    with ThreadPoolExecutor(max_workers=len(analysers)) as pool:
+        return list(pool.map(one, analysers)), notes
+
+
+def analyser_report(outcome: Outcome) -> dict:
+    report = {"analyser": outcome.analyser, "new": len(outcome.new), "ran_on": outcome.ran,
+              "diagnostics": outcome.counts, "duration_s": round(outcome.seconds, 3)}
+    if outcome.skipped:
+        report["skipped"] = outcome.skipped
+    if outcome.failed:
+        report["failed"] = outcome.failed
+    return report
+
+
+def gate_sandboxed(severity: dict[str, str]) -> bool:
+    if getattr(severity, "sandbox", "off") == "off":
+        return False
+    from bosun.orchestration.sandbox.probe import probe
+    return probe()[0]
+
+
+def plain_runner(severity: dict[str, str]):
+    """An analyser as a child with the gate's scrubbed environment (the defaults run no project code)."""
+    allowed = tuple(getattr(severity, "gate_env", ()) or ())
+
+    def run(analyser: Analyser, folder: Path) -> Run:
+        env = scrubbed_env(allowed, {**dict(analyser.env), "BOSUN_GATE": "1"})
+        return _run(["/bin/sh", "-c", analyser.command], folder, env, analyser.timeout)
+    return run
+
+
+def sandbox_runner(repo: GitRepo, severity: dict[str, str]):
+    """An analyser in the gate's bubblewrap box (the plan's commands, and cargo's build scripts)."""
+    from bosun.orchestration.sandbox import bwrap
+    from bosun.orchestration.sandbox.boxes import gate_box
+    from bosun.orchestration.sandbox.probe import bwrap_path
+    allowed = tuple(getattr(severity, "gate_env", ()) or ())
+    network = getattr(severity, "gate_network", "none") == "host"
+
+    def run(analyser: Analyser, folder: Path) -> Run:
+        env = scrubbed_env(allowed, {**dict(analyser.env), "BOSUN_GATE": "1"})
+        box = gate_box(repo=repo.path, folder=folder, env=env, network=network)
+        argv = bwrap.argv(bwrap_path() or "bwrap", box, ["/bin/sh", "-c", analyser.command])
+        return _run(argv, folder, env, analyser.timeout)
+    return run
+
+
+def _run(argv: list[str], folder: Path, env: dict[str, str], timeout: float) -> Run:
+    started = time.monotonic()
+    try:
+        proc = subprocess.Popen(argv, cwd=folder, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    except OSError as exc:
+        return Run(127, str(exc), 0.0)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        return Run(None, f"timed out after {timeout:g}s", time.monotonic() - started)
+    return Run(proc.returncode, out.decode("utf-8", "replace"), time.monotonic() - started)
 
 
 def own_work_tree(repo: GitRepo, start: str, head: str, unit_head: str) -> str | None:

@@ -3,7 +3,8 @@ code is never run) of merges that git finds textually clean but that do not hold
 
 - `duplicate_definition` / `duplicate_key`: each side added one copy of a name or registry key;
 - `signature_mismatch`: a call one side brought no longer fits a callee the other side changed;
-- `removed_name`: a name, member or module one side uses, that the other side removed, renamed or moved;
+- `removed_name`: a name, member or module one side uses, that the other side removed, renamed or moved
+  (also when named in a string: `import_module("pkg.mod")`, a registry's dotted path);
 - `removed_base_member`: a subclass overriding or reaching a base-class member that is gone;
 - `contract_change` (a warning): one side changed a value, a default, a return shape or the raised
   exceptions of a definition the other side's new code uses.
@@ -24,6 +25,7 @@ from bosun.orchestration.semantic.breaks import use_findings
 from bosun.orchestration.semantic.duplicates import duplicate_findings
 from bosun.orchestration.semantic.findings import DEFAULT_SEVERITY, KINDS, Finding
 from bosun.orchestration.semantic.merge import Merge
+from bosun.orchestration.semantic.strings import string_findings
 
 __all__ = ["DEFAULT_SEVERITY", "KINDS", "Finding", "check_merge", "read_python_tree"]
 
@@ -42,7 +44,7 @@ def check_merge(base: Mapping[str, str], ours: Mapping[str, str], theirs: Mappin
     # finding, a contract or signature complaint about the winning copy only its echo.
     redefined = {f.symbol for f in duplicates if f.kind == "duplicate_definition"}
     uses = [f for side in ("ours", "theirs") for f in use_findings(merge, side) if f.symbol not in redefined]
-    unique = {(f.path, f.line, f.kind, f.symbol): f for f in duplicates + uses}
+    unique = {(f.path, f.line, f.kind, f.symbol): f for f in duplicates + uses + string_findings(merge)}
     return [unique[key] for key in sorted(unique)]
 
 

@@ -3,6 +3,11 @@
 broken case the checks are known to miss, `known_miss = "why they miss it"` (kept in the corpus
 so that the detection rate stays honest).
 
+Cases in the top folder are Python cases for the `ast` checks alone (tests/test_semantic.py). The
+folders `python/`, `typescript/` and `go/` hold cases that need real analysers (a type checker,
+`tsc`, `go vet`) run differentially, judged through the gate's whole semantic verdict
+(tests/test_differential.py); `LANGUAGES` says which folder holds which.
+
 `materialise` turns a case into a real git repository (branches base, ours, theirs) and
 `merged_trees` merges it with `git merge-tree` and reads the four trees back the way the gate does.
 Shared by tests/test_semantic.py and benchmarks/verify.py.
@@ -38,9 +43,14 @@ class Case:
         return bool(self.expect)
 
 
-def load_cases() -> list[Case]:
+LANGUAGES = ("python", "typescript", "go")
+
+
+def load_cases(language: str | None = None) -> list[Case]:
+    """The top folder's cases, or those of one language's folder."""
     cases = []
-    for toml in sorted(CORPUS.glob("*/case.toml")):
+    folder = CORPUS / language if language else CORPUS
+    for toml in sorted(folder.glob("*/case.toml")):
         data = tomllib.loads(toml.read_text())
         cases.append(Case(toml.parent.name, toml.parent, frozenset(data["expect"]), data["why"],
                           data.get("known_miss")))

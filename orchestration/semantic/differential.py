@@ -1,0 +1,266 @@
+"""Differential checking: run a real analyser (a type checker, a compiler, a linter) on the merge
+base, on each side and on the merged tree, and report what only the merge has.
+
+A diagnostic present in the merged tree and in neither side nor the base is a finding, named
+with its file, line and rule and with what each side changed; a diagnostic that already existed
+anywhere is never blamed on the merge. Diagnostics are matched across trees by file, rule and
+message with line and column references taken out (lines shift when a side edits above them),
+counting copies.
+
+Each tree is written into a plain temporary folder from git's objects (a private index,
+`read-tree` + `checkout-index`): no work tree, hook or config of the repository is touched. The
+analyser itself runs through a `Runner` the caller hands in (the gate's runs it in its sandbox).
+Results are cached by (command, tree id): the base and the integration head recur from merge to
+merge, so most merges run the analyser on two trees, not four.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bosun.orchestration.gitcmd import GIT_ENV, SAFE_CONFIG
+from bosun.orchestration.semantic.diagnostics import Diagnostic, new_in_merge, parse
+from bosun.orchestration.semantic.findings import Finding
+
+VERSIONS = ("base", "ours", "theirs", "merged")
+
+
+@dataclass(frozen=True)
+class Analyser:
+    """One analyser, run in the root of each version of the tree."""
+
+    name: str  # shown in verdicts: "pyrefly", "tsc --noEmit"
+    command: str  # a shell command
+    kind: str = "new_diagnostic"  # the kind of finding it produces
+    timeout: float = 300.0
+    env: tuple[tuple[str, str], ...] = ()  # extra environment (caches, offline switches)
+    link: tuple[str, ...] = ()  # untracked folders of the repository made visible in each tree (node_modules)
+    only_errors: bool = True  # warnings of a linter are taken too when False
+
+    @property
+    def program(self) -> str:
+        words = shlex.split(self.command)
+        while words and "=" in words[0] and not words[0].startswith(("/", ".")):
+            words = words[1:]  # VAR=value prefixes
+        return words[0] if words else ""
+
+
+@dataclass(frozen=True)
+class Run:
+    """What an analyser printed for one tree."""
+
+    exit_code: int | None
+    output: str
+    seconds: float
+
+
+Runner = Callable[[Analyser, Path], Run]
+
+
+@dataclass
+class Outcome:
+    """The differential result for one analyser on one merge."""
+
+    analyser: str
+    findings: list[Finding] = field(default_factory=list)
+    new: list[Diagnostic] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)  # diagnostics per version
+    ran: int = 0  # trees the analyser actually ran on (the rest came from the cache)
+    skipped: str | None = None  # why it could not run (the tool is missing, ...)
+    failed: str | None = None  # it ran, but not as an analyser should (a crash on the merge only, ...)
+    seconds: float = 0.0
+
+
+def git(repo: Path, args: list[str], env: dict[str, str] | None = None, stdin: bytes | None = None) -> str:
+    proc = subprocess.run(["git", *SAFE_CONFIG, *args], cwd=repo, env={**GIT_ENV, **(env or {})}, input=stdin,
+                          capture_output=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"git {' '.join(args)}: {proc.stderr.decode(errors='replace').strip()}")
+    return proc.stdout.decode("utf-8", "replace")
+
+
+def tree_id(repo: Path, treeish: str) -> str:
+    return git(repo, ["rev-parse", f"{treeish}^{{tree}}"]).strip()
+
+
+def materialise(repo: Path, treeish: str, folder: Path) -> None:
+    """Write exactly the files of `treeish` into `folder` (created), through a private index."""
+    folder.mkdir(parents=True, exist_ok=True)
+    index = folder.parent / f".{folder.name}.index"
+    env = {"GIT_INDEX_FILE": str(index)}
+    try:
+        git(repo, ["read-tree", treeish], env=env)
+        git(repo, ["checkout-index", "-a", "-f", f"--prefix={folder}/"], env=env)
+    finally:
+        index.unlink(missing_ok=True)
+
+
+def local_runner(analyser: Analyser, folder: Path) -> Run:
+    """Run the analyser as a plain child process (its own process group, killed on timeout)."""
+    env = {**os.environ, **dict(analyser.env)}
+    started = time.monotonic()
+    try:
+        proc = subprocess.Popen(["/bin/sh", "-c", analyser.command], cwd=folder, env=env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    except OSError as exc:
+        return Run(127, str(exc), 0.0)
+    try:
+        out, _ = proc.communicate(timeout=analyser.timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, 9)
+        proc.communicate()
+        return Run(None, f"timed out after {analyser.timeout:g}s", time.monotonic() - started)
+    return Run(proc.returncode, out.decode("utf-8", "replace"), time.monotonic() - started)
+
+
+class Cache:
+    """Diagnostics by (command, tree id), the most recent few hundred, shared by the gate's merges."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[str, str], tuple[list[Diagnostic], Run]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str]):
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        return None
+
+    def put(self, key: tuple[str, str], value) -> None:
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+CACHE = Cache()
+
+
+def tool_missing(analyser: Analyser, env_path: str | None = None) -> str | None:
+    """Why the analyser's program cannot be run here, or None."""
+    program = analyser.program
+    if not program:
+        return "no command"
+    if "/" in program:
+        return None if os.access(program, os.X_OK) else f"{program} is not installed"
+    path = dict(analyser.env).get("PATH", env_path or os.environ.get("PATH", ""))
+    return None if shutil.which(program, path=path) else f"{program} is not installed (not on PATH)"
+
+
+def changed_files(repo: Path, old: str, new: str) -> list[str]:
+    out = git(repo, ["diff", "--name-only", "--no-renames", "-z", old, new])
+    return [p for p in out.split("\0") if p]
+
+
+def differential(repo: Path, analyser: Analyser, treeishes: dict[str, str], runner: Runner = local_runner,
+                 cache: Cache | None = CACHE, work: Path | None = None) -> Outcome:
+    """Run `analyser` on the four versions (`treeishes`: base, ours, theirs, merged -> commit or tree)
+    and return what only the merge has, as findings of `analyser.kind`."""
+    started = time.monotonic()
+    outcome = Outcome(analyser.name)
+    missing = tool_missing(analyser)
+    if missing:
+        outcome.skipped = missing
+        return outcome
+    trees = {version: tree_id(repo, treeishes[version]) for version in VERSIONS}
+    if trees["merged"] in (trees["ours"], trees["theirs"]):
+        outcome.seconds = time.monotonic() - started  # the merge is one side: nothing can be new
+        return outcome
+    results: dict[str, tuple[list[Diagnostic], Run]] = {}
+    todo = []
+    for version in VERSIONS:
+        hit = cache.get((analyser.command, trees[version])) if cache else None
+        if hit is not None:
+            results[version] = hit
+        elif trees[version] not in [trees[v] for v in todo]:
+            todo.append(version)
+    with tempfile.TemporaryDirectory(prefix="bosun-diff-", dir=work) as tmp:
+        def one(version: str) -> tuple[list[Diagnostic], Run]:
+            folder = Path(tmp) / version
+            materialise(repo, trees[version], folder)
+            for name in analyser.link:
+                source = repo / name
+                if source.is_dir() and not (folder / name).exists():
+                    (folder / name).symlink_to(source, target_is_directory=True)
+            run = runner(analyser, folder)
+            found = [d for d in parse(run.output, str(folder))
+                     if d.severity == "error" or not analyser.only_errors]
+            return found, run
+
+        with ThreadPoolExecutor(max_workers=max(1, len(todo))) as pool:
+            for version, result in zip(todo, pool.map(one, todo)):
+                results[version] = result
+                if cache is not None and result[1].exit_code not in (None, 127):
+                    cache.put((analyser.command, trees[version]), result)
+    for version in VERSIONS:  # versions with the same tree share one run
+        if version not in results:
+            results[version] = next(results[v] for v in VERSIONS if v in results and trees[v] == trees[version])
+    outcome.ran = len(todo)
+    outcome.counts = {version: len(results[version][0]) for version in VERSIONS}
+    merged_run = results["merged"][1]
+    if merged_run.exit_code == 127 and not results["merged"][0]:
+        outcome.skipped = f"{analyser.program} could not start: {merged_run.output.strip()[-200:]}"
+        return outcome
+    if merged_run.exit_code is None:
+        outcome.failed = f"{analyser.name} {merged_run.output.strip()}"
+    outcome.new = new_in_merge(*(results[v][0] for v in VERSIONS))
+    if not outcome.new and merged_run.exit_code not in (0, None) and not results["merged"][0]:
+        sides_ok = all(results[v][1].exit_code == 0 for v in ("ours", "theirs"))
+        if sides_ok:  # it fails on the merge alone, and says nothing we can read: show what it said
+            outcome.failed = f"{analyser.name} failed on the merge only (exit {merged_run.exit_code}): " \
+                             f"{merged_run.output.strip()[-300:]}"
+    if outcome.new:
+        ours = changed_files(repo, trees["base"], trees["ours"])
+        theirs = changed_files(repo, trees["base"], trees["theirs"])
+        outcome.findings = [finding_of(analyser, d, ours, theirs) for d in outcome.new]
+    outcome.seconds = time.monotonic() - started
+    return outcome
+
+
+def related(diagnostic: Diagnostic, changed: list[str], limit: int = 3) -> list[str]:
+    """The files a side changed that most likely produced the diagnostic: the file itself, then
+    files named (by path, name or stem) in its message, then other files of the same language."""
+    if not changed:
+        return []
+    message = diagnostic.message
+    suffix = Path(diagnostic.path).suffix
+
+    def rank(path: str) -> int:
+        if path == diagnostic.path:
+            return 0
+        stem = Path(path).stem
+        if path in message or Path(path).name in message or (len(stem) > 2 and stem in message):
+            return 1
+        return 2 if Path(path).suffix == suffix else 3
+
+    return sorted(changed, key=lambda p: (rank(p), p))[:limit]
+
+
+def describe(side: str, files: list[str], total: int) -> str:
+    if not files:
+        return f"{side} changed nothing near it"
+    more = f" (+{total - len(files)} more)" if total > len(files) else ""
+    return f"{side} changed {', '.join(files)}{more}"
+
+
+def finding_of(analyser: Analyser, diagnostic: Diagnostic, ours: list[str], theirs: list[str]) -> Finding:
+    rule = diagnostic.rule or analyser.program
+    our_part = describe("the integration branch", related(diagnostic, ours), len(ours))
+    their_part = describe("the unit's branch", related(diagnostic, theirs), len(theirs))
+    message = (f"{analyser.name}: {rule}: {diagnostic.message} (new in the merge, in neither side: "
+               f"{our_part}; {their_part})")
+    return Finding(analyser.kind, diagnostic.path, max(diagnostic.line, 1), rule, " ".join(message.split()),
+                   our_part.removeprefix("the integration branch "), their_part.removeprefix("the unit's branch "))

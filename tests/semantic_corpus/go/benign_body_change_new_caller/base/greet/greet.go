@@ -1,0 +1,5 @@
+package greet
+
+func Greet(name string) string {
+	return "hi " + name
+}

@@ -1,0 +1,5 @@
+package util
+
+func Double() int {
+	return Base() * 2
+}

@@ -1,0 +1,5 @@
+package util
+
+func Triple() int {
+	return Base() * 3
+}

@@ -1,0 +1,6 @@
+package cfg
+
+type Config struct {
+	Port int
+	Host string
+}

@@ -1,0 +1,5 @@
+package srv
+
+import "example.com/app/cfg"
+
+var Default = cfg.Config{Port: 80}

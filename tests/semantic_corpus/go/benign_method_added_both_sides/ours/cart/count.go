@@ -1,0 +1,5 @@
+package cart
+
+func (c *Cart) Count() int {
+	return len(c.items)
+}

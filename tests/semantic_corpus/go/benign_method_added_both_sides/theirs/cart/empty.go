@@ -1,0 +1,5 @@
+package cart
+
+func (c *Cart) Empty() bool {
+	return len(c.items) == 0
+}

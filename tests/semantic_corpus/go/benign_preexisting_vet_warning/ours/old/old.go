@@ -1,0 +1,7 @@
+package old
+
+import "fmt"
+
+func Bad() string {
+	return fmt.Sprintf("%d", "x")
+}

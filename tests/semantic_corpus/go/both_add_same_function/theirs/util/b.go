@@ -1,0 +1,5 @@
+package util
+
+func Helper() int {
+	return 3
+}

@@ -1,0 +1,5 @@
+package util
+
+func Base() int {
+	return 1
+}

@@ -1,0 +1,3 @@
+package conf
+
+const Limit = 10

@@ -1,0 +1,3 @@
+package conf
+
+const MaxItems = 10

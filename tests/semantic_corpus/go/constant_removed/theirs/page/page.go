@@ -1,0 +1,7 @@
+package page
+
+import "example.com/app/conf"
+
+func Pages(n int) int {
+	return n / conf.MaxItems
+}

@@ -1,0 +1,9 @@
+package db
+
+type Store interface {
+	Get(k string) string
+}
+
+func Use(s Store) string {
+	return s.Get("k")
+}

@@ -1,0 +1,5 @@
+package greet
+
+func Greet(name, greeting string) string {
+	return greeting + " " + name
+}

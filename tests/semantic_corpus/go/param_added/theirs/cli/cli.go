@@ -1,0 +1,5 @@
+package cli
+
+import "example.com/app/greet"
+
+var Line = greet.Greet("ann")

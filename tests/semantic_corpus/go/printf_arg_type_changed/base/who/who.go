@@ -1,0 +1,5 @@
+package who
+
+func Name() string {
+	return "ann"
+}

@@ -1,0 +1,5 @@
+package who
+
+func Name() int {
+	return 7
+}

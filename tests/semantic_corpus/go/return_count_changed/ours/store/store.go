@@ -1,0 +1,5 @@
+package store
+
+func Load() int {
+	return 1
+}

@@ -1,0 +1,5 @@
+package store
+
+func Load() (int, error) {
+	return 1, nil
+}

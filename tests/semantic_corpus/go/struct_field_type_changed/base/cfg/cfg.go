@@ -1,0 +1,5 @@
+package cfg
+
+type Config struct {
+	Port int
+}

@@ -1,0 +1,5 @@
+package ids
+
+func Next() int {
+	return 1
+}

@@ -1,0 +1,5 @@
+package ids
+
+func Next() string {
+	return "1"
+}

@@ -1,0 +1,5 @@
+from app.scale import scale
+
+
+def six() -> int:
+    return scale(3)

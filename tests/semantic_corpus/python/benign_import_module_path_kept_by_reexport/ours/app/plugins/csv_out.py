@@ -1,0 +1,3 @@
+from app.exporters.csv_out import export
+
+__all__ = ['export']

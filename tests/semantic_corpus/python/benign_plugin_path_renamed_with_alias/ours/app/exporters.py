@@ -1,0 +1,6 @@
+class JSONExporter:
+    def run(self, data):
+        return str(data)
+
+
+JsonExporter = JSONExporter

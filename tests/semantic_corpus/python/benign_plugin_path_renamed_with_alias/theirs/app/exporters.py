@@ -1,0 +1,3 @@
+class JsonExporter:
+    def run(self, data):
+        return str(data)

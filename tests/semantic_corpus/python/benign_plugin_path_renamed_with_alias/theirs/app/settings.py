@@ -1,0 +1,1 @@
+PLUGINS = ["app.exporters.JsonExporter"]

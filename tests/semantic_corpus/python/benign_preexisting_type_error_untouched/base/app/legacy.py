@@ -1,0 +1,2 @@
+def legacy() -> int:
+    return 'not an int'

@@ -1,0 +1,5 @@
+from app.util import home
+
+
+def where():
+    return home() + '/x'

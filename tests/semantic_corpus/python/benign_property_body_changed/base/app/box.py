@@ -1,0 +1,7 @@
+class Box:
+    def __init__(self, items):
+        self.items = items
+
+    @property
+    def size(self):
+        return len(self.items)

@@ -1,0 +1,2 @@
+def rows():
+    return (1, 2, 3)

@@ -1,0 +1,5 @@
+import importlib
+
+
+def plugin(name):
+    return importlib.import_module(name)

@@ -1,0 +1,2 @@
+def on_save(item):
+    return item

@@ -1,0 +1,2 @@
+def after_save(item):
+    return item

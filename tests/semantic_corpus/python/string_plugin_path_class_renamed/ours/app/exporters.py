@@ -1,0 +1,3 @@
+class JSONExporter:
+    def run(self, data):
+        return str(data)

@@ -1,0 +1,8 @@
+import importlib
+
+EXPORTERS = {}
+
+
+def load(path):
+    module, _, name = path.rpartition('.')
+    return getattr(importlib.import_module(module), name)

@@ -1,0 +1,3 @@
+PLUGINS = [
+    "app.exporters.JsonExporter",
+]

@@ -1,0 +1,7 @@
+import unittest
+from app.registry import load
+
+
+class T(unittest.TestCase):
+    def test_it(self):
+        self.assertEqual(load('app.exporters.JsonExporter')().run(1), '1')

@@ -1,0 +1,2 @@
+def send(msg):
+    return msg

@@ -1,0 +1,1 @@
+BULK_ROUTES = {"bulk": "app.handlers.mail.send"}

@@ -1,0 +1,1 @@
+ROUTES = {"mail": "app.handlers.mail.send"}

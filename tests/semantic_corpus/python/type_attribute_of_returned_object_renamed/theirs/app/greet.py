@@ -1,0 +1,6 @@
+from app.users import make
+
+
+def greet(n):
+    user = make(n)
+    return 'hi ' + user.name

@@ -1,0 +1,7 @@
+class Config:
+    def __init__(self):
+        self.level = 1
+
+
+def current():
+    return Config()

@@ -1,0 +1,8 @@
+class Config:
+    def __init__(self):
+        self.debug = False
+        self.level = 1
+
+
+def current():
+    return Config()

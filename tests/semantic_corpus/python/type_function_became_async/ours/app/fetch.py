@@ -1,0 +1,2 @@
+async def fetch(key):
+    return {'key': key}

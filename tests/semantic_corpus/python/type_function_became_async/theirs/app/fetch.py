@@ -1,0 +1,2 @@
+def fetch(key):
+    return {'key': key}

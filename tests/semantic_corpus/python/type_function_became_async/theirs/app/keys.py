@@ -1,0 +1,5 @@
+from app.fetch import fetch
+
+
+def key_of(k):
+    return fetch(k)['key']

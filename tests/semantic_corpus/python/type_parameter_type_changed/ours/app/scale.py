@@ -1,0 +1,2 @@
+def scale(x: list[int]) -> list[int]:
+    return [v * 2 for v in x]

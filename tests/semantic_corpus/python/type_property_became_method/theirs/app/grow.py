@@ -1,0 +1,5 @@
+from app.box import Box
+
+
+def next_size(box: Box) -> int:
+    return box.size + 1

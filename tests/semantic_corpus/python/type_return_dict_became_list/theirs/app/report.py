@@ -1,0 +1,5 @@
+from app.store import load
+
+
+def beta():
+    return load()["beta"] * 10

@@ -1,0 +1,2 @@
+def load():
+    return {"alpha": 1, "beta": 2}

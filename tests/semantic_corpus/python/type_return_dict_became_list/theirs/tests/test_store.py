@@ -1,0 +1,7 @@
+import unittest
+from app.store import load
+
+
+class T(unittest.TestCase):
+    def test_it(self):
+        self.assertEqual(load()['alpha'], 1)

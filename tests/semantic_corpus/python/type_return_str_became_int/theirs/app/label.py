@@ -1,0 +1,5 @@
+from app.count import total
+
+
+def label(items):
+    return total(items).zfill(3)

@@ -1,0 +1,6 @@
+from app.split import split
+
+
+def key(text):
+    k, v = split(text)
+    return k

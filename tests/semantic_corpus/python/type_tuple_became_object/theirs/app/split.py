@@ -1,0 +1,3 @@
+def split(text):
+    head, _, tail = text.partition(':')
+    return head, tail

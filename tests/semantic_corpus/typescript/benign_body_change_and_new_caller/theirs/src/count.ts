@@ -1,0 +1,3 @@
+export function count(xs: unknown[]): string {
+  return String(xs.length);
+}

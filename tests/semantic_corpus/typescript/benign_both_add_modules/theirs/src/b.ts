@@ -1,0 +1,3 @@
+import { core } from "./core";
+
+export const b = core + 2;

@@ -1,0 +1,3 @@
+export function greet(name: string, greeting = "hi"): string {
+  return `${greeting} ${name}`;
+}

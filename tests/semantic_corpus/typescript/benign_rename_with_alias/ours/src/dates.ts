@@ -1,0 +1,5 @@
+export function parseDay(s: string): Date {
+  return new Date(s);
+}
+
+export const parseDate = parseDay;

@@ -1,0 +1,3 @@
+import { A } from "./index";
+
+export const x = A;

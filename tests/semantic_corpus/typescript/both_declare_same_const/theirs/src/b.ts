@@ -1,0 +1,2 @@
+export const B = 2;
+export const LIMIT = 20;

@@ -1,0 +1,3 @@
+import { A, LIMIT } from "./index";
+
+export const x = A + LIMIT;

@@ -1,0 +1,3 @@
+import { Color } from "./color";
+
+export const sky: Color = Color.Blue;

@@ -1,0 +1,3 @@
+export function parseDay(s: string): Date {
+  return new Date(s);
+}

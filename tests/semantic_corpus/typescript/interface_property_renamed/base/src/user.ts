@@ -1,0 +1,7 @@
+export interface User {
+  name: string;
+}
+
+export function make(n: string): User {
+  return { name: n };
+}

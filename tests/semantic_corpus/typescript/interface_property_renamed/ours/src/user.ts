@@ -1,0 +1,7 @@
+export interface User {
+  fullName: string;
+}
+
+export function make(n: string): User {
+  return { fullName: n };
+}

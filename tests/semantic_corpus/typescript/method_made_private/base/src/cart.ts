@@ -1,0 +1,6 @@
+export class Cart {
+  total = 0;
+  recalc(): number {
+    return this.total;
+  }
+}

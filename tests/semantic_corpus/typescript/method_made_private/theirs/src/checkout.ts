@@ -1,0 +1,3 @@
+import { Cart } from "./cart";
+
+export const due = new Cart().recalc();

@@ -1,0 +1,3 @@
+export function title(s: string): string {
+  return s.toUpperCase();
+}

@@ -1,0 +1,3 @@
+import { title } from "./format";
+
+export const heading = title("home");

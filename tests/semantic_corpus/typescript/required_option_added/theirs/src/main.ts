@@ -1,0 +1,3 @@
+import { connect } from "./options";
+
+export const conn = connect({ url: "x" });

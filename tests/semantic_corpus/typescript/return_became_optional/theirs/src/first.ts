@@ -1,0 +1,3 @@
+import { find } from "./find";
+
+export const first = find(0).name;

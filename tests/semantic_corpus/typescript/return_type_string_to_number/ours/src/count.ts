@@ -1,0 +1,3 @@
+export function count(xs: unknown[]): number {
+  return xs.length;
+}

@@ -1,0 +1,3 @@
+import { run } from "./mode";
+
+export const result = run("fast");

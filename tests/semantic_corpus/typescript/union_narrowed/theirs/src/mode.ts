@@ -1,0 +1,5 @@
+export type Mode = "slow" | "fast";
+
+export function run(mode: Mode): string {
+  return mode;
+}
