@@ -2,7 +2,10 @@
 
 Each preset is a plain `command` a user could have written; `autocommit` makes Bosun commit
 what the CLI left uncommitted when it exits, since not every CLI commits by itself.
-The environment each CLI needs (its API key) is passed only through the agent's `env` list.
+The environment each CLI needs (its API key, its endpoint) is passed only through the agent's
+`env` list. Each asks for the CLI's structured stream, which `usage.py` reads tokens and cost
+from. Every preset is run with its real CLI, at the version .ci/run pins, by
+tests/test_cli_*.py (README: Coding-agent CLIs).
 """
 
 from __future__ import annotations
@@ -22,11 +25,13 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     "claude-code": Preset(
         ("claude", "-p", "{prompt}", "--output-format", "stream-json", "--verbose", "--permission-mode", "acceptEdits"),
-        True, "Claude Code in print mode; pass ANTHROPIC_API_KEY through env",
+        True, "Claude Code in print mode; pass ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL, "
+              "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC) through env",
     ),
     "codex": Preset(
         ("codex", "exec", "--json", "--sandbox", "danger-full-access", "--skip-git-repo-check", "{prompt}"),
-        True, "OpenAI Codex CLI, non-interactive; pass OPENAI_API_KEY through env",
+        True, "OpenAI Codex CLI, non-interactive, confined by Bosun's sandbox rather than its own (which "
+              "cannot write there); pass its provider's key through env, its config by mounting ~/.codex",
     ),
     "aider": Preset(
         ("aider", "--yes-always", "--no-stream", "--no-check-update", "--no-show-model-warnings",
@@ -35,14 +40,17 @@ PRESETS: dict[str, Preset] = {
     ),
     "gemini-cli": Preset(
         ("gemini", "--yolo", "--skip-trust", "--output-format", "stream-json", "-p", "{prompt}"),
-        True, "Gemini CLI, non-interactive; pass GEMINI_API_KEY through env",
+        True, "Gemini CLI, non-interactive, the fresh worktree trusted; pass GEMINI_API_KEY (and "
+              "GOOGLE_GEMINI_BASE_URL) through env, its settings by mounting ~/.gemini",
     ),
     "opencode": Preset(
         ("opencode", "run", "--format", "json", "{prompt}"),
-        True, "opencode's non-interactive run; pass its provider's key through env",
+        True, "opencode's non-interactive run; pass its provider's key and OPENCODE_CONFIG_CONTENT (or "
+              "mount ~/.config/opencode) through env",
     ),
     "qwen-code": Preset(
         ("qwen", "--yolo", "--output-format", "stream-json", "{prompt}"),
-        True, "Qwen Code, non-interactive; pass OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_MODEL through env",
+        True, "Qwen Code, non-interactive; pass OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_MODEL (and "
+              "QWEN_USAGE_STATISTICS_ENABLED=false) through env",
     ),
 }
