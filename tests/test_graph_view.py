@@ -201,3 +201,35 @@ async def test_an_overview_too_small_for_names_shows_marks_and_names_the_selecti
         await pilot.resize_terminal(160, 48)  # room again: names come back
         await pilot.pause()
         assert "unit-000" in "\n".join(view.render_line(y).text for y in range(view.size.height))
+
+
+async def test_the_selected_units_edges_are_picked_out():
+    graph = random_dag(50)
+    app = GraphApp(graph)
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = app.query_one(GraphView)
+        lit = view.get_component_rich_style("graph-view--lit")
+
+        def lit_cells(row: int) -> set[int]:
+            cells, x = set(), 0
+            for segment in view._paint_row(row):
+                if segment.style == lit:
+                    cells |= set(range(x, x + len(segment.text)))
+                x += len(segment.text)
+            return cells
+
+        unit = next(u for u in graph if graph.out_degree(u) and graph.in_degree(u))
+        view.selected = unit
+        await pilot.pause()
+        mine = view.layout_data.edge_cells(unit)
+        rows = {y for _, y in mine}
+        drawn = {(x, y) for y in rows for x in lit_cells(y)}
+        assert drawn and drawn <= mine, "only the selected unit's edge cells are lit"
+        boxes = view.layout_data.boxes
+        for other in (*graph.predecessors(unit), *graph.successors(unit)):  # every edge reaches its box
+            box = boxes[other]
+            side = box.x - 1 if other in graph.successors(unit) else box.x + BOX_WIDTH
+            assert (side, box.port_y) in drawn
+        view.selected = next(u for u in graph if u != unit and not set(graph.neighbors(unit)) & {u})
+        await pilot.pause()
+        assert not {(x, y) for y in rows for x in lit_cells(y)} & (mine - view.layout_data.edge_cells(view.selected))

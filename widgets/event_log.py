@@ -123,7 +123,7 @@ class EventLog(ScrollView, can_focus=True):
         style = self.get_component_rich_style(f"event-log--{kind}")
         if index == self.cursor:
             style += self.get_component_rich_style("event-log--cursor")
-        return Strip([Segment(elide(text, width), style)]).extend_cell_length(width, style if index == self.cursor else None)
+        return Strip([Segment(elide(text, width), style)]).extend_cell_length(width, style)
 
     # -- reading back -------------------------------------------------------------------------------
     def on_focus(self, event: events.Focus) -> None:

@@ -52,6 +52,14 @@ class GraphLayout:
     boxes: dict[str, Box]
     columns: list[list[str]]
     edge_rows: dict[int, dict[int, str]] = field(default_factory=dict)
+    paths: list[list[tuple[int, int]]] = field(default_factory=list)
+    """The cells (x, y) each piece of an edge is drawn on (an edge that skips layers has several)."""
+    paths_of: dict[str, list[int]] = field(default_factory=dict)
+    """Each unit's edges, in and out, as indices into `paths`."""
+
+    def edge_cells(self, unit: str) -> set[tuple[int, int]]:
+        """The cells of every edge into or out of `unit`."""
+        return {cell for index in self.paths_of.get(unit, ()) for cell in self.paths[index]}
 
     def boxes_on_row(self, y: int) -> list[Box]:
         return self._rows.get(y, [])
@@ -205,37 +213,49 @@ def layout_graph(graph: nx.DiGraph, order: list[str]) -> GraphLayout:
         height = max(height, y)
     cells: dict[tuple[int, int], int] = defaultdict(int)
     arrows: set[tuple[int, int]] = set()
+    paths: list[list[tuple[int, int]]] = []
+    paths_of: dict[str, list[int]] = defaultdict(list)
     for source, target in links:
-        _route(cells, arrows, ports[source], ports[target], stride, into_box=not _is_placeholder(target))
+        paths_of[source[0] if _is_placeholder(source) else source].append(len(paths))
+        paths_of[target[1] if _is_placeholder(target) else target].append(len(paths))
+        paths.append(_route(cells, arrows, ports[source], ports[target], stride, into_box=not _is_placeholder(target)))
     for node, (index, port_y, _) in ports.items():
         if _is_placeholder(node):  # the edge runs straight through the placeholder's column
-            for x in range(index * stride, index * stride + BOX_WIDTH):
-                cells[(x, port_y)] |= E | W
+            through = [(x, port_y) for x in range(index * stride, index * stride + BOX_WIDTH)]
+            for cell in through:
+                cells[cell] |= E | W
+            paths_of[node[0]].append(len(paths))
+            paths_of[node[1]].append(len(paths))
+            paths.append(through)
     edge_rows: dict[int, dict[int, str]] = defaultdict(dict)
     for (x, y), bits in cells.items():
         edge_rows[y][x] = ARROW if (x, y) in arrows else GLYPHS[bits]
     columns = [[n for n in layer if not _is_placeholder(n)] for layer in layers]
     width = max(len(layers) * stride - GUTTER, 0)
-    return GraphLayout(width, max(height - GAP, 0), boxes, columns, dict(edge_rows))
+    return GraphLayout(width, max(height - GAP, 0), boxes, columns, dict(edge_rows), paths, dict(paths_of))
 
 
 def _route(cells: dict, arrows: set, source: tuple[int, int, int], target: tuple[int, int, int], stride: int,
-           into_box: bool) -> None:
-    """Out of the source's right side, down or up its lane in the gutter, into the target's left side."""
+           into_box: bool) -> list[tuple[int, int]]:
+    """Out of the source's right side, down or up its lane in the gutter, into the target's left side;
+    returns the cells drawn."""
     layer, y1, lane = source
     _, y2, _ = target
     start = layer * stride + BOX_WIDTH
     end = start + GUTTER - 1
     lane_x = start + 1 + lane
-    _line(cells, (start - 1, y1), (lane_x, y1))
-    _line(cells, (lane_x, y1), (lane_x, y2))
-    _line(cells, (lane_x, y2), (end + 1, y2))
+    drawn: list[tuple[int, int]] = []
+    _line(cells, (start - 1, y1), (lane_x, y1), drawn)
+    _line(cells, (lane_x, y1), (lane_x, y2), drawn)
+    _line(cells, (lane_x, y2), (end + 1, y2), drawn)
     if into_box:
         arrows.add((end, y2))
+    return drawn
 
 
-def _line(cells: dict, a: tuple[int, int], b: tuple[int, int]) -> None:
-    """Mark the cells from a to b (a straight line) as joined to each other, excluding box borders."""
+def _line(cells: dict, a: tuple[int, int], b: tuple[int, int], drawn: list[tuple[int, int]]) -> None:
+    """Mark the cells from a to b (a straight line) as joined to each other, excluding box borders,
+    and add them to `drawn`."""
     (x1, y1), (x2, y2) = a, b
     if (x1, y1) == (x2, y2):
         return
@@ -246,7 +266,9 @@ def _line(cells: dict, a: tuple[int, int], b: tuple[int, int]) -> None:
         nx_, ny = x + dx, y + dy
         cells[(x, y)] |= forward
         cells[(nx_, ny)] |= back
+        drawn.append((x, y))
         x, y = nx_, ny
+    drawn.append((x2, y2))
 
 
 OVERVIEW_MIN_CELL = 7

@@ -1,7 +1,7 @@
 """The live dependency graph: one box per unit (id, state, owner), coloured by state, edges drawn
-with box-drawing characters, a selection moved with the arrow keys or h/j/k/l, the view panned
-apart from it (shift+arrows, H/J/K/L, the mouse wheel), and an overview (z) that fits the whole
-graph: one line per unit, each layer a column.
+with box-drawing characters (the selected unit's picked out), a selection moved with the arrow
+keys or h/j/k/l, the view panned apart from it (shift+arrows, H/J/K/L, the mouse wheel), and an
+overview (z) that fits the whole graph: one line per unit, each layer a column.
 
 It paints line by line (Textual's line API) from a layout computed once, and caches each
 line, so a state change repaints only the rows of the boxes that changed: a 500-unit graph
@@ -69,6 +69,7 @@ class GraphView(ScrollView, can_focus=True):
         "graph-view--edge", "graph-view--pending", "graph-view--ready", "graph-view--active",
         "graph-view--integrating", "graph-view--waiting", "graph-view--merged", "graph-view--problem",
         "graph-view--cancelled", "graph-view--selected", "graph-view--dimmed", "graph-view--linked",
+        "graph-view--lit",
     }
     DEFAULT_CSS = """
     GraphView { background: $surface; }
@@ -84,6 +85,7 @@ class GraphView(ScrollView, can_focus=True):
     GraphView > .graph-view--selected { background: $boost; text-style: bold; }
     GraphView > .graph-view--dimmed { color: $text-disabled; }
     GraphView > .graph-view--linked { text-style: underline; }
+    GraphView > .graph-view--lit { color: $foreground; text-style: bold; }
     """
 
     selected: reactive[str | None] = reactive(None)
@@ -110,6 +112,8 @@ class GraphView(ScrollView, can_focus=True):
         self.titles: dict[str, str] = {}
         self._successors: set[str] = set()
         self._linked: dict[str, set[str]] = {}
+        self._lit: dict[int, set[int]] = {}
+        """The selected unit's edges: the columns of its cells, by row."""
         self._lines: dict[int, Strip] = {}
         self._overview: Overview | None = None
 
@@ -121,6 +125,7 @@ class GraphView(ScrollView, can_focus=True):
         self._successors = {unit for unit in graph if graph.out_degree(unit)}
         self._linked = {unit: set(graph.predecessors(unit)) | set(graph.successors(unit)) for unit in graph}
         self._overview = None
+        self._lit = self._edges_of(self.selected)
         self._show_mode()
         if self.selected not in self.layout_data.boxes:
             first = next((column[0] for column in self.layout_data.columns if column), None)
@@ -180,7 +185,8 @@ class GraphView(ScrollView, can_focus=True):
         strip = self._lines.get(row)
         if strip is None:
             strip = self._lines[row] = self._paint_row(row)
-        return strip.crop(scroll_x, scroll_x + self.size.width).extend_cell_length(self.size.width)
+        return strip.crop(scroll_x, scroll_x + self.size.width).extend_cell_length(
+            self.size.width, self.get_component_rich_style("graph-view--edge"))
 
     def _paint_row(self, row: int) -> Strip:
         if self.overview and self._overview is not None:
@@ -193,11 +199,11 @@ class GraphView(ScrollView, can_focus=True):
         x = 0
         for box in self.layout_data.boxes_on_row(row):
             if box.x > x:
-                segments.append(Segment(_edge_text(edges, x, box.x), edge_style))
+                segments.extend(self._edge_segments(row, edges, x, box.x, edge_style))
             segments.extend(self._box_segments(box, row - box.y))
             x = box.x + BOX_WIDTH
         if x < self.layout_data.width:
-            segments.append(Segment(_edge_text(edges, x, self.layout_data.width), edge_style))
+            segments.extend(self._edge_segments(row, edges, x, self.layout_data.width, edge_style))
         return Strip(segments)
 
     def _box_segments(self, box: Box, line: int) -> list[Segment]:
@@ -236,11 +242,11 @@ class GraphView(ScrollView, can_focus=True):
         for unit in overview.rows.get(row, ()):
             start = overview.places[unit][0]
             if start > x:
-                segments.append(Segment(" " * (start - x)))
+                segments.append(Segment(" " * (start - x), edge_style))
             segments.append(self._cell_segment(unit, overview.cell))
             x = start + overview.cell
         if x < overview.width:
-            segments.append(Segment(" " * (overview.width - x)))
+            segments.append(Segment(" " * (overview.width - x), edge_style))
         return Strip(segments)
 
     def _cell_segment(self, unit: str, width: int) -> Segment:
@@ -253,7 +259,7 @@ class GraphView(ScrollView, can_focus=True):
         if unit == self.selected:
             style += self.get_component_rich_style("graph-view--selected")
         elif unit in self._linked.get(self.selected or "", ()):
-            style += self.get_component_rich_style("graph-view--linked")
+            style += self.get_component_rich_style("graph-view--linked", partial=True)  # its state's colour stays
         text = f"{STATE_MARKS[group]} {_fit(unit, width - 2)}" if width >= OVERVIEW_MIN_CELL else STATE_MARKS[group]
         return Segment(text.ljust(width), style)
 
@@ -263,10 +269,38 @@ class GraphView(ScrollView, can_focus=True):
                    for value in (unit, self.titles.get(unit), look.state, STATE_LABELS.get(look.state), look.owner))
 
     # -- selection ----------------------------------------------------------------------------
+    def _edge_segments(self, row: int, edges: dict[int, str], start: int, end: int, style) -> list[Segment]:
+        """The edges between two boxes, those of the selected unit picked out."""
+        lit = self._lit.get(row)
+        if not lit or not any(start <= x < end for x in lit):
+            return [Segment(_edge_text(edges, start, end), style)]
+        lit_style = self.get_component_rich_style("graph-view--lit")
+        segments: list[Segment] = []
+        run_start = start
+        for x in range(start + 1, end + 1):
+            if x == end or (x in lit) != (run_start in lit):
+                segments.append(Segment(_edge_text(edges, run_start, x), lit_style if run_start in lit else style))
+                run_start = x
+        return segments
+
+    def _edges_of(self, unit: str | None) -> dict[int, set[int]]:
+        lit: dict[int, set[int]] = {}
+        for x, y in self.layout_data.edge_cells(unit) if unit else ():
+            lit.setdefault(y, set()).add(x)
+        return lit
+
     def watch_selected(self, old: str | None, new: str | None) -> None:
         for unit in {old, new} | self._linked.get(old or "", set()) | self._linked.get(new or "", set()):
             if unit in (old, new) or self.overview:  # the overview underlines the selection's neighbours
                 self._repaint(unit)
+        lit = self._edges_of(new)
+        changed_rows = lit.keys() | self._lit.keys()
+        self._lit = lit
+        if not self.overview:
+            for y in changed_rows:
+                self._lines.pop(y, None)
+            if changed_rows:
+                self.refresh_lines(min(changed_rows), max(changed_rows) - min(changed_rows) + 1)
         if new in self.layout_data.boxes:
             self._scroll_to_selected()
             self._describe_selected()
