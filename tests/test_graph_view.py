@@ -233,3 +233,43 @@ async def test_the_selected_units_edges_are_picked_out():
         view.selected = next(u for u in graph if u != unit and not set(graph.neighbors(unit)) & {u})
         await pilot.pause()
         assert not {(x, y) for y in rows for x in lit_cells(y)} & (mine - view.layout_data.edge_cells(view.selected))
+
+
+async def test_on_the_screen_z_pans_and_e_work_from_any_pane(tmp_path, monkeypatch):
+    """The screen's own bindings (help and palette are made from them): the overview and panning
+    reach the graph from another pane, and `e` opens the newest event in full."""
+    import time
+
+    from harness import DrivenApp
+    from scenes import build_scene, frozen, local_times_in_utc
+
+    from bosun.widgets.event_log import EventDetail, EventLog
+
+    local_times_in_utc(monkeypatch)
+    session = build_scene(tmp_path / "scene", monkeypatch)
+    frozen(session)
+    try:
+        app = DrivenApp(session, supervise=False)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await app.caught_up()
+            graph = app.query_one(GraphView)
+            app.query_one(EventLog).focus()
+            await pilot.press("z")
+            assert graph.overview and graph.has_focus, "z shows the overview and takes you to the graph"
+            await pilot.press("z")
+            assert not graph.overview
+            app.query_one("#agents").focus()
+            selected = graph.selected
+            await pilot.press("L")
+            await pilot.pause()
+            assert graph.scroll_offset.x == graph.PAN_X and graph.selected == selected
+            await pilot.press("e")
+            detail = await app.dialog(EventDetail)
+            assert detail.event.seq == session.store.last_seq()
+            await pilot.press("escape")
+            commands = [binding.id for binding in app.screen_of_session.offered_bindings()]
+            assert {"view.overview", "view.pan-left", "view.event-line"} <= set(commands)
+    finally:
+        session.close()
+        monkeypatch.undo()
+        time.tzset()

@@ -77,7 +77,7 @@ class SupervisorScreen(Screen):
         Binding("d", "show_tab('diff')", "Diff", id="view.diff", show=False, tooltip="the selected unit's diff"),
         Binding("g", "show_tab('gate')", "Gate", id="view.gate", show=False, tooltip="every gate run"),
         Binding("z", "overview", "Overview", id="view.overview", show=False,
-                tooltip="overview: the whole graph, a line per unit (z again: boxes)"),
+                tooltip="the whole graph at once, a line per unit (z again: boxes)"),
         Binding("shift+left,H", "pan(-1, 0)", "Pan left", id="view.pan-left", show=False, key_display="⇧← H",
                 tooltip="pan the graph left (the selection stays where it is)"),
         Binding("shift+right,L", "pan(1, 0)", "Pan right", id="view.pan-right", show=False, key_display="⇧→ L",
