@@ -63,10 +63,10 @@ def semantic_verdict(repo: GitRepo, head: str, unit_head: str, merged_tree: str,
                         "duration_s": round(time.monotonic() - started, 3)}
             outcomes, notes = run_analysers(repo, severity, analysers,
                                             {"base": base, "ours": head, "theirs": theirs, "merged": merged_tree})
-            placed = {(f.path, f.line) for f in found}
+            placed = {(f.path, f.line) for f in found if severity.get(f.kind, "block") == "block"}
             for outcome in outcomes:
                 # the same break seen by the `ast` checks and a tool is told once, by the `ast` checks
-                # (they name the definition and both sides); the tool's own findings come after
+                # (they name the definition and both sides); where they only warn, the tool's error stands
                 found += [f for f in outcome.findings if (f.path, f.line) not in placed]
                 reports.append(analyser_report(outcome))
             for finding in found:

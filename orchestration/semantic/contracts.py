@@ -52,6 +52,8 @@ def returns_change(old: FuncInfo, new: FuncInfo) -> str | None:
     gained_none = "None" in after and "None" not in before and bool(before - {"None"})
     concrete_before, concrete_after = before - OPAQUE_SHAPES, after - OPAQUE_SHAPES
     restructured = bool(concrete_before) and bool(concrete_after) and concrete_before != concrete_after
+    if restructured and sequences_alike(concrete_before, concrete_after):
+        restructured = False
     generator_flip = ("generator" in before) != ("generator" in after)
     if gained_none or restructured or generator_flip:
         return f"return shape from {shapes(before)} to {shapes(after)}"
@@ -73,6 +75,17 @@ def raises_change(old: FuncInfo, new: FuncInfo, caught: frozenset[str], descends
     if not (relied_on or escaping):
         return None
     return f"raised exceptions from {shapes(old.raises) or 'none'} to {shapes(new.raises) or 'none'}"
+
+
+def sequences_alike(before: frozenset[str], after: frozenset[str]) -> bool:
+    """A tuple that became a list (or back) iterates, indexes and measures the same; only a fixed
+    tuple that changed its length breaks a caller unpacking it. (What a caller does with a list
+    that a tuple lacks is the type checker's to see, run beside these checks.)"""
+    both = before | after
+    if not all(s == "list" or s.startswith("tuple") for s in both):
+        return False
+    fixed = {s for s in both if s.startswith("tuple[")}
+    return len(fixed) <= 1
 
 
 def call_contract_change(old: FuncInfo, new: FuncInfo, relied_on: list[str], result_used: bool,
