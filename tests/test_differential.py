@@ -89,6 +89,20 @@ def test_corpus_case_on_real_tools(language: str, case, tmp_path: Path) -> None:
         assert verdict["passed"] and not verdict["blocking"]
 
 
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.name) for c in load_cases() if not c.broken])
+def test_the_ast_corpus_benign_cases_stay_quiet_with_the_type_checker(case, tmp_path: Path) -> None:
+    """The benign cases written for the `ast` checks, judged with pyrefly beside them."""
+    missing = tool_for("python")
+    if missing:
+        pytest.skip(missing)
+    repo = tmp_path / "repo"
+    materialise(case, repo)
+    code, merged = merge_tree(repo)
+    verdict = verdict_for(repo, merged)
+    assert [r["analyser"] for r in verdict["analysers"]] == ["pyrefly"]
+    assert not verdict["findings"], [f["message"] for f in verdict["findings"]]
+
+
 # --- diagnostics and matching ------------------------------------------------------------------
 
 def test_the_common_formats_are_parsed() -> None:

@@ -23,6 +23,7 @@ from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.process import scrubbed_env
 from bosun.orchestration.semantic.analysis import check_merge, read_python_tree
 from bosun.orchestration.semantic.differential import Analyser, Outcome, Run, differential
+from bosun.orchestration.semantic.pytypes import drop_guarded
 from bosun.orchestration.semantic.syntax import syntax_findings
 from bosun.orchestration.semantic.tools import command_analyser, default_analysers
 
@@ -67,7 +68,7 @@ def semantic_verdict(repo: GitRepo, head: str, unit_head: str, merged_tree: str,
             for outcome in outcomes:
                 # the same break seen by the `ast` checks and a tool is told once, by the `ast` checks
                 # (they name the definition and both sides); where they only warn, the tool's error stands
-                found += [f for f in outcome.findings if (f.path, f.line) not in placed]
+                found += [f for f in drop_guarded(outcome.findings, trees[3]) if (f.path, f.line) not in placed]
                 reports.append(analyser_report(outcome))
             for finding in found:
                 level = severity.get(finding.kind, "block")

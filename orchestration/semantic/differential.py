@@ -47,6 +47,8 @@ class Analyser:
     env: tuple[tuple[str, str], ...] = ()  # extra environment (caches, offline switches)
     link: tuple[str, ...] = ()  # untracked folders of the repository made visible in each tree (node_modules)
     only_errors: bool = True  # warnings of a linter are taken too when False
+    reads: tuple[str, ...] = ()  # endings of the files it reads ("" : any file); lets a merge whose
+    # files of that kind are exactly one side's skip the runs (the output could only be that side's)
 
     @property
     def program(self) -> str:
@@ -176,8 +178,8 @@ def differential(repo: Path, analyser: Analyser, treeishes: dict[str, str], runn
         outcome.skipped = missing
         return outcome
     trees = {version: tree_id(repo, treeishes[version]) for version in VERSIONS}
-    if trees["merged"] in (trees["ours"], trees["theirs"]):
-        outcome.seconds = time.monotonic() - started  # the merge is one side: nothing can be new
+    if trees["merged"] in (trees["ours"], trees["theirs"]) or same_as_a_side(repo, analyser, trees):
+        outcome.seconds = time.monotonic() - started  # the merge is one side for this tool: nothing can be new
         return outcome
     results: dict[str, tuple[list[Diagnostic], Run]] = {}
     todo = []
@@ -228,6 +230,24 @@ def differential(repo: Path, analyser: Analyser, treeishes: dict[str, str], runn
         outcome.findings = [finding_of(analyser, d, ours, theirs) for d in outcome.new]
     outcome.seconds = time.monotonic() - started
     return outcome
+
+
+def read_files(repo: Path, tree: str, endings: tuple[str, ...]) -> frozenset[tuple[str, str]]:
+    listing = git(repo, ["ls-tree", "-r", "-z", tree])
+    found = set()
+    for entry in filter(None, listing.split("\0")):
+        meta, path = entry.split("\t", 1)
+        if path.endswith(endings):
+            found.add((path, meta.split()[2]))
+    return frozenset(found)
+
+
+def same_as_a_side(repo: Path, analyser: Analyser, trees: dict[str, str]) -> bool:
+    """Whether the merge holds exactly one side's files of the kinds the analyser reads."""
+    if not analyser.reads:
+        return False
+    merged = read_files(repo, trees["merged"], analyser.reads)
+    return any(merged == read_files(repo, trees[side], analyser.reads) for side in ("ours", "theirs"))
 
 
 def related(diagnostic: Diagnostic, changed: list[str], limit: int = 3) -> list[str]:

@@ -47,3 +47,44 @@ def python_checker(name: str | None = None, src_layout: bool = False) -> Analyse
     command = CHECKERS[name].format(exe=exe, src=src)
     env = (("MYPYPATH", "src"),) if name == "mypy" and src_layout else ()
     return Analyser(name=name, command=command, kind="type_error", timeout=180.0, env=env)
+
+
+GUARDS = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
+
+
+def guarded_import_lines(source: str) -> set[int]:
+    """Lines of imports inside `try:` blocks that catch ImportError (an optional dependency or an
+    optional fast path with a fallback): a type checker's "cannot import" there is by design."""
+    import ast
+    try:
+        tree = ast.parse(source.removeprefix("\ufeff"))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    lines: set[int] = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Try):
+            continue
+        names = set()
+        for handler in node.handlers:
+            kinds = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+            names |= {"BaseException" if k is None else getattr(k, "id", getattr(k, "attr", "")) for k in kinds}
+        if names & GUARDS:
+            for stmt in node.body:
+                for inner in ast.walk(stmt):
+                    if isinstance(inner, (ast.Import, ast.ImportFrom)):
+                        lines.update(range(inner.lineno, (inner.end_lineno or inner.lineno) + 1))
+    return lines
+
+
+def drop_guarded(findings: list, files: dict[str, str]) -> list:
+    """Type errors left out where they sit on a guarded import of the merged tree (`files`)."""
+    cache: dict[str, set[int]] = {}
+    kept = []
+    for finding in findings:
+        if finding.kind == "type_error" and finding.path in files:
+            if finding.path not in cache:
+                cache[finding.path] = guarded_import_lines(files[finding.path])
+            if finding.line in cache[finding.path]:
+                continue
+        kept.append(finding)
+    return kept

@@ -16,11 +16,18 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from bosun.orchestration.semantic.differential import Analyser
 from bosun.orchestration.semantic.pytypes import python_checker
 
+READS = {
+    "python": (".py", ".pyi", "pyproject.toml", "pyrefly.toml", "mypy.ini", "setup.cfg", "pyrightconfig.json"),
+    "typescript": (".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs", ".json", ".yml", ".yaml"),
+    "go": (".go", "go.mod", "go.sum", "go.work", ".s", ".c", ".h"),
+    "rust": (".rs", "Cargo.toml", "Cargo.lock", "build.rs"),
+}
 GO_ENV = (("GOPROXY", "off"), ("GOFLAGS", "-mod=readonly"), ("GOTOOLCHAIN", "local"), ("CGO_ENABLED", "0"),
           ("GOWORK", "off"))
 
@@ -44,7 +51,8 @@ def command_analyser(command: str, timeout: float = 300.0) -> Analyser:
             command += " --pretty false"
     if name == "go":
         env = GO_ENV
-    return Analyser(name=command, command=command, kind="new_diagnostic", timeout=timeout, env=env, link=link)
+    return Analyser(name=command, command=command, kind="new_diagnostic", timeout=timeout, env=env, link=link,
+                    reads=READS.get(language_of(command), ()))
 
 
 def tsc_program(repo: Path) -> str:
@@ -66,20 +74,21 @@ def default_analysers(paths: Iterable[str], repo: Path, severity: dict[str, str]
             and not tools_given & {"mypy", "pyrefly", "ty", "pyright", "basedpyright"}:
         checker = python_checker(src_layout=any(p.startswith("src/") for p in paths))
         if checker is not None:
-            analysers.append(checker)
+            analysers.append(replace(checker, reads=READS["python"]))
     if severity.get("new_diagnostic", "block") == "off":
         return analysers, notes
     if "tsconfig.json" in paths and "tsc" not in tools_given:
         analysers.append(Analyser(name="tsc --noEmit", command=f"{tsc_program(repo)} --noEmit --pretty false --skipLibCheck -p .",
-                                  link=("node_modules",), timeout=300.0))
+                                  link=("node_modules",), timeout=300.0, reads=READS["typescript"]))
     if "go.mod" in paths and "go" not in tools_given:
         cache = Path(tempfile.gettempdir()) / "bosun-go-cache"
         analysers.append(Analyser(name="go vet ./...", command="go vet ./...",
-                                  env=(*GO_ENV, ("GOCACHE", os.environ.get("GOCACHE") or str(cache))), timeout=300.0))
+                                  env=(*GO_ENV, ("GOCACHE", os.environ.get("GOCACHE") or str(cache))), timeout=300.0,
+                                  reads=READS["go"]))
     if "Cargo.toml" in paths and "cargo" not in tools_given:
         if sandboxed:
             analysers.append(Analyser(name="cargo check", command="cargo check --message-format short --offline -q",
-                                      timeout=600.0))
+                                      timeout=600.0, reads=READS["rust"]))
         else:
             notes.append("cargo check not run by default without the gate's sandbox (build scripts are project "
                          "code); add it to checks with differential = true")
