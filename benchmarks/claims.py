@@ -13,11 +13,9 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import sqlite3
-import sys
 import tempfile
 import time
 from pathlib import Path
-
 
 from bosun.orchestration.claims import Claim, claim, promote_ready  # noqa: E402
 from bosun.orchestration.graph import build_graph  # noqa: E402

@@ -24,9 +24,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the driven app, the corpus
 
-from harness import DrivenApp  # noqa: E402
 from bosun.orchestration.gitcmd import GitRepo  # noqa: E402
 from bosun.orchestration.session import create_session  # noqa: E402
+
+from harness import DrivenApp  # noqa: E402
 
 CYCLE = ["ready", "claimed", "running", "submitted", "checking", "gating", "awaiting_approval", "merged"]
 GIT = ["-c", "user.name=bench", "-c", "user.email=bench@localhost"]

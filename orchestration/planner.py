@@ -13,9 +13,9 @@ from pathlib import Path
 
 import httpx
 
+from bosun.orchestration.agents.model import AgentFailure, Usage, request_completion
 from bosun.orchestration.errors import BosunError, PlanError
 from bosun.orchestration.gitcmd import GitRepo
-from bosun.orchestration.agents.model import AgentFailure, Usage, request_completion
 from bosun.orchestration.plan import parse_plan
 
 SYSTEM = """You are the manager of a team of coding agents. Split the goal into small units of work

@@ -8,12 +8,12 @@ only; external diff drivers and text conversions are off, so nothing an agent co
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from bosun.orchestration.errors import GitError
-from bosun.orchestration.integration.gate import merge_check
 from bosun.orchestration.gitcmd import GitRepo
+from bosun.orchestration.integration.gate import merge_check
 from bosun.orchestration.scope import in_scope
-from pathlib import Path
 from bosun.orchestration.store import UnitRow
 from bosun.orchestration.worktrees import AgentClone, unit_branch
 

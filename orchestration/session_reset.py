@@ -14,8 +14,8 @@ from pathlib import Path
 from bosun.orchestration.errors import BosunError
 from bosun.orchestration.faults import fault_point
 from bosun.orchestration.gitcmd import GitRepo
-from bosun.orchestration.process import kill_group, process_start_time
 from bosun.orchestration.plan import load_plan
+from bosun.orchestration.process import kill_group, process_start_time
 from bosun.orchestration.session import BOSUN_DIR, open_session, prepare_dir
 
 STOP_WAIT_S = 10.0

@@ -9,12 +9,11 @@ from collections.abc import Callable
 
 from textual._wait import wait_for_idle
 
+from bosun.app.tui.app import BosunApp
+from bosun.app.tui.supervisor_screen import SupervisorScreen
 from bosun.orchestration.orchestrator import Options
 from bosun.orchestration.session import Session
 from bosun.orchestration.store import UnitRow
-
-from bosun.app.tui.supervisor_screen import SupervisorScreen
-from bosun.app.tui.app import BosunApp
 
 
 class DrivenApp(BosunApp):

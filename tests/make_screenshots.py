@@ -10,13 +10,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bosun.app.cli.demo import build_demo_repo
+from bosun.app.tui.dialogs import ApproveDialog, ConflictDialog, NoteDialog, ReassignDialog
 from bosun.orchestration.orchestrator import Options
 from bosun.orchestration.session import create_session
 from bosun.orchestration.states import DONE_STATES, waits_for_human
 from bosun.widgets.graph_view import GraphView
 
-from bosun.app.cli.demo import build_demo_repo
-from bosun.app.tui.dialogs import ApproveDialog, ConflictDialog, NoteDialog, ReassignDialog
 from harness import DrivenApp
 
 SIZE = (120, 40)

@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from conftest import ROOT, bosun, first_parent_merges, git
 from fake_openai import FakeOpenAI, completion
 

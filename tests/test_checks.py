@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 
-from conftest import AWAIT_GO, bosun, first_parent_merges, run_after, write_unit
-
-from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.agents.attempt import task_paths
+from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.session import open_session
+
+from conftest import AWAIT_GO, bosun, first_parent_merges, run_after, write_unit
 
 OPS = "def add(a, b):\n    return a + b\n"
 CONF = "LIMIT = 10\n"

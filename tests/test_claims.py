@@ -9,12 +9,13 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import BackgroundRun, bosun, first_parent_merges, git, toml_plan, write_unit
 
 from bosun.orchestration.claims import Claim, Lost, claim, promote_ready
 from bosun.orchestration.graph import build_graph
 from bosun.orchestration.plan import parse_plan
 from bosun.orchestration.store import Store
+
+from conftest import BackgroundRun, bosun, first_parent_merges, git, toml_plan, write_unit
 
 EXTERNAL = {"ext": {"kind": "external"}, "other": {"kind": "external"}}
 

@@ -4,16 +4,14 @@ live owners, no unit is lost, and every commit on the integration branch passed 
 
 from __future__ import annotations
 
-import os
-
 import asyncio
+import os
 import shutil
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from conftest import GIT_ID, git, toml_plan
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -25,6 +23,8 @@ from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.integration.lane import Integrator
 from bosun.orchestration.session import create_session
 from bosun.orchestration.states import ALL_STATES, AWAITING_APPROVAL, MERGED, SUBMITTED
+
+from conftest import GIT_ID, git, toml_plan
 
 UNITS = ["a", "b", "c", "d"]
 AGENTS = ["x", "y", "z"]

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from bosun.app.cli.example_plan import EXAMPLE_PLAN
-from conftest import bosun, git, write_unit
 from bosun.orchestration.errors import PlanError
 from bosun.orchestration.plan import load_plan
+
+from conftest import bosun, git, write_unit
 
 UNITS = [{"id": "a", "scope": ["src/a.py"]}, {"id": "b", "depends_on": ["a"], "scope": ["src/b.py"]}]
 SCRIPT = {"a": [write_unit("src/a.py", "A = 1\n")], "b": [write_unit("src/b.py", "B = 1\n")]}

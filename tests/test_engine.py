@@ -10,10 +10,10 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import BackgroundRun, bosun, first_parent_merges, git, write_unit
-
 from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.session import open_session
+
+from conftest import BackgroundRun, bosun, first_parent_merges, git, write_unit
 
 DIAMOND = [
     {"id": "a", "scope": ["src/a.py"]},

@@ -21,12 +21,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import AWAIT_GO, bosun, first_parent_merges, git, write_unit
-from test_engine import assert_integration_green
-
 from bosun.orchestration.faults import POINTS
 from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.session import open_session
+
+from conftest import AWAIT_GO, bosun, first_parent_merges, git, write_unit
+from test_engine import assert_integration_green
 
 KILLED = -signal.SIGKILL
 

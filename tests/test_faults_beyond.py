@@ -7,11 +7,10 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from conftest import BackgroundRun, AWAIT_GO, bosun, release, write_unit
+from conftest import AWAIT_GO, BackgroundRun, bosun, release, write_unit
 
 
 def test_sixteen_concurrent_commands_against_a_busy_store_all_answer(project):

@@ -5,10 +5,10 @@ all; and the overview of a terminal too small to name them, marks only. Update b
 
 from __future__ import annotations
 
+from test_graph_view import random_dag
 from textual.app import App, ComposeResult
 
 from bosun.widgets.graph_view import GraphView, UnitLook
-from test_graph_view import random_dag
 
 STATES = ("merged", "merged", "running", "gating", "awaiting_approval", "ready", "pending", "conflicted", "cancelled")
 AGENTS = ("ada", "bob", "cy", None)

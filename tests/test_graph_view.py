@@ -240,10 +240,10 @@ async def test_on_the_screen_z_pans_and_e_work_from_any_pane(tmp_path, monkeypat
     reach the graph from another pane, and `e` opens the newest event in full."""
     import time
 
+    from bosun.widgets.event_log import EventDetail, EventLog
+
     from harness import DrivenApp
     from scenes import build_scene, frozen, local_times_in_utc
-
-    from bosun.widgets.event_log import EventDetail, EventLog
 
     local_times_in_utc(monkeypatch)
     session = build_scene(tmp_path / "scene", monkeypatch)

@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import bosun
+from bosun.orchestration.agents.presets import PRESETS
 from bosun.orchestration.errors import PlanError
 from bosun.orchestration.plan import AgentSpec, ProjectSpec, UnitSpec, load_plan, parse_duration
-from bosun.orchestration.agents.presets import PRESETS
 from bosun.orchestration.scope import entries_overlap, in_scope, matches, scope_problem, scopes_overlap
+
+from conftest import bosun
 
 # One valid agent and two independent units; most bad plans below are this with one change.
 AGENT = '[agents.ada]\nkind = "external"\n'

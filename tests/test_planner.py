@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from bosun.orchestration.plan import load_plan
+
 from conftest import bosun, git
 from fake_openai import FakeOpenAI, completion
-
-from bosun.orchestration.plan import load_plan
 
 GOOD = {"units": [
     {"id": "lexer", "title": "Lexer", "prompt": "Write src/lexer.py", "depends_on": [], "scope": ["src/lexer.py"]},

@@ -18,10 +18,11 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import BackgroundRun, bosun, first_parent_merges, git, write_unit
 
 from bosun.orchestration.sandbox import ports
 from bosun.orchestration.sandbox.probe import probe
+
+from conftest import BackgroundRun, bosun, first_parent_merges, git, write_unit
 
 WORKS, WHY = probe()
 needs_bwrap = pytest.mark.skipif(not WORKS, reason=f"bubblewrap cannot work here: {WHY}")

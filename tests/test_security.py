@@ -17,6 +17,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+
 from conftest import ROOT, bosun, first_parent_merges, git, write_unit
 
 HOOK_NAMES = ("post-commit", "reference-transaction", "post-checkout", "post-merge", "pre-commit",

@@ -18,6 +18,7 @@ from bosun.orchestration.semantic.analysis import (
     read_python_tree,
 )
 from bosun.orchestration.semantic.tree import module_name
+
 from tests.semantic_corpus.corpus import (
     git,
     load_cases,

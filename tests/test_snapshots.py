@@ -10,9 +10,9 @@ import time
 import pytest
 
 from bosun.app.tui.dialogs import ApproveDialog, ConfirmDialog, ConflictDialog, HelpScreen, NoteDialog, ReassignDialog
-from harness import DrivenApp
 from bosun.widgets.graph_view import GraphView
 
+from harness import DrivenApp
 from scenes import build_scene, frozen, local_times_in_utc
 from screen_kit import SIZE
 

@@ -78,6 +78,7 @@ def _alive(pid: int) -> bool:
 async def test_take_over_from_the_screen_opens_a_shell_and_submits_what_was_committed(project, tmp_path, monkeypatch):
     from bosun.app.tui.dialogs import ConfirmDialog
     from bosun.widgets.graph_view import GraphView
+
     from conftest import release
     from screen_kit import SIZE, open_app
 

@@ -8,12 +8,13 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import bosun, write_unit
 
-from bosun.orchestration.status import QUIET_AFTER_S, agent_rows
+from bosun.orchestration.agents.usage import add_usage, usage_from_output
 from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.session import open_session
-from bosun.orchestration.agents.usage import add_usage, usage_from_output
+from bosun.orchestration.status import QUIET_AFTER_S, agent_rows
+
+from conftest import bosun, write_unit
 
 CLAUDE = json.dumps({"type": "result", "subtype": "success", "is_error": False, "result": "Done.",
                      "total_cost_usd": 0.0421, "usage": {"input_tokens": 1200, "output_tokens": 340,

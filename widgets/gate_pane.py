@@ -15,7 +15,6 @@ from textual.widgets import DataTable, Static
 
 from bosun.orchestration.integration.gate import summarize
 from bosun.orchestration.store import GateRun
-
 from bosun.widgets.agents_table import duration
 from bosun.widgets.keyed_table import KeyedTable
 

@@ -23,8 +23,18 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from bosun.widgets.graph_layout import (BOX_HEIGHT, BOX_WIDTH, GAP, GUTTER, OVERVIEW_MIN_CELL, Box, GraphLayout,
-                                        Overview, layout_graph, overview_layout)
+from bosun.widgets.graph_layout import (
+    BOX_HEIGHT,
+    BOX_WIDTH,
+    GAP,
+    GUTTER,
+    OVERVIEW_MIN_CELL,
+    Box,
+    GraphLayout,
+    Overview,
+    layout_graph,
+    overview_layout,
+)
 
 STATE_LABELS = {"awaiting_approval": "to approve", "gate_failed": "gate failed", "out_of_scope": "out of scope",
                 "semantic_conflict": "clash"}

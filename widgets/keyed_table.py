@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.text import Text
-from textual.geometry import Size
 from textual import on
+from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import Reactive
 from textual.widgets import DataTable

@@ -7,10 +7,11 @@ import json
 import sys
 from typing import TextIO
 
+from bosun.orchestration.event_lines import format_event
 from bosun.orchestration.orchestrator import Options, Orchestrator
 from bosun.orchestration.session import Session
-from bosun.orchestration.event_lines import format_event
 from bosun.orchestration.store import Event
+
 
 def run_headless(session: Session, options: Options, as_json: bool, out: TextIO = sys.stdout) -> int:
     """Print every event of this process as it happens; returns the session's exit code."""

@@ -155,9 +155,8 @@ def cmd_land(args: argparse.Namespace) -> int:
 def cmd_reset(args: argparse.Namespace) -> int:
     """End the session and start over: agents stopped, `.bosun/` archived, the integration branch and
     `refs/bosun/*` put back to the base branch. Asks first unless --yes."""
-    from bosun.orchestration.session_reset import reset_session
-
     from bosun.orchestration.plan import load_plan
+    from bosun.orchestration.session_reset import reset_session
 
     repo = repo_of(args)
     if (repo.path / ".bosun" / "state.db").exists():

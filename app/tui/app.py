@@ -16,13 +16,12 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
+from bosun.app.tui.dialogs import ConfirmDialog, HelpScreen
+from bosun.app.tui.supervisor_screen import SupervisorScreen
 from bosun.orchestration.orchestrator import Options, Orchestrator
 from bosun.orchestration.session import Session
 from bosun.orchestration.states import DONE_STATES
 from bosun.orchestration.store import Event
-
-from bosun.app.tui.dialogs import ConfirmDialog, HelpScreen
-from bosun.app.tui.supervisor_screen import SupervisorScreen
 
 
 class BosunApp(App[int]):

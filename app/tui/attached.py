@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from textual.binding import Binding
 
+from bosun.app.tui.app import BosunApp
 from bosun.orchestration.session import Session
 from bosun.orchestration.states import DONE_STATES
-
-from bosun.app.tui.app import BosunApp
 
 SUPERVISOR_CHECK_S = 2.0
 """How often the screen looks whether a supervisor still runs the session."""

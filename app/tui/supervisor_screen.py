@@ -14,18 +14,19 @@ import time
 
 import networkx as nx
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, TabbedContent, TabPane
-from textual.app import SuspendNotSupported
 from textual.worker import WorkerState
 
+from bosun.app.tui.dialogs import ApproveDialog, ConfirmDialog, ConflictDialog, NoteDialog, ReassignDialog
 from bosun.orchestration.agents.attempt import collect
 from bosun.orchestration.agents.external import submit_collected
 from bosun.orchestration.errors import BosunError
+from bosun.orchestration.event_lines import format_event
 from bosun.orchestration.review import approval, commits_made, conflict_sides, unit_diff
 from bosun.orchestration.session import Session
 from bosun.orchestration.states import AGENT_STATES, COMMAND_STATES, DONE_STATES, waits_for_human
@@ -33,14 +34,12 @@ from bosun.orchestration.status import agent_rows
 from bosun.orchestration.store import Event, UnitRow
 from bosun.widgets.agents_table import AgentsTable
 from bosun.widgets.diff_view import DiffView
-from bosun.widgets.event_log import MAX_LINES as EVENT_LOG_LINES, EventLog
+from bosun.widgets.event_log import MAX_LINES as EVENT_LOG_LINES
+from bosun.widgets.event_log import EventLog
 from bosun.widgets.gate_pane import GatePane
 from bosun.widgets.graph_view import GraphView, UnitLook
 from bosun.widgets.keyed_table import KeyedTable
 from bosun.widgets.merge_queue import MergeQueue
-
-from bosun.app.tui.dialogs import ApproveDialog, ConfirmDialog, ConflictDialog, NoteDialog, ReassignDialog
-from bosun.orchestration.event_lines import format_event
 
 MIN_REFRESH_S = 0.015
 """Events closer together than this are shown in one repaint."""

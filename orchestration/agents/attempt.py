@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bosun.orchestration.agents.launch import build_task
-from bosun.orchestration.safe_files import replace_text
 from bosun.orchestration.plan import UnitSpec
+from bosun.orchestration.safe_files import replace_text
 from bosun.orchestration.store import UnitRow
 from bosun.orchestration.worktrees import AgentClone, unit_branch
 

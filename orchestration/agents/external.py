@@ -11,15 +11,15 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from bosun.orchestration.agents.attempt import collect, integrated_units, prepare, task_paths
 from bosun.orchestration.agents.launch import read_report
 from bosun.orchestration.claims import HELD, Claim, claim, promote_ready, release
-from bosun.orchestration.faults import fault_point
 from bosun.orchestration.errors import BosunError, LostClaim, StaleToken
+from bosun.orchestration.faults import fault_point
 from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.plan import load_plan
-from bosun.orchestration.agents.attempt import collect, integrated_units, prepare, task_paths
-from bosun.orchestration.setup_lock import exclusive
 from bosun.orchestration.session import BOSUN_DIR, Session, create_session, open_session
+from bosun.orchestration.setup_lock import exclusive
 from bosun.orchestration.states import DONE_STATES, MERGED, READY, RUNNING, SUBMITTED
 from bosun.orchestration.store import StaleState
 from bosun.orchestration.worktrees import AgentClone

@@ -13,15 +13,14 @@ import shutil
 import sys
 from pathlib import Path
 
+from bosun.orchestration.agents.scripted import compile_script
 from bosun.orchestration.errors import BosunError
 from bosun.orchestration.plan import AgentSpec, Plan, UnitSpec
 from bosun.orchestration.process import Child, scrubbed_env
 from bosun.orchestration.safe_files import replace_text
-from bosun.orchestration.sandbox import active, network_of
-from bosun.orchestration.sandbox import bwrap, leftovers, ports
+from bosun.orchestration.sandbox import active, bwrap, leftovers, network_of, ports
 from bosun.orchestration.sandbox.boxes import agent_box
 from bosun.orchestration.sandbox.probe import bwrap_path
-from bosun.orchestration.agents.scripted import compile_script
 from bosun.orchestration.worktrees import AgentClone
 
 SCRIPTED_RUNNER = Path(__file__).with_name("scripted.py")

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, bosun
 
 from bosun.orchestration.sandbox.probe import probe
+
+from conftest import ROOT, bosun
 
 PINNED = {  # the versions .ci/run installs; bump both together
     "claude": "@anthropic-ai/claude-code@2.1.332",
