@@ -78,7 +78,7 @@ class Outcome:
     findings: list[Finding] = field(default_factory=list)
     new: list[Diagnostic] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)  # diagnostics per version
-    ran: int = 0  # trees the analyser actually ran on (the rest came from the cache)
+    ran: int = 0  # trees the analyser actually ran on (the rest came from the cache, or were not needed)
     skipped: str | None = None  # why it could not run (the tool is missing, ...)
     failed: str | None = None  # it ran, but not as an analyser should (a crash on the merge only, ...)
     seconds: float = 0.0
@@ -182,13 +182,8 @@ def differential(repo: Path, analyser: Analyser, treeishes: dict[str, str], runn
         outcome.seconds = time.monotonic() - started  # the merge is one side for this tool: nothing can be new
         return outcome
     results: dict[str, tuple[list[Diagnostic], Run]] = {}
-    todo = []
-    for version in VERSIONS:
-        hit = cache.get((analyser.command, trees[version])) if cache else None
-        if hit is not None:
-            results[version] = hit
-        elif trees[version] not in [trees[v] for v in todo]:
-            todo.append(version)
+    ran: list[str] = []
+    base_known = True
     with tempfile.TemporaryDirectory(prefix="bosun-diff-", dir=work) as tmp:
         def one(version: str) -> tuple[list[Diagnostic], Run]:
             folder = Path(tmp) / version
@@ -202,16 +197,35 @@ def differential(repo: Path, analyser: Analyser, treeishes: dict[str, str], runn
                      if d.severity == "error" or not analyser.only_errors]
             return found, run
 
-        with ThreadPoolExecutor(max_workers=max(1, len(todo))) as pool:
-            for version, result in zip(todo, pool.map(one, todo)):
-                results[version] = result
-                if cache is not None and result[1].exit_code not in (None, 127):
-                    cache.put((analyser.command, trees[version]), result)
-    for version in VERSIONS:  # versions with the same tree share one run
-        if version not in results:
-            results[version] = next(results[v] for v in VERSIONS if v in results and trees[v] == trees[version])
-    outcome.ran = len(todo)
-    outcome.counts = {version: len(results[version][0]) for version in VERSIONS}
+        def run_versions(versions: tuple[str, ...]) -> None:
+            todo = []
+            for version in versions:
+                hit = cache.get((analyser.command, trees[version])) if cache else None
+                if hit is not None:
+                    results[version] = hit
+                elif trees[version] not in [trees[v] for v in todo]:
+                    todo.append(version)
+            with ThreadPoolExecutor(max_workers=max(1, len(todo))) as pool:
+                for version, result in zip(todo, pool.map(one, todo)):
+                    results[version] = result
+                    if cache is not None and result[1].exit_code not in (None, 127):
+                        cache.put((analyser.command, trees[version]), result)
+            ran.extend(todo)
+            for version in versions:  # versions with the same tree share one run
+                if version not in results:
+                    results[version] = next(results[v] for v in results if trees[v] == trees[version])
+
+        # The base is needed only when the merge shows something neither side does (then it tells
+        # whether that was there before both sides removed it): most merges skip its run.
+        run_versions(("ours", "theirs", "merged"))
+        cached_base = cache.get((analyser.command, trees["base"])) if cache else None
+        if cached_base is not None or new_in_merge([], results["ours"][0], results["theirs"][0], results["merged"][0]):
+            run_versions(("base",))
+        else:
+            base_known = False
+            results["base"] = ([], Run(0, "", 0.0))
+    outcome.ran = len(ran)
+    outcome.counts = {version: len(results[version][0]) for version in VERSIONS if version != "base" or base_known}
     merged_run = results["merged"][1]
     if merged_run.exit_code == 127 and not results["merged"][0]:
         outcome.skipped = f"{analyser.program} could not start: {merged_run.output.strip()[-200:]}"
