@@ -45,8 +45,8 @@ PRESETS: dict[str, Preset] = {
     ),
     "opencode": Preset(
         ("opencode", "run", "--format", "json", "{prompt}"),
-        True, "opencode's non-interactive run; pass its provider's key and OPENCODE_CONFIG_CONTENT (or "
-              "mount ~/.config/opencode) through env",
+        True, "opencode's non-interactive run; pass its provider's key through env, its config as "
+              "OPENCODE_CONFIG_CONTENT or by mounting ~/.config/opencode",
     ),
     "qwen-code": Preset(
         ("qwen", "--yolo", "--output-format", "stream-json", "{prompt}"),

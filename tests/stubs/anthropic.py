@@ -21,7 +21,8 @@ def _text_of(node) -> str:
 
 
 def _cwd(body: dict) -> str | None:
-    match = re.search(r"Working directory: (/[^\s\"\\]+)", _text_of(body.get("system", "")) + _text_of(body.get("messages")))
+    text = _text_of(body.get("system", "")) + _text_of(body.get("messages"))
+    match = re.search(r"[Ww]orking directory: (/[^\s\"\\]+)", text)
     return match.group(1) if match else None
 
 
