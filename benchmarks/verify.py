@@ -150,7 +150,7 @@ def language_results(work: Path, language: str) -> list[tuple[str, bool, bool, f
         code, tree = merge_tree(repo)
         if code != 0:
             raise SystemExit(f"{language}/{case.name}: the branches conflict textually; fix the case")
-        CACHE._items.clear()
+        CACHE.clear()
         start = time.perf_counter()
         result = verdict(repo, tree)
         seconds = time.perf_counter() - start
@@ -242,7 +242,7 @@ def synthetic_times(work: Path, language: str, count: int, changed: int, repeat:
     repo, tree = synthetic_merge(work, language, count, changed)
     colds, warms, findings = [], [], 0
     for _ in range(max(1, repeat // 2)):
-        CACHE._items.clear()
+        CACHE.clear()
         start = time.perf_counter()
         result = verdict(repo, tree)
         colds.append(time.perf_counter() - start)

@@ -21,7 +21,7 @@ from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.integration.checks import semantic_verdict
 from bosun.orchestration.plan import parse_plan
 from bosun.orchestration.semantic.diagnostics import Diagnostic, new_in_merge, parse
-from bosun.orchestration.semantic.differential import Analyser, Cache, differential
+from bosun.orchestration.semantic.differential import CACHE, Analyser, Cache, differential
 from bosun.orchestration.semantic.findings import ALL_SEVERITY, SemanticSettings
 from bosun.orchestration.semantic.pytypes import find_program
 from bosun.orchestration.semantic.syntax import syntax_findings
@@ -255,3 +255,22 @@ def test_the_plan_marks_checks_differential_and_says_what_is_wrong(tmp_path: Pat
         parse_plan(bad, tmp_path / "bosun.toml")
     message = "\n".join(raised.value.problems)
     assert "checks[2].run: must be a command" in message and "checks[3].command: unknown key" in message
+
+
+def test_a_plan_differential_command_runs_in_the_gates_sandbox(tmp_path: Path) -> None:
+    from bosun.orchestration.sandbox.probe import probe
+    ok, reason = probe()
+    if not ok:
+        pytest.skip(f"no sandbox here: {reason}")
+    repo, merged = repo_with(tmp_path, {"a.txt": "a\n", "secret.key": "s\n"}, {"b.txt": "b\n"}, {"c.txt": "c\n"})
+    peek = f"test -e {repo}/secret.key && echo 'a.txt:1:1: error: the repository is visible [leak]'; true"
+    settings = SemanticSettings(ALL_SEVERITY)
+    settings.differential, settings.sandbox = (peek,), "auto"
+    verdict = semantic_verdict(GitRepo(repo), "ours", "theirs", merged, settings)
+    [report] = [r for r in verdict["analysers"] if r["analyser"] == peek]
+    assert report["diagnostics"] == {"ours": 0, "theirs": 0, "merged": 0}, "the user's repository is hidden"
+    settings.sandbox = "off"
+    CACHE.clear()  # results are kept by (command, tree)
+    verdict = semantic_verdict(GitRepo(repo), "ours", "theirs", merged, settings)
+    [report] = [r for r in verdict["analysers"] if r["analyser"] == peek]
+    assert report["diagnostics"]["ours"] == 1, "unsandboxed (sandbox = off) it sees it: the check above means something"

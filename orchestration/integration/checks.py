@@ -167,7 +167,7 @@ def sandbox_runner(repo: GitRepo, severity: dict[str, str]):
 
     def run(analyser: Analyser, folder: Path) -> Run:
         env = scrubbed_env(allowed, {**dict(analyser.env), "BOSUN_GATE": "1"})
-        box = gate_box(repo=repo.path, folder=folder, env=env, network=network)
+        box = gate_box(repo=Path(repo.path).resolve(), folder=folder, env=env, network=network)
         argv = bwrap.argv(bwrap_path() or "bwrap", box, ["/bin/sh", "-c", analyser.command])
         return _run(argv, folder, env, analyser.timeout)
     return run

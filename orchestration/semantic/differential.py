@@ -141,6 +141,10 @@ class Cache:
                 return self._items[key]
         return None
 
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
     def put(self, key: tuple[str, str], value) -> None:
         with self._lock:
             self._items[key] = value
@@ -234,10 +238,11 @@ def differential(repo: Path, analyser: Analyser, treeishes: dict[str, str], runn
         outcome.failed = f"{analyser.name} {merged_run.output.strip()}"
     outcome.new = new_in_merge(*(results[v][0] for v in VERSIONS))
     if not outcome.new and merged_run.exit_code not in (0, None) and not results["merged"][0]:
-        sides_ok = all(results[v][1].exit_code == 0 for v in ("ours", "theirs"))
-        if sides_ok:  # it fails on the merge alone, and says nothing we can read: show what it said
-            outcome.failed = f"{analyser.name} failed on the merge only (exit {merged_run.exit_code}): " \
-                             f"{merged_run.output.strip()[-300:]}"
+        # it fails and says nothing we can read (a crash, a broken setup, an unknown format): a
+        # visible verdict that blocks nothing, never a silent pass
+        where = "on the merge only" if all(results[v][1].exit_code == 0 for v in ("ours", "theirs")) else ""
+        outcome.failed = " ".join(f"failed {where} (exit {merged_run.exit_code}) with no diagnostic read: ".split()) + \
+            " " + " ".join(merged_run.output.strip()[-300:].split())
     if outcome.new:
         ours = changed_files(repo, trees["base"], trees["ours"])
         theirs = changed_files(repo, trees["base"], trees["theirs"])
