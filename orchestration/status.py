@@ -1,6 +1,8 @@
 """The session as `bosun status` and the screen show it: every unit (SPEC §9), and what each
 agent is doing now: busy (its output moved in the last few seconds), waiting (it holds a unit
-but has been quiet: thinking, or waiting on an endpoint or a prompt), or idle (it holds nothing)."""
+but has been quiet: thinking, or waiting on an endpoint or a prompt), or idle (it holds nothing).
+An agent whose CLI prints a structured stream says more: a tool call in flight is busy however
+quiet, waiting for the model is waiting, and a CLI that said it is done is idle."""
 
 from __future__ import annotations
 
@@ -9,7 +11,9 @@ import time
 from bosun.orchestration.session import Session
 from bosun.orchestration.states import AGENT_STATES
 from bosun.orchestration.store import UnitRow
+from bosun.orchestration.agents.transcript import stream_activity
 from bosun.orchestration.agents.usage import add_usage
+from bosun.orchestration.ansi import strip_ansi_in
 from bosun.orchestration.sandbox import status_of
 
 QUIET_AFTER_S = 15.0
@@ -33,22 +37,23 @@ def agent_rows(session: Session, now: float | None = None) -> list[dict]:
             log = session.dir / "logs" / f"{held.id}.{held.attempts}.log"
             last = log.stat().st_mtime if log.exists() else (held.started_at or held.updated or now)
             quiet = max(0.0, now - last)
+            told = stream_activity(log) if spec.kind != "external" else None
             row.update(unit=held.id, attempt=held.attempts, branch=held.branch,
                        lease_left_s=round(held.lease_until - now, 1) if held.lease_until else None,
                        elapsed_s=round(now - held.started_at, 1) if held.started_at else None,
                        quiet_s=round(quiet, 1),
-                       activity="busy" if spec.kind == "external" or quiet < QUIET_AFTER_S else "waiting")
+                       activity=told or ("busy" if spec.kind == "external" or quiet < QUIET_AFTER_S else "waiting"))
         rows.append(row)
     return rows
 
 
 def status_json(session: Session) -> dict:
-    """The object of SPEC §9 for `bosun status --json`."""
+    """The object of SPEC §9 for `bosun status --json` (plain text: no terminal escape codes)."""
     runs: dict[str, dict] = {}
     for run in session.store.gate_runs():
         runs[run.unit] = {"passed": run.passed, "duration_s": round(run.duration_s, 3), "commit": run.commit_id,
                           "cause": run.cause, "checks": run.checks}
-    return {
+    return strip_ansi_in({
         "integration": {"branch": session.plan.project.integration,
                         "commit": session.repo.rev_parse(session.integration_ref)},
         "units": [{"id": u.id, "state": u.state, "agent": u.agent, "branch": u.branch, "attempts": u.attempts,
@@ -56,4 +61,4 @@ def status_json(session: Session) -> dict:
                    "usage": u.usage, "detail": u.detail} for u in session.store.units()],
         "agents": agent_rows(session),
         "sandbox": status_of(session.plan),
-    }
+    })

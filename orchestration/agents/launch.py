@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from bosun.orchestration.agents.scripted import compile_script
+from bosun.orchestration.ansi import strip_ansi_in
 from bosun.orchestration.errors import BosunError
 from bosun.orchestration.plan import AgentSpec, Plan, UnitSpec
 from bosun.orchestration.process import Child, scrubbed_env
@@ -31,11 +32,11 @@ _MODEL_BOOTSTRAP = (f"import sys; sys.path.insert(0, {str(Path(__file__).resolve
 
 def build_task(unit: UnitSpec, *, branch: str, base_commit: str, attempt: int, handback: dict | None,
                integrated: list[dict]) -> dict:
-    """The task JSON of SPEC §6."""
+    """The task JSON of SPEC §6 (a hand-back's gate output as plain text: no terminal escapes)."""
     return {
         "protocol": 1, "unit": unit.id, "title": unit.title, "prompt": unit.prompt,
         "scope": list(unit.scope) if unit.scope else [], "branch": branch, "base_commit": base_commit,
-        "attempt": attempt, "handback": handback, "integrated": integrated,
+        "attempt": attempt, "handback": strip_ansi_in(handback), "integrated": integrated,
     }
 
 

@@ -1,0 +1,30 @@
+"""Terminal escape codes out of text that is stored or printed as plain text (a task's hand-back,
+`bosun status --json`); the screen renders the colours instead (Rich's `Text.from_ansi`)."""
+
+from __future__ import annotations
+
+import re
+
+_ESCAPES = re.compile(r"""
+    \x1b\[[0-?]*[ -/]*[@-~]                 # CSI: colours, cursor moves, erases
+  | \x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?      # OSC: titles, links (ended by BEL or ST)
+  | \x1b[P^_][^\x1b]*(?:\x1b\\)?            # DCS, PM, APC strings
+  | \x1b[@-Z\\-_]                           # any other two-byte escape
+  | \x9b[0-?]*[ -/]*[@-~]                   # CSI as one C1 byte
+""", re.VERBOSE)
+
+
+def strip_ansi(text: str) -> str:
+    """`text` without terminal escape sequences."""
+    return _ESCAPES.sub("", text) if "\x1b" in text or "\x9b" in text else text
+
+
+def strip_ansi_in(value):
+    """A JSON-like value with every string in it stripped (dicts and lists copied, the rest as is)."""
+    if isinstance(value, str):
+        return strip_ansi(value)
+    if isinstance(value, dict):
+        return {key: strip_ansi_in(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [strip_ansi_in(item) for item in value]
+    return value
