@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import time
 
@@ -25,6 +26,7 @@ from bosun.orchestration.notify import run_notify
 from bosun.orchestration.claims import Claim, Lost, claim, promote_ready, release
 from bosun.orchestration.agents.attempt import collect, integrated_units, prepare
 from bosun.orchestration.integration.lane import IntegrationTampered, Integrator, Verdict
+from bosun.orchestration.integration.queue import MergeQueue
 from bosun.orchestration.process import Child, kill_group, tail
 from bosun.orchestration.agents.external import revoke
 from bosun.orchestration.sandbox import check_start
@@ -82,6 +84,7 @@ class Orchestrator:
         self.integrator = Integrator(session, merge_when_green=project.merge == "auto" or self.options.auto_approve)
         self.running: dict[str, Running] = {}
         self.lane: asyncio.Task | None = None
+        self.queue = MergeQueue(self.integrator, on_verdict=self._queue_verdict)
         self._wake = asyncio.Event()
         self._failure: BaseException | None = None
         self._said: set[str] = set()
@@ -100,6 +103,11 @@ class Orchestrator:
     # -- the loop -----------------------------------------------------------------------
     async def run(self) -> int:
         """0 when every unit is merged or cancelled; 1 when the rest needs a human."""
+        # Every agent Bosun runs waits on its process in a worker thread: the loop's default pool
+        # (min(32, cores + 4) threads, 6 on two cores) would let six waiting agents starve the rest
+        # and the integration lane of threads, so it gets one sized for the team.
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(max(32, 2 * self.max_agents + 16), thread_name_prefix="bosun"))
         unsandboxed = await asyncio.to_thread(check_start, self.plan)  # `required` without bwrap: refuse here
         self.session.mark_supervisor()
         await asyncio.to_thread(self.clone.ensure)
@@ -354,8 +362,20 @@ class Orchestrator:
                               usage=total_usage)
 
     # -- the integration lane -------------------------------------------------------------------
+    def _queued(self) -> bool:
+        """Whether the merge queue integrates (more than one gate at once, batches or retries),
+        rather than the one-at-a-time lane; a queue still holding candidates finishes them."""
+        project = self.plan.project
+        return project.gate_parallel > 1 or project.batch > 1 or project.gate_retries > 0 or bool(self.queue.chain)
+
     def _feed_lane(self) -> None:
         if self.lane is not None:
+            if self._queued():
+                self.queue.poke()
+            return
+        if self._queued():
+            if self.queue.has_work():
+                self.lane = asyncio.create_task(self._run_queue(), name="merge queue")
             return
         for row in self.store.units():
             if row.state == SUBMITTED or (row.state == AWAITING_APPROVAL and row.approved):
@@ -379,6 +399,23 @@ class Orchestrator:
         finally:
             self.lane = None
             self.wake()
+
+    async def _run_queue(self) -> None:
+        try:
+            await self.queue.run()
+        except StaleState:
+            pass  # a human moved a unit under it: the next round sees it
+        except IntegrationTampered as exc:
+            self._failure = exc
+        except Exception as exc:  # an engine bug or a git failure: the session stops and says so
+            self._failure = exc
+        finally:
+            self.lane = None
+            self.wake()
+
+    def _queue_verdict(self, unit_id: str, state: str, detail: dict) -> None:
+        self._after_verdict(unit_id, Verdict(state, detail))
+        self.wake()  # a merge readies dependents, a hand-back frees an agent
 
     def _after_verdict(self, unit_id: str, verdict: Verdict) -> None:
         if verdict.state == MERGED:  # nobody works on a merged unit again: clean up off the loop
@@ -531,6 +568,9 @@ class Orchestrator:
         for unit_id in self.integrator.recover_intents():
             self.store.append_event("recovered", unit_id, what="merge finished after a crash")
         for row in self.store.units():
+            if row.queue is not None:  # a queue run an earlier supervisor had going
+                self.store.update(row.id, queue=None)
+        for row in self.store.units():
             owner = self.plan.agents.get(row.owner or "")
             if row.state in AGENT_STATES and (row.owner == HUMAN or owner is not None and owner.kind == "external"):
                 continue  # an external agent's claim lives on its lease, a person's until they submit
@@ -552,10 +592,12 @@ class Orchestrator:
             running.task.cancel()
         # TERM, a pause, then KILL for each agent: all at once, and off the loop.
         await asyncio.gather(*(asyncio.to_thread(child.kill) for child in children))
+        self.queue.stop()  # every queue gate killed; its units are judged again on resume
         if self.lane is not None:  # a gate can take minutes: stop it; the unit is judged again on resume
             self.lane.cancel()
             await asyncio.to_thread(self.integrator.stop_gate)
         tasks = [r.task for r in self.running.values()] + ([self.lane] if self.lane else []) + list(self._cleanups)
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+        await self.queue._stop_runs()
 

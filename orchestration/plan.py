@@ -61,6 +61,12 @@ class ProjectSpec:
     """"auto" (bubblewrap where it works, else unsandboxed with a warning), "required" or "off"."""
     gate_network: str = "none"
     """The gate's network: "none" (its own empty namespace) or "host"."""
+    gate_parallel: int = 1
+    """The merge queue: how many gate runs at once, each on top of the candidates ahead of it."""
+    batch: int = 1
+    """The merge queue: how many units one gate run may cover (a failure is bisected)."""
+    gate_retries: int = 0
+    """How many times a failed queue run is run again before it is bisected (flaky tests)."""
 
 
 @dataclass(frozen=True)
@@ -243,6 +249,13 @@ def _project(problems: Problems, raw: Any) -> ProjectSpec:
                 values[key] = value
             else:
                 bad(key, f"must be a whole number from 1 to 1000, not {value!r}")
+    for key, low, high in (("gate_parallel", 1, 32), ("batch", 1, 64), ("gate_retries", 0, 3)):
+        if key in raw:
+            value = raw[key]
+            if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
+                values[key] = value
+            else:
+                bad(key, f"must be a whole number from {low} to {high}, not {value!r}")
     for key in ("gate_timeout", "lease"):
         if key in raw:
             try:

@@ -50,14 +50,19 @@ def agent_rows(session: Session, now: float | None = None) -> list[dict]:
 def status_json(session: Session) -> dict:
     """The object of SPEC §9 for `bosun status --json` (plain text: no terminal escape codes)."""
     runs: dict[str, dict] = {}
+    by_id: dict[int, dict] = {}
     for run in session.store.gate_runs():
         runs[run.unit] = {"passed": run.passed, "duration_s": round(run.duration_s, 3), "commit": run.commit_id,
                           "cause": run.cause, "checks": run.checks}
+        by_id[run.id] = {"id": run.id, "run": run.label, "commit": run.commit_id, "units": run.covers or [run.unit]}
     return strip_ansi_in({
         "integration": {"branch": session.plan.project.integration,
                         "commit": session.repo.rev_parse(session.integration_ref)},
         "units": [{"id": u.id, "state": u.state, "agent": u.agent, "branch": u.branch, "attempts": u.attempts,
                    "merged_commit": u.merged_commit, "gate": runs.get(u.id),
+                   # the gate run whose tree held this unit's merge and passed: with the merge queue,
+                   # one run can cover several units (the units tested together, oldest first)
+                   "gate_run": by_id.get(u.gate_run) if u.gate_run is not None else None,
                    "usage": u.usage, "detail": u.detail} for u in session.store.units()],
         "agents": agent_rows(session),
         "sandbox": status_of(session.plan),

@@ -26,7 +26,8 @@ CREATE TABLE IF NOT EXISTS units (
     branch TEXT, worktree TEXT, base_commit TEXT, head_commit TEXT,
     attempts INTEGER NOT NULL DEFAULT 0, merged_commit TEXT,
     candidate TEXT, candidate_parent TEXT, approved INTEGER NOT NULL DEFAULT 0,
-    handback TEXT, detail TEXT, usage TEXT, pid INTEGER, pid_start TEXT, started_at REAL, updated REAL
+    handback TEXT, detail TEXT, usage TEXT, pid INTEGER, pid_start TEXT, started_at REAL, updated REAL,
+    gate_run INTEGER, queue TEXT
 );
 CREATE INDEX IF NOT EXISTS units_by_state ON units (state, position);
 CREATE TABLE IF NOT EXISTS events (
@@ -37,7 +38,8 @@ CREATE TABLE IF NOT EXISTS gate_runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT, unit TEXT NOT NULL, attempt INTEGER NOT NULL,
     commit_id TEXT NOT NULL, parent TEXT NOT NULL, passed INTEGER NOT NULL,
     exit_code INTEGER, duration_s REAL NOT NULL, cause TEXT NOT NULL,
-    output_tail TEXT NOT NULL, time REAL NOT NULL, checks TEXT NOT NULL DEFAULT '[]'
+    output_tail TEXT NOT NULL, time REAL NOT NULL, checks TEXT NOT NULL DEFAULT '[]',
+    covers TEXT NOT NULL DEFAULT '[]', label TEXT
 );
 CREATE TABLE IF NOT EXISTS commands (
     id INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL, kind TEXT NOT NULL,
@@ -45,12 +47,24 @@ CREATE TABLE IF NOT EXISTS commands (
 );
 CREATE TABLE IF NOT EXISTS intents (
     id INTEGER PRIMARY KEY AUTOINCREMENT, unit TEXT NOT NULL, ref TEXT NOT NULL,
-    old TEXT NOT NULL, new TEXT NOT NULL, status TEXT NOT NULL, time REAL NOT NULL
+    old TEXT NOT NULL, new TEXT NOT NULL, status TEXT NOT NULL, time REAL NOT NULL,
+    units TEXT, gate_run INTEGER
 );
 """
 
-JSON_FIELDS = ("handback", "detail", "usage")
-SCHEMA_VERSION = 2
+JSON_FIELDS = ("handback", "detail", "usage", "queue")
+SCHEMA_VERSION = 3
+UPGRADES = {
+    1: ["ALTER TABLE gate_runs ADD COLUMN checks TEXT NOT NULL DEFAULT '[]'"],  # every check's verdict
+    2: [  # the merge queue: which gate run covered which units, and batch landings
+        "ALTER TABLE units ADD COLUMN gate_run INTEGER",
+        "ALTER TABLE units ADD COLUMN queue TEXT",
+        "ALTER TABLE gate_runs ADD COLUMN covers TEXT NOT NULL DEFAULT '[]'",
+        "ALTER TABLE gate_runs ADD COLUMN label TEXT",
+        "ALTER TABLE intents ADD COLUMN units TEXT",
+        "ALTER TABLE intents ADD COLUMN gate_run INTEGER",
+    ],
+}
 
 
 @dataclass
@@ -82,6 +96,10 @@ class UnitRow:
     pid_start: str | None = None
     started_at: float | None = None
     updated: float | None = None
+    gate_run: int | None = None
+    """The gate run that covered the unit's merge (its tree included the unit's merge and passed)."""
+    queue: dict | None = None
+    """The merge queue's run testing the unit now: `{"run", "with", "why", "slot"}`, or None."""
 
 
 UNIT_COLUMNS = tuple(f.name for f in fields(UnitRow))
@@ -118,6 +136,10 @@ class GateRun:
     time: float
     checks: list[dict] = field(default_factory=list)
     """Every check's verdict, in the order they ran: `{"check", "passed", "blocking", "cause", ...}`."""
+    covers: list[str] = field(default_factory=list)
+    """Every unit whose merge the tested tree holds, oldest first (empty: just `unit`, as before the queue)."""
+    label: str | None = None
+    """The merge queue's name for the run (R1, R2, ...), as its events say."""
 
 
 @dataclass(frozen=True)
@@ -159,13 +181,14 @@ class Store:
             self.db.execute("PRAGMA synchronous = FULL")
             version = self.db.execute("PRAGMA user_version").fetchone()[0]
             fresh = self.db.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'units'").fetchone()[0] == 0
-            if not fresh and version == 1:  # v2 keeps every check's verdict with its gate run
-                try:
-                    self.db.execute("ALTER TABLE gate_runs ADD COLUMN checks TEXT NOT NULL DEFAULT '[]'")
-                except sqlite3.OperationalError as exc:  # another process migrated it a moment ago
-                    if "duplicate column" not in str(exc):
-                        raise
-                version = SCHEMA_VERSION
+            while not fresh and version in UPGRADES:  # additive steps, one version at a time
+                for statement in UPGRADES[version]:
+                    try:
+                        self.db.execute(statement)
+                    except sqlite3.OperationalError as exc:  # another process migrated it a moment ago
+                        if "duplicate column" not in str(exc):
+                            raise
+                version += 1
             if not fresh and version != SCHEMA_VERSION:
                 self.db.close()
                 raise BosunError(f"{path}: this session was written by another version of Bosun (store schema "
@@ -378,20 +401,38 @@ class Store:
     # -- gate runs ----------------------------------------------------------------------
     def _insert_gate_run(self, db: sqlite3.Connection, unit: str, attempt: int, commit_id: str, parent: str, passed: bool,
                          exit_code: int | None, duration_s: float, cause: str, output_tail: str,
-                         checks: list[dict] | None = None) -> int:
+                         checks: list[dict] | None = None, covers: list[str] | None = None,
+                         label: str | None = None) -> int:
         cursor = db.execute(
             "INSERT INTO gate_runs (unit, attempt, commit_id, parent, passed, exit_code, duration_s, cause, "
-            "output_tail, time, checks) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "output_tail, time, checks, covers, label) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (unit, attempt, commit_id, parent, int(passed), exit_code, duration_s, cause, output_tail, self.clock(),
-             json.dumps(checks or [])))
+             json.dumps(checks or []), json.dumps(covers or []), label))
         return cursor.lastrowid
+
+    def add_gate_run(self, **gate_run: Any) -> int:
+        """Record one gate run on its own (the merge queue's runs, which cover several units)."""
+        with self.tx() as db:
+            return self._insert_gate_run(db, **gate_run)
+
+    def start_queue_run(self, unit: str, marks: dict[str, dict], **data: Any) -> str:
+        """Name the merge queue's next run (R1, R2, ...), log its start and mark the units it tests
+        with it (`queue`), in one transaction; not fsynced: a crash ends the run anyway."""
+        with self.tx(fsync=False) as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'queue_runs'").fetchone()
+            label = f"R{int(row[0]) + 1 if row else 1}"
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('queue_runs', ?)", (label[1:],))
+            for unit_id, mark in marks.items():
+                db.execute("UPDATE units SET queue = ? WHERE id = ?", (json.dumps({"run": label, **mark}), unit_id))
+            self._append(db, "queue_run_started", unit, {"run": label, **data})
+            return label
 
     def gate_runs(self, unit: str | None = None) -> list[GateRun]:
         sql = ("SELECT id, unit, attempt, commit_id, parent, passed, exit_code, duration_s, cause, output_tail, time, "
-               "checks FROM gate_runs")
+               "checks, covers, label FROM gate_runs")
         rows = self.db.execute(sql + (" WHERE unit = ? ORDER BY id" if unit else " ORDER BY id"),
                                (unit,) if unit else ()).fetchall()
-        return [GateRun(*r[:5], bool(r[5]), *r[6:11], json.loads(r[11])) for r in rows]
+        return [GateRun(*r[:5], bool(r[5]), *r[6:11], json.loads(r[11]), json.loads(r[12]), r[13]) for r in rows]
 
     # -- human commands -----------------------------------------------------------------
     def add_command(self, kind: str, unit: str, **args: Any) -> int:
@@ -430,13 +471,47 @@ class Store:
         with self.tx() as db:
             db.execute("UPDATE intents SET status = ? WHERE id = ?", (status, intent_id))
 
+    def add_batch_intent(self, ref: str, old: str, new: str, units: list[tuple[str, str]], gate_run: int) -> int:
+        """An intent to move `ref` from `old` to `new` in one step, landing every unit of `units`
+        ((unit, its merge commit), oldest first; `new` is the last one's) on `gate_run`'s verdict."""
+        with self.tx() as db:
+            cursor = db.execute("INSERT INTO intents (unit, ref, old, new, status, time, units, gate_run) "
+                                "VALUES (?, ?, ?, ?, 'open', ?, ?, ?)",
+                                (units[-1][0], ref, old, new, self.clock(), json.dumps(units), gate_run))
+            self._append(db, "merge_intent", units[-1][0], {"old": old, "new": new, "units": [u for u, _ in units],
+                                                            "gate_run": gate_run})
+            return cursor.lastrowid
+
+    def intent_batch(self, intent_id: int) -> tuple[list[tuple[str, str]] | None, int | None]:
+        """The units a batch intent lands and the gate run behind it; (None, None) for a one-unit intent."""
+        row = self.db.execute("SELECT units, gate_run FROM intents WHERE id = ?", (intent_id,)).fetchone()
+        if row is None or row[0] is None:
+            return None, None
+        return [tuple(pair) for pair in json.loads(row[0])], row[1]
+
     def finish_merge(self, intent_id: int, unit_id: str, merged_commit: str) -> Event:
         """Close a merge intent, mark its unit merged and record the new integration head, atomically.
         Unconditional: the branch has moved, and what git shows is the truth."""
+        return self.finish_batch(intent_id, [(unit_id, merged_commit)], None)[-1]
+
+    def finish_batch(self, intent_id: int, units: list[tuple[str, str]], gate_run: int | None) -> list[Event]:
+        """`finish_merge` for every unit one intent landed, oldest first, in one transaction; the head
+        becomes the last one's merge commit. Without `gate_run`, the passed run of that very commit."""
         with self.tx() as db:
             db.execute("UPDATE intents SET status = 'done' WHERE id = ?", (intent_id,))
-            db.execute("INSERT OR REPLACE INTO meta VALUES ('integration_head', ?)", (merged_commit,))
-            row = db.execute("SELECT state FROM units WHERE id = ?", (unit_id,)).fetchone()
-            db.execute("UPDATE units SET state = 'merged', merged_commit = ?, owner = NULL, lease_until = NULL, "
-                       "pid = NULL, updated = ? WHERE id = ?", (merged_commit, self.clock(), unit_id))
-            return self._append(db, "merged", unit_id, {"from": row[0], "to": "merged", "commit": merged_commit})
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('integration_head', ?)", (units[-1][1],))
+            if gate_run is None:
+                found = db.execute("SELECT MAX(id) FROM gate_runs WHERE commit_id = ? AND passed = 1",
+                                   (units[-1][1],)).fetchone()
+                gate_run = found[0] if found else None
+            events = []
+            for unit_id, merged_commit in units:
+                row = db.execute("SELECT state FROM units WHERE id = ?", (unit_id,)).fetchone()
+                db.execute("UPDATE units SET state = 'merged', merged_commit = ?, owner = NULL, lease_until = NULL, "
+                           "pid = NULL, queue = NULL, gate_run = ?, updated = ? WHERE id = ?",
+                           (merged_commit, gate_run, self.clock(), unit_id))
+                data = {"from": row[0], "to": "merged", "commit": merged_commit}
+                if gate_run is not None:
+                    data["gate_run"] = gate_run
+                events.append(self._append(db, "merged", unit_id, data))
+            return events

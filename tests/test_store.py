@@ -362,7 +362,7 @@ def test_finish_merge_that_fails_part_way_leaves_the_intent_open_and_the_head_un
 
 
 def test_a_version_1_store_is_upgraded_in_place(tmp_path: Path) -> None:
-    from bosun.orchestration.store import SCHEMA
+    from bosun.orchestration.store import SCHEMA, SCHEMA_VERSION
     path = tmp_path / "state.db"
     old = sqlite3.connect(path)
     old.executescript(SCHEMA.replace(", checks TEXT NOT NULL DEFAULT '[]'", ""))
@@ -374,7 +374,7 @@ def test_a_version_1_store_is_upgraded_in_place(tmp_path: Path) -> None:
     store = Store(path)
     [run] = store.gate_runs()
     assert run.cause == "tests passed" and run.checks == []
-    assert store.db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     store.close()
 
 

@@ -1,5 +1,8 @@
 """The merge queue: what waits for a human (first) and what waits for the merge check or the gate,
-with what each one waits for and the key that moves it on."""
+with what each one waits for and the key that moves it on. Once the queue runs gates on several
+units at once (SPEC §11), a Run column appears: the run testing the unit now, `+N` for the N
+units tested together with it (those ahead of it in the chain and its batch), `bisect` while a
+failed batch is split to find the culprit, `retry` while a failed run is run again."""
 
 from __future__ import annotations
 
@@ -37,7 +40,27 @@ class MergeQueue(KeyedTable):
         # Fixed text: a border text that changes makes Textual lay out the whole screen.
         self.border_subtitle = f"yours first · {MAX_ROWS} at most"
 
+    def _with_run_column(self) -> None:
+        """The Run column, added the first time a queue run shows (a one-at-a-time lane never has one)."""
+        self.clear(columns=True)
+        self._column_names = ["Unit", "State", "Run", "Waits for"]
+        self._widths["Run"] = 9
+        self._shown = {}
+        for name in self._column_names:
+            self.add_column(name, key=name, width=self._widths.get(name))
+
+    @staticmethod
+    def run_cell(unit: UnitRow) -> str:
+        run = unit.queue
+        if not run:
+            return ""
+        tag = {"bisect": "bisect", "retry": "retry"}.get(run.get("why"), "")
+        together = len(run.get("with") or [])
+        return f"{run['run']} {tag or (f'+{together}' if together else '')}".strip()
+
     def show_queue(self, units: list[UnitRow]) -> None:
+        if "Run" not in self._column_names and any(u.queue for u in units):
+            self._with_run_column()
         queued = sorted((u for u in units if u.state in WAITS_FOR), key=lambda u: (HUMAN_FIRST.index(u.state), u.position))
         queued = queued[:MAX_ROWS]
         warning = self.app.theme_variables.get("warning", "")
@@ -46,5 +69,8 @@ class MergeQueue(KeyedTable):
             approved = unit.state in ("awaiting_approval", "gating") and unit.approved
             waits = "merging" if approved else WAITS_FOR[unit.state]
             style = f"bold {warning}" if waits.startswith("you") else ""
-            rows[unit.id] = (unit.id, STATE_LABELS.get(unit.state, unit.state), Text(waits, style=style))
+            cells = (unit.id, STATE_LABELS.get(unit.state, unit.state))
+            if "Run" in self._column_names:
+                cells += (self.run_cell(unit),)
+            rows[unit.id] = (*cells, Text(waits, style=style))
         self.show(rows)

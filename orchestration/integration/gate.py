@@ -120,29 +120,31 @@ class GateSandbox:
 
 def run_gate(command: str, folder: Path, timeout: float, allowed_env: tuple[str, ...], log_path: Path,
              ceiling: Path, started: Callable[[Child], None] | None = None,
-             sandbox: GateSandbox | None = None) -> GateResult:
+             sandbox: GateSandbox | None = None, slot: int | None = None) -> GateResult:
     """Run the gate command in `folder` with the scrubbed environment and its own ports, in its
     sandbox when there is one; kill its group on timeout. `started` is handed the process, so a
     stopping session can kill it. A gate an earlier supervisor left running on this folder is
-    ended first: two gates never share the folder."""
+    ended first: two gates never share the folder. The merge queue runs several gates at once,
+    each in its own `slot` (folder, private TMPDIR and record of what runs)."""
+    name = "gate" if slot is None else f"gate.{slot}"
     block = ports.allocate()
     env = scrubbed_env(allowed_env, {"GIT_CEILING_DIRECTORIES": str(ceiling), "BOSUN_GATE": "1", **block.env()})
     argv = ["/bin/sh", "-c", command]
     record: list[Path] = []
     if sandbox is not None:
-        leftovers.end_named(sandbox.bosun_dir, "gate")
+        leftovers.end_named(sandbox.bosun_dir, name)
         if sandbox.active:
             box = gate_box(repo=sandbox.repo, folder=folder, env=env, network=sandbox.network)
             argv = bwrap.argv(bwrap_path() or "bwrap", box, argv)
         else:  # unsandboxed: a private TMPDIR at least
-            private_tmp = sandbox.bosun_dir / "tmp" / "gate"
+            private_tmp = sandbox.bosun_dir / "tmp" / name
             shutil.rmtree(private_tmp, ignore_errors=True)
             private_tmp.mkdir(parents=True)
             env["TMPDIR"] = str(private_tmp)
 
     def on_start(child: Child) -> None:
         if sandbox is not None:
-            record.append(leftovers.record(sandbox.bosun_dir, "gate", child.pid, child.start_time))
+            record.append(leftovers.record(sandbox.bosun_dir, name, child.pid, child.start_time))
 
     def on_end() -> None:
         ports.release(block)

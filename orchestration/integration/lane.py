@@ -191,15 +191,19 @@ class Integrator:
         """Settle merges a crash interrupted: finished if the ref moved, redone if it did not."""
         settled = []
         for intent_id, unit_id, ref, old, new in self.store.open_intents():
+            batch, gate_run = self.store.intent_batch(intent_id)  # the merge queue lands several at once
             actual = self.repo.rev_parse(ref)
             if actual == old and self.repo.update_ref(ref, new, old, f"bosun: merge unit {unit_id} (recovered)"):
                 actual = new
             if actual == new:
                 try:
-                    self.store.finish_merge(intent_id, unit_id, new)
+                    if batch:
+                        self.store.finish_batch(intent_id, batch, gate_run)
+                    else:
+                        self.store.finish_merge(intent_id, unit_id, new)
                 except StaleState:
                     pass
-                settled.append(unit_id)
+                settled += [u for u, _ in batch] if batch else [unit_id]
             else:
                 self.store.close_intent(intent_id, "abandoned")
         return settled

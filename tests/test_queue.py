@@ -1,0 +1,284 @@
+"""The merge queue (SPEC §11) end to end: real repositories, real scripted agents, real gates.
+
+Every test also checks the invariant of SPEC §2 on the result: each first-parent commit of
+the integration branch is one unit's merge commit whose tree passes the gate."""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+
+import pytest
+from conftest import AWAIT_GO, BackgroundRun, bosun, first_parent_merges, git, release, write_unit
+from test_engine import assert_integration_green, events
+
+from bosun.orchestration.gitcmd import GitRepo
+from bosun.orchestration.session import open_session
+
+GATE = "sleep 0.6 && python check.py"
+
+
+def held_gate(tmp_path: Path) -> tuple[str, Path]:
+    """A gate that waits while a file outside the repository exists (so `sandbox = "off"`): the
+    test holds the first run until every other unit has submitted, so they queue up together."""
+    hold = tmp_path / "hold"
+    hold.write_text("")
+    return f"while [ -e {hold} ]; do sleep 0.05; done; python check.py", hold
+
+
+def queue_behind_first(repo: Path, run: BackgroundRun, names: list[str], hold: Path) -> None:
+    """`first` is in the gate; every other unit is let go, submits and is stacked behind it."""
+    run.wait_for("queue_run_started", "first", timeout=120)
+    for n in names:
+        run.wait_for("running", n, timeout=120)
+    for n in names:
+        release(repo, n)
+    for n in names:  # stacked on the chain (merge check, scope, candidate, semantic checks) behind it
+        run.wait_for("gating", n, timeout=120)
+    hold.unlink()
+
+
+def team(n: int) -> dict[str, dict]:
+    return {f"a{i}": {"kind": "scripted", "script": "team.toml"} for i in range(n)}
+
+
+def units_of(names: list[str], **extra) -> list[dict]:
+    return [{"id": n, "scope": [f"src/{n}.py"], **extra.get(n, {})} for n in names]
+
+
+def status(repo: Path) -> dict:
+    result = bosun("status", "--json", cwd=repo)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def assert_covered(repo: Path) -> dict:
+    """Every merged unit names the passed gate run whose tree held its merge."""
+    state = status(repo)
+    for unit in state["units"]:
+        if unit["state"] == "merged":
+            covered = unit["gate_run"]
+            assert covered is not None and unit["id"] in covered["units"], unit
+    return state
+
+
+def test_a_bad_unit_in_a_batch_is_found_by_bisection_and_only_it_is_held(project, tmp_path) -> None:
+    good = [f"g{i}" for i in range(5)]
+    names = ["first", *good[:2], "bad", *good[2:]]
+    script = {n: [[AWAIT_GO, *write_unit(f"src/{n}.py", f"{n.upper()} = 1\n")]] for n in good}
+    script["bad"] = [[AWAIT_GO, *write_unit("src/bad.py", "BROKEN = 1\n")]]
+    script["first"] = [write_unit("src/first.py", "FIRST = 1\n")]
+    gate, hold = held_gate(tmp_path)
+    repo = project(units_of(names), script, agents=team(7), max_agents=7, gate=gate, batch=8, handback="manual",
+                   sandbox="off")
+    run = BackgroundRun(repo, "run", "--headless", "--json")
+    try:
+        queue_behind_first(repo, run, names[1:], hold)
+        assert run.finish(timeout=120) == 1  # the culprit waits for a human
+    finally:
+        run.proc.kill()
+    seen = run.all_events()
+    assert sorted(first_parent_merges(repo)) == sorted(["first", *good])
+    culprits = [e["unit"] for e in seen if e["kind"] == "queue_culprit"]
+    assert culprits == ["bad"]
+    batches = [e for e in seen if e["kind"] == "queue_run_started" and "bad" in e["testing"] and len(e["testing"]) > 1]
+    assert batches, "the bad unit was tested together with others"
+    assert any(e["kind"] == "queue_bisect" for e in seen)
+    state = assert_covered(repo)
+    assert {u["id"]: u["state"] for u in state["units"]}["bad"] == "gate_failed"
+    bad = next(u for u in state["units"] if u["id"] == "bad")
+    assert "broken files" in bad["detail"]["output_tail"]
+    assert len(assert_integration_green(repo)) == 6
+    # A run covered several units at once: fewer passed runs than merged units.
+    runs = {u["gate_run"]["id"] for u in state["units"] if u["state"] == "merged"}
+    assert len(runs) < 6
+
+
+def test_speculative_parallel_gates_merge_everything_in_order(project) -> None:
+    names = [f"u{i}" for i in range(6)]
+    script = {n: [write_unit(f"src/{n}.py", f"{n.upper()} = 1\n")] for n in names}
+    repo = project(units_of(names), script, agents=team(6), max_agents=6, gate=GATE, gate_parallel=3)
+    result = bosun("run", "--headless", "--json", cwd=repo)
+    assert result.returncode == 0, result.stdout + result.stderr
+    seen = [json.loads(line) for line in result.stdout.splitlines()]
+    assert sorted(first_parent_merges(repo)) == names
+    assert len(assert_integration_green(repo)) == 6
+    assert_covered(repo)
+    # At some point more than one gate ran at once, in distinct slots.
+    running, most = set(), 0
+    for event in seen:
+        if event["kind"] == "queue_run_started":
+            running.add(event["run"])
+            most = max(most, len(running))
+        elif event["kind"] == "queue_run_finished":
+            running.discard(event["run"])
+    assert most >= 2
+    assert len({e["slot"] for e in seen if e["kind"] == "queue_run_started"}) >= 2
+
+
+def test_a_flaky_gate_is_retried_once_and_the_unit_merges(project, tmp_path) -> None:
+    counter = tmp_path / "runs"
+    gate = f"n=$(cat {counter} 2>/dev/null || echo 0); echo $((n+1)) > {counter}; test $n -ge 1 && python check.py"
+    repo = project(units_of(["a"]), {"a": [write_unit("src/a.py", "A = 1\n")]}, gate=gate, gate_retries=1,
+                   sandbox="off")
+    result = bosun("run", "--headless", "--json", cwd=repo)
+    assert result.returncode == 0, result.stdout + result.stderr
+    seen = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [e["kind"] for e in seen if e["kind"] in ("queue_retry", "queue_culprit")] == ["queue_retry"]
+    assert first_parent_merges(repo) == ["a"]
+    assert counter.read_text().strip() == "2"
+    assert_covered(repo)
+
+
+def test_a_real_failure_is_retried_then_handed_back_and_fixed(project) -> None:
+    fix = [{"run": ["sh", "-c", 'grep -q "broken files" "$BOSUN_TASK_FILE"'], "check": True},
+           *write_unit("src/calc.py", "VALUE = 2\n", "fix")]
+    repo = project(units_of(["calc"]), {"calc": [write_unit("src/calc.py", "BROKEN = 1\n"), fix]},
+                   gate_retries=1, gate_parallel=2)
+    result = bosun("run", "--headless", "--json", cwd=repo)
+    assert result.returncode == 0, result.stdout + result.stderr
+    kinds = [json.loads(line)["kind"] for line in result.stdout.splitlines()]
+    assert kinds.count("queue_retry") == 1 and kinds.count("queue_culprit") == 1 and "handed_back" in kinds
+    assert first_parent_merges(repo) == ["calc"]
+    assert_integration_green(repo)
+
+
+def test_dependencies_land_in_order_through_the_queue(project) -> None:
+    units = [{"id": "a", "scope": ["src/a.py"]}, {"id": "b", "scope": ["src/b.py"]},
+             {"id": "c", "depends_on": ["a"], "scope": ["src/c.py"]},
+             {"id": "d", "depends_on": ["a", "b"], "scope": ["src/d.py"]},
+             {"id": "e", "depends_on": ["c"], "scope": ["src/e.py"]}]
+    script = {u["id"]: [write_unit(f"src/{u['id']}.py", f"{u['id'].upper()} = 1\n")] for u in units}
+    repo = project(units, script, agents=team(3), max_agents=3, gate=GATE, gate_parallel=2, batch=2)
+    result = bosun("run", "--headless", cwd=repo)
+    assert result.returncode == 0, result.stdout + result.stderr
+    merged = first_parent_merges(repo)
+    for unit in units:
+        for dep in unit.get("depends_on", []):
+            assert merged.index(dep) < merged.index(unit["id"])
+    assert len(assert_integration_green(repo)) == 5
+    assert_covered(repo)
+
+
+def test_manual_approval_gates_ahead_and_lands_only_what_was_approved(project) -> None:
+    names = ["a", "b", "c"]
+    script = {n: [write_unit(f"src/{n}.py", f"{n.upper()} = 1\n")] for n in names}
+    repo = project(units_of(names), script, agents=team(3), max_agents=3, merge="manual", gate=GATE,
+                   gate_parallel=3, batch=4)
+    run = BackgroundRun(repo, "run", "--headless", "--json", "--wait")
+    try:
+        for n in names:  # every gate ran before anybody approved anything
+            run.wait_for("awaiting_approval", n)
+        assert first_parent_merges(repo) == []
+        session = open_session(GitRepo(repo))
+        rows = {u.id: u for u in session.store.units()}
+        session.close()
+        # Each waits on its own tested candidate, stacked on the one ahead of it.
+        parents = {rows[n].candidate_parent for n in names}
+        assert len({rows[n].candidate for n in names}) == 3 and len(parents) == 3
+        first, second, third = sorted(names, key=lambda n: _depth(rows, n))
+        # Approving the second lands nothing: the first is not approved yet.
+        assert bosun("approve", second, cwd=repo).returncode == 0
+        run.wait_for("approved", second)
+        assert bosun("reject", first, cwd=repo).returncode == 0
+        run.wait_for("rejected", first)
+        # The second's candidate sat on the rejected one: it is judged again and lands, approved.
+        merged = run.wait_for("merged", second)
+        assert first_parent_merges(repo) == [second]
+        assert merged["commit"] != rows[second].candidate
+        run.wait_for("awaiting_approval", third)  # tested again on its new base, waits again
+        assert bosun("approve", third, cwd=repo).returncode == 0
+        run.wait_for("merged", third)
+        assert first_parent_merges(repo) == [second, third]
+    finally:
+        run.proc.kill()
+    assert_integration_green(repo)
+    assert_covered(repo)
+
+
+def _depth(rows, unit: str) -> int:
+    """How many candidates sit below this one's in the chain."""
+    candidates = {r.candidate: r for r in rows.values() if r.candidate}
+    depth, parent = 0, rows[unit].candidate_parent
+    while parent in candidates:
+        depth, parent = depth + 1, candidates[parent].candidate_parent
+    return depth
+
+
+@pytest.mark.parametrize("step", ["queue_run_started", "queue_bisect", "queue_culprit", "merge_intent"])
+def test_kill_9_at_each_step_of_the_queue_then_resume(project, tmp_path, step) -> None:
+    good = [f"g{i}" for i in range(4)]
+    names = ["first", good[0], "bad", *good[1:]]
+    script = {n: [[AWAIT_GO, *write_unit(f"src/{n}.py", f"{n.upper()} = 1\n")]] for n in good}
+    script["bad"] = [[AWAIT_GO, *write_unit("src/bad.py", "BROKEN = 1\n")]]
+    script["first"] = [write_unit("src/first.py", "FIRST = 1\n")]
+    gate, hold = held_gate(tmp_path)
+    repo = project(units_of(names), script, agents=team(6), max_agents=6, gate=gate, batch=4, gate_parallel=2,
+                   handback="manual", sandbox="off")
+    run = BackgroundRun(repo, "run", "--headless", "--json")
+    try:
+        queue_behind_first(repo, run, names[1:], hold)
+        run.wait_for(step, timeout=120)
+        run.proc.send_signal(signal.SIGKILL)
+        run.proc.wait(timeout=10)
+    finally:
+        run.proc.kill()
+    before = first_parent_merges(repo)
+    result = bosun("resume", "--headless", "--json", cwd=repo, timeout=180)
+    assert result.returncode == 1, result.stdout + result.stderr  # the culprit waits for a human
+    merged = first_parent_merges(repo)
+    assert merged[: len(before)] == before
+    assert sorted(merged) == sorted(["first", *good]), "no unit merged twice or lost"
+    assert_integration_green(repo)
+    state = assert_covered(repo)
+    assert {u["id"]: u["state"] for u in state["units"]}["bad"] == "gate_failed"
+    # No gate left running, none recorded as running.
+    assert not list((repo / ".bosun" / "running").glob("gate*.json"))
+    kinds = [e["kind"] for e in events(repo)]
+    assert kinds.count("queue_culprit") >= 1
+
+
+async def test_the_screen_shows_what_is_tested_together(project) -> None:
+    from screen_kit import SIZE, open_app
+
+    from bosun.widgets.merge_queue import MergeQueue
+
+    names = ["a", "b", "c"]
+    script = {"a": [write_unit("src/a.py", "A = 1\n")],
+              **{n: [[AWAIT_GO, *write_unit(f"src/{n}.py", f"{n.upper()} = 1\n")]] for n in names[1:]}}
+    repo = project(units_of(names), script, agents=team(3), max_agents=3, gate="sleep 2 && python check.py",
+                   batch=4)
+    app = open_app(repo, speed=1)
+    async with app.run_test(size=SIZE):
+        table = app.query_one(MergeQueue)
+        await app.until(lambda: app.unit("a").queue is not None, "a's run")
+        await app.until(lambda: app.unit("b").state == "running" and app.unit("c").state == "running", "b, c run")
+        release(repo, "b")
+        release(repo, "c")
+        await app.until(lambda: "c" in ((app.unit("b").queue or {}).get("with") or []), "b and c tested together")
+        await app.until(lambda: "Run" in table._column_names and "b" in table._shown
+                        and table._shown["b"][2].startswith("R"), "the Run column")
+        together = len(app.unit("b").queue["with"])
+        assert table._shown["b"][2] == f"{app.unit('b').queue['run']} +{together}"
+        await app.state("c", "merged")
+    assert sorted(first_parent_merges(repo)) == names
+
+
+def test_the_queue_keys_are_validated_with_their_place(tmp_path) -> None:
+    from bosun.orchestration.errors import PlanError
+    from bosun.orchestration.plan import load_plan
+
+    unit = '[[units]]\nid = "a"\nprompt = "do a"\n'
+    path = tmp_path / "bosun.toml"
+    path.write_text('[project]\ngate_parallel = 4\nbatch = 8\ngate_retries = 1\n[agents.ada]\nkind = "external"\n' + unit)
+    project = load_plan(path).project
+    assert (project.gate_parallel, project.batch, project.gate_retries) == (4, 8, 1)
+    path.write_text('[project]\nbase = "main"\ngate_parallel = 0\nbatch = "4"\ngate_retries = 9\n'
+                    '[agents.ada]\nkind = "external"\n' + unit)
+    with pytest.raises(PlanError) as caught:
+        load_plan(path)
+    assert caught.value.problems == [
+        "bosun.toml:3: project.gate_parallel: must be a whole number from 1 to 32, not 0",
+        "bosun.toml:4: project.batch: must be a whole number from 1 to 64, not '4'",
+        "bosun.toml:5: project.gate_retries: must be a whole number from 0 to 3, not 9"]
