@@ -8,6 +8,8 @@ import json
 
 import pytest
 
+from conftest import ROOT
+
 
 @pytest.mark.slow
 def test_the_wheel_holds_the_demo_and_runs_it(demo_from_wheel) -> None:
@@ -18,5 +20,8 @@ def test_the_wheel_holds_the_demo_and_runs_it(demo_from_wheel) -> None:
         assert needed in names, f"{needed} is missing from the wheel"
     assert {name.split("/")[0] for name in names if not name.startswith("bosun-")} == {"bosun"}, \
         "the wheel claims an import name besides bosun"
+    for init in sorted(ROOT.glob("[aow]*/**/__init__.py")):  # every package of app/, orchestration/, widgets/
+        if "demo_project" not in init.parts and init.relative_to(ROOT).parts[0] in ("app", "orchestration", "widgets"):
+            assert f"bosun/{init.relative_to(ROOT).as_posix()}" in names, f"{init.parent} is missing from the wheel"
     assert demo.returncode == 0, demo.stderr
     assert sum(1 for line in demo.stdout.splitlines() if json.loads(line)["kind"] == "merged") == 9
