@@ -1,5 +1,6 @@
 """The gate: every gate run (unit, the merged commit it judged, passed / failed counts, duration
-and cause), newest first, with the output tail of the run under the cursor.
+and cause), newest first, with the output tail of the run under the cursor, its colours rendered
+(pytest with colour on prints escape codes: they become colours here, never text).
 
 A new run comes in at the top. A cursor on the top row follows it (the newest run is what you
 watch); a cursor elsewhere stays on its run, and the table scrolls to the top when that keeps the
@@ -13,6 +14,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
+from bosun.orchestration.ansi import strip_ansi
 from bosun.orchestration.integration.gate import summarize
 from bosun.orchestration.store import GateRun
 from bosun.widgets.agents_table import duration
@@ -63,7 +65,7 @@ class GatePane(Vertical):
         self._runs = {str(run.id): run for run in newest_first}
         rows = {}
         for run in newest_first:
-            counts = summarize(run.output_tail)
+            counts = summarize(strip_ansi(run.output_tail))
             result = (Text("passed", style=f"bold {colours.get('success', '')}") if run.passed
                       else Text("FAILED", style=f"bold {colours.get('error', '')}"))
             took = duration(run.duration_s) if run.duration_s >= 60 else f"{run.duration_s:.2f}s"
@@ -112,4 +114,5 @@ class GatePane(Vertical):
             return
         checks = checks_line(run.checks)
         header = f"{run.unit} try {run.attempt} · {run.commit_id[:10]} · {run.cause}\n" + (f"{checks}\n" if checks else "")
-        tail.update(header + (run.output_tail.rstrip() or "(no output)"))
+        output = Text.from_ansi(run.output_tail.rstrip().expandtabs()) if run.output_tail.strip() else Text("(no output)")
+        tail.update(Text(header) + output)

@@ -40,6 +40,7 @@ from bosun.widgets.gate_pane import GatePane
 from bosun.widgets.graph_view import GraphView, UnitLook
 from bosun.widgets.keyed_table import KeyedTable
 from bosun.widgets.merge_queue import MergeQueue
+from bosun.widgets.output_view import OutputView
 
 MIN_REFRESH_S = 0.015
 """Events closer together than this are shown in one repaint."""
@@ -75,6 +76,8 @@ class SupervisorScreen(Screen):
                 tooltip="clear the filter"),
         Binding("d", "show_tab('diff')", "Diff", id="view.diff", show=False, tooltip="the selected unit's diff"),
         Binding("g", "show_tab('gate')", "Gate", id="view.gate", show=False, tooltip="every gate run"),
+        Binding("o", "show_tab('output')", "Output", id="view.output", show=False,
+                tooltip="the selected unit's agent at work, live"),
         Binding("z", "overview", "Overview", id="view.overview", show=False,
                 tooltip="the whole graph at once, a line per unit (z again: boxes)"),
         Binding("shift+left,H", "pan(-1, 0)", "Pan left", id="view.pan-left", show=False, key_display="⇧← H",
@@ -123,6 +126,8 @@ class SupervisorScreen(Screen):
                     yield DiffView(id="diff-view")
                 with TabPane("Gate", id="gate"):
                     yield GatePane(id="gate-pane")
+                with TabPane("Output", id="output"):
+                    yield OutputView(id="output-view")
             yield EventLog(format_event, id="events")
         yield Input(id="filter", placeholder="filter units by id, title, state or agent · enter keeps it · esc clears")
         yield Footer()
@@ -244,8 +249,11 @@ class SupervisorScreen(Screen):
         self.sub_title = f"{self.session.plan.project.integration} {self.session.integration_head()[:10]}"
 
     def _follow(self, row: UnitRow) -> None:
-        """Reload the diff when the selected unit's work changed (new commits, a new attempt, merged);
-        a state change alone (checking, gating) leaves the diff as it is."""
+        """Follow the selected unit's latest attempt in the Output tab; reload the diff when its work
+        changed (new commits, a new attempt, merged): a state change alone (checking, gating) leaves
+        the diff as it is."""
+        log = self.session.dir / "logs" / f"{row.id}.{row.attempts}.log" if row.attempts else None
+        self.query_one(OutputView).show_log(row.id, row.attempts, log)
         key = (row.id, row.head_commit, row.attempts, row.merged_commit, row.worktree, self.commits.get(row.id))
         if key != self._diff_of:
             if self._diff_of is None or self._diff_of[0] != row.id:
@@ -413,9 +421,18 @@ class SupervisorScreen(Screen):
         if not await self.app.push_screen_wait(ConfirmDialog(f"Take over '{row.id}'?", body, yes="Take over")):
             return
         store = self.session.store
+        if not self.app.supervisor_running and self.session.running_supervisor() is None:
+            self.notify(f"No supervisor runs this session to hand '{row.id}' over: `bosun takeover {row.id}` in a "
+                        "terminal does it without one.", severity="warning", timeout=20)
+            return
         command_id = store.add_command("takeover", row.id)
         self.app.wake_supervisor()
+        deadline = time.monotonic() + 60
         while (result := store.command_result(command_id)) is None:
+            if time.monotonic() > deadline:
+                self.notify(f"The supervisor has not handed '{row.id}' over yet; the takeover stays queued.",
+                            severity="warning")
+                return
             await asyncio.sleep(0.05)  # the supervisor first waits for the agent to stop
         if result != "done":
             self.notify(f"takeover of '{row.id}' {result}", severity="warning")

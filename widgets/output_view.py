@@ -1,0 +1,233 @@
+"""The Output tab: the selected unit's agent at work, live. A structured stream (Claude Code, Codex,
+Gemini CLI, opencode, Qwen Code) reads as a transcript: what the model said, each tool call with
+its file or command and its result, errors, the tokens so far; any other output is the log with
+its colours rendered, never raw escape codes.
+
+It follows the agent's log (`.bosun/logs/UNIT.ATTEMPT.log`) on a timer that reads only the bytes
+added since the last tick, so a fast stream costs one repaint per tick however many lines it
+wrote; it paints only the visible lines (Textual's line API) and grows its scroll area in steps,
+as the event log does, because a change of scroll area lays out the whole screen.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from pathlib import Path
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from bosun.orchestration.agents.transcript import Entry, Transcript
+
+POLL_S = 0.1
+"""How often the log is looked at: what arrives in between is shown in one repaint."""
+START_BYTES = 256_000
+"""A log opened mid-session (or a long finished one) is read from this far before its end."""
+READ_BYTES = 512_000
+"""At most this much is read in one tick; a log that grew faster is caught up over the next ticks."""
+MAX_ENTRIES = 3000
+MAX_LINES = 6000
+GROWTH = 500
+
+MARKS = {"text": "● ", "thinking": "  ✻ ", "tool": "▶ ", "result": "  ⎿ ", "error": "  ✖ ", "note": "· ", "plain": ""}
+
+
+class OutputView(ScrollView, can_focus=True):
+    """One agent's log, followed: the newest line in view unless the view has the focus (then the
+    keys scroll and it stays where it is)."""
+
+    BINDINGS = [
+        Binding("up,k", "scroll_up", "Up", show=False),
+        Binding("down,j", "scroll_down", "Down", show=False),
+    ]
+    COMPONENT_CLASSES = {"output-view--text", "output-view--thinking", "output-view--tool", "output-view--result",
+                         "output-view--error", "output-view--note", "output-view--plain"}
+    DEFAULT_CSS = """
+    OutputView { height: 1fr; overflow-x: hidden; border-top: solid $foreground-muted;
+                 border-title-color: $foreground; }
+    OutputView > .output-view--text { color: $foreground; }
+    OutputView > .output-view--thinking { color: $text-muted; text-style: italic; }
+    OutputView > .output-view--tool { color: $accent; text-style: bold; }
+    OutputView > .output-view--result { color: $text-muted; }
+    OutputView > .output-view--error { color: $error; text-style: bold; }
+    OutputView > .output-view--note { color: $text-muted; }
+    OutputView > .output-view--plain { color: $foreground; }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.log_path: Path | None = None
+        """The log shown (None: no unit, or its agent has not started)."""
+        self.unit = ""
+        self.attempt = 0
+        self.transcript = Transcript()
+        self.entries: deque[Entry] = deque(maxlen=MAX_ENTRIES)
+        """What the log said so far (the newest MAX_ENTRIES), kept to wrap again at a new width."""
+        self.lines: deque[Strip] = deque(maxlen=MAX_LINES)
+        """The entries wrapped to the view's width."""
+        self._last_lines = 0
+        """How many of `lines` the last entry took (a continued entry replaces them)."""
+        self._offset = 0
+        self._partial = b""
+        self._cut = False
+        self._width = 0
+        self._empty = "No unit selected."
+        self._title = ""
+
+    def on_mount(self) -> None:
+        self.set_interval(POLL_S, self.poll)
+
+    # -- which log ----------------------------------------------------------------------------------
+    def show_log(self, unit: str, attempt: int, log_path: Path | None) -> None:
+        """Follow `log_path`, the output of `unit`'s attempt `attempt` (no-op if it is the one shown)."""
+        if log_path == self.log_path and unit == self.unit:
+            return
+        self.unit, self.attempt, self.log_path = unit, attempt, log_path
+        self.transcript = Transcript()
+        self.entries.clear()
+        self.lines.clear()
+        self._last_lines = 0
+        self._partial = b""
+        self._offset, self._cut = 0, False
+        if log_path is not None:
+            try:
+                size = os.stat(log_path).st_size
+            except OSError:
+                size = 0
+            self._offset = max(0, size - START_BYTES)
+            self._cut = self._offset > 0
+        self._empty = (f"{unit}: no agent has started on it yet." if log_path is None
+                       else f"{unit} try {attempt}: no output yet.")
+        self.scroll_to(y=0, animate=False, immediate=True)
+        self._resize_area()
+        self.poll()
+        self._show_title()
+        self.refresh()
+
+    # -- following the log --------------------------------------------------------------------------
+    def poll(self) -> None:
+        """Read what the log gained since the last tick and show it in one repaint."""
+        if self.log_path is None:
+            return
+        try:
+            size = os.stat(self.log_path).st_size
+        except OSError:
+            return
+        if size < self._offset:  # the log was replaced: start again
+            self._offset, self._partial = 0, b""
+        if size == self._offset:
+            return
+        with open(self.log_path, "rb") as handle:
+            handle.seek(self._offset)
+            data = handle.read(min(size - self._offset, READ_BYTES))
+        self._offset += len(data)
+        *complete, self._partial = (self._partial + data).split(b"\n")
+        if self._cut and complete:
+            complete, self._cut = complete[1:], False
+        self.add_lines(line.decode("utf-8", errors="replace") for line in complete)
+
+    def add_lines(self, lines) -> None:
+        """Feed lines of output to the transcript and show what they add."""
+        added = False
+        for line in lines:
+            for entry in self.transcript.feed(line):
+                self._add_entry(entry)
+                added = True
+        self._show_title()
+        if not added:
+            return
+        self._resize_area()
+        self.refresh()
+        if self.has_focus:  # the human is reading back: leave the view where it is
+            return
+        self._show_newest()
+
+    def _add_entry(self, entry: Entry) -> None:
+        if entry.continues and self.entries and self.entries[-1].kind == "text":
+            entry = Entry("text", self.entries.pop().text + entry.text)
+            for _ in range(min(self._last_lines, len(self.lines))):
+                self.lines.pop()
+        self.entries.append(entry)
+        wrapped = self._wrap(entry)
+        self._last_lines = len(wrapped)
+        self.lines.extend(wrapped)
+
+    def _wrap(self, entry: Entry) -> list[Strip]:
+        """The entry as lines of the view's width, its mark before the first and its text aligned after."""
+        width = self._width or max(self.size.width, 20)
+        style = self.get_component_rich_style(f"output-view--{entry.kind}", partial=True)
+        mark = MARKS[entry.kind]
+        if entry.kind == "plain":
+            body = Text.from_ansi(entry.text.expandtabs(), style=style)
+        else:
+            body = Text(entry.text, style=style)
+            if entry.kind == "tool":  # the tool's name bold, what it works on plain
+                body.stylize(Style(bold=False), len(entry.text.split(" ", 1)[0]))
+        console = self.app.console
+        strips = []
+        for number, line in enumerate(body.wrap(console, max(width - len(mark), 8), overflow="fold")):
+            if mark:
+                line = Text(mark if number == 0 else " " * len(mark), style=style) + line
+            segments = [segment for segment in line.render(console) if segment.text != "\n"]
+            strips.append(Strip(segments, line.cell_len))
+        return strips or [Strip.blank(0)]
+
+    def _resize_area(self) -> None:
+        area = min(MAX_LINES, -(-len(self.lines) // GROWTH) * GROWTH)
+        if self.virtual_size.height != area:
+            self.virtual_size = Size(0, area)
+
+    def _show_newest(self) -> None:
+        if self.size.height:
+            self.scroll_to(y=max(0, len(self.lines) - self.scrollable_content_region.height), animate=False,
+                           immediate=True, force=True)
+        else:
+            self.call_after_refresh(self._show_newest)
+
+    def _show_title(self) -> None:
+        if not self.unit:
+            title = "Output"
+        elif self.log_path is None:
+            title = f"Output · {self.unit}"
+        elif self.transcript.structured:
+            activity = self.transcript.activity or "working"
+            title = f"{self.unit} try {self.attempt} · {activity} · {self.transcript.tokens_line()}"
+        else:
+            title = f"{self.unit} try {self.attempt} · log"
+        if title != self._title:  # (a border title repaints the border, never the layout)
+            self._title = title
+            self.border_title = title
+
+    # -- painting -----------------------------------------------------------------------------------
+    def on_resize(self) -> None:
+        width = max(self.size.width, 20)
+        if width != self._width:
+            self._width = width
+            self.lines.clear()
+            for entry in self.entries:
+                wrapped = self._wrap(entry)
+                self._last_lines = len(wrapped)
+                self.lines.extend(wrapped)
+            self._resize_area()
+            if not self.has_focus:
+                self._show_newest()
+            self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        base = self.rich_style
+        index = self.scroll_offset.y + y
+        if not self.lines:
+            if y == 0:
+                muted = self.get_component_rich_style("output-view--note")
+                return Strip([Segment(self._empty, muted)]).crop_extend(0, width, base)
+            return Strip.blank(width, base)
+        if index >= len(self.lines):
+            return Strip.blank(width, base)
+        return self.lines[index].apply_style(base).crop_extend(0, width, base)
