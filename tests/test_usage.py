@@ -69,3 +69,16 @@ def test_activity_tells_busy_waiting_and_idle(project, tmp_path: Path) -> None:
         assert rows["ada"]["elapsed_s"] >= 100 and rows["ada"]["lease_left_s"] is not None
     finally:
         session.close()
+
+
+def test_a_preset_runs_its_cli_quiet_unless_the_agent_passes_the_variable(monkeypatch, tmp_path):
+    from bosun.orchestration.agents.launch import agent_env
+    from bosun.orchestration.plan import AgentSpec
+
+    def env_of(**extra):
+        spec = AgentSpec(name="ada", kind="command", preset="claude-code", **extra)
+        return agent_env(spec, task_file=tmp_path / "t", report_file=tmp_path / "r", unit="u", worktree=tmp_path)
+
+    assert env_of()["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] == "1"
+    monkeypatch.setenv("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "0")
+    assert env_of(env=("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC",))["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] == "0"

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bosun.orchestration.agents.scripted import compile_script
 from bosun.orchestration.ansi import strip_ansi_in
+from bosun.orchestration.agents.presets import PRESETS
 from bosun.orchestration.errors import BosunError
 from bosun.orchestration.plan import AgentSpec, Plan, UnitSpec
 from bosun.orchestration.process import Child, scrubbed_env
@@ -96,7 +97,9 @@ def agent_argv(agent: AgentSpec, plan_root: Path, values: dict[str, str], work_d
 
 def agent_env(agent: AgentSpec, *, task_file: Path, report_file: Path, unit: str, worktree: Path) -> dict[str, str]:
     allowed = agent.env + ((agent.api_key_env,) if agent.api_key_env else ())
-    return scrubbed_env(allowed, {
+    preset = PRESETS.get(agent.preset or "")
+    quiet = {name: value for name, value in (preset.env if preset else ()) if name not in agent.env}
+    return scrubbed_env(allowed, {**quiet,
         "BOSUN_TASK_FILE": str(task_file), "BOSUN_REPORT_FILE": str(report_file),
         "BOSUN_UNIT": unit, "BOSUN_WORKTREE": str(worktree),
         # If the agent breaks its worktree's .git, its git must not walk up into the user's repository.

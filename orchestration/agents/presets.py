@@ -20,13 +20,15 @@ class Preset:
     command: tuple[str, ...]
     autocommit: bool
     note: str
+    env: tuple[tuple[str, str], ...] = ()
+    """Defaults the CLI runs with (its calls home turned off); a variable the agent's `env` passes wins."""
 
 
 PRESETS: dict[str, Preset] = {
     "claude-code": Preset(
         ("claude", "-p", "{prompt}", "--output-format", "stream-json", "--verbose", "--permission-mode", "acceptEdits"),
-        True, "Claude Code in print mode; pass ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL, "
-              "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC) through env",
+        True, "Claude Code in print mode; pass ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL) through env",
+        (("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1"), ("DISABLE_AUTOUPDATER", "1")),
     ),
     "codex": Preset(
         ("codex", "exec", "--json", "--sandbox", "danger-full-access", "--skip-git-repo-check", "{prompt}"),
@@ -50,7 +52,7 @@ PRESETS: dict[str, Preset] = {
     ),
     "qwen-code": Preset(
         ("qwen", "--yolo", "--output-format", "stream-json", "{prompt}"),
-        True, "Qwen Code, non-interactive; pass OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_MODEL (and "
-              "QWEN_USAGE_STATISTICS_ENABLED=false) through env",
+        True, "Qwen Code, non-interactive; pass OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_MODEL through env",
+        (("QWEN_USAGE_STATISTICS_ENABLED", "false"),),
     ),
 }
