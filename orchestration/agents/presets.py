@@ -49,6 +49,8 @@ PRESETS: dict[str, Preset] = {
         ("opencode", "run", "--format", "json", "{prompt}"),
         True, "opencode's non-interactive run; pass its provider's key through env, its config as "
               "OPENCODE_CONFIG_CONTENT or by mounting ~/.config/opencode",
+        tuple((f"OPENCODE_DISABLE_{name}", "1") for name in ("MODELS_FETCH", "AUTOUPDATE", "DEFAULT_PLUGINS",
+                                                              "LSP_DOWNLOAD", "SHARE")),
     ),
     "qwen-code": Preset(
         ("qwen", "--yolo", "--output-format", "stream-json", "{prompt}"),
