@@ -35,7 +35,7 @@ MAX_ENTRIES = 3000
 MAX_LINES = 6000
 GROWTH = 500
 
-MARKS = {"text": "● ", "thinking": "  ✻ ", "tool": "▶ ", "result": "  ⎿ ", "error": "  ✖ ", "note": "· ", "plain": ""}
+MARKS = {"text": "● ", "thinking": "  ✻ ", "tool": "▶ ", "result": "  ⎿ ", "failed": "  ⎿ ", "error": "✖ ", "note": "· ", "plain": ""}
 
 
 class OutputView(ScrollView, can_focus=True):
@@ -47,7 +47,7 @@ class OutputView(ScrollView, can_focus=True):
         Binding("down,j", "scroll_down", "Down", show=False),
     ]
     COMPONENT_CLASSES = {"output-view--text", "output-view--thinking", "output-view--tool", "output-view--result",
-                         "output-view--error", "output-view--note", "output-view--plain"}
+                         "output-view--failed", "output-view--error", "output-view--note", "output-view--plain"}
     DEFAULT_CSS = """
     OutputView { height: 1fr; overflow-x: hidden; border-top: solid $foreground-muted;
                  border-title-color: $foreground; }
@@ -55,6 +55,7 @@ class OutputView(ScrollView, can_focus=True):
     OutputView > .output-view--thinking { color: $text-muted; text-style: italic; }
     OutputView > .output-view--tool { color: $accent; text-style: bold; }
     OutputView > .output-view--result { color: $text-muted; }
+    OutputView > .output-view--failed { color: $error; }
     OutputView > .output-view--error { color: $error; text-style: bold; }
     OutputView > .output-view--note { color: $text-muted; }
     OutputView > .output-view--plain { color: $foreground; }
@@ -160,7 +161,7 @@ class OutputView(ScrollView, can_focus=True):
 
     def _wrap(self, entry: Entry) -> list[Strip]:
         """The entry as lines of the view's width, its mark before the first and its text aligned after."""
-        width = self._width or max(self.size.width, 20)
+        width = self._width or max(self.scrollable_content_region.width, 20)
         style = self.get_component_rich_style(f"output-view--{entry.kind}", partial=True)
         mark = MARKS[entry.kind]
         if entry.kind == "plain":
@@ -206,7 +207,7 @@ class OutputView(ScrollView, can_focus=True):
 
     # -- painting -----------------------------------------------------------------------------------
     def on_resize(self) -> None:
-        width = max(self.size.width, 20)
+        width = max(self.scrollable_content_region.width, 20)
         if width != self._width:
             self._width = width
             self.lines.clear()

@@ -35,7 +35,8 @@ _WORKTREE = re.compile(r"\S*?/\.bosun/worktrees/[^/\s]+/")
 @dataclass(frozen=True)
 class Entry:
     """One piece of the transcript. `kind` is one of: text (the model's words), thinking, tool (a
-    call: the tool and its file or command), result (a tool's output), error, note (the session
+    call: the tool and its file or command), result (a tool's output), failed (the output of a
+    tool that failed), error (the CLI or the model said something went wrong), note (the session
     starting or ending, tokens), plain (a line that is not an event: colours kept as escapes).
     `continues` extends the previous text entry (a stream that sends the model's words in pieces)."""
 
@@ -82,11 +83,11 @@ def _result_text(content) -> str:
 def _result_entries(text: str, error: bool = False) -> list[Entry]:
     lines = [line for line in strip_ansi(text).splitlines() if line.strip()]
     if not lines:
-        return [Entry("error" if error else "result", "(failed)" if error else "(done)")]
+        return [Entry("failed" if error else "result", "(failed)" if error else "(done)")]
     shown = lines[:RESULT_LINES]
     if len(lines) > RESULT_LINES:
         shown.append(f"… {len(lines) - RESULT_LINES} more lines")
-    return [Entry("error" if error else "result", _short(line)) for line in shown]
+    return [Entry("failed" if error else "result", _short(line)) for line in shown]
 
 
 def _number(value) -> int | None:
