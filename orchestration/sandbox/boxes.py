@@ -30,7 +30,7 @@ def user_home() -> Path | None:
 
 def _base(repo: Path, env: dict[str, str], programs: list[str], network: bool) -> Box:
     box = Box(hide=[*private_places(user_home()), repo], network=network)
-    for path in toolchain_paths(env.get("PATH", ""), programs):
+    for path in toolchain_paths(env.get("PATH", ""), tuple(programs)):
         box.read(path)
     if network:
         for path in DNS:

@@ -13,6 +13,7 @@ thread that started it (`--die-with-parent`; see process.py's launcher thread).
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import sys
@@ -83,7 +84,8 @@ def private_places(user_home: Path | None) -> list[Path]:
     return places
 
 
-def toolchain_paths(path_env: str, extra_programs: list[str] = ()) -> list[Path]:
+@functools.lru_cache(maxsize=64)
+def toolchain_paths(path_env: str, extra_programs: tuple[str, ...] = ()) -> list[Path]:
     """What must stay readable for programs to run: the Python running Bosun (the scripted and
     model agents are that Python) and Bosun's own code, each PATH folder (a `shims` folder with
     its parent, as pyenv needs its root; a virtualenv's `bin` with the whole environment and the
