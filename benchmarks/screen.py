@@ -6,19 +6,26 @@ Latency is from an event's commit to the end of the first repaint that includes 
 EventsShown, posted after the refresh). The baseline, measured in the same run, is the latency
 of single events on a quiet screen: the floor that the flood is compared with.
 
-    python benchmarks/screen.py [--units 500] [--agents 50] [--rate 200] [--seconds 10]
+With `--stream N` the Output tab is open on an agent writing N lines a second of Claude Code
+stream-json to its log (the model's words, tool calls, multi-line results) from another thread
+while the same single events are measured again, and during the flood: the streaming p95 is
+compared with the quiet one. It also reports how long a line takes from the log to the screen.
+
+    python benchmarks/screen.py [--units 500] [--agents 50] [--rate 200] [--seconds 10] [--stream 200]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
 import resource
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -26,6 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the
 
 from bosun.orchestration.gitcmd import GitRepo  # noqa: E402
 from bosun.orchestration.session import create_session  # noqa: E402
+from bosun.widgets.graph_view import GraphView  # noqa: E402
+from bosun.widgets.output_view import OutputView  # noqa: E402
 
 from harness import DrivenApp  # noqa: E402
 
@@ -98,7 +107,101 @@ async def feed(app: MeasuredApp, probe: Probe, agents: int, rate: float, seconds
     return count
 
 
-async def measure(units: int, agents: int, rate: float, seconds: float) -> dict:
+def stream_lines(n: int) -> str:
+    """The n-th line an agent prints: a Claude Code stream-json event (text, tool call, result)."""
+    wt = "/home/me/project/.bosun/worktrees/u000/"
+    kind = n % 4
+    if kind == 0:
+        event = {"type": "assistant", "message": {"id": f"m{n}", "content": [{"type": "text", "text": (
+            f"Step {n}: the parser's precedence climbing needs one more level for unary minus, and the "
+            "tests for nested parentheses should cover the empty group as well.")}],
+            "usage": {"input_tokens": 9000 + n, "output_tokens": 80}}}
+    elif kind == 1:
+        event = {"type": "assistant", "message": {"id": f"m{n}", "content": [{"type": "tool_use", "id": f"t{n}",
+                 "name": "Bash", "input": {"command": f"python -m pytest -q tests/test_parser.py -k case{n}"}}],
+                 "usage": {"input_tokens": 9000 + n, "output_tokens": 30}}}
+    elif kind == 2:
+        event = {"type": "user", "message": {"content": [{"type": "tool_result", "tool_use_id": f"t{n - 1}",
+                 "content": "....F.\nFAILED tests/test_parser.py::test_unary\nAssertionError: assert -1 == 1\n"
+                            "1 failed, 5 passed in 0.04s"}]}}
+    else:
+        event = {"type": "assistant", "message": {"id": f"m{n}", "content": [{"type": "tool_use", "id": f"t{n}",
+                 "name": "Edit", "input": {"file_path": wt + "src/calc/parser.py", "old_string": "x", "new_string": "y"}}],
+                 "usage": {"input_tokens": 9000 + n, "output_tokens": 60}}}
+    return json.dumps(event, separators=(",", ":")) + "\n"
+
+
+class Stream:
+    """An agent writing `rate` lines a second to `log` from its own thread, and when each line's
+    bytes were written, to time them to the screen."""
+
+    def __init__(self, log: Path, rate: float) -> None:
+        self.log, self.rate = log, rate
+        self.written: list[tuple[int, float]] = []
+        """(the log's size after a line, when it was written)"""
+        self.latencies: list[float] = []
+        self._shown_upto = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._write, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return len(self.written)
+
+    def _write(self) -> None:
+        start = time.perf_counter()
+        size = 0
+        with open(self.log, "ab", buffering=0) as handle:
+            n = 0
+            while not self._stop.is_set():
+                wait = start + n / self.rate - time.perf_counter()
+                if wait > 0:
+                    time.sleep(wait)
+                data = stream_lines(n).encode()
+                handle.write(data)
+                size += len(data)
+                self.written.append((size, time.perf_counter()))
+                n += 1
+
+    def shown(self, offset: int) -> None:
+        """The screen has painted the log up to byte `offset`."""
+        now = time.perf_counter()
+        for size, when in self.written[self._shown_upto:]:
+            if size > offset:
+                break
+            self.latencies.append(now - when)
+            self._shown_upto += 1
+
+
+def watch_output(app: DrivenApp, stream: Stream) -> None:
+    """Time each line from its write to the repaint after the Output tab read it."""
+    view = app.screen_of_session.query_one(OutputView)
+    read = view.add_lines
+
+    def add_lines(lines) -> None:
+        read(lines)
+        offset = view._offset - len(view._partial)
+        view.call_after_refresh(lambda: stream.shown(offset))
+
+    view.add_lines = add_lines
+
+
+async def singles(app: DrivenApp, probe: Probe, agents: int, pilot, rng: random.Random, count: int = 20) -> list[float]:
+    """One event at a time, each shown before the next: the latency of each."""
+    for _ in range(count):
+        await feed(app, probe, agents, rate=1000, seconds=0.001, rng=rng)
+        await app.caught_up()
+        await pilot.pause(0.05)
+    found = sorted(probe.latencies)
+    probe.latencies = []
+    return found
+
+
+async def measure(units: int, agents: int, rate: float, seconds: float, stream_rate: float = 0) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="bosun-screen-bench-"))
     session = create_session(GitRepo(make_repo(folder / "repo", units, agents)), folder / "repo" / "bosun.toml")
     probe = Probe()
@@ -110,16 +213,27 @@ async def measure(units: int, agents: int, rate: float, seconds: float) -> dict:
         await app.caught_up()
         first_paint = time.perf_counter() - started
         rng = random.Random(2)
-        for _ in range(20):  # the baseline: one event at a time on a quiet screen
-            await feed(app, probe, agents, rate=1000, seconds=0.001, rng=rng)
-            await app.caught_up()
-            await pilot.pause(0.05)
-        quiet = sorted(probe.latencies)
-        probe.latencies = []
+        quiet = await singles(app, probe, agents, pilot, rng)  # the baseline: one event at a time, a quiet screen
+        streaming: list[float] = []
+        stream = None
+        if stream_rate:  # the same with the Output tab following an agent that writes stream_rate lines/s
+            log = session.dir / "logs" / "u000.1.log"
+            log.parent.mkdir(parents=True, exist_ok=True)
+            log.write_text("")
+            session.store.update("u000", attempts=1)
+            app.query_one(GraphView).selected = "u000"
+            await pilot.press("o")
+            await pilot.pause()
+            stream = Stream(log, stream_rate)
+            watch_output(app, stream)
+            stream.start()
+            await asyncio.sleep(1.0)  # well under way
+            streaming = await singles(app, probe, agents, pilot, rng, count=60)
         flood_started = time.perf_counter()
         sent = await feed(app, probe, agents, rate, seconds, rng)
         await app.caught_up()
         flood_s = time.perf_counter() - flood_started
+        lines = stream.stop() if stream else 0
         for _ in range(10):  # the selection still moves while the last repaints land
             await pilot.press("j")
         await pilot.pause()
@@ -129,7 +243,11 @@ async def measure(units: int, agents: int, rate: float, seconds: float) -> dict:
     return {"units": units, "agents": agents, "events": sent, "flood_s": flood_s, "first_paint_s": first_paint,
             "quiet_p50": _pct(quiet, 50), "quiet_p95": _pct(quiet, 95), "p50": _pct(flood, 50),
             "p95": _pct(flood, 95), "max": flood[-1] if flood else 0.0, "shown": len(flood),
-            "peak_mb": peak_mb, "before_mb": rss_before / 1024}
+            "peak_mb": peak_mb, "before_mb": rss_before / 1024, "stream_rate": stream_rate,
+            "streaming_p50": _pct(streaming, 50), "streaming_p95": _pct(streaming, 95), "lines": lines,
+            "line_p50": _pct(sorted(stream.latencies), 50) if stream else 0.0,
+            "line_p95": _pct(sorted(stream.latencies), 95) if stream else 0.0,
+            "lines_shown": len(stream.latencies) if stream else 0}
 
 
 def _pct(values: list[float], pct: float) -> float:
@@ -144,8 +262,10 @@ def main() -> int:
     parser.add_argument("--agents", type=int, default=50)
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--stream", type=float, default=0, metavar="LINES_PER_S",
+                        help="the Output tab open on an agent writing this many stream-json lines a second")
     args = parser.parse_args()
-    r = asyncio.run(measure(args.units, args.agents, args.rate, args.seconds))
+    r = asyncio.run(measure(args.units, args.agents, args.rate, args.seconds, args.stream))
     ms = 1000
     print(f"screen benchmark: {r['units']} units, {r['agents']} agents, {r['events']} events in {r['flood_s']:.1f}s "
           f"({r['events'] / r['flood_s']:.0f}/s), first paint {r['first_paint_s']:.2f}s")
@@ -153,6 +273,15 @@ def main() -> int:
     print(f"  flood, event to screen:                 p50 {r['p50'] * ms:6.1f} ms   p95 {r['p95'] * ms:6.1f} ms   "
           f"max {r['max'] * ms:6.1f} ms   ({r['shown']} events shown)")
     print(f"  flood p95 / quiet p95: {r['p95'] / r['quiet_p95']:.2f}x")
+    if r["stream_rate"]:
+        ratio = r["streaming_p95"] / r["quiet_p95"]
+        print(f"  Output tab on an agent streaming {r['stream_rate']:.0f} lines/s ({r['lines']} lines, during the "
+              f"single events and the flood):")
+        print(f"    one event, event to screen:          p50 {r['streaming_p50'] * ms:6.1f} ms   "
+              f"p95 {r['streaming_p95'] * ms:6.1f} ms   ({ratio:.2f}x quiet p95: "
+              f"{'within' if ratio <= 3 else 'NOT within'} 3x)")
+        print(f"    a line, log to screen:               p50 {r['line_p50'] * ms:6.1f} ms   "
+              f"p95 {r['line_p95'] * ms:6.1f} ms   ({r['lines_shown']} lines shown)")
     print(f"  peak memory (RSS) {r['peak_mb']:.0f} MB (Python with the app loaded: {r['before_mb']:.0f} MB before start)")
     print(f"  targets: p95 < 50 ms -> {'met' if r['p95'] < 0.05 else 'NOT met'}; "
           f"< 150 MB -> {'met' if r['peak_mb'] < 150 else 'NOT met'}")

@@ -85,7 +85,7 @@ async def test_a_log_that_is_not_a_stream_shows_its_colours(project):
         assert ".....F" in app.text() and "[32m" not in app.text()
         view = app.query_one(OutputView)
         assert view.border_title == "calc try 1 · log"
-        colours = {str(s.style.color.name) for strip in view.lines for s in strip if s.style and s.style.color}
+        colours = {str(s.style.color.name) for segments, _ in view.lines for s in segments if s.style and s.style.color}
         assert {"color(1)", "color(2)"} <= colours, colours  # red and green, as the terminal shows them
         release(repo, "calc")
         await app.state("calc", "merged")

@@ -15,6 +15,8 @@ import os
 from collections import deque
 from pathlib import Path
 
+from rich.cells import cell_len
+from rich._wrap import divide_line
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -34,6 +36,9 @@ READ_BYTES = 512_000
 MAX_ENTRIES = 3000
 MAX_LINES = 6000
 GROWTH = 500
+
+Line = tuple[list[Segment], int]
+"""A line of the view: its segments and its width in cells."""
 
 MARKS = {"text": "● ", "thinking": "  ✻ ", "tool": "▶ ", "result": "  ⎿ ", "failed": "  ⎿ ", "error": "✖ ", "note": "· ", "plain": ""}
 
@@ -70,7 +75,7 @@ class OutputView(ScrollView, can_focus=True):
         self.transcript = Transcript()
         self.entries: deque[Entry] = deque(maxlen=MAX_ENTRIES)
         """What the log said so far (the newest MAX_ENTRIES), kept to wrap again at a new width."""
-        self.lines: deque[Strip] = deque(maxlen=MAX_LINES)
+        self.lines: deque[Line] = deque(maxlen=MAX_LINES)
         """The entries wrapped to the view's width."""
         self._last_lines = 0
         """How many of `lines` the last entry took (a continued entry replaces them)."""
@@ -80,6 +85,7 @@ class OutputView(ScrollView, can_focus=True):
         self._width = 0
         self._empty = "No unit selected."
         self._title = ""
+        self._styles: dict[str, Style] = {}
 
     def on_mount(self) -> None:
         self.set_interval(POLL_S, self.poll)
@@ -159,25 +165,52 @@ class OutputView(ScrollView, can_focus=True):
         self._last_lines = len(wrapped)
         self.lines.extend(wrapped)
 
-    def _wrap(self, entry: Entry) -> list[Strip]:
-        """The entry as lines of the view's width, its mark before the first and its text aligned after."""
+    def _style(self, kind: str) -> Style:
+        style = self._styles.get(kind)
+        if style is None:
+            style = self._styles[kind] = self.get_component_rich_style(f"output-view--{kind}", partial=True)
+        return style
+
+    def _wrap(self, entry: Entry) -> list[Line]:
+        """The entry as lines of the view's width, its mark before the first and its text aligned
+        after. Kept as segments, not Strips: a Strip is made only for a line on screen."""
         width = self._width or max(self.scrollable_content_region.width, 20)
-        style = self.get_component_rich_style(f"output-view--{entry.kind}", partial=True)
+        style = self._style(entry.kind)
         mark = MARKS[entry.kind]
         if entry.kind == "plain":
-            body = Text.from_ansi(entry.text.expandtabs(), style=style)
-        else:
+            if "\x1b" in entry.text or not entry.text.isprintable():
+                return self._wrap_text(Text.from_ansi(entry.text.expandtabs(), style=style), "", style, width)
+        elif entry.kind == "tool":  # the tool's name bold, what it works on plain
+            name, _, target = entry.text.partition(" ")
+            if entry.text.isascii() and entry.text.isprintable() and len(mark) + len(entry.text) <= width:
+                return [([Segment(mark + name, style), Segment(" " + target if target else "",
+                                                               style + Style(bold=False))],
+                         len(mark) + len(entry.text))]
             body = Text(entry.text, style=style)
-            if entry.kind == "tool":  # the tool's name bold, what it works on plain
-                body.stylize(Style(bold=False), len(entry.text.split(" ", 1)[0]))
+            body.stylize(Style(bold=False), len(name))
+            return self._wrap_text(body, mark, style, width)
+        # one style throughout (the usual case): wrapped as plain words, no Text to build
+        room = max(width - len(mark), 8)
+        lines: list[Line] = []
+        for paragraph in entry.text.expandtabs().split("\n"):
+            if paragraph.isascii() and len(paragraph) <= room or cell_len(paragraph) <= room:
+                pieces = [paragraph]
+            else:
+                cuts = [0, *divide_line(paragraph, room, fold=True), len(paragraph)]
+                pieces = [paragraph[a:b].rstrip() for a, b in zip(cuts, cuts[1:]) if b > a]
+            for piece in pieces:
+                lead = mark if not lines else " " * len(mark)
+                lines.append(([Segment(lead + piece, style)], len(lead) + cell_len(piece)))
+        return lines or [([], 0)]
+
+    def _wrap_text(self, body: Text, mark: str, style: Style, width: int) -> list[Line]:
         console = self.app.console
-        strips = []
+        lines: list[Line] = []
         for number, line in enumerate(body.wrap(console, max(width - len(mark), 8), overflow="fold")):
             if mark:
                 line = Text(mark if number == 0 else " " * len(mark), style=style) + line
-            segments = [segment for segment in line.render(console) if segment.text != "\n"]
-            strips.append(Strip(segments, line.cell_len))
-        return strips or [Strip.blank(0)]
+            lines.append(([segment for segment in line.render(console) if segment.text != "\n"], line.cell_len))
+        return lines or [([], 0)]
 
     def _resize_area(self) -> None:
         area = min(MAX_LINES, -(-len(self.lines) // GROWTH) * GROWTH)
@@ -210,6 +243,7 @@ class OutputView(ScrollView, can_focus=True):
         width = max(self.scrollable_content_region.width, 20)
         if width != self._width:
             self._width = width
+            self._styles.clear()
             self.lines.clear()
             for entry in self.entries:
                 wrapped = self._wrap(entry)
@@ -231,4 +265,5 @@ class OutputView(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         if index >= len(self.lines):
             return Strip.blank(width, base)
-        return self.lines[index].apply_style(base).crop_extend(0, width, base)
+        segments, length = self.lines[index]
+        return Strip(segments, length).apply_style(base).crop_extend(0, width, base)

@@ -178,11 +178,11 @@ class Transcript:
                     entries += self._tool_started(str(block.get("id")), str(block.get("name", "tool")),
                                                   block.get("input"))
             usage = message.get("usage")
-            if isinstance(usage, dict):
+            if isinstance(usage, dict):  # each API message once (one message can span several events)
                 tokens = (_number(usage.get("input_tokens")) or 0, _number(usage.get("output_tokens")) or 0)
+                before = self._per_message.get(str(message.get("id") or len(self._per_message)), (0, 0))
                 self._per_message[str(message.get("id") or len(self._per_message))] = tokens
-                self.usage = {"prompt_tokens": sum(t[0] for t in self._per_message.values()),
-                              "completion_tokens": sum(t[1] for t in self._per_message.values())}
+                self._add(tokens[0] - before[0], tokens[1] - before[1])
         elif kind == "user":
             for block in message.get("content") or []:
                 if isinstance(block, dict) and block.get("type") == "tool_result":
