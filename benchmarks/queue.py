@@ -118,11 +118,32 @@ def measure(deps, bad, args, parallel: int, batch: int) -> dict:
         makespan = time.perf_counter() - start
         runs = session.store.gate_runs()
         merged = sum(1 for u in session.store.units() if u.state == "merged")
-        culprits = sum(1 for e in session.store.events() if e.kind in ("queue_culprit", "gate_failed"))
+        events = session.store.events()
+        culprits = sum(1 for e in events if e.kind in ("queue_culprit", "gate_failed"))
         session.close()
+        # Where a unit's time goes (means over units, last attempt): its agent (running -> submitted),
+        # integration (submitted -> merged), and hand-out once its dependencies are merged.
+        last: dict[tuple[str, str], float] = {}
+        agent, integrate, handout = [], [], []
+        merged_at: dict[str, float] = {}
+        for e in events:
+            if e.unit is None:
+                continue
+            last[(e.unit, e.kind)] = e.time
+            if e.kind == "submitted" and (e.unit, "running") in last:
+                agent.append(e.time - last[(e.unit, "running")])
+            if e.kind == "merged":
+                merged_at[e.unit] = e.time
+                integrate.append(e.time - last[(e.unit, "submitted")])
+        for unit, parents in deps.items():
+            started = [e.time for e in events if e.unit == unit and e.kind == "running"]
+            if parents and started and all(p in merged_at for p in parents):
+                handout.append(started[0] - max(merged_at[p] for p in parents))
+        mean = lambda xs: round(sum(xs) / len(xs), 2) if xs else None  # noqa: E731
         return {"config": f"{parallel}x{batch}", "exit": code, "merged": merged, "gate_runs": len(runs),
                 "gate_s": round(sum(r.duration_s for r in runs), 1), "makespan_s": round(makespan, 2),
-                "culprits": culprits}
+                "culprits": culprits, "agent_s": mean(agent), "submitted_to_merged_s": mean(integrate),
+                "deps_merged_to_running_s": mean(handout)}
     finally:
         if args.keep is None:
             shutil.rmtree(folder, ignore_errors=True)
@@ -161,6 +182,9 @@ def main() -> int:
         print(f"  {result['config']:>5}  gate runs {result['gate_runs']:4d}  gate s {result['gate_s']:7.1f}  "
               f"makespan {result['makespan_s']:7.2f} s  {result['makespan_s'] / bound['bound_s']:.2f}x bound"
               f"{ratio}  merged {result['merged']}/{args.units} exit {result['exit']}", flush=True)
+        print(f"         per unit: agent {result['agent_s']} s, submitted -> merged {result['submitted_to_merged_s']} s"
+              + (f", dependencies merged -> running {result['deps_merged_to_running_s']} s"
+                 if result["deps_merged_to_running_s"] is not None else ""), flush=True)
     if args.json:
         print(json.dumps({"bound": bound, "results": results}))
     return 0

@@ -410,10 +410,20 @@ class Store:
              json.dumps(checks or []), json.dumps(covers or []), label))
         return cursor.lastrowid
 
-    def add_gate_run(self, **gate_run: Any) -> int:
-        """Record one gate run on its own (the merge queue's runs, which cover several units)."""
+    def add_gate_run(self, *, event: tuple[str, str, dict] | None = None, unmark: tuple[str, ...] = (),
+                     **gate_run: Any) -> int:
+        """Record one gate run of the merge queue (it may cover several units), with its `event`
+        (kind, unit, data: the run's id is added as `gate_run`), and clear the `queue` mark of the
+        units in `unmark` that this run (its `label`) still holds, in one transaction."""
         with self.tx() as db:
-            return self._insert_gate_run(db, **gate_run)
+            run_id = self._insert_gate_run(db, **gate_run)
+            for unit_id in unmark:
+                db.execute("UPDATE units SET queue = NULL WHERE id = ? AND json_extract(queue, '$.run') = ?",
+                           (unit_id, gate_run.get("label")))
+            if event is not None:
+                kind, unit, data = event
+                self._append(db, kind, unit, {**data, "gate_run": run_id})
+            return run_id
 
     def start_queue_run(self, unit: str, marks: dict[str, dict], **data: Any) -> str:
         """Name the merge queue's next run (R1, R2, ...), log its start and mark the units it tests
@@ -494,10 +504,14 @@ class Store:
         Unconditional: the branch has moved, and what git shows is the truth."""
         return self.finish_batch(intent_id, [(unit_id, merged_commit)], None)[-1]
 
-    def finish_batch(self, intent_id: int, units: list[tuple[str, str]], gate_run: int | None) -> list[Event]:
+    def finish_batch(self, intent_id: int, units: list[tuple[str, str]], gate_run: int | None,
+                     details: dict[str, dict] | None = None) -> list[Event]:
         """`finish_merge` for every unit one intent landed, oldest first, in one transaction; the head
-        becomes the last one's merge commit. Without `gate_run`, the passed run of that very commit."""
+        becomes the last one's merge commit. Without `gate_run`, the passed run of that very commit.
+        `details` replaces those units' detail (their gate verdict) in the same transaction."""
         with self.tx() as db:
+            for unit_id, detail in (details or {}).items():
+                db.execute("UPDATE units SET detail = ? WHERE id = ?", (json.dumps(detail), unit_id))
             db.execute("UPDATE intents SET status = 'done' WHERE id = ?", (intent_id,))
             db.execute("INSERT OR REPLACE INTO meta VALUES ('integration_head', ?)", (units[-1][1],))
             if gate_run is None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -53,6 +55,38 @@ def status(repo: Path) -> dict:
     return json.loads(result.stdout)
 
 
+class HeadWatch:
+    """Every commit the integration branch points at while a run goes on, polled from git."""
+
+    def __init__(self, repo: Path) -> None:
+        self.repo, self.seen, self.done = repo, [], threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+        self.thread.start()
+
+    def _watch(self) -> None:
+        while not self.done.wait(0.01):
+            head = subprocess.run(["git", "rev-parse", "-q", "--verify", "bosun/integration"], cwd=self.repo,
+                                  capture_output=True, text=True).stdout.strip()
+            if head and (not self.seen or self.seen[-1] != head):
+                self.seen.append(head)
+
+    def stop(self) -> list[str]:
+        self.done.set()
+        self.thread.join()
+        return self.seen
+
+
+def assert_only_passed_trees(repo: Path, heads: list[str]) -> None:
+    """The invariant at every instant: each head the branch took is the base or a passed run's tree."""
+    session = open_session(GitRepo(repo))
+    try:
+        passed = {r.commit_id for r in session.store.gate_runs() if r.passed}
+    finally:
+        session.close()
+    base = git(repo, "rev-parse", "main")
+    assert heads and all(h in passed or h == base for h in heads), heads
+
+
 def assert_covered(repo: Path) -> dict:
     """Every merged unit names the passed gate run whose tree held its merge."""
     state = status(repo)
@@ -73,11 +107,14 @@ def test_a_bad_unit_in_a_batch_is_found_by_bisection_and_only_it_is_held(project
     repo = project(units_of(names), script, agents=team(7), max_agents=7, gate=gate, batch=8, handback="manual",
                    sandbox="off")
     run = BackgroundRun(repo, "run", "--headless", "--json")
+    watch = HeadWatch(repo)
     try:
         queue_behind_first(repo, run, names[1:], hold)
         assert run.finish(timeout=120) == 1  # the culprit waits for a human
     finally:
         run.proc.kill()
+        heads = watch.stop()
+    assert_only_passed_trees(repo, heads)
     seen = run.all_events()
     assert sorted(first_parent_merges(repo)) == sorted(["first", *good])
     culprits = [e["unit"] for e in seen if e["kind"] == "queue_culprit"]
@@ -99,7 +136,9 @@ def test_speculative_parallel_gates_merge_everything_in_order(project) -> None:
     names = [f"u{i}" for i in range(6)]
     script = {n: [write_unit(f"src/{n}.py", f"{n.upper()} = 1\n")] for n in names}
     repo = project(units_of(names), script, agents=team(6), max_agents=6, gate=GATE, gate_parallel=3)
+    watch = HeadWatch(repo)
     result = bosun("run", "--headless", "--json", cwd=repo)
+    assert_only_passed_trees(repo, watch.stop())
     assert result.returncode == 0, result.stdout + result.stderr
     seen = [json.loads(line) for line in result.stdout.splitlines()]
     assert sorted(first_parent_merges(repo)) == names
@@ -183,7 +222,8 @@ def test_manual_approval_gates_ahead_and_lands_only_what_was_approved(project) -
         run.wait_for("approved", second)
         assert bosun("reject", first, cwd=repo).returncode == 0
         run.wait_for("rejected", first)
-        # The second's candidate sat on the rejected one: it is judged again and lands, approved.
+        # The second's candidate sat on the rejected one: it is judged again (first in the chain now,
+        # being approved) and lands.
         merged = run.wait_for("merged", second)
         assert first_parent_merges(repo) == [second]
         assert merged["commit"] != rows[second].candidate
@@ -214,8 +254,8 @@ def test_kill_9_at_each_step_of_the_queue_then_resume(project, tmp_path, step) -
     script["bad"] = [[AWAIT_GO, *write_unit("src/bad.py", "BROKEN = 1\n")]]
     script["first"] = [write_unit("src/first.py", "FIRST = 1\n")]
     gate, hold = held_gate(tmp_path)
-    repo = project(units_of(names), script, agents=team(6), max_agents=6, gate=gate, batch=4, gate_parallel=2,
-                   handback="manual", sandbox="off")
+    repo = project(units_of(names), script, agents=team(6), max_agents=6, gate=gate, batch=4, handback="manual",
+                   sandbox="off")
     run = BackgroundRun(repo, "run", "--headless", "--json")
     try:
         queue_behind_first(repo, run, names[1:], hold)

@@ -237,6 +237,7 @@ class MergeQueue:
             self._requeue(entry.unit, (GATING, AWAITING_APPROVAL), why)
         dropped = {e.candidate for e in self.chain[index:]}
         self.chain = self.chain[:index]
+        self.held.clear()  # what they clashed with may have left: judge them again
         for run in self.runs:
             if run.top in dropped:
                 self._kill(run)
@@ -266,7 +267,9 @@ class MergeQueue:
     async def _extend(self) -> None:
         """Stack submitted units (plan order) onto the chain: merge check, scope, candidate, semantic."""
         head = self.session.integration_head()
-        rows = self._stackable(self.store.units())  # never before what it depends on
+        # Never before what it depends on; what a human approved already goes first (it can land
+        # as soon as its gate passes), then plan order.
+        rows = sorted(self._stackable(self.store.units()), key=lambda u: (not u.approved, u.position))
         ungated = sum(1 for e in self.chain if e.candidate not in self.passed)
         for row in rows:
             if ungated >= self._cap() or self.failing is not None or self.stopping:
@@ -428,12 +431,12 @@ class MergeQueue:
 
     # -- verdicts --------------------------------------------------------------------------------
     def _finished(self, run: Run, results, error: BaseException | None) -> None:
-        rows = {u.id: u for u in self.store.units()}
-        for unit in run.units:
-            row = rows.get(unit)
-            if row is not None and (row.queue or {}).get("run") == run.label:
-                self.store.update(unit, queue=None)
         if run.cancelled or self.stopping:
+            rows = {u.id: u for u in self.store.units()}
+            for unit in run.units:
+                row = rows.get(unit)
+                if row is not None and (row.queue or {}).get("run") == run.label:
+                    self.store.update(unit, queue=None)
             return
         index = self._index(run.top)
         if error is not None or not results:
@@ -448,15 +451,16 @@ class MergeQueue:
         top_unit = run.units[-1]
         entry = self.chain[index] if index is not None else None
         checks = (entry.verdicts if entry else []) + verdicts
+        finished = {"run": run.label, "passed": failed is None, "why": run.why, "units": run.units,
+                    "duration_s": round(duration, 3), "cause": cause}
         run_id = self.store.add_gate_run(unit=top_unit, attempt=entry.attempt if entry else 0, commit_id=run.top,
                                          parent=run.base, passed=failed is None, exit_code=shown.exit_code,
                                          duration_s=duration, cause=cause, output_tail=shown.output_tail,
-                                         checks=checks, covers=run.units, label=run.label)
+                                         checks=checks, covers=run.units, label=run.label,
+                                         event=("queue_run_finished", top_unit, finished), unmark=tuple(run.units))
         counts = {k: v for k, v in verdicts[0].items() if k.startswith("tests_")}
         gate = {"passed": failed is None, "cause": cause, "duration_s": round(duration, 3), "commit": run.top,
                 "run": run.label, "gate_run": run_id, "units": run.units, **counts, "checks": summary(checks)}
-        self.store.append_event("queue_run_finished", top_unit, run=run.label, gate_run=run_id, passed=failed is None,
-                                why=run.why, units=run.units, duration_s=round(duration, 3), cause=cause)
         if index is None:
             return  # its prefix landed or left the queue meanwhile
         if failed is None:
@@ -548,11 +552,8 @@ class MergeQueue:
         head = self.session.integration_head()
         new = landing[-1].candidate
         units = [(e.unit, e.candidate) for e in landing]
-        for entry in landing:
-            if entry.gate is not None:
-                row = self.store.unit(entry.unit)
-                self.store.update(entry.unit, detail={**(row.detail or {}), "gate": entry.gate, "files": entry.files,
-                                                      "checks": entry.verdicts, "warnings": entry.warnings})
+        details = {e.unit: {**(rows[e.unit].detail or {}), "gate": e.gate, "files": e.files, "checks": e.verdicts,
+                            "warnings": e.warnings} for e in landing if e.gate is not None}
         intent = self.store.add_batch_intent(self.session.integration_ref, head, new, units,
                                              run_id if run_id and run_id > 0 else None)
         moved = await self._thread(self.repo.update_ref, self.session.integration_ref, new, head,
@@ -561,7 +562,7 @@ class MergeQueue:
             self.store.close_intent(intent, "failed")
             await self._thread(self.integrator.verified_head, head)
             raise IntegrationTampered(f"the integration branch moved during the merge of {', '.join(u for u, _ in units)}")
-        self.store.finish_batch(intent, units, run_id if run_id and run_id > 0 else None)
+        self.store.finish_batch(intent, units, run_id if run_id and run_id > 0 else None, details)
         self.chain = self.chain[end + 1:]
         landed = {c for _, c in units}
         for run in self.runs:
