@@ -80,8 +80,14 @@ def _after(select: str, keys: tuple[str, ...]):
         await pilot.pause()
         await app.workers.wait_for_complete()
         await pilot.press(*keys)
-        app.query_one(OutputView).poll()
+        view = app.query_one(OutputView)
+        for _ in range(100):  # the tab reads its log once it is on screen
+            await pilot.pause()
+            if view.lines or "o" not in keys:
+                break
+            view.poll()
         await pilot.pause()
+        await pilot.pause()  # the scroll area's growth laid out, the scrollbar drawn
 
     return run_before
 

@@ -54,7 +54,7 @@ class OutputView(ScrollView, can_focus=True):
     COMPONENT_CLASSES = {"output-view--text", "output-view--thinking", "output-view--tool", "output-view--result",
                          "output-view--failed", "output-view--error", "output-view--note", "output-view--plain"}
     DEFAULT_CSS = """
-    OutputView { height: 1fr; overflow-x: hidden; border-top: solid $foreground-muted;
+    OutputView { height: 1fr; overflow-x: hidden; scrollbar-gutter: stable; border-top: solid $foreground-muted;
                  border-title-color: $foreground; }
     OutputView > .output-view--text { color: $foreground; }
     OutputView > .output-view--thinking { color: $text-muted; text-style: italic; }
@@ -90,6 +90,9 @@ class OutputView(ScrollView, can_focus=True):
     def on_mount(self) -> None:
         self.set_interval(POLL_S, self.poll)
 
+    def on_show(self) -> None:
+        self.call_after_refresh(self.poll)
+
     # -- which log ----------------------------------------------------------------------------------
     def show_log(self, unit: str, attempt: int, log_path: Path | None) -> None:
         """Follow `log_path`, the output of `unit`'s attempt `attempt` (no-op if it is the one shown)."""
@@ -119,8 +122,9 @@ class OutputView(ScrollView, can_focus=True):
 
     # -- following the log --------------------------------------------------------------------------
     def poll(self) -> None:
-        """Read what the log gained since the last tick and show it in one repaint."""
-        if self.log_path is None:
+        """Read what the log gained since the last tick and show it in one repaint (only while the
+        tab is shown: a hidden one catches up when it is opened)."""
+        if self.log_path is None or not self.is_on_screen:
             return
         try:
             size = os.stat(self.log_path).st_size
