@@ -207,6 +207,6 @@ def demo_from_wheel(tmp_path_factory):
     zipfile.ZipFile(wheel).extractall(site)
     keep = tmp / "demo"
     demo = subprocess.run([sys.executable, "-m", "bosun.app.cli.main", "demo", "--headless", "--json", "--speed",
-                           "20", "--keep", str(keep)], cwd=tmp, capture_output=True, text=True, timeout=300,
+                           "20", "--keep", str(keep)], cwd=tmp, capture_output=True, text=True, timeout=900,
                           env={**os.environ, "PYTHONPATH": str(site)})
     return names, demo, keep
