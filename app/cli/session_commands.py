@@ -23,7 +23,10 @@ def options_of(args: argparse.Namespace, session):
 
 
 def supervise(session, args: argparse.Namespace, options) -> int:
+    from bosun.orchestration.sandbox import check_start
+
     try:
+        check_start(session.plan)  # `required` without bubblewrap: one line and exit 2, before any screen
         if args.headless:
             from bosun.app.cli.headless import run_headless
 
