@@ -1,6 +1,6 @@
 """The merge queue against the one-at-a-time lane and the ideal lower bound (issue 14).
 
-    python benchmarks/queue.py [--units N] [--gate G] [--fail P] [--agents K] [--work A]
+    python benchmarks/merge_queue.py [--units N] [--gate G] [--fail P] [--agents K] [--work A]
                                [--graph independent|dag] [--configs 1x1,4x1,2x4,...] [--retries R]
                                [--seed S] [--json]
 
