@@ -195,3 +195,23 @@ def test_a_reset_killed_midway_finishes_when_run_again(project, point):
 def test_every_fault_point_is_injected_by_this_suite():
     source = Path(__file__).read_text()
     assert [p for p in POINTS if f'"{p}"' not in source] == []
+
+
+@pytest.mark.parametrize("point", ["merge.intent", "merge.moved"])
+def test_the_supervisor_killed_mid_merge_finishes_that_merge_exactly_once(project, point):
+    repo = project(UNITS, SCRIPT)
+    crash("run", "--headless", at=point, cwd=repo)
+    resumed = bosun("resume", "--headless", cwd=repo)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    check_invariants(repo, ["a", "b", "c"])
+
+
+@pytest.mark.parametrize("point", ["queue.intent", "queue.moved"])
+def test_the_supervisor_killed_mid_batch_landing_lands_the_batch_exactly_once(project, point):
+    units = [{"id": f"q{i}"} for i in range(4)]
+    script = {u["id"]: [write_unit(f"src/{u['id']}.py", f"{u['id'].upper()} = 1\n")] for u in units}
+    repo = project(units, script, max_agents=4, batch=4, gate_parallel=2)
+    crash("run", "--headless", at=point, cwd=repo)
+    resumed = bosun("resume", "--headless", cwd=repo)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    check_invariants(repo, [u["id"] for u in units])

@@ -11,13 +11,37 @@ import asyncio
 from dataclasses import dataclass
 
 from bosun.orchestration.errors import BosunError
-from bosun.orchestration.integration.checks import command_verdict, findings_text, merge_verdict, semantic_verdict, summary, warnings_of
-from bosun.orchestration.integration.gate import GateFolder, GateResult, GateSandbox, candidate_commit, merge_check, run_gate
+from bosun.orchestration.faults import fault_point
+from bosun.orchestration.integration.checks import (
+    command_verdict,
+    findings_text,
+    merge_verdict,
+    semantic_verdict,
+    summary,
+    warnings_of,
+)
+from bosun.orchestration.integration.gate import (
+    GateFolder,
+    GateResult,
+    GateSandbox,
+    candidate_commit,
+    merge_check,
+    run_gate,
+)
 from bosun.orchestration.sandbox import active as sandboxed
 from bosun.orchestration.scope import in_scope
 from bosun.orchestration.session import Session
-from bosun.orchestration.states import (AWAITING_APPROVAL, CHECKING, CONFLICTED, GATE_FAILED, GATING, MERGED, OUT_OF_SCOPE,
-                     SEMANTIC_CONFLICT, SUBMITTED)
+from bosun.orchestration.states import (
+    AWAITING_APPROVAL,
+    CHECKING,
+    CONFLICTED,
+    GATE_FAILED,
+    GATING,
+    MERGED,
+    OUT_OF_SCOPE,
+    SEMANTIC_CONFLICT,
+    SUBMITTED,
+)
 from bosun.orchestration.store import StaleState
 
 
@@ -178,8 +202,10 @@ class Integrator:
         if row.state == AWAITING_APPROVAL:  # out of reach of reject / cancel / reassign while the ref moves
             self.store.transition(unit_id, GATING, (AWAITING_APPROVAL,), kind="merging", fsync=False)
         intent = self.store.add_intent(unit_id, self.session.integration_ref, head, row.candidate)
+        fault_point("merge.intent")
         moved = await asyncio.to_thread(self.repo.update_ref, self.session.integration_ref, row.candidate, head,
                                         f"bosun: merge unit {unit_id}")
+        fault_point("merge.moved")
         if not moved:
             self.store.close_intent(intent, "failed")
             await asyncio.to_thread(self.verified_head, head)

@@ -22,17 +22,39 @@ import asyncio
 import functools
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from bosun.orchestration.integration.checks import command_verdict, merge_verdict, semantic_verdict, summary, warnings_of
-from bosun.orchestration.integration.gate import GateFolder, GateResult, GateSandbox, candidate_commit, merge_check, run_gate
+from bosun.orchestration.faults import fault_point
+from bosun.orchestration.integration.checks import (
+    command_verdict,
+    merge_verdict,
+    semantic_verdict,
+    summary,
+    warnings_of,
+)
+from bosun.orchestration.integration.gate import (
+    GateFolder,
+    GateResult,
+    GateSandbox,
+    candidate_commit,
+    merge_check,
+    run_gate,
+)
 from bosun.orchestration.integration.lane import IntegrationTampered
 from bosun.orchestration.sandbox import active as sandboxed
 from bosun.orchestration.scope import in_scope
-from bosun.orchestration.states import (AWAITING_APPROVAL, CHECKING, CONFLICTED, GATE_FAILED, GATING, MERGED, OUT_OF_SCOPE,
-                                        SUBMITTED)
+from bosun.orchestration.states import (
+    AWAITING_APPROVAL,
+    CHECKING,
+    CONFLICTED,
+    GATE_FAILED,
+    GATING,
+    MERGED,
+    OUT_OF_SCOPE,
+    SUBMITTED,
+)
 from bosun.orchestration.store import StaleState
 
 POLL_S = 0.2
@@ -556,8 +578,10 @@ class MergeQueue:
                             "warnings": e.warnings} for e in landing if e.gate is not None}
         intent = self.store.add_batch_intent(self.session.integration_ref, head, new, units,
                                              run_id if run_id and run_id > 0 else None)
+        fault_point("queue.intent")
         moved = await self._thread(self.repo.update_ref, self.session.integration_ref, new, head,
-                                        "bosun: merge " + ", ".join(u for u, _ in units))
+                                   "bosun: merge " + ", ".join(u for u, _ in units))
+        fault_point("queue.moved")
         if not moved:
             self.store.close_intent(intent, "failed")
             await self._thread(self.integrator.verified_head, head)
