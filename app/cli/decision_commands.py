@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
-from bosun.app.cli.repo_session import opened
+from bosun.app.cli.repo_session import command_outcome, opened
 from bosun.orchestration.agents import external as protocol
 from bosun.orchestration.errors import BosunError
 from bosun.orchestration.states import COMMAND_STATES
@@ -31,16 +30,13 @@ def decide(args: argparse.Namespace, kind: str, **extra) -> int:
         if supervisor is None:
             print(f"queued {kind} of '{row.id}'; no session is running: `bosun resume` applies it")
             return 0
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            result = session.store.command_result(command_id)
-            if result is not None:
-                if result != "done":
-                    raise BosunError(f"{kind} of '{row.id}' {result}")
-                print(f"{kind} of '{row.id}' applied by the running session (pid {supervisor})")
-                return 0
-            time.sleep(0.05)
-        print(f"queued {kind} of '{row.id}'; the running session (pid {supervisor}) has not taken it yet")
+        result = command_outcome(session, command_id, 15)
+        if result is None:
+            print(f"queued {kind} of '{row.id}'; the running session (pid {supervisor}) has not taken it yet")
+        elif result != "done":
+            raise BosunError(f"{kind} of '{row.id}' {result}")
+        else:
+            print(f"{kind} of '{row.id}' applied by the running session (pid {supervisor})")
         return 0
 
 
@@ -91,12 +87,10 @@ def cmd_takeover(args: argparse.Namespace) -> int:
             claim = take_over_now(session, row.id, args.note)
         else:  # the supervisor stops its agent first, then hands the unit over
             command_id = session.store.add_command("takeover", row.id, **({"note": args.note} if args.note else {}))
-            deadline = time.monotonic() + 60
-            while (result := session.store.command_result(command_id)) is None:
-                if time.monotonic() > deadline:
-                    raise BosunError(f"the running session (pid {supervisor}) has not taken over '{row.id}' yet; "
-                                     "the takeover stays queued")
-                time.sleep(0.05)
+            result = command_outcome(session, command_id, 60)
+            if result is None:
+                raise BosunError(f"the running session (pid {supervisor}) has not taken over '{row.id}' yet; "
+                                 "the takeover stays queued")
             if result != "done":
                 raise BosunError(f"takeover of '{row.id}' {result}")
             taken = session.store.unit(row.id)

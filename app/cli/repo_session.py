@@ -8,9 +8,13 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bosun.orchestration.errors import BosunError
 from bosun.orchestration.gitcmd import GitRepo
+
+if TYPE_CHECKING:  # the session module loads the plan parser: only when a command opens one
+    from bosun.orchestration.session import Session
 
 
 def repo_of(args: argparse.Namespace) -> GitRepo:
@@ -65,3 +69,14 @@ def left_behind(session) -> str:
     lines += [f"  {u.id:<18} {u.state.replace('_', ' ')}" + (f" ({u.owner or u.agent})" if u.owner or u.agent else "")
               for u in left]
     return "\n".join(lines)
+
+
+def command_outcome(session, command_id: int, within_s: float) -> str | None:
+    """What the running supervisor made of a queued command ('done', 'done: ...', 'refused: ...'),
+    or None if it has not taken it within `within_s` (it stays queued)."""
+    import time
+
+    deadline = time.monotonic() + within_s
+    while (result := session.store.command_result(command_id)) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return result

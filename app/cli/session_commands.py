@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
-from bosun.app.cli.repo_session import need_terminal, opened, plan_path, repo_of, run_screen
+from bosun.app.cli.repo_session import command_outcome, need_terminal, opened, plan_path, repo_of, run_screen
 from bosun.orchestration.errors import BosunError
 from bosun.orchestration.session import dumps, open_session
 
@@ -84,15 +83,13 @@ def cmd_reload(args: argparse.Namespace) -> int:
             print(f"reloaded {path.name}: {change.describe()}")
             return 0
         command_id = session.store.add_command("reload", "", text=text, path=str(path))
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if (result := session.store.command_result(command_id)) is not None:
-                if result.startswith("refused"):
-                    raise BosunError(f"bosun reload: {result}")
-                print(f"reloaded {path.name} in the running session (pid {supervisor}): {change.describe()}")
-                return 0
-            time.sleep(0.05)
-        print(f"queued the reload of {path.name}; the running session (pid {supervisor}) has not taken it yet")
+        result = command_outcome(session, command_id, 15)
+        if result is None:
+            print(f"queued the reload of {path.name}; the running session (pid {supervisor}) has not taken it yet")
+        elif result.startswith("refused"):
+            raise BosunError(f"bosun reload: {result}")
+        else:
+            print(f"reloaded {path.name} in the running session (pid {supervisor}): {change.describe()}")
         return 0
 
 
