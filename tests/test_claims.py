@@ -183,7 +183,8 @@ def test_claim_mode_with_agents_bosun_starts_runs_to_all_merged(project) -> None
     script = {u["id"]: [write_unit(f"src/{u['id']}.py", f"V = {i}\n")] for i, u in enumerate(units)}
     repo = project(units, script, mode="claim")
     result = bosun("run", "--headless", "--json", cwd=repo)
-    assert result.returncode == 0, result.stderr
+    failed = [e for e in map(json.loads, result.stdout.splitlines()) if e["kind"] == "failed"]
+    assert result.returncode == 0, (result.stderr, failed)
     claims = [e for e in map(json.loads, result.stdout.splitlines()) if e["kind"] == "claimed"]
     assert sorted(c["unit"] for c in claims) == [u["id"] for u in units]
     assert {c["owner"] for c in claims} <= {"ada", "bob"} and all(c["lease_s"] == 60 for c in claims)
