@@ -9,40 +9,54 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
 
 import networkx as nx
-from dataclasses import dataclass
 
+from bosun.orchestration.agents.attempt import collect, handback_for, integrated_units, prepare
+from bosun.orchestration.agents.external import revoke
 from bosun.orchestration.agents.launch import agent_argv, agent_env, compose_prompt, read_report, start_agent
+from bosun.orchestration.agents.usage import add_usage, usage_from_output
+from bosun.orchestration.budget import total
+from bosun.orchestration.claims import Claim, Lost, claim, promote_ready, release
 from bosun.orchestration.errors import BosunError, GitError, PlanError
 from bosun.orchestration.faults import fault_point
-from bosun.orchestration.plan_reload import apply_plan
-from bosun.orchestration.takeover import prepare_takeover, record_takeover
-from bosun.orchestration.budget import total
-from bosun.orchestration.notify import run_notify
-from bosun.orchestration.claims import Claim, Lost, claim, promote_ready, release
-from bosun.orchestration.agents.attempt import collect, integrated_units, prepare
 from bosun.orchestration.integration.lane import IntegrationTampered, Integrator, Verdict
 from bosun.orchestration.integration.queue import MergeQueue
+from bosun.orchestration.notify import run_notify
+from bosun.orchestration.plan_reload import apply_plan
 from bosun.orchestration.process import Child, kill_group, tail
-from bosun.orchestration.agents.external import revoke
 from bosun.orchestration.sandbox import check_start
 from bosun.orchestration.sandbox.leftovers import end_all
 from bosun.orchestration.session import Session
-from bosun.orchestration.states import (AGENT_STATES, AWAITING_APPROVAL, CANCELLED, CLAIMED, COMMAND_STATES, CONFLICTED, DONE_STATES,
-                     FAILED, GATE_FAILED, INTEGRATING_STATES, MERGED, OUT_OF_SCOPE, READY, RUNNING,
-                     SEMANTIC_CONFLICT, SUBMITTED, HUMAN, waits_for_human)
+from bosun.orchestration.states import (
+    AGENT_STATES,
+    AWAITING_APPROVAL,
+    CANCELLED,
+    CLAIMED,
+    COMMAND_STATES,
+    CONFLICTED,
+    DONE_STATES,
+    FAILED,
+    GATE_FAILED,
+    HUMAN,
+    INTEGRATING_STATES,
+    MERGED,
+    OUT_OF_SCOPE,
+    READY,
+    RUNNING,
+    SEMANTIC_CONFLICT,
+    SUBMITTED,
+    waits_for_human,
+)
 from bosun.orchestration.store import StaleState, UnitRow
-from bosun.orchestration.agents.usage import add_usage, usage_from_output
+from bosun.orchestration.takeover import prepare_takeover, record_takeover
 from bosun.orchestration.worktrees import AgentClone
 
 AUTO_HANDBACK = (CONFLICTED, SEMANTIC_CONFLICT, GATE_FAILED, OUT_OF_SCOPE)
-REASONS = {CONFLICTED: "conflict", SEMANTIC_CONFLICT: "semantic_conflict", GATE_FAILED: "gate_failed",
-           OUT_OF_SCOPE: "out_of_scope"}
-
 
 BUDGET_EVERY_S = 2.0
 """How often running agents' spend is read from their output and held against the budgets."""
@@ -429,11 +443,7 @@ class Orchestrator:
             self._hand_back(row, note=None, kind="handed_back")
 
     def _hand_back(self, row: UnitRow, note: str | None, kind: str, reason: str | None = None) -> bool:
-        detail = row.detail or {}
-        handback = {"reason": reason or REASONS.get(row.state, "human"), "note": note,
-                    "files": detail.get("files", []), "output_tail": detail.get("output_tail")}
-        if detail.get("findings"):  # exactly what clashed, symbol by symbol
-            handback["findings"] = detail["findings"]
+        handback = handback_for(row, note, reason)
         return self._move(row.id, READY, (row.state,), kind=kind, data={"reason": handback["reason"], "note": note},
                           handback=handback, approved=0, owner=None)
 
@@ -517,7 +527,7 @@ class Orchestrator:
         return self._hand_back(row, args.get("note"), kind="rejected", reason="human")
 
     def _do_handback(self, row: UnitRow, args: dict) -> bool:
-        return self._hand_back(row, args.get("note"), kind="handed_back", reason=REASONS.get(row.state, "human"))
+        return self._hand_back(row, args.get("note"), kind="handed_back")
 
     def _do_reassign(self, row: UnitRow, args: dict) -> bool:
         agent = args["to"]

@@ -27,6 +27,10 @@ COMMAND_STATES: dict[str, tuple[str, ...]] = {
     "takeover": (READY, CLAIMED, RUNNING) + SIDE_STATES + (AWAITING_APPROVAL,),
 }
 
+HANDBACK_REASONS = {CONFLICTED: "conflict", SEMANTIC_CONFLICT: "semantic_conflict", GATE_FAILED: "gate_failed",
+                    OUT_OF_SCOPE: "out_of_scope"}
+"""The reason a unit's task gives when it comes back from each side state (anything else: "human")."""
+
 HUMAN = "human"
 """The owner of a unit a person took over (`bosun takeover`): a claim like an external agent's,
 without a lease to keep (nobody expects a person to send heartbeats)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
-from bosun.orchestration.agents.attempt import Handout, integrated_units, prepare
+from bosun.orchestration.agents.attempt import Handout, handback_for, integrated_units, prepare
 from bosun.orchestration.errors import BosunError
 from bosun.orchestration.faults import fault_point
 from bosun.orchestration.plan import UnitSpec
@@ -21,20 +21,15 @@ from bosun.orchestration.states import COMMAND_STATES, HUMAN, RUNNING
 from bosun.orchestration.store import StaleState, Store, UnitRow
 from bosun.orchestration.worktrees import AgentClone
 
-REASONS = {"conflicted": "conflict", "semantic_conflict": "semantic_conflict", "gate_failed": "gate_failed",
-           "out_of_scope": "out_of_scope"}
 
-
-def handback_for(row: UnitRow, note: str | None) -> dict:
-    """What the unit's task says it came back for: the side state's details, or the human's note."""
-    detail = row.detail or {}
-    earlier = detail.get("handback") or {}  # a failed hand-back: what it was about is still the point
-    handback = {"reason": REASONS.get(row.state, "human"), "note": note, "files": detail.get("files", []),
-                "output_tail": detail.get("output_tail") or earlier.get("output_tail")}
+def takeover_handback(row: UnitRow, note: str | None) -> dict:
+    """The task's hand-back for the human: the side state's details, or, for a hand-back its agent
+    gave up on, what that one was about (still the point)."""
+    handback = handback_for(row, note)
+    earlier = (row.detail or {}).get("handback") or {}
     if earlier:
+        handback["output_tail"] = handback["output_tail"] or earlier.get("output_tail")
         handback["earlier"] = earlier.get("reason")
-    if detail.get("findings"):
-        handback["findings"] = detail["findings"]
     return handback
 
 
@@ -42,7 +37,7 @@ def prepare_takeover(clone: AgentClone, unit: UnitSpec, tasks_dir, row: UnitRow,
                      integrated: list[dict], note: str | None) -> Handout:
     """The worktree and task file for the human (worker thread: no store, no session)."""
     clone.ensure()
-    return prepare(clone, unit, tasks_dir, replace(row, handback=handback_for(row, note)), head, integrated)
+    return prepare(clone, unit, tasks_dir, replace(row, handback=takeover_handback(row, note)), head, integrated)
 
 
 def record_takeover(store: Store, row: UnitRow, handout: Handout, note: str | None) -> int:

@@ -15,6 +15,7 @@ from pathlib import Path
 from bosun.orchestration.agents.launch import build_task
 from bosun.orchestration.plan import UnitSpec
 from bosun.orchestration.safe_files import replace_text
+from bosun.orchestration.states import HANDBACK_REASONS
 from bosun.orchestration.store import UnitRow
 from bosun.orchestration.worktrees import AgentClone, unit_branch
 
@@ -41,6 +42,17 @@ class Handout:
 def task_paths(tasks_dir: Path, unit_id: str) -> tuple[Path, Path]:
     """Where a unit's task file and its agent's report file live (`.bosun/tasks`, outside every worktree)."""
     return tasks_dir / f"{unit_id}.json", tasks_dir / f"{unit_id}.report.json"
+
+
+def handback_for(row: UnitRow, note: str | None, reason: str | None = None) -> dict:
+    """The task's `handback`: why the unit came back (its side state, or `reason`), the note, and
+    the side state's details (files, the output's end, the semantic findings)."""
+    detail = row.detail or {}
+    handback = {"reason": reason or HANDBACK_REASONS.get(row.state, "human"), "note": note,
+                "files": detail.get("files", []), "output_tail": detail.get("output_tail")}
+    if detail.get("findings"):  # exactly what clashed, symbol by symbol
+        handback["findings"] = detail["findings"]
+    return handback
 
 
 def integrated_units(rows: list[UnitRow]) -> list[dict]:
