@@ -43,6 +43,8 @@ def _after(select: str | None = None, keys: tuple[str, ...] = (), dialog: type |
             await pilot.press(*keys)
         if dialog is not None:
             await app.dialog(dialog)  # (its worker waits for the answer: do not wait for workers here)
+        for box in app.screen.query("Input, TextArea"):
+            box.cursor_blink = False  # a blinking cursor is on or off by how long the run took: hold it on
         await pilot.pause()
 
     return run_before
