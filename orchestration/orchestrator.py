@@ -126,6 +126,7 @@ class Orchestrator:
         self.session.mark_supervisor()
         await asyncio.to_thread(self.clone.ensure)
         ended = await asyncio.to_thread(end_all, self.session.dir)  # what an earlier supervisor left running
+        await asyncio.to_thread(self._absorb_left_work, [r.id for r in self.store.units() if r.state in AGENT_STATES])
         self._recover()
         self.store.append_event("supervisor_started", None, max_agents=self.max_agents)
         if ended:
@@ -574,6 +575,14 @@ class Orchestrator:
         return True
 
     # -- crash recovery and shutdown ---------------------------------------------------------
+    def _absorb_left_work(self, unit_ids: list[str]) -> None:
+        """A sandboxed agent ended with its supervisor commits into its sandbox's own ref and
+        object folders, which only its normal end takes back: take them now (its processes are
+        gone), or the restarted attempt would find the work in its index but not on its branch."""
+        for unit_id in unit_ids:
+            if self.clone.sandbox_dir(unit_id).is_dir():
+                self.clone.absorb(unit_id)
+
     def _recover(self) -> None:
         for unit_id in self.integrator.recover_intents():
             self.store.append_event("recovered", unit_id, what="merge finished after a crash")

@@ -25,7 +25,7 @@ from bosun.orchestration.faults import POINTS
 from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.session import open_session
 
-from conftest import AWAIT_GO, bosun, first_parent_merges, git, write_unit
+from conftest import AWAIT_GO, BackgroundRun, bosun, first_parent_merges, git, write_unit
 from test_engine import assert_integration_green
 
 KILLED = -signal.SIGKILL
@@ -215,3 +215,22 @@ def test_the_supervisor_killed_mid_batch_landing_lands_the_batch_exactly_once(pr
     resumed = bosun("resume", "--headless", cwd=repo)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     check_invariants(repo, [u["id"] for u in units])
+
+
+def test_the_supervisor_killed_while_a_sandboxed_agent_waits_keeps_the_agent_s_commit(project):
+    """The agent committed (into its sandbox's own ref) and was ended with its supervisor: on resume
+    that commit is taken onto the unit's branch before the attempt restarts, so it is what merges."""
+    repo = project([{"id": "a"}], {"a": [write_unit("src/a.py", "A = 1\n") + [AWAIT_GO]]}, sandbox="required")
+    run = BackgroundRun(repo, "run", "--headless", "--json")
+    log = repo / ".bosun" / "logs" / "a.1.log"
+    wait_until(lambda: log.is_file() and "step: commit" in log.read_text(), "the agent's commit")
+    committed = (repo / ".bosun" / "sandbox" / "a" / "heads" / "a").read_text().strip()
+    run.proc.kill()
+    run.proc.wait(timeout=30)
+    wait_until(lambda: not processes_in(repo), "the sandboxed agent ending with its supervisor")
+    (repo / ".bosun" / "worktrees" / "a" / ".go").write_text("")  # the restarted attempt goes straight on
+    resumed = bosun("resume", "--headless", cwd=repo)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    check_invariants(repo, ["a"])
+    assert git(repo, "show", "bosun/integration:src/a.py") == "A = 1"
+    git(repo, "merge-base", "--is-ancestor", committed, "bosun/integration")  # that very commit, not a redo
