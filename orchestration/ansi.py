@@ -28,3 +28,12 @@ def strip_ansi_in(value):
     if isinstance(value, list):
         return [strip_ansi_in(item) for item in value]
     return value
+
+
+def last_line(text: str, width: int = 160) -> str:
+    """The last non-blank line of an output, without escapes, cut to `width`: what a person reads first."""
+    for line in reversed(strip_ansi(text).splitlines()):
+        if line.strip():
+            line = line.strip()
+            return line if len(line) <= width else line[: width - 1] + "…"
+    return ""

@@ -20,6 +20,7 @@ from bosun.orchestration.agents.attempt import collect, handback_for, integrated
 from bosun.orchestration.agents.external import revoke
 from bosun.orchestration.agents.launch import agent_argv, agent_env, compose_prompt, read_report, start_agent
 from bosun.orchestration.agents.usage import add_usage, usage_from_output
+from bosun.orchestration.ansi import last_line
 from bosun.orchestration.budget import total
 from bosun.orchestration.claims import Claim, Lost, claim, promote_ready, release
 from bosun.orchestration.errors import BosunError, GitError, PlanError
@@ -361,6 +362,8 @@ class Orchestrator:
             failure = f"agent reported blocked: {report['summary']}"
         elif not collected.is_new(handout.start_head):
             failure = f"agent exited {finished.exit_code} without a new commit"
+            if finished.exit_code and (said := last_line(tail(log, 4000))):
+                failure += f": {said}"  # what it said last (a missing file, a refused login) is usually why
         if failure:
             detail = {"reason": "agent", "error": failure, "log": str(log)}
             if handout.task.get("handback"):  # what it was handed back for stays in view, whatever it said

@@ -142,7 +142,12 @@ def start_agent(plan: Plan, agent: AgentSpec, *, clone: AgentClone, bosun_dir: P
     outbox = clone.sandbox_dir(unit) / "report"
     outbox.mkdir()
     env["BOSUN_REPORT_FILE"] = str(outbox / report_file.name)
-    readable = [task_file, *(Path(a) for a in argv if a.startswith(str(bosun_dir) + "/") and Path(a).is_file())]
+    # Read-only inside: what Bosun prepared for the agent (a scripted agent's script) and the files
+    # the plan's command names in its own words (an agent script of the user's), never a filled-in
+    # placeholder. A folder is not: what else the script needs is a `mounts` entry away.
+    prepared = [a for a in argv if a.startswith(str(bosun_dir) + "/")]
+    named = [a for a in agent.command or () if not _PLACEHOLDER.search(a)] if agent.kind == "command" else []
+    readable = [task_file, *(Path(a) for a in prepared + named if a.startswith("/") and Path(a).is_file())]
     box = agent_box(agent, repo=clone.user.path, bosun_dir=bosun_dir, argv=argv, env=env, worktree=worktree,
                     git_read=view.read, git_write=[*view.write, (outbox, outbox)], git_env=view.env,
                     readable=readable, network=network_of(agent) == "host")

@@ -1,0 +1,56 @@
+"""A command agent whose script lives outside the repository, as a user's own agent does: the file
+the plan names runs inside the sandbox, read-only, and nothing beside it becomes visible.
+
+Found by replaying a real project's history with such an agent: every attempt failed with
+`can't open file`, and the screen said only "agent exited 2 without a new commit"."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bosun.orchestration.sandbox.probe import probe
+
+from conftest import bosun, git
+
+WORKS, WHY = probe()
+pytestmark = pytest.mark.skipif(not WORKS, reason=f"bubblewrap cannot work here: {WHY}")
+
+AGENT = """\
+import pathlib, subprocess, sys
+here = pathlib.Path(sys.argv[0]).parent
+try:
+    secret = (here / "secret.txt").read_text()
+except OSError:
+    secret = "hidden"
+pathlib.Path("seen.txt").write_text(secret)
+try:
+    pathlib.Path(sys.argv[0]).write_text("changed")
+    print("the script was writable")
+except OSError:
+    pass
+subprocess.run(["git", "add", "-A"], check=True)
+subprocess.run(["git", "commit", "-qm", "seen"], check=True)
+"""
+
+
+def test_a_script_named_in_the_command_runs_read_only_and_its_folder_stays_hidden(project, tmp_path: Path) -> None:
+    tools = tmp_path / "my-agents"
+    tools.mkdir()
+    (tools / "agent.py").write_text(AGENT)
+    (tools / "secret.txt").write_text("beside the script")
+    agents = {"mine": {"kind": "command", "command": ["python3", str(tools / "agent.py"), "{task_file}"]}}
+    repo = project([{"id": "a"}], {}, agents=agents)
+    result = bosun("run", "--headless", cwd=repo)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert git(repo, "show", "bosun/integration:seen.txt") == "hidden"
+    assert (tools / "agent.py").read_text() == AGENT
+
+
+def test_an_agent_that_fails_says_why_in_its_failure(project, tmp_path: Path) -> None:
+    agents = {"mine": {"kind": "command", "command": ["python3", str(tmp_path / "no-such-agent.py")]}}
+    repo = project([{"id": "a"}], {}, agents=agents, handback="manual")
+    result = bosun("run", "--headless", "--json", cwd=repo)
+    assert result.returncode == 1
+    assert "without a new commit: " in result.stdout and "no-such-agent.py" in result.stdout, result.stdout
