@@ -134,7 +134,7 @@ def run_gate(command: str, folder: Path, timeout: float, allowed_env: tuple[str,
     if sandbox is not None:
         leftovers.end_named(sandbox.bosun_dir, name)
         if sandbox.active:
-            box = gate_box(repo=sandbox.repo, folder=folder, env=env, network=sandbox.network)
+            box = gate_box(repo=sandbox.repo, folder=folder, env=env, network=sandbox.network, command=command)
             argv = bwrap.argv(bwrap_path() or "bwrap", box, argv)
         else:  # unsandboxed: a private TMPDIR at least
             private_tmp = sandbox.bosun_dir / "tmp" / name

@@ -8,12 +8,14 @@ code and the folders on PATH are bound back read-only. Then:
   `.bosun/homes/AGENT` (kept between attempts: CLIs keep their login and config there), the
   mounts its plan grants, and the network only with `network = "host"`;
 - the gate gets only its folder `.bosun/gate/`, a fresh HOME and /tmp (a tmpfs: one unit's
-  tests can leave nothing there for the next unit's gate), and `gate_network`.
+  tests can leave nothing there for the next unit's gate), `gate_network`, and the installation
+  of each program its command names by absolute path (a virtualenv's Python: the whole venv).
 """
 
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 from pathlib import Path
 
@@ -71,8 +73,18 @@ def agent_box(agent: AgentSpec, *, repo: Path, bosun_dir: Path, argv: list[str],
     return box
 
 
-def gate_box(*, repo: Path, folder: Path, env: dict[str, str], network: bool) -> Box:
-    box = _base(repo, env, [], network)
+def named_programs(command: str) -> list[str]:
+    """The files a shell command names by absolute path (`/opt/venv/bin/python -m pytest`): a
+    gate's toolchain outside PATH, whose installation (a whole virtualenv) must stay readable."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return []
+    return [word for word in words if word.startswith("/") and os.path.isfile(word)]
+
+
+def gate_box(*, repo: Path, folder: Path, env: dict[str, str], network: bool, command: str = "") -> Box:
+    box = _base(repo, env, named_programs(command), network)
     box.write(folder)
     if user_home() is None:
         box.env["HOME"] = "/tmp"

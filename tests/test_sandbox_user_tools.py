@@ -1,18 +1,22 @@
-"""A command agent whose script lives outside the repository, as a user's own agent does: the file
-the plan names runs inside the sandbox, read-only, and nothing beside it becomes visible.
+"""A user's own tools outside the repository, inside the sandbox: an agent script the plan's command
+names runs read-only with nothing beside it visible, and a gate run by a virtualenv's Python named
+by absolute path finds its whole virtualenv.
 
-Found by replaying a real project's history with such an agent: every attempt failed with
-`can't open file`, and the screen said only "agent exited 2 without a new commit"."""
+Found by replaying a real project's history (itsdangerous) under Bosun: every attempt failed with
+`can't open file` and the screen said only "agent exited 2 without a new commit"; then every gate
+failed with `/bin/sh: …/venv/bin/python: not found`."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from bosun.orchestration.sandbox.probe import probe
 
-from conftest import bosun, git
+from conftest import bosun, git, write_unit
 
 WORKS, WHY = probe()
 pytestmark = pytest.mark.skipif(not WORKS, reason=f"bubblewrap cannot work here: {WHY}")
@@ -54,3 +58,15 @@ def test_an_agent_that_fails_says_why_in_its_failure(project, tmp_path: Path) ->
     result = bosun("run", "--headless", "--json", cwd=repo)
     assert result.returncode == 1
     assert "without a new commit: " in result.stdout and "no-such-agent.py" in result.stdout, result.stdout
+
+
+def test_a_gate_run_by_a_virtualenv_named_by_path_finds_that_virtualenv(project, tmp_path: Path) -> None:
+    venv = tmp_path / "gate-venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    (tmp_path / "secret.txt").write_text("beside the virtualenv")
+    probe_gate = (f"{venv}/bin/python -c \"import sys, pathlib; assert sys.prefix == '{venv}', sys.prefix; "
+                  f"assert not pathlib.Path('{tmp_path}/secret.txt').exists(), 'saw a secret'\"")
+    repo = project([{"id": "a"}], {"a": [write_unit("src/a.py", "A = 1\n")]}, gate=probe_gate)
+    result = bosun("run", "--headless", cwd=repo)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert git(repo, "show", "bosun/integration:src/a.py") == "A = 1"
