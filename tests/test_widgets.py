@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bosun.orchestration.store import Event
 from bosun.widgets.agents_table import duration, lease_cell
 
 COLOURS = {"warning": "yellow", "error": "red"}
@@ -40,8 +41,7 @@ def test_a_long_event_line_ends_at_a_field_never_inside_a_value():
     assert elide("12:00:03  parser           running", 20) == "12:00:03  parser …"  # no field: at a word
 
 
-def _event(seq: int, kind: str = "running", **data) -> "Event":
-    from bosun.orchestration.store import Event
+def _event(seq: int, kind: str = "running", **data) -> Event:
     return Event(seq, 1_700_000_000.0 + seq, kind, f"unit-{seq}", data)
 
 
