@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -22,9 +23,11 @@ from bosun.orchestration.integration.checks import semantic_verdict
 from bosun.orchestration.plan import parse_plan
 from bosun.orchestration.semantic.diagnostics import Diagnostic, new_in_merge, parse
 from bosun.orchestration.semantic.differential import CACHE, Analyser, Cache, differential
+from bosun.orchestration.semantic.differential import materialise as tree_materialise
 from bosun.orchestration.semantic.findings import ALL_SEVERITY, SemanticSettings
 from bosun.orchestration.semantic.pytypes import find_program
 from bosun.orchestration.semantic.syntax import syntax_findings
+from bosun.orchestration.semantic.tscheck import batch_command, split
 from tests.semantic_corpus.corpus import LANGUAGES, git, load_cases, materialise, merge_tree
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,6 +104,37 @@ def test_the_ast_corpus_benign_cases_stay_quiet_with_the_type_checker(case, tmp_
     verdict = verdict_for(repo, merged)
     assert [r["analyser"] for r in verdict["analysers"]] == ["pyrefly"]
     assert not verdict["findings"], [f["message"] for f in verdict["findings"]]
+
+
+def test_one_node_process_reports_each_tree_as_tsc_does(tmp_path: Path) -> None:
+    """The default TypeScript check runs every tree in one process (tscheck.py): for the merged
+    trees of the broken cases and a tree tsc cannot even configure, it prints what tsc prints."""
+    missing = tool_for("typescript")
+    if missing:
+        pytest.skip(missing)
+    tsc = shutil.which("tsc", path=f"{TOOLS}{os.pathsep}{os.environ.get('PATH', '')}")
+    batch = batch_command(tsc)
+    assert batch, "tsc's own compiler library and node are found"
+    folders = []
+    for case in [c for c in load_cases("typescript") if c.broken][:4]:
+        repo = tmp_path / case.name
+        materialise(case, repo)
+        code, merged = merge_tree(repo)
+        tree_materialise(repo, merged, tmp_path / "trees" / case.name)
+        folders.append(case.name)
+    (tmp_path / "trees" / "bad-config").mkdir()
+    (tmp_path / "trees" / "bad-config" / "tsconfig.json").write_text('{"compilerOptions": {"strict": "very"}}')
+    folders.append("bad-config")
+    run = subprocess.run(f"{batch} {' '.join(folders)}", shell=True, cwd=tmp_path / "trees", capture_output=True,
+                         text=True, check=False)
+    parts = split(run.stdout, folders, run.returncode)
+    for name in folders:
+        folder = tmp_path / "trees" / name
+        alone = subprocess.run([tsc, "--noEmit", "--pretty", "false", "--skipLibCheck", "-p", "."], cwd=folder,
+                               capture_output=True, text=True, check=False)
+        assert parts[name][0] != 0 and alone.returncode != 0, name
+        assert parse(parts[name][1], str(folder)) == parse(alone.stdout, str(folder)), name
+        assert "error TS" in parts[name][1], name
 
 
 # --- diagnostics and matching ------------------------------------------------------------------

@@ -26,12 +26,13 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bosun.orchestration.gitcmd import GIT_ENV, SAFE_CONFIG
 from bosun.orchestration.semantic.diagnostics import Diagnostic, new_in_merge, parse
 from bosun.orchestration.semantic.findings import Finding
+from bosun.orchestration.semantic.tscheck import split
 
 VERSIONS = ("base", "ours", "theirs", "merged")
 
@@ -49,6 +50,8 @@ class Analyser:
     only_errors: bool = True  # warnings of a linter are taken too when False
     reads: tuple[str, ...] = ()  # endings of the files it reads ("" : any file); lets a merge whose
     # files of that kind are exactly one side's skip the runs (the output could only be that side's)
+    batch: bool = False  # one run for several trees: the command gets their folders as arguments, runs
+    # in their parent folder and ends each tree's output with a tscheck.MARK line
 
     @property
     def program(self) -> str:
@@ -189,17 +192,31 @@ def differential(repo: Path, analyser: Analyser, treeishes: dict[str, str], runn
     ran: list[str] = []
     base_known = True
     with tempfile.TemporaryDirectory(prefix="bosun-diff-", dir=work) as tmp:
-        def one(version: str) -> tuple[list[Diagnostic], Run]:
+        def prepare(version: str) -> Path:
             folder = Path(tmp) / version
             materialise(repo, trees[version], folder)
             for name in analyser.link:
                 source = repo / name
                 if source.is_dir() and not (folder / name).exists():
                     (folder / name).symlink_to(source, target_is_directory=True)
-            run = runner(analyser, folder)
+            return folder
+
+        def read(folder: Path, run: Run) -> tuple[list[Diagnostic], Run]:
             found = [d for d in parse(run.output, str(folder))
                      if d.severity == "error" or not analyser.only_errors]
             return found, run
+
+        def one(version: str) -> tuple[list[Diagnostic], Run]:
+            folder = prepare(version)
+            return read(folder, runner(analyser, folder))
+
+        def batch(versions: list[str]) -> list[tuple[list[Diagnostic], Run]]:
+            for version in versions:
+                prepare(version)
+            command = " ".join([analyser.command, *versions])
+            run = runner(replace(analyser, command=command), Path(tmp))
+            parts = split(run.output, versions, run.exit_code)
+            return [read(Path(tmp) / v, Run(parts[v][0], parts[v][1], run.seconds / len(versions))) for v in versions]
 
         def run_versions(versions: tuple[str, ...]) -> None:
             todo = []
@@ -210,7 +227,8 @@ def differential(repo: Path, analyser: Analyser, treeishes: dict[str, str], runn
                 elif trees[version] not in [trees[v] for v in todo]:
                     todo.append(version)
             with ThreadPoolExecutor(max_workers=max(1, len(todo))) as pool:
-                for version, result in zip(todo, pool.map(one, todo)):
+                done = batch(todo) if analyser.batch and todo else pool.map(one, todo)
+                for version, result in zip(todo, done):
                     results[version] = result
                     if cache is not None and result[1].exit_code not in (None, 127):
                         cache.put((analyser.command, trees[version]), result)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from bosun.orchestration.semantic.differential import Analyser
 from bosun.orchestration.semantic.pytypes import python_checker
+from bosun.orchestration.semantic.tscheck import batch_command
 
 READS = {
     "python": (".py", ".pyi", "pyproject.toml", "pyrefly.toml", "mypy.ini", "setup.cfg", "pyrightconfig.json"),
@@ -78,8 +79,11 @@ def default_analysers(paths: Iterable[str], repo: Path, severity: dict[str, str]
     if severity.get("new_diagnostic", "block") == "off":
         return analysers, notes
     if "tsconfig.json" in paths and "tsc" not in tools_given:
-        analysers.append(Analyser(name="tsc --noEmit", command=f"{tsc_program(repo)} --noEmit --pretty false --skipLibCheck -p .",
-                                  link=("node_modules",), timeout=300.0, reads=READS["typescript"]))
+        tsc = tsc_program(repo)
+        batch = batch_command(tsc)  # one node process for all trees, sharing the parsed library
+        command = batch or f"{tsc} --noEmit --pretty false --skipLibCheck -p ."
+        analysers.append(Analyser(name="tsc --noEmit", command=command,
+                                  link=("node_modules",), timeout=300.0, reads=READS["typescript"], batch=bool(batch)))
     if "go.mod" in paths and "go" not in tools_given:
         cache = Path(tempfile.gettempdir()) / "bosun-go-cache"
         analysers.append(Analyser(name="go vet ./...", command="go vet ./...",
