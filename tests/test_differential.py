@@ -8,11 +8,14 @@ A case whose tool is not installed skips and says which tool (CI installs them a
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import site
 import subprocess
 import sys
 import textwrap
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -255,6 +258,35 @@ def test_a_missing_tool_is_a_visible_verdict_that_blocks_nothing(tmp_path: Path)
     assert verdict["passed"] and not verdict["blocking"] and not verdict["findings"]
     assert "not checked: tsc --noEmit: no-such-tsc-here is not installed" in verdict["cause"]
     assert verdict["analysers"][0]["skipped"]
+
+
+def test_pyrefly_comes_with_bosun_and_without_it_the_verdict_says_so(tmp_path: Path) -> None:
+    """pyrefly is a dependency (a plain `pip install bosun` checks Python types); where it is
+    absent anyway (--no-deps, a platform without its wheel) each Python merge's verdict names it."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert any(d.replace(" ", "").startswith("pyrefly==") for d in project["dependencies"])
+    repo, merged = repo_with(tmp_path, {"a.py": "def f(x):\n    return x\n"}, {"b.py": "B = 1\n"},
+                             {"c.py": "C = 2\n"})
+    base_python = getattr(sys, "_base_executable", sys.executable)
+    if (Path(base_python).parent / "pyrefly").exists() or shutil.which("pyrefly", path="/usr/bin:/bin"):
+        pytest.skip("no interpreter here without pyrefly beside it")
+    script = textwrap.dedent(f"""\
+        import json, site
+        for folder in {site.getsitepackages()!r}:
+            site.addsitedir(folder)  # bosun importable, but this interpreter's folder has no pyrefly
+        from bosun.orchestration.gitcmd import GitRepo
+        from bosun.orchestration.integration.checks import semantic_verdict
+        from bosun.orchestration.semantic.findings import ALL_SEVERITY, SemanticSettings
+        print(json.dumps(semantic_verdict(GitRepo({str(repo)!r}), "ours", "theirs", {merged!r},
+                                          SemanticSettings(ALL_SEVERITY))))
+        """)
+    run = subprocess.run([base_python, "-c", script], capture_output=True, text=True, check=False,
+                         env={**os.environ, "PATH": "/usr/bin:/bin"})
+    assert run.returncode == 0, run.stderr
+    verdict = json.loads(run.stdout)
+    assert verdict["passed"] and "not checked: pyrefly: pyrefly is not installed" in verdict["cause"]
+    assert verdict["analysers"] == [{**verdict["analysers"][0], "analyser": "pyrefly",
+                                     "skipped": "pyrefly is not installed (not on PATH)"}]
 
 
 def test_results_are_cached_by_tree_and_a_merge_equal_to_a_side_runs_nothing(tmp_path: Path) -> None:
