@@ -10,6 +10,14 @@ a generated 200-file project, cold (all four trees analysed) and warm (the base 
 already analysed by an earlier merge, as in a session, where the head is the last merge).
 
     python benchmarks/verify.py [--modules 200] [--changed 5] [--repeat 7] [--languages python,typescript,go]
+    python benchmarks/verify.py --real-history GIT_DIR [--pairs 30] [--rev HEAD] [--merges] [--node-modules DIR]
+
+`--real-history` measures false alarms on a real project's history instead (no network: the
+project's dependencies must already be where its analyser looks, see real_history): pairs of
+consecutive commits that touch the language's files, the second replayed onto the first's parent,
+merged and judged by the gate's whole semantic verdict; or, with `--merges`, its real merge
+commits' two parents. Each finding is an alarm to be judged by hand (the commits merged cleanly
+in real life, so most are false).
 
 Targets: `ast` checks >= 93% of broken cases detected, <= 1 in 12 benign cases with any finding,
 < 1 s per merge; with the analysers: Python >= 97% detected and <= 1 false alarm in 20 benign,
@@ -20,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -32,10 +41,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.semanti
 import os
 
 from bosun.orchestration.gitcmd import GitRepo
-from bosun.orchestration.integration.checks import semantic_verdict
+from bosun.orchestration.integration.checks import own_work_tree, semantic_verdict
 from bosun.orchestration.semantic.analysis import check_merge, read_python_tree
 from bosun.orchestration.semantic.differential import CACHE
 from bosun.orchestration.semantic.findings import ALL_SEVERITY, SemanticSettings
+from bosun.orchestration.semantic.tools import READS
 from tests.semantic_corpus.corpus import (
     LANGUAGES,
     git,
@@ -288,8 +298,88 @@ def print_languages(work: Path, languages: list[str], modules: int, changed: int
         print(line)
 
 
+# --- real history ------------------------------------------------------------------------------
+
+def history_language(repo: Path, rev: str) -> str:
+    names = set(git(repo, "ls-tree", "--name-only", rev).stdout.split())
+    return "typescript" if "tsconfig.json" in names else "go" if "go.mod" in names else "python"
+
+
+def replay_pairs(repo: Path, rev: str, count: int, pathspec: list[str]) -> list[tuple[str, str, str]]:
+    """(base, ours, theirs) for consecutive first-parent commits A, B touching `pathspec`: base is
+    A's parent, ours A, theirs B's change replayed onto A's parent (pairs whose replay conflicts
+    are left out: the changes were not independent)."""
+    commits = git(repo, "rev-list", "--first-parent", "--reverse", f"-n{count * 3 + 2}", rev, "--",
+                  *pathspec).stdout.split()
+    pairs = []
+    for a, b in zip(commits, commits[1:]):
+        parent = git(repo, "rev-parse", f"{a}^1", ok=(0, 128)).stdout.strip()
+        if not parent or len(pairs) >= count:
+            continue
+        tree = own_work_tree(GitRepo(repo), parent, f"{b}^1", b)
+        if tree:
+            theirs = git(repo, "commit-tree", tree, "-p", parent, "-m", f"replay of {b}").stdout.strip()
+            pairs.append((parent, a, theirs))
+    return pairs
+
+
+def merge_pairs(repo: Path, rev: str, count: int) -> list[tuple[str, str, str]]:
+    """(base, ours, theirs) for the last `count` merge commits: their parents and merge base."""
+    pairs = []
+    for merge in git(repo, "rev-list", "--merges", f"-n{count}", rev).stdout.split():
+        ours, theirs = git(repo, "rev-parse", f"{merge}^1", f"{merge}^2").stdout.split()
+        base = git(repo, "merge-base", ours, theirs, ok=(0, 1)).stdout.strip()
+        if base:
+            pairs.append((base, ours, theirs))
+    return pairs
+
+
+def real_history(mirror: Path, rev: str, count: int, merges: bool, node_modules: Path | None) -> int:
+    """Alarms of the gate's semantic verdict on real merges of `mirror` (a git dir, read only: a
+    shared clone takes the replayed commits). Needs, already in place: pyrefly for Python; the
+    project's node_modules (`--node-modules`, e.g. `npm install` of its tsconfig's packages) and
+    tsc for TypeScript; the Go module cache filled (`go mod download` for the range) for Go."""
+    with tempfile.TemporaryDirectory(prefix="bosun-history-") as tmp:
+        repo = Path(tmp) / "clone"
+        subprocess.run(["git", "clone", "-q", "--shared", "--no-checkout", str(mirror), str(repo)], check=True)
+        if node_modules:
+            (repo / "node_modules").symlink_to(node_modules.resolve(), target_is_directory=True)
+        language = history_language(repo, rev)
+        pathspec = [f"*{ending}" if ending.startswith(".") else f"*/{ending}" for ending in READS[language]]
+        pairs = merge_pairs(repo, rev, count) if merges else replay_pairs(repo, rev, count, pathspec)
+        settings = SemanticSettings(ALL_SEVERITY)
+        times, analysed, alarms, unchecked = [], 0, [], []
+        for base, ours, theirs in pairs:
+            code, tree = (lambda p: (p.returncode, p.stdout.split()[0]))(
+                git(repo, "merge-tree", "--write-tree", ours, theirs, ok=(0, 1)))
+            if code != 0:
+                continue
+            start = time.perf_counter()
+            result = semantic_verdict(GitRepo(repo), ours, theirs, tree, settings)
+            times.append(time.perf_counter() - start)
+            reports = result.get("analysers", [])
+            analysed += any(r.get("ran_on") for r in reports)
+            unchecked += [f"{ours[:8]}+{theirs[:8]}: {r['analyser']}: {r.get('skipped') or r.get('failed')}"
+                          for r in reports if r.get("skipped") or r.get("failed")]
+            alarms += [f"{ours[:8]}+{theirs[:8]} {f['kind']} {f['path']}:{f['line']}: {f['message']}"
+                       for f in result["findings"]]
+        first, last = (pairs[0][1][:10], pairs[-1][2][:10]) if pairs else ("-", "-")
+        print(f"{mirror} ({language}, {'merge commits' if merges else 'consecutive commits replayed'}, "
+              f"{first}..{last}): {len(times)} merges judged ({len(pairs) - len(times)} conflicted), "
+              f"{analysed} with an analyser run, {len(alarms)} alarms; per merge median "
+              f"{statistics.median(times) if times else 0:.2f} s, max {max(times, default=0):.2f} s")
+        for line in alarms + [f"not checked: {u}" for u in unchecked]:
+            print("  " + " ".join(line.split())[:400])
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--real-history", type=Path, help="a project's git dir: alarms on its history instead")
+    parser.add_argument("--pairs", type=int, default=30)
+    parser.add_argument("--rev", default="HEAD")
+    parser.add_argument("--merges", action="store_true", help="its real merge commits, not replayed pairs")
+    parser.add_argument("--node-modules", type=Path, help="a node_modules folder for a TypeScript project")
     parser.add_argument("--modules", type=int, default=200)
     parser.add_argument("--changed", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=7)
@@ -298,6 +388,8 @@ def main() -> int:
     args = parser.parse_args()
     if TOOLS.is_dir():
         os.environ["PATH"] = f"{TOOLS}{os.pathsep}{os.environ.get('PATH', '')}"
+    if args.real_history:
+        return real_history(args.real_history, args.rev, args.pairs, args.merges, args.node_modules)
     languages = [lang for lang in args.languages.split(",") if lang]
     with tempfile.TemporaryDirectory(prefix="bosun-verify-") as tmp:
         work = Path(tmp)
