@@ -14,6 +14,7 @@ from bosun.orchestration.errors import GitError
 from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.integration.gate import merge_check
 from bosun.orchestration.scope import in_scope
+from bosun.orchestration.states import AGENT_STATES, FAILED
 from bosun.orchestration.store import UnitRow
 from bosun.orchestration.worktrees import AgentClone, unit_branch
 
@@ -61,14 +62,16 @@ def _cut(patch: str) -> tuple[str, bool]:
 
 
 def unit_diff(repo: GitRepo, clone: AgentClone, row: UnitRow, integration_head: str) -> UnitDiff:
-    """The worktree's diff while an agent works (uncommitted edits included), the merge's once merged,
-    and the branch's committed change in between. The base is where the unit's branch meets the
-    integration head, so a unit that merged the integration branch in (a conflict hand-back)
-    shows its own change, not everyone's."""
+    """The worktree's diff while an agent works and after it failed (uncommitted edits included),
+    the merge's once merged, and the branch's committed change in between: what a human approves
+    is what would merge, never what an agent left uncommitted. The base is where the unit's branch
+    meets the integration head, so a unit that merged the integration branch in (a conflict
+    hand-back) shows its own change, not everyone's."""
     user = repo
+    at_work = row.state in (*AGENT_STATES, FAILED)
     if row.merged_commit:
         old, new, source = f"{row.merged_commit}^1", row.merged_commit, "merged"
-    elif row.worktree and row.base_commit and (diff := _worktree_diff(clone, row, integration_head)):
+    elif at_work and row.worktree and row.base_commit and (diff := _worktree_diff(clone, row, integration_head)):
         return diff
     elif row.head_commit and row.base_commit:
         # A submitted unit's commits are in the user's repository too; before that, only in the clone.
