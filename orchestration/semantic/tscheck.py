@@ -5,7 +5,10 @@ project, nearly all of it node's start and parsing and binding the standard libr
 declarations; `--incremental` saves nothing there (the program is parsed again). One process
 that checks the trees one after the other and hands the next program the parsed and bound files
 it already has (the library, the project's node_modules, every file a tree shares with another
-under the same path and options) checks four trees for about the price of one and a half.
+under the same path and options) checks four trees for about the price of one and a half. And
+that process stays (five idle minutes, on a socket only this user can open) to serve the next
+merges, which then pay for neither node's start nor the library: a merge's few trees cost what
+checking their own files costs. BOSUN_TSCHECK_SERVER=0 checks in the calling process only.
 
 The script is written next to the system's temporary files (a wheel carries only Python) and run
 as `node SCRIPT TYPESCRIPT_JS FOLDER...`; after each tree it prints `@@bosun-tree FOLDER EXIT`.
@@ -22,47 +25,119 @@ from pathlib import Path
 MARK = "@@bosun-tree"
 
 SCRIPT = r"""
-const path = require("path");
-const ts = require(process.argv[2]);
-const affecting = (ts.sourceFileAffectingCompilerOptions || []).map(o => o.name);
-const files = new Map();  // what a file parses and binds to depends only on its text, name and these options
-for (const folder of process.argv.slice(3)) {
-  const root = path.resolve(folder);
-  const diagnostics = [];
-  const configHost = { ...ts.sys, getCurrentDirectory: () => root,
-                       onUnRecoverableConfigFileDiagnostic: d => diagnostics.push(d) };
-  const parsed = ts.getParsedCommandLineOfConfigFile(path.join(root, "tsconfig.json"),
-                                                     { noEmit: true, skipLibCheck: true }, configHost);
-  if (parsed) {
-    const host = ts.createCompilerHost(parsed.options);
-    host.getCurrentDirectory = () => root;
-    const options = JSON.stringify(affecting.map(name => parsed.options[name]));
-    host.getSourceFile = (fileName, language) => {
-      const text = host.readFile(fileName);
-      if (text === undefined) return undefined;
-      const key = [fileName, options, JSON.stringify(language), text].join("\0");
-      if (!files.has(key)) files.set(key, ts.createSourceFile(fileName, text, language, false));
-      return files.get(key);
-    };
-    const program = ts.createProgram({ rootNames: parsed.fileNames, options: parsed.options, host,
-      projectReferences: parsed.projectReferences,
-      configFileParsingDiagnostics: ts.getConfigFileParsingDiagnostics(parsed) });
-    // the order and short cuts of tsc's own report (executeCommandLine's emitFilesAndReportErrors)
-    const found = program.getConfigFileParsingDiagnostics().slice();
-    const before = found.length;
-    found.push(...program.getSyntacticDiagnostics());
-    if (found.length === before) {
-      found.push(...program.getOptionsDiagnostics(), ...program.getGlobalDiagnostics());
-      if (found.length === before) found.push(...program.getSemanticDiagnostics());
+const path = require("path"), net = require("net"), fs = require("fs"), os = require("os");
+const crypto = require("crypto"), child = require("child_process");
+const [library, ...rest] = process.argv.slice(2);
+
+function checker() {
+  const ts = require(library);
+  const affecting = (ts.sourceFileAffectingCompilerOptions || []).map(o => o.name);
+  let files = new Map();  // a parsed, bound file depends only on its name, text and these options
+  return trees => {  // [[name, folder]...] -> the report, each tree's ending with its mark line
+    const used = new Map();
+    let out = "";
+    for (const [name, folder] of trees) {
+      const root = path.resolve(folder);
+      const diagnostics = [];
+      const configHost = { ...ts.sys, getCurrentDirectory: () => root,
+                           onUnRecoverableConfigFileDiagnostic: d => diagnostics.push(d) };
+      const parsed = ts.getParsedCommandLineOfConfigFile(path.join(root, "tsconfig.json"),
+                                                         { noEmit: true, skipLibCheck: true }, configHost);
+      if (parsed) {
+        const host = ts.createCompilerHost(parsed.options);
+        host.getCurrentDirectory = () => root;
+        const options = JSON.stringify(affecting.map(option => parsed.options[option]));
+        host.getSourceFile = (fileName, language) => {
+          const text = host.readFile(fileName);
+          if (text === undefined) return undefined;
+          const key = [fileName, options, JSON.stringify(language), text].join("\0");
+          const file = files.get(key) || ts.createSourceFile(fileName, text, language, false);
+          used.set(key, file);
+          return file;
+        };
+        const program = ts.createProgram({ rootNames: parsed.fileNames, options: parsed.options, host,
+          projectReferences: parsed.projectReferences,
+          configFileParsingDiagnostics: ts.getConfigFileParsingDiagnostics(parsed) });
+        // the order and short cuts of tsc's own report (executeCommandLine's emitFilesAndReportErrors)
+        const found = program.getConfigFileParsingDiagnostics().slice();
+        const before = found.length;
+        found.push(...program.getSyntacticDiagnostics());
+        if (found.length === before) {
+          found.push(...program.getOptionsDiagnostics(), ...program.getGlobalDiagnostics());
+          if (found.length === before) found.push(...program.getSemanticDiagnostics());
+        }
+        diagnostics.push(...found);
+        for (const [key, file] of used) files.set(key, file);
+      }
+      const sorted = ts.sortAndDeduplicateDiagnostics(diagnostics);
+      const failed = !parsed || sorted.some(d => d.category === ts.DiagnosticCategory.Error);
+      out += ts.formatDiagnostics(sorted, { getCanonicalFileName: f => f, getCurrentDirectory: () => root,
+                                            getNewLine: () => "\n" });
+      out += `\n@@bosun-tree ${name} ${failed ? 2 : 0}\n`;
     }
-    diagnostics.push(...found);
-  }
-  const sorted = ts.sortAndDeduplicateDiagnostics(diagnostics);
-  const failed = !parsed || sorted.some(d => d.category === ts.DiagnosticCategory.Error);
-  process.stdout.write(ts.formatDiagnostics(sorted, { getCanonicalFileName: f => f, getCurrentDirectory: () => root,
-                                                      getNewLine: () => "\n" }));
-  process.stdout.write(`\n@@bosun-tree ${folder} ${failed ? 2 : 0}\n`);
+    files = used;  // only what this request read stays (the library, node_modules: what recurs)
+    return out;
+  };
 }
+
+function serve(socket) {  // one checker kept warm for later merges; gone after 5 idle minutes
+  const check = checker();
+  let timer;
+  const idle = () => { clearTimeout(timer); timer = setTimeout(() => process.exit(0), 300000); };
+  const server = net.createServer(conn => {
+    let buffer = "";
+    conn.on("error", () => {});
+    conn.on("data", chunk => {
+      buffer += chunk;
+      if (!buffer.endsWith("\n")) return;
+      let out;
+      try { out = check(JSON.parse(buffer)); } catch (error) { out = String(error && error.stack || error) + "\n"; }
+      conn.end(out);
+      idle();
+    });
+  });
+  server.on("error", () => process.exit(0));  // another one already serves this socket
+  try { fs.unlinkSync(socket); } catch (error) {}
+  server.listen(socket, idle);
+}
+
+function ask(socket, trees) {
+  return new Promise(resolve => {
+    let out = "";
+    const conn = net.connect(socket, () => conn.write(JSON.stringify(trees) + "\n"));
+    conn.on("data", chunk => { out += chunk; });
+    conn.on("end", () => resolve(out));
+    conn.on("error", () => resolve(null));
+  });
+}
+
+async function main() {
+  if (rest[0] === "--serve") return serve(rest[1]);
+  const trees = rest.map(name => [name, path.resolve(name)]);
+  let out = null;
+  if (process.env.BOSUN_TSCHECK_SERVER !== "0") {
+    const folder = path.join(os.tmpdir(), `bosun-tscheck-${process.getuid ? process.getuid() : 0}`);
+    fs.mkdirSync(folder, { recursive: true, mode: 0o700 });
+    if ((fs.statSync(folder).mode & 0o077) === 0) {  // nobody else's to listen on
+      const id = crypto.createHash("sha256").update(`${__filename}\0${library}\0${fs.statSync(library).mtimeMs}`)
+        .digest("hex").slice(0, 16);
+      const socket = path.join(folder, `${id}.sock`);
+      out = await ask(socket, trees);
+      if (out === null) {
+        child.spawn(process.execPath, [__filename, library, "--serve", socket],
+                    { detached: true, stdio: "ignore", cwd: "/" }).unref();
+        for (let i = 0; i < 100 && out === null; i++) {
+          await new Promise(resolve => setTimeout(resolve, 100));
+          out = await ask(socket, trees);
+        }
+      }
+    }
+  }
+  if (out === null) out = checker()(trees);  // no server: check here
+  process.stdout.write(out);
+  process.exitCode = /^@@bosun-tree \S+ [1-9]/m.test(out) || !out.includes("@@bosun-tree") ? 2 : 0;
+}
+main();
 """
 
 
