@@ -118,15 +118,19 @@ async function main() {
   if (process.env.BOSUN_TSCHECK_SERVER !== "0") {
     const folder = path.join(os.tmpdir(), `bosun-tscheck-${process.getuid ? process.getuid() : 0}`);
     fs.mkdirSync(folder, { recursive: true, mode: 0o700 });
-    if ((fs.statSync(folder).mode & 0o077) === 0) {  // nobody else's to listen on
+    const owner = fs.statSync(folder);
+    if ((owner.mode & 0o077) === 0 && (!process.getuid || owner.uid === process.getuid())) {  // nobody else's
       const id = crypto.createHash("sha256").update(`${__filename}\0${library}\0${fs.statSync(library).mtimeMs}`)
         .digest("hex").slice(0, 16);
       const socket = path.join(folder, `${id}.sock`);
       out = await ask(socket, trees);
       if (out === null) {
-        child.spawn(process.execPath, [__filename, library, "--serve", socket],
-                    { detached: true, stdio: "ignore", cwd: "/" }).unref();
-        for (let i = 0; i < 100 && out === null; i++) {
+        const server = child.spawn(process.execPath, [__filename, library, "--serve", socket],
+                                   { detached: true, stdio: "ignore", cwd: "/" });
+        let gone = false;
+        server.on("exit", () => { gone = true; });
+        server.unref();
+        for (let i = 0; i < 100 && out === null && !gone; i++) {
           await new Promise(resolve => setTimeout(resolve, 100));
           out = await ask(socket, trees);
         }
