@@ -142,10 +142,48 @@ def raw_git(repo: Path, n: int) -> tuple[float, float]:
 class Probe:
     """Counts the subprocesses Bosun's process starts (by git command) and its store transactions."""
 
+    # Bosun's own steps around a sandbox (and their unsandboxed counterparts), timed per call.
+    STEPS = [("bosun.orchestration.worktrees", "AgentClone", "sandbox_view"),
+             ("bosun.orchestration.worktrees", "AgentClone", "absorb"),
+             ("bosun.orchestration.agents.launch", None, "agent_box"),
+             ("bosun.orchestration.integration.gate", None, "gate_box"),
+             ("bosun.orchestration.sandbox.bwrap", None, "argv"),
+             ("bosun.orchestration.sandbox.leftovers", None, "record"),
+             ("bosun.orchestration.sandbox.leftovers", None, "end_named"),
+             ("bosun.orchestration.sandbox.ports", None, "allocate"),
+             ("bosun.orchestration.sandbox.limits", None, "open_group"),
+             ("bosun.orchestration.sandbox.limits", None, "close_group"),
+             ("bosun.orchestration.orchestrator", None, "start_agent"),
+             ("bosun.orchestration.integration.lane", None, "run_gate")]
+
     def __init__(self) -> None:
         self.procs: list[tuple[str, float, bool]] = []  # (label, seconds, started on the main thread)
         self.tx: list[float] = []
+        self.steps: list[tuple[str, float]] = []
         self._undo: list = []
+
+    def _time_steps(self) -> None:
+        import importlib
+        for module_name, class_name, name in self.STEPS:
+            try:
+                owner = importlib.import_module(module_name)
+            except ImportError:
+                continue
+            owner = getattr(owner, class_name) if class_name else owner
+            real = getattr(owner, name, None)
+            if real is None:
+                continue
+            label = f"{class_name + '.' if class_name else module_name.rsplit('.', 1)[1] + '.'}{name}"
+
+            def timed(*args, _real=real, _label=label, **kwargs):
+                start = time.perf_counter()
+                try:
+                    return _real(*args, **kwargs)
+                finally:
+                    self.steps.append((_label, time.perf_counter() - start))
+
+            setattr(owner, name, timed)
+            self._undo.append((owner, name, real))
 
     @staticmethod
     def label(argv: list[str]) -> str:
@@ -157,6 +195,8 @@ class Probe:
             words = rest[i:i + 2]
             name = words[0] if words else "?"
             return f"git {name} {words[1]}" if name == "worktree" and len(words) > 1 else f"git {name}"
+        if Path(argv[0]).name == "bwrap" and "--" in argv:
+            return Probe.label(argv[argv.index("--") + 1:]) + " in bwrap"
         if argv[:2] == ["/bin/sh", "-c"]:
             return "gate (sh -c)"
         if any(a.endswith("scripted.py") for a in argv):
@@ -194,10 +234,12 @@ class Probe:
         subprocess.Popen = CountingPopen
         store_module.Store.tx = timed_tx
         self._undo = [(subprocess, "Popen", real_popen), (store_module.Store, "tx", real_tx)]
+        self._time_steps()
 
     def remove(self) -> None:
-        for owner, name, value in self._undo:
+        for owner, name, value in reversed(self._undo):
             setattr(owner, name, value)
+        self._undo = []
 
 
 # -- Bosun ------------------------------------------------------------------------------------
@@ -268,6 +310,40 @@ def cpu_seconds() -> tuple[float, float]:
     return own.ru_utime + own.ru_stime, kids.ru_utime + kids.ru_stime
 
 
+def print_probes(probes: dict[str, Probe], units: int) -> None:
+    """Subprocesses, Bosun's sandbox steps and store transactions per unit, one column per mode."""
+    modes = list(probes)
+    head = "".join(f"  {'sandbox ' + m:>24}" for m in modes)
+    print("\nSubprocesses started by Bosun's own process (agents' own git calls not included; session setup "
+          f"included), per unit and ms each:\n  {'':<36}{head}")
+    tables = {}
+    for mode, probe in probes.items():
+        counts, seconds = Counter(), Counter()
+        for label, secs, _ in probe.procs:
+            counts[label] += 1
+            seconds[label] += secs
+        for label, secs in probe.steps:
+            counts["step " + label] += 1
+            seconds["step " + label] += secs
+        tables[mode] = (counts, seconds)
+    labels = sorted({label for counts, _ in tables.values() for label in counts},
+                    key=lambda lb: (lb.startswith("step "), -max(t[1][lb] for t in tables.values())))
+    for number, label in enumerate(labels):
+        if label.startswith("step ") and (number == 0 or not labels[number - 1].startswith("step ")):
+            print("  Bosun's own steps (in-process; start_agent and run_gate include the ones below them):")
+        cells = ""
+        for mode in modes:
+            counts, seconds = tables[mode]
+            c = counts[label]
+            cells += f"  {c / units:5.2f}/unit {1000 * seconds[label] / c:7.1f} ms" if c else f"  {'-':>24}"
+        print(f"  {label:<36}{cells}")
+    for mode, probe in probes.items():
+        tx = probe.tx
+        if tx:
+            print(f"Store, sandbox {mode}: {len(tx) / units:.1f} write transactions/unit, "
+                  f"{1000 * statistics.fmean(tx):.2f} ms each, {1000 * sum(tx) / units:.1f} ms/unit on the event loop")
+
+
 # -- main ---------------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -287,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rounds: list[dict] = []
     other: dict[str, list[dict]] = {mode: [] for mode in modes}
-    probe = None if args.no_instrument else Probe()
+    probes = {mode: None if args.no_instrument else Probe() for mode in modes}
     load = os.getloadavg()[0]
     with contextlib.ExitStack() as stack:
         if args.keep:
@@ -309,13 +385,13 @@ def main(argv: list[str] | None = None) -> int:
             for mode in (modes if number % 2 == 0 else modes[::-1]):  # alternate, so neither always goes first
                 if mode == main_mode:
                     cpu1 = cpu_seconds()
-                    result = run_bosun(bosun_repo, n, k, probe)
+                    result = run_bosun(bosun_repo, n, k, probes[mode])
                     cpu2 = cpu_seconds()
                     other[mode].append(result)
                     continue
                 side_repo = base / f"bosun-{mode}{number}" / "repo"
                 shutil.copytree(templates[mode], side_repo, symlinks=True)
-                other[mode].append(run_bosun(side_repo, n, k, None))
+                other[mode].append(run_bosun(side_repo, n, k, probes[mode]))
                 if not args.keep:
                     shutil.rmtree(side_repo.parent)
             rounds.append({**result, "git_s": git_s, "python_s": python_s,
@@ -371,24 +447,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, ms, s in phase_table([r["events"] for r in rounds], n):
         print(f"  {name:<52} {ms:8.1f} ms  {s:7.2f} s")
 
-    if probe is not None:
-        print("\nSubprocesses started by Bosun's own process, per unit (agents' own git calls not included; "
-              "session setup included):")
-        counts, seconds, on_loop = Counter(), Counter(), Counter()
-        for label, secs, main_thread in probe.procs:
-            counts[label] += 1
-            seconds[label] += secs
-            if main_thread:
-                on_loop[label] += 1
-        units = n * len(rounds)
-        for label, count in counts.most_common():
-            loop_note = f"   {on_loop[label] / units:.1f}/unit started on the loop thread" if on_loop[label] else ""
-            print(f"  {label:<30} {count / units:5.2f}/unit  {1000 * seconds[label] / count:6.1f} ms each{loop_note}")
-        gits = sum(c for label, c in counts.items() if label.startswith("git "))
-        print(f"  {'all git':<30} {gits / units:5.2f}/unit  (raw git baseline: 6/unit, of which add + commit run inside the agent here)")
-        tx = probe.tx
-        print(f"Store: {len(tx) / units:.1f} write transactions/unit (SQLite WAL; most fsynced), "
-              f"{1000 * statistics.fmean(tx):.2f} ms each, {1000 * sum(tx) / units:.1f} ms/unit on the event loop")
+    if probes[main_mode] is not None:
+        print_probes(probes, n * len(rounds))
     everything = rounds + [r for results in other.values() for r in results]
     return 0 if all(r["exit"] == 0 and r["merged"] == n for r in everything) else 1
 

@@ -184,7 +184,8 @@ class AgentClone:
         clone's and, through its alternates, the user's. `absorb` takes both back afterwards."""
         own = self.sandbox_dir(unit_id)
         heads, objects, logs = own / "heads", own / "objects", own / "logs"
-        shutil.rmtree(own, ignore_errors=True)
+        if own.exists():
+            self._discard(own)  # an earlier attempt's: deleted by a thread (rmdir can take ms each)
         for folder in (heads, logs, objects / "info", objects / "pack"):
             folder.mkdir(parents=True)
         branch_dir = self.path / "refs" / "heads" / "bosun" / "unit"
@@ -227,7 +228,7 @@ class AgentClone:
         own = self.sandbox_dir(unit_id)
         objects = own / "objects"
         (objects / "info" / "alternates").unlink(missing_ok=True)  # never read objects from where the agent says
-        self._import_loose(objects)
+        commits = self._import_loose(objects)
         for pack in sorted((objects / "pack").glob("*.pack")):
             if pack.is_file() and not pack.is_symlink():
                 with open(pack, "rb") as stream:
@@ -243,12 +244,37 @@ class AgentClone:
         except OSError:
             new = ""
         if _OBJECT_ID.match(new) and new != old:
-            # update-ref refuses an object that does not exist or is not a commit.
-            moved = git(["update-ref", "-m", "bosun: the agent's commit, from its sandbox",
-                         f"refs/heads/{unit_branch(unit_id)}", new, old or ""], self.path, check=False).code == 0
+            # A commit just taken in moves the branch without a git process; anything else goes
+            # through update-ref, which refuses an object that does not exist or is not a commit.
+            moved = new in commits and old is not None and self._move_loose_ref(unit_id, new, old)
+            moved = moved or git(["update-ref", "-m", "bosun: the agent's commit, from its sandbox",
+                                  f"refs/heads/{unit_branch(unit_id)}", new, old or ""], self.path,
+                                 check=False).code == 0
             old = new if moved else self.branch_head(unit_id)
-        shutil.rmtree(objects, ignore_errors=True)
+        if objects.is_dir() and not objects.is_symlink():
+            self._discard(objects)
         return old
+
+    def _move_loose_ref(self, unit_id: str, new: str, old: str) -> bool:
+        """Compare-and-swap of the branch's loose ref file under git's own lock file (`X.lock`,
+        created exclusively, renamed over the ref): what update-ref does for a loose ref. False
+        (nothing changed) when the lock is taken or the ref is not a loose file holding `old`."""
+        ref = self.path / "refs" / "heads" / unit_branch(unit_id)
+        lock = ref.with_name(ref.name + ".lock")
+        try:
+            fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except OSError:
+            return False
+        try:
+            with os.fdopen(fd, "w") as handle:
+                if self._loose_head(unit_id) != old or ref.is_symlink():
+                    raise OSError("not the loose ref Bosun recorded")
+                handle.write(new + "\n")
+            os.replace(lock, ref)
+            return True
+        except OSError:
+            lock.unlink(missing_ok=True)
+            return False
 
     def _loose_head(self, unit_id: str) -> str | None:
         """The unit branch's commit from its loose ref file, without a git process (None: ask git)."""
@@ -258,9 +284,11 @@ class AgentClone:
             return None
         return value if _OBJECT_ID.match(value) else None
 
-    def _import_loose(self, source: Path) -> None:
-        """Copy loose objects whose content hashes to their name; anything else is left behind."""
+    def _import_loose(self, source: Path) -> set[str]:
+        """Copy loose objects whose content hashes to their name; anything else is left behind.
+        Returns the ids of the commits taken in."""
         target = self.path / "objects"
+        commits: set[str] = set()
         for fan in source.iterdir() if source.is_dir() else ():
             if len(fan.name) != 2 or fan.is_symlink() or not fan.is_dir():
                 continue
@@ -280,10 +308,14 @@ class AgentClone:
                 if digest != name:
                     continue
                 dest.parent.mkdir(exist_ok=True)
-                tmp = dest.parent / f"tmp_obj_{os.getpid()}_{loose.name}"
+                # Two agents' absorbs may take in the same object at once: a temporary file each.
+                tmp = dest.parent / f"tmp_obj_{os.getpid()}_{threading.get_ident()}_{loose.name}"
                 tmp.write_bytes(data)
                 os.chmod(tmp, 0o444)
                 os.replace(tmp, dest)
+                if body.startswith(b"commit "):
+                    commits.add(name)
+        return commits
 
     def fetch_into_user(self, commit: str, ref: str, have: str | None = None) -> None:
         """Bring one commit, by id, and what it needs into the user's repository, under `ref`.
