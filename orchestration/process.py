@@ -18,6 +18,10 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bosun.orchestration.sandbox.limits import Group
 
 BASE_ALLOWED = ("PATH", "HOME", "LANG", "TERM")
 
@@ -37,6 +41,7 @@ class Finished:
     timed_out: bool
     killed: bool
     duration_s: float
+    forks_refused: int = 0  # by its process limit (sandbox/limits.py)
 
 
 def process_start_time(pid: int) -> str | None:
@@ -94,10 +99,12 @@ LAUNCHER = _Launcher()
 
 class Child:
     """A started child process whose output goes to a log file. `on_start` is handed the child once
-    it runs (to record it); `on_end` runs once after it ended and its group was killed."""
+    it runs (to record it); `on_end` runs once after it ended and its group was killed. With a
+    `limit` (a cgroup, sandbox/limits.py) it runs inside it, and what is left there is killed too."""
 
     def __init__(self, argv: list[str], cwd: Path, env: dict[str, str], log_path: Path, *,
-                 on_start: Callable[[Child], None] | None = None, on_end: Callable[[], None] | None = None) -> None:
+                 on_start: Callable[[Child], None] | None = None, on_end: Callable[[], None] | None = None,
+                 limit: Group | None = None) -> None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log_path = log_path
         self._log = open(log_path, "ab")
@@ -105,11 +112,15 @@ class Child:
         self.killed = False
         self.timed_out = False
         self._on_end = on_end
+        self.limit = limit
         try:
-            self.proc = LAUNCHER.call(subprocess.Popen, argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                                      stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+            self.proc = LAUNCHER.call(subprocess.Popen, limit.wrap(argv) if limit else argv, cwd=cwd, env=env,
+                                      stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
+                                      start_new_session=True)
         except BaseException:
             self._log.close()
+            if limit is not None:
+                limit.close()
             if on_end is not None:
                 on_end()
             raise
@@ -120,7 +131,12 @@ class Child:
 
     def kill(self) -> None:
         self.killed = True
+        self._kill_all()
+
+    def _kill_all(self) -> None:
         kill_group(self.pid)
+        if self.limit is not None:  # what left the process group (setsid) is still in the cgroup
+            self.limit.kill()
 
     def wait(self, timeout: float | None) -> Finished:
         """Block until the child exits (no polling: `Popen.wait` with a timeout sleeps in steps of
@@ -138,16 +154,18 @@ class Child:
             os.killpg(self.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+        refused = self.limit.close() if self.limit is not None else 0
         self._log.close()
         if self._on_end is not None:
             on_end, self._on_end = self._on_end, None
             on_end()
         ended = self.timed_out or self.killed
-        return Finished(None if ended else code, self.timed_out, self.killed, time.monotonic() - self.started)
+        return Finished(None if ended else code, self.timed_out, self.killed, time.monotonic() - self.started,
+                        refused)
 
     def _time_out(self) -> None:
         self.timed_out = True
-        kill_group(self.pid)
+        self._kill_all()
 
 
 def tail(path: Path, max_bytes: int = 4000) -> str:

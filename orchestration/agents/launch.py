@@ -20,7 +20,7 @@ from bosun.orchestration.errors import BosunError
 from bosun.orchestration.plan import AgentSpec, Plan, UnitSpec
 from bosun.orchestration.process import Child, scrubbed_env
 from bosun.orchestration.safe_files import replace_text
-from bosun.orchestration.sandbox import active, bwrap, leftovers, network_of, ports
+from bosun.orchestration.sandbox import active, bwrap, leftovers, limits, network_of, ports
 from bosun.orchestration.sandbox.boxes import agent_box
 from bosun.orchestration.sandbox.probe import bwrap_path
 from bosun.orchestration.worktrees import AgentClone
@@ -136,7 +136,8 @@ def start_agent(plan: Plan, agent: AgentSpec, *, clone: AgentClone, bosun_dir: P
             leftovers.forget(record[0] if record else None)
             shutil.rmtree(private_tmp, ignore_errors=True)
 
-        return Child(argv, worktree, env, log, on_start=on_start, on_end=on_end)
+        return Child(argv, worktree, env, log, on_start=on_start, on_end=on_end,
+                     limit=limits.open_group(f"agent.{unit}"))
 
     view = clone.sandbox_view(unit)
     outbox = clone.sandbox_dir(unit) / "report"
@@ -158,7 +159,10 @@ def start_agent(plan: Plan, agent: AgentSpec, *, clone: AgentClone, bosun_dir: P
         clone.absorb(unit)
         _take_report(outbox / report_file.name, report_file)
 
-    return Child(bwrap.argv(bwrap_path() or "bwrap", box, argv), worktree, env, log, on_start=on_start, on_end=on_end)
+    limit = limits.open_group(f"agent.{unit}")
+    command = argv if limit is not None else limits.inner_limit(argv)
+    return Child(bwrap.argv(bwrap_path() or "bwrap", box, command), worktree, env, log, on_start=on_start,
+                 on_end=on_end, limit=limit)
 
 
 def _take_report(inside: Path, report_file: Path) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from bosun.orchestration.errors import GitError
 from bosun.orchestration.gitcmd import BOSUN_IDENTITY, GitRepo, git
 from bosun.orchestration.process import Child, scrubbed_env, tail
-from bosun.orchestration.sandbox import bwrap, leftovers, ports
+from bosun.orchestration.sandbox import bwrap, leftovers, limits, ports
 from bosun.orchestration.sandbox.boxes import gate_box
 from bosun.orchestration.sandbox.probe import bwrap_path
 
@@ -131,11 +131,12 @@ def run_gate(command: str, folder: Path, timeout: float, allowed_env: tuple[str,
     env = scrubbed_env(allowed_env, {"GIT_CEILING_DIRECTORIES": str(ceiling), "BOSUN_GATE": "1", **block.env()})
     argv = ["/bin/sh", "-c", command]
     record: list[Path] = []
+    limit = limits.open_group(name)
     if sandbox is not None:
         leftovers.end_named(sandbox.bosun_dir, name)
         if sandbox.active:
             box = gate_box(repo=sandbox.repo, folder=folder, env=env, network=sandbox.network, command=command)
-            argv = bwrap.argv(bwrap_path() or "bwrap", box, argv)
+            argv = bwrap.argv(bwrap_path() or "bwrap", box, argv if limit else limits.inner_limit(argv))
         else:  # unsandboxed: a private TMPDIR at least
             private_tmp = sandbox.bosun_dir / "tmp" / name
             shutil.rmtree(private_tmp, ignore_errors=True)
@@ -150,7 +151,7 @@ def run_gate(command: str, folder: Path, timeout: float, allowed_env: tuple[str,
         ports.release(block)
         leftovers.forget(record[0] if record else None)
 
-    child = Child(argv, folder, env, log_path, on_start=on_start, on_end=on_end)
+    child = Child(argv, folder, env, log_path, on_start=on_start, on_end=on_end, limit=limit)
     if started is not None:
         started(child)
     finished = child.wait(timeout)
@@ -161,5 +162,7 @@ def run_gate(command: str, folder: Path, timeout: float, allowed_env: tuple[str,
         cause = "tests passed"
     else:
         cause = f"tests failed (exit {finished.exit_code})"
+    if finished.forks_refused and limit is not None:
+        cause += f"; its process limit ({limit.limit}) refused {finished.forks_refused} forks"
     return GateResult(finished.exit_code == 0 and not finished.timed_out, finished.exit_code,
                       finished.duration_s, cause, output, log_path)

@@ -1,0 +1,242 @@
+"""A cap on the processes of each agent and gate, so a fork bomb stops at the cap instead of
+filling the machine's process table; the timeout then kills it whole.
+
+RLIMIT_NPROC cannot be the cap where Bosun usually runs: the kernel never applies it to uid 0,
+not even inside a user namespace mapped to another uid (the real uid stays 0). A cgroup of the
+`pids` controller binds everyone, root included, so each child gets one of its own when this
+process may make them (cgroup v1's `pids` hierarchy, or a cgroup v2 ancestor that delegates
+`pids`; root can, a user can in a systemd-delegated subtree): the child joins it before it
+execs (a `sh` in front), the cgroup's `pids.max` is the cap, and whatever is left in it is
+killed when the child ends. Elsewhere a sandboxed child of a user other than root gets
+RLIMIT_NPROC inside its own user namespace (counted per namespace since Linux 5.14); an
+unsandboxed one has no cap. `BOSUN_PROCESS_LIMIT` sets the cap (default 2048; `off`: none).
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import itertools
+import os
+import re
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+SETTING, DEFAULT = "BOSUN_PROCESS_LIMIT", 2048
+_JOIN = 'echo 0 > "$0" || { echo "bosun: cannot join its process-limit cgroup $0" >&2; exit 125; }; exec "$@"'
+_NPROC = 'ulimit -u "$0" 2>/dev/null || ulimit -p "$0" 2>/dev/null; exec "$@"'  # bash/busybox, dash
+
+
+def cap() -> int | None:
+    """The cap from `BOSUN_PROCESS_LIMIT` (None: no cap)."""
+    value = os.environ.get(SETTING, "").strip().lower()
+    if value in ("off", "0", "none"):
+        return None
+    return int(value) if value.isdigit() else DEFAULT
+
+
+@dataclass
+class Group:
+    """One child's cgroup: the child joins it before exec; `close` kills what is left and removes it."""
+
+    path: Path
+    limit: int
+    refused: int = 0  # forks the cap refused, read when the group is closed
+
+    def wrap(self, argv: list[str]) -> list[str]:
+        return ["/bin/sh", "-c", _JOIN, str(self.path / "cgroup.procs"), *argv]
+
+    def kill(self, wait_s: float = 5.0) -> None:
+        """Kill every process in the group, again until none is left (the cap bounds each round)."""
+        killer = self.path / "cgroup.kill"
+        if killer.exists():
+            try:
+                killer.write_text("1")
+            except OSError:
+                pass
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            pids = _members(self.path)
+            if not pids:
+                return
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            time.sleep(0.01)
+
+    def close(self) -> int:
+        """Kill what is left, note how many forks the cap refused, remove the group."""
+        self.kill()
+        try:
+            events = (self.path / "pids.events").read_text()
+            self.refused = int(re.search(r"^max (\d+)", events, re.MULTILINE).group(1))
+        except (OSError, AttributeError, ValueError):
+            pass
+        try:
+            self.path.rmdir()
+        except OSError:
+            pass
+        return self.refused
+
+
+def _members(path: Path) -> list[int]:
+    try:
+        return [int(line) for line in (path / "cgroup.procs").read_text().split()]
+    except (OSError, ValueError):
+        return []
+
+
+def _mounts() -> list[tuple[str, str, str, str]]:
+    """(mount point, root inside the hierarchy, file system type, super options) of each mount."""
+    found = []
+    try:
+        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return found
+    for line in lines:
+        left, _, right = line.partition(" - ")
+        fields, tail = left.split(), right.split()
+        if len(fields) >= 5 and len(tail) >= 3:
+            found.append((fields[4].replace("\\040", " "), fields[3], tail[0], tail[2]))
+    return found
+
+
+def _own_cgroups() -> dict[str, str]:
+    """controller list ("pids", "" for v2) -> this process's path in that hierarchy."""
+    own = {}
+    try:
+        for line in Path("/proc/self/cgroup").read_text().splitlines():
+            _, controllers, path = line.split(":", 2)
+            own[controllers] = path
+    except (OSError, ValueError):
+        pass
+    return own
+
+
+def _inside(mount: str, root: str, path: str) -> Path | None:
+    if root != "/" and not (path == root or path.startswith(root + "/")):
+        return None
+    return Path(mount) / path[len(root):].lstrip("/") if root != "/" else Path(mount) / path.lstrip("/")
+
+
+def _writable(folder: Path) -> bool:
+    return folder.is_dir() and os.access(folder, os.W_OK)
+
+
+def _find_parent() -> tuple[Path | None, str]:
+    """Where this process may make `pids` cgroups, and how that was found (or why none)."""
+    own = _own_cgroups()
+    for mount, root, fstype, options in _mounts():
+        if fstype == "cgroup" and "pids" in options.split(","):
+            path = next((p for c, p in own.items() if "pids" in c.split(",")), None)
+            folder = _inside(mount, root, path) if path is not None else None
+            if folder is not None and _writable(folder):
+                return folder, f"cgroup v1 pids at {folder}"
+    for mount, root, fstype, _ in _mounts():
+        if fstype != "cgroup2" or "" not in own:
+            continue
+        folder = _inside(mount, root, own[""])
+        while folder is not None and (folder == Path(mount) or Path(mount) in folder.parents):
+            try:
+                delegated = "pids" in (folder / "cgroup.subtree_control").read_text().split()
+            except OSError:
+                delegated = False
+            if delegated and _writable(folder):
+                return folder, f"cgroup v2 pids under {folder}"
+            folder = folder.parent if folder != Path(mount) else None
+    return None, "no writable cgroup with the pids controller"
+
+
+_lock = threading.Lock()
+_count = itertools.count()
+
+
+@functools.cache
+def _home() -> tuple[Path | None, str]:
+    """This supervisor's own folder of groups (made once), after removing empty ones that
+    supervisors which no longer run left behind."""
+    parent, how = _find_parent()
+    if parent is None:
+        return None, how
+    for stale in parent.glob("bosun-*"):
+        pid = stale.name[6:]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            for child in stale.iterdir() if stale.is_dir() else ():
+                if child.is_dir():
+                    _rmdir(child)
+            _rmdir(stale)
+    home = parent / f"bosun-{os.getpid()}"
+    try:
+        home.mkdir(exist_ok=True)
+        if (home / "cgroup.subtree_control").exists():  # v2: hand pids down to the groups below
+            (home / "cgroup.subtree_control").write_text("+pids")
+        probe = home / "probe"
+        probe.mkdir(exist_ok=True)
+        (probe / "pids.max").write_text("1")
+        works = (probe / "pids.max").read_text().strip() == "1"
+        probe.rmdir()
+    except OSError as exc:
+        _rmdir(home)
+        return None, f"{how}, but it cannot be used: {exc.strerror or exc}"
+    if not works:
+        _rmdir(home)
+        return None, f"{how}, but pids.max does not hold"
+    atexit.register(_rmdir, home)
+    return home, how
+
+
+def _rmdir(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
+
+
+def open_group(name: str) -> Group | None:
+    """A fresh capped group for one child named `name`, or None (no cap set, or no cgroup here)."""
+    limit = cap()
+    home = _home()[0] if limit is not None else None
+    if home is None:
+        return None
+    with _lock:
+        path = home / f"{next(_count)}-{re.sub(r'[^A-Za-z0-9._-]', '_', name)[:60]}"
+    try:
+        path.mkdir()
+        (path / "pids.max").write_text(str(limit))
+    except OSError:
+        _rmdir(path)
+        return None
+    return Group(path, limit)
+
+
+def grouped() -> bool:
+    """Whether each child gets a capped cgroup here (the cap binds root too, and the group is
+    killed whole when the child ends)."""
+    return cap() is not None and _home()[0] is not None
+
+
+def inner_limit(argv: list[str]) -> list[str]:
+    """Inside a sandbox without a group: RLIMIT_NPROC, set in the sandbox's own user namespace,
+    for a user other than root (root ignores it)."""
+    limit = cap()
+    if limit is None or os.geteuid() == 0:
+        return argv
+    return ["/bin/sh", "-c", _NPROC, str(limit), *argv]
+
+
+def describe() -> str:
+    """One line for status and the README: what caps processes here."""
+    limit = cap()
+    if limit is None:
+        return f"no process limit ({SETTING}=off)"
+    home, how = _home()
+    if home is not None:
+        return f"{limit} processes per agent and gate ({how})"
+    if os.geteuid() != 0:
+        return f"{limit} processes per sandbox (RLIMIT_NPROC in its user namespace; {how}); unsandboxed none"
+    return f"no process limit: {how}, and root ignores RLIMIT_NPROC; a timeout still kills a sandbox whole"
