@@ -18,9 +18,10 @@ import networkx as nx
 
 from bosun.orchestration.agents.attempt import collect, handback_for, integrated_units, prepare
 from bosun.orchestration.agents.external import revoke
-from bosun.orchestration.agents.launch import agent_argv, agent_env, compose_prompt, read_report, start_agent
+from bosun.orchestration.agents.launch import agent_argv, agent_env, compose_prompt, read_report
 from bosun.orchestration.agents.usage import add_usage, usage_from_output
 from bosun.orchestration.ansi import last_line
+from bosun.orchestration.backends import backend_for
 from bosun.orchestration.budget import total
 from bosun.orchestration.claims import Claim, Lost, claim, promote_ready, release
 from bosun.orchestration.errors import BosunError, GitError, PlanError
@@ -94,6 +95,7 @@ class Orchestrator:
         self.store = session.store
         self.options = options or Options()
         self.clone: AgentClone = session.clone()
+        self.backend = backend_for(session)
         project = self.plan.project
         self.max_agents = self.options.max_agents or project.max_agents
         self.integrator = Integrator(session, merge_when_green=project.merge == "auto" or self.options.auto_approve)
@@ -126,6 +128,7 @@ class Orchestrator:
         unsandboxed = await asyncio.to_thread(check_start, self.plan)  # `required` without bwrap: refuse here
         self.session.mark_supervisor()
         await asyncio.to_thread(self.clone.ensure)
+        await asyncio.to_thread(self.backend.open)
         ended = await asyncio.to_thread(end_all, self.session.dir)  # what an earlier supervisor left running
         await asyncio.to_thread(self._absorb_left_work, [r.id for r in self.store.units() if r.state in AGENT_STATES])
         self._recover()
@@ -152,6 +155,7 @@ class Orchestrator:
                 self._wake.clear()
         finally:
             await self._stop_all()
+            await asyncio.to_thread(self.backend.close)
             notifying = [t for t in self._notifying if t.is_alive()]
             if notifying:  # each is bounded by its own timeout
                 await asyncio.to_thread(lambda: [t.join() for t in notifying])
@@ -335,19 +339,24 @@ class Orchestrator:
         env = agent_env(agent, task_file=handout.task_file, report_file=handout.report_file, unit=unit_id,
                         worktree=handout.worktree)
         log = self.session.dir / "logs" / f"{unit_id}.{handout.attempt}.log"
-        child = await asyncio.to_thread(start_agent, self.plan, agent, clone=self.clone, bosun_dir=self.session.dir,
-                                        unit=unit_id, argv=argv, env=env, worktree=handout.worktree,
-                                        task_file=handout.task_file, report_file=handout.report_file, log=log)
+        child = await asyncio.to_thread(self.backend.start_agent, self.plan, agent, clone=self.clone,
+                                        bosun_dir=self.session.dir, unit=unit_id, argv=argv, env=env,
+                                        worktree=handout.worktree, task_file=handout.task_file,
+                                        report_file=handout.report_file, log=log, handout=handout)
         fault_point("agent.started")
         running.child = child
         if running.cancelled:  # cancelled or revoked while it started
             child.kill()
         self.store.transition(unit_id, RUNNING, (CLAIMED,), epoch=epoch,
-                              data={"agent": agent_name, "attempt": handout.attempt, "pid": child.pid},
+                              data={"agent": agent_name, "attempt": handout.attempt, "pid": child.pid,
+                                    **getattr(child, "where", {})},
                               pid=child.pid, pid_start=child.start_time, started_at=time.time(), fsync=False,
                               **handout.running_fields())
         finished = await asyncio.to_thread(child.wait, spec.timeout)
         if running.cancelled:
+            return
+        if getattr(child, "lost", None):  # its cluster node went away: what it pushed stays in the hub
+            release(self.store, unit_id, epoch, kind="node_lost", node=child.lost)
             return
         report = read_report(handout.report_file, unit_id)
         usage = (report or {}).get("usage") or usage_from_output(tail(log, 20_000))

@@ -67,6 +67,12 @@ class ProjectSpec:
     """The merge queue: how many units one gate run may cover (a failure is bisected)."""
     gate_retries: int = 0
     """How many times a failed queue run is run again before it is bisected (flaky tests)."""
+    backend: str = "local"
+    """Where agents and gates run: "local" processes or a "ray" cluster (SPEC §12)."""
+    ray_address: str | None = None
+    """The Ray cluster to join (`ray.init(address=...)`): "auto", "127.0.0.1:6379", ..."""
+    ray_hub: str | None = None
+    """The hub repository's address as the nodes reach it (git://, ssh://); default its path."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,9 @@ class AgentSpec:
     """None: "host" for model agents and presets (they talk to an endpoint), else "none"."""
     mounts: tuple[tuple[str, bool], ...] = ()
     """(path as written, `~` for the user's home; writable) made visible inside the sandbox."""
+    resources: tuple[tuple[str, float], ...] = ()
+    """With the Ray backend: what the agent's node must have, e.g. (("GPU", 1.0),) or a custom
+    resource a node was started with; CPU defaults to 1."""
 
 
 SANDBOX_MODES = ("auto", "required", "off")
@@ -294,12 +303,38 @@ def _project(problems: Problems, raw: Any) -> ProjectSpec:
                 values[key] = raw[key]
             else:
                 bad(key, f"must be one of {', '.join(choices)}, not {raw[key]!r}")
+    _backend(raw, values, bad)
     spec = ProjectSpec(**values)
     for key in ("differential", "sandbox", "gate_network", "gate_env", "gate_timeout"):  # what the gate's
         setattr(spec.semantic, key, getattr(spec, key))  # differential checks need (checks.semantic_verdict)
     if spec.base == spec.integration:
         bad("integration", "must differ from the base branch")
     return spec
+
+
+BACKENDS = ("local", "ray")
+
+
+def _backend(raw: dict, values: dict[str, Any], bad) -> None:
+    """`backend`, and `ray_address` / `ray_hub`, which only a Ray backend may have."""
+    backend = raw.get("backend", "local")
+    if backend not in BACKENDS:
+        bad("backend", f"must be one of {', '.join(BACKENDS)}, not {backend!r}")
+        return
+    values["backend"] = backend
+    for key in ("ray_address", "ray_hub"):
+        if key not in raw:
+            continue
+        value = raw[key]
+        if backend != "ray":
+            bad(key, f"only applies with backend = \"ray\" (this plan's backend is {backend!r})")
+        elif not isinstance(value, str) or not value.strip() or any(c.isspace() for c in value):
+            bad(key, "must be an address without spaces, e.g. \"127.0.0.1:6379\"" if key == "ray_address"
+                else "must be a git address without spaces, e.g. \"git://head-node/hub.git\"")
+        else:
+            values[key] = value
+    if backend == "ray" and "ray_address" not in raw:
+        bad("ray_address", "backend = \"ray\" needs ray_address, e.g. \"127.0.0.1:6379\" or \"auto\"")
 
 
 def _checks(checks: list, bad) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -364,7 +399,7 @@ def _agents(problems: Problems, raw: Any, root: Path) -> dict[str, AgentSpec]:
         return {}
     agents: dict[str, AgentSpec] = {}
     known = {"kind", "command", "preset", "script", "env", "autocommit", "base_url", "model", "api_key_env",
-             "price_in", "price_out", "sandbox", "network", "mounts", "budget"}
+             "price_in", "price_out", "sandbox", "network", "mounts", "budget", "resources"}
     for name, table in raw.items():
         line = problems.line_of(rf"^\s*\[\s*agents\s*\.\s*[\"']?{re.escape(name)}[\"']?\s*\]")
         where = f"agent '{name}'"
@@ -441,6 +476,15 @@ def _isolation(problems: Problems, table: dict, where: str, at) -> dict[str, Any
                 if (why := mount_problem(entry)) is not None:
                     problems.add(f"{where}, mounts", why, at("mounts"))
             values["mounts"] = tuple(parse_mount(e) for e in mounts if mount_problem(e) is None)
+    if "resources" in table:
+        resources = table["resources"]
+        if not isinstance(resources, dict) or not all(
+                isinstance(k, str) and k and isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
+                for k, v in resources.items()):
+            problems.add(f"{where}, resources", 'must be a table of names and amounts, e.g. { GPU = 1 } or '
+                         '{ claude_cli = 1 }', at("resources"))
+        else:
+            values["resources"] = tuple((k, float(v)) for k, v in resources.items())
     return values
 
 

@@ -1,0 +1,317 @@
+"""The Ray backend (SPEC §12): agents as Ray actors, gates as Ray tasks, code through the hub.
+
+The supervisor is the Ray driver and stays the only writer of the store: a node gets commit
+ids, a command and its environment, and hands back commits (pushed to the hub) and a verdict.
+One actor per agent of the plan, placed by the agent's `resources`, lives for the session and
+works on one unit at a time; a gate is a task that Ray retries when its node is lost. Ray's
+cancel only interrupts Python, so a stop always kills the command's process group on its node
+(and the keeper kills it when the worker itself dies). Imported only when the plan says
+`backend = "ray"`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import ray
+from ray.exceptions import ActorUnavailableError, GetTimeoutError, RayActorError, TaskCancelledError
+from ray.exceptions import RayError
+
+from bosun.orchestration.backends.hub import Hub, attempt_ref
+from bosun.orchestration.backends.node import AgentJob, AgentRun, GateJob, run_gate_here
+from bosun.orchestration.errors import BosunError
+from bosun.orchestration.integration import gate as gate_module
+from bosun.orchestration.integration.gate import GateResult, GateSandbox
+from bosun.orchestration.plan import AgentSpec, Plan
+from bosun.orchestration.process import Finished, scrubbed_env
+from bosun.orchestration.safe_files import replace_text
+from bosun.orchestration.sandbox import network_of, requested
+
+START_TIMEOUT_S = 300.0
+"""How long an attempt may wait for its agent's node (placement, the fetch from the hub)."""
+LOG_EVERY_S = 1.0
+"""How often a running agent's new output is copied from its node to the local log."""
+STOP_GRACE_S = 5.0
+GATE_RETRIES = 2
+"""How many times Ray runs a gate again when its node is lost while it runs."""
+
+
+class AgentHost:
+    """The Ray actor behind one agent: runs that agent's attempts on its node, one at a time."""
+
+    def __init__(self) -> None:
+        self.runs: dict[str, AgentRun] = {}
+
+    def start(self, job: AgentJob) -> dict:
+        run = AgentRun(job)
+        self.runs[job.unit] = run
+        return {**run.start(), "node_id": ray.get_runtime_context().get_node_id()}
+
+    def wait(self, unit: str, timeout: float | None) -> dict:
+        return self.runs[unit].wait(timeout)
+
+    def read_log(self, unit: str, offset: int) -> bytes:
+        run = self.runs.get(unit)
+        return run.read_log(offset) if run is not None else b""
+
+    def stop(self, unit: str) -> None:
+        run = self.runs.get(unit)
+        if run is not None:
+            run.stop()
+
+    def clean(self, unit: str) -> None:
+        run = self.runs.pop(unit, None)
+        if run is not None:
+            run.clean()
+
+
+def _gate(job: GateJob) -> dict:
+    result = run_gate_here(job)
+    result["log"] += f"\nbosun: the gate ran on node {ray.get_runtime_context().get_node_id()}\n"
+    return result
+
+
+def _quiet_driver(log: Path) -> None:
+    """Ray's driver prints the cluster's error messages ("raylet died", ...) on standard output,
+    which `bosun run --headless --json` keeps for its events: they go to `.bosun/logs/ray.log`.
+    (Ray has no setting for this; its module-level printer is replaced.)"""
+    from ray._private import worker
+
+    log.parent.mkdir(parents=True, exist_ok=True)
+
+    def to_log(data: dict, ignore_prefix: bool) -> None:
+        with open(log, "a", encoding="utf-8") as handle:
+            for line in data.get("lines", []):
+                handle.write(f"{data.get('pid', '')}: {line}\n")
+
+    worker.print_to_stdstream = to_log
+
+
+class RemoteChild:
+    """An agent running on a node, seen by the supervisor as a `Child`: `wait`, `kill`, the log.
+    It has no local pid (None: nothing for a restarted supervisor to kill here); `lost` names
+    the node when it went away mid-attempt, and `where` says where it ran."""
+
+    pid = None
+    start_time = None
+
+    def __init__(self, backend: RayBackend, agent: str, actor, unit: str, log_path: Path, report_file: Path,
+                 where: dict | None = None, lost: str | None = None) -> None:
+        self.backend, self.agent, self.actor, self.unit = backend, agent, actor, unit
+        self.log_path, self.report_file = log_path, report_file
+        self.where = where or {}
+        self.lost = lost
+        self.killed = False
+        self.started = time.monotonic()
+        self._offset = 0
+
+    def _pull_log(self) -> None:
+        try:
+            chunk = ray.get(self.actor.read_log.remote(self.unit, self._offset), timeout=30)
+        except (RayError, GetTimeoutError):
+            return
+        if chunk:
+            with open(self.log_path, "ab") as handle:
+                handle.write(chunk)
+            self._offset += len(chunk)
+
+    def wait(self, timeout: float | None) -> Finished:
+        if self.lost:
+            return Finished(None, False, True, 0.0)
+        ref = self.actor.wait.remote(self.unit, timeout)
+        while True:
+            ready, _ = ray.wait([ref], timeout=LOG_EVERY_S)
+            if ready:
+                break
+            self._pull_log()
+        try:
+            result = ray.get(ref)
+        except (RayActorError, ActorUnavailableError) as exc:
+            self.lost = self.where.get("node") or "its node"
+            self.backend.forget(self.agent, self.actor)
+            with open(self.log_path, "a", encoding="utf-8") as handle:
+                handle.write(f"\nbosun: the node running this agent was lost: {type(exc).__name__}\n")
+            return Finished(None, False, True, time.monotonic() - self.started)
+        self._pull_log()
+        self.backend.take_back(self.unit, result, self.report_file)
+        self.actor.clean.remote(self.unit)
+        killed = self.killed or result["killed"]
+        code = None if (killed or result["timed_out"]) else result["exit_code"]
+        return Finished(code, result["timed_out"], killed, result["duration_s"])
+
+    def kill(self) -> None:
+        """Kill the agent's process group on its node; if the node does not answer, the actor."""
+        self.killed = True
+        try:
+            ray.get(self.actor.stop.remote(self.unit), timeout=STOP_GRACE_S)
+        except (RayError, GetTimeoutError):
+            ray.kill(self.actor)
+            self.backend.forget(self.agent, self.actor)
+
+
+class RemoteGate:
+    """A gate running as a Ray task, as the lane and the queue see it: something to kill."""
+
+    def __init__(self, ref) -> None:
+        self.ref = ref
+        self.killed = False
+
+    def kill(self) -> None:
+        """Ray's cancel interrupts the task, which kills its group; force kills the worker (the
+        keeper then kills the group) if it did not end within the grace."""
+        self.killed = True
+        ray.cancel(self.ref)
+        ready, _ = ray.wait([self.ref], timeout=STOP_GRACE_S)
+        if not ready:
+            ray.cancel(self.ref, force=True)
+
+
+class RayBackend:
+    """Agents and gates on a Ray cluster, code through the hub repository under `.bosun/`."""
+
+    name = "ray"
+
+    def __init__(self, session) -> None:
+        self.session = session
+        project = session.plan.project
+        self.address = project.ray_address
+        self.hub = Hub(session.dir, project.ray_hub)
+        self.key = hashlib.sha1(str(session.dir.resolve()).encode()).hexdigest()[:12]
+        self.actors: dict[str, object] = {}
+        self._lock = threading.Lock()
+        self._host = None
+        self._gate_task = None
+
+    # -- the session's start and end ----------------------------------------------------------
+    def open(self) -> None:
+        if not ray.is_initialized():
+            try:
+                ray.init(address=self.address, logging_level="ERROR", log_to_driver=False,
+                         configure_logging=False, namespace=f"bosun-{self.key}")
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                raise BosunError(f"backend = \"ray\": cannot reach the Ray cluster at {self.address!r}: "
+                                 f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+        _quiet_driver(self.session.dir / "logs" / "ray.log")
+        self._host = ray.remote(max_concurrency=4)(AgentHost)
+        self._gate_task = ray.remote(max_retries=GATE_RETRIES)(_gate)
+        self.hub.ensure()
+        gate_module.REMOTE_GATES[self.session.dir] = self.run_gate
+
+    def close(self) -> None:
+        gate_module.REMOTE_GATES.pop(self.session.dir, None)
+        with self._lock:
+            actors, self.actors = list(self.actors.values()), {}
+        for actor in actors:  # their workers die, and with them (through the keeper) every agent
+            ray.kill(actor)
+        if ray.is_initialized():
+            ray.shutdown()
+
+    def nodes(self) -> list[dict]:
+        """The cluster's nodes, for the screen: id, address, alive, resources."""
+        return [{"id": n["NodeID"][:8], "address": n["NodeManagerAddress"], "alive": n["Alive"],
+                 "resources": n.get("Resources", {})} for n in ray.nodes()]
+
+    # -- agents -------------------------------------------------------------------------------
+    def _actor(self, agent: AgentSpec):
+        with self._lock:
+            actor = self.actors.get(agent.name)
+            if actor is None:
+                resources = dict(agent.resources)
+                options = {"num_cpus": resources.pop("CPU", 1), "num_gpus": resources.pop("GPU", 0),
+                           "resources": resources, "name": f"agent-{agent.name}", "max_restarts": 0}
+                actor = self._host.options(**options).remote()
+                self.actors[agent.name] = actor
+            return actor
+
+    def forget(self, agent: str, actor) -> None:
+        """The actor's node was lost (or it stopped answering): the next attempt gets a new one."""
+        with self._lock:
+            if self.actors.get(agent) is actor:
+                del self.actors[agent]
+        try:
+            ray.kill(actor)
+        except RayError:
+            pass
+
+    def start_agent(self, plan: Plan, agent: AgentSpec, *, clone, bosun_dir: Path, unit: str, argv: list[str],
+                    env: dict[str, str], worktree: Path, task_file: Path, report_file: Path, log: Path,
+                    handout) -> RemoteChild:
+        """Publish the attempt's start in the hub and start the agent on its actor's node."""
+        start = clone.branch_head(unit) or handout.start_head
+        self.hub.publish(clone.path, start, attempt_ref(unit, handout.attempt, "starts"))
+        handback = handout.task.get("handback") or {}
+        merge = self.session.integration_head() if handback.get("reason") == "conflict" else None
+        if merge:
+            self.hub.publish(clone.path, merge, attempt_ref(unit, handout.attempt, "merges"))
+        files = {str(task_file): task_file.read_text()}
+        for arg in argv:
+            if arg.startswith(str(bosun_dir) + "/") and Path(arg).is_file():
+                files[arg] = Path(arg).read_text()
+        job = AgentJob(hub=self.hub.url, session=self.key, unit=unit, attempt=handout.attempt, start=start,
+                       merge=merge, branch=f"bosun/unit/{unit}", argv=argv, env=env,
+                       paths={str(worktree): "worktree", str(worktree.parent): "folder",
+                              str(task_file): "task_file", str(report_file): "report_file"},
+                       files=files, agent=agent, sandbox=requested(plan, agent),
+                       network=network_of(agent) == "host", autocommit=agent.autocommit,
+                       push_ref=attempt_ref(unit, handout.attempt))
+        log.parent.mkdir(parents=True, exist_ok=True)
+        actor = self._actor(agent)
+        try:
+            where = ray.get(actor.start.remote(job), timeout=START_TIMEOUT_S)
+        except (RayActorError, ActorUnavailableError) as exc:
+            self.forget(agent.name, actor)
+            return RemoteChild(self, agent.name, actor, unit, log, report_file, lost=f"{type(exc).__name__}")
+        except GetTimeoutError:
+            self.forget(agent.name, actor)
+            raise BosunError(f"no Ray node took agent '{agent.name}' within {START_TIMEOUT_S:g}s "
+                             f"(resources {dict(agent.resources) or {'CPU': 1}})") from None
+        return RemoteChild(self, agent.name, actor, unit, log, report_file, where=where)
+
+    def take_back(self, unit: str, result: dict, report_file: Path) -> None:
+        """The attempt's commits from the hub into the agents' clone (by id) and the unit's branch
+        and worktree moved to them, so collecting the work is the same as on one machine."""
+        clone = self.session.clone()
+        head = result.get("head")
+        if head and head != clone.branch_head(unit):
+            self.hub.take(clone.path, head)
+            clone.add_worktree(unit, head)
+        if result.get("report") is not None:
+            replace_text(report_file, result["report"])
+
+    # -- gates ----------------------------------------------------------------------------------
+    def run_gate(self, command: str, folder: Path, timeout: float, allowed_env: tuple[str, ...], log_path: Path,
+                 started: Callable | None, sandbox: GateSandbox | None, slot: int | None) -> GateResult:
+        """The gate on the tree the gate folder holds, as a Ray task on some node."""
+        label = "lane" if slot is None else str(slot)
+        commit = self.hub.gate_commit(self.session.repo, folder.parent / (folder.name + ".index"), label)
+        env = scrubbed_env(allowed_env, {"BOSUN_GATE": "1"})
+        job = GateJob(hub=self.hub.url, session=self.key, commit=commit, command=command, timeout=timeout, env=env,
+                      sandbox=requested(self.session.plan), network=bool(sandbox and sandbox.network))
+        started_at = time.monotonic()
+        handle = RemoteGate(self._gate_task.remote(job))
+        if started is not None:
+            started(handle)
+        try:
+            result = ray.get(handle.ref)
+        except TaskCancelledError:
+            result = {"exit_code": None, "timed_out": False, "log": "bosun: the gate was stopped\n"}
+        except RayError as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            result = {"exit_code": None, "timed_out": False, "log": f"bosun: the gate failed on the cluster: {first}\n"}
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        replace_text(log_path, result["log"])
+        duration = result.get("duration_s", time.monotonic() - started_at)
+        if result["timed_out"]:
+            cause = f"timed out after {timeout:g}s"
+        elif result["exit_code"] == 0:
+            cause = "tests passed"
+        elif result["exit_code"] is None:
+            cause = "stopped" if handle.killed else result["log"].strip().splitlines()[-1]
+        else:
+            cause = f"tests failed (exit {result['exit_code']})"
+        return GateResult(result["exit_code"] == 0 and not result["timed_out"] and not handle.killed,
+                          result["exit_code"], duration, cause, result["log"][-4000:], log_path)

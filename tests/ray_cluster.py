@@ -1,0 +1,139 @@
+"""A real Ray cluster on 127.0.0.1 for the tests and the benchmark: a head with no CPUs (so work
+lands on the workers) and workers, each with a custom resource naming it. Every process of the
+cluster is found by its temporary folder, so stopping it never touches another cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+RAY = str(Path(sys.executable).parent / "ray")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            tree.setdefault(ppid, []).append(int(entry.name))
+    return tree
+
+
+def descendants(pids: list[int]) -> list[int]:
+    tree, found, todo = _children(), [], list(pids)
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo += tree.get(pid, [])
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _kill(pids: list[int]) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except OSError:
+                pass
+        deadline = time.monotonic() + 5
+        while any(alive(p) for p in pids) and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
+@dataclass
+class Cluster:
+    """A local cluster this process started: its address, folder and workers by name."""
+
+    temp: Path
+    port: int
+    workers: dict[str, str] = field(default_factory=dict)  # name -> node id
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def own_pids(self) -> list[int]:
+        """Every process of this cluster (found by its folder) and what they started."""
+        roots = [int(p.name) for p in Path("/proc").iterdir()
+                 if p.name.isdigit() and int(p.name) != os.getpid() and str(self.temp) in _cmdline(int(p.name))]
+        return descendants(roots)
+
+    def start_worker(self, name: str, cpus: int = 2, extra: dict | None = None) -> None:
+        resources = {f"node_{name}": 1000, "bosun_worker": 1000, **(extra or {})}
+        subprocess.run([RAY, "start", f"--address={self.address}", "--node-ip-address=127.0.0.1", f"--num-cpus={cpus}",
+                        f"--resources={json.dumps(resources)}", "--disable-usage-stats"],
+                       check=True, capture_output=True, timeout=120, env=self.env)
+        self.workers[name] = self._node_with(f"node_{name}")
+
+    def _node_with(self, resource: str) -> str:
+        script = ("import ray, json; ray.init(address=%r, logging_level='ERROR', log_to_driver=False); "
+                  "print(json.dumps([n['NodeID'] for n in ray.nodes() if n['Alive'] and %r in n['Resources']]))"
+                  % (self.address, resource))
+        out = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True, timeout=120)
+        return json.loads(out.stdout.strip().splitlines()[-1])[0]
+
+    def raylet_of(self, node_id: str) -> int:
+        for pid in self.own_pids():
+            line = _cmdline(pid)
+            if "raylet" in line.split(" ", 1)[0] and f"--node_id={node_id}" in line:
+                return pid
+        raise AssertionError(f"no raylet for node {node_id}")
+
+    def kill_node(self, node_id: str) -> None:
+        """The node is lost: its raylet killed outright (what it started must end by itself)."""
+        os.kill(self.raylet_of(node_id), signal.SIGKILL)
+
+    def stop(self) -> None:
+        _kill(self.own_pids())
+        shutil.rmtree(self.temp, ignore_errors=True)
+
+
+def start_cluster(workers: dict[str, int]) -> Cluster:
+    """A head (no CPUs) and the named workers (name -> CPUs). Raises if Ray cannot start here."""
+    temp = Path(tempfile.mkdtemp(prefix="bray", dir="/tmp"))  # short: Ray's socket paths must fit
+    cluster = Cluster(temp, free_port(), env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"})
+    try:
+        subprocess.run([RAY, "start", "--head", "--node-ip-address=127.0.0.1", f"--port={cluster.port}",
+                        "--include-dashboard=false", "--num-cpus=0", "--disable-usage-stats", f"--temp-dir={temp}"],
+                       check=True, capture_output=True, timeout=120, env=cluster.env)
+        for name, cpus in workers.items():
+            cluster.start_worker(name, cpus)
+    except BaseException:
+        cluster.stop()
+        raise
+    return cluster

@@ -1,0 +1,144 @@
+"""The Ray backend on a real local cluster (a head with no CPUs and two workers on 127.0.0.1,
+started once for the module and stopped after): units run on the workers, code travels through
+the hub, gates run as Ray tasks, and a worker lost mid-unit is survived."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import AWAIT_GO, BackgroundRun, first_parent_merges, git, write_unit
+
+ray = pytest.importorskip("ray", reason="the Ray backend's tests need Ray: pip install 'bosun[ray]'")
+
+from ray_cluster import alive, start_cluster  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    try:
+        started = start_cluster({"w1": 2, "w2": 2})
+    except (OSError, subprocess.SubprocessError) as exc:
+        detail = getattr(exc, "stderr", b"") or b""
+        pytest.skip(f"a local Ray cluster cannot start here: {exc} {detail[-300:]!r}")
+    yield started
+    started.stop()
+    assert not started.own_pids(), "a process of the test's Ray cluster outlived it"
+
+
+def ray_plan(cluster, **project) -> dict:
+    return {"backend": "ray", "ray_address": cluster.address, **project}
+
+
+TEAM = {"ada": {"kind": "scripted", "script": "team.toml", "resources": {"bosun_worker": 1}},
+        "bob": {"kind": "scripted", "script": "team.toml", "resources": {"bosun_worker": 1}}}
+
+
+def run_events(repo: Path, timeout: float = 180) -> tuple[int, list[dict], str]:
+    run = BackgroundRun(repo, "run", "--headless", "--json")
+    code = run.proc.wait(timeout=timeout)
+    return code, run.all_events(), run.proc.stderr.read()
+
+
+def test_units_run_on_workers_and_merge_through_the_gate(project, cluster):
+    repo = project(
+        [{"id": "alpha"}, {"id": "beta"}, {"id": "gamma", "depends_on": ["alpha"]}],
+        {"alpha": [write_unit("src/alpha.py", "A = 1\n")], "beta": [write_unit("src/beta.py", "B = 2\n")],
+         "gamma": [write_unit("src/gamma.py", "from src.alpha import A\n")]},
+        agents=TEAM, **ray_plan(cluster))
+    code, events, stderr = run_events(repo)
+    assert code == 0, (stderr[-2000:], [(e["kind"], e["unit"]) for e in events])
+    assert sorted(first_parent_merges(repo)) == ["alpha", "beta", "gamma"]
+    running = [e for e in events if e["kind"] == "running"]
+    workers = set(cluster.workers.values())
+    assert {e["unit"] for e in running} == {"alpha", "beta", "gamma"}
+    assert all(e["node_id"] in workers and e["pid"] is None for e in running), running
+    # Code came back through the hub, one ref per attempt, and nothing else reached the user's repository.
+    hub_refs = git(repo / ".bosun" / "hub.git", "for-each-ref", "--format=%(refname)", "refs/bosun/attempts")
+    for unit in ("alpha", "beta", "gamma"):
+        pushed = git(repo / ".bosun" / "hub.git", "rev-parse", f"refs/bosun/attempts/{unit}/1")
+        assert f"refs/bosun/attempts/{unit}/1" in hub_refs
+        assert git(repo, "rev-parse", f"refs/bosun/units/{unit}") == pushed
+    # Each gate ran as a Ray task on a worker, on exactly the candidate's tree.
+    gate_logs = sorted((repo / ".bosun" / "logs").glob("gate.*.log"))
+    assert len(gate_logs) == 3
+    for log in gate_logs:
+        text = log.read_text()
+        assert "1 passed" in text and "bosun: the gate ran on node" in text, text
+        assert text.rsplit("bosun: the gate ran on node ", 1)[1].split()[0] in workers
+    assert git(repo, "show", "bosun/integration:src/gamma.py") == "from src.alpha import A"
+
+
+def test_a_failing_gate_on_the_cluster_hands_the_unit_back(project, cluster):
+    repo = project(
+        [{"id": "flaky"}],
+        {"flaky": [write_unit("src/flaky.py", "BROKEN = 1\n"), write_unit("src/flaky.py", "FIXED = 1\n")]},
+        agents=TEAM, **ray_plan(cluster))
+    code, events, stderr = run_events(repo)
+    assert code == 0, stderr[-2000:]
+    kinds = [(e["kind"], e["unit"]) for e in events]
+    assert ("gate_failed", "flaky") in kinds and ("merged", "flaky") in kinds, kinds
+    assert git(repo, "show", "bosun/integration:src/flaky.py") == "FIXED = 1"
+
+
+def _processes_in(folder: str) -> list[int]:
+    """Processes whose working folder is `folder` or below it (the agent and what it started)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cwd = (entry / "cwd").resolve()
+            except OSError:
+                continue
+            if str(cwd) == folder or str(cwd).startswith(folder + "/"):
+                found.append(int(entry.name))
+    return found
+
+
+def _wait_until(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting until {what}")
+
+
+def test_a_worker_killed_mid_unit_loses_no_committed_work(project, cluster):
+    """Runs last: it takes one of the two workers away for good."""
+    repo = project(
+        [{"id": "first"}, {"id": "slow", "depends_on": ["first"]}],
+        {"first": [write_unit("src/first.py", "F = 1\n")],
+         "slow": [[*write_unit("src/slow.py", "PART = 1\n"), AWAIT_GO],
+                  write_unit("src/slow.py", "DONE = 2\n")]},
+        agents=TEAM, **ray_plan(cluster))
+    run = BackgroundRun(repo, "run", "--headless", "--json")
+    run.wait_for("merged", "first", timeout=120)
+    started = run.wait_for("running", "slow", timeout=120)
+    hub = repo / ".bosun" / "hub.git"
+    # The agent's commit reaches the hub while it still runs (it is then held at its await).
+    pushed = _wait_until(lambda: subprocess.run(["git", "rev-parse", "-q", "--verify", "refs/bosun/attempts/slow/1"],
+                                                cwd=hub, capture_output=True, text=True).stdout.strip(),
+                         60, "the running attempt's commit is in the hub")
+    agent_pids = _processes_in(started["node_worktree"])
+    assert agent_pids, "the agent should be running in its node's worktree"
+    cluster.kill_node(started["node_id"])
+    lost = run.wait_for("node_lost", "slow", timeout=120)
+    assert lost["node"]
+    # Nothing the lost node started is left running.
+    _wait_until(lambda: not any(alive(p) for p in agent_pids), 30, "the lost node's agent processes are gone")
+    assert run.finish(timeout=180) == 0, run.proc.stderr.read()[-2000:]
+    events = run.all_events()
+    again = [e for e in events if e["kind"] == "running" and e["unit"] == "slow" and e["seq"] > lost["seq"]]
+    assert again and again[-1]["node_id"] != started["node_id"]
+    # Merged work stayed merged; the lost attempt's commit is still in the hub; the unit merged after.
+    assert first_parent_merges(repo) == ["first", "slow"]
+    assert git(hub, "show", f"{pushed}:src/slow.py") == "PART = 1"
+    assert git(repo, "show", "bosun/integration:src/slow.py") == "DONE = 2"
+    assert git(repo, "show", "bosun/integration:src/first.py") == "F = 1"
