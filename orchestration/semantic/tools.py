@@ -2,8 +2,11 @@
 `differential = true`, and defaults for what the project holds, where the tool is installed:
 
 - Python files: the type checker of pytypes.py (pyrefly), unless `type_error = "off"`;
-- `tsconfig.json`: `tsc --noEmit` (the project's own node_modules/.bin/tsc first, then PATH);
-- `go.mod`: `go vet ./...` (offline: GOFLAGS=-mod=mod is never set, GOPROXY=off);
+- `tsconfig.json`: `tsc --noEmit` (the project's own node_modules/.bin/tsc first, then PATH), all
+  trees in one node process (tscheck.py) where tsc is the npm package;
+- `go.mod`: `go vet ./...` (offline: GOFLAGS=-mod=mod is never set, GOPROXY=off; -trimpath, so
+  that go's build cache knows a package by its files, not by the temporary folder it sits in, and
+  the trees and later merges share what they did not change);
 - `Cargo.toml`: `cargo check --message-format short --offline`, only when the gate is sandboxed
   (a build script is project code, and a default never runs project code outside the sandbox).
 
@@ -29,7 +32,7 @@ READS = {
     "go": (".go", "go.mod", "go.sum", "go.work", ".s", ".c", ".h"),
     "rust": (".rs", "Cargo.toml", "Cargo.lock", "build.rs"),
 }
-GO_ENV = (("GOPROXY", "off"), ("GOFLAGS", "-mod=readonly"), ("GOTOOLCHAIN", "local"), ("CGO_ENABLED", "0"),
+GO_ENV = (("GOPROXY", "off"), ("GOFLAGS", "-mod=readonly -trimpath"), ("GOTOOLCHAIN", "local"), ("CGO_ENABLED", "0"),
           ("GOWORK", "off"))
 
 
