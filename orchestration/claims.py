@@ -59,36 +59,69 @@ def may_take(row_agent: str | None, row_pinned: str | None, has_handback: bool, 
 
 def claim(store: Store, plan: Plan, owner: str, lease_s: float, unit_id: str | None = None,
           now: float | None = None) -> Claim | Lost:
-    """Claim `unit_id`, or the first ready unit `owner` may take, in one compare-and-swap."""
-    refusals: list[str] = []
+    """Claim `unit_id`, or the first ready unit `owner` may take, in one compare-and-swap.
 
-    def refusal(db: sqlite3.Connection, row: tuple) -> str | None:
+    Without scopes in the plan, the choice and the swap are one UPDATE (Store.claim_first); with
+    them, the held scopes are read inside the claim's transaction. A claim lost without scopes is
+    explained afterwards, from a read that takes no lock."""
+    if not has_scopes(plan):
+        won = store.claim_first(owner, lease_s, unit_id, now=now)
+        if won is not None:
+            return Claim(won[0], owner, won[1], lease_s)
+        chooser = Chooser(plan, owner, unit_id)
+        if chooser(store.db) is not None:  # ready now, not when the swap ran: another released it since
+            chooser.refusals.append("lost the race")
+        return chooser.lost()
+    chooser = Chooser(plan, owner, unit_id)
+    won = store.claim_chosen(owner, lease_s, chooser, now=now)
+    return chooser.lost() if won is None else Claim(won[0], owner, won[1], lease_s)
+
+
+class Chooser:
+    """Picks the unit to claim from inside the claim's transaction, noting why each other one is refused."""
+
+    def __init__(self, plan: Plan, owner: str, unit_id: str | None) -> None:
+        self.plan, self.owner, self.unit_id = plan, owner, unit_id
+        self.refusals: list[str] = []
+
+    def refusal(self, db: sqlite3.Connection, row: tuple) -> str | None:
         candidate, state, agent, pinned, handback, holder = row
         if state != READY:
             return f"unit '{candidate}' is {state}" + (f" (held by {holder})" if holder else "")
-        if not may_take(agent, pinned, handback is not None, owner):
+        if not may_take(agent, pinned, handback is not None, self.owner):
             return f"unit '{candidate}' is for agent '{agent if handback else pinned}'"
-        if (other := scope_holder(db, plan, candidate)) is not None:
+        if (other := scope_holder(db, self.plan, candidate)) is not None:
             return f"unit '{candidate}' waits: its scope overlaps unit '{other}', which is held"
         return None
 
-    def choose(db: sqlite3.Connection) -> str | None:
+    def __call__(self, db: sqlite3.Connection) -> str | None:
         sql = "SELECT id, state, agent, pinned, handback, owner FROM units"
-        rows = (db.execute(sql + " WHERE id = ?", (unit_id,)) if unit_id is not None
+        rows = (db.execute(sql + " WHERE id = ?", (self.unit_id,)) if self.unit_id is not None
                 else db.execute(sql + " WHERE state = 'ready' ORDER BY position"))
         for row in rows:  # lazily: the first unit this agent may take ends the scan
-            why = refusal(db, row)
+            why = self.refusal(db, row)
             if why is None:
                 return row[0]
-            refusals.append(why)
-        if not refusals:
-            refusals.append(f"unknown unit '{unit_id}'" if unit_id else "no ready unit")
+            self.refusals.append(why)
+        if not self.refusals:
+            self.refusals.append(f"unknown unit '{self.unit_id}'" if self.unit_id else "no ready unit")
         return None
 
-    won = store.claim_chosen(owner, lease_s, choose, now=now)
-    if won is None:
-        return Lost(refusals[0] if len(refusals) == 1 else "; ".join(refusals[:3]) or "lost the race")
-    return Claim(won[0], owner, won[1], lease_s)
+    def lost(self) -> Lost:
+        return Lost(self.refusals[0] if len(self.refusals) == 1 else "; ".join(self.refusals[:3]) or "lost the race")
+
+
+_SCOPED: dict[int, tuple[Plan, bool]] = {}
+
+
+def has_scopes(plan: Plan) -> bool:
+    """Whether any unit of `plan` declares a scope (remembered: a claim should not walk 5,000 units)."""
+    cached = _SCOPED.get(id(plan))
+    if cached is None or cached[0] is not plan:
+        if len(_SCOPED) > 8:  # a supervisor reloads its plan now and then; keep the last few
+            _SCOPED.clear()
+        cached = _SCOPED[id(plan)] = (plan, any(u.scope for u in plan.units.values()))
+    return cached[1]
 
 
 def promote_ready(store: Store, graph: nx.DiGraph) -> list[str]:

@@ -247,7 +247,7 @@ class Orchestrator:
     # -- leases, readiness and hand-out ------------------------------------------------------
     def _keep_leases(self) -> None:
         """Renew the leases of the agents Bosun runs; expire everyone else's that ran out."""
-        now = time.time()
+        now = self.store.lease_clock()  # not wall time: a clock jump must not steal or keep a lease
         for unit_id, running in self.running.items():
             if running.epoch and running.renew_at <= now:
                 if self.store.renew_lease(unit_id, running.epoch, self.lease_s, now=now):
@@ -300,7 +300,7 @@ class Orchestrator:
         if outcome.unit in self.running:  # its previous agent is still being stopped: let it go first
             release(self.store, outcome.unit, outcome.epoch, kind="released", reason="previous agent still stopping")
             return
-        running = Running(agent, None, epoch=outcome.epoch, renew_at=time.time() + self.lease_s / 3)
+        running = Running(agent, None, epoch=outcome.epoch, renew_at=self.store.lease_clock() + self.lease_s / 3)
         running.task = asyncio.create_task(self._work(outcome.unit, running), name=f"unit {outcome.unit}")
         self.running[outcome.unit] = running
 

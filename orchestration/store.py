@@ -7,6 +7,7 @@ and two processes (the supervisor and a `bosun approve` in another terminal) nev
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import time
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bosun.orchestration.errors import BosunError
+from bosun.orchestration.lease_clock import BOOT_ID, lease_clock
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -27,7 +29,7 @@ CREATE TABLE IF NOT EXISTS units (
     attempts INTEGER NOT NULL DEFAULT 0, merged_commit TEXT,
     candidate TEXT, candidate_parent TEXT, approved INTEGER NOT NULL DEFAULT 0,
     handback TEXT, detail TEXT, usage TEXT, pid INTEGER, pid_start TEXT, started_at REAL, updated REAL,
-    gate_run INTEGER, queue TEXT
+    gate_run INTEGER, queue TEXT, lease_mono REAL, lease_boot TEXT
 );
 CREATE INDEX IF NOT EXISTS units_by_state ON units (state, position);
 CREATE TABLE IF NOT EXISTS events (
@@ -53,7 +55,7 @@ CREATE TABLE IF NOT EXISTS intents (
 """
 
 JSON_FIELDS = ("handback", "detail", "usage", "queue")
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 UPGRADES = {
     1: ["ALTER TABLE gate_runs ADD COLUMN checks TEXT NOT NULL DEFAULT '[]'"],  # every check's verdict
     2: [  # the merge queue: which gate run covered which units, and batch landings
@@ -63,6 +65,10 @@ UPGRADES = {
         "ALTER TABLE gate_runs ADD COLUMN label TEXT",
         "ALTER TABLE intents ADD COLUMN units TEXT",
         "ALTER TABLE intents ADD COLUMN gate_run INTEGER",
+    ],
+    3: [  # leases timed on the boot clock, which a wall-clock jump does not move
+        "ALTER TABLE units ADD COLUMN lease_mono REAL",
+        "ALTER TABLE units ADD COLUMN lease_boot TEXT",
     ],
 }
 
@@ -80,6 +86,8 @@ class UnitRow:
     owner: str | None = None
     epoch: int = 0
     lease_until: float | None = None
+    """When the lease runs out, in wall time as of the last claim or heartbeat: for display, and the
+    mark that there is a lease at all (None: no lease, e.g. a human's takeover)."""
     branch: str | None = None
     worktree: str | None = None
     base_commit: str | None = None
@@ -100,6 +108,10 @@ class UnitRow:
     """The gate run that covered the unit's merge (its tree included the unit's merge and passed)."""
     queue: dict | None = None
     """The merge queue's run testing the unit now: `{"run", "with", "why", "slot"}`, or None."""
+    lease_mono: float | None = None
+    """When the lease runs out on the lease clock (lease_clock.py), which decides expiry."""
+    lease_boot: str | None = None
+    """The boot the lease clock reading belongs to: a lease from another boot has run out."""
 
 
 UNIT_COLUMNS = tuple(f.name for f in fields(UnitRow))
@@ -171,6 +183,9 @@ class Store:
         self.listeners: list[Callable[[Event], None]] = []
         self.clock: Callable[[], float] = time.time
         """Where event, command and gate-run times come from (a test can pin it)."""
+        self.lease_clock: Callable[[], float] = lease_clock
+        """What leases are timed on: a clock that wall-clock jumps do not move (lease_clock.py)."""
+        self._synchronous = "FULL"
         self._pending_events: list[Event] = []
         self._units_cache: list[UnitRow] = []
         self._units_key: tuple[int, int] | None = None
@@ -210,21 +225,20 @@ class Store:
         power cut may lose without harm: claims and heartbeats (leases, whose holders die with
         the machine) and steps that `bosun resume` redoes anyway. Those survive a crash of any
         process, and the next fsynced transaction makes them durable too: WAL commits in order.
+        The setting changes only when the kind of transaction does (a run of claims pays no PRAGMA).
         """
-        if not fsync:
-            self.db.execute("PRAGMA synchronous = NORMAL")
+        wanted = "FULL" if fsync else "NORMAL"
+        if self._synchronous != wanted:
+            self.db.execute(f"PRAGMA synchronous = {wanted}")
+            self._synchronous = wanted
+        self.db.execute("BEGIN IMMEDIATE")
         try:
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.db
-            except BaseException:
-                self.db.execute("ROLLBACK")
-                self._pending_events.clear()
-                raise
-            self.db.execute("COMMIT")
-        finally:
-            if not fsync:
-                self.db.execute("PRAGMA synchronous = FULL")
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            self._pending_events.clear()
+            raise
+        self.db.execute("COMMIT")
         events, self._pending_events = self._pending_events, []
         for event in events:
             for listener in list(self.listeners):
@@ -240,10 +254,13 @@ class Store:
             db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     # -- events -------------------------------------------------------------------------
-    def _append(self, db: sqlite3.Connection, kind: str, unit: str | None, data: dict) -> Event:
-        now = self.clock()
+    def _append(self, db: sqlite3.Connection, kind: str, unit: str | None, data: dict, text: str | None = None,
+                now: float | None = None) -> Event:
+        """Log one event; `text` is `data` already in JSON and `now` its time (a caller holding the
+        write lock prepares both before taking it)."""
+        now = self.clock() if now is None else now
         cursor = db.execute("INSERT INTO events (time, kind, unit, data) VALUES (?, ?, ?, ?)",
-                            (now, kind, unit, json.dumps(data)))
+                            (now, kind, unit, json.dumps(data) if text is None else text))
         event = Event(cursor.lastrowid, now, kind, unit, data)
         self._pending_events.append(event)
         return event
@@ -350,50 +367,102 @@ class Store:
             db.execute(f"UPDATE units SET {sets} WHERE id = ?", (*params, unit_id))
 
     # -- claims (compare-and-swap with a lease and a fencing token) ------------------------
+    # A lease is decided on the lease clock (lease_mono, lease_boot; `now` arguments are readings of
+    # it); lease_until is the same deadline in wall time, for display. A row with lease_until but no
+    # lease_mono (an older Bosun's claim) runs out by wall time, as it did then.
+    def _lease(self, lease_s: float, now: float | None) -> dict[str, Any]:
+        wall = self.clock()
+        mono = self.lease_clock() if now is None else now
+        return {"until": wall + lease_s, "mono": mono + lease_s, "boot": BOOT_ID, "wall": wall}
+
+    _CLAIM_SETS = ("state = 'claimed', owner = :owner, agent = :owner, epoch = epoch + 1, lease_until = :until, "
+                   "lease_mono = :mono, lease_boot = :boot, updated = :wall")
+
+    def _claimed(self, db: sqlite3.Connection, unit_id: str, epoch: int, owner: str, lease_s: float,
+                 head: str, tail: str, wall: float) -> None:
+        data = {"from": "ready", "to": "claimed", "owner": owner, "epoch": epoch, "lease_s": lease_s}
+        self._append(db, "claimed", unit_id, data, text=f"{head}{epoch}{tail}", now=wall)
+
+    @staticmethod
+    @functools.lru_cache(maxsize=64)
+    def _claimed_json(owner: str, lease_s: float) -> tuple[str, str]:
+        """The claim event's JSON around its epoch, made before the write lock is taken."""
+        return (json.dumps({"from": "ready", "to": "claimed", "owner": owner})[:-1] + ', "epoch": ',
+                ', "lease_s": ' + json.dumps(lease_s) + "}")
+
     def claim(self, unit_id: str, owner: str, lease_s: float, expect: tuple[str, ...] = ("ready",), *,
               now: float | None = None) -> int | None:
         """Take one unit in one CAS; returns the new epoch (the token), or None if another won."""
         won = self.claim_chosen(owner, lease_s, lambda db: unit_id, expect, now=now)
         return won[1] if won else None
 
+    _CLAIM_FIRST = ("UPDATE units SET state = 'claimed', owner = ?1, agent = ?1, epoch = epoch + 1, lease_until = ?2, "
+                    "lease_mono = ?3, lease_boot = ?4, updated = ?5 WHERE rowid = (SELECT rowid FROM units WHERE {}"
+                    "state = 'ready' AND COALESCE(CASE WHEN handback IS NULL THEN pinned ELSE agent END, ?1) = ?1 "
+                    "ORDER BY position LIMIT 1) RETURNING id, epoch")
+    _CLAIM_ANY, _CLAIM_ONE = _CLAIM_FIRST.format(""), _CLAIM_FIRST.format("id = ?6 AND ")
+
+    def claim_first(self, owner: str, lease_s: float, unit_id: str | None = None, *,
+                    now: float | None = None) -> tuple[str, int] | None:
+        """Claim the first ready unit (or `unit_id` if ready) that `owner` may take — a hand-back
+        only by its agent, a pinned unit only by its agent — choosing and taking it in one UPDATE.
+        For plans without scopes; returns (unit, epoch), or None when there is none."""
+        wall = self.clock()
+        mono = self.lease_clock() if now is None else now
+        head, tail = self._claimed_json(owner, lease_s)
+        sql, params = (self._CLAIM_ANY, (owner, wall + lease_s, mono + lease_s, BOOT_ID, wall)) if unit_id is None \
+            else (self._CLAIM_ONE, (owner, wall + lease_s, mono + lease_s, BOOT_ID, wall, unit_id))
+        with self.tx(fsync=False) as db:
+            row = db.execute(sql, params).fetchone()
+            if row is None:
+                return None
+            self._claimed(db, row[0], row[1], owner, lease_s, head, tail, wall)
+            return row
+
     def claim_chosen(self, owner: str, lease_s: float, choose: Callable[[sqlite3.Connection], str | None],
                      expect: tuple[str, ...] = ("ready",), *, now: float | None = None) -> tuple[str, int] | None:
         """Claim the unit `choose` picks, reading inside the same write transaction (so what it
         saw, e.g. which scopes are held, cannot change before the CAS). Returns (unit, epoch)."""
-        now = self.clock() if now is None else now
-        placeholders = ", ".join("?" for _ in expect)
+        values = {"owner": owner, **self._lease(lease_s, now)}
+        values.update((f"s{i}", state) for i, state in enumerate(expect))
+        expected = ", ".join(f":s{i}" for i in range(len(expect)))
+        head, tail = self._claimed_json(owner, lease_s)
         with self.tx(fsync=False) as db:
             unit_id = choose(db)
             if unit_id is None:
                 return None
-            row = db.execute(
-                f"UPDATE units SET state = 'claimed', owner = ?, agent = ?, epoch = epoch + 1, lease_until = ?, "
-                f"updated = ? WHERE id = ? AND state IN ({placeholders}) RETURNING epoch",
-                (owner, owner, now + lease_s, now, unit_id, *expect)).fetchone()
+            row = db.execute(f"UPDATE units SET {self._CLAIM_SETS} WHERE id = :unit AND state IN ({expected}) "
+                             "RETURNING epoch", {**values, "unit": unit_id}).fetchone()
             if row is None:
                 return None
-            self._append(db, "claimed", unit_id, {"from": "ready", "to": "claimed", "owner": owner, "epoch": row[0],
-                                                  "lease_s": lease_s})
+            self._claimed(db, unit_id, row[0], owner, lease_s, head, tail, values["wall"])
             return unit_id, row[0]
 
     def renew_lease(self, unit_id: str, epoch: int, lease_s: float, now: float | None = None) -> bool:
         """Extend a live claim; False when `epoch` is no longer the unit's current, held claim."""
-        now = self.clock() if now is None else now
+        values = {"unit": unit_id, "epoch": epoch, **self._lease(lease_s, now)}
         with self.tx(fsync=False) as db:
-            cursor = db.execute("UPDATE units SET lease_until = ? WHERE id = ? AND epoch = ? AND owner IS NOT NULL "
-                                "AND state IN ('claimed', 'running')", (now + lease_s, unit_id, epoch))
+            cursor = db.execute("UPDATE units SET lease_until = :until, lease_mono = :mono, lease_boot = :boot "
+                                "WHERE id = :unit AND epoch = :epoch AND owner IS NOT NULL "
+                                "AND state IN ('claimed', 'running')", values)
             return cursor.rowcount == 1
 
+    _EXPIRED = ("SELECT id, state, owner, epoch FROM units WHERE state IN ('claimed', 'running') AND lease_until "
+                "IS NOT NULL AND CASE WHEN lease_mono IS NULL THEN lease_until < :wall "
+                "ELSE lease_boot IS NOT :boot OR lease_mono < :mono END")
+
     def expire_leases(self, now: float | None = None) -> list[Event]:
-        """Return every held unit whose lease ran out to `ready`; its old token stays stale for good."""
-        now = self.clock() if now is None else now
+        """Return every held unit whose lease ran out to `ready`; its old token stays stale for good.
+        Looks first without the write lock: most calls find nothing, and take no lock."""
+        values = self._lease(0, now)
+        if not self.db.execute(self._EXPIRED, values).fetchall():
+            return []
         with self.tx() as db:
-            expired = db.execute("SELECT id, state, owner, epoch FROM units WHERE state IN ('claimed', 'running') "
-                                 "AND lease_until IS NOT NULL AND lease_until < ?", (now,)).fetchall()
             events = []
-            for unit_id, state, owner, epoch in expired:
-                db.execute("UPDATE units SET state = 'ready', owner = NULL, lease_until = NULL, pid = NULL, "
-                           "updated = ? WHERE id = ? AND epoch = ?", (now, unit_id, epoch))
+            for unit_id, state, owner, epoch in db.execute(self._EXPIRED, values).fetchall():
+                db.execute("UPDATE units SET state = 'ready', owner = NULL, lease_until = NULL, lease_mono = NULL, "
+                           "lease_boot = NULL, pid = NULL, updated = :wall WHERE id = :unit AND epoch = :epoch",
+                           {"wall": values["wall"], "unit": unit_id, "epoch": epoch})
                 events.append(self._append(db, "lease_expired", unit_id,
                                            {"from": state, "to": "ready", "owner": owner, "epoch": epoch}))
             return events

@@ -198,17 +198,34 @@ def test_external_agents_refuse_agents_bosun_starts(project) -> None:
 
 
 def test_only_claims_and_heartbeats_skip_their_own_fsync(tmp_path: Path) -> None:
-    plan = plan_of([{"id": "a"}])
+    plan = plan_of([{"id": "a"}, {"id": "b"}])
     store = fresh_store(tmp_path / "state.db", plan)
     promote_ready(store, build_graph(plan))
     seen = []
-    store.db.set_trace_callback(lambda sql: seen.append(sql) if "synchronous" in sql else None)
+    store.db.set_trace_callback(lambda sql: seen.append(sql) if "synchronous" in sql or "BEGIN" in sql else None)
+
+    def settings_per_transaction() -> list[str]:
+        """The synchronous setting each transaction since the last call ran under."""
+        current, out = "FULL", []
+        for sql in seen:
+            if "synchronous" in sql:
+                current = sql.rsplit(" ", 1)[-1]
+            else:
+                out.append(current)
+        seen.clear()
+        return out
+
     won = claim(store, plan, "ext", 60)
     assert isinstance(won, Claim) and store.renew_lease("a", won.epoch, 60)
-    assert seen == ["PRAGMA synchronous = NORMAL", "PRAGMA synchronous = FULL"] * 2
+    assert isinstance(claim(store, plan, "ext", 60), Claim)
+    assert settings_per_transaction() == ["NORMAL"] * 3
     store.transition("a", "running", ("claimed",))
-    assert len(seen) == 4  # the transition changed nothing: FULL for everything else
-    assert store.db.execute("PRAGMA synchronous").fetchone()[0] == 2
+    store.transition("b", "running", ("claimed",))
+    assert settings_per_transaction() == ["FULL"] * 2
+    assert store.renew_lease("a", won.epoch, 60) and store.renew_lease("a", won.epoch, 60)
+    assert seen.count("PRAGMA synchronous = NORMAL") == 1, "one PRAGMA for a run of heartbeats, not two each"
+    assert settings_per_transaction() == ["NORMAL"] * 2
+    assert store.db.execute("PRAGMA synchronous").fetchone()[0] == 1
     reopened = Store(tmp_path / "state.db")  # what was committed without fsync is committed
     assert reopened.unit("a").owner == "ext" and reopened.unit("a").epoch == won.epoch
 

@@ -9,7 +9,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -49,7 +48,7 @@ class ClaimMachine(RuleBasedStateMachine):
         self.integrator = Integrator(self.session, merge_when_green=False)
         self.held: list[tuple[str, int]] = []  # (unit, token) pairs some agent believes it holds
         self.issued: dict[str, list[int]] = {u: [] for u in UNITS}
-        self.now = time.time()
+        self.now = self.session.store.lease_clock()  # what leases are timed on
 
     def teardown(self) -> None:
         self.session.close()

@@ -8,6 +8,7 @@ import multiprocessing
 import random
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -198,7 +199,7 @@ def test_claim_takes_only_a_unit_in_an_expected_state(tmp_path: Path) -> None:
     assert store.claim("a", "bob", 60) is None  # held: the CAS fails and writes nothing
     assert snapshot(store) == before
     row = store.unit("a")
-    assert (row.state, row.owner, row.agent, row.epoch, row.lease_until) == ("claimed", "ada", "ada", 1, 1060.0)
+    assert (row.state, row.owner, row.agent, row.epoch, row.lease_mono) == ("claimed", "ada", "ada", 1, 1060.0)
     # Taking a unit over from another state is explicit, and still bumps the fencing token.
     assert store.claim("a", "bob", 60, expect=("claimed",)) == 2
     assert store.unit("a").owner == "bob"
@@ -239,16 +240,30 @@ def test_transition_with_a_stale_epoch_raises_and_writes_nothing(tmp_path: Path)
 def test_renew_lease_only_for_the_current_holder(tmp_path: Path) -> None:
     store = ready_store(tmp_path / "state.db", ["a"])
     old = store.claim("a", "ada", 10, now=1000.0)
-    assert store.renew_lease("a", old, 10, now=1005.0) and store.unit("a").lease_until == 1015.0
+    assert store.renew_lease("a", old, 10, now=1005.0) and store.unit("a").lease_mono == 1015.0
     assert [e.unit for e in store.expire_leases(now=1016.0)] == ["a"]
     assert store.unit("a").state == "ready"
     assert not store.renew_lease("a", old, 10, now=1017.0)  # expired, not held
     new = store.claim("a", "bob", 10, now=1018.0)
     assert new == old + 1
     assert not store.renew_lease("a", old, 100, now=1019.0)  # stale token
-    assert store.unit("a").lease_until == 1028.0
-    assert store.renew_lease("a", new, 100, now=1019.0) and store.unit("a").lease_until == 1119.0
+    assert store.unit("a").lease_mono == 1028.0
+    assert store.renew_lease("a", new, 100, now=1019.0) and store.unit("a").lease_mono == 1119.0
     assert not store.renew_lease("a", new + 1, 100, now=1019.0)  # a token from the future is no better
+
+
+def test_a_lease_from_an_earlier_boot_or_an_older_bosun_runs_out_and_none_without_a_lease(tmp_path: Path) -> None:
+    store = ready_store(tmp_path / "state.db", ["a", "b", "c", "d"])
+    for unit in ("a", "b", "c", "d"):
+        assert store.claim(unit, "ada", 600, now=1000.0)
+    # What a claim taken before a reboot and one taken by an older Bosun (wall time only) look like:
+    store.db.execute("UPDATE units SET lease_boot = 'an-earlier-boot' WHERE id = 'b'")
+    store.db.execute("UPDATE units SET lease_mono = NULL, lease_boot = NULL, lease_until = ? WHERE id = 'c'",
+                     (time.time() - 1,))
+    store.update("d", lease_until=None)  # a human took it over: no lease at all, whatever lease_mono says
+    assert sorted(e.unit for e in store.expire_leases(now=1001.0)) == ["b", "c"]
+    assert [e.unit for e in store.expire_leases(now=1601.0)] == ["a"]
+    assert store.unit("d").state == "claimed" and store.unit("a").lease_mono is None
 
 
 # -- one transaction: the change and its event together or not at all ------------------------------
