@@ -56,14 +56,17 @@ def semantic_verdict(repo: GitRepo, head: str, unit_head: str, merged_tree: str,
             base = unit_base
         if base and base != head:  # when the integration branch has not moved, nothing can clash
             trees = [read_python_tree(repo.path, treeish) for treeish in (base, head, theirs, merged_tree)]
-            try:
-                found = check_merge(*trees) + syntax_findings(*trees)
-            except Exception as exc:  # a bug in the analyser must not stall the gate: say so, block nothing
-                return {"check": "semantic", "passed": True, "blocking": False, "findings": [],
-                        "cause": f"semantic check could not run ({type(exc).__name__}: {exc}); judged by the tests alone",
-                        "duration_s": round(time.monotonic() - started, 3)}
-            outcomes, notes = run_analysers(repo, severity, analysers,
-                                            {"base": base, "ours": head, "theirs": theirs, "merged": merged_tree})
+            with ThreadPoolExecutor(max_workers=1) as pool:  # the tools run while the `ast` checks do
+                tools = pool.submit(run_analysers, repo, severity, analysers,
+                                    {"base": base, "ours": head, "theirs": theirs, "merged": merged_tree})
+                try:
+                    found = check_merge(*trees) + syntax_findings(*trees)
+                except Exception as exc:  # a bug in the analyser must not stall the gate: say so, block nothing
+                    return {"check": "semantic", "passed": True, "blocking": False, "findings": [],
+                            "cause": f"semantic check could not run ({type(exc).__name__}: {exc}); "
+                                     "judged by the tests alone",
+                            "duration_s": round(time.monotonic() - started, 3)}
+                outcomes, notes = tools.result()
             placed = {(f.path, f.line) for f in found if severity.get(f.kind, "block") == "block"}
             for outcome in outcomes:
                 # the same break seen by the `ast` checks and a tool is told once, by the `ast` checks
