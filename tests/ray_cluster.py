@@ -123,13 +123,15 @@ class Cluster:
         shutil.rmtree(self.temp, ignore_errors=True)
 
 
-def start_cluster(workers: dict[str, int]) -> Cluster:
-    """A head (no CPUs) and the named workers (name -> CPUs). Raises if Ray cannot start here."""
+def start_cluster(workers: dict[str, int], head_cpus: int = 0) -> Cluster:
+    """A head (by default with no CPUs: no agent or gate lands there) and the named workers
+    (name -> CPUs). Raises if Ray cannot start here."""
     temp = Path(tempfile.mkdtemp(prefix="bray", dir="/tmp"))  # short: Ray's socket paths must fit
     cluster = Cluster(temp, free_port(), env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"})
     try:
         subprocess.run([RAY, "start", "--head", "--node-ip-address=127.0.0.1", f"--port={cluster.port}",
-                        "--include-dashboard=false", "--num-cpus=0", "--disable-usage-stats", f"--temp-dir={temp}"],
+                        "--include-dashboard=false", f"--num-cpus={head_cpus}", "--disable-usage-stats",
+                        f"--temp-dir={temp}"],
                        check=True, capture_output=True, timeout=120, env=cluster.env)
         for name, cpus in workers.items():
             cluster.start_worker(name, cpus)

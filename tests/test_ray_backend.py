@@ -4,7 +4,9 @@ the hub, gates run as Ray tasks, and a worker lost mid-unit is survived."""
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -15,6 +17,8 @@ from conftest import AWAIT_GO, BackgroundRun, first_parent_merges, git, write_un
 ray = pytest.importorskip("ray", reason="the Ray backend's tests need Ray: pip install 'bosun[ray]'")
 
 from ray_cluster import alive, start_cluster  # noqa: E402
+
+from bosun.orchestration.backends.node import node_root  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -72,6 +76,9 @@ def test_units_run_on_workers_and_merge_through_the_gate(project, cluster):
         assert "1 passed" in text and "bosun: the gate ran on node" in text, text
         assert text.rsplit("bosun: the gate ran on node ", 1)[1].split()[0] in workers
     assert git(repo, "show", "bosun/integration:src/gamma.py") == "from src.alpha import A"
+    # The nodes forgot the session: no worktree, log or gate cache of it is left in their folder.
+    key = hashlib.sha1(str((repo / ".bosun").resolve()).encode()).hexdigest()[:12]
+    assert not (node_root() / key).exists()
 
 
 def test_a_failing_gate_on_the_cluster_hands_the_unit_back(project, cluster):
@@ -108,6 +115,45 @@ def _wait_until(condition, timeout: float, what: str):
             return value
         time.sleep(0.1)
     raise AssertionError(f"timed out waiting until {what}")
+
+
+def test_cancel_and_gate_timeout_kill_the_whole_process_tree_on_the_node(project, cluster):
+    """Ray's cancel only sets a flag: a cancelled agent and a gate past its timeout are killed,
+    with everything they started, on their node."""
+    repo = project(
+        [{"id": "held"}, {"id": "slowgate"}],
+        {"held": [[{"write": "src/held.py", "content": "H = 1\n"}, AWAIT_GO]],
+         "slowgate": [write_unit("src/slowgate.py", "S = 1\n")]},
+        agents=TEAM, extra_files={"gate.sh": "if [ -f src/slowgate.py ]; then sleep 3171 & sleep 3171; fi\n"
+                                             "python check.py\n"},
+        gate="sh gate.sh", gate_timeout="4s", handback="manual", **ray_plan(cluster))
+    run = BackgroundRun(repo, "run", "--headless", "--json", "--wait")
+    held = run.wait_for("running", "held", timeout=120)
+    agent_pids = _wait_until(lambda: _processes_in(held["node_worktree"]), 30, "the held agent runs")
+    gate_pids = _wait_until(lambda: _sleepers(), 60, "the slow gate runs")
+    failed = run.wait_for("gate_failed", "slowgate", timeout=120)
+    assert "timed out after 4s" in failed["gate"]["cause"], failed
+    _wait_until(lambda: not any(alive(p) for p in gate_pids), 30, "the timed-out gate's processes are gone")
+    assert subprocess.run([sys.executable, "-m", "bosun.app.cli.main", "cancel", "held"], cwd=repo,
+                          capture_output=True).returncode == 0
+    run.wait_for("cancelled", "held", timeout=60)
+    _wait_until(lambda: not any(alive(p) for p in agent_pids), 30, "the cancelled agent's processes are gone")
+    run.proc.terminate()
+    run.finish(timeout=60)
+
+
+def _sleepers() -> list[int]:
+    """The slow gate's `sleep 3171` processes (one in the background) and the shell around them."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if line.strip() == "sleep 3171" or line.strip() == "sh gate.sh":
+                found.append(int(entry.name))
+    return found
 
 
 def test_a_worker_killed_mid_unit_loses_no_committed_work(project, cluster):

@@ -12,6 +12,7 @@ cancel only interrupts Python, so a stop always kills the command's process grou
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from ray.exceptions import ActorUnavailableError, GetTimeoutError, RayActorError
 from ray.exceptions import RayError
 
 from bosun.orchestration.backends.hub import Hub, attempt_ref
-from bosun.orchestration.backends.node import AgentJob, AgentRun, GateJob, run_gate_here
+from bosun.orchestration.backends.node import AgentJob, AgentRun, GateJob, forget_session, run_gate_here
 from bosun.orchestration.errors import BosunError
 from bosun.orchestration.integration import gate as gate_module
 from bosun.orchestration.integration.gate import GateResult, GateSandbox
@@ -77,11 +78,16 @@ def _gate(job: GateJob) -> dict:
 
 def _quiet_driver(log: Path) -> None:
     """Ray's driver prints the cluster's error messages ("raylet died", ...) on standard output,
-    which `bosun run --headless --json` keeps for its events: they go to `.bosun/logs/ray.log`.
-    (Ray has no setting for this; its module-level printer is replaced.)"""
+    which `bosun run --headless --json` keeps for its events, and logs warnings on standard
+    error, under the screen: both go to `.bosun/logs/ray.log`. (Ray has no setting for the
+    first; its module-level printer is replaced.)"""
     from ray._private import worker
 
     log.parent.mkdir(parents=True, exist_ok=True)
+    ray_logger = logging.getLogger("ray")
+    if not any(getattr(h, "baseFilename", None) == str(log) for h in ray_logger.handlers):
+        ray_logger.addHandler(logging.FileHandler(log, encoding="utf-8"))
+    ray_logger.propagate = False
 
     def to_log(data: dict, ignore_prefix: bool) -> None:
         with open(log, "a", encoding="utf-8") as handle:
@@ -99,9 +105,9 @@ class RemoteChild:
     pid = None
     start_time = None
 
-    def __init__(self, backend: RayBackend, agent: str, actor, unit: str, log_path: Path, report_file: Path,
+    def __init__(self, backend: RayBackend, clone, agent: str, actor, unit: str, log_path: Path, report_file: Path,
                  where: dict | None = None, lost: str | None = None) -> None:
-        self.backend, self.agent, self.actor, self.unit = backend, agent, actor, unit
+        self.backend, self.clone, self.agent, self.actor, self.unit = backend, clone, agent, actor, unit
         self.log_path, self.report_file = log_path, report_file
         self.where = where or {}
         self.lost = lost
@@ -137,7 +143,7 @@ class RemoteChild:
                 handle.write(f"\nbosun: the node running this agent was lost: {type(exc).__name__}\n")
             return Finished(None, False, True, time.monotonic() - self.started)
         self._pull_log()
-        self.backend.take_back(self.unit, result, self.report_file)
+        self.backend.take_back(self.clone, self.unit, result, self.report_file)
         self.actor.clean.remote(self.unit)
         killed = self.killed or result["killed"]
         code = None if (killed or result["timed_out"]) else result["exit_code"]
@@ -188,6 +194,8 @@ class RayBackend:
 
     # -- the session's start and end ----------------------------------------------------------
     def open(self) -> None:
+        log = self.session.dir / "logs" / "ray.log"
+        _quiet_driver(log)
         if not ray.is_initialized():
             try:
                 ray.init(address=self.address, logging_level="ERROR", log_to_driver=False,
@@ -195,7 +203,6 @@ class RayBackend:
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 raise BosunError(f"backend = \"ray\": cannot reach the Ray cluster at {self.address!r}: "
                                  f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
-        _quiet_driver(self.session.dir / "logs" / "ray.log")
         self._host = ray.remote(max_concurrency=4)(AgentHost)
         self._gate_task = ray.remote(max_retries=GATE_RETRIES)(_gate)
         self.hub.ensure()
@@ -208,7 +215,17 @@ class RayBackend:
         for actor in actors:  # their workers die, and with them (through the keeper) every agent
             ray.kill(actor)
         if ray.is_initialized():
+            self._clean_nodes()
             ray.shutdown()
+
+    def _clean_nodes(self) -> None:
+        """Each live node forgets this session's folder (its gates' cache of the hub)."""
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        clean = ray.remote(num_cpus=0, max_retries=0)(forget_session)
+        refs = [clean.options(scheduling_strategy=NodeAffinitySchedulingStrategy(n["NodeID"], soft=False))
+                .remote(self.key) for n in ray.nodes() if n["Alive"]]
+        ray.wait(refs, num_returns=len(refs), timeout=STOP_GRACE_S)
 
     def nodes(self) -> list[dict]:
         """The cluster's nodes, for the screen: id, address, alive, resources."""
@@ -222,7 +239,8 @@ class RayBackend:
             if actor is None:
                 resources = dict(agent.resources)
                 options = {"num_cpus": resources.pop("CPU", 1), "num_gpus": resources.pop("GPU", 0),
-                           "resources": resources, "name": f"agent-{agent.name}", "max_restarts": 0}
+                           "resources": resources, "name": f"agent-{agent.name}", "max_restarts": 0,
+                           "scheduling_strategy": "SPREAD"}  # a team over every node that qualifies
                 actor = self._host.options(**options).remote()
                 self.actors[agent.name] = actor
             return actor
@@ -242,11 +260,12 @@ class RayBackend:
                     handout) -> RemoteChild:
         """Publish the attempt's start in the hub and start the agent on its actor's node."""
         start = clone.branch_head(unit) or handout.start_head
-        self.hub.publish(clone.path, start, attempt_ref(unit, handout.attempt, "starts"))
         handback = handout.task.get("handback") or {}
         merge = self.session.integration_head() if handback.get("reason") == "conflict" else None
-        if merge:
-            self.hub.publish(clone.path, merge, attempt_ref(unit, handout.attempt, "merges"))
+        with clone._worktree_lock:  # git reads every worktree's HEAD: not while one is made
+            self.hub.publish(clone.path, start, attempt_ref(unit, handout.attempt, "starts"))
+            if merge:
+                self.hub.publish(clone.path, merge, attempt_ref(unit, handout.attempt, "merges"))
         files = {str(task_file): task_file.read_text()}
         for arg in argv:
             if arg.startswith(str(bosun_dir) + "/") and Path(arg).is_file():
@@ -264,20 +283,21 @@ class RayBackend:
             where = ray.get(actor.start.remote(job), timeout=START_TIMEOUT_S)
         except (RayActorError, ActorUnavailableError) as exc:
             self.forget(agent.name, actor)
-            return RemoteChild(self, agent.name, actor, unit, log, report_file, lost=f"{type(exc).__name__}")
+            return RemoteChild(self, clone, agent.name, actor, unit, log, report_file, lost=type(exc).__name__)
         except GetTimeoutError:
             self.forget(agent.name, actor)
             raise BosunError(f"no Ray node took agent '{agent.name}' within {START_TIMEOUT_S:g}s "
                              f"(resources {dict(agent.resources) or {'CPU': 1}})") from None
-        return RemoteChild(self, agent.name, actor, unit, log, report_file, where=where)
+        return RemoteChild(self, clone, agent.name, actor, unit, log, report_file, where=where)
 
-    def take_back(self, unit: str, result: dict, report_file: Path) -> None:
+    def take_back(self, clone, unit: str, result: dict, report_file: Path) -> None:
         """The attempt's commits from the hub into the agents' clone (by id) and the unit's branch
-        and worktree moved to them, so collecting the work is the same as on one machine."""
-        clone = self.session.clone()
+        and worktree moved to them, so collecting the work is the same as on one machine (the
+        supervisor's own clone: one lock on its worktrees for every thread)."""
         head = result.get("head")
         if head and head != clone.branch_head(unit):
-            self.hub.take(clone.path, head)
+            with clone._worktree_lock:  # a fetch reads every worktree's HEAD: not while one is made
+                self.hub.take(clone.path, head)
             clone.add_worktree(unit, head)
         if result.get("report") is not None:
             replace_text(report_file, result["report"])

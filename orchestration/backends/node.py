@@ -42,6 +42,11 @@ def node_root() -> Path:
     return Path(os.environ.get("BOSUN_NODE_DIR") or Path(tempfile.gettempdir()) / "bosun-node")
 
 
+def forget_session(session: str) -> None:
+    """What this node keeps of a finished session (its gates' cache of the hub) goes."""
+    shutil.rmtree(node_root() / session, ignore_errors=True)
+
+
 def kept(argv: list[str]) -> list[str]:
     """`argv` under the keeper: its whole group dies with the worker that started it."""
     return [sys.executable, "-I", "-S", str(KEEPER), str(os.getpid()), "--", *argv]
@@ -95,6 +100,8 @@ class AgentRun:
         self.pushed: str | None = None
         self._config = ""
         self._stop = threading.Event()
+        self._pushing = threading.Lock()
+        self._pusher: threading.Thread | None = None
 
     # -- start -----------------------------------------------------------------------------
     def start(self) -> dict:
@@ -138,7 +145,8 @@ class AgentRun:
             env["TMPDIR"] = str(self.dir / "tmp")
             (self.dir / "tmp").mkdir()
         self.child = Child(kept(argv), self.work, env, self.log, on_end=lambda: ports.release(block))
-        threading.Thread(target=self._keep_pushing, daemon=True, name="bosun push").start()
+        self._pusher = threading.Thread(target=self._keep_pushing, daemon=True, name="bosun push")
+        self._pusher.start()
         return {"node": os.uname().nodename, "node_pid": os.getpid(), "node_worktree": str(self.work)}
 
     # -- while it runs, and after ------------------------------------------------------------
@@ -146,22 +154,33 @@ class AgentRun:
         while not self._stop.wait(PUSH_EVERY_S):
             self._push()
 
-    def _push(self) -> str | None:
+    def _push(self, tries: int = 1) -> str | None:
         """Push the branch's head to the attempt's ref if it moved (read from the ref file, so a
-        config the agent wrote is never consulted before the push, which runs with Bosun's)."""
-        head = _branch_head(self.work, self.job.branch)
-        if head and head != self.pushed:
-            result = git(["push", "--quiet", "--no-verify", "--force", self.job.hub, f"{head}:{self.job.push_ref}"],
-                         self.work, check=False)
-            if result.code == 0:
-                self.pushed = head
-        return self.pushed
+        config the agent wrote is never consulted before the push, which runs with Bosun's).
+        One push at a time; the last one (`tries` > 1) says why it failed."""
+        with self._pushing:
+            head = _branch_head(self.work, self.job.branch)
+            for left in range(tries - 1, -1, -1):
+                if not head or head == self.pushed:
+                    break
+                result = git(["push", "--quiet", "--no-verify", "--force", self.job.hub,
+                              f"{head}:{self.job.push_ref}"], self.work, check=False)
+                if result.code == 0:
+                    self.pushed = head
+                elif not left and tries > 1:
+                    raise BosunError(f"cannot push {self.job.unit}'s commit {head} to the hub {self.job.hub}: "
+                                     f"{(result.err.strip().splitlines() or ['?'])[-1]}")
+                elif left:
+                    time.sleep(0.2)
+            return self.pushed
 
     def wait(self, timeout: float | None) -> dict:
         """Wait for the agent, commit leftovers if asked, push the final head; what happened."""
         assert self.child is not None
         finished = self.child.wait(timeout)
         self._stop.set()
+        if self._pusher is not None:
+            self._pusher.join()
         config = self.work / ".git" / "config"
         if config.read_text(errors="replace") != self._config:  # the agent's config never runs Bosun's git
             replace_text(config, self._config)
@@ -169,7 +188,7 @@ class AgentRun:
             git(["add", "--all"], self.work, check=False)
             git(["commit", "--quiet", "--no-verify", "-m", f"bosun: work left uncommitted by the agent on "
                  f"{self.job.unit}"], self.work, check=False)
-        head = self._push()
+        head = self._push(tries=5)
         report = self.dir / "outbox" / "report.json"
         text = None
         if report.is_file() and not report.is_symlink() and report.stat().st_size <= 1_000_000:

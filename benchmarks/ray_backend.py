@@ -1,0 +1,199 @@
+"""The Ray backend against the local one, in the same run (issue 19): many light agents from one
+supervisor, the throughput and what the supervisor itself spends.
+
+    python benchmarks/ray_backend.py [--agents 100] [--units 100] [--work 0.5] [--cpus 2]
+                                     [--backends local,ray] [--json]
+
+Builds a real git repository with U units (each writes its own file and commits, after A
+seconds of "work") and A agents (scripted, sandbox off, each asking Ray for 1/A of a CPU on
+the cluster), then runs real Bosun on it once per backend, each time in a supervisor process
+of its own so its CPU time and peak RSS are its own (`getrusage(RUSAGE_SELF)`): the local
+backend's agents are its children, the Ray backend's run on a local cluster started here (a
+head and two workers on 127.0.0.1, C CPUs each, every node taking agents) and stopped after.
+The merge queue integrates (gate_parallel 2, batch 10) the same way for both. Prints for each
+backend: the makespan, units merged per second, the supervisor's CPU seconds (user + system),
+its CPU share of the makespan and its peak RSS; for Ray, also the CPU seconds the cluster's
+processes spent meanwhile (Ray's own and the agents', sampled twice a second).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from ray_cluster import Cluster, start_cluster  # noqa: E402
+
+GIT_ENV = {**{k: v for k, v in os.environ.items() if not k.startswith("GIT_")},
+           "LC_ALL": "C", "GIT_CONFIG_NOSYSTEM": "1",
+           "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
+           "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
+
+CHECK_PY = """\
+import pathlib, sys
+bad = [str(p) for p in pathlib.Path("src").rglob("*.py") if "BROKEN" in p.read_text()]
+print("1 passed in 0.01s" if not bad else "FAILED")
+sys.exit(1 if bad else 0)
+"""
+
+# The supervisor, in a process of its own: the run's outcome and its own rusage as JSON.
+SUPERVISOR = """\
+import asyncio, json, resource, sys, time
+from pathlib import Path
+from bosun.orchestration.gitcmd import GitRepo
+from bosun.orchestration.orchestrator import Options, Orchestrator
+from bosun.orchestration.session import create_session
+repo = Path(sys.argv[1])
+started = time.monotonic()
+session = create_session(GitRepo(repo), repo / "bosun.toml")
+code = asyncio.run(Orchestrator(session, Options(auto_approve=True)).run())
+merged = sum(1 for u in session.store.units() if u.state == "merged")
+others = {u.id: [u.state, (u.detail or {}).get("error") or (u.detail or {}).get("reason")]
+          for u in session.store.units() if u.state != "merged"}
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"exit": code, "merged": merged, "not_merged": others, "seconds": time.monotonic() - started,
+                  "cpu_s": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024}))
+"""
+
+
+def git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=repo, env=GIT_ENV, check=True, capture_output=True)
+
+
+def build(folder: Path, backend: str, address: str | None, agents: int, units: int, work: float) -> Path:
+    repo = folder / backend
+    (repo / "src").mkdir(parents=True)
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "check.py").write_text(CHECK_PY)
+    (repo / "src" / "__init__.py").write_text("")
+    project = ['gate = "python check.py"', 'merge = "auto"', f"max_agents = {agents}", 'sandbox = "off"',
+               'gate_timeout = "120s"', "gate_parallel = 2", "batch = 10", f'backend = "{backend}"']
+    if address:
+        project.append(f'ray_address = "{address}"')
+    lines = ["[project]", *project]
+    share = round(1 / agents, 4)
+    for n in range(agents):
+        lines += [f"[agents.a{n}]", 'kind = "scripted"', 'script = "team.toml"']
+        if backend == "ray":
+            lines.append(f"resources = {{ CPU = {share} }}")
+    for n in range(units):
+        lines += ["[[units]]", f'id = "u{n}"', f'prompt = "write src/u{n}.py"']
+    (repo / "bosun.toml").write_text("\n".join(lines) + "\n")
+    script = []
+    for n in range(units):
+        steps = ([f'{{sleep = {work}}}'] if work > 0 else []) + [
+            f'{{write = "src/u{n}.py", content = "U{n} = {n}\\n"}}', f'{{commit = "u{n}"}}']
+        script += [f'[[unit."u{n}"]]', "steps = [" + ", ".join(steps) + "]"]
+    (repo / "team.toml").write_text("\n".join(script) + "\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "benchmark project")
+    return repo
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of these processes so far (and of their waited-for children)."""
+    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(f) for f in fields[11:15]) / tick
+    return total
+
+
+class CpuSampler:
+    """The CPU seconds a set of processes spent while it ran, sampled twice a second (a process
+    that ends between two samples keeps what it had at the last one)."""
+
+    def __init__(self, pids) -> None:
+        self.pids, self.first, self.last = pids, {}, {}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            for pid in self.pids():
+                spent = cpu_seconds([pid])
+                self.first.setdefault(pid, spent)
+                self.last[pid] = spent
+            if self.stop.wait(0.5):
+                return
+
+    def total(self) -> float:
+        self.stop.set()
+        self.thread.join()
+        return sum(self.last[p] - self.first[p] for p in self.last)
+
+
+def supervise(repo: Path) -> dict:
+    proc = subprocess.run([sys.executable, "-c", SUPERVISOR, str(repo)], capture_output=True, text=True, timeout=3600)
+    if proc.returncode != 0 or not proc.stdout.strip():
+        raise SystemExit(f"the supervisor failed ({proc.returncode}): {proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--agents", type=int, default=100, help="agents in the plan, all may run at once (100)")
+    parser.add_argument("--units", type=int, default=100, help="units, one file each (100)")
+    parser.add_argument("--work", type=float, default=0.5, help="seconds each agent sleeps before it commits (0.5)")
+    parser.add_argument("--cpus", type=int, default=2, help="CPUs each local Ray node announces (2)")
+    parser.add_argument("--backends", default="local,ray", help="which to run, in order (local,ray)")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--keep", action="store_true", help="keep the repositories (their folder is printed)")
+    args = parser.parse_args(argv)
+    folder = Path(tempfile.mkdtemp(prefix="bosun-ray-bench-"))
+    if args.keep:
+        print(f"repositories in {folder}", file=sys.stderr)
+    results: dict[str, dict] = {}
+    cluster: Cluster | None = None
+    try:
+        for backend in args.backends.split(","):
+            address = None
+            if backend == "ray":
+                started = time.monotonic()
+                cluster = start_cluster({"w1": args.cpus, "w2": args.cpus}, head_cpus=args.cpus)
+                print(f"local Ray cluster (head + 2 workers) up in {time.monotonic() - started:.1f}s", file=sys.stderr)
+                address = cluster.address
+            repo = build(folder, backend, address, args.agents, args.units, args.work)
+            sampler = CpuSampler(cluster.own_pids) if cluster else None
+            result = supervise(repo)
+            if sampler is not None:
+                result["cluster_cpu_s"] = sampler.total()
+            result["units_per_s"] = result["merged"] / result["seconds"]
+            result["cpu_share"] = result["cpu_s"] / result["seconds"]
+            results[backend] = result
+            print(f"{backend}: {result['merged']}/{args.units} merged (exit {result['exit']})"
+                  + (f"; not merged: {result['not_merged']}" if result["not_merged"] else ""), file=sys.stderr)
+    finally:
+        if cluster is not None:
+            cluster.stop()
+        if not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)
+    if args.json:
+        print(json.dumps({"agents": args.agents, "units": args.units, "work_s": args.work, "results": results}))
+        return 0
+    print(f"{args.units} units, {args.agents} agents, {args.work:g}s of work each; gate_parallel 2, batch 10")
+    print(f"{'backend':8} {'makespan':>9} {'units/s':>8} {'sup. CPU':>9} {'CPU share':>9} {'sup. RSS':>9} "
+          f"{'cluster CPU':>11}")
+    for backend, r in results.items():
+        cluster_cpu = f"{r['cluster_cpu_s']:10.1f}s" if "cluster_cpu_s" in r else f"{'-':>11}"
+        print(f"{backend:8} {r['seconds']:8.1f}s {r['units_per_s']:8.2f} {r['cpu_s']:8.1f}s {r['cpu_share']:8.0%} "
+              f"{r['rss_mb']:7.0f}MB {cluster_cpu}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
