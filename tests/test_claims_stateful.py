@@ -30,13 +30,18 @@ AGENTS = ["x", "y", "z"]
 
 
 class ClaimMachine(RuleBasedStateMachine):
+    SCOPED = True
+    """Units declare scopes (claims read the held scopes in their transaction); without, a claim is
+    one UPDATE that also honours a pinned unit (unit c is for agent z)."""
+
     def __init__(self) -> None:
         super().__init__()
         self.tmp = Path(tempfile.mkdtemp(prefix="bosun-stateful-"))
         repo = self.tmp / "repo"
         repo.mkdir()
         git(repo, "init", "-q", "-b", "main")
-        plan = toml_plan([{"id": u, "scope": [f"{u}.txt"], **({"depends_on": ["a"]} if u == "d" else {})}
+        extra = {"d": {"depends_on": ["a"]}, **({} if self.SCOPED else {"c": {"agent": "z"}})}
+        plan = toml_plan([{"id": u, **({"scope": [f"{u}.txt"]} if self.SCOPED else {}), **extra.get(u, {})}
                           for u in UNITS], {a: {"kind": "external"} for a in AGENTS},
                          mode="claim", merge="manual", gate="true", lease="60s")
         (repo / "bosun.toml").write_text(plan)
@@ -141,6 +146,7 @@ class ClaimMachine(RuleBasedStateMachine):
             assert len(accepted) <= 1
             if row.state in ("claimed", "running"):
                 assert row.owner in AGENTS and row.epoch == max(self.issued[unit])
+                assert unit != "c" or self.SCOPED or row.owner == "z", "a pinned unit went to another agent"
 
     @invariant()
     def no_unit_lost(self) -> None:
@@ -165,6 +171,12 @@ class ClaimMachine(RuleBasedStateMachine):
 EXAMPLES = int(os.environ.get("BOSUN_STATEFUL_EXAMPLES", "30"))
 """Generated sequences per run: 30 in CI; the long run (README) asks for 10,000."""
 
-ClaimMachine.TestCase.settings = settings(max_examples=EXAMPLES, stateful_step_count=20, deadline=None,
-                                          suppress_health_check=[HealthCheck.too_slow])
+class UnscopedClaimMachine(ClaimMachine):
+    SCOPED = False
+
+
+for machine in (ClaimMachine, UnscopedClaimMachine):
+    machine.TestCase.settings = settings(max_examples=EXAMPLES, stateful_step_count=20, deadline=None,
+                                         suppress_health_check=[HealthCheck.too_slow])
 test_claim_protocol_state_machine = pytest.mark.slow(ClaimMachine.TestCase)
+test_claim_protocol_state_machine_without_scopes = pytest.mark.slow(UnscopedClaimMachine.TestCase)
