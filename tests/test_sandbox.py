@@ -234,28 +234,36 @@ def test_resume_ends_the_gate_an_earlier_supervisor_left_before_running_its_own(
     same folder. Each gate run notes its pid, and OVERLAP if an earlier run is still alive.
     (Sandboxed, the gate dies with its supervisor: the test above.)"""
     marker, book = f"bosun-resume-{uuid.uuid4().hex[:10]}", tmp_path / "gates.txt"
-    first = tmp_path / "first-done"
+    first, daemon = tmp_path / "first-done", tmp_path / "daemon.pid"
     # A zombie runs nothing (and waits for init to reap it): only a live earlier run is an overlap.
     gate = (f"for p in $(grep -o '[0-9][0-9]*' {book} 2>/dev/null); do "
             f"[ -e /proc/$p/stat ] && ! grep -q ') Z' /proc/$p/stat && echo OVERLAP $p >> {book}; "
             f"done; echo start $$ >> {book}; "
-            f"if [ ! -e {first} ]; then touch {first}; sleep 300; : {marker}; fi; python check.py")
+            f"if [ ! -e {first} ]; then touch {first}; "
+            f"setsid sh -c 'echo $$ > {daemon}; exec sleep 300' </dev/null >/dev/null 2>&1 & "
+            f"sleep 300; : {marker}; fi; "
+            "python check.py")
     repo = project([{"id": "a"}], {"a": [write_unit("src/a.py", "A = 1\n")]}, gate=gate, gate_timeout="10m",
                    sandbox="off")
     run = BackgroundRun(repo, "run", "--headless", "--json")
     try:
         run.wait_for("gating", "a")
         deadline = time.monotonic() + 10
-        while not processes_with(marker) and time.monotonic() < deadline:
+        while not (processes_with(marker) and daemon.is_file() and daemon.read_text().strip()) \
+                and time.monotonic() < deadline:
             time.sleep(0.05)
         old = processes_with(marker)
         run.proc.send_signal(signal.SIGKILL)
         run.proc.wait(10)
         time.sleep(0.3)
         assert old and processes_with(marker) == old, "unsandboxed, the old gate outlives its supervisor"
+        daemon_pid = int(daemon.read_text())
+        assert alive(daemon_pid), "the old gate's daemon never started"
         resumed = bosun("resume", "--headless", cwd=repo, timeout=120)
         assert resumed.returncode == 0, resumed.stdout + resumed.stderr
         assert not processes_with(marker), "the old gate still runs"
+        # Its setsid daemon left its process tree; only its process-limit cgroup still holds it.
+        assert alive(daemon_pid) == (not limits.grouped()), "the old gate's daemon"
         assert "ended processes an earlier supervisor left" in resumed.stdout
         text = book.read_text()
         assert text.count("start") == 2 and "OVERLAP" not in text, text
@@ -263,6 +271,15 @@ def test_resume_ends_the_gate_an_earlier_supervisor_left_before_running_its_own(
     finally:
         run.proc.kill()
         end(marker)
+        if daemon.exists() and alive(int(daemon.read_text())):
+            os.kill(int(daemon.read_text()), signal.SIGKILL)
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 @needs_bwrap

@@ -123,7 +123,8 @@ def start_agent(plan: Plan, agent: AgentSpec, *, clone: AgentClone, bosun_dir: P
     record: list[Path] = []
 
     def on_start(child: Child) -> None:
-        record.append(leftovers.record(bosun_dir, f"agent.{unit}", child.pid, child.start_time))
+        record.append(leftovers.record(bosun_dir, f"agent.{unit}", child.pid, child.start_time,
+                                       child.limit.path if child.limit else None))
 
     if not active(plan, agent):
         private_tmp = bosun_dir / "tmp" / unit

@@ -16,18 +16,22 @@ import time
 from pathlib import Path
 
 from bosun.orchestration.process import process_start_time
+from bosun.orchestration.sandbox import limits
 
 
 def _folder(bosun_dir: Path) -> Path:
     return bosun_dir / "running"
 
 
-def record(bosun_dir: Path, name: str, pid: int, start: str | None) -> Path:
+def record(bosun_dir: Path, name: str, pid: int, start: str | None, group: Path | None = None) -> Path:
+    """Note a started child (and its process-limit cgroup, which holds even what left its process
+    tree, such as a `setsid` daemon of an unsandboxed agent)."""
     folder = _folder(bosun_dir)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.json"
     tmp = folder / f".{name}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps({"pid": pid, "start": start, "supervisor": os.getpid()}))
+    tmp.write_text(json.dumps({"pid": pid, "start": start, "supervisor": os.getpid(),
+                               "group": str(group) if group else None}))
     os.replace(tmp, path)
     return path
 
@@ -61,9 +65,14 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def end(pid: int, start: str | None, wait_s: float = 10.0) -> bool:
+def end(pid: int, start: str | None, wait_s: float = 10.0, group: str | None = None) -> bool:
     """Kill `pid` (if it is still the process that was recorded), its group and everything below
-    it, and wait until they are gone. True when something was ended."""
+    it, and wait until they are gone; then whatever is left in its cgroup. True when something was ended."""
+    ended = _end_tree(pid, start, wait_s)
+    return limits.end_leftover_group(group) or ended
+
+
+def _end_tree(pid: int, start: str | None, wait_s: float) -> bool:
     if start is None or process_start_time(pid) != start:
         return False
     doomed = [pid, *descendants(pid)]
@@ -109,7 +118,7 @@ def end_all(bosun_dir: Path) -> list[str]:
             continue
         if data.get("supervisor") == os.getpid():
             continue  # this very process started it: it is not a leftover
-        if end(pid, start):
+        if end(pid, start, group=data.get("group")):
             ended.append(path.stem)
         path.unlink(missing_ok=True)
     return ended
@@ -122,6 +131,6 @@ def end_named(bosun_dir: Path, name: str) -> bool:
         data = json.loads(path.read_text())
     except (OSError, ValueError):
         return False
-    ended = end(int(data["pid"]), data.get("start"))
+    ended = end(int(data["pid"]), data.get("start"), group=data.get("group"))
     path.unlink(missing_ok=True)
     return ended

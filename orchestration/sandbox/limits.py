@@ -214,6 +214,21 @@ def open_group(name: str) -> Group | None:
     return Group(path, limit)
 
 
+def end_leftover_group(recorded: str | None) -> bool:
+    """Kill what is left in a group an earlier supervisor recorded and remove it; True when there
+    was something. Only a path shaped like one of ours, on a cgroup file system, is touched."""
+    if not recorded:
+        return False
+    path = Path(recorded)
+    cgroup_mounts = [Path(m) for m, _, fstype, _ in _mounts() if fstype in ("cgroup", "cgroup2")]
+    if (not re.fullmatch(r"bosun-\d+", path.parent.name) or ".." in path.parts
+            or not any(m in path.parents for m in cgroup_mounts) or not (path / "cgroup.procs").is_file()):
+        return False
+    found = bool(_members(path))
+    Group(path, 0).close()
+    return found
+
+
 def grouped() -> bool:
     """Whether each child gets a capped cgroup here (the cap binds root too, and the group is
     killed whole when the child ends)."""
