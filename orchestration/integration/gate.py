@@ -107,6 +107,11 @@ def summarize(output: str) -> dict[str, int]:
     return {}
 
 
+REMOTE_GATES: dict[Path, Callable[..., GateResult]] = {}
+"""A session's `.bosun/` -> the backend that runs its gates elsewhere (the Ray backend, while
+its supervisor runs); a session not named here runs its gates as local processes."""
+
+
 @dataclass(frozen=True)
 class GateSandbox:
     """Where the gate runs: in bubblewrap (`active`) with the host's network or none; `repo` is
@@ -126,6 +131,9 @@ def run_gate(command: str, folder: Path, timeout: float, allowed_env: tuple[str,
     stopping session can kill it. A gate an earlier supervisor left running on this folder is
     ended first: two gates never share the folder. The merge queue runs several gates at once,
     each in its own `slot` (folder, private TMPDIR and record of what runs)."""
+    remote = REMOTE_GATES.get(sandbox.bosun_dir) if sandbox is not None else None
+    if remote is not None:
+        return remote(command, folder, timeout, allowed_env, log_path, started, sandbox, slot)
     name = "gate" if slot is None else f"gate.{slot}"
     block = ports.allocate()
     env = scrubbed_env(allowed_env, {"GIT_CEILING_DIRECTORIES": str(ceiling), "BOSUN_GATE": "1", **block.env()})
