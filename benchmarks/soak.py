@@ -29,7 +29,8 @@ def build(repo: Path, units: int, agents: int, fail: float, seed: int) -> None:
     (repo / "src").mkdir(parents=True)
     subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
     (repo / "check.py").write_text("import pathlib, sys\nbad = [p for p in pathlib.Path('src').rglob('*.py') "
-                                   "if 'BROKEN' in p.read_text()]\nprint(bad or '1 passed')\nsys.exit(1 if bad else 0)\n")
+                                   "if 'BROKEN' in p.read_text()]\nprint(bad or '1 passed')\n"
+                                   "sys.exit(1 if bad else 0)\n")
     lines = ['[project]', 'gate = "python check.py"', 'merge = "auto"', 'handback = "auto"',
              f'max_agents = {agents}', 'max_attempts = 3', 'sandbox = "off"']
     lines += [f'[agents.a{i}]\nkind = "scripted"\nscript = "team.toml"' for i in range(agents)]
@@ -84,7 +85,8 @@ def stand_in(repo: Path, proc: subprocess.Popen) -> None:
         time.sleep(1)
 
 
-def session(repo: Path) -> tuple[int, list[float], float]:
+def session(repo: Path, timeline: list[tuple[float, float]]) -> tuple[int, list[float], float]:
+    """One supervised session to the end; its RSS samples, also added to `timeline` as (time, MB)."""
     start = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "bosun.app.cli.main", "run", "--headless", "--wait"], cwd=repo,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -96,6 +98,7 @@ def session(repo: Path) -> tuple[int, list[float], float]:
         while proc.poll() is None:
             if (mb := rss_mb(proc.pid)) is not None:
                 samples.append(mb)
+                timeline.append((time.monotonic(), mb))
             time.sleep(1)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -118,14 +121,17 @@ def main() -> int:
         build(repo, args.units, args.agents, args.fail, args.seed)
         deadline, sessions, lost, peaks = time.monotonic() + args.minutes * 60, 0, 0, []
         first: list[float] = []
+        timeline: list[tuple[float, float]] = []
+        merged_total = 0
         while True:
-            code, samples, took = session(repo)
+            code, samples, took = session(repo, timeline)
             sessions += 1
             merged = subprocess.run(["git", "log", "--first-parent", "--format=%(trailers:key=Bosun-Unit,valueonly)",
                                      "bosun/integration"], cwd=repo, capture_output=True, text=True).stdout.split()
             missing = args.units - len(set(merged))
             doubles = len(merged) - len(set(merged))
             lost += missing + doubles
+            merged_total += len(set(merged))
             first = first or samples[:60]
             peaks.append(max(samples) if samples else 0.0)
             print(f"session {sessions}: exit {code}, {len(set(merged))}/{args.units} merged, {doubles} doubles, "
@@ -136,8 +142,14 @@ def main() -> int:
                            capture_output=True)
     baseline = max(first) if first else 0.0
     flat = bool(peaks) and peaks[-1] <= baseline * 1.15
-    print(f"{sessions} session(s), units lost or doubled: {lost}; memory: first minute {baseline:.0f} MB, "
-          f"last peak {peaks[-1]:.0f} MB: {'flat' if flat else 'GREW'}")
+    print(f"{sessions} session(s), units merged {merged_total}, lost or doubled: {lost}; memory: first minute "
+          f"{baseline:.0f} MB, last peak {peaks[-1]:.0f} MB: {'flat' if flat else 'GREW'}")
+    if timeline:
+        def at(moment: float) -> float:
+            return min(timeline, key=lambda sample: abs(sample[0] - moment))[1]
+        began, ended = timeline[0][0], timeline[-1][0]  # the start: 10 s in, once the supervisor has loaded
+        print(f"supervisor RSS at the start {at(began + 10):.0f} MB, the middle {at((began + ended) / 2):.0f} MB, "
+              f"the end {at(ended):.0f} MB ({len(timeline)} samples, one a second)")
     return 0 if lost == 0 else 1
 
 
