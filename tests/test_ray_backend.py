@@ -5,6 +5,7 @@ the hub, gates run as Ray tasks, and a worker lost mid-unit is survived."""
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 import time
@@ -39,6 +40,8 @@ def ray_plan(cluster, **project) -> dict:
     return {"backend": "ray", "ray_address": cluster.address, **project}
 
 
+NAP = 3000 + os.getpid() % 5000
+"""A sleep no other process on the machine has: a gate's processes are found by it."""
 TEAM = {"ada": {"kind": "scripted", "script": "team.toml", "resources": {"bosun_worker": 1}},
         "bob": {"kind": "scripted", "script": "team.toml", "resources": {"bosun_worker": 1}}}
 
@@ -124,13 +127,13 @@ def test_cancel_and_gate_timeout_kill_the_whole_process_tree_on_the_node(project
         [{"id": "held"}, {"id": "slowgate"}],
         {"held": [[{"write": "src/held.py", "content": "H = 1\n"}, AWAIT_GO]],
          "slowgate": [write_unit("src/slowgate.py", "S = 1\n")]},
-        agents=TEAM, extra_files={"gate.sh": "if [ -f src/slowgate.py ]; then sleep 3171 & sleep 3171; fi\n"
+        agents=TEAM, extra_files={"gate.sh": f"if [ -f src/slowgate.py ]; then sleep {NAP} & sleep {NAP}; fi\n"
                                              "python check.py\n"},
         gate="sh gate.sh", gate_timeout="4s", handback="manual", **ray_plan(cluster))
     run = BackgroundRun(repo, "run", "--headless", "--json", "--wait")
     held = run.wait_for("running", "held", timeout=120)
     agent_pids = _wait_until(lambda: _processes_in(held["node_worktree"]), 30, "the held agent runs")
-    gate_pids = _wait_until(lambda: _sleepers(), 60, "the slow gate runs")
+    gate_pids = _wait_until(lambda: _processes_named(f"sleep {NAP}"), 60, "the slow gate runs")
     failed = run.wait_for("gate_failed", "slowgate", timeout=120)
     assert "timed out after 4s" in failed["gate"]["cause"], failed
     _wait_until(lambda: not any(alive(p) for p in gate_pids), 30, "the timed-out gate's processes are gone")
@@ -142,16 +145,52 @@ def test_cancel_and_gate_timeout_kill_the_whole_process_tree_on_the_node(project
     run.finish(timeout=60)
 
 
-def _sleepers() -> list[int]:
-    """The slow gate's `sleep 3171` processes (one in the background) and the shell around them."""
+def _ancestors(pid: int) -> list[int]:
+    found = []
+    while pid > 1:
+        try:
+            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+        found.append(pid)
+    return found
+
+
+def test_a_gate_whose_worker_is_lost_runs_again_on_another(project, cluster, tmp_path):
+    """The gate is a Ray task with retries: its node killed mid-run, it runs again elsewhere and
+    the unit merges; nothing of the first run is left. A fresh worker takes the lost one's place."""
+    marks = tmp_path / "gate-runs"
+    marks.mkdir()
+    repo = project(
+        [{"id": "regated"}], {"regated": [write_unit("src/regated.py", "R = 1\n")]}, agents=TEAM,
+        extra_files={"gate.sh": f"touch {marks}/$$\n[ $(ls {marks} | wc -l) -gt 1 ] || sleep {NAP + 1}\n"
+                                "python check.py\n"},
+        gate="sh gate.sh", sandbox="off", **ray_plan(cluster))
+    run = BackgroundRun(repo, "run", "--headless", "--json")
+    first = int(_wait_until(lambda: sorted(marks.iterdir()), 120, "the gate runs")[0].name)
+    sleepers = _wait_until(lambda: _processes_named(f"sleep {NAP + 1}"), 30, "the gate sleeps")
+    raylets = {cluster.raylet_of(n): n for n in cluster.workers.values()}
+    lost = next(raylets[p] for p in _ancestors(first) if p in raylets)
+    cluster.kill_node(lost)
+    assert run.finish(timeout=180) == 0, run.proc.stderr.read()[-2000:]
+    assert first_parent_merges(repo) == ["regated"]
+    assert len(list(marks.iterdir())) == 2
+    log = next((repo / ".bosun" / "logs").glob("gate.regated.*.log")).read_text()
+    assert "1 passed" in log and lost not in log
+    _wait_until(lambda: not any(alive(p) for p in sleepers), 30, "the lost gate's processes are gone")
+    cluster.workers.pop(next(k for k, v in cluster.workers.items() if v == lost))
+    cluster.start_worker("w3")
+
+
+def _processes_named(command: str) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
             except OSError:
                 continue
-            if line.strip() == "sleep 3171" or line.strip() == "sh gate.sh":
+            if line == command:
                 found.append(int(entry.name))
     return found
 

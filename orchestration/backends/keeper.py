@@ -2,9 +2,10 @@
 
 Ray's worker process (an agent's actor, a gate's task) can die at any moment: the node is
 lost, the task is cancelled with force, the supervisor's driver goes away. Ray then kills the
-worker, not what the worker started in a session of its own. The keeper leads the command's
-process group, asks the kernel for SIGTERM when its parent dies (PR_SET_PDEATHSIG), and
-answers any SIGTERM by killing the whole group, itself included.
+worker and, at most, the worker's own children (this keeper, with SIGKILL), never what they
+started. So the keeper leads the command's process group and keeps a guard in it: the keeper
+asks the kernel for SIGTERM when the worker dies (PR_SET_PDEATHSIG), the guard for SIGTERM when
+the keeper dies, and either answers by killing the whole group, itself included.
 
     python -I -S keeper.py PARENT_PID -- COMMAND...
 """
@@ -23,17 +24,27 @@ def _kill_group(*_: object) -> None:
     os.killpg(0, signal.SIGKILL)
 
 
-def main(argv: list[str]) -> int:
-    parent, command = int(argv[0]), argv[2:]
+def _die_with(parent: int) -> None:
+    """SIGTERM (which kills the group) as soon as `parent` is gone, even if it is gone already."""
     signal.signal(signal.SIGTERM, _kill_group)
     signal.signal(signal.SIGHUP, _kill_group)
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-    if os.getppid() != parent:  # the parent died before the request above took effect
+    if os.getppid() != parent:
         _kill_group()
+
+
+def main(argv: list[str]) -> int:
+    parent, command = int(argv[0]), argv[2:]
+    _die_with(parent)
+    keeper = os.getpid()
+    if os.fork() == 0:  # the guard: it only waits for the keeper to die
+        _die_with(keeper)
+        while True:
+            signal.pause()
     pid = os.fork()
     if pid == 0:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.signal(signal.SIGHUP, signal.SIG_DFL)
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_DFL)
         try:
             os.execvp(command[0], command)
         except OSError as exc:
@@ -45,7 +56,7 @@ def main(argv: list[str]) -> int:
             break
         except ChildProcessError:
             return 127
-    code = os.waitstatus_to_exitcode(status)  # what it left in the group: killed by Child.wait
+    code = os.waitstatus_to_exitcode(status)  # what it left in the group: killed by the guard
     return code if code >= 0 else 128 - code
 
 

@@ -47,6 +47,13 @@ def forget_session(session: str) -> None:
     shutil.rmtree(node_root() / session, ignore_errors=True)
 
 
+def hub_side(hub: str) -> list[Path]:
+    """A hub reached over the file system sits in the user's repository (`<repo>/.bosun/hub.git`):
+    on a node of the supervisor's own machine, that repository is hidden from the sandbox too."""
+    path = Path(hub)
+    return [path.parents[1]] if path.is_absolute() and path.parent.name == ".bosun" and path.exists() else []
+
+
 def kept(argv: list[str]) -> list[str]:
     """`argv` under the keeper: its whole group dies with the worker that started it."""
     return [sys.executable, "-I", "-S", str(KEEPER), str(os.getpid()), "--", *argv]
@@ -140,6 +147,7 @@ class AgentRun:
                             worktree=self.work, git_read=[], git_write=[(self.dir / "outbox", self.dir / "outbox")],
                             git_env={}, readable=readable, network=job.network)
             box.write(self.work)
+            box.hide += hub_side(job.hub)
             argv = bwrap.argv(bwrap_path() or "bwrap", box, argv)
         else:
             env["TMPDIR"] = str(self.dir / "tmp")
@@ -274,8 +282,9 @@ def run_gate_here(job: GateJob) -> dict:
         env.update({k: os.environ[k] for k in ("PATH", "HOME") if k in os.environ})
         argv = ["/bin/sh", "-c", job.command]
         if sandbox_on_node(job.sandbox):
-            argv = bwrap.argv(bwrap_path() or "bwrap", gate_box(repo=base, folder=folder.path, env=env,
-                                                                 network=job.network), argv)
+            box = gate_box(repo=base, folder=folder.path, env=env, network=job.network)
+            box.hide += hub_side(job.hub)
+            argv = bwrap.argv(bwrap_path() or "bwrap", box, argv)
         else:
             (work / "tmp").mkdir()
             env["TMPDIR"] = str(work / "tmp")
