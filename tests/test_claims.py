@@ -247,3 +247,22 @@ def test_a_supervisor_started_later_leaves_external_claims_alone(claim_repo) -> 
     finally:
         run.proc.kill()
     assert "recovered" not in [e["kind"] for e in run.seen]
+
+
+def test_a_claim_logs_one_event_with_its_owner_epoch_and_lease_heard_or_not(tmp_path: Path) -> None:
+    plan = plan_of([{"id": "a"}, {"id": "b"}, {"id": "c"}])
+    store = fresh_store(tmp_path / "state.db", plan)
+    promote_ready(store, build_graph(plan))
+    first = claim(store, plan, "ext", 60)  # nobody listening
+    heard = []
+    store.listeners.append(heard.append)
+    second = claim(store, plan, "other", 30)
+    third = claim(store, plan, "ext", 45.5, "c")
+    assert isinstance(first, Claim) and isinstance(second, Claim) and isinstance(third, Claim)
+    claims = [e for e in store.events() if e.kind == "claimed"]
+    assert [(e.unit, e.data) for e in claims] == [
+        ("a", {"from": "ready", "to": "claimed", "owner": "ext", "epoch": 1, "lease_s": 60}),
+        ("b", {"from": "ready", "to": "claimed", "owner": "other", "epoch": 1, "lease_s": 30}),
+        ("c", {"from": "ready", "to": "claimed", "owner": "ext", "epoch": 1, "lease_s": 45.5})]
+    assert heard == claims[1:], "a listener hears each claim once, as logged"
+    assert isinstance(claim(store, plan, "other", 60), Lost) and len(heard) == 2
