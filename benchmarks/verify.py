@@ -193,8 +193,8 @@ def synthetic_files(language: str, count: int) -> dict[str, str]:
             lines = [f'import {{ f{d:03d} }} from "./m{d:03d}";' for d in deps]
             lines += [f"export function f{i:03d}(x: number, scale = 1): number {{", "  return (x + 1) * scale;", "}",
                       f"export class Thing{i:03d} {{", "  constructor(public value: number) {}",
-                      "  compute(): number {", "    return " + (" + ".join(f"f{d:03d}(this.value)" for d in deps) or "0")
-                      + ";", "  }", "}", ""]
+                      "  compute(): number {",
+                      "    return " + (" + ".join(f"f{d:03d}(this.value)" for d in deps) or "0") + ";", "  }", "}", ""]
             files[f"src/m{i:03d}.ts"] = "\n".join(lines)
     else:
         files["go.mod"] = "module example.com/synth\n\ngo 1.19\n"
@@ -220,8 +220,8 @@ def synthetic_edit(language: str, files: dict[str, str], side: str, targets: lis
                                            else f"\n\ndef extra{i:03d}(x):\n    return f{i:03d}_a(x) + 1\n")
         elif language == "typescript":
             path = f"src/m{i:03d}.ts"
-            changed[path] = files[path] + (f"export const more{i:03d} = {i};\n" if side == "ours"
-                                           else f"export function extra{i:03d}(): number {{\n  return f{i:03d}(2);\n}}\n")
+            extra = f"export function extra{i:03d}(): number {{\n  return f{i:03d}(2);\n}}\n"
+            changed[path] = files[path] + (f"export const more{i:03d} = {i};\n" if side == "ours" else extra)
         else:
             path = next(p for p in sorted(files) if p.endswith(f"/f{i:03d}.go"))
             changed[path] = files[path] + (f"\nconst More{i:03d} = {i}\n" if side == "ours"
@@ -305,33 +305,33 @@ def history_language(repo: Path, rev: str) -> str:
     return "typescript" if "tsconfig.json" in names else "go" if "go.mod" in names else "python"
 
 
-def replay_pairs(repo: Path, rev: str, count: int, pathspec: list[str]) -> list[tuple[str, str, str]]:
-    """(base, ours, theirs) for consecutive first-parent commits A, B touching `pathspec`: base is
+def replay_pairs(repo: Path, rev: str, count: int, pathspec: list[str]) -> list[tuple[str, str, str, str]]:
+    """(base, ours, theirs, name) for consecutive first-parent commits A, B touching `pathspec`: base is
     A's parent, ours A, theirs B's change replayed onto A's parent (pairs whose replay conflicts
     are left out: the changes were not independent)."""
-    commits = git(repo, "rev-list", "--first-parent", "--reverse", f"-n{count * 3 + 2}", rev, "--",
-                  *pathspec).stdout.split()
+    commits = git(repo, "rev-list", "--first-parent", f"-n{count * 2 + 2}", rev, "--", *pathspec).stdout.split()
     pairs = []
-    for a, b in zip(commits, commits[1:]):
+    for b, a in zip(commits, commits[1:]):  # the newest first
         parent = git(repo, "rev-parse", f"{a}^1", ok=(0, 128)).stdout.strip()
         if not parent or len(pairs) >= count:
             continue
         tree = own_work_tree(GitRepo(repo), parent, f"{b}^1", b)
         if tree:
             theirs = git(repo, "commit-tree", tree, "-p", parent, "-m", f"replay of {b}").stdout.strip()
-            pairs.append((parent, a, theirs))
-    return pairs
+            pairs.append((parent, a, theirs, f"{a[:10]}+{b[:10]}"))
+    return pairs[::-1]
 
 
-def merge_pairs(repo: Path, rev: str, count: int) -> list[tuple[str, str, str]]:
-    """(base, ours, theirs) for the last `count` merge commits: their parents and merge base."""
+def merge_pairs(repo: Path, rev: str, count: int) -> list[tuple[str, str, str, str]]:
+    """(base, ours, theirs, name) for the last `count` merge commits whose parents had both moved
+    since their merge base (a branch merged into the commit it started from cannot clash)."""
     pairs = []
-    for merge in git(repo, "rev-list", "--merges", f"-n{count}", rev).stdout.split():
+    for merge in git(repo, "rev-list", "--merges", f"-n{count * 20}", rev).stdout.split():
         ours, theirs = git(repo, "rev-parse", f"{merge}^1", f"{merge}^2").stdout.split()
         base = git(repo, "merge-base", ours, theirs, ok=(0, 1)).stdout.strip()
-        if base:
-            pairs.append((base, ours, theirs))
-    return pairs
+        if base and base not in (ours, theirs) and len(pairs) < count:
+            pairs.append((base, ours, theirs, merge[:10]))
+    return pairs[::-1]
 
 
 def real_history(mirror: Path, rev: str, count: int, merges: bool, node_modules: Path | None) -> int:
@@ -345,11 +345,11 @@ def real_history(mirror: Path, rev: str, count: int, merges: bool, node_modules:
         if node_modules:
             (repo / "node_modules").symlink_to(node_modules.resolve(), target_is_directory=True)
         language = history_language(repo, rev)
-        pathspec = [f"*{ending}" if ending.startswith(".") else f"*/{ending}" for ending in READS[language]]
+        pathspec = [f"*{ending}" for ending in READS[language]]
         pairs = merge_pairs(repo, rev, count) if merges else replay_pairs(repo, rev, count, pathspec)
         settings = SemanticSettings(ALL_SEVERITY)
-        times, analysed, alarms, unchecked = [], 0, [], []
-        for base, ours, theirs in pairs:
+        times, analysed, alarms, unchecked, diagnostics = [], 0, [], [], []
+        for _, ours, theirs, name in pairs:
             code, tree = (lambda p: (p.returncode, p.stdout.split()[0]))(
                 git(repo, "merge-tree", "--write-tree", ours, theirs, ok=(0, 1)))
             if code != 0:
@@ -359,14 +359,16 @@ def real_history(mirror: Path, rev: str, count: int, merges: bool, node_modules:
             times.append(time.perf_counter() - start)
             reports = result.get("analysers", [])
             analysed += any(r.get("ran_on") for r in reports)
-            unchecked += [f"{ours[:8]}+{theirs[:8]}: {r['analyser']}: {r.get('skipped') or r.get('failed')}"
+            diagnostics += [r["diagnostics"]["merged"] for r in reports if "merged" in r.get("diagnostics", {})]
+            unchecked += [f"{name}: {r['analyser']}: {r.get('skipped') or r.get('failed')}"
                           for r in reports if r.get("skipped") or r.get("failed")]
-            alarms += [f"{ours[:8]}+{theirs[:8]} {f['kind']} {f['path']}:{f['line']}: {f['message']}"
+            alarms += [f"{name} {f['kind']} {f['path']}:{f['line']}: {f['message']}"
                        for f in result["findings"]]
-        first, last = (pairs[0][1][:10], pairs[-1][2][:10]) if pairs else ("-", "-")
+        first, last = (pairs[0][3], pairs[-1][3]) if pairs else ("-", "-")
         print(f"{mirror} ({language}, {'merge commits' if merges else 'consecutive commits replayed'}, "
               f"{first}..{last}): {len(times)} merges judged ({len(pairs) - len(times)} conflicted), "
-              f"{analysed} with an analyser run, {len(alarms)} alarms; per merge median "
+              f"{analysed} with an analyser run ({statistics.median(diagnostics) if diagnostics else 0:g} "
+              f"diagnostics on a merged tree, median), {len(alarms)} alarms; per merge median "
               f"{statistics.median(times) if times else 0:.2f} s, max {max(times, default=0):.2f} s")
         for line in alarms + [f"not checked: {u}" for u in unchecked]:
             print("  " + " ".join(line.split())[:400])
