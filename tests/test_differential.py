@@ -110,8 +110,9 @@ def test_the_ast_corpus_benign_cases_stay_quiet_with_the_type_checker(case, tmp_
 
 
 def test_one_node_process_reports_each_tree_as_tsc_does(tmp_path: Path) -> None:
-    """The default TypeScript check runs every tree in one process (tscheck.py): for the merged
-    trees of the broken cases and a tree tsc cannot even configure, it prints what tsc prints."""
+    """The default TypeScript check runs every tree in one process (tscheck.py), kept to serve later
+    merges: for the merged trees of the broken cases and a tree tsc cannot even configure, it
+    prints what tsc prints, through the kept process or without it."""
     missing = tool_for("typescript")
     if missing:
         pytest.skip(missing)
@@ -131,6 +132,10 @@ def test_one_node_process_reports_each_tree_as_tsc_does(tmp_path: Path) -> None:
     run = subprocess.run(f"{batch} {' '.join(folders)}", shell=True, cwd=tmp_path / "trees", capture_output=True,
                          text=True, check=False)
     parts = split(run.stdout, folders, run.returncode)
+    alone_process = subprocess.run(f"{batch} {' '.join(folders)}", shell=True, cwd=tmp_path / "trees",
+                                   capture_output=True, text=True, check=False,
+                                   env={**os.environ, "BOSUN_TSCHECK_SERVER": "0"})
+    assert split(alone_process.stdout, folders, alone_process.returncode) == parts, "served or not, the same"
     for name in folders:
         folder = tmp_path / "trees" / name
         alone = subprocess.run([tsc, "--noEmit", "--pretty", "false", "--skipLibCheck", "-p", "."], cwd=folder,
