@@ -93,19 +93,25 @@ class Cluster:
                  if p.name.isdigit() and int(p.name) != os.getpid() and str(self.temp) in _cmdline(int(p.name))]
         return descendants(roots)
 
-    def start_worker(self, name: str, cpus: int = 2, extra: dict | None = None) -> None:
-        resources = {f"node_{name}": 1000, "bosun_worker": 1000, **(extra or {})}
-        subprocess.run([RAY, "start", f"--address={self.address}", "--node-ip-address=127.0.0.1", f"--num-cpus={cpus}",
-                        f"--resources={json.dumps(resources)}", "--disable-usage-stats"],
-                       check=True, capture_output=True, timeout=120, env=self.env)
-        self.workers[name] = self._node_with(f"node_{name}")
+    def start_worker(self, name: str, cpus: int = 2) -> None:
+        self.start_workers({name: cpus})
 
-    def _node_with(self, resource: str) -> str:
+    def start_workers(self, workers: dict[str, int]) -> None:
+        """Start the workers (name -> CPUs; one after the other: two `ray start` at once on one
+        machine can collide), each with the resources `node_<name>` and `bosun_worker`, and
+        learn their node ids."""
+        for name, cpus in workers.items():
+            subprocess.run([RAY, "start", f"--address={self.address}", "--node-ip-address=127.0.0.1",
+                            f"--num-cpus={cpus}", "--disable-usage-stats",
+                            f"--resources={json.dumps({f'node_{name}': 1000, 'bosun_worker': 1000})}"],
+                           check=True, capture_output=True, timeout=120, env=self.env)
         script = ("import ray, json; ray.init(address=%r, logging_level='ERROR', log_to_driver=False); "
-                  "print(json.dumps([n['NodeID'] for n in ray.nodes() if n['Alive'] and %r in n['Resources']]))"
-                  % (self.address, resource))
+                  "print(json.dumps({k: n['NodeID'] for n in ray.nodes() if n['Alive'] for k in n['Resources']}))"
+                  % self.address)
         out = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True, timeout=120)
-        return json.loads(out.stdout.strip().splitlines()[-1])[0]
+        by_resource = json.loads(out.stdout.strip().splitlines()[-1])
+        for name in workers:
+            self.workers[name] = by_resource[f"node_{name}"]
 
     def raylet_of(self, node_id: str) -> int:
         for pid in self.own_pids():
@@ -127,14 +133,16 @@ def start_cluster(workers: dict[str, int], head_cpus: int = 0) -> Cluster:
     """A head (by default with no CPUs: no agent or gate lands there) and the named workers
     (name -> CPUs). Raises if Ray cannot start here."""
     temp = Path(tempfile.mkdtemp(prefix="bray", dir="/tmp"))  # short: Ray's socket paths must fit
-    cluster = Cluster(temp, free_port(), env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"})
+    # A lost node is noticed within about five seconds (Ray's default is about fifteen).
+    cluster = Cluster(temp, free_port(), env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0",
+                                              "RAY_health_check_period_ms": "1000",
+                                              "RAY_health_check_failure_threshold": "5"})
     try:
         subprocess.run([RAY, "start", "--head", "--node-ip-address=127.0.0.1", f"--port={cluster.port}",
                         "--include-dashboard=false", f"--num-cpus={head_cpus}", "--disable-usage-stats",
                         f"--temp-dir={temp}"],
                        check=True, capture_output=True, timeout=120, env=cluster.env)
-        for name, cpus in workers.items():
-            cluster.start_worker(name, cpus)
+        cluster.start_workers(workers)
     except BaseException:
         cluster.stop()
         raise

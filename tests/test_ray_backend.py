@@ -29,8 +29,8 @@ def cluster():
     try:
         started = start_cluster({"w1": 2, "w2": 2})
     except (OSError, subprocess.SubprocessError) as exc:
-        detail = getattr(exc, "stderr", b"") or b""
-        pytest.skip(f"a local Ray cluster cannot start here: {exc} {detail[-300:]!r}")
+        detail = getattr(exc, "stderr", None) or getattr(exc, "output", None) or b""
+        pytest.skip(f"a local Ray cluster cannot start here: {exc} {detail[-500:]!r}")
     yield started
     started.stop()
     assert not started.own_pids(), "a process of the test's Ray cluster outlived it"
