@@ -197,6 +197,8 @@ class Probe:
             return f"git {name} {words[1]}" if name == "worktree" and len(words) > 1 else f"git {name}"
         if Path(argv[0]).name == "bwrap" and "--" in argv:
             return Probe.label(argv[argv.index("--") + 1:]) + " in bwrap"
+        if argv[:2] == ["/bin/sh", "-c"] and argv[2].startswith("echo 0 >"):  # joins its process-limit group
+            return Probe.label(argv[4:])
         if argv[:2] == ["/bin/sh", "-c"]:
             return "gate (sh -c)"
         if any(a.endswith("scripted.py") for a in argv):
@@ -304,6 +306,16 @@ def phase_table(runs: list[list], n: int) -> list[tuple[str, float, float]]:
     return rows
 
 
+def type_check() -> str:
+    """Which analyser the gate's differential check runs on merges (BOSUN_PYTHON_TYPES), if any."""
+    from bosun.orchestration.semantic.pytypes import find_program, python_checker
+    analyser = python_checker()
+    if analyser is None:
+        return "off (BOSUN_PYTHON_TYPES=off)"
+    found = find_program(analyser.name)
+    return f"{analyser.name} ({found})" if found else f"{analyser.name} not installed, so none"
+
+
 def cpu_seconds() -> tuple[float, float]:
     """(this process, its waited-for children) user + system CPU seconds."""
     own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -409,6 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     cores = os.cpu_count() or 1
     print(f"Bosun orchestration benchmark: {n} units ({describe_graph(n)}), max_agents {k}, "
           f"scripted agents without think time, gate `true`, merge auto")
+    print(f"differential type check of merged Python: {type_check()} (the same in every mode)")
     print(f"git {run_git(ROOT, '--version')[12:]}, Python {sys.version.split()[0]}, {cores} cores, "
           f"load average {load:.2f} at start; {args.rounds} round(s), medians shown"
           + (f" (bosun min {min(r['total_s'] for r in rounds):.2f} s, max {max(r['total_s'] for r in rounds):.2f} s)"
@@ -438,6 +451,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  sandbox overhead per unit   {1000 * (statistics.median(on) - statistics.median(off)) / n:7.1f} ms  "
               f"{statistics.median(on) / statistics.median(off) - 1:+.1%} of medians; per round "
               + ", ".join(f"{p:+.1%}" for p in pairs) + "   (target <= +15 %)")
+        print(f"  sandbox overhead, median of the rounds' own ratios {statistics.median(pairs):+.1%}")
     own, children = median("cpu_own"), median("cpu_children")
     print(f"  CPU per unit: bosun run {1000 * own / n:.0f} ms in Bosun's process + {1000 * children / n:.0f} ms in "
           f"subprocesses ({(own + children) / total / cores:.0%} of {cores} cores busy); "

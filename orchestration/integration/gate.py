@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 from bosun.orchestration.errors import GitError
 from bosun.orchestration.gitcmd import BOSUN_IDENTITY, GitRepo, git
 from bosun.orchestration.process import Child, scrubbed_env, tail
-from bosun.orchestration.sandbox import bwrap, leftovers, limits, ports
+from bosun.orchestration.sandbox import bwrap, leftovers, limits, ports, warm
 from bosun.orchestration.sandbox.boxes import gate_box
 from bosun.orchestration.sandbox.probe import bwrap_path
 
@@ -123,28 +124,28 @@ class GateSandbox:
     bosun_dir: Path
 
 
-def run_gate(command: str, folder: Path, timeout: float, allowed_env: tuple[str, ...], log_path: Path,
-             ceiling: Path, started: Callable[[Child], None] | None = None,
-             sandbox: GateSandbox | None = None, slot: int | None = None) -> GateResult:
-    """Run the gate command in `folder` with the scrubbed environment and its own ports, in its
-    sandbox when there is one; kill its group on timeout. `started` is handed the process, so a
-    stopping session can kill it. A gate an earlier supervisor left running on this folder is
-    ended first: two gates never share the folder. The merge queue runs several gates at once,
-    each in its own `slot` (folder, private TMPDIR and record of what runs)."""
-    remote = REMOTE_GATES.get(sandbox.bosun_dir) if sandbox is not None else None
-    if remote is not None:
-        return remote(command, folder, timeout, allowed_env, log_path, started, sandbox, slot)
-    name = "gate" if slot is None else f"gate.{slot}"
+def _gate_env(allowed_env: tuple[str, ...], ceiling: Path, block: ports.PortBlock) -> dict[str, str]:
+    return scrubbed_env(allowed_env, {"GIT_CEILING_DIRECTORIES": str(ceiling), "BOSUN_GATE": "1", **block.env()})
+
+
+def _boxed_argv(command: str, folder: Path, env: dict[str, str], sandbox: GateSandbox, grouped: bool) -> list[str]:
+    box = gate_box(repo=sandbox.repo, folder=folder, env=env, network=sandbox.network, command=command)
+    argv = ["/bin/sh", "-c", command]
+    return bwrap.argv(bwrap_path() or "bwrap", box, argv if grouped else limits.inner_limit(argv))
+
+
+def _start(command: str, folder: Path, allowed_env: tuple[str, ...], log_path: Path, ceiling: Path,
+           sandbox: GateSandbox | None, name: str) -> Child:
+    """Start the gate now (a cold start): in its sandbox when there is one, else with a private TMPDIR."""
     block = ports.allocate()
-    env = scrubbed_env(allowed_env, {"GIT_CEILING_DIRECTORIES": str(ceiling), "BOSUN_GATE": "1", **block.env()})
+    env = _gate_env(allowed_env, ceiling, block)
     argv = ["/bin/sh", "-c", command]
     record: list[Path] = []
     limit = limits.open_group(name)
     if sandbox is not None:
         leftovers.end_named(sandbox.bosun_dir, name)
         if sandbox.active:
-            box = gate_box(repo=sandbox.repo, folder=folder, env=env, network=sandbox.network, command=command)
-            argv = bwrap.argv(bwrap_path() or "bwrap", box, argv if limit else limits.inner_limit(argv))
+            argv = _boxed_argv(command, folder, env, sandbox, limit is not None)
         else:  # unsandboxed: a private TMPDIR at least
             private_tmp = sandbox.bosun_dir / "tmp" / name
             shutil.rmtree(private_tmp, ignore_errors=True)
@@ -160,10 +161,73 @@ def run_gate(command: str, folder: Path, timeout: float, allowed_env: tuple[str,
         ports.release(block)
         leftovers.forget(record[0] if record else None)
 
-    child = Child(argv, folder, env, log_path, on_start=on_start, on_end=on_end, limit=limit)
+    return Child(argv, folder, env, log_path, on_start=on_start, on_end=on_end, limit=limit)
+
+
+def _prestart(key: tuple, command: str, folder: Path, allowed_env: tuple[str, ...], ceiling: Path,
+              sandbox: GateSandbox, name: str) -> None:
+    """Start the sandbox of this gate's next run, waiting for `go` (sandbox/warm.py)."""
+    block = ports.allocate()
+    env = _gate_env(allowed_env, ceiling, block)
+    limit = limits.open_group(f"{name}.warm")
+    argv = _boxed_argv(command, folder, env, sandbox, limit is not None)
+    log = sandbox.bosun_dir / "logs" / f".{name}.warm.{threading.get_ident()}.log"
+    records: list[Path] = []
+
+    def on_start(child: Child) -> None:
+        records.append(leftovers.record(sandbox.bosun_dir, f"{name}.warm", child.pid, child.start_time,
+                                        child.limit.path if child.limit else None))
+
+    def on_end() -> None:
+        ports.release(block)
+        for path in records:
+            leftovers.forget(path)
+
+    try:
+        child = Child(warm.held(argv), folder, env, log, on_start=on_start, on_end=on_end, limit=limit, held=True)
+    except OSError:
+        return
+    warm.put(key, warm.Warm(child, argv, warm.identity(folder), block, log, records))
+
+
+def _take_warm(key: tuple, command: str, folder: Path, allowed_env: tuple[str, ...], ceiling: Path,
+               sandbox: GateSandbox, name: str, log_path: Path) -> Child | None:
+    """The sandbox started for this run, let go, if it fits exactly; else None (and it is discarded)."""
+    ready = warm.take(key)
+    if ready is None:
+        return None
+    env = _gate_env(allowed_env, ceiling, ready.block)
+    argv = _boxed_argv(command, folder, env, sandbox, ready.child.limit is not None)
+    if argv != ready.argv or warm.identity(folder) != ready.folder or not ready.go(sandbox.bosun_dir, name, log_path):
+        ready.discard()
+        return None
+    return ready.child
+
+
+def run_gate(command: str, folder: Path, timeout: float, allowed_env: tuple[str, ...], log_path: Path,
+             ceiling: Path, started: Callable[[Child], None] | None = None,
+             sandbox: GateSandbox | None = None, slot: int | None = None) -> GateResult:
+    """Run the gate command in `folder` with the scrubbed environment and its own ports, in its
+    sandbox when there is one; kill its group on timeout. `started` is handed the process, so a
+    stopping session can kill it. A gate an earlier supervisor left running on this folder is
+    ended first: two gates never share the folder. The merge queue runs several gates at once,
+    each in its own `slot` (folder, private TMPDIR and record of what runs)."""
+    remote = REMOTE_GATES.get(sandbox.bosun_dir) if sandbox is not None else None
+    if remote is not None:
+        return remote(command, folder, timeout, allowed_env, log_path, started, sandbox, slot)
+    name = "gate" if slot is None else f"gate.{slot}"
+    boxed = sandbox is not None and sandbox.active
+    key = (sandbox.bosun_dir, name, command, str(folder)) if boxed else None
+    child = _take_warm(key, command, folder, allowed_env, ceiling, sandbox, name, log_path) if boxed else None
+    if child is None:
+        child = _start(command, folder, allowed_env, log_path, ceiling, sandbox, name)
     if started is not None:
         started(child)
     finished = child.wait(timeout)
+    limit = child.limit
+    if boxed and finished.exit_code == 0:  # the next gate's sandbox, set up while the lane does other work
+        threading.Thread(target=_prestart, args=(key, command, folder, allowed_env, ceiling, sandbox, name),
+                         daemon=True, name="bosun warm gate").start()
     output = tail(log_path)
     if finished.timed_out:
         cause = f"timed out after {timeout:g}s"
