@@ -39,7 +39,7 @@ def agent_rows(session: Session, now: float | None = None) -> list[dict]:
             quiet = max(0.0, now - last)
             told = stream_activity(log) if spec.kind != "external" else None
             row.update(unit=held.id, attempt=held.attempts, branch=held.branch,
-                       lease_left_s=round(held.lease_until - now, 1) if held.lease_until else None,
+                       lease_left_s=round(session.store.lease_left(held, now), 1) if held.lease_until else None,
                        elapsed_s=round(now - held.started_at, 1) if held.started_at else None,
                        quiet_s=round(quiet, 1),
                        activity=told or ("busy" if spec.kind == "external" or quiet < QUIET_AFTER_S else "waiting"))

@@ -447,6 +447,15 @@ class Store:
                                 "AND state IN ('claimed', 'running')", values)
             return cursor.rowcount == 1
 
+    def lease_left(self, row: UnitRow, now: float | None = None) -> float | None:
+        """Seconds until `row`'s lease runs out, by the clock that decides it (wall time `now` only
+        for an older Bosun's lease); None without a lease."""
+        if row.lease_until is None:
+            return None
+        if row.lease_mono is None:
+            return row.lease_until - (self.clock() if now is None else now)
+        return row.lease_mono - self.lease_clock() if row.lease_boot == BOOT_ID else 0.0
+
     _EXPIRED = ("SELECT id, state, owner, epoch FROM units WHERE state IN ('claimed', 'running') AND lease_until "
                 "IS NOT NULL AND CASE WHEN lease_mono IS NULL THEN lease_until < :wall "
                 "ELSE lease_boot IS NOT :boot OR lease_mono < :mono END")

@@ -74,6 +74,7 @@ def test_a_live_lease_is_not_taken_whatever_the_two_wall_clocks_say(tmp_path: Pa
     assert lost.returncode == 1 and "held by ext" in lost.stderr, lost.stderr
     board = ok_json(jumped(taker, "board", "--json", cwd=repo))
     assert [(c["unit"], c["owner"], c["epoch"]) for c in board["claims"]] == [("one", "ext", task["token"])]
+    assert 0 < board["claims"][0]["lease_left_s"] <= 600, "time left is told by the lease's clock too"
     for offset in ("+1h", "-1h", ""):  # the holder's heartbeats keep it, whatever its own clock says
         assert jumped(offset, "heartbeat", "one", "--token", str(task["token"]), cwd=repo).returncode == 0
     assert jumped(taker, "claim", "--agent", "other", cwd=repo).returncode == 1

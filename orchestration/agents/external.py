@@ -65,7 +65,7 @@ def board(session: Session) -> dict:
                    "scope": list(plan.units[u.id].scope or []), "for_agent": u.agent if u.handback else u.pinned,
                    "depends_on": list(plan.units[u.id].depends_on)} for u in rows if u.state == READY],
         "claims": [{"unit": u.id, "owner": u.owner, "epoch": u.epoch, "state": u.state,
-                    "lease_left_s": round(u.lease_until - now, 1) if u.lease_until else None}
+                    "lease_left_s": round(session.store.lease_left(u, now), 1) if u.lease_until else None}
                    for u in rows if u.state in HELD],
         "integrated": [{"unit": u.id, "commit": u.merged_commit} for u in rows if u.state == MERGED],
         "open": sum(1 for u in rows if u.state not in DONE_STATES),
