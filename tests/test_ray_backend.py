@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import AWAIT_GO, BackgroundRun, first_parent_merges, git, write_unit
+from conftest import AWAIT_GO, BackgroundRun, bosun, first_parent_merges, git, write_unit
 
 ray = pytest.importorskip("ray", reason="the Ray backend's tests need Ray: pip install 'bosun[ray]'")
 
-from ray_cluster import alive, start_cluster  # noqa: E402
+from ray_cluster import alive, free_port, start_cluster  # noqa: E402
 
 from bosun.orchestration.backends.node import node_root  # noqa: E402
 
@@ -50,6 +50,16 @@ def run_events(repo: Path, timeout: float = 180) -> tuple[int, list[dict], str]:
     run = BackgroundRun(repo, "run", "--headless", "--json")
     code = run.proc.wait(timeout=timeout)
     return code, run.all_events(), run.proc.stderr.read()
+
+
+def test_no_cluster_at_the_address_is_one_line_at_once(project):
+    repo = project([{"id": "alone"}], {"alone": [write_unit("src/alone.py", "A = 1\n")]}, agents=TEAM,
+                   backend="ray", ray_address=f"127.0.0.1:{free_port()}")
+    started = time.monotonic()
+    result = bosun("run", "--headless", "--json", cwd=repo, timeout=60)
+    assert result.returncode == 2 and time.monotonic() - started < 30
+    assert result.stderr.strip().startswith('bosun: backend = "ray": no Ray cluster answers at ray_address')
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
 def test_units_run_on_workers_and_merge_through_the_gate(project, cluster):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -37,6 +38,7 @@ START_TIMEOUT_S = 300.0
 LOG_EVERY_S = 1.0
 """How often a running agent's new output is copied from its node to the local log."""
 STOP_GRACE_S = 5.0
+CONNECT_TIMEOUT_S = 5.0
 GATE_RETRIES = 2
 """How many times Ray runs a gate again when its node is lost while it runs."""
 
@@ -196,6 +198,7 @@ class RayBackend:
     def open(self) -> None:
         log = self.session.dir / "logs" / "ray.log"
         _quiet_driver(log)
+        self._check_reachable()
         if not ray.is_initialized():
             try:
                 ray.init(address=self.address, logging_level="ERROR", log_to_driver=False,
@@ -207,6 +210,18 @@ class RayBackend:
         self._gate_task = ray.remote(max_retries=GATE_RETRIES)(_gate)
         self.hub.ensure()
         gate_module.REMOTE_GATES[self.session.dir] = self.run_gate
+
+    def _check_reachable(self) -> None:
+        """Fail in one line, now, when nothing listens at `ray_address` (Ray itself would retry
+        for minutes); "auto" and ray:// addresses are left to Ray."""
+        if self.address in (None, "auto") or "://" in self.address:
+            return
+        host, _, port = self.address.rpartition(":")
+        try:
+            socket.create_connection((host or "127.0.0.1", int(port)), timeout=CONNECT_TIMEOUT_S).close()
+        except (OSError, ValueError) as exc:
+            raise BosunError(f"backend = \"ray\": no Ray cluster answers at ray_address = {self.address!r} ({exc}); "
+                             "start one (ray start --head) or correct the address") from None
 
     def close(self) -> None:
         gate_module.REMOTE_GATES.pop(self.session.dir, None)
