@@ -1,13 +1,13 @@
 """The durable shared state: SQLite in WAL mode with full sync at `.bosun/state.db`.
 
-Every state change is one `BEGIN IMMEDIATE` transaction that checks the state it expects
-(compare-and-swap) and appends its event, so the event log and the units never disagree,
+Every state change is one `BEGIN IMMEDIATE` transaction (a claim: one UPDATE statement, its
+event written by a trigger) that checks the state it expects (compare-and-swap) and appends its
+event, so the event log and the units never disagree,
 and two processes (the supervisor and a `bosun approve` in another terminal) never race.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import sqlite3
 import time
@@ -36,6 +36,14 @@ CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY, time REAL NOT NULL, kind TEXT NOT NULL,
     unit TEXT, data TEXT NOT NULL
 );
+-- A claim's event, written by the claim's own UPDATE: a claim is then one statement, and no Python
+-- runs while it holds the write lock. Only a claim sets a lease and raises the epoch together.
+CREATE TRIGGER IF NOT EXISTS claim_logged AFTER UPDATE OF epoch ON units
+WHEN NEW.state = 'claimed' AND NEW.lease_until IS NOT NULL AND NEW.epoch = OLD.epoch + 1 BEGIN
+    INSERT INTO events (time, kind, unit, data) VALUES (NEW.updated, 'claimed', NEW.id, json_object(
+        'from', 'ready', 'to', 'claimed', 'owner', NEW.owner, 'epoch', NEW.epoch,
+        'lease_s', round(NEW.lease_until - NEW.updated, 3)));
+END;
 CREATE TABLE IF NOT EXISTS gate_runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT, unit TEXT NOT NULL, attempt INTEGER NOT NULL,
     commit_id TEXT NOT NULL, parent TEXT NOT NULL, passed INTEGER NOT NULL,
@@ -227,10 +235,7 @@ class Store:
         process, and the next fsynced transaction makes them durable too: WAL commits in order.
         The setting changes only when the kind of transaction does (a run of claims pays no PRAGMA).
         """
-        wanted = "FULL" if fsync else "NORMAL"
-        if self._synchronous != wanted:
-            self.db.execute(f"PRAGMA synchronous = {wanted}")
-            self._synchronous = wanted
+        self._sync("FULL" if fsync else "NORMAL")
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db
@@ -244,6 +249,11 @@ class Store:
             for listener in list(self.listeners):
                 listener(event)
 
+    def _sync(self, wanted: str) -> None:
+        if self._synchronous != wanted:
+            self.db.execute(f"PRAGMA synchronous = {wanted}")
+            self._synchronous = wanted
+
     # -- meta ---------------------------------------------------------------------------
     def get_meta(self, key: str, default: str | None = None) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -254,13 +264,10 @@ class Store:
             db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     # -- events -------------------------------------------------------------------------
-    def _append(self, db: sqlite3.Connection, kind: str, unit: str | None, data: dict, text: str | None = None,
-                now: float | None = None) -> Event:
-        """Log one event; `text` is `data` already in JSON and `now` its time (a caller holding the
-        write lock prepares both before taking it)."""
-        now = self.clock() if now is None else now
+    def _append(self, db: sqlite3.Connection, kind: str, unit: str | None, data: dict) -> Event:
+        now = self.clock()
         cursor = db.execute("INSERT INTO events (time, kind, unit, data) VALUES (?, ?, ?, ?)",
-                            (now, kind, unit, json.dumps(data) if text is None else text))
+                            (now, kind, unit, json.dumps(data)))
         event = Event(cursor.lastrowid, now, kind, unit, data)
         self._pending_events.append(event)
         return event
@@ -378,17 +385,11 @@ class Store:
     _CLAIM_SETS = ("state = 'claimed', owner = :owner, agent = :owner, epoch = epoch + 1, lease_until = :until, "
                    "lease_mono = :mono, lease_boot = :boot, updated = :wall")
 
-    def _claimed(self, db: sqlite3.Connection, unit_id: str, epoch: int, owner: str, lease_s: float,
-                 head: str, tail: str, wall: float) -> None:
-        data = {"from": "ready", "to": "claimed", "owner": owner, "epoch": epoch, "lease_s": lease_s}
-        self._append(db, "claimed", unit_id, data, text=f"{head}{epoch}{tail}", now=wall)
-
-    @staticmethod
-    @functools.lru_cache(maxsize=64)
-    def _claimed_json(owner: str, lease_s: float) -> tuple[str, str]:
-        """The claim event's JSON around its epoch, made before the write lock is taken."""
-        return (json.dumps({"from": "ready", "to": "claimed", "owner": owner})[:-1] + ', "epoch": ',
-                ', "lease_s": ' + json.dumps(lease_s) + "}")
+    def _claimed(self, db: sqlite3.Connection) -> None:
+        """Announce the claim event the trigger `claim_logged` just wrote (in this transaction)."""
+        seq, at, unit, data = db.execute("SELECT seq, time, unit, data FROM events WHERE seq = "
+                                         "(SELECT MAX(seq) FROM events)").fetchone()
+        self._pending_events.append(Event(seq, at, "claimed", unit, json.loads(data)))
 
     def claim(self, unit_id: str, owner: str, lease_s: float, expect: tuple[str, ...] = ("ready",), *,
               now: float | None = None) -> int | None:
@@ -406,17 +407,20 @@ class Store:
                     now: float | None = None) -> tuple[str, int] | None:
         """Claim the first ready unit (or `unit_id` if ready) that `owner` may take — a hand-back
         only by its agent, a pinned unit only by its agent — choosing and taking it in one UPDATE.
-        For plans without scopes; returns (unit, epoch), or None when there is none."""
+        For plans without scopes; returns (unit, epoch), or None when there is none. With nobody
+        listening for events the UPDATE is its own transaction (its event comes from the trigger)."""
         wall = self.clock()
         mono = self.lease_clock() if now is None else now
-        head, tail = self._claimed_json(owner, lease_s)
         sql, params = (self._CLAIM_ANY, (owner, wall + lease_s, mono + lease_s, BOOT_ID, wall)) if unit_id is None \
             else (self._CLAIM_ONE, (owner, wall + lease_s, mono + lease_s, BOOT_ID, wall, unit_id))
+        if not self.listeners:  # one statement, its own transaction: no Python runs while it holds the lock
+            self._sync("NORMAL")
+            rows = self.db.execute(sql, params).fetchall()
+            return rows[0] if rows else None
         with self.tx(fsync=False) as db:
             row = db.execute(sql, params).fetchone()
-            if row is None:
-                return None
-            self._claimed(db, row[0], row[1], owner, lease_s, head, tail, wall)
+            if row is not None:
+                self._claimed(db)
             return row
 
     def claim_chosen(self, owner: str, lease_s: float, choose: Callable[[sqlite3.Connection], str | None],
@@ -426,7 +430,6 @@ class Store:
         values = {"owner": owner, **self._lease(lease_s, now)}
         values.update((f"s{i}", state) for i, state in enumerate(expect))
         expected = ", ".join(f":s{i}" for i in range(len(expect)))
-        head, tail = self._claimed_json(owner, lease_s)
         with self.tx(fsync=False) as db:
             unit_id = choose(db)
             if unit_id is None:
@@ -435,7 +438,7 @@ class Store:
                              "RETURNING epoch", {**values, "unit": unit_id}).fetchone()
             if row is None:
                 return None
-            self._claimed(db, unit_id, row[0], owner, lease_s, head, tail, values["wall"])
+            self._claimed(db)
             return unit_id, row[0]
 
     def renew_lease(self, unit_id: str, epoch: int, lease_s: float, now: float | None = None) -> bool:

@@ -201,31 +201,24 @@ def test_only_claims_and_heartbeats_skip_their_own_fsync(tmp_path: Path) -> None
     plan = plan_of([{"id": "a"}, {"id": "b"}])
     store = fresh_store(tmp_path / "state.db", plan)
     promote_ready(store, build_graph(plan))
-    seen = []
-    store.db.set_trace_callback(lambda sql: seen.append(sql) if "synchronous" in sql or "BEGIN" in sql else None)
+    toggles = []
+    store.db.set_trace_callback(lambda sql: toggles.append(sql) if "synchronous =" in sql else None)
 
-    def settings_per_transaction() -> list[str]:
-        """The synchronous setting each transaction since the last call ran under."""
-        current, out = "FULL", []
-        for sql in seen:
-            if "synchronous" in sql:
-                current = sql.rsplit(" ", 1)[-1]
-            else:
-                out.append(current)
-        seen.clear()
-        return out
+    def synchronous() -> int:
+        """The setting the last transaction ran under (it changes only as the next one begins): 1 NORMAL, 2 FULL."""
+        return store.db.execute("PRAGMA synchronous").fetchone()[0]
 
     won = claim(store, plan, "ext", 60)
-    assert isinstance(won, Claim) and store.renew_lease("a", won.epoch, 60)
-    assert isinstance(claim(store, plan, "ext", 60), Claim)
-    assert settings_per_transaction() == ["NORMAL"] * 3
+    assert isinstance(won, Claim) and synchronous() == 1
+    assert store.renew_lease("a", won.epoch, 60) and synchronous() == 1
+    assert isinstance(claim(store, plan, "ext", 60), Claim) and synchronous() == 1
+    assert len(toggles) == 1, "one PRAGMA for a run of claims and heartbeats, not two each"
     store.transition("a", "running", ("claimed",))
+    assert synchronous() == 2
     store.transition("b", "running", ("claimed",))
-    assert settings_per_transaction() == ["FULL"] * 2
+    assert synchronous() == 2 and len(toggles) == 2
     assert store.renew_lease("a", won.epoch, 60) and store.renew_lease("a", won.epoch, 60)
-    assert seen.count("PRAGMA synchronous = NORMAL") == 1, "one PRAGMA for a run of heartbeats, not two each"
-    assert settings_per_transaction() == ["NORMAL"] * 2
-    assert store.db.execute("PRAGMA synchronous").fetchone()[0] == 1
+    assert synchronous() == 1 and len(toggles) == 3
     reopened = Store(tmp_path / "state.db")  # what was committed without fsync is committed
     assert reopened.unit("a").owner == "ext" and reopened.unit("a").epoch == won.epoch
 
