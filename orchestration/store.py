@@ -306,7 +306,8 @@ class Store:
             position = db.execute("SELECT COALESCE(MAX(position), -1) FROM units").fetchone()[0]
             for offset, (unit_id, agent) in enumerate(added, start=1):
                 db.execute("INSERT INTO units (id, position, state, agent, pinned, updated) "
-                           "VALUES (?, ?, 'pending', ?, ?, ?)", (unit_id, position + offset, agent, agent, self.clock()))
+                           "VALUES (?, ?, 'pending', ?, ?, ?)",
+                           (unit_id, position + offset, agent, agent, self.clock()))
             for unit_id, agent in repinned.items():
                 db.execute("UPDATE units SET agent = ?, pinned = ?, updated = ? WHERE id = ? "
                            "AND state IN ('pending', 'ready')", (agent, agent, self.clock(), unit_id))
@@ -480,7 +481,8 @@ class Store:
             return events
 
     # -- gate runs ----------------------------------------------------------------------
-    def _insert_gate_run(self, db: sqlite3.Connection, unit: str, attempt: int, commit_id: str, parent: str, passed: bool,
+    def _insert_gate_run(self, db: sqlite3.Connection, unit: str, attempt: int, commit_id: str, parent: str,
+                         passed: bool,
                          exit_code: int | None, duration_s: float, cause: str, output_tail: str,
                          checks: list[dict] | None = None, covers: list[str] | None = None,
                          label: str | None = None) -> int:
@@ -550,13 +552,15 @@ class Store:
     # -- integration intents (crash-safe ref moves) ---------------------------------------
     def add_intent(self, unit: str, ref: str, old: str, new: str) -> int:
         with self.tx() as db:
-            cursor = db.execute("INSERT INTO intents (unit, ref, old, new, status, time) VALUES (?, ?, ?, ?, 'open', ?)",
+            cursor = db.execute("INSERT INTO intents (unit, ref, old, new, status, time) "
+                                "VALUES (?, ?, ?, ?, 'open', ?)",
                                 (unit, ref, old, new, self.clock()))
             self._append(db, "merge_intent", unit, {"old": old, "new": new})
             return cursor.lastrowid
 
     def open_intents(self) -> list[tuple[int, str, str, str, str]]:
-        return self.db.execute("SELECT id, unit, ref, old, new FROM intents WHERE status = 'open' ORDER BY id").fetchall()
+        return self.db.execute("SELECT id, unit, ref, old, new FROM intents WHERE status = 'open' "
+                               "ORDER BY id").fetchall()
 
     def close_intent(self, intent_id: int, status: str) -> None:
         with self.tx() as db:
