@@ -48,7 +48,7 @@ def test_a_gate_started_ahead_of_time_is_fresh_and_sees_the_folder_as_it_is_now(
         assert ran[1] is ready.child, "the sandbox started ahead of time did not run the gate"
         log = (bosun_dir / "logs" / "gate.2.log").read_text()
         assert second.passed and "second tree" in log and "left-by-gate" not in log, log
-        assert not list((bosun_dir / "logs").glob(".gate.warm.*")), "its waiting log was left behind"
+        assert not ready.log.exists(), "its waiting log was left behind"
 
         replaced = wait_warm(key)
         shutil.rmtree(folder)
@@ -57,5 +57,26 @@ def test_a_gate_started_ahead_of_time_is_fresh_and_sees_the_folder_as_it_is_now(
         third = run_gate(GATE, folder, 30, (), bosun_dir / "logs" / "gate.3.log", bosun_dir, ran.append, box)
         assert ran[2] is not replaced.child, "a sandbox bound to the old folder ran the gate"
         assert third.passed and "a new folder" in third.output_tail, third.output_tail
+    finally:
+        warm.discard_all(bosun_dir)
+
+
+def test_a_sandbox_started_ahead_that_nobody_takes_ends_by_itself(tmp_path: Path, monkeypatch) -> None:
+    """A session that ends leaves its next gate's sandbox waiting; it must not stay for the life
+    of a process that runs many sessions."""
+    monkeypatch.setattr(warm, "IDLE_S", 0.5)
+    bosun_dir, folder, repo = tmp_path / ".bosun", tmp_path / ".bosun" / "gate", tmp_path / "repo"
+    for path in (bosun_dir / "logs", folder, repo):
+        path.mkdir(parents=True, exist_ok=True)
+    box = GateSandbox(True, False, repo, bosun_dir)
+    try:
+        assert run_gate("true", folder, 30, (), bosun_dir / "logs" / "gate.1.log", bosun_dir, None, box).passed
+        ready = wait_warm((bosun_dir, "gate", "true", str(folder)))
+        group = ready.child.limit.path if ready.child.limit else None
+        deadline = time.monotonic() + 20
+        while (ready.child.proc.poll() is None or group and group.exists()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert ready.child.proc.poll() is not None, "the waiting sandbox is still there"
+        assert not (group and group.exists()), "its process group was left"
     finally:
         warm.discard_all(bosun_dir)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import shutil
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -171,7 +172,7 @@ def _prestart(key: tuple, command: str, folder: Path, allowed_env: tuple[str, ..
     env = _gate_env(allowed_env, ceiling, block)
     limit = limits.open_group(f"{name}.warm")
     argv = _boxed_argv(command, folder, env, sandbox, limit is not None)
-    log = sandbox.bosun_dir / "logs" / f".{name}.warm.{threading.get_ident()}.log"
+    log = sandbox.bosun_dir / "logs" / f".{name}.warm.{uuid.uuid4().hex[:12]}.log"
     records: list[Path] = []
 
     def on_start(child: Child) -> None:

@@ -76,6 +76,9 @@ class Warm:
         threading.Thread(target=end, daemon=True, name="bosun warm discard").start()
 
 
+# A session that ends leaves its last one waiting: at most MOST wait at once in a process (the
+# oldest goes first), each at most IDLE_S, so a process that runs many sessions holds few.
+MOST, IDLE_S = 8, 30.0
 _pool: dict[tuple, Warm] = {}
 _lock = threading.Lock()
 
@@ -87,9 +90,23 @@ def take(key: tuple) -> Warm | None:
 
 def put(key: tuple, warm: Warm) -> None:
     with _lock:
-        old, _pool[key] = _pool.get(key), warm
-    if old is not None:
+        doomed = [_pool.pop(key)] if key in _pool else []
+        while len(_pool) >= MOST:
+            doomed.append(_pool.pop(next(iter(_pool))))
+        _pool[key] = warm
+    for old in doomed:
         old.discard()
+    timer = threading.Timer(IDLE_S, _expire, args=(key, warm))
+    timer.daemon = True
+    timer.start()
+
+
+def _expire(key: tuple, warm: Warm) -> None:
+    with _lock:
+        if _pool.get(key) is not warm:
+            return
+        del _pool[key]
+    warm.discard()
 
 
 def discard_all(bosun_dir: Path | None = None) -> None:
