@@ -373,6 +373,8 @@ class Orchestrator:
             failure = f"agent exited {finished.exit_code} without a new commit"
             if finished.exit_code and (said := last_line(tail(log, 4000))):
                 failure += f": {said}"  # what it said last (a missing file, a refused login) is usually why
+        if failure and finished.forks_refused:  # a fork bomb, or a build that needs more
+            failure += f"; its process limit (BOSUN_PROCESS_LIMIT) refused {finished.forks_refused} forks"
         if failure:
             detail = {"reason": "agent", "error": failure, "log": str(log)}
             if handout.task.get("handback"):  # what it was handed back for stays in view, whatever it said
