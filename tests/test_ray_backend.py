@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -106,6 +107,13 @@ def test_a_failing_gate_on_the_cluster_hands_the_unit_back(project, cluster):
     assert git(repo, "show", "bosun/integration:src/flaky.py") == "FIXED = 1"
 
 
+def forget_node_folder(repo: Path) -> None:
+    """A lost node (or a supervisor ended by a signal) cannot make the nodes forget the session; on
+    this one machine its folder is removed here."""
+    shutil.rmtree(node_root() / hashlib.sha1(str((repo / ".bosun").resolve()).encode()).hexdigest()[:12],
+                  ignore_errors=True)
+
+
 def _processes_in(folder: str) -> list[int]:
     """Processes whose working folder is `folder` or below it (the agent and what it started)."""
     found = []
@@ -153,6 +161,7 @@ def test_cancel_and_gate_timeout_kill_the_whole_process_tree_on_the_node(project
     _wait_until(lambda: not any(alive(p) for p in agent_pids), 30, "the cancelled agent's processes are gone")
     run.proc.terminate()
     run.finish(timeout=60)
+    forget_node_folder(repo)
 
 
 def _ancestors(pid: int) -> list[int]:
@@ -190,6 +199,7 @@ def test_a_gate_whose_worker_is_lost_runs_again_on_another(project, cluster, tmp
     _wait_until(lambda: not any(alive(p) for p in sleepers), 30, "the lost gate's processes are gone")
     cluster.workers.pop(next(k for k, v in cluster.workers.items() if v == lost))
     cluster.start_worker("w3")
+    forget_node_folder(repo)
 
 
 def _processes_named(command: str) -> list[int]:
@@ -237,3 +247,4 @@ def test_a_worker_killed_mid_unit_loses_no_committed_work(project, cluster):
     assert git(hub, "show", f"{pushed}:src/slow.py") == "PART = 1"
     assert git(repo, "show", "bosun/integration:src/slow.py") == "DONE = 2"
     assert git(repo, "show", "bosun/integration:src/first.py") == "F = 1"
+    forget_node_folder(repo)

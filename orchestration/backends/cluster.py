@@ -39,6 +39,9 @@ LOG_EVERY_S = 1.0
 """How often a running agent's new output is copied from its node to the local log."""
 STOP_GRACE_S = 5.0
 CONNECT_TIMEOUT_S = 5.0
+CLEAN_TIMEOUT_S = 20.0
+"""How long a stopping supervisor waits for the nodes to forget the session (a busy node first
+starts a worker for it)."""
 GATE_RETRIES = 2
 """How many times Ray runs a gate again when its node is lost while it runs."""
 
@@ -240,7 +243,7 @@ class RayBackend:
         clean = ray.remote(num_cpus=0, max_retries=0)(forget_session)
         refs = [clean.options(scheduling_strategy=NodeAffinitySchedulingStrategy(n["NodeID"], soft=False))
                 .remote(self.key) for n in ray.nodes() if n["Alive"]]
-        ray.wait(refs, num_returns=len(refs), timeout=STOP_GRACE_S)
+        ray.wait(refs, num_returns=len(refs), timeout=CLEAN_TIMEOUT_S)
 
     def nodes(self) -> list[dict]:
         """The cluster's nodes, for the screen: id, address, alive, resources."""
