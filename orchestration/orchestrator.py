@@ -352,6 +352,8 @@ class Orchestrator:
                                     **getattr(child, "where", {})},
                               pid=child.pid, pid_start=child.start_time, started_at=time.time(), fsync=False,
                               **handout.running_fields())
+        if (where := getattr(child, "where", None)) and where.get("node"):  # for the screen's Node column
+            self.store.set_meta(f"node.{agent_name}", f"{where['node']} {str(where.get('node_id', ''))[:8]}".strip())
         finished = await asyncio.to_thread(child.wait, spec.timeout)
         if running.cancelled:
             return

@@ -30,9 +30,12 @@ def agent_rows(session: Session, now: float | None = None) -> list[dict]:
         if unit.agent and unit.usage:
             usage[unit.agent] = add_usage(usage.get(unit.agent), unit.usage)
     rows = []
+    on_nodes = session.plan.project.backend != "local"
     for name, spec in session.plan.agents.items():
         row = {"name": name, "kind": spec.kind, "unit": None, "activity": "idle", "attempt": None,
                "branch": None, "lease_left_s": None, "elapsed_s": None, "quiet_s": None, "usage": usage.get(name)}
+        if on_nodes:  # where its Ray actor last ran an attempt: "hostname node-id"
+            row["node"] = session.store.get_meta(f"node.{name}")
         if (held := held_by.get(name)) is not None:
             log = session.dir / "logs" / f"{held.id}.{held.attempts}.log"
             last = log.stat().st_mtime if log.exists() else (held.started_at or held.updated or now)

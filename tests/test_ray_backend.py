@@ -5,6 +5,7 @@ the hub, gates run as Ray tasks, and a worker lost mid-unit is survived."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -76,6 +77,11 @@ def test_units_run_on_workers_and_merge_through_the_gate(project, cluster):
     workers = set(cluster.workers.values())
     assert {e["unit"] for e in running} == {"alpha", "beta", "gamma"}
     assert all(e["node_id"] in workers and e["pid"] is None for e in running), running
+    # The screen's Node column (status --json's agents) says where each agent ran.
+    shown = {a["name"]: a["node"] for a in json.loads(bosun("status", "--json", cwd=repo).stdout)["agents"]}
+    ran_on = {e["agent"]: e["node_id"][:8] for e in running}
+    assert {name: (node or "").split()[-1:] for name, node in shown.items() if name in ran_on} == \
+        {name: [node_id] for name, node_id in ran_on.items()}, (shown, ran_on)
     # Code came back through the hub, one ref per attempt, and nothing else reached the user's repository.
     hub_refs = git(repo / ".bosun" / "hub.git", "for-each-ref", "--format=%(refname)", "refs/bosun/attempts")
     for unit in ("alpha", "beta", "gamma"):

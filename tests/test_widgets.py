@@ -137,3 +137,32 @@ async def test_new_gate_runs_come_in_at_the_top_and_are_not_missed():
         await pilot.press("ctrl+home")
         await pilot.pause()
         assert table.current_key == "43" and not pane.unseen and not banner.display
+
+
+async def test_the_agents_table_shows_each_agent_s_node_only_for_a_session_on_a_cluster():
+    from textual.app import App, ComposeResult
+
+    from bosun.widgets.agents_table import AgentsTable
+
+    row = {"name": "ada", "unit": "parser", "activity": "busy", "lease_left_s": None, "branch": "bosun/unit/parser",
+           "elapsed_s": 5.0, "usage": None, "node": "worker-2 a1b2c3d4"}
+
+    class TableApp(App):
+        def __init__(self, nodes: bool) -> None:
+            super().__init__()
+            self.nodes = nodes
+
+        def compose(self) -> ComposeResult:
+            yield AgentsTable(nodes=self.nodes)
+
+    for nodes in (True, False):
+        app = TableApp(nodes)
+        async with app.run_test(size=(140, 8)) as pilot:
+            table = app.query_one(AgentsTable)
+            table.show_agents([row], {}, 60.0)
+            await pilot.pause()
+            labels = [str(column.label) for column in table.columns.values()]
+            cells = [str(cell) for cell in table.get_row_at(0)]
+            assert ("Node" in labels) is nodes, labels
+            assert ("worker-2 a1b2c3d4" in cells) is nodes, cells
+            assert cells[labels.index("Unit")] == "parser"

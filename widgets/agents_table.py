@@ -55,10 +55,13 @@ def lease_cell(left_s: float | None, lease_s: float, colours: dict[str, str]) ->
 
 
 class AgentsTable(KeyedTable):
-    """One row per agent of the plan; the cursor's row selects the unit that agent holds."""
+    """One row per agent of the plan; the cursor's row selects the unit that agent holds. With
+    `nodes` (a session on a cluster) a Node column says where each agent runs."""
 
-    def __init__(self, **kwargs) -> None:
-        super().__init__(COLUMNS, widths=WIDTHS, **kwargs)
+    def __init__(self, nodes: bool = False, **kwargs) -> None:
+        self.nodes = nodes
+        columns = (*COLUMNS[:1], "Node", *COLUMNS[1:]) if nodes else COLUMNS
+        super().__init__(columns, widths={**WIDTHS, "Node": 18}, **kwargs)
 
     def show_agents(self, rows: list[dict], commits: dict[str, int], lease_s: float) -> None:
         """`rows` as `orchestration.status.agent_rows` gives them."""
@@ -67,8 +70,9 @@ class AgentsTable(KeyedTable):
         for row in rows:
             unit = row["unit"]
             activity = Text(row["activity"], style=colours.get(ACTIVITY_COLOURS.get(row["activity"], ""), ""))
-            shown[row["name"]] = (
+            cells = (
                 row["name"], unit or "", activity, lease_cell(row["lease_left_s"], lease_s, colours),
                 row["branch"] or "", str(commits[unit]) if unit in commits else "",
                 duration(row["elapsed_s"]), tokens(row["usage"]), cost(row["usage"]))
+            shown[row["name"]] = (cells[0], row.get("node") or "", *cells[1:]) if self.nodes else cells
         self.show(shown)

@@ -119,7 +119,7 @@ class SupervisorScreen(Screen):
         with Horizontal(id="top"):
             yield GraphView(id="graph")
             yield MergeQueue(id="queue")
-        yield AgentsTable(id="agents")
+        yield AgentsTable(nodes=self.session.plan.project.backend != "local", id="agents")
         with Horizontal(id="bottom"):
             with TabbedContent(id="tabs"):
                 with TabPane("Diff", id="diff"):
