@@ -70,3 +70,14 @@ def test_a_gate_run_by_a_virtualenv_named_by_path_finds_that_virtualenv(project,
     result = bosun("run", "--headless", cwd=repo)
     assert result.returncode == 0, result.stdout + result.stderr
     assert git(repo, "show", "bosun/integration:src/a.py") == "A = 1"
+
+
+def test_a_gate_script_named_by_path_runs_and_nothing_beside_it_shows(project, tmp_path: Path) -> None:
+    ci = tmp_path / "ci"
+    ci.mkdir()
+    (ci / "secret.txt").write_text("beside the script")
+    (ci / "gate.sh").write_text(f'test -r "$0" && test ! -e "{ci}/secret.txt"\n')
+    repo = project([{"id": "a"}], {"a": [write_unit("src/a.py", "A = 1\n")]}, gate=f"sh {ci}/gate.sh")
+    result = bosun("run", "--headless", cwd=repo)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert git(repo, "show", "bosun/integration:src/a.py") == "A = 1"

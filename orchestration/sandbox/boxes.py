@@ -32,13 +32,20 @@ def user_home() -> Path | None:
 
 def _base(repo: Path, env: dict[str, str], programs: list[str], network: bool) -> Box:
     box = Box(hide=[*private_places(user_home()), repo], network=network)
+    kept_hidden = [p for p in (user_home(), repo) if p is not None]
     for path in toolchain_paths(env.get("PATH", ""), tuple(programs)):
-        box.read(path)
+        if not any(_holds(path, private) for private in kept_hidden):  # a toolchain, never a home or the repo
+            box.read(path)
     if network:
         for path in DNS:
             box.read(path)
     box.env = {**env, "TMPDIR": "/tmp"}
     return box
+
+
+def _holds(folder: Path, place: Path) -> bool:
+    """Whether binding `folder` would show `place`: it is the place or a folder around it."""
+    return place == folder or place.is_relative_to(folder)
 
 
 def program_of(argv: list[str], env: dict[str, str]) -> list[str]:
@@ -74,8 +81,9 @@ def agent_box(agent: AgentSpec, *, repo: Path, bosun_dir: Path, argv: list[str],
 
 
 def named_programs(command: str) -> list[str]:
-    """The files a shell command names by absolute path (`/opt/venv/bin/python -m pytest`): a
-    gate's toolchain outside PATH, whose installation (a whole virtualenv) must stay readable."""
+    """The files a shell command names by absolute path (`/opt/venv/bin/python -m pytest`, `sh
+    /opt/ci/test.sh`): each stays readable, and for one in a `bin` its installation (a whole
+    virtualenv); never the folder around a script, a home or the repository."""
     try:
         words = shlex.split(command)
     except ValueError:

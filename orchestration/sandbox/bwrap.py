@@ -106,8 +106,11 @@ def toolchain_paths(path_env: str, extra_programs: tuple[str, ...] = ()) -> list
         found += [Path(p).resolve() for p in (spec.submodule_search_locations or [])] if spec else []
     folders = [Path(p) for p in path_env.split(os.pathsep) if p.startswith("/")]
     for program in extra_programs:
-        real = Path(os.path.realpath(program))
-        folders += [Path(program).parent, real.parent]
+        for named in (Path(program), Path(os.path.realpath(program))):
+            if named.parent.name in ("bin", "shims"):
+                folders.append(named.parent)  # an installation: its libraries (a virtualenv whole)
+            else:
+                found.append(named)  # a script on its own: the file, never the folder around it
     for folder in folders:
         found += _install_of(folder)
     return found
