@@ -100,12 +100,11 @@ LAUNCHER = _Launcher()
 class Child:
     """A started child process whose output goes to a log file. `on_start` is handed the child once
     it runs (to record it); `on_end` runs once after it ended and its group was killed. With a
-    `limit` (a cgroup, sandbox/limits.py) it runs inside it, and what is left there is killed too.
-    `held`: its stdin is a pipe, for a command that waits to be let go (a gate's sandbox started early)."""
+    `limit` (a cgroup, sandbox/limits.py) it runs inside it, and what is left there is killed too."""
 
     def __init__(self, argv: list[str], cwd: Path, env: dict[str, str], log_path: Path, *,
                  on_start: Callable[[Child], None] | None = None, on_end: Callable[[], None] | None = None,
-                 limit: Group | None = None, held: bool = False) -> None:
+                 limit: Group | None = None) -> None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log_path = log_path
         self._log = open(log_path, "ab")
@@ -116,7 +115,7 @@ class Child:
         self.limit = limit
         try:
             self.proc = LAUNCHER.call(subprocess.Popen, limit.wrap(argv) if limit else argv, cwd=cwd, env=env,
-                                      stdin=subprocess.PIPE if held else subprocess.DEVNULL, stdout=self._log,
+                                      stdin=subprocess.DEVNULL, stdout=self._log,
                                       stderr=subprocess.STDOUT,
                                       start_new_session=True)
         except BaseException:

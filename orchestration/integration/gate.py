@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import threading
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +16,7 @@ from pathlib import Path
 from bosun.orchestration.errors import GitError
 from bosun.orchestration.gitcmd import BOSUN_IDENTITY, GitRepo, git
 from bosun.orchestration.process import Child, scrubbed_env, tail
-from bosun.orchestration.sandbox import bwrap, leftovers, limits, ports, warm
+from bosun.orchestration.sandbox import bwrap, leftovers, limits, ports
 from bosun.orchestration.sandbox.boxes import gate_box
 from bosun.orchestration.sandbox.probe import bwrap_path
 
@@ -137,7 +135,7 @@ def _boxed_argv(command: str, folder: Path, env: dict[str, str], sandbox: GateSa
 
 def _start(command: str, folder: Path, allowed_env: tuple[str, ...], log_path: Path, ceiling: Path,
            sandbox: GateSandbox | None, name: str) -> Child:
-    """Start the gate now (a cold start): in its sandbox when there is one, else with a private TMPDIR."""
+    """Start the gate: in its sandbox when there is one, else with a private TMPDIR."""
     block = ports.allocate()
     env = _gate_env(allowed_env, ceiling, block)
     argv = ["/bin/sh", "-c", command]
@@ -165,46 +163,6 @@ def _start(command: str, folder: Path, allowed_env: tuple[str, ...], log_path: P
     return Child(argv, folder, env, log_path, on_start=on_start, on_end=on_end, limit=limit)
 
 
-def _prestart(key: tuple, command: str, folder: Path, allowed_env: tuple[str, ...], ceiling: Path,
-              sandbox: GateSandbox, name: str) -> None:
-    """Start the sandbox of this gate's next run, waiting for `go` (sandbox/warm.py)."""
-    block = ports.allocate()
-    env = _gate_env(allowed_env, ceiling, block)
-    limit = limits.open_group(f"{name}.warm")
-    argv = _boxed_argv(command, folder, env, sandbox, limit is not None)
-    log = sandbox.bosun_dir / "logs" / f".{name}.warm.{uuid.uuid4().hex[:12]}.log"
-    records: list[Path] = []
-
-    def on_start(child: Child) -> None:
-        records.append(leftovers.record(sandbox.bosun_dir, f"{name}.warm", child.pid, child.start_time,
-                                        child.limit.path if child.limit else None))
-
-    def on_end() -> None:
-        ports.release(block)
-        for path in records:
-            leftovers.forget(path)
-
-    try:
-        child = Child(warm.held(argv), folder, env, log, on_start=on_start, on_end=on_end, limit=limit, held=True)
-    except OSError:
-        return
-    warm.put(key, warm.Warm(child, argv, warm.identity(folder), block, log, records))
-
-
-def _take_warm(key: tuple, command: str, folder: Path, allowed_env: tuple[str, ...], ceiling: Path,
-               sandbox: GateSandbox, name: str, log_path: Path) -> Child | None:
-    """The sandbox started for this run, let go, if it fits exactly; else None (and it is discarded)."""
-    ready = warm.take(key)
-    if ready is None:
-        return None
-    env = _gate_env(allowed_env, ceiling, ready.block)
-    argv = _boxed_argv(command, folder, env, sandbox, ready.child.limit is not None)
-    if argv != ready.argv or warm.identity(folder) != ready.folder or not ready.go(sandbox.bosun_dir, name, log_path):
-        ready.discard()
-        return None
-    return ready.child
-
-
 def run_gate(command: str, folder: Path, timeout: float, allowed_env: tuple[str, ...], log_path: Path,
              ceiling: Path, started: Callable[[Child], None] | None = None,
              sandbox: GateSandbox | None = None, slot: int | None = None) -> GateResult:
@@ -217,18 +175,11 @@ def run_gate(command: str, folder: Path, timeout: float, allowed_env: tuple[str,
     if remote is not None:
         return remote(command, folder, timeout, allowed_env, log_path, started, sandbox, slot)
     name = "gate" if slot is None else f"gate.{slot}"
-    boxed = sandbox is not None and sandbox.active
-    key = (sandbox.bosun_dir, name, command, str(folder)) if boxed else None
-    child = _take_warm(key, command, folder, allowed_env, ceiling, sandbox, name, log_path) if boxed else None
-    if child is None:
-        child = _start(command, folder, allowed_env, log_path, ceiling, sandbox, name)
+    child = _start(command, folder, allowed_env, log_path, ceiling, sandbox, name)
     if started is not None:
         started(child)
     finished = child.wait(timeout)
     limit = child.limit
-    if boxed and finished.exit_code == 0:  # the next gate's sandbox, set up while the lane does other work
-        threading.Thread(target=_prestart, args=(key, command, folder, allowed_env, ceiling, sandbox, name),
-                         daemon=True, name="bosun warm gate").start()
     output = tail(log_path)
     if finished.timed_out:
         cause = f"timed out after {timeout:g}s"
