@@ -221,6 +221,47 @@ def _processes_named(command: str) -> list[int]:
     return found
 
 
+HOSTILE = """
+G=$(git rev-parse --git-dir)
+git config protocol.ext.allow always
+git config "url.ext::sh -c touch% MARKS/ext% #.insteadOf" HUB
+echo one > one.txt && git add one.txt && git commit -qm one
+sleep 4
+P=$(git rev-parse HEAD^)
+D=$PWD/.planted
+mkdir -p "$D" && cp -r "$G/." "$D/"
+git config --file "$D/config" protocol.ext.allow always
+git config --file "$D/config" "url.ext::sh -c touch% MARKS/commondir% #.insteadOf" HUB
+git config --file "$D/config" filter.evil.clean "sh -c 'touch MARKS/filter; cat'"
+git config filter.evil.clean "sh -c 'touch MARKS/filter; cat'"
+echo "$D" > "$G/commondir"
+echo "$P" > "$G/refs/heads/bosun/unit/evil"
+echo '* filter=evil' > .gitattributes
+echo two > two.txt
+sleep 2
+"""
+
+
+def test_a_hostile_agent_on_a_node_runs_nothing_outside_its_sandbox(project, cluster, tmp_path):
+    """An agent that writes git config a node's git would read (an `ext::` transport for the hub's
+    address, a `commondir` to a git folder of its own, a clean filter for the autocommit) starts
+    no command outside its sandbox: the node never runs git with anything the agent could write.
+    Its commit still reaches the hub."""
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    hub = tmp_path / "repo" / ".bosun" / "hub.git"
+    script = HOSTILE.replace("MARKS", str(marks)).replace("HUB", str(hub))
+    agents = {"evil": {"kind": "command", "command": ["sh", "-c", script], "resources": {"bosun_worker": 1},
+                       "autocommit": True}}
+    repo = project([{"id": "evil"}], {}, agents=agents, handback="manual", sandbox="required", **ray_plan(cluster))
+    code, events, stderr = run_events(repo)
+    assert any(e["kind"] == "running" and e["unit"] == "evil" for e in events), (code, stderr[-2000:])
+    assert sorted(p.name for p in marks.iterdir()) == [], [(e["kind"], e["unit"]) for e in events]
+    pushed = git(hub, "rev-parse", "refs/bosun/attempts/evil/1")
+    assert git(hub, "show", f"{pushed}:one.txt") == "one"
+    forget_node_folder(repo)
+
+
 def test_a_worker_killed_mid_unit_loses_no_committed_work(project, cluster):
     """Runs last: it takes one of the two workers away for good."""
     repo = project(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import stat
 import sys
 import tempfile
 import threading
@@ -20,16 +21,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bosun.orchestration.errors import BosunError
-from bosun.orchestration.gitcmd import git
+from bosun.orchestration.errors import BosunError, GitError
+from bosun.orchestration.gitcmd import GitRepo, git
 from bosun.orchestration.integration.gate import GateFolder
-from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.plan import AgentSpec
 from bosun.orchestration.process import Child, tail
 from bosun.orchestration.safe_files import replace_text
 from bosun.orchestration.sandbox import bwrap, ports
 from bosun.orchestration.sandbox.boxes import agent_box, gate_box
 from bosun.orchestration.sandbox.probe import bwrap_path, probe
+from bosun.orchestration.worktrees import _OBJECT_ID, AGENT_IDENTITY, AgentClone
 
 KEEPER = Path(__file__).with_name("keeper.py")
 BOSUN_ROOT = str(Path(__file__).resolve().parents[3])
@@ -39,7 +40,19 @@ LOG_MAX_BYTES = 4_000_000
 
 
 def node_root() -> Path:
-    return Path(os.environ.get("BOSUN_NODE_DIR") or Path(tempfile.gettempdir()) / "bosun-node")
+    """This user's folder for node work (`$BOSUN_NODE_DIR`, or `bosun-node-<uid>` in the temporary
+    folder): made with mode 0700, and refused when it is not a folder of this user that only this
+    user can write, so another local user cannot plant one (with a git config in it) first."""
+    root = Path(os.environ.get("BOSUN_NODE_DIR") or Path(tempfile.gettempdir()) / f"bosun-node-{os.getuid()}")
+    try:
+        root.mkdir(mode=0o700, parents=True)
+    except FileExistsError:
+        pass
+    info = os.lstat(root)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o022:
+        raise BosunError(f"the node folder {root} is not a folder of this user that only it can write; "
+                         "remove it or set BOSUN_NODE_DIR")
+    return root
 
 
 def forget_session(session: str) -> None:
@@ -85,7 +98,10 @@ class AgentJob:
     paths: dict[str, str]
     """Supervisor paths in argv and env -> what they are here: worktree, folder, task_file, report_file."""
     files: dict[str, str] = field(default_factory=dict)
-    """Files the command reads (task file, a scripted agent's script): supervisor path -> text."""
+    """Files the command reads (task file, a scripted agent's script, a script the plan's command
+    names by absolute path): supervisor path -> text."""
+    executable: list[str] = field(default_factory=list)
+    """Those of `files` that are executable where the supervisor runs."""
     agent: AgentSpec | None = None
     sandbox: str = "auto"
     network: bool = False
@@ -96,41 +112,54 @@ class AgentJob:
 
 
 class AgentRun:
-    """One attempt of one unit on this node: a fresh clone from the hub, the agent, the push."""
+    """One attempt of one unit on this node, as in local mode: a repository of Bosun's own
+    (fetched from the hub) and the agent in a worktree of it, sandboxed by `AgentClone.sandbox_view`
+    (its config, `commondir` and `.git` file read-only; its own ref file and object folder). Git
+    on the node never runs with a config or git folder the agent could write: the agent's objects
+    are taken back hash-checked, its head read from its ref file, and the push made from Bosun's
+    repository."""
 
     def __init__(self, job: AgentJob) -> None:
         self.job = job
         self.dir = node_root() / job.session / f"{job.unit}.{job.attempt}"
-        self.work = self.dir / "work"
+        self.clone = AgentClone(GitRepo(self.dir), self.dir)
+        self.work = self.clone.worktree_path(job.unit)
         self.log = self.dir.parent / f"{job.unit}.{job.attempt}.log"
         self.child: Child | None = None
         self.pushed: str | None = None
-        self._config = ""
+        self.sandboxed = False
+        self._ended = False
         self._stop = threading.Event()
         self._pushing = threading.Lock()
         self._pusher: threading.Thread | None = None
 
     # -- start -----------------------------------------------------------------------------
     def start(self) -> dict:
-        """Clone the start from the hub and start the agent; returns where it runs."""
+        """Fetch the start from the hub and start the agent; returns where it runs."""
         job = self.job
         shutil.rmtree(self.dir, ignore_errors=True)
         (self.dir / "outbox").mkdir(parents=True)
         self.log.unlink(missing_ok=True)
-        git(["init", "--quiet", "-b", job.branch, str(self.work)], self.dir)
+        repo = self.clone.path
+        git(["init", "--quiet", "--bare", str(repo)], self.dir)
+        for key, value in (*AGENT_IDENTITY, ("core.hooksPath", "/dev/null"), ("gc.auto", "0")):
+            git(["config", key, value], repo)
         wanted = [job.start] + ([job.merge] if job.merge else [])
-        git(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", job.hub, *wanted], self.work)
-        git(["reset", "--quiet", "--hard", job.start], self.work)
+        git(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--end-of-options", job.hub, *wanted], repo)
+        self.clone.guard()
+        self.clone.worktrees.mkdir(parents=True, exist_ok=True)
+        self.clone.add_worktree(job.unit, job.start)
         if job.merge:  # a conflict hand-back: the agent resolves the markers, as on one machine
-            git(["merge", "--no-edit", "--no-verify", "--quiet", job.merge], self.work, check=False)
-        self._config = (self.work / ".git" / "config").read_text()
+            self.clone.merge_into_worktree(job.unit, job.merge)
         self.pushed = job.start
-        here = {"worktree": self.work, "folder": self.dir, "task_file": self.dir / "task.json",
+        here = {"worktree": self.work, "folder": self.clone.worktrees, "task_file": self.dir / "task.json",
                 "report_file": self.dir / "outbox" / "report.json"}
         mapping = {sup: str(here[role]) for sup, role in job.paths.items()}
         for index, (sup, text) in enumerate(job.files.items()):
             local = self.dir / f"file.{index}.{Path(sup).name}"
             replace_text(local, text)
+            if sup in job.executable:
+                local.chmod(0o755)
             mapping[sup] = str(local)
         if job.python != sys.executable:
             mapping[job.python] = sys.executable
@@ -142,11 +171,13 @@ class AgentRun:
         block = ports.allocate()
         env.update(block.env())
         if sandbox_on_node(job.sandbox) and job.agent is not None:
+            view = self.clone.sandbox_view(job.unit)
+            self.sandboxed = True
+            outbox = self.dir / "outbox"
             readable = [Path(mapping[s]) for s in job.files] + [here["task_file"]]
             box = agent_box(job.agent, repo=self.dir.parent, bosun_dir=self.dir, argv=argv, env=env,
-                            worktree=self.work, git_read=[], git_write=[(self.dir / "outbox", self.dir / "outbox")],
-                            git_env={}, readable=readable, network=job.network)
-            box.write(self.work)
+                            worktree=self.work, git_read=view.read, git_write=[*view.write, (outbox, outbox)],
+                            git_env=view.env, readable=readable, network=job.network)
             box.hide += hub_side(job.hub)
             argv = bwrap.argv(bwrap_path() or "bwrap", box, argv)
         else:
@@ -160,19 +191,41 @@ class AgentRun:
     # -- while it runs, and after ------------------------------------------------------------
     def _keep_pushing(self) -> None:
         while not self._stop.wait(PUSH_EVERY_S):
-            self._push()
+            try:
+                self._push()
+            except (OSError, BosunError):
+                pass  # the next round, or the final push, tries again
+
+    def _head(self) -> str | None:
+        """The commit to push. While a sandboxed agent runs: its loose objects taken in (each
+        one's hash checked) and the id in its own ref file, if that is a commit Bosun's repository
+        now has; its packs and the branch wait for `absorb` at the end. Otherwise the branch."""
+        unit = self.job.unit
+        if not self.sandboxed or self._ended:
+            return self.clone.branch_head(unit)
+        own = self.clone.sandbox_dir(unit)
+        self.clone._import_loose(own / "objects")
+        ref_file = own / "heads" / unit
+        try:
+            head = ref_file.read_text(errors="replace").strip() if ref_file.is_file() and not ref_file.is_symlink() else ""
+        except OSError:
+            return None
+        if not _OBJECT_ID.fullmatch(head):
+            return None
+        found = git(["cat-file", "-e", f"{head}^{{commit}}"], self.clone.path, check=False)
+        return head if found.code == 0 else None
 
     def _push(self, tries: int = 1) -> str | None:
-        """Push the branch's head to the attempt's ref if it moved (read from the ref file, so a
-        config the agent wrote is never consulted before the push, which runs with Bosun's).
-        One push at a time; the last one (`tries` > 1) says why it failed."""
+        """Push the head to the attempt's ref if it moved, from Bosun's repository (its config
+        Bosun's). One push at a time; the last one (`tries` > 1) says why it failed."""
         with self._pushing:
-            head = _branch_head(self.work, self.job.branch)
+            self.clone.guard()
+            head = self._head()
             for left in range(tries - 1, -1, -1):
                 if not head or head == self.pushed:
                     break
                 result = git(["push", "--quiet", "--no-verify", "--force", self.job.hub,
-                              f"{head}:{self.job.push_ref}"], self.work, check=False)
+                              f"{head}:{self.job.push_ref}"], self.clone.path, check=False)
                 if result.code == 0:
                     self.pushed = head
                 elif not left and tries > 1:
@@ -183,19 +236,25 @@ class AgentRun:
             return self.pushed
 
     def wait(self, timeout: float | None) -> dict:
-        """Wait for the agent, commit leftovers if asked, push the final head; what happened."""
+        """Wait for the agent, take back what its sandbox wrote, commit leftovers if asked (with
+        Bosun's git dir, work tree and index named), push the final head; what happened."""
         assert self.child is not None
         finished = self.child.wait(timeout)
         self._stop.set()
         if self._pusher is not None:
             self._pusher.join()
-        config = self.work / ".git" / "config"
-        if config.read_text(errors="replace") != self._config:  # the agent's config never runs Bosun's git
-            replace_text(config, self._config)
-        if self.job.autocommit and git(["status", "--porcelain"], self.work, check=False).out.strip():
-            git(["add", "--all"], self.work, check=False)
-            git(["commit", "--quiet", "--no-verify", "-m", f"bosun: work left uncommitted by the agent on "
-                 f"{self.job.unit}"], self.work, check=False)
+        with self._pushing:
+            self.clone.guard()
+            if self.sandboxed:
+                self.clone.absorb(self.job.unit)
+            self._ended = True
+            if self.job.autocommit:
+                try:
+                    if self.clone.has_changes(self.job.unit):
+                        self.clone.commit_all(self.job.unit, f"bosun: work left uncommitted by the agent on "
+                                              f"{self.job.unit}")
+                except GitError:
+                    pass  # the agent broke its worktree's link: its commits still count, nothing else
         head = self._push(tries=5)
         report = self.dir / "outbox" / "report.json"
         text = None
@@ -229,23 +288,6 @@ def _swap(value: str, mapping: dict[str, str]) -> str:
     return value
 
 
-def _branch_head(work: Path, branch: str) -> str | None:
-    """The branch's commit from its ref file, or from packed-refs: no git process, no config read."""
-    git_dir = work / ".git"
-    try:
-        value = (git_dir / "refs" / "heads" / branch).read_text().strip()
-        return value if len(value) in (40, 64) else None
-    except OSError:
-        pass
-    try:
-        for line in (git_dir / "packed-refs").read_text().splitlines():
-            if line.endswith(f" refs/heads/{branch}"):
-                return line.split()[0]
-    except OSError:
-        pass
-    return None
-
-
 # -- gates ----------------------------------------------------------------------------------
 @dataclass
 class GateJob:
@@ -272,7 +314,7 @@ def run_gate_here(job: GateJob) -> dict:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (cache / "HEAD").exists():
             git(["init", "--quiet", "--bare", str(cache)], base)
-        git(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", job.hub, job.commit], cache)
+        git(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--end-of-options", job.hub, job.commit], cache)
     work = Path(tempfile.mkdtemp(prefix="gate.", dir=base))
     try:
         folder = GateFolder(GitRepo(cache), work / "tree")
