@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import socket
 import threading
 import time
@@ -25,13 +26,16 @@ from ray.exceptions import RayError
 
 from bosun.orchestration.backends.hub import Hub, attempt_ref
 from bosun.orchestration.backends.node import AgentJob, AgentRun, GateJob, forget_session, run_gate_here
+from bosun.orchestration.agents.launch import _PLACEHOLDER
 from bosun.orchestration.errors import BosunError
+from bosun.orchestration.gitcmd import git
 from bosun.orchestration.integration import gate as gate_module
 from bosun.orchestration.integration.gate import GateResult, GateSandbox
 from bosun.orchestration.plan import AgentSpec, Plan
 from bosun.orchestration.process import Finished, scrubbed_env
 from bosun.orchestration.safe_files import replace_text
 from bosun.orchestration.sandbox import network_of, requested
+from bosun.orchestration.worktrees import _OBJECT_ID, unit_branch
 
 START_TIMEOUT_S = 300.0
 """How long an attempt may wait for its agent's node (placement, the fetch from the hub)."""
@@ -148,8 +152,14 @@ class RemoteChild:
                 handle.write(f"\nbosun: the node running this agent was lost: {type(exc).__name__}\n")
             return Finished(None, False, True, time.monotonic() - self.started)
         self._pull_log()
-        self.backend.take_back(self.clone, self.unit, result, self.report_file)
-        self.actor.clean.remote(self.unit)
+        try:
+            self.backend.take_back(self.clone, self.unit, result, self.report_file)
+        except BosunError as exc:  # the node's answer is not trusted: the attempt failed
+            with open(self.log_path, "a", encoding="utf-8") as handle:
+                handle.write(f"\nbosun: {exc}\n")
+            return Finished(None, False, False, result.get("duration_s") or time.monotonic() - self.started)
+        finally:  # the node forgets the attempt whatever happened here
+            self.actor.clean.remote(self.unit)
         killed = self.killed or result["killed"]
         code = None if (killed or result["timed_out"]) else result["exit_code"]
         return Finished(code, result["timed_out"], killed, result["duration_s"])
@@ -285,14 +295,24 @@ class RayBackend:
             if merge:
                 self.hub.publish(clone.path, merge, attempt_ref(unit, handout.attempt, "merges"))
         files = {str(task_file): task_file.read_text()}
-        for arg in argv:
-            if arg.startswith(str(bosun_dir) + "/") and Path(arg).is_file():
-                files[arg] = Path(arg).read_text()
+        # What Bosun prepared (a scripted agent's script) and, as in a local sandbox, the files the
+        # plan's command names by absolute path (the user's own agent scripts), never a placeholder.
+        named = [a for a in agent.command or () if not _PLACEHOLDER.search(a)] if agent.kind == "command" else []
+        prepared = [a for a in argv if a.startswith(str(bosun_dir) + "/")]
+        executable = []
+        for arg in prepared + named:
+            if arg.startswith("/") and Path(arg).is_file():
+                try:
+                    files[arg] = Path(arg).read_text()
+                except (OSError, UnicodeDecodeError):
+                    continue  # a binary program: the node has its own, or none
+                if os.access(arg, os.X_OK):
+                    executable.append(arg)
         job = AgentJob(hub=self.hub.url, session=self.key, unit=unit, attempt=handout.attempt, start=start,
                        merge=merge, branch=f"bosun/unit/{unit}", argv=argv, env=env,
                        paths={str(worktree): "worktree", str(worktree.parent): "folder",
                               str(task_file): "task_file", str(report_file): "report_file"},
-                       files=files, agent=agent, sandbox=requested(plan, agent),
+                       files=files, executable=executable, agent=agent, sandbox=requested(plan, agent),
                        network=network_of(agent) == "host", autocommit=agent.autocommit,
                        push_ref=attempt_ref(unit, handout.attempt))
         log.parent.mkdir(parents=True, exist_ok=True)
@@ -313,9 +333,17 @@ class RayBackend:
         and worktree moved to them, so collecting the work is the same as on one machine (the
         supervisor's own clone: one lock on its worktrees for every thread)."""
         head = result.get("head")
-        if head and head != clone.branch_head(unit):
+        if head is not None and not (isinstance(head, str) and _OBJECT_ID.fullmatch(head)):
+            raise BosunError(f"the node reported a head that is not a commit id: {str(head)[:80]!r}")
+        old = clone.branch_head(unit)
+        if head and head != old:
             with clone._worktree_lock:  # a fetch reads every worktree's HEAD: not while one is made
                 self.hub.take(clone.path, head)
+                moved = git(["update-ref", "-m", "bosun: the attempt's commits, from its node",  # compare-and-swap
+                             f"refs/heads/{unit_branch(unit)}", head, old or ""], clone.path, check=False)
+            if moved.code != 0:
+                raise BosunError(f"cannot move {unit_branch(unit)} to the node's commit {head}: "
+                                 f"{(moved.err.strip().splitlines() or ['?'])[-1]}")
             clone.add_worktree(unit, head)
         if result.get("report") is not None:
             replace_text(report_file, result["report"])

@@ -45,7 +45,8 @@ class Hub:
 
     def take(self, into: Path, commit: str) -> None:
         """Fetch one commit by id from the hub into the repository at `into` (no ref is written)."""
-        git(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", str(self.path), commit], into)
+        git(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--end-of-options", str(self.path), commit],
+            into)
 
     def gate_commit(self, user: GitRepo, index: Path, label: str) -> str:
         """The gate folder's tree (as its private index holds it) as a commit a node can fetch,
