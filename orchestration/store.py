@@ -458,11 +458,12 @@ class Store:
             return None
         if row.lease_mono is None:
             return row.lease_until - (self.clock() if now is None else now)
-        return row.lease_mono - self.lease_clock() if row.lease_boot == BOOT_ID else 0.0
+        same_boot = row.lease_boot == BOOT_ID or None in (row.lease_boot, BOOT_ID)  # unknown: not another boot
+        return row.lease_mono - self.lease_clock() if same_boot else 0.0
 
     _EXPIRED = ("SELECT id, state, owner, epoch FROM units WHERE state IN ('claimed', 'running') AND lease_until "
                 "IS NOT NULL AND CASE WHEN lease_mono IS NULL THEN lease_until < :wall "
-                "ELSE lease_boot IS NOT :boot OR lease_mono < :mono END")
+                "ELSE (lease_boot IS NOT NULL AND :boot IS NOT NULL AND lease_boot != :boot) OR lease_mono < :mono END")
 
     def expire_leases(self, now: float | None = None) -> list[Event]:
         """Return every held unit whose lease ran out to `ready`; its old token stays stale for good.

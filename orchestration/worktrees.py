@@ -313,7 +313,7 @@ class AgentClone:
                 tmp.write_bytes(data)
                 os.chmod(tmp, 0o444)
                 os.replace(tmp, dest)
-                if body.startswith(b"commit "):
+                if _well_formed_commit(body):
                     commits.add(name)
         return commits
 
@@ -337,3 +337,13 @@ class AgentClone:
             detail = (pack_err or unpack_err).decode(errors="replace")
             raise GitError(["fetch", commit], pack.returncode or unpack.returncode, detail)
         self.user.run("update-ref", "-m", "bosun: fetched from the agents' clone", ref, commit)
+
+
+def _well_formed_commit(body: bytes) -> bool:
+    """What `update-ref` checks before it points a branch at an object: a commit whose header
+    length is true and whose content starts with its tree (a `--literally` bogus one is not)."""
+    header, _, content = body.partition(b"\0")
+    kind, _, size = header.partition(b" ")
+    return kind == b"commit" and size.isdigit() and int(size) == len(content) and \
+        re.match(rb"tree [0-9a-f]{40}\n", content) is not None
+

@@ -34,3 +34,26 @@ def test_a_removed_worktree_is_gone_at_once_and_a_new_one_survives_the_cleanup(t
     assert (second / "big" / "f299.txt").exists() and not (second / "scratch.txt").exists()
     assert not clone.has_changes("u"), "the new worktree is intact and still linked to the clone"
     assert not any((tmp_path / ".bosun" / "trash").iterdir())
+
+
+def test_only_a_well_formed_commit_takes_absorb_s_fast_path(tmp_path):
+    """absorb moves a branch without git only to what update-ref would accept: a bogus commit
+    written with `hash-object --literally` (header and tree unchecked) goes the slow way."""
+    import subprocess
+    import zlib
+
+    from bosun.orchestration.worktrees import _well_formed_commit
+
+    repo = tmp_path / "r"
+    repo.mkdir()
+    run = lambda *a, **k: subprocess.run(["git", *a], cwd=repo, capture_output=True, text=True, check=True, **k)  # noqa: E731
+    run("init", "-q")
+    run("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "real")
+    real = run("rev-parse", "HEAD").stdout.strip()
+    bogus = run("hash-object", "-t", "commit", "--literally", "-w", "--stdin", input="not a commit\n").stdout.strip()
+
+    def body(oid: str) -> bytes:
+        return zlib.decompress((repo / ".git" / "objects" / oid[:2] / oid[2:]).read_bytes())
+
+    assert _well_formed_commit(body(real))
+    assert not _well_formed_commit(body(bogus))
