@@ -136,20 +136,27 @@ def _boxed_argv(command: str, folder: Path, env: dict[str, str], sandbox: GateSa
 def _start(command: str, folder: Path, allowed_env: tuple[str, ...], log_path: Path, ceiling: Path,
            sandbox: GateSandbox | None, name: str) -> Child:
     """Start the gate: in its sandbox when there is one, else with a private TMPDIR."""
-    block = ports.allocate()
-    env = _gate_env(allowed_env, ceiling, block)
-    argv = ["/bin/sh", "-c", command]
-    record: list[Path] = []
-    limit = limits.open_group(name)
+    private_tmp = None
     if sandbox is not None:
         leftovers.end_named(sandbox.bosun_dir, name)
-        if sandbox.active:
-            argv = _boxed_argv(command, folder, env, sandbox, limit is not None)
-        else:  # unsandboxed: a private TMPDIR at least
+        if not sandbox.active:  # unsandboxed: a private TMPDIR at least
             private_tmp = sandbox.bosun_dir / "tmp" / name
             shutil.rmtree(private_tmp, ignore_errors=True)
             private_tmp.mkdir(parents=True)
-            env["TMPDIR"] = str(private_tmp)
+    block = ports.allocate()
+    env = _gate_env(allowed_env, ceiling, block)
+    if private_tmp is not None:
+        env["TMPDIR"] = str(private_tmp)
+    record: list[Path] = []
+    limit = limits.open_group(name)
+    try:
+        boxed = sandbox is not None and sandbox.active
+        argv = _boxed_argv(command, folder, env, sandbox, limit is not None) if boxed else ["/bin/sh", "-c", command]
+    except BaseException:  # nothing started: give back what was taken for it
+        ports.release(block)
+        if limit is not None:
+            limit.close()
+        raise
 
     def on_start(child: Child) -> None:
         if sandbox is not None:
