@@ -10,26 +10,32 @@ that process stays (five idle minutes, on a socket only this user can open) to s
 merges, which then pay for neither node's start nor the library: a merge's few trees cost what
 checking their own files costs. BOSUN_TSCHECK_SERVER=0 checks in the calling process only.
 
-The script is written next to the system's temporary files (a wheel carries only Python) and run
-as `node SCRIPT TYPESCRIPT_JS FOLDER...`; after each tree it prints `@@bosun-tree FOLDER EXIT`.
+The script is written into this user's own folder among the temporary files (a wheel carries only
+Python), bosun-tscheck-UID, 0700 and checked to be ours, beside the server's socket, and run as
+`node SCRIPT TYPESCRIPT_JS FOLDER...`; after each tree it prints `@@bosun-tree FOLDER EXIT`. A kept
+server refuses a request while it checks another, and exits when a request runs past
+BOSUN_TSCHECK_BUDGET seconds (300, the runner's timeout) or its client leaves; a client whose
+server is silent past that kills it and checks in its own process.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shlex
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 
 MARK = "@@bosun-tree"
 
 SCRIPT = r"""
-const path = require("path"), net = require("net"), fs = require("fs"), os = require("os");
-const crypto = require("crypto"), child = require("child_process");
-const [library, ...rest] = process.argv.slice(2);
+const path = require("path"), net = require("net"), fs = require("fs");
+const crypto = require("crypto"), child = require("child_process"), threads = require("worker_threads");
+const budget = 1000 * (Number(process.env.BOSUN_TSCHECK_BUDGET) || 300);  // one request's most, as the runner's
 
-function checker() {
+function checker(library) {
   const ts = require(library);
   const affecting = (ts.sourceFileAffectingCompilerOptions || []).map(o => o.name);
   let files = new Map();  // a parsed, bound file depends only on its name, text and these options
@@ -80,77 +86,154 @@ function checker() {
   };
 }
 
-function serve(socket) {  // one checker kept warm for later merges; gone after 5 idle minutes
-  const check = checker();
-  let timer;
-  const idle = () => { clearTimeout(timer); timer = setTimeout(() => process.exit(0), 300000); };
+// One checker kept warm for later merges; gone after 5 idle minutes. It checks in a worker thread so
+// that this one stays free: it refuses a request while another runs (that client checks on its own
+// rather than wait), and exits when a request runs past the budget or its client has left (the
+// runner timed it out), so no check outlives its runner. Each connection first gets the server's pid.
+function serve(library, socket) {
+  const worker = new threads.Worker(__filename, { workerData: library });
+  let timer, current = null, ino = null;
+  const quit = () => {
+    try { if (fs.statSync(socket).ino === ino) fs.unlinkSync(socket); } catch (error) {}  // only our own
+    process.exit(0);
+  };
+  const idle = () => { clearTimeout(timer); timer = setTimeout(quit, 300000); };
+  worker.on("error", quit).on("exit", quit);
+  process.stdout.on("error", () => {});
   const server = net.createServer(conn => {
     let buffer = "";
     conn.on("error", () => {});
+    conn.on("close", () => { if (current === conn) quit(); });
+    conn.write(`@@bosun-server ${process.pid}\n`);
     conn.on("data", chunk => {
       buffer += chunk;
-      if (!buffer.endsWith("\n")) return;
-      let out;
-      try { out = check(JSON.parse(buffer)); } catch (error) { out = String(error && error.stack || error) + "\n"; }
-      conn.end(out);
-      idle();
+      if (!buffer.endsWith("\n") || conn === current) return;
+      if (current) return conn.end();  // busy
+      current = conn;
+      clearTimeout(timer);
+      timer = setTimeout(quit, budget);
+      worker.once("message", out => { current = null; conn.end(out); idle(); });
+      worker.postMessage(buffer);
     });
   });
-  server.on("error", () => process.exit(0));  // another one already serves this socket
-  try { fs.unlinkSync(socket); } catch (error) {}
-  server.listen(socket, idle);
+  server.on("error", () => process.exit(0));  // another one took the socket first
+  const listen = () => server.listen(socket, () => {
+    ino = fs.statSync(socket).ino;
+    process.stdout.write("listening\n");
+    idle();
+  });
+  const probe = net.connect(socket);  // a socket somebody answers on is never taken over
+  probe.on("connect", () => process.exit(0));
+  probe.on("error", error => {
+    if (error.code === "ECONNREFUSED") try { fs.unlinkSync(socket); } catch (e) {}  // a dead server's
+    listen();
+  });
 }
 
+// The server's report; undefined: nobody listens there; null: no report (busy, failed, or past the
+// deadline: a server still silent a second after its own budget is stuck, and is killed).
 function ask(socket, trees) {
   return new Promise(resolve => {
-    let out = "";
+    let out = "", pid = 0;
     const conn = net.connect(socket, () => conn.write(JSON.stringify(trees) + "\n"));
-    conn.on("data", chunk => { out += chunk; });
-    conn.on("end", () => resolve(out));
-    conn.on("error", () => resolve(null));
+    const late = setTimeout(() => {
+      if (pid > 1) try { process.kill(pid, "SIGKILL"); } catch (error) {}
+      conn.destroy();
+      resolve(null);
+    }, budget + 1000);
+    conn.on("data", chunk => {
+      out += chunk;
+      const first = /^@@bosun-server (\d+)\n/.exec(out);
+      if (first) pid = Number(first[1]);
+    });
+    conn.on("end", () => {
+      clearTimeout(late);
+      const report = out.replace(/^@@bosun-server \d+\n/, "");
+      resolve(report.includes("@@bosun-tree") ? report : null);
+    });
+    conn.on("error", error => {
+      clearTimeout(late);
+      resolve(error.code === "ENOENT" || error.code === "ECONNREFUSED" ? undefined : null);
+    });
   });
+}
+
+async function served(library, trees) {  // the kept server's report, or null: then check here
+  if (process.env.BOSUN_TSCHECK_SERVER === "0") return null;
+  const folder = path.dirname(__filename), owner = fs.statSync(folder);
+  if ((owner.mode & 0o077) !== 0 || (process.geteuid && owner.uid !== process.geteuid())) return null;
+  const id = crypto.createHash("sha256").update(`${__filename}\0${library}\0${fs.statSync(library).mtimeMs}`)
+    .digest("hex").slice(0, 16);
+  const socket = path.join(folder, `${id}.sock`);
+  const out = await ask(socket, trees);
+  if (out !== undefined) return out;
+  const server = child.spawn(process.execPath, [__filename, library, "--serve", socket],
+                             { detached: true, stdio: ["ignore", "pipe", "ignore"], cwd: "/" });
+  await new Promise(resolve => {  // it listens, or leaves (another one does), or never gets there
+    const wait = setTimeout(resolve, 10000);
+    const done = () => { clearTimeout(wait); resolve(); };
+    server.stdout.once("data", done).once("close", done);
+    server.once("error", done);
+  });
+  server.stdout.destroy();
+  server.unref();
+  return (await ask(socket, trees)) || null;
 }
 
 async function main() {
-  if (rest[0] === "--serve") return serve(rest[1]);
+  const [library, ...rest] = process.argv.slice(2);
+  if (rest[0] === "--serve") return serve(library, rest[1]);
   const trees = rest.map(name => [name, path.resolve(name)]);
-  let out = null;
-  if (process.env.BOSUN_TSCHECK_SERVER !== "0") {
-    const folder = path.join(os.tmpdir(), `bosun-tscheck-${process.getuid ? process.getuid() : 0}`);
-    fs.mkdirSync(folder, { recursive: true, mode: 0o700 });
-    const owner = fs.statSync(folder);
-    if ((owner.mode & 0o077) === 0 && (!process.getuid || owner.uid === process.getuid())) {  // nobody else's
-      const id = crypto.createHash("sha256").update(`${__filename}\0${library}\0${fs.statSync(library).mtimeMs}`)
-        .digest("hex").slice(0, 16);
-      const socket = path.join(folder, `${id}.sock`);
-      out = await ask(socket, trees);
-      if (out === null) {
-        const server = child.spawn(process.execPath, [__filename, library, "--serve", socket],
-                                   { detached: true, stdio: "ignore", cwd: "/" });
-        let gone = false;
-        server.on("exit", () => { gone = true; });
-        server.unref();
-        for (let i = 0; i < 100 && out === null && !gone; i++) {
-          await new Promise(resolve => setTimeout(resolve, 100));
-          out = await ask(socket, trees);
-        }
-      }
-    }
-  }
-  if (out === null) out = checker()(trees);  // no server: check here
+  const out = (await served(library, trees)) || checker(library)(trees);  // no server: check here
   process.stdout.write(out);
   process.exitCode = /^@@bosun-tree \S+ [1-9]/m.test(out) || !out.includes("@@bosun-tree") ? 2 : 0;
 }
-main();
+
+if (threads.isMainThread) {
+  main();
+} else {  // the server's worker
+  const check = checker(threads.workerData);
+  threads.parentPort.on("message", request => {
+    let out;
+    try { out = check(JSON.parse(request)); } catch (error) { out = String(error && error.stack || error) + "\n"; }
+    threads.parentPort.postMessage(out);
+  });
+}
 """
 
 
-def script_path() -> Path:
-    """The script on disk, written once per content (its hash in the name)."""
+def user_folder() -> Path | None:
+    """This user's folder for the script and the kept server's socket, or None when the name is taken
+    by something that is not ours alone: whoever owns or may write to it could put their own script
+    there for us to run."""
+    path = Path(tempfile.gettempdir()) / f"bosun-tscheck-{os.geteuid()}"
+    try:
+        path.mkdir(mode=0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return None
+    info = os.lstat(path)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o077:
+        return None
+    return path
+
+
+def script_path() -> Path | None:
+    """The script on disk in this user's folder (its hash in the name), written again unless the file
+    there is ours and holds exactly SCRIPT; None without such a folder."""
+    home = user_folder()
+    if home is None:
+        return None
     digest = hashlib.sha256(SCRIPT.encode()).hexdigest()[:12]
-    path = Path(tempfile.gettempdir()) / f"bosun-tscheck-{digest}.js"
-    if not path.is_file():
-        partial = path.with_suffix(f".{os.getpid()}.tmp")
+    path = home / f"tscheck-{digest}.js"
+    try:
+        info = os.lstat(path)
+        good = stat.S_ISREG(info.st_mode) and info.st_uid == os.geteuid() and path.read_text() == SCRIPT
+    except (OSError, UnicodeDecodeError):
+        good = False
+    if not good:
+        partial = home / f".tscheck-{digest}.{os.getpid()}.tmp"
         partial.write_text(SCRIPT)
         partial.replace(path)
     return path
@@ -170,9 +253,10 @@ def batch_command(tsc: str) -> str | None:
     not the npm package): then the caller runs tsc itself on each tree."""
     node = shutil.which("node")
     library = typescript_module(tsc)
-    if not node or library is None:
+    script = script_path() if node and library is not None else None
+    if script is None:
         return None
-    return f"{node} {script_path()} {library}"
+    return shlex.join([node, str(script), str(library)])
 
 
 def split(output: str, folders: list[str], exit_code: int | None) -> dict[str, tuple[int | None, str]]:
