@@ -246,12 +246,13 @@ def test_a_hostile_agent_on_a_node_runs_nothing_outside_its_sandbox(project, clu
     """An agent that writes git config a node's git would read (an `ext::` transport for the hub's
     address, a `commondir` to a git folder of its own, a clean filter for the autocommit) starts
     no command outside its sandbox: the node never runs git with anything the agent could write.
-    Its commit still reaches the hub."""
+    Its commit still reaches the hub. (Its script, a file the plan names, is shipped to the node.)"""
     marks = tmp_path / "marks"
     marks.mkdir()
     hub = tmp_path / "repo" / ".bosun" / "hub.git"
-    script = HOSTILE.replace("MARKS", str(marks)).replace("HUB", str(hub))
-    agents = {"evil": {"kind": "command", "command": ["sh", "-c", script], "resources": {"bosun_worker": 1},
+    script = tmp_path / "hostile.sh"  # named by absolute path: shipped to the node, readable in its box
+    script.write_text(HOSTILE.replace("MARKS", str(marks)).replace("HUB", str(hub)))
+    agents = {"evil": {"kind": "command", "command": ["sh", str(script)], "resources": {"bosun_worker": 1},
                        "autocommit": True}}
     repo = project([{"id": "evil"}], {}, agents=agents, handback="manual", sandbox="required", **ray_plan(cluster))
     code, events, stderr = run_events(repo)

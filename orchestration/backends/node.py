@@ -27,7 +27,7 @@ from bosun.orchestration.integration.gate import GateFolder
 from bosun.orchestration.plan import AgentSpec
 from bosun.orchestration.process import Child, tail
 from bosun.orchestration.safe_files import replace_text
-from bosun.orchestration.sandbox import bwrap, ports
+from bosun.orchestration.sandbox import bwrap, limits, ports
 from bosun.orchestration.sandbox.boxes import agent_box, gate_box
 from bosun.orchestration.sandbox.probe import bwrap_path, probe
 from bosun.orchestration.worktrees import _OBJECT_ID, AGENT_IDENTITY, AgentClone
@@ -170,6 +170,7 @@ class AgentRun:
         env.update({k: os.environ[k] for k in ("PATH", "HOME") if k in os.environ})
         block = ports.allocate()
         env.update(block.env())
+        limit = limits.open_group(f"agent.{job.unit}")  # the process cap local children have
         if sandbox_on_node(job.sandbox) and job.agent is not None:
             view = self.clone.sandbox_view(job.unit)
             self.sandboxed = True
@@ -179,11 +180,11 @@ class AgentRun:
                             worktree=self.work, git_read=view.read, git_write=[*view.write, (outbox, outbox)],
                             git_env=view.env, readable=readable, network=job.network)
             box.hide += hub_side(job.hub)
-            argv = bwrap.argv(bwrap_path() or "bwrap", box, argv)
+            argv = bwrap.argv(bwrap_path() or "bwrap", box, argv if limit is not None else limits.inner_limit(argv))
         else:
             env["TMPDIR"] = str(self.dir / "tmp")
             (self.dir / "tmp").mkdir()
-        self.child = Child(kept(argv), self.work, env, self.log, on_end=lambda: ports.release(block))
+        self.child = Child(kept(argv), self.work, env, self.log, on_end=lambda: ports.release(block), limit=limit)
         self._pusher = threading.Thread(target=self._keep_pushing, daemon=True, name="bosun push")
         self._pusher.start()
         return {"node": os.uname().nodename, "node_pid": os.getpid(), "node_worktree": str(self.work)}
@@ -323,15 +324,16 @@ def run_gate_here(job: GateJob) -> dict:
         env = {**job.env, **block.env(), "GIT_CEILING_DIRECTORIES": str(work)}
         env.update({k: os.environ[k] for k in ("PATH", "HOME") if k in os.environ})
         argv = ["/bin/sh", "-c", job.command]
+        limit = limits.open_group("gate")  # the process cap local gates have
         if sandbox_on_node(job.sandbox):
             box = gate_box(repo=base, folder=folder.path, env=env, network=job.network)
             box.hide += hub_side(job.hub)
-            argv = bwrap.argv(bwrap_path() or "bwrap", box, argv)
+            argv = bwrap.argv(bwrap_path() or "bwrap", box, argv if limit is not None else limits.inner_limit(argv))
         else:
             (work / "tmp").mkdir()
             env["TMPDIR"] = str(work / "tmp")
         log = work / "gate.log"
-        child = Child(kept(argv), folder.path, env, log, on_end=lambda: ports.release(block))
+        child = Child(kept(argv), folder.path, env, log, on_end=lambda: ports.release(block), limit=limit)
         waiter = threading.Thread(target=child.wait, args=(job.timeout,), daemon=True)
         result: dict = {}
         try:
