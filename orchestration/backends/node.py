@@ -3,9 +3,12 @@
 Plain Python with no Ray in it (the Ray actor and task in `cluster.py` only call this), so
 the work a node does is the same code whoever schedules it. A node knows nothing of the
 user's repository or the store: it gets commit ids and the hub's address, works in a folder
-of its own under `$BOSUN_NODE_DIR` (default: the system's temporary folder), and hands its
-commits back by pushing them to the hub. Each command runs under the keeper, in bubblewrap
-where the node has it and the plan asks for it, so nothing outlives the worker that started it.
+of its own under `node_root()` (this user's, mode 0700), and hands its commits back by pushing
+them to the hub. An agent works as in local mode: in a worktree of a repository Bosun owns on
+the node, its git config and admin files read-only in the sandbox, so no git Bosun runs there
+reads anything the agent wrote. Each command runs under the keeper (with the process cap local
+children have), in bubblewrap where the node has it and the plan asks for it, so nothing
+outlives the worker that started it.
 """
 
 from __future__ import annotations
