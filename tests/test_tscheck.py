@@ -142,7 +142,7 @@ def test_a_request_past_its_budget_is_checked_by_the_client_and_ends_the_server(
     assert command
     trees = tmp / "trees"
     tree(trees / "small")
-    tree(trees / "slow", lines=4000)  # about two seconds of checking even in a warm server
+    tree(trees / "slow", lines=8000)  # several seconds of checking even in a warm server
     alone = check(command, trees, ["slow"], BOSUN_TSCHECK_SERVER="0")
     assert "error TS2322" in alone.stdout and alone.returncode == 2
 
@@ -191,20 +191,23 @@ def test_a_busy_server_refuses_at_once_rather_than_queue(tsc: str, tmp: Path) ->
     [sock] = user_folder().glob("*.sock")
     pid = answering(sock)
 
-    def reply() -> str:
-        with socket.socket(socket.AF_UNIX) as conn:
-            conn.settimeout(60)
-            conn.connect(str(sock))
-            conn.sendall(json.dumps([["small", str(trees / "small")]]).encode() + b"\n")
+    def send(name: str) -> socket.socket:
+        conn = socket.socket(socket.AF_UNIX)
+        conn.settimeout(60)
+        conn.connect(str(sock))
+        conn.sendall(json.dumps([[name, str(trees / name)]]).encode() + b"\n")
+        return conn
+
+    def reply(conn: socket.socket) -> str:
+        with conn:
             return conn.makefile().read().partition("\n")[2]
 
-    slow = subprocess.Popen(f"{command} slow", shell=True, cwd=trees, stdout=subprocess.PIPE, text=True)
+    slow = send("slow")  # held open: a client that leaves would end the request
     try:
-        assert until(lambda: reply() == ""), "a request waited behind the slow one"
-        out, _ = slow.communicate(timeout=120)
+        assert until(lambda: reply(send("small")) == ""), "a request waited behind the slow one"
+        meanwhile = check(command, trees, ["small"])  # refused too: its client checks on its own
+        assert "error TS2322" in meanwhile.stdout and meanwhile.returncode == 2
+        assert "@@bosun-tree slow 2" in reply(slow)
     finally:
-        if slow.poll() is None:
-            slow.kill()
-            slow.wait()
-    assert "error TS2322" in out and slow.returncode == 2
-    assert "@@bosun-tree small 2" in reply() and answering(sock) == pid
+        slow.close()
+    assert "@@bosun-tree small 2" in reply(send("small")) and answering(sock) == pid
