@@ -44,14 +44,16 @@ class DemoHuman(threading.Thread):
         super().__init__(daemon=True, name="demo human")
         self.db_path, self.agents, self.pause_s = db_path, agents, pause_s
         self.stop = threading.Event()
-        self.decided: set[tuple[str, int]] = set()
+        self.decided: set[tuple[str, int, str]] = set()
+        """(unit, attempt, state) decided once: one attempt can need two decisions (approved, then
+        conflicted because another unit merged first)."""
 
     def run(self) -> None:
         store = Store(self.db_path)
         try:
             while not self.stop.wait(self.pause_s):
                 for unit in store.units():
-                    key = (unit.id, unit.attempts)
+                    key = (unit.id, unit.attempts, unit.state)
                     if key in self.decided:
                         continue
                     if unit.state == AWAITING_APPROVAL and not unit.approved:
