@@ -32,12 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+from merge_queue import GIT_ENV  # noqa: E402
 from ray_cluster import Cluster, start_cluster  # noqa: E402
-
-GIT_ENV = {**{k: v for k, v in os.environ.items() if not k.startswith("GIT_")},
-           "LC_ALL": "C", "GIT_CONFIG_NOSYSTEM": "1",
-           "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
-           "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
 
 CHECK_PY = """\
 import pathlib, sys

@@ -27,6 +27,7 @@ from ray.exceptions import RayError
 from bosun.orchestration.backends.hub import Hub, attempt_ref
 from bosun.orchestration.backends.node import AgentJob, AgentRun, GateJob, forget_session, run_gate_here
 from bosun.orchestration.agents.launch import _PLACEHOLDER
+from bosun.orchestration.ansi import last_line
 from bosun.orchestration.errors import BosunError
 from bosun.orchestration.gitcmd import git
 from bosun.orchestration.integration import gate as gate_module
@@ -371,13 +372,9 @@ class RayBackend:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         replace_text(log_path, result["log"])
         duration = result.get("duration_s", time.monotonic() - started_at)
-        if result["timed_out"]:
-            cause = f"timed out after {timeout:g}s"
-        elif result["exit_code"] == 0:
-            cause = "tests passed"
-        elif result["exit_code"] is None:
-            cause = "stopped" if handle.killed else result["log"].strip().splitlines()[-1]
+        if result["exit_code"] is None and not result["timed_out"]:  # it never ran to an end on a node
+            cause = "stopped" if handle.killed else last_line(result["log"]) or "the gate failed on the cluster"
         else:
-            cause = f"tests failed (exit {result['exit_code']})"
+            cause = gate_module.gate_cause(result["exit_code"], result["timed_out"], timeout)
         return GateResult(result["exit_code"] == 0 and not result["timed_out"] and not handle.killed,
                           result["exit_code"], duration, cause, result["log"][-4000:], log_path)

@@ -170,6 +170,13 @@ def _start(command: str, folder: Path, allowed_env: tuple[str, ...], log_path: P
     return Child(argv, folder, env, log_path, on_start=on_start, on_end=on_end, limit=limit)
 
 
+def gate_cause(exit_code: int | None, timed_out: bool, timeout: float) -> str:
+    """The one line a gate's verdict gives, wherever the gate ran."""
+    if timed_out:
+        return f"timed out after {timeout:g}s"
+    return "tests passed" if exit_code == 0 else f"tests failed (exit {exit_code})"
+
+
 def run_gate(command: str, folder: Path, timeout: float, allowed_env: tuple[str, ...], log_path: Path,
              ceiling: Path, started: Callable[[Child], None] | None = None,
              sandbox: GateSandbox | None = None, slot: int | None = None) -> GateResult:
@@ -188,12 +195,7 @@ def run_gate(command: str, folder: Path, timeout: float, allowed_env: tuple[str,
     finished = child.wait(timeout)
     limit = child.limit
     output = tail(log_path)
-    if finished.timed_out:
-        cause = f"timed out after {timeout:g}s"
-    elif finished.exit_code == 0:
-        cause = "tests passed"
-    else:
-        cause = f"tests failed (exit {finished.exit_code})"
+    cause = gate_cause(finished.exit_code, finished.timed_out, timeout)
     if finished.forks_refused and limit is not None:
         cause += f"; its process limit ({limit.limit}) refused {finished.forks_refused} forks"
     return GateResult(finished.exit_code == 0 and not finished.timed_out, finished.exit_code,
