@@ -1,7 +1,7 @@
 """Bosun on a real project: replay a stretch of its own history as units, gated by its own tests.
 
     python benchmarks/replay_history.py SOURCE_REPO FIRST..LAST DEST --gate "CMD"
-        [--paths src tests] [--agents 3] [--batch 4] [--merge auto|manual] [--prepare-only]
+        [--paths src tests] [--agents 3] [--batch 4] [--merge auto|manual] [--prepare-only] [--first-parent]
 
 Each non-merge commit in FIRST..LAST that touches `--paths` becomes a unit whose prompt is the
 commit's patch; a unit depends on the latest earlier unit touching one of its files (so
@@ -59,17 +59,20 @@ def git(*args: str, cwd: Path, stdin: str | None = None) -> str:
     return done.stdout
 
 
-def units_of(source: Path, span: str, paths: list[str]) -> list[dict]:
-    """One unit per non-merge commit touching `paths`, oldest first, with file-overlap dependencies."""
-    commits = git("log", "--no-merges", "--reverse", "--format=%H", span, "--", *paths, cwd=source).split()
+def units_of(source: Path, span: str, paths: list[str], first_parent: bool = False) -> list[dict]:
+    """One unit per non-merge commit touching `paths`, oldest first, with file-overlap dependencies;
+    with `first_parent`, one per commit of the first-parent line (a merged pull request is one unit,
+    its change against the line it merged into: what a project that merges its PRs looks like)."""
+    walk = "--first-parent" if first_parent else "--no-merges"
+    commits = git("log", walk, "--reverse", "--format=%H", span, "--", *paths, cwd=source).split()
     units, last_touch = [], {}
     for commit in commits:
-        files = git("diff", "--name-only", f"{commit}^", commit, "--", *paths, cwd=source).split()
+        files = git("diff", "--name-only", f"{commit}^1", commit, "--", *paths, cwd=source).split()
         if not files:
             continue
         unit_id = f"c{commit[:7]}"
         units.append({"id": unit_id, "title": git("log", "-1", "--format=%s", commit, cwd=source).strip(),
-                      "prompt": git("diff", "--binary", f"{commit}^", commit, "--", *paths, cwd=source),
+                      "prompt": git("diff", "--binary", f"{commit}^1", commit, "--", *paths, cwd=source),
                       "depends_on": sorted({last_touch[f] for f in files if f in last_touch}), "scope": files})
         last_touch.update(dict.fromkeys(files, unit_id))
     return units
@@ -88,9 +91,9 @@ def plan_text(units: list[dict], gate: str, agent: Path, agents: int, batch: int
 
 
 def prepare(source: Path, span: str, dest: Path, paths: list[str], gate: str, agents: int, batch: int,
-            merge: str) -> list[dict]:
+            merge: str, first_parent: bool = False) -> list[dict]:
     first = span.split("..")[0]
-    units = units_of(source, span, paths)
+    units = units_of(source, span, paths, first_parent)
     if not units:
         sys.exit(f"replay_history: no commit in {span} touches {' '.join(paths)}")
     if dest.exists():
@@ -133,10 +136,12 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--merge", choices=("auto", "manual"), default="auto")
     parser.add_argument("--prepare-only", action="store_true")
+    parser.add_argument("--first-parent", action="store_true",
+                        help="one unit per commit of the first-parent line (merged pull requests whole)")
     args = parser.parse_args()
     dest = args.dest.resolve()
     units = prepare(args.source.resolve(), args.span, dest, args.paths, args.gate, args.agents, args.batch,
-                    args.merge)
+                    args.merge, args.first_parent)
     print(f"{len(units)} units from {args.span} in {dest}")
     if args.prepare_only:
         print(f"cd {shlex.quote(str(dest))} && bosun run")

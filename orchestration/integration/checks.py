@@ -18,14 +18,16 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bosun.orchestration.integration.gate import GateResult, summarize
 from bosun.orchestration.gitcmd import GitRepo
+from bosun.orchestration.integration.gate import GateResult, summarize
 from bosun.orchestration.process import scrubbed_env
+from bosun.orchestration.semantic.affected import files_to_check
 from bosun.orchestration.semantic.analysis import check_merge, read_python_tree
 from bosun.orchestration.semantic.differential import Analyser, Outcome, Run, differential
+from bosun.orchestration.semantic.merge import changed_paths
 from bosun.orchestration.semantic.pytypes import drop_guarded
 from bosun.orchestration.semantic.syntax import syntax_findings
-from bosun.orchestration.semantic.tools import command_analyser, default_analysers
+from bosun.orchestration.semantic.tools import READS, command_analyser, default_analysers
 
 
 def merge_verdict(clean: bool, conflicts: tuple[str, ...] = ()) -> dict:
@@ -56,9 +58,11 @@ def semantic_verdict(repo: GitRepo, head: str, unit_head: str, merged_tree: str,
             base = unit_base
         if base and base != head:  # when the integration branch has not moved, nothing can clash
             trees = [read_python_tree(repo.path, treeish) for treeish in (base, head, theirs, merged_tree)]
+            versions = {"base": base, "ours": head, "theirs": theirs, "merged": merged_tree}
+            # first (it parses what the `ast` checks read next), so that the type checker starts early
+            only = python_files_to_check(repo, versions, trees)
             with ThreadPoolExecutor(max_workers=1) as pool:  # the tools run while the `ast` checks do
-                tools = pool.submit(run_analysers, repo, severity, analysers,
-                                    {"base": base, "ours": head, "theirs": theirs, "merged": merged_tree})
+                tools = pool.submit(run_analysers, repo, severity, analysers, versions, only)
                 try:
                     found = check_merge(*trees) + syntax_findings(*trees)
                 except Exception as exc:  # a bug in the analyser must not stall the gate: say so, block nothing
@@ -110,9 +114,24 @@ def plan_analysers(repo: GitRepo, severity: dict[str, str], merged: str) -> tupl
     return analysers, notes, sandboxed
 
 
+def python_files_to_check(repo: GitRepo, versions: dict[str, str],
+                          trees: list[dict[str, str]]) -> frozenset[str] | None:
+    """The Python files where a merge can bring a new type error, or None when a side changed what
+    a type checker reads besides `.py` files (a stub, its configuration): then every file."""
+    try:
+        for side in ("ours", "theirs"):
+            if any(path.endswith(READS["python"]) and not path.endswith(".py")
+                   for path in repo.changed_files(versions["base"], versions[side])):
+                return None
+        return files_to_check(trees, (changed_paths(trees[0], trees[1]), changed_paths(trees[0], trees[2])))
+    except Exception:  # narrowing only saves time: when it cannot tell, the checker reads every file
+        return None
+
+
 def run_analysers(repo: GitRepo, severity: dict[str, str], analysers: list[Analyser] | None,
-                  treeishes: dict[str, str]) -> tuple[list[Outcome], list[str]]:
-    """Every analyser on the four versions, the analysers side by side."""
+                  treeishes: dict[str, str], only: frozenset[str] | None = None) -> tuple[list[Outcome], list[str]]:
+    """Every analyser on the four versions, the analysers side by side. `only`: the files that can
+    hold a new diagnostic of an analyser that `narrows` (the Python type checker)."""
     notes: list[str] = []
     sandboxed = False
     if analysers is None:
@@ -125,7 +144,7 @@ def run_analysers(repo: GitRepo, severity: dict[str, str], analysers: list[Analy
         in_box = sandboxed and (analyser.command in given or analyser.name == "cargo check")
         runner = sandbox_runner(repo, severity) if in_box else plain_runner(severity)
         try:
-            return differential(repo.path, analyser, treeishes, runner)
+            return differential(repo.path, analyser, treeishes, runner, only=only)
         except Exception as exc:  # a tool or git failure must not stall the gate: say so, block nothing
             return Outcome(analyser.name, failed=f"could not run ({type(exc).__name__}: {exc})")
 
@@ -140,6 +159,8 @@ def analyser_report(outcome: Outcome) -> dict:
         report["skipped"] = outcome.skipped
     if outcome.failed:
         report["failed"] = outcome.failed
+    if outcome.files is not None:
+        report["files"] = outcome.files  # checked on the merge: those reaching both sides' changes
     return report
 
 

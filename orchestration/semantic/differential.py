@@ -52,6 +52,11 @@ class Analyser:
     # files of that kind are exactly one side's skip the runs (the output could only be that side's)
     batch: bool = False  # one run for several trees: the command gets their folders as arguments, runs
     # in their parent folder and ends each tree's output with a tscheck.MARK line
+    narrows: bool = False  # the command ends in " ." (the tree), which a list of files may replace
+
+    def on_files(self, files: tuple[str, ...]) -> str:
+        """The command checking only `files` (paths in the tree)."""
+        return self.command.removesuffix(" .") + " " + " ".join(shlex.quote("./" + path) for path in files)
 
     @property
     def program(self) -> str:
@@ -85,6 +90,7 @@ class Outcome:
     skipped: str | None = None  # why it could not run (the tool is missing, ...)
     failed: str | None = None  # it ran, but not as an analyser should (a crash on the merge only, ...)
     seconds: float = 0.0
+    files: int | None = None  # the files it checked on the merge, when not the whole tree
 
 
 def git(repo: Path, args: list[str], env: dict[str, str] | None = None, stdin: bytes | None = None) -> str:
@@ -130,27 +136,42 @@ def local_runner(analyser: Analyser, folder: Path) -> Run:
 
 
 class Cache:
-    """Diagnostics by (command, tree id), the most recent few hundred, shared by the gate's merges."""
+    """Diagnostics by (command, tree id), the most recent few hundred, shared by the gate's merges.
+    An entry knows which files it covers (None: the whole tree), so a run on some files of a tree
+    answers later questions about those files, and runs on more files of it add to the entry."""
 
     def __init__(self, size: int = 256) -> None:
         self.size = size
-        self._items: OrderedDict[tuple[str, str], tuple[list[Diagnostic], Run]] = OrderedDict()
+        self._items: OrderedDict[tuple[str, str], tuple[frozenset[str] | None, list[Diagnostic], Run]] = \
+            OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[str, str]):
+    def get(self, key: tuple[str, str], files: tuple[str, ...] | None = None) -> tuple[list[Diagnostic], Run] | None:
+        """The diagnostics of `files` (None: every file) of the tree, when the entry covers them."""
         with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        return None
+            if key not in self._items:
+                return None
+            covered, found, run = self._items[key]
+            if covered is not None and (files is None or not covered.issuperset(files)):
+                return None
+            self._items.move_to_end(key)
+        wanted = set(files or ())
+        return (found, run) if files is None else ([d for d in found if d.path in wanted], run)
 
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
 
-    def put(self, key: tuple[str, str], value) -> None:
+    def put(self, key: tuple[str, str], files: tuple[str, ...] | None, found: list[Diagnostic], run: Run) -> None:
         with self._lock:
-            self._items[key] = value
+            if files is not None and key in self._items:
+                covered, known, _ = self._items[key]
+                if covered is None:
+                    return
+                found = known + [d for d in found if d.path not in covered]
+                files = tuple(covered | set(files))
+            self._items[key] = (None if files is None else frozenset(files), found, run)
+            self._items.move_to_end(key)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
 
@@ -175,9 +196,11 @@ def changed_files(repo: Path, old: str, new: str) -> list[str]:
 
 
 def differential(repo: Path, analyser: Analyser, treeishes: dict[str, str], runner: Runner = local_runner,
-                 cache: Cache | None = CACHE, work: Path | None = None) -> Outcome:
+                 cache: Cache | None = CACHE, work: Path | None = None, only: frozenset[str] | None = None) -> Outcome:
     """Run `analyser` on the four versions (`treeishes`: base, ours, theirs, merged -> commit or tree)
-    and return what only the merge has, as findings of `analyser.kind`."""
+    and return what only the merge has, as findings of `analyser.kind`. `only`: the files that can
+    hold something new (semantic/affected.py), checked instead of each whole tree when the
+    analyser `narrows`."""
     started = time.monotonic()
     outcome = Outcome(analyser.name)
     missing = tool_missing(analyser)
@@ -188,9 +211,11 @@ def differential(repo: Path, analyser: Analyser, treeishes: dict[str, str], runn
     if trees["merged"] in (trees["ours"], trees["theirs"]) or same_as_a_side(repo, analyser, trees):
         outcome.seconds = time.monotonic() - started  # the merge is one side for this tool: nothing can be new
         return outcome
+    files = narrowed_files(repo, trees, only) if only is not None and analyser.narrows else None
+    files = files or {version: None for version in VERSIONS}
+    outcome.files = None if files["merged"] is None else len(files["merged"])
     results: dict[str, tuple[list[Diagnostic], Run]] = {}
     ran: list[str] = []
-    base_known = True
     with tempfile.TemporaryDirectory(prefix="bosun-diff-", dir=work) as tmp:
         def prepare(version: str) -> Path:
             folder = Path(tmp) / version
@@ -208,7 +233,8 @@ def differential(repo: Path, analyser: Analyser, treeishes: dict[str, str], runn
 
         def one(version: str) -> tuple[list[Diagnostic], Run]:
             folder = prepare(version)
-            return read(folder, runner(analyser, folder))
+            narrowed = replace(analyser, command=analyser.on_files(files[version])) if files[version] else analyser
+            return read(folder, runner(narrowed, folder))
 
         def batch(versions: list[str]) -> list[tuple[list[Diagnostic], Run]]:
             for version in versions:
@@ -221,9 +247,11 @@ def differential(repo: Path, analyser: Analyser, treeishes: dict[str, str], runn
         def run_versions(versions: tuple[str, ...]) -> None:
             todo = []
             for version in versions:
-                hit = cache.get((analyser.command, trees[version])) if cache else None
+                hit = cache.get((analyser.command, trees[version]), files[version]) if cache else None
                 if hit is not None:
                     results[version] = hit
+                elif files[version] == ():
+                    results[version] = ([], Run(0, "", 0.0))  # none of the files that matter is in this tree
                 elif trees[version] not in [trees[v] for v in todo]:
                     todo.append(version)
             with ThreadPoolExecutor(max_workers=max(1, len(todo))) as pool:
@@ -231,23 +259,36 @@ def differential(repo: Path, analyser: Analyser, treeishes: dict[str, str], runn
                 for version, result in zip(todo, done):
                     results[version] = result
                     if cache is not None and result[1].exit_code not in (None, 127):
-                        cache.put((analyser.command, trees[version]), result)
+                        cache.put((analyser.command, trees[version]), files[version], *result)
             ran.extend(todo)
             for version in versions:  # versions with the same tree share one run
                 if version not in results:
                     results[version] = next(results[v] for v in results if trees[v] == trees[version])
 
-        # The base is needed only when the merge shows something neither side does (then it tells
-        # whether that was there before both sides removed it): most merges skip its run.
-        run_versions(("ours", "theirs", "merged"))
-        cached_base = cache.get((analyser.command, trees["base"])) if cache else None
+        # Runs are saved where they cannot change the answer. The unit's branch is needed only when
+        # the merge shows something the integration branch does not (whose run is usually cached:
+        # it was the last merge), or fails without a word; the base only when the merge shows
+        # something neither side does (it tells whether that was there before both removed it).
+        unknown: set[str] = set()
+        if analyser.batch:
+            run_versions(("ours", "theirs", "merged"))
+        else:
+            run_versions(("ours", "merged"))
+            merged_found, merged_run = results["merged"]
+            if new_in_merge([], results["ours"][0], [], merged_found) or (
+                    not merged_found and merged_run.exit_code not in (0, None)):
+                run_versions(("theirs",))
+            else:
+                unknown.add("theirs")
+                results["theirs"] = ([], Run(0, "", 0.0))
+        cached_base = cache.get((analyser.command, trees["base"]), files["base"]) if cache else None
         if cached_base is not None or new_in_merge([], results["ours"][0], results["theirs"][0], results["merged"][0]):
             run_versions(("base",))
         else:
-            base_known = False
+            unknown.add("base")
             results["base"] = ([], Run(0, "", 0.0))
     outcome.ran = len(ran)
-    outcome.counts = {version: len(results[version][0]) for version in VERSIONS if version != "base" or base_known}
+    outcome.counts = {version: len(results[version][0]) for version in VERSIONS if version not in unknown}
     merged_run = results["merged"][1]
     if merged_run.exit_code == 127 and not results["merged"][0]:
         outcome.skipped = f"{analyser.program} could not start: {merged_run.output.strip()[-200:]}"
@@ -267,6 +308,22 @@ def differential(repo: Path, analyser: Analyser, treeishes: dict[str, str], runn
         outcome.findings = [finding_of(analyser, d, ours, theirs) for d in outcome.new]
     outcome.seconds = time.monotonic() - started
     return outcome
+
+
+NARROW_SHARE = 0.8  # a run on this share of a tree's files or more checks the whole tree (and caches it)
+NARROW_CHARS = 64_000  # and so does a list of files this long (one shell argument is at most 128 kB)
+
+
+def narrowed_files(repo: Path, trees: dict[str, str], only: frozenset[str]) -> dict[str, tuple[str, ...]] | None:
+    """The files of `only` each version holds, or None when checking each whole tree is as good."""
+    files = {}
+    for version in VERSIONS:
+        present = {path for path, _ in read_files(repo, trees[version], (".py",))}
+        files[version] = tuple(sorted(only & present))
+        if version == "merged" and (len(files[version]) >= NARROW_SHARE * len(present)
+                                    or sum(len(p) + 5 for p in files[version]) > NARROW_CHARS):
+            return None
+    return files
 
 
 def read_files(repo: Path, tree: str, endings: tuple[str, ...]) -> frozenset[tuple[str, str]]:

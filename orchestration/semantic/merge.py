@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Mapping
 
 from bosun.orchestration.semantic.resolve import Resolver, Target
-from bosun.orchestration.semantic.tree import ParseCache, Parsed, Tree, module_name
+from bosun.orchestration.semantic.tree import SHARED, Parsed, Tree, module_name
 
 VERSIONS = ("base", "ours", "theirs", "merged")
 
@@ -25,7 +25,7 @@ class Merge:
 
     def __init__(self, base: Mapping[str, str], ours: Mapping[str, str], theirs: Mapping[str, str],
                  merged: Mapping[str, str]) -> None:
-        cache = ParseCache()
+        cache = SHARED
         files = dict(zip(VERSIONS, (base, ours, theirs, merged)))
         roots = {name.split(".")[0] for tree in files.values() for path in tree if (name := module_name(path))}
         self.trees = {version: Tree(files[version], cache, roots) for version in VERSIONS}

@@ -46,7 +46,7 @@ def python_checker(name: str | None = None, src_layout: bool = False) -> Analyse
     src = {"pyrefly": "--search-path src ", "ty": "--extra-search-path src "}.get(name, "") if src_layout else ""
     command = CHECKERS[name].format(exe=exe, src=src)
     env = (("MYPYPATH", "src"),) if name == "mypy" and src_layout else ()
-    return Analyser(name=name, command=command, kind="type_error", timeout=180.0, env=env)
+    return Analyser(name=name, command=command, kind="type_error", timeout=180.0, env=env, narrows=True)
 
 
 GUARDS = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}

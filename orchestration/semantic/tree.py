@@ -4,7 +4,9 @@ module name, each parsed once per content and understood (summary, uses) only wh
 from __future__ import annotations
 
 import ast
+import threading
 import warnings
+from collections import OrderedDict
 from collections.abc import Mapping
 from functools import cached_property
 
@@ -67,15 +69,28 @@ def module_name(path: str) -> str | None:
 
 
 class ParseCache:
-    """Parses keyed by file content: the four trees of a merge share most of their files."""
+    """Parses keyed by file content, shared by the four trees of a merge and by the merges after it
+    (most files of the integration branch are the same from one merge to the next), with what was
+    read from each (summary, uses). Bounded by the source it holds (an AST takes ~35 bytes a
+    character); the least recently used go first. Safe to share between threads."""
 
-    def __init__(self) -> None:
-        self._by_text: dict[str, Parsed | None] = {}
+    def __init__(self, max_chars: int = 3_000_000) -> None:
+        self.max_chars = max_chars
+        self._by_text: OrderedDict[str, Parsed | None] = OrderedDict()
+        self._chars = 0
+        self._lock = threading.Lock()
 
     def get(self, text: str) -> Parsed | None:
-        if text not in self._by_text:
-            self._by_text[text] = self._parse(text)
-        return self._by_text[text]
+        with self._lock:  # parsing holds the GIL anyway: one at a time, and never twice
+            if text in self._by_text:
+                self._by_text.move_to_end(text)
+                return self._by_text[text]
+            parsed = self._by_text[text] = self._parse(text)
+            self._chars += len(text)
+            while self._chars > self.max_chars and len(self._by_text) > 1:
+                old, _ = self._by_text.popitem(last=False)
+                self._chars -= len(old)
+            return parsed
 
     @staticmethod
     def _parse(text: str) -> Parsed | None:
@@ -89,6 +104,9 @@ class ParseCache:
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return None
         return Parsed(tree, source) if nesting_within(tree, MAX_NESTING) else None
+
+
+SHARED = ParseCache()
 
 
 class Tree:

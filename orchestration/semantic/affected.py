@@ -1,0 +1,132 @@
+"""Which Python files a merge could give a new type error: those whose imports reach, directly or
+through other modules of the project, files that both sides changed.
+
+A type checker's verdict on a file depends only on that file and on the modules it imports,
+transitively. Where everything a file reaches is as one side left it, the merged tree holds it
+exactly as that side did, and a differential check can find nothing new there. So the checker
+need only look at files reaching changes of both sides, on every tree; on a merge of independent
+work that is a handful of files, or none.
+
+The import graph is over-approximated: the imports of every version of the merge; for
+`from pkg import name` both `pkg` and a submodule `pkg/name`; each enclosing package's
+`__init__.py`; a name looked up from the project root, from `src/` and from each folder above
+the importing file (where a test runner puts them on the path). A file that does not parse is
+taken to import everything (so is one nested too deep for the `ast` checks).
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import threading
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+
+from bosun.orchestration.semantic.tree import SHARED
+
+Imports = tuple[tuple[int, str, tuple[str, ...]], ...]  # (level, module, names) per import statement
+EVERYTHING: Imports = ((-1, "", ()),)  # what a file that does not parse is taken to import
+
+_CACHE: dict[bytes, Imports] = {}
+_CACHE_LOCK = threading.Lock()
+_CACHE_SIZE = 8192
+
+
+def imports_of(text: str) -> Imports:
+    """Every import statement of a file (also those inside functions and `if TYPE_CHECKING:`),
+    cached by content: the trees of a merge, and the merges of one session, share most files."""
+    key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            return _CACHE[key]
+    found = _read_imports(text)
+    with _CACHE_LOCK:
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.clear()
+        _CACHE[key] = found
+    return found
+
+
+def _read_imports(text: str) -> Imports:
+    parsed = SHARED.get(text)  # the `ast` checks read the same files: parsed once for both
+    if parsed is None:
+        return EVERYTHING
+    found = []
+    for node in ast.walk(parsed.tree):
+        if isinstance(node, ast.Import):
+            found += [(0, alias.name, ()) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names = tuple(alias.name for alias in node.names if alias.name != "*")
+            found.append((node.level, node.module or "", names))
+    return tuple(found)
+
+
+def folders_above(path: str) -> list[str]:
+    """`a/b/` and `a/` for `a/b/c.py`, nearest first."""
+    parts = path.split("/")[:-1]
+    return ["/".join(parts[:i]) + "/" for i in range(len(parts), 0, -1)]
+
+
+def module_files(folder: str, dotted: str) -> list[str]:
+    """The files that can hold module `dotted` under `folder` and the packages around it."""
+    parts = [p for p in dotted.split(".") if p]
+    files = []
+    for i in range(1, len(parts) + 1):
+        stem = folder + "/".join(parts[:i])
+        files += [stem + ".py", stem + ".pyi", stem + "/__init__.py", stem + "/__init__.pyi"]
+    return files
+
+
+def candidates(path: str, imports: Imports, packages: set[str]) -> set[str]:
+    """Every project file one of `imports`, made in the file at `path`, may load. `packages`: the
+    folders holding an `__init__.py` (a name is not looked up inside a package, as a test runner
+    puts only folders outside packages on the path)."""
+    found: set[str] = set()
+    above = folders_above(path)
+    for level, module, names in imports:
+        if level > 0:
+            if level - 1 >= len(above) + 1:
+                continue  # beyond the top: an error the checker reports on the file itself
+            folder = ([*above, ""])[level - 1]
+            if not module:  # `from . import name`: an attribute of the package's __init__, or a submodule
+                found |= {folder + "__init__.py", folder + "__init__.pyi"}
+            roots = [folder]
+        else:
+            roots = ["", "src/", *(folder for folder in above if folder not in packages)]
+        for root in roots:
+            found.update(module_files(root, module))
+            for name in names:
+                found.update(module_files(root, f"{module}.{name}" if module else name))
+    return found
+
+
+def files_to_check(trees: Iterable[Mapping[str, str]], changed: tuple[set[str], set[str]]) -> frozenset[str]:
+    """The `.py` files (of any version in `trees`: path -> text) whose imports reach, transitively,
+    a file of `changed[0]` and a file of `changed[1]` (a file reaches itself)."""
+    trees = list(trees)
+    paths = set().union(*(tree.keys() for tree in trees)) | changed[0] | changed[1]
+    packages = {path.removesuffix("__init__.py") for path in paths if path.endswith("__init__.py")}
+    importers: dict[str, set[str]] = defaultdict(set)  # file -> the files that may import it
+    imports_all: set[str] = set()
+    for tree in trees:
+        for path, text in tree.items():
+            imports = imports_of(text)
+            if imports == EVERYTHING:
+                imports_all.add(path)
+                continue
+            for target in candidates(path, imports, packages) & paths:
+                importers[target].add(path)
+
+    def reaching(starts: set[str]) -> set[str]:
+        seen = set(starts)
+        todo = list(starts)
+        while todo:
+            for importer in importers.get(todo.pop(), ()):
+                if importer not in seen:
+                    seen.add(importer)
+                    todo.append(importer)
+        return seen | (imports_all if starts else set())
+
+    both = reaching(changed[0]) & reaching(changed[1])
+    present = set().union(*(tree.keys() for tree in trees))
+    return frozenset(path for path in both if path in present and path.endswith(".py"))

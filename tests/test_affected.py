@@ -1,0 +1,110 @@
+"""The type checker looks only at files whose imports reach both sides' changes (semantic/affected.py):
+the import graph on its own, then the whole verdict with real pyrefly on merges that need the
+checker on a file, on none, and on every file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bosun.orchestration.gitcmd import GitRepo
+from bosun.orchestration.integration.checks import semantic_verdict
+from bosun.orchestration.semantic.affected import files_to_check
+from bosun.orchestration.semantic.differential import CACHE
+from bosun.orchestration.semantic.findings import ALL_SEVERITY, SemanticSettings
+from bosun.orchestration.semantic.pytypes import find_program
+
+from tests.test_differential import repo_with
+
+
+def check(base: dict, ours: dict, theirs: dict) -> frozenset[str]:
+    """files_to_check for a merge given as the base and what each side changed (None: removed)."""
+    def apply(changes: dict) -> dict:
+        tree = {**base, **changes}
+        return {path: text for path, text in tree.items() if text is not None}
+    return files_to_check([base, apply(ours), apply(theirs), apply({**ours, **theirs})],
+                          (set(ours), set(theirs)))
+
+
+def test_independent_modules_need_no_file_checked() -> None:
+    base = {"pkg/__init__.py": "", "pkg/a.py": "def f():\n    return 1\n", "pkg/b.py": "def g():\n    return 2\n"}
+    assert check(base, {"pkg/a.py": "def f():\n    return [1]\n"}, {"pkg/b.py": "def g():\n    return 3\n"}) == set()
+
+
+def test_a_file_reaching_both_sides_is_checked_and_what_it_imports_is_not() -> None:
+    base = {"a.py": "def f():\n    return 1\n", "b.py": "from a import f\n\ndef g():\n    return f()\n",
+            "c.py": "import b\n", "other.py": "import a\n"}
+    ours = {"a.py": "def f():\n    return [1]\n"}
+    assert check(base, ours, {"c.py": "import b\nb.g().bit_length()\n"}) == {"c.py"}
+    assert check(base, ours, {"b.py": base["b.py"] + "\nX = f().real\n"}) == {"b.py", "c.py"}
+    assert check(base, ours, {"new.py": "from b import g\n"}) == {"new.py"}, "a file one side added"
+
+
+def test_relative_imports_packages_and_the_src_layout() -> None:
+    base = {"src/pkg/__init__.py": "from .core import run\n", "src/pkg/core.py": "from . import util\n",
+            "src/pkg/util.py": "def u():\n    return 1\n", "src/pkg/types.py": "T = 1\n",
+            "src/pkg/io.py": "from types import SimpleNamespace\n", "tests/test_run.py": "import pkg\n"}
+    util = {"src/pkg/util.py": "def u():\n    return '1'\n"}
+    assert check(base, util, {"tests/test_run.py": "import pkg\npkg.run()\n"}) == {"tests/test_run.py"}
+    assert check(base, util, {"src/pkg/core.py": "from . import util\nX = 2\n"}) == \
+        {"src/pkg/core.py", "src/pkg/__init__.py", "tests/test_run.py"}, "and what imports it, transitively"
+    assert check(base, {"src/pkg/types.py": "T = 2\n"}, {"src/pkg/io.py": "from types import new_class\n"}) == set(), \
+        "the standard library's types is not the package's types.py"
+    assert check(base, {"src/pkg/__init__.py": "run = 1\n"}, {"src/pkg/core.py": "from . import util\nY = 1\n"}) \
+        == {"src/pkg/core.py", "src/pkg/__init__.py", "tests/test_run.py"}, \
+        "`from . import name` reads the package's __init__; the base's imports count too"
+
+
+def test_a_module_one_side_removes_and_the_other_imports() -> None:
+    base = {"pkg/__init__.py": "", "pkg/old.py": "A = 1\n", "app.py": "B = 2\n"}
+    assert check(base, {"pkg/old.py": None}, {"app.py": "from pkg.old import A\n"}) == {"app.py"}
+    assert check(base, {"pkg/old.py": None}, {"app.py": "from pkg import old\n"}) == {"app.py"}
+
+
+def test_a_file_that_does_not_parse_is_taken_to_reach_everything() -> None:
+    base = {"a.py": "A = 1\n", "b.py": "B = 1\n", "broken.py": "def (\n"}
+    assert check(base, {"a.py": "A = 2\n"}, {"b.py": "B = 2\n"}) == {"broken.py"}
+
+
+PYREFLY = find_program("pyrefly")
+needs_pyrefly = pytest.mark.skipif(PYREFLY is None, reason="pyrefly is not installed (it is a dependency of Bosun)")
+TYPED_BASE = {"pkg/__init__.py": "", "pkg/shapes.py": "def area(w, h):\n    return w * h\n",
+              "pkg/report.py": "def title():\n    return 'report'\n",
+              "pkg/legacy.py": "def old():\n    return undefined_name\n"}  # an error the base already has
+
+
+def verdict(tmp_path: Path, ours: dict, theirs: dict) -> dict:
+    CACHE.clear()
+    repo, merged = repo_with(tmp_path, TYPED_BASE, ours, theirs)
+    result = semantic_verdict(GitRepo(repo), "ours", "theirs", merged, SemanticSettings(ALL_SEVERITY))
+    [report] = [r for r in result["analysers"] if r["analyser"] == "pyrefly"]
+    return {**result, "pyrefly": report}
+
+
+@needs_pyrefly
+def test_pyrefly_checks_only_the_file_reaching_both_changes_and_still_finds_the_break(tmp_path: Path) -> None:
+    ours = {"pkg/shapes.py": "def area(w, h):\n    return [w, h]\n"}
+    theirs = {"pkg/use.py": "from pkg.shapes import area\n\ndef big():\n    return area(2, 3).bit_length()\n",
+              "pkg/report.py": "def title():\n    return 'Report'\n"}
+    result = verdict(tmp_path, ours, theirs)
+    assert result["blocking"], result["cause"]
+    [finding] = [f for f in result["findings"] if f["kind"] == "type_error"]
+    assert finding["path"] == "pkg/use.py" and "bit_length" in finding["message"]
+    assert result["pyrefly"]["files"] == 1, "only pkg/use.py reaches both sides' changes"
+
+
+@needs_pyrefly
+def test_independent_changes_run_no_type_checker_at_all(tmp_path: Path) -> None:
+    result = verdict(tmp_path, {"pkg/shapes.py": "def area(w, h):\n    return [w, h]\n"},
+                     {"pkg/report.py": "def title():\n    return 3\n"})
+    assert result["passed"] and result["pyrefly"]["files"] == 0 and result["pyrefly"]["ran_on"] == 0
+
+
+@needs_pyrefly
+def test_a_changed_stub_or_config_checks_every_file(tmp_path: Path) -> None:
+    result = verdict(tmp_path, {"pkg/shapes.py": "def area(w, h):\n    return [w, h]\n"},
+                     {"pkg/report.pyi": "def title() -> str: ...\n"})
+    assert "files" not in result["pyrefly"], "a stub changes what the checker reads: the whole tree"
+    assert result["pyrefly"]["diagnostics"]["merged"] >= 1, "the base's own error is seen, and not blamed"
+    assert result["passed"]
