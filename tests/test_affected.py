@@ -49,8 +49,9 @@ def test_relative_imports_packages_and_the_src_layout() -> None:
     assert check(base, util, {"tests/test_run.py": "import pkg\npkg.run()\n"}) == {"tests/test_run.py"}
     assert check(base, util, {"src/pkg/core.py": "from . import util\nX = 2\n"}) == \
         {"src/pkg/core.py", "src/pkg/__init__.py", "tests/test_run.py"}, "and what imports it, transitively"
-    assert check(base, {"src/pkg/types.py": "T = 2\n"}, {"src/pkg/io.py": "from types import new_class\n"}) == set(), \
-        "the standard library's types is not the package's types.py"
+    assert check(base, {"src/pkg/types.py": "T = 2\n"}, {"src/pkg/io.py": "from types import new_class\n"}) == \
+        {"tests/test_run.py"}, "the standard library's types is not the package's types.py (only `import pkg` " \
+        "reaches both, as attributes)"
     assert check(base, {"src/pkg/__init__.py": "run = 1\n"}, {"src/pkg/core.py": "from . import util\nY = 1\n"}) \
         == {"src/pkg/core.py", "src/pkg/__init__.py", "tests/test_run.py"}, \
         "`from . import name` reads the package's __init__; the base's imports count too"
@@ -108,3 +109,11 @@ def test_a_changed_stub_or_config_checks_every_file(tmp_path: Path) -> None:
     assert "files" not in result["pyrefly"], "a stub changes what the checker reads: the whole tree"
     assert result["pyrefly"]["diagnostics"]["merged"] >= 1, "the base's own error is seen, and not blamed"
     assert result["passed"]
+
+
+def test_a_plain_import_reaches_the_packages_submodules_as_attributes() -> None:
+    base = {"pkg/__init__.py": "", "pkg/sub.py": "def f():\n    return 1\n", "pkg/deep/__init__.py": "",
+            "app.py": "X = 1\n"}
+    assert check(base, {"pkg/sub.py": None}, {"app.py": "import pkg\npkg.sub.f()\n"}) == {"app.py"}
+    assert check(base, {"pkg/deep/__init__.py": "Y = 1\n"}, {"app.py": "from pkg import *\n"}) == {"app.py"}
+    assert check(base, {"pkg/sub.py": None}, {"app.py": "from pkg import deep\n"}) == set()

@@ -24,7 +24,8 @@ from collections.abc import Iterable, Mapping
 
 from bosun.orchestration.semantic.tree import SHARED
 
-Imports = tuple[tuple[int, str, tuple[str, ...]], ...]  # (level, module, names) per import statement
+Imports = tuple[tuple[int, str, tuple[str, ...]], ...]  # (level, module, names) per import statement;
+# the name "*" stands for every submodule of the module (a star import; `import pkg`'s attributes)
 EVERYTHING: Imports = ((-1, "", ()),)  # what a file that does not parse is taken to import
 
 _CACHE: dict[bytes, Imports] = {}
@@ -53,11 +54,10 @@ def _read_imports(text: str) -> Imports:
         return EVERYTHING
     found = []
     for node in ast.walk(parsed.tree):
-        if isinstance(node, ast.Import):
-            found += [(0, alias.name, ()) for alias in node.names]
+        if isinstance(node, ast.Import):  # `import pkg` reaches its submodules as attributes too ("*")
+            found += [(0, alias.name, ("*",)) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
-            names = tuple(alias.name for alias in node.names if alias.name != "*")
-            found.append((node.level, node.module or "", names))
+            found.append((node.level, node.module or "", tuple(alias.name for alias in node.names)))
     return tuple(found)
 
 
@@ -77,10 +77,10 @@ def module_files(folder: str, dotted: str) -> list[str]:
     return files
 
 
-def candidates(path: str, imports: Imports, packages: set[str]) -> set[str]:
+def candidates(path: str, imports: Imports, packages: set[str], inside: Mapping[str, set[str]]) -> set[str]:
     """Every project file one of `imports`, made in the file at `path`, may load. `packages`: the
     folders holding an `__init__.py` (a name is not looked up inside a package, as a test runner
-    puts only folders outside packages on the path)."""
+    puts only folders outside packages on the path); `inside`: the modules directly in each folder."""
     found: set[str] = set()
     above = folders_above(path)
     for level, module, names in imports:
@@ -96,7 +96,10 @@ def candidates(path: str, imports: Imports, packages: set[str]) -> set[str]:
         for root in roots:
             found.update(module_files(root, module))
             for name in names:
-                found.update(module_files(root, f"{module}.{name}" if module else name))
+                if name == "*":
+                    found |= inside.get(root + module.replace(".", "/") + "/" if module else root, set())
+                else:
+                    found.update(module_files(root, f"{module}.{name}" if module else name))
     return found
 
 
@@ -106,6 +109,13 @@ def files_to_check(trees: Iterable[Mapping[str, str]], changed: tuple[set[str], 
     trees = list(trees)
     paths = set().union(*(tree.keys() for tree in trees)) | changed[0] | changed[1]
     packages = {path.removesuffix("__init__.py") for path in paths if path.endswith("__init__.py")}
+    inside: dict[str, set[str]] = defaultdict(set)
+    for path in paths:
+        folder = path.rsplit("/", 1)[0] + "/" if "/" in path else ""
+        inside[folder].add(path)
+        if path.endswith("/__init__.py") and folder.count("/") > 0:
+            parent = folder[:-1].rsplit("/", 1)[0] + "/" if folder[:-1].count("/") else ""
+            inside[parent].add(path)
     importers: dict[str, set[str]] = defaultdict(set)  # file -> the files that may import it
     imports_all: set[str] = set()
     for tree in trees:
@@ -114,7 +124,7 @@ def files_to_check(trees: Iterable[Mapping[str, str]], changed: tuple[set[str], 
             if imports == EVERYTHING:
                 imports_all.add(path)
                 continue
-            for target in candidates(path, imports, packages) & paths:
+            for target in candidates(path, imports, packages, inside) & paths:
                 importers[target].add(path)
 
     def reaching(starts: set[str]) -> set[str]:
