@@ -334,6 +334,11 @@ def merge_pairs(repo: Path, rev: str, count: int) -> list[tuple[str, str, str, s
     return pairs[::-1]
 
 
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
+
+
 def real_history(mirror: Path, rev: str, count: int, merges: bool, node_modules: Path | None) -> int:
     """Alarms of the gate's semantic verdict on real merges of `mirror` (a git dir, read only: a
     shared clone takes the replayed commits). Needs, already in place: pyrefly for Python; the
@@ -369,7 +374,8 @@ def real_history(mirror: Path, rev: str, count: int, merges: bool, node_modules:
               f"{first}..{last}): {len(times)} merges judged ({len(pairs) - len(times)} conflicted), "
               f"{analysed} with an analyser run ({statistics.median(diagnostics) if diagnostics else 0:g} "
               f"diagnostics on a merged tree, median), {len(alarms)} alarms; per merge median "
-              f"{statistics.median(times) if times else 0:.2f} s, max {max(times, default=0):.2f} s")
+              f"{statistics.median(times) if times else 0:.2f} s, 90th percentile {percentile(times, 0.9):.2f} s, "
+              f"max {max(times, default=0):.2f} s, over 2 s {sum(t > 2 for t in times)}")
         for line in alarms + [f"not checked: {u}" for u in unchecked]:
             print("  " + " ".join(line.split())[:400])
     return 0

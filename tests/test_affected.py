@@ -63,9 +63,14 @@ def test_a_module_one_side_removes_and_the_other_imports() -> None:
     assert check(base, {"pkg/old.py": None}, {"app.py": "from pkg import old\n"}) == {"app.py"}
 
 
-def test_a_file_that_does_not_parse_is_taken_to_reach_everything() -> None:
-    base = {"a.py": "A = 1\n", "b.py": "B = 1\n", "broken.py": "def (\n"}
-    assert check(base, {"a.py": "A = 2\n"}, {"b.py": "B = 2\n"}) == {"broken.py"}
+def test_imports_are_read_from_any_line_even_in_a_file_that_does_not_parse() -> None:
+    base = {"a.py": "A = 1\n", "b.py": "B = 1\n", "c.py": "C = 1\n",
+            "broken.py": "import a\ndef (\n", "lazy.py": "def f():\n    from b import (\n        B,  # x\n    )\n",
+            "both.py": "x = 1; from a import \\\n    A\nif T: import b\n"}
+    assert check(base, {"a.py": "A = 2\n"}, {"broken.py": "import a\ndef (:\n"}) == {"broken.py"}
+    assert check(base, {"b.py": "B = 2\n"}, {"lazy.py": "from b import B\n"}) == {"lazy.py"}
+    assert check(base, {"a.py": "A = 2\n"}, {"b.py": "B = 2\n"}) == {"both.py"}
+    assert check(base, {"a.py": "A = 2\n"}, {"c.py": "C = 2\n"}) == set()
 
 
 PYREFLY = find_program("pyrefly")

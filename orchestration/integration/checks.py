@@ -14,7 +14,9 @@ import os
 import signal
 import subprocess
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -59,10 +61,13 @@ def semantic_verdict(repo: GitRepo, head: str, unit_head: str, merged_tree: str,
         if base and base != head:  # when the integration branch has not moved, nothing can clash
             trees = [read_python_tree(repo.path, treeish) for treeish in (base, head, theirs, merged_tree)]
             versions = {"base": base, "ours": head, "theirs": theirs, "merged": merged_tree}
-            # first (it parses what the `ast` checks read next), so that the type checker starts early
             only = python_files_to_check(repo, versions, trees)
             with ThreadPoolExecutor(max_workers=1) as pool:  # the tools run while the `ast` checks do
-                tools = pool.submit(run_analysers, repo, severity, analysers, versions, only)
+                launched = threading.Event()
+                tools = pool.submit(run_analysers, repo, severity, analysers, versions, only, launched.set)
+                # the `ast` checks hold the interpreter: they start once the tools' processes have
+                # (preparing them is git, mostly, which would otherwise wait on them for its turns)
+                launched.wait(timeout=10)
                 try:
                     found = check_merge(*trees) + syntax_findings(*trees)
                 except Exception as exc:  # a bug in the analyser must not stall the gate: say so, block nothing
@@ -129,9 +134,21 @@ def python_files_to_check(repo: GitRepo, versions: dict[str, str],
 
 
 def run_analysers(repo: GitRepo, severity: dict[str, str], analysers: list[Analyser] | None,
-                  treeishes: dict[str, str], only: frozenset[str] | None = None) -> tuple[list[Outcome], list[str]]:
+                  treeishes: dict[str, str], only: frozenset[str] | None = None,
+                  on_ready: Callable[[], None] | None = None) -> tuple[list[Outcome], list[str]]:
     """Every analyser on the four versions, the analysers side by side. `only`: the files that can
-    hold a new diagnostic of an analyser that `narrows` (the Python type checker)."""
+    hold a new diagnostic of an analyser that `narrows` (the Python type checker). `on_ready`: called
+    once every analyser has started its runs (or needs none)."""
+    try:
+        return _run_analysers(repo, severity, analysers, treeishes, only, on_ready or (lambda: None))
+    finally:
+        if on_ready is not None:
+            on_ready()
+
+
+def _run_analysers(repo: GitRepo, severity: dict[str, str], analysers: list[Analyser] | None,
+                   treeishes: dict[str, str], only: frozenset[str] | None,
+                   on_ready: Callable[[], None]) -> tuple[list[Outcome], list[str]]:
     notes: list[str] = []
     sandboxed = False
     if analysers is None:
@@ -139,12 +156,20 @@ def run_analysers(repo: GitRepo, severity: dict[str, str], analysers: list[Analy
     if not analysers:
         return [], notes
     given = set(getattr(severity, "differential", ()) or ())
+    waiting = [len(analysers)]
+    lock = threading.Lock()
+
+    def one_ready() -> None:
+        with lock:
+            waiting[0] -= 1
+            if waiting[0] == 0:
+                on_ready()
 
     def one(analyser: Analyser) -> Outcome:
         in_box = sandboxed and (analyser.command in given or analyser.name == "cargo check")
         runner = sandbox_runner(repo, severity) if in_box else plain_runner(severity)
         try:
-            return differential(repo.path, analyser, treeishes, runner, only=only)
+            return differential(repo.path, analyser, treeishes, runner, only=only, on_ready=one_ready)
         except Exception as exc:  # a tool or git failure must not stall the gate: say so, block nothing
             return Outcome(analyser.name, failed=f"could not run ({type(exc).__name__}: {exc})")
 

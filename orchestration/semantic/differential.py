@@ -16,6 +16,7 @@ merge, so most merges run the analyser on two trees, not four.
 
 from __future__ import annotations
 
+import functools
 import os
 import shlex
 import shutil
@@ -53,6 +54,7 @@ class Analyser:
     batch: bool = False  # one run for several trees: the command gets their folders as arguments, runs
     # in their parent folder and ends each tree's output with a tscheck.MARK line
     narrows: bool = False  # the command ends in " ." (the tree), which a list of files may replace
+    needs: tuple[str, ...] = ()  # endings of the only files it reads (written into each tree); () : all
 
     def on_files(self, files: tuple[str, ...]) -> str:
         """The command checking only `files` (paths in the tree)."""
@@ -105,14 +107,36 @@ def tree_id(repo: Path, treeish: str) -> str:
     return git(repo, ["rev-parse", f"{treeish}^{{tree}}"]).strip()
 
 
-def materialise(repo: Path, treeish: str, folder: Path) -> None:
-    """Write exactly the files of `treeish` into `folder` (created), through a private index."""
+def tree_ids(repo: Path, treeishes: dict[str, str]) -> dict[str, str]:
+    """The tree of each version, in one git call."""
+    ids = git(repo, ["rev-parse", *(f"{treeishes[v]}^{{tree}}" for v in VERSIONS)]).split()
+    return dict(zip(VERSIONS, ids))
+
+
+@functools.lru_cache(maxsize=64)
+def tree_listing(repo: Path, tree: str) -> tuple[tuple[str, str], ...]:
+    """(path, blob id) of every file in a tree (a tree id names its content: safe to keep)."""
+    listing = git(repo, ["ls-tree", "-r", "-z", tree])
+    found = []
+    for entry in filter(None, listing.split("\0")):
+        meta, path = entry.split("\t", 1)
+        found.append((path, meta.split()[2]))
+    return tuple(found)
+
+
+def materialise(repo: Path, treeish: str, folder: Path, only: list[str] | None = None) -> None:
+    """Write exactly the files of `treeish` (or those of them in `only`) into `folder` (created),
+    through a private index."""
     folder.mkdir(parents=True, exist_ok=True)
     index = folder.parent / f".{folder.name}.index"
     env = {"GIT_INDEX_FILE": str(index)}
     try:
         git(repo, ["read-tree", treeish], env=env)
-        git(repo, ["checkout-index", "-a", "-f", f"--prefix={folder}/"], env=env)
+        if only is None:
+            git(repo, ["checkout-index", "-a", "-f", f"--prefix={folder}/"], env=env)
+        elif only:
+            git(repo, ["checkout-index", "-f", "-z", "--stdin", f"--prefix={folder}/"], env=env,
+                stdin="\0".join(only).encode() + b"\0")
     finally:
         index.unlink(missing_ok=True)
 
@@ -196,18 +220,36 @@ def changed_files(repo: Path, old: str, new: str) -> list[str]:
 
 
 def differential(repo: Path, analyser: Analyser, treeishes: dict[str, str], runner: Runner = local_runner,
-                 cache: Cache | None = CACHE, work: Path | None = None, only: frozenset[str] | None = None) -> Outcome:
+                 cache: Cache | None = CACHE, work: Path | None = None, only: frozenset[str] | None = None,
+                 on_ready: Callable[[], None] | None = None) -> Outcome:
     """Run `analyser` on the four versions (`treeishes`: base, ours, theirs, merged -> commit or tree)
     and return what only the merge has, as findings of `analyser.kind`. `only`: the files that can
     hold something new (semantic/affected.py), checked instead of each whole tree when the
-    analyser `narrows`."""
+    analyser `narrows`. `on_ready` is called once the first runs are started (or none is needed):
+    a caller with work of its own for the processor waits for that, so as not to slow the
+    preparation (git, mostly) down."""
+    told = []
+
+    def ready() -> None:
+        if not told:
+            told.append(True)
+            if on_ready is not None:
+                on_ready()
+    try:
+        return _differential(repo, analyser, treeishes, runner, cache, work, only, ready)
+    finally:
+        ready()
+
+
+def _differential(repo: Path, analyser: Analyser, treeishes: dict[str, str], runner: Runner, cache: Cache | None,
+                  work: Path | None, only: frozenset[str] | None, ready: Callable[[], None]) -> Outcome:
     started = time.monotonic()
     outcome = Outcome(analyser.name)
     missing = tool_missing(analyser)
     if missing:
         outcome.skipped = missing
         return outcome
-    trees = {version: tree_id(repo, treeishes[version]) for version in VERSIONS}
+    trees = tree_ids(repo, treeishes)
     if trees["merged"] in (trees["ours"], trees["theirs"]) or same_as_a_side(repo, analyser, trees):
         outcome.seconds = time.monotonic() - started  # the merge is one side for this tool: nothing can be new
         return outcome
@@ -219,11 +261,14 @@ def differential(repo: Path, analyser: Analyser, treeishes: dict[str, str], runn
     with tempfile.TemporaryDirectory(prefix="bosun-diff-", dir=work) as tmp:
         def prepare(version: str) -> Path:
             folder = Path(tmp) / version
-            materialise(repo, trees[version], folder)
-            for name in analyser.link:
-                source = repo / name
-                if source.is_dir() and not (folder / name).exists():
-                    (folder / name).symlink_to(source, target_is_directory=True)
+            if not folder.exists():
+                needed = [path for path, _ in tree_listing(repo, trees[version]) if path.endswith(analyser.needs)] \
+                    if analyser.needs else None
+                materialise(repo, trees[version], folder, needed)
+                for name in analyser.link:
+                    source = repo / name
+                    if source.is_dir() and not (folder / name).exists():
+                        (folder / name).symlink_to(source, target_is_directory=True)
             return folder
 
         def read(folder: Path, run: Run) -> tuple[list[Diagnostic], Run]:
@@ -237,8 +282,6 @@ def differential(repo: Path, analyser: Analyser, treeishes: dict[str, str], runn
             return read(folder, runner(narrowed, folder))
 
         def batch(versions: list[str]) -> list[tuple[list[Diagnostic], Run]]:
-            for version in versions:
-                prepare(version)
             command = " ".join([analyser.command, *versions])
             run = runner(replace(analyser, command=command), Path(tmp))
             parts = split(run.output, versions, run.exit_code)
@@ -254,6 +297,9 @@ def differential(repo: Path, analyser: Analyser, treeishes: dict[str, str], runn
                     results[version] = ([], Run(0, "", 0.0))  # none of the files that matter is in this tree
                 elif trees[version] not in [trees[v] for v in todo]:
                     todo.append(version)
+            for version in todo:
+                prepare(version)
+            ready()  # the runs start now
             with ThreadPoolExecutor(max_workers=max(1, len(todo))) as pool:
                 done = batch(todo) if analyser.batch and todo else pool.map(one, todo)
                 for version, result in zip(todo, done):
@@ -269,20 +315,30 @@ def differential(repo: Path, analyser: Analyser, treeishes: dict[str, str], runn
         # the merge shows something the integration branch does not (whose run is usually cached:
         # it was the last merge), or fails without a word; the base only when the merge shows
         # something neither side does (it tells whether that was there before both removed it).
+        # An analyser that takes a list of files then checks only the files holding those diagnostics.
+        def only_where(version: str, diagnostics: list[Diagnostic]) -> None:
+            if analyser.narrows and diagnostics:
+                present = {path for path, _ in tree_listing(repo, trees[version])}
+                files[version] = tuple(sorted({d.path for d in diagnostics} & present))
+
         unknown: set[str] = set()
         if analyser.batch:
             run_versions(("ours", "theirs", "merged"))
         else:
             run_versions(("ours", "merged"))
             merged_found, merged_run = results["merged"]
-            if new_in_merge([], results["ours"][0], [], merged_found) or (
-                    not merged_found and merged_run.exit_code not in (0, None)):
+            beyond = new_in_merge([], results["ours"][0], [], merged_found)
+            if beyond or (not merged_found and merged_run.exit_code not in (0, None)):
+                only_where("theirs", beyond)
                 run_versions(("theirs",))
             else:
                 unknown.add("theirs")
                 results["theirs"] = ([], Run(0, "", 0.0))
         cached_base = cache.get((analyser.command, trees["base"]), files["base"]) if cache else None
-        if cached_base is not None or new_in_merge([], results["ours"][0], results["theirs"][0], results["merged"][0]):
+        beyond = new_in_merge([], results["ours"][0], results["theirs"][0], results["merged"][0])
+        if cached_base is not None or beyond:
+            if cached_base is None:
+                only_where("base", beyond)
             run_versions(("base",))
         else:
             unknown.add("base")
@@ -327,13 +383,7 @@ def narrowed_files(repo: Path, trees: dict[str, str], only: frozenset[str]) -> d
 
 
 def read_files(repo: Path, tree: str, endings: tuple[str, ...]) -> frozenset[tuple[str, str]]:
-    listing = git(repo, ["ls-tree", "-r", "-z", tree])
-    found = set()
-    for entry in filter(None, listing.split("\0")):
-        meta, path = entry.split("\t", 1)
-        if path.endswith(endings):
-            found.add((path, meta.split()[2]))
-    return frozenset(found)
+    return frozenset((path, blob) for path, blob in tree_listing(repo, tree) if path.endswith(endings))
 
 
 def same_as_a_side(repo: Path, analyser: Analyser, trees: dict[str, str]) -> bool:

@@ -26,6 +26,9 @@ CHECKERS = {
     "basedpyright": "{exe} .",
 }
 DEFAULT = "pyrefly"
+# What a Python type checker reads in a project: only these are written into each tree it checks.
+PYTHON_FILES = (".py", ".pyi", "py.typed", "pyproject.toml", "pyrefly.toml", "mypy.ini", "setup.cfg",
+                "pyrightconfig.json")
 
 
 def find_program(name: str) -> str | None:
@@ -46,7 +49,8 @@ def python_checker(name: str | None = None, src_layout: bool = False) -> Analyse
     src = {"pyrefly": "--search-path src ", "ty": "--extra-search-path src "}.get(name, "") if src_layout else ""
     command = CHECKERS[name].format(exe=exe, src=src)
     env = (("MYPYPATH", "src"),) if name == "mypy" and src_layout else ()
-    return Analyser(name=name, command=command, kind="type_error", timeout=180.0, env=env, narrows=True)
+    return Analyser(name=name, command=command, kind="type_error", timeout=180.0, env=env, narrows=True,
+                    needs=PYTHON_FILES)
 
 
 GUARDS = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}

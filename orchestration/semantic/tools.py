@@ -23,11 +23,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from bosun.orchestration.semantic.differential import Analyser
-from bosun.orchestration.semantic.pytypes import python_checker
+from bosun.orchestration.semantic.pytypes import PYTHON_FILES, python_checker
 from bosun.orchestration.semantic.tscheck import batch_command
 
 READS = {
-    "python": (".py", ".pyi", "pyproject.toml", "pyrefly.toml", "mypy.ini", "setup.cfg", "pyrightconfig.json"),
+    "python": PYTHON_FILES,
     "typescript": (".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs", ".json", ".yml", ".yaml"),
     "go": (".go", "go.mod", "go.sum", "go.work", ".s", ".c", ".h"),
     "rust": (".rs", "Cargo.toml", "Cargo.lock", "build.rs"),
