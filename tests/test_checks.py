@@ -127,3 +127,31 @@ def test_a_clash_handed_back_and_not_fixed_is_still_a_clash(project):
     clashes = [e for e in events if e["kind"] == "semantic_conflict"]
     assert len(clashes) == 2, "the second attempt merged the head in, changed nothing that matters, and still clashes"
     assert first_parent_merges(repo) == ["widen"]
+
+
+SLOW_GATE = """\
+import os, pathlib, sys, time
+if pathlib.Path("src/calc/use.py").exists():  # only the candidate that clashes
+    pathlib.Path("gate-started").write_text(str(os.getpid()))
+    time.sleep(600)
+    pathlib.Path("gate-finished").write_text("")
+sys.exit(0)
+"""
+
+
+def test_the_tests_run_beside_the_semantic_checks_and_stop_when_those_block(project):
+    script = {
+        "widen": [write_unit("src/calc/ops.py", "def add(a, b, c):\n    return a + b + c\n")],
+        "use": [[AWAIT_GO] + write_unit("src/calc/use.py", "from calc.ops import add\n\nTOTAL = add(1, 2)\n")],
+    }
+    files = {"src/calc/__init__.py": "", "src/calc/ops.py": OPS, "slow_gate.py": SLOW_GATE}
+    repo = project(_units(), script, extra_files=files, handback="manual", gate="python slow_gate.py",
+                   gate_timeout="900s")
+    code, events = run_after(repo, ("merged", "widen"), "use")  # finish() waits 60 s, not the gate's 600
+    assert code == 1 and any(e["kind"] == "semantic_conflict" and e["unit"] == "use" for e in events)
+    gate = repo / ".bosun" / "gate"
+    assert (gate / "gate-started").exists(), "the tests of the clashing candidate had started with the checks"
+    assert not (gate / "gate-finished").exists(), "and were stopped when the semantic checks blocked"
+    status = json.loads(bosun("status", "--json", cwd=repo).stdout)
+    checks = {c["check"] for c in next(u for u in status["units"] if u["id"] == "use")["gate"]["checks"]}
+    assert checks == {"merge", "semantic"}, "the stopped tests are no verdict"

@@ -68,9 +68,20 @@ class Integrator:
         self.gate_folder = GateFolder(session.repo, session.dir / "gate")
         self.gate_child = None
         self.stopping = False
+        self.checks_cancelled = False
 
     def _gate_started(self, child) -> None:
         self.gate_child = child
+        if self.checks_cancelled:
+            child.kill()
+
+    async def _cancel_checks(self, checks: asyncio.Future) -> None:
+        """Stop the candidate's tests and checks (started beside the semantic checks) and wait for them."""
+        self.checks_cancelled = True
+        child = self.gate_child
+        if child is not None:
+            child.kill()
+        await asyncio.gather(checks, return_exceptions=True)
 
     def stop_gate(self) -> None:
         """Kill a running gate or check (the session is stopping; `bosun resume` judges the unit again)."""
@@ -113,12 +124,22 @@ class Integrator:
                               candidate=candidate, candidate_parent=head, fsync=False)
         project = self.session.plan.project
         verdicts = [merge_verdict(True)]
-        semantic = await asyncio.to_thread(semantic_verdict, self.repo, head, row.head_commit, check.tree,
-                                           project.semantic, row.base_commit)
+        # The tests start with the semantic checks, not after them: both judge the same candidate,
+        # and a project whose tests take longer than the checks then waits for the checks not at
+        # all. A blocking semantic finding kills the tests (their verdict would change nothing).
+        self.checks_cancelled = False
+        checks = asyncio.ensure_future(asyncio.to_thread(self._run_checks, unit_id, row.attempts, candidate))
+        try:
+            semantic = await asyncio.to_thread(semantic_verdict, self.repo, head, row.head_commit, check.tree,
+                                               project.semantic, row.base_commit)
+        except BaseException:
+            await self._cancel_checks(checks)
+            raise
         verdicts.append(semantic)
         if semantic["blocking"]:
+            await self._cancel_checks(checks)
             return self._semantic_conflict(row, candidate, head, verdicts)
-        results = await asyncio.to_thread(self._run_checks, unit_id, row.attempts, candidate)
+        results = await checks
         verdicts += [command_verdict(name, result) for name, result in results]
         failed = next(((name, result) for name, result in results if not result.passed), None)
         tests = results[0][1]
@@ -131,7 +152,7 @@ class Integrator:
         else:
             cause = tests.cause if failed[0] == "tests" else f"check `{failed[0]}` failed: {failed[1].cause}"
         shown = failed[1] if failed else tests
-        duration = sum(result.duration_s for _, result in results) + semantic["duration_s"]
+        duration = max(sum(result.duration_s for _, result in results), semantic["duration_s"])  # side by side
         gate_run = {"unit": unit_id, "attempt": row.attempts, "commit_id": candidate, "parent": head,
                     "passed": failed is None, "exit_code": shown.exit_code, "duration_s": duration,
                     "cause": cause, "output_tail": shown.output_tail, "checks": verdicts}
@@ -180,13 +201,15 @@ class Integrator:
         box = GateSandbox(sandboxed(self.session.plan), project.gate_network == "host", self.repo.path, self.session.dir)
         results = []
         for index, (name, command) in enumerate([("tests", project.gate), *((c, c) for c in project.checks)]):
+            if self.checks_cancelled:
+                break
             log = self.session.dir / "logs" / (f"gate.{unit_id}.{attempt}.log" if index == 0
                                                else f"check.{unit_id}.{attempt}.{index}.log")
             log.unlink(missing_ok=True)
             result = run_gate(command, self.gate_folder.path, project.gate_timeout, project.gate_env, log,
                               ceiling=self.session.dir, started=self._gate_started, sandbox=box)
             results.append((name, result))
-            if not result.passed or self.stopping:
+            if not result.passed or self.stopping or self.checks_cancelled:
                 break
         return results
 

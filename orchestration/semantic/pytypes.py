@@ -11,6 +11,7 @@ BOSUN_PYTHON_TYPES (`pyrefly`, `ty`, `mypy`, `basedpyright`, or `off`).
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -19,7 +20,7 @@ from bosun.orchestration.semantic.differential import Analyser
 
 CHECKERS = {
     "pyrefly": "{exe} check --preset default --infer-return-types checked --check-unannotated-defs "
-               "--output-format min-text --summary=none --search-path . {src}.",
+               "--output-format min-text --summary=none {site} --search-path . {src}.",
     "ty": "{exe} check --output-format concise --no-progress --exit-zero {src}.",
     "mypy": "{exe} --no-error-summary --show-column-numbers --show-error-codes --no-color-output "
             "--check-untyped-defs --follow-imports=silent --cache-dir=.mypy_cache --explicit-package-bases .",
@@ -39,6 +40,16 @@ def find_program(name: str) -> str | None:
     return shutil.which(name)
 
 
+def site_packages() -> str:
+    """pyrefly's third-party packages: those of BOSUN_PYTHON_SITE_PACKAGES (folders, separated as in
+    PATH: the project's own environment), else none. Left to itself pyrefly asks the `python3` on
+    PATH, which in the gate is Bosun's own environment: its packages have nothing to do with the
+    project, reading them costs a third of a run on a project like Pillow, and a verdict should
+    not change with what Bosun happens to have installed."""
+    folders = [f for f in os.environ.get("BOSUN_PYTHON_SITE_PACKAGES", "").split(os.pathsep) if f]
+    return " ".join(f"--site-package-path {shlex.quote(f)}" for f in folders) or "--skip-interpreter-query"
+
+
 def python_checker(name: str | None = None, src_layout: bool = False) -> Analyser | None:
     """The analyser for `name` (default: BOSUN_PYTHON_TYPES, else pyrefly), or None when turned off.
     When the program is not installed the analyser names it bare, so the verdict says it is missing."""
@@ -47,7 +58,7 @@ def python_checker(name: str | None = None, src_layout: bool = False) -> Analyse
         return None
     exe = find_program(name) or name
     src = {"pyrefly": "--search-path src ", "ty": "--extra-search-path src "}.get(name, "") if src_layout else ""
-    command = CHECKERS[name].format(exe=exe, src=src)
+    command = CHECKERS[name].format(exe=exe, src=src, site=site_packages())
     env = (("MYPYPATH", "src"),) if name == "mypy" and src_layout else ()
     return Analyser(name=name, command=command, kind="type_error", timeout=180.0, env=env, narrows=True,
                     needs=PYTHON_FILES)
