@@ -122,3 +122,47 @@ def test_a_plain_import_reaches_the_packages_submodules_as_attributes() -> None:
     assert check(base, {"pkg/sub.py": None}, {"app.py": "import pkg\npkg.sub.f()\n"}) == {"app.py"}
     assert check(base, {"pkg/deep/__init__.py": "Y = 1\n"}, {"app.py": "from pkg import *\n"}) == {"app.py"}
     assert check(base, {"pkg/sub.py": None}, {"app.py": "from pkg import deep\n"}) == set()
+
+
+def test_submodules_at_any_depth_and_import_lines_written_any_way() -> None:
+    base = {"pkg/__init__.py": "", "pkg/a.py": "", "pkg/sub/__init__.py": "", "pkg/sub/deep.py": "X = 1\n",
+            "app.py": "Y = 1\n"}
+    deep = {"pkg/sub/deep.py": "X = '1'\n"}
+    for use in ("import pkg.a\npkg.sub.deep.X\n", "from pkg import sub\nsub.deep.X\n",
+                "from pkg import (\n    a,  # see f()\n    sub,\n)\n", "from.pkg import sub\n",
+                "from pkg . sub import deep\n",
+                "import os\r\nfrom pkg \\\r\n    import sub\r\n"):
+        assert check(base, deep, {"app.py": use}) == {"app.py"}, use
+
+
+def semantic(tmp_path: Path, base: dict, ours: dict, theirs: dict) -> dict:
+    CACHE.clear()
+    repo, merged = repo_with(tmp_path, base, ours, theirs)
+    return semantic_verdict(GitRepo(repo), "ours", "theirs", merged, SemanticSettings(ALL_SEVERITY))
+
+
+@needs_pyrefly
+def test_a_file_git_renamed_in_the_merge_counts_as_both_sides_change(tmp_path: Path) -> None:
+    body = "def helper():\n    return 1\n\n" + "".join(f"def f{i}():\n    return {i}\n\n" for i in range(20))
+    result = semantic(tmp_path, {"a.py": body}, {"a.py": body + "def added():\n    return helper()\n"},
+                      {"a.py": None, "b.py": body.replace("helper", "helper2")})
+    assert result["blocking"] and any(f["path"] == "b.py" for f in result["findings"]), result["cause"]
+
+
+@needs_pyrefly
+@pytest.mark.parametrize("layout", ["nested project", "search path", "name not utf-8"])
+def test_where_the_import_graph_could_be_wrong_every_file_is_checked(tmp_path: Path, layout: str) -> None:
+    root = {"nested project": "services/api/", "search path": "lib/", "name not utf-8": ""}[layout]
+    base = {f"{root}pkg/__init__.py": "", f"{root}pkg/shapes.py": "def area(w, h):\n    return w * h\n",
+            f"{root}tests/test_x.py": "X = 1\n"}
+    if layout == "nested project":
+        base["services/api/pyproject.toml"] = "[project]\nname = 'api'\n"
+    if layout == "search path":
+        base["pyproject.toml"] = "[tool.pyrefly]\nsearch-path = ['lib']\n"
+    theirs = {f"{root}tests/test_x.py": "from pkg.shapes import area\n\nX = area(1, 2).bit_length()\n"}
+    if layout == "name not utf-8":
+        theirs["caf\udce9.py"] = "Z = 1\n"
+    result = semantic(tmp_path, base, {f"{root}pkg/shapes.py": "def area(w, h):\n    return [w, h]\n"}, theirs)
+    assert result["blocking"], result["cause"]
+    [report] = [r for r in result["analysers"] if r["analyser"] == "pyrefly"]
+    assert "files" not in report, "no narrowing where it could miss"

@@ -24,8 +24,8 @@ from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.integration.gate import GateResult, summarize
 from bosun.orchestration.process import scrubbed_env
 from bosun.orchestration.semantic.affected import files_to_check
-from bosun.orchestration.semantic.analysis import check_merge, read_python_tree
-from bosun.orchestration.semantic.differential import Analyser, Outcome, Run, differential
+from bosun.orchestration.semantic.analysis import check_merge, read_blobs, read_python_tree
+from bosun.orchestration.semantic.differential import SYMLINK, Analyser, Outcome, Run, differential, tree_listing
 from bosun.orchestration.semantic.merge import changed_paths
 from bosun.orchestration.semantic.pytypes import drop_guarded
 from bosun.orchestration.semantic.syntax import syntax_findings
@@ -119,16 +119,47 @@ def plan_analysers(repo: GitRepo, severity: dict[str, str], merged: str) -> tupl
     return analysers, notes, sandboxed
 
 
+SEARCH_SETTINGS = ("search-path", "search_path", "search-roots", "mypy_path", "mypy-path", "extraPaths",
+                   "extra-paths", "executionEnvironments", "project-includes", "project-excludes",
+                   "project_includes", "project_excludes", "import-root")
+CHECKER_CONFIGS = ("pyrefly.toml", "mypy.ini", ".mypy.ini", "pyrightconfig.json")
+
+
 def python_files_to_check(repo: GitRepo, versions: dict[str, str],
                           trees: list[dict[str, str]]) -> frozenset[str] | None:
-    """The Python files where a merge can bring a new type error, or None when a side changed what
-    a type checker reads besides `.py` files (a stub, its configuration): then every file."""
+    """The Python files where a merge can bring a new type error (semantic/affected.py), or None
+    (then every file) wherever the import graph could miss how the checker finds modules: a side
+    changed a stub or a checker's configuration; a configuration sets search paths or lives below
+    the root (pyrefly then adds that project's `src/`); the tree holds a link or a file name
+    that is not UTF-8."""
     try:
+        listings = {v: tree_listing(repo.path, repo.run("rev-parse", f"{t}^{{tree}}").out.strip())
+                    for v, t in versions.items()}
+        paths = {path for listing in listings.values() for path, _, _ in listing}
+        if any(mode == SYMLINK for listing in listings.values() for _, _, mode in listing) or any(
+                not p.isprintable() for p in paths):  # a name that is not UTF-8 decodes to surrogates
+            return None
+        if any(p.endswith(CHECKER_CONFIGS) or (p.endswith("pyproject.toml") and "/" in p) for p in paths):
+            return None
         for side in ("ours", "theirs"):
             if any(path.endswith(READS["python"]) and not path.endswith(".py")
                    for path in repo.changed_files(versions["base"], versions[side])):
                 return None
-        return files_to_check(trees, (changed_paths(trees[0], trees[1]), changed_paths(trees[0], trees[2])))
+        configs = [blob for listing in listings.values() for path, blob, _ in listing
+                   if path in ("pyproject.toml", "setup.cfg")]
+        if any(setting in text for text in read_blobs(repo.path, sorted(set(configs))).values()
+               for setting in SEARCH_SETTINGS):
+            return None
+        stubs = {v: {path: blob for path, blob, _ in listing if path.endswith(".pyi")}
+                 for v, listing in listings.items()}
+        texts = read_blobs(repo.path, sorted({blob for found in stubs.values() for blob in found.values()}))
+        with_stubs = [{**tree, **{path: texts[blob] for path, blob in stubs[v].items()}}
+                      for v, tree in zip(("base", "ours", "theirs", "merged"), trees)]
+        base, ours, theirs, merged = with_stubs
+        # A file the merge made differ from both sides (git followed a rename into it) is each side's change.
+        both = {p for p in merged.keys() | ours.keys() | theirs.keys()
+                if merged.get(p) != ours.get(p) and merged.get(p) != theirs.get(p)}
+        return files_to_check(with_stubs, (changed_paths(base, ours) | both, changed_paths(base, theirs) | both))
     except Exception:  # narrowing only saves time: when it cannot tell, the checker reads every file
         return None
 

@@ -80,7 +80,7 @@ class Integrator:
         self.checks_cancelled = True
         child = self.gate_child
         if child is not None:
-            child.kill()
+            await asyncio.to_thread(child.kill)  # it may wait on the process group: not on the event loop
         await asyncio.gather(checks, return_exceptions=True)
 
     def stop_gate(self) -> None:
@@ -206,8 +206,11 @@ class Integrator:
             log = self.session.dir / "logs" / (f"gate.{unit_id}.{attempt}.log" if index == 0
                                                else f"check.{unit_id}.{attempt}.{index}.log")
             log.unlink(missing_ok=True)
-            result = run_gate(command, self.gate_folder.path, project.gate_timeout, project.gate_env, log,
-                              ceiling=self.session.dir, started=self._gate_started, sandbox=box)
+            try:
+                result = run_gate(command, self.gate_folder.path, project.gate_timeout, project.gate_env, log,
+                                  ceiling=self.session.dir, started=self._gate_started, sandbox=box)
+            finally:
+                self.gate_child = None  # ended: never killed later (its process id may be another's by then)
             results.append((name, result))
             if not result.passed or self.stopping or self.checks_cancelled:
                 break

@@ -23,16 +23,18 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
 Imports = tuple[tuple[int, str, tuple[str, ...]], ...]  # (level, module, names) per import statement;
-# the name "*" stands for every submodule of the module (a star import; `import pkg`'s attributes)
+# the name "*" stands for every module under the module's folder, at any depth (pyrefly resolves
+# `pkg.sub.deep` as attributes once `pkg` is bound, whether or not anything imported them)
 
 # An import statement, at the start of a line or after `;` or `:` (`else: import x`), wherever it
 # sits (in a function, under `if TYPE_CHECKING:`, in a docstring: a line that only looks like one
 # costs a few files checked, never a file missed). Read from the text, not a syntax tree: it is
 # ten times cheaper, the type checker waits for it, and a file that does not parse is read too.
 _STATEMENT = re.compile(
-    r"(?:^|[;:])[ \t]*(?:from[ \t]+(?P<dots>\.*)[ \t]*(?P<module>[\w.]*)[ \t]+import[ \t]*"
-    r"(?P<names>\([^)]*\)|(?:\\\n|[^\n;])*)|import[ \t]+(?P<modules>(?:\\\n|[^\n;])*))", re.M)
+    r"(?:^|[;:])[ \t\f]*(?:from(?=[ \t\f.\\])[ \t\f]*(?P<dots>[. \t\f]*)(?P<module>[\w. \t\f]*?)[ \t\f]+import"
+    r"[ \t\f]*(?P<names>\((?:[^)#]|#[^\n]*)*\)|(?:\\\n|[^\n;])*)|import[ \t\f]+(?P<modules>(?:\\\n|[^\n;])*))", re.M)
 _COMMENT = re.compile(r"#[^\n]*")
+_SPACE = re.compile(r"[ \t\f]+")
 
 _CACHE: dict[bytes, Imports] = {}
 _CACHE_LOCK = threading.Lock()
@@ -62,11 +64,13 @@ def _words(listing: str) -> tuple[str, ...]:
 
 def _read_imports(text: str) -> Imports:
     found = []
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\\\n", " ")  # lines continued by \\ joined
     for match in _STATEMENT.finditer(text):
-        if match["modules"] is not None:  # `import pkg` reaches its submodules as attributes too ("*")
-            found += [(0, module, ("*",)) for module in _words(match["modules"])]
-        else:
-            found.append((len(match["dots"]), match["module"], _words(match["names"])))
+        if match["modules"] is not None:  # `import a.b` binds `a`: all of it is reachable ("*")
+            found += [(0, module.split(".")[0], ("*",)) for module in _words(match["modules"])]
+        else:  # `from pkg import name`: pkg's name, or the submodule pkg.name and all under it
+            dots, module = _SPACE.sub("", match["dots"]), _SPACE.sub("", match["module"])
+            found.append((len(dots), module, _words(match["names"])))
     return tuple(found)
 
 
@@ -89,7 +93,7 @@ def module_files(folder: str, dotted: str) -> list[str]:
 def candidates(path: str, imports: Imports, packages: set[str], inside: Mapping[str, set[str]]) -> set[str]:
     """Every project file one of `imports`, made in the file at `path`, may load. `packages`: the
     folders holding an `__init__.py` (a name is not looked up inside a package, as a test runner
-    puts only folders outside packages on the path); `inside`: the modules directly in each folder."""
+    puts only folders outside packages on the path); `inside`: the modules under each folder."""
     found: set[str] = set()
     above = folders_above(path)
     for level, module, names in imports:
@@ -105,10 +109,10 @@ def candidates(path: str, imports: Imports, packages: set[str], inside: Mapping[
         for root in roots:
             found.update(module_files(root, module))
             for name in names:
-                if name == "*":
-                    found |= inside.get(root + module.replace(".", "/") + "/" if module else root, set())
-                else:
-                    found.update(module_files(root, f"{module}.{name}" if module else name))
+                dotted = module if name == "*" else f"{module}.{name}" if module else name
+                if name != "*":
+                    found.update(module_files(root, dotted))
+                found |= inside.get(root + dotted.replace(".", "/") + "/" if dotted else root, set())
     return found
 
 
@@ -118,13 +122,10 @@ def files_to_check(trees: Iterable[Mapping[str, str]], changed: tuple[set[str], 
     trees = list(trees)
     paths = set().union(*(tree.keys() for tree in trees)) | changed[0] | changed[1]
     packages = {path.removesuffix("__init__.py") for path in paths if path.endswith("__init__.py")}
-    inside: dict[str, set[str]] = defaultdict(set)
+    inside: dict[str, set[str]] = defaultdict(set)  # folder -> every file under it, at any depth
     for path in paths:
-        folder = path.rsplit("/", 1)[0] + "/" if "/" in path else ""
-        inside[folder].add(path)
-        if path.endswith("/__init__.py") and folder.count("/") > 0:
-            parent = folder[:-1].rsplit("/", 1)[0] + "/" if folder[:-1].count("/") else ""
-            inside[parent].add(path)
+        for folder in folders_above(path):
+            inside[folder].add(path)
     importers: dict[str, set[str]] = defaultdict(set)  # file -> the files that may import it
     for tree in trees:
         for path, text in tree.items():

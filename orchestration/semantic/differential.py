@@ -36,6 +36,7 @@ from bosun.orchestration.semantic.findings import Finding
 from bosun.orchestration.semantic.tscheck import split
 
 VERSIONS = ("base", "ours", "theirs", "merged")
+SYMLINK = "120000"
 
 
 @dataclass(frozen=True)
@@ -114,13 +115,18 @@ def tree_ids(repo: Path, treeishes: dict[str, str]) -> dict[str, str]:
 
 
 @functools.lru_cache(maxsize=64)
-def tree_listing(repo: Path, tree: str) -> tuple[tuple[str, str], ...]:
-    """(path, blob id) of every file in a tree (a tree id names its content: safe to keep)."""
-    listing = git(repo, ["ls-tree", "-r", "-z", tree])
+def tree_listing(repo: Path, tree: str) -> tuple[tuple[str, str, str], ...]:
+    """(path, blob id, mode) of every file in a tree (a tree id names its content: safe to keep).
+    A path that is not UTF-8 keeps its bytes as surrogates, so that it can be handed back to git."""
+    proc = subprocess.run(["git", *SAFE_CONFIG, "ls-tree", "-r", "-z", tree], cwd=repo, env=GIT_ENV,
+                          capture_output=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"git ls-tree {tree}: {proc.stderr.decode(errors='replace').strip()}")
     found = []
-    for entry in filter(None, listing.split("\0")):
+    for entry in filter(None, proc.stdout.decode("utf-8", "surrogateescape").split("\0")):
         meta, path = entry.split("\t", 1)
-        found.append((path, meta.split()[2]))
+        mode, _, blob = meta.split()
+        found.append((path, blob, mode))
     return tuple(found)
 
 
@@ -136,7 +142,7 @@ def materialise(repo: Path, treeish: str, folder: Path, only: list[str] | None =
             git(repo, ["checkout-index", "-a", "-f", f"--prefix={folder}/"], env=env)
         elif only:
             git(repo, ["checkout-index", "-f", "-z", "--stdin", f"--prefix={folder}/"], env=env,
-                stdin="\0".join(only).encode() + b"\0")
+                stdin="\0".join(only).encode("utf-8", "surrogateescape") + b"\0")
     finally:
         index.unlink(missing_ok=True)
 
@@ -262,8 +268,10 @@ def _differential(repo: Path, analyser: Analyser, treeishes: dict[str, str], run
         def prepare(version: str) -> Path:
             folder = Path(tmp) / version
             if not folder.exists():
-                needed = [path for path, _ in tree_listing(repo, trees[version]) if path.endswith(analyser.needs)] \
-                    if analyser.needs else None
+                listing = tree_listing(repo, trees[version]) if analyser.needs else ()
+                needed = [path for path, _, _ in listing if path.endswith(analyser.needs)]
+                if not analyser.needs or any(mode == SYMLINK for _, _, mode in listing):
+                    needed = None  # every file: a link may lead to a folder of the kind it needs
                 materialise(repo, trees[version], folder, needed)
                 for name in analyser.link:
                     source = repo / name
@@ -318,7 +326,7 @@ def _differential(repo: Path, analyser: Analyser, treeishes: dict[str, str], run
         # An analyser that takes a list of files then checks only the files holding those diagnostics.
         def only_where(version: str, diagnostics: list[Diagnostic]) -> None:
             if analyser.narrows and diagnostics:
-                present = {path for path, _ in tree_listing(repo, trees[version])}
+                present = {path for path, _, _ in tree_listing(repo, trees[version])}
                 files[version] = tuple(sorted({d.path for d in diagnostics} & present))
 
         unknown: set[str] = set()
@@ -367,7 +375,7 @@ def _differential(repo: Path, analyser: Analyser, treeishes: dict[str, str], run
 
 
 NARROW_SHARE = 0.8  # a run on this share of a tree's files or more checks the whole tree (and caches it)
-NARROW_CHARS = 64_000  # and so does a list of files this long (one shell argument is at most 128 kB)
+NARROW_CHARS = 100_000  # and so does a list of files this long in bytes (one argument is at most 128 kB)
 
 
 def narrowed_files(repo: Path, trees: dict[str, str], only: frozenset[str]) -> dict[str, tuple[str, ...]] | None:
@@ -376,14 +384,14 @@ def narrowed_files(repo: Path, trees: dict[str, str], only: frozenset[str]) -> d
     for version in VERSIONS:
         present = {path for path, _ in read_files(repo, trees[version], (".py",))}
         files[version] = tuple(sorted(only & present))
-        if version == "merged" and (len(files[version]) >= NARROW_SHARE * len(present)
-                                    or sum(len(p) + 5 for p in files[version]) > NARROW_CHARS):
+        length = sum(len(shlex.quote("./" + p).encode("utf-8", "surrogateescape")) + 1 for p in files[version])
+        if version == "merged" and (len(files[version]) >= NARROW_SHARE * len(present) or length > NARROW_CHARS):
             return None
     return files
 
 
 def read_files(repo: Path, tree: str, endings: tuple[str, ...]) -> frozenset[tuple[str, str]]:
-    return frozenset((path, blob) for path, blob in tree_listing(repo, tree) if path.endswith(endings))
+    return frozenset((path, blob) for path, blob, _ in tree_listing(repo, tree) if path.endswith(endings))
 
 
 def same_as_a_side(repo: Path, analyser: Analyser, trees: dict[str, str]) -> bool:

@@ -29,7 +29,7 @@ CHECKERS = {
 DEFAULT = "pyrefly"
 # What a Python type checker reads in a project: only these are written into each tree it checks.
 PYTHON_FILES = (".py", ".pyi", "py.typed", "pyproject.toml", "pyrefly.toml", "mypy.ini", "setup.cfg",
-                "pyrightconfig.json")
+                "pyrightconfig.json", ".gitignore", ".ignore")  # pyrefly skips what these ignore
 
 
 def find_program(name: str) -> str | None:
