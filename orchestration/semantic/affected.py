@@ -8,10 +8,12 @@ need only look at files reaching changes of both sides, on every tree; on a merg
 work that is a handful of files, or none.
 
 The import graph is over-approximated: the imports of every version of the merge; for
-`from pkg import name` both `pkg` and a submodule `pkg/name`; each enclosing package's
-`__init__.py`; a name looked up from the project root, from `src/` and from each folder above
-the importing file (where a test runner puts them on the path); every line that looks like an
-import.
+`from pkg import name` both `pkg` and a submodule `pkg/name` with everything under it, for
+`import a.b` everything under `a/` (pyrefly resolves submodules as attributes); each enclosing
+package's `__init__.py`; a name looked up from the project root, from `src/` and from each folder
+above the importing file (where a test runner puts them on the path); every line that looks like
+an import. Where even that could be wrong (search paths set in a configuration, links), the
+caller checks every file instead (integration/checks.py).
 """
 
 from __future__ import annotations

@@ -74,7 +74,7 @@ class ParseCache:
     read from each (summary, uses). Bounded by the source it holds (an AST takes ~35 bytes a
     character); the least recently used go first. Safe to share between threads."""
 
-    def __init__(self, max_chars: int = 3_000_000) -> None:
+    def __init__(self, max_chars: int = 2_000_000) -> None:
         self.max_chars = max_chars
         self._by_text: OrderedDict[str, Parsed | None] = OrderedDict()
         self._chars = 0
