@@ -325,9 +325,15 @@ def _differential(repo: Path, analyser: Analyser, treeishes: dict[str, str], run
         # something neither side does (it tells whether that was there before both removed it).
         # An analyser that takes a list of files then checks only the files holding those diagnostics.
         def only_where(version: str, diagnostics: list[Diagnostic]) -> None:
-            if analyser.narrows and diagnostics:
-                present = {path for path, _, _ in tree_listing(repo, trees[version])}
-                files[version] = tuple(sorted({d.path for d in diagnostics} & present))
+            if not analyser.narrows or not diagnostics:
+                return
+            paths = {d.path for d in diagnostics}
+            merged_paths = {path for path, _, _ in tree_listing(repo, trees["merged"])}
+            if not paths <= merged_paths or sum(len(shlex.quote("./" + p).encode("utf-8", "surrogateescape")) + 1
+                                                for p in paths) > NARROW_CHARS:
+                return  # a path read back differently from the tree's (not UTF-8), or too many: the whole tree
+            present = {path for path, _, _ in tree_listing(repo, trees[version])}
+            files[version] = tuple(sorted(paths & present))
 
         unknown: set[str] = set()
         if analyser.batch:
