@@ -10,7 +10,7 @@ from bosun.orchestration.agents.attempt import task_paths
 from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.session import open_session
 
-from conftest import AWAIT_GO, bosun, first_parent_merges, run_after, write_unit
+from conftest import AWAIT_GO, bosun, first_parent_merges, git, run_after, write_unit
 
 OPS = "def add(a, b):\n    return a + b\n"
 CONF = "LIMIT = 10\n"
@@ -147,6 +147,12 @@ def test_the_tests_run_beside_the_semantic_checks_and_stop_when_those_block(proj
     files = {"src/calc/__init__.py": "", "src/calc/ops.py": OPS, "slow_gate.py": SLOW_GATE}
     repo = project(_units(), script, extra_files=files, handback="manual", gate="python slow_gate.py",
                    gate_timeout="900s")
+    # a differential check that takes two seconds keeps the semantic verdict from beating the
+    # gate's process to its first line (what this test looks for), however loaded the machine
+    plan = (repo / "bosun.toml").read_text()
+    (repo / "bosun.toml").write_text(plan.replace("[project]\n", '[project]\nchecks = [{ run = "sleep 2", '
+                                                                  'differential = true }]\n', 1))
+    git(repo, "commit", "-qam", "a slow differential check")
     code, events = run_after(repo, ("merged", "widen"), "use")  # finish() waits 60 s, not the gate's 600
     assert code == 1 and any(e["kind"] == "semantic_conflict" and e["unit"] == "use" for e in events)
     gate = repo / ".bosun" / "gate"
