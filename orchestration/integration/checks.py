@@ -25,7 +25,15 @@ from bosun.orchestration.integration.gate import GateResult, summarize
 from bosun.orchestration.process import scrubbed_env
 from bosun.orchestration.semantic.affected import files_to_check
 from bosun.orchestration.semantic.analysis import check_merge, read_blobs, read_python_tree
-from bosun.orchestration.semantic.differential import SYMLINK, Analyser, Outcome, Run, differential, tree_listing
+from bosun.orchestration.semantic.differential import (
+    SYMLINK,
+    Analyser,
+    Outcome,
+    Run,
+    differential,
+    tree_ids,
+    tree_listing,
+)
 from bosun.orchestration.semantic.merge import changed_paths
 from bosun.orchestration.semantic.pytypes import drop_guarded
 from bosun.orchestration.semantic.syntax import syntax_findings
@@ -133,17 +141,17 @@ def python_files_to_check(repo: GitRepo, versions: dict[str, str],
     the root (pyrefly then adds that project's `src/`); the tree holds a link or a file name
     that is not UTF-8."""
     try:
-        listings = {v: tree_listing(repo.path, repo.run("rev-parse", f"{t}^{{tree}}").out.strip())
-                    for v, t in versions.items()}
+        listings = {v: tree_listing(repo.path, tree) for v, tree in tree_ids(repo.path, versions).items()}
         paths = {path for listing in listings.values() for path, _, _ in listing}
         if any(mode == SYMLINK for listing in listings.values() for _, _, mode in listing) or any(
                 not p.isprintable() for p in paths):  # a name that is not UTF-8 decodes to surrogates
             return None
         if any(p.endswith(CHECKER_CONFIGS) or (p.endswith("pyproject.toml") and "/" in p) for p in paths):
             return None
+        blobs = {v: {path: blob for path, blob, _ in listing} for v, listing in listings.items()}
         for side in ("ours", "theirs"):
             if any(path.endswith(READS["python"]) and not path.endswith(".py")
-                   for path in repo.changed_files(versions["base"], versions[side])):
+                   for path in changed_paths(blobs["base"], blobs[side])):
                 return None
         configs = [blob for listing in listings.values() for path, blob, _ in listing
                    if path in ("pyproject.toml", "setup.cfg")]

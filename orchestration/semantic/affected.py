@@ -28,13 +28,14 @@ Imports = tuple[tuple[int, str, tuple[str, ...]], ...]  # (level, module, names)
 # the name "*" stands for every module under the module's folder, at any depth (pyrefly resolves
 # `pkg.sub.deep` as attributes once `pkg` is bound, whether or not anything imported them)
 
-# An import statement, at the start of a line or after `;` or `:` (`else: import x`), wherever it
-# sits (in a function, under `if TYPE_CHECKING:`, in a docstring: a line that only looks like one
-# costs a few files checked, never a file missed). Read from the text, not a syntax tree: it is
-# ten times cheaper, the type checker waits for it, and a file that does not parse is read too.
+# An import statement (in text whose continued lines were joined), at the start of a line or
+# after `;` or `:` (`else: import x`), wherever it sits (in a function, under `if TYPE_CHECKING:`,
+# in a docstring: a line that only looks like one costs a few files checked, never a file missed).
+# Read from the text, not a syntax tree: it is ten times cheaper, the type checker waits for it,
+# and a file that does not parse is read too.
 _STATEMENT = re.compile(
-    r"(?:^|[;:])[ \t\f]*(?:from(?=[ \t\f.\\])[ \t\f]*(?P<dots>[. \t\f]*)(?P<module>[\w. \t\f]*?)[ \t\f]+import"
-    r"[ \t\f]*(?P<names>\((?:[^)#]|#[^\n]*)*\)|(?:\\\n|[^\n;])*)|import[ \t\f]+(?P<modules>(?:\\\n|[^\n;])*))", re.M)
+    r"(?:^|[;:])[ \t\f]*(?:from(?=[ \t\f.])[ \t\f]*(?P<dots>[. \t\f]*)(?P<module>[\w. \t\f]*?)[ \t\f]+import"
+    r"[ \t\f]*(?P<names>\((?:[^)#]|#[^\n]*)*\)|[^\n;]*)|import[ \t\f]+(?P<modules>[^\n;]*))", re.M)
 _COMMENT = re.compile(r"#[^\n]*")
 _SPACE = re.compile(r"[ \t\f]+")
 
@@ -60,7 +61,7 @@ def imports_of(text: str) -> Imports:
 
 def _words(listing: str) -> tuple[str, ...]:
     """`a.b as c, d` (or `(a,\n b)`) -> ("a.b", "d")."""
-    listing = _COMMENT.sub("", listing).replace("\\\n", " ").strip().strip("()")
+    listing = _COMMENT.sub("", listing).strip().strip("()")
     return tuple(part.split()[0] for part in listing.split(",") if part.split())
 
 

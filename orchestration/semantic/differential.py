@@ -104,10 +104,6 @@ def git(repo: Path, args: list[str], env: dict[str, str] | None = None, stdin: b
     return proc.stdout.decode("utf-8", "replace")
 
 
-def tree_id(repo: Path, treeish: str) -> str:
-    return git(repo, ["rev-parse", f"{treeish}^{{tree}}"]).strip()
-
-
 def tree_ids(repo: Path, treeishes: dict[str, str]) -> dict[str, str]:
     """The tree of each version, in one git call."""
     ids = git(repo, ["rev-parse", *(f"{treeishes[v]}^{{tree}}" for v in VERSIONS)]).split()
@@ -329,8 +325,7 @@ def _differential(repo: Path, analyser: Analyser, treeishes: dict[str, str], run
                 return
             paths = {d.path for d in diagnostics}
             merged_paths = {path for path, _, _ in tree_listing(repo, trees["merged"])}
-            if not paths <= merged_paths or sum(len(shlex.quote("./" + p).encode("utf-8", "surrogateescape")) + 1
-                                                for p in paths) > NARROW_CHARS:
+            if not paths <= merged_paths or not fits_one_argument(paths):
                 return  # a path read back differently from the tree's (not UTF-8), or too many: the whole tree
             present = {path for path, _, _ in tree_listing(repo, trees[version])}
             files[version] = tuple(sorted(paths & present))
@@ -384,14 +379,19 @@ NARROW_SHARE = 0.8  # a run on this share of a tree's files or more checks the w
 NARROW_CHARS = 100_000  # and so does a list of files this long in bytes (one argument is at most 128 kB)
 
 
+def fits_one_argument(paths) -> bool:
+    """Whether `paths`, as `Analyser.on_files` quotes them, fit well inside one shell argument."""
+    return sum(len(shlex.quote("./" + p).encode("utf-8", "surrogateescape")) + 1 for p in paths) <= NARROW_CHARS
+
+
 def narrowed_files(repo: Path, trees: dict[str, str], only: frozenset[str]) -> dict[str, tuple[str, ...]] | None:
     """The files of `only` each version holds, or None when checking each whole tree is as good."""
     files = {}
     for version in VERSIONS:
         present = {path for path, _ in read_files(repo, trees[version], (".py",))}
         files[version] = tuple(sorted(only & present))
-        length = sum(len(shlex.quote("./" + p).encode("utf-8", "surrogateescape")) + 1 for p in files[version])
-        if version == "merged" and (len(files[version]) >= NARROW_SHARE * len(present) or length > NARROW_CHARS):
+        if version == "merged" and (len(files[version]) >= NARROW_SHARE * len(present)
+                                    or not fits_one_argument(files[version])):
             return None
     return files
 
