@@ -43,6 +43,7 @@ def bosun_claims(db: str, plan, owner: str):
             won.append(outcome.unit)
         store.close()
         return won
+
     return run
 
 
@@ -56,15 +57,19 @@ def floor_claims(db: str, plan, owner: str):
         won: list[str] = []
         while True:
             conn.execute("BEGIN IMMEDIATE")
-            row = conn.execute("UPDATE units SET state = 'claimed', owner = ?, epoch = epoch + 1 WHERE id = "
-                               "(SELECT id FROM units WHERE state = 'ready' ORDER BY position LIMIT 1) "
-                               "AND state = 'ready' RETURNING id", (owner,)).fetchone()
+            row = conn.execute(
+                "UPDATE units SET state = 'claimed', owner = ?, epoch = epoch + 1 WHERE id = "
+                "(SELECT id FROM units WHERE state = 'ready' ORDER BY position LIMIT 1) "
+                "AND state = 'ready' RETURNING id",
+                (owner,),
+            ).fetchone()
             conn.execute("COMMIT")
             if row is None:
                 break
             won.append(row[0])
         conn.close()
         return won
+
     return run
 
 
@@ -96,8 +101,10 @@ def race_rounds(rounds: list[list[tuple[str, str]]], text: str, procs: int) -> d
         results.setdefault(db, []).append((won, begin, end))
     for worker in workers:
         worker.join()
-    return {db: ([u for won, _, _ in rs for u in won],
-                 max(end for _, _, end in rs) - min(begin for _, begin, _ in rs)) for db, rs in results.items()}
+    return {
+        db: ([u for won, _, _ in rs for u in won], max(end for _, _, end in rs) - min(begin for _, begin, _ in rs))
+        for db, rs in results.items()
+    }
 
 
 def fresh_store(db: Path, plan) -> None:
@@ -135,8 +142,10 @@ def main() -> None:
         plan = parse_plan(text, Path("bosun.toml"))
         rounds = []
         for r in range(args.rounds):  # the two kinds take turns going first
-            races = [(kind, str(Path(tmp) / f"{kind}{r}.db")) for kind in (("floor", "bosun") if r % 2 else
-                                                                            ("bosun", "floor"))]
+            races = [
+                (kind, str(Path(tmp) / f"{kind}{r}.db"))
+                for kind in (("floor", "bosun") if r % 2 else ("bosun", "floor"))
+            ]
             for _, db in races:
                 fresh_store(Path(db), plan)
             rounds.append(races)
@@ -153,8 +162,10 @@ def main() -> None:
             per[kind] = len(claimed) / elapsed
         ratios.append(per["bosun"] / per["floor"])
         rates.append(per["bosun"])
-        print(f"round {r + 1}: floor (bare compare-and-swap, same processes) {per['floor']:,.0f}/s, "
-              f"Bosun {per['bosun']:,.0f}/s, {ratios[-1]:.2f}x")
+        print(
+            f"round {r + 1}: floor (bare compare-and-swap, same processes) {per['floor']:,.0f}/s, "
+            f"Bosun {per['bosun']:,.0f}/s, {ratios[-1]:.2f}x"
+        )
     ratio, rate = statistics.median(ratios), statistics.median(rates)
     print(f"median: Bosun {rate:,.0f} claims/s, {ratio:.2f}x the floor; double claims {doubles}")
     print(f"one process of bare fsynced single-row writes: {single:,.0f}/s")

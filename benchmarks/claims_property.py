@@ -27,8 +27,16 @@ MACHINES = 2  # ClaimMachine and UnscopedClaimMachine
 
 def batch(env: dict) -> subprocess.Popen:
     """One pytest run of both machines (its own random seed)."""
-    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--hypothesis-show-statistics",
-            "tests/test_claims_stateful.py"]
+    argv = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--hypothesis-show-statistics",
+        "tests/test_claims_stateful.py",
+    ]
     return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -46,10 +54,15 @@ def main() -> int:
     running: list[subprocess.Popen] = []
     asked = passing = 0
     failed: list[str] = []
-    while running or (asked < args.sequences and not failed
-                      and (args.minutes is None or time.monotonic() - begin < args.minutes * 60)):
-        while len(running) < args.procs and asked < args.sequences and not failed and (
-                args.minutes is None or time.monotonic() - begin < args.minutes * 60):
+    while running or (
+        asked < args.sequences and not failed and (args.minutes is None or time.monotonic() - begin < args.minutes * 60)
+    ):
+        while (
+            len(running) < args.procs
+            and asked < args.sequences
+            and not failed
+            and (args.minutes is None or time.monotonic() - begin < args.minutes * 60)
+        ):
             running.append(batch(env))
             asked += args.batch * MACHINES
         done = running.pop(0)
@@ -60,8 +73,10 @@ def main() -> int:
         print(f"{(time.monotonic() - begin) / 60:5.1f} min: {passing} sequences passed", flush=True)
     for out in failed:
         print(out[-8000:])
-    print(f"sequences passed {passing} (asked {args.sequences}, {args.batch} per machine per run, {args.procs} "
-          f"runs at once), failed runs {len(failed)}; {(time.monotonic() - begin) / 60:.1f} min")
+    print(
+        f"sequences passed {passing} (asked {args.sequences}, {args.batch} per machine per run, {args.procs} "
+        f"runs at once), failed runs {len(failed)}; {(time.monotonic() - begin) / 60:.1f} min"
+    )
     return 1 if failed else 0
 
 

@@ -38,10 +38,10 @@ PARTS = ("feature.patch", "tests.patch")
 IDENTITY = ["-c", "user.name=bench", "-c", "user.email=bench@example.com"]
 
 
-def git(repo: Path, *args: str, stdin: bytes | None = None, env: dict | None = None,
-        ok: tuple[int, ...] = (0,)) -> str:
-    done = subprocess.run(["git", *IDENTITY, *args], cwd=repo, input=stdin, capture_output=True,
-                          env={**os.environ, **(env or {})})
+def git(repo: Path, *args: str, stdin: bytes | None = None, env: dict | None = None, ok: tuple[int, ...] = (0,)) -> str:
+    done = subprocess.run(
+        ["git", *IDENTITY, *args], cwd=repo, input=stdin, capture_output=True, env={**os.environ, **(env or {})}
+    )
     if done.returncode not in ok:
         raise RuntimeError(f"git {' '.join(args[:3])}: {done.stderr.decode(errors='replace').strip()}")
     return done.stdout.decode("utf-8", "replace")
@@ -56,8 +56,13 @@ def feature_branch(repo: Path, base: str, patches: list[bytes], index: Path) -> 
     env = {"GIT_INDEX_FILE": str(index)}
     git(repo, "read-tree", base, env=env)
     for patch in patches:
-        if patch.strip() and subprocess.run(["git", "apply", "--cached", "-"], cwd=repo, input=patch,
-                                            env={**os.environ, **env}, capture_output=True).returncode != 0:
+        if (
+            patch.strip()
+            and subprocess.run(
+                ["git", "apply", "--cached", "-"], cwd=repo, input=patch, env={**os.environ, **env}, capture_output=True
+            ).returncode
+            != 0
+        ):
             return None
     tree = git(repo, "write-tree", env=env).strip()
     return git(repo, "commit-tree", tree, "-p", base, "-m", "feature").strip()
@@ -82,33 +87,45 @@ def run(dataset: Path, mirrors: dict[str, Path], limit: int, parts: tuple[str, .
                     print(f"  {name}/{task}: its base commit is not in {mirror}; left out")
                     continue
                 base = match[1]
-                features = sorted({f.split("/")[3] for f in files if f.startswith(f"{folder}/{task}/feature")},
-                                  key=lambda f: int(f.removeprefix("feature")))
+                features = sorted(
+                    {f.split("/")[3] for f in files if f.startswith(f"{folder}/{task}/feature")},
+                    key=lambda f: int(f.removeprefix("feature")),
+                )
                 branches = {}
                 for feature in features:
-                    patches = [subprocess.run(["git", "show", f"HEAD:{folder}/{task}/{feature}/{part}"], cwd=dataset,
-                                              capture_output=True).stdout for part in parts]
+                    patches = [
+                        subprocess.run(
+                            ["git", "show", f"HEAD:{folder}/{task}/{feature}/{part}"], cwd=dataset, capture_output=True
+                        ).stdout
+                        for part in parts
+                    ]
                     branches[feature] = feature_branch(repo, base, patches, Path(tmp) / "index")
                 unusable += sum(1 for b in branches.values() if b is None)
                 usable = [(f, b) for f, b in branches.items() if b is not None]
                 for (one, ours), (two, theirs) in itertools.combinations(usable, 2):
                     if limit and judged >= limit:
                         break
-                    merged = subprocess.run(["git", "merge-tree", "--write-tree", ours, theirs], cwd=repo,
-                                            capture_output=True, text=True)
+                    merged = subprocess.run(
+                        ["git", "merge-tree", "--write-tree", ours, theirs], cwd=repo, capture_output=True, text=True
+                    )
                     if merged.returncode != 0:
                         conflicted += 1
                         continue
                     started = time.perf_counter()
-                    verdict = semantic_verdict(GitRepo(repo), ours, theirs, merged.stdout.split()[0],
-                                               SemanticSettings(ALL_SEVERITY))
+                    verdict = semantic_verdict(
+                        GitRepo(repo), ours, theirs, merged.stdout.split()[0], SemanticSettings(ALL_SEVERITY)
+                    )
                     times.append(time.perf_counter() - started)
                     judged += 1
-                    found += [f"{name}/{task} {one}+{two}: {f['kind']} {f['path']}:{f['line']}: {f['message']}"
-                              for f in verdict["findings"]]
-            print(f"{name}: {len(tasks)} tasks, {judged} clean pairs judged ({conflicted} conflicted, "
-                  f"{unusable} features whose patch did not apply), {len(found)} alarms; per merge median "
-                  f"{statistics.median(times) if times else 0:.2f} s, max {max(times, default=0):.2f} s")
+                    found += [
+                        f"{name}/{task} {one}+{two}: {f['kind']} {f['path']}:{f['line']}: {f['message']}"
+                        for f in verdict["findings"]
+                    ]
+            print(
+                f"{name}: {len(tasks)} tasks, {judged} clean pairs judged ({conflicted} conflicted, "
+                f"{unusable} features whose patch did not apply), {len(found)} alarms; per merge median "
+                f"{statistics.median(times) if times else 0:.2f} s, max {max(times, default=0):.2f} s"
+            )
             alarms += found
     for line in alarms:
         print("  " + " ".join(line.split())[:400])

@@ -45,10 +45,15 @@ from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.orchestrator import Options, Orchestrator
 from bosun.orchestration.session import create_session
 
-GIT_ENV = {**{k: v for k, v in os.environ.items() if not k.startswith("GIT_")},
-           "LC_ALL": "C", "GIT_CONFIG_NOSYSTEM": "1",
-           "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
-           "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
+GIT_ENV = {
+    **{k: v for k, v in os.environ.items() if not k.startswith("GIT_")},
+    "LC_ALL": "C",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_AUTHOR_NAME": "Bench",
+    "GIT_AUTHOR_EMAIL": "bench@example.com",
+    "GIT_COMMITTER_NAME": "Bench",
+    "GIT_COMMITTER_EMAIL": "bench@example.com",
+}
 
 CHECK_PY = """\
 import pathlib, sys
@@ -66,31 +71,57 @@ def graph(n: int, kind: str, rng: random.Random) -> dict[str, list[str]]:
         return {u: [] for u in ids}
     deps = {}
     for i, unit in enumerate(ids):  # up to 2 parents among the 12 units before it
-        window = ids[max(0, i - 12):i]
+        window = ids[max(0, i - 12) : i]
         deps[unit] = sorted(rng.sample(window, min(len(window), rng.choice((0, 1, 1, 2)))))
     return deps
 
 
-def make_project(repo: Path, deps: dict[str, list[str]], bad: set[str], agents: int, work: float, gate: float,
-                 parallel: int, batch: int, retries: int) -> None:
+def make_project(
+    repo: Path,
+    deps: dict[str, list[str]],
+    bad: set[str],
+    agents: int,
+    work: float,
+    gate: float,
+    parallel: int,
+    batch: int,
+    retries: int,
+) -> None:
     (repo / "src").mkdir(parents=True)
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, env=GIT_ENV, check=True)
     (repo / "src" / "__init__.py").write_text("")
     (repo / "check.py").write_text(CHECK_PY)
-    plan = ["[project]", f'gate = "sleep {gate} && python3 check.py"', 'merge = "auto"', f"max_agents = {agents}",
-            'gate_timeout = "120s"', 'sandbox = "off"', f"gate_parallel = {parallel}", f"batch = {batch}",
-            f"gate_retries = {retries}", "max_attempts = 3", 'semantic = "off"']
+    plan = [
+        "[project]",
+        f'gate = "sleep {gate} && python3 check.py"',
+        'merge = "auto"',
+        f"max_agents = {agents}",
+        'gate_timeout = "120s"',
+        'sandbox = "off"',
+        f"gate_parallel = {parallel}",
+        f"batch = {batch}",
+        f"gate_retries = {retries}",
+        "max_attempts = 3",
+        'semantic = "off"',
+    ]
     for a in range(agents):
         plan += [f"[agents.a{a}]", 'kind = "scripted"', 'script = "team.toml"']
     script = []
     for unit, parents in deps.items():
-        plan += ["[[units]]", f'id = "{unit}"', f'prompt = "write src/{unit}.py"',
-                 f"depends_on = {json.dumps(parents)}", f'scope = ["src/{unit}.py"]']
-        tries = (["BROKEN = 1", f"{unit.upper()} = 2"] if unit in bad else [f"{unit.upper()} = 1"])
+        plan += [
+            "[[units]]",
+            f'id = "{unit}"',
+            f'prompt = "write src/{unit}.py"',
+            f"depends_on = {json.dumps(parents)}",
+            f'scope = ["src/{unit}.py"]',
+        ]
+        tries = ["BROKEN = 1", f"{unit.upper()} = 2"] if unit in bad else [f"{unit.upper()} = 1"]
         for content in tries:
-            script += [f'[[unit."{unit}"]]',
-                       f'steps = [{{sleep = {work}}}, {{write = "src/{unit}.py", content = "{content}\\n"}}, '
-                       f'{{commit = "write src/{unit}.py"}}]']
+            script += [
+                f'[[unit."{unit}"]]',
+                f'steps = [{{sleep = {work}}}, {{write = "src/{unit}.py", content = "{content}\\n"}}, '
+                f'{{commit = "write src/{unit}.py"}}]',
+            ]
     (repo / "bosun.toml").write_text("\n".join(plan) + "\n")
     (repo / "team.toml").write_text("\n".join(script) + "\n")
     subprocess.run(["git", "add", "-A"], cwd=repo, env=GIT_ENV, check=True)
@@ -104,7 +135,11 @@ def lower_bound(deps: dict[str, list[str]], bad: set[str], agents: int, work: fl
         finish[unit] = max((finish[p] for p in parents), default=0.0) + attempts[unit] * (work + gate)
     path = max(finish.values())
     spread = sum(attempts.values()) * work / agents
-    return {"critical_path_s": round(path, 2), "work_per_agent_s": round(spread, 2), "bound_s": round(max(path, spread), 2)}
+    return {
+        "critical_path_s": round(path, 2),
+        "work_per_agent_s": round(spread, 2),
+        "bound_s": round(max(path, spread), 2),
+    }
 
 
 def measure(deps, bad, args, parallel: int, batch: int) -> dict:
@@ -140,10 +175,18 @@ def measure(deps, bad, args, parallel: int, batch: int) -> dict:
             if parents and started and all(p in merged_at for p in parents):
                 handout.append(started[0] - max(merged_at[p] for p in parents))
         mean = lambda xs: round(sum(xs) / len(xs), 2) if xs else None  # noqa: E731
-        return {"config": f"{parallel}x{batch}", "exit": code, "merged": merged, "gate_runs": len(runs),
-                "gate_s": round(sum(r.duration_s for r in runs), 1), "makespan_s": round(makespan, 2),
-                "culprits": culprits, "agent_s": mean(agent), "submitted_to_merged_s": mean(integrate),
-                "deps_merged_to_running_s": mean(handout)}
+        return {
+            "config": f"{parallel}x{batch}",
+            "exit": code,
+            "merged": merged,
+            "gate_runs": len(runs),
+            "gate_s": round(sum(r.duration_s for r in runs), 1),
+            "makespan_s": round(makespan, 2),
+            "culprits": culprits,
+            "agent_s": mean(agent),
+            "submitted_to_merged_s": mean(integrate),
+            "deps_merged_to_running_s": mean(handout),
+        }
     finally:
         if args.keep is None:
             shutil.rmtree(folder, ignore_errors=True)
@@ -168,10 +211,16 @@ def main() -> int:
     count = max(1, round(args.fail * args.units)) if args.fail > 0 else 0
     bad = set(rng.sample(sorted(deps), count))
     bound = lower_bound(deps, bad, args.agents, args.work, args.gate)
-    print(f"{args.units} units ({args.graph}), {len(bad)} failing once, {args.agents} agents, work {args.work:g} s, "
-          f"gate {args.gate:g} s, retries {args.retries}", flush=True)
-    print(f"lower bound {bound['bound_s']} s = max(critical path {bound['critical_path_s']} s, "
-          f"work / agents {bound['work_per_agent_s']} s)", flush=True)
+    print(
+        f"{args.units} units ({args.graph}), {len(bad)} failing once, {args.agents} agents, work {args.work:g} s, "
+        f"gate {args.gate:g} s, retries {args.retries}",
+        flush=True,
+    )
+    print(
+        f"lower bound {bound['bound_s']} s = max(critical path {bound['critical_path_s']} s, "
+        f"work / agents {bound['work_per_agent_s']} s)",
+        flush=True,
+    )
     results = []
     for config in args.configs.split(","):
         parallel, batch = (int(x) for x in config.split("x"))
@@ -179,12 +228,21 @@ def main() -> int:
         results.append(result)
         serial = results[0]["makespan_s"] if results[0]["config"] == "1x1" else None
         ratio = f"  {result['makespan_s'] / serial:.2f}x the lane" if serial and config != "1x1" else ""
-        print(f"  {result['config']:>5}  gate runs {result['gate_runs']:4d}  gate s {result['gate_s']:7.1f}  "
-              f"makespan {result['makespan_s']:7.2f} s  {result['makespan_s'] / bound['bound_s']:.2f}x bound"
-              f"{ratio}  merged {result['merged']}/{args.units} exit {result['exit']}", flush=True)
-        print(f"         per unit: agent {result['agent_s']} s, submitted -> merged {result['submitted_to_merged_s']} s"
-              + (f", dependencies merged -> running {result['deps_merged_to_running_s']} s"
-                 if result["deps_merged_to_running_s"] is not None else ""), flush=True)
+        print(
+            f"  {result['config']:>5}  gate runs {result['gate_runs']:4d}  gate s {result['gate_s']:7.1f}  "
+            f"makespan {result['makespan_s']:7.2f} s  {result['makespan_s'] / bound['bound_s']:.2f}x bound"
+            f"{ratio}  merged {result['merged']}/{args.units} exit {result['exit']}",
+            flush=True,
+        )
+        print(
+            f"         per unit: agent {result['agent_s']} s, submitted -> merged {result['submitted_to_merged_s']} s"
+            + (
+                f", dependencies merged -> running {result['deps_merged_to_running_s']} s"
+                if result["deps_merged_to_running_s"] is not None
+                else ""
+            ),
+            flush=True,
+        )
     if args.json:
         print(json.dumps({"bound": bound, "results": results}))
     return 0

@@ -52,16 +52,20 @@ from bosun.orchestration.orchestrator import Options, Orchestrator
 from bosun.orchestration.session import create_session
 
 CHAIN = 5
-GIT_ENV = {**{k: v for k, v in os.environ.items() if not k.startswith("GIT_")},
-           "LC_ALL": "C", "GIT_CONFIG_NOSYSTEM": "1",
-           "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
-           "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
+GIT_ENV = {
+    **{k: v for k, v in os.environ.items() if not k.startswith("GIT_")},
+    "LC_ALL": "C",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_AUTHOR_NAME": "Bench",
+    "GIT_AUTHOR_EMAIL": "bench@example.com",
+    "GIT_COMMITTER_NAME": "Bench",
+    "GIT_COMMITTER_EMAIL": "bench@example.com",
+}
 
 
 # -- the project --------------------------------------------------------------------------------
 def run_git(cwd: Path, *args: str) -> str:
-    proc = subprocess.run(["git", *args], cwd=cwd, env=GIT_ENV, capture_output=True, text=True,
-                          check=False)
+    proc = subprocess.run(["git", *args], cwd=cwd, env=GIT_ENV, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise SystemExit(f"git {' '.join(args)} in {cwd}: {proc.stderr.strip()}")
     return proc.stdout.strip()
@@ -91,17 +95,32 @@ def make_project(repo: Path, n: int, agents: int, sandbox: str = "off") -> Path:
     (repo / "src").mkdir(parents=True)
     run_git(repo, "init", "-q", "-b", "main")
     (repo / "src" / "__init__.py").write_text("")
-    plan = ["[project]", 'gate = "true"', 'merge = "auto"', f"max_agents = {agents}", 'gate_timeout = "60s"',
-            f'sandbox = "{"required" if sandbox == "on" else "off"}"']
+    plan = [
+        "[project]",
+        'gate = "true"',
+        'merge = "auto"',
+        f"max_agents = {agents}",
+        'gate_timeout = "60s"',
+        f'sandbox = "{"required" if sandbox == "on" else "off"}"',
+    ]
     for a in range(agents):
         plan += [f"[agents.a{a}]", 'kind = "scripted"', 'script = "team.toml"']
     script = []
     for unit, deps in dependencies(n).items():
-        plan += ["[[units]]", f'id = "{unit}"', f'prompt = "write src/{unit}.py"',
-                 f"depends_on = {json.dumps(deps)}", f'scope = ["src/{unit}.py"]']
-        script += [f'[[unit."{unit}"]]',
-                   (f'steps = [{{write = "src/{unit}.py", content = "{unit.upper()} = 1\\n"}}, '
-                    f'{{commit = "write src/{unit}.py"}}]')]
+        plan += [
+            "[[units]]",
+            f'id = "{unit}"',
+            f'prompt = "write src/{unit}.py"',
+            f"depends_on = {json.dumps(deps)}",
+            f'scope = ["src/{unit}.py"]',
+        ]
+        script += [
+            f'[[unit."{unit}"]]',
+            (
+                f'steps = [{{write = "src/{unit}.py", content = "{unit.upper()} = 1\\n"}}, '
+                f'{{commit = "write src/{unit}.py"}}]'
+            ),
+        ]
     (repo / "bosun.toml").write_text("\n".join(plan) + "\n")
     (repo / "team.toml").write_text("\n".join(script) + "\n")
     run_git(repo, "add", "-A")
@@ -143,18 +162,20 @@ class Probe:
     """Counts the subprocesses Bosun's process starts (by git command) and its store transactions."""
 
     # Bosun's own steps around a sandbox (and their unsandboxed counterparts), timed per call.
-    STEPS = [("bosun.orchestration.worktrees", "AgentClone", "sandbox_view"),
-             ("bosun.orchestration.worktrees", "AgentClone", "absorb"),
-             ("bosun.orchestration.agents.launch", None, "agent_box"),
-             ("bosun.orchestration.integration.gate", None, "gate_box"),
-             ("bosun.orchestration.sandbox.bwrap", None, "argv"),
-             ("bosun.orchestration.sandbox.leftovers", None, "record"),
-             ("bosun.orchestration.sandbox.leftovers", None, "end_named"),
-             ("bosun.orchestration.sandbox.ports", None, "allocate"),
-             ("bosun.orchestration.sandbox.limits", None, "open_group"),
-             ("bosun.orchestration.sandbox.limits", None, "close_group"),
-             ("bosun.orchestration.orchestrator", None, "start_agent"),
-             ("bosun.orchestration.integration.lane", None, "run_gate")]
+    STEPS = [
+        ("bosun.orchestration.worktrees", "AgentClone", "sandbox_view"),
+        ("bosun.orchestration.worktrees", "AgentClone", "absorb"),
+        ("bosun.orchestration.agents.launch", None, "agent_box"),
+        ("bosun.orchestration.integration.gate", None, "gate_box"),
+        ("bosun.orchestration.sandbox.bwrap", None, "argv"),
+        ("bosun.orchestration.sandbox.leftovers", None, "record"),
+        ("bosun.orchestration.sandbox.leftovers", None, "end_named"),
+        ("bosun.orchestration.sandbox.ports", None, "allocate"),
+        ("bosun.orchestration.sandbox.limits", None, "open_group"),
+        ("bosun.orchestration.sandbox.limits", None, "close_group"),
+        ("bosun.orchestration.orchestrator", None, "start_agent"),
+        ("bosun.orchestration.integration.lane", None, "run_gate"),
+    ]
 
     def __init__(self) -> None:
         self.procs: list[tuple[str, float, bool]] = []  # (label, seconds, started on the main thread)
@@ -164,6 +185,7 @@ class Probe:
 
     def _time_steps(self) -> None:
         import importlib
+
         for module_name, class_name, name in self.STEPS:
             try:
                 owner = importlib.import_module(module_name)
@@ -192,11 +214,11 @@ class Probe:
             rest, i = argv[1:], 0
             while i < len(rest) and rest[i] == "-c":
                 i += 2
-            words = rest[i:i + 2]
+            words = rest[i : i + 2]
             name = words[0] if words else "?"
             return f"git {name} {words[1]}" if name == "worktree" and len(words) > 1 else f"git {name}"
         if Path(argv[0]).name == "bwrap" and "--" in argv:
-            return Probe.label(argv[argv.index("--") + 1:]) + " in bwrap"
+            return Probe.label(argv[argv.index("--") + 1 :]) + " in bwrap"
         if argv[:2] == ["/bin/sh", "-c"] and argv[2].startswith("echo 0 >"):  # joins its process-limit group
             return Probe.label(argv[4:])
         if argv[:2] == ["/bin/sh", "-c"]:
@@ -220,8 +242,9 @@ class Probe:
                 code = super().wait(timeout)
                 if not self._probe_done:
                     self._probe_done = True
-                    probe.procs.append((probe.label(self._probe_args), time.perf_counter() - self._probe_t0,
-                                        self._probe_main))
+                    probe.procs.append(
+                        (probe.label(self._probe_args), time.perf_counter() - self._probe_t0, self._probe_main)
+                    )
                 return code
 
         real_tx = store_module.Store.tx
@@ -278,8 +301,15 @@ def run_bosun(repo: Path, n: int, max_agents: int, probe: Probe | None) -> dict:
         if unit.state != "merged":
             print(f"  ! unit {unit.id} ended {unit.state}: {json.dumps(unit.detail)}", file=sys.stderr)
     merges = int(run_git(repo, "rev-list", "--first-parent", "--count", "main..bosun/integration"))
-    return {"exit": code, "merged": merged, "merges": merges, "total_s": end - start,
-            "session_s": created - start, "run_s": end - created, "events": events}
+    return {
+        "exit": code,
+        "merged": merged,
+        "merges": merges,
+        "total_s": end - start,
+        "session_s": created - start,
+        "run_s": end - created,
+        "events": events,
+    }
 
 
 def phase_table(runs: list[list], n: int) -> list[tuple[str, float, float]]:
@@ -296,8 +326,11 @@ def phase_table(runs: list[list], n: int) -> list[tuple[str, float, float]]:
     # The lane is serial: its busy time bounds the whole run from below.
     busy = idle = 0.0
     for number in range(len(runs)):
-        spans = sorted((t["checking"], t["merged"]) for (r, _), t in first.items()
-                       if r == number and "merged" in t and "checking" in t)
+        spans = sorted(
+            (t["checking"], t["merged"])
+            for (r, _), t in first.items()
+            if r == number and "merged" in t and "checking" in t
+        )
         busy += sum(m - c for c, m in spans)
         idle += sum(max(0.0, spans[i + 1][0] - spans[i][1]) for i in range(len(spans) - 1))
     units = n * len(runs)
@@ -309,6 +342,7 @@ def phase_table(runs: list[list], n: int) -> list[tuple[str, float, float]]:
 def type_check() -> str:
     """Which analyser the gate's differential check runs on merges (BOSUN_PYTHON_TYPES), if any."""
     from bosun.orchestration.semantic.pytypes import find_program, python_checker
+
     analyser = python_checker()
     if analyser is None:
         return "off (BOSUN_PYTHON_TYPES=off)"
@@ -326,8 +360,10 @@ def print_probes(probes: dict[str, Probe], units: int) -> None:
     """Subprocesses, Bosun's sandbox steps and store transactions per unit, one column per mode."""
     modes = list(probes)
     head = "".join(f"  {'sandbox ' + m:>24}" for m in modes)
-    print("\nSubprocesses started by Bosun's own process (agents' own git calls not included; session setup "
-          f"included), per unit and ms each:\n  {'':<36}{head}")
+    print(
+        "\nSubprocesses started by Bosun's own process (agents' own git calls not included; session setup "
+        f"included), per unit and ms each:\n  {'':<36}{head}"
+    )
     tables = {}
     for mode, probe in probes.items():
         counts, seconds = Counter(), Counter()
@@ -338,8 +374,10 @@ def print_probes(probes: dict[str, Probe], units: int) -> None:
             counts["step " + label] += 1
             seconds["step " + label] += secs
         tables[mode] = (counts, seconds)
-    labels = sorted({label for counts, _ in tables.values() for label in counts},
-                    key=lambda lb: (lb.startswith("step "), -max(t[1][lb] for t in tables.values())))
+    labels = sorted(
+        {label for counts, _ in tables.values() for label in counts},
+        key=lambda lb: (lb.startswith("step "), -max(t[1][lb] for t in tables.values())),
+    )
     for number, label in enumerate(labels):
         if label.startswith("step ") and (number == 0 or not labels[number - 1].startswith("step ")):
             print("  Bosun's own steps (in-process; start_agent and run_gate include the ones below them):")
@@ -352,21 +390,31 @@ def print_probes(probes: dict[str, Probe], units: int) -> None:
     for mode, probe in probes.items():
         tx = probe.tx
         if tx:
-            print(f"Store, sandbox {mode}: {len(tx) / units:.1f} write transactions/unit, "
-                  f"{1000 * statistics.fmean(tx):.2f} ms each, {1000 * sum(tx) / units:.1f} ms/unit on the event loop")
+            print(
+                f"Store, sandbox {mode}: {len(tx) / units:.1f} write transactions/unit, "
+                f"{1000 * statistics.fmean(tx):.2f} ms each, {1000 * sum(tx) / units:.1f} ms/unit on the event loop"
+            )
 
 
 # -- main ---------------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--units", type=int, default=50, help="number of units (default 50)")
-    parser.add_argument("--max-agents", type=int, default=os.cpu_count() or 2,
-                        help="agents running at once (default: this machine's cores)")
+    parser.add_argument(
+        "--max-agents",
+        type=int,
+        default=os.cpu_count() or 2,
+        help="agents running at once (default: this machine's cores)",
+    )
     parser.add_argument("--rounds", type=int, default=3, help="repeat everything; medians are shown (default 3)")
     parser.add_argument("--keep", type=Path, help="build in this folder and keep it")
     parser.add_argument("--no-instrument", action="store_true", help="do not count subprocesses and transactions")
-    parser.add_argument("--sandbox", choices=("on", "off", "both"), default="both",
-                        help="agents and gates in bubblewrap, not, or both in the same run (default both)")
+    parser.add_argument(
+        "--sandbox",
+        choices=("on", "off", "both"),
+        default="both",
+        help="agents and gates in bubblewrap, not, or both in the same run (default both)",
+    )
     args = parser.parse_args(argv)
     modes = ["off", "on"] if args.sandbox == "both" else [args.sandbox]
     n, k = args.units, args.max_agents
@@ -394,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
             cpu0 = cpu_seconds()
             git_s, python_s = raw_git(raw_repo, n)
             cpu_raw = cpu_seconds()
-            for mode in (modes if number % 2 == 0 else modes[::-1]):  # alternate, so neither always goes first
+            for mode in modes if number % 2 == 0 else modes[::-1]:  # alternate, so neither always goes first
                 if mode == main_mode:
                     cpu1 = cpu_seconds()
                     result = run_bosun(bosun_repo, n, k, probes[mode])
@@ -406,9 +454,16 @@ def main(argv: list[str] | None = None) -> int:
                 other[mode].append(run_bosun(side_repo, n, k, probes[mode]))
                 if not args.keep:
                     shutil.rmtree(side_repo.parent)
-            rounds.append({**result, "git_s": git_s, "python_s": python_s,
-                           "cpu_raw": sum(cpu_raw) - sum(cpu0), "cpu_own": cpu2[0] - cpu1[0],
-                           "cpu_children": cpu2[1] - cpu1[1]})
+            rounds.append(
+                {
+                    **result,
+                    "git_s": git_s,
+                    "python_s": python_s,
+                    "cpu_raw": sum(cpu_raw) - sum(cpu0),
+                    "cpu_own": cpu2[0] - cpu1[0],
+                    "cpu_children": cpu2[1] - cpu1[1],
+                }
+            )
             if not args.keep:
                 shutil.rmtree(raw_repo.parent)
                 shutil.rmtree(bosun_repo.parent)
@@ -419,43 +474,64 @@ def main(argv: list[str] | None = None) -> int:
     total, git_s, python_s = median("total_s"), median("git_s"), median("python_s")
     baseline2 = git_s + python_s
     cores = os.cpu_count() or 1
-    print(f"Bosun orchestration benchmark: {n} units ({describe_graph(n)}), max_agents {k}, "
-          f"scripted agents without think time, gate `true`, merge auto")
+    print(
+        f"Bosun orchestration benchmark: {n} units ({describe_graph(n)}), max_agents {k}, "
+        f"scripted agents without think time, gate `true`, merge auto"
+    )
     print(f"differential type check of merged Python: {type_check()} (the same in every mode)")
-    print(f"git {run_git(ROOT, '--version')[12:]}, Python {sys.version.split()[0]}, {cores} cores, "
-          f"load average {load:.2f} at start; {args.rounds} round(s), medians shown"
-          + (f" (bosun min {min(r['total_s'] for r in rounds):.2f} s, max {max(r['total_s'] for r in rounds):.2f} s)"
-             if args.rounds > 1 else ""))
+    print(
+        f"git {run_git(ROOT, '--version')[12:]}, Python {sys.version.split()[0]}, {cores} cores, "
+        f"load average {load:.2f} at start; {args.rounds} round(s), medians shown"
+        + (
+            f" (bosun min {min(r['total_s'] for r in rounds):.2f} s, max {max(r['total_s'] for r in rounds):.2f} s)"
+            if args.rounds > 1
+            else ""
+        )
+    )
     outcomes = ", ".join(f"exit {r['exit']} {r['merged']}/{n} merged" for r in rounds)
-    print(f"  bosun end to end            {total:7.2f} s  {1000 * total / n:7.1f} ms/unit   ({outcomes}; "
-          f"session setup {1000 * median('session_s'):.0f} ms)")
+    print(
+        f"  bosun end to end            {total:7.2f} s  {1000 * total / n:7.1f} ms/unit   ({outcomes}; "
+        f"session setup {1000 * median('session_s'):.0f} ms)"
+    )
     print(f"  raw git, same steps         {git_s:7.2f} s  {1000 * git_s / n:7.1f} ms/unit   (sequential)")
-    print(f"  raw git + python -I start   {baseline2:7.2f} s  {1000 * baseline2 / n:7.1f} ms/unit   "
-          f"(python -I -c pass alone: {1000 * python_s / n:.1f} ms/unit)")
-    print(f"  ratio bosun / raw git             {total / git_s:6.2f}x   (target <= 1.3)"
-          f"   [sandbox {main_mode}]")
+    print(
+        f"  raw git + python -I start   {baseline2:7.2f} s  {1000 * baseline2 / n:7.1f} ms/unit   "
+        f"(python -I -c pass alone: {1000 * python_s / n:.1f} ms/unit)"
+    )
+    print(f"  ratio bosun / raw git             {total / git_s:6.2f}x   (target <= 1.3)   [sandbox {main_mode}]")
     print(f"  ratio bosun / raw git + python    {total / baseline2:6.2f}x")
     if args.rounds > 1:
         best = min(r["total_s"] for r in rounds)
         best_git = min(r["git_s"] for r in rounds)
         best_both = min(r["git_s"] + r["python_s"] for r in rounds)
-        print(f"  best rounds (least disturbed): bosun {1000 * best / n:.1f}, raw git {1000 * best_git / n:.1f}, "
-              f"+ python {1000 * best_both / n:.1f} ms/unit; ratios {best / best_git:.2f}x and {best / best_both:.2f}x")
+        print(
+            f"  best rounds (least disturbed): bosun {1000 * best / n:.1f}, raw git {1000 * best_git / n:.1f}, "
+            f"+ python {1000 * best_both / n:.1f} ms/unit; ratios {best / best_git:.2f}x and {best / best_both:.2f}x"
+        )
     if len(modes) == 2:
         on = [r["total_s"] for r in other["on"]]
         off = [r["total_s"] for r in other["off"]]
         pairs = [a / b - 1 for a, b in zip(on, off)]
-        print(f"  sandbox on                  {statistics.median(on):7.2f} s  {1000 * statistics.median(on) / n:7.1f} ms/unit"
-              f"   ({', '.join(str(r['merged']) + '/' + str(n) + ' merged' for r in other['on'])})")
-        print(f"  sandbox off                 {statistics.median(off):7.2f} s  {1000 * statistics.median(off) / n:7.1f} ms/unit")
-        print(f"  sandbox overhead per unit   {1000 * (statistics.median(on) - statistics.median(off)) / n:7.1f} ms  "
-              f"{statistics.median(on) / statistics.median(off) - 1:+.1%} of medians; per round "
-              + ", ".join(f"{p:+.1%}" for p in pairs) + "   (target <= +15 %)")
+        print(
+            f"  sandbox on                  {statistics.median(on):7.2f} s  {1000 * statistics.median(on) / n:7.1f} ms/unit"  # noqa: E501
+            f"   ({', '.join(str(r['merged']) + '/' + str(n) + ' merged' for r in other['on'])})"
+        )
+        print(
+            f"  sandbox off                 {statistics.median(off):7.2f} s  {1000 * statistics.median(off) / n:7.1f} ms/unit"  # noqa: E501
+        )
+        print(
+            f"  sandbox overhead per unit   {1000 * (statistics.median(on) - statistics.median(off)) / n:7.1f} ms  "
+            f"{statistics.median(on) / statistics.median(off) - 1:+.1%} of medians; per round "
+            + ", ".join(f"{p:+.1%}" for p in pairs)
+            + "   (target <= +15 %)"
+        )
         print(f"  sandbox overhead, median of the rounds' own ratios {statistics.median(pairs):+.1%}")
     own, children = median("cpu_own"), median("cpu_children")
-    print(f"  CPU per unit: bosun run {1000 * own / n:.0f} ms in Bosun's process + {1000 * children / n:.0f} ms in "
-          f"subprocesses ({(own + children) / total / cores:.0%} of {cores} cores busy); "
-          f"raw git + python baseline {1000 * median('cpu_raw') / n:.0f} ms")
+    print(
+        f"  CPU per unit: bosun run {1000 * own / n:.0f} ms in Bosun's process + {1000 * children / n:.0f} ms in "
+        f"subprocesses ({(own + children) / total / cores:.0%} of {cores} cores busy); "
+        f"raw git + python baseline {1000 * median('cpu_raw') / n:.0f} ms"
+    )
 
     print("\nBosun per phase (from store event timestamps; ms = mean per unit, s = summed over units):")
     for name, ms, s in phase_table([r["events"] for r in rounds], n):

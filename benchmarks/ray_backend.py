@@ -72,8 +72,16 @@ def build(folder: Path, backend: str, address: str | None, agents: int, units: i
     git(repo, "init", "-q", "-b", "main")
     (repo / "check.py").write_text(CHECK_PY)
     (repo / "src" / "__init__.py").write_text("")
-    project = ['gate = "python check.py"', 'merge = "auto"', f"max_agents = {agents}", 'sandbox = "off"',
-               'gate_timeout = "120s"', "gate_parallel = 2", "batch = 10", f'backend = "{backend}"']
+    project = [
+        'gate = "python check.py"',
+        'merge = "auto"',
+        f"max_agents = {agents}",
+        'sandbox = "off"',
+        'gate_timeout = "120s"',
+        "gate_parallel = 2",
+        "batch = 10",
+        f'backend = "{backend}"',
+    ]
     if address:
         project.append(f'ray_address = "{address}"')
     lines = ["[project]", *project]
@@ -87,8 +95,10 @@ def build(folder: Path, backend: str, address: str | None, agents: int, units: i
     (repo / "bosun.toml").write_text("\n".join(lines) + "\n")
     script = []
     for n in range(units):
-        steps = ([f'{{sleep = {work}}}'] if work > 0 else []) + [
-            f'{{write = "src/u{n}.py", content = "U{n} = {n}\\n"}}', f'{{commit = "u{n}"}}']
+        steps = ([f"{{sleep = {work}}}"] if work > 0 else []) + [
+            f'{{write = "src/u{n}.py", content = "U{n} = {n}\\n"}}',
+            f'{{commit = "u{n}"}}',
+        ]
         script += [f'[[unit."u{n}"]]', "steps = [" + ", ".join(steps) + "]"]
     (repo / "team.toml").write_text("\n".join(script) + "\n")
     git(repo, "add", "-A")
@@ -171,8 +181,11 @@ def main(argv: list[str] | None = None) -> int:
             result["units_per_s"] = result["merged"] / result["seconds"]
             result["cpu_share"] = result["cpu_s"] / result["seconds"]
             results[backend] = result
-            print(f"{backend}: {result['merged']}/{args.units} merged (exit {result['exit']})"
-                  + (f"; not merged: {result['not_merged']}" if result["not_merged"] else ""), file=sys.stderr)
+            print(
+                f"{backend}: {result['merged']}/{args.units} merged (exit {result['exit']})"
+                + (f"; not merged: {result['not_merged']}" if result["not_merged"] else ""),
+                file=sys.stderr,
+            )
     finally:
         if cluster is not None:
             cluster.stop()
@@ -182,12 +195,16 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"agents": args.agents, "units": args.units, "work_s": args.work, "results": results}))
         return 0
     print(f"{args.units} units, {args.agents} agents, {args.work:g}s of work each; gate_parallel 2, batch 10")
-    print(f"{'backend':8} {'makespan':>9} {'units/s':>8} {'sup. CPU':>9} {'CPU share':>9} {'sup. RSS':>9} "
-          f"{'cluster CPU':>11}")
+    print(
+        f"{'backend':8} {'makespan':>9} {'units/s':>8} {'sup. CPU':>9} {'CPU share':>9} {'sup. RSS':>9} "
+        f"{'cluster CPU':>11}"
+    )
     for backend, r in results.items():
         cluster_cpu = f"{r['cluster_cpu_s']:10.1f}s" if "cluster_cpu_s" in r else f"{'-':>11}"
-        print(f"{backend:8} {r['seconds']:8.1f}s {r['units_per_s']:8.2f} {r['cpu_s']:8.1f}s {r['cpu_share']:8.0%} "
-              f"{r['rss_mb']:7.0f}MB {cluster_cpu}")
+        print(
+            f"{backend:8} {r['seconds']:8.1f}s {r['units_per_s']:8.2f} {r['cpu_s']:8.1f}s {r['cpu_share']:8.0%} "
+            f"{r['rss_mb']:7.0f}MB {cluster_cpu}"
+        )
     return 0
 
 

@@ -37,8 +37,12 @@ import tempfile
 import time
 from pathlib import Path
 
-IDENTITY = {"GIT_AUTHOR_NAME": "replay", "GIT_AUTHOR_EMAIL": "replay@example.com",
-            "GIT_COMMITTER_NAME": "replay", "GIT_COMMITTER_EMAIL": "replay@example.com"}
+IDENTITY = {
+    "GIT_AUTHOR_NAME": "replay",
+    "GIT_AUTHOR_EMAIL": "replay@example.com",
+    "GIT_COMMITTER_NAME": "replay",
+    "GIT_COMMITTER_EMAIL": "replay@example.com",
+}
 
 AGENT = '''"""A command agent that replays one real commit: its patch is the unit's prompt."""
 import json, subprocess, sys
@@ -52,8 +56,9 @@ subprocess.run(["git", "commit", "-qm", task.get("title") or task["unit"]], chec
 
 
 def git(*args: str, cwd: Path, stdin: str | None = None) -> str:
-    done = subprocess.run(["git", *args], cwd=cwd, input=stdin, capture_output=True, text=True,
-                          env={**os.environ, **IDENTITY})
+    done = subprocess.run(
+        ["git", *args], cwd=cwd, input=stdin, capture_output=True, text=True, env={**os.environ, **IDENTITY}
+    )
     if done.returncode != 0:
         sys.exit(f"replay_history: git {' '.join(args)}: {done.stderr.strip()}")
     return done.stdout
@@ -71,27 +76,57 @@ def units_of(source: Path, span: str, paths: list[str], first_parent: bool = Fal
         if not files:
             continue
         unit_id = f"c{commit[:7]}"
-        units.append({"id": unit_id, "title": git("log", "-1", "--format=%s", commit, cwd=source).strip(),
-                      "prompt": git("diff", "--binary", f"{commit}^1", commit, "--", *paths, cwd=source),
-                      "depends_on": sorted({last_touch[f] for f in files if f in last_touch}), "scope": files})
+        units.append(
+            {
+                "id": unit_id,
+                "title": git("log", "-1", "--format=%s", commit, cwd=source).strip(),
+                "prompt": git("diff", "--binary", f"{commit}^1", commit, "--", *paths, cwd=source),
+                "depends_on": sorted({last_touch[f] for f in files if f in last_touch}),
+                "scope": files,
+            }
+        )
         last_touch.update(dict.fromkeys(files, unit_id))
     return units
 
 
 def plan_text(units: list[dict], gate: str, agent: Path, agents: int, batch: int, merge: str) -> str:
-    lines = ["[project]", 'base = "main"', f"gate = {json.dumps(gate)}", f"max_agents = {agents}",
-             f'merge = "{merge}"', f"batch = {batch}", f"gate_parallel = {min(2, batch)}", ""]
+    lines = [
+        "[project]",
+        'base = "main"',
+        f"gate = {json.dumps(gate)}",
+        f"max_agents = {agents}",
+        f'merge = "{merge}"',
+        f"batch = {batch}",
+        f"gate_parallel = {min(2, batch)}",
+        "",
+    ]
     for n in range(1, agents + 1):
-        lines += [f"[agents.replay{n}]", 'kind = "command"',
-                  f'command = ["{sys.executable}", {json.dumps(str(agent))}, "{{task_file}}"]', ""]
+        lines += [
+            f"[agents.replay{n}]",
+            'kind = "command"',
+            f'command = ["{sys.executable}", {json.dumps(str(agent))}, "{{task_file}}"]',
+            "",
+        ]
     for unit in units:
-        lines += ["[[units]]"] + [f"{key} = {json.dumps(unit[key])}" for key in
-                                  ("id", "title", "prompt", "depends_on", "scope")] + [""]
+        lines += (
+            ["[[units]]"]
+            + [f"{key} = {json.dumps(unit[key])}" for key in ("id", "title", "prompt", "depends_on", "scope")]
+            + [""]
+        )
     return "\n".join(lines)
 
 
-def prepare(source: Path, span: str, dest: Path, paths: list[str], gate: str, agents: int, batch: int,
-            merge: str, first_parent: bool = False) -> list[dict]:
+def prepare(
+    source: Path,
+    span: str,
+    dest: Path,
+    paths: list[str],
+    gate: str,
+    agents: int,
+    batch: int,
+    merge: str,
+    first_parent: bool = False,
+) -> list[dict]:
     first = span.split("..")[0]
     units = units_of(source, span, paths, first_parent)
     if not units:
@@ -136,12 +171,24 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--merge", choices=("auto", "manual"), default="auto")
     parser.add_argument("--prepare-only", action="store_true")
-    parser.add_argument("--first-parent", action="store_true",
-                        help="one unit per commit of the first-parent line (merged pull requests whole)")
+    parser.add_argument(
+        "--first-parent",
+        action="store_true",
+        help="one unit per commit of the first-parent line (merged pull requests whole)",
+    )
     args = parser.parse_args()
     dest = args.dest.resolve()
-    units = prepare(args.source.resolve(), args.span, dest, args.paths, args.gate, args.agents, args.batch,
-                    args.merge, args.first_parent)
+    units = prepare(
+        args.source.resolve(),
+        args.span,
+        dest,
+        args.paths,
+        args.gate,
+        args.agents,
+        args.batch,
+        args.merge,
+        args.first_parent,
+    )
     print(f"{len(units)} units from {args.span} in {dest}")
     if args.prepare_only:
         print(f"cd {shlex.quote(str(dest))} && bosun run")
@@ -155,12 +202,18 @@ def main() -> int:
     events = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
     merged = {e["unit"] for e in events if e["kind"] == "merged"}
     gates = sum(e["kind"] in ("gate_passed", "gate_failed", "queue_run_finished") for e in events)
-    print(f"Bosun, {args.agents} agents, batch {args.batch}: {bosun_s:6.1f} s, {len(merged)}/{len(units)} merged, "
-          f"{gates} gate runs, exit {run.returncode} ({bosun_s / serial_s:.2f}x the baseline)")
+    print(
+        f"Bosun, {args.agents} agents, batch {args.batch}: {bosun_s:6.1f} s, {len(merged)}/{len(units)} merged, "
+        f"{gates} gate runs, exit {run.returncode} ({bosun_s / serial_s:.2f}x the baseline)"
+    )
     last = args.span.split("..")[1]
     git("fetch", "-q", str(args.source.resolve()), git("rev-parse", last, cwd=args.source.resolve()).strip(), cwd=dest)
-    same = subprocess.run(["git", "diff", "--quiet", "bosun/integration", "FETCH_HEAD", "--", *args.paths],
-                          cwd=dest).returncode == 0
+    same = (
+        subprocess.run(
+            ["git", "diff", "--quiet", "bosun/integration", "FETCH_HEAD", "--", *args.paths], cwd=dest
+        ).returncode
+        == 0
+    )
     print(f"integration branch equals {last} under {' '.join(args.paths)}: {'yes' if same else 'NO'}")
     return 0 if run.returncode == 0 and same else 1
 

@@ -31,12 +31,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the driven app, the corpus
 
+from harness import DrivenApp  # noqa: E402
+
 from bosun.orchestration.gitcmd import GitRepo  # noqa: E402
 from bosun.orchestration.session import create_session  # noqa: E402
 from bosun.widgets.graph_view import GraphView  # noqa: E402
 from bosun.widgets.output_view import OutputView  # noqa: E402
-
-from harness import DrivenApp  # noqa: E402
 
 CYCLE = ["ready", "claimed", "running", "submitted", "checking", "gating", "awaiting_approval", "merged"]
 GIT = ["-c", "user.name=bench", "-c", "user.email=bench@localhost"]
@@ -44,7 +44,7 @@ GIT = ["-c", "user.name=bench", "-c", "user.email=bench@localhost"]
 
 def make_repo(folder: Path, units: int, agents: int, seed: int = 1) -> Path:
     rng = random.Random(seed)
-    lines = ['[project]', 'gate = "true"', 'merge = "manual"']
+    lines = ["[project]", 'gate = "true"', 'merge = "manual"']
     for a in range(agents):
         lines += [f"[agents.agent{a:02d}]", 'kind = "external"']
     for u in range(units):
@@ -93,15 +93,28 @@ async def feed(app: MeasuredApp, probe: Probe, agents: int, rate: float, seconds
         step[unit] += 1
         fields = {}
         if to in ("claimed", "running"):
-            fields = {"owner": f"agent{rng.randrange(agents):02d}", "lease_until": store.clock() + rng.uniform(5, 60),
-                      "started_at": store.clock() - rng.uniform(0, 300), "attempts": 1}
+            fields = {
+                "owner": f"agent{rng.randrange(agents):02d}",
+                "lease_until": store.clock() + rng.uniform(5, 60),
+                "started_at": store.clock() - rng.uniform(0, 300),
+                "attempts": 1,
+            }
         elif to == "submitted":
             fields = {"owner": None}
         data = {"gate": {"passed": True, "duration_s": 0.5, "commit": "0" * 40}} if to == "awaiting_approval" else None
         gate_run = None
         if data:
-            gate_run = {"unit": unit, "attempt": 1, "commit_id": "0" * 40, "parent": "0" * 40, "passed": True,
-                        "exit_code": 0, "duration_s": 0.5, "cause": "tests passed", "output_tail": "1 passed in 0.5s"}
+            gate_run = {
+                "unit": unit,
+                "attempt": 1,
+                "commit_id": "0" * 40,
+                "parent": "0" * 40,
+                "passed": True,
+                "exit_code": 0,
+                "duration_s": 0.5,
+                "cause": "tests passed",
+                "output_tail": "1 passed in 0.5s",
+            }
         event = store.transition(unit, to, (current,), data=data, gate_run=gate_run, fsync=False, **fields)
         probe.committed[event.seq] = time.perf_counter()
     return count
@@ -112,22 +125,68 @@ def stream_lines(n: int) -> str:
     wt = "/home/me/project/.bosun/worktrees/u000/"
     kind = n % 4
     if kind == 0:
-        event = {"type": "assistant", "message": {"id": f"m{n}", "content": [{"type": "text", "text": (
-            f"Step {n}: the parser's precedence climbing needs one more level for unary minus, and the "
-            "tests for nested parentheses should cover the empty group as well.")}],
-            "usage": {"input_tokens": 9000 + n, "output_tokens": 80}}}
+        event = {
+            "type": "assistant",
+            "message": {
+                "id": f"m{n}",
+                "content": [
+                    {
+                        "type": "text",
+                        "text": (
+                            f"Step {n}: the parser's precedence climbing needs one more level for unary minus, and the "
+                            "tests for nested parentheses should cover the empty group as well."
+                        ),
+                    }
+                ],
+                "usage": {"input_tokens": 9000 + n, "output_tokens": 80},
+            },
+        }
     elif kind == 1:
-        event = {"type": "assistant", "message": {"id": f"m{n}", "content": [{"type": "tool_use", "id": f"t{n}",
-                 "name": "Bash", "input": {"command": f"python -m pytest -q tests/test_parser.py -k case{n}"}}],
-                 "usage": {"input_tokens": 9000 + n, "output_tokens": 30}}}
+        event = {
+            "type": "assistant",
+            "message": {
+                "id": f"m{n}",
+                "content": [
+                    {
+                        "type": "tool_use",
+                        "id": f"t{n}",
+                        "name": "Bash",
+                        "input": {"command": f"python -m pytest -q tests/test_parser.py -k case{n}"},
+                    }
+                ],
+                "usage": {"input_tokens": 9000 + n, "output_tokens": 30},
+            },
+        }
     elif kind == 2:
-        event = {"type": "user", "message": {"content": [{"type": "tool_result", "tool_use_id": f"t{n - 1}",
-                 "content": "....F.\nFAILED tests/test_parser.py::test_unary\nAssertionError: assert -1 == 1\n"
-                            "1 failed, 5 passed in 0.04s"}]}}
+        event = {
+            "type": "user",
+            "message": {
+                "content": [
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": f"t{n - 1}",
+                        "content": "....F.\nFAILED tests/test_parser.py::test_unary\nAssertionError: assert -1 == 1\n"
+                        "1 failed, 5 passed in 0.04s",
+                    }
+                ]
+            },
+        }
     else:
-        event = {"type": "assistant", "message": {"id": f"m{n}", "content": [{"type": "tool_use", "id": f"t{n}",
-                 "name": "Edit", "input": {"file_path": wt + "src/calc/parser.py", "old_string": "x", "new_string": "y"}}],
-                 "usage": {"input_tokens": 9000 + n, "output_tokens": 60}}}
+        event = {
+            "type": "assistant",
+            "message": {
+                "id": f"m{n}",
+                "content": [
+                    {
+                        "type": "tool_use",
+                        "id": f"t{n}",
+                        "name": "Edit",
+                        "input": {"file_path": wt + "src/calc/parser.py", "old_string": "x", "new_string": "y"},
+                    }
+                ],
+                "usage": {"input_tokens": 9000 + n, "output_tokens": 60},
+            },
+        }
     return json.dumps(event, separators=(",", ":")) + "\n"
 
 
@@ -170,7 +229,7 @@ class Stream:
     def shown(self, offset: int) -> None:
         """The screen has painted the log up to byte `offset`."""
         now = time.perf_counter()
-        for size, when in self.written[self._shown_upto:]:
+        for size, when in self.written[self._shown_upto :]:
             if size > offset:
                 break
             self.latencies.append(now - when)
@@ -240,14 +299,28 @@ async def measure(units: int, agents: int, rate: float, seconds: float, stream_r
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     session.close()
     flood = sorted(probe.latencies)
-    return {"units": units, "agents": agents, "events": sent, "flood_s": flood_s, "first_paint_s": first_paint,
-            "quiet_p50": _pct(quiet, 50), "quiet_p95": _pct(quiet, 95), "p50": _pct(flood, 50),
-            "p95": _pct(flood, 95), "max": flood[-1] if flood else 0.0, "shown": len(flood),
-            "peak_mb": peak_mb, "before_mb": rss_before / 1024, "stream_rate": stream_rate,
-            "streaming_p50": _pct(streaming, 50), "streaming_p95": _pct(streaming, 95), "lines": lines,
-            "line_p50": _pct(sorted(stream.latencies), 50) if stream else 0.0,
-            "line_p95": _pct(sorted(stream.latencies), 95) if stream else 0.0,
-            "lines_shown": len(stream.latencies) if stream else 0}
+    return {
+        "units": units,
+        "agents": agents,
+        "events": sent,
+        "flood_s": flood_s,
+        "first_paint_s": first_paint,
+        "quiet_p50": _pct(quiet, 50),
+        "quiet_p95": _pct(quiet, 95),
+        "p50": _pct(flood, 50),
+        "p95": _pct(flood, 95),
+        "max": flood[-1] if flood else 0.0,
+        "shown": len(flood),
+        "peak_mb": peak_mb,
+        "before_mb": rss_before / 1024,
+        "stream_rate": stream_rate,
+        "streaming_p50": _pct(streaming, 50),
+        "streaming_p95": _pct(streaming, 95),
+        "lines": lines,
+        "line_p50": _pct(sorted(stream.latencies), 50) if stream else 0.0,
+        "line_p95": _pct(sorted(stream.latencies), 95) if stream else 0.0,
+        "lines_shown": len(stream.latencies) if stream else 0,
+    }
 
 
 def _pct(values: list[float], pct: float) -> float:
@@ -262,29 +335,50 @@ def main() -> int:
     parser.add_argument("--agents", type=int, default=50)
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--stream", type=float, default=0, metavar="LINES_PER_S",
-                        help="the Output tab open on an agent writing this many stream-json lines a second")
+    parser.add_argument(
+        "--stream",
+        type=float,
+        default=0,
+        metavar="LINES_PER_S",
+        help="the Output tab open on an agent writing this many stream-json lines a second",
+    )
     args = parser.parse_args()
     r = asyncio.run(measure(args.units, args.agents, args.rate, args.seconds, args.stream))
     ms = 1000
-    print(f"screen benchmark: {r['units']} units, {r['agents']} agents, {r['events']} events in {r['flood_s']:.1f}s "
-          f"({r['events'] / r['flood_s']:.0f}/s), first paint {r['first_paint_s']:.2f}s")
-    print(f"  baseline, one event on a quiet screen:  p50 {r['quiet_p50'] * ms:6.1f} ms   p95 {r['quiet_p95'] * ms:6.1f} ms")
-    print(f"  flood, event to screen:                 p50 {r['p50'] * ms:6.1f} ms   p95 {r['p95'] * ms:6.1f} ms   "
-          f"max {r['max'] * ms:6.1f} ms   ({r['shown']} events shown)")
+    print(
+        f"screen benchmark: {r['units']} units, {r['agents']} agents, {r['events']} events in {r['flood_s']:.1f}s "
+        f"({r['events'] / r['flood_s']:.0f}/s), first paint {r['first_paint_s']:.2f}s"
+    )
+    print(
+        f"  baseline, one event on a quiet screen:  p50 {r['quiet_p50'] * ms:6.1f} ms   p95 {r['quiet_p95'] * ms:6.1f} ms"  # noqa: E501
+    )
+    print(
+        f"  flood, event to screen:                 p50 {r['p50'] * ms:6.1f} ms   p95 {r['p95'] * ms:6.1f} ms   "
+        f"max {r['max'] * ms:6.1f} ms   ({r['shown']} events shown)"
+    )
     print(f"  flood p95 / quiet p95: {r['p95'] / r['quiet_p95']:.2f}x")
     if r["stream_rate"]:
         ratio = r["streaming_p95"] / r["quiet_p95"]
-        print(f"  Output tab on an agent streaming {r['stream_rate']:.0f} lines/s ({r['lines']} lines, during the "
-              f"single events and the flood):")
-        print(f"    one event, event to screen:          p50 {r['streaming_p50'] * ms:6.1f} ms   "
-              f"p95 {r['streaming_p95'] * ms:6.1f} ms   ({ratio:.2f}x quiet p95: "
-              f"{'within' if ratio <= 3 else 'NOT within'} 3x)")
-        print(f"    a line, log to screen:               p50 {r['line_p50'] * ms:6.1f} ms   "
-              f"p95 {r['line_p95'] * ms:6.1f} ms   ({r['lines_shown']} lines shown)")
-    print(f"  peak memory (RSS) {r['peak_mb']:.0f} MB (Python with the app loaded: {r['before_mb']:.0f} MB before start)")
-    print(f"  targets: p95 < 50 ms -> {'met' if r['p95'] < 0.05 else 'NOT met'}; "
-          f"< 150 MB -> {'met' if r['peak_mb'] < 150 else 'NOT met'}")
+        print(
+            f"  Output tab on an agent streaming {r['stream_rate']:.0f} lines/s ({r['lines']} lines, during the "
+            f"single events and the flood):"
+        )
+        print(
+            f"    one event, event to screen:          p50 {r['streaming_p50'] * ms:6.1f} ms   "
+            f"p95 {r['streaming_p95'] * ms:6.1f} ms   ({ratio:.2f}x quiet p95: "
+            f"{'within' if ratio <= 3 else 'NOT within'} 3x)"
+        )
+        print(
+            f"    a line, log to screen:               p50 {r['line_p50'] * ms:6.1f} ms   "
+            f"p95 {r['line_p95'] * ms:6.1f} ms   ({r['lines_shown']} lines shown)"
+        )
+    print(
+        f"  peak memory (RSS) {r['peak_mb']:.0f} MB (Python with the app loaded: {r['before_mb']:.0f} MB before start)"
+    )
+    print(
+        f"  targets: p95 < 50 ms -> {'met' if r['p95'] < 0.05 else 'NOT met'}; "
+        f"< 150 MB -> {'met' if r['peak_mb'] < 150 else 'NOT met'}"
+    )
     return 0
 
 

@@ -36,10 +36,12 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         repo = build_demo_repo(Path(tmp) / "repo")
         create_session(repo, repo.path / "bosun.toml").close()
-        cases = {"python3 -c pass": [sys.executable, "-c", "pass"],
-                 "bosun --help": [bosun, "--help"],
-                 "bosun status": [bosun, "status"],
-                 "bosun status --json": [bosun, "status", "--json"]}
+        cases = {
+            "python3 -c pass": [sys.executable, "-c", "pass"],
+            "bosun --help": [bosun, "--help"],
+            "bosun status": [bosun, "status"],
+            "bosun status --json": [bosun, "status", "--json"],
+        }
         times: dict[str, list[float]] = {name: [] for name in cases}
         for _ in range(runs):
             for name, argv in cases.items():

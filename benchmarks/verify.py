@@ -82,9 +82,20 @@ def module_source(index: int, modules: int) -> str:
     for name, body in (("a", "x + 1"), ("b", "x * 2"), ("c", f"f{index:03d}_a(x) - 1")):
         lines += ["", f"def f{index:03d}_{name}(x, scale=1):", f"    return ({body}) * scale", ""]
     calls = " + ".join(f"f{d:03d}_a(value)" for d in deps) or "value"
-    lines += ["", f"class Thing{index:03d}:", "    def __init__(self, value):", "        self.value = value", "",
-              "    def compute(self):", "        value = self.value", f"        return {calls}", "",
-              "    def describe(self):", f"        return f'thing {index} ' + str(self.compute())", ""]
+    lines += [
+        "",
+        f"class Thing{index:03d}:",
+        "    def __init__(self, value):",
+        "        self.value = value",
+        "",
+        "    def compute(self):",
+        "        value = self.value",
+        f"        return {calls}",
+        "",
+        "    def describe(self):",
+        f"        return f'thing {index} ' + str(self.compute())",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -106,8 +117,10 @@ def edit_side(repo: Path, side: str, targets: list[int], modules: int) -> None:
         else:
             other = (i - 1) % modules
             text = text.replace('"""\n', f'"""\nfrom synth.m{other:03d} import f{other:03d}_a, Thing{other:03d}\n', 1)
-            text += (f"\n\ndef extra{i:03d}(x):\n    thing = Thing{other:03d}(x)\n"
-                     f"    return f{other:03d}_a(x, 2) + thing.compute()\n")
+            text += (
+                f"\n\ndef extra{i:03d}(x):\n    thing = Thing{other:03d}(x)\n"
+                f"    return f{other:03d}_a(x, 2) + thing.compute()\n"
+            )
         path.write_text(text)
     git(repo, "commit", "-q", "-am", side)
 
@@ -142,6 +155,7 @@ def check_one_merge(repo: Path, merged_tree: str) -> list:
 
 # --- the analysers, per language ------------------------------------------------------------
 
+
 def verdict(repo: Path, merged: str) -> dict:
     return semantic_verdict(GitRepo(repo), "ours", "theirs", merged, SemanticSettings(ALL_SEVERITY))
 
@@ -165,8 +179,11 @@ def language_results(work: Path, language: str) -> list[tuple[str, bool, bool, f
         result = verdict(repo, tree)
         seconds = time.perf_counter() - start
         kinds = {f["kind"] for f in result["findings"]}
-        problems = [r["analyser"] + ": " + (r.get("skipped") or r.get("failed") or "")
-                    for r in result.get("analysers", []) if r.get("skipped") or r.get("failed")]
+        problems = [
+            r["analyser"] + ": " + (r.get("skipped") or r.get("failed") or "")
+            for r in result.get("analysers", [])
+            if r.get("skipped") or r.get("failed")
+        ]
         right = bool(kinds & case.expect) if case.broken else not kinds
         rows.append((case.name, case.broken, right, seconds, problems + sorted(kinds)))
     return rows
@@ -191,10 +208,18 @@ def synthetic_files(language: str, count: int) -> dict[str, str]:
         for i in range(count - 1):
             deps = sorted({(i * 7 + 3) % (count - 1), (i * 13 + 5) % (count - 1)} - {i})
             lines = [f'import {{ f{d:03d} }} from "./m{d:03d}";' for d in deps]
-            lines += [f"export function f{i:03d}(x: number, scale = 1): number {{", "  return (x + 1) * scale;", "}",
-                      f"export class Thing{i:03d} {{", "  constructor(public value: number) {}",
-                      "  compute(): number {",
-                      "    return " + (" + ".join(f"f{d:03d}(this.value)" for d in deps) or "0") + ";", "  }", "}", ""]
+            lines += [
+                f"export function f{i:03d}(x: number, scale = 1): number {{",
+                "  return (x + 1) * scale;",
+                "}",
+                f"export class Thing{i:03d} {{",
+                "  constructor(public value: number) {}",
+                "  compute(): number {",
+                "    return " + (" + ".join(f"f{d:03d}(this.value)" for d in deps) or "0") + ";",
+                "  }",
+                "}",
+                "",
+            ]
             files[f"src/m{i:03d}.ts"] = "\n".join(lines)
     else:
         files["go.mod"] = "module example.com/synth\n\ngo 1.19\n"
@@ -206,7 +231,8 @@ def synthetic_files(language: str, count: int) -> dict[str, str]:
             call = f"p{dep:02d}.F{dep:02d}x{(i // packages) % 1:d}(x)" if pkg < packages - 1 else "x"
             files[f"p{pkg:02d}/f{i:03d}.go"] = (
                 f"package p{pkg:02d}\n\n{imports}func F{pkg:02d}x{i // packages}(x int) int {{\n"
-                f"\treturn {call} + {i}\n}}\n")
+                f"\treturn {call} + {i}\n}}\n"
+            )
     return files
 
 
@@ -216,16 +242,22 @@ def synthetic_edit(language: str, files: dict[str, str], side: str, targets: lis
     for i in targets:
         if language == "python":
             path = f"synth/m{i:03d}.py"
-            changed[path] = files[path] + (f"\n\ndef more{i:03d}(x):\n    return x - {i}\n" if side == "ours"
-                                           else f"\n\ndef extra{i:03d}(x):\n    return f{i:03d}_a(x) + 1\n")
+            changed[path] = files[path] + (
+                f"\n\ndef more{i:03d}(x):\n    return x - {i}\n"
+                if side == "ours"
+                else f"\n\ndef extra{i:03d}(x):\n    return f{i:03d}_a(x) + 1\n"
+            )
         elif language == "typescript":
             path = f"src/m{i:03d}.ts"
             extra = f"export function extra{i:03d}(): number {{\n  return f{i:03d}(2);\n}}\n"
             changed[path] = files[path] + (f"export const more{i:03d} = {i};\n" if side == "ours" else extra)
         else:
             path = next(p for p in sorted(files) if p.endswith(f"/f{i:03d}.go"))
-            changed[path] = files[path] + (f"\nconst More{i:03d} = {i}\n" if side == "ours"
-                                           else f"\nfunc Extra{i:03d}() int {{\n\treturn {i}\n}}\n")
+            changed[path] = files[path] + (
+                f"\nconst More{i:03d} = {i}\n"
+                if side == "ours"
+                else f"\nfunc Extra{i:03d}() int {{\n\treturn {i}\n}}\n"
+            )
     return changed
 
 
@@ -258,8 +290,9 @@ def synthetic_times(work: Path, language: str, count: int, changed: int, repeat:
         colds.append(time.perf_counter() - start)
         findings = len(result["findings"])
         # warm: the base and the head analysed before (the head is the last merge in a session)
-        CACHE._items = type(CACHE._items)((k, v) for k, v in CACHE._items.items()
-                                          if k[1] in {tree_of(repo, "base"), tree_of(repo, "ours")})
+        CACHE._items = type(CACHE._items)(
+            (k, v) for k, v in CACHE._items.items() if k[1] in {tree_of(repo, "base"), tree_of(repo, "ours")}
+        )
         start = time.perf_counter()
         verdict(repo, tree)
         warms.append(time.perf_counter() - start)
@@ -272,8 +305,10 @@ def tree_of(repo: Path, ref: str) -> str:
 
 def print_languages(work: Path, languages: list[str], modules: int, changed: int, repeat: int) -> None:
     print("\nWith the real analysers, differentially (the gate's whole semantic verdict):")
-    header = f"{'language':<11} {'detected':<17} {'false alarms':<14} {'per merge (median/max)':<24} " \
-             f"{f'{modules} files cold/warm':<22} ok"
+    header = (
+        f"{'language':<11} {'detected':<17} {'false alarms':<14} {'per merge (median/max)':<24} "
+        f"{f'{modules} files cold/warm':<22} ok"
+    )
     print(header)
     details = []
     for language in languages:
@@ -285,12 +320,17 @@ def print_languages(work: Path, languages: list[str], modules: int, changed: int
         times = [r[3] for r in rows]
         cold, warm, found = synthetic_times(work, language, modules, changed, repeat)
         rate = len(detected) / len(broken) if broken else 0.0
-        ok = rate >= LANGUAGE_TARGETS[language] and (language != "python" or len(alarms) <= len(benign) / 20) \
+        ok = (
+            rate >= LANGUAGE_TARGETS[language]
+            and (language != "python" or len(alarms) <= len(benign) / 20)
             and warm <= 2.0
-        print(f"{language:<11} {f'{len(detected)}/{len(broken)} = {rate:.0%}':<17} "
-              f"{f'{len(alarms)}/{len(benign)}':<14} "
-              f"{f'{statistics.median(times):.2f} s / {max(times):.2f} s':<24} "
-              f"{f'{cold:.2f} s / {warm:.2f} s':<22} {'yes' if ok else 'NO'}")
+        )
+        print(
+            f"{language:<11} {f'{len(detected)}/{len(broken)} = {rate:.0%}':<17} "
+            f"{f'{len(alarms)}/{len(benign)}':<14} "
+            f"{f'{statistics.median(times):.2f} s / {max(times):.2f} s':<24} "
+            f"{f'{cold:.2f} s / {warm:.2f} s':<22} {'yes' if ok else 'NO'}"
+        )
         details += [f"{language}: missed {r[0]} ({', '.join(r[4]) or 'nothing found'})" for r in broken if not r[2]]
         details += [f"{language}: false alarm {r[0]} ({', '.join(r[4])})" for r in alarms]
         details += [f"{language}: synthetic merge had {found} findings (expected 0)"] if found else []
@@ -299,6 +339,7 @@ def print_languages(work: Path, languages: list[str], modules: int, changed: int
 
 
 # --- real history ------------------------------------------------------------------------------
+
 
 def history_language(repo: Path, rev: str) -> str:
     names = set(git(repo, "ls-tree", "--name-only", rev).stdout.split())
@@ -356,7 +397,8 @@ def real_history(mirror: Path, rev: str, count: int, merges: bool, node_modules:
         times, analysed, alarms, unchecked, diagnostics = [], 0, [], [], []
         for _, ours, theirs, name in pairs:
             code, tree = (lambda p: (p.returncode, p.stdout.split()[0]))(
-                git(repo, "merge-tree", "--write-tree", ours, theirs, ok=(0, 1)))
+                git(repo, "merge-tree", "--write-tree", ours, theirs, ok=(0, 1))
+            )
             if code != 0:
                 continue
             start = time.perf_counter()
@@ -365,17 +407,21 @@ def real_history(mirror: Path, rev: str, count: int, merges: bool, node_modules:
             reports = result.get("analysers", [])
             analysed += any(r.get("ran_on") for r in reports)
             diagnostics += [r["diagnostics"]["merged"] for r in reports if "merged" in r.get("diagnostics", {})]
-            unchecked += [f"{name}: {r['analyser']}: {r.get('skipped') or r.get('failed')}"
-                          for r in reports if r.get("skipped") or r.get("failed")]
-            alarms += [f"{name} {f['kind']} {f['path']}:{f['line']}: {f['message']}"
-                       for f in result["findings"]]
+            unchecked += [
+                f"{name}: {r['analyser']}: {r.get('skipped') or r.get('failed')}"
+                for r in reports
+                if r.get("skipped") or r.get("failed")
+            ]
+            alarms += [f"{name} {f['kind']} {f['path']}:{f['line']}: {f['message']}" for f in result["findings"]]
         first, last = (pairs[0][3], pairs[-1][3]) if pairs else ("-", "-")
-        print(f"{mirror} ({language}, {'merge commits' if merges else 'consecutive commits replayed'}, "
-              f"{first}..{last}): {len(times)} merges judged ({len(pairs) - len(times)} conflicted), "
-              f"{analysed} with an analyser run ({statistics.median(diagnostics) if diagnostics else 0:g} "
-              f"diagnostics on a merged tree, median), {len(alarms)} alarms; per merge median "
-              f"{statistics.median(times) if times else 0:.2f} s, 90th percentile {percentile(times, 0.9):.2f} s, "
-              f"max {max(times, default=0):.2f} s, over 2 s {sum(t > 2 for t in times)}")
+        print(
+            f"{mirror} ({language}, {'merge commits' if merges else 'consecutive commits replayed'}, "
+            f"{first}..{last}): {len(times)} merges judged ({len(pairs) - len(times)} conflicted), "
+            f"{analysed} with an analyser run ({statistics.median(diagnostics) if diagnostics else 0:g} "
+            f"diagnostics on a merged tree, median), {len(alarms)} alarms; per merge median "
+            f"{statistics.median(times) if times else 0:.2f} s, 90th percentile {percentile(times, 0.9):.2f} s, "
+            f"max {max(times, default=0):.2f} s, over 2 s {sum(t > 2 for t in times)}"
+        )
         for line in alarms + [f"not checked: {u}" for u in unchecked]:
             print("  " + " ".join(line.split())[:400])
     return 0
@@ -391,8 +437,9 @@ def main() -> int:
     parser.add_argument("--modules", type=int, default=200)
     parser.add_argument("--changed", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--languages", default=",".join(LANGUAGES),
-                        help="languages to measure with the real analysers ('' for none)")
+    parser.add_argument(
+        "--languages", default=",".join(LANGUAGES), help="languages to measure with the real analysers ('' for none)"
+    )
     args = parser.parse_args()
     if TOOLS.is_dir():
         os.environ["PATH"] = f"{TOOLS}{os.pathsep}{os.environ.get('PATH', '')}"
@@ -411,12 +458,24 @@ def main() -> int:
     detected = [r for r in broken if r[2] & r[3]]
     alarms = [r for r in benign if r[3]]
     rows = [
-        ("detected (broken cases)", f"{len(detected)}/{len(broken)} = {len(detected) / len(broken):.1%}",
-         f">= {TARGETS['detected']:.0%}", len(detected) / len(broken) >= TARGETS["detected"]),
-        ("false alarms (benign cases)", f"{len(alarms)}/{len(benign)} = {len(alarms) / len(benign):.1%}",
-         "<= 1 in 12", len(alarms) / len(benign) <= TARGETS["false_alarms"]),
-        (f"checks per merge ({args.modules} modules)", f"{checks * 1000:.0f} ms", "< 1000 ms",
-         checks < TARGETS["seconds"]),
+        (
+            "detected (broken cases)",
+            f"{len(detected)}/{len(broken)} = {len(detected) / len(broken):.1%}",
+            f">= {TARGETS['detected']:.0%}",
+            len(detected) / len(broken) >= TARGETS["detected"],
+        ),
+        (
+            "false alarms (benign cases)",
+            f"{len(alarms)}/{len(benign)} = {len(alarms) / len(benign):.1%}",
+            "<= 1 in 12",
+            len(alarms) / len(benign) <= TARGETS["false_alarms"],
+        ),
+        (
+            f"checks per merge ({args.modules} modules)",
+            f"{checks * 1000:.0f} ms",
+            "< 1000 ms",
+            checks < TARGETS["seconds"],
+        ),
         ("baseline: git merge-tree", f"{baseline * 1000:.0f} ms", "", True),
         ("checks / baseline", f"{checks / baseline:.1f}x", "", True),
     ]
@@ -424,8 +483,10 @@ def main() -> int:
     print(f"{'measure':<{width}}  {'value':<20} {'target':<12} ok")
     for name, value, target, ok in rows:
         print(f"{name:<{width}}  {value:<20} {target:<12} {'yes' if ok else 'NO'}")
-    print(f"\ncorpus: {len(results)} cases ({len(broken)} broken, {len(benign)} benign); "
-          f"synthetic merge: {len(findings)} findings (expected 0)")
+    print(
+        f"\ncorpus: {len(results)} cases ({len(broken)} broken, {len(benign)} benign); "
+        f"synthetic merge: {len(findings)} findings (expected 0)"
+    )
     for name, _, expect, found in broken:
         if not expect & found:
             print(f"missed: {name} (expected {sorted(expect)}, found {sorted(found) or 'nothing'})")

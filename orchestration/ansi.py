@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import re
 
-_ESCAPES = re.compile(r"""
+_ESCAPES = re.compile(
+    r"""
     \x1b\[[0-?]*[ -/]*[@-~]                 # CSI: colours, cursor moves, erases
   | \x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?      # OSC: titles, links (ended by BEL or ST)
   | \x1b[P^_][^\x1b]*(?:\x1b\\)?            # DCS, PM, APC strings
   | \x1b[@-Z\\-_]                           # any other two-byte escape
   | \x9b[0-?]*[ -/]*[@-~]                   # CSI as one C1 byte
-""", re.VERBOSE)
+""",
+    re.VERBOSE,
+)
 
 
 def strip_ansi(text: str) -> str:

@@ -43,8 +43,7 @@ def scope_holder(db: sqlite3.Connection, plan: Plan, unit_id: str) -> str | None
     scope = plan.units[unit_id].scope
     if not scope:
         return None
-    for (other_id,) in db.execute("SELECT id FROM units WHERE state IN ('claimed', 'running') AND id != ?",
-                                  (unit_id,)):
+    for (other_id,) in db.execute("SELECT id FROM units WHERE state IN ('claimed', 'running') AND id != ?", (unit_id,)):
         other = plan.units.get(other_id)
         if other is not None and other.scope and scopes_overlap(scope, other.scope):
             return other_id
@@ -57,8 +56,9 @@ def may_take(row_agent: str | None, row_pinned: str | None, has_handback: bool, 
     return wanted is None or wanted == owner
 
 
-def claim(store: Store, plan: Plan, owner: str, lease_s: float, unit_id: str | None = None,
-          now: float | None = None) -> Claim | Lost:
+def claim(
+    store: Store, plan: Plan, owner: str, lease_s: float, unit_id: str | None = None, now: float | None = None
+) -> Claim | Lost:
     """Claim `unit_id`, or the first ready unit `owner` may take, in one compare-and-swap.
 
     Without scopes in the plan, the choice and the swap are one UPDATE (Store.claim_first); with
@@ -96,8 +96,11 @@ class Chooser:
 
     def __call__(self, db: sqlite3.Connection) -> str | None:
         sql = "SELECT id, state, agent, pinned, handback, owner FROM units"
-        rows = (db.execute(sql + " WHERE id = ?", (self.unit_id,)) if self.unit_id is not None
-                else db.execute(sql + " WHERE state = 'ready' ORDER BY position"))
+        rows = (
+            db.execute(sql + " WHERE id = ?", (self.unit_id,))
+            if self.unit_id is not None
+            else db.execute(sql + " WHERE state = 'ready' ORDER BY position")
+        )
         for row in rows:  # lazily: the first unit this agent may take ends the scan
             why = self.refusal(db, row)
             if why is None:
@@ -138,6 +141,18 @@ def promote_ready(store: Store, graph: nx.DiGraph) -> list[str]:
 
 def release(store: Store, unit_id: str, epoch: int, kind: str = "released", **data) -> None:
     """Give a held unit back to `ready` (fresh worktree for the next taker); StaleState if not the holder."""
-    store.transition(unit_id, READY, HELD, kind=kind, data=data, epoch=epoch, owner=None, lease_until=None,
-                     pid=None, handback=None, base_commit=None, head_commit=None, worktree=None)
-
+    store.transition(
+        unit_id,
+        READY,
+        HELD,
+        kind=kind,
+        data=data,
+        epoch=epoch,
+        owner=None,
+        lease_until=None,
+        pid=None,
+        handback=None,
+        base_commit=None,
+        head_commit=None,
+        worktree=None,
+    )

@@ -15,11 +15,28 @@ from pathlib import Path
 from bosun.orchestration.errors import BosunError, GitError
 
 # Settings that would let a repository's config or files run commands inside Bosun.
-SAFE_CONFIG = ("-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false",
-               "-c", "core.sshCommand=false", "-c", "diff.external=", "-c", "gc.auto=0",
-               "-c", "maintenance.auto=false", "-c", "commit.gpgSign=false")
-BOSUN_IDENTITY = {"GIT_AUTHOR_NAME": "Bosun", "GIT_AUTHOR_EMAIL": "bosun@localhost",
-                  "GIT_COMMITTER_NAME": "Bosun", "GIT_COMMITTER_EMAIL": "bosun@localhost"}
+SAFE_CONFIG = (
+    "-c",
+    "core.hooksPath=/dev/null",
+    "-c",
+    "core.fsmonitor=false",
+    "-c",
+    "core.sshCommand=false",
+    "-c",
+    "diff.external=",
+    "-c",
+    "gc.auto=0",
+    "-c",
+    "maintenance.auto=false",
+    "-c",
+    "commit.gpgSign=false",
+)
+BOSUN_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Bosun",
+    "GIT_AUTHOR_EMAIL": "bosun@localhost",
+    "GIT_COMMITTER_NAME": "Bosun",
+    "GIT_COMMITTER_EMAIL": "bosun@localhost",
+}
 
 
 def _base_env() -> dict[str, str]:
@@ -41,12 +58,25 @@ class GitResult:
     err: str
 
 
-def git(args: list[str], cwd: Path, *, check: bool = True, env: dict[str, str] | None = None,
-        ok_codes: tuple[int, ...] = (0,)) -> GitResult:
+def git(
+    args: list[str],
+    cwd: Path,
+    *,
+    check: bool = True,
+    env: dict[str, str] | None = None,
+    ok_codes: tuple[int, ...] = (0,),
+) -> GitResult:
     """Run `git ARGS` in `cwd`; raise GitError unless the exit code is in `ok_codes`."""
     full_env = {**GIT_ENV, **env} if env else GIT_ENV
-    proc = subprocess.run(["git", *SAFE_CONFIG, *args], cwd=cwd, env=full_env, capture_output=True,
-                          text=True, errors="replace", stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        ["git", *SAFE_CONFIG, *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        stdin=subprocess.DEVNULL,
+    )
     if check and proc.returncode not in ok_codes:
         raise GitError(args, proc.returncode, proc.stderr)
     return GitResult(proc.returncode, proc.stdout, proc.stderr)

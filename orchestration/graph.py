@@ -66,14 +66,26 @@ def _ascii(graph, states, owners) -> str:
 
 
 def _dot(graph, states, owners) -> str:
-    colours = {"merged": "palegreen", "pending": "white", "ready": "lightblue", "running": "gold",
-               "conflicted": "salmon", "semantic_conflict": "salmon", "gate_failed": "salmon", "failed": "salmon",
-               "out_of_scope": "salmon", "awaiting_approval": "orange", "cancelled": "grey"}
+    colours = {
+        "merged": "palegreen",
+        "pending": "white",
+        "ready": "lightblue",
+        "running": "gold",
+        "conflicted": "salmon",
+        "semantic_conflict": "salmon",
+        "gate_failed": "salmon",
+        "failed": "salmon",
+        "out_of_scope": "salmon",
+        "awaiting_approval": "orange",
+        "cancelled": "grey",
+    }
     lines = ["digraph bosun {", "  rankdir=LR;", "  node [shape=box, style=filled];"]
     for unit in graph:
         state = states.get(unit, "pending")
-        lines.append(f"  {json.dumps(unit)} [label={json.dumps(_label(unit, states, owners))}, "
-                     f"fillcolor={json.dumps(colours.get(state, 'lightyellow'))}];")
+        lines.append(
+            f"  {json.dumps(unit)} [label={json.dumps(_label(unit, states, owners))}, "
+            f"fillcolor={json.dumps(colours.get(state, 'lightyellow'))}];"
+        )
     lines += [f"  {json.dumps(a)} -> {json.dumps(b)};" for a, b in graph.edges]
     lines.append("}")
     return "\n".join(lines)
@@ -90,9 +102,19 @@ def _mermaid(graph, states, owners) -> str:
 
 
 def _json(graph, states, owners) -> str:
-    return json.dumps({
-        "units": [{"id": u, "state": states.get(u, "pending"), "owner": owners.get(u),
-                   "depends_on": sorted(graph.predecessors(u))} for u in graph],
-        "layers": layers(graph),
-        "critical_path": critical_path(graph, states),
-    }, indent=2)
+    return json.dumps(
+        {
+            "units": [
+                {
+                    "id": u,
+                    "state": states.get(u, "pending"),
+                    "owner": owners.get(u),
+                    "depends_on": sorted(graph.predecessors(u)),
+                }
+                for u in graph
+            ],
+            "layers": layers(graph),
+            "critical_path": critical_path(graph, states),
+        },
+        indent=2,
+    )

@@ -14,15 +14,23 @@ from bosun.orchestration.process import scrubbed_env
 TIMEOUT_S = 10.0
 
 
-def run_notify(command: str, env_names: tuple[str, ...], event: dict, log_path: Path,
-               cwd: Path | None = None) -> threading.Thread:
+def run_notify(
+    command: str, env_names: tuple[str, ...], event: dict, log_path: Path, cwd: Path | None = None
+) -> threading.Thread:
     """Start the command in a thread; a slow or failing hook never holds up the session."""
 
     def run() -> None:
         try:
-            done = subprocess.run(["/bin/sh", "-c", command], input=json.dumps(event), capture_output=True, cwd=cwd,
-                                  text=True, timeout=TIMEOUT_S, env=scrubbed_env(env_names),
-                                  start_new_session=True)
+            done = subprocess.run(
+                ["/bin/sh", "-c", command],
+                input=json.dumps(event),
+                capture_output=True,
+                cwd=cwd,
+                text=True,
+                timeout=TIMEOUT_S,
+                env=scrubbed_env(env_names),
+                start_new_session=True,
+            )
             outcome = f"exit {done.returncode}\n{done.stdout}{done.stderr}"
         except subprocess.TimeoutExpired:
             outcome = f"timed out after {TIMEOUT_S:g}s"

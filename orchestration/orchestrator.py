@@ -124,7 +124,8 @@ class Orchestrator:
         # (min(32, cores + 4) threads, 6 on two cores) would let six waiting agents starve the rest
         # and the integration lane of threads, so it gets one sized for the team.
         asyncio.get_running_loop().set_default_executor(
-            ThreadPoolExecutor(max(32, 2 * self.max_agents + 16), thread_name_prefix="bosun"))
+            ThreadPoolExecutor(max(32, 2 * self.max_agents + 16), thread_name_prefix="bosun")
+        )
         unsandboxed = await asyncio.to_thread(check_start, self.plan)  # `required` without bwrap: refuse here
         self.session.mark_supervisor()
         await asyncio.to_thread(self.clone.ensure)
@@ -136,8 +137,12 @@ class Orchestrator:
         if ended:
             self.store.append_event("recovered", None, what="ended processes an earlier supervisor left", ended=ended)
         if unsandboxed:
-            self.store.append_event("sandbox_unavailable", None, reason=unsandboxed,
-                                    what="agents and gates run WITHOUT a sandbox (sandbox = \"auto\")")
+            self.store.append_event(
+                "sandbox_unavailable",
+                None,
+                reason=unsandboxed,
+                what='agents and gates run WITHOUT a sandbox (sandbox = "auto")',
+            )
         try:
             while True:
                 self._tick()
@@ -145,8 +150,9 @@ class Orchestrator:
                     raise self._failure
                 outcome = self._outcome()
                 if outcome is not None:
-                    self.store.append_event("session_finished" if outcome == 0 else "session_paused", None,
-                                            exit=outcome, **self._census())
+                    self.store.append_event(
+                        "session_finished" if outcome == 0 else "session_paused", None, exit=outcome, **self._census()
+                    )
                     return outcome
                 try:
                     await asyncio.wait_for(self._wake.wait(), self.options.poll_s)
@@ -184,32 +190,49 @@ class Orchestrator:
             why = (row.detail or {}).get("error") or (row.detail or {}).get("reason") or row.state.replace("_", " ")
             event = self.store.append_event("waiting_for_human", unit_id, state=row.state, why=str(why))
             if self.plan.project.notify:
-                self._notifying.append(run_notify(self.plan.project.notify, self.plan.project.notify_env,
-                                                  event.to_json(), self.session.dir / "logs" / "notify.log",
-                                                  self.plan.root))
+                self._notifying.append(
+                    run_notify(
+                        self.plan.project.notify,
+                        self.plan.project.notify_env,
+                        event.to_json(),
+                        self.session.dir / "logs" / "notify.log",
+                        self.plan.root,
+                    )
+                )
         self._waiting = set(waiting)
 
     def _keep_budgets(self) -> None:
         """Stop an agent whose unit, agent or session spend (read from its output as it works)
         went past a budget; its unit waits for a human. Checked at most every BUDGET_EVERY_S."""
         now = time.monotonic()
-        budgets = self.plan.project.budget or any(a.budget for a in self.plan.agents.values()) or any(
-            u.budget for u in self.plan.units.values())
+        budgets = (
+            self.plan.project.budget
+            or any(a.budget for a in self.plan.agents.values())
+            or any(u.budget for u in self.plan.units.values())
+        )
         if not budgets or now < self._budget_at or not self.running:
             return
         self._budget_at = now + BUDGET_EVERY_S
         rows = {u.id: u for u in self.store.units()}
-        live = {unit_id: add_usage(rows[unit_id].usage, usage_from_output(tail(r.child.log_path, 20_000)))
-                for unit_id, r in self.running.items() if r.child is not None and unit_id in rows}
+        live = {
+            unit_id: add_usage(rows[unit_id].usage, usage_from_output(tail(r.child.log_path, 20_000)))
+            for unit_id, r in self.running.items()
+            if r.child is not None and unit_id in rows
+        }
         spend = {u.id: live.get(u.id, u.usage) for u in rows.values()}
         for unit_id, running in list(self.running.items()):
             if unit_id not in live or running.cancelled:
                 continue
             agent = self.plan.agents.get(running.agent)
-            checks = [("unit", self.plan.units[unit_id].budget, spend[unit_id]),
-                      (f"agent {running.agent}", agent.budget if agent else None,
-                       total([spend[u] for u, row in rows.items() if (row.owner or row.agent) == running.agent])),
-                      ("session", self.plan.project.budget, total(list(spend.values())))]
+            checks = [
+                ("unit", self.plan.units[unit_id].budget, spend[unit_id]),
+                (
+                    f"agent {running.agent}",
+                    agent.budget if agent else None,
+                    total([spend[u] for u, row in rows.items() if (row.owner or row.agent) == running.agent]),
+                ),
+                ("session", self.plan.project.budget, total(list(spend.values()))),
+            ]
             for scope, budget, usage in checks:
                 over = budget.exceeded_by(usage) if budget else None
                 if over:
@@ -224,8 +247,17 @@ class Orchestrator:
     def _stop_over_budget(self, unit_id: str, running: Running, why: str, usage: dict | None) -> None:
         self._stop_agent(unit_id)
         detail = {"reason": "budget", "error": why}
-        self._move(unit_id, FAILED, AGENT_STATES, kind="over_budget", data=detail, detail=detail, usage=usage,
-                   epoch=running.epoch, owner=None)
+        self._move(
+            unit_id,
+            FAILED,
+            AGENT_STATES,
+            kind="over_budget",
+            data=detail,
+            detail=detail,
+            usage=usage,
+            epoch=running.epoch,
+            owner=None,
+        )
 
     def _census(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -240,8 +272,12 @@ class Orchestrator:
         if self.options.wait or self.running or self.lane is not None or self.store.pending_commands():
             return None
         startable = self._session_spent() is None
-        movable = any(u.state in INTEGRATING_STATES + AGENT_STATES or (u.state == AWAITING_APPROVAL and u.approved)
-                      or (startable and u.state == READY and self._agent_for(u) is not None) for u in units)
+        movable = any(
+            u.state in INTEGRATING_STATES + AGENT_STATES
+            or (u.state == AWAITING_APPROVAL and u.approved)
+            or (startable and u.state == READY and self._agent_for(u) is not None)
+            for u in units
+        )
         return None if movable else 1
 
     # -- leases, readiness and hand-out ------------------------------------------------------
@@ -325,33 +361,63 @@ class Orchestrator:
         agent_name, epoch = running.agent, running.epoch
         row = self.store.unit(unit_id)
         spec, agent = self.plan.units[unit_id], self.plan.agents[agent_name]
-        handout = await asyncio.to_thread(prepare, self.clone, spec, self.session.tasks_dir, row,
-                                          self.session.integration_head(), integrated_units(self.store.units()))
+        handout = await asyncio.to_thread(
+            prepare,
+            self.clone,
+            spec,
+            self.session.tasks_dir,
+            row,
+            self.session.integration_head(),
+            integrated_units(self.store.units()),
+        )
         fault_point("handout.prepared")
-        values = {"task_file": str(handout.task_file), "prompt": compose_prompt(handout.task), "unit": unit_id,
-                  "worktree": str(handout.worktree)}
+        values = {
+            "task_file": str(handout.task_file),
+            "prompt": compose_prompt(handout.task),
+            "unit": unit_id,
+            "worktree": str(handout.worktree),
+        }
         try:
             argv = agent_argv(agent, self.plan.root, values, self.session.tasks_dir, self.options.speed)
         except BosunError as exc:
             detail = {"reason": "agent", "error": str(exc)}
             self.store.transition(unit_id, FAILED, (CLAIMED,), epoch=epoch, data=detail, detail=detail)
             return
-        env = agent_env(agent, task_file=handout.task_file, report_file=handout.report_file, unit=unit_id,
-                        worktree=handout.worktree)
+        env = agent_env(
+            agent, task_file=handout.task_file, report_file=handout.report_file, unit=unit_id, worktree=handout.worktree
+        )
         log = self.session.dir / "logs" / f"{unit_id}.{handout.attempt}.log"
-        child = await asyncio.to_thread(self.backend.start_agent, self.plan, agent, clone=self.clone,
-                                        bosun_dir=self.session.dir, unit=unit_id, argv=argv, env=env,
-                                        worktree=handout.worktree, task_file=handout.task_file,
-                                        report_file=handout.report_file, log=log, handout=handout)
+        child = await asyncio.to_thread(
+            self.backend.start_agent,
+            self.plan,
+            agent,
+            clone=self.clone,
+            bosun_dir=self.session.dir,
+            unit=unit_id,
+            argv=argv,
+            env=env,
+            worktree=handout.worktree,
+            task_file=handout.task_file,
+            report_file=handout.report_file,
+            log=log,
+            handout=handout,
+        )
         fault_point("agent.started")
         running.child = child
         if running.cancelled:  # cancelled or revoked while it started
             child.kill()
-        self.store.transition(unit_id, RUNNING, (CLAIMED,), epoch=epoch,
-                              data={"agent": agent_name, "attempt": handout.attempt, "pid": child.pid,
-                                    **getattr(child, "where", {})},
-                              pid=child.pid, pid_start=child.start_time, started_at=time.time(), fsync=False,
-                              **handout.running_fields())
+        self.store.transition(
+            unit_id,
+            RUNNING,
+            (CLAIMED,),
+            epoch=epoch,
+            data={"agent": agent_name, "attempt": handout.attempt, "pid": child.pid, **getattr(child, "where", {})},
+            pid=child.pid,
+            pid_start=child.start_time,
+            started_at=time.time(),
+            fsync=False,
+            **handout.running_fields(),
+        )
         if (where := getattr(child, "where", None)) and where.get("node"):  # for the screen's Node column
             self.store.set_meta(f"node.{agent_name}", f"{where['node']} {str(where.get('node_id', ''))[:8]}".strip())
         finished = await asyncio.to_thread(child.wait, spec.timeout)
@@ -382,15 +448,35 @@ class Orchestrator:
             if handout.task.get("handback"):  # what it was handed back for stays in view, whatever it said
                 detail["handback"] = handout.task["handback"]
                 detail["files"] = handout.task["handback"].get("files") or []
-            self.store.transition(unit_id, FAILED, (RUNNING,), epoch=epoch, data={**detail, "usage": usage},
-                                  detail=detail, pid=None, usage=total_usage)
+            self.store.transition(
+                unit_id,
+                FAILED,
+                (RUNNING,),
+                epoch=epoch,
+                data={**detail, "usage": usage},
+                detail=detail,
+                pid=None,
+                usage=total_usage,
+            )
             return
         summary = report["summary"] if report else ""
-        self.store.transition(unit_id, SUBMITTED, (RUNNING,), epoch=epoch,
-                              data={"commit": collected.head, "summary": summary, "exit": finished.exit_code,
-                                    "trusted_report": report is not None, "usage": usage},
-                              head_commit=collected.head, pid=None, detail={"summary": summary},
-                              usage=total_usage)
+        self.store.transition(
+            unit_id,
+            SUBMITTED,
+            (RUNNING,),
+            epoch=epoch,
+            data={
+                "commit": collected.head,
+                "summary": summary,
+                "exit": finished.exit_code,
+                "trusted_report": report is not None,
+                "usage": usage,
+            },
+            head_commit=collected.head,
+            pid=None,
+            detail={"summary": summary},
+            usage=total_usage,
+        )
 
     # -- the integration lane -------------------------------------------------------------------
     def _queued(self) -> bool:
@@ -455,14 +541,25 @@ class Orchestrator:
             cleanup.add_done_callback(self._cleanups.discard)
             return
         row = self.store.unit(unit_id)
-        if (verdict.state in AUTO_HANDBACK and self.plan.project.handback == "auto"
-                and row.attempts < self.plan.project.max_attempts):
+        if (
+            verdict.state in AUTO_HANDBACK
+            and self.plan.project.handback == "auto"
+            and row.attempts < self.plan.project.max_attempts
+        ):
             self._hand_back(row, note=None, kind="handed_back")
 
     def _hand_back(self, row: UnitRow, note: str | None, kind: str, reason: str | None = None) -> bool:
         handback = handback_for(row, note, reason)
-        return self._move(row.id, READY, (row.state,), kind=kind, data={"reason": handback["reason"], "note": note},
-                          handback=handback, approved=0, owner=None)
+        return self._move(
+            row.id,
+            READY,
+            (row.state,),
+            kind=kind,
+            data={"reason": handback["reason"], "note": note},
+            handback=handback,
+            approved=0,
+            owner=None,
+        )
 
     def _move(self, unit_id: str, to: str, expect: tuple[str, ...], **kwargs) -> bool:
         try:
@@ -511,9 +608,16 @@ class Orchestrator:
             row = self.store.unit(row.id)
             if row.state not in COMMAND_STATES["takeover"]:
                 raise BosunError(f"unit is {row.state}")
-            handout = await asyncio.to_thread(prepare_takeover, self.clone, self.plan.units[row.id],
-                                              self.session.tasks_dir, row, self.session.integration_head(),
-                                              integrated_units(self.store.units()), note)
+            handout = await asyncio.to_thread(
+                prepare_takeover,
+                self.clone,
+                self.plan.units[row.id],
+                self.session.tasks_dir,
+                row,
+                self.session.integration_head(),
+                integrated_units(self.store.units()),
+                note,
+            )
             record_takeover(self.store, row, handout, note)
             self.store.finish_command(command.id, "done")
         except (StaleState, BosunError, GitError, OSError) as exc:
@@ -548,9 +652,21 @@ class Orchestrator:
 
     def _do_reassign(self, row: UnitRow, args: dict) -> bool:
         agent = args["to"]
-        moved = self._move(row.id, READY, (row.state,), kind="reassigned",
-                           data={"from_agent": row.agent, "to_agent": agent}, agent=agent, pinned=agent,
-                           handback=None, base_commit=None, head_commit=None, worktree=None, approved=0, owner=None)
+        moved = self._move(
+            row.id,
+            READY,
+            (row.state,),
+            kind="reassigned",
+            data={"from_agent": row.agent, "to_agent": agent},
+            agent=agent,
+            pinned=agent,
+            handback=None,
+            base_commit=None,
+            head_commit=None,
+            worktree=None,
+            approved=0,
+            owner=None,
+        )
         if moved:  # only now is nobody working in it; the next attempt gets a fresh worktree
             self.clone.remove_worktree(row.id)
         return moved
@@ -573,21 +689,28 @@ class Orchestrator:
         return True
 
     def _do_cancel(self, row: UnitRow, args: dict) -> bool:
-        if not self._move(row.id, CANCELLED, (row.state,), kind="cancelled", data={"note": args.get("note")},
-                          owner=None, pid=None):
+        if not self._move(
+            row.id, CANCELLED, (row.state,), kind="cancelled", data={"note": args.get("note")}, owner=None, pid=None
+        ):
             return False
         self._stop_agent(row.id)
         self.clone.remove_worktree(row.id)
-        waiting = [u for u in self.store.units() if u.id in nx.descendants(self.session.graph, row.id)
-                   and u.state not in DONE_STATES]
+        waiting = [
+            u
+            for u in self.store.units()
+            if u.id in nx.descendants(self.session.graph, row.id) and u.state not in DONE_STATES
+        ]
         if args.get("with_dependents"):
             for unit in waiting:
                 if unit.state in COMMAND_STATES["cancel"]:
                     self._do_cancel(unit, {"note": f"depends on cancelled unit '{row.id}'"})
         elif waiting:
-            self.store.append_event("blocked", row.id, units=[u.id for u in waiting],
-                                    what="these wait on a cancelled unit: cancel them too (--with-dependents), "
-                                         "or reassign it instead")
+            self.store.append_event(
+                "blocked",
+                row.id,
+                units=[u.id for u in waiting],
+                what="these wait on a cancelled unit: cancel them too (--with-dependents), or reassign it instead",
+            )
         return True
 
     # -- crash recovery and shutdown ---------------------------------------------------------
@@ -613,8 +736,16 @@ class Orchestrator:
                 if row.pid:
                     kill_group(row.pid, row.pid_start)
                 attempts = row.attempts - 1 if row.state == RUNNING else row.attempts
-                self._move(row.id, READY, (row.state,), kind="recovered", data={"what": "agent restarted"},
-                           attempts=max(0, attempts), owner=None, pid=None)
+                self._move(
+                    row.id,
+                    READY,
+                    (row.state,),
+                    kind="recovered",
+                    data={"what": "agent restarted"},
+                    attempts=max(0, attempts),
+                    owner=None,
+                    pid=None,
+                )
             elif row.state in INTEGRATING_STATES and row.state != SUBMITTED:
                 self._move(row.id, SUBMITTED, (row.state,), kind="recovered", data={"what": "integration redone"})
 
@@ -635,4 +766,3 @@ class Orchestrator:
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
         await self.queue._stop_runs()
-

@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-
+from bosun.orchestration.agents.presets import PRESETS
 from bosun.orchestration.budget import Budget, parse_budget
 from bosun.orchestration.errors import PlanError
 from bosun.orchestration.plan_places import Problems
-from bosun.orchestration.agents.presets import PRESETS
 from bosun.orchestration.scope import normalize, scope_problem, scopes_overlap
-from bosun.orchestration.semantic.findings import ALL_KINDS as KINDS, ALL_SEVERITY as DEFAULT_SEVERITY, SemanticSettings
+from bosun.orchestration.semantic.findings import ALL_KINDS as KINDS
+from bosun.orchestration.semantic.findings import ALL_SEVERITY as DEFAULT_SEVERITY
+from bosun.orchestration.semantic.findings import SemanticSettings
 
 SEVERITIES = ("block", "warn", "off")
 
@@ -111,7 +112,7 @@ NETWORKS = ("none", "host")
 def mount_problem(entry: Any) -> str | None:
     """Why a `mounts` entry is unusable, or None: `~/x`, `~/x:ro`, `/abs/path:rw`."""
     if not isinstance(entry, str) or not entry:
-        return "entries are paths such as \"~/.claude\" or \"~/.codex:ro\""
+        return 'entries are paths such as "~/.claude" or "~/.codex:ro"'
     path = entry.rsplit(":", 1)[0] if entry.endswith((":ro", ":rw")) else entry
     if not (path.startswith("~/") or path.startswith("/")):
         return f"'{entry}': a path starting with ~/ (your home) or /"
@@ -202,8 +203,7 @@ def parse_plan(text: str, path: Path) -> Plan:
         raise PlanError([f"{place}: invalid TOML: {exc}"]) from None
     for key in data:
         if key not in ("project", "agents", "units"):
-            line = (problems.line_of(rf"^\s*\[+\s*[\"']?{re.escape(key)}[\"']?\s*[\].]")
-                    or problems.key_line(key, None))
+            line = problems.line_of(rf"^\s*\[+\s*[\"']?{re.escape(key)}[\"']?\s*[\].]") or problems.key_line(key, None)
             problems.add("top level", f"unknown key '{key}' (known: agents, project, units)", line)
     project = _project(problems, data.get("project", {}))
     agents = _agents(problems, data.get("agents", {}), path.parent)
@@ -244,8 +244,11 @@ def _project(problems: Problems, raw: Any) -> ProjectSpec:
                 bad(key, f"'{value}' is not a valid branch name")
             else:
                 values[key] = value
-    for key, choices in (("merge", ("manual", "auto")), ("mode", ("assign", "claim")),
-                         ("handback", ("auto", "manual"))):
+    for key, choices in (
+        ("merge", ("manual", "auto")),
+        ("mode", ("assign", "claim")),
+        ("handback", ("auto", "manual")),
+    ):
         if key in raw:
             if raw[key] in choices:
                 values[key] = raw[key]
@@ -270,7 +273,7 @@ def _project(problems: Problems, raw: Any) -> ProjectSpec:
             try:
                 values[key] = parse_duration(raw[key])
             except ValueError:
-                bad(key, f"bad duration {raw[key]!r} (use e.g. 90, \"30s\", \"10m\", \"1h\")")
+                bad(key, f'bad duration {raw[key]!r} (use e.g. 90, "30s", "10m", "1h")')
     for key in ("gate_env", "notify_env"):
         if key in raw:
             env = _env_list(raw[key])
@@ -282,7 +285,7 @@ def _project(problems: Problems, raw: Any) -> ProjectSpec:
         if isinstance(raw["notify"], str) and raw["notify"].strip():
             values["notify"] = raw["notify"]
         else:
-            bad("notify", "must be a command, e.g. \"curl -s -d @- https://ntfy.example/bosun\"")
+            bad("notify", 'must be a command, e.g. "curl -s -d @- https://ntfy.example/bosun"')
     if "budget" in raw:
         values["budget"], problem = parse_budget(raw["budget"])
         if problem:
@@ -327,14 +330,18 @@ def _backend(raw: dict, values: dict[str, Any], bad) -> None:
             continue
         value = raw[key]
         if backend != "ray":
-            bad(key, f"only applies with backend = \"ray\" (this plan's backend is {backend!r})")
+            bad(key, f'only applies with backend = "ray" (this plan\'s backend is {backend!r})')
         elif not isinstance(value, str) or not value.strip() or any(c.isspace() for c in value):
-            bad(key, "must be an address without spaces, e.g. \"127.0.0.1:6379\"" if key == "ray_address"
-                else "must be a git address without spaces, e.g. \"git://head-node/hub.git\"")
+            bad(
+                key,
+                'must be an address without spaces, e.g. "127.0.0.1:6379"'
+                if key == "ray_address"
+                else 'must be a git address without spaces, e.g. "git://head-node/hub.git"',
+            )
         else:
             values[key] = value
     if backend == "ray" and "ray_address" not in raw:
-        bad("ray_address", "backend = \"ray\" needs ray_address, e.g. \"127.0.0.1:6379\" or \"auto\"")
+        bad("ray_address", 'backend = "ray" needs ray_address, e.g. "127.0.0.1:6379" or "auto"')
 
 
 def _checks(checks: list, bad) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -357,8 +364,11 @@ def _checks(checks: list, bad) -> tuple[tuple[str, ...], tuple[str, ...]]:
             else:
                 (differential if diff else plain).append(run)
         else:
-            bad("checks", 'must be a list of commands, e.g. ["ruff check .", "mypy src"] or '
-                          '{ run = "tsc --noEmit", differential = true }')
+            bad(
+                "checks",
+                'must be a list of commands, e.g. ["ruff check .", "mypy src"] or '
+                '{ run = "tsc --noEmit", differential = true }',
+            )
     return tuple(plain), tuple(differential)
 
 
@@ -382,8 +392,11 @@ def _semantic(raw: Any, bad) -> dict[str, str]:
 
 def _ref_name_ok(name: str) -> bool:
     return bool(re.fullmatch(r"[A-Za-z0-9._/-]+", name)) and not (
-        ".." in name or name.startswith(("/", "-", ".")) or name.endswith(("/", ".lock", "."))
-        or "//" in name or "/." in name
+        ".." in name
+        or name.startswith(("/", "-", "."))
+        or name.endswith(("/", ".lock", "."))
+        or "//" in name
+        or "/." in name
     )
 
 
@@ -398,8 +411,24 @@ def _agents(problems: Problems, raw: Any, root: Path) -> dict[str, AgentSpec]:
         problems.add("agents", "must be a table of [agents.NAME] tables")
         return {}
     agents: dict[str, AgentSpec] = {}
-    known = {"kind", "command", "preset", "script", "env", "autocommit", "base_url", "model", "api_key_env",
-             "price_in", "price_out", "sandbox", "network", "mounts", "budget", "resources"}
+    known = {
+        "kind",
+        "command",
+        "preset",
+        "script",
+        "env",
+        "autocommit",
+        "base_url",
+        "model",
+        "api_key_env",
+        "price_in",
+        "price_out",
+        "sandbox",
+        "network",
+        "mounts",
+        "budget",
+        "resources",
+    }
     for name, table in raw.items():
         line = problems.line_of(rf"^\s*\[\s*agents\s*\.\s*[\"']?{re.escape(name)}[\"']?\s*\]")
         where = f"agent '{name}'"
@@ -427,12 +456,18 @@ def _agents(problems: Problems, raw: Any, root: Path) -> dict[str, AgentSpec]:
             budget, problem = parse_budget(table["budget"])
             if problem:
                 problems.add(f"{where}, budget", problem, at("budget"))
-        spec = AgentSpec(name=name, kind=kind, env=env, autocommit=bool(table.get("autocommit", False)), budget=budget,
-                         **_isolation(problems, table, where, at))
+        spec = AgentSpec(
+            name=name,
+            kind=kind,
+            env=env,
+            autocommit=bool(table.get("autocommit", False)),
+            budget=budget,
+            **_isolation(problems, table, where, at),
+        )
         if kind == "scripted":
             script = table.get("script")
             if not isinstance(script, str) or not script:
-                problems.add(f"{where}, script", "a scripted agent needs script = \"path/to/script.toml\"", at("script"))
+                problems.add(f"{where}, script", 'a scripted agent needs script = "path/to/script.toml"', at("script"))
             elif not (root / script).is_file():
                 problems.add(f"{where}, script", f"no such file: {script}", at("script"))
             spec = AgentSpec(**{**spec.__dict__, "script": script if isinstance(script, str) else None})
@@ -452,8 +487,15 @@ def _agents(problems: Problems, raw: Any, root: Path) -> dict[str, AgentSpec]:
                     problems.add(f"{where}, {key}", "must be a number of USD per million tokens, 0 or more", at(key))
                 elif value is not None:
                     prices[key] = float(value)
-            spec = AgentSpec(**{**spec.__dict__, "base_url": table.get("base_url"),
-                                "model": table.get("model"), "api_key_env": api_key_env, **prices})
+            spec = AgentSpec(
+                **{
+                    **spec.__dict__,
+                    "base_url": table.get("base_url"),
+                    "model": table.get("model"),
+                    "api_key_env": api_key_env,
+                    **prices,
+                }
+            )
         agents[name] = spec
     return agents
 
@@ -479,10 +521,14 @@ def _isolation(problems: Problems, table: dict, where: str, at) -> dict[str, Any
     if "resources" in table:
         resources = table["resources"]
         if not isinstance(resources, dict) or not all(
-                isinstance(k, str) and k and isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
-                for k, v in resources.items()):
-            problems.add(f"{where}, resources", 'must be a table of names and amounts, e.g. { GPU = 1 } or '
-                         '{ claude_cli = 1 }', at("resources"))
+            isinstance(k, str) and k and isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
+            for k, v in resources.items()
+        ):
+            problems.add(
+                f"{where}, resources",
+                "must be a table of names and amounts, e.g. { GPU = 1 } or { claude_cli = 1 }",
+                at("resources"),
+            )
         else:
             values["resources"] = tuple((k, float(v)) for k, v in resources.items())
     return values
@@ -506,10 +552,12 @@ def _command_agent(problems: Problems, spec: AgentSpec, table: dict, where: str,
     for arg in command:
         for name in re.findall(r"\{([^{}]*)\}", arg):
             if name not in PLACEHOLDERS:
-                problems.add(f"{where}, command", f"unknown placeholder {{{name}}} (known: "
-                             + ", ".join("{" + p + "}" for p in PLACEHOLDERS) + ")", at("command"))
-    return AgentSpec(**{**spec.__dict__, "command": tuple(command), "preset": preset,
-                        "autocommit": bool(autocommit)})
+                problems.add(
+                    f"{where}, command",
+                    f"unknown placeholder {{{name}}} (known: " + ", ".join("{" + p + "}" for p in PLACEHOLDERS) + ")",
+                    at("command"),
+                )
+    return AgentSpec(**{**spec.__dict__, "command": tuple(command), "preset": preset, "autocommit": bool(autocommit)})
 
 
 def _units(problems: Problems, raw: Any, agents: dict[str, AgentSpec]) -> dict[str, UnitSpec]:
@@ -571,23 +619,34 @@ def _units(problems: Problems, raw: Any, agents: dict[str, AgentSpec]) -> dict[s
                 scope = tuple(normalize(e) for e in scope if scope_problem(e) is None) or None
         agent = table.get("agent")
         if agent is not None and agent not in agents:
-            problems.add(f"{where}, agent", f"unknown agent {agent!r}"
-                         + (f" (agents: {', '.join(agents)})" if agents else " (the plan has no agents)"), at("agent"))
+            problems.add(
+                f"{where}, agent",
+                f"unknown agent {agent!r}"
+                + (f" (agents: {', '.join(agents)})" if agents else " (the plan has no agents)"),
+                at("agent"),
+            )
         timeout = 1800.0
         if "timeout" in table:
             try:
                 timeout = parse_duration(table["timeout"])
             except ValueError:
-                problems.add(f"{where}, timeout", f"bad duration {table['timeout']!r} (use e.g. \"20m\")", at("timeout"))
+                problems.add(f"{where}, timeout", f'bad duration {table["timeout"]!r} (use e.g. "20m")', at("timeout"))
         budget = None
         if "budget" in table:
             budget, problem = parse_budget(table["budget"])
             if problem:
                 problems.add(f"{where}, budget", problem, at("budget"))
         problems.depends_line[unit_id] = at("depends_on")
-        units[unit_id] = UnitSpec(id=unit_id, prompt=prompt if isinstance(prompt, str) else "",
-                                  title=title, depends_on=tuple(deps), scope=scope,
-                                  agent=agent if isinstance(agent, str) else None, timeout=timeout, budget=budget)
+        units[unit_id] = UnitSpec(
+            id=unit_id,
+            prompt=prompt if isinstance(prompt, str) else "",
+            title=title,
+            depends_on=tuple(deps),
+            scope=scope,
+            agent=agent if isinstance(agent, str) else None,
+            timeout=timeout,
+            budget=budget,
+        )
     return units
 
 
@@ -616,9 +675,11 @@ def _graph_checks(problems: Problems, units: dict[str, UnitSpec]) -> None:
             if a.id in ancestors[b.id] or b.id in ancestors[a.id]:
                 continue
             if (pair := scopes_overlap(a.scope, b.scope)) is not None:
-                problems.add(f"units '{a.id}' and '{b.id}', scope",
-                             f"'{pair[0]}' and '{pair[1]}' overlap and no dependency orders the two units "
-                             "(they would collide: add depends_on or narrow a scope)")
+                problems.add(
+                    f"units '{a.id}' and '{b.id}', scope",
+                    f"'{pair[0]}' and '{pair[1]}' overlap and no dependency orders the two units "
+                    "(they would collide: add depends_on or narrow a scope)",
+                )
 
 
 def _first_cycle(dependents: dict[str, list[str]]) -> list[str] | None:
@@ -635,7 +696,7 @@ def _first_cycle(dependents: dict[str, list[str]]) -> list[str] | None:
                 done.add(path.pop())
                 stack.pop()
             elif step in on_path:
-                return path[path.index(step):]
+                return path[path.index(step) :]
             elif step not in done:
                 path.append(step)
                 on_path.add(step)

@@ -37,8 +37,14 @@ class PlanChange:
         return {key: value for key, value in vars(self).items() if value}
 
     def describe(self) -> str:
-        words = {"added_units": "new units", "changed_units": "changed units", "removed_units": "units removed",
-                 "added_agents": "new agents", "changed_agents": "changed agents", "project": "project keys"}
+        words = {
+            "added_units": "new units",
+            "changed_units": "changed units",
+            "removed_units": "units removed",
+            "added_agents": "new agents",
+            "changed_agents": "changed agents",
+            "project": "project keys",
+        }
         return "; ".join(f"{words[key]}: {', '.join(value)}" for key, value in self.summary().items()) or "no change"
 
 
@@ -47,8 +53,10 @@ def plan_change(session: Session, new: Plan) -> PlanChange:
     old, rows = session.plan, {u.id: u for u in session.store.units()}
     for key in ("base", "integration"):
         if getattr(old.project, key) != getattr(new.project, key):
-            raise BosunError(f"{new.path.name}: project.{key} cannot change in a running session "
-                             f"({getattr(old.project, key)!r} -> {getattr(new.project, key)!r}); `bosun reset` starts over")
+            raise BosunError(
+                f"{new.path.name}: project.{key} cannot change in a running session "
+                f"({getattr(old.project, key)!r} -> {getattr(new.project, key)!r}); `bosun reset` starts over"
+            )
     change = PlanChange()
     change.project = sorted(k for k in vars(old.project) if getattr(old.project, k) != getattr(new.project, k))
     for unit_id, spec in new.units.items():
@@ -57,15 +65,19 @@ def plan_change(session: Session, new: Plan) -> PlanChange:
         elif spec != old.units[unit_id]:
             state = rows[unit_id].state if unit_id in rows else "pending"
             if state not in NOT_STARTED:
-                raise BosunError(f"{new.path.name}: unit '{unit_id}' is {state.replace('_', ' ')}: its definition "
-                                 "can change only before it starts (cancel it, or add a new unit)")
+                raise BosunError(
+                    f"{new.path.name}: unit '{unit_id}' is {state.replace('_', ' ')}: its definition "
+                    "can change only before it starts (cancel it, or add a new unit)"
+                )
             change.changed_units.append(unit_id)
     for unit_id in old.units:
         if unit_id not in new.units:
             state = rows[unit_id].state if unit_id in rows else "pending"
             if state not in NOT_STARTED + ("cancelled",):
-                raise BosunError(f"{new.path.name}: unit '{unit_id}' is {state.replace('_', ' ')}: it cannot leave the "
-                                 "plan (cancel it first)")
+                raise BosunError(
+                    f"{new.path.name}: unit '{unit_id}' is {state.replace('_', ' ')}: it cannot leave the "
+                    "plan (cancel it first)"
+                )
             change.removed_units.append(unit_id)
     for name, spec in new.agents.items():
         if name not in old.agents:
@@ -74,11 +86,16 @@ def plan_change(session: Session, new: Plan) -> PlanChange:
             change.changed_agents.append(name)
     for name in old.agents:
         if name not in new.agents:
-            users = sorted(u.id for u in rows.values() if name in (u.owner, u.pinned) and u.state != "merged"
-                           and u.state != "cancelled")
+            users = sorted(
+                u.id
+                for u in rows.values()
+                if name in (u.owner, u.pinned) and u.state != "merged" and u.state != "cancelled"
+            )
             if users:
-                raise BosunError(f"{new.path.name}: agent '{name}' cannot leave the plan while "
-                                 f"{', '.join(users)} {'is' if len(users) == 1 else 'are'} its")
+                raise BosunError(
+                    f"{new.path.name}: agent '{name}' cannot leave the plan while "
+                    f"{', '.join(users)} {'is' if len(users) == 1 else 'are'} its"
+                )
     return change
 
 
@@ -90,9 +107,13 @@ def apply_plan(session: Session, text: str, path: Path) -> PlanChange:
     if not change and text == session.store.get_meta("plan_text"):
         return change
     repinned = {u: new.units[u].agent for u in change.changed_units}
-    session.store.reload_plan({"plan_text": text, "plan_path": str(path.resolve())},
-                              [(u, new.units[u].agent) for u in change.added_units], repinned,
-                              [u for u in change.removed_units], change.summary())
+    session.store.reload_plan(
+        {"plan_text": text, "plan_path": str(path.resolve())},
+        [(u, new.units[u].agent) for u in change.added_units],
+        repinned,
+        [u for u in change.removed_units],
+        change.summary(),
+    )
     session.plan = new
     session.__dict__.pop("graph", None)  # built again from the new plan when next asked
     return change

@@ -79,17 +79,19 @@ def parse_units(text: str) -> list[dict]:
         raise BosunError(f"the planning model's answer is not JSON: {text[:80].strip()!r}") from None
     units = data.get("units") if isinstance(data, dict) else None
     if not isinstance(units, list) or not units or not all(isinstance(u, dict) for u in units):
-        raise BosunError("the planning model's answer has no \"units\" list")
+        raise BosunError('the planning model\'s answer has no "units" list')
     return units
 
 
 def compose(existing: str | None, endpoint: Endpoint, units: list[dict], force: bool) -> str:
     """The new plan text: the existing project and agents kept as written, the units replaced."""
     if existing is None:
-        head = ("# Written by `bosun plan`; check it with `bosun validate`.\n[project]\n"
-                "gate = \"python -m pytest -q\"\n\n[agents.planner]\nkind = \"model\"\n"
-                f"base_url = {_toml_value(endpoint.base_url)}\nmodel = {_toml_value(endpoint.model)}\n"
-                + (f"api_key_env = {_toml_value(endpoint.api_key_env)}\n" if endpoint.api_key_env else ""))
+        head = (
+            "# Written by `bosun plan`; check it with `bosun validate`.\n[project]\n"
+            'gate = "python -m pytest -q"\n\n[agents.planner]\nkind = "model"\n'
+            f"base_url = {_toml_value(endpoint.base_url)}\nmodel = {_toml_value(endpoint.model)}\n"
+            + (f"api_key_env = {_toml_value(endpoint.api_key_env)}\n" if endpoint.api_key_env else "")
+        )
     else:
         start = re.search(r"^\s*\[\[\s*units\s*\]\]", existing, re.MULTILINE)
         if start and not force:
@@ -108,8 +110,11 @@ def propose(repo: GitRepo, goal: str, endpoint: Endpoint) -> tuple[list[dict], U
         headers["Authorization"] = f"Bearer {key}"
     files = [p for p in repo.run("ls-files", "-z").out.split("\0") if p][:400]
     user = f"Goal: {goal}\n\nFiles in the repository:\n" + ("\n".join(files) or "(none yet)")
-    body = {"model": endpoint.model, "temperature": 0,
-            "messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]}
+    body = {
+        "model": endpoint.model,
+        "temperature": 0,
+        "messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}],
+    }
     usage = Usage()
     url = endpoint.base_url.rstrip("/") + "/chat/completions"
     try:

@@ -102,9 +102,17 @@ class Child:
     it runs (to record it); `on_end` runs once after it ended and its group was killed. With a
     `limit` (a cgroup, sandbox/limits.py) it runs inside it, and what is left there is killed too."""
 
-    def __init__(self, argv: list[str], cwd: Path, env: dict[str, str], log_path: Path, *,
-                 on_start: Callable[[Child], None] | None = None, on_end: Callable[[], None] | None = None,
-                 limit: Group | None = None) -> None:
+    def __init__(
+        self,
+        argv: list[str],
+        cwd: Path,
+        env: dict[str, str],
+        log_path: Path,
+        *,
+        on_start: Callable[[Child], None] | None = None,
+        on_end: Callable[[], None] | None = None,
+        limit: Group | None = None,
+    ) -> None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log_path = log_path
         self._log = open(log_path, "ab")
@@ -114,10 +122,16 @@ class Child:
         self._on_end = on_end
         self.limit = limit
         try:
-            self.proc = LAUNCHER.call(subprocess.Popen, limit.wrap(argv) if limit else argv, cwd=cwd, env=env,
-                                      stdin=subprocess.DEVNULL, stdout=self._log,
-                                      stderr=subprocess.STDOUT,
-                                      start_new_session=True)
+            self.proc = LAUNCHER.call(
+                subprocess.Popen,
+                limit.wrap(argv) if limit else argv,
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         except BaseException:
             self._log.close()
             if limit is not None:
@@ -163,8 +177,7 @@ class Child:
             on_end, self._on_end = self._on_end, None
             on_end()
         ended = self.timed_out or self.killed
-        return Finished(None if ended else code, self.timed_out, self.killed, time.monotonic() - self.started,
-                        refused)
+        return Finished(None if ended else code, self.timed_out, self.killed, time.monotonic() - self.started, refused)
 
     def _time_out(self) -> None:
         self.timed_out = True

@@ -157,10 +157,20 @@ def approval(repo: GitRepo, scope: tuple[str, ...] | None, row: UnitRow) -> Appr
         verdict = f"no scope declared: {len(files)} file(s) changed, any file allowed"
     else:
         outside = [path for path in files if not in_scope(path, scope)]
-        verdict = (f"{len(outside)} file(s) outside the scope: {', '.join(outside)}" if outside
-                   else f"all {len(files)} file(s) inside the scope ({', '.join(scope)})")
-    return Approval(row.id, stat, detail.get("gate"), verdict, files, tuple(detail.get("checks") or ()),
-                    tuple(detail.get("warnings") or ()))
+        verdict = (
+            f"{len(outside)} file(s) outside the scope: {', '.join(outside)}"
+            if outside
+            else f"all {len(files)} file(s) inside the scope ({', '.join(scope)})"
+        )
+    return Approval(
+        row.id,
+        stat,
+        detail.get("gate"),
+        verdict,
+        files,
+        tuple(detail.get("checks") or ()),
+        tuple(detail.get("warnings") or ()),
+    )
 
 
 def commits_made(clone_path: Path, rows: list[UnitRow]) -> dict[str, int]:
@@ -171,8 +181,9 @@ def commits_made(clone_path: Path, rows: list[UnitRow]) -> dict[str, int]:
         if not row.base_commit:
             continue
         try:
-            result = clone.run("rev-list", "--count", f"{row.base_commit}..refs/heads/{unit_branch(row.id)}",
-                               check=False)
+            result = clone.run(
+                "rev-list", "--count", f"{row.base_commit}..refs/heads/{unit_branch(row.id)}", check=False
+            )
         except OSError:  # the clone is not there yet
             break
         if result.code == 0:

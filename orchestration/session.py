@@ -78,8 +78,9 @@ class Session:
             raise BosunError(f"{self.dir}: a supervisor is already running this session (pid {other})")
         with self.store.tx() as db:
             db.execute("INSERT OR REPLACE INTO meta VALUES ('supervisor_pid', ?)", (str(os.getpid()),))
-            db.execute("INSERT OR REPLACE INTO meta VALUES ('supervisor_start', ?)",
-                       (process_start_time(os.getpid()) or "",))
+            db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('supervisor_start', ?)", (process_start_time(os.getpid()) or "",)
+            )
 
 
 def _is_zombie(pid: int) -> bool:
@@ -126,19 +127,25 @@ def create_session(repo: GitRepo, plan_path: Path) -> Session:
         made = old.get_meta("integration_head")
         old.close()
         if left:
-            raise BosunError(f"{db_path}: a session with {left} unfinished unit(s) is here; "
-                             "`bosun resume` continues it, `bosun reset` starts over")
+            raise BosunError(
+                f"{db_path}: a session with {left} unfinished unit(s) is here; "
+                "`bosun resume` continues it, `bosun reset` starts over"
+            )
     integration_ref = f"refs/heads/{project.integration}"
     head = repo.rev_parse(integration_ref)
     if head is not None and not repo.is_ancestor(base, head):
         if not repo.is_ancestor(head, base):
-            raise BosunError(f"branch '{project.integration}' has diverged from '{project.base}': "
-                             "land it or delete it before a new session")
+            raise BosunError(
+                f"branch '{project.integration}' has diverged from '{project.base}': "
+                "land it or delete it before a new session"
+            )
     elif head is not None and head != base and head != made:
         # Ahead of the base with merges no finished session here made: building on them silently
         # would hand every unit a tree it was not planned against.
-        raise BosunError(f"branch '{project.integration}' is ahead of '{project.base}' with merges from an earlier "
-                         f"session: `bosun land` moves '{project.base}' there, or `bosun reset --yes` puts it back")
+        raise BosunError(
+            f"branch '{project.integration}' is ahead of '{project.base}' with merges from an earlier "
+            f"session: `bosun land` moves '{project.base}' there, or `bosun reset --yes` puts it back"
+        )
     root = prepare_dir(repo)
     if db_path.exists():
         db_path.rename(root / f"state.{int(time.time())}.db")
@@ -149,11 +156,17 @@ def create_session(repo: GitRepo, plan_path: Path) -> Session:
             raise BosunError(f"branch '{project.integration}' moved while the session started; try again")
         head = base
     store = Store(db_path)
-    meta = {"plan_path": str(plan_path.resolve()), "plan_text": plan_path.read_text(), "integration_head": head,
-            "base_commit": base, "created": str(time.time())}
+    meta = {
+        "plan_path": str(plan_path.resolve()),
+        "plan_text": plan_path.read_text(),
+        "integration_head": head,
+        "base_commit": base,
+        "created": str(time.time()),
+    }
     store.add_units([(u.id, u.agent) for u in plan.units.values()], meta)
-    store.append_event("session_started", None, base=project.base, integration=project.integration,
-                       commit=head, units=len(plan.units))
+    store.append_event(
+        "session_started", None, base=project.base, integration=project.integration, commit=head, units=len(plan.units)
+    )
     return Session(repo, plan, store)
 
 

@@ -88,8 +88,10 @@ def reset_session(repo: GitRepo) -> ResetDone:
     integration_ref = f"refs/heads/{project.integration}"
     head = repo.rev_parse(integration_ref)
     if head is not None and head != base and not repo.update_ref(integration_ref, base, head, "bosun reset"):
-        raise BosunError(f"branch '{project.integration}' moved during the reset; the session is archived in "
-                         f"{archive}, run `bosun reset` again")
+        raise BosunError(
+            f"branch '{project.integration}' moved during the reset; the session is archived in "
+            f"{archive}, run `bosun reset` again"
+        )
     refs = repo.run("for-each-ref", "--format=%(refname)", "refs/bosun/").out.split()
     for ref in refs:
         repo.run("update-ref", "-d", ref)

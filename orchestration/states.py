@@ -6,11 +6,31 @@ PENDING, READY, CLAIMED, RUNNING = "pending", "ready", "claimed", "running"
 SUBMITTED, CHECKING, GATING = "submitted", "checking", "gating"
 AWAITING_APPROVAL, MERGED = "awaiting_approval", "merged"
 CONFLICTED, GATE_FAILED, OUT_OF_SCOPE, FAILED, CANCELLED = (
-    "conflicted", "gate_failed", "out_of_scope", "failed", "cancelled")
+    "conflicted",
+    "gate_failed",
+    "out_of_scope",
+    "failed",
+    "cancelled",
+)
 SEMANTIC_CONFLICT = "semantic_conflict"  # merges cleanly, but the two sides do not hold together
 
-ALL_STATES = (PENDING, READY, CLAIMED, RUNNING, SUBMITTED, CHECKING, GATING, AWAITING_APPROVAL,
-              MERGED, CONFLICTED, SEMANTIC_CONFLICT, GATE_FAILED, OUT_OF_SCOPE, FAILED, CANCELLED)
+ALL_STATES = (
+    PENDING,
+    READY,
+    CLAIMED,
+    RUNNING,
+    SUBMITTED,
+    CHECKING,
+    GATING,
+    AWAITING_APPROVAL,
+    MERGED,
+    CONFLICTED,
+    SEMANTIC_CONFLICT,
+    GATE_FAILED,
+    OUT_OF_SCOPE,
+    FAILED,
+    CANCELLED,
+)
 SIDE_STATES = (CONFLICTED, SEMANTIC_CONFLICT, GATE_FAILED, OUT_OF_SCOPE, FAILED)
 DONE_STATES = (MERGED, CANCELLED)
 AGENT_STATES = (CLAIMED, RUNNING)
@@ -27,8 +47,12 @@ COMMAND_STATES: dict[str, tuple[str, ...]] = {
     "takeover": (READY, CLAIMED, RUNNING) + SIDE_STATES + (AWAITING_APPROVAL,),
 }
 
-HANDBACK_REASONS = {CONFLICTED: "conflict", SEMANTIC_CONFLICT: "semantic_conflict", GATE_FAILED: "gate_failed",
-                    OUT_OF_SCOPE: "out_of_scope"}
+HANDBACK_REASONS = {
+    CONFLICTED: "conflict",
+    SEMANTIC_CONFLICT: "semantic_conflict",
+    GATE_FAILED: "gate_failed",
+    OUT_OF_SCOPE: "out_of_scope",
+}
 """The reason a unit's task gives when it comes back from each side state (anything else: "human")."""
 
 HUMAN = "human"

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import time
 
-from bosun.orchestration.session import Session
-from bosun.orchestration.states import AGENT_STATES
-from bosun.orchestration.store import UnitRow
 from bosun.orchestration.agents.transcript import stream_activity
 from bosun.orchestration.agents.usage import add_usage
 from bosun.orchestration.ansi import strip_ansi_in
 from bosun.orchestration.sandbox import status_of
+from bosun.orchestration.session import Session
+from bosun.orchestration.states import AGENT_STATES
+from bosun.orchestration.store import UnitRow
 
 QUIET_AFTER_S = 15.0
 
@@ -32,8 +32,18 @@ def agent_rows(session: Session, now: float | None = None) -> list[dict]:
     rows = []
     on_nodes = session.plan.project.backend != "local"
     for name, spec in session.plan.agents.items():
-        row = {"name": name, "kind": spec.kind, "unit": None, "activity": "idle", "attempt": None,
-               "branch": None, "lease_left_s": None, "elapsed_s": None, "quiet_s": None, "usage": usage.get(name)}
+        row = {
+            "name": name,
+            "kind": spec.kind,
+            "unit": None,
+            "activity": "idle",
+            "attempt": None,
+            "branch": None,
+            "lease_left_s": None,
+            "elapsed_s": None,
+            "quiet_s": None,
+            "usage": usage.get(name),
+        }
         if on_nodes:  # where its Ray actor last ran an attempt: "hostname node-id"
             row["node"] = session.store.get_meta(f"node.{name}")
         if (held := held_by.get(name)) is not None:
@@ -41,11 +51,15 @@ def agent_rows(session: Session, now: float | None = None) -> list[dict]:
             last = log.stat().st_mtime if log.exists() else (held.started_at or held.updated or now)
             quiet = max(0.0, now - last)
             told = stream_activity(log) if spec.kind != "external" else None
-            row.update(unit=held.id, attempt=held.attempts, branch=held.branch,
-                       lease_left_s=round(session.store.lease_left(held, now), 1) if held.lease_until else None,
-                       elapsed_s=round(now - held.started_at, 1) if held.started_at else None,
-                       quiet_s=round(quiet, 1),
-                       activity=told or ("busy" if spec.kind == "external" or quiet < QUIET_AFTER_S else "waiting"))
+            row.update(
+                unit=held.id,
+                attempt=held.attempts,
+                branch=held.branch,
+                lease_left_s=round(session.store.lease_left(held, now), 1) if held.lease_until else None,
+                elapsed_s=round(now - held.started_at, 1) if held.started_at else None,
+                quiet_s=round(quiet, 1),
+                activity=told or ("busy" if spec.kind == "external" or quiet < QUIET_AFTER_S else "waiting"),
+            )
         rows.append(row)
     return rows
 
@@ -55,18 +69,38 @@ def status_json(session: Session) -> dict:
     runs: dict[str, dict] = {}
     by_id: dict[int, dict] = {}
     for run in session.store.gate_runs():
-        runs[run.unit] = {"passed": run.passed, "duration_s": round(run.duration_s, 3), "commit": run.commit_id,
-                          "cause": run.cause, "checks": run.checks}
+        runs[run.unit] = {
+            "passed": run.passed,
+            "duration_s": round(run.duration_s, 3),
+            "commit": run.commit_id,
+            "cause": run.cause,
+            "checks": run.checks,
+        }
         by_id[run.id] = {"id": run.id, "run": run.label, "commit": run.commit_id, "units": run.covers or [run.unit]}
-    return strip_ansi_in({
-        "integration": {"branch": session.plan.project.integration,
-                        "commit": session.repo.rev_parse(session.integration_ref)},
-        "units": [{"id": u.id, "state": u.state, "agent": u.agent, "branch": u.branch, "attempts": u.attempts,
-                   "merged_commit": u.merged_commit, "gate": runs.get(u.id),
-                   # the gate run whose tree held this unit's merge and passed: with the merge queue,
-                   # one run can cover several units (the units tested together, oldest first)
-                   "gate_run": by_id.get(u.gate_run) if u.gate_run is not None else None,
-                   "usage": u.usage, "detail": u.detail} for u in session.store.units()],
-        "agents": agent_rows(session),
-        "sandbox": status_of(session.plan),
-    })
+    return strip_ansi_in(
+        {
+            "integration": {
+                "branch": session.plan.project.integration,
+                "commit": session.repo.rev_parse(session.integration_ref),
+            },
+            "units": [
+                {
+                    "id": u.id,
+                    "state": u.state,
+                    "agent": u.agent,
+                    "branch": u.branch,
+                    "attempts": u.attempts,
+                    "merged_commit": u.merged_commit,
+                    "gate": runs.get(u.id),
+                    # the gate run whose tree held this unit's merge and passed: with the merge queue,
+                    # one run can cover several units (the units tested together, oldest first)
+                    "gate_run": by_id.get(u.gate_run) if u.gate_run is not None else None,
+                    "usage": u.usage,
+                    "detail": u.detail,
+                }
+                for u in session.store.units()
+            ],
+            "agents": agent_rows(session),
+            "sandbox": status_of(session.plan),
+        }
+    )

@@ -214,9 +214,11 @@ class Store:
                 version += 1
             if not fresh and version != SCHEMA_VERSION:
                 self.db.close()
-                raise BosunError(f"{path}: this session was written by another version of Bosun (store schema "
-                                 f"{version}, this one reads {SCHEMA_VERSION}); finish it with that version or "
-                                 "delete .bosun/ to start over")
+                raise BosunError(
+                    f"{path}: this session was written by another version of Bosun (store schema "
+                    f"{version}, this one reads {SCHEMA_VERSION}); finish it with that version or "
+                    "delete .bosun/ to start over"
+                )
             self.db.executescript(SCHEMA)
             self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
@@ -266,8 +268,9 @@ class Store:
     # -- events -------------------------------------------------------------------------
     def _append(self, db: sqlite3.Connection, kind: str, unit: str | None, data: dict) -> Event:
         now = self.clock()
-        cursor = db.execute("INSERT INTO events (time, kind, unit, data) VALUES (?, ?, ?, ?)",
-                            (now, kind, unit, json.dumps(data)))
+        cursor = db.execute(
+            "INSERT INTO events (time, kind, unit, data) VALUES (?, ?, ?, ?)", (now, kind, unit, json.dumps(data))
+        )
         event = Event(cursor.lastrowid, now, kind, unit, data)
         self._pending_events.append(event)
         return event
@@ -292,11 +295,19 @@ class Store:
             for key, value in (meta or {}).items():
                 db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
             for position, (unit_id, agent) in enumerate(rows):
-                db.execute("INSERT INTO units (id, position, state, agent, pinned, updated) "
-                           "VALUES (?, ?, 'pending', ?, ?, ?)", (unit_id, position, agent, agent, self.clock()))
+                db.execute(
+                    "INSERT INTO units (id, position, state, agent, pinned, updated) VALUES (?, ?, 'pending', ?, ?, ?)",
+                    (unit_id, position, agent, agent, self.clock()),
+                )
 
-    def reload_plan(self, meta: dict[str, str], added: list[tuple[str, str | None]],
-                    repinned: dict[str, str | None], removed: list[str], summary: dict) -> Event:
+    def reload_plan(
+        self,
+        meta: dict[str, str],
+        added: list[tuple[str, str | None]],
+        repinned: dict[str, str | None],
+        removed: list[str],
+        summary: dict,
+    ) -> Event:
         """Apply an edited plan in one transaction: its text, the new units (pending, after the
         others), new pinned agents for units not yet started, and the units that left the plan
         (cancelled, never deleted: their events stay true)."""
@@ -305,15 +316,21 @@ class Store:
                 db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
             position = db.execute("SELECT COALESCE(MAX(position), -1) FROM units").fetchone()[0]
             for offset, (unit_id, agent) in enumerate(added, start=1):
-                db.execute("INSERT INTO units (id, position, state, agent, pinned, updated) "
-                           "VALUES (?, ?, 'pending', ?, ?, ?)",
-                           (unit_id, position + offset, agent, agent, self.clock()))
+                db.execute(
+                    "INSERT INTO units (id, position, state, agent, pinned, updated) VALUES (?, ?, 'pending', ?, ?, ?)",
+                    (unit_id, position + offset, agent, agent, self.clock()),
+                )
             for unit_id, agent in repinned.items():
-                db.execute("UPDATE units SET agent = ?, pinned = ?, updated = ? WHERE id = ? "
-                           "AND state IN ('pending', 'ready')", (agent, agent, self.clock(), unit_id))
+                db.execute(
+                    "UPDATE units SET agent = ?, pinned = ?, updated = ? WHERE id = ? "
+                    "AND state IN ('pending', 'ready')",
+                    (agent, agent, self.clock(), unit_id),
+                )
             for unit_id in removed:
-                db.execute("UPDATE units SET state = 'cancelled', updated = ? WHERE id = ? "
-                           "AND state IN ('pending', 'ready')", (self.clock(), unit_id))
+                db.execute(
+                    "UPDATE units SET state = 'cancelled', updated = ? WHERE id = ? AND state IN ('pending', 'ready')",
+                    (self.clock(), unit_id),
+                )
                 self._append(db, "cancelled", unit_id, {"reason": "removed from the plan"})
             return self._append(db, "plan_reloaded", None, summary)
 
@@ -344,9 +361,20 @@ class Store:
         encoded = [json.dumps(v) if k in JSON_FIELDS and v is not None else v for k, v in values.items()]
         return ", ".join(f"{k} = ?" for k in values), encoded
 
-    def transition(self, unit_id: str, to: str, expect: tuple[str, ...], *, kind: str | None = None,
-                   data: dict | None = None, epoch: int | None = None, gate_run: dict | None = None,
-                   fsync: bool = True, new_epoch: bool = False, **values: Any) -> Event:
+    def transition(
+        self,
+        unit_id: str,
+        to: str,
+        expect: tuple[str, ...],
+        *,
+        kind: str | None = None,
+        data: dict | None = None,
+        epoch: int | None = None,
+        gate_run: dict | None = None,
+        fsync: bool = True,
+        new_epoch: bool = False,
+        **values: Any,
+    ) -> Event:
         """Move a unit from one of `expect` to `to` (and set `values`), logging the event.
 
         With `epoch`, the move also requires that claim epoch: a stale holder cannot write.
@@ -360,8 +388,10 @@ class Store:
             if row is None:
                 raise StaleState(f"unit '{unit_id}' does not exist")
             if row[0] not in expect or (epoch is not None and row[1] != epoch):
-                raise StaleState(f"unit '{unit_id}' is {row[0]} (epoch {row[1]}), expected "
-                                 f"{'/'.join(expect)}" + (f" at epoch {epoch}" if epoch is not None else ""))
+                raise StaleState(
+                    f"unit '{unit_id}' is {row[0]} (epoch {row[1]}), expected "
+                    f"{'/'.join(expect)}" + (f" at epoch {epoch}" if epoch is not None else "")
+                )
             sets, params = self._assignments({**values, "state": to, "updated": self.clock()})
             if new_epoch:  # a new owner: every token handed out before is stale from now on
                 sets += ", epoch = epoch + 1"
@@ -383,37 +413,53 @@ class Store:
         mono = self.lease_clock() if now is None else now
         return {"until": wall + lease_s, "mono": mono + lease_s, "boot": BOOT_ID, "wall": wall}
 
-    _CLAIM_SETS = ("state = 'claimed', owner = :owner, agent = :owner, epoch = epoch + 1, lease_until = :until, "
-                   "lease_mono = :mono, lease_boot = :boot, updated = :wall")
+    _CLAIM_SETS = (
+        "state = 'claimed', owner = :owner, agent = :owner, epoch = epoch + 1, lease_until = :until, "
+        "lease_mono = :mono, lease_boot = :boot, updated = :wall"
+    )
 
     def _claimed(self, db: sqlite3.Connection) -> None:
         """Announce the claim event the trigger `claim_logged` just wrote (in this transaction)."""
-        seq, at, unit, data = db.execute("SELECT seq, time, unit, data FROM events WHERE seq = "
-                                         "(SELECT MAX(seq) FROM events)").fetchone()
+        seq, at, unit, data = db.execute(
+            "SELECT seq, time, unit, data FROM events WHERE seq = (SELECT MAX(seq) FROM events)"
+        ).fetchone()
         self._pending_events.append(Event(seq, at, "claimed", unit, json.loads(data)))
 
-    def claim(self, unit_id: str, owner: str, lease_s: float, expect: tuple[str, ...] = ("ready",), *,
-              now: float | None = None) -> int | None:
+    def claim(
+        self,
+        unit_id: str,
+        owner: str,
+        lease_s: float,
+        expect: tuple[str, ...] = ("ready",),
+        *,
+        now: float | None = None,
+    ) -> int | None:
         """Take one unit in one CAS; returns the new epoch (the token), or None if another won."""
         won = self.claim_chosen(owner, lease_s, lambda db: unit_id, expect, now=now)
         return won[1] if won else None
 
-    _CLAIM_FIRST = ("UPDATE units SET state = 'claimed', owner = ?1, agent = ?1, epoch = epoch + 1, lease_until = ?2, "
-                    "lease_mono = ?3, lease_boot = ?4, updated = ?5 WHERE rowid = (SELECT rowid FROM units WHERE {}"
-                    "state = 'ready' AND COALESCE(CASE WHEN handback IS NULL THEN pinned ELSE agent END, ?1) = ?1 "
-                    "ORDER BY position LIMIT 1) RETURNING id, epoch")
+    _CLAIM_FIRST = (
+        "UPDATE units SET state = 'claimed', owner = ?1, agent = ?1, epoch = epoch + 1, lease_until = ?2, "
+        "lease_mono = ?3, lease_boot = ?4, updated = ?5 WHERE rowid = (SELECT rowid FROM units WHERE {}"
+        "state = 'ready' AND COALESCE(CASE WHEN handback IS NULL THEN pinned ELSE agent END, ?1) = ?1 "
+        "ORDER BY position LIMIT 1) RETURNING id, epoch"
+    )
     _CLAIM_ANY, _CLAIM_ONE = _CLAIM_FIRST.format(""), _CLAIM_FIRST.format("id = ?6 AND ")
 
-    def claim_first(self, owner: str, lease_s: float, unit_id: str | None = None, *,
-                    now: float | None = None) -> tuple[str, int] | None:
+    def claim_first(
+        self, owner: str, lease_s: float, unit_id: str | None = None, *, now: float | None = None
+    ) -> tuple[str, int] | None:
         """Claim the first ready unit (or `unit_id` if ready) that `owner` may take — a hand-back
         only by its agent, a pinned unit only by its agent — choosing and taking it in one UPDATE.
         For plans without scopes; returns (unit, epoch), or None when there is none. With nobody
         listening for events the UPDATE is its own transaction (its event comes from the trigger)."""
         wall = self.clock()
         mono = self.lease_clock() if now is None else now
-        sql, params = (self._CLAIM_ANY, (owner, wall + lease_s, mono + lease_s, BOOT_ID, wall)) if unit_id is None \
+        sql, params = (
+            (self._CLAIM_ANY, (owner, wall + lease_s, mono + lease_s, BOOT_ID, wall))
+            if unit_id is None
             else (self._CLAIM_ONE, (owner, wall + lease_s, mono + lease_s, BOOT_ID, wall, unit_id))
+        )
         if not self.listeners:  # one statement, its own transaction: no Python runs while it holds the lock
             self._sync("NORMAL")
             rows = self.db.execute(sql, params).fetchall()
@@ -424,8 +470,15 @@ class Store:
                 self._claimed(db)
             return row
 
-    def claim_chosen(self, owner: str, lease_s: float, choose: Callable[[sqlite3.Connection], str | None],
-                     expect: tuple[str, ...] = ("ready",), *, now: float | None = None) -> tuple[str, int] | None:
+    def claim_chosen(
+        self,
+        owner: str,
+        lease_s: float,
+        choose: Callable[[sqlite3.Connection], str | None],
+        expect: tuple[str, ...] = ("ready",),
+        *,
+        now: float | None = None,
+    ) -> tuple[str, int] | None:
         """Claim the unit `choose` picks, reading inside the same write transaction (so what it
         saw, e.g. which scopes are held, cannot change before the CAS). Returns (unit, epoch)."""
         values = {"owner": owner, **self._lease(lease_s, now)}
@@ -435,8 +488,10 @@ class Store:
             unit_id = choose(db)
             if unit_id is None:
                 return None
-            row = db.execute(f"UPDATE units SET {self._CLAIM_SETS} WHERE id = :unit AND state IN ({expected}) "
-                             "RETURNING epoch", {**values, "unit": unit_id}).fetchone()
+            row = db.execute(
+                f"UPDATE units SET {self._CLAIM_SETS} WHERE id = :unit AND state IN ({expected}) RETURNING epoch",
+                {**values, "unit": unit_id},
+            ).fetchone()
             if row is None:
                 return None
             self._claimed(db)
@@ -446,9 +501,12 @@ class Store:
         """Extend a live claim; False when `epoch` is no longer the unit's current, held claim."""
         values = {"unit": unit_id, "epoch": epoch, **self._lease(lease_s, now)}
         with self.tx(fsync=False) as db:
-            cursor = db.execute("UPDATE units SET lease_until = :until, lease_mono = :mono, lease_boot = :boot "
-                                "WHERE id = :unit AND epoch = :epoch AND owner IS NOT NULL "
-                                "AND state IN ('claimed', 'running')", values)
+            cursor = db.execute(
+                "UPDATE units SET lease_until = :until, lease_mono = :mono, lease_boot = :boot "
+                "WHERE id = :unit AND epoch = :epoch AND owner IS NOT NULL "
+                "AND state IN ('claimed', 'running')",
+                values,
+            )
             return cursor.rowcount == 1
 
     def lease_left(self, row: UnitRow, now: float | None = None) -> float | None:
@@ -461,9 +519,11 @@ class Store:
         same_boot = row.lease_boot == BOOT_ID or None in (row.lease_boot, BOOT_ID)  # unknown: not another boot
         return row.lease_mono - self.lease_clock() if same_boot else 0.0
 
-    _EXPIRED = ("SELECT id, state, owner, epoch FROM units WHERE state IN ('claimed', 'running') AND lease_until "
-                "IS NOT NULL AND CASE WHEN lease_mono IS NULL THEN lease_until < :wall "
-                "ELSE (lease_boot IS NOT NULL AND :boot IS NOT NULL AND lease_boot != :boot) OR lease_mono < :mono END")
+    _EXPIRED = (
+        "SELECT id, state, owner, epoch FROM units WHERE state IN ('claimed', 'running') AND lease_until "
+        "IS NOT NULL AND CASE WHEN lease_mono IS NULL THEN lease_until < :wall "
+        "ELSE (lease_boot IS NOT NULL AND :boot IS NOT NULL AND lease_boot != :boot) OR lease_mono < :mono END"
+    )
 
     def expire_leases(self, now: float | None = None) -> list[Event]:
         """Return every held unit whose lease ran out to `ready`; its old token stays stale for good.
@@ -474,36 +534,69 @@ class Store:
         with self.tx() as db:
             events = []
             for unit_id, state, owner, epoch in db.execute(self._EXPIRED, values).fetchall():
-                db.execute("UPDATE units SET state = 'ready', owner = NULL, lease_until = NULL, lease_mono = NULL, "
-                           "lease_boot = NULL, pid = NULL, updated = :wall WHERE id = :unit AND epoch = :epoch",
-                           {"wall": values["wall"], "unit": unit_id, "epoch": epoch})
-                events.append(self._append(db, "lease_expired", unit_id,
-                                           {"from": state, "to": "ready", "owner": owner, "epoch": epoch}))
+                db.execute(
+                    "UPDATE units SET state = 'ready', owner = NULL, lease_until = NULL, lease_mono = NULL, "
+                    "lease_boot = NULL, pid = NULL, updated = :wall WHERE id = :unit AND epoch = :epoch",
+                    {"wall": values["wall"], "unit": unit_id, "epoch": epoch},
+                )
+                events.append(
+                    self._append(
+                        db, "lease_expired", unit_id, {"from": state, "to": "ready", "owner": owner, "epoch": epoch}
+                    )
+                )
             return events
 
     # -- gate runs ----------------------------------------------------------------------
-    def _insert_gate_run(self, db: sqlite3.Connection, unit: str, attempt: int, commit_id: str, parent: str,
-                         passed: bool,
-                         exit_code: int | None, duration_s: float, cause: str, output_tail: str,
-                         checks: list[dict] | None = None, covers: list[str] | None = None,
-                         label: str | None = None) -> int:
+    def _insert_gate_run(
+        self,
+        db: sqlite3.Connection,
+        unit: str,
+        attempt: int,
+        commit_id: str,
+        parent: str,
+        passed: bool,
+        exit_code: int | None,
+        duration_s: float,
+        cause: str,
+        output_tail: str,
+        checks: list[dict] | None = None,
+        covers: list[str] | None = None,
+        label: str | None = None,
+    ) -> int:
         cursor = db.execute(
             "INSERT INTO gate_runs (unit, attempt, commit_id, parent, passed, exit_code, duration_s, cause, "
             "output_tail, time, checks, covers, label) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (unit, attempt, commit_id, parent, int(passed), exit_code, duration_s, cause, output_tail, self.clock(),
-             json.dumps(checks or []), json.dumps(covers or []), label))
+            (
+                unit,
+                attempt,
+                commit_id,
+                parent,
+                int(passed),
+                exit_code,
+                duration_s,
+                cause,
+                output_tail,
+                self.clock(),
+                json.dumps(checks or []),
+                json.dumps(covers or []),
+                label,
+            ),
+        )
         return cursor.lastrowid
 
-    def add_gate_run(self, *, event: tuple[str, str, dict] | None = None, unmark: tuple[str, ...] = (),
-                     **gate_run: Any) -> int:
+    def add_gate_run(
+        self, *, event: tuple[str, str, dict] | None = None, unmark: tuple[str, ...] = (), **gate_run: Any
+    ) -> int:
         """Record one gate run of the merge queue (it may cover several units), with its `event`
         (kind, unit, data: the run's id is added as `gate_run`), and clear the `queue` mark of the
         units in `unmark` that this run (its `label`) still holds, in one transaction."""
         with self.tx() as db:
             run_id = self._insert_gate_run(db, **gate_run)
             for unit_id in unmark:
-                db.execute("UPDATE units SET queue = NULL WHERE id = ? AND json_extract(queue, '$.run') = ?",
-                           (unit_id, gate_run.get("label")))
+                db.execute(
+                    "UPDATE units SET queue = NULL WHERE id = ? AND json_extract(queue, '$.run') = ?",
+                    (unit_id, gate_run.get("label")),
+                )
             if event is not None:
                 kind, unit, data = event
                 self._append(db, kind, unit, {**data, "gate_run": run_id})
@@ -522,23 +615,29 @@ class Store:
             return label
 
     def gate_runs(self, unit: str | None = None) -> list[GateRun]:
-        sql = ("SELECT id, unit, attempt, commit_id, parent, passed, exit_code, duration_s, cause, output_tail, time, "
-               "checks, covers, label FROM gate_runs")
-        rows = self.db.execute(sql + (" WHERE unit = ? ORDER BY id" if unit else " ORDER BY id"),
-                               (unit,) if unit else ()).fetchall()
+        sql = (
+            "SELECT id, unit, attempt, commit_id, parent, passed, exit_code, duration_s, cause, output_tail, time, "
+            "checks, covers, label FROM gate_runs"
+        )
+        rows = self.db.execute(
+            sql + (" WHERE unit = ? ORDER BY id" if unit else " ORDER BY id"), (unit,) if unit else ()
+        ).fetchall()
         return [GateRun(*r[:5], bool(r[5]), *r[6:11], json.loads(r[11]), json.loads(r[12]), r[13]) for r in rows]
 
     # -- human commands -----------------------------------------------------------------
     def add_command(self, kind: str, unit: str, **args: Any) -> int:
         with self.tx() as db:
-            cursor = db.execute("INSERT INTO commands (time, kind, unit, args) VALUES (?, ?, ?, ?)",
-                                (self.clock(), kind, unit, json.dumps(args)))
+            cursor = db.execute(
+                "INSERT INTO commands (time, kind, unit, args) VALUES (?, ?, ?, ?)",
+                (self.clock(), kind, unit, json.dumps(args)),
+            )
             self._append(db, "command_queued", unit, {"command": kind, "id": cursor.lastrowid, **args})
             return cursor.lastrowid
 
     def pending_commands(self) -> list[Command]:
-        rows = self.db.execute("SELECT id, time, kind, unit, args, done_time, result FROM commands "
-                               "WHERE done_time IS NULL ORDER BY id").fetchall()
+        rows = self.db.execute(
+            "SELECT id, time, kind, unit, args, done_time, result FROM commands WHERE done_time IS NULL ORDER BY id"
+        ).fetchall()
         return [Command(i, t, k, u, json.loads(a), d, r) for i, t, k, u, a, d, r in rows]
 
     def command_result(self, command_id: int) -> str | None:
@@ -553,15 +652,17 @@ class Store:
     # -- integration intents (crash-safe ref moves) ---------------------------------------
     def add_intent(self, unit: str, ref: str, old: str, new: str) -> int:
         with self.tx() as db:
-            cursor = db.execute("INSERT INTO intents (unit, ref, old, new, status, time) "
-                                "VALUES (?, ?, ?, ?, 'open', ?)",
-                                (unit, ref, old, new, self.clock()))
+            cursor = db.execute(
+                "INSERT INTO intents (unit, ref, old, new, status, time) VALUES (?, ?, ?, ?, 'open', ?)",
+                (unit, ref, old, new, self.clock()),
+            )
             self._append(db, "merge_intent", unit, {"old": old, "new": new})
             return cursor.lastrowid
 
     def open_intents(self) -> list[tuple[int, str, str, str, str]]:
-        return self.db.execute("SELECT id, unit, ref, old, new FROM intents WHERE status = 'open' "
-                               "ORDER BY id").fetchall()
+        return self.db.execute(
+            "SELECT id, unit, ref, old, new FROM intents WHERE status = 'open' ORDER BY id"
+        ).fetchall()
 
     def close_intent(self, intent_id: int, status: str) -> None:
         with self.tx() as db:
@@ -571,11 +672,17 @@ class Store:
         """An intent to move `ref` from `old` to `new` in one step, landing every unit of `units`
         ((unit, its merge commit), oldest first; `new` is the last one's) on `gate_run`'s verdict."""
         with self.tx() as db:
-            cursor = db.execute("INSERT INTO intents (unit, ref, old, new, status, time, units, gate_run) "
-                                "VALUES (?, ?, ?, ?, 'open', ?, ?, ?)",
-                                (units[-1][0], ref, old, new, self.clock(), json.dumps(units), gate_run))
-            self._append(db, "merge_intent", units[-1][0], {"old": old, "new": new, "units": [u for u, _ in units],
-                                                            "gate_run": gate_run})
+            cursor = db.execute(
+                "INSERT INTO intents (unit, ref, old, new, status, time, units, gate_run) "
+                "VALUES (?, ?, ?, ?, 'open', ?, ?, ?)",
+                (units[-1][0], ref, old, new, self.clock(), json.dumps(units), gate_run),
+            )
+            self._append(
+                db,
+                "merge_intent",
+                units[-1][0],
+                {"old": old, "new": new, "units": [u for u, _ in units], "gate_run": gate_run},
+            )
             return cursor.lastrowid
 
     def intent_batch(self, intent_id: int) -> tuple[list[tuple[str, str]] | None, int | None]:
@@ -590,8 +697,9 @@ class Store:
         Unconditional: the branch has moved, and what git shows is the truth."""
         return self.finish_batch(intent_id, [(unit_id, merged_commit)], None)[-1]
 
-    def finish_batch(self, intent_id: int, units: list[tuple[str, str]], gate_run: int | None,
-                     details: dict[str, dict] | None = None) -> list[Event]:
+    def finish_batch(
+        self, intent_id: int, units: list[tuple[str, str]], gate_run: int | None, details: dict[str, dict] | None = None
+    ) -> list[Event]:
         """`finish_merge` for every unit one intent landed, oldest first, in one transaction; the head
         becomes the last one's merge commit. Without `gate_run`, the passed run of that very commit.
         `details` replaces those units' detail (their gate verdict) in the same transaction."""
@@ -601,15 +709,18 @@ class Store:
             db.execute("UPDATE intents SET status = 'done' WHERE id = ?", (intent_id,))
             db.execute("INSERT OR REPLACE INTO meta VALUES ('integration_head', ?)", (units[-1][1],))
             if gate_run is None:
-                found = db.execute("SELECT MAX(id) FROM gate_runs WHERE commit_id = ? AND passed = 1",
-                                   (units[-1][1],)).fetchone()
+                found = db.execute(
+                    "SELECT MAX(id) FROM gate_runs WHERE commit_id = ? AND passed = 1", (units[-1][1],)
+                ).fetchone()
                 gate_run = found[0] if found else None
             events = []
             for unit_id, merged_commit in units:
                 row = db.execute("SELECT state FROM units WHERE id = ?", (unit_id,)).fetchone()
-                db.execute("UPDATE units SET state = 'merged', merged_commit = ?, owner = NULL, lease_until = NULL, "
-                           "pid = NULL, queue = NULL, gate_run = ?, updated = ? WHERE id = ?",
-                           (merged_commit, gate_run, self.clock(), unit_id))
+                db.execute(
+                    "UPDATE units SET state = 'merged', merged_commit = ?, owner = NULL, lease_until = NULL, "
+                    "pid = NULL, queue = NULL, gate_run = ?, updated = ? WHERE id = ?",
+                    (merged_commit, gate_run, self.clock(), unit_id),
+                )
                 data = {"from": row[0], "to": "merged", "commit": merged_commit}
                 if gate_run is not None:
                     data["gate_run"] = gate_run

@@ -33,8 +33,9 @@ def takeover_handback(row: UnitRow, note: str | None) -> dict:
     return handback
 
 
-def prepare_takeover(clone: AgentClone, unit: UnitSpec, tasks_dir, row: UnitRow, head: str,
-                     integrated: list[dict], note: str | None) -> Handout:
+def prepare_takeover(
+    clone: AgentClone, unit: UnitSpec, tasks_dir, row: UnitRow, head: str, integrated: list[dict], note: str | None
+) -> Handout:
     """The worktree and task file for the human (worker thread: no store, no session)."""
     clone.ensure()
     return prepare(clone, unit, tasks_dir, replace(row, handback=takeover_handback(row, note)), head, integrated)
@@ -43,19 +44,42 @@ def prepare_takeover(clone: AgentClone, unit: UnitSpec, tasks_dir, row: UnitRow,
 def record_takeover(store: Store, row: UnitRow, handout: Handout, note: str | None) -> int:
     """The human's claim, by compare-and-swap on the state and epoch read: returns the token."""
     epoch = (row.epoch or 0) + 1
-    store.transition(row.id, RUNNING, (row.state,), kind="taken_over", epoch=row.epoch,
-                     data={"owner_was": row.owner or row.agent, "note": note, "epoch": epoch,
-                           "files": handout.task["handback"]["files"] if handout.task.get("handback") else []},
-                     owner=HUMAN, agent=HUMAN, lease_until=None, pid=None, pid_start=None, approved=0,
-                     started_at=time.time(), handback=handout.task.get("handback"), new_epoch=True,
-                     **handout.running_fields())
+    store.transition(
+        row.id,
+        RUNNING,
+        (row.state,),
+        kind="taken_over",
+        epoch=row.epoch,
+        data={
+            "owner_was": row.owner or row.agent,
+            "note": note,
+            "epoch": epoch,
+            "files": handout.task["handback"]["files"] if handout.task.get("handback") else [],
+        },
+        owner=HUMAN,
+        agent=HUMAN,
+        lease_until=None,
+        pid=None,
+        pid_start=None,
+        approved=0,
+        started_at=time.time(),
+        handback=handout.task.get("handback"),
+        new_epoch=True,
+        **handout.running_fields(),
+    )
     return epoch
 
 
 def claim_json(row: UnitRow, handout: Handout, token: int) -> dict:
-    return {**handout.task, "worktree": str(handout.worktree), "token": token, "owner": HUMAN,
-            "task_file": str(handout.task_file), "report_file": str(handout.report_file),
-            "submit": f"bosun submit {row.id} --token {token}"}
+    return {
+        **handout.task,
+        "worktree": str(handout.worktree),
+        "token": token,
+        "owner": HUMAN,
+        "task_file": str(handout.task_file),
+        "report_file": str(handout.report_file),
+        "submit": f"bosun submit {row.id} --token {token}",
+    }
 
 
 def take_over_now(session: Session, unit_id: str, note: str | None) -> dict:
@@ -64,10 +88,19 @@ def take_over_now(session: Session, unit_id: str, note: str | None) -> dict:
     if row is None:
         raise BosunError(f"unknown unit '{unit_id}' (units: {', '.join(session.plan.units)})")
     if row.state not in COMMAND_STATES["takeover"]:
-        raise BosunError(f"unit '{unit_id}' is {row.state}; takeover applies to a unit that is "
-                         + " or ".join(COMMAND_STATES["takeover"]))
-    handout = prepare_takeover(session.clone(), session.plan.units[unit_id], session.tasks_dir, row,
-                               session.integration_head(), integrated_units(session.store.units()), note)
+        raise BosunError(
+            f"unit '{unit_id}' is {row.state}; takeover applies to a unit that is "
+            + " or ".join(COMMAND_STATES["takeover"])
+        )
+    handout = prepare_takeover(
+        session.clone(),
+        session.plan.units[unit_id],
+        session.tasks_dir,
+        row,
+        session.integration_head(),
+        integrated_units(session.store.units()),
+        note,
+    )
     fault_point("takeover.prepared")
     try:
         token = record_takeover(session.store, row, handout, note)

@@ -33,8 +33,12 @@ def unit_branch(unit_id: str) -> str:
 
 # Git inside a sandbox: the clone is read-only there, so nothing may need to write outside the
 # worktree, its admin folder, the unit's own ref folder and its own object folder.
-SANDBOX_GIT_CONFIG = (("safe.directory", "*"), ("gc.auto", "0"), ("maintenance.auto", "false"),
-                      ("core.logAllRefUpdates", "false"))
+SANDBOX_GIT_CONFIG = (
+    ("safe.directory", "*"),
+    ("gc.auto", "0"),
+    ("maintenance.auto", "false"),
+    ("core.logAllRefUpdates", "false"),
+)
 _OBJECT_ID = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 
 
@@ -71,8 +75,10 @@ class AgentClone:
         if not (self.path / "HEAD").exists():
             if self.path.exists():
                 shutil.rmtree(self.path)
-            git(["clone", "--quiet", "--bare", "--shared", "--no-tags", str(self.user.path), str(self.path)],
-                self.user.path)
+            git(
+                ["clone", "--quiet", "--bare", "--shared", "--no-tags", str(self.user.path), str(self.path)],
+                self.user.path,
+            )
             git(["remote", "remove", "origin"], self.path)
             for key, value in AGENT_IDENTITY:
                 git(["config", key, value], self.path)
@@ -134,8 +140,11 @@ class AgentClone:
         threading.Thread(target=shutil.rmtree, args=(doomed, True), daemon=True, name="bosun trash").start()
 
     def branch_head(self, unit_id: str) -> str | None:
-        result = git(["rev-parse", "--verify", "--quiet", f"refs/heads/{unit_branch(unit_id)}^{{commit}}"],
-                     self.path, check=False)
+        result = git(
+            ["rev-parse", "--verify", "--quiet", f"refs/heads/{unit_branch(unit_id)}^{{commit}}"],
+            self.path,
+            check=False,
+        )
         return result.out.strip() if result.code == 0 else None
 
     def _in_worktree(self, unit_id: str, args: list[str], check: bool = True) -> GitResult:
@@ -151,7 +160,11 @@ class AgentClone:
             head = (admin / "HEAD").read_text().strip()
         except OSError:
             linked = common = head = None
-        if linked != path / ".git" or common != self.path.resolve() or head != f"ref: refs/heads/{unit_branch(unit_id)}":
+        if (
+            linked != path / ".git"
+            or common != self.path.resolve()
+            or head != f"ref: refs/heads/{unit_branch(unit_id)}"
+        ):
             raise GitError(args, 128, f"the worktree of '{unit_id}' is no longer linked to Bosun's clone")
         env = {"GIT_DIR": str(admin), "GIT_WORK_TREE": str(path), "GIT_CEILING_DIRECTORIES": str(self.worktrees)}
         return git(args, path, env=env, check=check)
@@ -201,12 +214,17 @@ class AgentClone:
         worktree, admin = self.worktree_path(unit_id), self.path / "worktrees" / unit_id
         view = GitView()
         # Bound read-only over themselves; a link planted in their place would bind its target instead.
-        view.read += [self.path, *(p for p in (worktree / ".git", admin / "commondir", admin / "gitdir")
-                                   if not p.is_symlink())]
+        view.read += [
+            self.path,
+            *(p for p in (worktree / ".git", admin / "commondir", admin / "gitdir") if not p.is_symlink()),
+        ]
         view.read += self._alternates()
         view.write += [(worktree, worktree), (admin, admin), (objects, objects), (heads, branch_dir), (logs, log_dir)]
-        view.env = {"GIT_OBJECT_DIRECTORY": str(objects), "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(self.path / "objects"),
-                    "GIT_CONFIG_COUNT": str(len(SANDBOX_GIT_CONFIG))}
+        view.env = {
+            "GIT_OBJECT_DIRECTORY": str(objects),
+            "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(self.path / "objects"),
+            "GIT_CONFIG_COUNT": str(len(SANDBOX_GIT_CONFIG)),
+        }
         for index, (key, value) in enumerate(SANDBOX_GIT_CONFIG):
             view.env[f"GIT_CONFIG_KEY_{index}"] = key
             view.env[f"GIT_CONFIG_VALUE_{index}"] = value
@@ -232,24 +250,44 @@ class AgentClone:
         for pack in sorted((objects / "pack").glob("*.pack")):
             if pack.is_file() and not pack.is_symlink():
                 with open(pack, "rb") as stream:
-                    subprocess.run(["git", *SAFE_CONFIG, "unpack-objects", "-q", "--strict"], cwd=self.path,
-                                   env=GIT_ENV, stdin=stream, capture_output=True)
+                    subprocess.run(
+                        ["git", *SAFE_CONFIG, "unpack-objects", "-q", "--strict"],
+                        cwd=self.path,
+                        env=GIT_ENV,
+                        stdin=stream,
+                        capture_output=True,
+                    )
         try:
             old = (own / "seed").read_text().strip() or None
         except OSError:
             old = self.branch_head(unit_id)
         ref_file = own / "heads" / unit_id
         try:
-            new = ref_file.read_text(errors="replace").strip() if ref_file.is_file() and not ref_file.is_symlink() else ""
+            new = (
+                ref_file.read_text(errors="replace").strip() if ref_file.is_file() and not ref_file.is_symlink() else ""
+            )
         except OSError:
             new = ""
         if _OBJECT_ID.match(new) and new != old:
             # A commit just taken in moves the branch without a git process; anything else goes
             # through update-ref, which refuses an object that does not exist or is not a commit.
             moved = new in commits and old is not None and self._move_loose_ref(unit_id, new, old)
-            moved = moved or git(["update-ref", "-m", "bosun: the agent's commit, from its sandbox",
-                                  f"refs/heads/{unit_branch(unit_id)}", new, old or ""], self.path,
-                                 check=False).code == 0
+            moved = (
+                moved
+                or git(
+                    [
+                        "update-ref",
+                        "-m",
+                        "bosun: the agent's commit, from its sandbox",
+                        f"refs/heads/{unit_branch(unit_id)}",
+                        new,
+                        old or "",
+                    ],
+                    self.path,
+                    check=False,
+                ).code
+                == 0
+            )
             old = new if moved else self.branch_head(unit_id)
         if objects.is_dir() and not objects.is_symlink():
             self._discard(objects)
@@ -324,10 +362,22 @@ class AgentClone:
         from the clone straight into `unpack-objects --strict`, which checks every object and
         link: what a `git fetch` does here, in three processes instead of six."""
         revs = f"{commit}\n" + (f"^{have}\n" if have else "")
-        pack = subprocess.Popen(["git", *SAFE_CONFIG, "pack-objects", "--revs", "--stdout", "-q"], cwd=self.path,
-                                env=GIT_ENV, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        unpack = subprocess.Popen(["git", *SAFE_CONFIG, "unpack-objects", "-q", "--strict"], cwd=self.user.path,
-                                  env=GIT_ENV, stdin=pack.stdout, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        pack = subprocess.Popen(
+            ["git", *SAFE_CONFIG, "pack-objects", "--revs", "--stdout", "-q"],
+            cwd=self.path,
+            env=GIT_ENV,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        unpack = subprocess.Popen(
+            ["git", *SAFE_CONFIG, "unpack-objects", "-q", "--strict"],
+            cwd=self.user.path,
+            env=GIT_ENV,
+            stdin=pack.stdout,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         pack.stdout.close()  # unpack-objects owns the pipe now
         pack.stdin.write(revs.encode())
         pack.stdin.close()
@@ -344,6 +394,9 @@ def _well_formed_commit(body: bytes) -> bool:
     length is true and whose content starts with its tree (a `--literally` bogus one is not)."""
     header, _, content = body.partition(b"\0")
     kind, _, size = header.partition(b" ")
-    return kind == b"commit" and size.isdigit() and int(size) == len(content) and \
-        re.match(rb"tree [0-9a-f]{40}\n", content) is not None
-
+    return (
+        kind == b"commit"
+        and size.isdigit()
+        and int(size) == len(content)
+        and re.match(rb"tree [0-9a-f]{40}\n", content) is not None
+    )

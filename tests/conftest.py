@@ -31,13 +31,16 @@ CHECK_PY = textwrap.dedent("""\
     print("1 passed in 0.01s")
 """)
 
-GIT_ID = {"GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.com",
-          "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@example.com"}
+GIT_ID = {
+    "GIT_AUTHOR_NAME": "Test",
+    "GIT_AUTHOR_EMAIL": "test@example.com",
+    "GIT_COMMITTER_NAME": "Test",
+    "GIT_COMMITTER_EMAIL": "test@example.com",
+}
 
 
 def git(repo: Path, *args: str) -> str:
-    result = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True,
-                            env={**os.environ, **GIT_ID})
+    result = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, env={**os.environ, **GIT_ID})
     if result.returncode != 0:
         raise AssertionError(f"git {' '.join(args)}: {result.stderr}")
     return result.stdout.strip()
@@ -46,8 +49,10 @@ def git(repo: Path, *args: str) -> str:
 def toml_plan(units: list[dict], agents: dict[str, dict] | None = None, **project) -> str:
     """A plan as TOML text; agents default to two scripted ones sharing team.toml."""
     project = {"gate": "python check.py", "merge": "auto", "max_agents": 2, "gate_timeout": "60s", **project}
-    agents = agents or {"ada": {"kind": "scripted", "script": "team.toml"},
-                        "bob": {"kind": "scripted", "script": "team.toml"}}
+    agents = agents or {
+        "ada": {"kind": "scripted", "script": "team.toml"},
+        "bob": {"kind": "scripted", "script": "team.toml"},
+    }
     lines = ["[project]"] + [f"{k} = {_toml(v)}" for k, v in project.items()]
     for name, table in agents.items():
         lines.append(f"[agents.{name}]")
@@ -89,8 +94,9 @@ def write_unit(path: str, content: str, message: str | None = None) -> list[dict
 def project(tmp_path: Path):
     """Factory: project(units, script, **project_keys) -> repository path, committed on main."""
 
-    def make(units: list[dict], script: dict, agents: dict | None = None, extra_files: dict | None = None,
-             **project_keys) -> Path:
+    def make(
+        units: list[dict], script: dict, agents: dict | None = None, extra_files: dict | None = None, **project_keys
+    ) -> Path:
         repo = tmp_path / "repo"
         (repo / "src").mkdir(parents=True)
         git(repo, "init", "-q", "-b", "main")
@@ -110,8 +116,14 @@ def project(tmp_path: Path):
 
 def bosun(*args: str, cwd: Path, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     """Run the real `bosun` CLI in a subprocess."""
-    return subprocess.run([sys.executable, "-m", "bosun.app.cli.main", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "bosun.app.cli.main", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def first_parent_merges(repo: Path, branch: str = "bosun/integration") -> list[str]:
@@ -124,8 +136,13 @@ class BackgroundRun:
     """`bosun run --headless --json ...` in the background, read event by event."""
 
     def __init__(self, repo: Path, *args: str) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "bosun.app.cli.main", *args], cwd=repo, text=True,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bosun.app.cli.main", *args],
+            cwd=repo,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         self.lines: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
         self.seen: list[dict] = []
@@ -139,8 +156,12 @@ class BackgroundRun:
     def wait_for(self, kind: str, unit: str | None = None, after: int = 0, timeout: float = 60) -> dict:
         """The first matching event past `after` not returned before, whether it came already or comes later."""
         for event in self.seen:
-            if (event["seq"] not in self.returned and event["seq"] > after and event["kind"] == kind
-                    and unit in (None, event["unit"])):
+            if (
+                event["seq"] not in self.returned
+                and event["seq"] > after
+                and event["kind"] == kind
+                and unit in (None, event["unit"])
+            ):
                 self.returned.add(event["seq"])
                 return event
         deadline = time.monotonic() + timeout
@@ -157,8 +178,10 @@ class BackgroundRun:
                 self.returned.add(event["seq"])
                 return event
         self.proc.kill()
-        raise AssertionError(f"no {kind} event for {unit}; saw {[(e['kind'], e['unit']) for e in self.seen]}; "
-                             f"stderr: {self.proc.stderr.read()}")
+        raise AssertionError(
+            f"no {kind} event for {unit}; saw {[(e['kind'], e['unit']) for e in self.seen]}; "
+            f"stderr: {self.proc.stderr.read()}"
+        )
 
     def finish(self, timeout: float = 60) -> int:
         return self.proc.wait(timeout=timeout)
@@ -198,15 +221,34 @@ def demo_from_wheel(tmp_path_factory):
     import zipfile
 
     tmp = tmp_path_factory.mktemp("demo-from-wheel")
-    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp / "dist"),
-                            str(ROOT)], capture_output=True, text=True)
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp / "dist"), str(ROOT)],
+        capture_output=True,
+        text=True,
+    )
     assert build.returncode == 0, build.stderr
     wheel = next((tmp / "dist").glob("bosun-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     site = tmp / "site"
     zipfile.ZipFile(wheel).extractall(site)
     keep = tmp / "demo"
-    demo = subprocess.run([sys.executable, "-m", "bosun.app.cli.main", "demo", "--headless", "--json", "--speed",
-                           "20", "--keep", str(keep)], cwd=tmp, capture_output=True, text=True, timeout=900,
-                          env={**os.environ, "PYTHONPATH": str(site)})
+    demo = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bosun.app.cli.main",
+            "demo",
+            "--headless",
+            "--json",
+            "--speed",
+            "20",
+            "--keep",
+            str(keep),
+        ],
+        cwd=tmp,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "PYTHONPATH": str(site)},
+    )
     return names, demo, keep

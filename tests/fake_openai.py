@@ -15,16 +15,25 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 def completion(content: str, prompt_tokens: int = 120, completion_tokens: int = 40) -> dict:
     """A chat-completion body whose answer is `content`."""
-    return {"id": "chatcmpl-test", "object": "chat.completion", "created": 0, "model": "test-model",
-            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                      "total_tokens": prompt_tokens + completion_tokens}}
+    return {
+        "id": "chatcmpl-test",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "test-model",
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    }
 
 
 def streamed(content: str, prompt_tokens: int = 120, completion_tokens: int = 40, piece: int = 50) -> tuple:
     """A reply streamed as server-sent events, usage in the last chunk (stream_options include_usage)."""
-    chunks = [{"choices": [{"index": 0, "delta": {"content": content[i:i + piece]}}]}
-              for i in range(0, len(content), piece)]
+    chunks = [
+        {"choices": [{"index": 0, "delta": {"content": content[i : i + piece]}}]} for i in range(0, len(content), piece)
+    ]
     chunks.append({"choices": [], "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens}})
     body = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
     return 200, body, {"content-type": "text/event-stream"}
@@ -38,8 +47,11 @@ def edits(files: dict[str, str], summary: str = "did the work") -> str:
 class FakeOpenAI:
     """Start with `with FakeOpenAI() as server:`; `server.base_url` ends in /v1."""
 
-    def __init__(self, replies: list[tuple[int, dict | str, dict]] | None = None,
-                 route: Callable[[dict], tuple[int, dict | str, dict]] | None = None) -> None:
+    def __init__(
+        self,
+        replies: list[tuple[int, dict | str, dict]] | None = None,
+        route: Callable[[dict], tuple[int, dict | str, dict]] | None = None,
+    ) -> None:
         self.replies = list(replies or [])
         self.route = route
         self.requests: list[dict] = []

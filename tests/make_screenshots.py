@@ -10,14 +10,14 @@ import sys
 import tempfile
 from pathlib import Path
 
+from harness import DrivenApp
+
 from bosun.app.cli.demo import build_demo_repo
 from bosun.app.tui.dialogs import ApproveDialog, ConflictDialog, NoteDialog, ReassignDialog
 from bosun.orchestration.orchestrator import Options
 from bosun.orchestration.session import create_session
 from bosun.orchestration.states import DONE_STATES, waits_for_human
 from bosun.widgets.graph_view import GraphView
-
-from harness import DrivenApp
 
 SIZE = (120, 40)
 DECIDED = ("approved", "handed_back", "reassigned")
@@ -41,8 +41,11 @@ async def play_demo(out: Path, speed: float = 4.0) -> list[Path]:
                 return [u for u in session.store.units() if waits_for_human(u.state, u.approved)]
 
             while not all(u.state in DONE_STATES for u in session.store.units()):
-                await app.until(lambda: bool(waiting()) or all(u.state in DONE_STATES for u in session.store.units()),
-                                "a decision to make", timeout=120)
+                await app.until(
+                    lambda: bool(waiting()) or all(u.state in DONE_STATES for u in session.store.units()),
+                    "a decision to make",
+                    timeout=120,
+                )
                 for unit in waiting():
                     mark = session.store.last_seq()
                     app.query_one(GraphView).selected = unit.id
@@ -77,9 +80,12 @@ async def play_demo(out: Path, speed: float = 4.0) -> list[Path]:
                         save("reassign.svg")
                         await pilot.press("enter")
                     await app.back_on_main()
-                    await app.until(lambda u=unit, m=mark: any(e.unit == u.id and e.kind in DECIDED
-                                                              for e in session.store.events(after=m)),
-                                    f"the decision on {unit.id} to be applied")
+                    await app.until(
+                        lambda u=unit, m=mark: any(
+                            e.unit == u.id and e.kind in DECIDED for e in session.store.events(after=m)
+                        ),
+                        f"the decision on {unit.id} to be applied",
+                    )
             await app.caught_up()
             save("finished.svg")
         session.close()

@@ -89,8 +89,11 @@ class Cluster:
 
     def own_pids(self) -> list[int]:
         """Every process of this cluster (found by its folder) and what they started."""
-        roots = [int(p.name) for p in Path("/proc").iterdir()
-                 if p.name.isdigit() and int(p.name) != os.getpid() and str(self.temp) in _cmdline(int(p.name))]
+        roots = [
+            int(p.name)
+            for p in Path("/proc").iterdir()
+            if p.name.isdigit() and int(p.name) != os.getpid() and str(self.temp) in _cmdline(int(p.name))
+        ]
         return descendants(roots)
 
     def start_worker(self, name: str, cpus: int = 2) -> None:
@@ -101,13 +104,26 @@ class Cluster:
         machine can collide), each with the resources `node_<name>` and `bosun_worker`, and
         learn their node ids."""
         for name, cpus in workers.items():
-            subprocess.run([RAY, "start", f"--address={self.address}", "--node-ip-address=127.0.0.1",
-                            f"--num-cpus={cpus}", "--disable-usage-stats",
-                            f"--resources={json.dumps({f'node_{name}': 1000, 'bosun_worker': 1000})}"],
-                           check=True, capture_output=True, timeout=120, env=self.env)
-        script = ("import ray, json; ray.init(address=%r, logging_level='ERROR', log_to_driver=False); "
-                  "print(json.dumps({k: n['NodeID'] for n in ray.nodes() if n['Alive'] for k in n['Resources']}))"
-                  % self.address)
+            subprocess.run(
+                [
+                    RAY,
+                    "start",
+                    f"--address={self.address}",
+                    "--node-ip-address=127.0.0.1",
+                    f"--num-cpus={cpus}",
+                    "--disable-usage-stats",
+                    f"--resources={json.dumps({f'node_{name}': 1000, 'bosun_worker': 1000})}",
+                ],
+                check=True,
+                capture_output=True,
+                timeout=120,
+                env=self.env,
+            )
+        script = (
+            "import ray, json; ray.init(address=%r, logging_level='ERROR', log_to_driver=False); "  # noqa: UP031
+            "print(json.dumps({k: n['NodeID'] for n in ray.nodes() if n['Alive'] for k in n['Resources']}))"
+            % self.address
+        )
         out = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True, timeout=120)
         by_resource = json.loads(out.stdout.strip().splitlines()[-1])
         for name in workers:
@@ -134,14 +150,34 @@ def start_cluster(workers: dict[str, int], head_cpus: int = 0) -> Cluster:
     (name -> CPUs). Raises if Ray cannot start here."""
     temp = Path(tempfile.mkdtemp(prefix="bray", dir="/tmp"))  # short: Ray's socket paths must fit
     # A lost node is noticed within about five seconds (Ray's default is about fifteen).
-    cluster = Cluster(temp, free_port(), env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0",
-                                              "RAY_health_check_period_ms": "1000",
-                                              "RAY_health_check_failure_threshold": "5"})
+    cluster = Cluster(
+        temp,
+        free_port(),
+        env={
+            **os.environ,
+            "RAY_USAGE_STATS_ENABLED": "0",
+            "RAY_health_check_period_ms": "1000",
+            "RAY_health_check_failure_threshold": "5",
+        },
+    )
     try:
-        subprocess.run([RAY, "start", "--head", "--node-ip-address=127.0.0.1", f"--port={cluster.port}",
-                        "--include-dashboard=false", f"--num-cpus={head_cpus}", "--disable-usage-stats",
-                        f"--temp-dir={temp}"],
-                       check=True, capture_output=True, timeout=120, env=cluster.env)
+        subprocess.run(
+            [
+                RAY,
+                "start",
+                "--head",
+                "--node-ip-address=127.0.0.1",
+                f"--port={cluster.port}",
+                "--include-dashboard=false",
+                f"--num-cpus={head_cpus}",
+                "--disable-usage-stats",
+                f"--temp-dir={temp}",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+            env=cluster.env,
+        )
         cluster.start_workers(workers)
     except BaseException:
         cluster.stop()

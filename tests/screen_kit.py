@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness import DrivenApp
+
 from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.orchestrator import Options
 from bosun.orchestration.session import create_session
-
-from harness import DrivenApp
 
 SIZE = (120, 40)
 

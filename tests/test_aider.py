@@ -10,7 +10,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, bosun, first_parent_merges, git
 from fake_openai import FakeOpenAI, completion
 
@@ -37,20 +36,36 @@ def route(body: dict):
     text = json.dumps(body.get("messages", [])).lower()
     if "commit message" in text:
         return 200, completion("Make calc return the answer"), {}
-    return 200, completion('src/calc.py\n```python\nVALUE = 42\n```\n', 900, 60), {}
+    return 200, completion("src/calc.py\n```python\nVALUE = 42\n```\n", 900, 60), {}
 
 
 def test_bosun_drives_real_aider_to_an_edit_a_commit_and_a_merge(project, aider: Path, tmp_path: Path) -> None:
-    env_names = ["OPENAI_API_KEY", "OPENAI_API_BASE", "AIDER_MODEL", "AIDER_EDIT_FORMAT", "LITELLM_LOCAL_MODEL_COST_MAP"]
+    env_names = [
+        "OPENAI_API_KEY",
+        "OPENAI_API_BASE",
+        "AIDER_MODEL",
+        "AIDER_EDIT_FORMAT",
+        "LITELLM_LOCAL_MODEL_COST_MAP",
+    ]
     agents = {"aider": {"kind": "command", "preset": "aider", "env": env_names}}
     with FakeOpenAI(route=route) as server:
-        repo = project([{"id": "calc", "scope": ["src/calc.py"], "prompt": "Set VALUE to 42 in src/calc.py"}], {},
-                       agents=agents, extra_files={"src/calc.py": "VALUE = 1\n"})
+        repo = project(
+            [{"id": "calc", "scope": ["src/calc.py"], "prompt": "Set VALUE to 42 in src/calc.py"}],
+            {},
+            agents=agents,
+            extra_files={"src/calc.py": "VALUE = 1\n"},
+        )
         home = tmp_path / "home"
         home.mkdir()
-        env = {"PATH": f"{aider.parent}:{os.environ['PATH']}", "HOME": str(home), "OPENAI_API_KEY": "sk-test",
-               "OPENAI_API_BASE": server.base_url, "AIDER_MODEL": "openai/test-model", "AIDER_EDIT_FORMAT": "whole",
-               "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+        env = {
+            "PATH": f"{aider.parent}:{os.environ['PATH']}",
+            "HOME": str(home),
+            "OPENAI_API_KEY": "sk-test",
+            "OPENAI_API_BASE": server.base_url,
+            "AIDER_MODEL": "openai/test-model",
+            "AIDER_EDIT_FORMAT": "whole",
+            "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        }
         result = bosun("run", "--headless", "--json", cwd=repo, env=env, timeout=300)
     log = next((repo / ".bosun" / "logs").glob("calc.1.log")).read_text()
     assert result.returncode == 0, result.stdout + result.stderr + log

@@ -15,6 +15,9 @@ import termios
 import time
 
 import pytest
+from conftest import BackgroundRun, bosun, first_parent_merges, write_unit
+from harness import DrivenApp
+from screen_kit import SIZE
 
 from bosun.app.tui.attached import AttachedApp
 from bosun.app.tui.dialogs import ApproveDialog
@@ -22,13 +25,11 @@ from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.session import open_session
 from bosun.widgets.graph_view import GraphView
 
-from conftest import BackgroundRun, bosun, first_parent_merges, write_unit
-from harness import DrivenApp
-from screen_kit import SIZE
-
 UNITS = [{"id": "greeting", "title": "Say hello"}, {"id": "farewell", "title": "Say goodbye", "agent": "bob"}]
-SCRIPT = {"greeting": [write_unit("src/greet.py", "def hello():\n    return 'hello'\n")],
-          "farewell": [write_unit("src/bye.py", "def bye():\n    return 'bye'\n")]}
+SCRIPT = {
+    "greeting": [write_unit("src/greet.py", "def hello():\n    return 'hello'\n")],
+    "farewell": [write_unit("src/bye.py", "def bye():\n    return 'bye'\n")],
+}
 
 
 class DrivenAttached(AttachedApp, DrivenApp):
@@ -117,7 +118,8 @@ def test_attach_refuses_without_a_session_or_a_terminal(project):
     assert bosun("run", "--headless", cwd=repo).returncode == 1  # a session, stopped at the approvals
     piped = bosun("attach", cwd=repo)
     assert piped.returncode == 2 and piped.stderr.strip() == (
-        "bosun attach: the screen needs a terminal; `bosun status` prints the session instead")
+        "bosun attach: the screen needs a terminal; `bosun status` prints the session instead"
+    )
 
 
 def test_bosun_attach_in_a_terminal_shows_the_session_and_q_only_detaches(supervised):
@@ -125,9 +127,15 @@ def test_bosun_attach_in_a_terminal_shows_the_session_and_q_only_detaches(superv
     repo, run = supervised
     screen, terminal = pty.openpty()
     fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-    attached = subprocess.Popen([sys.executable, "-m", "bosun.app.cli.main", "attach"], cwd=repo,
-                                stdin=terminal, stdout=terminal, stderr=terminal, start_new_session=True,
-                                env={**os.environ, "TERM": "xterm-256color"})
+    attached = subprocess.Popen(
+        [sys.executable, "-m", "bosun.app.cli.main", "attach"],
+        cwd=repo,
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        start_new_session=True,
+        env={**os.environ, "TERM": "xterm-256color"},
+    )
     os.close(terminal)
     seen = b""
     try:

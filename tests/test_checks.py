@@ -6,19 +6,18 @@ from __future__ import annotations
 
 import json
 
+from conftest import AWAIT_GO, bosun, first_parent_merges, git, run_after, write_unit
+
 from bosun.orchestration.agents.attempt import task_paths
 from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.session import open_session
-
-from conftest import AWAIT_GO, bosun, first_parent_merges, git, run_after, write_unit
 
 OPS = "def add(a, b):\n    return a + b\n"
 CONF = "LIMIT = 10\n"
 
 
 def _units(second: str = "use") -> list[dict]:
-    return [{"id": "widen", "scope": ["src/calc/ops.py"]},
-            {"id": second, "scope": [f"src/calc/{second}.py"]}]
+    return [{"id": "widen", "scope": ["src/calc/ops.py"]}, {"id": second, "scope": [f"src/calc/{second}.py"]}]
 
 
 def _session(repo):
@@ -28,8 +27,10 @@ def _session(repo):
 def test_a_clean_merge_that_breaks_a_call_is_a_semantic_conflict_until_fixed(project):
     script = {
         "widen": [write_unit("src/calc/ops.py", "def add(a, b, c):\n    return a + b + c\n")],
-        "use": [[AWAIT_GO] + write_unit("src/calc/use.py", "from calc.ops import add\n\nTOTAL = add(1, 2)\n"),
-                write_unit("src/calc/use.py", "from calc.ops import add\n\nTOTAL = add(1, 2, 3)\n")],
+        "use": [
+            [AWAIT_GO] + write_unit("src/calc/use.py", "from calc.ops import add\n\nTOTAL = add(1, 2)\n"),
+            write_unit("src/calc/use.py", "from calc.ops import add\n\nTOTAL = add(1, 2, 3)\n"),
+        ],
     }
     files = {"src/calc/__init__.py": "", "src/calc/ops.py": OPS}
     repo = project(_units(), script, extra_files=files, handback="manual")
@@ -63,8 +64,10 @@ def test_a_clean_merge_that_breaks_a_call_is_a_semantic_conflict_until_fixed(pro
 def test_a_contract_warning_holds_an_automatic_merge_for_a_human(project):
     script = {
         "widen": [write_unit("src/calc/conf.py", "LIMIT = 20\n")],
-        "page": [[AWAIT_GO] + write_unit("src/calc/page.py",
-                                               "from calc.conf import LIMIT\n\n\ndef pages(n):\n    return n // LIMIT\n")],
+        "page": [
+            [AWAIT_GO]
+            + write_unit("src/calc/page.py", "from calc.conf import LIMIT\n\n\ndef pages(n):\n    return n // LIMIT\n")
+        ],
     }
     units = [{"id": "widen", "scope": ["src/calc/conf.py"]}, {"id": "page", "scope": ["src/calc/page.py"]}]
     files = {"src/calc/__init__.py": "", "src/calc/conf.py": CONF}
@@ -82,14 +85,15 @@ def test_a_contract_warning_holds_an_automatic_merge_for_a_human(project):
 def test_semantic_checks_can_be_turned_off_and_extra_checks_gate(project):
     script = {
         "widen": [write_unit("src/calc/ops.py", "def add(a, b, c):\n    return a + b + c\n")],
-        "use": [[AWAIT_GO] + write_unit("src/calc/use.py",
-                                              "from calc.ops import add\n\nTOTAL = add(1, 2)  # TODO\n")],
+        "use": [[AWAIT_GO] + write_unit("src/calc/use.py", "from calc.ops import add\n\nTOTAL = add(1, 2)  # TODO\n")],
     }
-    files = {"src/calc/__init__.py": "", "src/calc/ops.py": OPS,
-             "no_todo.py": "import pathlib, sys\nbad = [p for p in pathlib.Path('src').rglob('*.py') "
-                           "if 'TODO' in p.read_text()]\nprint('TODO in', bad)\nsys.exit(1 if bad else 0)\n"}
-    repo = project(_units(), script, extra_files=files, handback="manual", semantic="off",
-                   checks=["python no_todo.py"])
+    files = {
+        "src/calc/__init__.py": "",
+        "src/calc/ops.py": OPS,
+        "no_todo.py": "import pathlib, sys\nbad = [p for p in pathlib.Path('src').rglob('*.py') "
+        "if 'TODO' in p.read_text()]\nprint('TODO in', bad)\nsys.exit(1 if bad else 0)\n",
+    }
+    repo = project(_units(), script, extra_files=files, handback="manual", semantic="off", checks=["python no_todo.py"])
     code, events = run_after(repo, ("merged", "widen"), "use")
     assert code == 1
     failed = next(e for e in events if e["kind"] == "gate_failed")
@@ -104,12 +108,14 @@ def test_semantic_checks_can_be_turned_off_and_extra_checks_gate(project):
 
 def test_the_plan_says_what_is_wrong_with_checks_and_semantic(tmp_path):
     plan = tmp_path / "bosun.toml"
-    plan.write_text('[project]\nchecks = "ruff"\nsemantic = { signature_mismatch = "loud", nope = "off" }\n'
-                    '[agents.a]\nkind = "external"\n[[units]]\nid = "x"\nprompt = "p"\n')
+    plan.write_text(
+        '[project]\nchecks = "ruff"\nsemantic = { signature_mismatch = "loud", nope = "off" }\n'
+        '[agents.a]\nkind = "external"\n[[units]]\nid = "x"\nprompt = "p"\n'
+    )
     result = bosun("validate", str(plan), cwd=tmp_path)
     assert result.returncode == 2
     assert "project.checks: must be a list of commands" in result.stderr
-    assert "project.semantic.signature_mismatch: must be \"block\", \"warn\" or \"off\", not 'loud'" in result.stderr
+    assert 'project.semantic.signature_mismatch: must be "block", "warn" or "off", not \'loud\'' in result.stderr
     assert "project.semantic.nope: unknown kind of finding" in result.stderr
 
 
@@ -117,8 +123,10 @@ def test_a_clash_handed_back_and_not_fixed_is_still_a_clash(project):
     call = "from calc.ops import add\n\nTOTAL = add(1, 2)\n"
     script = {
         "widen": [write_unit("src/calc/ops.py", "def add(a, b, c):\n    return a + b + c\n")],
-        "use": [[AWAIT_GO] + write_unit("src/calc/use.py", call),
-                write_unit("src/calc/use.py", call + "# looked at it\n")],
+        "use": [
+            [AWAIT_GO] + write_unit("src/calc/use.py", call),
+            write_unit("src/calc/use.py", call + "# looked at it\n"),
+        ],
     }
     files = {"src/calc/__init__.py": "", "src/calc/ops.py": OPS}
     repo = project(_units(), script, extra_files=files, handback="auto", max_attempts=2)
@@ -145,13 +153,15 @@ def test_the_tests_run_beside_the_semantic_checks_and_stop_when_those_block(proj
         "use": [[AWAIT_GO] + write_unit("src/calc/use.py", "from calc.ops import add\n\nTOTAL = add(1, 2)\n")],
     }
     files = {"src/calc/__init__.py": "", "src/calc/ops.py": OPS, "slow_gate.py": SLOW_GATE}
-    repo = project(_units(), script, extra_files=files, handback="manual", gate="python slow_gate.py",
-                   gate_timeout="900s")
+    repo = project(
+        _units(), script, extra_files=files, handback="manual", gate="python slow_gate.py", gate_timeout="900s"
+    )
     # a differential check that takes two seconds keeps the semantic verdict from beating the
     # gate's process to its first line (what this test looks for), however loaded the machine
     plan = (repo / "bosun.toml").read_text()
-    (repo / "bosun.toml").write_text(plan.replace("[project]\n", '[project]\nchecks = [{ run = "sleep 2", '
-                                                                  'differential = true }]\n', 1))
+    (repo / "bosun.toml").write_text(
+        plan.replace("[project]\n", '[project]\nchecks = [{ run = "sleep 2", differential = true }]\n', 1)
+    )
     git(repo, "commit", "-qam", "a slow differential check")
     code, events = run_after(repo, ("merged", "widen"), "use")  # finish() waits 60 s, not the gate's 600
     assert code == 1 and any(e["kind"] == "semantic_conflict" and e["unit"] == "use" for e in events)

@@ -10,7 +10,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import git, toml_plan
 
 AGENTS = 8
@@ -27,17 +26,26 @@ def test_racing_claims_on_a_fresh_repository_each_win_whole_or_lose_cleanly(tmp_
     (repo / "check.py").write_text("")
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "plan")
-    procs = [subprocess.Popen([sys.executable, "-m", "bosun.app.cli.main", "claim", "--agent", f"w{i}"], cwd=repo,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
-             for i in range(AGENTS)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bosun.app.cli.main", "claim", "--agent", f"w{i}"],
+            cwd=repo,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=os.environ.copy(),
+        )
+        for i in range(AGENTS)
+    ]
     results = [(p.wait(timeout=120), p.stdout.read(), p.stderr.read()) for p in procs]
     assert all(code in (0, 1) for code, _, _ in results), [err for code, _, err in results if code not in (0, 1)]
     won = [json.loads(out) for code, out, _ in results if code == 0]
     assert len(won) == 4 and len({w["unit"] for w in won}) == 4, "each unit won exactly once"
     for task in won:
         assert os.path.isdir(task["worktree"]) and os.path.exists(task["task_file"])
-    board = subprocess.run([sys.executable, "-m", "bosun.app.cli.main", "board", "--json"], cwd=repo,
-                           capture_output=True, text=True)
+    board = subprocess.run(
+        [sys.executable, "-m", "bosun.app.cli.main", "board", "--json"], cwd=repo, capture_output=True, text=True
+    )
     claims = json.loads(board.stdout)["claims"]
     assert sorted(c["unit"] for c in claims) == sorted(w["unit"] for w in won), "no claim without its task"
     assert {c["epoch"] for c in claims} == {w["token"] for w in won}

@@ -9,13 +9,12 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import BackgroundRun, bosun, first_parent_merges, git, toml_plan, write_unit
 
 from bosun.orchestration.claims import Claim, Lost, claim, promote_ready
 from bosun.orchestration.graph import build_graph
 from bosun.orchestration.plan import parse_plan
 from bosun.orchestration.store import Store
-
-from conftest import BackgroundRun, bosun, first_parent_merges, git, toml_plan, write_unit
 
 EXTERNAL = {"ext": {"kind": "external"}, "other": {"kind": "external"}}
 
@@ -50,8 +49,7 @@ def test_sixteen_processes_racing_over_a_thousand_units_claim_each_exactly_once(
     promote_ready(store, build_graph(plan))
     ctx = multiprocessing.get_context("spawn")
     start, out = ctx.Barrier(16), ctx.Queue()
-    procs = [ctx.Process(target=_race, args=(str(tmp_path / "state.db"), text, f"a{i}", start, out))
-             for i in range(16)]
+    procs = [ctx.Process(target=_race, args=(str(tmp_path / "state.db"), text, f"a{i}", start, out)) for i in range(16)]
     for proc in procs:
         proc.start()
     results = [out.get(timeout=120) for _ in procs]
@@ -106,6 +104,7 @@ def test_a_pinned_unit_and_a_handed_back_unit_go_only_to_their_agent(tmp_path: P
 def claim_repo(project):
     def make(units, **keys):
         return project(units, {}, agents=EXTERNAL, mode="claim", **keys)
+
     return make
 
 
@@ -161,8 +160,7 @@ def test_a_holder_paused_past_its_lease_is_refused_and_nothing_is_lost(claim_rep
     assert bosun("resume", "--headless", cwd=repo).returncode == 0
     assert first_parent_merges(repo) == ["one"]
     assert git(repo, "show", "bosun/integration:src/one.py") == "ONE = 1"
-    kinds = [json.loads(line)["kind"] for line in
-             bosun("resume", "--headless", "--json", cwd=repo).stdout.splitlines()]
+    kinds = [json.loads(line)["kind"] for line in bosun("resume", "--headless", "--json", cwd=repo).stdout.splitlines()]
     assert "merged" not in kinds  # merged exactly once
 
 
@@ -256,6 +254,7 @@ def test_a_claim_logs_one_event_with_its_owner_epoch_and_lease_heard_or_not(tmp_
     assert [(e.unit, e.data) for e in claims] == [
         ("a", {"from": "ready", "to": "claimed", "owner": "ext", "epoch": 1, "lease_s": 60}),
         ("b", {"from": "ready", "to": "claimed", "owner": "other", "epoch": 1, "lease_s": 30}),
-        ("c", {"from": "ready", "to": "claimed", "owner": "ext", "epoch": 1, "lease_s": 45.5})]
+        ("c", {"from": "ready", "to": "claimed", "owner": "ext", "epoch": 1, "lease_s": 45.5}),
+    ]
     assert heard == claims[1:], "a listener hears each claim once, as logged"
     assert isinstance(claim(store, plan, "other", 60), Lost) and len(heard) == 2

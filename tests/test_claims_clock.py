@@ -17,14 +17,16 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import bosun, git, toml_plan
 
 from bosun.orchestration.lease_clock import lease_clock
 
-from conftest import bosun, git, toml_plan
-
 FAKETIME = shutil.which("faketime")
-pytestmark = pytest.mark.skipif(FAKETIME is None, reason="faketime is not installed (Debian/Ubuntu: apt-get "
-                                "install faketime): these tests jump the wall clock of real processes")
+pytestmark = pytest.mark.skipif(
+    FAKETIME is None,
+    reason="faketime is not installed (Debian/Ubuntu: apt-get "
+    "install faketime): these tests jump the wall clock of real processes",
+)
 AGENTS = {"ext": {"kind": "external"}, "other": {"kind": "external"}}
 
 
@@ -80,10 +82,12 @@ def test_a_live_lease_is_not_taken_whatever_the_two_wall_clocks_say(tmp_path: Pa
     assert jumped(taker, "claim", "--agent", "other", cwd=repo).returncode == 1
 
 
-@pytest.mark.parametrize(("claimer", "beat", "taker"), [("", None, "-1h"), ("+1h", None, ""),
-                                                         ("", "+1h", ""), ("", "", "-1h")])
-def test_a_lease_that_ran_out_is_taken_after_its_length_not_the_jump(tmp_path: Path, claimer: str,
-                                                                      beat: str | None, taker: str) -> None:
+@pytest.mark.parametrize(
+    ("claimer", "beat", "taker"), [("", None, "-1h"), ("+1h", None, ""), ("", "+1h", ""), ("", "", "-1h")]
+)
+def test_a_lease_that_ran_out_is_taken_after_its_length_not_the_jump(
+    tmp_path: Path, claimer: str, beat: str | None, taker: str
+) -> None:
     repo = repo_with(tmp_path, "2s")
     task = ok_json(jumped(claimer, "claim", "--agent", "ext", cwd=repo))
     if beat is not None:

@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from conftest import GIT_ID, git, toml_plan
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
@@ -22,8 +23,6 @@ from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.integration.lane import Integrator
 from bosun.orchestration.session import create_session
 from bosun.orchestration.states import ALL_STATES, AWAITING_APPROVAL, MERGED, SUBMITTED
-
-from conftest import GIT_ID, git, toml_plan
 
 UNITS = ["a", "b", "c", "d"]
 AGENTS = ["x", "y", "z"]
@@ -41,9 +40,14 @@ class ClaimMachine(RuleBasedStateMachine):
         repo.mkdir()
         git(repo, "init", "-q", "-b", "main")
         extra = {"d": {"depends_on": ["a"]}, **({} if self.SCOPED else {"c": {"agent": "z"}})}
-        plan = toml_plan([{"id": u, **({"scope": [f"{u}.txt"]} if self.SCOPED else {}), **extra.get(u, {})}
-                          for u in UNITS], {a: {"kind": "external"} for a in AGENTS},
-                         mode="claim", merge="manual", gate="true", lease="60s")
+        plan = toml_plan(
+            [{"id": u, **({"scope": [f"{u}.txt"]} if self.SCOPED else {}), **extra.get(u, {})} for u in UNITS],
+            {a: {"kind": "external"} for a in AGENTS},
+            mode="claim",
+            merge="manual",
+            gate="true",
+            lease="60s",
+        )
         (repo / "bosun.toml").write_text(plan)
         git(repo, "add", "-A")
         git(repo, "commit", "-q", "-m", "init")
@@ -106,8 +110,12 @@ class ClaimMachine(RuleBasedStateMachine):
             worktree = Path(row.worktree)
             (worktree / f"{unit}.txt").write_text(f"{unit} by token {token}\n")
             subprocess.run(["git", "add", "-A"], cwd=worktree, check=True)
-            subprocess.run(["git", "commit", "-q", "-m", f"{unit} {token}"], cwd=worktree, check=True,
-                           env={**GIT_ID, "PATH": "/usr/bin:/bin"})
+            subprocess.run(
+                ["git", "commit", "-q", "-m", f"{unit} {token}"],
+                cwd=worktree,
+                check=True,
+                env={**GIT_ID, "PATH": "/usr/bin:/bin"},
+            )
         try:
             protocol.submit(self.session, unit, token)
             assert live, "a stale holder submitted"
@@ -141,8 +149,7 @@ class ClaimMachine(RuleBasedStateMachine):
     def at_most_one_live_owner(self) -> None:
         for unit in UNITS:
             row = self.row(unit)
-            accepted = [t for t in self.issued[unit]
-                        if row.state in ("claimed", "running") and row.epoch == t]
+            accepted = [t for t in self.issued[unit] if row.state in ("claimed", "running") and row.epoch == t]
             assert len(accepted) <= 1
             if row.state in ("claimed", "running"):
                 assert row.owner in AGENTS and row.epoch == max(self.issued[unit])
@@ -171,12 +178,14 @@ class ClaimMachine(RuleBasedStateMachine):
 EXAMPLES = int(os.environ.get("BOSUN_STATEFUL_EXAMPLES", "30"))
 """Generated sequences per run: 30 in CI; the long run (README) asks for 10,000."""
 
+
 class UnscopedClaimMachine(ClaimMachine):
     SCOPED = False
 
 
 for machine in (ClaimMachine, UnscopedClaimMachine):
-    machine.TestCase.settings = settings(max_examples=EXAMPLES, stateful_step_count=20, deadline=None,
-                                         suppress_health_check=[HealthCheck.too_slow])
+    machine.TestCase.settings = settings(
+        max_examples=EXAMPLES, stateful_step_count=20, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    )
 test_claim_protocol_state_machine = pytest.mark.slow(ClaimMachine.TestCase)
 test_claim_protocol_state_machine_without_scopes = pytest.mark.slow(UnscopedClaimMachine.TestCase)

@@ -18,10 +18,20 @@ def test_claude_code_writes_with_its_own_tool_and_bosun_merges(project, tmp_path
     with AnthropicStub("src/calc.py", "VALUE = 42\n") as stub:
         # CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: no telemetry, error reports or update checks
         # (without it Claude Code looks up its telemetry hosts; offline those fail and the run goes on).
-        env = {"ANTHROPIC_BASE_URL": stub.url, "ANTHROPIC_API_KEY": "sk-ant-stub",
-               "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"}
-        out = run_preset(project, tmp_path, program, preset="claude-code", env=env, scope=["src/calc.py"],
-                         prompt="Create src/calc.py holding VALUE = 42")
+        env = {
+            "ANTHROPIC_BASE_URL": stub.url,
+            "ANTHROPIC_API_KEY": "sk-ant-stub",
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        }
+        out = run_preset(
+            project,
+            tmp_path,
+            program,
+            preset="claude-code",
+            env=env,
+            scope=["src/calc.py"],
+            prompt="Create src/calc.py holding VALUE = 42",
+        )
     assert out.result.returncode == 0, out.explain()
     assert first_parent_merges(out.repo) == ["calc"]
     assert git(out.repo, "show", "bosun/integration:src/calc.py") == "VALUE = 42"

@@ -44,8 +44,13 @@ in_app_updates = false
 
 
 def apply_patch_call(body: dict) -> dict:
-    return {"type": "function_call", "id": "fc_stub", "call_id": "call_stub", "name": "exec_command",
-            "arguments": json.dumps({"cmd": f"apply_patch <<'PATCH'\n{PATCH}PATCH\n"})}
+    return {
+        "type": "function_call",
+        "id": "fc_stub",
+        "call_id": "call_stub",
+        "name": "exec_command",
+        "arguments": json.dumps({"cmd": f"apply_patch <<'PATCH'\n{PATCH}PATCH\n"}),
+    }
 
 
 def test_codex_patches_with_its_own_tool_and_bosun_merges(project, tmp_path: Path) -> None:
@@ -55,9 +60,17 @@ def test_codex_patches_with_its_own_tool_and_bosun_merges(project, tmp_path: Pat
     with ResponsesStub(apply_patch_call) as stub:
         (codex_home / "config.toml").write_text(CONFIG.format(url=stub.url))
         env = {"CODEX_HOME": str(codex_home), "STUB_API_KEY": "sk-stub"}
-        out = run_preset(project, tmp_path, program, preset="codex", env=env, scope=["src/calc.py"],
-                         prompt="Set VALUE to 42 in src/calc.py", extra_files={"src/calc.py": "VALUE = 1\n"},
-                         mounts=[f"{codex_home}:rw"])
+        out = run_preset(
+            project,
+            tmp_path,
+            program,
+            preset="codex",
+            env=env,
+            scope=["src/calc.py"],
+            prompt="Set VALUE to 42 in src/calc.py",
+            extra_files={"src/calc.py": "VALUE = 1\n"},
+            mounts=[f"{codex_home}:rw"],
+        )
     assert out.result.returncode == 0, out.explain()
     assert first_parent_merges(out.repo) == ["calc"]
     assert git(out.repo, "show", "bosun/integration:src/calc.py") == "VALUE = 42"

@@ -10,12 +10,11 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from conftest import bosun, git, write_unit
 
 from bosun.app.cli.example_plan import EXAMPLE_PLAN
 from bosun.orchestration.errors import PlanError
 from bosun.orchestration.plan import load_plan
-
-from conftest import bosun, git, write_unit
 
 UNITS = [{"id": "a", "scope": ["src/a.py"]}, {"id": "b", "depends_on": ["a"], "scope": ["src/b.py"]}]
 SCRIPT = {"a": [write_unit("src/a.py", "A = 1\n")], "b": [write_unit("src/b.py", "B = 1\n")]}
@@ -28,8 +27,10 @@ def store_rows(repo: Path) -> dict | None:
         return None
     db = sqlite3.connect(db_path)
     try:
-        return {table: db.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
-                for table in ("meta", "units", "events", "commands", "gate_runs", "intents")}
+        return {
+            table: db.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
+            for table in ("meta", "units", "events", "commands", "gate_runs", "intents")
+        }
     finally:
         db.close()
 
@@ -42,8 +43,9 @@ def snapshot(repo: Path) -> dict:
         "refs": git(repo, "for-each-ref", "--format=%(refname) %(objectname)"),
         "exclude": exclude.read_text() if exclude.exists() else None,
         # SQLite's -wal/-shm files come and go with connections (ours included), so they are left out.
-        "bosun_dir": sorted(str(p.relative_to(repo)) for p in (repo / ".bosun").glob("*")
-                            if not p.name.endswith(("-wal", "-shm"))),
+        "bosun_dir": sorted(
+            str(p.relative_to(repo)) for p in (repo / ".bosun").glob("*") if not p.name.endswith(("-wal", "-shm"))
+        ),
         "has_bosun_dir": (repo / ".bosun").exists(),
         "plan": (repo / "bosun.toml").read_bytes() if (repo / "bosun.toml").exists() else None,
         "store": store_rows(repo),
@@ -92,23 +94,43 @@ IN_A_REPOSITORY = [
     ("validate of a missing file", "fresh", ["validate", "missing.toml"], ["missing.toml", "no such plan file"]),
     ("validate of a folder", "fresh", ["validate", "src"], ["src", "cannot read the plan"]),
     ("run of a missing plan", "fresh", ["run", "--headless", "nope.toml"], ["nope.toml", "no such plan file"]),
-    ("run from a base branch that does not exist", "trunk", ["run", "--headless"],
-     ["bosun: bosun.toml: project.base: branch 'trunk' does not exist in {repo}"]),
+    (
+        "run from a base branch that does not exist",
+        "trunk",
+        ["run", "--headless"],
+        ["bosun: bosun.toml: project.base: branch 'trunk' does not exist in {repo}"],
+    ),
     ("status with no session", "fresh", ["status"], ["{repo}", "no Bosun session here"]),
     ("status --json with no session", "fresh", ["status", "--json"], ["no Bosun session here"]),
     ("approve with no session", "fresh", ["approve", "a"], ["no Bosun session here"]),
-    ("claim for an unknown agent, before any session", "fresh", ["claim", "--agent", "nobody"],
-     ["unknown agent 'nobody'"]),
-    ("claim for an agent Bosun starts, before any session", "fresh", ["claim", "--agent", "ada"],
-     ["agent 'ada' is scripted", "external"]),
+    (
+        "claim for an unknown agent, before any session",
+        "fresh",
+        ["claim", "--agent", "nobody"],
+        ["unknown agent 'nobody'"],
+    ),
+    (
+        "claim for an agent Bosun starts, before any session",
+        "fresh",
+        ["claim", "--agent", "ada"],
+        ["agent 'ada' is scripted", "external"],
+    ),
     ("resume with no session", "fresh", ["resume", "--headless"], ["no Bosun session here"]),
     ("approve of an unknown unit", "session", ["approve", "zzz"], ["unknown unit 'zzz'", "units: a, b"]),
     ("approve of a pending unit", "session", ["approve", "b"], ["unit 'b' is pending", "awaiting_approval"]),
     ("cancel of an unknown unit", "session", ["cancel", "nope"], ["unknown unit 'nope'"]),
-    ("reassign to an unknown agent", "session", ["reassign", "a", "--to", "nobody"],
-     ["unknown agent 'nobody'", "agents: ada, bob"]),
-    ("run while an unfinished session is there", "session", ["run", "--headless"],
-     ["state.db", "2 unfinished unit(s)", "bosun resume"]),
+    (
+        "reassign to an unknown agent",
+        "session",
+        ["reassign", "a", "--to", "nobody"],
+        ["unknown agent 'nobody'", "agents: ada, bob"],
+    ),
+    (
+        "run while an unfinished session is there",
+        "session",
+        ["run", "--headless"],
+        ["state.db", "2 unfinished unit(s)", "bosun resume"],
+    ),
     ("an unknown command", "fresh", ["frobnicate"], ["invalid choice: 'frobnicate'", "bosun --help"]),
     ("an unknown flag", "fresh", ["run", "--headless", "--frob"], ["unrecognized arguments: --frob"]),
     ("an unknown flag on status", "fresh", ["status", "--verbose"], ["unrecognized arguments: --verbose"]),
@@ -123,8 +145,7 @@ IN_A_REPOSITORY = [
 ]
 
 
-@pytest.mark.parametrize("kind, args, fragments", [c[1:] for c in IN_A_REPOSITORY],
-                         ids=[c[0] for c in IN_A_REPOSITORY])
+@pytest.mark.parametrize("kind, args, fragments", [c[1:] for c in IN_A_REPOSITORY], ids=[c[0] for c in IN_A_REPOSITORY])
 def test_bad_invocation_exits_2_with_one_line_and_writes_nothing(request, project, kind, args, fragments):
     if kind == "trunk":
         repo = project(UNITS, SCRIPT, base="trunk")
@@ -148,8 +169,11 @@ def test_no_command_prints_help_and_one_line(fresh: Path) -> None:
     assert snapshot(fresh) == before
 
 
-@pytest.mark.parametrize("args", [["status"], ["init"], ["run", "--headless"], ["approve", "a"], ["graph"], ["land"]],
-                         ids=lambda a: " ".join(a))
+@pytest.mark.parametrize(
+    "args",
+    [["status"], ["init"], ["run", "--headless"], ["approve", "a"], ["graph"], ["land"]],
+    ids=lambda a: " ".join(a),
+)
 def test_outside_a_git_repository(tmp_path: Path, args: list[str]) -> None:
     folder = tmp_path / "plain"
     folder.mkdir()
@@ -162,8 +186,9 @@ def test_outside_a_git_repository(tmp_path: Path, args: list[str]) -> None:
 
 
 def test_run_with_an_invalid_plan_lists_every_problem_and_writes_nothing(project) -> None:
-    repo = project([{"id": "a", "agent": "zed", "timeout": "10x"}, {"id": "b", "depends_on": ["ghost"]}],
-                   SCRIPT, merge="sometimes")
+    repo = project(
+        [{"id": "a", "agent": "zed", "timeout": "10x"}, {"id": "b", "depends_on": ["ghost"]}], SCRIPT, merge="sometimes"
+    )
     expected = None
     try:
         load_plan(repo / "bosun.toml")
@@ -178,8 +203,12 @@ def test_run_with_an_invalid_plan_lists_every_problem_and_writes_nothing(project
     lines = result.stderr.splitlines()
     assert lines == expected
     plan_lines = (repo / "bosun.toml").read_text().splitlines()
-    for line, where, key in [(lines[0], "project.merge", "merge"), (lines[1], "unit 'a', agent", "agent"),
-                             (lines[2], "unit 'a', timeout", "timeout"), (lines[3], "unit 'b', depends_on", "depends_on")]:
+    for line, where, key in [
+        (lines[0], "project.merge", "merge"),
+        (lines[1], "unit 'a', agent", "agent"),
+        (lines[2], "unit 'a', timeout", "timeout"),
+        (lines[3], "unit 'b', depends_on", "depends_on"),
+    ]:
         place, _, rest = line.partition(": ")
         name, _, number = place.partition(":")
         assert name == "bosun.toml" and rest.startswith(where + ": "), line

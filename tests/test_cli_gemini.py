@@ -16,9 +16,12 @@ from stubs.gemini import CANDIDATE_TOKENS, PROMPT_TOKENS, GeminiStub
 # ~/.gemini/settings.json (here under GEMINI_CLI_HOME): the API-key auth type (with
 # GOOGLE_GEMINI_BASE_URL alone Gemini CLI picks a "gateway" auth it then refuses), and no usage
 # statistics, telemetry or update checks.
-SETTINGS = {"security": {"auth": {"selectedType": "gemini-api-key"}},
-            "privacy": {"usageStatisticsEnabled": False}, "telemetry": {"enabled": False},
-            "general": {"disableAutoUpdate": True, "disableUpdateNag": True}}
+SETTINGS = {
+    "security": {"auth": {"selectedType": "gemini-api-key"}},
+    "privacy": {"usageStatisticsEnabled": False},
+    "telemetry": {"enabled": False},
+    "general": {"disableAutoUpdate": True, "disableUpdateNag": True},
+}
 
 
 def test_gemini_cli_writes_with_its_own_tool_and_bosun_merges(project, tmp_path: Path) -> None:
@@ -28,20 +31,31 @@ def test_gemini_cli_writes_with_its_own_tool_and_bosun_merges(project, tmp_path:
     (gemini_home / ".gemini" / "settings.json").write_text(json.dumps(SETTINGS))
     with GeminiStub("src/calc.py", "VALUE = 42\n") as stub:
         env = {"GOOGLE_GEMINI_BASE_URL": stub.url, "GEMINI_API_KEY": "stub-key", "GEMINI_CLI_HOME": str(gemini_home)}
-        out = run_preset(project, tmp_path, program, preset="gemini-cli", env=env, scope=["src/calc.py"],
-                         prompt="Create src/calc.py holding VALUE = 42", mounts=[f"{gemini_home}:rw"])
+        out = run_preset(
+            project,
+            tmp_path,
+            program,
+            preset="gemini-cli",
+            env=env,
+            scope=["src/calc.py"],
+            prompt="Create src/calc.py holding VALUE = 42",
+            mounts=[f"{gemini_home}:rw"],
+        )
     assert out.result.returncode == 0, out.explain()
     assert first_parent_merges(out.repo) == ["calc"]
     assert git(out.repo, "show", "bosun/integration:src/calc.py") == "VALUE = 42"
     # Gemini CLI ran write_file itself and sent its functionResponse back.
     assert len(stub.main_turns) == 2 and "functionResponse" in json.dumps(stub.main_turns[1]["contents"][-1])
     assert "Create src/calc.py holding VALUE = 42" in json.dumps(stub.main_turns[0]["contents"])
-    assert all(":generateContent" in p or ":streamGenerateContent" in p or ":countTokens" in p
-               for p in stub.paths()), stub.paths()
+    assert all(":generateContent" in p or ":streamGenerateContent" in p or ":countTokens" in p for p in stub.paths()), (
+        stub.paths()
+    )
     # The tokens are the stream's own totals: the two main turns plus Gemini CLI's small side requests.
     result = [json.loads(line) for line in out.log.splitlines() if line.startswith('{"type":"result"')][-1]
     usage = out.unit("calc")["usage"]
-    assert usage == {"prompt_tokens": result["stats"]["input_tokens"],
-                     "completion_tokens": result["stats"]["output_tokens"]}, usage
+    assert usage == {
+        "prompt_tokens": result["stats"]["input_tokens"],
+        "completion_tokens": result["stats"]["output_tokens"],
+    }, usage
     assert usage["prompt_tokens"] >= 2 * PROMPT_TOKENS and usage["completion_tokens"] >= 2 * CANDIDATE_TOKENS
     assert out.agent("cli")["usage"] == usage

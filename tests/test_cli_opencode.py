@@ -18,12 +18,27 @@ PRICE_IN, PRICE_OUT = 3.0, 15.0  # USD per million tokens, in opencode's model c
 
 def config(url: str) -> dict:
     """What a user puts in ~/.config/opencode/opencode.json to use their own endpoint."""
-    return {"$schema": "https://opencode.ai/config.json",
-            "provider": {"stub": {"npm": "@ai-sdk/openai-compatible", "name": "Stub endpoint",
-                                  "options": {"baseURL": f"{url}/v1", "apiKey": "{env:STUB_API_KEY}"},
-                                  "models": {"stub-model": {"name": "Stub model", "tool_call": True,
-                                                            "cost": {"input": PRICE_IN, "output": PRICE_OUT}}}}},
-            "model": "stub/stub-model", "small_model": "stub/stub-model", "autoupdate": False, "share": "disabled"}
+    return {
+        "$schema": "https://opencode.ai/config.json",
+        "provider": {
+            "stub": {
+                "npm": "@ai-sdk/openai-compatible",
+                "name": "Stub endpoint",
+                "options": {"baseURL": f"{url}/v1", "apiKey": "{env:STUB_API_KEY}"},
+                "models": {
+                    "stub-model": {
+                        "name": "Stub model",
+                        "tool_call": True,
+                        "cost": {"input": PRICE_IN, "output": PRICE_OUT},
+                    }
+                },
+            }
+        },
+        "model": "stub/stub-model",
+        "small_model": "stub/stub-model",
+        "autoupdate": False,
+        "share": "disabled",
+    }
 
 
 def write_call(body: dict) -> dict:
@@ -33,14 +48,27 @@ def write_call(body: dict) -> dict:
 def test_opencode_writes_with_its_own_tool_and_bosun_merges(project, tmp_path: Path) -> None:
     program = cli("opencode")
     with ChatStub("write", write_call) as stub:
-        env = {"OPENCODE_CONFIG_CONTENT": json.dumps(config(stub.url)), "STUB_API_KEY": "sk-stub",
-               # No models.dev catalogue, update check, default plugins, LSP downloads or sharing; the
-               # npm package opencode fetches for its config folder (@opencode-ai/plugin) is asked of the stub.
-               "OPENCODE_DISABLE_MODELS_FETCH": "1", "OPENCODE_DISABLE_AUTOUPDATE": "1",
-               "OPENCODE_DISABLE_DEFAULT_PLUGINS": "1", "OPENCODE_DISABLE_LSP_DOWNLOAD": "1",
-               "OPENCODE_DISABLE_SHARE": "1", "npm_config_registry": f"{stub.url}/npm/"}
-        out = run_preset(project, tmp_path, program, preset="opencode", env=env, scope=["src/calc.py"],
-                         prompt="Create src/calc.py holding VALUE = 42")
+        env = {
+            "OPENCODE_CONFIG_CONTENT": json.dumps(config(stub.url)),
+            "STUB_API_KEY": "sk-stub",
+            # No models.dev catalogue, update check, default plugins, LSP downloads or sharing; the
+            # npm package opencode fetches for its config folder (@opencode-ai/plugin) is asked of the stub.
+            "OPENCODE_DISABLE_MODELS_FETCH": "1",
+            "OPENCODE_DISABLE_AUTOUPDATE": "1",
+            "OPENCODE_DISABLE_DEFAULT_PLUGINS": "1",
+            "OPENCODE_DISABLE_LSP_DOWNLOAD": "1",
+            "OPENCODE_DISABLE_SHARE": "1",
+            "npm_config_registry": f"{stub.url}/npm/",
+        }
+        out = run_preset(
+            project,
+            tmp_path,
+            program,
+            preset="opencode",
+            env=env,
+            scope=["src/calc.py"],
+            prompt="Create src/calc.py holding VALUE = 42",
+        )
     assert out.result.returncode == 0, out.explain()
     assert first_parent_merges(out.repo) == ["calc"]
     assert git(out.repo, "show", "bosun/integration:src/calc.py") == "VALUE = 42"

@@ -21,10 +21,21 @@ def write_call(body: dict) -> dict:
 def test_qwen_code_writes_with_its_own_tool_and_bosun_merges(project, tmp_path: Path) -> None:
     program = cli("qwen")
     with ChatStub("write_file", write_call) as stub:
-        env = {"OPENAI_BASE_URL": f"{stub.url}/v1", "OPENAI_API_KEY": "sk-stub", "OPENAI_MODEL": "stub-model",
-               "QWEN_USAGE_STATISTICS_ENABLED": "false"}  # else it reports usage to a host of Alibaba's
-        out = run_preset(project, tmp_path, program, preset="qwen-code", env=env, scope=["src/calc.py"],
-                         prompt="Create src/calc.py holding VALUE = 42")
+        env = {
+            "OPENAI_BASE_URL": f"{stub.url}/v1",
+            "OPENAI_API_KEY": "sk-stub",
+            "OPENAI_MODEL": "stub-model",
+            "QWEN_USAGE_STATISTICS_ENABLED": "false",
+        }  # else it reports usage to a host of Alibaba's
+        out = run_preset(
+            project,
+            tmp_path,
+            program,
+            preset="qwen-code",
+            env=env,
+            scope=["src/calc.py"],
+            prompt="Create src/calc.py holding VALUE = 42",
+        )
     assert out.result.returncode == 0, out.explain()
     assert first_parent_merges(out.repo) == ["calc"]
     assert git(out.repo, "show", "bosun/integration:src/calc.py") == "VALUE = 42"

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import bosun, first_parent_merges, git
 
 
@@ -20,12 +19,14 @@ def test_demo_runs_to_all_merged_showing_every_decision(demo_from_wheel) -> None
     assert {"conflicted", "gate_failed", "handed_back", "failed", "reassigned", "approved", "merged"} <= kinds
     assert [e for e in events if e["kind"] == "reassigned"][0]["unit"] == "cli"
     merged = first_parent_merges(keep)
-    assert sorted(merged) == sorted(["tokens", "nodes", "version", "exports", "parser", "format", "evaluate",
-                                     "cli", "docs"])
+    assert sorted(merged) == sorted(
+        ["tokens", "nodes", "version", "exports", "parser", "format", "evaluate", "cli", "docs"]
+    )
     # The calculator the team built works on the integration branch.
     git(keep, "checkout", "-q", "bosun/integration")
-    run = __import__("subprocess").run(["python", "-m", "calc", "(1+2)*3"], cwd=keep / "src",
-                                       capture_output=True, text=True)
+    run = __import__("subprocess").run(
+        ["python", "-m", "calc", "(1+2)*3"], cwd=keep / "src", capture_output=True, text=True
+    )
     assert run.stdout.strip() == "(1 + 2) * 3 = 9"
 
 

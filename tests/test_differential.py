@@ -52,8 +52,9 @@ def tool_for(language: str) -> str | None:
 
 
 def verdict_for(repo: Path, merged: str, severity: dict | None = None, analysers=None) -> dict:
-    return semantic_verdict(GitRepo(repo), "ours", "theirs", merged, severity or SemanticSettings(ALL_SEVERITY),
-                            analysers=analysers)
+    return semantic_verdict(
+        GitRepo(repo), "ours", "theirs", merged, severity or SemanticSettings(ALL_SEVERITY), analysers=analysers
+    )
 
 
 CASES = [(language, case) for language in LANGUAGES for case in load_cases(language)]
@@ -129,23 +130,36 @@ def test_one_node_process_reports_each_tree_as_tsc_does(tmp_path: Path) -> None:
     (tmp_path / "trees" / "bad-config").mkdir()
     (tmp_path / "trees" / "bad-config" / "tsconfig.json").write_text('{"compilerOptions": {"strict": "very"}}')
     folders.append("bad-config")
-    run = subprocess.run(f"{batch} {' '.join(folders)}", shell=True, cwd=tmp_path / "trees", capture_output=True,
-                         text=True, check=False)
+    run = subprocess.run(
+        f"{batch} {' '.join(folders)}", shell=True, cwd=tmp_path / "trees", capture_output=True, text=True, check=False
+    )
     parts = split(run.stdout, folders, run.returncode)
-    alone_process = subprocess.run(f"{batch} {' '.join(folders)}", shell=True, cwd=tmp_path / "trees",
-                                   capture_output=True, text=True, check=False,
-                                   env={**os.environ, "BOSUN_TSCHECK_SERVER": "0"})
+    alone_process = subprocess.run(
+        f"{batch} {' '.join(folders)}",
+        shell=True,
+        cwd=tmp_path / "trees",
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "BOSUN_TSCHECK_SERVER": "0"},
+    )
     assert split(alone_process.stdout, folders, alone_process.returncode) == parts, "served or not, the same"
     for name in folders:
         folder = tmp_path / "trees" / name
-        alone = subprocess.run([tsc, "--noEmit", "--pretty", "false", "--skipLibCheck", "-p", "."], cwd=folder,
-                               capture_output=True, text=True, check=False)
+        alone = subprocess.run(
+            [tsc, "--noEmit", "--pretty", "false", "--skipLibCheck", "-p", "."],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert parts[name][0] != 0 and alone.returncode != 0, name
         assert parse(parts[name][1], str(folder)) == parse(alone.stdout, str(folder)), name
         assert "error TS" in parts[name][1], name
 
 
 # --- diagnostics and matching ------------------------------------------------------------------
+
 
 def test_the_common_formats_are_parsed() -> None:
     root = "/tmp/x/merged"
@@ -164,9 +178,15 @@ def test_the_common_formats_are_parsed() -> None:
         """)
     found = parse(out, root)
     assert [(d.path, d.line, d.rule) for d in found] == [
-        ("src/a.ts", 3, "TS2345"), ("pay/pay.go", 3, ""), ("hello/hello.go", 9, ""), ("pkg/b.py", 4, "arg-type"),
-        ("pkg/b.py", 1, "missing-module-member"), ("pkg/b.py", 6, "missing-attribute"),
-        ("pkg/c.py", 5, "reportOptionalMemberAccess"), ("src/main.rs", 3, "E0425")]
+        ("src/a.ts", 3, "TS2345"),
+        ("pay/pay.go", 3, ""),
+        ("hello/hello.go", 9, ""),
+        ("pkg/b.py", 4, "arg-type"),
+        ("pkg/b.py", 1, "missing-module-member"),
+        ("pkg/b.py", 6, "missing-attribute"),
+        ("pkg/c.py", 5, "reportOptionalMemberAccess"),
+        ("src/main.rs", 3, "E0425"),
+    ]
     assert found[3].message == 'Argument 1 to "f" has incompatible type "str"; expected "int"'
 
 
@@ -194,6 +214,7 @@ def test_a_merge_that_no_longer_parses_is_a_finding() -> None:
 
 
 # --- the verdict, end to end on inline repositories ----------------------------------------------
+
 
 def repo_with(tmp_path: Path, base: dict, ours: dict, theirs: dict) -> tuple[Path, str]:
     repo = tmp_path / "repo"
@@ -235,18 +256,22 @@ def test_a_plan_differential_command_blames_only_what_the_merge_adds(tmp_path: P
     analyser = Analyser(name="lint", command=f"{sys.executable} lint.py")
     verdict = verdict_for(repo, merged, analysers=[analyser])
     assert verdict["passed"], "each side's TODO is its own, and old.txt's was there before"
-    assert verdict["analysers"][0]["diagnostics"] == {"ours": 2, "theirs": 2, "merged": 3}, \
+    assert verdict["analysers"][0]["diagnostics"] == {"ours": 2, "theirs": 2, "merged": 3}, (
         "nothing new against the sides: the base was not needed"
+    )
 
     repo2, merged2 = repo_with(tmp_path / "two", base, {"a.txt": "one\nTO\n"}, {"a.txt": "one\n", "c.txt": "x\n"})
     assert verdict_for(repo2, merged2, analysers=[analyser])["passed"]
 
 
 def test_a_new_diagnostic_names_file_line_rule_and_both_sides(tmp_path: Path) -> None:
-    script = ("import pathlib\nnames = {p.read_text().strip() for p in pathlib.Path('.').glob('*.name')}\n"
-              "if {'alpha', 'beta'} <= names:\n    print('z.name:2:1: error: alpha and beta together [pair]')\n")
-    repo, merged = repo_with(tmp_path, {"chk.py": script, "z.name": "zed\n"}, {"a.name": "alpha\n"},
-                             {"b.name": "beta\n"})
+    script = (
+        "import pathlib\nnames = {p.read_text().strip() for p in pathlib.Path('.').glob('*.name')}\n"
+        "if {'alpha', 'beta'} <= names:\n    print('z.name:2:1: error: alpha and beta together [pair]')\n"
+    )
+    repo, merged = repo_with(
+        tmp_path, {"chk.py": script, "z.name": "zed\n"}, {"a.name": "alpha\n"}, {"b.name": "beta\n"}
+    )
     verdict = verdict_for(repo, merged, analysers=[Analyser(name="pairs", command=f"{sys.executable} chk.py")])
     assert verdict["blocking"] and verdict["cause"] == "semantic conflict: 1 new_diagnostic"
     [finding] = verdict["findings"]
@@ -256,8 +281,12 @@ def test_a_new_diagnostic_names_file_line_rule_and_both_sides(tmp_path: Path) ->
 
 
 def test_a_missing_tool_is_a_visible_verdict_that_blocks_nothing(tmp_path: Path) -> None:
-    repo, merged = repo_with(tmp_path, {"tsconfig.json": "{}\n", "a.ts": "export const a = 1;\n"},
-                             {"b.ts": "export const b = 1;\n"}, {"c.ts": "export const c = 1;\n"})
+    repo, merged = repo_with(
+        tmp_path,
+        {"tsconfig.json": "{}\n", "a.ts": "export const a = 1;\n"},
+        {"b.ts": "export const b = 1;\n"},
+        {"c.ts": "export const c = 1;\n"},
+    )
     gone = Analyser(name="tsc --noEmit", command="no-such-tsc-here --noEmit")
     verdict = verdict_for(repo, merged, analysers=[gone])
     assert verdict["passed"] and not verdict["blocking"] and not verdict["findings"]
@@ -270,8 +299,7 @@ def test_pyrefly_comes_with_bosun_and_without_it_the_verdict_says_so(tmp_path: P
     absent anyway (--no-deps, a platform without its wheel) each Python merge's verdict names it."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert any(d.replace(" ", "").startswith("pyrefly==") for d in project["dependencies"])
-    repo, merged = repo_with(tmp_path, {"a.py": "def f(x):\n    return x\n"}, {"b.py": "B = 1\n"},
-                             {"c.py": "C = 2\n"})
+    repo, merged = repo_with(tmp_path, {"a.py": "def f(x):\n    return x\n"}, {"b.py": "B = 1\n"}, {"c.py": "C = 2\n"})
     base_python = getattr(sys, "_base_executable", sys.executable)
     if (Path(base_python).parent / "pyrefly").exists() or shutil.which("pyrefly", path="/usr/bin:/bin"):
         pytest.skip("no interpreter here without pyrefly beside it")
@@ -285,13 +313,19 @@ def test_pyrefly_comes_with_bosun_and_without_it_the_verdict_says_so(tmp_path: P
         print(json.dumps(semantic_verdict(GitRepo({str(repo)!r}), "ours", "theirs", {merged!r},
                                           SemanticSettings(ALL_SEVERITY))))
         """)
-    run = subprocess.run([base_python, "-c", script], capture_output=True, text=True, check=False,
-                         env={**os.environ, "PATH": "/usr/bin:/bin"})
+    run = subprocess.run(
+        [base_python, "-c", script],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PATH": "/usr/bin:/bin"},
+    )
     assert run.returncode == 0, run.stderr
     verdict = json.loads(run.stdout)
     assert verdict["passed"] and "not checked: pyrefly: pyrefly is not installed" in verdict["cause"]
-    assert verdict["analysers"] == [{**verdict["analysers"][0], "analyser": "pyrefly",
-                                     "skipped": "pyrefly is not installed (not on PATH)"}]
+    assert verdict["analysers"] == [
+        {**verdict["analysers"][0], "analyser": "pyrefly", "skipped": "pyrefly is not installed (not on PATH)"}
+    ]
 
 
 def test_results_are_cached_by_tree_and_a_merge_equal_to_a_side_runs_nothing(tmp_path: Path) -> None:
@@ -300,8 +334,9 @@ def test_results_are_cached_by_tree_and_a_merge_equal_to_a_side_runs_nothing(tmp
     repo, merged = repo_with(tmp_path, {"a": "1\n"}, {"b": "2\n"}, {"c": "3\n"})
     cache = Cache()
     versions = {"base": "base", "ours": "ours", "theirs": "theirs", "merged": merged}
-    assert differential(repo, analyser, versions, cache=cache).ran == 2, "the unit's branch and the base only when " \
-        "the merge shows something the integration branch does not"
+    assert differential(repo, analyser, versions, cache=cache).ran == 2, (
+        "the unit's branch and the base only when the merge shows something the integration branch does not"
+    )
     assert differential(repo, analyser, versions, cache=cache).ran == 0
     assert counter.read_text().count("x") == 2
     assert differential(repo, analyser, {**versions, "merged": "ours"}, cache=cache).ran == 0
@@ -331,6 +366,7 @@ def test_the_plan_marks_checks_differential_and_says_what_is_wrong(tmp_path: Pat
 
 def test_a_plan_differential_command_runs_in_the_gates_sandbox(tmp_path: Path) -> None:
     from bosun.orchestration.sandbox.probe import probe
+
     ok, reason = probe()
     if not ok:
         pytest.skip(f"no sandbox here: {reason}")

@@ -10,10 +10,10 @@ import sys
 import time
 from pathlib import Path
 
+from conftest import BackgroundRun, bosun, first_parent_merges, git, write_unit
+
 from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.session import open_session
-
-from conftest import BackgroundRun, bosun, first_parent_merges, git, write_unit
 
 DIAMOND = [
     {"id": "a", "scope": ["src/a.py"]},
@@ -77,8 +77,10 @@ def test_conflict_is_handed_back_with_markers_and_resolved(project) -> None:
         {"write": "src/shared.py", "content": resolved},
         {"commit": "resolve the conflict"},
     ]
-    script = {"x": [write_unit("src/shared.py", "X = 1\n"), attempt_two],
-              "y": [write_unit("src/shared.py", "Y = 2\n"), attempt_two]}
+    script = {
+        "x": [write_unit("src/shared.py", "X = 1\n"), attempt_two],
+        "y": [write_unit("src/shared.py", "Y = 2\n"), attempt_two],
+    }
     repo = project([{"id": "x"}, {"id": "y"}], script)
     result = bosun("run", "--headless", cwd=repo)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -90,10 +92,13 @@ def test_conflict_is_handed_back_with_markers_and_resolved(project) -> None:
 
 
 def test_gate_failure_is_handed_back_with_output_and_fixed(project) -> None:
-    fix = [{"run": ["sh", "-c", 'grep -q "broken files" "$BOSUN_TASK_FILE"'], "check": True},
-           *write_unit("src/calc.py", "VALUE = 2\n", "fix")]
-    repo = project([{"id": "calc", "scope": ["src/calc.py"]}],
-                   {"calc": [write_unit("src/calc.py", "BROKEN = 1\n"), fix]})
+    fix = [
+        {"run": ["sh", "-c", 'grep -q "broken files" "$BOSUN_TASK_FILE"'], "check": True},
+        *write_unit("src/calc.py", "VALUE = 2\n", "fix"),
+    ]
+    repo = project(
+        [{"id": "calc", "scope": ["src/calc.py"]}], {"calc": [write_unit("src/calc.py", "BROKEN = 1\n"), fix]}
+    )
     result = bosun("run", "--headless", cwd=repo)
     assert result.returncode == 0, result.stdout + result.stderr
     session = open_session(GitRepo(repo))
@@ -117,13 +122,20 @@ def test_gate_failures_stop_at_max_attempts_and_wait_for_a_human(project) -> Non
 
 
 def test_human_decisions_from_a_second_process(project) -> None:
-    note_checked = [{"run": ["sh", "-c", 'grep -q "use a constant" "$BOSUN_TASK_FILE"'], "check": True},
-                    *write_unit("src/two.py", "TWO = 2\n", "use a constant")]
-    script = {"one": [write_unit("src/one.py", "ONE = 1\n")],
-              "two": [write_unit("src/two.py", "TWO = 1 + 1\n"), note_checked],
-              "three": [[{"exit": 3}], write_unit("src/three.py", "THREE = 3\n")]}
-    units = [{"id": "one", "scope": ["src/one.py"]}, {"id": "two", "scope": ["src/two.py"]},
-             {"id": "three", "scope": ["src/three.py"], "agent": "ada"}]
+    note_checked = [
+        {"run": ["sh", "-c", 'grep -q "use a constant" "$BOSUN_TASK_FILE"'], "check": True},
+        *write_unit("src/two.py", "TWO = 2\n", "use a constant"),
+    ]
+    script = {
+        "one": [write_unit("src/one.py", "ONE = 1\n")],
+        "two": [write_unit("src/two.py", "TWO = 1 + 1\n"), note_checked],
+        "three": [[{"exit": 3}], write_unit("src/three.py", "THREE = 3\n")],
+    }
+    units = [
+        {"id": "one", "scope": ["src/one.py"]},
+        {"id": "two", "scope": ["src/two.py"]},
+        {"id": "three", "scope": ["src/three.py"], "agent": "ada"},
+    ]
     repo = project(units, script, merge="manual")
     run = BackgroundRun(repo, "run", "--headless", "--json", "--wait")
     try:
@@ -174,8 +186,10 @@ def test_cancel_from_a_second_process_stops_a_running_agent(project) -> None:
 
 
 def test_sigkill_mid_session_then_resume_merges_every_unit_once(project) -> None:
-    units = [{"id": f"u{i}", "scope": [f"src/u{i}.py"], **({"depends_on": [f"u{i - 2}"]} if i >= 2 else {})}
-             for i in range(6)]
+    units = [
+        {"id": f"u{i}", "scope": [f"src/u{i}.py"], **({"depends_on": [f"u{i - 2}"]} if i >= 2 else {})}
+        for i in range(6)
+    ]
     script = {u["id"]: [[{"sleep": 0.3}, *write_unit(f"src/{u['id']}.py", f"V{u['id']} = 1\n")]] for u in units}
     repo = project(units, script)
     run = BackgroundRun(repo, "run", "--headless", "--json")
@@ -218,9 +232,11 @@ def test_an_agent_that_exits_without_a_commit_fails(project) -> None:
 
 
 def test_out_of_scope_commits_are_held(project) -> None:
-    repo = project([{"id": "narrow", "scope": ["src/narrow.py"]}],
-                   {"narrow": [[*write_unit("src/narrow.py", "N = 1\n"), *write_unit("src/other.py", "O = 1\n")]]},
-                   handback="manual")
+    repo = project(
+        [{"id": "narrow", "scope": ["src/narrow.py"]}],
+        {"narrow": [[*write_unit("src/narrow.py", "N = 1\n"), *write_unit("src/other.py", "O = 1\n")]]},
+        handback="manual",
+    )
     assert bosun("run", "--headless", cwd=repo).returncode == 1
     status = json.loads(bosun("status", "--json", cwd=repo).stdout)
     unit = status["units"][0]
@@ -251,8 +267,14 @@ def test_an_agent_past_its_timeout_is_killed_with_its_whole_group(project, tmp_p
 
 def test_a_gate_past_its_timeout_is_killed_and_fails(project, tmp_path: Path) -> None:
     pid_file = tmp_path / "gate-child.pid"
-    repo = project([{"id": "a"}], {"a": [write_unit("src/a.py", "A = 1\n")]}, handback="manual",
-                   gate=f"sleep 60 & echo $! > {pid_file}; wait", gate_timeout="1s", sandbox="off")
+    repo = project(
+        [{"id": "a"}],
+        {"a": [write_unit("src/a.py", "A = 1\n")]},
+        handback="manual",
+        gate=f"sleep 60 & echo $! > {pid_file}; wait",
+        gate_timeout="1s",
+        sandbox="off",
+    )
     result = bosun("run", "--headless", cwd=repo)
     assert result.returncode == 1
     status = json.loads(bosun("status", "--json", cwd=repo).stdout)
@@ -279,8 +301,12 @@ def test_an_integration_branch_moved_behind_bosuns_back_stops_the_session(projec
 
 
 def test_cancelling_with_dependents_lets_the_session_finish(project) -> None:
-    units = [{"id": "base"}, {"id": "mid", "depends_on": ["base"]}, {"id": "top", "depends_on": ["mid"]},
-             {"id": "other"}]
+    units = [
+        {"id": "base"},
+        {"id": "mid", "depends_on": ["base"]},
+        {"id": "top", "depends_on": ["mid"]},
+        {"id": "other"},
+    ]
     script = {"base": [[{"exit": 3}]], "other": [write_unit("src/other.py", "O = 1\n")]}
     repo = project(units, script)
     assert bosun("run", "--headless", cwd=repo).returncode == 1  # base failed; mid and top wait on it

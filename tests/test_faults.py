@@ -20,13 +20,12 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import AWAIT_GO, BackgroundRun, bosun, first_parent_merges, git, write_unit
+from test_engine import assert_integration_green
 
 from bosun.orchestration.faults import POINTS
 from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.session import open_session
-
-from conftest import AWAIT_GO, BackgroundRun, bosun, first_parent_merges, git, write_unit
-from test_engine import assert_integration_green
 
 KILLED = -signal.SIGKILL
 
@@ -95,8 +94,9 @@ def test_the_supervisor_killed_mid_hand_out_resumes_and_loses_nothing(project, p
 
 
 def _claim_mode(project):
-    return project([{"id": "one", "scope": ["src/one.py"]}], {}, agents={"me": {"kind": "external"}},
-                   mode="claim", lease="2s")
+    return project(
+        [{"id": "one", "scope": ["src/one.py"]}], {}, agents={"me": {"kind": "external"}}, mode="claim", lease="2s"
+    )
 
 
 def _finish_claimed(repo: Path) -> None:
@@ -157,10 +157,13 @@ def test_a_revoke_killed_before_the_worktree_went_leaves_a_claimable_unit(projec
 
 def test_a_takeover_killed_before_the_claim_changed_hands_can_be_taken_again(project):
     units = [{"id": "left"}, {"id": "right", "agent": "bob"}]
-    script = {"left": [write_unit("src/shared.py", "VALUE = 'left'\n")],
-              "right": [[AWAIT_GO] + write_unit("src/shared.py", "VALUE = 'right'\n")]}
+    script = {
+        "left": [write_unit("src/shared.py", "VALUE = 'left'\n")],
+        "right": [[AWAIT_GO] + write_unit("src/shared.py", "VALUE = 'right'\n")],
+    }
     repo = project(units, script, max_agents=2, handback="manual")
     from conftest import BackgroundRun
+
     run = BackgroundRun(repo, "run", "--headless", "--json")
     run.wait_for("merged", "left")
     (repo / ".bosun" / "worktrees" / "right" / ".go").write_text("")

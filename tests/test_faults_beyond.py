@@ -9,21 +9,34 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import AWAIT_GO, BackgroundRun, bosun, release, write_unit
 
 
 def test_sixteen_concurrent_commands_against_a_busy_store_all_answer(project):
-    repo = project([{"id": f"u{i}"} for i in range(4)],
-                   {f"u{i}": [[AWAIT_GO] + write_unit(f"src/u{i}.py", "X = 1\n")] for i in range(4)},
-                   merge="manual")
+    repo = project(
+        [{"id": f"u{i}"} for i in range(4)],
+        {f"u{i}": [[AWAIT_GO] + write_unit(f"src/u{i}.py", "X = 1\n")] for i in range(4)},
+        merge="manual",
+    )
     run = BackgroundRun(repo, "run", "--headless", "--json", "--wait")
-    for i in range(2):
+    for _ in range(2):
         run.wait_for("running")
-    commands = [["status", "--json"]] * 12 + [["approve", "u0"], ["handback", "u1"], ["board", "--json"],
-                                               ["graph", "--format", "json"]]
-    procs = [subprocess.Popen([sys.executable, "-m", "bosun.app.cli.main", *args], cwd=repo, text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for args in commands]
+    commands = [["status", "--json"]] * 12 + [
+        ["approve", "u0"],
+        ["handback", "u1"],
+        ["board", "--json"],
+        ["graph", "--format", "json"],
+    ]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bosun.app.cli.main", *args],
+            cwd=repo,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for args in commands
+    ]
     results = [(p.wait(timeout=120), p.stdout.read(), p.stderr.read()) for p in procs]
     for (code, out, err), args in zip(results, commands):
         assert "Traceback" not in err and "locked" not in err, (args, err)

@@ -10,8 +10,9 @@ from bosun.orchestration.plan import parse_plan
 
 
 def plan(edges: dict[str, list[str]]):
-    text = "[agents.a]\nkind = \"external\"\n" + "".join(
-        f'[[units]]\nid = "{u}"\nprompt = "p"\ndepends_on = {json.dumps(deps)}\n' for u, deps in edges.items())
+    text = '[agents.a]\nkind = "external"\n' + "".join(
+        f'[[units]]\nid = "{u}"\nprompt = "p"\ndepends_on = {json.dumps(deps)}\n' for u, deps in edges.items()
+    )
     return parse_plan(text, Path("bosun.toml"))
 
 

@@ -26,8 +26,9 @@ class PlanGraphApp(App):
         graph = random_dag(200, seed=7)
         view = self.query_one(GraphView)
         view.set_graph(graph, list(graph))
-        view.update_units({unit: UnitLook(STATES[i % len(STATES)], AGENTS[i % len(AGENTS)])
-                           for i, unit in enumerate(graph)})
+        view.update_units(
+            {unit: UnitLook(STATES[i % len(STATES)], AGENTS[i % len(AGENTS)]) for i, unit in enumerate(graph)}
+        )
         view.border_title = "Graph · 200 units"
         view.focus()
 

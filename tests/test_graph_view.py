@@ -148,8 +148,9 @@ async def test_panning_moves_the_view_and_leaves_the_selection():
         assert view.scroll_offset.y == 2 * view.PAN_Y and view.scroll_offset.x == 2 * view.PAN_X
         assert view.selected == first and len(app.selections) == seen, "the selection stays put"
         box = view.layout_data.boxes[first]
-        assert box.y + BOX_HEIGHT <= view.scroll_offset.y or box.x + BOX_WIDTH <= view.scroll_offset.x, \
+        assert box.y + BOX_HEIGHT <= view.scroll_offset.y or box.x + BOX_WIDTH <= view.scroll_offset.x, (
             "the selected box is out of view"
+        )
         await pilot.press("K", "H")
         assert (view.scroll_offset.x, view.scroll_offset.y) == (view.PAN_X, view.PAN_Y)
         view.post_message(events.MouseScrollDown(view, 5, 5, 0, 1, 0, False, False, False))
@@ -240,10 +241,10 @@ async def test_on_the_screen_z_pans_and_e_work_from_any_pane(tmp_path, monkeypat
     reach the graph from another pane, and `e` opens the newest event in full."""
     import time
 
-    from bosun.widgets.event_log import EventDetail, EventLog
-
     from harness import DrivenApp
     from scenes import build_scene, frozen, local_times_in_utc
+
+    from bosun.widgets.event_log import EventDetail, EventLog
 
     local_times_in_utc(monkeypatch)
     session = build_scene(tmp_path / "scene", monkeypatch)

@@ -11,10 +11,23 @@ KEY = "sk-test-1234"
 
 
 def model_repo(project, base_url: str, scope=("src/calc.py",), **project_keys):
-    agents = {"llm": {"kind": "model", "base_url": base_url, "model": "test-model", "api_key_env": "TEST_LLM_KEY",
-                      "price_in": 3.0, "price_out": 15.0}}
-    return project([{"id": "calc", "scope": list(scope), "prompt": "Add VALUE = 2 to src/calc.py"}], {},
-                   agents=agents, extra_files={"src/calc.py": "VALUE = 1\n"}, **project_keys)
+    agents = {
+        "llm": {
+            "kind": "model",
+            "base_url": base_url,
+            "model": "test-model",
+            "api_key_env": "TEST_LLM_KEY",
+            "price_in": 3.0,
+            "price_out": 15.0,
+        }
+    }
+    return project(
+        [{"id": "calc", "scope": list(scope), "prompt": "Add VALUE = 2 to src/calc.py"}],
+        {},
+        agents=agents,
+        extra_files={"src/calc.py": "VALUE = 1\n"},
+        **project_keys,
+    )
 
 
 def run(repo):
@@ -45,8 +58,11 @@ def test_a_good_answer_is_applied_committed_and_merged_with_its_usage(project) -
 
 
 def test_429_and_500_are_retried(project) -> None:
-    replies = [(429, {"error": "slow down"}, {"retry-after": "0"}), (500, "oops", {}),
-               (200, completion(edits({"src/calc.py": "VALUE = 2\n"})), {})]
+    replies = [
+        (429, {"error": "slow down"}, {"retry-after": "0"}),
+        (500, "oops", {}),
+        (200, completion(edits({"src/calc.py": "VALUE = 2\n"})), {}),
+    ]
     with FakeOpenAI(replies) as server:
         repo = model_repo(project, server.base_url)
         result = run(repo)

@@ -13,8 +13,12 @@ AIDER_USAGE = "Tokens: 5.0k sent, 1.2k received. Cost: $0.05 message, $0.05 sess
 
 def test_a_unit_waiting_for_approval_is_announced_to_the_notify_hook(project, tmp_path):
     heard = tmp_path / "heard.jsonl"
-    repo = project([{"id": "a"}], {"a": [write_unit("src/a.py", "A = 1\n")]}, merge="manual",
-                   notify=f"cat >> '{heard}'; echo >> '{heard}'")
+    repo = project(
+        [{"id": "a"}],
+        {"a": [write_unit("src/a.py", "A = 1\n")]},
+        merge="manual",
+        notify=f"cat >> '{heard}'; echo >> '{heard}'",
+    )
     result = bosun("run", "--headless", "--json", cwd=repo)
     assert result.returncode == 1
     events = [json.loads(line) for line in result.stdout.splitlines()]
@@ -26,8 +30,10 @@ def test_a_unit_waiting_for_approval_is_announced_to_the_notify_hook(project, tm
 
 def test_the_plan_checks_budgets_and_notify(tmp_path):
     plan = tmp_path / "bosun.toml"
-    plan.write_text('[project]\nnotify = 3\nbudget = { tokens = -1 }\n[agents.a]\nkind = "external"\n'
-                    'budget = { dollars = 2 }\n[[units]]\nid = "x"\nprompt = "p"\nbudget = { usd = "lots" }\n')
+    plan.write_text(
+        '[project]\nnotify = 3\nbudget = { tokens = -1 }\n[agents.a]\nkind = "external"\n'
+        'budget = { dollars = 2 }\n[[units]]\nid = "x"\nprompt = "p"\nbudget = { usd = "lots" }\n'
+    )
     result = bosun("validate", str(plan), cwd=tmp_path)
     assert result.returncode == 2
     assert "project.notify: must be a command" in result.stderr
@@ -54,8 +60,11 @@ def test_an_agent_over_its_units_budget_is_stopped_and_the_unit_waits(project):
 
 def test_a_spent_session_budget_starts_nothing_new(project):
     steps = [{"run": ["sh", "-c", f"echo '{AIDER_USAGE}'"]}, *write_unit("src/a.py", "A = 1\n")]
-    repo = project([{"id": "a"}, {"id": "b", "depends_on": ["a"]}],
-                   {"a": [steps], "b": [write_unit("src/b.py", "B = 1\n")]}, budget={"usd": 0.01})
+    repo = project(
+        [{"id": "a"}, {"id": "b", "depends_on": ["a"]}],
+        {"a": [steps], "b": [write_unit("src/b.py", "B = 1\n")]},
+        budget={"usd": 0.01},
+    )
     result = bosun("run", "--headless", "--json", cwd=repo)
     assert result.returncode == 1
     events = [json.loads(line) for line in result.stdout.splitlines()]

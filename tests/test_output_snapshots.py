@@ -9,49 +9,123 @@ import json
 import time
 
 import pytest
-
-from bosun.widgets.graph_view import GraphView
-from bosun.widgets.output_view import OutputView
-
 from harness import DrivenApp
 from scenes import build_scene, frozen, local_times_in_utc
 from screen_kit import SIZE
 
+from bosun.widgets.graph_view import GraphView
+from bosun.widgets.output_view import OutputView
+
 WT = "/home/me/calc/.bosun/worktrees/parser/"
 CLAUDE_LOG = [
     {"type": "system", "subtype": "init", "cwd": WT, "model": "claude-sonnet-4-5", "tools": ["Bash", "Edit", "Write"]},
-    {"type": "assistant", "message": {"id": "m1", "content": [
-        {"type": "text", "text": "I'll start with the tokens the parser gets, then write a recursive-descent "
-                                 "parser for + - * / and parentheses, with a test for each precedence rule."},
-        {"type": "tool_use", "id": "t1", "name": "Read", "input": {"file_path": WT + "src/calc/tokens.py"}}],
-        "usage": {"input_tokens": 8200, "output_tokens": 95}}},
-    {"type": "user", "message": {"content": [{"type": "tool_result", "tool_use_id": "t1",
-                                              "content": "def tokenize(text):\n    return text.split()\n"}]}},
-    {"type": "assistant", "message": {"id": "m2", "content": [
-        {"type": "tool_use", "id": "t2", "name": "Write",
-         "input": {"file_path": WT + "src/calc/parser.py", "content": "def parse(tokens): ..."}}],
-        "usage": {"input_tokens": 9100, "output_tokens": 610}}},
-    {"type": "user", "message": {"content": [{"type": "tool_result", "tool_use_id": "t2",
-                                              "content": "File created successfully at: " + WT + "src/calc/parser.py"}]}},
-    {"type": "assistant", "message": {"id": "m3", "content": [
-        {"type": "tool_use", "id": "t3", "name": "Bash", "input": {"command": "python -m pytest -q tests/test_parser.py"}}],
-        "usage": {"input_tokens": 9900, "output_tokens": 42}}},
-    {"type": "user", "message": {"content": [{"type": "tool_result", "tool_use_id": "t3", "is_error": True,
-                                              "content": "F.\nFAILED tests/test_parser.py::test_precedence\n"
-                                                         "AssertionError: assert 9 == 7\n1 failed, 1 passed in 0.04s"}]}},
-    {"type": "assistant", "message": {"id": "m4", "content": [
-        {"type": "text", "text": "Multiplication binds looser than it should: `term` must call `factor`."},
-        {"type": "tool_use", "id": "t4", "name": "Edit", "input": {"file_path": WT + "src/calc/parser.py"}}],
-        "usage": {"input_tokens": 10400, "output_tokens": 120}}},
+    {
+        "type": "assistant",
+        "message": {
+            "id": "m1",
+            "content": [
+                {
+                    "type": "text",
+                    "text": "I'll start with the tokens the parser gets, then write a recursive-descent "
+                    "parser for + - * / and parentheses, with a test for each precedence rule.",
+                },
+                {"type": "tool_use", "id": "t1", "name": "Read", "input": {"file_path": WT + "src/calc/tokens.py"}},
+            ],
+            "usage": {"input_tokens": 8200, "output_tokens": 95},
+        },
+    },
+    {
+        "type": "user",
+        "message": {
+            "content": [
+                {
+                    "type": "tool_result",
+                    "tool_use_id": "t1",
+                    "content": "def tokenize(text):\n    return text.split()\n",
+                }
+            ]
+        },
+    },
+    {
+        "type": "assistant",
+        "message": {
+            "id": "m2",
+            "content": [
+                {
+                    "type": "tool_use",
+                    "id": "t2",
+                    "name": "Write",
+                    "input": {"file_path": WT + "src/calc/parser.py", "content": "def parse(tokens): ..."},
+                }
+            ],
+            "usage": {"input_tokens": 9100, "output_tokens": 610},
+        },
+    },
+    {
+        "type": "user",
+        "message": {
+            "content": [
+                {
+                    "type": "tool_result",
+                    "tool_use_id": "t2",
+                    "content": "File created successfully at: " + WT + "src/calc/parser.py",
+                }
+            ]
+        },
+    },
+    {
+        "type": "assistant",
+        "message": {
+            "id": "m3",
+            "content": [
+                {
+                    "type": "tool_use",
+                    "id": "t3",
+                    "name": "Bash",
+                    "input": {"command": "python -m pytest -q tests/test_parser.py"},
+                }
+            ],
+            "usage": {"input_tokens": 9900, "output_tokens": 42},
+        },
+    },
+    {
+        "type": "user",
+        "message": {
+            "content": [
+                {
+                    "type": "tool_result",
+                    "tool_use_id": "t3",
+                    "is_error": True,
+                    "content": "F.\nFAILED tests/test_parser.py::test_precedence\n"
+                    "AssertionError: assert 9 == 7\n1 failed, 1 passed in 0.04s",
+                }
+            ]
+        },
+    },
+    {
+        "type": "assistant",
+        "message": {
+            "id": "m4",
+            "content": [
+                {"type": "text", "text": "Multiplication binds looser than it should: `term` must call `factor`."},
+                {"type": "tool_use", "id": "t4", "name": "Edit", "input": {"file_path": WT + "src/calc/parser.py"}},
+            ],
+            "usage": {"input_tokens": 10400, "output_tokens": 120},
+        },
+    },
 ]
-PLAIN_LOG = ("Aider v0.86.1\nModel: openai/gpt-x with whole edit format\n"
-             "\x1b[32mApplied edit to src/calc/parser.py\x1b[0m\n"
-             "\x1b[33mWarning: tests/test_parser.py is not in the chat\x1b[0m\n"
-             "\x1b[1;31mError:\x1b[0m the edit to \x1b[1msrc/calc/__init__.py\x1b[0m was refused\n"
-             "Tokens: 5.0k sent, 1.2k received. Cost: $0.05 message, $0.05 session.\n")
-COLOURED_PYTEST = ("\x1b[32m.\x1b[0m\x1b[32m.\x1b[0m\x1b[33ms\x1b[0m\x1b[32m.\x1b[0m\x1b[32m.\x1b[0m"
-                   "\x1b[32m                                               [100%]\x1b[0m\n"
-                   "\x1b[32m\x1b[1m4 passed\x1b[0m, \x1b[33m1 skipped\x1b[0m\x1b[32m in 0.03s\x1b[0m\n")
+PLAIN_LOG = (
+    "Aider v0.86.1\nModel: openai/gpt-x with whole edit format\n"
+    "\x1b[32mApplied edit to src/calc/parser.py\x1b[0m\n"
+    "\x1b[33mWarning: tests/test_parser.py is not in the chat\x1b[0m\n"
+    "\x1b[1;31mError:\x1b[0m the edit to \x1b[1msrc/calc/__init__.py\x1b[0m was refused\n"
+    "Tokens: 5.0k sent, 1.2k received. Cost: $0.05 message, $0.05 session.\n"
+)
+COLOURED_PYTEST = (
+    "\x1b[32m.\x1b[0m\x1b[32m.\x1b[0m\x1b[33ms\x1b[0m\x1b[32m.\x1b[0m\x1b[32m.\x1b[0m"
+    "\x1b[32m                                               [100%]\x1b[0m\n"
+    "\x1b[32m\x1b[1m4 passed\x1b[0m, \x1b[33m1 skipped\x1b[0m\x1b[32m in 0.03s\x1b[0m\n"
+)
 """pytest -q with colour on, as the gate's output tail holds it."""
 
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 import asyncio
 import json
 
+from conftest import AWAIT_GO, bosun, release, write_unit
+from screen_kit import SIZE, open_app
+
 from bosun.widgets.gate_pane import GatePane
 from bosun.widgets.graph_view import GraphView
 from bosun.widgets.output_view import OutputView
-
-from conftest import AWAIT_GO, bosun, release, write_unit
-from screen_kit import SIZE, open_app
 
 
 def say(*events: dict) -> dict:
@@ -24,17 +24,38 @@ def say(*events: dict) -> dict:
 
 
 INIT = {"type": "system", "subtype": "init", "model": "claude-test", "tools": ["Bash", "Write"]}
-TOOL = {"type": "assistant", "message": {"id": "m1", "content": [
-    {"type": "tool_use", "id": "t1", "name": "Bash", "input": {"command": "pytest -q tests/test_calc.py"}}],
-    "usage": {"input_tokens": 1500, "output_tokens": 40}}}
-RESULT = {"type": "user", "message": {"content": [
-    {"type": "tool_result", "tool_use_id": "t1", "content": "3 passed in 0.02s"}]}}
-SAID = {"type": "assistant", "message": {"id": "m2", "content": [{"type": "text", "text": "All three tests pass."}],
-                                         "usage": {"input_tokens": 1600, "output_tokens": 12}}}
-DONE = {"type": "result", "subtype": "success", "is_error": False, "num_turns": 2, "total_cost_usd": 0.0123,
-        "usage": {"input_tokens": 3100, "output_tokens": 52}}
+TOOL = {
+    "type": "assistant",
+    "message": {
+        "id": "m1",
+        "content": [
+            {"type": "tool_use", "id": "t1", "name": "Bash", "input": {"command": "pytest -q tests/test_calc.py"}}
+        ],
+        "usage": {"input_tokens": 1500, "output_tokens": 40},
+    },
+}
+RESULT = {
+    "type": "user",
+    "message": {"content": [{"type": "tool_result", "tool_use_id": "t1", "content": "3 passed in 0.02s"}]},
+}
+SAID = {
+    "type": "assistant",
+    "message": {
+        "id": "m2",
+        "content": [{"type": "text", "text": "All three tests pass."}],
+        "usage": {"input_tokens": 1600, "output_tokens": 12},
+    },
+}
+DONE = {
+    "type": "result",
+    "subtype": "success",
+    "is_error": False,
+    "num_turns": 2,
+    "total_cost_usd": 0.0123,
+    "usage": {"input_tokens": 3100, "output_tokens": 52},
+}
 
-COLOURED = r"printf '\033[32m.....\033[0m\033[31mF\033[0m\n\033[31m\033[1m1 failed\033[0m, \033[32m5 passed\033[0m\033[31m in 0.03s\033[0m\n'"
+COLOURED = r"printf '\033[32m.....\033[0m\033[31mF\033[0m\n\033[31m\033[1m1 failed\033[0m, \033[32m5 passed\033[0m\033[31m in 0.03s\033[0m\n'"  # noqa: E501
 """What pytest prints with colour on: dots in green, the F and the summary in red."""
 
 
@@ -92,8 +113,7 @@ async def test_a_log_that_is_not_a_stream_shows_its_colours(project):
 
 
 async def test_the_gate_pane_renders_coloured_test_output(project):
-    repo = project([{"id": "calc"}], {"calc": [write_unit("src/a.py", "A = 1\n")]}, max_agents=1,
-                   gate=COLOURED)
+    repo = project([{"id": "calc"}], {"calc": [write_unit("src/a.py", "A = 1\n")]}, max_agents=1, gate=COLOURED)
     app = open_app(repo)
     async with app.run_test(size=SIZE) as pilot:
         await app.state("calc", "merged")
@@ -113,8 +133,13 @@ async def test_the_gate_pane_renders_coloured_test_output(project):
 
 def test_status_json_and_the_hand_back_carry_no_escape_codes(project):
     gate = "printf '\\033[31m\\033[1mFAILED\\033[0m tests\\n'; python check.py"
-    fix = [{"run": ["sh", "-c", "grep -q 'broken files' \"$BOSUN_TASK_FILE\" && ! grep -q u001b \"$BOSUN_TASK_FILE\""],
-            "check": True}, *write_unit("src/a.py", "A = 1\n")]
+    fix = [
+        {
+            "run": ["sh", "-c", 'grep -q \'broken files\' "$BOSUN_TASK_FILE" && ! grep -q u001b "$BOSUN_TASK_FILE"'],
+            "check": True,
+        },
+        *write_unit("src/a.py", "A = 1\n"),
+    ]
     repo = project([{"id": "calc"}], {"calc": [write_unit("src/a.py", "BROKEN\n"), fix]}, gate=gate, max_agents=1)
     result = bosun("run", "--headless", "--json", cwd=repo)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -123,6 +148,7 @@ def test_status_json_and_the_hand_back_carry_no_escape_codes(project):
     assert json.loads(status)["units"][0]["state"] == "merged"
     from bosun.orchestration.gitcmd import GitRepo
     from bosun.orchestration.session import open_session
+
     session = open_session(GitRepo(repo))
     try:  # the gate's own record keeps the colours, for the gate pane to render
         assert "\x1b[31m" in session.store.gate_runs()[0].output_tail

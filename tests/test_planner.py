@@ -6,16 +6,23 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bosun.orchestration.plan import load_plan
-
 from conftest import bosun, git
 from fake_openai import FakeOpenAI, completion
 
-GOOD = {"units": [
-    {"id": "lexer", "title": "Lexer", "prompt": "Write src/lexer.py", "depends_on": [], "scope": ["src/lexer.py"]},
-    {"id": "parser", "title": "Parser", "prompt": "Write src/parser.py", "depends_on": ["lexer"],
-     "scope": ["src/parser.py"]},
-]}
+from bosun.orchestration.plan import load_plan
+
+GOOD = {
+    "units": [
+        {"id": "lexer", "title": "Lexer", "prompt": "Write src/lexer.py", "depends_on": [], "scope": ["src/lexer.py"]},
+        {
+            "id": "parser",
+            "title": "Parser",
+            "prompt": "Write src/parser.py",
+            "depends_on": ["lexer"],
+            "scope": ["src/parser.py"],
+        },
+    ]
+}
 
 
 def empty_repo(tmp_path: Path) -> Path:
@@ -29,8 +36,7 @@ def empty_repo(tmp_path: Path) -> Path:
 
 
 def plan_with(repo: Path, url: str, *extra: str, env: dict | None = None):
-    return bosun("plan", "Build a calculator", "--base-url", url, "--model", "planner-model", *extra,
-                 cwd=repo, env=env)
+    return bosun("plan", "Build a calculator", "--base-url", url, "--model", "planner-model", *extra, cwd=repo, env=env)
 
 
 def test_a_valid_proposal_is_written_as_bosun_toml(tmp_path: Path) -> None:
@@ -50,16 +56,18 @@ def test_a_valid_proposal_is_written_as_bosun_toml(tmp_path: Path) -> None:
 
 def test_an_invalid_proposal_is_refused_with_its_problems_and_nothing_written(tmp_path: Path) -> None:
     repo = empty_repo(tmp_path)
-    bad = {"units": [
-        {"id": "a", "prompt": "x", "depends_on": ["b"], "scope": ["src/*"]},
-        {"id": "b", "prompt": "x", "depends_on": ["a"]},
-        {"id": "c", "prompt": "x", "depends_on": ["ghost"], "scope": ["../etc"]},
-    ]}
+    bad = {
+        "units": [
+            {"id": "a", "prompt": "x", "depends_on": ["b"], "scope": ["src/*"]},
+            {"id": "b", "prompt": "x", "depends_on": ["a"]},
+            {"id": "c", "prompt": "x", "depends_on": ["ghost"], "scope": ["../etc"]},
+        ]
+    }
     with FakeOpenAI([(200, completion(json.dumps(bad)), {})]) as server:
         result = plan_with(repo, server.base_url)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
-    problems = lines[lines.index("the proposed plan is invalid; nothing was written:") + 1:]
+    problems = lines[lines.index("the proposed plan is invalid; nothing was written:") + 1 :]
     assert all(line.startswith("bosun.toml") for line in problems)
     text = "\n".join(problems)
     assert "dependency cycle" in text and "unknown unit 'ghost'" in text and "escapes the repository" in text
@@ -69,8 +77,10 @@ def test_an_invalid_proposal_is_refused_with_its_problems_and_nothing_written(tm
 def test_planning_with_a_model_agent_of_an_existing_plan_keeps_what_was_written(tmp_path: Path) -> None:
     repo = empty_repo(tmp_path)
     with FakeOpenAI([(200, completion("```json\n" + json.dumps(GOOD) + "\n```"), {})]) as server:
-        head = ("# my settings\n[project]\ngate = \"true\"\n\n[agents.brain]\nkind = \"model\"\n"
-                f"base_url = \"{server.base_url}\"\nmodel = \"big\"\n")
+        head = (
+            '# my settings\n[project]\ngate = "true"\n\n[agents.brain]\nkind = "model"\n'
+            f'base_url = "{server.base_url}"\nmodel = "big"\n'
+        )
         (repo / "bosun.toml").write_text(head)
         result = bosun("plan", "Build a calculator", "--agent", "brain", cwd=repo)
         assert result.returncode == 0, result.stderr

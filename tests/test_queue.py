@@ -65,8 +65,12 @@ class HeadWatch:
 
     def _watch(self) -> None:
         while not self.done.wait(0.01):
-            head = subprocess.run(["git", "rev-parse", "-q", "--verify", "bosun/integration"], cwd=self.repo,
-                                  capture_output=True, text=True).stdout.strip()
+            head = subprocess.run(
+                ["git", "rev-parse", "-q", "--verify", "bosun/integration"],
+                cwd=self.repo,
+                capture_output=True,
+                text=True,
+            ).stdout.strip()
             if head and (not self.seen or self.seen[-1] != head):
                 self.seen.append(head)
 
@@ -104,8 +108,9 @@ def test_a_bad_unit_in_a_batch_is_found_by_bisection_and_only_it_is_held(project
     script["bad"] = [[AWAIT_GO, *write_unit("src/bad.py", "BROKEN = 1\n")]]
     script["first"] = [write_unit("src/first.py", "FIRST = 1\n")]
     gate, hold = held_gate(tmp_path)
-    repo = project(units_of(names), script, agents=team(7), max_agents=7, gate=gate, batch=8, handback="manual",
-                   sandbox="off")
+    repo = project(
+        units_of(names), script, agents=team(7), max_agents=7, gate=gate, batch=8, handback="manual", sandbox="off"
+    )
     run = BackgroundRun(repo, "run", "--headless", "--json")
     watch = HeadWatch(repo)
     try:
@@ -159,8 +164,9 @@ def test_speculative_parallel_gates_merge_everything_in_order(project) -> None:
 def test_a_flaky_gate_is_retried_once_and_the_unit_merges(project, tmp_path) -> None:
     counter = tmp_path / "runs"
     gate = f"n=$(cat {counter} 2>/dev/null || echo 0); echo $((n+1)) > {counter}; test $n -ge 1 && python check.py"
-    repo = project(units_of(["a"]), {"a": [write_unit("src/a.py", "A = 1\n")]}, gate=gate, gate_retries=1,
-                   sandbox="off")
+    repo = project(
+        units_of(["a"]), {"a": [write_unit("src/a.py", "A = 1\n")]}, gate=gate, gate_retries=1, sandbox="off"
+    )
     result = bosun("run", "--headless", "--json", cwd=repo)
     assert result.returncode == 0, result.stdout + result.stderr
     seen = [json.loads(line) for line in result.stdout.splitlines()]
@@ -171,10 +177,13 @@ def test_a_flaky_gate_is_retried_once_and_the_unit_merges(project, tmp_path) -> 
 
 
 def test_a_real_failure_is_retried_then_handed_back_and_fixed(project) -> None:
-    fix = [{"run": ["sh", "-c", 'grep -q "broken files" "$BOSUN_TASK_FILE"'], "check": True},
-           *write_unit("src/calc.py", "VALUE = 2\n", "fix")]
-    repo = project(units_of(["calc"]), {"calc": [write_unit("src/calc.py", "BROKEN = 1\n"), fix]},
-                   gate_retries=1, gate_parallel=2)
+    fix = [
+        {"run": ["sh", "-c", 'grep -q "broken files" "$BOSUN_TASK_FILE"'], "check": True},
+        *write_unit("src/calc.py", "VALUE = 2\n", "fix"),
+    ]
+    repo = project(
+        units_of(["calc"]), {"calc": [write_unit("src/calc.py", "BROKEN = 1\n"), fix]}, gate_retries=1, gate_parallel=2
+    )
     result = bosun("run", "--headless", "--json", cwd=repo)
     assert result.returncode == 0, result.stdout + result.stderr
     kinds = [json.loads(line)["kind"] for line in result.stdout.splitlines()]
@@ -184,10 +193,13 @@ def test_a_real_failure_is_retried_then_handed_back_and_fixed(project) -> None:
 
 
 def test_dependencies_land_in_order_through_the_queue(project) -> None:
-    units = [{"id": "a", "scope": ["src/a.py"]}, {"id": "b", "scope": ["src/b.py"]},
-             {"id": "c", "depends_on": ["a"], "scope": ["src/c.py"]},
-             {"id": "d", "depends_on": ["a", "b"], "scope": ["src/d.py"]},
-             {"id": "e", "depends_on": ["c"], "scope": ["src/e.py"]}]
+    units = [
+        {"id": "a", "scope": ["src/a.py"]},
+        {"id": "b", "scope": ["src/b.py"]},
+        {"id": "c", "depends_on": ["a"], "scope": ["src/c.py"]},
+        {"id": "d", "depends_on": ["a", "b"], "scope": ["src/d.py"]},
+        {"id": "e", "depends_on": ["c"], "scope": ["src/e.py"]},
+    ]
     script = {u["id"]: [write_unit(f"src/{u['id']}.py", f"{u['id'].upper()} = 1\n")] for u in units}
     repo = project(units, script, agents=team(3), max_agents=3, gate=GATE, gate_parallel=2, batch=2)
     result = bosun("run", "--headless", cwd=repo)
@@ -203,8 +215,9 @@ def test_dependencies_land_in_order_through_the_queue(project) -> None:
 def test_manual_approval_gates_ahead_and_lands_only_what_was_approved(project) -> None:
     names = ["a", "b", "c"]
     script = {n: [write_unit(f"src/{n}.py", f"{n.upper()} = 1\n")] for n in names}
-    repo = project(units_of(names), script, agents=team(3), max_agents=3, merge="manual", gate=GATE,
-                   gate_parallel=3, batch=4)
+    repo = project(
+        units_of(names), script, agents=team(3), max_agents=3, merge="manual", gate=GATE, gate_parallel=3, batch=4
+    )
     run = BackgroundRun(repo, "run", "--headless", "--json", "--wait")
     try:
         for n in names:  # every gate ran before anybody approved anything
@@ -254,8 +267,9 @@ def test_kill_9_at_each_step_of_the_queue_then_resume(project, tmp_path, step) -
     script["bad"] = [[AWAIT_GO, *write_unit("src/bad.py", "BROKEN = 1\n")]]
     script["first"] = [write_unit("src/first.py", "FIRST = 1\n")]
     gate, hold = held_gate(tmp_path)
-    repo = project(units_of(names), script, agents=team(6), max_agents=6, gate=gate, batch=4, handback="manual",
-                   sandbox="off")
+    repo = project(
+        units_of(names), script, agents=team(6), max_agents=6, gate=gate, batch=4, handback="manual", sandbox="off"
+    )
     run = BackgroundRun(repo, "run", "--headless", "--json")
     try:
         queue_behind_first(repo, run, names[1:], hold)
@@ -285,10 +299,11 @@ async def test_the_screen_shows_what_is_tested_together(project) -> None:
     from bosun.widgets.merge_queue import MergeQueue
 
     names = ["a", "b", "c"]
-    script = {"a": [write_unit("src/a.py", "A = 1\n")],
-              **{n: [[AWAIT_GO, *write_unit(f"src/{n}.py", f"{n.upper()} = 1\n")]] for n in names[1:]}}
-    repo = project(units_of(names), script, agents=team(3), max_agents=3, gate="sleep 2 && python check.py",
-                   batch=4)
+    script = {
+        "a": [write_unit("src/a.py", "A = 1\n")],
+        **{n: [[AWAIT_GO, *write_unit(f"src/{n}.py", f"{n.upper()} = 1\n")]] for n in names[1:]},
+    }
+    repo = project(units_of(names), script, agents=team(3), max_agents=3, gate="sleep 2 && python check.py", batch=4)
     app = open_app(repo, speed=1)
     async with app.run_test(size=SIZE):
         table = app.query_one(MergeQueue)
@@ -297,8 +312,10 @@ async def test_the_screen_shows_what_is_tested_together(project) -> None:
         release(repo, "b")
         release(repo, "c")
         await app.until(lambda: "c" in ((app.unit("b").queue or {}).get("with") or []), "b and c tested together")
-        await app.until(lambda: "Run" in table._column_names and "b" in table._shown
-                        and table._shown["b"][2].startswith("R"), "the Run column")
+        await app.until(
+            lambda: "Run" in table._column_names and "b" in table._shown and table._shown["b"][2].startswith("R"),
+            "the Run column",
+        )
         together = len(app.unit("b").queue["with"])
         assert table._shown["b"][2] == f"{app.unit('b').queue['run']} +{together}"
         await app.state("c", "merged")
@@ -311,14 +328,19 @@ def test_the_queue_keys_are_validated_with_their_place(tmp_path) -> None:
 
     unit = '[[units]]\nid = "a"\nprompt = "do a"\n'
     path = tmp_path / "bosun.toml"
-    path.write_text('[project]\ngate_parallel = 4\nbatch = 8\ngate_retries = 1\n[agents.ada]\nkind = "external"\n' + unit)
+    path.write_text(
+        '[project]\ngate_parallel = 4\nbatch = 8\ngate_retries = 1\n[agents.ada]\nkind = "external"\n' + unit
+    )
     project = load_plan(path).project
     assert (project.gate_parallel, project.batch, project.gate_retries) == (4, 8, 1)
-    path.write_text('[project]\nbase = "main"\ngate_parallel = 0\nbatch = "4"\ngate_retries = 9\n'
-                    '[agents.ada]\nkind = "external"\n' + unit)
+    path.write_text(
+        '[project]\nbase = "main"\ngate_parallel = 0\nbatch = "4"\ngate_retries = 9\n'
+        '[agents.ada]\nkind = "external"\n' + unit
+    )
     with pytest.raises(PlanError) as caught:
         load_plan(path)
     assert caught.value.problems == [
         "bosun.toml:3: project.gate_parallel: must be a whole number from 1 to 32, not 0",
         "bosun.toml:4: project.batch: must be a whole number from 1 to 64, not '4'",
-        "bosun.toml:5: project.gate_retries: must be a whole number from 0 to 3, not 9"]
+        "bosun.toml:5: project.gate_retries: must be a whole number from 0 to 3, not 9",
+    ]

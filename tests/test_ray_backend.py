@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import AWAIT_GO, BackgroundRun, bosun, first_parent_merges, git, write_unit
 
 ray = pytest.importorskip("ray", reason="the Ray backend's tests need Ray: pip install 'bosun[ray]'")
@@ -44,8 +43,10 @@ def ray_plan(cluster, **project) -> dict:
 
 NAP = 3000 + os.getpid() % 5000
 """A sleep no other process on the machine has: a gate's processes are found by it."""
-TEAM = {"ada": {"kind": "scripted", "script": "team.toml", "resources": {"bosun_worker": 1}},
-        "bob": {"kind": "scripted", "script": "team.toml", "resources": {"bosun_worker": 1}}}
+TEAM = {
+    "ada": {"kind": "scripted", "script": "team.toml", "resources": {"bosun_worker": 1}},
+    "bob": {"kind": "scripted", "script": "team.toml", "resources": {"bosun_worker": 1}},
+}
 
 
 def run_events(repo: Path, timeout: float = 180) -> tuple[int, list[dict], str]:
@@ -55,8 +56,13 @@ def run_events(repo: Path, timeout: float = 180) -> tuple[int, list[dict], str]:
 
 
 def test_no_cluster_at_the_address_is_one_line_at_once(project):
-    repo = project([{"id": "alone"}], {"alone": [write_unit("src/alone.py", "A = 1\n")]}, agents=TEAM,
-                   backend="ray", ray_address=f"127.0.0.1:{free_port()}")
+    repo = project(
+        [{"id": "alone"}],
+        {"alone": [write_unit("src/alone.py", "A = 1\n")]},
+        agents=TEAM,
+        backend="ray",
+        ray_address=f"127.0.0.1:{free_port()}",
+    )
     started = time.monotonic()
     result = bosun("run", "--headless", "--json", cwd=repo, timeout=60)
     assert result.returncode == 2 and time.monotonic() - started < 30
@@ -67,9 +73,14 @@ def test_no_cluster_at_the_address_is_one_line_at_once(project):
 def test_units_run_on_workers_and_merge_through_the_gate(project, cluster):
     repo = project(
         [{"id": "alpha"}, {"id": "beta"}, {"id": "gamma", "depends_on": ["alpha"]}],
-        {"alpha": [write_unit("src/alpha.py", "A = 1\n")], "beta": [write_unit("src/beta.py", "B = 2\n")],
-         "gamma": [write_unit("src/gamma.py", "from src.alpha import A\n")]},
-        agents=TEAM, **ray_plan(cluster))
+        {
+            "alpha": [write_unit("src/alpha.py", "A = 1\n")],
+            "beta": [write_unit("src/beta.py", "B = 2\n")],
+            "gamma": [write_unit("src/gamma.py", "from src.alpha import A\n")],
+        },
+        agents=TEAM,
+        **ray_plan(cluster),
+    )
     code, events, stderr = run_events(repo)
     assert code == 0, (stderr[-2000:], [(e["kind"], e["unit"]) for e in events])
     assert sorted(first_parent_merges(repo)) == ["alpha", "beta", "gamma"]
@@ -80,8 +91,9 @@ def test_units_run_on_workers_and_merge_through_the_gate(project, cluster):
     # The screen's Node column (status --json's agents) says where each agent ran.
     shown = {a["name"]: a["node"] for a in json.loads(bosun("status", "--json", cwd=repo).stdout)["agents"]}
     ran_on = {e["agent"]: e["node_id"][:8] for e in running}
-    assert {name: (node or "").split()[-1:] for name, node in shown.items() if name in ran_on} == \
-        {name: [node_id] for name, node_id in ran_on.items()}, (shown, ran_on)
+    assert {name: (node or "").split()[-1:] for name, node in shown.items() if name in ran_on} == {
+        name: [node_id] for name, node_id in ran_on.items()
+    }, (shown, ran_on)
     # Code came back through the hub, one ref per attempt, and nothing else reached the user's repository.
     hub_refs = git(repo / ".bosun" / "hub.git", "for-each-ref", "--format=%(refname)", "refs/bosun/attempts")
     for unit in ("alpha", "beta", "gamma"):
@@ -105,7 +117,9 @@ def test_a_failing_gate_on_the_cluster_hands_the_unit_back(project, cluster):
     repo = project(
         [{"id": "flaky"}],
         {"flaky": [write_unit("src/flaky.py", "BROKEN = 1\n"), write_unit("src/flaky.py", "FIXED = 1\n")]},
-        agents=TEAM, **ray_plan(cluster))
+        agents=TEAM,
+        **ray_plan(cluster),
+    )
     code, events, stderr = run_events(repo)
     assert code == 0, stderr[-2000:]
     kinds = [(e["kind"], e["unit"]) for e in events]
@@ -116,8 +130,9 @@ def test_a_failing_gate_on_the_cluster_hands_the_unit_back(project, cluster):
 def forget_node_folder(repo: Path) -> None:
     """A lost node (or a supervisor ended by a signal) cannot make the nodes forget the session; on
     this one machine its folder is removed here."""
-    shutil.rmtree(node_root() / hashlib.sha1(str((repo / ".bosun").resolve()).encode()).hexdigest()[:12],
-                  ignore_errors=True)
+    shutil.rmtree(
+        node_root() / hashlib.sha1(str((repo / ".bosun").resolve()).encode()).hexdigest()[:12], ignore_errors=True
+    )
 
 
 def _processes_in(folder: str) -> list[int]:
@@ -149,11 +164,17 @@ def test_cancel_and_gate_timeout_kill_the_whole_process_tree_on_the_node(project
     with everything they started, on their node."""
     repo = project(
         [{"id": "held"}, {"id": "slowgate"}],
-        {"held": [[{"write": "src/held.py", "content": "H = 1\n"}, AWAIT_GO]],
-         "slowgate": [write_unit("src/slowgate.py", "S = 1\n")]},
-        agents=TEAM, extra_files={"gate.sh": f"if [ -f src/slowgate.py ]; then sleep {NAP} & sleep {NAP}; fi\n"
-                                             "python check.py\n"},
-        gate="sh gate.sh", gate_timeout="4s", handback="manual", **ray_plan(cluster))
+        {
+            "held": [[{"write": "src/held.py", "content": "H = 1\n"}, AWAIT_GO]],
+            "slowgate": [write_unit("src/slowgate.py", "S = 1\n")],
+        },
+        agents=TEAM,
+        extra_files={"gate.sh": f"if [ -f src/slowgate.py ]; then sleep {NAP} & sleep {NAP}; fi\npython check.py\n"},
+        gate="sh gate.sh",
+        gate_timeout="4s",
+        handback="manual",
+        **ray_plan(cluster),
+    )
     run = BackgroundRun(repo, "run", "--headless", "--json", "--wait")
     held = run.wait_for("running", "held", timeout=120)
     agent_pids = _wait_until(lambda: _processes_in(held["node_worktree"]), 30, "the held agent runs")
@@ -161,8 +182,12 @@ def test_cancel_and_gate_timeout_kill_the_whole_process_tree_on_the_node(project
     failed = run.wait_for("gate_failed", "slowgate", timeout=120)
     assert "timed out after 4s" in failed["gate"]["cause"], failed
     _wait_until(lambda: not any(alive(p) for p in gate_pids), 30, "the timed-out gate's processes are gone")
-    assert subprocess.run([sys.executable, "-m", "bosun.app.cli.main", "cancel", "held"], cwd=repo,
-                          capture_output=True).returncode == 0
+    assert (
+        subprocess.run(
+            [sys.executable, "-m", "bosun.app.cli.main", "cancel", "held"], cwd=repo, capture_output=True
+        ).returncode
+        == 0
+    )
     run.wait_for("cancelled", "held", timeout=60)
     _wait_until(lambda: not any(alive(p) for p in agent_pids), 30, "the cancelled agent's processes are gone")
     run.proc.terminate()
@@ -187,10 +212,16 @@ def test_a_gate_whose_worker_is_lost_runs_again_on_another(project, cluster, tmp
     marks = tmp_path / "gate-runs"
     marks.mkdir()
     repo = project(
-        [{"id": "regated"}], {"regated": [write_unit("src/regated.py", "R = 1\n")]}, agents=TEAM,
-        extra_files={"gate.sh": f"touch {marks}/$$\n[ $(ls {marks} | wc -l) -gt 1 ] || sleep {NAP + 1}\n"
-                                "python check.py\n"},
-        gate="sh gate.sh", sandbox="off", **ray_plan(cluster))
+        [{"id": "regated"}],
+        {"regated": [write_unit("src/regated.py", "R = 1\n")]},
+        agents=TEAM,
+        extra_files={
+            "gate.sh": f"touch {marks}/$$\n[ $(ls {marks} | wc -l) -gt 1 ] || sleep {NAP + 1}\npython check.py\n"
+        },
+        gate="sh gate.sh",
+        sandbox="off",
+        **ray_plan(cluster),
+    )
     run = BackgroundRun(repo, "run", "--headless", "--json")
     first = int(_wait_until(lambda: sorted(marks.iterdir()), 120, "the gate runs")[0].name)
     sleepers = _wait_until(lambda: _processes_named(f"sleep {NAP + 1}"), 30, "the gate sleeps")
@@ -252,8 +283,14 @@ def test_a_hostile_agent_on_a_node_runs_nothing_outside_its_sandbox(project, clu
     hub = tmp_path / "repo" / ".bosun" / "hub.git"
     script = tmp_path / "hostile.sh"  # named by absolute path: shipped to the node, readable in its box
     script.write_text(HOSTILE.replace("MARKS", str(marks)).replace("HUB", str(hub)))
-    agents = {"evil": {"kind": "command", "command": ["sh", str(script)], "resources": {"bosun_worker": 1},
-                       "autocommit": True}}
+    agents = {
+        "evil": {
+            "kind": "command",
+            "command": ["sh", str(script)],
+            "resources": {"bosun_worker": 1},
+            "autocommit": True,
+        }
+    }
     repo = project([{"id": "evil"}], {}, agents=agents, handback="manual", sandbox="required", **ray_plan(cluster))
     code, events, stderr = run_events(repo)
     assert any(e["kind"] == "running" and e["unit"] == "evil" for e in events), (code, stderr[-2000:])
@@ -267,18 +304,28 @@ def test_a_worker_killed_mid_unit_loses_no_committed_work(project, cluster):
     """Runs last: it takes one of the two workers away for good."""
     repo = project(
         [{"id": "first"}, {"id": "slow", "depends_on": ["first"]}],
-        {"first": [write_unit("src/first.py", "F = 1\n")],
-         "slow": [[*write_unit("src/slow.py", "PART = 1\n"), AWAIT_GO],
-                  write_unit("src/slow.py", "DONE = 2\n")]},
-        agents=TEAM, **ray_plan(cluster))
+        {
+            "first": [write_unit("src/first.py", "F = 1\n")],
+            "slow": [[*write_unit("src/slow.py", "PART = 1\n"), AWAIT_GO], write_unit("src/slow.py", "DONE = 2\n")],
+        },
+        agents=TEAM,
+        **ray_plan(cluster),
+    )
     run = BackgroundRun(repo, "run", "--headless", "--json")
     run.wait_for("merged", "first", timeout=120)
     started = run.wait_for("running", "slow", timeout=120)
     hub = repo / ".bosun" / "hub.git"
     # The agent's commit reaches the hub while it still runs (it is then held at its await).
-    pushed = _wait_until(lambda: subprocess.run(["git", "rev-parse", "-q", "--verify", "refs/bosun/attempts/slow/1"],
-                                                cwd=hub, capture_output=True, text=True).stdout.strip(),
-                         60, "the running attempt's commit is in the hub")
+    pushed = _wait_until(
+        lambda: subprocess.run(
+            ["git", "rev-parse", "-q", "--verify", "refs/bosun/attempts/slow/1"],
+            cwd=hub,
+            capture_output=True,
+            text=True,
+        ).stdout.strip(),
+        60,
+        "the running attempt's commit is in the hub",
+    )
     agent_pids = _processes_in(started["node_worktree"])
     assert agent_pids, "the agent should be running in its node's worktree"
     cluster.kill_node(started["node_id"])

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from conftest import git
 
 pytest.importorskip("ray", reason="the Ray backend's tests need Ray: pip install 'bosun[ray]'")

@@ -22,17 +22,38 @@ def test_a_replayed_history_ends_at_the_source_s_own_tree(tmp_path: Path) -> Non
     (source / "check.py").write_text("import sys\nsys.path.insert(0, 'src')\nimport calc\nassert calc.add(2, 2) == 4\n")
     git(source, "add", "-A")
     git(source, "commit", "-qm", "start")
-    steps = [("src/calc.py", "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n"),
-             ("src/names.py", "NAMES = ['add', 'sub']\n"),
-             ("src/calc.py", "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n\n\n"
-                             "def mul(a, b):\n    return a * b\n")]
+    steps = [
+        ("src/calc.py", "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n"),
+        ("src/names.py", "NAMES = ['add', 'sub']\n"),
+        (
+            "src/calc.py",
+            "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n\n\n"
+            "def mul(a, b):\n    return a * b\n",
+        ),
+    ]
     for path, content in steps:
         (source / path).write_text(content)
         git(source, "add", "-A")
         git(source, "commit", "-qm", f"change {path}")
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    done = subprocess.run([sys.executable, str(SCRIPT), str(source), "main~3..main", str(tmp_path / "replay"),
-                           "--paths", "src", "--gate", f"{sys.executable} check.py", "--agents", "2"],
-                          capture_output=True, text=True, env=env, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPT),
+            str(source),
+            "main~3..main",
+            str(tmp_path / "replay"),
+            "--paths",
+            "src",
+            "--gate",
+            f"{sys.executable} check.py",
+            "--agents",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "3/3 merged" in done.stdout and "equals main under src: yes" in done.stdout, done.stdout

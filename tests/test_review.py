@@ -6,11 +6,11 @@ approval, which shows uncommitted leftovers as if they were part of the merge.""
 
 from __future__ import annotations
 
+from conftest import bosun, write_unit
+
 from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.review import unit_diff
 from bosun.orchestration.session import open_session
-
-from conftest import bosun, write_unit
 
 
 def test_a_unit_awaiting_approval_shows_its_commits_not_its_worktree(project):

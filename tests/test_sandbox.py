@@ -18,11 +18,10 @@ import uuid
 from pathlib import Path
 
 import pytest
+from conftest import BackgroundRun, bosun, first_parent_merges, git, write_unit
 
 from bosun.orchestration.sandbox import limits, ports
 from bosun.orchestration.sandbox.probe import probe
-
-from conftest import BackgroundRun, bosun, first_parent_merges, git, write_unit
 
 WORKS, WHY = probe()
 needs_bwrap = pytest.mark.skipif(not WORKS, reason=f"bubblewrap cannot work here: {WHY}")
@@ -95,18 +94,20 @@ def end(marker: str) -> None:
 def attacks(repo: Path, home: Path, token: str, port: int, who: str) -> str:
     """A shell script trying every escape; each step may fail (`|| true`), the effects are checked."""
     py = sys.executable
-    return "\n".join([
-        f"echo pwned > {repo}/{who}-pwned.txt || true",
-        f"git --git-dir={repo}/.git update-ref refs/heads/{who}-evil HEAD || true",
-        f"echo escaped > /tmp/{token}-{who} || true",
-        f"echo escaped > {home}/{token}-{who} || true",
-        "cat /proc/[0-9]*/environ 2>/dev/null | tr '\\0' '\\n' | grep BOSUN_TEST_SECRET > leak.txt || true",
-        "cat leak.txt 2>/dev/null || true",
-        f"{py} -c \"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=2).sendall(b'{who}')\""
-        " 2>/dev/null || true",
-        f"setsid sh -c 'sleep 120; : {token}-{who}-leftover' </dev/null >/dev/null 2>&1 &",
-        "true",
-    ])
+    return "\n".join(
+        [
+            f"echo pwned > {repo}/{who}-pwned.txt || true",
+            f"git --git-dir={repo}/.git update-ref refs/heads/{who}-evil HEAD || true",
+            f"echo escaped > /tmp/{token}-{who} || true",
+            f"echo escaped > {home}/{token}-{who} || true",
+            "cat /proc/[0-9]*/environ 2>/dev/null | tr '\\0' '\\n' | grep BOSUN_TEST_SECRET > leak.txt || true",
+            "cat leak.txt 2>/dev/null || true",
+            f"{py} -c \"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=2).sendall(b'{who}')\""
+            " 2>/dev/null || true",
+            f"setsid sh -c 'sleep 120; : {token}-{who}-leftover' </dev/null >/dev/null 2>&1 &",
+            "true",
+        ]
+    )
 
 
 def repo_head(repo: Path) -> str:
@@ -121,10 +122,18 @@ def test_a_hostile_agent_escapes_nothing_in_the_sandbox(project, tmp_path: Path,
     secret = f"secret-{token}"
     repo = project([{"id": "victim"}, {"id": "hostile", "depends_on": ["victim"]}], {}, sandbox=mode)
     move_refs = "git update-ref refs/heads/main HEAD; git update-ref refs/heads/bosun/unit/victim HEAD; true"
-    script = {"victim": [write_unit("src/victim.py", "V = 1\n")],
-              "hostile": [[{"run": ["sh", "-c", attacks(repo, home, token, server.port, "agent")]},
-                           *write_unit("src/hostile.py", "H = 1\n"), {"run": ["sh", "-c", move_refs]}]]}
+    script = {
+        "victim": [write_unit("src/victim.py", "V = 1\n")],
+        "hostile": [
+            [
+                {"run": ["sh", "-c", attacks(repo, home, token, server.port, "agent")]},
+                *write_unit("src/hostile.py", "H = 1\n"),
+                {"run": ["sh", "-c", move_refs]},
+            ]
+        ],
+    }
     from conftest import toml_script
+
     (repo / "team.toml").write_text(toml_script(script))
     git(repo, "commit", "-qam", "the hostile script")
     main = repo_head(repo)
@@ -190,8 +199,15 @@ def test_a_hostile_gate_escapes_nothing_in_the_sandbox(project, tmp_path: Path, 
 @needs_bwrap
 def test_kill_9_of_the_supervisor_during_an_agent_leaves_no_process(project) -> None:
     marker = f"bosun-agent-{uuid.uuid4().hex[:10]}"
-    steps = [{"run": ["sh", "-c", f"setsid sh -c 'sleep 300; : {marker}' </dev/null >/dev/null 2>&1 & "
-                                  f"sleep 300; : {marker}"]}]
+    steps = [
+        {
+            "run": [
+                "sh",
+                "-c",
+                f"setsid sh -c 'sleep 300; : {marker}' </dev/null >/dev/null 2>&1 & sleep 300; : {marker}",
+            ]
+        }
+    ]
     repo = project([{"id": "slow"}], {"slow": [steps]})
     run = BackgroundRun(repo, "run", "--headless", "--json")
     try:
@@ -236,21 +252,26 @@ def test_resume_ends_the_gate_an_earlier_supervisor_left_before_running_its_own(
     marker, book = f"bosun-resume-{uuid.uuid4().hex[:10]}", tmp_path / "gates.txt"
     first, daemon = tmp_path / "first-done", tmp_path / "daemon.pid"
     # A zombie runs nothing (and waits for init to reap it): only a live earlier run is an overlap.
-    gate = (f"for p in $(grep -o '[0-9][0-9]*' {book} 2>/dev/null); do "
-            f"[ -e /proc/$p/stat ] && ! grep -q ') Z' /proc/$p/stat && echo OVERLAP $p >> {book}; "
-            f"done; echo start $$ >> {book}; "
-            f"if [ ! -e {first} ]; then touch {first}; "
-            f"setsid sh -c 'echo $$ > {daemon}; exec sleep 300' </dev/null >/dev/null 2>&1 & "
-            f"sleep 300; : {marker}; fi; "
-            "python check.py")
-    repo = project([{"id": "a"}], {"a": [write_unit("src/a.py", "A = 1\n")]}, gate=gate, gate_timeout="10m",
-                   sandbox="off")
+    gate = (
+        f"for p in $(grep -o '[0-9][0-9]*' {book} 2>/dev/null); do "
+        f"[ -e /proc/$p/stat ] && ! grep -q ') Z' /proc/$p/stat && echo OVERLAP $p >> {book}; "
+        f"done; echo start $$ >> {book}; "
+        f"if [ ! -e {first} ]; then touch {first}; "
+        f"setsid sh -c 'echo $$ > {daemon}; exec sleep 300' </dev/null >/dev/null 2>&1 & "
+        f"sleep 300; : {marker}; fi; "
+        "python check.py"
+    )
+    repo = project(
+        [{"id": "a"}], {"a": [write_unit("src/a.py", "A = 1\n")]}, gate=gate, gate_timeout="10m", sandbox="off"
+    )
     run = BackgroundRun(repo, "run", "--headless", "--json")
     try:
         run.wait_for("gating", "a")
         deadline = time.monotonic() + 10
-        while not (processes_with(marker) and daemon.is_file() and daemon.read_text().strip()) \
-                and time.monotonic() < deadline:
+        while (
+            not (processes_with(marker) and daemon.is_file() and daemon.read_text().strip())
+            and time.monotonic() < deadline
+        ):
             time.sleep(0.05)
         old = processes_with(marker)
         run.proc.send_signal(signal.SIGKILL)
@@ -284,12 +305,13 @@ def alive(pid: int) -> bool:
 
 @needs_bwrap
 def test_two_agents_running_at_once_get_distinct_ports_they_can_bind(project) -> None:
-    probe_port = (f"{sys.executable} -c \"import os, socket; s = socket.socket(); "
-                  "s.bind(('127.0.0.1', int(os.environ['PORT']))); "
-                  "open('port-' + os.environ['BOSUN_UNIT'] + '.txt', 'w').write("
-                  "os.environ['BOSUN_PORT_BASE'] + ' ' + os.environ['BOSUN_PORT_COUNT'] + ' ' + os.environ['PORT'])\"")
-    steps = [{"run": ["sh", "-c", probe_port], "check": True}, {"sleep": 1.5},
-             {"commit": "ports"}]
+    probe_port = (
+        f'{sys.executable} -c "import os, socket; s = socket.socket(); '
+        "s.bind(('127.0.0.1', int(os.environ['PORT']))); "
+        "open('port-' + os.environ['BOSUN_UNIT'] + '.txt', 'w').write("
+        "os.environ['BOSUN_PORT_BASE'] + ' ' + os.environ['BOSUN_PORT_COUNT'] + ' ' + os.environ['PORT'])\""
+    )
+    steps = [{"run": ["sh", "-c", probe_port], "check": True}, {"sleep": 1.5}, {"commit": "ports"}]
     repo = project([{"id": "one"}, {"id": "two"}], {"one": [steps], "two": [steps]})
     result = bosun("run", "--headless", "--json", cwd=repo)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -351,8 +373,11 @@ def test_a_sandbox_outlives_the_thread_that_asked_for_it(tmp_path: Path) -> None
 
     box = bwrap.Box(env={"PATH": os.environ["PATH"]})
     started: list[Child] = []
-    worker = threading.Thread(target=lambda: started.append(
-        Child(bwrap.argv(bwrap_path(), box, ["sleep", "30"]), tmp_path, dict(os.environ), tmp_path / "log")))
+    worker = threading.Thread(
+        target=lambda: started.append(
+            Child(bwrap.argv(bwrap_path(), box, ["sleep", "30"]), tmp_path, dict(os.environ), tmp_path / "log")
+        )
+    )
     worker.start()
     worker.join()
     time.sleep(0.5)
@@ -368,18 +393,40 @@ def test_plan_keys_are_checked_with_their_place(tmp_path: Path) -> None:
     from bosun.orchestration.errors import PlanError
     from bosun.orchestration.plan import parse_plan
 
-    text = "\n".join(['[project]', 'sandbox = "sometimes"', 'gate_network = "lan"', '[agents.a]',
-                      'kind = "command"', 'command = ["x"]', 'network = "wifi"', 'mounts = ["rel", "~/../x", "~/"]',
-                      '[[units]]', 'id = "u"', 'prompt = "p"'])
+    text = "\n".join(
+        [
+            "[project]",
+            'sandbox = "sometimes"',
+            'gate_network = "lan"',
+            "[agents.a]",
+            'kind = "command"',
+            'command = ["x"]',
+            'network = "wifi"',
+            'mounts = ["rel", "~/../x", "~/"]',
+            "[[units]]",
+            'id = "u"',
+            'prompt = "p"',
+        ]
+    )
     with pytest.raises(PlanError) as raised:
         parse_plan(text, tmp_path / "bosun.toml")
     problems = "\n".join(raised.value.problems)
-    for expected in ("bosun.toml:2: project.sandbox", "bosun.toml:3: project.gate_network",
-                     "bosun.toml:7: agent 'a', network", "bosun.toml:8: agent 'a', mounts: 'rel'",
-                     "'~/../x'", "a whole home"):
+    for expected in (
+        "bosun.toml:2: project.sandbox",
+        "bosun.toml:3: project.gate_network",
+        "bosun.toml:7: agent 'a', network",
+        "bosun.toml:8: agent 'a', mounts: 'rel'",
+        "'~/../x'",
+        "a whole home",
+    ):
         assert expected in problems, problems
-    ok = parse_plan(text.replace('"sometimes"', '"off"').replace('"lan"', '"host"').replace('"wifi"', '"host"')
-                    .replace('["rel", "~/../x", "~/"]', '["~/.claude", "/opt/x:ro"]'), tmp_path / "bosun.toml")
+    ok = parse_plan(
+        text.replace('"sometimes"', '"off"')
+        .replace('"lan"', '"host"')
+        .replace('"wifi"', '"host"')
+        .replace('["rel", "~/../x", "~/"]', '["~/.claude", "/opt/x:ro"]'),
+        tmp_path / "bosun.toml",
+    )
     assert ok.project.sandbox == "off" and ok.agents["a"].mounts == (("~/.claude", True), ("/opt/x", False))
 
 
@@ -390,8 +437,12 @@ def test_granted_mounts_are_visible_and_the_rest_of_home_is_not(project, tmp_pat
     (home / ".tool" / "login").write_text("token-for-the-cli\n")
     (home / ".ssh").mkdir()
     (home / ".ssh" / "id_rsa").write_text("private key\n")
-    look = ["sh", "-c", 'cat "$HOME/.tool/login" > seen.txt; cat "$HOME/.ssh/id_rsa" >> seen.txt 2>/dev/null; '
-                        'echo kept > "$HOME/.tool/written" 2>/dev/null; true']
+    look = [
+        "sh",
+        "-c",
+        'cat "$HOME/.tool/login" > seen.txt; cat "$HOME/.ssh/id_rsa" >> seen.txt 2>/dev/null; '
+        'echo kept > "$HOME/.tool/written" 2>/dev/null; true',
+    ]
     agents = {"ada": {"kind": "scripted", "script": "team.toml", "mounts": ["~/.tool:ro"]}}
     repo = project([{"id": "a"}], {"a": [[{"run": look}, {"commit": "seen"}]]}, agents=agents)
     result = bosun("run", "--headless", cwd=repo, env={"HOME": str(home)})
@@ -422,28 +473,54 @@ def test_what_a_sandbox_wrote_is_taken_in_only_when_its_hashes_and_ref_check_out
     (objects / "ab").mkdir()
     (objects / "ab" / forged[2:]).write_bytes(zlib.compress(b"blob 5\0hello"))
     # What an agent's `git commit` would write, made by git itself with the sandbox's object folder.
-    env = {**os.environ, "GIT_OBJECT_DIRECTORY": str(objects),
-           "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(clone.path / "objects"), "GIT_AUTHOR_NAME": "a",
-           "GIT_AUTHOR_EMAIL": "a@a", "GIT_COMMITTER_NAME": "a", "GIT_COMMITTER_EMAIL": "a@a"}
-    tree = subprocess.run(["git", "rev-parse", f"{start}^{{tree}}"], cwd=clone.path, env=env, text=True,
-                          capture_output=True, check=True).stdout.strip()
-    commit = subprocess.run(["git", "commit-tree", tree, "-p", start, "-m", "agent"], cwd=clone.path, env=env,
-                            text=True, capture_output=True, check=True).stdout.strip()
+    env = {
+        **os.environ,
+        "GIT_OBJECT_DIRECTORY": str(objects),
+        "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(clone.path / "objects"),
+        "GIT_AUTHOR_NAME": "a",
+        "GIT_AUTHOR_EMAIL": "a@a",
+        "GIT_COMMITTER_NAME": "a",
+        "GIT_COMMITTER_EMAIL": "a@a",
+    }
+    tree = subprocess.run(
+        ["git", "rev-parse", f"{start}^{{tree}}"], cwd=clone.path, env=env, text=True, capture_output=True, check=True
+    ).stdout.strip()
+    commit = subprocess.run(
+        ["git", "commit-tree", tree, "-p", start, "-m", "agent"],
+        cwd=clone.path,
+        env=env,
+        text=True,
+        capture_output=True,
+        check=True,
+    ).stdout.strip()
     heads = clone.sandbox_dir("a") / "heads" / "a"
     heads.write_text("f" * 40 + "\n")  # a commit that exists nowhere
     assert clone.absorb("a") == start and clone.branch_head("a") == start
     assert not (clone.path / "objects" / "ab" / forged[2:]).exists(), "a forged object was taken in"
     clone.sandbox_view("a")
     objects.mkdir(parents=True, exist_ok=True)
-    commit = subprocess.run(["git", "commit-tree", tree, "-p", start, "-m", "agent"], cwd=clone.path, env=env,
-                            text=True, capture_output=True, check=True).stdout.strip()
+    commit = subprocess.run(
+        ["git", "commit-tree", tree, "-p", start, "-m", "agent"],
+        cwd=clone.path,
+        env=env,
+        text=True,
+        capture_output=True,
+        check=True,
+    ).stdout.strip()
     heads.write_text(commit + "\n")
     assert clone.absorb("a") == commit and clone.branch_head("a") == commit
     assert git(clone.path, "cat-file", "-t", commit) == "commit"
     clone.sandbox_view("a")
     objects.mkdir(parents=True, exist_ok=True)
-    blob = subprocess.run(["git", "hash-object", "-w", "--stdin"], input="not a commit\n", cwd=clone.path, env=env,
-                          text=True, capture_output=True, check=True).stdout.strip()
+    blob = subprocess.run(
+        ["git", "hash-object", "-w", "--stdin"],
+        input="not a commit\n",
+        cwd=clone.path,
+        env=env,
+        text=True,
+        capture_output=True,
+        check=True,
+    ).stdout.strip()
     heads.write_text(blob + "\n")  # an object that checks out, but no commit
     assert clone.absorb("a") == commit and clone.branch_head("a") == commit
     assert git(clone.path, "cat-file", "-t", blob) == "blob"

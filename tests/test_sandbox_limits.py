@@ -16,13 +16,12 @@ import time
 import uuid
 
 import pytest
-
-from bosun.orchestration.sandbox import limits
-from bosun.orchestration.sandbox.probe import probe
-
 from conftest import bosun, write_unit
 from test_engine import events
 from test_sandbox import end, processes_with
+
+from bosun.orchestration.sandbox import limits
+from bosun.orchestration.sandbox.probe import probe
 
 WORKS, WHY = probe()
 MODES = [pytest.param("auto", marks=pytest.mark.skipif(not WORKS, reason=f"no bubblewrap: {WHY}")), "off"]
@@ -30,8 +29,10 @@ CAP = 64
 # bash, because it retries a refused fork where dash gives up: each process starts 4 children,
 # 4 levels deep, then sleeps, so the tree stops by itself at ~600 processes (1 + 4 + ... + 4^4
 # shells, 4^4 sleeps), far above the cap the test sets but harmless to the machine.
-BOMB = ("b(){ [ $1 -gt 0 ] || { sleep 300; return; }; i=0; "
-        "while [ $i -lt 4 ]; do b $(($1-1)) & i=$((i+1)); done; wait; }; b 4")
+BOMB = (
+    "b(){ [ $1 -gt 0 ] || { sleep 300; return; }; i=0; "
+    "while [ $i -lt 4 ]; do b $(($1-1)) & i=$((i+1)); done; wait; }; b 4"
+)
 # Hangs, with a child in its group and a daemon that left the group (setsid).
 HANG = "sleep 300 & setsid sh -c 'sleep 300' </dev/null >/dev/null 2>&1 & wait"
 
@@ -73,8 +74,7 @@ def _supervisor(pid: int) -> bool:
 def run_watched(repo, marker: str) -> tuple[subprocess.CompletedProcess, Watch]:
     watch = Watch(marker)
     try:
-        result = bosun("run", "--headless", cwd=repo,
-                       env={"BOSUN_PROCESS_LIMIT": str(CAP), "BOSUN_TEST_MARK": marker})
+        result = bosun("run", "--headless", cwd=repo, env={"BOSUN_PROCESS_LIMIT": str(CAP), "BOSUN_TEST_MARK": marker})
     finally:
         watch.stop()
     return result, watch
@@ -102,8 +102,15 @@ def check_contained(watch: Watch, marker: str, kind: str, mode: str) -> None:
 def test_a_gate_that_forks_without_end_or_hangs_is_killed_whole_at_its_timeout(project, mode: str, kind: str) -> None:
     marker = f"bosun-limit-{uuid.uuid4().hex[:10]}"
     gate = f"bash -c '{BOMB}'" if kind == "bomb" else HANG
-    repo = project([{"id": "a"}], {"a": [write_unit("src/a.py", "A = 1\n")]}, handback="manual", sandbox=mode,
-                   gate=gate, gate_timeout="4s", gate_env=["BOSUN_TEST_MARK"])
+    repo = project(
+        [{"id": "a"}],
+        {"a": [write_unit("src/a.py", "A = 1\n")]},
+        handback="manual",
+        sandbox=mode,
+        gate=gate,
+        gate_timeout="4s",
+        gate_env=["BOSUN_TEST_MARK"],
+    )
     try:
         result, watch = run_watched(repo, marker)
         assert result.returncode == 1, result.stdout + result.stderr
@@ -123,8 +130,9 @@ def test_a_gate_that_forks_without_end_or_hangs_is_killed_whole_at_its_timeout(p
 def test_an_agent_that_forks_without_end_is_capped_and_killed_whole_at_its_timeout(project, mode: str) -> None:
     marker = f"bosun-limit-{uuid.uuid4().hex[:10]}"
     agents = {"ada": {"kind": "scripted", "script": "team.toml", "env": ["BOSUN_TEST_MARK"]}}
-    repo = project([{"id": "a", "timeout": "4s"}], {"a": [[{"run": ["bash", "-c", BOMB]}]]}, agents=agents,
-                   sandbox=mode)
+    repo = project(
+        [{"id": "a", "timeout": "4s"}], {"a": [[{"run": ["bash", "-c", BOMB]}]]}, agents=agents, sandbox=mode
+    )
     try:
         result, watch = run_watched(repo, marker)
         assert result.returncode == 1, result.stdout + result.stderr

@@ -13,10 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import bosun, git, write_unit
 
 from bosun.orchestration.sandbox.probe import probe
-
-from conftest import bosun, git, write_unit
 
 WORKS, WHY = probe()
 pytestmark = pytest.mark.skipif(not WORKS, reason=f"bubblewrap cannot work here: {WHY}")
@@ -64,8 +63,10 @@ def test_a_gate_run_by_a_virtualenv_named_by_path_finds_that_virtualenv(project,
     venv = tmp_path / "gate-venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     (tmp_path / "secret.txt").write_text("beside the virtualenv")
-    probe_gate = (f"{venv}/bin/python -c \"import sys, pathlib; assert sys.prefix == '{venv}', sys.prefix; "
-                  f"assert not pathlib.Path('{tmp_path}/secret.txt').exists(), 'saw a secret'\"")
+    probe_gate = (
+        f"{venv}/bin/python -c \"import sys, pathlib; assert sys.prefix == '{venv}', sys.prefix; "
+        f"assert not pathlib.Path('{tmp_path}/secret.txt').exists(), 'saw a secret'\""
+    )
     repo = project([{"id": "a"}], {"a": [write_unit("src/a.py", "A = 1\n")]}, gate=probe_gate)
     result = bosun("run", "--headless", cwd=repo)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -7,21 +7,24 @@ import asyncio
 import json
 
 import pytest
+from conftest import AWAIT_GO, bosun, first_parent_merges, git, release, write_unit
+from screen_kit import SIZE, open_app
 
 from bosun.app.tui.dialogs import ApproveDialog, ConfirmDialog, ConflictDialog, HelpScreen, NoteDialog, ReassignDialog
 from bosun.app.tui.supervisor_screen import SupervisorScreen
 from bosun.widgets.graph_view import GraphView
 
-from conftest import AWAIT_GO, bosun, first_parent_merges, git, release, write_unit
-from screen_kit import SIZE, open_app
-
 
 def _conflicting_pair(project, **keys):
     """'left' and 'right' both create src/shared.py; 'right' merges second and conflicts."""
     units = [{"id": "left"}, {"id": "right", "agent": "bob"}]
-    script = {"left": [write_unit("src/shared.py", "VALUE = 'left'\n")],
-              "right": [[AWAIT_GO] + write_unit("src/shared.py", "VALUE = 'right'\n"),
-                        write_unit("src/shared.py", "VALUE = 'left'\nOTHER = 'right'\n")]}
+    script = {
+        "left": [write_unit("src/shared.py", "VALUE = 'left'\n")],
+        "right": [
+            [AWAIT_GO] + write_unit("src/shared.py", "VALUE = 'right'\n"),
+            write_unit("src/shared.py", "VALUE = 'left'\nOTHER = 'right'\n"),
+        ],
+    }
     return project(units, script, max_agents=2, **keys)
 
 
@@ -59,8 +62,10 @@ async def test_reject_with_a_note_hands_the_unit_back(project):
         await pilot.press("x")
         await app.dialog(NoteDialog)
         await pilot.press(*"use two", "enter")
-        await app.until(lambda: app.unit("a").attempts == 2 and app.unit("a").state == "awaiting_approval",
-                        "the second attempt to await approval")
+        await app.until(
+            lambda: app.unit("a").attempts == 2 and app.unit("a").state == "awaiting_approval",
+            "the second attempt to await approval",
+        )
         rejected = [e for e in app.session.store.events() if e.kind == "rejected"]
         assert rejected and rejected[0].data.get("note") == "use two"
         assert "rejected" in app.text()
@@ -175,6 +180,7 @@ async def test_quit_while_agents_work_asks_and_stops_them(project):
         await pilot.pause()
     assert app.return_value == 1, "quit with units unmerged"
     import os
+
     with pytest.raises(ProcessLookupError):
         os.kill(row.pid, 0)
 
@@ -198,11 +204,22 @@ async def test_filter_help_and_palette(project):
         await app.back_on_main()
 
         titles = [command.title for command in app.get_system_commands(app.screen)]
-        assert {"view: filter units by id, title, state or agent", "view: the selected unit's diff",
-                "session: quit (asks while agents work; `bosun resume` continues)"} <= set(titles)
+        assert {
+            "view: filter units by id, title, state or agent",
+            "view: the selected unit's diff",
+            "session: quit (asks while agents work; `bosun resume` continues)",
+        } <= set(titles)
         bindings = {b.id for b in app.screen.BINDINGS}
-        assert {"unit.approve", "unit.reject", "unit.handback", "unit.reassign", "unit.cancel", "claim.revoke",
-                "view.filter", "view.clear-filter"} <= bindings
+        assert {
+            "unit.approve",
+            "unit.reject",
+            "unit.handback",
+            "unit.reassign",
+            "unit.cancel",
+            "claim.revoke",
+            "view.filter",
+            "view.clear-filter",
+        } <= bindings
 
 
 async def test_a_claim_made_from_another_terminal_is_live_on_screen_and_revoked_there(project):
@@ -229,8 +246,10 @@ async def test_a_claim_made_from_another_terminal_is_live_on_screen_and_revoked_
 async def test_a_semantic_conflict_is_explained_on_screen_and_handed_back(project):
     script = {
         "widen": [write_unit("src/calc/ops.py", "def add(a, b, c):\n    return a + b + c\n")],
-        "use": [[AWAIT_GO] + write_unit("src/calc/use.py", "from calc.ops import add\n\nTOTAL = add(1, 2)\n"),
-                write_unit("src/calc/use.py", "from calc.ops import add\n\nTOTAL = add(1, 2, 3)\n")],
+        "use": [
+            [AWAIT_GO] + write_unit("src/calc/use.py", "from calc.ops import add\n\nTOTAL = add(1, 2)\n"),
+            write_unit("src/calc/use.py", "from calc.ops import add\n\nTOTAL = add(1, 2, 3)\n"),
+        ],
     }
     units = [{"id": "widen", "scope": ["src/calc/ops.py"]}, {"id": "use", "scope": ["src/calc/use.py"]}]
     files = {"src/calc/__init__.py": "", "src/calc/ops.py": "def add(a, b):\n    return a + b\n"}
@@ -262,8 +281,12 @@ async def test_a_tampered_integration_branch_stops_the_supervisor_and_the_screen
     app = open_app(repo)
     async with app.run_test(size=SIZE) as pilot:
         await app.state("a", "awaiting_approval")
-        git(repo, "update-ref", "refs/heads/bosun/integration", git(repo, "commit-tree", "-m", "sneaky",
-                                                                     "-p", "main", "main^{tree}"))
+        git(
+            repo,
+            "update-ref",
+            "refs/heads/bosun/integration",
+            git(repo, "commit-tree", "-m", "sneaky", "-p", "main", "main^{tree}"),
+        )
         await pilot.press("a")
         await app.dialog(ApproveDialog)
         await pilot.press("a")

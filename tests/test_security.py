@@ -17,12 +17,23 @@ import tarfile
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, bosun, first_parent_merges, git, write_unit
 
-HOOK_NAMES = ("post-commit", "reference-transaction", "post-checkout", "post-merge", "pre-commit",
-              "pre-merge-commit", "commit-msg", "prepare-commit-msg", "post-rewrite", "post-index-change",
-              "pre-auto-gc", "pre-push", "push-to-checkout")
+HOOK_NAMES = (
+    "post-commit",
+    "reference-transaction",
+    "post-checkout",
+    "post-merge",
+    "pre-commit",
+    "pre-merge-commit",
+    "commit-msg",
+    "prepare-commit-msg",
+    "post-rewrite",
+    "post-index-change",
+    "pre-auto-gc",
+    "pre-push",
+    "push-to-checkout",
+)
 
 # Run from the agent's worktree: plant hooks everywhere git might look for them, point the
 # clone's core.hooksPath at a folder of hooks, and move `main` and the integration branch to a
@@ -67,14 +78,23 @@ test "$(git rev-parse refs/heads/bosun/integration)" = "$EVIL_COMMIT"
 
 GATE_FREE_NAMES = {"PWD", "OLDPWD", "SHLVL", "_"}  # what `sh` itself adds to the environment
 # What Bosun adds itself (issue 12): ports, a private TMPDIR and the agents' git identity.
-ISOLATION_NAMES = {"BOSUN_PORT_BASE", "BOSUN_PORT_COUNT", "PORT", "TMPDIR", "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL",
-                   "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"}
+ISOLATION_NAMES = {
+    "BOSUN_PORT_BASE",
+    "BOSUN_PORT_COUNT",
+    "PORT",
+    "TMPDIR",
+    "GIT_AUTHOR_NAME",
+    "GIT_AUTHOR_EMAIL",
+    "GIT_COMMITTER_NAME",
+    "GIT_COMMITTER_EMAIL",
+}
 
 
 def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
     """Every file under `folder` with its bytes and mode."""
-    return {str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mode)
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mode) for p in sorted(folder.rglob("*")) if p.is_file()
+    }
 
 
 def gated_history(repo: Path, base: str, branch: str = "bosun/integration") -> list[str]:
@@ -84,8 +104,9 @@ def gated_history(repo: Path, base: str, branch: str = "bosun/integration") -> l
     for number, commit in enumerate(commits):
         parents = git(repo, "rev-list", "--parents", "-n", "1", commit).split()[1:]
         assert len(parents) == 2, f"{commit} on the integration branch is not a merge commit"
-        archive = subprocess.run(["git", "archive", "--format=tar", commit], cwd=repo, capture_output=True,
-                                 check=True).stdout
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", commit], cwd=repo, capture_output=True, check=True
+        ).stdout
         tree = repo.parent / f"gated-{number}"
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(tree, filter="data")
@@ -109,18 +130,28 @@ def test_an_agent_cannot_move_the_users_refs_or_plant_hooks_bosun_runs(project, 
     out.mkdir()
     attack = tmp_path / "attack.sh"
     attack.write_text(ATTACK_SH)
-    evil_steps = [{"run": ["sh", str(attack), str(out)], "check": True},
-                  *write_unit("src/evil.py", "EVIL = 1\n", "looks harmless")]
+    evil_steps = [
+        {"run": ["sh", str(attack), str(out)], "check": True},
+        *write_unit("src/evil.py", "EVIL = 1\n", "looks harmless"),
+    ]
     # c1 and c2 both write src/shared.py: whichever is integrated second conflicts, so Bosun
     # merges the integration head into its worktree in the clone (a `git merge` there).
-    resolve = [{"run": ["grep", "-q", "<<<<<<<", "src/shared.py"], "check": True},
-               *write_unit("src/shared.py", "ONE = 1\nTWO = 2\n", "resolve")]
-    script = {"evil": [evil_steps],
-              "c1": [write_unit("src/shared.py", "ONE = 1\n"), resolve],
-              "c2": [write_unit("src/shared.py", "TWO = 2\n"), resolve],
-              "later": [write_unit("src/later.py", "LATER = 1\n")]}
-    units = [{"id": "evil"}, {"id": "c1", "depends_on": ["evil"]}, {"id": "c2", "depends_on": ["evil"]},
-             {"id": "later", "depends_on": ["c1", "c2"]}]
+    resolve = [
+        {"run": ["grep", "-q", "<<<<<<<", "src/shared.py"], "check": True},
+        *write_unit("src/shared.py", "ONE = 1\nTWO = 2\n", "resolve"),
+    ]
+    script = {
+        "evil": [evil_steps],
+        "c1": [write_unit("src/shared.py", "ONE = 1\n"), resolve],
+        "c2": [write_unit("src/shared.py", "TWO = 2\n"), resolve],
+        "later": [write_unit("src/later.py", "LATER = 1\n")],
+    }
+    units = [
+        {"id": "evil"},
+        {"id": "c1", "depends_on": ["evil"]},
+        {"id": "c2", "depends_on": ["evil"]},
+        {"id": "later", "depends_on": ["c1", "c2"]},
+    ]
     repo = project(units, script, sandbox="off")  # the git-level defences, as without bubblewrap
     main_before = git(repo, "rev-parse", "main")
     hooks_before = snapshot(repo / ".git" / "hooks")
@@ -164,16 +195,28 @@ def test_secrets_reach_neither_agents_nor_the_gate(project, tmp_path: Path) -> N
     # Each gate run appends its environment, then judges the tree.
     gate = f"env >> {gate_dump} && echo '--- end of run' >> {gate_dump} && python check.py"
     dump = ["sh", "-c", f'env > "{out}/$BOSUN_UNIT.env"']
-    script = {"one": [[{"run": dump, "check": True}, *write_unit("src/one.py", "ONE = 1\n")]],
-              "two": [[{"run": dump, "check": True}, *write_unit("src/two.py", "TWO = 2\n")]]}
-    agents = {"ada": {"kind": "scripted", "script": "team.toml", "env": ["BOSUN_TEST_PASS"]},
-              "bob": {"kind": "scripted", "script": "team.toml"}}
-    units = [{"id": "one", "agent": "ada", "scope": ["src/one.py"]},
-             {"id": "two", "agent": "bob", "scope": ["src/two.py"]}]
+    script = {
+        "one": [[{"run": dump, "check": True}, *write_unit("src/one.py", "ONE = 1\n")]],
+        "two": [[{"run": dump, "check": True}, *write_unit("src/two.py", "TWO = 2\n")]],
+    }
+    agents = {
+        "ada": {"kind": "scripted", "script": "team.toml", "env": ["BOSUN_TEST_PASS"]},
+        "bob": {"kind": "scripted", "script": "team.toml"},
+    }
+    units = [
+        {"id": "one", "agent": "ada", "scope": ["src/one.py"]},
+        {"id": "two", "agent": "bob", "scope": ["src/two.py"]},
+    ]
     repo = project(units, script, agents=agents, gate=gate, gate_env=["BOSUN_TEST_GATE_ONLY"], sandbox="off")
-    extra = {"BOSUN_TEST_SECRET": "hunter2", "ANTHROPIC_API_KEY": "sk-x-not-for-agents",
-             "OPENAI_API_KEY": "sk-openai-not-for-agents", "BOSUN_TEST_PASS": "passed-to-ada",
-             "BOSUN_TEST_GATE_ONLY": "passed-to-gate", "LANG": "C.UTF-8", "TERM": "xterm-bosun-test"}
+    extra = {
+        "BOSUN_TEST_SECRET": "hunter2",
+        "ANTHROPIC_API_KEY": "sk-x-not-for-agents",
+        "OPENAI_API_KEY": "sk-openai-not-for-agents",
+        "BOSUN_TEST_PASS": "passed-to-ada",
+        "BOSUN_TEST_GATE_ONLY": "passed-to-gate",
+        "LANG": "C.UTF-8",
+        "TERM": "xterm-bosun-test",
+    }
     result = bosun("run", "--headless", cwd=repo, env=extra)
     assert result.returncode == 0, result.stdout + result.stderr
     supervisor_env = {**os.environ, "PYTHONPATH": str(ROOT), **extra}  # what `bosun` ran with
@@ -196,8 +239,19 @@ def test_secrets_reach_neither_agents_nor_the_gate(project, tmp_path: Path) -> N
         assert not Path(env["BOSUN_REPORT_FILE"]).resolve().is_relative_to(worktree)
         for name in ("PATH", "HOME", "LANG", "TERM"):
             assert env[name] == supervisor_env[name], name
-        allowed = {"BOSUN_TASK_FILE", "BOSUN_REPORT_FILE", "BOSUN_UNIT", "BOSUN_WORKTREE", "PATH", "HOME",
-                   "LANG", "TERM", "GIT_CEILING_DIRECTORIES", *GATE_FREE_NAMES, *ISOLATION_NAMES}
+        allowed = {
+            "BOSUN_TASK_FILE",
+            "BOSUN_REPORT_FILE",
+            "BOSUN_UNIT",
+            "BOSUN_WORKTREE",
+            "PATH",
+            "HOME",
+            "LANG",
+            "TERM",
+            "GIT_CEILING_DIRECTORIES",
+            *GATE_FREE_NAMES,
+            *ISOLATION_NAMES,
+        }
         assert env["GIT_CEILING_DIRECTORIES"] == str(worktree.parent)
         if unit == "one":
             allowed.add("BOSUN_TEST_PASS")
@@ -211,37 +265,64 @@ def test_secrets_reach_neither_agents_nor_the_gate(project, tmp_path: Path) -> N
     assert gate_env["PATH"] == supervisor_env["PATH"] and gate_env["HOME"] == supervisor_env["HOME"]
     assert gate_env["BOSUN_TEST_GATE_ONLY"] == "passed-to-gate"
     assert "BOSUN_TEST_PASS" not in gate_env
-    leaked = sorted(name for name, value in gate_env.items()
-                    if name not in {"PATH", "HOME", "LANG", "TERM", "BOSUN_TEST_GATE_ONLY", *GATE_FREE_NAMES,
-                                    *ISOLATION_NAMES}
-                    and supervisor_env.get(name) == value)
+    leaked = sorted(
+        name
+        for name, value in gate_env.items()
+        if name not in {"PATH", "HOME", "LANG", "TERM", "BOSUN_TEST_GATE_ONLY", *GATE_FREE_NAMES, *ISOLATION_NAMES}
+        and supervisor_env.get(name) == value
+    )
     assert leaked == [], f"the supervisor's environment leaked into the gate: {leaked}"
 
 
-SPEC_TASK_KEYS = {"protocol", "unit", "title", "prompt", "scope", "branch", "base_commit", "attempt",
-                  "handback", "integrated"}
+SPEC_TASK_KEYS = {
+    "protocol",
+    "unit",
+    "title",
+    "prompt",
+    "scope",
+    "branch",
+    "base_commit",
+    "attempt",
+    "handback",
+    "integrated",
+}
 
 
 def test_agents_work_in_their_worktree_with_the_task_outside_the_tracked_tree(project, tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
-    look = ["sh", "-c", " && ".join([
-        f'O="{out}/$BOSUN_UNIT"',
-        'pwd -P > "$O.cwd"',
-        'printf %s "$BOSUN_TASK_FILE" > "$O.taskpath"',
-        'cp "$BOSUN_TASK_FILE" "$O.task.json"',
-        'git symbolic-ref HEAD > "$O.branch"',
-        'git rev-parse HEAD > "$O.head"',
-        'git rev-parse --path-format=absolute --git-common-dir > "$O.common"',
-        'git rev-parse --show-toplevel > "$O.toplevel"',
-        'git ls-files > "$O.tracked"',
-        'git status --porcelain --untracked-files=all > "$O.status"',
-    ])]
-    script = {"first": [[{"run": look, "check": True}, *write_unit("src/first.py", "FIRST = 1\n"),
-                         {"report": "done", "summary": "first is in"}]],
-              "second": [[{"run": look, "check": True}, *write_unit("src/second.py", "SECOND = 2\n")]]}
-    units = [{"id": "first", "title": "The first unit", "scope": ["src/first.py"]},
-             {"id": "second", "depends_on": ["first"], "scope": ["src/second.py"]}]
+    look = [
+        "sh",
+        "-c",
+        " && ".join(
+            [
+                f'O="{out}/$BOSUN_UNIT"',
+                'pwd -P > "$O.cwd"',
+                'printf %s "$BOSUN_TASK_FILE" > "$O.taskpath"',
+                'cp "$BOSUN_TASK_FILE" "$O.task.json"',
+                'git symbolic-ref HEAD > "$O.branch"',
+                'git rev-parse HEAD > "$O.head"',
+                'git rev-parse --path-format=absolute --git-common-dir > "$O.common"',
+                'git rev-parse --show-toplevel > "$O.toplevel"',
+                'git ls-files > "$O.tracked"',
+                'git status --porcelain --untracked-files=all > "$O.status"',
+            ]
+        ),
+    ]
+    script = {
+        "first": [
+            [
+                {"run": look, "check": True},
+                *write_unit("src/first.py", "FIRST = 1\n"),
+                {"report": "done", "summary": "first is in"},
+            ]
+        ],
+        "second": [[{"run": look, "check": True}, *write_unit("src/second.py", "SECOND = 2\n")]],
+    }
+    units = [
+        {"id": "first", "title": "The first unit", "scope": ["src/first.py"]},
+        {"id": "second", "depends_on": ["first"], "scope": ["src/second.py"]},
+    ]
     repo = project(units, script, sandbox="off")  # the agents write what they see outside their worktree
     base = git(repo, "rev-parse", "main")
     result = bosun("run", "--headless", cwd=repo)
@@ -263,8 +344,13 @@ def test_agents_work_in_their_worktree_with_the_task_outside_the_tracked_tree(pr
         assert task_path.is_absolute() and not task_path.is_relative_to(worktree)
         assert seen["status"] == ""
         assert task_path.name not in seen["tracked"].split("\n")
-        listed = subprocess.run(["git", "ls-files", "--error-unmatch", str(task_path)], cwd=repo,
-                                capture_output=True, text=True, check=False)
+        listed = subprocess.run(
+            ["git", "ls-files", "--error-unmatch", str(task_path)],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert listed.returncode != 0, f"{task_path} is tracked in the user's repository"
         assert git(repo, "status", "--porcelain") == ""
 
@@ -281,8 +367,7 @@ def test_agents_work_in_their_worktree_with_the_task_outside_the_tracked_tree(pr
     assert second_task["integrated"] == [{"unit": "first", "commit": first_merge, "summary": "first is in"}]
     # Nothing of the protocol was committed: the integration tree holds only the units' files.
     tree = set(git(repo, "ls-tree", "-r", "--name-only", "bosun/integration").split())
-    assert tree == set(git(repo, "ls-tree", "-r", "--name-only", "main").split()) | {"src/first.py",
-                                                                                     "src/second.py"}
+    assert tree == set(git(repo, "ls-tree", "-r", "--name-only", "main").split()) | {"src/first.py", "src/second.py"}
 
 
 # -- an agent that breaks its worktree's link to the clone -------------------------------------
@@ -294,10 +379,15 @@ def test_agents_work_in_their_worktree_with_the_task_outside_the_tracked_tree(pr
 SABOTAGE = {
     "deleted": ["rm", "-f", ".git"],
     # The user's repository is found through the clone's alternates file (`--shared`).
-    "redirected": ["sh", "-c", ('A=$(cat "$(git rev-parse --path-format=absolute --git-common-dir)/objects/info/'
-                                'alternates") && printf "gitdir: %s\\n" "$(dirname "$A")" > .git')],
+    "redirected": [
+        "sh",
+        "-c",
+        (
+            'A=$(cat "$(git rev-parse --path-format=absolute --git-common-dir)/objects/info/'
+            'alternates") && printf "gitdir: %s\\n" "$(dirname "$A")" > .git'
+        ),
+    ],
 }
-
 
 
 @pytest.mark.parametrize("sabotage", sorted(SABOTAGE))
@@ -306,8 +396,10 @@ def test_a_conflict_hand_back_never_merges_into_the_users_branch(project, sabota
     # through), break the link. Both units write src/shared.py: the second one conflicts and is
     # handed back, so Bosun merges the integration head "into its worktree".
     after = [{"delete": "src/shared.py"}, {"run": SABOTAGE[sabotage], "check": True}]
-    script = {"c1": [[*write_unit("src/shared.py", "ONE = 1\n"), *after], [{"exit": 3}]],
-              "c2": [[*write_unit("src/shared.py", "TWO = 2\n"), *after], [{"exit": 3}]]}
+    script = {
+        "c1": [[*write_unit("src/shared.py", "ONE = 1\n"), *after], [{"exit": 3}]],
+        "c2": [[*write_unit("src/shared.py", "TWO = 2\n"), *after], [{"exit": 3}]],
+    }
     repo = project([{"id": "c1"}, {"id": "c2"}], script, max_attempts=2)
     (repo / "notes.txt").write_text("the user's own work in progress\n")
     main_before = git(repo, "rev-parse", "main")
@@ -322,14 +414,12 @@ def test_a_conflict_hand_back_never_merges_into_the_users_branch(project, sabota
     gated_history(repo, main_before)
 
 
-
 @pytest.mark.parametrize("sabotage", sorted(SABOTAGE))
 def test_committing_leftovers_never_commits_in_the_users_repository(project, sabotage: str) -> None:
     # An agent with autocommit leaves its edit uncommitted and breaks the link; the user has an
     # untracked file of their own in their repository.
     agents = {"ada": {"kind": "scripted", "script": "team.toml", "autocommit": True}}
-    script = {"lazy": [[{"write": "src/lazy.py", "content": "LAZY = 1\n"},
-                        {"run": SABOTAGE[sabotage], "check": True}]]}
+    script = {"lazy": [[{"write": "src/lazy.py", "content": "LAZY = 1\n"}, {"run": SABOTAGE[sabotage], "check": True}]]}
     repo = project([{"id": "lazy"}], script, agents=agents, max_attempts=1)
     (repo / "notes.txt").write_text("the user's own work in progress\n")
     main_before = git(repo, "rev-parse", "main")
@@ -349,8 +439,14 @@ def test_committing_leftovers_never_commits_in_the_users_repository(project, sab
 
 def test_restoring_the_clone_config_never_writes_through_a_symlink(project) -> None:
     common = "$(git rev-parse --path-format=absolute --git-common-dir)"
-    swap = ["sh", "-c", (f'C="{common}/config" && A=$(cat "{common}/objects/info/alternates") && '
-                         'rm "$C" && ln -s "$(dirname "$A")/config" "$C"')]
+    swap = [
+        "sh",
+        "-c",
+        (
+            f'C="{common}/config" && A=$(cat "{common}/objects/info/alternates") && '
+            'rm "$C" && ln -s "$(dirname "$A")/config" "$C"'
+        ),
+    ]
     script = {"swap": [[*write_unit("src/swap.py", "SWAP = 1\n"), {"run": swap, "check": True}]]}
     repo = project([{"id": "swap"}], script)
     config_before = (repo / ".git" / "config").read_bytes()
@@ -367,8 +463,10 @@ def test_a_task_file_swapped_for_a_symlink_is_replaced_not_written_through(proje
     # Attempt 1 swaps its task file for a link to the victim and fails the gate, so Bosun hands the
     # unit back and writes the task of attempt 2 where the link is.
     swap = ["sh", "-c", f'rm "$BOSUN_TASK_FILE" && ln -s "{victim}" "$BOSUN_TASK_FILE"']
-    attempt_two = [{"run": ["sh", "-c", 'grep -q \'"attempt": 2\' "$BOSUN_TASK_FILE"'], "check": True},
-                   *write_unit("src/swap.py", "SWAP = 1\n", "fixed")]
+    attempt_two = [
+        {"run": ["sh", "-c", 'grep -q \'"attempt": 2\' "$BOSUN_TASK_FILE"'], "check": True},
+        *write_unit("src/swap.py", "SWAP = 1\n", "fixed"),
+    ]
     script = {"swap": [[{"run": swap, "check": True}, *write_unit("src/swap.py", "BROKEN = 1\n")], attempt_two]}
     repo = project([{"id": "swap"}], script, sandbox="off")  # sandboxed, the task file is read-only
     result = bosun("run", "--headless", cwd=repo)
@@ -389,14 +487,24 @@ def test_a_filter_an_agent_defines_in_the_global_git_config_never_runs_inside_bo
     home.mkdir()
     # `\$`: expanded when the filter runs, not when the agent writes it.
     smudge = f"sh -c 'echo \\${{BOSUN_UNIT:-supervisor}} \\${{BOSUN_TEST_SECRET:-no-secret}} >> {marker}; cat'"
-    plant = ["sh", "-c", " && ".join([
-        f'git config --global filter.evil.smudge "{smudge}"',
-        "git config --global filter.evil.clean cat",
-        "printf '*.py filter=evil\\n' > .gitattributes",
-        # The trap is armed: the agent's own checkout runs the filter once.
-        "rm src/__init__.py", "git checkout -- src/__init__.py"])]
-    script = {"plant": [[{"run": plant, "check": True}, *write_unit("src/plant.py", "PLANT = 1\n")]],
-              "later": [write_unit("src/later.py", "LATER = 1\n")]}
+    plant = [
+        "sh",
+        "-c",
+        " && ".join(
+            [
+                f'git config --global filter.evil.smudge "{smudge}"',
+                "git config --global filter.evil.clean cat",
+                "printf '*.py filter=evil\\n' > .gitattributes",
+                # The trap is armed: the agent's own checkout runs the filter once.
+                "rm src/__init__.py",
+                "git checkout -- src/__init__.py",
+            ]
+        ),
+    ]
+    script = {
+        "plant": [[{"run": plant, "check": True}, *write_unit("src/plant.py", "PLANT = 1\n")]],
+        "later": [write_unit("src/later.py", "LATER = 1\n")],
+    }
     repo = project([{"id": "plant"}, {"id": "later", "depends_on": ["plant"]}], script, sandbox="off")
     result = bosun("run", "--headless", cwd=repo, env={"HOME": str(home), "BOSUN_TEST_SECRET": "hunter2"})
     assert result.returncode == 0, result.stdout + result.stderr

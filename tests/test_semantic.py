@@ -18,7 +18,6 @@ from bosun.orchestration.semantic.analysis import (
     read_python_tree,
 )
 from bosun.orchestration.semantic.tree import module_name
-
 from tests.semantic_corpus.corpus import (
     git,
     load_cases,
@@ -28,16 +27,28 @@ from tests.semantic_corpus.corpus import (
 )
 
 CASES = load_cases()
-FAMILIES = {"duplicate": {"duplicate_definition", "duplicate_key"}, "signature": {"signature_mismatch"},
-            "removed": {"removed_name"}, "base member": {"removed_base_member"}, "contract": {"contract_change"}}
+FAMILIES = {
+    "duplicate": {"duplicate_definition", "duplicate_key"},
+    "signature": {"signature_mismatch"},
+    "removed": {"removed_name"},
+    "base member": {"removed_base_member"},
+    "contract": {"contract_change"},
+}
 
 
 def side_tests(repo: Path, side: str) -> subprocess.CompletedProcess:
     """The side's own tests, run in a checkout of that side (unittest: a fraction of pytest's start-up)."""
     git(repo, "checkout", "-q", side)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join((str(repo / "src"), str(repo))), "PYTHONDONTWRITEBYTECODE": "1"}
-    return subprocess.run([sys.executable, "-m", "unittest", "discover", "-s", "tests"], cwd=repo, env=env,
-                          capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "unittest", "discover", "-s", "tests"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def python_files(folder: Path) -> dict[str, str]:
@@ -102,7 +113,11 @@ def test_call_brought_by_one_side_breaks_on_the_others_signature() -> None:
     theirs = {**base, "calc/cli.py": USE}
     [finding] = check(base, ours, theirs)
     assert (finding.kind, finding.path, finding.line, finding.symbol) == (
-        "signature_mismatch", "calc/cli.py", 5, "calc.ops.add")
+        "signature_mismatch",
+        "calc/cli.py",
+        5,
+        "calc.ops.add",
+    )
     assert "3 positional arguments" in finding.message and "calc/ops.py:1" in finding.message
     assert "changed" in finding.ours and "added" in finding.theirs
 
@@ -131,7 +146,8 @@ def test_a_byte_order_mark_does_not_hide_a_file() -> None:
 
 def test_a_file_nesting_too_deep_to_walk_is_skipped() -> None:
     elif_chain = "def pick(x):\n    if x == 0:\n        return 0\n" + "".join(
-        f"    elif x == {i}:\n        return {i}\n" for i in range(1, 600))
+        f"    elif x == {i}:\n        return {i}\n" for i in range(1, 600)
+    )
     base = {"m.py": "def f(a):\n    return a\n"}
     ours = {"m.py": "def f(a, b):\n    return a\n"}
     theirs = {**base, "n.py": f"from m import f\n{elif_chain}\n\ndef g():\n    return f(1)\n"}
@@ -184,10 +200,17 @@ def test_src_layout_and_module_names() -> None:
 
 
 def test_relative_imports_resolve_from_the_package() -> None:
-    base = {"app/__init__.py": "", "app/core/__init__.py": "from .engine import run\n",
-            "app/core/engine.py": "def run(job):\n    return job\n"}
+    base = {
+        "app/__init__.py": "",
+        "app/core/__init__.py": "from .engine import run\n",
+        "app/core/engine.py": "def run(job):\n    return job\n",
+    }
     ours = {**base, "app/core/engine.py": "def run(job, *, now):\n    return job\n"}
-    theirs = {**base, "app/web/__init__.py": "", "app/web/view.py": "from ..core import run\n\n\ndef go():\n    return run(1)\n"}
+    theirs = {
+        **base,
+        "app/web/__init__.py": "",
+        "app/web/view.py": "from ..core import run\n\n\ndef go():\n    return run(1)\n",
+    }
     [finding] = check(base, ours, theirs)
     assert (finding.kind, finding.symbol) == ("signature_mismatch", "app.core.engine.run")
     assert "misses required argument now" in finding.message
@@ -220,9 +243,11 @@ def test_contract_change_is_a_warning_naming_both_sides() -> None:
 
 
 def test_raised_exceptions_matter_only_to_callers_that_handle_them() -> None:
-    base = {"p.py": "def port(text):\n    if not text.isdigit():\n        raise ValueError(text)\n    return int(text)\n"}
+    base = {
+        "p.py": "def port(text):\n    if not text.isdigit():\n        raise ValueError(text)\n    return int(text)\n"
+    }
     ours = {"p.py": base["p.py"].replace("raise ValueError(text)", "raise LookupError(text)")}
-    expects = "import pytest\nfrom p import port\n\n\ndef test_bad():\n    with pytest.raises(ValueError):\n        port('x')\n"
+    expects = "import pytest\nfrom p import port\n\n\ndef test_bad():\n    with pytest.raises(ValueError):\n        port('x')\n"  # noqa: E501
     ignores = "from p import port\n\n\ndef main():\n    return port('80')\n"
     [finding] = check(base, ours, {**base, "test_p.py": expects})
     assert (finding.kind, finding.line) == ("contract_change", 7)
@@ -233,8 +258,11 @@ def test_raised_exceptions_matter_only_to_callers_that_handle_them() -> None:
 def test_findings_are_sorted_and_unique() -> None:
     base = {"m.py": "def f(a):\n    return a\n\n\ndef g(a):\n    return a\n"}
     ours = {"m.py": "def f(a, b):\n    return a\n\n\ndef g(a, b):\n    return a\n"}
-    theirs = {**base, "z.py": "from m import g\n\n\ndef h():\n    return g(1) + g(1)\n",
-              "a.py": "from m import f\n\n\ndef h():\n    return f(2)\n"}
+    theirs = {
+        **base,
+        "z.py": "from m import g\n\n\ndef h():\n    return g(1) + g(1)\n",
+        "a.py": "from m import f\n\n\ndef h():\n    return f(2)\n",
+    }
     findings = check(base, ours, theirs)
     assert [(f.path, f.line) for f in findings] == [("a.py", 5), ("z.py", 5)]
 

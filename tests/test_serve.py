@@ -20,14 +20,21 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-
 from conftest import ROOT, BackgroundRun, bosun, first_parent_merges, write_unit
 
 CHROMIUM = Path("/usr/bin/chromium")
-needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(),
-                                    reason="Chromium is not installed (apt-get install -y chromium; CI installs it)")
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"]
+needs_chromium = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="Chromium is not installed (apt-get install -y chromium; CI installs it)"
+)
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 UNITS = [{"id": "greeting", "title": "Say hello", "scope": ["src/greet.py"]}]
 SCRIPT = {"greeting": [write_unit("src/greet.py", "def hello():\n    return 'hello'\n")]}
@@ -52,8 +59,14 @@ class Served:
     """`bosun serve ARGS` in the background (its own process group: each page runs a `bosun attach`)."""
 
     def __init__(self, repo: Path, *args: str) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "bosun.app.cli.main", "serve", *args], cwd=repo, text=True,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bosun.app.cli.main", "serve", *args],
+            cwd=repo,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
         line = self._line(self.proc.stdout)
         assert line.startswith("Open http://"), line + self.proc.stderr.read()
         self.url = line.split()[1]
@@ -115,8 +128,9 @@ def test_approve_a_unit_from_a_browser(supervised, tmp_path):
             page.on("request", lambda request: asked.append(request.url))
             page.add_init_script(SCREEN_TEXT)
             page.goto(served.url)
-            page.wait_for_function("window.__screenText.includes('greeting') && "
-                                   "window.__screenText.includes('to approve')", timeout=60_000)
+            page.wait_for_function(
+                "window.__screenText.includes('greeting') && window.__screenText.includes('to approve')", timeout=60_000
+            )
             page.locator(".xterm-helper-textarea").focus()  # where xterm.js takes the keyboard
             page.keyboard.press("a")
             page.wait_for_function("window.__screenText.includes('Approve merge')", timeout=30_000)
@@ -147,8 +161,12 @@ def test_without_the_token_everything_is_refused(supervised):
         origin = f"http://{parts.netloc}"
         assert parts.hostname == "127.0.0.1" and parts.port and parts.query.startswith("token=")
         assert len(parts.query.removeprefix("token=")) >= 32
-        upgrade = {"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
-                   "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
+        upgrade = {
+            "Connection": "Upgrade",
+            "Upgrade": "websocket",
+            "Sec-WebSocket-Version": "13",
+            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        }
         assert status_of(origin + "/") == 403
         assert status_of(origin + "/?token=wrong") == 403
         assert status_of(origin + "/static/js/textual.js") == 403

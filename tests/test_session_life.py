@@ -15,8 +15,11 @@ def _status(repo) -> dict:
 
 
 def test_reset_archives_the_session_and_puts_the_branches_back(project):
-    repo = project([{"id": "a"}, {"id": "b"}], {"a": [write_unit("src/a.py", "A = 1\n")],
-                                               "b": [write_unit("src/b.py", "B = 1\n")]}, merge="manual")
+    repo = project(
+        [{"id": "a"}, {"id": "b"}],
+        {"a": [write_unit("src/a.py", "A = 1\n")], "b": [write_unit("src/b.py", "B = 1\n")]},
+        merge="manual",
+    )
     assert bosun("run", "--headless", "--auto-approve", cwd=repo).returncode == 0
     assert sorted(first_parent_merges(repo)) == ["a", "b"]
     assert git(repo, "for-each-ref", "refs/bosun/")
@@ -52,29 +55,40 @@ def test_a_run_over_an_integration_branch_it_did_not_make_says_so_and_stops(proj
 
 def test_reload_adds_units_and_agents_and_refuses_what_cannot_apply(project):
     units = [{"id": "a"}, {"id": "later", "depends_on": ["a"]}]
-    script = {"a": [write_unit("src/a.py", "A = 1\n")], "later": [write_unit("src/later.py", "L = 1\n")],
-              "new": [write_unit("src/new.py", "N = 1\n")]}
+    script = {
+        "a": [write_unit("src/a.py", "A = 1\n")],
+        "later": [write_unit("src/later.py", "L = 1\n")],
+        "new": [write_unit("src/new.py", "N = 1\n")],
+    }
     repo = project(units, script, merge="manual")
     assert bosun("run", "--headless", cwd=repo).returncode == 1  # "a" waits for approval
     assert _status(repo)["units"][0]["state"] == "awaiting_approval"
 
     plan = repo / "bosun.toml"
-    agents = {"ada": {"kind": "scripted", "script": "team.toml"}, "bob": {"kind": "scripted", "script": "team.toml"},
-              "me": {"kind": "external"}}
+    agents = {
+        "ada": {"kind": "scripted", "script": "team.toml"},
+        "bob": {"kind": "scripted", "script": "team.toml"},
+        "me": {"kind": "external"},
+    }
     original = plan.read_text()
     plan.write_text(toml_plan([{"id": "later"}], agents, merge="manual"))
     removed = bosun("reload", cwd=repo)  # "a" has started: it cannot leave the plan
     assert removed.returncode == 2 and "unit 'a'" in removed.stderr and "cannot leave the plan" in removed.stderr
-    plan.write_text(toml_plan([{"id": "a", "prompt": "do it differently"}, {"id": "later", "depends_on": ["a"]}],
-                              agents, merge="manual"))
+    plan.write_text(
+        toml_plan(
+            [{"id": "a", "prompt": "do it differently"}, {"id": "later", "depends_on": ["a"]}], agents, merge="manual"
+        )
+    )
     changed = bosun("reload", cwd=repo)
     assert changed.returncode == 2 and "can change only before it starts" in changed.stderr
     plan.write_text(toml_plan([{"id": "a"}, {"id": "later", "depends_on": ["later"]}], agents, merge="manual"))
     assert bosun("reload", cwd=repo).returncode == 2  # invalid: nothing applied
     assert [u["id"] for u in _status(repo)["units"]] == ["a", "later"]
 
-    plan.write_text(original.replace('[[units]]\nprompt = "do later"', '[[units]]\nprompt = "do later, well"')
-                    + '[agents.me]\nkind = "external"\n[[units]]\nprompt = "do new"\nid = "new"\n')
+    plan.write_text(
+        original.replace('[[units]]\nprompt = "do later"', '[[units]]\nprompt = "do later, well"')
+        + '[agents.me]\nkind = "external"\n[[units]]\nprompt = "do new"\nid = "new"\n'
+    )
     applied = bosun("reload", cwd=repo)
     assert applied.returncode == 0, applied.stderr
     assert "new units: new" in applied.stdout and "new agents: me" in applied.stdout
@@ -89,8 +103,11 @@ def test_reload_adds_units_and_agents_and_refuses_what_cannot_apply(project):
 
 
 def test_resume_applies_an_edited_plan_or_refuses_it_and_writes_nothing(project):
-    repo = project([{"id": "a"}], {"a": [write_unit("src/a.py", "A = 1\n")],
-                                   "b": [write_unit("src/b.py", "B = 1\n")]}, merge="manual")
+    repo = project(
+        [{"id": "a"}],
+        {"a": [write_unit("src/a.py", "A = 1\n")], "b": [write_unit("src/b.py", "B = 1\n")]},
+        merge="manual",
+    )
     assert bosun("run", "--headless", cwd=repo).returncode == 1
     plan = repo / "bosun.toml"
     events_before = _events(repo)
@@ -140,8 +157,13 @@ def test_flags_that_cannot_take_effect_say_so(project):
 def test_a_closed_pipe_ends_quietly(project):
     """Far more than a pipe holds, read by a reader that leaves after two lines."""
     repo = project([{"id": f"unit-number-{i}"} for i in range(2000)], {})
-    shell = subprocess.run(f"'{sys.executable}' -m bosun.app.cli.main graph --format json | head -2; "
-                           "echo \"exit ${PIPESTATUS[0]}\"", shell=True, executable="/bin/bash", cwd=repo,
-                           capture_output=True, text=True)
+    shell = subprocess.run(
+        f"'{sys.executable}' -m bosun.app.cli.main graph --format json | head -2; echo \"exit ${{PIPESTATUS[0]}}\"",
+        shell=True,
+        executable="/bin/bash",
+        cwd=repo,
+        capture_output=True,
+        text=True,
+    )
     assert len(shell.stdout.splitlines()) == 3 and shell.stdout.endswith("exit 0\n")
     assert "Traceback" not in shell.stderr and "BrokenPipe" not in shell.stderr, shell.stderr

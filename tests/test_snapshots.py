@@ -8,13 +8,12 @@ from __future__ import annotations
 import time
 
 import pytest
-
-from bosun.app.tui.dialogs import ApproveDialog, ConfirmDialog, ConflictDialog, HelpScreen, NoteDialog, ReassignDialog
-from bosun.widgets.graph_view import GraphView
-
 from harness import DrivenApp
 from scenes import build_scene, frozen, local_times_in_utc
 from screen_kit import SIZE
+
+from bosun.app.tui.dialogs import ApproveDialog, ConfirmDialog, ConflictDialog, HelpScreen, NoteDialog, ReassignDialog
+from bosun.widgets.graph_view import GraphView
 
 
 @pytest.fixture

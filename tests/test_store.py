@@ -30,9 +30,13 @@ def ready_store(path: Path, units: list[str] = UNITS) -> Store:
 def snapshot(store: Store) -> tuple:
     """Everything a failed operation must leave unchanged."""
     db = store.db
-    return (store.units(), store.events(), db.execute("SELECT * FROM meta ORDER BY key").fetchall(),
-            db.execute("SELECT * FROM intents ORDER BY id").fetchall(),
-            db.execute("SELECT * FROM commands ORDER BY id").fetchall())
+    return (
+        store.units(),
+        store.events(),
+        db.execute("SELECT * FROM meta ORDER BY key").fetchall(),
+        db.execute("SELECT * FROM intents ORDER BY id").fetchall(),
+        db.execute("SELECT * FROM commands ORDER BY id").fetchall(),
+    )
 
 
 def release_all(store: Store, won: dict[str, int]) -> None:
@@ -42,6 +46,7 @@ def release_all(store: Store, won: dict[str, int]) -> None:
 
 
 # -- durability ------------------------------------------------------------------------------
+
 
 def test_the_store_is_wal_with_full_sync_on_every_connection(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
@@ -66,8 +71,15 @@ def test_the_store_is_wal_with_full_sync_on_every_connection(tmp_path: Path) -> 
 
 # -- claim: one compare-and-swap, at most one winner ---------------------------------------------
 
-def _thread_race(path: Path, owner: str, barrier: threading.Barrier, rounds: int,
-                 results: list[list[tuple[int, str, str]]], errors: list[BaseException]) -> None:
+
+def _thread_race(
+    path: Path,
+    owner: str,
+    barrier: threading.Barrier,
+    rounds: int,
+    results: list[list[tuple[int, str, str]]],
+    errors: list[BaseException],
+) -> None:
     store = Store(path)
     order = list(UNITS)
     random.Random(owner).shuffle(order)
@@ -113,8 +125,10 @@ def test_sixteen_threads_racing_win_each_unit_once_per_round_with_rising_epochs(
     barrier = threading.Barrier(threads_n + 1)
     results: list[list[tuple[int, str, str]]] = [[] for _ in range(rounds)]
     errors: list[BaseException] = []
-    threads = [threading.Thread(target=_thread_race, args=(path, f"t{i}", barrier, rounds, results, errors))
-               for i in range(threads_n)]
+    threads = [
+        threading.Thread(target=_thread_race, args=(path, f"t{i}", barrier, rounds, results, errors))
+        for i in range(threads_n)
+    ]
     for thread in threads:
         thread.start()
     try:
@@ -161,8 +175,7 @@ def test_eight_processes_with_their_own_store_win_each_unit_once_per_round(tmp_p
     store = ready_store(path)
     ctx = multiprocessing.get_context("spawn")
     barrier, out = ctx.Barrier(procs_n + 1), ctx.Queue()
-    procs = [ctx.Process(target=_process_race, args=(str(path), f"p{i}", barrier, rounds, out))
-             for i in range(procs_n)]
+    procs = [ctx.Process(target=_process_race, args=(str(path), f"p{i}", barrier, rounds, out)) for i in range(procs_n)]
     for proc in procs:
         proc.start()
     owners = set()
@@ -206,6 +219,7 @@ def test_claim_takes_only_a_unit_in_an_expected_state(tmp_path: Path) -> None:
 
 
 # -- fencing: stale states and stale epochs write nothing ------------------------------------------
+
 
 def test_transition_from_a_wrong_state_raises_and_writes_nothing(tmp_path: Path) -> None:
     store = ready_store(tmp_path / "state.db", ["a"])
@@ -258,8 +272,9 @@ def test_a_lease_from_an_earlier_boot_or_an_older_bosun_runs_out_and_none_withou
         assert store.claim(unit, "ada", 600, now=1000.0)
     # What a claim taken before a reboot and one taken by an older Bosun (wall time only) look like:
     store.db.execute("UPDATE units SET lease_boot = 'an-earlier-boot' WHERE id = 'b'")
-    store.db.execute("UPDATE units SET lease_mono = NULL, lease_boot = NULL, lease_until = ? WHERE id = 'c'",
-                     (time.time() - 1,))
+    store.db.execute(
+        "UPDATE units SET lease_mono = NULL, lease_boot = NULL, lease_until = ? WHERE id = 'c'", (time.time() - 1,)
+    )
     store.update("d", lease_until=None)  # a human took it over: no lease at all, whatever lease_mono says
     assert sorted(e.unit for e in store.expire_leases(now=1001.0)) == ["b", "c"]
     assert [e.unit for e in store.expire_leases(now=1601.0)] == ["a"]
@@ -267,6 +282,7 @@ def test_a_lease_from_an_earlier_boot_or_an_older_bosun_runs_out_and_none_withou
 
 
 # -- one transaction: the change and its event together or not at all ------------------------------
+
 
 def test_a_transition_whose_event_cannot_be_written_changes_nothing(tmp_path: Path) -> None:
     store = ready_store(tmp_path / "state.db", ["a"])
@@ -298,12 +314,16 @@ def test_every_transition_logs_exactly_one_event_in_order(tmp_path: Path) -> Non
     store.transition("a", "submitted", ("running",), epoch=epoch, head_commit="c0ffee", data={"commit": "c0ffee"})
     events = store.events(after=start)
     assert [(e.kind, e.data["from"], e.data["to"]) for e in events] == [
-        ("claimed", "ready", "claimed"), ("running", "claimed", "running"), ("submitted", "running", "submitted")]
+        ("claimed", "ready", "claimed"),
+        ("running", "claimed", "running"),
+        ("submitted", "running", "submitted"),
+    ]
     assert [e.seq for e in events] == list(range(start + 1, start + 4))
     assert events[-1].data["commit"] == "c0ffee" and store.unit("a").head_commit == "c0ffee"
 
 
 # -- human commands and merge intents ------------------------------------------------------------
+
 
 def test_commands_queue_in_order_and_finish_once(tmp_path: Path) -> None:
     store = ready_store(tmp_path / "state.db", ["a", "b"])
@@ -312,12 +332,15 @@ def test_commands_queue_in_order_and_finish_once(tmp_path: Path) -> None:
     assert second > first
     pending = store.pending_commands()
     assert [(c.id, c.kind, c.unit, c.args) for c in pending] == [
-        (first, "approve", "a", {}), (second, "reassign", "b", {"to": "bob", "note": "take it"})]
+        (first, "approve", "a", {}),
+        (second, "reassign", "b", {"to": "bob", "note": "take it"}),
+    ]
     assert all(c.done_time is None and c.result is None for c in pending)
     queued = [e for e in store.events() if e.kind == "command_queued"]
     assert [(e.unit, e.data) for e in queued] == [
         ("a", {"command": "approve", "id": first}),
-        ("b", {"command": "reassign", "id": second, "to": "bob", "note": "take it"})]
+        ("b", {"command": "reassign", "id": second, "to": "bob", "note": "take it"}),
+    ]
     # A second process (`bosun approve` in another terminal) sees the queue too.
     other = Store(tmp_path / "state.db")
     assert [c.id for c in other.pending_commands()] == [first, second]
@@ -337,7 +360,9 @@ def test_intents_open_and_close(tmp_path: Path) -> None:
     two = store.add_intent("b", ref, "new1", "new2")
     assert store.open_intents() == [(one, "a", ref, "old1", "new1"), (two, "b", ref, "new1", "new2")]
     assert [(e.kind, e.unit, e.data) for e in store.events() if e.kind == "merge_intent"] == [
-        ("merge_intent", "a", {"old": "old1", "new": "new1"}), ("merge_intent", "b", {"old": "new1", "new": "new2"})]
+        ("merge_intent", "a", {"old": "old1", "new": "new1"}),
+        ("merge_intent", "b", {"old": "new1", "new": "new2"}),
+    ]
     store.close_intent(one, "failed")
     assert store.open_intents() == [(two, "b", ref, "new1", "new2")]
     status = dict(store.db.execute("SELECT id, status FROM intents").fetchall())
@@ -378,11 +403,14 @@ def test_finish_merge_that_fails_part_way_leaves_the_intent_open_and_the_head_un
 
 def test_a_version_1_store_is_upgraded_in_place(tmp_path: Path) -> None:
     from bosun.orchestration.store import SCHEMA, SCHEMA_VERSION
+
     path = tmp_path / "state.db"
     old = sqlite3.connect(path)
     old.executescript(SCHEMA.replace(", checks TEXT NOT NULL DEFAULT '[]'", ""))
-    old.execute("INSERT INTO gate_runs (unit, attempt, commit_id, parent, passed, exit_code, duration_s, cause, "
-                "output_tail, time) VALUES ('a', 1, 'c', 'p', 1, 0, 0.5, 'tests passed', 'ok', 1.0)")
+    old.execute(
+        "INSERT INTO gate_runs (unit, attempt, commit_id, parent, passed, exit_code, duration_s, cause, "
+        "output_tail, time) VALUES ('a', 1, 'c', 'p', 1, 0, 0.5, 'tests passed', 'ok', 1.0)"
+    )
     old.execute("PRAGMA user_version = 1")
     old.commit()
     old.close()

@@ -11,8 +11,10 @@ from conftest import AWAIT_GO, BackgroundRun, bosun, first_parent_merges, git, w
 
 def _conflicting(project, **keys):
     units = [{"id": "left"}, {"id": "right", "agent": "bob"}]
-    script = {"left": [write_unit("src/shared.py", "VALUE = 'left'\n")],
-              "right": [[AWAIT_GO] + write_unit("src/shared.py", "VALUE = 'right'\n")]}
+    script = {
+        "left": [write_unit("src/shared.py", "VALUE = 'left'\n")],
+        "right": [[AWAIT_GO] + write_unit("src/shared.py", "VALUE = 'right'\n")],
+    }
     return project(units, script, max_agents=2, **keys)
 
 
@@ -30,7 +32,7 @@ def test_a_person_resolves_a_conflict_in_place_and_the_gate_takes_their_commit(p
     assert claim["owner"] == "human" and claim["handback"]["reason"] == "conflict"
     assert claim["handback"]["files"] == ["src/shared.py"]
     worktree = claim["worktree"]
-    shared = (repo / ".bosun" / "worktrees" / "right" / "src" / "shared.py")
+    shared = repo / ".bosun" / "worktrees" / "right" / "src" / "shared.py"
     assert str(shared).startswith(worktree) and "<<<<<<<" in shared.read_text(), "the markers are left for the human"
 
     shared.write_text("VALUE = 'left'\nOTHER = 'right'\n")
@@ -76,15 +78,17 @@ def _alive(pid: int) -> bool:
 
 
 async def test_take_over_from_the_screen_opens_a_shell_and_submits_what_was_committed(project, tmp_path, monkeypatch):
-    from bosun.app.tui.dialogs import ConfirmDialog
-    from bosun.widgets.graph_view import GraphView
-
     from conftest import release
     from screen_kit import SIZE, open_app
 
+    from bosun.app.tui.dialogs import ConfirmDialog
+    from bosun.widgets.graph_view import GraphView
+
     shell = tmp_path / "resolve.sh"  # stands in for the person at the shell: resolves and commits
-    shell.write_text("#!/bin/sh\nprintf \"VALUE = 'left'\\nOTHER = 'right'\\n\" > src/shared.py\n"
-                     "git -c user.name=Me -c user.email=me@example.com commit -qam 'resolved by hand'\n")
+    shell.write_text(
+        "#!/bin/sh\nprintf \"VALUE = 'left'\\nOTHER = 'right'\\n\" > src/shared.py\n"
+        "git -c user.name=Me -c user.email=me@example.com commit -qam 'resolved by hand'\n"
+    )
     shell.chmod(0o755)
     monkeypatch.setenv("SHELL", str(shell))
     repo = _conflicting(project, handback="manual")
@@ -105,9 +109,13 @@ async def test_take_over_from_the_screen_opens_a_shell_and_submits_what_was_comm
 
 def test_an_agent_that_gives_up_on_a_conflict_leaves_its_details_for_the_human(project):
     units = [{"id": "left"}, {"id": "right", "agent": "bob"}]
-    script = {"left": [write_unit("src/shared.py", "VALUE = 'left'\n")],
-              "right": [[AWAIT_GO] + write_unit("src/shared.py", "VALUE = 'right'\n"),
-                        [{"report": "blocked", "summary": "I cannot resolve this"}]]}
+    script = {
+        "left": [write_unit("src/shared.py", "VALUE = 'left'\n")],
+        "right": [
+            [AWAIT_GO] + write_unit("src/shared.py", "VALUE = 'right'\n"),
+            [{"report": "blocked", "summary": "I cannot resolve this"}],
+        ],
+    }
     repo = project(units, script, max_agents=2, handback="auto")
     run = BackgroundRun(repo, "run", "--headless", "--json")
     run.wait_for("merged", "left")

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from bosun.orchestration.semantic.tscheck import (
     SCRIPT,
     batch_command,
@@ -54,8 +55,11 @@ def servers(under: Path) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
         try:
-            if entry.name.isdigit() and str(under) in (entry / "cmdline").read_text() \
-                    and (entry / "stat").read_text().rpartition(")")[2].split()[0] != "Z":
+            if (
+                entry.name.isdigit()
+                and str(under) in (entry / "cmdline").read_text()
+                and (entry / "stat").read_text().rpartition(")")[2].split()[0] != "Z"
+            ):
                 found.append(int(entry.name))
         except OSError:
             continue
@@ -86,15 +90,26 @@ def answering(path: Path) -> int | None:
 def tree(at: Path, lines: int = 1) -> Path:
     at.mkdir(parents=True)
     (at / "tsconfig.json").write_text('{"compilerOptions": {"strict": true}}')
-    body = [f"export function f{i}(a: {{x: number, y: string[]}}, b: Map<string, number>): number "
-            f"{{ return a.x + (b.get(a.y[0]) ?? {i}); }}" for i in range(lines)]
+    body = [
+        f"export function f{i}(a: {{x: number, y: string[]}}, b: Map<string, number>): number "
+        f"{{ return a.x + (b.get(a.y[0]) ?? {i}); }}"
+        for i in range(lines)
+    ]
     (at / "a.ts").write_text("\n".join([*body, 'export const wrong: number = "text";']) + "\n")
     return at
 
 
 def check(command: str, where: Path, names: list[str], **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(f"{command} {' '.join(names)}", shell=True, cwd=where, capture_output=True, text=True,
-                          check=False, env={**os.environ, **env}, timeout=120)
+    return subprocess.run(
+        f"{command} {' '.join(names)}",
+        shell=True,
+        cwd=where,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **env},
+        timeout=120,
+    )
 
 
 def test_a_planted_script_is_not_run(tsc: str, tmp: Path) -> None:
@@ -165,8 +180,10 @@ def test_two_servers_started_at_once_leave_one_answering(tsc: str, tmp: Path) ->
     command = batch_command(tsc)
     assert command
     sock = user_folder() / "race.sock"
-    starts = [subprocess.Popen([*shlex.split(command), "--serve", str(sock)], stdout=subprocess.PIPE, text=True)
-              for _ in range(2)]
+    starts = [
+        subprocess.Popen([*shlex.split(command), "--serve", str(sock)], stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
     try:
         assert until(lambda: any(p.poll() is not None for p in starts)), "neither server gave way"
         [left] = [p for p in starts if p.poll() is None]

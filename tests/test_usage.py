@@ -8,34 +8,54 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import bosun, write_unit
 
 from bosun.orchestration.agents.usage import add_usage, usage_from_output
 from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.session import open_session
 from bosun.orchestration.status import QUIET_AFTER_S, agent_rows
 
-from conftest import bosun, write_unit
+CLAUDE = json.dumps(
+    {
+        "type": "result",
+        "subtype": "success",
+        "is_error": False,
+        "result": "Done.",
+        "total_cost_usd": 0.0421,
+        "usage": {"input_tokens": 1200, "output_tokens": 340, "cache_read_input_tokens": 9000},
+    }
+)
+CODEX = "\n".join(
+    [
+        json.dumps({"type": "thread.started"}),
+        json.dumps({"type": "item.completed", "item": {"type": "agent_message", "text": "ok"}}),
+        json.dumps(
+            {"type": "turn.completed", "usage": {"input_tokens": 800, "cached_input_tokens": 0, "output_tokens": 95}}
+        ),
+    ]
+)
+GEMINI = json.dumps(
+    {
+        "response": "done",
+        "stats": {"models": {"gemini-2.5-pro": {"tokens": {"prompt": 1500, "candidates": 210, "total": 1710}}}},
+    }
+)
 
-CLAUDE = json.dumps({"type": "result", "subtype": "success", "is_error": False, "result": "Done.",
-                     "total_cost_usd": 0.0421, "usage": {"input_tokens": 1200, "output_tokens": 340,
-                                                          "cache_read_input_tokens": 9000}})
-CODEX = "\n".join([json.dumps({"type": "thread.started"}),
-                   json.dumps({"type": "item.completed", "item": {"type": "agent_message", "text": "ok"}}),
-                   json.dumps({"type": "turn.completed", "usage": {"input_tokens": 800, "cached_input_tokens": 0,
-                                                                   "output_tokens": 95}})])
-GEMINI = json.dumps({"response": "done", "stats": {"models": {"gemini-2.5-pro": {
-    "tokens": {"prompt": 1500, "candidates": 210, "total": 1710}}}}})
 
-
-@pytest.mark.parametrize("output, expected", [
-    ("noise before\n" + CLAUDE, {"prompt_tokens": 1200, "completion_tokens": 340, "cost_usd": 0.0421}),
-    (CODEX, {"prompt_tokens": 800, "completion_tokens": 95}),
-    (GEMINI, {"prompt_tokens": 1500, "completion_tokens": 210}),
-    ("Applied edit to calc.py\nTokens: 2.1k sent, 310 received. Cost: $0.01 message, $0.03 session.\n",
-     {"prompt_tokens": 2100, "completion_tokens": 310, "cost_usd": 0.03}),
-    ("Tokens: 120 sent, 40 received.\n", {"prompt_tokens": 120, "completion_tokens": 40}),
-    ("no numbers at all\n{not json}\n", None),
-])
+@pytest.mark.parametrize(
+    "output, expected",
+    [
+        ("noise before\n" + CLAUDE, {"prompt_tokens": 1200, "completion_tokens": 340, "cost_usd": 0.0421}),
+        (CODEX, {"prompt_tokens": 800, "completion_tokens": 95}),
+        (GEMINI, {"prompt_tokens": 1500, "completion_tokens": 210}),
+        (
+            "Applied edit to calc.py\nTokens: 2.1k sent, 310 received. Cost: $0.01 message, $0.03 session.\n",
+            {"prompt_tokens": 2100, "completion_tokens": 310, "cost_usd": 0.03},
+        ),
+        ("Tokens: 120 sent, 40 received.\n", {"prompt_tokens": 120, "completion_tokens": 40}),
+        ("no numbers at all\n{not json}\n", None),
+    ],
+)
 def test_usage_is_read_from_each_clis_output(output: str, expected: dict | None) -> None:
     assert usage_from_output(output) == expected
 
@@ -48,8 +68,11 @@ def test_usage_adds_up_over_attempts() -> None:
 
 
 def test_activity_tells_busy_waiting_and_idle(project, tmp_path: Path) -> None:
-    agents = {"ada": {"kind": "scripted", "script": "team.toml"}, "ext": {"kind": "external"},
-              "bob": {"kind": "scripted", "script": "team.toml"}}
+    agents = {
+        "ada": {"kind": "scripted", "script": "team.toml"},
+        "ext": {"kind": "external"},
+        "bob": {"kind": "scripted", "script": "team.toml"},
+    }
     repo = project([{"id": "a"}], {"a": [write_unit("src/a.py", "A = 1\n")]}, agents=agents, mode="claim")
     assert bosun("claim", "--agent", "ext", cwd=repo).returncode == 0
     session = open_session(GitRepo(repo))

@@ -22,6 +22,7 @@ def test_durations_read_like_a_clock():
 
 def test_tokens_are_read_as_usage_stores_them():
     from bosun.widgets.agents_table import cost, tokens
+
     assert tokens({"prompt_tokens": 1500, "completion_tokens": 700, "cost_usd": 0.0123}) == "2.2k"
     assert tokens({"prompt_tokens": 12}) == "12" and tokens(None) == ""
     assert cost({"cost_usd": 0.0123}) == "$0.012"
@@ -30,13 +31,16 @@ def test_tokens_are_read_as_usage_stores_them():
 def test_a_long_event_line_ends_at_a_field_never_inside_a_value():
     from bosun.widgets.event_log import elide
 
-    line = "12:00:03  parser           gate_failed        attempt=2 gate=passed (6 passed, 1 failed) in 1.52s note=try again"
+    line = "12:00:03  parser           gate_failed        attempt=2 gate=passed (6 passed, 1 failed) in 1.52s note=try again"  # noqa: E501
     assert elide(line, 200) == line
     assert elide(line, 70) == "12:00:03  parser           gate_failed        attempt=2 …"
-    assert elide(line, 99) == "12:00:03  parser           gate_failed        attempt=2 gate=passed (6 passed, 1 failed) in 1.52s …"
+    assert (
+        elide(line, 99)
+        == "12:00:03  parser           gate_failed        attempt=2 gate=passed (6 passed, 1 failed) in 1.52s …"
+    )
     for width in range(1, len(line)):
         short = elide(line, width)
-        assert len(short) <= width and (short == line[:len(short)] or short.endswith("…"))
+        assert len(short) <= width and (short == line[: len(short)] or short.endswith("…"))
         assert "(6" not in short or "1.52s" in short, f"a value cut in two at {width}: {short!r}"
     assert elide("12:00:03  parser           running", 20) == "12:00:03  parser …"  # no field: at a word
 
@@ -60,9 +64,17 @@ async def test_the_focused_event_log_opens_the_line_under_its_cursor_in_full():
     app = LogApp()
     async with app.run_test(size=(60, 12)) as pilot:
         log = app.query_one(EventLog)
-        log.add_events([_event(seq) for seq in range(1, 30)]
-                       + [_event(30, "gate_failed", gate={"passed": False, "tests_passed": 6, "tests_failed": 1,
-                                                          "duration_s": 1.5}, output_tail="FAILED test_x\n1 failed")])
+        log.add_events(
+            [_event(seq) for seq in range(1, 30)]
+            + [
+                _event(
+                    30,
+                    "gate_failed",
+                    gate={"passed": False, "tests_passed": 6, "tests_failed": 1, "duration_s": 1.5},
+                    output_tail="FAILED test_x\n1 failed",
+                )
+            ]
+        )
         await pilot.pause()
         last = log.render_line(log.size.height - 1).text.rstrip()
         assert last.endswith("…") and "(6" not in last, "the long line is elided at a field"
@@ -91,6 +103,7 @@ async def test_the_focused_event_log_opens_the_line_under_its_cursor_in_full():
 
 def _run(run_id: int, unit: str = "parser"):
     from bosun.orchestration.store import GateRun
+
     return GateRun(run_id, unit, 1, f"{run_id:040x}", "0" * 40, True, 0, 1.0, "tests passed", "1 passed in 0.1s", 0.0)
 
 
@@ -144,8 +157,16 @@ async def test_the_agents_table_shows_each_agent_s_node_only_for_a_session_on_a_
 
     from bosun.widgets.agents_table import AgentsTable
 
-    row = {"name": "ada", "unit": "parser", "activity": "busy", "lease_left_s": None, "branch": "bosun/unit/parser",
-           "elapsed_s": 5.0, "usage": None, "node": "worker-2 a1b2c3d4"}
+    row = {
+        "name": "ada",
+        "unit": "parser",
+        "activity": "busy",
+        "lease_left_s": None,
+        "branch": "bosun/unit/parser",
+        "elapsed_s": 5.0,
+        "usage": None,
+        "node": "worker-2 a1b2c3d4",
+    }
 
     class TableApp(App):
         def __init__(self, nodes: bool) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from conftest import git
+
 from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.worktrees import AgentClone
-
-from conftest import git
 
 
 def test_a_removed_worktree_is_gone_at_once_and_a_new_one_survives_the_cleanup(tmp_path: Path):

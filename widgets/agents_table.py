@@ -9,8 +9,16 @@ from rich.text import Text
 from bosun.widgets.keyed_table import KeyedTable
 
 COLUMNS = ("Agent", "Unit", "Activity", "Claim lease", "Branch", "Commits", "Elapsed", "Tokens", "Cost")
-WIDTHS = {"Unit": 14, "Activity": 8, "Claim lease": 22, "Branch": 22, "Commits": 7, "Elapsed": 7, "Tokens": 7,
-          "Cost": 8}
+WIDTHS = {
+    "Unit": 14,
+    "Activity": 8,
+    "Claim lease": 22,
+    "Branch": 22,
+    "Commits": 7,
+    "Elapsed": 7,
+    "Tokens": 7,
+    "Cost": 8,
+}
 """Cells change in place every second; fixed widths keep that from re-measuring whole columns."""
 EXPIRING_FRACTION = 1 / 3
 """A lease with less than this share of its length left is shown as expiring soon."""
@@ -71,8 +79,15 @@ class AgentsTable(KeyedTable):
             unit = row["unit"]
             activity = Text(row["activity"], style=colours.get(ACTIVITY_COLOURS.get(row["activity"], ""), ""))
             cells = (
-                row["name"], unit or "", activity, lease_cell(row["lease_left_s"], lease_s, colours),
-                row["branch"] or "", str(commits[unit]) if unit in commits else "",
-                duration(row["elapsed_s"]), tokens(row["usage"]), cost(row["usage"]))
+                row["name"],
+                unit or "",
+                activity,
+                lease_cell(row["lease_left_s"], lease_s, colours),
+                row["branch"] or "",
+                str(commits[unit]) if unit in commits else "",
+                duration(row["elapsed_s"]),
+                tokens(row["usage"]),
+                cost(row["usage"]),
+            )
             shown[row["name"]] = (cells[0], row.get("node") or "", *cells[1:]) if self.nodes else cells
         self.show(shown)

@@ -29,8 +29,18 @@ from textual.widgets import Static
 
 from bosun.orchestration.store import Event
 
-PROBLEM_KINDS = ("conflicted", "semantic_conflict", "gate_failed", "out_of_scope", "failed", "command_refused", "stale_write_refused",
-                 "integration_tampered", "lease_expired", "blocked")
+PROBLEM_KINDS = (
+    "conflicted",
+    "semantic_conflict",
+    "gate_failed",
+    "out_of_scope",
+    "failed",
+    "command_refused",
+    "stale_write_refused",
+    "integration_tampered",
+    "lease_expired",
+    "blocked",
+)
 GOOD_KINDS = ("merged", "gate_passed", "approved", "session_finished")
 MAX_LINES = 2000
 GROWTH = 500
@@ -48,10 +58,10 @@ def elide(text: str, width: int) -> str:
     room = width - 2  # " …"
     if room < 1:
         return ELLIPSIS[:width]
-    cuts = [m.start() for m in _FIELD_START.finditer(text) if cell_len(text[:m.start()]) <= room]
+    cuts = [m.start() for m in _FIELD_START.finditer(text) if cell_len(text[: m.start()]) <= room]
     if not cuts:
-        cuts = [m.start() for m in re.finditer(r" ", text) if cell_len(text[:m.start()]) <= room]
-    head = text[:max(cuts)].rstrip() if cuts else set_cell_size(text, room).rstrip()
+        cuts = [m.start() for m in re.finditer(r" ", text) if cell_len(text[: m.start()]) <= room]
+    head = text[: max(cuts)].rstrip() if cuts else set_cell_size(text, room).rstrip()
     return f"{head} {ELLIPSIS}" if head else set_cell_size(text, width - 1) + ELLIPSIS
 
 
@@ -111,8 +121,9 @@ class EventLog(ScrollView, can_focus=True):
 
     def _show_newest(self) -> None:
         # (forced: just after the scroll area grows, Textual has not yet given the log its scrollbar)
-        self.scroll_to(y=max(0, len(self.lines) - self.scrollable_content_region.height), animate=False,
-                       immediate=True, force=True)
+        self.scroll_to(
+            y=max(0, len(self.lines) - self.scrollable_content_region.height), animate=False, immediate=True, force=True
+        )
 
     def render_line(self, y: int) -> Strip:
         index = self.scroll_offset.y + y

@@ -66,11 +66,23 @@ class GatePane(Vertical):
         rows = {}
         for run in newest_first:
             counts = summarize(strip_ansi(run.output_tail))
-            result = (Text("passed", style=f"bold {colours.get('success', '')}") if run.passed
-                      else Text("FAILED", style=f"bold {colours.get('error', '')}"))
+            result = (
+                Text("passed", style=f"bold {colours.get('success', '')}")
+                if run.passed
+                else Text("FAILED", style=f"bold {colours.get('error', '')}")
+            )
             took = duration(run.duration_s) if run.duration_s >= 60 else f"{run.duration_s:.2f}s"
-            rows[str(run.id)] = (str(run.id), run.unit, str(run.attempt), result, str(counts.get("passed", "")),
-                                 str(counts.get("failed", "")), took, run.commit_id[:10], run.cause)
+            rows[str(run.id)] = (
+                str(run.id),
+                run.unit,
+                str(run.attempt),
+                result,
+                str(counts.get("passed", "")),
+                str(counts.get("failed", "")),
+                took,
+                run.commit_id[:10],
+                run.cause,
+            )
         table.show(rows)
         if following and table.row_count:
             table.move_cursor(row=0, animate=False)
@@ -113,6 +125,10 @@ class GatePane(Vertical):
             tail.update("No gate has run yet." if not self._runs else "")
             return
         checks = checks_line(run.checks)
-        header = f"{run.unit} try {run.attempt} · {run.commit_id[:10]} · {run.cause}\n" + (f"{checks}\n" if checks else "")
-        output = Text.from_ansi(run.output_tail.rstrip().expandtabs()) if run.output_tail.strip() else Text("(no output)")
+        header = f"{run.unit} try {run.attempt} · {run.commit_id[:10]} · {run.cause}\n" + (
+            f"{checks}\n" if checks else ""
+        )
+        output = (
+            Text.from_ansi(run.output_tail.rstrip().expandtabs()) if run.output_tail.strip() else Text("(no output)")
+        )
         tail.update(Text(header) + output)

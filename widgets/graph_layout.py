@@ -24,8 +24,23 @@ PLACEHOLDER_HEIGHT = 1
 
 # Direction bits of an edge cell, and the box-drawing character for each combination.
 N, E, S, W = 1, 2, 4, 8
-GLYPHS = {E | W: "─", N | S: "│", E | S: "╭", W | S: "╮", N | E: "╰", N | W: "╯", N | E | S: "├",
-          N | W | S: "┤", E | W | S: "┬", E | W | N: "┴", N | E | S | W: "┼", E: "─", W: "─", N: "│", S: "│"}
+GLYPHS = {
+    E | W: "─",
+    N | S: "│",
+    E | S: "╭",
+    W | S: "╮",
+    N | E: "╰",
+    N | W: "╯",
+    N | E | S: "├",
+    N | W | S: "┤",
+    E | W | S: "┬",
+    E | W | N: "┴",
+    N | E | S | W: "┼",
+    E: "─",
+    W: "─",
+    N: "│",
+    S: "│",
+}
 ARROW = "▶"
 
 
@@ -138,8 +153,11 @@ def _sort_by_median(layer: list, fixed: list, neighbours: dict) -> None:
             median[node] = (linked[0] + linked[1]) / 2
         else:  # between the two middle ones, pulled towards the side whose neighbours are closer together
             left, right = linked[middle - 1] - linked[0], linked[-1] - linked[middle]
-            median[node] = ((linked[middle - 1] * right + linked[middle] * left) / (left + right) if left + right
-                            else (linked[middle - 1] + linked[middle]) / 2)
+            median[node] = (
+                (linked[middle - 1] * right + linked[middle] * left) / (left + right)
+                if left + right
+                else (linked[middle - 1] + linked[middle]) / 2
+            )
     movable = iter(sorted(median, key=lambda node: (median[node], own[node])))
     layer[:] = [next(movable) if node in median else node for node in layer]
 
@@ -235,8 +253,9 @@ def layout_graph(graph: nx.DiGraph, order: list[str]) -> GraphLayout:
     return GraphLayout(width, max(height - GAP, 0), boxes, columns, dict(edge_rows), paths, dict(paths_of))
 
 
-def _route(cells: dict, arrows: set, source: tuple[int, int, int], target: tuple[int, int, int], stride: int,
-           into_box: bool) -> list[tuple[int, int]]:
+def _route(
+    cells: dict, arrows: set, source: tuple[int, int, int], target: tuple[int, int, int], stride: int, into_box: bool
+) -> list[tuple[int, int]]:
     """Out of the source's right side, down or up its lane in the gutter, into the target's left side;
     returns the cells drawn."""
     layer, y1, lane = source
@@ -297,7 +316,7 @@ class Overview:
 
     def __post_init__(self) -> None:
         rows: dict[int, list[str]] = defaultdict(list)
-        for unit, (x, y) in sorted(self.places.items(), key=lambda item: item[1]):
+        for unit, (_x, y) in sorted(self.places.items(), key=lambda item: item[1]):
             rows[y].append(unit)
         self.rows = dict(rows)
 
@@ -316,8 +335,9 @@ def overview_layout(columns: list[list[str]], width: int, height: int) -> Overvi
         return strips_count * (cell + OVERVIEW_GAP) + max(len(layers) - 1, 0) * OVERVIEW_GAP - OVERVIEW_GAP
 
     widest = min(BOX_WIDTH, max((len(unit) for layer in layers for unit in layer), default=1) + 2)
-    cell = next((c for c in range(widest, min(OVERVIEW_MIN_CELL, widest) - 1, -1) if needed(c) <= width),
-                OVERVIEW_MARK_CELL)
+    cell = next(
+        (c for c in range(widest, min(OVERVIEW_MIN_CELL, widest) - 1, -1) if needed(c) <= width), OVERVIEW_MARK_CELL
+    )
     places: dict[str, tuple[int, int]] = {}
     strips: list[list[str]] = []
     headers: list[tuple[int, int, str]] = []
@@ -326,7 +346,7 @@ def overview_layout(columns: list[list[str]], width: int, height: int) -> Overvi
         per_strip = -(-len(layer) // split)
         start = x
         for part in range(split):
-            strip = layer[part * per_strip:(part + 1) * per_strip]
+            strip = layer[part * per_strip : (part + 1) * per_strip]
             strips.append(strip)
             for y, unit in enumerate(strip, start=1):
                 places[unit] = (x, y)

@@ -36,16 +36,39 @@ from bosun.widgets.graph_layout import (
     overview_layout,
 )
 
-STATE_LABELS = {"awaiting_approval": "to approve", "gate_failed": "gate failed", "out_of_scope": "out of scope",
-                "semantic_conflict": "clash"}
-STATE_GROUPS = {
-    "pending": "pending", "ready": "ready", "claimed": "active", "running": "active",
-    "submitted": "integrating", "checking": "integrating", "gating": "integrating",
-    "awaiting_approval": "waiting", "merged": "merged", "cancelled": "cancelled",
-    "conflicted": "problem", "semantic_conflict": "problem", "gate_failed": "problem", "out_of_scope": "problem", "failed": "problem",
+STATE_LABELS = {
+    "awaiting_approval": "to approve",
+    "gate_failed": "gate failed",
+    "out_of_scope": "out of scope",
+    "semantic_conflict": "clash",
 }
-STATE_MARKS = {"pending": "○", "ready": "◌", "active": "●", "integrating": "◍", "waiting": "◆", "merged": "✔",
-               "problem": "✖", "cancelled": "−"}
+STATE_GROUPS = {
+    "pending": "pending",
+    "ready": "ready",
+    "claimed": "active",
+    "running": "active",
+    "submitted": "integrating",
+    "checking": "integrating",
+    "gating": "integrating",
+    "awaiting_approval": "waiting",
+    "merged": "merged",
+    "cancelled": "cancelled",
+    "conflicted": "problem",
+    "semantic_conflict": "problem",
+    "gate_failed": "problem",
+    "out_of_scope": "problem",
+    "failed": "problem",
+}
+STATE_MARKS = {
+    "pending": "○",
+    "ready": "◌",
+    "active": "●",
+    "integrating": "◍",
+    "waiting": "◆",
+    "merged": "✔",
+    "problem": "✖",
+    "cancelled": "−",
+}
 LIGHT, HEAVY = "╭─╮│╰╯", "┏━┓┃┗┛"
 
 
@@ -76,9 +99,18 @@ class GraphView(ScrollView, can_focus=True):
     PAN_Y = 2 * (BOX_HEIGHT + GAP)
     """...and up or down by two boxes."""
     COMPONENT_CLASSES = {
-        "graph-view--edge", "graph-view--pending", "graph-view--ready", "graph-view--active",
-        "graph-view--integrating", "graph-view--waiting", "graph-view--merged", "graph-view--problem",
-        "graph-view--cancelled", "graph-view--selected", "graph-view--dimmed", "graph-view--linked",
+        "graph-view--edge",
+        "graph-view--pending",
+        "graph-view--ready",
+        "graph-view--active",
+        "graph-view--integrating",
+        "graph-view--waiting",
+        "graph-view--merged",
+        "graph-view--problem",
+        "graph-view--cancelled",
+        "graph-view--selected",
+        "graph-view--dimmed",
+        "graph-view--linked",
         "graph-view--lit",
     }
     DEFAULT_CSS = """
@@ -196,7 +228,8 @@ class GraphView(ScrollView, can_focus=True):
         if strip is None:
             strip = self._lines[row] = self._paint_row(row)
         return strip.crop(scroll_x, scroll_x + self.size.width).extend_cell_length(
-            self.size.width, self.get_component_rich_style("graph-view--edge"))
+            self.size.width, self.get_component_rich_style("graph-view--edge")
+        )
 
     def _paint_row(self, row: int) -> Strip:
         if self.overview and self._overview is not None:
@@ -246,8 +279,9 @@ class GraphView(ScrollView, can_focus=True):
         x = 0
         if row == 0:
             for start, span, label in overview.headers:
-                segments.append(Segment(" " * (start - x) + (f"{label} " if label else "")[:span].ljust(span, "─"),
-                                        edge_style))
+                segments.append(
+                    Segment(" " * (start - x) + (f"{label} " if label else "")[:span].ljust(span, "─"), edge_style)
+                )
                 x = start + span
         for unit in overview.rows.get(row, ()):
             start = overview.places[unit][0]
@@ -275,8 +309,10 @@ class GraphView(ScrollView, can_focus=True):
 
     def _matches(self, unit: str, look: UnitLook) -> bool:
         needle = self.filter_text.lower()
-        return any(needle in (value or "").lower()
-                   for value in (unit, self.titles.get(unit), look.state, STATE_LABELS.get(look.state), look.owner))
+        return any(
+            needle in (value or "").lower()
+            for value in (unit, self.titles.get(unit), look.state, STATE_LABELS.get(look.state), look.owner)
+        )
 
     # -- selection ----------------------------------------------------------------------------
     def _edge_segments(self, row: int, edges: dict[int, str], start: int, end: int, style) -> list[Segment]:
@@ -333,8 +369,9 @@ class GraphView(ScrollView, can_focus=True):
             self.border_subtitle = ""
             return
         look = self.looks.get(self.selected, UnitLook("pending"))
-        self.border_subtitle = " · ".join(filter(None, ["overview", self.selected, STATE_LABELS.get(look.state, look.state),
-                                                        look.owner]))
+        self.border_subtitle = " · ".join(
+            filter(None, ["overview", self.selected, STATE_LABELS.get(look.state, look.state), look.owner])
+        )
 
     def action_toggle_overview(self) -> None:
         self.overview = not self.overview
@@ -342,8 +379,9 @@ class GraphView(ScrollView, can_focus=True):
     def action_pan(self, dx: int, dy: int) -> None:
         """Move the view, not the selection: by a layer sideways, two boxes up or down (half the
         view in the overview)."""
-        step_x, step_y = ((max(self.size.width // 2, 1), max(self.size.height // 2, 1)) if self.overview
-                          else (self.PAN_X, self.PAN_Y))
+        step_x, step_y = (
+            (max(self.size.width // 2, 1), max(self.size.height // 2, 1)) if self.overview else (self.PAN_X, self.PAN_Y)
+        )
         self.scroll_relative(dx * step_x, dy * step_y, animate=False, force=True, immediate=True)
 
     def watch_filter_text(self) -> None:
@@ -355,8 +393,12 @@ class GraphView(ScrollView, can_focus=True):
 
     def matching_units(self) -> list[str]:
         """Units the filter lets through, column by column."""
-        return [unit for column in self.layout_data.columns for unit in column
-                if not self.filter_text or self._matches(unit, self.looks.get(unit, UnitLook("pending")))]
+        return [
+            unit
+            for column in self.layout_data.columns
+            for unit in column
+            if not self.filter_text or self._matches(unit, self.looks.get(unit, UnitLook("pending")))
+        ]
 
     def action_move(self, dx: int, dy: int) -> None:
         box = self.layout_data.boxes.get(self.selected or "")

@@ -79,6 +79,7 @@ class KeyedTable(DataTable):
         self._shown = dict(rows)
         if keep in rows and keep != self.current_key:
             self.move_cursor(row=self.get_row_index(keep), animate=False)
+
     class UnitOpened(Message):
         """The human pressed enter on a row that stands for `unit`: do what that unit needs."""
 

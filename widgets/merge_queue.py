@@ -9,7 +9,6 @@ from __future__ import annotations
 from rich.text import Text
 
 from bosun.orchestration.store import UnitRow
-
 from bosun.widgets.graph_view import STATE_LABELS
 from bosun.widgets.keyed_table import KeyedTable
 
@@ -27,8 +26,17 @@ WAITS_FOR = {
 MAX_ROWS = 40
 """The queue shows the first rows (what waits for a human comes first); a flood of hundreds would
 cost a repaint of every row and help nobody."""
-HUMAN_FIRST = ("awaiting_approval", "conflicted", "semantic_conflict", "gate_failed", "out_of_scope", "failed",
-               "gating", "checking", "submitted")
+HUMAN_FIRST = (
+    "awaiting_approval",
+    "conflicted",
+    "semantic_conflict",
+    "gate_failed",
+    "out_of_scope",
+    "failed",
+    "gating",
+    "checking",
+    "submitted",
+)
 
 
 class MergeQueue(KeyedTable):
@@ -61,7 +69,9 @@ class MergeQueue(KeyedTable):
     def show_queue(self, units: list[UnitRow]) -> None:
         if "Run" not in self._column_names and any(u.queue for u in units):
             self._with_run_column()
-        queued = sorted((u for u in units if u.state in WAITS_FOR), key=lambda u: (HUMAN_FIRST.index(u.state), u.position))
+        queued = sorted(
+            (u for u in units if u.state in WAITS_FOR), key=lambda u: (HUMAN_FIRST.index(u.state), u.position)
+        )
         queued = queued[:MAX_ROWS]
         warning = self.app.theme_variables.get("warning", "")
         rows = {}

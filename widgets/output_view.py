@@ -15,8 +15,8 @@ import os
 from collections import deque
 from pathlib import Path
 
-from rich.cells import cell_len
 from rich._wrap import divide_line
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -40,7 +40,16 @@ GROWTH = 500
 Line = tuple[list[Segment], int]
 """A line of the view: its segments and its width in cells."""
 
-MARKS = {"text": "● ", "thinking": "  ✻ ", "tool": "▶ ", "result": "  ⎿ ", "failed": "  ⎿ ", "error": "✖ ", "note": "· ", "plain": ""}
+MARKS = {
+    "text": "● ",
+    "thinking": "  ✻ ",
+    "tool": "▶ ",
+    "result": "  ⎿ ",
+    "failed": "  ⎿ ",
+    "error": "✖ ",
+    "note": "· ",
+    "plain": "",
+}
 
 
 class OutputView(ScrollView, can_focus=True):
@@ -51,8 +60,16 @@ class OutputView(ScrollView, can_focus=True):
         Binding("up,k", "scroll_up", "Up", show=False),
         Binding("down,j", "scroll_down", "Down", show=False),
     ]
-    COMPONENT_CLASSES = {"output-view--text", "output-view--thinking", "output-view--tool", "output-view--result",
-                         "output-view--failed", "output-view--error", "output-view--note", "output-view--plain"}
+    COMPONENT_CLASSES = {
+        "output-view--text",
+        "output-view--thinking",
+        "output-view--tool",
+        "output-view--result",
+        "output-view--failed",
+        "output-view--error",
+        "output-view--note",
+        "output-view--plain",
+    }
     DEFAULT_CSS = """
     OutputView { height: 1fr; overflow-x: hidden; scrollbar-gutter: stable; border-top: solid $foreground-muted;
                  border-title-color: $foreground; }
@@ -112,8 +129,9 @@ class OutputView(ScrollView, can_focus=True):
                 size = 0
             self._offset = max(0, size - START_BYTES)
             self._cut = self._offset > 0
-        self._empty = (f"{unit}: no agent has started on it yet." if log_path is None
-                       else f"{unit} try {attempt}: no output yet.")
+        self._empty = (
+            f"{unit}: no agent has started on it yet." if log_path is None else f"{unit} try {attempt}: no output yet."
+        )
         self.scroll_to(y=0, animate=False, immediate=True)
         self._resize_area()
         self.poll()
@@ -187,9 +205,15 @@ class OutputView(ScrollView, can_focus=True):
         elif entry.kind == "tool":  # the tool's name bold, what it works on plain
             name, _, target = entry.text.partition(" ")
             if entry.text.isascii() and entry.text.isprintable() and len(mark) + len(entry.text) <= width:
-                return [([Segment(mark + name, style), Segment(" " + target if target else "",
-                                                               style + Style(bold=False))],
-                         len(mark) + len(entry.text))]
+                return [
+                    (
+                        [
+                            Segment(mark + name, style),
+                            Segment(" " + target if target else "", style + Style(bold=False)),
+                        ],
+                        len(mark) + len(entry.text),
+                    )
+                ]
             body = Text(entry.text, style=style)
             body.stylize(Style(bold=False), len(name))
             return self._wrap_text(body, mark, style, width)
@@ -223,8 +247,12 @@ class OutputView(ScrollView, can_focus=True):
 
     def _show_newest(self) -> None:
         if self.size.height:
-            self.scroll_to(y=max(0, len(self.lines) - self.scrollable_content_region.height), animate=False,
-                           immediate=True, force=True)
+            self.scroll_to(
+                y=max(0, len(self.lines) - self.scrollable_content_region.height),
+                animate=False,
+                immediate=True,
+                force=True,
+            )
         else:
             self.call_after_refresh(self._show_newest)
 

@@ -24,10 +24,15 @@ def cmd_board(args: argparse.Namespace) -> int:
     if args.json:
         print(dumps(data))
         return 0
-    print(f"integration {data['integration']['branch']} at {data['integration']['commit'][:10]}, "
-          f"mode {data['mode']}, {data['open']} unit(s) open")
+    print(
+        f"integration {data['integration']['branch']} at {data['integration']['commit'][:10]}, "
+        f"mode {data['mode']}, {data['open']} unit(s) open"
+    )
     for unit in data["ready"]:
-        print(f"ready    {unit['unit']:<18} {unit['title']}" + (f"  (for {unit['for_agent']})" if unit["for_agent"] else ""))
+        print(
+            f"ready    {unit['unit']:<18} {unit['title']}"
+            + (f"  (for {unit['for_agent']})" if unit["for_agent"] else "")
+        )
     for held in data["claims"]:
         print(f"claimed  {held['unit']:<18} {held['owner']} epoch {held['epoch']}, lease {held['lease_left_s']}s left")
     return 0
@@ -52,8 +57,11 @@ def cmd_heartbeat(args: argparse.Namespace) -> int:
 def cmd_submit(args: argparse.Namespace) -> int:
     with opened(args) as session:
         result = protocol.submit(session, args.unit, args.token)
-    who = (f"the running session (pid {result['supervisor']}) gates it" if result["supervisor"]
-           else "no supervisor is running: `bosun resume` gates it")
+    who = (
+        f"the running session (pid {result['supervisor']}) gates it"
+        if result["supervisor"]
+        else "no supervisor is running: `bosun resume` gates it"
+    )
     print(f"submitted '{args.unit}' at {result['commit'][:10]}; {who}")
     return 0
 

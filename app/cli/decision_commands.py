@@ -21,8 +21,9 @@ def decide(args: argparse.Namespace, kind: str, **extra) -> int:
             raise BosunError(f"unknown unit '{args.unit}' (units: {known})")
         allowed = COMMAND_STATES[kind]
         if row.state not in allowed:
-            raise BosunError(f"unit '{row.id}' is {row.state}; {kind} applies to a unit that is "
-                             + " or ".join(allowed))
+            raise BosunError(
+                f"unit '{row.id}' is {row.state}; {kind} applies to a unit that is " + " or ".join(allowed)
+            )
         if kind == "reassign" and extra["to"] not in session.plan.agents:
             raise BosunError(f"unknown agent '{extra['to']}' (agents: {', '.join(session.plan.agents)})")
         command_id = session.store.add_command(kind, row.id, **{k: v for k, v in extra.items() if v is not None})
@@ -80,8 +81,10 @@ def cmd_takeover(args: argparse.Namespace) -> int:
         if row is None:
             raise BosunError(f"unknown unit '{args.unit}' (units: {', '.join(session.plan.units)})")
         if row.state not in COMMAND_STATES["takeover"]:
-            raise BosunError(f"unit '{row.id}' is {row.state}; takeover applies to a unit that is "
-                             + " or ".join(COMMAND_STATES["takeover"]))
+            raise BosunError(
+                f"unit '{row.id}' is {row.state}; takeover applies to a unit that is "
+                + " or ".join(COMMAND_STATES["takeover"])
+            )
         supervisor = session.running_supervisor()
         if supervisor is None:
             claim = take_over_now(session, row.id, args.note)
@@ -89,15 +92,22 @@ def cmd_takeover(args: argparse.Namespace) -> int:
             command_id = session.store.add_command("takeover", row.id, **({"note": args.note} if args.note else {}))
             result = command_outcome(session, command_id, 60)
             if result is None:
-                raise BosunError(f"the running session (pid {supervisor}) has not taken over '{row.id}' yet; "
-                                 "the takeover stays queued")
+                raise BosunError(
+                    f"the running session (pid {supervisor}) has not taken over '{row.id}' yet; "
+                    "the takeover stays queued"
+                )
             if result != "done":
                 raise BosunError(f"takeover of '{row.id}' {result}")
             taken = session.store.unit(row.id)
             task = json.loads((session.tasks_dir / f"{row.id}.json").read_text())
-            claim = {**task, "worktree": taken.worktree, "token": taken.epoch, "owner": taken.owner,
-                     "task_file": str(session.tasks_dir / f"{row.id}.json"),
-                     "submit": f"bosun submit {row.id} --token {taken.epoch}"}
+            claim = {
+                **task,
+                "worktree": taken.worktree,
+                "token": taken.epoch,
+                "owner": taken.owner,
+                "task_file": str(session.tasks_dir / f"{row.id}.json"),
+                "submit": f"bosun submit {row.id} --token {taken.epoch}",
+            }
     print(json.dumps(claim, indent=2))
     print(f"'{args.unit}' is yours: work in {claim['worktree']}, commit, then `{claim['submit']}`", file=sys.stderr)
     return 0

@@ -27,10 +27,12 @@ DEMO_IDENTITY = ("-c", "user.name=Bosun demo", "-c", "user.email=demo@bosun.loca
 
 def build_demo_repo(target: Path) -> GitRepo:
     """Copy the demo project into `target` and commit it on `main`."""
-    shutil.copytree(DEMO_PROJECT, target, dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    for args in (["init", "-q", "-b", "main"], [*DEMO_IDENTITY, "add", "-A"],
-                 [*DEMO_IDENTITY, "commit", "-q", "-m", "calc: an empty package with a smoke test"]):
+    shutil.copytree(DEMO_PROJECT, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+    for args in (
+        ["init", "-q", "-b", "main"],
+        [*DEMO_IDENTITY, "add", "-A"],
+        [*DEMO_IDENTITY, "commit", "-q", "-m", "calc: an empty package with a smoke test"],
+    ):
         subprocess.run(["git", *args], cwd=target, check=True, capture_output=True)
     return GitRepo(target)
 
@@ -98,8 +100,12 @@ def run_demo(args: argparse.Namespace) -> int:
                 human.join()
                 session.close()
         if not args.json:
-            log = subprocess.run(["git", "log", "--first-parent", "--oneline", "bosun/integration"], cwd=target,
-                                 capture_output=True, text=True).stdout
+            log = subprocess.run(
+                ["git", "log", "--first-parent", "--oneline", "bosun/integration"],
+                cwd=target,
+                capture_output=True,
+                text=True,
+            ).stdout
             print(f"\ndemo finished in {time.monotonic() - started:.1f}s, exit {code}; the integration branch:\n{log}")
             print(f"repository kept in {target}" if keep else "(run with --keep DIR to keep the repository)")
         return code

@@ -1,6 +1,6 @@
 """The commented example plan `bosun init` writes; it validates as written."""
 
-EXAMPLE_PLAN = '''\
+EXAMPLE_PLAN = """\
 # bosun.toml: the work, as units with dependencies, and the agents that do it.
 # Check it with `bosun validate`, start it with `bosun run`.
 
@@ -38,4 +38,4 @@ title = "Evaluator"
 prompt = "Evaluate the parser's syntax tree in src/calc/evaluator.py, with tests."
 depends_on = ["parser"]
 scope = ["src/calc/evaluator.py", "tests/test_evaluator.py"]
-'''
+"""

@@ -18,8 +18,7 @@ from bosun.orchestration.errors import BosunError, GitError, LostClaim, PlanErro
 COMMAND_MODULES = {
     **dict.fromkeys(("init", "validate", "graph", "plan"), "plan_commands"),
     **dict.fromkeys(("run", "resume", "status", "land", "reload", "reset"), "session_commands"),
-    **dict.fromkeys(("approve", "reject", "handback", "cancel", "reassign", "revoke", "takeover"),
-                   "decision_commands"),
+    **dict.fromkeys(("approve", "reject", "handback", "cancel", "reassign", "revoke", "takeover"), "decision_commands"),
     **dict.fromkeys(("board", "claim", "heartbeat", "submit", "release"), "claim_commands"),
     **dict.fromkeys(("attach", "serve"), "remote_commands"),
     "demo": "demo",
@@ -50,8 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
     add("init", "write a commented example bosun.toml and prepare .bosun/")
     validate = add("validate", "check a plan and print every problem with its place")
     validate.add_argument("plan", nargs="?", type=Path, default=None)
-    for name, help_text in (("run", "start a session from the plan"),
-                            ("resume", "continue the session in .bosun/ after a crash or quit")):
+    for name, help_text in (
+        ("run", "start a session from the plan"),
+        ("resume", "continue the session in .bosun/ after a crash or quit"),
+    ):
         run = add(name, help_text)
         if name == "run":
             run.add_argument("plan", nargs="?", type=Path, default=None)
@@ -62,17 +63,22 @@ def build_parser() -> argparse.ArgumentParser:
         run.add_argument("--wait", action="store_true", help="keep waiting for human decisions instead of ending")
     status = add("status", "print every unit's state, owner, branch and last gate result")
     status.add_argument("--json", action="store_true")
-    for name, help_text in (("approve", "merge a unit whose gate passed"),
-                            ("reject", "send a unit awaiting approval back to its agent"),
-                            ("handback", "return a unit to the same agent with the reason"),
-                            ("cancel", "stop a unit for good")):
+    for name, help_text in (
+        ("approve", "merge a unit whose gate passed"),
+        ("reject", "send a unit awaiting approval back to its agent"),
+        ("handback", "return a unit to the same agent with the reason"),
+        ("cancel", "stop a unit for good"),
+    ):
         decision = add(name, help_text)
         decision.add_argument("unit")
         if name in ("reject", "handback", "cancel"):
             decision.add_argument("--note", default=None, help="a note for the agent")
         if name == "cancel":
-            decision.add_argument("--with-dependents", action="store_true",
-                                  help="also cancel every unit that depends on it (they could never start)")
+            decision.add_argument(
+                "--with-dependents",
+                action="store_true",
+                help="also cancel every unit that depends on it (they could never start)",
+            )
     reassign = add("reassign", "give a unit to another agent, in a fresh worktree")
     reassign.add_argument("unit")
     reassign.add_argument("--to", required=True, metavar="AGENT")
@@ -82,10 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
     board.add_argument("--json", action="store_true")
     claim = add("claim", "take a ready unit for an external agent; prints its task JSON (exit 1 if none won)")
     claim.add_argument("unit", nargs="?", default=None)
-    claim.add_argument("--agent", required=True, metavar="NAME", help="an agent of kind \"external\" in the plan")
-    for name, help_text in (("heartbeat", "renew the lease of a claim"),
-                            ("submit", "hand in a claimed unit: its new commits are gated"),
-                            ("release", "give a claimed unit back")):
+    claim.add_argument("--agent", required=True, metavar="NAME", help='an agent of kind "external" in the plan')
+    for name, help_text in (
+        ("heartbeat", "renew the lease of a claim"),
+        ("submit", "hand in a claimed unit: its new commits are gated"),
+        ("release", "give a claimed unit back"),
+    ):
         held = add(name, help_text)
         held.add_argument("unit")
         held.add_argument("--token", required=True, type=int, metavar="T", help="the token `bosun claim` printed")

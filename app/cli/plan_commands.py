@@ -62,14 +62,17 @@ def cmd_plan(args: argparse.Namespace) -> int:
     else:
         endpoint = planner.endpoint_from_plan(target, args.agent)
         if endpoint is None:
-            raise BosunError("bosun plan: name a model with --base-url and --model, or a model agent of bosun.toml "
-                             "with --agent")
+            raise BosunError(
+                "bosun plan: name a model with --base-url and --model, or a model agent of bosun.toml with --agent"
+            )
     existing = target.read_text() if target.exists() else None
     if existing is not None and not args.force and "[[units]]" in existing.replace(" ", ""):
         raise BosunError(f"{target}: already has units; --force replaces them")
     print(f"asking {endpoint.model} at {endpoint.base_url} for a plan...", file=sys.stderr)
     units, usage = planner.propose(repo, args.goal, endpoint)
     planner.write_plan(target, planner.compose(existing, endpoint, units, args.force))
-    print(f"wrote {target}: {len(units)} units ({usage.prompt_tokens} tokens in, {usage.completion_tokens} out); "
-          "review it, then `bosun run`")
+    print(
+        f"wrote {target}: {len(units)} units ({usage.prompt_tokens} tokens in, {usage.completion_tokens} out); "
+        "review it, then `bosun run`"
+    )
     return 0

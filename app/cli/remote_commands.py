@@ -41,14 +41,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise BosunError(f"bosun serve: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
     if not is_loopback(args.host):
-        print(f"bosun serve: listening on {args.host}, not only this machine: anyone who can reach port "
-              f"{server.port} and learns the URL can make every decision; the token travels as plain HTTP",
-              file=sys.stderr)
+        print(
+            f"bosun serve: listening on {args.host}, not only this machine: anyone who can reach port "
+            f"{server.port} and learns the URL can make every decision; the token travels as plain HTTP",
+            file=sys.stderr,
+        )
     if supervisor is None:
-        print("bosun serve: no supervisor runs this session; decisions are queued for `bosun resume`",
-              file=sys.stderr)
+        print("bosun serve: no supervisor runs this session; decisions are queued for `bosun resume`", file=sys.stderr)
     print(f"Open {url}", flush=True)
-    print("Each page is a screen attached to the session; ctrl+c stops serving (the supervisor keeps running).",
-          flush=True)
+    print(
+        "Each page is a screen attached to the session; ctrl+c stops serving (the supervisor keeps running).",
+        flush=True,
+    )
     server.serve()
     return 0

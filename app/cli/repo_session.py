@@ -22,7 +22,7 @@ def repo_of(args: argparse.Namespace) -> GitRepo:
 
 
 @contextmanager
-def opened(args: argparse.Namespace) -> Iterator["Session"]:
+def opened(args: argparse.Namespace) -> Iterator[Session]:
     """The session in the repository's `.bosun/`, closed afterwards."""
     from bosun.orchestration.session import open_session
 
@@ -42,8 +42,9 @@ def plan_path(repo: GitRepo, given: Path | None) -> Path:
 def need_terminal(args: argparse.Namespace) -> None:
     """Refuse before anything is written when the screen cannot be shown."""
     if not args.headless and not (sys.stdin.isatty() and sys.stdout.isatty()):
-        raise BosunError(f"bosun {args.command}: the supervisor screen needs a terminal; "
-                         "add --headless to print events instead")
+        raise BosunError(
+            f"bosun {args.command}: the supervisor screen needs a terminal; add --headless to print events instead"
+        )
 
 
 def run_screen(session, options) -> int:
@@ -66,8 +67,10 @@ def left_behind(session) -> str:
     if not left:
         return "bosun: every unit is merged or cancelled; `bosun land` moves your branch"
     lines = [f"bosun: {len(left)} unit(s) not merged; `bosun resume` continues the session:"]
-    lines += [f"  {u.id:<18} {u.state.replace('_', ' ')}" + (f" ({u.owner or u.agent})" if u.owner or u.agent else "")
-              for u in left]
+    lines += [
+        f"  {u.id:<18} {u.state.replace('_', ' ')}" + (f" ({u.owner or u.agent})" if u.owner or u.agent else "")
+        for u in left
+    ]
     return "\n".join(lines)
 
 

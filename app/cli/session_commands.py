@@ -16,8 +16,11 @@ def options_of(args: argparse.Namespace, session):
 
     started = [name for name, spec in session.plan.agents.items() if spec.kind != "external"]
     if args.max_agents is not None and args.max_agents > len(started) and session.plan.project.mode != "claim":
-        print(f"bosun {args.command}: --max-agents {args.max_agents}, but the plan has {len(started)} agent(s) "
-              f"Bosun starts: at most {len(started)} work at once (declare more agents to use more)", file=sys.stderr)
+        print(
+            f"bosun {args.command}: --max-agents {args.max_agents}, but the plan has {len(started)} agent(s) "
+            f"Bosun starts: at most {len(started)} work at once (declare more agents to use more)",
+            file=sys.stderr,
+        )
     return Options(auto_approve=args.auto_approve, max_agents=args.max_agents, wait=args.wait)
 
 
@@ -55,8 +58,10 @@ def cmd_resume(args: argparse.Namespace) -> int:
             raise BosunError(f"{session.dir}: a supervisor is already running this session (pid {other})")
         if (edited := edited_plan(session)) is not None:
             change = apply_plan(session, *edited)
-            print(f"bosun resume: {edited[1].name} changed since the session started; applied: {change.describe()}",
-                  file=sys.stderr)
+            print(
+                f"bosun resume: {edited[1].name} changed since the session started; applied: {change.describe()}",
+                file=sys.stderr,
+            )
         options = options_of(args, session)
         session.store.append_event("resumed", None)
     except BaseException:
@@ -107,15 +112,19 @@ def cmd_status(args: argparse.Namespace) -> int:
     for unit in data["units"]:
         gate = unit["gate"]
         verdict = "-" if gate is None else f"{'passed' if gate['passed'] else 'FAILED'} {gate['duration_s']:.1f}s"
-        print(f"{unit['id']:<18} {unit['state']:<18} {unit['agent'] or '-':<10} {unit['attempts']:>3}  "
-              f"{verdict:<28} {unit['branch'] or '-'}")
+        print(
+            f"{unit['id']:<18} {unit['state']:<18} {unit['agent'] or '-':<10} {unit['attempts']:>3}  "
+            f"{verdict:<28} {unit['branch'] or '-'}"
+        )
     print(f"\n{'agent':<12} {'activity':<8} {'unit':<18} {'lease':>7} {'tokens in/out':>16} {'cost':>9}")
     for agent in data["agents"]:
         usage = agent["usage"] or {}
         tokens = f"{usage.get('prompt_tokens', 0)}/{usage.get('completion_tokens', 0)}" if usage else "-"
         cost = f"${usage['cost_usd']:.4f}" if usage.get("cost_usd") is not None else "-"
         lease = f"{agent['lease_left_s']:.0f}s" if agent["lease_left_s"] is not None else "-"
-        print(f"{agent['name']:<12} {agent['activity']:<8} {agent['unit'] or '-':<18} {lease:>7} {tokens:>16} {cost:>9}")
+        print(
+            f"{agent['name']:<12} {agent['activity']:<8} {agent['unit'] or '-':<18} {lease:>7} {tokens:>16} {cost:>9}"
+        )
     return 0
 
 
@@ -141,8 +150,10 @@ def cmd_land(args: argparse.Namespace) -> int:
         raise BosunError(f"{repo.path}: the working tree has uncommitted changes; commit or stash them first")
     for lock in (repo.git_dir / "index.lock", repo.git_dir / f"{base_ref}.lock"):
         if lock.exists():  # git would update the working tree, then fail on the ref: refuse first
-            raise BosunError(f"{lock}: a git lock file is in the way (another git process, or one that crashed); "
-                             "remove it if no git command is running, then land again")
+            raise BosunError(
+                f"{lock}: a git lock file is in the way (another git process, or one that crashed); "
+                "remove it if no git command is running, then land again"
+            )
     current = repo.run("symbolic-ref", "--quiet", "HEAD", check=False).out.strip()
     if current == base_ref:
         repo.run("merge", "--ff-only", "--quiet", target)
@@ -170,13 +181,17 @@ def cmd_reset(args: argparse.Namespace) -> int:
         if not sys.stdin.isatty():
             raise BosunError("bosun reset: it asks before ending the session; add --yes to run it without a terminal")
         running = f", stopping the supervisor (pid {supervisor}) and its agents" if supervisor else ""
-        answer = input(f"End the session ({left} unit(s) not merged){running}, archive .bosun/ and put "
-                       f"'{project.integration}' back to '{project.base}'? [y/N] ")
+        answer = input(
+            f"End the session ({left} unit(s) not merged){running}, archive .bosun/ and put "
+            f"'{project.integration}' back to '{project.base}'? [y/N] "
+        )
         if answer.strip().lower() not in ("y", "yes"):
             print("bosun reset: nothing changed")
             return 0
     done = reset_session(repo)
-    print(f"reset: session archived in {done.archive.relative_to(repo.path)}; '{project.integration}' is back at "
-          f"'{project.base}' ({done.base[:10]}); {done.refs_removed} ref(s) under refs/bosun removed"
-          + (f"; stopped {done.stopped} process(es)" if done.stopped else ""))
+    print(
+        f"reset: session archived in {done.archive.relative_to(repo.path)}; '{project.integration}' is back at "
+        f"'{project.base}' ({done.base[:10]}); {done.refs_removed} ref(s) under refs/bosun removed"
+        + (f"; stopped {done.stopped} process(es)" if done.stopped else "")
+    )
     return 0

@@ -31,10 +31,22 @@ class BosunApp(App[int]):
     TITLE = "Bosun"
     BINDINGS = [
         Binding("question_mark", "help", "Help", id="session.help", tooltip="every key and what the states mean"),
-        Binding("q", "quit_bosun", "Quit", id="session.quit",
-                tooltip="quit (asks while agents work; `bosun resume` continues)"),
-        Binding("colon", "command_palette", "Commands", id="session.palette", show=False, key_display=": ctrl+p",
-                tooltip="the command palette"),
+        Binding(
+            "q",
+            "quit_bosun",
+            "Quit",
+            id="session.quit",
+            tooltip="quit (asks while agents work; `bosun resume` continues)",
+        ),
+        Binding(
+            "colon",
+            "command_palette",
+            "Commands",
+            id="session.palette",
+            show=False,
+            key_display=": ctrl+p",
+            tooltip="the command palette",
+        ),
     ]
 
     def __init__(self, session: Session, options: Options | None = None, *, supervise: bool = True) -> None:
@@ -53,8 +65,9 @@ class BosunApp(App[int]):
         self.session.store.listeners.append(self._store_event)
         if self.supervise:
             self.orchestrator = Orchestrator(self.session, self.options)
-            self.supervisor_worker = self.run_worker(self.orchestrator.run(), name="supervisor", group="supervisor",
-                                                     exit_on_error=False)
+            self.supervisor_worker = self.run_worker(
+                self.orchestrator.run(), name="supervisor", group="supervisor", exit_on_error=False
+            )
 
     async def on_unmount(self) -> None:
         await self.stop_supervisor()  # however the app ends, no agent outlives it
@@ -94,14 +107,19 @@ class BosunApp(App[int]):
         """Textual's own commands, then every binding of the session's screen and this app that applies
         now, titled by its id's category ("unit.approve" -> "unit: approve the merge")."""
         yield from super().get_system_commands(screen)
-        bindings = [*(screen.offered_bindings() if isinstance(screen, SupervisorScreen) else []),
-                    *(b for b in self.BINDINGS if b.action != "command_palette")]
+        bindings = [
+            *(screen.offered_bindings() if isinstance(screen, SupervisorScreen) else []),
+            *(b for b in self.BINDINGS if b.action != "command_palette"),
+        ]
         for binding in bindings:
             if binding.id and binding.tooltip:
                 category = binding.id.split(".")[0]
                 owner = self if binding in self.BINDINGS else screen
-                yield SystemCommand(f"{category}: {binding.tooltip}", f"key {self.get_key_display(binding)}",
-                                    lambda b=binding, o=owner: o.run_action(b.action))
+                yield SystemCommand(
+                    f"{category}: {binding.tooltip}",
+                    f"key {self.get_key_display(binding)}",
+                    lambda b=binding, o=owner: o.run_action(b.action),
+                )
 
     def action_help(self) -> None:
         """The keys, made from the same bindings as the footer and the palette."""
@@ -120,11 +138,14 @@ class BosunApp(App[int]):
         working = len(self.orchestrator.running) if busy else 0
         gating = busy and self.orchestrator.lane is not None
         if working or gating:
-            what = " and ".join(filter(None, [f"{working} agent(s) work" if working else "",
-                                              "a gate runs" if gating else ""]))
-            question = ConfirmDialog(f"Quit while {what}?",
-                                     "They are stopped now; `bosun resume` continues the session where it is.",
-                                     yes="Quit")
+            what = " and ".join(
+                filter(None, [f"{working} agent(s) work" if working else "", "a gate runs" if gating else ""])
+            )
+            question = ConfirmDialog(
+                f"Quit while {what}?",
+                "They are stopped now; `bosun resume` continues the session where it is.",
+                yes="Quit",
+            )
             self.push_screen(question, self._quit_if)
         else:
             await self._quit_if(True)

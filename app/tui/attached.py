@@ -18,9 +18,18 @@ SUPERVISOR_CHECK_S = 2.0
 class AttachedApp(BosunApp):
     """BosunApp without a supervisor of its own; its return value is always 0 (detaching changes nothing)."""
 
-    BINDINGS = [Binding("q", "quit_bosun", "Detach", id="session.quit",
-                        tooltip="detach (the supervisor and its agents keep running)")
-                if b.key == "q" else b for b in BosunApp.BINDINGS]
+    BINDINGS = [
+        Binding(
+            "q",
+            "quit_bosun",
+            "Detach",
+            id="session.quit",
+            tooltip="detach (the supervisor and its agents keep running)",
+        )
+        if b.key == "q"
+        else b
+        for b in BosunApp.BINDINGS
+    ]
 
     def __init__(self, session: Session) -> None:
         super().__init__(session, supervise=False)
@@ -42,13 +51,18 @@ class AttachedApp(BosunApp):
             self.title = "Bosun · attached · the session is finished"
         elif pid is None:
             self.title = "Bosun · attached · no supervisor runs: decisions wait for `bosun resume`"
-            self.notify("No supervisor runs this session: your decisions are queued until `bosun resume`.",
-                        title="Attached", severity="warning", timeout=30)
+            self.notify(
+                "No supervisor runs this session: your decisions are queued until `bosun resume`.",
+                title="Attached",
+                severity="warning",
+                timeout=30,
+            )
         else:
             self.title = f"Bosun · attached to the supervisor (pid {pid})"
             if not first:
-                self.notify(f"A supervisor (pid {pid}) runs the session again and applies the decisions.",
-                            title="Attached")
+                self.notify(
+                    f"A supervisor (pid {pid}) runs the session again and applies the decisions.", title="Attached"
+                )
 
     async def action_quit_bosun(self) -> None:
         """Detach: the remote supervisor and its agents are not this screen's to stop."""

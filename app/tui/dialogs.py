@@ -104,15 +104,24 @@ class ApproveDialog(Dialog):
         verdict = "passed" if gate.get("passed") else "not passed"
         with Vertical(classes="dialog"):
             yield Label(f"Merge unit '{facts.unit}' into the integration branch?", classes="dialog-title")
-            yield Static(Text.assemble(("Gate   ", "bold"), f"{verdict}{counts} in {gate.get('duration_s', 0):.2f}s "
-                                       f"on {str(gate.get('commit', ''))[:10]}"), classes="dialog-line")
+            yield Static(
+                Text.assemble(
+                    ("Gate   ", "bold"),
+                    f"{verdict}{counts} in {gate.get('duration_s', 0):.2f}s on {str(gate.get('commit', ''))[:10]}",
+                ),
+                classes="dialog-line",
+            )
             yield Static(Text.assemble(("Scope  ", "bold"), facts.scope), classes="dialog-line")
             if facts.checks:
                 yield Static(Text.assemble(("Checks ", "bold"), checks_line(facts.checks)), classes="dialog-line")
             if facts.warnings:
-                yield Static(Text.assemble((f"{len(facts.warnings)} warning(s) for you to judge:\n", "bold yellow"),
-                                           "\n".join(f"{w['path']}:{w['line']} {w['message']}"
-                                                     for w in facts.warnings)), classes="dialog-line")
+                yield Static(
+                    Text.assemble(
+                        (f"{len(facts.warnings)} warning(s) for you to judge:\n", "bold yellow"),
+                        "\n".join(f"{w['path']}:{w['line']} {w['message']}" for w in facts.warnings),
+                    ),
+                    classes="dialog-line",
+                )
             with VerticalScroll(classes="dialog-scroll"):
                 yield Static(facts.stat.rstrip() or "no file changes", markup=False)
             with Horizontal(classes="dialog-buttons"):
@@ -138,12 +147,19 @@ class ReassignDialog(Dialog):
         self.unit, self.agents, self.current = unit, agents, current
 
     def compose(self) -> ComposeResult:
-        options = [Option(f"{name}  ·  {what}" + ("  (has it now)" if name == self.current else ""), id=name,
-                          disabled=name == self.current) for name, what in self.agents]
+        options = [
+            Option(
+                f"{name}  ·  {what}" + ("  (has it now)" if name == self.current else ""),
+                id=name,
+                disabled=name == self.current,
+            )
+            for name, what in self.agents
+        ]
         with Vertical(classes="dialog"):
             yield Label(f"Reassign '{self.unit}' to which agent?", classes="dialog-title")
-            yield Static("It starts again from the current integration head in a fresh worktree.",
-                         classes="dialog-body")
+            yield Static(
+                "It starts again from the current integration head in a fresh worktree.", classes="dialog-body"
+            )
             yield OptionList(*options, id="agent-choice")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Keep as is", id="keep", variant="primary")
@@ -165,9 +181,11 @@ class ReassignDialog(Dialog):
 class ConflictDialog(Dialog):
     """A conflicted unit: its files with both sides around each conflict, and what to do about it."""
 
-    BINDINGS = [Binding("b", "choose('handback')", "Hand back", show=False),
-                Binding("r", "choose('reassign')", "Reassign", show=False),
-                Binding("c", "choose('cancel')", "Cancel unit", show=False)]
+    BINDINGS = [
+        Binding("b", "choose('handback')", "Hand back", show=False),
+        Binding("r", "choose('reassign')", "Reassign", show=False),
+        Binding("c", "choose('cancel')", "Cancel unit", show=False),
+    ]
 
     def __init__(self, unit: str, sides: list[ConflictSide], findings: list[dict] | None = None) -> None:
         super().__init__(classes="conflict")
@@ -176,21 +194,33 @@ class ConflictDialog(Dialog):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             if self.findings:
-                yield Label(f"'{self.unit}' merges cleanly but clashes with the integration branch: "
-                            f"{len(self.findings)} finding(s)", classes="dialog-title")
+                yield Label(
+                    f"'{self.unit}' merges cleanly but clashes with the integration branch: "
+                    f"{len(self.findings)} finding(s)",
+                    classes="dialog-title",
+                )
                 yield Static("Each side is valid alone; together they do not hold.", classes="dialog-body")
             else:
-                yield Label(f"'{self.unit}' conflicts with the integration branch in {len(self.sides)} file(s)",
-                            classes="dialog-title")
-                yield Static("Between the markers: the integration branch's side first, then this unit's.",
-                             classes="dialog-body")
+                yield Label(
+                    f"'{self.unit}' conflicts with the integration branch in {len(self.sides)} file(s)",
+                    classes="dialog-title",
+                )
+                yield Static(
+                    "Between the markers: the integration branch's side first, then this unit's.", classes="dialog-body"
+                )
             with VerticalScroll(classes="dialog-scroll"):
                 for finding in self.findings:
-                    yield Static(Text.assemble((f"{finding['path']}:{finding['line']}  ", "bold underline"),
-                                               (f"{finding['kind']} ({finding['severity']})", "bold"),
-                                               f"\n{finding['message']}\n",
-                                               ("  integration branch: ", "green"), f"{finding['ours']}\n",
-                                               ("  this unit:          ", "cyan"), f"{finding['theirs']}\n"))
+                    yield Static(
+                        Text.assemble(
+                            (f"{finding['path']}:{finding['line']}  ", "bold underline"),
+                            (f"{finding['kind']} ({finding['severity']})", "bold"),
+                            f"\n{finding['message']}\n",
+                            ("  integration branch: ", "green"),
+                            f"{finding['ours']}\n",
+                            ("  this unit:          ", "cyan"),
+                            f"{finding['theirs']}\n",
+                        )
+                    )
                 for side in self.sides:
                     yield Static(Text(side.path, style="bold underline"))
                     yield Static(_marked(side.excerpt))
@@ -247,7 +277,8 @@ class HelpScreen(Dialog):
                     "        ✖ conflicted, clash, gate failed, out of scope, failed\n"
                     "A clash merges cleanly, but the two sides do not fit together: enter shows where.\n\n"
                     "Decisions go to the session's store like `bosun approve` from another terminal, so a "
-                    "supervisor anywhere acts on them.")
+                    "supervisor anywhere acts on them."
+                )
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Close (esc)", id="close", variant="primary")
 

@@ -118,8 +118,10 @@ class TokenServer(Server):
         base = f"{request.scheme}://{request.host}"
         websocket = ("wss" if request.scheme == "https" else "ws") + f"://{request.host}/ws"
         font_size = request.query.get("fontsize", "")
-        context = {"font_size": int(font_size) if font_size.isdigit() else 16,
-                   "app_websocket_url": websocket,
-                   "config": {"static": {"url": f"{base}/static/"}},
-                   "application": {"name": self.title}}
+        context = {
+            "font_size": int(font_size) if font_size.isdigit() else 16,
+            "app_websocket_url": websocket,
+            "config": {"static": {"url": f"{base}/static/"}},
+            "application": {"name": self.title},
+        }
         return aiohttp_jinja2.render_template(PAGE, request, context)

@@ -50,8 +50,15 @@ TABLES_EVERY_S = 0.5
 
 COMMITS_EVERY_S = 3.0
 
-DECISIONS = {"approve": "approve", "reject": "reject", "handback": "handback", "reassign": "reassign",
-             "cancel_unit": "cancel", "revoke": "revoke", "take_over": "takeover"}
+DECISIONS = {
+    "approve": "approve",
+    "reject": "reject",
+    "handback": "handback",
+    "reassign": "reassign",
+    "cancel_unit": "cancel",
+    "revoke": "revoke",
+    "take_over": "takeover",
+}
 """Each action that is a human decision, and the decision (COMMAND_STATES) that says when it applies."""
 
 
@@ -67,29 +74,83 @@ class SupervisorScreen(Screen):
         Binding("r", "reassign", "Reassign", id="unit.reassign", tooltip="reassign to another agent"),
         Binding("c", "cancel_unit", "Cancel", id="unit.cancel", tooltip="cancel the unit"),
         Binding("v", "revoke", "Revoke claim", id="claim.revoke", tooltip="revoke the claim"),
-        Binding("t", "take_over", "Take over", id="unit.takeover", show=False,
-                tooltip="take over: a shell in its worktree, your commit to the gate"),
-        Binding("enter", "open_unit", "Open", id="unit.open", show=False,
-                tooltip="open what the unit needs, from any pane"),
+        Binding(
+            "t",
+            "take_over",
+            "Take over",
+            id="unit.takeover",
+            show=False,
+            tooltip="take over: a shell in its worktree, your commit to the gate",
+        ),
+        Binding(
+            "enter", "open_unit", "Open", id="unit.open", show=False, tooltip="open what the unit needs, from any pane"
+        ),
         Binding("slash", "filter", "Filter", id="view.filter", tooltip="filter units by id, title, state or agent"),
-        Binding("escape", "clear_filter", "Clear filter", id="view.clear-filter", show=False,
-                tooltip="clear the filter"),
+        Binding(
+            "escape", "clear_filter", "Clear filter", id="view.clear-filter", show=False, tooltip="clear the filter"
+        ),
         Binding("d", "show_tab('diff')", "Diff", id="view.diff", show=False, tooltip="the selected unit's diff"),
         Binding("g", "show_tab('gate')", "Gate", id="view.gate", show=False, tooltip="every gate run"),
-        Binding("o", "show_tab('output')", "Output", id="view.output", show=False,
-                tooltip="the selected unit's agent at work, live"),
-        Binding("z", "overview", "Overview", id="view.overview", show=False,
-                tooltip="the whole graph at once, a line per unit (z again: boxes)"),
-        Binding("shift+left,H", "pan(-1, 0)", "Pan left", id="view.pan-left", show=False, key_display="⇧← H",
-                tooltip="pan the graph left (the selection stays where it is)"),
-        Binding("shift+right,L", "pan(1, 0)", "Pan right", id="view.pan-right", show=False, key_display="⇧→ L",
-                tooltip="pan the graph right"),
-        Binding("shift+up,K", "pan(0, -1)", "Pan up", id="view.pan-up", show=False, key_display="⇧↑ K",
-                tooltip="pan the graph up"),
-        Binding("shift+down,J", "pan(0, 1)", "Pan down", id="view.pan-down", show=False, key_display="⇧↓ J",
-                tooltip="pan the graph down"),
-        Binding("e", "event_line", "Event", id="view.event-line", show=False,
-                tooltip="an event in full: the newest, or the log's cursor line"),
+        Binding(
+            "o",
+            "show_tab('output')",
+            "Output",
+            id="view.output",
+            show=False,
+            tooltip="the selected unit's agent at work, live",
+        ),
+        Binding(
+            "z",
+            "overview",
+            "Overview",
+            id="view.overview",
+            show=False,
+            tooltip="the whole graph at once, a line per unit (z again: boxes)",
+        ),
+        Binding(
+            "shift+left,H",
+            "pan(-1, 0)",
+            "Pan left",
+            id="view.pan-left",
+            show=False,
+            key_display="⇧← H",
+            tooltip="pan the graph left (the selection stays where it is)",
+        ),
+        Binding(
+            "shift+right,L",
+            "pan(1, 0)",
+            "Pan right",
+            id="view.pan-right",
+            show=False,
+            key_display="⇧→ L",
+            tooltip="pan the graph right",
+        ),
+        Binding(
+            "shift+up,K",
+            "pan(0, -1)",
+            "Pan up",
+            id="view.pan-up",
+            show=False,
+            key_display="⇧↑ K",
+            tooltip="pan the graph up",
+        ),
+        Binding(
+            "shift+down,J",
+            "pan(0, 1)",
+            "Pan down",
+            id="view.pan-down",
+            show=False,
+            key_display="⇧↓ J",
+            tooltip="pan the graph down",
+        ),
+        Binding(
+            "e",
+            "event_line",
+            "Event",
+            id="view.event-line",
+            show=False,
+            tooltip="an event in full: the newest, or the log's cursor line",
+        ),
     ]
 
     class EventsShown(Message):
@@ -210,8 +271,9 @@ class SupervisorScreen(Screen):
         if only in (None, "queue"):
             self.query_one(MergeQueue).show_queue(units)
         if only in (None, "agents"):
-            self.query_one(AgentsTable).show_agents(agent_rows(self.session, self.session.store.clock()),
-                                                    self.commits, self.session.plan.project.lease)
+            self.query_one(AgentsTable).show_agents(
+                agent_rows(self.session, self.session.store.clock()), self.commits, self.session.plan.project.lease
+            )
         if only in (None, "gate") and self._gate_changed:
             self._gate_changed = False
             self.query_one(GatePane).show_runs(self.session.store.gate_runs())
@@ -220,13 +282,18 @@ class SupervisorScreen(Screen):
         """Pop up what needs the human's eye: refused decisions and the end of the session."""
         for event in events:
             if event.kind == "command_refused":
-                self.notify(f"{event.data.get('command')} of '{event.unit}' refused: it is {event.data.get('state')}",
-                            severity="warning")
+                self.notify(
+                    f"{event.data.get('command')} of '{event.unit}' refused: it is {event.data.get('state')}",
+                    severity="warning",
+                )
             elif event.kind == "waiting_for_human":
                 self._call_the_human(event)
             elif event.kind == "session_finished":
-                self.notify("Every unit is merged or cancelled. `bosun land` moves your branch; q quits.",
-                            title="Session finished", timeout=30)
+                self.notify(
+                    "Every unit is merged or cancelled. `bosun land` moves your branch; q quits.",
+                    title="Session finished",
+                    timeout=30,
+                )
 
     def _call_the_human(self, event: Event) -> None:
         """A unit has started to wait for a decision: a toast, the terminal's bell, and a desktop
@@ -244,8 +311,9 @@ class SupervisorScreen(Screen):
         working = sum(u.state in AGENT_STATES for u in units)
         waiting = sum(waits_for_human(u.state, u.approved) for u in units)
         # In the graph's border, not the header: a changed header title makes Textual lay out the screen.
-        self.query_one(GraphView).border_title = (f"Graph · {merged}/{len(units)} merged · {working} at work · "
-                                                  f"{waiting} wait for you")
+        self.query_one(
+            GraphView
+        ).border_title = f"Graph · {merged}/{len(units)} merged · {working} at work · {waiting} wait for you"
         self.sub_title = f"{self.session.plan.project.integration} {self.session.integration_head()[:10]}"
 
     def _follow(self, row: UnitRow) -> None:
@@ -326,8 +394,9 @@ class SupervisorScreen(Screen):
             return None
         if decision is not None and row.state not in COMMAND_STATES[decision]:
             allowed = ", ".join(s.replace("_", " ") for s in COMMAND_STATES[decision])
-            self.notify(f"'{row.id}' is {row.state.replace('_', ' ')}: {decision} applies to {allowed}.",
-                        severity="warning")
+            self.notify(
+                f"'{row.id}' is {row.state.replace('_', ' ')}: {decision} applies to {allowed}.", severity="warning"
+            )
             return None
         return row
 
@@ -356,8 +425,11 @@ class SupervisorScreen(Screen):
         row = self.selected_row("reject")
         if row is None:
             return
-        note = await self.app.push_screen_wait(NoteDialog(
-            f"Reject '{row.id}'?", "It goes back to its agent with your note; the gated merge is dropped.", "Reject"))
+        note = await self.app.push_screen_wait(
+            NoteDialog(
+                f"Reject '{row.id}'?", "It goes back to its agent with your note; the gated merge is dropped.", "Reject"
+            )
+        )
         if note is not None:
             self.decide("reject", row.id, note=note or None)
 
@@ -366,9 +438,13 @@ class SupervisorScreen(Screen):
         row = self.selected_row("handback")
         if row is None:
             return
-        note = await self.app.push_screen_wait(NoteDialog(
-            f"Hand '{row.id}' back to {row.agent}?",
-            f"It is {row.state.replace('_', ' ')}; the agent gets the reason and details in its task.", "Hand back"))
+        note = await self.app.push_screen_wait(
+            NoteDialog(
+                f"Hand '{row.id}' back to {row.agent}?",
+                f"It is {row.state.replace('_', ' ')}; the agent gets the reason and details in its task.",
+                "Hand back",
+            )
+        )
         if note is not None:
             self.decide("handback", row.id, note=note or None)
 
@@ -377,9 +453,12 @@ class SupervisorScreen(Screen):
         row = self.selected_row("reassign")
         if row is None:
             return
-        activity = {r["name"]: r["activity"] + (f" on {r['unit']}" if r["unit"] else "")
-                    for r in agent_rows(self.session)}
-        agents = [(name, f"{spec.kind}, {activity.get(name, 'idle')}") for name, spec in self.session.plan.agents.items()]
+        activity = {
+            r["name"]: r["activity"] + (f" on {r['unit']}" if r["unit"] else "") for r in agent_rows(self.session)
+        }
+        agents = [
+            (name, f"{spec.kind}, {activity.get(name, 'idle')}") for name, spec in self.session.plan.agents.items()
+        ]
         choice = await self.app.push_screen_wait(ReassignDialog(row.id, agents, row.agent))
         if choice:
             self.decide("reassign", row.id, to=choice)
@@ -389,8 +468,11 @@ class SupervisorScreen(Screen):
         row = self.selected_row("cancel")
         if row is None:
             return
-        waiting = sorted(u for u in nx.descendants(self.session.graph, row.id)
-                         if (self.session.store.unit(u) or row).state not in DONE_STATES)
+        waiting = sorted(
+            u
+            for u in nx.descendants(self.session.graph, row.id)
+            if (self.session.store.unit(u) or row).state not in DONE_STATES
+        )
         body = "Its agent is stopped and its worktree removed."
         if waiting:
             body += f" {len(waiting)} unit(s) depend on it and will wait: {', '.join(waiting)}."
@@ -402,10 +484,13 @@ class SupervisorScreen(Screen):
         row = self.selected_row("revoke")
         if row is None:
             return
-        body = (f"{row.owner} loses the claim (epoch {row.epoch}); anything it hands in later is refused. "
-                "The unit is ready again for any agent.")
-        if await self.app.push_screen_wait(ConfirmDialog(f"Revoke {row.owner}'s claim on '{row.id}'?", body,
-                                                         yes="Revoke claim")):
+        body = (
+            f"{row.owner} loses the claim (epoch {row.epoch}); anything it hands in later is refused. "
+            "The unit is ready again for any agent."
+        )
+        if await self.app.push_screen_wait(
+            ConfirmDialog(f"Revoke {row.owner}'s claim on '{row.id}'?", body, yes="Revoke claim")
+        ):
             self.decide("revoke", row.id)
 
     @work(group="decision", exclusive=True, exit_on_error=False)
@@ -415,23 +500,30 @@ class SupervisorScreen(Screen):
         row = self.selected_row("takeover")
         if row is None:
             return
-        body = ("Its agent is stopped and you own the unit. You get a shell in its worktree"
-                + (" with the conflict markers left in place" if row.state == "conflicted" else "")
-                + ": commit there and leave the shell; your commit goes to the gate.")
+        body = (
+            "Its agent is stopped and you own the unit. You get a shell in its worktree"
+            + (" with the conflict markers left in place" if row.state == "conflicted" else "")
+            + ": commit there and leave the shell; your commit goes to the gate."
+        )
         if not await self.app.push_screen_wait(ConfirmDialog(f"Take over '{row.id}'?", body, yes="Take over")):
             return
         store = self.session.store
         if not self.app.supervisor_running and self.session.running_supervisor() is None:
-            self.notify(f"No supervisor runs this session to hand '{row.id}' over: `bosun takeover {row.id}` in a "
-                        "terminal does it without one.", severity="warning", timeout=20)
+            self.notify(
+                f"No supervisor runs this session to hand '{row.id}' over: `bosun takeover {row.id}` in a "
+                "terminal does it without one.",
+                severity="warning",
+                timeout=20,
+            )
             return
         command_id = store.add_command("takeover", row.id)
         self.app.wake_supervisor()
         deadline = time.monotonic() + 60
         while (result := store.command_result(command_id)) is None:
             if time.monotonic() > deadline:
-                self.notify(f"The supervisor has not handed '{row.id}' over yet; the takeover stays queued.",
-                            severity="warning")
+                self.notify(
+                    f"The supervisor has not handed '{row.id}' over yet; the takeover stays queued.", severity="warning"
+                )
                 return
             await asyncio.sleep(0.05)  # the supervisor first waits for the agent to stop
         if result != "done":
@@ -444,8 +536,12 @@ class SupervisorScreen(Screen):
         try:
             submit_collected(self.session, row.id, taken.epoch, collected)
         except BosunError as exc:
-            self.notify(f"{exc} — it stays yours: `bosun submit {row.id} --token {taken.epoch}` hands it in.",
-                        title="Nothing submitted", severity="warning", timeout=30)
+            self.notify(
+                f"{exc} — it stays yours: `bosun submit {row.id} --token {taken.epoch}` hands it in.",
+                title="Nothing submitted",
+                severity="warning",
+                timeout=30,
+            )
             return
         self.notify(f"'{row.id}' submitted: your commit goes through the gate.")
         self.app.wake_supervisor()
@@ -457,8 +553,7 @@ class SupervisorScreen(Screen):
             with self.app.suspend():
                 subprocess.run(argv, cwd=worktree)  # the terminal is the shell's until it exits
         except SuspendNotSupported:  # no terminal to hand over (tests, a browser): run it without one
-            await asyncio.to_thread(subprocess.run, argv, cwd=worktree, stdin=subprocess.DEVNULL,
-                                    capture_output=True)
+            await asyncio.to_thread(subprocess.run, argv, cwd=worktree, stdin=subprocess.DEVNULL, capture_output=True)
 
     @work(group="decision", exclusive=True, exit_on_error=False)
     async def action_open_unit(self) -> None:
@@ -472,8 +567,11 @@ class SupervisorScreen(Screen):
             findings = (row.detail or {}).get("findings") or []
             sides = [] if findings else await asyncio.to_thread(conflict_sides, self.session.repo, row, head)
             choice = await self.app.push_screen_wait(ConflictDialog(row.id, sides, findings))
-            actions = {"handback": self.action_handback, "reassign": self.action_reassign,
-                       "cancel": self.action_cancel_unit}
+            actions = {
+                "handback": self.action_handback,
+                "reassign": self.action_reassign,
+                "cancel": self.action_cancel_unit,
+            }
             if choice in actions:
                 actions[choice]()
         else:

@@ -35,8 +35,13 @@ class Handout:
 
     def running_fields(self) -> dict:
         """The unit's fields once the attempt starts."""
-        return {"attempts": self.attempt, "branch": unit_branch(self.unit), "worktree": str(self.worktree),
-                "base_commit": self.base_commit, "head_commit": self.start_head}
+        return {
+            "attempts": self.attempt,
+            "branch": unit_branch(self.unit),
+            "worktree": str(self.worktree),
+            "base_commit": self.base_commit,
+            "head_commit": self.start_head,
+        }
 
 
 def task_paths(tasks_dir: Path, unit_id: str) -> tuple[Path, Path]:
@@ -48,8 +53,12 @@ def handback_for(row: UnitRow, note: str | None, reason: str | None = None) -> d
     """The task's `handback`: why the unit came back (its side state, or `reason`), the note, and
     the side state's details (files, the output's end, the semantic findings)."""
     detail = row.detail or {}
-    handback = {"reason": reason or HANDBACK_REASONS.get(row.state, "human"), "note": note,
-                "files": detail.get("files", []), "output_tail": detail.get("output_tail")}
+    handback = {
+        "reason": reason or HANDBACK_REASONS.get(row.state, "human"),
+        "note": note,
+        "files": detail.get("files", []),
+        "output_tail": detail.get("output_tail"),
+    }
     if detail.get("findings"):  # exactly what clashed, symbol by symbol
         handback["findings"] = detail["findings"]
     return handback
@@ -57,12 +66,16 @@ def handback_for(row: UnitRow, note: str | None, reason: str | None = None) -> d
 
 def integrated_units(rows: list[UnitRow]) -> list[dict]:
     """The task's `integrated` list: every merged unit, its commit and its agent's summary."""
-    return [{"unit": u.id, "commit": u.merged_commit, "summary": (u.detail or {}).get("summary", "")}
-            for u in rows if u.state == "merged"]
+    return [
+        {"unit": u.id, "commit": u.merged_commit, "summary": (u.detail or {}).get("summary", "")}
+        for u in rows
+        if u.state == "merged"
+    ]
 
 
-def prepare(clone: AgentClone, unit: UnitSpec, tasks_dir: Path, row: UnitRow, head: str,
-            integrated: list[dict]) -> Handout:
+def prepare(
+    clone: AgentClone, unit: UnitSpec, tasks_dir: Path, row: UnitRow, head: str, integrated: list[dict]
+) -> Handout:
     """Reuse the worktree on a hand-back (merging the head in on a conflict); else cut a fresh one.
     Runs in a worker thread, so it is handed plain data, never the session or its store."""
     path = clone.worktree_path(row.id)
@@ -82,8 +95,9 @@ def prepare(clone: AgentClone, unit: UnitSpec, tasks_dir: Path, row: UnitRow, he
     attempt = row.attempts + 1
     task_file, report_file = task_paths(tasks_dir, row.id)
     report_file.unlink(missing_ok=True)
-    task = build_task(unit, branch=unit_branch(row.id), base_commit=base, attempt=attempt,
-                      handback=handback, integrated=integrated)
+    task = build_task(
+        unit, branch=unit_branch(row.id), base_commit=base, attempt=attempt, handback=handback, integrated=integrated
+    )
     replace_text(task_file, json.dumps(task, indent=2))
     return Handout(row.id, attempt, path, base, start, task, task_file, report_file)
 

@@ -61,12 +61,29 @@ def board(session: Session) -> dict:
     return {
         "integration": {"branch": plan.project.integration, "commit": session.integration_head()},
         "mode": plan.project.mode,
-        "ready": [{"unit": u.id, "title": plan.units[u.id].title, "prompt": plan.units[u.id].prompt,
-                   "scope": list(plan.units[u.id].scope or []), "for_agent": u.agent if u.handback else u.pinned,
-                   "depends_on": list(plan.units[u.id].depends_on)} for u in rows if u.state == READY],
-        "claims": [{"unit": u.id, "owner": u.owner, "epoch": u.epoch, "state": u.state,
-                    "lease_left_s": round(session.store.lease_left(u, now), 1) if u.lease_until else None}
-                   for u in rows if u.state in HELD],
+        "ready": [
+            {
+                "unit": u.id,
+                "title": plan.units[u.id].title,
+                "prompt": plan.units[u.id].prompt,
+                "scope": list(plan.units[u.id].scope or []),
+                "for_agent": u.agent if u.handback else u.pinned,
+                "depends_on": list(plan.units[u.id].depends_on),
+            }
+            for u in rows
+            if u.state == READY
+        ],
+        "claims": [
+            {
+                "unit": u.id,
+                "owner": u.owner,
+                "epoch": u.epoch,
+                "state": u.state,
+                "lease_left_s": round(session.store.lease_left(u, now), 1) if u.lease_until else None,
+            }
+            for u in rows
+            if u.state in HELD
+        ],
         "integrated": [{"unit": u.id, "commit": u.merged_commit} for u in rows if u.state == MERGED],
         "open": sum(1 for u in rows if u.state not in DONE_STATES),
     }
@@ -77,8 +94,10 @@ def _external_agent(agents: dict, name: str) -> None:
     if agent is None:
         raise BosunError(f"unknown agent '{name}' (agents: {', '.join(agents)})")
     if agent.kind != "external":
-        raise BosunError(f"agent '{name}' is {agent.kind}: Bosun starts it; agents that claim for themselves "
-                         "are declared with kind = \"external\"")
+        raise BosunError(
+            f"agent '{name}' is {agent.kind}: Bosun starts it; agents that claim for themselves "
+            'are declared with kind = "external"'
+        )
 
 
 def claim_task(session: Session, agent: str, unit_id: str | None = None) -> dict:
@@ -97,17 +116,35 @@ def claim_task(session: Session, agent: str, unit_id: str | None = None) -> dict
     fault_point("claim.won")
     try:  # a claim is either fully prepared or given back, never stranded
         clone.ensure()
-        handout = prepare(clone, session.plan.units[row.id], session.tasks_dir, row, session.integration_head(),
-                          integrated_units(store.units()))
+        handout = prepare(
+            clone,
+            session.plan.units[row.id],
+            session.tasks_dir,
+            row,
+            session.integration_head(),
+            integrated_units(store.units()),
+        )
         fault_point("claim.prepared")
-        store.transition(outcome.unit, RUNNING, ("claimed",), epoch=outcome.epoch,
-                         data={"agent": agent, "attempt": handout.attempt, "external": True},
-                         started_at=time.time(), **handout.running_fields())
+        store.transition(
+            outcome.unit,
+            RUNNING,
+            ("claimed",),
+            epoch=outcome.epoch,
+            data={"agent": agent, "attempt": handout.attempt, "external": True},
+            started_at=time.time(),
+            **handout.running_fields(),
+        )
     except BaseException:
         _give_back(session, outcome.unit, outcome.epoch, "claim failed while preparing the worktree")
         raise
-    return {**handout.task, "worktree": str(handout.worktree), "token": outcome.epoch,
-            "lease_s": outcome.lease_s, "task_file": str(handout.task_file), "report_file": str(handout.report_file)}
+    return {
+        **handout.task,
+        "worktree": str(handout.worktree),
+        "token": outcome.epoch,
+        "lease_s": outcome.lease_s,
+        "task_file": str(handout.task_file),
+        "report_file": str(handout.report_file),
+    }
 
 
 def _give_back(session: Session, unit_id: str, epoch: int, why: str) -> None:
@@ -150,19 +187,27 @@ def submit_collected(session: Session, unit_id: str, token: int, collected) -> d
     """The store's half of `submit`, for a caller that collected the branch in a worker thread."""
     row = _holding(session, unit_id, token, "submit")
     if not collected.is_new(row.head_commit or ""):
-        raise BosunError(f"'{unit_id}' has no new commit on {row.branch}: commit your work in {row.worktree}, "
-                         "then submit again")
+        raise BosunError(
+            f"'{unit_id}' has no new commit on {row.branch}: commit your work in {row.worktree}, then submit again"
+        )
     report = read_report(task_paths(session.tasks_dir, unit_id)[1], unit_id)
     summary = report["summary"] if report else ""
     try:
-        session.store.transition(unit_id, SUBMITTED, HELD, epoch=token,
-                                 data={"commit": collected.head, "summary": summary, "external": True},
-                                 head_commit=collected.head, owner=None, lease_until=None, detail={"summary": summary})
+        session.store.transition(
+            unit_id,
+            SUBMITTED,
+            HELD,
+            epoch=token,
+            data={"commit": collected.head, "summary": summary, "external": True},
+            head_commit=collected.head,
+            owner=None,
+            lease_until=None,
+            detail={"summary": summary},
+        )
     except StaleState:
         _holding(session, unit_id, token, "submit")
         raise
-    return {"unit": unit_id, "commit": collected.head, "state": SUBMITTED,
-            "supervisor": session.running_supervisor()}
+    return {"unit": unit_id, "commit": collected.head, "state": SUBMITTED, "supervisor": session.running_supervisor()}
 
 
 def give_up(session: Session, unit_id: str, token: int) -> None:

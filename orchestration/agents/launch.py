@@ -13,9 +13,9 @@ import shutil
 import sys
 from pathlib import Path
 
+from bosun.orchestration.agents.presets import PRESETS
 from bosun.orchestration.agents.scripted import compile_script
 from bosun.orchestration.ansi import strip_ansi_in
-from bosun.orchestration.agents.presets import PRESETS
 from bosun.orchestration.errors import BosunError
 from bosun.orchestration.plan import AgentSpec, Plan, UnitSpec
 from bosun.orchestration.process import Child, scrubbed_env
@@ -27,17 +27,27 @@ from bosun.orchestration.worktrees import AgentClone
 
 SCRIPTED_RUNNER = Path(__file__).with_name("scripted.py")
 # Runs the model agent from this very copy of Bosun, without PYTHONPATH in the agent's environment.
-_MODEL_BOOTSTRAP = (f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parents[3])!r}); "
-                    "from bosun.orchestration.agents.model import main; sys.exit(main(sys.argv[1:]))")
+_MODEL_BOOTSTRAP = (
+    f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parents[3])!r}); "
+    "from bosun.orchestration.agents.model import main; sys.exit(main(sys.argv[1:]))"
+)
 
 
-def build_task(unit: UnitSpec, *, branch: str, base_commit: str, attempt: int, handback: dict | None,
-               integrated: list[dict]) -> dict:
+def build_task(
+    unit: UnitSpec, *, branch: str, base_commit: str, attempt: int, handback: dict | None, integrated: list[dict]
+) -> dict:
     """The task JSON of SPEC §6 (a hand-back's gate output as plain text: no terminal escapes)."""
     return {
-        "protocol": 1, "unit": unit.id, "title": unit.title, "prompt": unit.prompt,
-        "scope": list(unit.scope) if unit.scope else [], "branch": branch, "base_commit": base_commit,
-        "attempt": attempt, "handback": strip_ansi_in(handback), "integrated": integrated,
+        "protocol": 1,
+        "unit": unit.id,
+        "title": unit.title,
+        "prompt": unit.prompt,
+        "scope": list(unit.scope) if unit.scope else [],
+        "branch": branch,
+        "base_commit": base_commit,
+        "attempt": attempt,
+        "handback": strip_ansi_in(handback),
+        "integrated": integrated,
     }
 
 
@@ -54,25 +64,39 @@ def compose_prompt(task: dict) -> str:
         if handback.get("files"):
             lines.append("Files involved: " + ", ".join(handback["files"]) + ".")
         if handback["reason"] == "conflict":
-            lines.append("The integration branch has been merged into your worktree; resolve the conflict "
-                         "markers in those files and commit the merge.")
+            lines.append(
+                "The integration branch has been merged into your worktree; resolve the conflict "
+                "markers in those files and commit the merge."
+            )
         if handback["reason"] == "semantic_conflict":
-            lines += ["Your change merges cleanly with the integration branch (now merged into your worktree), "
-                      "but the two do not fit together. Fix every place below, then commit:", "```",
-                      handback.get("output_tail") or "", "```"]
+            lines += [
+                "Your change merges cleanly with the integration branch (now merged into your worktree), "
+                "but the two do not fit together. Fix every place below, then commit:",
+                "```",
+                handback.get("output_tail") or "",
+                "```",
+            ]
         elif handback.get("output_tail"):
-            lines += ["The end of the output of the check that failed on the merged tree:", "```",
-                      handback["output_tail"], "```"]
-    lines += ["", f"Work in the current directory, on branch {task['branch']}. Commit your work with git when "
-              "it is done; Bosun merges only what is committed. The task as JSON is in $BOSUN_TASK_FILE."]
+            lines += [
+                "The end of the output of the check that failed on the merged tree:",
+                "```",
+                handback["output_tail"],
+                "```",
+            ]
+    lines += [
+        "",
+        f"Work in the current directory, on branch {task['branch']}. Commit your work with git when "
+        "it is done; Bosun merges only what is committed. The task as JSON is in $BOSUN_TASK_FILE.",
+    ]
     return "\n".join(lines)
 
 
 _PLACEHOLDER = re.compile(r"\{(task_file|prompt|unit|worktree)\}")
 
 
-def agent_argv(agent: AgentSpec, plan_root: Path, values: dict[str, str], work_dir: Path,
-               speed: float = 1.0) -> list[str]:
+def agent_argv(
+    agent: AgentSpec, plan_root: Path, values: dict[str, str], work_dir: Path, speed: float = 1.0
+) -> list[str]:
     """The command line that starts `agent`, placeholders filled (never through a shell).
     `work_dir` is Bosun's own folder for what it prepares for agents (a scripted agent's script as JSON)."""
     if agent.kind == "scripted":
@@ -85,8 +109,16 @@ def agent_argv(agent: AgentSpec, plan_root: Path, values: dict[str, str], work_d
     if agent.kind == "command":
         return [_PLACEHOLDER.sub(lambda m: values[m.group(1)], arg) for arg in agent.command]
     if agent.kind == "model":
-        argv = [sys.executable, "-I", "-c", _MODEL_BOOTSTRAP, "--base-url", agent.base_url or "",
-                "--model", agent.model or ""]
+        argv = [
+            sys.executable,
+            "-I",
+            "-c",
+            _MODEL_BOOTSTRAP,
+            "--base-url",
+            agent.base_url or "",
+            "--model",
+            agent.model or "",
+        ]
         if agent.api_key_env:
             argv += ["--api-key-env", agent.api_key_env]
         if agent.price_in is not None or agent.price_out is not None:
@@ -99,22 +131,42 @@ def agent_env(agent: AgentSpec, *, task_file: Path, report_file: Path, unit: str
     allowed = agent.env + ((agent.api_key_env,) if agent.api_key_env else ())
     preset = PRESETS.get(agent.preset or "")
     quiet = {name: value for name, value in (preset.env if preset else ()) if name not in agent.env}
-    return scrubbed_env(allowed, {**quiet,
-        "BOSUN_TASK_FILE": str(task_file), "BOSUN_REPORT_FILE": str(report_file),
-        "BOSUN_UNIT": unit, "BOSUN_WORKTREE": str(worktree),
-        # If the agent breaks its worktree's .git, its git must not walk up into the user's repository.
-        "GIT_CEILING_DIRECTORIES": str(worktree.parent),
-        # A git identity, so no agent needs to write one into the clone's config (issue 15).
-        "GIT_AUTHOR_NAME": f"{agent.name} (Bosun agent)", "GIT_AUTHOR_EMAIL": f"{agent.name}@agents.bosun.localhost",
-        "GIT_COMMITTER_NAME": f"{agent.name} (Bosun agent)", "GIT_COMMITTER_EMAIL": f"{agent.name}@agents.bosun.localhost",
-    })
+    return scrubbed_env(
+        allowed,
+        {
+            **quiet,
+            "BOSUN_TASK_FILE": str(task_file),
+            "BOSUN_REPORT_FILE": str(report_file),
+            "BOSUN_UNIT": unit,
+            "BOSUN_WORKTREE": str(worktree),
+            # If the agent breaks its worktree's .git, its git must not walk up into the user's repository.
+            "GIT_CEILING_DIRECTORIES": str(worktree.parent),
+            # A git identity, so no agent needs to write one into the clone's config (issue 15).
+            "GIT_AUTHOR_NAME": f"{agent.name} (Bosun agent)",
+            "GIT_AUTHOR_EMAIL": f"{agent.name}@agents.bosun.localhost",
+            "GIT_COMMITTER_NAME": f"{agent.name} (Bosun agent)",
+            "GIT_COMMITTER_EMAIL": f"{agent.name}@agents.bosun.localhost",
+        },
+    )
 
 
 REPORT_MAX_BYTES = 1_000_000
 
 
-def start_agent(plan: Plan, agent: AgentSpec, *, clone: AgentClone, bosun_dir: Path, unit: str, argv: list[str],
-                env: dict[str, str], worktree: Path, task_file: Path, report_file: Path, log: Path) -> Child:
+def start_agent(
+    plan: Plan,
+    agent: AgentSpec,
+    *,
+    clone: AgentClone,
+    bosun_dir: Path,
+    unit: str,
+    argv: list[str],
+    env: dict[str, str],
+    worktree: Path,
+    task_file: Path,
+    report_file: Path,
+    log: Path,
+) -> Child:
     """Start an agent on its unit, in its sandbox when the plan and the machine allow (SPEC §10),
     with its own block of ports. Runs in a worker thread. The child's end (its `wait`) takes
     back what the sandbox wrote: the agent's objects and branch, and its report."""
@@ -123,8 +175,11 @@ def start_agent(plan: Plan, agent: AgentSpec, *, clone: AgentClone, bosun_dir: P
     record: list[Path] = []
 
     def on_start(child: Child) -> None:
-        record.append(leftovers.record(bosun_dir, f"agent.{unit}", child.pid, child.start_time,
-                                       child.limit.path if child.limit else None))
+        record.append(
+            leftovers.record(
+                bosun_dir, f"agent.{unit}", child.pid, child.start_time, child.limit.path if child.limit else None
+            )
+        )
 
     if not active(plan, agent):
         private_tmp = bosun_dir / "tmp" / unit
@@ -137,8 +192,9 @@ def start_agent(plan: Plan, agent: AgentSpec, *, clone: AgentClone, bosun_dir: P
             leftovers.forget(record[0] if record else None)
             shutil.rmtree(private_tmp, ignore_errors=True)
 
-        return Child(argv, worktree, env, log, on_start=on_start, on_end=on_end,
-                     limit=limits.open_group(f"agent.{unit}"))
+        return Child(
+            argv, worktree, env, log, on_start=on_start, on_end=on_end, limit=limits.open_group(f"agent.{unit}")
+        )
 
     view = clone.sandbox_view(unit)
     outbox = clone.sandbox_dir(unit) / "report"
@@ -150,9 +206,19 @@ def start_agent(plan: Plan, agent: AgentSpec, *, clone: AgentClone, bosun_dir: P
     prepared = [a for a in argv if a.startswith(str(bosun_dir) + "/")]
     named = [a for a in agent.command or () if not _PLACEHOLDER.search(a)] if agent.kind == "command" else []
     readable = [task_file, *(Path(a) for a in prepared + named if a.startswith("/") and Path(a).is_file())]
-    box = agent_box(agent, repo=clone.user.path, bosun_dir=bosun_dir, argv=argv, env=env, worktree=worktree,
-                    git_read=view.read, git_write=[*view.write, (outbox, outbox)], git_env=view.env,
-                    readable=readable, network=network_of(agent) == "host")
+    box = agent_box(
+        agent,
+        repo=clone.user.path,
+        bosun_dir=bosun_dir,
+        argv=argv,
+        env=env,
+        worktree=worktree,
+        git_read=view.read,
+        git_write=[*view.write, (outbox, outbox)],
+        git_env=view.env,
+        readable=readable,
+        network=network_of(agent) == "host",
+    )
 
     def on_end() -> None:
         ports.release(block)
@@ -162,8 +228,15 @@ def start_agent(plan: Plan, agent: AgentSpec, *, clone: AgentClone, bosun_dir: P
 
     limit = limits.open_group(f"agent.{unit}")
     command = argv if limit is not None else limits.inner_limit(argv)
-    return Child(bwrap.argv(bwrap_path() or "bwrap", box, command), worktree, env, log, on_start=on_start,
-                 on_end=on_end, limit=limit)
+    return Child(
+        bwrap.argv(bwrap_path() or "bwrap", box, command),
+        worktree,
+        env,
+        log,
+        on_start=on_start,
+        on_end=on_end,
+        limit=limit,
+    )
 
 
 def _take_report(inside: Path, report_file: Path) -> None:
@@ -181,10 +254,17 @@ def read_report(path: Path, unit: str) -> dict | None:
         report = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if (not isinstance(report, dict) or report.get("protocol") != 1 or report.get("unit") != unit
-            or report.get("status") not in ("done", "blocked")):
+    if (
+        not isinstance(report, dict)
+        or report.get("protocol") != 1
+        or report.get("unit") != unit
+        or report.get("status") not in ("done", "blocked")
+    ):
         return None
     summary = report.get("summary")
     usage = report.get("usage")
-    return {"status": report["status"], "summary": summary if isinstance(summary, str) else "",
-            "usage": usage if isinstance(usage, dict) else None}
+    return {
+        "status": report["status"],
+        "summary": summary if isinstance(summary, str) else "",
+        "usage": usage if isinstance(usage, dict) else None,
+    }

@@ -56,12 +56,17 @@ class Usage:
         self.prompt_tokens += int(usage.get("prompt_tokens") or 0)
         self.completion_tokens += int(usage.get("completion_tokens") or 0)
         if self.prices is not None:
-            self.cost_usd = round((self.prompt_tokens * self.prices[0]
-                                   + self.completion_tokens * self.prices[1]) / 1_000_000, 6)
+            self.cost_usd = round(
+                (self.prompt_tokens * self.prices[0] + self.completion_tokens * self.prices[1]) / 1_000_000, 6
+            )
 
     def to_json(self) -> dict:
-        return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
-                "requests": self.requests, "cost_usd": self.cost_usd}
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "requests": self.requests,
+            "cost_usd": self.cost_usd,
+        }
 
 
 def progress(text: str) -> None:
@@ -70,8 +75,12 @@ def progress(text: str) -> None:
 
 def _git(*args: str, input_text: str | None = None) -> subprocess.CompletedProcess:
     """git with hooks off: this process holds the API key, and another agent could plant a hook."""
-    return subprocess.run(["git", "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false", *args],
-                          input=input_text, capture_output=True, text=True)
+    return subprocess.run(
+        ["git", "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false", *args],
+        input=input_text,
+        capture_output=True,
+        text=True,
+    )
 
 
 def gather_context(task: dict, worktree: Path) -> str:
@@ -108,8 +117,9 @@ def build_messages(task: dict, worktree: Path) -> list[dict]:
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "\n".join(lines)}]
 
 
-def request_completion(client: httpx.Client, url: str, body: dict, headers: dict, usage: Usage,
-                       max_retries: int) -> str:
+def request_completion(
+    client: httpx.Client, url: str, body: dict, headers: dict, usage: Usage, max_retries: int
+) -> str:
     """POST with retries on 429 and 5xx (honouring Retry-After); the answer's text. Asks for a
     stream and prints progress as it arrives; a server that answers in one piece works too."""
     body = {**body, "stream": True, "stream_options": {"include_usage": True}}
@@ -117,13 +127,15 @@ def request_completion(client: httpx.Client, url: str, body: dict, headers: dict
         try:
             with client.stream("POST", url, json=body, headers=headers) as response:
                 if response.status_code in RETRY_STATUSES and attempt < max_retries:
-                    delay = _retry_after(response) or min(0.25 * 2 ** attempt, 8.0)
+                    delay = _retry_after(response) or min(0.25 * 2**attempt, 8.0)
                     progress(f"HTTP {response.status_code}; retrying in {delay:.2f}s ({attempt + 1}/{max_retries})")
                     time.sleep(delay)
                     continue
                 if response.status_code != 200:
-                    raise AgentFailure(f"{url} answered HTTP {response.status_code}: "
-                                       f"{response.read().decode(errors='replace')[:200].strip()}")
+                    raise AgentFailure(
+                        f"{url} answered HTTP {response.status_code}: "
+                        f"{response.read().decode(errors='replace')[:200].strip()}"
+                    )
                 if response.headers.get("content-type", "").startswith("text/event-stream"):
                     return _read_stream(response, url, usage)
                 return _read_whole(response.read(), url, usage)
@@ -191,7 +203,7 @@ def parse_edits(text: str) -> tuple[str, list[dict]]:
     except ValueError:
         raise AgentFailure(f"the model's answer is not JSON: {text[:80].strip()!r}") from None
     if not isinstance(data, dict) or not isinstance(data.get("files"), list):
-        raise AgentFailure("the model's answer has no \"files\" list")
+        raise AgentFailure('the model\'s answer has no "files" list')
     edits = []
     for edit in data["files"]:
         if not isinstance(edit, dict) or not isinstance(edit.get("path"), str):

@@ -27,34 +27,52 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     "claude-code": Preset(
         ("claude", "-p", "{prompt}", "--output-format", "stream-json", "--verbose", "--permission-mode", "acceptEdits"),
-        True, "Claude Code in print mode; pass ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL) through env",
+        True,
+        "Claude Code in print mode; pass ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL) through env",
         (("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1"), ("DISABLE_AUTOUPDATER", "1")),
     ),
     "codex": Preset(
         ("codex", "exec", "--json", "--sandbox", "danger-full-access", "--skip-git-repo-check", "{prompt}"),
-        True, "OpenAI Codex CLI, non-interactive, confined by Bosun's sandbox rather than its own (which "
-              "cannot write there); pass its provider's key through env, its config by mounting ~/.codex",
+        True,
+        "OpenAI Codex CLI, non-interactive, confined by Bosun's sandbox rather than its own (which "
+        "cannot write there); pass its provider's key through env, its config by mounting ~/.codex",
     ),
     "aider": Preset(
-        ("aider", "--yes-always", "--no-stream", "--no-check-update", "--no-show-model-warnings",
-         "--analytics-disable", "--no-gitignore", "--no-pretty", "--message", "{prompt}"),
-        False, "Aider commits its own edits; pass its key and settings (AIDER_MODEL, OPENAI_API_BASE) through env",
+        (
+            "aider",
+            "--yes-always",
+            "--no-stream",
+            "--no-check-update",
+            "--no-show-model-warnings",
+            "--analytics-disable",
+            "--no-gitignore",
+            "--no-pretty",
+            "--message",
+            "{prompt}",
+        ),
+        False,
+        "Aider commits its own edits; pass its key and settings (AIDER_MODEL, OPENAI_API_BASE) through env",
     ),
     "gemini-cli": Preset(
         ("gemini", "--yolo", "--skip-trust", "--output-format", "stream-json", "-p", "{prompt}"),
-        True, "Gemini CLI, non-interactive, the fresh worktree trusted; pass GEMINI_API_KEY (and "
-              "GOOGLE_GEMINI_BASE_URL) through env, its settings by mounting ~/.gemini",
+        True,
+        "Gemini CLI, non-interactive, the fresh worktree trusted; pass GEMINI_API_KEY (and "
+        "GOOGLE_GEMINI_BASE_URL) through env, its settings by mounting ~/.gemini",
     ),
     "opencode": Preset(
         ("opencode", "run", "--format", "json", "{prompt}"),
-        True, "opencode's non-interactive run; pass its provider's key through env, its config as "
-              "OPENCODE_CONFIG_CONTENT or by mounting ~/.config/opencode",
-        tuple((f"OPENCODE_DISABLE_{name}", "1") for name in ("MODELS_FETCH", "AUTOUPDATE", "DEFAULT_PLUGINS",
-                                                              "LSP_DOWNLOAD", "SHARE")),
+        True,
+        "opencode's non-interactive run; pass its provider's key through env, its config as "
+        "OPENCODE_CONFIG_CONTENT or by mounting ~/.config/opencode",
+        tuple(
+            (f"OPENCODE_DISABLE_{name}", "1")
+            for name in ("MODELS_FETCH", "AUTOUPDATE", "DEFAULT_PLUGINS", "LSP_DOWNLOAD", "SHARE")
+        ),
     ),
     "qwen-code": Preset(
         ("qwen", "--yolo", "--output-format", "stream-json", "{prompt}"),
-        True, "Qwen Code, non-interactive; pass OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_MODEL through env",
+        True,
+        "Qwen Code, non-interactive; pass OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_MODEL through env",
         (("QWEN_USAGE_STATISTICS_ENABLED", "false"),),
     ),
 }

@@ -26,8 +26,20 @@ RESULT_LINES = 4
 """A tool's result shows this many lines at most (the log has the rest)."""
 LINE_CHARS = 400
 
-_TARGET_KEYS = ("command", "cmd", "file_path", "filePath", "absolute_path", "notebook_path", "path", "pattern",
-                "query", "url", "description", "prompt")
+_TARGET_KEYS = (
+    "command",
+    "cmd",
+    "file_path",
+    "filePath",
+    "absolute_path",
+    "notebook_path",
+    "path",
+    "pattern",
+    "query",
+    "url",
+    "description",
+    "prompt",
+)
 _WORKTREE = re.compile(r"\S*?/\.bosun/worktrees/[^/\s]+/")
 """A worktree's absolute prefix: paths read shorter, and the same in every attempt, without it."""
 
@@ -47,7 +59,7 @@ class Entry:
 
 def _short(text: str, limit: int = LINE_CHARS) -> str:
     text = _WORKTREE.sub("", text)
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _target(arguments) -> str:
@@ -73,8 +85,10 @@ def _result_text(content) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "\n".join(_result_text(block.get("text", block.get("content")) if isinstance(block, dict) else block)
-                         for block in content)
+        return "\n".join(
+            _result_text(block.get("text", block.get("content")) if isinstance(block, dict) else block)
+            for block in content
+        )
     if isinstance(content, dict):
         return _result_text(content.get("text") or content.get("output") or content.get("content") or "")
     return "" if content is None else str(content)
@@ -175,8 +189,9 @@ class Transcript:
                 elif block.get("type") == "thinking" and block.get("thinking", "").strip():
                     entries.append(Entry("thinking", block["thinking"].strip()))
                 elif block.get("type") == "tool_use":
-                    entries += self._tool_started(str(block.get("id")), str(block.get("name", "tool")),
-                                                  block.get("input"))
+                    entries += self._tool_started(
+                        str(block.get("id")), str(block.get("name", "tool")), block.get("input")
+                    )
             usage = message.get("usage")
             if isinstance(usage, dict):  # each API message once (one message can span several events)
                 tokens = (_number(usage.get("input_tokens")) or 0, _number(usage.get("output_tokens")) or 0)
@@ -193,8 +208,10 @@ class Transcript:
             self.activity = IDLE
             usage = event.get("usage")
             if isinstance(usage, dict):
-                self.usage = {"prompt_tokens": _number(usage.get("input_tokens")) or 0,
-                              "completion_tokens": _number(usage.get("output_tokens")) or 0}
+                self.usage = {
+                    "prompt_tokens": _number(usage.get("input_tokens")) or 0,
+                    "completion_tokens": _number(usage.get("output_tokens")) or 0,
+                }
                 if _number(event.get("total_cost_usd")) is not None or isinstance(event.get("total_cost_usd"), float):
                     self.usage["cost_usd"] = float(event["total_cost_usd"])
             if event.get("is_error") or str(event.get("subtype", "")).startswith("error"):
@@ -237,8 +254,9 @@ class Transcript:
                 entries = _result_entries(str(item.get("aggregated_output") or ""), code not in (0, None))
                 return entries + ([Entry("error", f"exit {code}")] if code not in (0, None) else [])
         if what == "file_change":
-            paths = ", ".join(f"{c.get('kind', 'edit')} {c.get('path')}" for c in item.get("changes") or []
-                              if isinstance(c, dict))
+            paths = ", ".join(
+                f"{c.get('kind', 'edit')} {c.get('path')}" for c in item.get("changes") or [] if isinstance(c, dict)
+            )
             if started:
                 return self._tool_started(item_id, "patch", {"path": paths})
             if completed:
@@ -253,8 +271,14 @@ class Transcript:
             if completed:
                 self._tool_ended(item_id)
                 error = item.get("error")
-                return _result_entries(_result_text(error.get("message") if isinstance(error, dict) else
-                                                    item.get("result") or item.get("status") or ""), bool(error))
+                return _result_entries(
+                    _result_text(
+                        error.get("message")
+                        if isinstance(error, dict)
+                        else item.get("result") or item.get("status") or ""
+                    ),
+                    bool(error),
+                )
         return []
 
     # Gemini CLI
@@ -271,8 +295,9 @@ class Transcript:
             text = str(event.get("content") or "")
             return [Entry("text", text, continues=bool(event.get("delta")))] if text else []
         if kind == "tool_use":
-            return self._tool_started(str(event.get("tool_id")), str(event.get("tool_name", "tool")),
-                                      event.get("parameters"))
+            return self._tool_started(
+                str(event.get("tool_id")), str(event.get("tool_name", "tool")), event.get("parameters")
+            )
         if kind == "tool_result":
             self._tool_ended(str(event.get("tool_id")))
             error = event.get("error")
@@ -283,15 +308,18 @@ class Transcript:
 
     def _gemini_result(self, event: dict) -> list[Entry]:
         stats = event.get("stats") if isinstance(event.get("stats"), dict) else {}
-        self.usage = {"prompt_tokens": _number(stats.get("input_tokens")) or 0,
-                      "completion_tokens": _number(stats.get("output_tokens")) or 0}
+        self.usage = {
+            "prompt_tokens": _number(stats.get("input_tokens")) or 0,
+            "completion_tokens": _number(stats.get("output_tokens")) or 0,
+        }
         self.pending.clear()
         self.activity = IDLE
         entries = []
         if event.get("status") not in ("success", None):
             error = event.get("error")
-            entries.append(Entry("error", _short(str(error.get("message") if isinstance(error, dict) else
-                                                     event.get("status")))))
+            entries.append(
+                Entry("error", _short(str(error.get("message") if isinstance(error, dict) else event.get("status"))))
+            )
         return entries + [Entry("note", f"finished · {self.tokens_line()}")]
 
     # opencode
@@ -302,8 +330,11 @@ class Transcript:
             return []
         if kind == "step_finish":
             tokens = part.get("tokens") if isinstance(part.get("tokens"), dict) else {}
-            self._add(_number(tokens.get("input")) or 0, _number(tokens.get("output")) or 0,
-                      float(part.get("cost") or 0.0) if isinstance(part.get("cost"), (int, float)) else 0.0)
+            self._add(
+                _number(tokens.get("input")) or 0,
+                _number(tokens.get("output")) or 0,
+                float(part.get("cost") or 0.0) if isinstance(part.get("cost"), (int, float)) else 0.0,
+            )
             self.activity = IDLE if part.get("reason") == "stop" else WAITING
             return []
         if kind == "text":
@@ -319,11 +350,15 @@ class Transcript:
             if status in ("pending", "running"):
                 return self._tool_started(call_id, str(part.get("tool", "tool")), state.get("input"))
             was_pending = call_id in self.pending
-            entries = [] if was_pending else [Entry("tool", f"{part.get('tool', 'tool')} "
-                                                            f"{_target(state.get('input'))}".rstrip())]
+            entries = (
+                []
+                if was_pending
+                else [Entry("tool", f"{part.get('tool', 'tool')} {_target(state.get('input'))}".rstrip())]
+            )
             self._tool_ended(call_id)
-            return entries + _result_entries(_result_text(state.get("output") or state.get("error") or status or ""),
-                                             status == "error")
+            return entries + _result_entries(
+                _result_text(state.get("output") or state.get("error") or status or ""), status == "error"
+            )
         if kind == "error":
             error = event.get("error") if isinstance(event.get("error"), dict) else part
             data = error.get("data") if isinstance(error.get("data"), dict) else error

@@ -19,7 +19,9 @@ from __future__ import annotations
 import json
 import re
 
-_AIDER = re.compile(r"Tokens: ([\d.]+)(k?) sent, ([\d.]+)(k?) received\.(?: Cost: \$([\d.]+) message, \$([\d.]+) session)?")
+_AIDER = re.compile(
+    r"Tokens: ([\d.]+)(k?) sent, ([\d.]+)(k?) received\.(?: Cost: \$([\d.]+) message, \$([\d.]+) session)?"
+)
 _IN_KEYS = ("input_tokens", "prompt_tokens", "prompt")
 _OUT_KEYS = ("output_tokens", "completion_tokens", "candidates")
 _COST_KEYS = ("total_cost_usd", "cost_usd")
@@ -126,8 +128,10 @@ def usage_from_output(text: str) -> dict | None:
     matches = list(_AIDER.finditer(text))
     if matches:
         sent, k_sent, received, k_received, _, session = matches[-1].groups()
-        usage = {"prompt_tokens": int(float(sent) * (1000 if k_sent else 1)),
-                 "completion_tokens": int(float(received) * (1000 if k_received else 1))}
+        usage = {
+            "prompt_tokens": int(float(sent) * (1000 if k_sent else 1)),
+            "completion_tokens": int(float(received) * (1000 if k_received else 1)),
+        }
         if session is not None:
             usage["cost_usd"] = float(session)
         return usage

@@ -21,13 +21,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import ray
-from ray.exceptions import ActorUnavailableError, GetTimeoutError, RayActorError, TaskCancelledError
-from ray.exceptions import RayError
+from ray.exceptions import ActorUnavailableError, GetTimeoutError, RayActorError, RayError, TaskCancelledError
 
-from bosun.orchestration.backends.hub import Hub, attempt_ref
-from bosun.orchestration.backends.node import AgentJob, AgentRun, GateJob, forget_session, run_gate_here
 from bosun.orchestration.agents.launch import _PLACEHOLDER
 from bosun.orchestration.ansi import last_line
+from bosun.orchestration.backends.hub import Hub, attempt_ref
+from bosun.orchestration.backends.node import AgentJob, AgentRun, GateJob, forget_session, run_gate_here
 from bosun.orchestration.errors import BosunError
 from bosun.orchestration.gitcmd import git
 from bosun.orchestration.integration import gate as gate_module
@@ -115,8 +114,18 @@ class RemoteChild:
     pid = None
     start_time = None
 
-    def __init__(self, backend: RayBackend, clone, agent: str, actor, unit: str, log_path: Path, report_file: Path,
-                 where: dict | None = None, lost: str | None = None) -> None:
+    def __init__(
+        self,
+        backend: RayBackend,
+        clone,
+        agent: str,
+        actor,
+        unit: str,
+        log_path: Path,
+        report_file: Path,
+        where: dict | None = None,
+        lost: str | None = None,
+    ) -> None:
         self.backend, self.clone, self.agent, self.actor, self.unit = backend, clone, agent, actor, unit
         self.log_path, self.report_file = log_path, report_file
         self.where = where or {}
@@ -215,11 +224,18 @@ class RayBackend:
         self._check_reachable()
         if not ray.is_initialized():
             try:
-                ray.init(address=self.address, logging_level="ERROR", log_to_driver=False,
-                         configure_logging=False, namespace=f"bosun-{self.key}")
+                ray.init(
+                    address=self.address,
+                    logging_level="ERROR",
+                    log_to_driver=False,
+                    configure_logging=False,
+                    namespace=f"bosun-{self.key}",
+                )
             except (ConnectionError, RuntimeError, ValueError) as exc:
-                raise BosunError(f"backend = \"ray\": cannot reach the Ray cluster at {self.address!r}: "
-                                 f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+                raise BosunError(
+                    f'backend = "ray": cannot reach the Ray cluster at {self.address!r}: '
+                    f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+                ) from None
         self._host = ray.remote(max_concurrency=4)(AgentHost)
         self._gate_task = ray.remote(max_retries=GATE_RETRIES)(_gate)
         self.hub.ensure()
@@ -234,8 +250,10 @@ class RayBackend:
         try:
             socket.create_connection((host or "127.0.0.1", int(port)), timeout=CONNECT_TIMEOUT_S).close()
         except (OSError, ValueError) as exc:
-            raise BosunError(f"backend = \"ray\": no Ray cluster answers at ray_address = {self.address!r} ({exc}); "
-                             "start one (ray start --head) or correct the address") from None
+            raise BosunError(
+                f'backend = "ray": no Ray cluster answers at ray_address = {self.address!r} ({exc}); '
+                "start one (ray start --head) or correct the address"
+            ) from None
 
     def close(self) -> None:
         gate_module.REMOTE_GATES.pop(self.session.dir, None)
@@ -252,14 +270,24 @@ class RayBackend:
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
         clean = ray.remote(num_cpus=0, max_retries=0)(forget_session)
-        refs = [clean.options(scheduling_strategy=NodeAffinitySchedulingStrategy(n["NodeID"], soft=False))
-                .remote(self.key) for n in ray.nodes() if n["Alive"]]
+        refs = [
+            clean.options(scheduling_strategy=NodeAffinitySchedulingStrategy(n["NodeID"], soft=False)).remote(self.key)
+            for n in ray.nodes()
+            if n["Alive"]
+        ]
         ray.wait(refs, num_returns=len(refs), timeout=CLEAN_TIMEOUT_S)
 
     def nodes(self) -> list[dict]:
         """The cluster's nodes, for the screen: id, address, alive, resources."""
-        return [{"id": n["NodeID"][:8], "address": n["NodeManagerAddress"], "alive": n["Alive"],
-                 "resources": n.get("Resources", {})} for n in ray.nodes()]
+        return [
+            {
+                "id": n["NodeID"][:8],
+                "address": n["NodeManagerAddress"],
+                "alive": n["Alive"],
+                "resources": n.get("Resources", {}),
+            }
+            for n in ray.nodes()
+        ]
 
     # -- agents -------------------------------------------------------------------------------
     def _actor(self, agent: AgentSpec):
@@ -267,9 +295,14 @@ class RayBackend:
             actor = self.actors.get(agent.name)
             if actor is None:
                 resources = dict(agent.resources)
-                options = {"num_cpus": resources.pop("CPU", 1), "num_gpus": resources.pop("GPU", 0),
-                           "resources": resources, "name": f"agent-{agent.name}", "max_restarts": 0,
-                           "scheduling_strategy": "SPREAD"}  # a team over every node that qualifies
+                options = {
+                    "num_cpus": resources.pop("CPU", 1),
+                    "num_gpus": resources.pop("GPU", 0),
+                    "resources": resources,
+                    "name": f"agent-{agent.name}",
+                    "max_restarts": 0,
+                    "scheduling_strategy": "SPREAD",
+                }  # a team over every node that qualifies
                 actor = self._host.options(**options).remote()
                 self.actors[agent.name] = actor
             return actor
@@ -284,9 +317,22 @@ class RayBackend:
         except RayError:
             pass
 
-    def start_agent(self, plan: Plan, agent: AgentSpec, *, clone, bosun_dir: Path, unit: str, argv: list[str],
-                    env: dict[str, str], worktree: Path, task_file: Path, report_file: Path, log: Path,
-                    handout) -> RemoteChild:
+    def start_agent(
+        self,
+        plan: Plan,
+        agent: AgentSpec,
+        *,
+        clone,
+        bosun_dir: Path,
+        unit: str,
+        argv: list[str],
+        env: dict[str, str],
+        worktree: Path,
+        task_file: Path,
+        report_file: Path,
+        log: Path,
+        handout,
+    ) -> RemoteChild:
         """Publish the attempt's start in the hub and start the agent on its actor's node."""
         start = clone.branch_head(unit) or handout.start_head
         handback = handout.task.get("handback") or {}
@@ -309,13 +355,30 @@ class RayBackend:
                     continue  # a binary program: the node has its own, or none
                 if os.access(arg, os.X_OK):
                     executable.append(arg)
-        job = AgentJob(hub=self.hub.url, session=self.key, unit=unit, attempt=handout.attempt, start=start,
-                       merge=merge, branch=f"bosun/unit/{unit}", argv=argv, env=env,
-                       paths={str(worktree): "worktree", str(worktree.parent): "folder",
-                              str(task_file): "task_file", str(report_file): "report_file"},
-                       files=files, executable=executable, agent=agent, sandbox=requested(plan, agent),
-                       network=network_of(agent) == "host", autocommit=agent.autocommit,
-                       push_ref=attempt_ref(unit, handout.attempt))
+        job = AgentJob(
+            hub=self.hub.url,
+            session=self.key,
+            unit=unit,
+            attempt=handout.attempt,
+            start=start,
+            merge=merge,
+            branch=f"bosun/unit/{unit}",
+            argv=argv,
+            env=env,
+            paths={
+                str(worktree): "worktree",
+                str(worktree.parent): "folder",
+                str(task_file): "task_file",
+                str(report_file): "report_file",
+            },
+            files=files,
+            executable=executable,
+            agent=agent,
+            sandbox=requested(plan, agent),
+            network=network_of(agent) == "host",
+            autocommit=agent.autocommit,
+            push_ref=attempt_ref(unit, handout.attempt),
+        )
         log.parent.mkdir(parents=True, exist_ok=True)
         actor = self._actor(agent)
         try:
@@ -325,8 +388,10 @@ class RayBackend:
             return RemoteChild(self, clone, agent.name, actor, unit, log, report_file, lost=type(exc).__name__)
         except GetTimeoutError:
             self.forget(agent.name, actor)
-            raise BosunError(f"no Ray node took agent '{agent.name}' within {START_TIMEOUT_S:g}s "
-                             f"(resources {dict(agent.resources) or {'CPU': 1}})") from None
+            raise BosunError(
+                f"no Ray node took agent '{agent.name}' within {START_TIMEOUT_S:g}s "
+                f"(resources {dict(agent.resources) or {'CPU': 1}})"
+            ) from None
         return RemoteChild(self, clone, agent.name, actor, unit, log, report_file, where=where)
 
     def take_back(self, clone, unit: str, result: dict, report_file: Path) -> None:
@@ -340,24 +405,53 @@ class RayBackend:
         if head and head != old:
             with clone._worktree_lock:  # a fetch reads every worktree's HEAD: not while one is made
                 self.hub.take(clone.path, head)
-                moved = git(["update-ref", "-m", "bosun: the attempt's commits, from its node",  # compare-and-swap
-                             f"refs/heads/{unit_branch(unit)}", head, old or ""], clone.path, check=False)
+                moved = git(
+                    [
+                        "update-ref",
+                        "-m",
+                        "bosun: the attempt's commits, from its node",  # compare-and-swap
+                        f"refs/heads/{unit_branch(unit)}",
+                        head,
+                        old or "",
+                    ],
+                    clone.path,
+                    check=False,
+                )
             if moved.code != 0:
-                raise BosunError(f"cannot move {unit_branch(unit)} to the node's commit {head}: "
-                                 f"{(moved.err.strip().splitlines() or ['?'])[-1]}")
+                raise BosunError(
+                    f"cannot move {unit_branch(unit)} to the node's commit {head}: "
+                    f"{(moved.err.strip().splitlines() or ['?'])[-1]}"
+                )
             clone.add_worktree(unit, head)
         if result.get("report") is not None:
             replace_text(report_file, result["report"])
 
     # -- gates ----------------------------------------------------------------------------------
-    def run_gate(self, command: str, folder: Path, timeout: float, allowed_env: tuple[str, ...], log_path: Path,
-                 started: Callable | None, sandbox: GateSandbox | None, slot: int | None) -> GateResult:
+    def run_gate(
+        self,
+        command: str,
+        folder: Path,
+        timeout: float,
+        allowed_env: tuple[str, ...],
+        log_path: Path,
+        started: Callable | None,
+        sandbox: GateSandbox | None,
+        slot: int | None,
+    ) -> GateResult:
         """The gate on the tree the gate folder holds, as a Ray task on some node."""
         label = "lane" if slot is None else str(slot)
         commit = self.hub.gate_commit(self.session.repo, folder.parent / (folder.name + ".index"), label)
         env = scrubbed_env(allowed_env, {"BOSUN_GATE": "1"})
-        job = GateJob(hub=self.hub.url, session=self.key, commit=commit, command=command, timeout=timeout, env=env,
-                      sandbox=requested(self.session.plan), network=bool(sandbox and sandbox.network))
+        job = GateJob(
+            hub=self.hub.url,
+            session=self.key,
+            commit=commit,
+            command=command,
+            timeout=timeout,
+            env=env,
+            sandbox=requested(self.session.plan),
+            network=bool(sandbox and sandbox.network),
+        )
         started_at = time.monotonic()
         handle = RemoteGate(self._gate_task.remote(job))
         if started is not None:
@@ -376,5 +470,11 @@ class RayBackend:
             cause = "stopped" if handle.killed else last_line(result["log"]) or "the gate failed on the cluster"
         else:
             cause = gate_module.gate_cause(result["exit_code"], result["timed_out"], timeout)
-        return GateResult(result["exit_code"] == 0 and not result["timed_out"] and not handle.killed,
-                          result["exit_code"], duration, cause, result["log"][-4000:], log_path)
+        return GateResult(
+            result["exit_code"] == 0 and not result["timed_out"] and not handle.killed,
+            result["exit_code"],
+            duration,
+            cause,
+            result["log"][-4000:],
+            log_path,
+        )

@@ -15,9 +15,14 @@ from pathlib import Path
 
 from bosun.orchestration.gitcmd import BOSUN_IDENTITY, GitRepo, git
 
-HUB_CONFIG = (("receive.fsckObjects", "true"), ("uploadpack.allowAnySHA1InWant", "true"),
-              ("uploadpack.allowReachableSHA1InWant", "true"), ("gc.auto", "0"), ("core.hooksPath", "/dev/null"),
-              ("receive.denyDeletes", "false"))
+HUB_CONFIG = (
+    ("receive.fsckObjects", "true"),
+    ("uploadpack.allowAnySHA1InWant", "true"),
+    ("uploadpack.allowReachableSHA1InWant", "true"),
+    ("gc.auto", "0"),
+    ("core.hooksPath", "/dev/null"),
+    ("receive.denyDeletes", "false"),
+)
 
 
 def attempt_ref(unit: str, attempt: int, what: str = "attempts") -> str:
@@ -45,15 +50,17 @@ class Hub:
 
     def take(self, into: Path, commit: str) -> None:
         """Fetch one commit by id from the hub into the repository at `into` (no ref is written)."""
-        git(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--end-of-options", str(self.path), commit],
-            into)
+        git(
+            ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--end-of-options", str(self.path), commit], into
+        )
 
     def gate_commit(self, user: GitRepo, index: Path, label: str) -> str:
         """The gate folder's tree (as its private index holds it) as a commit a node can fetch,
         published under `refs/bosun/gates/<label>`: the gate runs on exactly that tree."""
         tree = git(["write-tree"], user.path, env={"GIT_INDEX_FILE": str(index)}).out.strip()
         stamp = {"GIT_AUTHOR_DATE": "2000-01-01T00:00:00Z", "GIT_COMMITTER_DATE": "2000-01-01T00:00:00Z"}
-        commit = git(["commit-tree", tree, "-m", f"bosun gate {label}"], user.path,
-                     env={**BOSUN_IDENTITY, **stamp}).out.strip()
+        commit = git(
+            ["commit-tree", tree, "-m", f"bosun gate {label}"], user.path, env={**BOSUN_IDENTITY, **stamp}
+        ).out.strip()
         self.publish(user.path, commit, f"refs/bosun/gates/{label}")
         return commit

@@ -53,8 +53,10 @@ def node_root() -> Path:
         pass
     info = os.lstat(root)
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o022:
-        raise BosunError(f"the node folder {root} is not a folder of this user that only it can write; "
-                         "remove it or set BOSUN_NODE_DIR")
+        raise BosunError(
+            f"the node folder {root} is not a folder of this user that only it can write; "
+            "remove it or set BOSUN_NODE_DIR"
+        )
     return root
 
 
@@ -81,7 +83,7 @@ def sandbox_on_node(mode: str) -> bool:
         return False
     works, why = probe()
     if not works and mode == "required":
-        raise BosunError(f"sandbox = \"required\" but on node {os.uname().nodename}: {why}")
+        raise BosunError(f'sandbox = "required" but on node {os.uname().nodename}: {why}')
     return works
 
 
@@ -155,8 +157,12 @@ class AgentRun:
         if job.merge:  # a conflict hand-back: the agent resolves the markers, as on one machine
             self.clone.merge_into_worktree(job.unit, job.merge)
         self.pushed = job.start
-        here = {"worktree": self.work, "folder": self.clone.worktrees, "task_file": self.dir / "task.json",
-                "report_file": self.dir / "outbox" / "report.json"}
+        here = {
+            "worktree": self.work,
+            "folder": self.clone.worktrees,
+            "task_file": self.dir / "task.json",
+            "report_file": self.dir / "outbox" / "report.json",
+        }
         mapping = {sup: str(here[role]) for sup, role in job.paths.items()}
         for index, (sup, text) in enumerate(job.files.items()):
             local = self.dir / f"file.{index}.{Path(sup).name}"
@@ -179,9 +185,19 @@ class AgentRun:
             self.sandboxed = True
             outbox = self.dir / "outbox"
             readable = [Path(mapping[s]) for s in job.files] + [here["task_file"]]
-            box = agent_box(job.agent, repo=self.dir.parent, bosun_dir=self.dir, argv=argv, env=env,
-                            worktree=self.work, git_read=view.read, git_write=[*view.write, (outbox, outbox)],
-                            git_env=view.env, readable=readable, network=job.network)
+            box = agent_box(
+                job.agent,
+                repo=self.dir.parent,
+                bosun_dir=self.dir,
+                argv=argv,
+                env=env,
+                worktree=self.work,
+                git_read=view.read,
+                git_write=[*view.write, (outbox, outbox)],
+                git_env=view.env,
+                readable=readable,
+                network=job.network,
+            )
             box.hide += hub_side(job.hub)
             argv = bwrap.argv(bwrap_path() or "bwrap", box, argv if limit is not None else limits.inner_limit(argv))
         else:
@@ -211,7 +227,9 @@ class AgentRun:
         self.clone._import_loose(own / "objects")
         ref_file = own / "heads" / unit
         try:
-            head = ref_file.read_text(errors="replace").strip() if ref_file.is_file() and not ref_file.is_symlink() else ""
+            head = (
+                ref_file.read_text(errors="replace").strip() if ref_file.is_file() and not ref_file.is_symlink() else ""
+            )
         except OSError:
             return None
         if not _OBJECT_ID.fullmatch(head):
@@ -228,13 +246,18 @@ class AgentRun:
             for left in range(tries - 1, -1, -1):
                 if not head or head == self.pushed:
                     break
-                result = git(["push", "--quiet", "--no-verify", "--force", self.job.hub,
-                              f"{head}:{self.job.push_ref}"], self.clone.path, check=False)
+                result = git(
+                    ["push", "--quiet", "--no-verify", "--force", self.job.hub, f"{head}:{self.job.push_ref}"],
+                    self.clone.path,
+                    check=False,
+                )
                 if result.code == 0:
                     self.pushed = head
                 elif not left and tries > 1:
-                    raise BosunError(f"cannot push {self.job.unit}'s commit {head} to the hub {self.job.hub}: "
-                                     f"{(result.err.strip().splitlines() or ['?'])[-1]}")
+                    raise BosunError(
+                        f"cannot push {self.job.unit}'s commit {head} to the hub {self.job.hub}: "
+                        f"{(result.err.strip().splitlines() or ['?'])[-1]}"
+                    )
                 elif left:
                     time.sleep(0.2)
             return self.pushed
@@ -255,8 +278,9 @@ class AgentRun:
             if self.job.autocommit:
                 try:
                     if self.clone.has_changes(self.job.unit):
-                        self.clone.commit_all(self.job.unit, f"bosun: work left uncommitted by the agent on "
-                                              f"{self.job.unit}")
+                        self.clone.commit_all(
+                            self.job.unit, f"bosun: work left uncommitted by the agent on {self.job.unit}"
+                        )
                 except GitError:
                     pass  # the agent broke its worktree's link: its commits still count, nothing else
         head = self._push(tries=5)
@@ -264,8 +288,14 @@ class AgentRun:
         text = None
         if report.is_file() and not report.is_symlink() and report.stat().st_size <= 1_000_000:
             text = report.read_text(errors="replace")
-        return {"head": head, "exit_code": finished.exit_code, "timed_out": finished.timed_out,
-                "killed": finished.killed, "duration_s": finished.duration_s, "report": text}
+        return {
+            "head": head,
+            "exit_code": finished.exit_code,
+            "timed_out": finished.timed_out,
+            "killed": finished.killed,
+            "duration_s": finished.duration_s,
+            "report": text,
+        }
 
     def read_log(self, offset: int) -> bytes:
         try:
@@ -348,8 +378,13 @@ def run_gate_here(job: GateJob) -> dict:
             child.kill()
             raise
         code = child.proc.returncode if not (child.killed or child.timed_out) else None
-        result = {"exit_code": code, "timed_out": child.timed_out, "duration_s": time.monotonic() - started,
-                  "log": tail(log, LOG_MAX_BYTES), "node": os.uname().nodename}
+        result = {
+            "exit_code": code,
+            "timed_out": child.timed_out,
+            "duration_s": time.monotonic() - started,
+            "log": tail(log, LOG_MAX_BYTES),
+            "node": os.uname().nodename,
+        }
         return result
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -45,8 +45,15 @@ def merge_verdict(clean: bool, conflicts: tuple[str, ...] = ()) -> dict:
     return {"check": "merge", "passed": clean, "blocking": not clean, "cause": cause, "duration_s": 0.0}
 
 
-def semantic_verdict(repo: GitRepo, head: str, unit_head: str, merged_tree: str, severity: dict[str, str],
-                     unit_base: str | None = None, analysers: list[Analyser] | None = None) -> dict:
+def semantic_verdict(
+    repo: GitRepo,
+    head: str,
+    unit_head: str,
+    merged_tree: str,
+    severity: dict[str, str],
+    unit_base: str | None = None,
+    analysers: list[Analyser] | None = None,
+) -> dict:
     """Static analysis of the merged Python against what each side changed since their merge base,
     a Python syntax check of the merge, and every differential analyser (the plan's, and the
     defaults for what the project holds; `analysers` replaces both, for tests and benchmarks).
@@ -79,10 +86,15 @@ def semantic_verdict(repo: GitRepo, head: str, unit_head: str, merged_tree: str,
                 try:
                     found = check_merge(*trees) + syntax_findings(*trees)
                 except Exception as exc:  # a bug in the analyser must not stall the gate: say so, block nothing
-                    return {"check": "semantic", "passed": True, "blocking": False, "findings": [],
-                            "cause": f"semantic check could not run ({type(exc).__name__}: {exc}); "
-                                     "judged by the tests alone",
-                            "duration_s": round(time.monotonic() - started, 3)}
+                    return {
+                        "check": "semantic",
+                        "passed": True,
+                        "blocking": False,
+                        "findings": [],
+                        "cause": f"semantic check could not run ({type(exc).__name__}: {exc}); "
+                        "judged by the tests alone",
+                        "duration_s": round(time.monotonic() - started, 3),
+                    }
                 outcomes, notes = tools.result()
             placed = {(f.path, f.line) for f in found if severity.get(f.kind, "block") == "block"}
             for outcome in outcomes:
@@ -106,8 +118,14 @@ def semantic_verdict(repo: GitRepo, head: str, unit_head: str, merged_tree: str,
     unrun += [f"{r['analyser']}: {r['failed']}" for r in reports if r.get("failed")]
     if unrun or notes:
         cause += "; not checked: " + "; ".join(unrun + notes)
-    verdict = {"check": "semantic", "passed": not blocking, "blocking": bool(blocking), "cause": cause,
-               "duration_s": round(time.monotonic() - started, 3), "findings": findings}
+    verdict = {
+        "check": "semantic",
+        "passed": not blocking,
+        "blocking": bool(blocking),
+        "cause": cause,
+        "duration_s": round(time.monotonic() - started, 3),
+        "findings": findings,
+    }
     if reports or notes:
         verdict["analysers"] = reports
     return verdict
@@ -121,20 +139,34 @@ def plan_analysers(repo: GitRepo, severity: dict[str, str], merged: str) -> tupl
     notes: list[str] = []
     if getattr(severity, "defaults", True):
         listing = repo.run("ls-tree", "-r", "--name-only", "-z", merged).out
-        defaults, notes = default_analysers([p for p in listing.split("\0") if p], repo.path, severity, sandboxed,
-                                            given)
+        defaults, notes = default_analysers(
+            [p for p in listing.split("\0") if p], repo.path, severity, sandboxed, given
+        )
         analysers += defaults
     return analysers, notes, sandboxed
 
 
-SEARCH_SETTINGS = ("search-path", "search_path", "search-roots", "mypy_path", "mypy-path", "extraPaths",
-                   "extra-paths", "executionEnvironments", "project-includes", "project-excludes",
-                   "project_includes", "project_excludes", "import-root")
+SEARCH_SETTINGS = (
+    "search-path",
+    "search_path",
+    "search-roots",
+    "mypy_path",
+    "mypy-path",
+    "extraPaths",
+    "extra-paths",
+    "executionEnvironments",
+    "project-includes",
+    "project-excludes",
+    "project_includes",
+    "project_excludes",
+    "import-root",
+)
 CHECKER_CONFIGS = ("pyrefly.toml", "mypy.ini", ".mypy.ini", "pyrightconfig.json")
 
 
-def python_files_to_check(repo: GitRepo, versions: dict[str, str],
-                          trees: list[dict[str, str]]) -> frozenset[str] | None:
+def python_files_to_check(
+    repo: GitRepo, versions: dict[str, str], trees: list[dict[str, str]]
+) -> frozenset[str] | None:
     """The Python files where a merge can bring a new type error (semantic/affected.py), or None
     (then every file) wherever the import graph could miss how the checker finds modules: a side
     changed a stub or a checker's configuration; a configuration sets search paths or lives below
@@ -144,37 +176,58 @@ def python_files_to_check(repo: GitRepo, versions: dict[str, str],
         listings = {v: tree_listing(repo.path, tree) for v, tree in tree_ids(repo.path, versions).items()}
         paths = {path for listing in listings.values() for path, _, _ in listing}
         if any(mode == SYMLINK for listing in listings.values() for _, _, mode in listing) or any(
-                not p.isprintable() for p in paths):  # a name that is not UTF-8 decodes to surrogates
+            not p.isprintable() for p in paths
+        ):  # a name that is not UTF-8 decodes to surrogates
             return None
         if any(p.endswith(CHECKER_CONFIGS) or (p.endswith("pyproject.toml") and "/" in p) for p in paths):
             return None
         blobs = {v: {path: blob for path, blob, _ in listing} for v, listing in listings.items()}
         for side in ("ours", "theirs"):
-            if any(path.endswith(READS["python"]) and not path.endswith(".py")
-                   for path in changed_paths(blobs["base"], blobs[side])):
+            if any(
+                path.endswith(READS["python"]) and not path.endswith(".py")
+                for path in changed_paths(blobs["base"], blobs[side])
+            ):
                 return None
-        configs = [blob for listing in listings.values() for path, blob, _ in listing
-                   if path in ("pyproject.toml", "setup.cfg")]
-        if any(setting in text for text in read_blobs(repo.path, sorted(set(configs))).values()
-               for setting in SEARCH_SETTINGS):
+        configs = [
+            blob
+            for listing in listings.values()
+            for path, blob, _ in listing
+            if path in ("pyproject.toml", "setup.cfg")
+        ]
+        if any(
+            setting in text
+            for text in read_blobs(repo.path, sorted(set(configs))).values()
+            for setting in SEARCH_SETTINGS
+        ):
             return None
-        stubs = {v: {path: blob for path, blob, _ in listing if path.endswith(".pyi")}
-                 for v, listing in listings.items()}
+        stubs = {
+            v: {path: blob for path, blob, _ in listing if path.endswith(".pyi")} for v, listing in listings.items()
+        }
         texts = read_blobs(repo.path, sorted({blob for found in stubs.values() for blob in found.values()}))
-        with_stubs = [{**tree, **{path: texts[blob] for path, blob in stubs[v].items()}}
-                      for v, tree in zip(("base", "ours", "theirs", "merged"), trees)]
+        with_stubs = [
+            {**tree, **{path: texts[blob] for path, blob in stubs[v].items()}}
+            for v, tree in zip(("base", "ours", "theirs", "merged"), trees)
+        ]
         base, ours, theirs, merged = with_stubs
         # A file the merge made differ from both sides (git followed a rename into it) is each side's change.
-        both = {p for p in merged.keys() | ours.keys() | theirs.keys()
-                if merged.get(p) != ours.get(p) and merged.get(p) != theirs.get(p)}
+        both = {
+            p
+            for p in merged.keys() | ours.keys() | theirs.keys()
+            if merged.get(p) != ours.get(p) and merged.get(p) != theirs.get(p)
+        }
         return files_to_check(with_stubs, (changed_paths(base, ours) | both, changed_paths(base, theirs) | both))
     except Exception:  # narrowing only saves time: when it cannot tell, the checker reads every file
         return None
 
 
-def run_analysers(repo: GitRepo, severity: dict[str, str], analysers: list[Analyser] | None,
-                  treeishes: dict[str, str], only: frozenset[str] | None = None,
-                  on_ready: Callable[[], None] | None = None) -> tuple[list[Outcome], list[str]]:
+def run_analysers(
+    repo: GitRepo,
+    severity: dict[str, str],
+    analysers: list[Analyser] | None,
+    treeishes: dict[str, str],
+    only: frozenset[str] | None = None,
+    on_ready: Callable[[], None] | None = None,
+) -> tuple[list[Outcome], list[str]]:
     """Every analyser on the four versions, the analysers side by side. `only`: the files that can
     hold a new diagnostic of an analyser that `narrows` (the Python type checker). `on_ready`: called
     once every analyser has started its runs (or needs none)."""
@@ -185,9 +238,14 @@ def run_analysers(repo: GitRepo, severity: dict[str, str], analysers: list[Analy
             on_ready()
 
 
-def _run_analysers(repo: GitRepo, severity: dict[str, str], analysers: list[Analyser] | None,
-                   treeishes: dict[str, str], only: frozenset[str] | None,
-                   on_ready: Callable[[], None]) -> tuple[list[Outcome], list[str]]:
+def _run_analysers(
+    repo: GitRepo,
+    severity: dict[str, str],
+    analysers: list[Analyser] | None,
+    treeishes: dict[str, str],
+    only: frozenset[str] | None,
+    on_ready: Callable[[], None],
+) -> tuple[list[Outcome], list[str]]:
     notes: list[str] = []
     sandboxed = False
     if analysers is None:
@@ -217,8 +275,13 @@ def _run_analysers(repo: GitRepo, severity: dict[str, str], analysers: list[Anal
 
 
 def analyser_report(outcome: Outcome) -> dict:
-    report = {"analyser": outcome.analyser, "new": len(outcome.new), "ran_on": outcome.ran,
-              "diagnostics": outcome.counts, "duration_s": round(outcome.seconds, 3)}
+    report = {
+        "analyser": outcome.analyser,
+        "new": len(outcome.new),
+        "ran_on": outcome.ran,
+        "diagnostics": outcome.counts,
+        "duration_s": round(outcome.seconds, 3),
+    }
     if outcome.skipped:
         report["skipped"] = outcome.skipped
     if outcome.failed:
@@ -232,6 +295,7 @@ def gate_sandboxed(severity: dict[str, str]) -> bool:
     if getattr(severity, "sandbox", "off") == "off":
         return False
     from bosun.orchestration.sandbox.probe import probe
+
     return probe()[0]
 
 
@@ -242,6 +306,7 @@ def plain_runner(severity: dict[str, str]):
     def run(analyser: Analyser, folder: Path) -> Run:
         env = scrubbed_env(allowed, {**dict(analyser.env), "BOSUN_GATE": "1"})
         return _run(["/bin/sh", "-c", analyser.command], folder, env, analyser.timeout)
+
     return run
 
 
@@ -250,6 +315,7 @@ def sandbox_runner(repo: GitRepo, severity: dict[str, str]):
     from bosun.orchestration.sandbox import bwrap
     from bosun.orchestration.sandbox.boxes import gate_box
     from bosun.orchestration.sandbox.probe import bwrap_path
+
     allowed = tuple(getattr(severity, "gate_env", ()) or ())
     network = getattr(severity, "gate_network", "none") == "host"
 
@@ -258,14 +324,22 @@ def sandbox_runner(repo: GitRepo, severity: dict[str, str]):
         box = gate_box(repo=Path(repo.path).resolve(), folder=folder, env=env, network=network)
         argv = bwrap.argv(bwrap_path() or "bwrap", box, ["/bin/sh", "-c", analyser.command])
         return _run(argv, folder, env, analyser.timeout)
+
     return run
 
 
 def _run(argv: list[str], folder: Path, env: dict[str, str], timeout: float) -> Run:
     started = time.monotonic()
     try:
-        proc = subprocess.Popen(argv, cwd=folder, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            argv,
+            cwd=folder,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     except OSError as exc:
         return Run(127, str(exc), 0.0)
     try:
@@ -292,8 +366,14 @@ def own_work_tree(repo: GitRepo, start: str, head: str, unit_head: str) -> str |
 
 def command_verdict(name: str, result: GateResult) -> dict:
     """The tests or one of the plan's extra checks, run on the candidate tree."""
-    verdict = {"check": name, "passed": result.passed, "blocking": not result.passed, "cause": result.cause,
-               "duration_s": round(result.duration_s, 3), "output_tail": result.output_tail[-2000:]}
+    verdict = {
+        "check": name,
+        "passed": result.passed,
+        "blocking": not result.passed,
+        "cause": result.cause,
+        "duration_s": round(result.duration_s, 3),
+        "output_tail": result.output_tail[-2000:],
+    }
     counts = summarize(result.output_tail) if name == "tests" else {}
     return {**verdict, **{f"tests_{k}": v for k, v in counts.items()}}
 
@@ -317,5 +397,3 @@ def _kinds(findings: list[dict]) -> str:
     for finding in findings:
         counts[finding["kind"]] = counts.get(finding["kind"], 0) + 1
     return ", ".join(f"{n} {kind}" for kind, n in counts.items())
-
-

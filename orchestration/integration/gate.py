@@ -68,8 +68,7 @@ class GateFolder:
         self.index = path.parent / (path.name + ".index")
 
     def _git(self, *args: str) -> None:
-        env = {"GIT_INDEX_FILE": str(self.index), "GIT_WORK_TREE": str(self.path),
-               "GIT_DIR": str(self.repo.git_dir)}
+        env = {"GIT_INDEX_FILE": str(self.index), "GIT_WORK_TREE": str(self.path), "GIT_DIR": str(self.repo.git_dir)}
         git(list(args), self.path, env=env)
 
     def checkout(self, commit: str) -> None:
@@ -133,8 +132,15 @@ def _boxed_argv(command: str, folder: Path, env: dict[str, str], sandbox: GateSa
     return bwrap.argv(bwrap_path() or "bwrap", box, argv if grouped else limits.inner_limit(argv))
 
 
-def _start(command: str, folder: Path, allowed_env: tuple[str, ...], log_path: Path, ceiling: Path,
-           sandbox: GateSandbox | None, name: str) -> Child:
+def _start(
+    command: str,
+    folder: Path,
+    allowed_env: tuple[str, ...],
+    log_path: Path,
+    ceiling: Path,
+    sandbox: GateSandbox | None,
+    name: str,
+) -> Child:
     """Start the gate: in its sandbox when there is one, else with a private TMPDIR."""
     private_tmp = None
     if sandbox is not None:
@@ -160,8 +166,11 @@ def _start(command: str, folder: Path, allowed_env: tuple[str, ...], log_path: P
 
     def on_start(child: Child) -> None:
         if sandbox is not None:
-            record.append(leftovers.record(sandbox.bosun_dir, name, child.pid, child.start_time,
-                                           child.limit.path if child.limit else None))
+            record.append(
+                leftovers.record(
+                    sandbox.bosun_dir, name, child.pid, child.start_time, child.limit.path if child.limit else None
+                )
+            )
 
     def on_end() -> None:
         ports.release(block)
@@ -177,9 +186,17 @@ def gate_cause(exit_code: int | None, timed_out: bool, timeout: float) -> str:
     return "tests passed" if exit_code == 0 else f"tests failed (exit {exit_code})"
 
 
-def run_gate(command: str, folder: Path, timeout: float, allowed_env: tuple[str, ...], log_path: Path,
-             ceiling: Path, started: Callable[[Child], None] | None = None,
-             sandbox: GateSandbox | None = None, slot: int | None = None) -> GateResult:
+def run_gate(
+    command: str,
+    folder: Path,
+    timeout: float,
+    allowed_env: tuple[str, ...],
+    log_path: Path,
+    ceiling: Path,
+    started: Callable[[Child], None] | None = None,
+    sandbox: GateSandbox | None = None,
+    slot: int | None = None,
+) -> GateResult:
     """Run the gate command in `folder` with the scrubbed environment and its own ports, in its
     sandbox when there is one; kill its group on timeout. `started` is handed the process, so a
     stopping session can kill it. A gate an earlier supervisor left running on this folder is
@@ -198,5 +215,11 @@ def run_gate(command: str, folder: Path, timeout: float, allowed_env: tuple[str,
     cause = gate_cause(finished.exit_code, finished.timed_out, timeout)
     if finished.forks_refused and limit is not None:
         cause += f"; its process limit ({limit.limit}) refused {finished.forks_refused} forks"
-    return GateResult(finished.exit_code == 0 and not finished.timed_out, finished.exit_code,
-                      finished.duration_s, cause, output, log_path)
+    return GateResult(
+        finished.exit_code == 0 and not finished.timed_out,
+        finished.exit_code,
+        finished.duration_s,
+        cause,
+        output,
+        log_path,
+    )

@@ -97,7 +97,8 @@ class Integrator:
         if actual != expected:
             raise IntegrationTampered(
                 f"branch '{self.session.plan.project.integration}' is at {actual or 'nothing'}, but Bosun left it at "
-                f"{expected}: only Bosun moves it (restore it with git update-ref {self.session.integration_ref} {expected})")
+                f"{expected}: only Bosun moves it (restore it with git update-ref {self.session.integration_ref} {expected})"  # noqa: E501
+            )
         return expected
 
     async def integrate(self, unit_id: str) -> Verdict:
@@ -108,8 +109,11 @@ class Integrator:
         head = self.session.integration_head()  # as Bosun left it: the merge's compare-and-swap checks the ref
         check = await asyncio.to_thread(merge_check, self.repo, head, row.head_commit)
         if not check.clean:
-            detail = {"reason": "conflict", "files": list(check.conflicts),
-                      "checks": [merge_verdict(False, check.conflicts)]}
+            detail = {
+                "reason": "conflict",
+                "files": list(check.conflicts),
+                "checks": [merge_verdict(False, check.conflicts)],
+            }
             self.store.transition(unit_id, CONFLICTED, (CHECKING,), data=detail, detail=detail)
             return Verdict(CONFLICTED, detail)
         changed = await asyncio.to_thread(self.repo.changed_files, head, check.tree)
@@ -120,8 +124,15 @@ class Integrator:
             return Verdict(OUT_OF_SCOPE, detail)
         message = f"bosun: merge unit {unit_id} ({spec.title})\n\nBosun-Unit: {unit_id}\nBosun-Attempt: {row.attempts}"
         candidate = await asyncio.to_thread(candidate_commit, self.repo, check.tree, (head, row.head_commit), message)
-        self.store.transition(unit_id, GATING, (CHECKING,), data={"candidate": candidate, "files": len(changed)},
-                              candidate=candidate, candidate_parent=head, fsync=False)
+        self.store.transition(
+            unit_id,
+            GATING,
+            (CHECKING,),
+            data={"candidate": candidate, "files": len(changed)},
+            candidate=candidate,
+            candidate_parent=head,
+            fsync=False,
+        )
         project = self.session.plan.project
         verdicts = [merge_verdict(True)]
         # The tests start with the semantic checks, not after them: both judge the same candidate,
@@ -130,8 +141,9 @@ class Integrator:
         self.checks_cancelled = False
         checks = asyncio.ensure_future(asyncio.to_thread(self._run_checks, unit_id, row.attempts, candidate))
         try:
-            semantic = await asyncio.to_thread(semantic_verdict, self.repo, head, row.head_commit, check.tree,
-                                               project.semantic, row.base_commit)
+            semantic = await asyncio.to_thread(
+                semantic_verdict, self.repo, head, row.head_commit, check.tree, project.semantic, row.base_commit
+            )
         except BaseException:
             await self._cancel_checks(checks)
             raise
@@ -153,16 +165,36 @@ class Integrator:
             cause = tests.cause if failed[0] == "tests" else f"check `{failed[0]}` failed: {failed[1].cause}"
         shown = failed[1] if failed else tests
         duration = max(sum(result.duration_s for _, result in results), semantic["duration_s"])  # side by side
-        gate_run = {"unit": unit_id, "attempt": row.attempts, "commit_id": candidate, "parent": head,
-                    "passed": failed is None, "exit_code": shown.exit_code, "duration_s": duration,
-                    "cause": cause, "output_tail": shown.output_tail, "checks": verdicts}
-        gate = {"passed": failed is None, "cause": cause, "duration_s": round(duration, 3), "commit": candidate,
-                **counts, "checks": summary(verdicts)}
+        gate_run = {
+            "unit": unit_id,
+            "attempt": row.attempts,
+            "commit_id": candidate,
+            "parent": head,
+            "passed": failed is None,
+            "exit_code": shown.exit_code,
+            "duration_s": duration,
+            "cause": cause,
+            "output_tail": shown.output_tail,
+            "checks": verdicts,
+        }
+        gate = {
+            "passed": failed is None,
+            "cause": cause,
+            "duration_s": round(duration, 3),
+            "commit": candidate,
+            **counts,
+            "checks": summary(verdicts),
+        }
         if failed is not None:
-            detail = {"reason": "gate_failed", "gate": gate, "output_tail": shown.output_tail[-3000:],
-                      "checks": verdicts}
-            self.store.transition(unit_id, GATE_FAILED, (GATING,), data={"gate": gate}, detail=detail,
-                                  gate_run=gate_run)
+            detail = {
+                "reason": "gate_failed",
+                "gate": gate,
+                "output_tail": shown.output_tail[-3000:],
+                "checks": verdicts,
+            }
+            self.store.transition(
+                unit_id, GATE_FAILED, (GATING,), data={"gate": gate}, detail=detail, gate_run=gate_run
+            )
             return Verdict(GATE_FAILED, detail)
         seen = (row.detail or {}).get("warnings") or []
         detail = {**(row.detail or {}), "gate": gate, "files": changed, "checks": verdicts, "warnings": warnings}
@@ -170,11 +202,19 @@ class Integrator:
         # an approval covers the warnings the human saw, not new ones found against a newer head.
         approved = row.approved and (not warnings or warnings == seen)
         if (self.merge_when_green and not warnings) or approved:
-            self.store.transition(unit_id, GATING, (GATING,), kind="gate_passed", data={"gate": gate},
-                                  detail=detail, gate_run=gate_run)
+            self.store.transition(
+                unit_id, GATING, (GATING,), kind="gate_passed", data={"gate": gate}, detail=detail, gate_run=gate_run
+            )
             return await self.merge(unit_id)
-        self.store.transition(unit_id, AWAITING_APPROVAL, (GATING,), data={"gate": gate, "warnings": len(warnings)},
-                              detail=detail, gate_run=gate_run, approved=0)
+        self.store.transition(
+            unit_id,
+            AWAITING_APPROVAL,
+            (GATING,),
+            data={"gate": gate, "warnings": len(warnings)},
+            detail=detail,
+            gate_run=gate_run,
+            approved=0,
+        )
         return Verdict(AWAITING_APPROVAL, detail)
 
     def _semantic_conflict(self, row, candidate: str, head: str, verdicts: list[dict]) -> Verdict:
@@ -182,15 +222,41 @@ class Integrator:
         semantic = verdicts[-1]
         findings = semantic["findings"]
         text = findings_text(findings)
-        gate_run = {"unit": row.id, "attempt": row.attempts, "commit_id": candidate, "parent": head, "passed": False,
-                    "exit_code": None, "duration_s": semantic["duration_s"], "cause": semantic["cause"],
-                    "output_tail": text, "checks": verdicts}
-        gate = {"passed": False, "cause": semantic["cause"], "duration_s": semantic["duration_s"], "commit": candidate,
-                "checks": summary(verdicts)}
-        detail = {"reason": "semantic_conflict", "gate": gate, "findings": findings,
-                  "files": sorted({f["path"] for f in findings}), "output_tail": text, "checks": verdicts}
-        self.store.transition(row.id, SEMANTIC_CONFLICT, (GATING,), data={"gate": gate, "findings": len(findings)},
-                              detail=detail, gate_run=gate_run)
+        gate_run = {
+            "unit": row.id,
+            "attempt": row.attempts,
+            "commit_id": candidate,
+            "parent": head,
+            "passed": False,
+            "exit_code": None,
+            "duration_s": semantic["duration_s"],
+            "cause": semantic["cause"],
+            "output_tail": text,
+            "checks": verdicts,
+        }
+        gate = {
+            "passed": False,
+            "cause": semantic["cause"],
+            "duration_s": semantic["duration_s"],
+            "commit": candidate,
+            "checks": summary(verdicts),
+        }
+        detail = {
+            "reason": "semantic_conflict",
+            "gate": gate,
+            "findings": findings,
+            "files": sorted({f["path"] for f in findings}),
+            "output_tail": text,
+            "checks": verdicts,
+        }
+        self.store.transition(
+            row.id,
+            SEMANTIC_CONFLICT,
+            (GATING,),
+            data={"gate": gate, "findings": len(findings)},
+            detail=detail,
+            gate_run=gate_run,
+        )
         return Verdict(SEMANTIC_CONFLICT, detail)
 
     def _run_checks(self, unit_id: str, attempt: int, candidate: str) -> list[tuple[str, GateResult]]:
@@ -198,17 +264,30 @@ class Integrator:
         candidate's tree in the gate folder."""
         project = self.session.plan.project
         self.gate_folder.checkout(candidate)
-        box = GateSandbox(sandboxed(self.session.plan), project.gate_network == "host", self.repo.path, self.session.dir)
+        box = GateSandbox(
+            sandboxed(self.session.plan), project.gate_network == "host", self.repo.path, self.session.dir
+        )
         results = []
         for index, (name, command) in enumerate([("tests", project.gate), *((c, c) for c in project.checks)]):
             if self.checks_cancelled:
                 break
-            log = self.session.dir / "logs" / (f"gate.{unit_id}.{attempt}.log" if index == 0
-                                               else f"check.{unit_id}.{attempt}.{index}.log")
+            log = (
+                self.session.dir
+                / "logs"
+                / (f"gate.{unit_id}.{attempt}.log" if index == 0 else f"check.{unit_id}.{attempt}.{index}.log")
+            )
             log.unlink(missing_ok=True)
             try:
-                result = run_gate(command, self.gate_folder.path, project.gate_timeout, project.gate_env, log,
-                                  ceiling=self.session.dir, started=self._gate_started, sandbox=box)
+                result = run_gate(
+                    command,
+                    self.gate_folder.path,
+                    project.gate_timeout,
+                    project.gate_env,
+                    log,
+                    ceiling=self.session.dir,
+                    started=self._gate_started,
+                    sandbox=box,
+                )
             finally:
                 self.gate_child = None  # ended: never killed later (its process id may be another's by then)
             results.append((name, result))
@@ -229,8 +308,9 @@ class Integrator:
             self.store.transition(unit_id, GATING, (AWAITING_APPROVAL,), kind="merging", fsync=False)
         intent = self.store.add_intent(unit_id, self.session.integration_ref, head, row.candidate)
         fault_point("merge.intent")
-        moved = await asyncio.to_thread(self.repo.update_ref, self.session.integration_ref, row.candidate, head,
-                                        f"bosun: merge unit {unit_id}")
+        moved = await asyncio.to_thread(
+            self.repo.update_ref, self.session.integration_ref, row.candidate, head, f"bosun: merge unit {unit_id}"
+        )
         fault_point("merge.moved")
         if not moved:
             self.store.close_intent(intent, "failed")

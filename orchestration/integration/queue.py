@@ -106,11 +106,11 @@ class MergeQueue:
         self.on_verdict = on_verdict
         self.chain: list[Entry] = []
         self.runs: list[Run] = []
-        self.passed: dict[str, int] = {}       # top candidate -> passing gate run id
-        self.failed: dict[str, tuple] = {}     # top candidate -> (gate run id, gate dict, detail)
-        self.tries: dict[str, int] = {}        # top candidate -> failed runs so far
-        self.failing: str | None = None        # the smallest failing prefix being bisected
-        self.held: dict[str, str] = {}         # unit -> head it clashed with something ahead on
+        self.passed: dict[str, int] = {}  # top candidate -> passing gate run id
+        self.failed: dict[str, tuple] = {}  # top candidate -> (gate run id, gate dict, detail)
+        self.tries: dict[str, int] = {}  # top candidate -> failed runs so far
+        self.failing: str | None = None  # the smallest failing prefix being bisected
+        self.held: dict[str, str] = {}  # unit -> head it clashed with something ahead on
         self.stopping = False
         self._restored = False
         self._poked = asyncio.Event()
@@ -153,8 +153,14 @@ class MergeQueue:
         candidate ahead (until the head moves), and with everything they depend on merged."""
         head = self.session.integration_head()
         merged = {u.id for u in rows if u.state == MERGED}
-        return [u for u in rows if u.state == SUBMITTED and self.held.get(u.id) != head
-                and u.id in self.session.plan.units and set(self.session.plan.units[u.id].depends_on) <= merged]
+        return [
+            u
+            for u in rows
+            if u.state == SUBMITTED
+            and self.held.get(u.id) != head
+            and u.id in self.session.plan.units
+            and set(self.session.plan.units[u.id].depends_on) <= merged
+        ]
 
     def has_work(self) -> bool:
         """Whether the lane task should run: something to add, land, drop or requeue."""
@@ -165,8 +171,9 @@ class MergeQueue:
         for row in rows:
             if row.state in (AWAITING_APPROVAL, GATING) and row.id not in in_chain:
                 return True
-            if row.id in in_chain and (row.state not in (GATING, AWAITING_APPROVAL) or
-                                       (row.state == AWAITING_APPROVAL and row.approved)):
+            if row.id in in_chain and (
+                row.state not in (GATING, AWAITING_APPROVAL) or (row.state == AWAITING_APPROVAL and row.approved)
+            ):
                 return True
         return bool(self.runs)
 
@@ -239,23 +246,34 @@ class MergeQueue:
                 break
             waiting.remove(nxt)
             detail = nxt.detail or {}
-            self.chain.append(Entry(nxt.id, nxt.candidate, top, nxt.attempts, detail.get("files") or [],
-                                    detail.get("checks") or [], detail.get("warnings") or [],
-                                    passed=nxt.gate_run or -1, gate=detail.get("gate")))
+            self.chain.append(
+                Entry(
+                    nxt.id,
+                    nxt.candidate,
+                    top,
+                    nxt.attempts,
+                    detail.get("files") or [],
+                    detail.get("checks") or [],
+                    detail.get("warnings") or [],
+                    passed=nxt.gate_run or -1,
+                    gate=detail.get("gate"),
+                )
+            )
             self.passed[nxt.candidate] = nxt.gate_run or -1
             top = nxt.candidate
 
     def _requeue(self, unit_id: str, states: tuple[str, ...], why: str) -> None:
         try:
-            self.store.transition(unit_id, SUBMITTED, states, kind="requeued", data={"why": why}, queue=None,
-                                  fsync=False)
+            self.store.transition(
+                unit_id, SUBMITTED, states, kind="requeued", data={"why": why}, queue=None, fsync=False
+            )
         except StaleState:
             pass
 
     def _cut(self, index: int, why: str, keep_first: bool = False) -> None:
         """Drop the chain from `index` on: those units get new candidates (their base changed);
         with `keep_first`, the unit at `index` left by itself (a human moved it) and stays as it is."""
-        for entry in self.chain[index + 1 if keep_first else index:]:
+        for entry in self.chain[index + 1 if keep_first else index :]:
             self._requeue(entry.unit, (GATING, AWAITING_APPROVAL), why)
         dropped = {e.candidate for e in self.chain[index:]}
         self.chain = self.chain[:index]
@@ -281,7 +299,9 @@ class MergeQueue:
         in_chain = {e.unit for e in self.chain}
         for row in rows.values():
             if row.state in (AWAITING_APPROVAL, GATING) and row.id not in in_chain:
-                self._requeue(row.id, (AWAITING_APPROVAL, GATING), "its candidate no longer sits on the integration head")
+                self._requeue(
+                    row.id, (AWAITING_APPROVAL, GATING), "its candidate no longer sits on the integration head"
+                )
 
     def _cap(self) -> int:
         return self.parallel * self.batch * 2
@@ -303,8 +323,7 @@ class MergeQueue:
             kind = judged[0]
             if kind == "hold":
                 self.held[row.id] = head
-                self.store.transition(row.id, SUBMITTED, (CHECKING,), kind="held", fsync=False,
-                                      data={"why": judged[1]})
+                self.store.transition(row.id, SUBMITTED, (CHECKING,), kind="held", fsync=False, data={"why": judged[1]})
                 continue
             self.held.pop(row.id, None)
             if kind in (CONFLICTED, OUT_OF_SCOPE):
@@ -313,8 +332,15 @@ class MergeQueue:
                 self.on_verdict(row.id, kind, detail)
                 continue
             _, candidate, changed, verdicts = judged
-            self.store.transition(row.id, GATING, (CHECKING,), data={"candidate": candidate, "files": len(changed)},
-                                  candidate=candidate, candidate_parent=top, fsync=False)
+            self.store.transition(
+                row.id,
+                GATING,
+                (CHECKING,),
+                data={"candidate": candidate, "files": len(changed)},
+                candidate=candidate,
+                candidate_parent=top,
+                fsync=False,
+            )
             if verdicts[-1]["blocking"]:
                 state = self.integrator._semantic_conflict(self.store.unit(row.id), candidate, top, verdicts)
                 self.on_verdict(row.id, state.state, state.detail)
@@ -333,8 +359,14 @@ class MergeQueue:
         if not check.clean:
             if stacked and merge_check(self.repo, head, row.head_commit).clean:
                 return ("hold", "clashes with a unit ahead of it in the queue")
-            return (CONFLICTED, {"reason": "conflict", "files": list(check.conflicts),
-                                 "checks": [merge_verdict(False, check.conflicts)]})
+            return (
+                CONFLICTED,
+                {
+                    "reason": "conflict",
+                    "files": list(check.conflicts),
+                    "checks": [merge_verdict(False, check.conflicts)],
+                },
+            )
         changed = self.repo.changed_files(top, check.tree)
         outside = [path for path in changed if not in_scope(path, spec.scope)]
         if outside:
@@ -355,8 +387,11 @@ class MergeQueue:
         """The last index a run covers or has covered: new runs start behind it."""
         last = -1
         for i, entry in enumerate(self.chain):
-            if entry.candidate in self.passed or entry.candidate in self.failed or any(
-                    r.top == entry.candidate and not r.cancelled for r in self.runs):
+            if (
+                entry.candidate in self.passed
+                or entry.candidate in self.failed
+                or any(r.top == entry.candidate and not r.cancelled for r in self.runs)
+            ):
                 last = i
         return last
 
@@ -397,20 +432,22 @@ class MergeQueue:
         picks = sorted({lo + max(1, round((k + 1) * (f - lo) / (len(free) + 1))) for k in range(min(len(free), span))})
         picks = [p for p in picks if lo < p < f]
         units = [self.chain[i].unit for i in range(lo + 1, f + 1)]
-        self.store.append_event("queue_bisect", self.chain[f].unit, units=units,
-                                testing=[self.chain[p].unit for p in picks])
+        self.store.append_event(
+            "queue_bisect", self.chain[f].unit, units=units, testing=[self.chain[p].unit for p in picks]
+        )
         for slot, p in zip(free, picks):
             self._start(slot, p, "bisect")
 
     def _start(self, slot: int, end: int, why: str) -> None:
         head = self.session.integration_head()
         top = self.chain[end]
-        covered = [e.unit for e in self.chain[:end + 1]]
+        covered = [e.unit for e in self.chain[: end + 1]]
         start = self._covered_group_start(end, why)
         group = covered[start:]
         marks = {unit: {"why": why, "slot": slot, "with": [u for u in covered if u != unit]} for unit in group}
-        label = self.store.start_queue_run(top.unit, marks, slot=slot, why=why, units=covered, testing=group,
-                                           commit=top.candidate, base=head)
+        label = self.store.start_queue_run(
+            top.unit, marks, slot=slot, why=why, units=covered, testing=group, commit=top.candidate, base=head
+        )
         run = Run(label, slot, top.candidate, covered, head, why)
         run.task = self._thread(self._execute, run, top.attempt)
         self.runs.append(run)
@@ -419,8 +456,9 @@ class MergeQueue:
         """Where the units this run tests for the first time start (those ahead are tested with it)."""
         start = 0
         for i in range(end):
-            if self.chain[i].candidate in self.passed or (why != "bisect" and any(
-                    r.top == self.chain[i].candidate for r in self.runs)):
+            if self.chain[i].candidate in self.passed or (
+                why != "bisect" and any(r.top == self.chain[i].candidate for r in self.runs)
+            ):
                 start = i + 1
         return start
 
@@ -435,17 +473,34 @@ class MergeQueue:
         project = self.project
         folder = GateFolder(self.repo, self.session.dir / "gates" / str(run.slot))
         folder.checkout(run.top)
-        box = GateSandbox(sandboxed(self.session.plan), project.gate_network == "host", self.repo.path, self.session.dir)
+        box = GateSandbox(
+            sandboxed(self.session.plan), project.gate_network == "host", self.repo.path, self.session.dir
+        )
         results = []
         for index, (name, command) in enumerate([("tests", project.gate), *((c, c) for c in project.checks)]):
             if run.cancelled:
                 break
-            log = self.session.dir / "logs" / (f"gate.{run.units[-1]}.{attempt}.{run.label}.log" if index == 0
-                                               else f"check.{run.units[-1]}.{attempt}.{run.label}.{index}.log")
+            log = (
+                self.session.dir
+                / "logs"
+                / (
+                    f"gate.{run.units[-1]}.{attempt}.{run.label}.log"
+                    if index == 0
+                    else f"check.{run.units[-1]}.{attempt}.{run.label}.{index}.log"
+                )
+            )
             log.unlink(missing_ok=True)
-            result = run_gate(command, folder.path, project.gate_timeout, project.gate_env, log,
-                              ceiling=self.session.dir, started=lambda child: self._started(run, child), sandbox=box,
-                              slot=run.slot)
+            result = run_gate(
+                command,
+                folder.path,
+                project.gate_timeout,
+                project.gate_env,
+                log,
+                ceiling=self.session.dir,
+                started=lambda child: self._started(run, child),
+                sandbox=box,
+                slot=run.slot,
+            )
             results.append((name, result))
             if not result.passed:
                 break
@@ -468,41 +523,67 @@ class MergeQueue:
         failed = next(((n, r) for n, r in results if not r.passed), None)
         tests = results[0][1]
         shown = failed[1] if failed else tests
-        cause = tests.cause if failed is None or failed[0] == "tests" else f"check `{failed[0]}` failed: {failed[1].cause}"
+        cause = (
+            tests.cause if failed is None or failed[0] == "tests" else f"check `{failed[0]}` failed: {failed[1].cause}"
+        )
         duration = sum(r.duration_s for _, r in results)
         top_unit = run.units[-1]
         entry = self.chain[index] if index is not None else None
         checks = (entry.verdicts if entry else []) + verdicts
-        finished = {"run": run.label, "passed": failed is None, "why": run.why, "units": run.units,
-                    "duration_s": round(duration, 3), "cause": cause}
-        run_id = self.store.add_gate_run(unit=top_unit, attempt=entry.attempt if entry else 0, commit_id=run.top,
-                                         parent=run.base, passed=failed is None, exit_code=shown.exit_code,
-                                         duration_s=duration, cause=cause, output_tail=shown.output_tail,
-                                         checks=checks, covers=run.units, label=run.label,
-                                         event=("queue_run_finished", top_unit, finished), unmark=tuple(run.units))
+        finished = {
+            "run": run.label,
+            "passed": failed is None,
+            "why": run.why,
+            "units": run.units,
+            "duration_s": round(duration, 3),
+            "cause": cause,
+        }
+        run_id = self.store.add_gate_run(
+            unit=top_unit,
+            attempt=entry.attempt if entry else 0,
+            commit_id=run.top,
+            parent=run.base,
+            passed=failed is None,
+            exit_code=shown.exit_code,
+            duration_s=duration,
+            cause=cause,
+            output_tail=shown.output_tail,
+            checks=checks,
+            covers=run.units,
+            label=run.label,
+            event=("queue_run_finished", top_unit, finished),
+            unmark=tuple(run.units),
+        )
         counts = {k: v for k, v in verdicts[0].items() if k.startswith("tests_")}
-        gate = {"passed": failed is None, "cause": cause, "duration_s": round(duration, 3), "commit": run.top,
-                "run": run.label, "gate_run": run_id, "units": run.units, **counts, "checks": summary(checks)}
+        gate = {
+            "passed": failed is None,
+            "cause": cause,
+            "duration_s": round(duration, 3),
+            "commit": run.top,
+            "run": run.label,
+            "gate_run": run_id,
+            "units": run.units,
+            **counts,
+            "checks": summary(checks),
+        }
         if index is None:
             return  # its prefix landed or left the queue meanwhile
         if failed is None:
             self.passed[run.top] = run_id
             if self.failing is not None and (self._index(self.failing) or 0) <= index:
                 self.failing = None  # a prefix holding the failing one passed: it was flaky
-            for entry in self.chain[:index + 1]:
+            for entry in self.chain[: index + 1]:
                 if entry.gate is None or entry is self.chain[index]:
                     entry.gate = {**gate, "checks": summary(entry.verdicts + verdicts)}
             self._await_humans(index, run_id, verdicts)
             return
-        detail = {"reason": "gate_failed", "gate": gate, "output_tail": shown.output_tail[-3000:],
-                  "checks": checks}
+        detail = {"reason": "gate_failed", "gate": gate, "output_tail": shown.output_tail[-3000:], "checks": checks}
         self.failed[run.top] = (run_id, gate, detail)
         self.tries[run.top] = self.tries.get(run.top, 0) + 1
         retrying = any(r.why == "retry" and not r.cancelled for r in self.runs)
         if self.failing is None and not retrying and self.tries[run.top] <= self.project.gate_retries:
             slot = run.slot  # the run's own slot is free again: retry at once
-            self.store.append_event("queue_retry", top_unit, run=run.label, units=run.units,
-                                    tries=self.tries[run.top])
+            self.store.append_event("queue_retry", top_unit, run=run.label, units=run.units, tries=self.tries[run.top])
             del self.failed[run.top]
             self._start(slot, index, "retry")
             return
@@ -516,16 +597,26 @@ class MergeQueue:
 
     def _await_humans(self, index: int, run_id: int, verdicts: list[dict]) -> None:
         """Entries up to `index` that a human must approve wait for it now; their gate has run."""
-        for entry in self.chain[:index + 1]:
+        for entry in self.chain[: index + 1]:
             row = self.store.unit(entry.unit)
             if row is None or row.state != GATING or not self._needs_human(entry, row):
                 continue
-            detail = {**(row.detail or {}), "gate": entry.gate, "files": entry.files,
-                      "checks": entry.verdicts + verdicts, "warnings": entry.warnings}
+            detail = {
+                **(row.detail or {}),
+                "gate": entry.gate,
+                "files": entry.files,
+                "checks": entry.verdicts + verdicts,
+                "warnings": entry.warnings,
+            }
             try:
-                self.store.transition(entry.unit, AWAITING_APPROVAL, (GATING,),
-                                      data={"gate": entry.gate, "warnings": len(entry.warnings)},
-                                      detail=detail, approved=0)
+                self.store.transition(
+                    entry.unit,
+                    AWAITING_APPROVAL,
+                    (GATING,),
+                    data={"gate": entry.gate, "warnings": len(entry.warnings)},
+                    detail=detail,
+                    approved=0,
+                )
                 self.store.update(entry.unit, gate_run=run_id)
             except StaleState:
                 pass
@@ -563,7 +654,7 @@ class MergeQueue:
         end = self._land_to(rows)
         if end is None:
             return
-        landing = self.chain[:end + 1]
+        landing = self.chain[: end + 1]
         run_id = self.passed[landing[-1].candidate]
         for entry in landing:  # out of reach of reject / cancel / reassign while the ref moves
             if rows[entry.unit].state == AWAITING_APPROVAL:
@@ -574,20 +665,37 @@ class MergeQueue:
         head = self.session.integration_head()
         new = landing[-1].candidate
         units = [(e.unit, e.candidate) for e in landing]
-        details = {e.unit: {**(rows[e.unit].detail or {}), "gate": e.gate, "files": e.files, "checks": e.verdicts,
-                            "warnings": e.warnings} for e in landing if e.gate is not None}
-        intent = self.store.add_batch_intent(self.session.integration_ref, head, new, units,
-                                             run_id if run_id and run_id > 0 else None)
+        details = {
+            e.unit: {
+                **(rows[e.unit].detail or {}),
+                "gate": e.gate,
+                "files": e.files,
+                "checks": e.verdicts,
+                "warnings": e.warnings,
+            }
+            for e in landing
+            if e.gate is not None
+        }
+        intent = self.store.add_batch_intent(
+            self.session.integration_ref, head, new, units, run_id if run_id and run_id > 0 else None
+        )
         fault_point("queue.intent")
-        moved = await self._thread(self.repo.update_ref, self.session.integration_ref, new, head,
-                                   "bosun: merge " + ", ".join(u for u, _ in units))
+        moved = await self._thread(
+            self.repo.update_ref,
+            self.session.integration_ref,
+            new,
+            head,
+            "bosun: merge " + ", ".join(u for u, _ in units),
+        )
         fault_point("queue.moved")
         if not moved:
             self.store.close_intent(intent, "failed")
             await self._thread(self.integrator.verified_head, head)
-            raise IntegrationTampered(f"the integration branch moved during the merge of {', '.join(u for u, _ in units)}")
+            raise IntegrationTampered(
+                f"the integration branch moved during the merge of {', '.join(u for u, _ in units)}"
+            )
         self.store.finish_batch(intent, units, run_id if run_id and run_id > 0 else None, details)
-        self.chain = self.chain[end + 1:]
+        self.chain = self.chain[end + 1 :]
         landed = {c for _, c in units}
         for run in self.runs:
             if run.top in landed:

@@ -31,7 +31,7 @@ def check_start(plan: Plan) -> str | None:
     if ok or modes == {"off"}:
         return None
     if "required" in modes:
-        raise BosunError(f"sandbox = \"required\" but {reason}; nothing was started")
+        raise BosunError(f'sandbox = "required" but {reason}; nothing was started')
     return reason
 
 
@@ -39,7 +39,7 @@ def status_of(plan: Plan) -> dict:
     """`{"mode", "active", "reason"}` for `bosun status --json` (the gate's and the project's mode)."""
     mode = requested(plan)
     if mode == "off":
-        return {"mode": mode, "active": False, "reason": "sandbox = \"off\" in the plan"}
+        return {"mode": mode, "active": False, "reason": 'sandbox = "off" in the plan'}
     ok, reason = probe()
     return {"mode": mode, "active": ok, "reason": reason if ok else f"{reason}: agents and gates run unsandboxed"}
 

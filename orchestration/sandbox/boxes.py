@@ -54,9 +54,20 @@ def program_of(argv: list[str], env: dict[str, str]) -> list[str]:
     return [found] if found else []
 
 
-def agent_box(agent: AgentSpec, *, repo: Path, bosun_dir: Path, argv: list[str], env: dict[str, str],
-              worktree: Path, git_read: list[Path], git_write: list[tuple[Path, Path]], git_env: dict[str, str],
-              readable: list[Path], network: bool) -> Box:
+def agent_box(
+    agent: AgentSpec,
+    *,
+    repo: Path,
+    bosun_dir: Path,
+    argv: list[str],
+    env: dict[str, str],
+    worktree: Path,
+    git_read: list[Path],
+    git_write: list[tuple[Path, Path]],
+    git_env: dict[str, str],
+    readable: list[Path],
+    network: bool,
+) -> Box:
     box = _base(repo, env, program_of(argv, env), network)
     for path in [*git_read, *readable]:
         box.read(path)

@@ -25,10 +25,10 @@ from pathlib import Path
 class Box:
     """What one sandboxed process may see and touch."""
 
-    hide: list[Path] = field(default_factory=list)          # covered with an empty tmpfs
+    hide: list[Path] = field(default_factory=list)  # covered with an empty tmpfs
     binds: list[tuple[Path, Path, bool]] = field(default_factory=list)  # (source, inside, writable)
-    home: Path | None = None                                 # a writable folder bound at HOME
-    network: bool = False                                    # True: the host's network
+    home: Path | None = None  # a writable folder bound at HOME
+    network: bool = False  # True: the host's network
     env: dict[str, str] = field(default_factory=dict)
     cwd: Path | None = None
 
@@ -50,9 +50,24 @@ def _depth(path: str) -> int:
 
 def argv(binary: str, box: Box, command: list[str]) -> list[str]:
     """The full command line: bwrap, its options, then `command`."""
-    args = [binary, "--unshare-all", *(["--share-net"] if box.network else []), "--die-with-parent",
-            "--new-session", "--cap-drop", "ALL", "--hostname", "bosun",
-            "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev"]
+    args = [
+        binary,
+        "--unshare-all",
+        *(["--share-net"] if box.network else []),
+        "--die-with-parent",
+        "--new-session",
+        "--cap-drop",
+        "ALL",
+        "--hostname",
+        "bosun",
+        "--ro-bind",
+        "/",
+        "/",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+    ]
     hidden: list[str] = []
     for place in sorted({str(p) for p in box.hide}, key=_depth):
         if place == "/" or any(_under(place, h) for h in hidden) or not os.path.isdir(place):

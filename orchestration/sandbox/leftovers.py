@@ -30,8 +30,9 @@ def record(bosun_dir: Path, name: str, pid: int, start: str | None, group: Path 
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.json"
     tmp = folder / f".{name}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps({"pid": pid, "start": start, "supervisor": os.getpid(),
-                               "group": str(group) if group else None}))
+    tmp.write_text(
+        json.dumps({"pid": pid, "start": start, "supervisor": os.getpid(), "group": str(group) if group else None})
+    )
     os.replace(tmp, path)
     return path
 
@@ -88,8 +89,7 @@ def _end_tree(pid: int, start: str | None, wait_s: float) -> bool:
     starts = {each: process_start_time(each) for each in doomed}
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
-        alive = [p for p, s in starts.items() if s is not None and process_start_time(p) == s
-                 and not _zombie(p)]
+        alive = [p for p, s in starts.items() if s is not None and process_start_time(p) == s and not _zombie(p)]
         if not alive:
             break
         time.sleep(0.02)

@@ -121,7 +121,7 @@ def _own_cgroups() -> dict[str, str]:
 def _inside(mount: str, root: str, path: str) -> Path | None:
     if root != "/" and not (path == root or path.startswith(root + "/")):
         return None
-    return Path(mount) / path[len(root):].lstrip("/") if root != "/" else Path(mount) / path.lstrip("/")
+    return Path(mount) / path[len(root) :].lstrip("/") if root != "/" else Path(mount) / path.lstrip("/")
 
 
 def _writable(folder: Path) -> bool:
@@ -221,8 +221,12 @@ def end_leftover_group(recorded: str | None) -> bool:
         return False
     path = Path(recorded)
     cgroup_mounts = [Path(m) for m, _, fstype, _ in _mounts() if fstype in ("cgroup", "cgroup2")]
-    if (not re.fullmatch(r"bosun-\d+", path.parent.name) or ".." in path.parts
-            or not any(m in path.parents for m in cgroup_mounts) or not (path / "cgroup.procs").is_file()):
+    if (
+        not re.fullmatch(r"bosun-\d+", path.parent.name)
+        or ".." in path.parts
+        or not any(m in path.parents for m in cgroup_mounts)
+        or not (path / "cgroup.procs").is_file()
+    ):
         return False
     found = bool(_members(path))
     Group(path, 0).close()

@@ -35,7 +35,9 @@ Imports = tuple[tuple[int, str, tuple[str, ...]], ...]  # (level, module, names)
 # and a file that does not parse is read too.
 _STATEMENT = re.compile(
     r"(?:^|[;:])[ \t\f]*(?:from(?=[ \t\f.])[ \t\f]*(?P<dots>[. \t\f]*)(?P<module>[\w. \t\f]*?)[ \t\f]+import"
-    r"[ \t\f]*(?P<names>\((?:[^)#]|#[^\n]*)*\)|[^\n;]*)|import[ \t\f]+(?P<modules>[^\n;]*))", re.M)
+    r"[ \t\f]*(?P<names>\((?:[^)#]|#[^\n]*)*\)|[^\n;]*)|import[ \t\f]+(?P<modules>[^\n;]*))",
+    re.M,
+)
 _COMMENT = re.compile(r"#[^\n]*")
 _SPACE = re.compile(r"[ \t\f]+")
 

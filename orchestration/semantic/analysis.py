@@ -32,8 +32,9 @@ __all__ = ["DEFAULT_SEVERITY", "KINDS", "Finding", "check_merge", "read_python_t
 SYMLINK_MODE = "120000"
 
 
-def check_merge(base: Mapping[str, str], ours: Mapping[str, str], theirs: Mapping[str, str],
-                merged: Mapping[str, str]) -> list[Finding]:
+def check_merge(
+    base: Mapping[str, str], ours: Mapping[str, str], theirs: Mapping[str, str], merged: Mapping[str, str]
+) -> list[Finding]:
     """Each mapping: repo-relative posix path -> source text, Python files only (*.py).
     base = merge base, ours = integration head, theirs = unit head, merged = the candidate merge.
     Returns findings sorted by (path, line, kind), deduplicated. Never raises on a file that
@@ -72,14 +73,15 @@ def read_blobs(repo: Path, shas: list[str]) -> dict[str, str]:
         header_end = out.index(b"\n", offset)
         _, _, size = out[offset:header_end].decode().split()
         start = header_end + 1
-        texts[sha] = out[start:start + int(size)].decode("utf-8", "replace")
+        texts[sha] = out[start : start + int(size)].decode("utf-8", "replace")
         offset = start + int(size) + 1
     return texts
 
 
 def run_git(repo: Path, args: list[str], stdin: bytes | None = None) -> bytes:
-    proc = subprocess.run(["git", *SAFE_CONFIG, *args], cwd=repo, env=GIT_ENV, input=stdin,
-                          capture_output=True, check=False)
+    proc = subprocess.run(
+        ["git", *SAFE_CONFIG, *args], cwd=repo, env=GIT_ENV, input=stdin, capture_output=True, check=False
+    )
     if proc.returncode != 0:
         raise GitError(args, proc.returncode, proc.stderr.decode(errors="replace"))
     return proc.stdout

@@ -58,7 +58,7 @@ class Brought:
 
 def short(text: str, limit: int = 60) -> str:
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def brought_uses(merge: Merge, side: str, path: str) -> list[tuple[Use, bool]]:
@@ -69,8 +69,11 @@ def brought_uses(merge: Merge, side: str, path: str) -> list[tuple[Use, bool]]:
     my_counts = use_counts(mine)
     other_counts = use_counts(merge.parsed(OTHER_SIDE[side], path))
     base_counts = use_counts(merge.parsed("base", path))
-    return [(use, my_counts[use.key] > base_counts[use.key]) for use in merged.uses
-            if my_counts[use.key] > other_counts[use.key]]
+    return [
+        (use, my_counts[use.key] > base_counts[use.key])
+        for use in merged.uses
+        if my_counts[use.key] > other_counts[use.key]
+    ]
 
 
 def use_findings(merge: Merge, side: str) -> list[Finding]:
@@ -111,10 +114,17 @@ def removal(merge: Merge, b: Brought) -> Finding:
     theirs_label, mine_label = SIDE_LABELS[b.other], SIDE_LABELS[b.side]
     if not inherited:
         site = merge.site(b.now)
-        message = (f"{b.now.symbol} no longer exists: {theirs_label} {verb} it{whither} ({site}), but {mine_label} "
-                   f"{b.did('this use of it')} ({short(b.use.text)})")
-        return b.finding("removed_name", b.now.symbol, message, b.did(f"a use of it at {b.where}"),
-                         f"{verb} {b.now.symbol}{whither} ({site})")
+        message = (
+            f"{b.now.symbol} no longer exists: {theirs_label} {verb} it{whither} ({site}), but {mine_label} "
+            f"{b.did('this use of it')} ({short(b.use.text)})"
+        )
+        return b.finding(
+            "removed_name",
+            b.now.symbol,
+            message,
+            b.did(f"a use of it at {b.where}"),
+            f"{verb} {b.now.symbol}{whither} ({site})",
+        )
     owner_class = b.mine.qualname.rsplit(".", 1)[0]
     site = merge.site(merge.resolvers["merged"].class_target(b.mine.module, owner_class))
     if b.use.kind == "override":
@@ -123,8 +133,13 @@ def removal(merge: Merge, b: Brought) -> Finding:
     else:
         what, consequence = f"{short(b.use.text)} reaches {b.mine.symbol}", "this use"
     message = f"{what}, which {theirs_label} {verb}{whither} ({site}); {mine_label} {b.did(consequence)}"
-    return b.finding("removed_base_member", b.mine.symbol, message, b.did(f"{short(b.use.text)} at {b.where}"),
-                     f"{verb} {b.mine.symbol}{whither} ({site})")
+    return b.finding(
+        "removed_base_member",
+        b.mine.symbol,
+        message,
+        b.did(f"{short(b.use.text)} at {b.where}"),
+        f"{verb} {b.mine.symbol}{whither} ({site})",
+    )
 
 
 def arguments_text(call: ast.Call) -> str:
@@ -142,10 +157,17 @@ def mismatch(merge: Merge, b: Brought) -> Finding | None:
         return None
     name = b.now.symbol.rsplit(".", 1)[-1]
     site, shape = merge.site(after[1]), f"{name}{describe(after[0])}"
-    message = (f"call to {b.now.symbol}({arguments_text(call)}) {problem}: {SIDE_LABELS[b.other]} changed it to "
-               f"{shape} ({site}), {SIDE_LABELS[b.side]} {b.did('this call')} ({b.where})")
-    return b.finding("signature_mismatch", b.now.symbol, message, b.did(f"call {short(ast.unparse(call))} at {b.where}"),
-                     f"changed {b.now.symbol} to {shape} ({site})")
+    message = (
+        f"call to {b.now.symbol}({arguments_text(call)}) {problem}: {SIDE_LABELS[b.other]} changed it to "
+        f"{shape} ({site}), {SIDE_LABELS[b.side]} {b.did('this call')} ({b.where})"
+    )
+    return b.finding(
+        "signature_mismatch",
+        b.now.symbol,
+        message,
+        b.did(f"call {short(ast.unparse(call))} at {b.where}"),
+        f"changed {b.now.symbol} to {shape} ({site})",
+    )
 
 
 def call_contract(merge: Merge, b: Brought) -> Finding | None:
@@ -156,8 +178,14 @@ def call_contract(merge: Merge, b: Brought) -> Finding | None:
     relied_on = omitted_defaults(before[0], b.use.node)
     result_used = b.use.result_used and b.mine.kind == "function"
     resolver, module = merge.resolvers["merged"], after[1].module
-    change = call_contract_change(before[1].info, after[1].info, relied_on, result_used, b.use.caught,
-                                  lambda name, ancestor: resolver.descends(module, name, ancestor))
+    change = call_contract_change(
+        before[1].info,
+        after[1].info,
+        relied_on,
+        result_used,
+        b.use.caught,
+        lambda name, ancestor: resolver.descends(module, name, ancestor),
+    )
     return contract_finding(merge, b, after[1], change, "this call") if change else None
 
 
@@ -185,7 +213,14 @@ def value_prefix(resolver: Resolver, module: str, use: Use) -> Target | None:
 
 def contract_finding(merge: Merge, b: Brought, definition: Target, change: str, what: str) -> Finding:
     site = merge.site(definition)
-    message = (f"{definition.symbol} changed its {change}: {SIDE_LABELS[b.other]} changed it ({site}) while "
-               f"{SIDE_LABELS[b.side]} {b.did(what)}, written against the old contract")
-    return b.finding("contract_change", definition.symbol, message, b.did(f"{short(b.use.text)} at {b.where}"),
-                     f"changed {definition.symbol}'s {change} ({site})")
+    message = (
+        f"{definition.symbol} changed its {change}: {SIDE_LABELS[b.other]} changed it ({site}) while "
+        f"{SIDE_LABELS[b.side]} {b.did(what)}, written against the old contract"
+    )
+    return b.finding(
+        "contract_change",
+        definition.symbol,
+        message,
+        b.did(f"{short(b.use.text)} at {b.where}"),
+        f"changed {definition.symbol}'s {change} ({site})",
+    )

@@ -49,9 +49,13 @@ def dataclass_params(classes: tuple[Target, ...]) -> Params:
     positional = [name for name, (_, kw_only) in fields.items() if not kw_only]
     required = next((i for i, name in enumerate(positional) if fields[name][0]), len(positional))
     kwonly = [name for name, (_, kw_only) in fields.items() if kw_only]
-    return Params(positional=tuple(positional), required=required, kwonly=tuple(kwonly),
-                  kwonly_required=frozenset(n for n in kwonly if not fields[n][0]),
-                  defaults=tuple((name, "...") for name, (has_default, _) in fields.items() if has_default))
+    return Params(
+        positional=tuple(positional),
+        required=required,
+        kwonly=tuple(kwonly),
+        kwonly_required=frozenset(n for n in kwonly if not fields[n][0]),
+        defaults=tuple((name, "...") for name, (has_default, _) in fields.items() if has_default),
+    )
 
 
 def describe(params: Params) -> str:
@@ -82,18 +86,17 @@ def misfit(params: Params, call: ast.Call) -> str | None:
     double_star = len(names) < len(call.keywords)
     if given > len(params.positional) and not params.vararg:
         note = f" ({', '.join(params.kwonly)} keyword-only)" if params.kwonly else ""
-        return (f"passes {plural(given, 'positional argument')} but it takes "
-                f"{len(params.positional)}{note}")
+        return f"passes {plural(given, 'positional argument')} but it takes {len(params.positional)}{note}"
     for name in names:
-        if name in params.positional[:params.posonly] and not params.varkw:
+        if name in params.positional[: params.posonly] and not params.varkw:
             return f"passes positional-only argument {name} by keyword"
-        if name in params.positional[:given] and name not in params.positional[:params.posonly]:
+        if name in params.positional[:given] and name not in params.positional[: params.posonly]:
             return f"gives argument {name} twice (by position and by keyword)"
         if name not in params.positional and name not in params.kwonly and not params.varkw:
             return f"passes unknown keyword argument {name}"
     if double_star:
         return None
-    missing = [] if star else [p for p in params.positional[given:params.required] if p not in names]
+    missing = [] if star else [p for p in params.positional[given : params.required] if p not in names]
     missing += sorted(params.kwonly_required - set(names))
     if missing:
         return f"misses required argument{'s' if len(missing) > 1 else ''} {', '.join(missing)}"

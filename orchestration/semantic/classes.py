@@ -52,13 +52,20 @@ class ClassInfo:
     def attr_types(self) -> dict[str, ast.expr]:
         """What makes each attribute's value, where one thing does: a class-level annotation
         (`repo: Repo`, dataclass fields too) or a single callee in the methods (`self.repo = Repo()`)."""
-        annotated = {stmt.target.id: stmt.annotation for stmt in self.node.body if isinstance(stmt, ast.AnnAssign)
-                     and isinstance(stmt.target, ast.Name) and dotted(stmt.annotation)}
+        annotated = {
+            stmt.target.id: stmt.annotation
+            for stmt in self.node.body
+            if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and dotted(stmt.annotation)
+        }
         return {**annotated, **self._instance_walk[1]}
 
     def has_own(self, name: str, instance: bool) -> bool:
-        return (name in self.methods or name in self.attrs or name in self.nested
-                or (instance and name in self.instance_attrs))
+        return (
+            name in self.methods
+            or name in self.attrs
+            or name in self.nested
+            or (instance and name in self.instance_attrs)
+        )
 
 
 def dataclass_fields(cls: ast.ClassDef) -> tuple[tuple[str, bool, bool], ...] | None:
@@ -109,8 +116,11 @@ def instance_attributes(cls: ast.ClassDef) -> tuple[frozenset[str], dict[str, as
                 for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
                     if isinstance(target, ast.Attribute) and is_name(target.value, me):
                         makers.setdefault(target.attr, []).append(instance_origin(node))
-    typed = {name: found[0] for name, found in makers.items()
-             if found[0] is not None and len({dotted(e) if e is not None else None for e in found}) == 1}
+    typed = {
+        name: found[0]
+        for name, found in makers.items()
+        if found[0] is not None and len({dotted(e) if e is not None else None for e in found}) == 1
+    }
     return frozenset(names), typed
 
 
@@ -123,8 +133,9 @@ def instance_origin(node: ast.Assign | ast.AnnAssign) -> ast.expr | None:
     return None
 
 
-def class_info(cls: ast.ClassDef, qualname: str, classes: dict[str, ClassInfo],
-               functions: dict[str, FuncInfo]) -> ClassInfo:
+def class_info(
+    cls: ast.ClassDef, qualname: str, classes: dict[str, ClassInfo], functions: dict[str, FuncInfo]
+) -> ClassInfo:
     """Summarise a class and, recursively, the classes defined in its body."""
     methods, attrs, nested = {}, {}, {}
     for stmt in cls.body:
@@ -141,7 +152,19 @@ def class_info(cls: ast.ClassDef, qualname: str, classes: dict[str, ClassInfo],
         for name in conditional_names(stmt) if nested_statements(stmt) else ():
             attrs.setdefault(name, ValueInfo(stmt.lineno, None))
     decorators = {last_name(d) for d in cls.decorator_list}
-    open_ = bool({"__getattr__", "__getattribute__"} & methods.keys()) or any(
-        k.arg == "metaclass" for k in cls.keywords) or not decorators <= PLAIN_CLASS_DECORATORS
-    return ClassInfo(qualname=qualname, line=cls.lineno, bases=tuple(cls.bases), methods=methods, attrs=attrs,
-                     nested=nested, fields=dataclass_fields(cls), open=open_, node=cls)
+    open_ = (
+        bool({"__getattr__", "__getattribute__"} & methods.keys())
+        or any(k.arg == "metaclass" for k in cls.keywords)
+        or not decorators <= PLAIN_CLASS_DECORATORS
+    )
+    return ClassInfo(
+        qualname=qualname,
+        line=cls.lineno,
+        bases=tuple(cls.bases),
+        methods=methods,
+        attrs=attrs,
+        nested=nested,
+        fields=dataclass_fields(cls),
+        open=open_,
+        node=cls,
+    )

@@ -26,7 +26,7 @@ def extends(old: object, new: object) -> bool:
     if isinstance(old, (set, frozenset)) and isinstance(new, (set, frozenset)):
         return old <= new
     if isinstance(old, (list, tuple)) and type(old) is type(new):
-        return len(new) > len(old) and new[:len(old)] == old
+        return len(new) > len(old) and new[: len(old)] == old
     return False
 
 
@@ -70,8 +70,9 @@ def raises_change(old: FuncInfo, new: FuncInfo, caught: frozenset[str], descends
     gone, came = old.raises - new.raises, new.raises - old.raises
     lost = {e for e in gone if not any(descends(n, e) for n in came)}
     relied_on = {e for e in lost if any(descends(e, c) for c in caught)}
-    escaping = {e for e in came if not any(descends(e, o) for o in old.raises)
-                and not any(descends(e, c) for c in caught)}
+    escaping = {
+        e for e in came if not any(descends(e, o) for o in old.raises) and not any(descends(e, c) for c in caught)
+    }
     if not (relied_on or escaping):
         return None
     return f"raised exceptions from {shapes(old.raises) or 'none'} to {shapes(new.raises) or 'none'}"
@@ -88,9 +89,12 @@ def sequences_alike(before: frozenset[str], after: frozenset[str]) -> bool:
     return len(fixed) <= 1
 
 
-def call_contract_change(old: FuncInfo, new: FuncInfo, relied_on: list[str], result_used: bool,
-                         caught: frozenset[str], descends) -> str | None:
+def call_contract_change(
+    old: FuncInfo, new: FuncInfo, relied_on: list[str], result_used: bool, caught: frozenset[str], descends
+) -> str | None:
     """The first contract change that matters to this call, described."""
-    return (default_change(old, new, relied_on)
-            or (returns_change(old, new) if result_used else None)
-            or raises_change(old, new, caught, descends))
+    return (
+        default_change(old, new, relied_on)
+        or (returns_change(old, new) if result_used else None)
+        or raises_change(old, new, caught, descends)
+    )

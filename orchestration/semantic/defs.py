@@ -31,8 +31,9 @@ class Params:
         """The parameters once the instance (or class) is bound to the first one."""
         if not self.positional:
             return self
-        return replace(self, positional=self.positional[1:], posonly=max(0, self.posonly - 1),
-                       required=max(0, self.required - 1))
+        return replace(
+            self, positional=self.positional[1:], posonly=max(0, self.posonly - 1), required=max(0, self.required - 1)
+        )
 
     def default_of(self, name: str) -> str | None:
         return dict(self.defaults).get(name)
@@ -160,10 +161,16 @@ def params_of(args: ast.arguments) -> Params:
     required = len(positional) - len(args.defaults)
     defaults = [(positional[required + i], ast.unparse(d)) for i, d in enumerate(args.defaults)]
     defaults += [(a.arg, ast.unparse(d)) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
-    return Params(positional=tuple(positional), posonly=len(args.posonlyargs), required=required,
-                  vararg=args.vararg is not None, kwonly=tuple(a.arg for a in args.kwonlyargs),
-                  kwonly_required=frozenset(a.arg for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is None),
-                  varkw=args.kwarg is not None, defaults=tuple(defaults))
+    return Params(
+        positional=tuple(positional),
+        posonly=len(args.posonlyargs),
+        required=required,
+        vararg=args.vararg is not None,
+        kwonly=tuple(a.arg for a in args.kwonlyargs),
+        kwonly_required=frozenset(a.arg for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is None),
+        varkw=args.kwarg is not None,
+        defaults=tuple(defaults),
+    )
 
 
 def shape_of(value: ast.expr | None) -> str:
@@ -174,12 +181,22 @@ def shape_of(value: ast.expr | None) -> str:
         return type(value.value).__name__
     if isinstance(value, ast.Tuple):
         return "tuple" if any(isinstance(e, ast.Starred) for e in value.elts) else f"tuple[{len(value.elts)}]"
-    kinds = {ast.List: "list", ast.ListComp: "list", ast.Dict: "dict", ast.DictComp: "dict",
-             ast.Set: "set", ast.SetComp: "set", ast.JoinedStr: "str"}
+    kinds = {
+        ast.List: "list",
+        ast.ListComp: "list",
+        ast.Dict: "dict",
+        ast.DictComp: "dict",
+        ast.Set: "set",
+        ast.SetComp: "set",
+        ast.JoinedStr: "str",
+    }
     if type(value) in kinds:
         return kinds[type(value)]
-    if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id in (
-            "dict", "list", "tuple", "set", "str", "int", "float", "bool", "frozenset"):
+    if (
+        isinstance(value, ast.Call)
+        and isinstance(value.func, ast.Name)
+        and value.func.id in ("dict", "list", "tuple", "set", "str", "int", "float", "bool", "frozenset")
+    ):
         return value.func.id
     return "value"
 
@@ -197,10 +214,14 @@ def always_exits(body: list[ast.stmt]) -> bool:
         return always_exits(last.body)
     if isinstance(last, ast.Try):
         return always_exits(last.finalbody) or (
-            always_exits(last.orelse or last.body) and all(always_exits(h.body) for h in last.handlers))
+            always_exits(last.orelse or last.body) and all(always_exits(h.body) for h in last.handlers)
+        )
     if isinstance(last, ast.While):
-        return isinstance(last.test, ast.Constant) and bool(last.test.value) and not any(
-            isinstance(n, ast.Break) for n in own_nodes(last.body))
+        return (
+            isinstance(last.test, ast.Constant)
+            and bool(last.test.value)
+            and not any(isinstance(n, ast.Break) for n in own_nodes(last.body))
+        )
     return False
 
 
@@ -237,8 +258,9 @@ def flavour_of(fn: ast.FunctionDef | ast.AsyncFunctionDef, in_class: bool) -> st
 
 
 def func_info(fn: ast.FunctionDef | ast.AsyncFunctionDef, qualname: str, in_class: bool) -> FuncInfo:
-    return FuncInfo(qualname=qualname, line=fn.lineno, params=params_of(fn.args), flavour=flavour_of(fn, in_class),
-                    node=fn)
+    return FuncInfo(
+        qualname=qualname, line=fn.lineno, params=params_of(fn.args), flavour=flavour_of(fn, in_class), node=fn
+    )
 
 
 def statement_bindings(stmt: ast.stmt) -> list[tuple[str, Binding]]:
@@ -249,11 +271,18 @@ def statement_bindings(stmt: ast.stmt) -> list[tuple[str, Binding]]:
     if isinstance(stmt, ast.ClassDef):
         return [(stmt.name, Binding("class", line, stmt.name))]
     if isinstance(stmt, ast.Import):
-        return [(a.asname, Binding("import", line, a.name)) if a.asname
-                else (a.name.split(".")[0], Binding("import", line, a.name.split(".")[0])) for a in stmt.names]
+        return [
+            (a.asname, Binding("import", line, a.name))
+            if a.asname
+            else (a.name.split(".")[0], Binding("import", line, a.name.split(".")[0]))
+            for a in stmt.names
+        ]
     if isinstance(stmt, ast.ImportFrom):
-        return [(a.asname or a.name, Binding("from", line, stmt.module or "", a.name, stmt.level))
-                for a in stmt.names if a.name != "*"]
+        return [
+            (a.asname or a.name, Binding("from", line, stmt.module or "", a.name, stmt.level))
+            for a in stmt.names
+            if a.name != "*"
+        ]
     if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None:
         kind = "alias" if dotted(stmt.value) else "value"
         bindings = []

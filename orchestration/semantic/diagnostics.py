@@ -21,16 +21,26 @@ from dataclasses import dataclass
 
 SEVERITY_WORDS = r"(?:fatal error|error|warning|note|info|hint|help)"
 
-_TSC = re.compile(r"^(?P<path>[^\s(][^(]*?)\((?P<line>\d+),(?P<col>\d+)\): (?P<sev>error|warning|message) "
-                  r"(?P<code>TS\d+): (?P<msg>.*)$")
-_PYREFLY = re.compile(r"^\s*(?P<sev>ERROR|WARN|WARNING|INFO) (?P<path>\S+?):(?P<line>\d+):(?P<col>\d+)(?:-[\d:]+)?: "
-                      r"(?P<msg>.*?)(?: \[(?P<code>[\w.-]+)\])?$")
-_BRACKET_SEV = re.compile(r"^(?P<path>[^\s:][^:]*?):(?P<line>\d+):(?P<col>\d+): "
-                          rf"(?P<sev>{SEVERITY_WORDS})\[(?P<code>[\w./-]+)\]:? (?P<msg>.*)$")
-_PYRIGHT = re.compile(r"^\s*(?P<path>[^\s:][^:]*?):(?P<line>\d+):(?P<col>\d+) - (?P<sev>error|warning|information): "
-                      r"(?P<msg>.*?)(?: \((?P<code>report\w+)\))?$")
-_GENERIC = re.compile(r"^(?P<path>[^\s:][^:]*?):(?P<line>\d+)(?::(?P<col>\d+))?:\s*"
-                      rf"(?:(?P<sev>{SEVERITY_WORDS}):\s*)?(?P<msg>.*\S)\s*$")
+_TSC = re.compile(
+    r"^(?P<path>[^\s(][^(]*?)\((?P<line>\d+),(?P<col>\d+)\): (?P<sev>error|warning|message) "
+    r"(?P<code>TS\d+): (?P<msg>.*)$"
+)
+_PYREFLY = re.compile(
+    r"^\s*(?P<sev>ERROR|WARN|WARNING|INFO) (?P<path>\S+?):(?P<line>\d+):(?P<col>\d+)(?:-[\d:]+)?: "
+    r"(?P<msg>.*?)(?: \[(?P<code>[\w.-]+)\])?$"
+)
+_BRACKET_SEV = re.compile(
+    r"^(?P<path>[^\s:][^:]*?):(?P<line>\d+):(?P<col>\d+): "
+    rf"(?P<sev>{SEVERITY_WORDS})\[(?P<code>[\w./-]+)\]:? (?P<msg>.*)$"
+)
+_PYRIGHT = re.compile(
+    r"^\s*(?P<path>[^\s:][^:]*?):(?P<line>\d+):(?P<col>\d+) - (?P<sev>error|warning|information): "
+    r"(?P<msg>.*?)(?: \((?P<code>report\w+)\))?$"
+)
+_GENERIC = re.compile(
+    r"^(?P<path>[^\s:][^:]*?):(?P<line>\d+)(?::(?P<col>\d+))?:\s*"
+    rf"(?:(?P<sev>{SEVERITY_WORDS}):\s*)?(?P<msg>.*\S)\s*$"
+)
 _TRAILING_CODE = re.compile(r"\s+\[(?P<code>[\w./-]+)\]$")
 _LEADING_CODE = re.compile(r"^(?P<code>[A-Z]+\d+|E\d{4})\b:?\s*")
 _LOCATION = re.compile(r"(?:\b(?:line|lines|col|column)\s+\d+(?:-\d+)?)|(?::\d+(?::\d+)?(?=\W|$))|(?:\(\d+,\d+\))")
@@ -53,8 +63,14 @@ class Diagnostic:
         return self.path, self.rule, normalise(self.message)
 
     def to_json(self) -> dict:
-        return {"path": self.path, "line": self.line, "col": self.col, "rule": self.rule,
-                "message": self.message, "severity": self.severity}
+        return {
+            "path": self.path,
+            "line": self.line,
+            "col": self.col,
+            "rule": self.rule,
+            "message": self.message,
+            "severity": self.severity,
+        }
 
 
 def normalise(message: str) -> str:
@@ -67,7 +83,7 @@ def relative(path: str, root: str) -> str:
     path = path.replace("\\", "/").strip()
     root = root.rstrip("/") + "/"
     if path.startswith(root):
-        path = path[len(root):]
+        path = path[len(root) :]
     else:  # a temporary folder resolved through a symlink (/tmp -> /private/tmp) or similar
         marker = root.rstrip("/").rsplit("/", 1)[-1] + "/"
         if marker != "/" and f"/{marker}" in path:
@@ -95,19 +111,25 @@ def parse_line(line: str, root: str = "") -> Diagnostic | None:
     if not code:
         trailing = _TRAILING_CODE.search(message)
         if trailing:
-            code, message = trailing.group("code"), message[:trailing.start()]
+            code, message = trailing.group("code"), message[: trailing.start()]
         else:
             leading = _LEADING_CODE.match(message)
             if leading:
-                code, message = leading.group("code"), message[leading.end():]
+                code, message = leading.group("code"), message[leading.end() :]
     path = relative(fields["path"], root) if root else fields["path"].removeprefix("./")
     if path.startswith(("http:", "https:")) or " " in path.strip():
         return None
     severity = (fields.get("sev") or "error").lower().replace("warn", "warning").replace("warninging", "warning")
     if severity in ("note", "info", "information", "hint", "help", "message"):
         return None  # context for another diagnostic, not a problem of its own
-    return Diagnostic(path, int(fields["line"]), int(fields.get("col") or 0), code, message.strip(),
-                      "warning" if severity.startswith("warn") else "error")
+    return Diagnostic(
+        path,
+        int(fields["line"]),
+        int(fields.get("col") or 0),
+        code,
+        message.strip(),
+        "warning" if severity.startswith("warn") else "error",
+    )
 
 
 def parse(output: str, root: str = "") -> list[Diagnostic]:
@@ -120,8 +142,9 @@ def parse(output: str, root: str = "") -> list[Diagnostic]:
     return found
 
 
-def new_in_merge(base: list[Diagnostic], ours: list[Diagnostic], theirs: list[Diagnostic],
-                 merged: list[Diagnostic]) -> list[Diagnostic]:
+def new_in_merge(
+    base: list[Diagnostic], ours: list[Diagnostic], theirs: list[Diagnostic], merged: list[Diagnostic]
+) -> list[Diagnostic]:
     """Diagnostics of the merged tree that neither side nor the base had: for each key, the merge's
     count beyond the most any other version had (a problem both sides already show is not the
     merge's doing, and neither is a second copy when one already existed everywhere)."""

@@ -97,8 +97,14 @@ class Outcome:
 
 
 def git(repo: Path, args: list[str], env: dict[str, str] | None = None, stdin: bytes | None = None) -> str:
-    proc = subprocess.run(["git", *SAFE_CONFIG, *args], cwd=repo, env={**GIT_ENV, **(env or {})}, input=stdin,
-                          capture_output=True, check=False)
+    proc = subprocess.run(
+        ["git", *SAFE_CONFIG, *args],
+        cwd=repo,
+        env={**GIT_ENV, **(env or {})},
+        input=stdin,
+        capture_output=True,
+        check=False,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"git {' '.join(args)}: {proc.stderr.decode(errors='replace').strip()}")
     return proc.stdout.decode("utf-8", "replace")
@@ -114,8 +120,9 @@ def tree_ids(repo: Path, treeishes: dict[str, str]) -> dict[str, str]:
 def tree_listing(repo: Path, tree: str) -> tuple[tuple[str, str, str], ...]:
     """(path, blob id, mode) of every file in a tree (a tree id names its content: safe to keep).
     A path that is not UTF-8 keeps its bytes as surrogates, so that it can be handed back to git."""
-    proc = subprocess.run(["git", *SAFE_CONFIG, "ls-tree", "-r", "-z", tree], cwd=repo, env=GIT_ENV,
-                          capture_output=True, check=False)
+    proc = subprocess.run(
+        ["git", *SAFE_CONFIG, "ls-tree", "-r", "-z", tree], cwd=repo, env=GIT_ENV, capture_output=True, check=False
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"git ls-tree {tree}: {proc.stderr.decode(errors='replace').strip()}")
     found = []
@@ -137,8 +144,12 @@ def materialise(repo: Path, treeish: str, folder: Path, only: list[str] | None =
         if only is None:
             git(repo, ["checkout-index", "-a", "-f", f"--prefix={folder}/"], env=env)
         elif only:
-            git(repo, ["checkout-index", "-f", "-z", "--stdin", f"--prefix={folder}/"], env=env,
-                stdin="\0".join(only).encode("utf-8", "surrogateescape") + b"\0")
+            git(
+                repo,
+                ["checkout-index", "-f", "-z", "--stdin", f"--prefix={folder}/"],
+                env=env,
+                stdin="\0".join(only).encode("utf-8", "surrogateescape") + b"\0",
+            )
     finally:
         index.unlink(missing_ok=True)
 
@@ -148,8 +159,15 @@ def local_runner(analyser: Analyser, folder: Path) -> Run:
     env = {**os.environ, **dict(analyser.env)}
     started = time.monotonic()
     try:
-        proc = subprocess.Popen(["/bin/sh", "-c", analyser.command], cwd=folder, env=env, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            ["/bin/sh", "-c", analyser.command],
+            cwd=folder,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     except OSError as exc:
         return Run(127, str(exc), 0.0)
     try:
@@ -168,8 +186,7 @@ class Cache:
 
     def __init__(self, size: int = 256) -> None:
         self.size = size
-        self._items: OrderedDict[tuple[str, str], tuple[frozenset[str] | None, list[Diagnostic], Run]] = \
-            OrderedDict()
+        self._items: OrderedDict[tuple[str, str], tuple[frozenset[str] | None, list[Diagnostic], Run]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, key: tuple[str, str], files: tuple[str, ...] | None = None) -> tuple[list[Diagnostic], Run] | None:
@@ -221,9 +238,16 @@ def changed_files(repo: Path, old: str, new: str) -> list[str]:
     return [p for p in out.split("\0") if p]
 
 
-def differential(repo: Path, analyser: Analyser, treeishes: dict[str, str], runner: Runner = local_runner,
-                 cache: Cache | None = CACHE, work: Path | None = None, only: frozenset[str] | None = None,
-                 on_ready: Callable[[], None] | None = None) -> Outcome:
+def differential(
+    repo: Path,
+    analyser: Analyser,
+    treeishes: dict[str, str],
+    runner: Runner = local_runner,
+    cache: Cache | None = CACHE,
+    work: Path | None = None,
+    only: frozenset[str] | None = None,
+    on_ready: Callable[[], None] | None = None,
+) -> Outcome:
     """Run `analyser` on the four versions (`treeishes`: base, ours, theirs, merged -> commit or tree)
     and return what only the merge has, as findings of `analyser.kind`. `only`: the files that can
     hold something new (semantic/affected.py), checked instead of each whole tree when the
@@ -237,14 +261,23 @@ def differential(repo: Path, analyser: Analyser, treeishes: dict[str, str], runn
             told.append(True)
             if on_ready is not None:
                 on_ready()
+
     try:
         return _differential(repo, analyser, treeishes, runner, cache, work, only, ready)
     finally:
         ready()
 
 
-def _differential(repo: Path, analyser: Analyser, treeishes: dict[str, str], runner: Runner, cache: Cache | None,
-                  work: Path | None, only: frozenset[str] | None, ready: Callable[[], None]) -> Outcome:
+def _differential(
+    repo: Path,
+    analyser: Analyser,
+    treeishes: dict[str, str],
+    runner: Runner,
+    cache: Cache | None,
+    work: Path | None,
+    only: frozenset[str] | None,
+    ready: Callable[[], None],
+) -> Outcome:
     started = time.monotonic()
     outcome = Outcome(analyser.name)
     missing = tool_missing(analyser)
@@ -261,6 +294,7 @@ def _differential(repo: Path, analyser: Analyser, treeishes: dict[str, str], run
     results: dict[str, tuple[list[Diagnostic], Run]] = {}
     ran: list[str] = []
     with tempfile.TemporaryDirectory(prefix="bosun-diff-", dir=work) as tmp:
+
         def prepare(version: str) -> Path:
             folder = Path(tmp) / version
             if not folder.exists():
@@ -276,8 +310,7 @@ def _differential(repo: Path, analyser: Analyser, treeishes: dict[str, str], run
             return folder
 
         def read(folder: Path, run: Run) -> tuple[list[Diagnostic], Run]:
-            found = [d for d in parse(run.output, str(folder))
-                     if d.severity == "error" or not analyser.only_errors]
+            found = [d for d in parse(run.output, str(folder)) if d.severity == "error" or not analyser.only_errors]
             return found, run
 
         def one(version: str) -> tuple[list[Diagnostic], Run]:
@@ -365,8 +398,11 @@ def _differential(repo: Path, analyser: Analyser, treeishes: dict[str, str], run
         # it fails and says nothing we can read (a crash, a broken setup, an unknown format): a
         # visible verdict that blocks nothing, never a silent pass
         where = "on the merge only" if all(results[v][1].exit_code == 0 for v in ("ours", "theirs")) else ""
-        outcome.failed = " ".join(f"failed {where} (exit {merged_run.exit_code}) with no diagnostic read: ".split()) + \
-            " " + " ".join(merged_run.output.strip()[-300:].split())
+        outcome.failed = (
+            " ".join(f"failed {where} (exit {merged_run.exit_code}) with no diagnostic read: ".split())
+            + " "
+            + " ".join(merged_run.output.strip()[-300:].split())
+        )
     if outcome.new:
         ours = changed_files(repo, trees["base"], trees["ours"])
         theirs = changed_files(repo, trees["base"], trees["theirs"])
@@ -390,8 +426,9 @@ def narrowed_files(repo: Path, trees: dict[str, str], only: frozenset[str]) -> d
     for version in VERSIONS:
         present = {path for path, _ in read_files(repo, trees[version], (".py",))}
         files[version] = tuple(sorted(only & present))
-        if version == "merged" and (len(files[version]) >= NARROW_SHARE * len(present)
-                                    or not fits_one_argument(files[version])):
+        if version == "merged" and (
+            len(files[version]) >= NARROW_SHARE * len(present) or not fits_one_argument(files[version])
+        ):
             return None
     return files
 
@@ -438,7 +475,15 @@ def finding_of(analyser: Analyser, diagnostic: Diagnostic, ours: list[str], thei
     rule = diagnostic.rule or analyser.program
     our_part = describe("the integration branch", related(diagnostic, ours), len(ours))
     their_part = describe("the unit's branch", related(diagnostic, theirs), len(theirs))
-    message = (f"{analyser.name}: {rule}: {diagnostic.message} (new in the merge, in neither side: "
-               f"{our_part}; {their_part})")
-    return Finding(analyser.kind, diagnostic.path, max(diagnostic.line, 1), rule, " ".join(message.split()),
-                   our_part.removeprefix("the integration branch "), their_part.removeprefix("the unit's branch "))
+    message = (
+        f"{analyser.name}: {rule}: {diagnostic.message} (new in the merge, in neither side: {our_part}; {their_part})"
+    )
+    return Finding(
+        analyser.kind,
+        diagnostic.path,
+        max(diagnostic.line, 1),
+        rule,
+        " ".join(message.split()),
+        our_part.removeprefix("the integration branch "),
+        their_part.removeprefix("the unit's branch "),
+    )

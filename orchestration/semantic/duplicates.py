@@ -23,8 +23,23 @@ from bosun.orchestration.semantic.uses import MODULE_SCOPE
 # Decorators that define one name several times on purpose.
 REDEFINING_DECORATORS = {"overload", "setter", "getter", "deleter", "register"}
 # Callee names that file something under a key (besides anything containing "register").
-REGISTERING_NAMES = {"route", "get", "post", "put", "patch", "delete", "command", "handler", "handles", "hook",
-                     "plugin", "endpoint", "subscribe", "listen", "listens_for"}
+REGISTERING_NAMES = {
+    "route",
+    "get",
+    "post",
+    "put",
+    "patch",
+    "delete",
+    "command",
+    "handler",
+    "handles",
+    "hook",
+    "plugin",
+    "endpoint",
+    "subscribe",
+    "listen",
+    "listens_for",
+}
 
 
 @dataclass(frozen=True)
@@ -45,22 +60,28 @@ class Entry:
 def duplicate_findings(merge: Merge) -> list[Finding]:
     both = sorted(merge.changed["ours"] & merge.changed["theirs"])
     either = sorted(merge.changed["ours"] | merge.changed["theirs"])
-    return (merged_duplicates(merge, both, definition_entries, "duplicate_definition", "is defined twice")
-            + merged_duplicates(merge, either, registry_entries, "duplicate_key", "is given twice"))
+    return merged_duplicates(
+        merge, both, definition_entries, "duplicate_definition", "is defined twice"
+    ) + merged_duplicates(merge, either, registry_entries, "duplicate_key", "is given twice")
 
 
 def merged_duplicates(merge: Merge, paths: list[str], entries_of, kind: str, verb: str) -> list[Finding]:
     """Groups the merged tree holds more copies of than either side, the copies not all alike.
     The sides' trees are read only when the merged tree has a candidate."""
     merged = grouped(entries_of(merge, "merged", path) for path in paths)
-    candidates = {group: copies for group, copies in merged.items()
-                  if len(copies) > 1 and len({c.meaning for c in copies}) > 1}
+    candidates = {
+        group: copies for group, copies in merged.items() if len(copies) > 1 and len({c.meaning for c in copies}) > 1
+    }
     if not candidates:
         return []
-    groups = {version: grouped(entries_of(merge, version, path) for path in paths)
-              for version in ("base", "ours", "theirs")}
-    return [duplicate_finding(kind, verb, copies, groups, group) for group, copies in candidates.items()
-            if len(copies) > max(len(groups["ours"].get(group, ())), len(groups["theirs"].get(group, ())))]
+    groups = {
+        version: grouped(entries_of(merge, version, path) for path in paths) for version in ("base", "ours", "theirs")
+    }
+    return [
+        duplicate_finding(kind, verb, copies, groups, group)
+        for group, copies in candidates.items()
+        if len(copies) > max(len(groups["ours"].get(group, ())), len(groups["theirs"].get(group, ())))
+    ]
 
 
 def grouped(entry_lists: Iterator[list[Entry]]) -> dict[str, list[Entry]]:
@@ -75,12 +96,16 @@ def duplicate_finding(kind: str, verb: str, copies: list[Entry], groups: dict, g
     """Reported at the later copy, the one that silently wins, naming who brought which."""
     copies = sorted(copies, key=lambda c: (c.path, c.line))
     place = lambda c: f"{c.path}:{c.line}"
-    origin = {side: next((place(c) for c in copies if brought_by(c, side, groups, group)), None)
-              for side in ("ours", "theirs")}
+    origin = {
+        side: next((place(c) for c in copies if brought_by(c, side, groups, group)), None)
+        for side in ("ours", "theirs")
+    }
     said = {side: f"added the one at {origin[side]}" if origin[side] else "added one" for side in origin}
     latest = copies[-1]
-    message = (f"{group} {verb} ({', '.join(map(place, copies))}); the later one silently wins: "
-               f"{SIDE_LABELS['ours']} {said['ours']}, {SIDE_LABELS['theirs']} {said['theirs']}")
+    message = (
+        f"{group} {verb} ({', '.join(map(place, copies))}); the later one silently wins: "
+        f"{SIDE_LABELS['ours']} {said['ours']}, {SIDE_LABELS['theirs']} {said['theirs']}"
+    )
     return Finding(kind, latest.path, latest.line, group, message, ours=said["ours"], theirs=said["theirs"])
 
 
@@ -127,14 +152,22 @@ def registry_entries(merge: Merge, version: str, path: str) -> list[Entry]:
     if parsed is None or module is None:
         return []
     resolver, sites = merge.resolvers[version], parsed.sites
-    entries = [Entry(f"{module}.{label}[{text}]", path, key.lineno, value)
-               for label, literal in sites.dicts for key, value in zip(literal.keys, literal.values)
-               if (text := key_text(key)) is not None]
-    entries += [Entry(f"{canonical(resolver, module, target.value)}[{text}]", path, target.lineno, value)
-                for target, value in sites.subscripts if dotted(target.value) and (text := key_text(target.slice))]
-    entries += [Entry(f"{canonical(resolver, module, call.func)}({key})", path, call.lineno, said)
-                for call, said in sites.registrations
-                if registers(call.func) and dotted(call.func) and (key := registration_key(call))]
+    entries = [
+        Entry(f"{module}.{label}[{text}]", path, key.lineno, value)
+        for label, literal in sites.dicts
+        for key, value in zip(literal.keys, literal.values)
+        if (text := key_text(key)) is not None
+    ]
+    entries += [
+        Entry(f"{canonical(resolver, module, target.value)}[{text}]", path, target.lineno, value)
+        for target, value in sites.subscripts
+        if dotted(target.value) and (text := key_text(target.slice))
+    ]
+    entries += [
+        Entry(f"{canonical(resolver, module, call.func)}({key})", path, call.lineno, said)
+        for call, said in sites.registrations
+        if registers(call.func) and dotted(call.func) and (key := registration_key(call))
+    ]
     return entries
 
 

@@ -5,8 +5,14 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-KINDS = ("duplicate_definition", "duplicate_key", "signature_mismatch", "removed_name",
-         "removed_base_member", "contract_change")
+KINDS = (
+    "duplicate_definition",
+    "duplicate_key",
+    "signature_mismatch",
+    "removed_name",
+    "removed_base_member",
+    "contract_change",
+)
 DEFAULT_SEVERITY = {kind: "warn" if kind == "contract_change" else "block" for kind in KINDS}
 # Found by running real tools on the four versions (differential.py) and by parsing the merge:
 # a Python file that no longer parses, a type checker's new error, any analyser's new diagnostic.

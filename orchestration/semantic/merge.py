@@ -23,8 +23,9 @@ def use_counts(parsed: Parsed | None) -> Counter:
 class Merge:
     """One merge as the checks see it."""
 
-    def __init__(self, base: Mapping[str, str], ours: Mapping[str, str], theirs: Mapping[str, str],
-                 merged: Mapping[str, str]) -> None:
+    def __init__(
+        self, base: Mapping[str, str], ours: Mapping[str, str], theirs: Mapping[str, str], merged: Mapping[str, str]
+    ) -> None:
         cache = SHARED
         files = dict(zip(VERSIONS, (base, ours, theirs, merged)))
         roots = {name.split(".")[0] for tree in files.values() for path in tree if (name := module_name(path))}

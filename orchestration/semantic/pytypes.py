@@ -20,16 +20,26 @@ from bosun.orchestration.semantic.differential import Analyser
 
 CHECKERS = {
     "pyrefly": "{exe} check --preset default --infer-return-types checked --check-unannotated-defs "
-               "--output-format min-text --summary=none {site} --search-path . {src}.",
+    "--output-format min-text --summary=none {site} --search-path . {src}.",
     "ty": "{exe} check --output-format concise --no-progress --exit-zero {src}.",
     "mypy": "{exe} --no-error-summary --show-column-numbers --show-error-codes --no-color-output "
-            "--check-untyped-defs --follow-imports=silent --cache-dir=.mypy_cache --explicit-package-bases .",
+    "--check-untyped-defs --follow-imports=silent --cache-dir=.mypy_cache --explicit-package-bases .",
     "basedpyright": "{exe} .",
 }
 DEFAULT = "pyrefly"
 # What a Python type checker reads in a project: only these are written into each tree it checks.
-PYTHON_FILES = (".py", ".pyi", "py.typed", "pyproject.toml", "pyrefly.toml", "mypy.ini", "setup.cfg",
-                "pyrightconfig.json", ".gitignore", ".ignore")  # pyrefly skips what these ignore
+PYTHON_FILES = (
+    ".py",
+    ".pyi",
+    "py.typed",
+    "pyproject.toml",
+    "pyrefly.toml",
+    "mypy.ini",
+    "setup.cfg",
+    "pyrightconfig.json",
+    ".gitignore",
+    ".ignore",
+)  # pyrefly skips what these ignore
 
 
 def find_program(name: str) -> str | None:
@@ -60,8 +70,9 @@ def python_checker(name: str | None = None, src_layout: bool = False) -> Analyse
     src = {"pyrefly": "--search-path src ", "ty": "--extra-search-path src "}.get(name, "") if src_layout else ""
     command = CHECKERS[name].format(exe=exe, src=src, site=site_packages())
     env = (("MYPYPATH", "src"),) if name == "mypy" and src_layout else ()
-    return Analyser(name=name, command=command, kind="type_error", timeout=180.0, env=env, narrows=True,
-                    needs=PYTHON_FILES)
+    return Analyser(
+        name=name, command=command, kind="type_error", timeout=180.0, env=env, narrows=True, needs=PYTHON_FILES
+    )
 
 
 GUARDS = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
@@ -71,6 +82,7 @@ def guarded_import_lines(source: str) -> set[int]:
     """Lines of imports inside `try:` blocks that catch ImportError (an optional dependency or an
     optional fast path with a fallback): a type checker's "cannot import" there is by design."""
     import ast
+
     try:
         tree = ast.parse(source.removeprefix("\ufeff"))
     except (SyntaxError, ValueError, RecursionError, MemoryError):

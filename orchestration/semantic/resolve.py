@@ -65,7 +65,7 @@ def absolute_module(module: str, is_package: bool, level: int, name: str) -> str
     parts = module.split(".") if is_package else module.split(".")[:-1]
     if level - 1 > len(parts):
         return None
-    parts = parts[:len(parts) - (level - 1)]
+    parts = parts[: len(parts) - (level - 1)]
     return ".".join(p for p in (*parts, name) if p) or None
 
 
@@ -215,8 +215,9 @@ class Resolver:
             return Target("external", member=name)
         parts = name.split(".")
         first_absent = next(i for i in range(1, len(parts) + 1) if not self.tree.exists(".".join(parts[:i])))
-        return Target("missing", ".".join(parts[:first_absent - 1]), member=parts[first_absent - 1],
-                      at_import=at_import)
+        return Target(
+            "missing", ".".join(parts[: first_absent - 1]), member=parts[first_absent - 1], at_import=at_import
+        )
 
     def from_target(self, module: str, level: int, source: str, name: str, depth: int) -> Target:
         origin = absolute_module(module, self.tree.is_package(module), level, source)

@@ -43,9 +43,14 @@ def resolves(tree: Tree, path: str) -> bool | None:
 
 
 def dotted_strings(tree: ast.AST) -> list[tuple[int, str]]:
-    return [(node.lineno, node.value) for node in ast.walk(tree)
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value) < 200
-            and DOTTED.match(node.value)]
+    return [
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and len(node.value) < 200
+        and DOTTED.match(node.value)
+    ]
 
 
 def string_findings(merge: Merge) -> list[Finding]:
@@ -64,11 +69,17 @@ def string_findings(merge: Merge) -> list[Finding]:
                 if written is None or text not in {s for _, s in dotted_strings(written.tree)}:
                     continue
                 if resolves(merge.trees[side], text) and resolves(merge.trees[other], text) is False:
-                    findings.append(Finding(
-                        "removed_name", path, line, text,
-                        f"the string \"{text}\" names a module or object the {label(other)} moved, renamed "
-                        f"or removed, while the {label(side)} refers to it by that path",
-                        **by_side(side, "names it in a string", "moved, renamed or removed it")))
+                    findings.append(
+                        Finding(
+                            "removed_name",
+                            path,
+                            line,
+                            text,
+                            f'the string "{text}" names a module or object the {label(other)} moved, renamed '
+                            f"or removed, while the {label(side)} refers to it by that path",
+                            **by_side(side, "names it in a string", "moved, renamed or removed it"),
+                        )
+                    )
                     break
     return findings
 

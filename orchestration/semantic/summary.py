@@ -41,7 +41,7 @@ class ModuleSummary:
     def text_of(self, node: ast.stmt) -> str:
         """A definition's source, decorators included: equal texts define equal things."""
         first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))])
-        return "\n".join(self.lines[first - 1:node.end_lineno])
+        return "\n".join(self.lines[first - 1 : node.end_lineno])
 
 
 def scope_bindings(body: list[ast.stmt]) -> dict[str, Binding]:
@@ -75,11 +75,21 @@ def summarize(tree: ast.Module, source: str) -> ModuleSummary:
     bindings = scope_bindings(tree.body)
     for name in global_names(tree, source) - bindings.keys():
         bindings[name] = Binding("unknown", 1)
-    stars = tuple((s.level, s.module or "") for s in tree.body
-                  if isinstance(s, ast.ImportFrom) and any(a.name == "*" for a in s.names))
+    stars = tuple(
+        (s.level, s.module or "")
+        for s in tree.body
+        if isinstance(s, ast.ImportFrom) and any(a.name == "*" for a in s.names)
+    )
     answers = getattr_answers(functions["__getattr__"].node) if "__getattr__" in functions else frozenset()
-    return ModuleSummary(bindings=bindings, functions=functions, classes=classes, star_imports=stars,
-                         open=answers is None, dynamic=answers or frozenset(), lines=LINE_END.split(source))
+    return ModuleSummary(
+        bindings=bindings,
+        functions=functions,
+        classes=classes,
+        star_imports=stars,
+        open=answers is None,
+        dynamic=answers or frozenset(),
+        lines=LINE_END.split(source),
+    )
 
 
 def getattr_answers(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str] | None:

@@ -25,8 +25,9 @@ def syntax_error(text: str) -> tuple[int, str] | None:
     return None
 
 
-def syntax_findings(base: Mapping[str, str], ours: Mapping[str, str], theirs: Mapping[str, str],
-                    merged: Mapping[str, str]) -> list[Finding]:
+def syntax_findings(
+    base: Mapping[str, str], ours: Mapping[str, str], theirs: Mapping[str, str], merged: Mapping[str, str]
+) -> list[Finding]:
     findings = []
     for path in sorted(merged):
         text = merged[path]
@@ -38,10 +39,16 @@ def syntax_findings(base: Mapping[str, str], ours: Mapping[str, str], theirs: Ma
         if any(side.get(path) is not None and syntax_error(side[path]) is not None for side in (ours, theirs)):
             continue  # a side already did not parse: the merge inherited it
         line, reason = error
-        findings.append(Finding(
-            "syntax_error", path, line, path,
-            f"{path} does not parse after the merge ({reason}, line {line}), although it parses on both sides: "
-            "git joined edits from each side into invalid Python",
-            "changed it" if ours.get(path) != base.get(path) else "left it as it was",
-            "changed it" if theirs.get(path) != base.get(path) else "left it as it was"))
+        findings.append(
+            Finding(
+                "syntax_error",
+                path,
+                line,
+                path,
+                f"{path} does not parse after the merge ({reason}, line {line}), although it parses on both sides: "
+                "git joined edits from each side into invalid Python",
+                "changed it" if ours.get(path) != base.get(path) else "left it as it was",
+                "changed it" if theirs.get(path) != base.get(path) else "left it as it was",
+            )
+        )
     return findings

@@ -32,16 +32,30 @@ READS = {
     "go": (".go", "go.mod", "go.sum", "go.work", ".s", ".c", ".h"),
     "rust": (".rs", "Cargo.toml", "Cargo.lock", "build.rs"),
 }
-GO_ENV = (("GOPROXY", "off"), ("GOFLAGS", "-mod=readonly -trimpath"), ("GOTOOLCHAIN", "local"), ("CGO_ENABLED", "0"),
-          ("GOWORK", "off"))
+GO_ENV = (
+    ("GOPROXY", "off"),
+    ("GOFLAGS", "-mod=readonly -trimpath"),
+    ("GOTOOLCHAIN", "local"),
+    ("CGO_ENABLED", "0"),
+    ("GOWORK", "off"),
+)
 
 
 def language_of(command: str) -> str:
     word = command.split()[0] if command.split() else ""
     name = Path(word).name
-    return {"tsc": "typescript", "eslint": "typescript", "go": "go", "cargo": "rust", "mypy": "python",
-            "pyrefly": "python", "ty": "python", "pyright": "python", "basedpyright": "python",
-            "ruff": "python"}.get(name, "other")
+    return {
+        "tsc": "typescript",
+        "eslint": "typescript",
+        "go": "go",
+        "cargo": "rust",
+        "mypy": "python",
+        "pyrefly": "python",
+        "ty": "python",
+        "pyright": "python",
+        "basedpyright": "python",
+        "ruff": "python",
+    }.get(name, "other")
 
 
 def command_analyser(command: str, timeout: float = 300.0) -> Analyser:
@@ -55,8 +69,15 @@ def command_analyser(command: str, timeout: float = 300.0) -> Analyser:
             command += " --pretty false"
     if name == "go":
         env = GO_ENV
-    return Analyser(name=command, command=command, kind="new_diagnostic", timeout=timeout, env=env, link=link,
-                    reads=READS.get(language_of(command), ()))
+    return Analyser(
+        name=command,
+        command=command,
+        kind="new_diagnostic",
+        timeout=timeout,
+        env=env,
+        link=link,
+        reads=READS.get(language_of(command), ()),
+    )
 
 
 def tsc_program(repo: Path) -> str:
@@ -66,16 +87,20 @@ def tsc_program(repo: Path) -> str:
     return shutil.which("tsc") or "tsc"
 
 
-def default_analysers(paths: Iterable[str], repo: Path, severity: dict[str, str], sandboxed: bool,
-                      given: Iterable[str] = ()) -> tuple[list[Analyser], list[str]]:
+def default_analysers(
+    paths: Iterable[str], repo: Path, severity: dict[str, str], sandboxed: bool, given: Iterable[str] = ()
+) -> tuple[list[Analyser], list[str]]:
     """The default analysers for a tree holding `paths`, and the reasons a default was left out.
     `given`: the plan's own differential commands (a default for the same tool is then left out)."""
     paths = set(paths)
     tools_given = {Path(c.split()[0]).name for c in given if c.split()}
     analysers: list[Analyser] = []
     notes: list[str] = []
-    if severity.get("type_error", "block") != "off" and any(p.endswith(".py") for p in paths) \
-            and not tools_given & {"mypy", "pyrefly", "ty", "pyright", "basedpyright"}:
+    if (
+        severity.get("type_error", "block") != "off"
+        and any(p.endswith(".py") for p in paths)
+        and not tools_given & {"mypy", "pyrefly", "ty", "pyright", "basedpyright"}
+    ):
         checker = python_checker(src_layout=any(p.startswith("src/") for p in paths))
         if checker is not None:
             analysers.append(replace(checker, reads=READS["python"]))
@@ -85,18 +110,40 @@ def default_analysers(paths: Iterable[str], repo: Path, severity: dict[str, str]
         tsc = tsc_program(repo)
         batch = batch_command(tsc)  # one node process for all trees, sharing the parsed library
         command = batch or f"{tsc} --noEmit --pretty false --skipLibCheck -p ."
-        analysers.append(Analyser(name="tsc --noEmit", command=command,
-                                  link=("node_modules",), timeout=300.0, reads=READS["typescript"], batch=bool(batch)))
+        analysers.append(
+            Analyser(
+                name="tsc --noEmit",
+                command=command,
+                link=("node_modules",),
+                timeout=300.0,
+                reads=READS["typescript"],
+                batch=bool(batch),
+            )
+        )
     if "go.mod" in paths and "go" not in tools_given:
         cache = Path(tempfile.gettempdir()) / "bosun-go-cache"
-        analysers.append(Analyser(name="go vet ./...", command="go vet ./...",
-                                  env=(*GO_ENV, ("GOCACHE", os.environ.get("GOCACHE") or str(cache))), timeout=300.0,
-                                  reads=READS["go"]))
+        analysers.append(
+            Analyser(
+                name="go vet ./...",
+                command="go vet ./...",
+                env=(*GO_ENV, ("GOCACHE", os.environ.get("GOCACHE") or str(cache))),
+                timeout=300.0,
+                reads=READS["go"],
+            )
+        )
     if "Cargo.toml" in paths and "cargo" not in tools_given:
         if sandboxed:
-            analysers.append(Analyser(name="cargo check", command="cargo check --message-format short --offline -q",
-                                      timeout=600.0, reads=READS["rust"]))
+            analysers.append(
+                Analyser(
+                    name="cargo check",
+                    command="cargo check --message-format short --offline -q",
+                    timeout=600.0,
+                    reads=READS["rust"],
+                )
+            )
         else:
-            notes.append("cargo check not run by default without the gate's sandbox (build scripts are project "
-                         "code); add it to checks with differential = true")
+            notes.append(
+                "cargo check not run by default without the gate's sandbox (build scripts are project "
+                "code); add it to checks with differential = true"
+            )
     return analysers, notes

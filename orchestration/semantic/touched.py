@@ -46,9 +46,14 @@ def class_changes(old: ClassInfo, new: ClassInfo) -> set[str] | None:
         return None
     names = set(old.instance_attrs ^ new.instance_attrs) | (old.methods.keys() ^ new.methods.keys())
     names |= {n for n in old.nested.keys() | new.nested.keys() if old.nested.get(n) != new.nested.get(n)}
-    names |= {n for n in old.attrs.keys() | new.attrs.keys() if value_dump(old.attrs.get(n)) != value_dump(new.attrs.get(n))}
-    names |= {n for n in old.attr_types.keys() | new.attr_types.keys()
-              if dotted_or_none(old.attr_types.get(n)) != dotted_or_none(new.attr_types.get(n))}
+    names |= {
+        n for n in old.attrs.keys() | new.attrs.keys() if value_dump(old.attrs.get(n)) != value_dump(new.attrs.get(n))
+    }
+    names |= {
+        n
+        for n in old.attr_types.keys() | new.attr_types.keys()
+        if dotted_or_none(old.attr_types.get(n)) != dotted_or_none(new.attr_types.get(n))
+    }
     if old.fields != new.fields:
         names |= {old.qualname.rsplit(".", 1)[-1]} | {f[0] for f in set(old.fields or ()) ^ set(new.fields or ())}
     return names
@@ -67,8 +72,11 @@ def summary_changes(old: ModuleSummary, new: ModuleSummary) -> set[str] | None:
     if old.star_imports != new.star_imports or old.open != new.open:
         return None
     names = set(old.dynamic ^ new.dynamic)
-    names |= {n for n in old.bindings.keys() | new.bindings.keys()
-              if binding_key(old.bindings.get(n)) != binding_key(new.bindings.get(n))}
+    names |= {
+        n
+        for n in old.bindings.keys() | new.bindings.keys()
+        if binding_key(old.bindings.get(n)) != binding_key(new.bindings.get(n))
+    }
     for qualname in old.functions.keys() | new.functions.keys():
         before, after = old.functions.get(qualname), new.functions.get(qualname)
         if before and after and old.text_of(before.node) == new.text_of(after.node):

@@ -266,7 +266,7 @@ def split(output: str, folders: list[str], exit_code: int | None) -> dict[str, t
     lines: list[str] = []
     for line in output.splitlines():
         if line.startswith(MARK + " "):
-            folder, _, code = line[len(MARK) + 1:].rpartition(" ")
+            folder, _, code = line[len(MARK) + 1 :].rpartition(" ")
             results[folder] = (int(code) if code.isdigit() else 1, "\n".join(lines))
             lines = []
         else:

@@ -86,21 +86,36 @@ class ScopeBuilder:
     def build(self) -> Scope:
         """Only names bound once keep a known class or import: a rebinding could be anything."""
         once = {name for name, count in self.counts.items() if count == 1}
-        return Scope(qualname=self.qualname, kind=self.kind, parent=self.parent,
-                     locals=frozenset(self.counts.keys() - self.declared), globals=frozenset(self.declared),
-                     instances={n: e for n, e in self.origins.items() if n in once},
-                     imports={n: b for n, b in self.imports.items() if n in once},
-                     self_name=self.self_name, cls_name=self.cls_name, owner_class=self.owner_class)
+        return Scope(
+            qualname=self.qualname,
+            kind=self.kind,
+            parent=self.parent,
+            locals=frozenset(self.counts.keys() - self.declared),
+            globals=frozenset(self.declared),
+            instances={n: e for n, e in self.origins.items() if n in once},
+            imports={n: b for n, b in self.imports.items() if n in once},
+            self_name=self.self_name,
+            cls_name=self.cls_name,
+            owner_class=self.owner_class,
+        )
 
 
 def function_builder(fn: ast.FunctionDef | ast.AsyncFunctionDef, qualname: str, parent: ScopeBuilder) -> ScopeBuilder:
     args = fn.args
-    builder = ScopeBuilder(qualname, "function", parent.qualname,
-                           owner_class=parent.qualname if parent.kind == "class" else parent.owner_class)
-    builder.counts.update(a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg)
-                          if a)
-    builder.origins.update((a.arg, a.annotation) for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)
-                           if a.annotation is not None and dotted(a.annotation))
+    builder = ScopeBuilder(
+        qualname,
+        "function",
+        parent.qualname,
+        owner_class=parent.qualname if parent.kind == "class" else parent.owner_class,
+    )
+    builder.counts.update(
+        a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg) if a
+    )
+    builder.origins.update(
+        (a.arg, a.annotation)
+        for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)
+        if a.annotation is not None and dotted(a.annotation)
+    )
     if parent.kind == "class" and (args.posonlyargs or args.args):
         first, flavour = (args.posonlyargs or args.args)[0].arg, flavour_of(fn, True)
         builder.self_name = first if flavour in ("method", "property") else None
@@ -137,8 +152,12 @@ class UseCollector(ast.NodeVisitor):
         """The node's source text (positions are UTF-8 byte offsets), far cheaper than unparsing it."""
         first, last = node.lineno - 1, node.end_lineno - 1
         if first == last:
-            return self.lines[first][node.col_offset:node.end_col_offset].decode("utf-8", "replace")
-        parts = [self.lines[first][node.col_offset:], *self.lines[first + 1:last], self.lines[last][:node.end_col_offset]]
+            return self.lines[first][node.col_offset : node.end_col_offset].decode("utf-8", "replace")
+        parts = [
+            self.lines[first][node.col_offset :],
+            *self.lines[first + 1 : last],
+            self.lines[last][: node.end_col_offset],
+        ]
         return "\n".join(p.decode("utf-8", "replace") for p in parts)
 
     def add(self, kind: str, text: str, node: ast.AST, result_used: bool = True) -> None:
@@ -151,7 +170,9 @@ class UseCollector(ast.NodeVisitor):
         self.enter(ScopeBuilder(MODULE_SCOPE, "module", None), node.body)
 
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
-        self.definition_head(node, (*node.decorator_list, *node.args.defaults, *(d for d in node.args.kw_defaults if d)))
+        self.definition_head(
+            node, (*node.decorator_list, *node.args.defaults, *(d for d in node.args.kw_defaults if d))
+        )
         if self.here.kind == "class" and not node.name.startswith("__"):
             self.add("override", node.name, node)
         self.enter(function_builder(node, self.child_name(node.name), self.here), node.body)
@@ -160,7 +181,9 @@ class UseCollector(ast.NodeVisitor):
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         self.definition_head(node, (*node.decorator_list, *node.bases, *(k.value for k in node.keywords)))
-        builder = ScopeBuilder(self.child_name(node.name), "class", self.here.qualname, owner_class=self.here.owner_class)
+        builder = ScopeBuilder(
+            self.child_name(node.name), "class", self.here.qualname, owner_class=self.here.owner_class
+        )
         self.enter(builder, node.body)
 
     def definition_head(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, heads: tuple) -> None:
@@ -316,8 +339,13 @@ def expected_exceptions(items: list[ast.withitem]) -> frozenset[str]:
 
 def super_member(node: ast.expr) -> str | None:
     """`super().m` (the zero-argument form), else None."""
-    if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Call)
-            and isinstance(node.value.func, ast.Name) and node.value.func.id == "super" and not node.value.args):
+    if (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Call)
+        and isinstance(node.value.func, ast.Name)
+        and node.value.func.id == "super"
+        and not node.value.args
+    ):
         return f"super().{node.attr}"
     return None
 

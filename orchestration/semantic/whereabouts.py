@@ -29,8 +29,14 @@ def renamed_function(merge: Merge, mine: Target) -> str | None:
     if mine.kind != "function" or parsed is None:
         return None
     prefix = mine.qualname.rpartition(".")[0]
-    return next((fn.qualname.rpartition(".")[2] for fn in parsed.summary.functions.values()
-                 if fn.code == mine.info.code and fn.qualname.rpartition(".")[0] == prefix), None)
+    return next(
+        (
+            fn.qualname.rpartition(".")[2]
+            for fn in parsed.summary.functions.values()
+            if fn.code == mine.info.code and fn.qualname.rpartition(".")[0] == prefix
+        ),
+        None,
+    )
 
 
 def moved_definition(merge: Merge, other: str, mine: Target) -> str | None:
@@ -53,7 +59,10 @@ def moved_module(merge: Merge, side: str, gone: str) -> str | None:
         return None
     names = set(old.summary.bindings)
     merged = merge.trees["merged"]
-    candidates = [(len(names & set(parsed.summary.bindings)), module) for module, path in merged.paths.items()
-                  if module not in merge.trees[side].paths and (parsed := merged.parsed_path(path))]
+    candidates = [
+        (len(names & set(parsed.summary.bindings)), module)
+        for module, path in merged.paths.items()
+        if module not in merge.trees[side].paths and (parsed := merged.parsed_path(path))
+    ]
     best = max(candidates, default=(0, None))
     return best[1] if best[0] else None

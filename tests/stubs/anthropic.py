@@ -27,40 +27,109 @@ def _cwd(body: dict) -> str | None:
 
 
 def message_events(content: list[dict], stop: str, model: str, input_tokens: int, output_tokens: int) -> list:
-    events: list = [("message_start", {"type": "message_start", "message": {
-        "id": "msg_stub", "type": "message", "role": "assistant", "model": model, "content": [],
-        "stop_reason": None, "stop_sequence": None,
-        "usage": {"input_tokens": input_tokens, "output_tokens": 1, "cache_creation_input_tokens": 0,
-                  "cache_read_input_tokens": 0}}})]
+    events: list = [
+        (
+            "message_start",
+            {
+                "type": "message_start",
+                "message": {
+                    "id": "msg_stub",
+                    "type": "message",
+                    "role": "assistant",
+                    "model": model,
+                    "content": [],
+                    "stop_reason": None,
+                    "stop_sequence": None,
+                    "usage": {
+                        "input_tokens": input_tokens,
+                        "output_tokens": 1,
+                        "cache_creation_input_tokens": 0,
+                        "cache_read_input_tokens": 0,
+                    },
+                },
+            },
+        )
+    ]
     for index, block in enumerate(content):
         if block["type"] == "tool_use":
-            events.append(("content_block_start", {"type": "content_block_start", "index": index, "content_block": {
-                "type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}}))
+            events.append(
+                (
+                    "content_block_start",
+                    {
+                        "type": "content_block_start",
+                        "index": index,
+                        "content_block": {"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}},
+                    },
+                )
+            )
             raw = json.dumps(block["input"])
             for i in range(0, len(raw), 40):
-                events.append(("content_block_delta", {"type": "content_block_delta", "index": index,
-                                                       "delta": {"type": "input_json_delta", "partial_json": raw[i:i + 40]}}))
+                events.append(
+                    (
+                        "content_block_delta",
+                        {
+                            "type": "content_block_delta",
+                            "index": index,
+                            "delta": {"type": "input_json_delta", "partial_json": raw[i : i + 40]},
+                        },
+                    )
+                )
         else:
-            events.append(("content_block_start", {"type": "content_block_start", "index": index,
-                                                    "content_block": {"type": "text", "text": ""}}))
-            events.append(("content_block_delta", {"type": "content_block_delta", "index": index,
-                                                   "delta": {"type": "text_delta", "text": block["text"]}}))
+            events.append(
+                (
+                    "content_block_start",
+                    {"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}},
+                )
+            )
+            events.append(
+                (
+                    "content_block_delta",
+                    {
+                        "type": "content_block_delta",
+                        "index": index,
+                        "delta": {"type": "text_delta", "text": block["text"]},
+                    },
+                )
+            )
         events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
-    events.append(("message_delta", {"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": None},
-                                     "usage": {"output_tokens": output_tokens}}))
+    events.append(
+        (
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": stop, "stop_sequence": None},
+                "usage": {"output_tokens": output_tokens},
+            },
+        )
+    )
     events.append(("message_stop", {"type": "message_stop"}))
     return events
 
 
-def reply(body: dict, content: list[dict], stop: str, input_tokens: int = INPUT_TOKENS,
-          output_tokens: int = OUTPUT_TOKENS) -> Reply:
+def reply(
+    body: dict, content: list[dict], stop: str, input_tokens: int = INPUT_TOKENS, output_tokens: int = OUTPUT_TOKENS
+) -> Reply:
     model = body.get("model", "claude-stub")
     if body.get("stream"):
-        return 200, sse(message_events(content, stop, model, input_tokens, output_tokens)), {
-            "content-type": "text/event-stream"}
-    return 200, {"id": "msg_stub", "type": "message", "role": "assistant", "model": model, "content": content,
-                 "stop_reason": stop, "stop_sequence": None,
-                 "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens}}, {}
+        return (
+            200,
+            sse(message_events(content, stop, model, input_tokens, output_tokens)),
+            {"content-type": "text/event-stream"},
+        )
+    return (
+        200,
+        {
+            "id": "msg_stub",
+            "type": "message",
+            "role": "assistant",
+            "model": model,
+            "content": content,
+            "stop_reason": stop,
+            "stop_sequence": None,
+            "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
+        },
+        {},
+    )
 
 
 class AnthropicStub(StubServer):
@@ -85,5 +154,15 @@ class AnthropicStub(StubServer):
         if "tool_result" in _text_of(last.get("content")):
             return reply(body, [{"type": "text", "text": "Wrote the file."}], "end_turn")
         cwd = _cwd(body) or "."
-        return reply(body, [{"type": "tool_use", "id": "toolu_stub_1", "name": "Write",
-                             "input": {"file_path": f"{cwd}/{self.path}", "content": self.content}}], "tool_use")
+        return reply(
+            body,
+            [
+                {
+                    "type": "tool_use",
+                    "id": "toolu_stub_1",
+                    "name": "Write",
+                    "input": {"file_path": f"{cwd}/{self.path}", "content": self.content},
+                }
+            ],
+            "tool_use",
+        )

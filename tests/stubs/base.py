@@ -54,8 +54,11 @@ class StubServer:
                     status, reply, headers = stub.respond(request)
                 except Exception as exc:  # a broken script answers 500 and says why, never hangs the CLI
                     status, reply, headers = 500, {"error": {"message": f"stub: {exc!r}"}}, {}
-                data = reply if isinstance(reply, bytes) else (
-                    reply.encode() if isinstance(reply, str) else json.dumps(reply).encode())
+                data = (
+                    reply
+                    if isinstance(reply, bytes)
+                    else (reply.encode() if isinstance(reply, str) else json.dumps(reply).encode())
+                )
                 self.send_response(status)
                 if "content-type" not in {k.lower() for k in headers}:
                     self.send_header("content-type", "application/json")

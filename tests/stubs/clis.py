@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, bosun
 
 from bosun.orchestration.sandbox.probe import probe
-
-from conftest import ROOT, bosun
 
 PINNED = {  # the versions .ci/run installs; bump both together
     "claude": "@anthropic-ai/claude-code@2.1.332",
@@ -54,7 +53,7 @@ class Outcome:
     events: list[dict]
 
     def explain(self) -> str:
-        return f"stdout:\n{self.result.stdout[-4000:]}\nstderr:\n{self.result.stderr[-4000:]}\nagent log:\n{self.log[-6000:]}"
+        return f"stdout:\n{self.result.stdout[-4000:]}\nstderr:\n{self.result.stderr[-4000:]}\nagent log:\n{self.log[-6000:]}"  # noqa: E501
 
     def unit(self, unit_id: str) -> dict:
         return next(u for u in self.status["units"] if u["id"] == unit_id)
@@ -63,12 +62,28 @@ class Outcome:
         return next(a for a in self.status["agents"] if a["name"] == name)
 
 
-def run_preset(project, tmp_path: Path, program: Path, *, preset: str, env: dict[str, str], prompt: str,
-               scope: list[str], extra_files: dict | None = None, mounts: list[str] = (),
-               timeout: float = 180) -> Outcome:
+def run_preset(
+    project,
+    tmp_path: Path,
+    program: Path,
+    *,
+    preset: str,
+    env: dict[str, str],
+    prompt: str,
+    scope: list[str],
+    extra_files: dict | None = None,
+    mounts: list[str] = (),
+    timeout: float = 180,
+) -> Outcome:
     """One unit, one agent `cli` on `preset` with `env` passed through, run headless with auto merge."""
-    agents = {"cli": {"kind": "command", "preset": preset, "env": sorted(env),
-                      "mounts": [f"{clis_dir().resolve()}:ro", *mounts]}}
+    agents = {
+        "cli": {
+            "kind": "command",
+            "preset": preset,
+            "env": sorted(env),
+            "mounts": [f"{clis_dir().resolve()}:ro", *mounts],
+        }
+    }
     repo = project([{"id": "calc", "scope": scope, "prompt": prompt}], {}, agents=agents, extra_files=extra_files)
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)

@@ -17,10 +17,15 @@ PROMPT_TOKENS, CANDIDATE_TOKENS = 1500, 210
 
 
 def _answer(parts: list[dict], prompt_tokens: int, candidate_tokens: int) -> dict:
-    return {"candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": 0}],
-            "usageMetadata": {"promptTokenCount": prompt_tokens, "candidatesTokenCount": candidate_tokens,
-                              "totalTokenCount": prompt_tokens + candidate_tokens},
-            "modelVersion": "gemini-stub"}
+    return {
+        "candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": 0}],
+        "usageMetadata": {
+            "promptTokenCount": prompt_tokens,
+            "candidatesTokenCount": candidate_tokens,
+            "totalTokenCount": prompt_tokens + candidate_tokens,
+        },
+        "modelVersion": "gemini-stub",
+    }
 
 
 class GeminiStub(StubServer):
@@ -40,8 +45,15 @@ class GeminiStub(StubServer):
         if '"write_file"' not in tools:
             config = body.get("generationConfig") or body.get("config") or {}
             if config.get("responseMimeType") == "application/json":  # routing / next-speaker checks
-                text = json.dumps({"reasoning": "stub", "next_speaker": "user", "model_choice": "flash",
-                                  "complexity_reasoning": "stub", "complexity_score": 1})
+                text = json.dumps(
+                    {
+                        "reasoning": "stub",
+                        "next_speaker": "user",
+                        "model_choice": "flash",
+                        "complexity_reasoning": "stub",
+                        "complexity_score": 1,
+                    }
+                )
             else:
                 text = "Stub side answer."
             reply = _answer([{"text": text}], 10, 3)
@@ -50,8 +62,18 @@ class GeminiStub(StubServer):
             if "functionResponse" in json.dumps((body.get("contents") or [{}])[-1]):
                 reply = _answer([{"text": "Wrote the file."}], PROMPT_TOKENS, CANDIDATE_TOKENS)
             else:
-                reply = _answer([{"functionCall": {"name": "write_file", "args": {
-                    "file_path": self.path, "content": self.content}}}], PROMPT_TOKENS, CANDIDATE_TOKENS)
+                reply = _answer(
+                    [
+                        {
+                            "functionCall": {
+                                "name": "write_file",
+                                "args": {"file_path": self.path, "content": self.content},
+                            }
+                        }
+                    ],
+                    PROMPT_TOKENS,
+                    CANDIDATE_TOKENS,
+                )
         if ":streamGenerateContent" in path:
             return 200, sse([(None, reply)]), {"content-type": "text/event-stream"}
         return 200, reply, {}

@@ -22,8 +22,12 @@ PROMPT_TOKENS, COMPLETION_TOKENS = 1800, 90
 def working_directory(body: dict) -> str | None:
     """The working directory a CLI names in its system prompt (`Working directory: /x`, `<env>` blocks...)."""
     text = json.dumps(body.get("messages", []))
-    for pattern in (r"[Ww]orking directory: (/[^\s\"\\<]+)", r"working in the directory: (/[^\s\"\\<]+)", r"[Ww]orking directory[^/]{0,40}(/[^\s\"\\<]+)",
-                    r"cwd[^/]{0,20}(/[^\s\"\\<]+)"):
+    for pattern in (
+        r"[Ww]orking directory: (/[^\s\"\\<]+)",
+        r"working in the directory: (/[^\s\"\\<]+)",
+        r"[Ww]orking directory[^/]{0,40}(/[^\s\"\\<]+)",
+        r"cwd[^/]{0,20}(/[^\s\"\\<]+)",
+    ):
         match = re.search(pattern, text)
         if match:
             return match.group(1).rstrip(".,`'")
@@ -34,10 +38,18 @@ def _message(content: str | None, tool_calls: list | None, prompt_tokens: int, c
     message: dict = {"role": "assistant", "content": content}
     if tool_calls:
         message["tool_calls"] = tool_calls
-    return {"id": "chatcmpl-stub", "object": "chat.completion", "created": 0, "model": "stub-model",
-            "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if tool_calls else "stop"}],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                      "total_tokens": prompt_tokens + completion_tokens}}
+    return {
+        "id": "chatcmpl-stub",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "stub-model",
+        "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if tool_calls else "stop"}],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    }
 
 
 def _chunks(content: str | None, tool_calls: list | None, prompt_tokens: int, completion_tokens: int) -> str:
@@ -47,15 +59,54 @@ def _chunks(content: str | None, tool_calls: list | None, prompt_tokens: int, co
         chunks.append({**base, "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": None}]})
     for index, call in enumerate(tool_calls or []):
         args = call["function"]["arguments"]
-        chunks.append({**base, "choices": [{"index": 0, "delta": {"tool_calls": [{
-            "index": index, "id": call["id"], "type": "function",
-            "function": {"name": call["function"]["name"], "arguments": ""}}]}, "finish_reason": None}]})
+        chunks.append(
+            {
+                **base,
+                "choices": [
+                    {
+                        "index": 0,
+                        "delta": {
+                            "tool_calls": [
+                                {
+                                    "index": index,
+                                    "id": call["id"],
+                                    "type": "function",
+                                    "function": {"name": call["function"]["name"], "arguments": ""},
+                                }
+                            ]
+                        },
+                        "finish_reason": None,
+                    }
+                ],
+            }
+        )
         for i in range(0, len(args), 40):
-            chunks.append({**base, "choices": [{"index": 0, "delta": {"tool_calls": [{
-                "index": index, "function": {"arguments": args[i:i + 40]}}]}, "finish_reason": None}]})
-    chunks.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls" if tool_calls else "stop"}]})
-    chunks.append({**base, "choices": [], "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                                                    "total_tokens": prompt_tokens + completion_tokens}})
+            chunks.append(
+                {
+                    **base,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "delta": {"tool_calls": [{"index": index, "function": {"arguments": args[i : i + 40]}}]},
+                            "finish_reason": None,
+                        }
+                    ],
+                }
+            )
+    chunks.append(
+        {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls" if tool_calls else "stop"}]}
+    )
+    chunks.append(
+        {
+            **base,
+            "choices": [],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
+        }
+    )
     return sse([(None, c) for c in chunks] + [(None, "[DONE]")])
 
 
@@ -83,8 +134,13 @@ class ChatStub(StubServer):
                 content = "Done: the file is written."
             else:
                 content = None
-                calls = [{"id": "call_stub_1", "type": "function",
-                          "function": {"name": self.tool, "arguments": json.dumps(self.arguments(body))}}]
+                calls = [
+                    {
+                        "id": "call_stub_1",
+                        "type": "function",
+                        "function": {"name": self.tool, "arguments": json.dumps(self.arguments(body))},
+                    }
+                ]
         if body.get("stream"):
             return 200, _chunks(content, calls, *tokens), {"content-type": "text/event-stream"}
         return 200, _message(content, calls, *tokens), {}
