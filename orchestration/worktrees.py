@@ -39,7 +39,7 @@ SANDBOX_GIT_CONFIG = (
     ("maintenance.auto", "false"),
     ("core.logAllRefUpdates", "false"),
 )
-_OBJECT_ID = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
+OBJECT_ID = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 
 
 @dataclass
@@ -246,7 +246,7 @@ class AgentClone:
         own = self.sandbox_dir(unit_id)
         objects = own / "objects"
         (objects / "info" / "alternates").unlink(missing_ok=True)  # never read objects from where the agent says
-        commits = self._import_loose(objects)
+        commits = self.import_loose(objects)
         for pack in sorted((objects / "pack").glob("*.pack")):
             if pack.is_file() and not pack.is_symlink():
                 with open(pack, "rb") as stream:
@@ -268,7 +268,7 @@ class AgentClone:
             )
         except OSError:
             new = ""
-        if _OBJECT_ID.match(new) and new != old:
+        if OBJECT_ID.match(new) and new != old:
             # A commit just taken in moves the branch without a git process; anything else goes
             # through update-ref, which refuses an object that does not exist or is not a commit.
             moved = new in commits and old is not None and self._move_loose_ref(unit_id, new, old)
@@ -320,9 +320,9 @@ class AgentClone:
             value = (self.path / "refs" / "heads" / unit_branch(unit_id)).read_text().strip()
         except OSError:
             return None
-        return value if _OBJECT_ID.match(value) else None
+        return value if OBJECT_ID.match(value) else None
 
-    def _import_loose(self, source: Path) -> set[str]:
+    def import_loose(self, source: Path) -> set[str]:
         """Copy loose objects whose content hashes to their name; anything else is left behind.
         Returns the ids of the commits taken in."""
         target = self.path / "objects"
@@ -332,7 +332,7 @@ class AgentClone:
                 continue
             for loose in fan.iterdir():
                 name = fan.name + loose.name
-                if not _OBJECT_ID.match(name) or loose.is_symlink() or not loose.is_file():
+                if not OBJECT_ID.match(name) or loose.is_symlink() or not loose.is_file():
                     continue
                 dest = target / fan.name / loose.name
                 if dest.exists():

@@ -91,7 +91,13 @@ def compose_prompt(task: dict) -> str:
     return "\n".join(lines)
 
 
-_PLACEHOLDER = re.compile(r"\{(task_file|prompt|unit|worktree)\}")
+PLACEHOLDER = re.compile(r"\{(task_file|prompt|unit|worktree)\}")
+
+
+def named_arguments(agent) -> list[str]:
+    """The arguments of a command agent written in the plan as they are (no placeholder filled in):
+    the files among them (the user's own agent scripts) are made readable in the agent's box."""
+    return [a for a in agent.command or () if not PLACEHOLDER.search(a)] if agent.kind == "command" else []
 
 
 def agent_argv(
@@ -107,7 +113,7 @@ def agent_argv(
             raise BosunError(f"agent '{agent.name}': cannot read its script {source}: {exc}") from None
         return [sys.executable, "-I", "-S", str(SCRIPTED_RUNNER), script, "--speed", str(speed)]
     if agent.kind == "command":
-        return [_PLACEHOLDER.sub(lambda m: values[m.group(1)], arg) for arg in agent.command]
+        return [PLACEHOLDER.sub(lambda m: values[m.group(1)], arg) for arg in agent.command]
     if agent.kind == "model":
         argv = [
             sys.executable,
@@ -204,7 +210,7 @@ def start_agent(
     # the plan's command names in its own words (an agent script of the user's), never a filled-in
     # placeholder. A folder is not: what else the script needs is a `mounts` entry away.
     prepared = [a for a in argv if a.startswith(str(bosun_dir) + "/")]
-    named = [a for a in agent.command or () if not _PLACEHOLDER.search(a)] if agent.kind == "command" else []
+    named = named_arguments(agent)
     readable = [task_file, *(Path(a) for a in prepared + named if a.startswith("/") and Path(a).is_file())]
     box = agent_box(
         agent,

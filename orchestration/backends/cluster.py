@@ -12,7 +12,6 @@ cancel only interrupts Python, so a stop always kills the command's process grou
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import socket
 import threading
@@ -23,10 +22,11 @@ from pathlib import Path
 import ray
 from ray.exceptions import ActorUnavailableError, GetTimeoutError, RayActorError, RayError, TaskCancelledError
 
-from bosun.orchestration.agents.launch import _PLACEHOLDER
+from bosun.orchestration.agents.launch import named_arguments
 from bosun.orchestration.ansi import last_line
 from bosun.orchestration.backends.hub import Hub, attempt_ref
 from bosun.orchestration.backends.node import AgentJob, AgentRun, GateJob, forget_session, run_gate_here
+from bosun.orchestration.backends.ray_adapter import quiet_driver
 from bosun.orchestration.errors import BosunError
 from bosun.orchestration.gitcmd import git
 from bosun.orchestration.integration import gate as gate_module
@@ -35,7 +35,7 @@ from bosun.orchestration.plan import AgentSpec, Plan
 from bosun.orchestration.process import Finished, scrubbed_env
 from bosun.orchestration.safe_files import replace_text
 from bosun.orchestration.sandbox import network_of, requested
-from bosun.orchestration.worktrees import _OBJECT_ID, unit_branch
+from bosun.orchestration.worktrees import OBJECT_ID, unit_branch
 
 START_TIMEOUT_S = 300.0
 """How long an attempt may wait for its agent's node (placement, the fetch from the hub)."""
@@ -83,27 +83,6 @@ def _gate(job: GateJob) -> dict:
     result = run_gate_here(job)
     result["log"] += f"\nbosun: the gate ran on node {ray.get_runtime_context().get_node_id()}\n"
     return result
-
-
-def _quiet_driver(log: Path) -> None:
-    """Ray's driver prints the cluster's error messages ("raylet died", ...) on standard output,
-    which `bosun run --headless --json` keeps for its events, and logs warnings on standard
-    error, under the screen: both go to `.bosun/logs/ray.log`. (Ray has no setting for the
-    first; its module-level printer is replaced.)"""
-    from ray._private import worker
-
-    log.parent.mkdir(parents=True, exist_ok=True)
-    ray_logger = logging.getLogger("ray")
-    if not any(getattr(h, "baseFilename", None) == str(log) for h in ray_logger.handlers):
-        ray_logger.addHandler(logging.FileHandler(log, encoding="utf-8"))
-    ray_logger.propagate = False
-
-    def to_log(data: dict, ignore_prefix: bool) -> None:
-        with open(log, "a", encoding="utf-8") as handle:
-            for line in data.get("lines", []):
-                handle.write(f"{data.get('pid', '')}: {line}\n")
-
-    worker.print_to_stdstream = to_log
 
 
 class RemoteChild:
@@ -220,7 +199,7 @@ class RayBackend:
     # -- the session's start and end ----------------------------------------------------------
     def open(self) -> None:
         log = self.session.dir / "logs" / "ray.log"
-        _quiet_driver(log)
+        quiet_driver(log)
         self._check_reachable()
         if not ray.is_initialized():
             try:
@@ -344,7 +323,7 @@ class RayBackend:
         files = {str(task_file): task_file.read_text()}
         # What Bosun prepared (a scripted agent's script) and, as in a local sandbox, the files the
         # plan's command names by absolute path (the user's own agent scripts), never a placeholder.
-        named = [a for a in agent.command or () if not _PLACEHOLDER.search(a)] if agent.kind == "command" else []
+        named = named_arguments(agent)
         prepared = [a for a in argv if a.startswith(str(bosun_dir) + "/")]
         executable = []
         for arg in prepared + named:
@@ -399,7 +378,7 @@ class RayBackend:
         and worktree moved to them, so collecting the work is the same as on one machine (the
         supervisor's own clone: one lock on its worktrees for every thread)."""
         head = result.get("head")
-        if head is not None and not (isinstance(head, str) and _OBJECT_ID.fullmatch(head)):
+        if head is not None and not (isinstance(head, str) and OBJECT_ID.fullmatch(head)):
             raise BosunError(f"the node reported a head that is not a commit id: {str(head)[:80]!r}")
         old = clone.branch_head(unit)
         if head and head != old:

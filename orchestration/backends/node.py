@@ -33,7 +33,7 @@ from bosun.orchestration.safe_files import replace_text
 from bosun.orchestration.sandbox import bwrap, limits, ports
 from bosun.orchestration.sandbox.boxes import agent_box, gate_box
 from bosun.orchestration.sandbox.probe import bwrap_path, probe
-from bosun.orchestration.worktrees import _OBJECT_ID, AGENT_IDENTITY, AgentClone
+from bosun.orchestration.worktrees import AGENT_IDENTITY, OBJECT_ID, AgentClone
 
 KEEPER = Path(__file__).with_name("keeper.py")
 BOSUN_ROOT = str(Path(__file__).resolve().parents[3])
@@ -224,7 +224,7 @@ class AgentRun:
         if not self.sandboxed or self._ended:
             return self.clone.branch_head(unit)
         own = self.clone.sandbox_dir(unit)
-        self.clone._import_loose(own / "objects")
+        self.clone.import_loose(own / "objects")
         ref_file = own / "heads" / unit
         try:
             head = (
@@ -232,7 +232,7 @@ class AgentRun:
             )
         except OSError:
             return None
-        if not _OBJECT_ID.fullmatch(head):
+        if not OBJECT_ID.fullmatch(head):
             return None
         found = git(["cat-file", "-e", f"{head}^{{commit}}"], self.clone.path, check=False)
         return head if found.code == 0 else None
