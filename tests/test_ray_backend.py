@@ -337,6 +337,12 @@ def test_a_worker_killed_mid_unit_loses_no_committed_work(project, cluster):
     events = run.all_events()
     again = [e for e in events if e["kind"] == "running" and e["unit"] == "slow" and e["seq"] > lost["seq"]]
     assert again and again[-1]["node_id"] != started["node_id"]
+    # The lost node cost exactly one attempt: one loss, and the next start went to a live node
+    # (Ray's verdict awaited, so no actor was placed on the dying node and lost a second time).
+    assert [e["unit"] for e in events if e["kind"] == "node_lost"] == ["slow"]
+    assert len(again) == 1 and all(e.get("node_id") for e in again)
+    slow = next(u for u in json.loads(bosun("status", "--json", cwd=repo).stdout)["units"] if u["id"] == "slow")
+    assert slow["attempts"] == 2
     # Merged work stayed merged; the lost attempt's commit is still in the hub; the unit merged after.
     assert first_parent_merges(repo) == ["first", "slow"]
     assert git(hub, "show", f"{pushed}:src/slow.py") == "PART = 1"
