@@ -1,7 +1,8 @@
 """Where the docs and the code disagree. The reference pages are generated, so they cannot; the
 written pages can. Each command, option and plan key must be explained on some written page (a
 link to its entry in the reference), and every such link must name something the code still
-has; every event kind the code writes needs a description, and every description a kind.
+has; every event kind the code writes and every BOSUN_ variable it names needs a description, and
+every description something in the code.
 The site's build (hooks.py, under `mkdocs build --strict`) and tests/test_docs.py both fail on
 any of these."""
 
@@ -11,6 +12,7 @@ import re
 from pathlib import Path
 
 import commands as commands_ref
+import environment
 import events as events_ref
 import plan_keys
 
@@ -77,11 +79,13 @@ def problems(
     found: list[commands_ref.Command] | None = None,
     schema: dict | None = None,
     kinds: set[str] | None = None,
+    variables: set[str] | None = None,
 ) -> list[str]:
     """Every disagreement between the written pages and the code, one line each ([] when none)."""
     found = commands_ref.commands() if found is None else found
     schema = plan_keys.plan_schema() if schema is None else schema
     kinds = events_ref.event_kinds(root) if kinds is None else kinds
+    variables = environment.variables(root) if variables is None else variables
     existing = {
         COMMANDS_PAGE: commands_ref.anchors(found),
         PLAN_PAGE: {plan_keys.key_anchor(k.path): k.path for k in plan_keys.keys(schema)}
@@ -103,4 +107,9 @@ def problems(
         out.append(f"event kind '{kind}' has no description in reference/event-kinds.toml")
     for kind in sorted(set(described) - kinds):
         out.append(f"reference/event-kinds.toml describes '{kind}', which the code no longer writes")
+    told = environment.descriptions(docs_dir / "reference" / "environment.toml")
+    for name in sorted(variables - set(told)):
+        out.append(f"environment variable {name} has no description in reference/environment.toml")
+    for name in sorted(set(told) - variables):
+        out.append(f"reference/environment.toml describes {name}, which the code no longer names")
     return out

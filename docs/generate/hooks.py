@@ -12,6 +12,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import commands as commands_ref  # noqa: E402
 import coverage  # noqa: E402
+import environment  # noqa: E402
 import events as events_ref  # noqa: E402
 import json_output  # noqa: E402
 import keys  # noqa: E402
@@ -45,12 +46,13 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
     root, docs_dir = _root(config), Path(config.docs_dir)
     page_path = page.file.src_uri
     generated = {
-        "commands": lambda: commands_ref.markdown(
-            commands_ref.commands(), coverage.explained_in(docs_dir, page_path)
-        ),
+        "commands": lambda: commands_ref.markdown(commands_ref.commands(), coverage.explained_in(docs_dir, page_path)),
         "plan-keys": lambda: plan_keys.markdown(plan_keys.plan_schema(), coverage.explained_in(docs_dir, page_path)),
         "event-kinds": lambda: events_ref.markdown(
             events_ref.event_kinds(root), events_ref.descriptions(docs_dir / "reference" / "event-kinds.toml")
+        ),
+        "environment": lambda: environment.markdown(
+            environment.variables(root), environment.descriptions(docs_dir / "reference" / "environment.toml")
         ),
         "status-fields": lambda: json_output.markdown(json_output.status_fields(root)),
         "task-fields": lambda: ", ".join(f"`{k}`" for k in json_output.task_fields(root)),

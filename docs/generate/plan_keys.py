@@ -57,8 +57,10 @@ def _table_of(schema: dict, name: str, node: dict) -> tuple[str, dict]:
 
 
 def _toml(value) -> str:
-    return json.dumps(value, ensure_ascii=False) if not isinstance(value, dict) else (
-        "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
+    return (
+        json.dumps(value, ensure_ascii=False)
+        if not isinstance(value, dict)
+        else ("{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }")
     )
 
 
@@ -189,7 +191,8 @@ _DESCRIPTIONS = {
     "project.max_agents": "Agents at work at once.",
     "project.merge": '"manual": every merge waits for a human; "auto": a passed gate merges.',
     "project.mode": '"assign": Bosun hands units out; "claim": agents claim ready units themselves.',
-    "project.handback": "Whether a conflict, a gate failure or an out-of-scope change goes back to the agent by itself.",
+    "project.handback": "Whether a conflict, a gate failure or an out-of-scope change goes back to the agent "
+    "by itself.",
     "project.max_attempts": "Attempts per unit, hand-backs included.",
     "project.checks": "More commands run on the merged tree after the tests, each a verdict of its own; "
     "an entry `{ run = ..., differential = true }` is judged by what is new in the merge.",
@@ -209,8 +212,9 @@ _DESCRIPTIONS = {
     "agents.sandbox": "Overrides the project's `sandbox` for this agent.",
     "agents.network": '"none" or "host"; default "host" for model agents and presets (they talk to an endpoint), '
     'else "none".',
-    "agents.mounts": 'Paths made visible in the sandbox: `"~/.codex"` (writable), `"~/.gemini:ro"`, `"/opt/models:ro"`.',
-    "agents.resources": 'With the Ray backend: what the agent\'s node must have, e.g. `{ GPU = 1 }` or a resource '
+    "agents.mounts": 'Paths made visible in the sandbox: `"~/.codex"` (writable), `"~/.gemini:ro"`, '
+    '`"/opt/models:ro"`.',
+    "agents.resources": "With the Ray backend: what the agent's node must have, e.g. `{ GPU = 1 }` or a resource "
     "a node was started with; CPU defaults to 1.",
     "units.id": "Letters, digits, `.`, `_`, `-` (at most 64).",
     "units.prompt": "What the agent is asked to do.",
