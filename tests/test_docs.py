@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -120,6 +121,25 @@ def test_an_environment_variable_without_a_description_or_a_description_without_
     assert "reference/environment.toml describes BOSUN_BWRAP, which the code no longer names" in problems
 
 
+def test_every_plan_written_on_a_page_validates(tmp_path):
+    checked = 0
+    for page in sorted(DOCS.rglob("*.md")):
+        for block in _code_blocks(page.read_text(encoding="utf-8"), "toml"):
+            try:
+                tables = set(tomllib.loads(block))
+            except tomllib.TOMLDecodeError:
+                continue  # an outline with `...` in it
+            if not tables or not tables <= {"project", "agents", "units"}:
+                continue  # another program's configuration, a scripted agent's script, a few keys
+            text = block if "units" in tables else block + '\n[[units]]\nid = "u"\nprompt = "p"\n'
+            try:
+                parse_plan(text, tmp_path / "bosun.toml")
+            except PlanError as exc:
+                pytest.fail(f"{page.relative_to(ROOT)}: {exc.problems}")
+            checked += 1
+    assert checked >= 4
+
+
 # -- the generators ----------------------------------------------------------------------------
 
 
@@ -167,7 +187,7 @@ SMALL_SCHEMA = {
     "title": "bosun.toml",
     "type": "object",
     "properties": {
-        "project": {"$ref": "#/$defs/Project"},
+        "project": {"allOf": [{"$ref": "#/$defs/Project"}], "default": {}},  # pydantic's $ref with a default
         "agents": {"type": "object", "additionalProperties": {"$ref": "#/$defs/Agent"}},
         "units": {"type": "array", "items": {"$ref": "#/$defs/Unit"}},
     },

@@ -42,6 +42,8 @@ def links(docs_dir: Path) -> dict[tuple[str, str], list[Path]]:
 
 
 def title_of(page: Path) -> str:
+    if page.name == "index.md" and page.parent.name == "docs":
+        return "Home"
     match = _TITLE.search(page.read_text(encoding="utf-8"))
     return match.group(1).strip() if match else page.stem
 

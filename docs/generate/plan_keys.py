@@ -17,10 +17,21 @@ from dataclasses import dataclass
 
 
 def plan_schema() -> dict:
-    """The JSON Schema of `bosun.toml` the reference is rendered from. When the plan ships its own
-    schema, return it here instead, e.g.
-    `return json.loads(files("bosun.orchestration.plan").joinpath("bosun.schema.json").read_text())`."""
-    return dataclass_schema()
+    """The JSON Schema of `bosun.toml` the reference is rendered from: the one the plan ships
+    (`orchestration/plan/bosun.schema.json`, what `bosun schema` prints) once it does, until then
+    one built from the plan's dataclasses. To point the docs at another source, change this line."""
+    return shipped_schema() or dataclass_schema()
+
+
+def shipped_schema() -> dict | None:
+    """The plan's own JSON Schema, where the installed package carries one."""
+    from importlib import resources
+
+    try:
+        shipped = resources.files("bosun.orchestration.plan").joinpath("bosun.schema.json")
+        return json.loads(shipped.read_text(encoding="utf-8")) if shipped.is_file() else None
+    except (ModuleNotFoundError, NotADirectoryError, FileNotFoundError, TypeError):
+        return None  # bosun.orchestration.plan is still a module, not a package with files
 
 
 @dataclass(frozen=True)
@@ -36,6 +47,8 @@ class Key:
 
 
 def _resolve(schema: dict, node: dict) -> dict:
+    if "allOf" in node and len(node["allOf"]) == 1:  # pydantic's way of giving a $ref a default
+        node = {**node["allOf"][0], **{k: v for k, v in node.items() if k != "allOf"}}
     ref = node.get("$ref")
     if not ref:
         return node
