@@ -14,6 +14,7 @@ import inspect
 import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 
 def plan_schema() -> dict:
@@ -24,9 +25,13 @@ def plan_schema() -> dict:
 
 
 def shipped_schema() -> dict | None:
-    """The plan's own JSON Schema, where the installed package carries one."""
+    """The plan's own JSON Schema: the repository's file (the site is built from a checkout), or
+    the one the installed package carries."""
     from importlib import resources
 
+    in_tree = Path(__file__).resolve().parents[2] / "orchestration" / "plan" / "bosun.schema.json"
+    if in_tree.is_file():
+        return json.loads(in_tree.read_text(encoding="utf-8"))
     try:
         shipped = resources.files("bosun.orchestration.plan").joinpath("bosun.schema.json")
         return json.loads(shipped.read_text(encoding="utf-8")) if shipped.is_file() else None
