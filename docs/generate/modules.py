@@ -11,9 +11,9 @@ from pathlib import Path
 FOLDERS = ("orchestration", "app", "widgets")
 
 
-# The code's docstrings cite the product's private specification by section; readers of the site
-# cannot open it, so those citations are left out here.
-_SPEC = re.compile(r"\s*(\(SPEC §[\d.]+(, [^)]*)?\)|(per |of |in )?SPEC §[\d.]+('s)?)")
+# The code's docstrings cite the product's private specification by section, and the team's issues
+# by number; readers of the site can open neither, so those citations are left out here.
+_SPEC = re.compile(r"\s*(\(SPEC §[\d.]+(, [^)]*)?\)|(per |of |in )?SPEC §[\d.]+('s)?|\(issues? [\d/, ]+\))")
 
 
 def without_spec(text: str) -> str:
