@@ -110,7 +110,7 @@ def _agents_table(agents: list[dict]) -> str:
                 str(len(a["units"])),
                 str(a["submitted"]),
                 duration(a["busy_s"]),
-                share + f'<span class="none">{a["busy_pct"]:.0f}%</span>',
+                f'<div class="share">{share}<span class="none">{a["busy_pct"]:.0f}%</span></div>',
                 f"{tokens(a['prompt_tokens'])} / {tokens(a['completion_tokens'])}",
                 money(a["cost_usd"]),
                 money(per_unit),

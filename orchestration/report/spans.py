@@ -157,7 +157,8 @@ class _Walker:
 
 def unit_stories(events: list[Event], unit_ids: list[str], as_of: float) -> dict[str, UnitStory]:
     """Every unit's spans and attempts, from the whole event log (units in `unit_ids` order)."""
-    born = events[0].time if events else as_of
+    # Nothing moves before a supervisor runs: a unit's time counts from the first one's start.
+    born = next((e.time for e in events if e.kind == "supervisor_started"), events[0].time if events else as_of)
     walkers = {u: _Walker(u, born) for u in unit_ids}
     for event in events:
         if event.kind == "plan_reloaded":

@@ -38,6 +38,8 @@ th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid var(--line
 th { position: sticky; top: 0; background: #f1f5f9; font-weight: 600; z-index: 1; white-space: nowrap; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.mixcell { width: 180px; }
+.share { display: flex; align-items: center; gap: 8px; }
+.share .mix { flex: 1; }
 tr:hover td { background: #f8fafc; }
 .pill { display: inline-block; border-radius: 10px; padding: 0 8px; font-size: 12px; white-space: nowrap;
   border: 1px solid transparent; }

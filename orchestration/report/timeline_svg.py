@@ -8,7 +8,7 @@ from html import escape
 
 from bosun.orchestration.report.fmt import clock, duration, money, nice_step
 
-LABEL_W, PLOT_W, LANE_H, BAR_H, AXIS_H, CHART_H = 120, 1080, 24, 16, 22, 56
+LABEL_W, PLOT_W, LANE_H, BAR_H, AXIS_H, CHART_H = 120, 1040, 24, 16, 22, 56
 WHY_MARK = {"batch": "batch", "retry": "retry", "bisect": "bisect", "single": ""}
 
 
@@ -107,6 +107,16 @@ def waiting_counts(units: list[dict]) -> list[tuple[float, float]]:
     return points
 
 
+def _chart_lane(scale: _Scale, y: float, name: str, note: str, points, css: str, end: float) -> str:
+    """A lane holding a step chart, its name and a note (the peak, the total) in the label column."""
+    return (
+        f'<rect class="lane chart-lane" x="0" y="{y}" width="{LABEL_W + PLOT_W}" height="{CHART_H}"/>'
+        f'<text class="lane-name" x="8" y="{y + 16}">{escape(name)}</text>'
+        f'<text class="chart-note" x="8" y="{y + 32}">{escape(note)}</text>'
+        f"{_step_chart(scale, points, y, css, end)}"
+    )
+
+
 def _axis(scale: _Scale, top: float, height: float) -> str:
     step = nice_step(scale.span)
     parts = []
@@ -125,22 +135,22 @@ def timeline_svg(figures: dict, slots: int = 1) -> str:
     parts, y = _agent_lanes(scale, figures["agents"], figures["units"], AXIS_H)
     gate, y = _gate_lanes(scale, figures["runs"], slots, y + 6)
     parts += gate
-    charts = []
     waiting = waiting_counts(figures["units"])
     peak = int(max((v for _, v in waiting), default=0))
-    charts.append(_lane(y + 6, "human", "chart-lane").replace(f'height="{LANE_H}"', f'height="{CHART_H}"'))
-    charts.append(_step_chart(scale, waiting, y + 6, "human-chart", session["as_of"]))
-    charts.append(
-        f'<text class="chart-note" x="{LABEL_W + PLOT_W - 6}" y="{y + 20}" text-anchor="end">'
-        f"up to {peak} unit(s) waiting for a human</text>"
-    )
-    y += 6 + CHART_H
     cost = figures["cost_over_time"]
-    charts.append(_lane(y + 6, "cost", "chart-lane").replace(f'height="{LANE_H}"', f'height="{CHART_H}"'))
-    charts.append(_step_chart(scale, cost, y + 6, "cost-chart", session["as_of"]))
-    spent = f"{money(cost[-1][1])} spent" if cost else "no agent reported a cost"
-    charts.append(f'<text class="chart-note" x="{LABEL_W + PLOT_W - 6}" y="{y + 20}" text-anchor="end">{spent}</text>')
-    y += 6 + CHART_H
+    charts = [
+        _chart_lane(scale, y + 6, "human", f"at most {peak} waiting", waiting, "human-chart", session["as_of"]),
+        _chart_lane(
+            scale,
+            y + 12 + CHART_H,
+            "cost",
+            money(cost[-1][1]) if cost else "not reported",
+            cost,
+            "cost-chart",
+            session["as_of"],
+        ),
+    ]
+    y += 12 + 2 * CHART_H
     width, height = LABEL_W + PLOT_W, y + 4
     return (
         f'<svg class="timeline" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
