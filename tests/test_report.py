@@ -13,8 +13,10 @@ from test_queue import held_gate, queue_behind_first, team, units_of
 
 from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.report import SESSION_KEYS, figures, read_session, session_figures
-from bosun.orchestration.report.spans import PHASES
+from bosun.orchestration.report.layout import layers
+from bosun.orchestration.report.spans import PHASES, unit_stories
 from bosun.orchestration.session import open_session
+from bosun.orchestration.store import Event
 
 
 def spend(unit: str, tokens_in: int, tokens_out: int, cost: float) -> dict:
@@ -205,3 +207,70 @@ def test_a_batch_bisected_in_the_queue_names_its_runs_and_culprit(project, tmp_p
     units = {u["id"]: u for u in report["units"]}
     assert units["bad"]["state"] == "gate_failed" and units["bad"]["human_s"] > 0 and units["bad"]["human_waits"] == 1
     assert report["session"]["merged"] == 3 and report["session"]["human_waits"] == 1
+
+
+def story_of(*steps: tuple[float, str, dict]):
+    """One unit's story from hand-written events (time, kind, data), after a supervisor start at 0."""
+    events = [Event(1, 0.0, "supervisor_started", None, {})]
+    events += [Event(i + 2, t, kind, "u", data) for i, (t, kind, data) in enumerate(steps)]
+    return unit_stories(events, ["u"], as_of=steps[-1][0])["u"]
+
+
+def move(frm: str, to: str, **data) -> dict:
+    return {"from": frm, "to": to, **data}
+
+
+def test_an_approval_ends_the_human_wait_and_a_takeover_is_the_humans_attempt() -> None:
+    story = story_of(
+        (2.0, "ready", move("pending", "ready")),
+        (3.0, "claimed", move("ready", "claimed", owner="ada")),
+        (3.5, "running", move("claimed", "running", agent="ada", attempt=1)),
+        (10.0, "submitted", move("running", "submitted", usage={"cost_usd": 0.5})),
+        (10.5, "checking", move("submitted", "checking")),
+        (11.0, "gating", move("checking", "gating")),
+        (14.0, "awaiting_approval", move("gating", "awaiting_approval")),
+        (14.0, "waiting_for_human", {"state": "awaiting_approval"}),
+        (20.0, "approved", {"by": "human"}),
+        (20.5, "merging", move("awaiting_approval", "gating")),
+        (21.0, "merged", move("gating", "merged")),
+    )
+    assert [(s.phase, s.start, s.end) for s in story.spans] == [
+        ("deps", 0.0, 2.0),
+        ("agent", 2.0, 3.0),
+        ("work", 3.0, 10.0),
+        ("queue", 10.0, 14.0),
+        ("human", 14.0, 20.0),
+        ("queue", 20.0, 21.0),
+    ]
+    assert [(a.agent, a.start, a.end, a.outcome, a.usage) for a in story.attempts] == [
+        ("ada", 3.0, 10.0, "submitted", {"cost_usd": 0.5})
+    ]
+    taken = story_of(
+        (1.0, "ready", move("pending", "ready")),
+        (2.0, "claimed", move("ready", "claimed", owner="bob")),
+        (5.0, "failed", move("claimed", "failed")),
+        (9.0, "taken_over", move("failed", "running", owner_was="bob")),
+        (15.0, "submitted", move("running", "submitted")),
+    )
+    assert [(a.agent, a.number, a.outcome) for a in taken.attempts] == [("bob", 1, "failed"), ("human", 2, "submitted")]
+    assert [s.phase for s in taken.spans] == ["deps", "agent", "work", "human", "work"]
+
+
+def test_layers_put_a_unit_right_of_its_deepest_dependency() -> None:
+    graph = {"b": ["a"], "c": ["a", "b"], "d": ["missing"], "x": ["y"], "y": ["x"]}
+    assert layers(graph, ["a", "b", "c", "d", "x", "y"]) == {"a": 0, "b": 1, "c": 2, "d": 0, "x": 3, "y": 3}
+
+
+@pytest.mark.slow
+def test_the_report_of_a_kept_demo(tmp_path) -> None:
+    kept = tmp_path / "demo"
+    demo = bosun("demo", "--headless", "--keep", str(kept), "--speed", "4", cwd=tmp_path, timeout=300)
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    page = tmp_path / "demo.html"
+    written = bosun("report", "--html", str(page), cwd=kept)
+    assert written.returncode == 0, written.stderr
+    html = page.read_text()
+    assert html.count('class="unit st-merged"') == 9 and "evaluate" in html
+    data = json.loads(bosun("report", "--json", cwd=kept).stdout)
+    assert data["session"]["merged"] == 9 and data["session"]["human_waits"] > 0
+    assert any(f["kind"] == "conflict" for f in data["findings"]), "the demo's conflict is among the findings"

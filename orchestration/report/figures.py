@@ -48,12 +48,6 @@ def _usage(usages: list[dict | None]) -> dict:
     }
 
 
-def human_waits(story: UnitStory) -> int:
-    """How many times the unit came to wait for a human (back-to-back human spans are one wait)."""
-    spans = story.spans
-    return sum(1 for i, s in enumerate(spans) if s.phase == "human" and (i == 0 or spans[i - 1].phase != "human"))
-
-
 def unit_figures(record: Record, stories: dict[str, UnitStory]) -> list[dict]:
     rows = {u.id: u for u in record.units}
     out = []
@@ -68,7 +62,7 @@ def unit_figures(record: Record, stories: dict[str, UnitStory]) -> list[dict]:
                 "agent": row.agent,
                 "attempts": len(story.attempts),
                 **{f"{phase}_s": _r(phases[phase]) for phase in PHASES},
-                "human_waits": human_waits(story),
+                "human_waits": story.human_waits,
                 "merged_at": story.merged_at,
                 "spans": [[s.phase, s.start, s.end] for s in story.spans],
                 **_usage([a.usage for a in story.attempts] or [row.usage]),
@@ -157,7 +151,7 @@ def _session(record: Record, stories: dict[str, UnitStory], rows: list[RunRow]) 
         "gate_busy_s": _r(gate_busy),
         "gate_busy_pct": round(100 * gate_busy / elapsed, 1) if elapsed else None,
         "human_wait_s": _r(sum(s.seconds for s in human)),
-        "human_waits": sum(human_waits(s) for s in stories.values()),
+        "human_waits": sum(s.human_waits for s in stories.values()),
         **usage,
         "cost_per_merged_unit_usd": (
             round(usage["cost_usd"] / merged, 6) if merged and usage["cost_usd"] is not None else None

@@ -74,6 +74,8 @@ class UnitStory:
     attempts: list[Attempt] = field(default_factory=list)
     state: str = PENDING
     merged_at: float | None = None
+    human_waits: int = 0
+    """How often the supervisor said the unit waits for a human (its `waiting_for_human` events)."""
 
 
 def phase_of(state: str, approved: bool) -> str | None:
@@ -106,7 +108,7 @@ class _Walker:
     def close_span(self, at: float) -> None:
         phase = phase_of(self.story.state, self.approved)
         spans = self.story.spans
-        if phase is not None and at >= self.since:
+        if phase is not None and at > self.since:
             if spans and spans[-1].phase == phase and spans[-1].end == self.since:
                 spans[-1].end = at  # checking then gating: one stretch in the queue
             else:
@@ -122,6 +124,8 @@ class _Walker:
 
     def feed(self, event: Event) -> None:
         data = event.data
+        if event.kind == "waiting_for_human":
+            self.story.human_waits += 1
         if event.kind == "approved":
             self.close_span(event.time)
             self.approved = True
