@@ -207,6 +207,8 @@ def test_a_batch_bisected_in_the_queue_names_its_runs_and_culprit(project, tmp_p
     units = {u["id"]: u for u in report["units"]}
     assert units["bad"]["state"] == "gate_failed" and units["bad"]["human_s"] > 0 and units["bad"]["human_waits"] == 1
     assert report["session"]["merged"] == 3 and report["session"]["human_waits"] == 1
+    failures = [f for f in report["findings"] if f["check"] == "tests"]
+    assert failures and {f["unit"] for f in failures} == {"bad"}, "each failed run is put on the culprit"
 
 
 def story_of(*steps: tuple[float, str, dict]):

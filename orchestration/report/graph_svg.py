@@ -48,8 +48,9 @@ def graph_svg(units: list[dict], graph: dict[str, list[str]]) -> str:
                 f'data-from="{escape(dep)}" data-to="{escape(unit)}"/>'
             )
         boxes.append(_box(by_id[unit], x, y))
+    crowded = " crowded" if len(edges) > 120 else ""  # hundreds of edges: lighter, so the boxes stay legible
     return (
-        f'<svg class="graph" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'<svg class="graph{crowded}" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="img" aria-label="dependency graph">'
         '<defs><marker id="arrow" viewBox="0 0 6 6" refX="5" refY="3" markerWidth="6" markerHeight="6" '
         'orient="auto"><path d="M0,0 L6,3 L0,6 z" class="arrow"/></marker></defs>'

@@ -39,10 +39,11 @@ def supervisor_alive(store: Store) -> bool:
     return bool(pid and start and process_start_time(int(pid)) == start)
 
 
-def read_store(store: Store, now: float | None = None, **plan) -> Record:
-    """The store's rows; `plan` adds what only the plan knows (depends_on, titles, agents, gate_slots, name)."""
+def read_store(store: Store, now: float | None = None, live: bool | None = None, **plan) -> Record:
+    """The store's rows; `plan` adds what only the plan knows (depends_on, titles, agents, gate_slots, name).
+    `live`: whether a supervisor runs the session now (default: the one the store names still runs)."""
     events = store.events()
-    live = supervisor_alive(store)
+    live = supervisor_alive(store) if live is None else live
     last = events[-1].time if events else time.time()
     as_of = now if now is not None else (max(time.time(), last) if live else last)
     return Record(events, store.units(), store.gate_runs(), as_of, live, **plan)
@@ -54,6 +55,7 @@ def read_session(session, now: float | None = None) -> Record:
     return read_store(
         session.store,
         now,
+        live=session.running_supervisor() is not None,
         depends_on={u.id: list(u.depends_on) for u in plan.units.values()},
         titles={u.id: u.title or "" for u in plan.units.values()},
         agents=list(plan.agents),

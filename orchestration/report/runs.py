@@ -98,7 +98,16 @@ def busy_seconds(rows: list[RunRow]) -> float:
     return total
 
 
-def _finding_rows(run: RunRow) -> list[dict]:
+def _blamed(run: RunRow, culprits: list[tuple[float, str]]) -> str:
+    """Who a failed run's failure is put on: its culprit, else the first culprit the queue named
+    later among the units it covered (a failed batch before its bisection), else all of them."""
+    if run.culprit:
+        return run.culprit
+    later = next((unit for at, unit in culprits if at >= run.start and unit in run.units), None)
+    return later or ", ".join(run.units)
+
+
+def _finding_rows(run: RunRow, culprits: list[tuple[float, str]]) -> list[dict]:
     out = []
     for check in run.checks:
         name = check.get("check", "?")
@@ -120,7 +129,7 @@ def _finding_rows(run: RunRow) -> list[dict]:
             out.append(
                 {
                     "run": run.label,
-                    "unit": run.culprit or (run.units[-1] if run.units else ""),
+                    "unit": _blamed(run, culprits),
                     "check": name,
                     "severity": "block",
                     "kind": "failed",
@@ -151,7 +160,8 @@ def findings(events: list[Event], rows: list[RunRow]) -> list[dict]:
                     "time": event.time,
                 }
             )
+    culprits = [(e.time, e.unit) for e in events if e.kind == "queue_culprit" and e.unit]
     for run in rows:
-        out += _finding_rows(run)
+        out += _finding_rows(run, culprits)
     out.sort(key=lambda f: f["time"])
     return out

@@ -65,6 +65,7 @@ svg.graph text { font-size: 12px; fill: #0f172a; }
 svg.graph .badge { font-size: 11px; font-weight: 700; fill: #b45309; }
 svg.graph .edge { fill: none; stroke: #94a3b8; stroke-width: 1.2; marker-end: url(#arrow); opacity: .8; }
 svg.graph .arrow { fill: #94a3b8; }
+svg.graph.crowded .edge { opacity: .35; }
 svg.timeline .lane { fill: #fff; }
 svg.timeline .agent-lane:nth-of-type(odd) { fill: #f8fafc; }
 svg.timeline .gate-lane { fill: #faf5ff; }
