@@ -22,6 +22,7 @@ COMMAND_MODULES = {
     **dict.fromkeys(("board", "claim", "heartbeat", "submit", "release"), "claim_commands"),
     **dict.fromkeys(("attach", "serve"), "remote_commands"),
     "demo": "demo",
+    "report": "report_command",
 }
 
 
@@ -63,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
         run.add_argument("--wait", action="store_true", help="keep waiting for human decisions instead of ending")
     status = add("status", "print every unit's state, owner, branch and last gate result")
     status.add_argument("--json", action="store_true")
+    report = add("report", "the session's story: time and cost per unit and agent, the gate's runs, findings")
+    report.add_argument("--json", action="store_true", help="print every figure as JSON")
+    report.add_argument("--html", type=Path, default=None, metavar="FILE", help="write one self-contained page")
     for name, help_text in (
         ("approve", "merge a unit whose gate passed"),
         ("reject", "send a unit awaiting approval back to its agent"),
