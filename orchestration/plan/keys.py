@@ -255,7 +255,11 @@ class AgentSpec(Table):
         "external (never started: joins by claiming).",
         example="command",
     )
-    command: Command = key((), "A command agent's argv; {task_file}, {prompt}, {unit}, {worktree} are filled in.")
+    command: Command = key(
+        (),
+        "A command agent's argv; {task_file}, {prompt}, {unit}, {worktree} are filled in.",
+        ["my-agent", "--task-file", "{task_file}"],
+    )
     preset: choice(*PRESETS, say=lambda v: f"unknown preset {v!r} (known: {', '.join(PRESETS)})") | None = key(
         None, "A command agent's CLI by name, instead of command.", "claude-code"
     )
@@ -340,7 +344,7 @@ class UnitSpec(Table):
 class PlanFile(Table):
     """A whole `bosun.toml`: the project, the agents by name, and the units of work."""
 
-    model_config = ConfigDict(title="bosun.toml", json_schema_extra={"$id": "bosun.schema.json"})
+    model_config = ConfigDict(title="bosun.toml")
     project: ProjectSpec = key(default_factory=ProjectSpec, description="The session's branches, gate and policies.")
     agents: dict[str, AgentSpec] = key(
         default_factory=dict, description="The agents, by name ([agents.NAME]); a unit may name one."
