@@ -71,10 +71,10 @@ def test_the_schema_accepts_the_plans_bosun_writes_and_documents(tmp_path: Path,
     [
         (("gate_timeout", "gaet_timeout"), "gaet_timeout"),
         (('preset = "aider"', 'preset = "aidr"'), "aidr"),
-        (('max_agents = 2', 'max_agents = 0'), "0"),
+        (("max_agents = 2", "max_agents = 0"), "0"),
         (('timeout = "20m"', 'timeout = "20 minutes"'), "20 minutes"),
         (("[project]\n", '[project]\ndifferential = ["go vet ./..."]\n'), "differential"),
-        (('[agents.aider]\n', '[agents.aider]\nname = "bob"\n'), "name"),
+        (("[agents.aider]\n", '[agents.aider]\nname = "bob"\n'), "name"),
     ],
     ids=["typo'd key", "unknown preset", "out of range", "bad duration", "internal key", "agent name as a key"],
 )
