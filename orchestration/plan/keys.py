@@ -18,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     GetPydanticSchema,
+    StringConstraints,
     ValidationInfo,
     create_model,
     model_validator,
@@ -28,6 +29,7 @@ from pydantic_core import core_schema
 from bosun.orchestration.agents.presets import PRESETS
 from bosun.orchestration.budget import Budget
 from bosun.orchestration.plan.values import (
+    UNIT_ID,
     Branch,
     BudgetTable,
     Command,
@@ -346,8 +348,10 @@ class PlanFile(Table):
 
     model_config = ConfigDict(title="bosun.toml")
     project: ProjectSpec = key(default_factory=ProjectSpec, description="The session's branches, gate and policies.")
-    agents: dict[str, AgentSpec] = key(
-        default_factory=dict, description="The agents, by name ([agents.NAME]); a unit may name one."
+    agents: dict[Annotated[str, StringConstraints(pattern=UNIT_ID.pattern)], AgentSpec] = key(
+        default_factory=dict,
+        description="The agents, by name ([agents.NAME]); a unit may name one.",
+        json_schema_extra={"additionalProperties": False},
     )
     units: list[UnitSpec] = key(description="The units of work ([[units]]), in plan order.", min_length=1)
 
