@@ -293,7 +293,10 @@ class AgentSpec(Table):
         (), "Paths made visible inside the sandbox (~ is your home; :ro read-only).", ["~/.claude", "~/.codex:ro"]
     )
     resources: Resources = key(
-        (), "With the Ray backend: what the agent's node must have (CPU defaults to 1).", {"GPU": 1}
+        (),
+        "With the Ray backend: what the agent's node must have (CPU defaults to 1).",
+        {"GPU": 1},
+        json_schema_extra=lambda schema: schema.update(default={}),  # a table in the file
     )
 
     @model_validator(mode="before")
@@ -320,7 +323,10 @@ class UnitSpec(Table):
         description="What the agent should do.", example="Write a tokenizer in src/calc/parser.py, with tests."
     )
     title: told(str, lambda _v: "must be a string") = key(
-        "", "A short name for the board (default: the id).", "Tokenizer and parser"
+        "",
+        "A short name for the board (default: the id).",
+        "Tokenizer and parser",
+        json_schema_extra=lambda schema: schema.pop("default"),  # the id, not ""
     )
     depends_on: UnitIds = key((), "Units merged before this one starts.", ["parser"])
     scope: Scope | None = key(
