@@ -62,7 +62,7 @@ def check_table(
         instance = model.model_validate({**known, **(internal or {})}, context=context)
     except ValidationError as exc:
         for error in exc.errors():
-            loc = error["loc"]
+            loc = error["loc"] or ("",)  # a check of the whole table names no key
             found.append((_index(keys, loc[0]), str(loc[0]), _path(loc), _what(model, error)))
     for key, named, what in rules:
         found.append((_index(keys, key), key, named or "", what))
@@ -74,6 +74,7 @@ def check_table(
 
 
 def unknown_key(model: type[BaseModel], name: str) -> str:
+    """The refusal of a key `model` does not declare, naming the ones it does."""
     word = getattr(model, "unknown_key", "key")
     return f"unknown {word} '{name}' (known: {', '.join(sorted(file_keys(model)))})"
 
