@@ -29,7 +29,7 @@ from bosun.orchestration.faults import fault_point
 from bosun.orchestration.integration.lane import IntegrationTampered, Integrator, Verdict
 from bosun.orchestration.integration.queue import MergeQueue
 from bosun.orchestration.notify import run_notify
-from bosun.orchestration.plan_reload import apply_plan
+from bosun.orchestration.plan.reload import apply_plan
 from bosun.orchestration.process import Child, kill_group, tail
 from bosun.orchestration.sandbox import check_start
 from bosun.orchestration.sandbox.leftovers import end_all

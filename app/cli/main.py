@@ -16,7 +16,7 @@ from bosun.orchestration.errors import BosunError, GitError, LostClaim, PlanErro
 # Which module of bosun.app.cli holds each command; it is imported only when its command runs,
 # so `bosun --help` loads argparse alone and `bosun heartbeat` no screen and no analyser.
 COMMAND_MODULES = {
-    **dict.fromkeys(("init", "validate", "graph", "plan"), "plan_commands"),
+    **dict.fromkeys(("init", "validate", "graph", "plan", "schema"), "plan_commands"),
     **dict.fromkeys(("run", "resume", "status", "land", "reload", "reset"), "session_commands"),
     **dict.fromkeys(("approve", "reject", "handback", "cancel", "reassign", "revoke", "takeover"), "decision_commands"),
     **dict.fromkeys(("board", "claim", "heartbeat", "submit", "release"), "claim_commands"),
@@ -47,9 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--speed", type=float, default=1.0, help="scale the scripted agents' pace (2 = twice as fast)")
     demo.add_argument("--keep", type=Path, default=None, metavar="DIR", help="build the repository in DIR and keep it")
     demo.add_argument("--json", action="store_true", help="with --headless: one JSON object per event")
-    add("init", "write a commented example bosun.toml and prepare .bosun/")
+    add("init", "write a commented bosun.toml from what the repository holds and prepare .bosun/")
     validate = add("validate", "check a plan and print every problem with its place")
     validate.add_argument("plan", nargs="?", type=Path, default=None)
+    add("schema", "print the plan's JSON Schema (for editors: taplo, Even Better TOML)")
     for name, help_text in (
         ("run", "start a session from the plan"),
         ("resume", "continue the session in .bosun/ after a crash or quit"),

@@ -50,7 +50,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_resume(args: argparse.Namespace) -> int:
     """Refusals come first and write nothing: another supervisor, or an edit that cannot apply."""
     need_terminal(args)
-    from bosun.orchestration.plan_reload import apply_plan, edited_plan
+    from bosun.orchestration.plan.reload import apply_plan, edited_plan
 
     session = open_session(repo_of(args))
     try:
@@ -73,7 +73,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
 def cmd_reload(args: argparse.Namespace) -> int:
     """Apply the edited plan to the session, through the running supervisor when there is one."""
     from bosun.orchestration.plan import parse_plan
-    from bosun.orchestration.plan_reload import apply_plan, edited_plan, plan_change
+    from bosun.orchestration.plan.reload import apply_plan, edited_plan, plan_change
 
     with opened(args) as session:
         edited = edited_plan(session)
