@@ -71,6 +71,9 @@ def _table_of(schema: dict, name: str, node: dict) -> tuple[str, dict]:
     extra = node.get("additionalProperties")
     if isinstance(extra, dict) and not node.get("properties"):
         return f"[{name}.NAME]", _resolve(schema, extra)
+    patterns = list((node.get("patternProperties") or {}).values())
+    if len(patterns) == 1 and not node.get("properties"):  # [agents.NAME]: names by pattern
+        return f"[{name}.NAME]", _resolve(schema, patterns[0])
     return f"[{name}]", node
 
 
