@@ -32,10 +32,28 @@ class _Parser(argparse.ArgumentParser):
         raise BosunError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
+class _Version(argparse.Action):
+    """`bosun --version`: the installed distribution's version, looked up only when asked."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("bosun")
+        except PackageNotFoundError:  # run from a checkout that was never installed
+            found = "unknown (not installed)"
+        print(f"bosun {found}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--repo", type=Path, default=None, help="the repository (default: the current one)")
     parser = _Parser(prog="bosun", description="Supervise a team of coding agents through a test-gated merge.")
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
