@@ -22,6 +22,7 @@ COMMAND_MODULES = {
     **dict.fromkeys(("board", "claim", "heartbeat", "submit", "release"), "claim_commands"),
     **dict.fromkeys(("attach", "serve"), "remote_commands"),
     "demo": "demo",
+    "doctor": "doctor_command",
 }
 
 
@@ -122,6 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     takeover.add_argument("unit")
     takeover.add_argument("--note", default=None, help="why (kept in the unit's task)")
     add("land", "fast-forward the base branch to the integration branch")
+    doctor = add("doctor", "check this machine for what the plan needs: one line each, ✓ or ✗ with the fix")
+    doctor.add_argument("plan", nargs="?", type=Path, default=None)
+    doctor.add_argument("--json", action="store_true", help="one JSON object: every check and whether all passed")
     add("attach", "the screen on a session a headless supervisor runs; q detaches, the supervisor keeps running")
     serve = add("serve", "serve the attached screen to a browser, behind a URL with a fresh access token")
     serve.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: this machine only)")
