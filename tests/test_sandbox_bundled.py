@@ -139,7 +139,7 @@ def as_unprivileged_without_userns(repo: Path, *args: str) -> subprocess.Complet
 
 def test_required_refuses_where_user_namespaces_are_forbidden_and_names_the_fix(bundled_bwrap) -> None:
     if os.geteuid() != 0:
-        pytest.skip("making a user namespace whose max_user_namespaces is 0 for another user takes root")
+        tool_missing("making a user namespace whose max_user_namespaces is 0 for another user takes root")
     home = Path(tempfile.mkdtemp(prefix="bosun-userns-", dir="/tmp"))
     try:
         repo = home / "repo"
