@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import AWAIT_GO, BackgroundRun, bosun, first_parent_merges, git, write_unit
+from conftest import AWAIT_GO, BackgroundRun, bosun, first_parent_merges, git, import_tool, tool_missing, write_unit
 
-ray = pytest.importorskip("ray", reason="the Ray backend's tests need Ray: pip install 'bosun[ray]'")
+ray = import_tool("ray", "the Ray backend's tests need Ray: pip install 'bosun[ray]'")
 
 from ray_cluster import GitDaemon, alive, free_port, start_cluster  # noqa: E402
 
@@ -34,7 +34,7 @@ def cluster(tmp_path_factory):
         started = start_cluster({"w1": 2, "w2": 2}, hide=(tmp_path_factory.getbasetemp(),))
     except (OSError, subprocess.SubprocessError) as exc:
         detail = getattr(exc, "stderr", None) or getattr(exc, "output", None) or b""
-        pytest.skip(f"a local Ray cluster cannot start here: {exc} {detail[-500:]!r}")
+        tool_missing(f"a local Ray cluster cannot start here: {exc} {detail[-500:]!r}")
     yield started
     started.stop()
     assert not started.own_pids(), "a process of the test's Ray cluster outlived it"

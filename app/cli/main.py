@@ -23,6 +23,7 @@ COMMAND_MODULES = {
     **dict.fromkeys(("attach", "serve"), "remote_commands"),
     "demo": "demo",
     "report": "report_command",
+    "doctor": "doctor_command",
 }
 
 
@@ -33,10 +34,28 @@ class _Parser(argparse.ArgumentParser):
         raise BosunError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
+class _Version(argparse.Action):
+    """`bosun --version`: the installed distribution's version, looked up only when asked."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("bosun")
+        except PackageNotFoundError:  # run from a checkout that was never installed
+            found = "unknown (not installed)"
+        print(f"bosun {found}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--repo", type=Path, default=None, help="the repository (default: the current one)")
     parser = _Parser(prog="bosun", description="Supervise a team of coding agents through a test-gated merge.")
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -109,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     takeover.add_argument("unit")
     takeover.add_argument("--note", default=None, help="why (kept in the unit's task)")
     add("land", "fast-forward the base branch to the integration branch")
+    doctor = add("doctor", "check this machine for what the plan needs: one line each, ✓ or ✗ with the fix")
+    doctor.add_argument("plan", nargs="?", type=Path, default=None)
+    doctor.add_argument("--json", action="store_true", help="one JSON object: every check and whether all passed")
     add("attach", "the screen on a session a headless supervisor runs; q detaches, the supervisor keeps running")
     serve = add("serve", "serve the attached screen to a browser, behind a URL with a fresh access token")
     serve.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: this machine only)")
