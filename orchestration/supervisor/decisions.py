@@ -112,10 +112,8 @@ def revoke_claim(supervisor: Orchestrator, row: UnitRow, args: dict) -> bool:
 def cancel(supervisor: Orchestrator, row: UnitRow, args: dict) -> bool:
     """The unit cancelled, and with `with_dependents` every unit that waits on it; without, those
     are named so the human can decide."""
-    store = supervisor.store
-    if not move(
-        store, row.id, CANCELLED, (row.state,), kind="cancelled", data={"note": args.get("note")}, owner=None, pid=None
-    ):
+    store, note = supervisor.store, args.get("note")
+    if not move(store, row.id, CANCELLED, (row.state,), kind="cancelled", data={"note": note}, owner=None, pid=None):
         return False
     supervisor.stop_agent(row.id)
     supervisor.clone.remove_worktree(row.id)
