@@ -46,7 +46,7 @@ class Running:
 
 
 async def work(supervisor: Orchestrator, unit_id: str, running: Running) -> None:
-    """The agent's whole attempt; an engine bug or a git failure fails the unit visibly."""
+    """The agent's whole attempt; whatever happens, the agent is no longer running after it."""
     try:
         await Attempt(supervisor, unit_id, running).run()
     except StaleState:
@@ -82,8 +82,8 @@ def failure(
 
 
 class Attempt:
-    """One attempt: the unit and agent as the plan said when it started (a reload meanwhile does
-    not change them), the worktree handed out, the log the agent writes."""
+    """One attempt, with the unit and the agent as the plan said when it started: a reload while
+    the agent works changes neither its timeout nor how its work is collected."""
 
     def __init__(self, supervisor: Orchestrator, unit_id: str, running: Running) -> None:
         self.supervisor = supervisor
