@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from bosun.orchestration.agents.transcript import stream_activity
+from bosun.orchestration.agents.activity import stream_activity
 from bosun.orchestration.agents.usage import add_usage
 from bosun.orchestration.ansi import strip_ansi_in
 from bosun.orchestration.sandbox import status_of

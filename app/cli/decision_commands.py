@@ -74,7 +74,7 @@ def cmd_takeover(args: argparse.Namespace) -> int:
     """The human becomes the unit's owner and gets the claim JSON; `bosun submit` hands the work in."""
     import json
 
-    from bosun.orchestration.takeover import take_over_now
+    from bosun.orchestration.supervisor.takeover import take_over_now
 
     with opened(args) as session:
         row = session.store.unit(args.unit)
