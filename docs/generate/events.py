@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 
 # Calls that write an event, and which positional argument names its kind (None: only `kind=`).
-WRITERS = {"append_event": 0, "_append": 1, "transition": 1, "_move": 1, "release": None, "_hand_back": None}
+WRITERS = {"append_event": 0, "_append": 1, "transition": 1, "move": 2, "release": None, "hand_back": 3}
 DEFAULT_KINDS = {"release": "released"}
 _TRIGGER = re.compile(r"INSERT INTO events \(time, kind, unit, data\) VALUES \([^,]+, '([a-z_]+)'")
 
