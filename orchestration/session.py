@@ -76,11 +76,9 @@ class Session:
     def mark_supervisor(self) -> None:
         if (other := self.running_supervisor()) is not None and other != os.getpid():
             raise BosunError(f"{self.dir}: a supervisor is already running this session (pid {other})")
-        with self.store.tx() as db:
-            db.execute("INSERT OR REPLACE INTO meta VALUES ('supervisor_pid', ?)", (str(os.getpid()),))
-            db.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('supervisor_start', ?)", (process_start_time(os.getpid()) or "",)
-            )
+        self.store.update_meta(
+            {"supervisor_pid": str(os.getpid()), "supervisor_start": process_start_time(os.getpid()) or ""}
+        )
 
 
 def _is_zombie(pid: int) -> bool:

@@ -30,6 +30,12 @@ class Event:
         return {"seq": self.seq, "time": round(self.time, 3), "kind": self.kind, "unit": self.unit, **self.data}
 
 
+def write_meta(db: sqlite3.Connection, values: dict[str, str]) -> None:
+    """Set the session's settings `values` inside the open transaction `db`."""
+    for key, value in values.items():
+        db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+
 class EventLog:
     """The connection and its transactions; every other part of the store builds on it."""
 
@@ -80,8 +86,12 @@ class EventLog:
         return row[0] if row else default
 
     def set_meta(self, key: str, value: str) -> None:
+        self.update_meta({key: value})
+
+    def update_meta(self, values: dict[str, str]) -> None:
+        """Set several settings together, in one transaction."""
         with self.tx() as db:
-            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+            write_meta(db, values)
 
     # -- events -------------------------------------------------------------------------
     def _append(self, db: sqlite3.Connection, kind: str, unit: str | None, data: dict) -> Event:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from bosun.orchestration.store.events import Event, EventLog
+from bosun.orchestration.store.events import Event, EventLog, write_meta
 from bosun.orchestration.store.gate_runs import insert_gate_run
 
 
@@ -74,8 +74,7 @@ class Units(EventLog):
         """Create the session's units, all pending, in plan order (with the session's `meta`, in
         the same transaction: a crash never leaves a session without its units)."""
         with self.tx() as db:
-            for key, value in (meta or {}).items():
-                db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+            write_meta(db, meta or {})
             for position, (unit_id, agent) in enumerate(rows):
                 db.execute(
                     "INSERT INTO units (id, position, state, agent, pinned, updated) VALUES (?, ?, 'pending', ?, ?, ?)",
@@ -94,8 +93,7 @@ class Units(EventLog):
         others), new pinned agents for units not yet started, and the units that left the plan
         (cancelled, never deleted: their events stay true)."""
         with self.tx() as db:
-            for key, value in meta.items():
-                db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+            write_meta(db, meta)
             position = db.execute("SELECT COALESCE(MAX(position), -1) FROM units").fetchone()[0]
             for offset, (unit_id, agent) in enumerate(added, start=1):
                 db.execute(
