@@ -77,11 +77,9 @@ class Session:
     def mark_supervisor(self) -> None:
         if (other := self.running_supervisor()) is not None and other != os.getpid():
             raise BosunError(self.already_supervised() or f"{self.dir}: a supervisor runs this session (pid {other})")
-        with self.store.tx() as db:
-            db.execute("INSERT OR REPLACE INTO meta VALUES ('supervisor_pid', ?)", (str(os.getpid()),))
-            db.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('supervisor_start', ?)", (process_start_time(os.getpid()) or "",)
-            )
+        self.store.update_meta(
+            {"supervisor_pid": str(os.getpid()), "supervisor_start": process_start_time(os.getpid()) or ""}
+        )
 
 
 def _running_supervisor(store: Store) -> int | None:
