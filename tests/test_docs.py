@@ -13,6 +13,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from conftest import tool_missing
 
 from bosun.app.cli.main import build_parser
 from bosun.orchestration.errors import PlanError
@@ -284,7 +285,7 @@ other(kind="type_error")
 def test_the_site_builds_strict_with_the_references_and_pictures(tmp_path):
     mkdocs = shutil.which("mkdocs", path=str(Path(sys.executable).parent))
     if mkdocs is None:
-        pytest.skip("mkdocs is not installed: pip install -e '.[docs]'")
+        tool_missing("mkdocs is not installed: pip install -e '.[docs]'")
     site = tmp_path / "site"
     done = subprocess.run(
         [mkdocs, "build", "--strict", "--quiet", "-d", str(site)],

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, needs_tool
 from report_sessions import synthetic_session
 
 from bosun.app.cli.report_command import write_atomically
@@ -18,8 +18,8 @@ from bosun.orchestration.report.page import report_page
 from bosun.orchestration.report.text import summary_text
 
 CHROMIUM = Path("/usr/bin/chromium")
-needs_chromium = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="Chromium is not installed (apt-get install -y chromium; CI installs it)"
+needs_chromium = needs_tool(
+    None if CHROMIUM.exists() else "Chromium is not installed (apt-get install -y chromium; CI installs it)"
 )
 FLAGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-sync"]
 
