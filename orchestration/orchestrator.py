@@ -247,7 +247,8 @@ class Orchestrator:
             self.wake()
 
     def _queue_verdict(self, unit_id: str, state: str, detail: dict) -> None:
-        self._after_verdict(unit_id, Verdict(state, detail))
+        if not detail.get("lost"):  # a gate that could not run judged nothing: no attempt is spent on it
+            self._after_verdict(unit_id, Verdict(state, detail))
         self.wake()  # a merge readies dependents, a hand-back frees an agent
 
     def _after_verdict(self, unit_id: str, verdict: Verdict) -> None:

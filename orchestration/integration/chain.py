@@ -12,6 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from bosun.orchestration.integration.batch_size import BatchSizer
 from bosun.orchestration.session import Session
 from bosun.orchestration.states import AWAITING_APPROVAL, GATING, SUBMITTED
 from bosun.orchestration.store import StaleState
@@ -69,9 +70,12 @@ class QueueState:
         self.passed: dict[str, int] = {}  # top candidate -> passing gate run id
         self.failed: dict[str, tuple] = {}  # top candidate -> (gate run id, gate dict, detail)
         self.tries: dict[str, int] = {}  # top candidate -> failed runs so far
+        self.lost: dict[str, int] = {}  # top candidate -> runs lost so far (no verdict)
         self.failing: str | None = None  # the smallest failing prefix being bisected
         self.held: dict[str, str] = {}  # unit -> head it clashed with something ahead on
         self.stopping = False
+        self.sizer = BatchSizer()
+        self._sized: int | None = None  # the batch size last told in an event
         self._pool = ThreadPoolExecutor(THREADS, thread_name_prefix="bosun-queue")
 
     def _thread(self, fn, *args):
@@ -85,6 +89,22 @@ class QueueState:
     @property
     def parallel(self) -> int:
         return self.project.gate_parallel
+
+    @property
+    def batch(self) -> int:
+        """How many new units one run may cover: the plan's `batch`, else what the queue observes."""
+        if not self.merge_when_green:
+            return 1  # a unit a human approves lands on its own candidate, so that one must have been tested
+        return self.project.batch or self.sizer.size()
+
+    def _observed(self) -> None:
+        """Tell the session when the batch size the queue chose changes (not when the plan pins it)."""
+        if self.project.batch is not None or not self.merge_when_green:
+            return
+        sized = self.sizer.describe()
+        if sized["size"] != self._sized:
+            self._sized = sized["size"]
+            self.store.append_event("queue_batch_size", None, **sized)
 
     def _index(self, top: str | None) -> int | None:
         for i, entry in enumerate(self.chain):
@@ -123,7 +143,7 @@ class QueueState:
 
     def _forget(self, candidates: set[str]) -> None:
         """What was known about these candidates' prefixes: they left the chain."""
-        for table in (self.passed, self.failed, self.tries):
+        for table in (self.passed, self.failed, self.tries, self.lost):
             for top in candidates & table.keys():
                 del table[top]
         if self.failing in candidates:

@@ -55,6 +55,8 @@ class RunVerdict:
     cause: str
     shown: GateResult
     duration_s: float
+    lost: bool = False
+    """The gate never gave a verdict: it raised (a lost node, a folder that could not be filled)."""
 
     @property
     def passed(self) -> bool:
@@ -71,7 +73,8 @@ class RunVerdict:
 
 def run_verdict(session: Session, results, error: BaseException | None) -> RunVerdict:
     """The verdict of a run's results; a run that raised, or ran nothing, failed with that cause."""
-    if error is not None or not results:
+    lost = error is not None or not results
+    if lost:
         cause = f"the gate could not run: {error}" if error else "the gate did not run"
         results = [("tests", GateResult(False, None, 0.0, cause, cause, session.dir / "logs"))]
     verdicts = [command_verdict(name, result) for name, result in results]
@@ -79,4 +82,4 @@ def run_verdict(session: Session, results, error: BaseException | None) -> RunVe
     tests = results[0][1]
     cause = tests.cause if failed is None or failed[0] == "tests" else f"check `{failed[0]}` failed: {failed[1].cause}"
     shown = failed[1] if failed else tests
-    return RunVerdict(verdicts, failed, cause, shown, sum(r.duration_s for _, r in results))
+    return RunVerdict(verdicts, failed, cause, shown, sum(r.duration_s for _, r in results), lost)

@@ -55,11 +55,6 @@ class MergeQueue(Verdicts):
         self._poked = asyncio.Event()
         self._judging_slots: asyncio.Semaphore | None = None
 
-    @property
-    def batch(self) -> int:
-        # A unit a human approves lands on its own candidate, so that one must have been tested.
-        return 1 if not self.merge_when_green else self.project.batch
-
     # -- the integration task --------------------------------------------------------------------
     def _stackable(self, rows: list) -> list:
         """Submitted units the chain can take now, in plan order: not held back by a clash with a
@@ -82,8 +77,9 @@ class MergeQueue(Verdicts):
         if self._stackable(rows) or any(e.judging is not None for e in self.chain):
             return True
         for row in rows:
-            if row.state in (AWAITING_APPROVAL, GATING) and row.id not in in_chain and not self._parked(row):
-                return True
+            if row.state in (AWAITING_APPROVAL, GATING) and row.id not in in_chain:
+                if not self._parked(row) or row.approved:
+                    return True
             if row.id in in_chain and (
                 row.state not in (GATING, AWAITING_APPROVAL) or (row.state == AWAITING_APPROVAL and row.approved)
             ):
@@ -157,14 +153,18 @@ class MergeQueue(Verdicts):
     # -- the chain -----------------------------------------------------------------------------
     def _parked(self, row) -> bool:
         """A unit that waits for a human outside the chain (one gate slot: nothing is stacked on a
-        human's decision); approved, it lands or is judged again."""
-        return self.parallel == 1 and row.state == AWAITING_APPROVAL and not row.approved
+        human's decision); approved, it lands or is judged again (`_land_approved`)."""
+        return self.parallel == 1 and row.state == AWAITING_APPROVAL
 
     def _restore(self) -> None:
         """After a start: candidates awaiting approval that still stack on the head stay; the
         rest are judged again (a crash put what was being gated back to submitted). With one gate
         slot they all stay where they are, parked, each waiting for its human."""
         self._restored = True
+        merged = sum(1 for u in self.store.units() if u.state == MERGED)
+        culprits = sum(1 for e in self.store.events() if e.kind == "queue_culprit")
+        durations = [r.duration_s for r in self.store.gate_runs()[-10:] if r.exit_code is not None]
+        self.sizer.seed(merged, culprits, durations)
         if self.parallel == 1:
             return
         top = self.session.integration_head()
@@ -337,5 +337,7 @@ class MergeQueue(Verdicts):
             if run.top in landed:
                 self._kill(run)  # an earlier prefix still running: a later one already passed
         self._forget(landed)
+        self.sizer.merged(len(units))
+        self._observed()
         for unit, _ in units:
             self.on_verdict(unit, MERGED, {})

@@ -15,8 +15,6 @@ from bosun.orchestration.integration.gate_runs import run_in_slot
 class Scheduling(QueueState):
     """Starting runs on free slots: batches, retries and bisection."""
 
-    batch: int  # the queue says how many units one run may cover now
-
     def _free_slots(self) -> list[int]:
         used = {r.slot for r in self.runs}
         return [s for s in range(self.parallel) if s not in used]

@@ -21,6 +21,9 @@ from bosun.orchestration.states import (
 )
 from bosun.orchestration.store import StaleState
 
+LOST_RUNS = 2
+"""How many times a run whose gate was lost starts again before it counts as failed."""
+
 
 class Verdicts(Scheduling):
     """Reading gate runs and semantic checks as they finish."""
@@ -89,6 +92,8 @@ class Verdicts(Scheduling):
             return
         index = self._index(run.top)
         verdict = run_verdict(self.session, results, error)
+        if verdict.lost and index is not None and self._run_again(run, index, verdict):
+            return
         entry = self.chain[index] if index is not None else None
         checks = (entry.verdicts if entry else []) + verdict.verdicts
         run_id = self._record(run, entry, verdict, checks)
@@ -103,12 +108,26 @@ class Verdicts(Scheduling):
             **verdict.counts(),
             "checks": summary(checks),
         }
+        if not verdict.not_the_code:
+            self.sizer.ran(verdict.duration_s)
         if index is None:
             return  # its prefix landed or left the queue meanwhile
         if verdict.passed:
             self._passed(run, index, run_id, gate, verdict.verdicts)
         else:
             self._failed(run, index, run_id, gate, verdict, checks)
+
+    def _run_again(self, run: Run, index: int, verdict: RunVerdict) -> bool:
+        """A lost gate is no verdict: the same run starts again, a few times, before it counts as a
+        failure (one that is not the code: it waits for a human's `bosun regate`, costing no attempt)."""
+        self.lost[run.top] = self.lost.get(run.top, 0) + 1
+        if self.lost[run.top] > LOST_RUNS:
+            return False
+        self.store.append_event(
+            "queue_gate_lost", run.units[-1], run=run.label, cause=verdict.cause, tries=self.lost[run.top]
+        )
+        self._start(run.slot, index, run.why)
+        return True
 
     def _record(self, run: Run, entry: Entry | None, verdict: RunVerdict, checks: list[dict]) -> int:
         top_unit = run.units[-1]
@@ -147,7 +166,13 @@ class Verdicts(Scheduling):
         self._await_humans(index, run_id, verdicts)
 
     def _failed(self, run: Run, index: int, run_id: int, gate: dict, verdict: RunVerdict, checks) -> None:
-        detail = {"reason": "gate_failed", "gate": gate, "output_tail": verdict.shown.output_tail[-3000:]}
+        detail = {
+            "reason": "gate_failed",
+            "gate": gate,
+            "output_tail": verdict.shown.output_tail[-3000:],
+            "not_the_code": verdict.not_the_code,  # a timeout, or a gate that could not run: `bosun regate`
+            "lost": verdict.lost,
+        }
         self.failed[run.top] = (run_id, gate, {**detail, "checks": checks})
         self.tries[run.top] = self.tries.get(run.top, 0) + 1
         retrying = any(r.why == "retry" and not r.cancelled for r in self.runs)
@@ -209,9 +234,13 @@ class Verdicts(Scheduling):
         """The culprit: its own prefix failed and the one before it passed (or is the head)."""
         entry = self.chain[index]
         run_id, gate, detail = self.failed[entry.candidate]
+        row = self.store.unit(entry.unit)
+        detail = {**detail, "head": row.head_commit if row else None}  # the commit the gate judged
         self.store.append_event("queue_culprit", entry.unit, gate_run=run_id, run=gate.get("run"))
         self.failing = None
         self._take_out(index, f"unit '{entry.unit}' ahead of it failed the gate")
+        self.sizer.failed()
+        self._observed()
         try:
             self.store.transition(entry.unit, GATE_FAILED, (GATING,), data={"gate": gate}, detail=detail, queue=None)
         except StaleState:
