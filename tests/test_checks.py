@@ -158,7 +158,7 @@ def test_the_tests_run_beside_the_semantic_checks_and_stop_when_those_block(proj
     # The semantic checks include a differential check that waits until the gate's tests have
     # started: the semantic verdict cannot come before them, however loaded the machine.
     started = marks / "gate-started"
-    wait = f"while [ ! -e {started} ]; do sleep 0.05; done"
+    wait = f"sh -c 'while [ ! -e {started} ]; do sleep 0.05; done'"
     repo = project(
         _units(),
         script,
