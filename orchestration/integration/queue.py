@@ -6,6 +6,9 @@ runs test prefixes of that chain, up to `gate_parallel` at once and `batch` new 
 Every candidate is judged the same way: its semantic checks start with its gate's tests, not
 before them; a blocking finding stops the run and the unit goes to `semantic_conflict`, a warning
 makes its merge wait for a human, and the run's verdict is read with the checks' verdicts.
+With one gate slot nothing is stacked on a human's decision: a unit whose gate passed and that
+waits for a human steps out of the chain (parked); approved, it lands on its own tested candidate
+if that still sits on the head, or is judged again.
 
 The invariant of SPEC §2 holds at every instant: the integration branch moves only to a
 candidate whose own tree passed the gate, by compare-and-swap after a recorded intent, and
