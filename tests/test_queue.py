@@ -409,27 +409,28 @@ def test_batch_in_the_plan_pins_the_batch_size(project, tmp_path) -> None:
     assert not any(e["kind"] == "queue_batch_size" for e in seen)
 
 
-def test_the_batch_size_follows_the_failure_rate_and_the_gate_length() -> None:
+def test_the_batch_size_follows_the_failure_rate() -> None:
     from bosun.orchestration.integration.batch_size import BatchSizer
 
     fresh = BatchSizer()
-    assert 3 <= fresh.size() <= 5, "no history: a prior of 4 % failures"
+    assert fresh.size() == 5, "no history: a prior of 2 % failures, the top of the 3-5 band"
+    one_early = BatchSizer()
+    one_early.merged(5)
+    one_early.failed()
+    assert one_early.size() == 5, "one early failure in a small session does not halve its batches"
     clean = BatchSizer()
     clean.merged(200)
-    short, long = clean.size(), None
-    clean.ran(600.0)
-    long = clean.size()
-    assert clean.failure_rate < 0.02 and 5 <= short < long <= 10, (short, long)
+    assert clean.failure_rate < 0.02 and clean.size() == 10
     flaky = BatchSizer()
     for _ in range(10):
         flaky.merged(9)
         flaky.failed()
-    assert flaky.failure_rate > 0.05 and 2 <= flaky.size() <= 3
+    assert flaky.failure_rate > 0.05 and flaky.size() == 3
     middling = BatchSizer()
     middling.merged(97)
     middling.failed()
     middling.failed()
-    assert 0.02 <= middling.failure_rate < 0.05 and 3 <= middling.size() <= 5
+    assert 0.02 <= middling.failure_rate < 0.05 and middling.size() == 5
 
 
 def test_a_gate_that_timed_out_is_run_again_on_the_same_commit_by_regate(project, tmp_path) -> None:

@@ -1,7 +1,9 @@
 """How many units one gate run covers when the plan does not pin `batch`: sized from what the
 queue observes, within the bounds published practice gives (Uber's SubmitQueue, Shopify's and
 Bors's merge queues): batches of 5-10 while under 2 % of units fail the gate, 3-5 at 2-5 %,
-2-3 above that. Within a band, a longer gate takes the larger batch: each run saved is worth more.
+2-3 above that. A batch only takes the units waiting when a slot frees, so the band's top is a
+cap that binds only under a backlog, where the larger batch saves the most runs: the queue takes
+the top of its band.
 
 The failure rate starts at a prior (one failure in 25 units) and follows the units the
 queue settles; the gate's length is a moving average of the runs' durations."""
@@ -12,10 +14,9 @@ from dataclasses import dataclass
 
 BANDS = ((0.02, 5, 10), (0.05, 3, 5), (1.0, 2, 3))
 """(failure rate below, smallest batch, largest batch)."""
-PRIOR_UNITS, PRIOR_FAILURES = 25, 1
-"""Before anything settles: one failure in 25 units (4 %), batches of 3-5."""
-LONG_GATE_S = 300.0
-"""A gate this long (or longer) takes the top of its band; an instant one the bottom."""
+PRIOR_UNITS, PRIOR_FAILURES = 50, 1
+"""Before anything settles: one failure in 50 units (2 %), batches of up to 5; one early failure
+moves a small session less than a weaker prior would."""
 WINDOW = 100
 """Units remembered: an old streak of failures stops counting once this many more have settled."""
 
@@ -34,9 +35,7 @@ class BatchSizer:
 
     def size(self) -> int:
         rate = self.failure_rate
-        low, high = next((lo, hi) for below, lo, hi in BANDS if rate < below or below == 1.0)
-        share = min(1.0, (self.gate_s or 0.0) / LONG_GATE_S)
-        return low + round((high - low) * share)
+        return next(high for below, _, high in BANDS if rate < below or below == 1.0)
 
     def seed(self, merged: int, failures: int, durations: list[float]) -> None:
         """What an earlier supervisor of this session saw: units merged, culprits, runs' lengths."""
