@@ -10,7 +10,7 @@ import pytest
 from conftest import AWAIT_GO, bosun, first_parent_merges, git, release, write_unit
 from screen_kit import SIZE, open_app, scene_app
 from textual.command import CommandPalette
-from textual.widgets import Input
+from textual.widgets import Input, TabbedContent
 
 from bosun.app.tui.dialogs import ApproveDialog, ConfirmDialog, ConflictDialog, HelpScreen, NoteDialog, ReassignDialog
 from bosun.app.tui.story import StoryDialog
@@ -432,6 +432,12 @@ async def test_a_merge_or_a_gate_run_never_moves_the_selection(tmp_path, monkeyp
             assert _focused_unit(app) == app.query_one(GraphView).selected == "format"
             assert not app.screen_of_session.check_action("approve", ()), "nothing to approve: no key offered"
 
+            app.query_one(TabbedContent).active = "gate"
+            await pilot.press("enter")  # enter acts on the selection, not on a row it has not got: the diff
+            await app.workers.wait_for_complete()
+            assert app.query_one(TabbedContent).active == "diff" and _focused_unit(app) == "format"
+            queue.focus()
+            await pilot.pause()
             await pilot.press("down")  # the user moves: the cursor shows again and is the selection
             assert queue.show_cursor and _focused_unit(app) == queue.current_key != "format"
 

@@ -145,6 +145,13 @@ class KeyedTable(DataTable):
         super().action_scroll_bottom()
         self._moved_by_user()
 
+    def action_select_cursor(self) -> None:
+        """enter: the cursor's row, or (the cursor hidden: the selection has no row here) the selection."""
+        if self.show_cursor or self.unit is None:
+            super().action_select_cursor()
+        else:
+            self.post_message(self.UnitOpened(self.unit))
+
     def on_click(self) -> None:
         self._wake_cursor()
         self.call_next(self._moved_by_user)  # after DataTable's own click handler moved the cursor
