@@ -395,8 +395,11 @@ async def test_the_focused_row_is_the_selection_and_the_keys_act_on_it(tmp_path,
             await app.caught_up()
             screen = app.screen_of_session
             queue = app.query_one(MergeQueue)
+            assert _focused_unit(app) == "tokens" and not queue.show_cursor, "merged: no row of the queue"
             queue.focus()
             await pilot.pause()
+            assert _focused_unit(app) == "tokens", "focus alone picks no row when none is highlighted"
+            await pilot.press("down")  # the first key shows the cursor where it is, on the first row
             assert _focused_unit(app) == queue.current_key == app.query_one(GraphView).selected == "format"
             assert screen.check_action("approve", ())
 
@@ -421,7 +424,7 @@ async def test_a_merge_or_a_gate_run_never_moves_the_selection(tmp_path, monkeyp
             store = app.session.store
             queue = app.query_one(MergeQueue)
             queue.focus()
-            await pilot.pause()
+            await pilot.press("down")
             assert _focused_unit(app) == "format" and app.screen_of_session.check_action("approve", ())
 
             store.transition(
@@ -436,8 +439,13 @@ async def test_a_merge_or_a_gate_run_never_moves_the_selection(tmp_path, monkeyp
             await pilot.press("enter")  # enter acts on the selection, not on a row it has not got: the diff
             await app.workers.wait_for_complete()
             assert app.query_one(TabbedContent).active == "diff" and _focused_unit(app) == "format"
+            await pilot.press("question_mark")  # a dialog comes and goes: the focus comes back, the selection stays
+            await app.dialog(HelpScreen)
+            await pilot.press("escape")
+            await app.back_on_main()
             queue.focus()
             await pilot.pause()
+            assert _focused_unit(app) == "format" and not queue.show_cursor
             await pilot.press("down")  # the user moves: the cursor shows again and is the selection
             assert queue.show_cursor and _focused_unit(app) == queue.current_key != "format"
 

@@ -98,7 +98,7 @@ async def _merged_while_focused(pilot) -> None:
     app: DrivenApp = pilot.app
     await app.caught_up()
     app.query_one(MergeQueue).focus()
-    await pilot.pause()
+    await pilot.press("down")  # the first key shows the queue's cursor: `format` is the selection
     store = app.session.store
     store.transition(
         "format", "merged", ("awaiting_approval",), kind="merged", merged_commit=store.unit("format").candidate

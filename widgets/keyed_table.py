@@ -111,38 +111,41 @@ class KeyedTable(DataTable):
             self.unit = unit
             self.post_message(self.UnitSelected(unit))
 
-    def _wake_cursor(self) -> None:
-        if not self.show_cursor and self.row_count:
-            self.show_cursor = True
+    def _wake_cursor(self) -> bool:
+        """Show a hidden cursor where it is; True when it was hidden (the key only shows it)."""
+        if self.show_cursor or not self.row_count:
+            return False
+        self.show_cursor = True
+        return True
 
     def action_cursor_up(self) -> None:
-        self._wake_cursor()
-        super().action_cursor_up()
+        if not self._wake_cursor():
+            super().action_cursor_up()
         self._moved_by_user()
 
     def action_cursor_down(self) -> None:
-        self._wake_cursor()
-        super().action_cursor_down()
+        if not self._wake_cursor():
+            super().action_cursor_down()
         self._moved_by_user()
 
     def action_page_up(self) -> None:
-        self._wake_cursor()
-        super().action_page_up()
+        if not self._wake_cursor():
+            super().action_page_up()
         self._moved_by_user()
 
     def action_page_down(self) -> None:
-        self._wake_cursor()
-        super().action_page_down()
+        if not self._wake_cursor():
+            super().action_page_down()
         self._moved_by_user()
 
     def action_scroll_top(self) -> None:
-        self._wake_cursor()
-        super().action_scroll_top()
+        if not self._wake_cursor():
+            super().action_scroll_top()
         self._moved_by_user()
 
     def action_scroll_bottom(self) -> None:
-        self._wake_cursor()
-        super().action_scroll_bottom()
+        if not self._wake_cursor():
+            super().action_scroll_bottom()
         self._moved_by_user()
 
     def action_select_cursor(self) -> None:
@@ -157,10 +160,11 @@ class KeyedTable(DataTable):
         self.call_next(self._moved_by_user)  # after DataTable's own click handler moved the cursor
 
     def on_focus(self) -> None:
-        """Focusing a table makes its highlighted row the selection (a table without the selected
-        unit's row shows its cursor again where it was)."""
-        self._wake_cursor()
-        self._moved_by_user()
+        """A table focused with its cursor shown: that row is the selection. A hidden cursor (the
+        selection has no row here) stays hidden until a key or a click picks a row, so focus
+        coming back after a dialog never moves the selection."""
+        if self.show_cursor:
+            self._moved_by_user()
 
     class UnitOpened(Message):
         """The human pressed enter on a row that stands for `unit`: do what that unit needs."""
