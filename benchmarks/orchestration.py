@@ -174,7 +174,7 @@ class Probe:
         ("bosun.orchestration.sandbox.limits", None, "open_group"),
         ("bosun.orchestration.sandbox.limits", None, "close_group"),
         ("bosun.orchestration.orchestrator", None, "start_agent"),
-        ("bosun.orchestration.integration.lane", None, "run_gate"),
+        ("bosun.orchestration.integration.gate_runs", None, "run_gate"),
     ]
 
     def __init__(self) -> None:

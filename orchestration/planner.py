@@ -12,11 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import tomlkit
 
 from bosun.orchestration.agents.model import AgentFailure, Usage, request_completion
-from bosun.orchestration.errors import BosunError, PlanError
+from bosun.orchestration.errors import BosunError
 from bosun.orchestration.gitcmd import GitRepo
-from bosun.orchestration.plan import parse_plan
+from bosun.orchestration.plan import writing as plan_writing
+from bosun.orchestration.plan.schema import SCHEMA_FILE
+from bosun.orchestration.plan.writing import with_units
 
 SYSTEM = """You are the manager of a team of coding agents. Split the goal into small units of work
 that agents can do in parallel, each changing its own files. Answer with one JSON object only:
@@ -59,16 +62,16 @@ def _toml_value(value) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def units_toml(units: list[dict]) -> str:
-    """The proposed units as `[[units]]` tables (only the keys a plan knows)."""
-    blocks = []
-    for unit in units:
-        lines = ["[[units]]"]
-        for key in ("id", "title", "prompt", "depends_on", "scope"):
-            if key in unit and unit[key] not in (None, []) or key == "depends_on":
-                lines.append(f"{key} = {_toml_value(unit.get(key, []))}")
-        blocks.append("\n".join(lines))
-    return "\n\n".join(blocks) + "\n"
+PROPOSED_KEYS = ("id", "title", "prompt", "depends_on", "scope")
+"""What the planning model proposes for a unit (the other keys are the user's to add)."""
+
+
+def proposed_units(units: list[dict]) -> list[dict]:
+    """The proposed units with only the keys a proposal has, `depends_on` always written."""
+    return [
+        {k: unit.get(k, []) for k in PROPOSED_KEYS if k == "depends_on" or unit.get(k) not in (None, [])}
+        for unit in units
+    ]
 
 
 def parse_units(text: str) -> list[dict]:
@@ -84,20 +87,22 @@ def parse_units(text: str) -> list[dict]:
 
 
 def compose(existing: str | None, endpoint: Endpoint, units: list[dict], force: bool) -> str:
-    """The new plan text: the existing project and agents kept as written, the units replaced."""
+    """The new plan text: the units replaced where they were, every other table, key and comment
+    of the existing plan kept as written (tables after the units too)."""
     if existing is None:
-        head = (
+        existing = (
+            f"#:schema {SCHEMA_FILE.as_uri()}\n"
             "# Written by `bosun plan`; check it with `bosun validate`.\n[project]\n"
             'gate = "python -m pytest -q"\n\n[agents.planner]\nkind = "model"\n'
             f"base_url = {_toml_value(endpoint.base_url)}\nmodel = {_toml_value(endpoint.model)}\n"
             + (f"api_key_env = {_toml_value(endpoint.api_key_env)}\n" if endpoint.api_key_env else "")
         )
-    else:
-        start = re.search(r"^\s*\[\[\s*units\s*\]\]", existing, re.MULTILINE)
-        if start and not force:
-            raise BosunError("bosun.toml already has units; --force replaces them")
-        head = existing[: start.start()] if start else existing
-    return head.rstrip("\n") + "\n\n" + units_toml(units)
+    elif re.search(r"^\s*\[\[\s*units\s*\]\]", existing, re.MULTILINE) and not force:
+        raise BosunError("bosun.toml already has units; --force replaces them")
+    try:
+        return with_units(existing, proposed_units(units))
+    except tomlkit.exceptions.TOMLKitError as exc:
+        raise BosunError(f"bosun.toml: invalid TOML: {exc}") from None
 
 
 def propose(repo: GitRepo, goal: str, endpoint: Endpoint) -> tuple[list[dict], Usage]:
@@ -127,10 +132,4 @@ def propose(repo: GitRepo, goal: str, endpoint: Endpoint) -> tuple[list[dict], U
 
 def write_plan(path: Path, text: str) -> None:
     """Validate the whole plan, then write it in one rename (nothing half-written)."""
-    try:
-        parse_plan(text, path)
-    except PlanError as exc:
-        raise PlanError(["the proposed plan is invalid; nothing was written:"] + exc.problems) from None
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text)
-    temporary.replace(path)
+    plan_writing.write_plan(path, text)

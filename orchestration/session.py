@@ -63,10 +63,11 @@ class Session:
 
     # -- the supervisor's presence, so CLI commands can say who will act on them ------------
     def running_supervisor(self) -> int | None:
-        pid, start = self.store.get_meta("supervisor_pid"), self.store.get_meta("supervisor_start")
-        if pid and start and process_start_time(int(pid)) == start and not _is_zombie(int(pid)):
-            return int(pid)
-        return None
+        return _running_supervisor(self.store)
+
+    def already_supervised(self) -> str | None:
+        """The refusal for a second supervisor: who runs this session, since when, and how to see it."""
+        return _already_supervised(self.store, self.dir)
 
     def clear_supervisor(self) -> None:
         """This process supervises no more: decisions from now on wait for `bosun resume`."""
@@ -75,12 +76,41 @@ class Session:
 
     def mark_supervisor(self) -> None:
         if (other := self.running_supervisor()) is not None and other != os.getpid():
-            raise BosunError(f"{self.dir}: a supervisor is already running this session (pid {other})")
-        with self.store.tx() as db:
-            db.execute("INSERT OR REPLACE INTO meta VALUES ('supervisor_pid', ?)", (str(os.getpid()),))
-            db.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('supervisor_start', ?)", (process_start_time(os.getpid()) or "",)
-            )
+            raise BosunError(self.already_supervised() or f"{self.dir}: a supervisor runs this session (pid {other})")
+        self.store.update_meta(
+            {"supervisor_pid": str(os.getpid()), "supervisor_start": process_start_time(os.getpid()) or ""}
+        )
+
+
+def _running_supervisor(store: Store) -> int | None:
+    pid, start = store.get_meta("supervisor_pid"), store.get_meta("supervisor_start")
+    if pid and start and process_start_time(int(pid)) == start and not _is_zombie(int(pid)):
+        return int(pid)
+    return None
+
+
+def _already_supervised(store: Store, where: Path) -> str | None:
+    pid = _running_supervisor(store)
+    if pid is None:
+        return None
+    since = _started_at(pid)
+    when = f", since {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(since))}" if since else ""
+    return (
+        f"{where}: a supervisor is already running this session (pid {pid}{when}); "
+        f"`bosun attach` shows its screen, `bosun status` its state"
+    )
+
+
+def _started_at(pid: int) -> float | None:
+    """When `pid` started, in wall-clock seconds: the boot time plus its start in clock ticks."""
+    try:
+        ticks = int(process_start_time(pid) or "")
+        boot = next(
+            int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime ")
+        )
+    except (OSError, ValueError, StopIteration):
+        return None
+    return boot + ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _is_zombie(pid: int) -> bool:
@@ -123,9 +153,12 @@ def create_session(repo: GitRepo, plan_path: Path) -> Session:
     made = None
     if db_path.exists():
         old = Store(db_path)
+        live = _already_supervised(old, db_path.parent)
         left = _unfinished(old) if old.get_meta("plan_text") else 0
         made = old.get_meta("integration_head")
         old.close()
+        if live:  # even a finished session: its supervisor may be waiting (--wait) for decisions
+            raise BosunError(live)
         if left:
             raise BosunError(
                 f"{db_path}: a session with {left} unfinished unit(s) is here; "

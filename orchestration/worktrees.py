@@ -8,19 +8,17 @@ Bosun pulls a unit's commits into the user's repository by commit id.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import re
 import shutil
 import subprocess
 import tempfile
 import threading
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bosun.orchestration.errors import GitError
 from bosun.orchestration.gitcmd import GIT_ENV, SAFE_CONFIG, GitRepo, GitResult, git
+from bosun.orchestration.loose_objects import OBJECT_ID, take_in
 from bosun.orchestration.safe_files import replace_text
 from bosun.orchestration.setup_lock import exclusive
 
@@ -39,7 +37,6 @@ SANDBOX_GIT_CONFIG = (
     ("maintenance.auto", "false"),
     ("core.logAllRefUpdates", "false"),
 )
-OBJECT_ID = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 
 
 @dataclass
@@ -323,37 +320,8 @@ class AgentClone:
         return value if OBJECT_ID.match(value) else None
 
     def import_loose(self, source: Path) -> set[str]:
-        """Copy loose objects whose content hashes to their name; anything else is left behind.
-        Returns the ids of the commits taken in."""
-        target = self.path / "objects"
-        commits: set[str] = set()
-        for fan in source.iterdir() if source.is_dir() else ():
-            if len(fan.name) != 2 or fan.is_symlink() or not fan.is_dir():
-                continue
-            for loose in fan.iterdir():
-                name = fan.name + loose.name
-                if not OBJECT_ID.match(name) or loose.is_symlink() or not loose.is_file():
-                    continue
-                dest = target / fan.name / loose.name
-                if dest.exists():
-                    continue
-                try:
-                    data = loose.read_bytes()
-                    body = zlib.decompress(data)
-                except (OSError, zlib.error):
-                    continue
-                digest = (hashlib.sha1 if len(name) == 40 else hashlib.sha256)(body).hexdigest()
-                if digest != name:
-                    continue
-                dest.parent.mkdir(exist_ok=True)
-                # Two agents' absorbs may take in the same object at once: a temporary file each.
-                tmp = dest.parent / f"tmp_obj_{os.getpid()}_{threading.get_ident()}_{loose.name}"
-                tmp.write_bytes(data)
-                os.chmod(tmp, 0o444)
-                os.replace(tmp, dest)
-                if _well_formed_commit(body):
-                    commits.add(name)
-        return commits
+        """Loose objects an agent wrote, taken into the clone (see loose_objects.take_in)."""
+        return take_in(source, self.path / "objects")
 
     def fetch_into_user(self, commit: str, ref: str, have: str | None = None) -> None:
         """Bring one commit, by id, and what it needs into the user's repository, under `ref`.
@@ -387,16 +355,3 @@ class AgentClone:
             detail = (pack_err or unpack_err).decode(errors="replace")
             raise GitError(["fetch", commit], pack.returncode or unpack.returncode, detail)
         self.user.run("update-ref", "-m", "bosun: fetched from the agents' clone", ref, commit)
-
-
-def _well_formed_commit(body: bytes) -> bool:
-    """What `update-ref` checks before it points a branch at an object: a commit whose header
-    length is true and whose content starts with its tree (a `--literally` bogus one is not)."""
-    header, _, content = body.partition(b"\0")
-    kind, _, size = header.partition(b" ")
-    return (
-        kind == b"commit"
-        and size.isdigit()
-        and int(size) == len(content)
-        and re.match(rb"tree [0-9a-f]{40}\n", content) is not None
-    )

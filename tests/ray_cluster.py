@@ -82,6 +82,9 @@ class Cluster:
     port: int
     workers: dict[str, str] = field(default_factory=dict)  # name -> node id
     env: dict[str, str] = field(default_factory=dict)
+    hide: tuple[Path, ...] = ()
+    """Folders the workers cannot see: each worker runs in a mount namespace of its own with an
+    empty tmpfs over them, as a node of a real cluster shares no filesystem with the supervisor."""
 
     @property
     def address(self) -> str:
@@ -106,6 +109,7 @@ class Cluster:
         for name, cpus in workers.items():
             subprocess.run(
                 [
+                    *self._apart(),
                     RAY,
                     "start",
                     f"--address={self.address}",
@@ -129,6 +133,16 @@ class Cluster:
         for name in workers:
             self.workers[name] = by_resource[f"node_{name}"]
 
+    def _apart(self) -> list[str]:
+        """The prefix that starts a worker in a mount namespace where `hide` is empty (what it starts,
+        the raylet and its workers, stays there)."""
+        if not self.hide:
+            return []
+        bwrap = shutil.which("bwrap")
+        if bwrap is None:
+            raise OSError("bwrap is needed to start Ray workers that share no files with the supervisor")
+        return [bwrap, "--dev-bind", "/", "/", *(a for p in self.hide for a in ("--tmpfs", str(p))), "--"]
+
     def raylet_of(self, node_id: str) -> int:
         for pid in self.own_pids():
             line = _cmdline(pid)
@@ -145,9 +159,9 @@ class Cluster:
         shutil.rmtree(self.temp, ignore_errors=True)
 
 
-def start_cluster(workers: dict[str, int], head_cpus: int = 0) -> Cluster:
+def start_cluster(workers: dict[str, int], head_cpus: int = 0, hide: tuple[Path, ...] = ()) -> Cluster:
     """A head (by default with no CPUs: no agent or gate lands there) and the named workers
-    (name -> CPUs). Raises if Ray cannot start here."""
+    (name -> CPUs), which cannot see the folders in `hide`. Raises if Ray cannot start here."""
     temp = Path(tempfile.mkdtemp(prefix="bray", dir="/tmp"))  # short: Ray's socket paths must fit
     # A lost node is noticed within about five seconds (Ray's default is about fifteen).
     cluster = Cluster(
@@ -159,6 +173,7 @@ def start_cluster(workers: dict[str, int], head_cpus: int = 0) -> Cluster:
             "RAY_health_check_period_ms": "1000",
             "RAY_health_check_failure_threshold": "5",
         },
+        hide=tuple(hide),
     )
     try:
         subprocess.run(
@@ -183,3 +198,42 @@ def start_cluster(workers: dict[str, int], head_cpus: int = 0) -> Cluster:
         cluster.stop()
         raise
     return cluster
+
+
+class GitDaemon:
+    """`git daemon` on 127.0.0.1 serving the repositories under `base`, pushes allowed: how the nodes
+    of a real cluster reach the hub when they share no filesystem with the supervisor."""
+
+    def __init__(self, base: Path) -> None:
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [
+                "git",
+                "daemon",
+                "--export-all",
+                "--enable=receive-pack",
+                "--reuseaddr",
+                "--listen=127.0.0.1",
+                f"--port={self.port}",
+                f"--base-path={base}",
+                str(base),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise OSError("git daemon did not start") from None
+                time.sleep(0.05)
+
+    def url(self, path: str) -> str:
+        return f"git://127.0.0.1:{self.port}/{path}"
+
+    def stop(self) -> None:
+        self.proc.kill()
+        self.proc.wait()

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import needs_tool
 
 from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.integration.checks import semantic_verdict
@@ -93,7 +94,7 @@ def test_imports_are_read_from_any_line_even_in_a_file_that_does_not_parse() -> 
 
 
 PYREFLY = find_program("pyrefly")
-needs_pyrefly = pytest.mark.skipif(PYREFLY is None, reason="pyrefly is not installed (it is a dependency of Bosun)")
+needs_pyrefly = needs_tool("pyrefly is not installed (it is a dependency of Bosun)" if PYREFLY is None else None)
 TYPED_BASE = {
     "pkg/__init__.py": "",
     "pkg/shapes.py": "def area(w, h):\n    return w * h\n",

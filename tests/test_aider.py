@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, bosun, first_parent_merges, git
+from conftest import ROOT, bosun, first_parent_merges, git, tool_missing
 from fake_openai import FakeOpenAI, completion
 
 
@@ -25,9 +25,7 @@ def aider_bin() -> Path | None:
 def aider() -> Path:
     found = aider_bin()
     if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must prove a real CLI: .ci/run installs aider-chat into .venv-aider")
-        pytest.skip("aider is not installed (python3 -m venv .venv-aider && .venv-aider/bin/pip install aider-chat)")
+        tool_missing("aider is not installed (python3 -m venv .venv-aider && .venv-aider/bin/pip install aider-chat)")
     return found
 
 

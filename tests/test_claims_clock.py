@@ -17,15 +17,16 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import bosun, git, toml_plan
+from conftest import bosun, git, needs_tool, toml_plan
 
 from bosun.orchestration.lease_clock import lease_clock
 
 FAKETIME = shutil.which("faketime")
-pytestmark = pytest.mark.skipif(
-    FAKETIME is None,
-    reason="faketime is not installed (Debian/Ubuntu: apt-get "
-    "install faketime): these tests jump the wall clock of real processes",
+pytestmark = needs_tool(
+    "faketime is not installed (Debian/Ubuntu: apt-get install faketime): these tests jump the wall clock "
+    "of real processes"
+    if FAKETIME is None
+    else None
 )
 AGENTS = {"ext": {"kind": "external"}, "other": {"kind": "external"}}
 

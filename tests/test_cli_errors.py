@@ -12,12 +12,17 @@ from pathlib import Path
 import pytest
 from conftest import bosun, git, write_unit
 
-from bosun.app.cli.example_plan import EXAMPLE_PLAN
+from bosun.app.cli.example_plan import EXAMPLE_PLAN, RepoFacts, example_plan, installed_presets
 from bosun.orchestration.errors import PlanError
 from bosun.orchestration.plan import load_plan
 
 UNITS = [{"id": "a", "scope": ["src/a.py"]}, {"id": "b", "depends_on": ["a"], "scope": ["src/b.py"]}]
 SCRIPT = {"a": [write_unit("src/a.py", "A = 1\n")], "b": [write_unit("src/b.py", "B = 1\n")]}
+
+
+def init_plan_here() -> str:
+    """What `bosun init` writes in a repository on main with no test suite, with this machine's agent CLIs."""
+    return example_plan(RepoFacts(base="main", presets=installed_presets()))
 
 
 def store_rows(repo: Path) -> dict | None:
@@ -230,7 +235,7 @@ def test_init_writes_a_plan_that_validates_and_a_second_init_refuses(tmp_path: P
     assert first.returncode == 0, first.stderr
     assert first.stderr == ""
     plan = repo / "bosun.toml"
-    assert plan.read_text() == EXAMPLE_PLAN
+    assert plan.read_text() == init_plan_here()
     assert (repo / ".bosun").is_dir()
     assert "/.bosun/" in (repo / ".git" / "info" / "exclude").read_text().splitlines()
     # .bosun/ is ignored, the new plan is the only untracked file, and no branch appeared.
@@ -239,7 +244,7 @@ def test_init_writes_a_plan_that_validates_and_a_second_init_refuses(tmp_path: P
 
     validate = bosun("validate", cwd=repo)
     assert validate.returncode == 0, validate.stderr
-    assert validate.stdout.strip() == "bosun.toml: ok (2 units, 2 agents)"
+    assert validate.stdout.strip() == f"bosun.toml: ok (1 units, {len(installed_presets())} agents)"
     assert validate.stderr == ""
 
     plan.write_text(EXAMPLE_PLAN + "# my own edits\n")
@@ -256,7 +261,7 @@ def test_init_from_a_subfolder_writes_at_the_repository_root(tmp_path: Path) -> 
     git(repo, "init", "-q", "-b", "main")
     result = bosun("init", cwd=repo / "src" / "deep")
     assert result.returncode == 0, result.stderr
-    assert (repo / "bosun.toml").read_text() == EXAMPLE_PLAN
+    assert (repo / "bosun.toml").read_text() == init_plan_here()
     assert not (repo / "src" / "deep" / "bosun.toml").exists()
 
 

@@ -19,6 +19,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from conftest import tool_missing
 
 from bosun.orchestration.errors import PlanError
 from bosun.orchestration.gitcmd import GitRepo
@@ -75,7 +76,7 @@ def test_the_corpus_has_enough_cases_of_each_language() -> None:
 def test_corpus_case_on_real_tools(language: str, case, tmp_path: Path) -> None:
     missing = tool_for(language)
     if missing:
-        pytest.skip(missing)
+        tool_missing(missing)
     repo = tmp_path / "repo"
     materialise(case, repo)
     code, merged = merge_tree(repo)
@@ -101,7 +102,7 @@ def test_the_ast_corpus_benign_cases_stay_quiet_with_the_type_checker(case, tmp_
     """The benign cases written for the `ast` checks, judged with pyrefly beside them."""
     missing = tool_for("python")
     if missing:
-        pytest.skip(missing)
+        tool_missing(missing)
     repo = tmp_path / "repo"
     materialise(case, repo)
     code, merged = merge_tree(repo)
@@ -116,7 +117,7 @@ def test_one_node_process_reports_each_tree_as_tsc_does(tmp_path: Path) -> None:
     prints what tsc prints, through the kept process or without it."""
     missing = tool_for("typescript")
     if missing:
-        pytest.skip(missing)
+        tool_missing(missing)
     tsc = shutil.which("tsc", path=f"{TOOLS}{os.pathsep}{os.environ.get('PATH', '')}")
     batch = batch_command(tsc)
     assert batch, "tsc's own compiler library and node are found"
@@ -369,7 +370,7 @@ def test_a_plan_differential_command_runs_in_the_gates_sandbox(tmp_path: Path) -
 
     ok, reason = probe()
     if not ok:
-        pytest.skip(f"no sandbox here: {reason}")
+        tool_missing(f"no sandbox here: {reason}")
     repo, merged = repo_with(tmp_path, {"a.txt": "a\n", "secret.key": "s\n"}, {"b.txt": "b\n"}, {"c.txt": "c\n"})
     peek = f"test -e {repo}/secret.key && echo 'a.txt:1:1: error: the repository is visible [leak]'; true"
     settings = SemanticSettings(ALL_SEVERITY)

@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import AWAIT_GO, BackgroundRun, bosun, release, write_unit
+from conftest import AWAIT_GO, BackgroundRun, bosun, release, tool_missing, write_unit
 
 
 def test_sixteen_concurrent_commands_against_a_busy_store_all_answer(project):
@@ -58,7 +58,7 @@ def small_disk(tmp_path):
     mount.mkdir(parents=True)
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True)
     if done.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.decode().strip()}")
+        tool_missing(f"cannot mount a small tmpfs here (it takes root): {done.stderr.decode().strip()}")
     yield mount
     subprocess.run(["umount", "-l", str(mount)], capture_output=True)
 

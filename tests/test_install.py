@@ -19,6 +19,7 @@ def test_the_wheel_holds_the_demo_and_runs_it(demo_from_wheel) -> None:
         "bosun/app/demo_project/src/calc/__init__.py",
         "bosun/orchestration/agents/scripted.py",
         "bosun/app/tui/bosun.tcss",
+        "bosun/orchestration/plan/bosun.schema.json",  # what `bosun init`'s #:schema line names
     ):
         assert needed in names, f"{needed} is missing from the wheel"
     assert {name.split("/")[0] for name in names if not name.startswith("bosun-")} == {"bosun"}, (

@@ -88,6 +88,43 @@ BAD_PLANS = [
         AGENT + units('id = "a"\nprompt = "x"\ncolour = "red" #A', 'id = "b"\nprompt = "x"\ncolour = "blue" #B'),
         [("A", "unit 'a'", "unknown key 'colour'"), ("B", "unit 'b'", "unknown key 'colour'")],
     ),
+    (
+        "a derived field is never a key: differential comes from checks",
+        '[project]\ngate = "true"\ndifferential = ["go vet ./..."] #A\n' + AGENT + units('id = "a"\nprompt = "x"'),
+        [("A", "project", "unknown key 'differential'")],
+    ),
+    (
+        "an agent's name is its table's, never a key",
+        '[agents.ada]\nkind = "external"\nname = "bob" #A\n' + units('id = "a"\nprompt = "x"'),
+        [("A", "agent 'ada'", "unknown key 'name'")],
+    ),
+    (
+        "an unknown key inside a checks entry names the entry",
+        '[project]\nchecks = ["ruff check .", { run = "tsc", differntial = true }] #A\n'
+        + AGENT
+        + units('id = "a"\nprompt = "x"'),
+        [("A", "project.checks[1].differntial", "unknown key 'differntial' (known: differential, run)")],
+    ),
+    (
+        "an unknown kind of semantic finding",
+        '[project]\nsemantic = { removed_nam = "warn" } #A\n' + AGENT + units('id = "a"\nprompt = "x"'),
+        [("A", "project.semantic.removed_nam", "unknown kind of finding 'removed_nam'")],
+    ),
+    (
+        "a whole number written as a string",
+        '[project]\nmax_attempts = "3" #A\n' + AGENT + units('id = "a"\nprompt = "x"'),
+        [("A", "project.max_attempts", "must be a whole number from 1 to 1000, not '3'")],
+    ),
+    (
+        "true is not a number of agents",
+        "[project]\nmax_agents = true #A\n" + AGENT + units('id = "a"\nprompt = "x"'),
+        [("A", "project.max_agents", "not True")],
+    ),
+    (
+        "autocommit must be true or false",
+        '[agents.ada]\nkind = "command"\npreset = "aider"\nautocommit = "yes" #A\n' + units('id = "a"\nprompt = "x"'),
+        [("A", "agent 'ada', autocommit", "must be true or false, not 'yes'")],
+    ),
     # -- ids and dependencies ---------------------------------------------------------------------
     (
         "missing id",
@@ -554,6 +591,24 @@ def test_minimal_plan_gets_the_documented_defaults(tmp_path: Path) -> None:
     ) == ("main", "bosun/integration", "manual", "assign", "auto", 3)
     assert plan.agents == {}
     assert plan.units == {"only": UnitSpec(id="only", prompt="do it", title="only", timeout=1800.0)}
+
+
+def test_checks_keep_their_order_and_differential_ones_are_set_apart(tmp_path: Path) -> None:
+    text = '[project]\nchecks = ["ruff check .", { run = "tsc --noEmit", differential = true }, { run = "mypy" }]\n'
+    project = load_plan(write(tmp_path, text + units('id = "a"\nprompt = "x"'))).project
+    assert (project.checks, project.differential) == (("ruff check .", "mypy"), ("tsc --noEmit",))
+    assert project.semantic.differential == ("tsc --noEmit",) and project.semantic.gate_timeout == 600.0
+    assert ProjectSpec(checks=["x"]).checks == ("x",) and ProjectSpec().differential == ()
+
+
+def test_a_unit_with_problems_still_takes_part_in_the_checks_across_units(tmp_path: Path) -> None:
+    text = AGENT + units('id = "a"\nprompt = "x"\ntimeout = "soon"\ndepends_on = ["ghost"]', 'id = "b"\nprompt = ""')
+    problems = problems_of(write(tmp_path, text))
+    assert [p.split(": ", 2)[1:] for p in problems] == [
+        ["unit 'a', timeout", 'bad duration \'soon\' (use e.g. 90, "30s", "10m", "1h30m")'],
+        ["unit 'b', prompt", "missing prompt (what the agent should do)"],
+        ["unit 'a', depends_on", "unknown unit 'ghost'"],
+    ]
 
 
 def test_preset_autocommit_can_be_turned_off(tmp_path: Path) -> None:

@@ -101,3 +101,31 @@ def test_nonsense_and_an_unreachable_model_fail_in_one_line(tmp_path: Path) -> N
     unreachable = plan_with(repo, url)
     assert unreachable.returncode == 2 and "cannot reach" in unreachable.stderr.strip().splitlines()[-1]
     assert not (repo / "bosun.toml").exists()
+
+
+def test_force_replaces_only_the_units_and_keeps_every_other_table_and_comment(tmp_path: Path) -> None:
+    repo = empty_repo(tmp_path)
+    with FakeOpenAI([(200, completion(json.dumps(GOOD)), {})]) as server:
+        before = (
+            "# my settings\n[project]\n"
+            'gate = "true"   # the gate I trust\n\n'
+            f'[agents.brain]\nkind = "model"\nbase_url = "{server.base_url}"\nmodel = "big"\n\n'
+            '# the old units\n[[units]]\nid = "old"\nprompt = "gone after --force"\n\n'
+            "# a helper written after the units\n"
+            '[agents.late]\nkind = "external"   # joins by claiming\n'
+        )
+        (repo / "bosun.toml").write_text(before)
+        refused = bosun("plan", "Build a calculator", "--agent", "brain", cwd=repo)
+        assert refused.returncode == 2 and "--force" in refused.stderr
+        assert (repo / "bosun.toml").read_text() == before
+        result = bosun("plan", "Build a calculator", "--agent", "brain", "--force", cwd=repo)
+    assert result.returncode == 0, result.stderr
+    text = (repo / "bosun.toml").read_text()
+    plan = load_plan(repo / "bosun.toml")
+    assert list(plan.units) == ["lexer", "parser"] and list(plan.agents) == ["brain", "late"]
+    for kept in ("# my settings", "# the gate I trust", "# the old units", "# a helper written after the units"):
+        assert kept in text, kept
+    assert '[agents.late]\nkind = "external"   # joins by claiming\n' in text
+    assert "gone after --force" not in text
+    # Nothing but the units changed: the text before them is as written.
+    assert text.startswith(before[: before.index("[[units]]")])

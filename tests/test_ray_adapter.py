@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import inspect
 
-import pytest
+from conftest import import_tool
 
-ray = pytest.importorskip("ray", reason="the Ray backend's tests need Ray: pip install 'bosun[ray]'")
+ray = import_tool("ray", "the Ray backend's tests need Ray: pip install 'bosun[ray]'")
 
 
 def test_ray_prints_cluster_errors_through_the_name_bosun_replaces(tmp_path):

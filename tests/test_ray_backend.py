@@ -10,15 +10,16 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
-from conftest import AWAIT_GO, BackgroundRun, bosun, first_parent_merges, git, write_unit
+from conftest import AWAIT_GO, BackgroundRun, bosun, first_parent_merges, git, import_tool, tool_missing, write_unit
 
-ray = pytest.importorskip("ray", reason="the Ray backend's tests need Ray: pip install 'bosun[ray]'")
+ray = import_tool("ray", "the Ray backend's tests need Ray: pip install 'bosun[ray]'")
 
-from ray_cluster import alive, free_port, start_cluster  # noqa: E402
+from ray_cluster import GitDaemon, alive, free_port, start_cluster  # noqa: E402
 
 from bosun.orchestration.backends.node import node_root  # noqa: E402
 
@@ -26,19 +27,29 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def cluster():
+def cluster(tmp_path_factory):
+    """Two workers that share no files with the supervisor: the tests' folders (every repository and
+    its `.bosun/`) do not exist on them."""
     try:
-        started = start_cluster({"w1": 2, "w2": 2})
+        started = start_cluster({"w1": 2, "w2": 2}, hide=(tmp_path_factory.getbasetemp(),))
     except (OSError, subprocess.SubprocessError) as exc:
         detail = getattr(exc, "stderr", None) or getattr(exc, "output", None) or b""
-        pytest.skip(f"a local Ray cluster cannot start here: {exc} {detail[-500:]!r}")
+        tool_missing(f"a local Ray cluster cannot start here: {exc} {detail[-500:]!r}")
     yield started
     started.stop()
     assert not started.own_pids(), "a process of the test's Ray cluster outlived it"
 
 
-def ray_plan(cluster, **project) -> dict:
-    return {"backend": "ray", "ray_address": cluster.address, **project}
+@pytest.fixture
+def hub(tmp_path):
+    """The hub as the nodes reach it: over `git daemon` on 127.0.0.1 (the repository is tmp_path/repo)."""
+    daemon = GitDaemon(tmp_path)
+    yield daemon.url("repo/.bosun/hub.git")
+    daemon.stop()
+
+
+def ray_plan(cluster, hub: str, **project) -> dict:
+    return {"backend": "ray", "ray_address": cluster.address, "ray_hub": hub, **project}
 
 
 NAP = 3000 + os.getpid() % 5000
@@ -70,7 +81,7 @@ def test_no_cluster_at_the_address_is_one_line_at_once(project):
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
-def test_units_run_on_workers_and_merge_through_the_gate(project, cluster):
+def test_units_run_on_workers_and_merge_through_the_gate(project, cluster, hub):
     repo = project(
         [{"id": "alpha"}, {"id": "beta"}, {"id": "gamma", "depends_on": ["alpha"]}],
         {
@@ -79,8 +90,11 @@ def test_units_run_on_workers_and_merge_through_the_gate(project, cluster):
             "gamma": [write_unit("src/gamma.py", "from src.alpha import A\n")],
         },
         agents=TEAM,
-        **ray_plan(cluster),
+        **ray_plan(cluster, hub),
     )
+    # The nodes share no files with the supervisor: the repository does not exist where they run.
+    for node_id in cluster.workers.values():
+        assert (repo / "bosun.toml").exists() and not Path(f"/proc/{cluster.raylet_of(node_id)}/root{repo}").exists()
     code, events, stderr = run_events(repo)
     assert code == 0, (stderr[-2000:], [(e["kind"], e["unit"]) for e in events])
     assert sorted(first_parent_merges(repo)) == ["alpha", "beta", "gamma"]
@@ -113,12 +127,12 @@ def test_units_run_on_workers_and_merge_through_the_gate(project, cluster):
     assert not (node_root() / key).exists()
 
 
-def test_a_failing_gate_on_the_cluster_hands_the_unit_back(project, cluster):
+def test_a_failing_gate_on_the_cluster_hands_the_unit_back(project, cluster, hub):
     repo = project(
         [{"id": "flaky"}],
         {"flaky": [write_unit("src/flaky.py", "BROKEN = 1\n"), write_unit("src/flaky.py", "FIXED = 1\n")]},
         agents=TEAM,
-        **ray_plan(cluster),
+        **ray_plan(cluster, hub),
     )
     code, events, stderr = run_events(repo)
     assert code == 0, stderr[-2000:]
@@ -159,7 +173,7 @@ def _wait_until(condition, timeout: float, what: str):
     raise AssertionError(f"timed out waiting until {what}")
 
 
-def test_cancel_and_gate_timeout_kill_the_whole_process_tree_on_the_node(project, cluster):
+def test_cancel_and_gate_timeout_kill_the_whole_process_tree_on_the_node(project, cluster, hub):
     """Ray's cancel only sets a flag: a cancelled agent and a gate past its timeout are killed,
     with everything they started, on their node."""
     repo = project(
@@ -173,7 +187,7 @@ def test_cancel_and_gate_timeout_kill_the_whole_process_tree_on_the_node(project
         gate="sh gate.sh",
         gate_timeout="4s",
         handback="manual",
-        **ray_plan(cluster),
+        **ray_plan(cluster, hub),
     )
     run = BackgroundRun(repo, "run", "--headless", "--json", "--wait")
     held = run.wait_for("running", "held", timeout=120)
@@ -206,11 +220,12 @@ def _ancestors(pid: int) -> list[int]:
     return found
 
 
-def test_a_gate_whose_worker_is_lost_runs_again_on_another(project, cluster, tmp_path):
+def test_a_gate_whose_worker_is_lost_runs_again_on_another(project, cluster, hub, tmp_path):
     """The gate is a Ray task with retries: its node killed mid-run, it runs again elsewhere and
     the unit merges; nothing of the first run is left. A fresh worker takes the lost one's place."""
-    marks = tmp_path / "gate-runs"
-    marks.mkdir()
+    # The gate script counts its runs in a folder both nodes see (the test's own channel, outside
+    # the folders the nodes cannot see); Bosun itself shares nothing with them.
+    marks = Path(tempfile.mkdtemp(prefix="bosun-gate-runs-"))
     repo = project(
         [{"id": "regated"}],
         {"regated": [write_unit("src/regated.py", "R = 1\n")]},
@@ -220,7 +235,7 @@ def test_a_gate_whose_worker_is_lost_runs_again_on_another(project, cluster, tmp
         },
         gate="sh gate.sh",
         sandbox="off",
-        **ray_plan(cluster),
+        **ray_plan(cluster, hub),
     )
     run = BackgroundRun(repo, "run", "--headless", "--json")
     first = int(_wait_until(lambda: sorted(marks.iterdir()), 120, "the gate runs")[0].name)
@@ -237,6 +252,7 @@ def test_a_gate_whose_worker_is_lost_runs_again_on_another(project, cluster, tmp
     cluster.workers.pop(next(k for k, v in cluster.workers.items() if v == lost))
     cluster.start_worker("w3")
     forget_node_folder(repo)
+    shutil.rmtree(marks)
 
 
 def _processes_named(command: str) -> list[int]:
@@ -273,16 +289,16 @@ sleep 2
 """
 
 
-def test_a_hostile_agent_on_a_node_runs_nothing_outside_its_sandbox(project, cluster, tmp_path):
+def test_a_hostile_agent_on_a_node_runs_nothing_outside_its_sandbox(project, cluster, hub, tmp_path):
     """An agent that writes git config a node's git would read (an `ext::` transport for the hub's
     address, a `commondir` to a git folder of its own, a clean filter for the autocommit) starts
     no command outside its sandbox: the node never runs git with anything the agent could write.
     Its commit still reaches the hub. (Its script, a file the plan names, is shipped to the node.)"""
-    marks = tmp_path / "marks"
-    marks.mkdir()
-    hub = tmp_path / "repo" / ".bosun" / "hub.git"
+    # Where an escape would leave its marks: a folder the node sees (the nodes cannot see tmp_path).
+    marks = Path(tempfile.mkdtemp(prefix="bosun-marks-"))
+    hub_dir = tmp_path / "repo" / ".bosun" / "hub.git"
     script = tmp_path / "hostile.sh"  # named by absolute path: shipped to the node, readable in its box
-    script.write_text(HOSTILE.replace("MARKS", str(marks)).replace("HUB", str(hub)))
+    script.write_text(HOSTILE.replace("MARKS", str(marks)).replace("HUB", hub))
     agents = {
         "evil": {
             "kind": "command",
@@ -291,16 +307,17 @@ def test_a_hostile_agent_on_a_node_runs_nothing_outside_its_sandbox(project, clu
             "autocommit": True,
         }
     }
-    repo = project([{"id": "evil"}], {}, agents=agents, handback="manual", sandbox="required", **ray_plan(cluster))
+    repo = project([{"id": "evil"}], {}, agents=agents, handback="manual", sandbox="required", **ray_plan(cluster, hub))
     code, events, stderr = run_events(repo)
     assert any(e["kind"] == "running" and e["unit"] == "evil" for e in events), (code, stderr[-2000:])
     assert sorted(p.name for p in marks.iterdir()) == [], [(e["kind"], e["unit"]) for e in events]
-    pushed = git(hub, "rev-parse", "refs/bosun/attempts/evil/1")
-    assert git(hub, "show", f"{pushed}:one.txt") == "one"
+    pushed = git(hub_dir, "rev-parse", "refs/bosun/attempts/evil/1")
+    assert git(hub_dir, "show", f"{pushed}:one.txt") == "one"
     forget_node_folder(repo)
+    shutil.rmtree(marks)
 
 
-def test_a_worker_killed_mid_unit_loses_no_committed_work(project, cluster):
+def test_a_worker_killed_mid_unit_loses_no_committed_work(project, cluster, hub):
     """Runs last: it takes one of the two workers away for good."""
     repo = project(
         [{"id": "first"}, {"id": "slow", "depends_on": ["first"]}],
@@ -309,7 +326,7 @@ def test_a_worker_killed_mid_unit_loses_no_committed_work(project, cluster):
             "slow": [[*write_unit("src/slow.py", "PART = 1\n"), AWAIT_GO], write_unit("src/slow.py", "DONE = 2\n")],
         },
         agents=TEAM,
-        **ray_plan(cluster),
+        **ray_plan(cluster, hub),
     )
     run = BackgroundRun(repo, "run", "--headless", "--json")
     run.wait_for("merged", "first", timeout=120)
@@ -337,6 +354,12 @@ def test_a_worker_killed_mid_unit_loses_no_committed_work(project, cluster):
     events = run.all_events()
     again = [e for e in events if e["kind"] == "running" and e["unit"] == "slow" and e["seq"] > lost["seq"]]
     assert again and again[-1]["node_id"] != started["node_id"]
+    # The lost node cost exactly one attempt: one loss, and the next start went to a live node
+    # (Ray's verdict awaited, so no actor was placed on the dying node and lost a second time).
+    assert [e["unit"] for e in events if e["kind"] == "node_lost"] == ["slow"]
+    assert len(again) == 1 and all(e.get("node_id") for e in again)
+    slow = next(u for u in json.loads(bosun("status", "--json", cwd=repo).stdout)["units"] if u["id"] == "slow")
+    assert slow["attempts"] == 2
     # Merged work stayed merged; the lost attempt's commit is still in the hub; the unit merged after.
     assert first_parent_merges(repo) == ["first", "slow"]
     assert git(hub, "show", f"{pushed}:src/slow.py") == "PART = 1"

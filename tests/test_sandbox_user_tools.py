@@ -12,13 +12,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-from conftest import bosun, git, write_unit
+from conftest import bosun, git, needs_tool, write_unit
 
 from bosun.orchestration.sandbox.probe import probe
 
 WORKS, WHY = probe()
-pytestmark = pytest.mark.skipif(not WORKS, reason=f"bubblewrap cannot work here: {WHY}")
+pytestmark = needs_tool(None if WORKS else f"bubblewrap cannot work here: {WHY}")
 
 AGENT = """\
 import pathlib, subprocess, sys

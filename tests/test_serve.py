@@ -20,11 +20,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import ROOT, BackgroundRun, bosun, first_parent_merges, write_unit
+from conftest import ROOT, BackgroundRun, bosun, first_parent_merges, needs_tool, write_unit
 
 CHROMIUM = Path("/usr/bin/chromium")
-needs_chromium = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="Chromium is not installed (apt-get install -y chromium; CI installs it)"
+needs_chromium = needs_tool(
+    None if CHROMIUM.exists() else "Chromium is not installed (apt-get install -y chromium; CI installs it)"
 )
 CHROMIUM_FLAGS = [
     "--no-sandbox",

@@ -69,6 +69,16 @@ def test_the_store_is_wal_with_full_sync_on_every_connection(tmp_path: Path) -> 
     second.close()
 
 
+def test_several_settings_are_set_together_or_not_at_all(tmp_path: Path) -> None:
+    store = Store(tmp_path / "state.db")
+    store.update_meta({"supervisor_pid": "42", "supervisor_start": "123"})
+    assert (store.get_meta("supervisor_pid"), store.get_meta("supervisor_start")) == ("42", "123")
+    with pytest.raises(sqlite3.ProgrammingError):  # the second value cannot be stored: the first rolls back
+        store.update_meta({"supervisor_pid": "43", "supervisor_start": object()})
+    assert (store.get_meta("supervisor_pid"), store.get_meta("supervisor_start")) == ("42", "123")
+    store.close()
+
+
 # -- claim: one compare-and-swap, at most one winner ---------------------------------------------
 
 

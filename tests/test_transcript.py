@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from bosun.orchestration.agents.transcript import Transcript, stream_activity
+from bosun.orchestration.agents.activity import stream_activity
+from bosun.orchestration.agents.transcript import Transcript
 from bosun.orchestration.ansi import strip_ansi, strip_ansi_in
 
 WT = "/tmp/t/repo/.bosun/worktrees/calc/"

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import tool_missing
 
 from bosun.orchestration.semantic.tscheck import (
     SCRIPT,
@@ -35,7 +36,7 @@ OTHER_UID = 65534  # nobody
 def tsc() -> str:
     found = shutil.which("tsc", path=f"{TOOLS}{os.pathsep}{os.environ.get('PATH', '')}")
     if not found or not shutil.which("node") or typescript_module(found) is None:
-        pytest.skip("node and the npm package typescript are not installed (CI installs them: .ci/run)")
+        tool_missing("node and the npm package typescript are not installed (CI installs them: .ci/run)")
     return found
 
 

@@ -36,13 +36,13 @@ def test_a_removed_worktree_is_gone_at_once_and_a_new_one_survives_the_cleanup(t
     assert not any((tmp_path / ".bosun" / "trash").iterdir())
 
 
-def test_only_a_well_formed_commit_takes_absorb_s_fast_path(tmp_path):
+def test_only_awell_formed_commit_takes_absorb_s_fast_path(tmp_path):
     """absorb moves a branch without git only to what update-ref would accept: a bogus commit
     written with `hash-object --literally` (header and tree unchecked) goes the slow way."""
     import subprocess
     import zlib
 
-    from bosun.orchestration.worktrees import _well_formed_commit
+    from bosun.orchestration.loose_objects import well_formed_commit
 
     repo = tmp_path / "r"
     repo.mkdir()
@@ -55,5 +55,5 @@ def test_only_a_well_formed_commit_takes_absorb_s_fast_path(tmp_path):
     def body(oid: str) -> bytes:
         return zlib.decompress((repo / ".git" / "objects" / oid[:2] / oid[2:]).read_bytes())
 
-    assert _well_formed_commit(body(real))
-    assert not _well_formed_commit(body(bogus))
+    assert well_formed_commit(body(real))
+    assert not well_formed_commit(body(bogus))

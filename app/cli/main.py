@@ -16,12 +16,16 @@ from bosun.orchestration.errors import BosunError, GitError, LostClaim, PlanErro
 # Which module of bosun.app.cli holds each command; it is imported only when its command runs,
 # so `bosun --help` loads argparse alone and `bosun heartbeat` no screen and no analyser.
 COMMAND_MODULES = {
-    **dict.fromkeys(("init", "validate", "graph", "plan"), "plan_commands"),
+    **dict.fromkeys(("init", "validate", "graph", "plan", "schema"), "plan_commands"),
     **dict.fromkeys(("run", "resume", "status", "land", "reload", "reset"), "session_commands"),
-    **dict.fromkeys(("approve", "reject", "handback", "cancel", "reassign", "revoke", "takeover"), "decision_commands"),
+    **dict.fromkeys(
+        ("approve", "reject", "handback", "cancel", "reassign", "revoke", "takeover", "regate"), "decision_commands"
+    ),
     **dict.fromkeys(("board", "claim", "heartbeat", "submit", "release"), "claim_commands"),
     **dict.fromkeys(("attach", "serve"), "remote_commands"),
     "demo": "demo",
+    "report": "report_command",
+    "doctor": "doctor_command",
 }
 
 
@@ -32,10 +36,28 @@ class _Parser(argparse.ArgumentParser):
         raise BosunError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
+class _Version(argparse.Action):
+    """`bosun --version`: the installed distribution's version, looked up only when asked."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("bosun")
+        except PackageNotFoundError:  # run from a checkout that was never installed
+            found = "unknown (not installed)"
+        print(f"bosun {found}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--repo", type=Path, default=None, help="the repository (default: the current one)")
     parser = _Parser(prog="bosun", description="Supervise a team of coding agents through a test-gated merge.")
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -46,9 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--speed", type=float, default=1.0, help="scale the scripted agents' pace (2 = twice as fast)")
     demo.add_argument("--keep", type=Path, default=None, metavar="DIR", help="build the repository in DIR and keep it")
     demo.add_argument("--json", action="store_true", help="with --headless: one JSON object per event")
-    add("init", "write a commented example bosun.toml and prepare .bosun/")
+    add("init", "write a commented bosun.toml from what the repository holds and prepare .bosun/")
     validate = add("validate", "check a plan and print every problem with its place")
     validate.add_argument("plan", nargs="?", type=Path, default=None)
+    add("schema", "print the plan's JSON Schema (for editors: taplo, Even Better TOML)")
     for name, help_text in (
         ("run", "start a session from the plan"),
         ("resume", "continue the session in .bosun/ after a crash or quit"),
@@ -63,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
         run.add_argument("--wait", action="store_true", help="keep waiting for human decisions instead of ending")
     status = add("status", "print every unit's state, owner, branch and last gate result")
     status.add_argument("--json", action="store_true")
+    report = add("report", "the session's story: time and cost per unit and agent, the gate's runs, findings")
+    report.add_argument("--json", action="store_true", help="print every figure as JSON")
+    report.add_argument("--html", type=Path, default=None, metavar="FILE", help="write one self-contained page")
     for name, help_text in (
         ("approve", "merge a unit whose gate passed"),
         ("reject", "send a unit awaiting approval back to its agent"),
@@ -79,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
                 action="store_true",
                 help="also cancel every unit that depends on it (they could never start)",
             )
+    regate = add("regate", "run a unit's gate again on the same commit (it timed out or could not run)")
+    regate.add_argument("unit")
     reassign = add("reassign", "give a unit to another agent, in a fresh worktree")
     reassign.add_argument("unit")
     reassign.add_argument("--to", required=True, metavar="AGENT")
@@ -104,6 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     takeover.add_argument("unit")
     takeover.add_argument("--note", default=None, help="why (kept in the unit's task)")
     add("land", "fast-forward the base branch to the integration branch")
+    doctor = add("doctor", "check this machine for what the plan needs: one line each, ✓ or ✗ with the fix")
+    doctor.add_argument("plan", nargs="?", type=Path, default=None)
+    doctor.add_argument("--json", action="store_true", help="one JSON object: every check and whether all passed")
     add("attach", "the screen on a session a headless supervisor runs; q detaches, the supervisor keeps running")
     serve = add("serve", "serve the attached screen to a browser, behind a URL with a fresh access token")
     serve.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: this machine only)")

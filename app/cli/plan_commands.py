@@ -1,4 +1,4 @@
-"""Commands about the plan: `init`, `validate`, `graph` and `plan` (a model proposes units)."""
+"""Commands about the plan: `init`, `validate`, `schema`, `graph` and `plan` (a model proposes units)."""
 
 from __future__ import annotations
 
@@ -7,20 +7,34 @@ import sys
 
 from bosun.app.cli.repo_session import plan_path, repo_of
 from bosun.orchestration.errors import BosunError
-from bosun.orchestration.plan import load_plan
+from bosun.orchestration.plan import load_plan, parse_plan
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    """Write a plan from what the repository holds; it validates before anything is written."""
     repo = repo_of(args)
     target = repo.path / "bosun.toml"
     if target.exists():
         raise BosunError(f"{target}: already exists; bosun init does not overwrite a plan")
-    from bosun.app.cli.example_plan import EXAMPLE_PLAN
+    from bosun.app.cli.example_plan import example_plan, read_repository
+    from bosun.orchestration.plan.writing import write_plan
     from bosun.orchestration.session import prepare_dir
 
+    facts = read_repository(repo)
+    text = example_plan(facts)
+    parse_plan(text, target)  # refused before .bosun/ or the file is written
     prepare_dir(repo)
-    target.write_text(EXAMPLE_PLAN)
-    print(f"wrote {target} (edit it, then `bosun validate` and `bosun run`)")
+    write_plan(target, text, "the written plan")
+    agents = ", ".join(facts.presets) or "none found (see the commented example)"
+    print(f"wrote {target}: base {facts.base}, agents: {agents}. Edit it, then `bosun validate` and `bosun run`")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    """The plan's JSON Schema, from the same declaration that validates plans."""
+    from bosun.orchestration.plan.schema import schema_text
+
+    sys.stdout.write(schema_text())
     return 0
 
 

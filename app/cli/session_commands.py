@@ -28,7 +28,11 @@ def supervise(session, args: argparse.Namespace, options) -> int:
     from bosun.orchestration.sandbox import check_start
 
     try:
-        check_start(session.plan)  # `required` without bubblewrap: one line and exit 2, before any screen
+        # `required` without a working bubblewrap: one line and exit 2, before any screen; `auto`: a warning
+        if (unsandboxed := check_start(session.plan)) is not None:
+            print(
+                f"bosun {args.command}: WARNING: agents and gates run WITHOUT a sandbox: {unsandboxed}", file=sys.stderr
+            )
         if args.headless:
             from bosun.app.cli.headless import run_headless
 
@@ -50,12 +54,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_resume(args: argparse.Namespace) -> int:
     """Refusals come first and write nothing: another supervisor, or an edit that cannot apply."""
     need_terminal(args)
-    from bosun.orchestration.plan_reload import apply_plan, edited_plan
+    from bosun.orchestration.plan.reload import apply_plan, edited_plan
 
     session = open_session(repo_of(args))
     try:
-        if (other := session.running_supervisor()) is not None:
-            raise BosunError(f"{session.dir}: a supervisor is already running this session (pid {other})")
+        if (live := session.already_supervised()) is not None:
+            raise BosunError(live)
         if (edited := edited_plan(session)) is not None:
             change = apply_plan(session, *edited)
             print(
@@ -73,7 +77,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
 def cmd_reload(args: argparse.Namespace) -> int:
     """Apply the edited plan to the session, through the running supervisor when there is one."""
     from bosun.orchestration.plan import parse_plan
-    from bosun.orchestration.plan_reload import apply_plan, edited_plan, plan_change
+    from bosun.orchestration.plan.reload import apply_plan, edited_plan, plan_change
 
     with opened(args) as session:
         edited = edited_plan(session)

@@ -129,7 +129,7 @@ class SupervisorScreen(Selection, Decisions, Screen):
             self.query_one(EventLog).add_events(events)
             if not backlog:  # old news is in the log, not in pop-ups
                 self._tell(events)
-            self._gate_changed |= any("gate" in e.data for e in events)
+            self._gate_changed |= any("gate" in e.data or "gate_run" in e.data for e in events)  # a verdict, a run
         self._show_counts(units)
         since = self._last_refresh - self._last_tables
         if since >= TABLES_EVERY_S:  # quiet: every table at once

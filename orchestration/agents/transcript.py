@@ -1,7 +1,7 @@
 """A coding-agent CLI's structured stream read as a transcript: what the model said, each tool call
 with its file or command and its result, errors and the tokens so far, and what the agent is doing
 now (a tool running, or waiting for the model). The screen's Output tab shows the entries; `bosun
-status` takes the activity from it.
+status` takes the activity from it (activity.py).
 
 The streams are the ones the presets ask for (shapes as the pinned CLIs print them, see
 tests/test_cli_*.py): Claude Code and Qwen Code `stream-json` (`system`, `assistant`, `user` with
@@ -13,11 +13,8 @@ CLI `stream-json` (`message`, `tool_use`, `tool_result`, `result`) and opencode 
 from __future__ import annotations
 
 import json
-import os
 import re
-from collections import OrderedDict
 from dataclasses import dataclass
-from pathlib import Path
 
 from bosun.orchestration.ansi import strip_ansi
 
@@ -27,19 +24,9 @@ RESULT_LINES = 4
 LINE_CHARS = 400
 
 _TARGET_KEYS = (
-    "command",
-    "cmd",
-    "file_path",
-    "filePath",
-    "absolute_path",
-    "notebook_path",
-    "path",
-    "pattern",
-    "query",
-    "url",
-    "description",
-    "prompt",
+    "command cmd file_path filePath absolute_path notebook_path path pattern query url description prompt".split()
 )
+"""The arguments that say what a tool call is about, the first found wins."""
 _WORKTREE = re.compile(r"\S*?/\.bosun/worktrees/[^/\s]+/")
 """A worktree's absolute prefix: paths read shorter, and the same in every attempt, without it."""
 
@@ -175,48 +162,58 @@ class Transcript:
                 self.activity = WAITING
                 return [Entry("note", f"session started · {event.get('model') or 'model'}")]
             return []
-        if kind == "stream_event":
-            return []
         message = event.get("message") if isinstance(event.get("message"), dict) else {}
-        entries: list[Entry] = []
         if kind == "assistant":
-            self.activity = WAITING
-            for block in message.get("content") or []:
-                if not isinstance(block, dict):
-                    continue
-                if block.get("type") == "text" and block.get("text", "").strip():
-                    entries.append(Entry("text", block["text"].strip()))
-                elif block.get("type") == "thinking" and block.get("thinking", "").strip():
-                    entries.append(Entry("thinking", block["thinking"].strip()))
-                elif block.get("type") == "tool_use":
-                    entries += self._tool_started(
-                        str(block.get("id")), str(block.get("name", "tool")), block.get("input")
-                    )
-            usage = message.get("usage")
-            if isinstance(usage, dict):  # each API message once (one message can span several events)
-                tokens = (_number(usage.get("input_tokens")) or 0, _number(usage.get("output_tokens")) or 0)
-                before = self._per_message.get(str(message.get("id") or len(self._per_message)), (0, 0))
-                self._per_message[str(message.get("id") or len(self._per_message))] = tokens
-                self._add(tokens[0] - before[0], tokens[1] - before[1])
-        elif kind == "user":
-            for block in message.get("content") or []:
-                if isinstance(block, dict) and block.get("type") == "tool_result":
-                    self._tool_ended(str(block.get("tool_use_id")))
-                    entries += _result_entries(_result_text(block.get("content")), bool(block.get("is_error")))
-        elif kind == "result":
-            self.pending.clear()
-            self.activity = IDLE
-            usage = event.get("usage")
-            if isinstance(usage, dict):
-                self.usage = {
-                    "prompt_tokens": _number(usage.get("input_tokens")) or 0,
-                    "completion_tokens": _number(usage.get("output_tokens")) or 0,
-                }
-                if _number(event.get("total_cost_usd")) is not None or isinstance(event.get("total_cost_usd"), float):
-                    self.usage["cost_usd"] = float(event["total_cost_usd"])
-            if event.get("is_error") or str(event.get("subtype", "")).startswith("error"):
-                entries.append(Entry("error", _short(str(event.get("result") or event.get("subtype") or "error"))))
-            entries.append(Entry("note", f"finished · {event.get('num_turns', '?')} turns · {self.tokens_line()}"))
+            return self._claude_message(message)
+        if kind == "user":
+            return self._claude_tool_results(message)
+        if kind == "result":
+            return self._claude_result(event)
+        return []  # stream_event: the same words again, in pieces
+
+    def _claude_message(self, message: dict) -> list[Entry]:
+        self.activity = WAITING
+        entries: list[Entry] = []
+        for block in message.get("content") or []:
+            if not isinstance(block, dict):
+                continue
+            if block.get("type") == "text" and block.get("text", "").strip():
+                entries.append(Entry("text", block["text"].strip()))
+            elif block.get("type") == "thinking" and block.get("thinking", "").strip():
+                entries.append(Entry("thinking", block["thinking"].strip()))
+            elif block.get("type") == "tool_use":
+                entries += self._tool_started(str(block.get("id")), str(block.get("name", "tool")), block.get("input"))
+        usage = message.get("usage")
+        if isinstance(usage, dict):  # each API message once (one message can span several events)
+            tokens = (_number(usage.get("input_tokens")) or 0, _number(usage.get("output_tokens")) or 0)
+            before = self._per_message.get(str(message.get("id") or len(self._per_message)), (0, 0))
+            self._per_message[str(message.get("id") or len(self._per_message))] = tokens
+            self._add(tokens[0] - before[0], tokens[1] - before[1])
+        return entries
+
+    def _claude_tool_results(self, message: dict) -> list[Entry]:
+        entries: list[Entry] = []
+        for block in message.get("content") or []:
+            if isinstance(block, dict) and block.get("type") == "tool_result":
+                self._tool_ended(str(block.get("tool_use_id")))
+                entries += _result_entries(_result_text(block.get("content")), bool(block.get("is_error")))
+        return entries
+
+    def _claude_result(self, event: dict) -> list[Entry]:
+        self.pending.clear()
+        self.activity = IDLE
+        usage = event.get("usage")
+        if isinstance(usage, dict):
+            self.usage = {
+                "prompt_tokens": _number(usage.get("input_tokens")) or 0,
+                "completion_tokens": _number(usage.get("output_tokens")) or 0,
+            }
+            if _number(event.get("total_cost_usd")) is not None or isinstance(event.get("total_cost_usd"), float):
+                self.usage["cost_usd"] = float(event["total_cost_usd"])
+        entries: list[Entry] = []
+        if event.get("is_error") or str(event.get("subtype", "")).startswith("error"):
+            entries.append(Entry("error", _short(str(event.get("result") or event.get("subtype") or "error"))))
+        entries.append(Entry("note", f"finished · {event.get('num_turns', '?')} turns · {self.tokens_line()}"))
         return entries
 
     # Codex
@@ -237,8 +234,10 @@ class Transcript:
             error = event.get("error") if isinstance(event.get("error"), dict) else event
             return [Entry("error", _short(str(error.get("message") or kind)))]
         item = event.get("item") if isinstance(event.get("item"), dict) else {}
-        what, item_id = item.get("type"), str(item.get("id"))
-        started, completed = kind == "item.started", kind == "item.completed"
+        return self._codex_item(item, kind == "item.started", kind == "item.completed")
+
+    def _codex_item(self, item: dict, started: bool, completed: bool) -> list[Entry]:
+        what = item.get("type")
         if what == "agent_message" and completed:
             return [Entry("text", str(item.get("text", "")).strip())]
         if what == "reasoning" and completed:
@@ -246,40 +245,49 @@ class Transcript:
         if what == "error":
             return [Entry("error", _short(str(item.get("message", ""))))]
         if what == "command_execution":
-            if started:
-                return self._tool_started(item_id, "$", {"command": item.get("command")})
-            if completed:
-                self._tool_ended(item_id)
-                code = item.get("exit_code")
-                entries = _result_entries(str(item.get("aggregated_output") or ""), code not in (0, None))
-                return entries + ([Entry("error", f"exit {code}")] if code not in (0, None) else [])
+            return self._codex_command(item, started, completed)
         if what == "file_change":
-            paths = ", ".join(
-                f"{c.get('kind', 'edit')} {c.get('path')}" for c in item.get("changes") or [] if isinstance(c, dict)
-            )
-            if started:
-                return self._tool_started(item_id, "patch", {"path": paths})
-            if completed:
-                was_pending = item_id in self.pending
-                self._tool_ended(item_id)
-                entries = [] if was_pending else [Entry("tool", _short(f"patch {paths}"))]
-                return entries + _result_entries(str(item.get("status") or "done"), item.get("status") == "failed")
+            return self._codex_file_change(item, started, completed)
         if what in ("mcp_tool_call", "web_search", "collab_tool_call"):
-            name = f"{item.get('server')}.{item.get('tool')}" if what == "mcp_tool_call" else what.replace("_", " ")
-            if started:
-                return self._tool_started(item_id, name, item.get("arguments") or {"query": item.get("query")})
-            if completed:
-                self._tool_ended(item_id)
-                error = item.get("error")
-                return _result_entries(
-                    _result_text(
-                        error.get("message")
-                        if isinstance(error, dict)
-                        else item.get("result") or item.get("status") or ""
-                    ),
-                    bool(error),
-                )
+            return self._codex_tool_call(item, started, completed)
         return []
+
+    def _codex_command(self, item: dict, started: bool, completed: bool) -> list[Entry]:
+        item_id = str(item.get("id"))
+        if started:
+            return self._tool_started(item_id, "$", {"command": item.get("command")})
+        if not completed:
+            return []
+        self._tool_ended(item_id)
+        code = item.get("exit_code")
+        entries = _result_entries(str(item.get("aggregated_output") or ""), code not in (0, None))
+        return entries + ([Entry("error", f"exit {code}")] if code not in (0, None) else [])
+
+    def _codex_file_change(self, item: dict, started: bool, completed: bool) -> list[Entry]:
+        item_id = str(item.get("id"))
+        paths = ", ".join(
+            f"{c.get('kind', 'edit')} {c.get('path')}" for c in item.get("changes") or [] if isinstance(c, dict)
+        )
+        if started:
+            return self._tool_started(item_id, "patch", {"path": paths})
+        if not completed:
+            return []
+        was_pending = item_id in self.pending
+        self._tool_ended(item_id)
+        entries = [] if was_pending else [Entry("tool", _short(f"patch {paths}"))]
+        return entries + _result_entries(str(item.get("status") or "done"), item.get("status") == "failed")
+
+    def _codex_tool_call(self, item: dict, started: bool, completed: bool) -> list[Entry]:
+        item_id, what = str(item.get("id")), item.get("type")
+        name = f"{item.get('server')}.{item.get('tool')}" if what == "mcp_tool_call" else what.replace("_", " ")
+        if started:
+            return self._tool_started(item_id, name, item.get("arguments") or {"query": item.get("query")})
+        if not completed:
+            return []
+        self._tool_ended(item_id)
+        error = item.get("error")
+        text = error.get("message") if isinstance(error, dict) else item.get("result") or item.get("status") or ""
+        return _result_entries(_result_text(text), bool(error))
 
     # Gemini CLI
     def _gemini(self, event: dict) -> list[Entry]:
@@ -384,37 +392,3 @@ class Transcript:
 
 def _k(count: int) -> str:
     return f"{count / 1000:.1f}k" if count >= 10_000 else str(count)
-
-
-# -- the activity of a running agent, for `bosun status` and the agents table -------------------------
-COLD_START_BYTES = 64_000
-"""A log first seen mid-session is read from this far before its end."""
-_WATCHED: OrderedDict[Path, tuple[int, Transcript, bytes]] = OrderedDict()
-_MAX_WATCHED = 256
-
-
-def stream_activity(log: Path) -> str | None:
-    """What the agent writing `log` is doing by its stream (None when it has said nothing that
-    tells): each call reads only what was added since the last."""
-    try:
-        size = os.stat(log).st_size
-    except OSError:
-        return None
-    offset, transcript, partial = _WATCHED.pop(log, (0, None, b""))
-    cut = False
-    if transcript is None or size < offset:
-        transcript, partial, offset = Transcript(), b"", max(0, size - COLD_START_BYTES)
-        cut = offset > 0  # the first line read is a piece of one: dropped
-    if size > offset:
-        with open(log, "rb") as handle:
-            handle.seek(offset)
-            data = partial + handle.read(size - offset)
-        offset = size
-        *lines, partial = data.split(b"\n")
-        for line in lines[1:] if cut else lines:
-            if line.lstrip().startswith(b"{"):
-                transcript.feed(line.decode("utf-8", errors="replace"))
-    _WATCHED[log] = (offset, transcript, partial)
-    while len(_WATCHED) > _MAX_WATCHED:
-        _WATCHED.popitem(last=False)
-    return transcript.activity

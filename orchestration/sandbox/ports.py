@@ -42,6 +42,11 @@ def _free_on_host(port: int) -> bool:
     return True
 
 
+def free_blocks() -> int:
+    """How many blocks' first ports are free on 127.0.0.1 now (`bosun doctor`)."""
+    return sum(_free_on_host(FIRST + index * SIZE) for index in range(BLOCKS))
+
+
 def allocate() -> PortBlock:
     """A block no other running agent or gate of this process holds."""
     global _next

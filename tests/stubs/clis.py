@@ -15,8 +15,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-from conftest import ROOT, bosun
+from conftest import ROOT, bosun, tool_missing
 
 from bosun.orchestration.sandbox.probe import probe
 
@@ -38,10 +37,7 @@ def cli(name: str) -> Path:
     program = clis_dir() / "node_modules" / ".bin" / name
     if program.exists():
         return program
-    how = f"npm install --prefix .agent-clis {PINNED[name]}"
-    if os.environ.get("CI"):
-        pytest.fail(f"CI must prove every preset with its real CLI: {program} is missing ({how} in .ci/run)")
-    pytest.skip(f"{name} is not installed ({how})")
+    tool_missing(f"{name} is not installed at {program} (npm install --prefix .agent-clis {PINNED[name]}; .ci/run)")
 
 
 @dataclass

@@ -5,21 +5,27 @@ old agent still tries to hand in is refused. The human commits and runs `bosun s
 --token T`, and that commit goes through the gate like any agent's.
 
 Preparing the worktree is git work (a worker thread, plain data); recording the claim is one
-compare-and-swap in the store (the caller's thread)."""
+compare-and-swap in the store (the caller's thread). With a supervisor running, the supervisor
+does it all (take_over); without one, the command does (take_over_now)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from bosun.orchestration.agents.attempt import Handout, handback_for, integrated_units, prepare
-from bosun.orchestration.errors import BosunError
+from bosun.orchestration.errors import BosunError, GitError
 from bosun.orchestration.faults import fault_point
 from bosun.orchestration.plan import UnitSpec
 from bosun.orchestration.session import Session
 from bosun.orchestration.states import COMMAND_STATES, HUMAN, RUNNING
-from bosun.orchestration.store import StaleState, Store, UnitRow
+from bosun.orchestration.store import Command, StaleState, Store, UnitRow
 from bosun.orchestration.worktrees import AgentClone
+
+if TYPE_CHECKING:
+    from bosun.orchestration.orchestrator import Orchestrator
 
 
 def takeover_handback(row: UnitRow, note: str | None) -> dict:
@@ -107,3 +113,36 @@ def take_over_now(session: Session, unit_id: str, note: str | None) -> dict:
     except StaleState as exc:
         raise BosunError(f"'{unit_id}' changed while it was taken over; try again ({exc})") from exc
     return claim_json(row, handout, token)
+
+
+async def take_over(supervisor: Orchestrator, row: UnitRow, command: Command) -> None:
+    """The human becomes the owner: the agent (if any) stopped and gone first, then the worktree
+    prepared off the loop, then the claim's compare-and-swap; the command says how it went."""
+    store = supervisor.store
+    note = command.args.get("note")
+    try:
+        running = supervisor.running.get(row.id)
+        if running is not None:
+            running.cancelled = True
+            if running.child is not None:
+                await asyncio.to_thread(running.child.kill)
+            if running.task is not None:
+                await asyncio.gather(running.task, return_exceptions=True)
+        row = store.unit(row.id)
+        if row.state not in COMMAND_STATES["takeover"]:
+            raise BosunError(f"unit is {row.state}")
+        handout = await asyncio.to_thread(
+            prepare_takeover,
+            supervisor.clone,
+            supervisor.plan.units[row.id],
+            supervisor.session.tasks_dir,
+            row,
+            supervisor.session.integration_head(),
+            integrated_units(store.units()),
+            note,
+        )
+        record_takeover(store, row, handout, note)
+        store.finish_command(command.id, "done")
+    except (StaleState, BosunError, GitError, OSError) as exc:
+        store.finish_command(command.id, f"refused: {exc}")
+        store.append_event("command_refused", row.id, command="takeover", state=row.state, error=str(exc))

@@ -58,7 +58,17 @@ def plan_change(session: Session, new: Plan) -> PlanChange:
                 f"({getattr(old.project, key)!r} -> {getattr(new.project, key)!r}); `bosun reset` starts over"
             )
     change = PlanChange()
-    change.project = sorted(k for k in vars(old.project) if getattr(old.project, k) != getattr(new.project, k))
+    fields = type(old.project).model_fields
+    change.project = sorted(
+        info.alias or name for name, info in fields.items() if getattr(old.project, name) != getattr(new.project, name)
+    )
+    _unit_changes(change, old, new, rows)
+    _agent_changes(change, old, new, rows)
+    return change
+
+
+def _unit_changes(change: PlanChange, old: Plan, new: Plan, rows: dict) -> None:
+    """New units, and units changed or removed: only those not started yet may be."""
     for unit_id, spec in new.units.items():
         if unit_id not in old.units:
             change.added_units.append(unit_id)
@@ -79,6 +89,10 @@ def plan_change(session: Session, new: Plan) -> PlanChange:
                     "plan (cancel it first)"
                 )
             change.removed_units.append(unit_id)
+
+
+def _agent_changes(change: PlanChange, old: Plan, new: Plan, rows: dict) -> None:
+    """New and changed agents; an agent leaves only when no unfinished unit is its."""
     for name, spec in new.agents.items():
         if name not in old.agents:
             change.added_agents.append(name)
@@ -96,7 +110,6 @@ def plan_change(session: Session, new: Plan) -> PlanChange:
                     f"{new.path.name}: agent '{name}' cannot leave the plan while "
                     f"{', '.join(users)} {'is' if len(users) == 1 else 'are'} its"
                 )
-    return change
 
 
 def apply_plan(session: Session, text: str, path: Path) -> PlanChange:

