@@ -12,9 +12,9 @@ holds the word BROKEN. A fraction P of the units (chosen by the seed, at least o
 write BROKEN on their first attempt and fix it on the second, after the automatic hand-back.
 
 For each configuration `PxB` (`gate_parallel = P`, `batch = B`; `1x1` is one unit at a time,
-`default` the plan's defaults: one gate slot, batches sized by the queue) it prints gate runs,
-gate seconds (the sum of every run's duration: what the gates cost the machine) and the makespan, then the ideal lower bound
-max(critical path, work / agents): the critical path weighs each unit (A + G) per attempt
+`default` the plan's defaults: one gate slot, batches sized by the queue) it prints gate
+runs, gate seconds (the sum of every run's duration: what the gates cost the machine) and the makespan,
+then the ideal lower bound max(critical path, work / agents): the critical path weighs each unit (A + G) per attempt
 along the longest dependency chain, the work is the agents' seconds (A per attempt).
 
 The targets: `--units 24 --graph independent --fail 0.042 --agents 6 --gate 2`: the defaults'
