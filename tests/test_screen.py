@@ -526,3 +526,24 @@ async def test_the_users_own_keys_and_theme_apply_and_the_help_shows_them(tmp_pa
             await app.dialog(HelpScreen)
             line = next(line for line in app.text().splitlines() if "approve the merge" in line)
             assert line.split("approve the merge")[0].split()[-1] == "A", line
+
+
+async def test_a_gate_that_timed_out_is_gated_again_from_the_screen_at_no_attempt(project, tmp_path):
+    """`G` (unit.regate) on a unit whose gate timed out: confirmed, the same commit goes back to the
+    queue and merges, and the unit's attempts stay at one."""
+    counter = tmp_path / "gate-runs"
+    first_run_hangs = f"n=$(cat {counter} 2>/dev/null || echo 0); echo $((n+1)) > {counter}; [ $n -ge 1 ] || sleep 30"
+    gate = f"{first_run_hangs}; python check.py"
+    script = {"slow": [write_unit("src/slow.py", "S = 1\n")]}
+    repo = project([{"id": "slow"}], script, gate=gate, gate_timeout="2s", handback="manual", sandbox="off")
+    app = open_app(repo, speed=1)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.state("slow", "gate_failed")
+        assert app.screen.check_action("regate", ())
+        await pilot.press("G")
+        await app.dialog(ConfirmDialog)
+        assert "Run the gate again on 'slow'?" in app.text()
+        await pilot.press("y")
+        await app.state("slow", "merged")
+        assert app.unit("slow").attempts == 1
+        assert [e.kind for e in app.session.store.events() if e.unit == "slow"].count("regated") == 1

@@ -23,12 +23,17 @@ from bosun.app.tui.story import StoryDialog, unit_story
 from bosun.orchestration.agents.attempt import collect
 from bosun.orchestration.agents.external import submit_collected
 from bosun.orchestration.errors import BosunError
+from bosun.orchestration.integration.regate import why_not_regate
 from bosun.orchestration.review import approval, conflict_sides
 from bosun.orchestration.session import Session
 from bosun.orchestration.states import COMMAND_STATES, DONE_STATES, waits_for_human
 from bosun.orchestration.status import agent_rows
 from bosun.orchestration.store import UnitRow
 from bosun.widgets.diff_view import DiffView
+
+
+def _gate_cause(row: UnitRow) -> str:
+    return ((row.detail or {}).get("gate") or {}).get("cause") or "it could not run"
 
 
 class Decisions:
@@ -147,6 +152,21 @@ class Decisions:
             self.decide("revoke", row.id)
 
     @work(group="decision", exclusive=True, exit_on_error=False)
+    async def action_regate(self) -> None:
+        row = self.selected_row("regate")
+        if row is None:
+            return
+        if (why := why_not_regate(row)) is not None:
+            self.notify(why, severity="warning")
+            return
+        body = (
+            f"Its gate failed for a reason that is not its code ({_gate_cause(row)}); the same commit goes "
+            "back to the queue and no attempt is spent."
+        )
+        if await self.app.push_screen_wait(ConfirmDialog(f"Run the gate again on '{row.id}'?", body, yes="Gate again")):
+            self.decide("regate", row.id)
+
+    @work(group="decision", exclusive=True, exit_on_error=False)
     async def action_take_over(self) -> None:
         """Become the unit's owner (as `bosun takeover`), work in a shell in its worktree with the
         screen suspended, and hand in what was committed there when the shell ends."""
@@ -234,6 +254,7 @@ class Decisions:
             "reassign": self.action_reassign,
             "cancel": self.action_cancel_unit,
             "takeover": self.action_take_over,
+            "regate": self.action_regate,
         }
         if choice in actions:
             actions[choice]()

@@ -14,6 +14,7 @@ DECISIONS = {
     "cancel_unit": "cancel",
     "revoke": "revoke",
     "take_over": "takeover",
+    "regate": "regate",
 }
 """Each action that is a human decision, and the decision (COMMAND_STATES) that says when it applies."""
 
@@ -43,6 +44,13 @@ SCREEN_BINDINGS = [
         "Take over",
         id="unit.takeover",
         tooltip="take over: a shell in its worktree, your commit to the gate",
+    ),
+    Binding(
+        "G",
+        "regate",
+        "Gate again",
+        id="unit.regate",
+        tooltip="run the gate again on the same commit (it timed out or could not run): no attempt spent",
     ),
     Binding(
         "enter", "open_unit", "Open", id="unit.open", show=False, tooltip="open what the unit needs, from any pane"

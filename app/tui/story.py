@@ -17,6 +17,7 @@ from textual.widgets import Button, Label, Static
 from bosun.app.tui.dialogs import Dialog
 from bosun.orchestration.agents.transcript import Transcript
 from bosun.orchestration.ansi import strip_ansi
+from bosun.orchestration.integration.regate import why_not_regate
 from bosun.orchestration.session import Session
 from bosun.orchestration.states import COMMAND_STATES
 from bosun.orchestration.store import UnitRow
@@ -27,7 +28,7 @@ TAIL_LINES = 12
 LAST_WORDS = 3
 LOG_BYTES = 64_000
 CHOICES = (("handback", "Hand back", "b"), ("reassign", "Reassign", "r"), ("takeover", "Take over", "t"))
-CHOICES += (("cancel", "Cancel unit", "c"),)
+CHOICES += (("cancel", "Cancel unit", "c"), ("regate", "Gate again", "G"))
 """The decisions a story offers (when they apply to the unit's state): the id, the button, the key."""
 
 
@@ -116,7 +117,11 @@ def unit_story(session: Session, row: UnitRow) -> Story:
         gate=_gate(session, row.id),
         spend=_spend(session, row),
         last_words=last_words(log),
-        decisions=[kind for kind, _, _ in CHOICES if row.state in COMMAND_STATES[kind]],
+        decisions=[
+            kind
+            for kind, _, _ in CHOICES
+            if row.state in COMMAND_STATES[kind] and (kind != "regate" or why_not_regate(row) is None)
+        ],
     )
 
 
