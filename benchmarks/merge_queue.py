@@ -42,8 +42,8 @@ import tempfile
 import time
 
 from bosun.orchestration.gitcmd import GitRepo
-from bosun.orchestration.orchestrator import Options, Orchestrator
 from bosun.orchestration.session import create_session
+from bosun.orchestration.supervisor.loop import Options, Orchestrator
 
 GIT_ENV = {
     **{k: v for k, v in os.environ.items() if not k.startswith("GIT_")},

@@ -11,8 +11,8 @@ from harness import DrivenApp
 from scenes import build_scene, frozen, local_times_in_utc
 
 from bosun.orchestration.gitcmd import GitRepo
-from bosun.orchestration.orchestrator import Options
 from bosun.orchestration.session import create_session
+from bosun.orchestration.supervisor.loop import Options
 
 SIZE = (120, 40)
 

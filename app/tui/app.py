@@ -23,10 +23,10 @@ from bosun.app.tui.dialogs import ConfirmDialog, HelpScreen
 from bosun.app.tui.keys import APP_BINDINGS
 from bosun.app.tui.supervisor_screen import SupervisorScreen
 from bosun.app.tui.user_config import CONFIG_SHOWN, UserConfig, config_path, load_user_config
-from bosun.orchestration.orchestrator import Options, Orchestrator
 from bosun.orchestration.session import Session
 from bosun.orchestration.states import DONE_STATES
 from bosun.orchestration.store import Event
+from bosun.orchestration.supervisor.loop import Options, Orchestrator
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 """Signals that end the screen cleanly instead of killing it with the terminal left in raw mode."""

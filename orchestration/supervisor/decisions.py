@@ -21,7 +21,7 @@ from bosun.orchestration.supervisor.reload import reload_plan
 from bosun.orchestration.supervisor.takeover import take_over
 
 if TYPE_CHECKING:
-    from bosun.orchestration.orchestrator import Orchestrator
+    from bosun.orchestration.supervisor.loop import Orchestrator
 
 
 class Decisions:

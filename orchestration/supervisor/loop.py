@@ -1,6 +1,6 @@
 """The supervisor loop (asyncio): hands ready units to free agents, watches them, feeds the
 integration lane, applies human decisions from the store, and recovers after a crash. What each
-tick carries out lives in supervisor/, one job per module; the loop keeps dispatch and the lane.
+tick carries out lives beside it in supervisor/, one job per module; the loop keeps dispatch and the lane.
 
 Git and child processes run in worker threads; the store is touched only from the loop, so a
 screen embedding this loop stays responsive and sees every change as a store event.
