@@ -547,3 +547,28 @@ async def test_a_gate_that_timed_out_is_gated_again_from_the_screen_at_no_attemp
         await app.state("slow", "merged")
         assert app.unit("slow").attempts == 1
         assert [e.kind for e in app.session.store.events() if e.unit == "slow"].count("regated") == 1
+
+
+async def test_what_the_machine_lacks_is_one_banner_at_start(project, tmp_path, monkeypatch):
+    """A plan naming a CLI this machine does not have: the screen says so once, at the top, with the
+    fix (the lines of `bosun doctor`), instead of a pop-up per problem."""
+    import os
+    import shutil
+    import sys
+
+    tools = tmp_path / "tools"  # a PATH with git and Python, and no agent CLI
+    tools.mkdir()
+    for name, found in (("git", shutil.which("git")), ("python", sys.executable), ("python3", sys.executable)):
+        os.symlink(found, tools / name)
+    monkeypatch.setenv("PATH", str(tools))
+    agents = {"ada": {"kind": "command", "preset": "claude-code", "env": ["ANTHROPIC_API_KEY"]}}
+    repo = project([{"id": "a"}], {}, agents=agents, sandbox="off", handback="manual")
+    app = open_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        doctor = [w for w in app.screen.workers if w.group == "doctor"]
+        await app.screen.workers.wait_for_complete(doctor)
+        await pilot.pause()
+        banner = app.screen.query_one("#machine")
+        assert banner.has_class("shown") and len(banner.lines) >= 1
+        assert any("claude" in line and "npm install" in line for line in banner.lines), banner.lines
+        assert "This machine lacks what the plan needs" in app.text()

@@ -30,6 +30,7 @@ from bosun.widgets.event_log import MAX_LINES as EVENT_LOG_LINES
 from bosun.widgets.event_log import EventLog
 from bosun.widgets.gate_pane import GatePane
 from bosun.widgets.graph_view import GraphView, UnitLook
+from bosun.widgets.machine_banner import MachineBanner
 from bosun.widgets.merge_queue import MergeQueue
 from bosun.widgets.output_view import OutputView
 from bosun.widgets.textual_adapter import write_to_terminal
@@ -71,6 +72,7 @@ class SupervisorScreen(Selection, Decisions, Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
+        yield MachineBanner(id="machine")
         with Horizontal(id="top"):
             yield GraphView(id="graph")
             yield MergeQueue(id="queue")
@@ -99,6 +101,18 @@ class SupervisorScreen(Selection, Decisions, Screen):
         self.refresh_from_store()
         self.set_interval(1.0, self.store_changed)  # lease ages, and writes by other processes
         self.set_interval(COMMITS_EVERY_S, self.count_commits)
+        self.check_machine()
+
+    @work(thread=True, exit_on_error=False, group="doctor")
+    def check_machine(self) -> None:
+        """What `bosun doctor` would say is missing for this plan (it runs the agents' CLIs and asks
+        endpoints: a thread), and the sandbox when the plan asks for one and it cannot start."""
+        from bosun.orchestration.doctor import problems
+
+        found = problems(self.session.plan, self.session.repo.path)
+        wanted = self.session.plan.project.sandbox != "off"
+        lines = [c.line() for c in found if c.needed or (c.name == "sandbox" and wanted)]
+        self.app.call_from_thread(self.query_one(MachineBanner).show_problems, lines)
 
     # -- keeping up with the store ------------------------------------------------------------------
     def store_changed(self, event: Event | None = None) -> None:
