@@ -572,3 +572,32 @@ async def test_what_the_machine_lacks_is_one_banner_at_start(project, tmp_path, 
         assert banner.has_class("shown") and len(banner.lines) >= 1
         assert any("claude" in line and "npm install" in line for line in banner.lines), banner.lines
         assert "This machine lacks what the plan needs" in app.text()
+
+
+async def test_two_moves_in_flight_settle_on_the_last_and_the_screen_goes_quiet(project):
+    """Keys faster than the screen (two cursor moves before either is handled): the selection ends on
+    the last row and stays there; the graph and the tables never answer each other's stale news."""
+    units = [{"id": u} for u in ("alpha", "beta", "gamma")]
+    script = {u: [write_unit(f"src/{u}.py", "X = 1\n")] for u in ("alpha", "beta", "gamma")}
+    repo = project(units, script, merge="manual", max_agents=3)
+    app = open_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        for unit in ("alpha", "beta", "gamma"):
+            await app.state(unit, "awaiting_approval")
+        queue = app.screen.query_one(MergeQueue)
+        queue.focus()
+        await pilot.pause()
+        first = queue.current_key
+        queue.action_cursor_down()
+        queue.action_cursor_down()  # both moves posted before either is handled
+        last = queue.current_key
+        assert last != first
+        selections = []
+        original = app.screen.select
+        app.screen.select = lambda unit: (selections.append(unit), original(unit))[1]
+        await asyncio.wait_for(pilot.pause(), 10)
+        await asyncio.wait_for(pilot.pause(), 10)
+        assert app.screen.selected_unit == queue.unit_of(last) == app.screen.query_one(GraphView).selected
+        settled = len(selections)
+        await asyncio.wait_for(pilot.pause(), 10)
+        assert len(selections) == settled and settled <= 4, selections

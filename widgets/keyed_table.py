@@ -39,9 +39,19 @@ class KeyedTable(DataTable):
     class UnitSelected(Message):
         """The human moved the cursor to a row that stands for `unit` (or focused the table on it)."""
 
-        def __init__(self, unit: str) -> None:
+        def __init__(self, table: KeyedTable, unit: str) -> None:
             super().__init__()
+            self.table = table
             self.unit = unit
+
+        @property
+        def control(self) -> KeyedTable:
+            return self.table
+
+        @property
+        def stale(self) -> bool:
+            """The table's cursor has moved on since (keys faster than the screen): nothing to follow."""
+            return self.table.unit != self.unit
 
     def __init__(self, columns: Sequence[str], widths: dict[str, int] | None = None, **kwargs) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
@@ -109,7 +119,7 @@ class KeyedTable(DataTable):
         unit = self.unit_of(key) if key else None
         if unit:
             self.unit = unit
-            self.post_message(self.UnitSelected(unit))
+            self.post_message(self.UnitSelected(self, unit))
 
     def _wake_cursor(self) -> bool:
         """Show a hidden cursor where it is; True when it was hidden (the key only shows it)."""

@@ -52,11 +52,15 @@ class Selection:
             self.query_one(GatePane).show_tail_of(unit)
         self.note_selected(row)
 
+    # A message about a unit its widget no longer has selected is stale (two moves were in flight):
+    # following it would move the selection back, and the widgets would answer each other forever.
     def on_graph_view_unit_selected(self, message: GraphView.UnitSelected) -> None:
-        self.select(message.unit)
+        if message.unit == self.query_one(GraphView).selected:
+            self.select(message.unit)
 
     def on_keyed_table_unit_selected(self, message: KeyedTable.UnitSelected) -> None:
-        self.select(message.unit)
+        if not message.stale:
+            self.select(message.unit)
 
     def on_keyed_table_unit_opened(self, message: KeyedTable.UnitOpened) -> None:
         """enter on a row of the merge queue, agents or gate table: the same as enter in the graph."""
