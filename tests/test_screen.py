@@ -101,6 +101,7 @@ async def test_hand_back_a_gate_failure_from_the_keyboard(project):
     app = open_app(repo)
     async with app.run_test(size=SIZE) as pilot:
         await app.state("a", "gate_failed")
+        assert not app.screen.check_action("regate", ()), "its tests failed: no regate offered"
         await pilot.press("g")
         assert "FAILED" in app.text() and "broken files" in app.text(), "the gate pane shows the run and its tail"
         await pilot.press("b")

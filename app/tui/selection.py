@@ -13,6 +13,7 @@ from textual import work
 from textual.binding import Binding
 
 from bosun.app.tui.keys import DECISIONS, SCREEN_BINDINGS
+from bosun.orchestration.integration.regate import why_not_regate
 from bosun.orchestration.review import unit_diff
 from bosun.orchestration.session import Session
 from bosun.orchestration.states import COMMAND_STATES
@@ -34,8 +35,9 @@ class Selection:
     def init_selection(self) -> None:
         self.selected_unit: str | None = None
         """The unit every pane, the footer and the decision keys follow."""
-        self._offered: tuple[str, str, bool] | None = None
-        """The selected unit's (id, state, approved), which decides which actions are offered."""
+        self._offered: tuple[str, str, bool, bool] | None = None
+        """The selected unit's (id, state, approved, its gate can run again), which decides which
+        actions are offered."""
         self._diff_of: tuple | None = None
 
     def select(self, unit: str | None) -> None:
@@ -88,7 +90,7 @@ class Selection:
 
     def note_selected(self, row: UnitRow | None) -> None:
         """Offer only the decisions that apply to the selected unit now (footer and palette)."""
-        offered = None if row is None else (row.id, row.state, bool(row.approved))
+        offered = None if row is None else (row.id, row.state, bool(row.approved), why_not_regate(row) is None)
         if offered != self._offered:
             self._offered = offered
             self.refresh_bindings()
@@ -99,8 +101,8 @@ class Selection:
             return True
         if self._offered is None:
             return False
-        _, state, approved = self._offered
-        if decision == "approve" and approved:
+        _, state, approved, regatable = self._offered
+        if (decision == "approve" and approved) or (decision == "regate" and not regatable):
             return False
         return state in COMMAND_STATES[decision]
 
