@@ -602,3 +602,20 @@ async def test_two_moves_in_flight_settle_on_the_last_and_the_screen_goes_quiet(
         settled = len(selections)
         await asyncio.wait_for(pilot.pause(), 10)
         assert len(selections) == settled and settled <= 4, selections
+
+
+async def test_enter_on_a_gate_failed_unit_shows_its_failing_output_and_its_agents_last_words(project):
+    script = {"a": [write_unit("src/a.py", "BROKEN = 1\n"), write_unit("src/a.py", "FIXED = 1\n")]}
+    repo = project([{"id": "a"}], script, handback="manual")
+    app = open_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.state("a", "gate_failed")
+        await pilot.press("enter")
+        story = await app.dialog(StoryDialog)
+        text = app.text()
+        assert "'a' is gate failed" in text.replace("_", " ") or "'a' is" in story.story.headline
+        assert "broken files: src/a.py" in text, "the gate's failing output"
+        assert story.story.last_words and "Agent's last words" in text
+        assert story.story.decisions == ["handback", "reassign", "takeover", "cancel"]
+        await pilot.press("escape")
+        await app.back_on_main()

@@ -139,14 +139,14 @@ class StoryDialog(Dialog):
         with Vertical(classes="dialog"):
             yield Label(story.headline, classes="dialog-title")
             with VerticalScroll(classes="dialog-scroll"):
-                for title, lines in (
-                    ("Why", story.cause),
-                    ("Gate", story.gate),
-                    ("Agent's last words", story.last_words),
+                for title, lines, part in (
+                    ("Why", story.cause, "story-why"),
+                    ("Gate", story.gate, "story-gate"),
+                    ("Agent's last words", story.last_words, "story-agent"),
                 ):
                     if lines:
                         yield Static(Text(title, style="bold underline"))
-                        yield Static(Text("\n".join(lines)), classes="story-" + title.split()[0].lower().strip("'"))
+                        yield Static(Text("\n".join(lines)), classes=part)
                 if story.spend:
                     yield Static(Text.assemble(("Spend ", "bold underline"), "\n", story.spend))
                 if not (story.cause or story.gate or story.last_words):
