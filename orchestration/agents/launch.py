@@ -225,6 +225,10 @@ def start_agent(
         readable=readable,
         network=network_of(agent) == "host",
     )
+    # The agent's own git config (`git config user.email x`, `--global`): a file in its private
+    # HOME, since the clone's config is read-only inside. No git of Bosun's reads it (GIT_ENV).
+    own_config = str(Path(box.env["HOME"]) / ".gitconfig")
+    box.env.update(GIT_CONFIG=own_config, GIT_CONFIG_GLOBAL=own_config)
 
     def on_end() -> None:
         ports.release(block)
