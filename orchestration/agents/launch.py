@@ -188,6 +188,8 @@ def start_agent(
         )
 
     if not active(plan, agent):
+        if agent.preset:
+            _say(log, UNCONFINED.format(name=agent.name, preset=agent.preset))
         private_tmp = bosun_dir / "tmp" / unit
         shutil.rmtree(private_tmp, ignore_errors=True)
         private_tmp.mkdir(parents=True)
@@ -247,6 +249,19 @@ def start_agent(
         on_end=on_end,
         limit=limit,
     )
+
+
+UNCONFINED = (
+    "bosun: agent '{name}' runs {preset} with its permission prompts off and WITHOUT Bosun's sandbox: "
+    "every command it chooses runs as you, with your files and network\n"
+)
+
+
+def _say(log: Path, line: str) -> None:
+    """A line of Bosun's own at the top of the agent's log (the CLI's output follows it)."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "a", encoding="utf-8") as handle:
+        handle.write(line)
 
 
 def _take_report(inside: Path, report_file: Path) -> None:
