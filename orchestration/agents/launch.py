@@ -229,6 +229,8 @@ def start_agent(
     )
     # The agent's own git config (`git config user.email x`, `--global`): a file in its private
     # HOME, since the clone's config is read-only inside. No git of Bosun's reads it (GIT_ENV).
+    if box.home is not None:
+        _seed_git_config(box.home / ".gitconfig", env)
     own_config = str(Path(box.env["HOME"]) / ".gitconfig")
     box.env.update(GIT_CONFIG=own_config, GIT_CONFIG_GLOBAL=own_config)
 
@@ -249,6 +251,20 @@ def start_agent(
         on_end=on_end,
         limit=limit,
     )
+
+
+def _seed_git_config(own: Path, env: dict[str, str]) -> None:
+    """With GIT_CONFIG set, `git config --get` reads only the agent's own file: its identity there
+    too (tools such as aider ask for it and else write one). Never written through a link."""
+    if own.is_symlink():
+        own.unlink()
+    try:
+        text = own.read_text(encoding="utf-8", errors="replace") if own.is_file() else ""
+    except OSError:
+        text = ""
+    if "[user]" not in text:
+        name, email = env.get("GIT_AUTHOR_NAME", "Bosun agent"), env.get("GIT_AUTHOR_EMAIL", "agent@bosun.localhost")
+        replace_text(own, f"[user]\n\tname = {name}\n\temail = {email}\n" + text)
 
 
 UNCONFINED = (
