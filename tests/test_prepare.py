@@ -34,3 +34,69 @@ def test_an_agent_sets_its_git_identity_in_the_sandbox_and_bosun_never_reads_it(
     own = list((repo / ".bosun" / "homes").glob("*/.gitconfig"))
     assert own and "me@example.com" in own[0].read_text(), own
     assert not (home / ".gitconfig").exists(), "the user's own git config was written"
+
+
+# A stand-in for `python -m venv .venv && pip install -e .`: a real virtualenv (no pip: offline)
+# whose `.pth` names the tree by the absolute path setup ran at, as an editable install does.
+# Each run is counted in setup's HOME (its cache), which no agent sees.
+SETUP = [
+    "python3 -m venv --without-pip .venv",
+    'echo "$PWD/src" > "$(.venv/bin/python -c "import sysconfig; print(sysconfig.get_paths()[\'purelib\'])")/proj.pth"',
+    'echo ran >> "$HOME/setup-runs"',
+]
+SECRET = "token-6f1d0c2a-never-committed"
+LOOK = (
+    ".venv/bin/python -B -c 'import mod; print(mod.WHO)' > seen-$BOSUN_UNIT.txt && "
+    "grep -c never-committed .env >> seen-$BOSUN_UNIT.txt && "
+    "(echo poison > .venv/pyvenv.cfg 2>/dev/null && echo POISONED >> seen-$BOSUN_UNIT.txt || true)"
+)
+GATE = ".venv/bin/python -B -c 'import mod, sys; assert mod.WHO == \"src\", mod.WHO' && python check.py"
+
+
+def _prepared_project(project, setup: list[str], n: int = 3) -> Path:
+    units = [{"id": f"u{i}"} for i in range(n)]
+    script = {f"u{i}": [[{"run": ["sh", "-c", LOOK]}, {"commit": f"look {i}"}]] for i in range(n)}
+    repo = project(
+        units,
+        script,
+        sandbox="auto",
+        setup=setup,
+        setup_key=["requirements.txt"],
+        copy=[".env"],
+        setup_network="none",
+        gate=GATE,
+        extra_files={"requirements.txt": "nothing\n", "src/mod.py": "WHO = 'src'\n"},
+    )
+    (repo / ".env").write_text(f"SECRET={SECRET}\n")  # untracked in the user's repository
+    return repo
+
+
+@needs_bwrap
+def test_setup_runs_once_per_key_and_every_worktree_and_gate_uses_it_read_only(project, tmp_path: Path) -> None:
+    repo = _prepared_project(project, SETUP)
+    result = bosun("run", "--headless", "--json", cwd=repo, env={"HOME": str(tmp_path)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert sorted(first_parent_merges(repo)) == ["u0", "u1", "u2"]
+    runs = (repo / ".bosun" / "prepared" / "home" / "setup-runs").read_text().split()
+    assert runs == ["ran"], runs  # three worktrees and three gates, one setup
+    for unit in ("u0", "u1", "u2"):
+        seen = git(repo, "show", f"bosun/integration:seen-{unit}.txt").split()
+        assert seen == ["src", "1"], (unit, seen)  # the editable path is each box's own tree; .env there
+    # Never committed, never in a log or an event: the copied file and setup's products.
+    tracked = git(repo, "ls-tree", "-r", "--name-only", "bosun/integration")
+    assert ".env" not in tracked.split() and ".venv" not in tracked, tracked
+    assert SECRET not in git(repo, "log", "-p", "--all")
+    assert SECRET not in result.stdout + result.stderr
+    for path in (repo / ".bosun").rglob("*.log"):
+        assert SECRET not in path.read_text(errors="replace"), path
+    events = [line for line in result.stdout.splitlines() if '"kind": "prepared"' in line]
+    assert len(events) == 3 and sum('"reused": true' in e for e in events) == 2, events
+
+
+@needs_bwrap
+def test_a_failing_setup_fails_the_unit_with_its_output(project, tmp_path: Path) -> None:
+    repo = _prepared_project(project, ["echo 'cannot reach the index' >&2", "exit 3"], n=1)
+    result = bosun("run", "--headless", "--json", cwd=repo, env={"HOME": str(tmp_path)})
+    failed = [line for line in result.stdout.splitlines() if '"kind": "failed"' in line]
+    assert failed and '"reason": "setup"' in failed[0] and "cannot reach the index" in failed[0], result.stdout
+    assert first_parent_merges(repo) == []

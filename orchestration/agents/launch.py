@@ -13,6 +13,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from bosun.orchestration import prepare
 from bosun.orchestration.agents.presets import PRESETS
 from bosun.orchestration.agents.scripted import compile_script
 from bosun.orchestration.ansi import strip_ansi_in
@@ -175,7 +176,9 @@ def start_agent(
 ) -> Child:
     """Start an agent on its unit, in its sandbox when the plan and the machine allow (SPEC §10),
     with its own block of ports. Runs in a worker thread. The child's end (its `wait`) takes
-    back what the sandbox wrote: the agent's objects and branch, and its report."""
+    back what the sandbox wrote: the agent's objects and branch, and its report. The project's
+    `setup` and `copy` first (prepare.py): a failure raises SetupFailed, nothing started."""
+    ready = _prepare(plan, agent, clone, bosun_dir, worktree, log)
     block = ports.allocate()
     env = {**env, **block.env()}
     record: list[Path] = []
@@ -200,9 +203,11 @@ def start_agent(
             leftovers.forget(record[0] if record else None)
             shutil.rmtree(private_tmp, ignore_errors=True)
 
-        return Child(
+        child = Child(
             argv, worktree, env, log, on_start=on_start, on_end=on_end, limit=limits.open_group(f"agent.{unit}")
         )
+        child.prepared = ready
+        return child
 
     view = clone.sandbox_view(unit)
     outbox = clone.sandbox_dir(unit) / "report"
@@ -233,6 +238,8 @@ def start_agent(
         _seed_git_config(box.home / ".gitconfig", env)
     own_config = str(Path(box.env["HOME"]) / ".gitconfig")
     box.env.update(GIT_CONFIG=own_config, GIT_CONFIG_GLOBAL=own_config)
+    if ready is not None:
+        prepare.show(box, worktree, ready)
 
     def on_end() -> None:
         ports.release(block)
@@ -242,7 +249,7 @@ def start_agent(
 
     limit = limits.open_group(f"agent.{unit}")
     command = argv if limit is not None else limits.inner_limit(argv)
-    return Child(
+    child = Child(
         bwrap.argv(bwrap_path() or "bwrap", box, command),
         worktree,
         env,
@@ -251,6 +258,23 @@ def start_agent(
         on_end=on_end,
         limit=limit,
     )
+    child.prepared = ready
+    return child
+
+
+def _prepare(plan: Plan, agent: AgentSpec, clone: AgentClone, bosun_dir: Path, worktree: Path, log: Path):
+    """The worktree made ready (`copy` files, `setup`'s products); None when the plan asks for neither."""
+    settings = prepare.Settings.of(plan.project)
+    if not settings.wanted:
+        return None
+    prepare.save_settings(bosun_dir, settings)
+    prepare.exclude(clone.path, settings, [])
+    prepare.copy_files(settings, clone.user.path, worktree)
+    boxed = active(plan, agent)
+    start = prepare.starter(clone.user.path, bosun_dir, settings, boxed)
+    prepared = prepare.Preparer(bosun_dir, settings).prepare(worktree, log, start, boxed)
+    prepare.exclude(clone.path, settings, prepared.produced)
+    return prepared
 
 
 def _seed_git_config(own: Path, env: dict[str, str]) -> None:
