@@ -77,11 +77,13 @@ class Prepared:
     key: str = ""
     folders: list[tuple[Path, str]] = field(default_factory=list)
     seconds: float = 0.0
+    waited: float = 0.0  # of `seconds`, blocked while another folder ran the same key's setup
     ran_setup: bool = False
     produced: list[str] = field(default_factory=list)  # relative paths, for info/exclude
 
     def event(self) -> dict:
-        return {"key": self.key[:12], "reused": not self.ran_setup, "seconds": round(self.seconds, 3)}
+        seconds, waited = round(self.seconds, 3), round(self.waited, 3)
+        return {"key": self.key[:12], "reused": not self.ran_setup, "seconds": seconds, "waited": waited}
 
 
 def save_settings(bosun_dir: Path, settings: Settings) -> None:
@@ -192,10 +194,13 @@ class Preparer:
             result.produced = _walk(folder, before)
         else:
             store = self.store(key)
+            asked = time.monotonic()
             with _lock_for(key), exclusive(self.root / f"{key}.lock"):
                 if not (store / "manifest.json").is_file():
                     self._build(folder, log, start_setup, store)
                     result.ran_setup = True
+                else:
+                    result.waited = time.monotonic() - asked
             manifest = json.loads((store / "manifest.json").read_text())
             for rel in manifest["files"]:
                 target = folder / rel
