@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import bosun, first_parent_merges, git, needs_tool
+from conftest import bosun, first_parent_merges, git, needs_tool, toml_script, write_unit
 
 from bosun.orchestration.sandbox.probe import probe
 
@@ -99,4 +99,39 @@ def test_a_failing_setup_fails_the_unit_with_its_output(project, tmp_path: Path)
     result = bosun("run", "--headless", "--json", cwd=repo, env={"HOME": str(tmp_path)})
     failed = [line for line in result.stdout.splitlines() if '"kind": "failed"' in line]
     assert failed and '"reason": "setup"' in failed[0] and "cannot reach the index" in failed[0], result.stdout
+    assert first_parent_merges(repo) == []
+
+
+def test_unsandboxed_setup_runs_in_each_worktree_and_nothing_it_made_is_committed(project, tmp_path: Path) -> None:
+    """Without a sandbox nothing can be bound: setup runs in place for every worktree and gate,
+    each gets its own environment, and info/exclude still keeps it (and .env) out of git."""
+    repo = _prepared_project(project, SETUP, n=2)
+    text = (repo / "bosun.toml").read_text().replace('sandbox = "auto"', 'sandbox = "off"')
+    (repo / "bosun.toml").write_text(text)
+    git(repo, "commit", "-qam", "unsandboxed")
+    result = bosun("run", "--headless", "--json", cwd=repo, env={"HOME": str(tmp_path)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert sorted(first_parent_merges(repo)) == ["u0", "u1"]
+    runs = (tmp_path / "setup-runs").read_text().split()
+    assert len(runs) >= 4, runs  # two worktrees and at least two gates, each its own
+    for unit in ("u0", "u1"):
+        seen = git(repo, "show", f"bosun/integration:seen-{unit}.txt").split()
+        assert seen == ["src", "1", "POISONED"], (unit, seen)  # writable, but only its own copy
+    tracked = git(repo, "ls-tree", "-r", "--name-only", "bosun/integration").split()
+    assert ".env" not in tracked and not [p for p in tracked if p.startswith(".venv")], tracked
+    assert SECRET not in git(repo, "log", "-p", "--all")
+
+
+@needs_bwrap
+def test_a_gate_whose_setup_fails_fails_with_its_output(project, tmp_path: Path) -> None:
+    """An agent changed a setup_key file: the gate's tree has a new key, setup runs for it and fails."""
+    check = 'grep -q nothing requirements.txt || { echo "bad requirements" >&2; exit 4; }'
+    repo = _prepared_project(project, [check, *SETUP], n=1)
+    script = {"u0": [write_unit("requirements.txt", "broken\n")] * 3}
+    (repo / "team.toml").write_text(toml_script(script))
+    git(repo, "commit", "-qam", "an agent that breaks the requirements")
+    result = bosun("run", "--headless", "--json", cwd=repo, env={"HOME": str(tmp_path)})
+    gate_failed = [line for line in result.stdout.splitlines() if '"kind": "gate_failed"' in line]
+    assert gate_failed and "the project's setup failed (exit 4)" in gate_failed[0], result.stdout
+    assert "bad requirements" in (repo / ".bosun" / "logs" / "gate.u0.1.log").read_text()
     assert first_parent_merges(repo) == []
