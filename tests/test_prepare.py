@@ -4,6 +4,7 @@ Real git, real sandboxes, real `bosun run --headless`."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from conftest import bosun, first_parent_merges, git, needs_tool, toml_script, write_unit
@@ -135,3 +136,22 @@ def test_a_gate_whose_setup_fails_fails_with_its_output(project, tmp_path: Path)
     assert gate_failed and "the project's setup failed (exit 4)" in gate_failed[0], result.stdout
     assert "bad requirements" in (repo / ".bosun" / "logs" / "gate.u0.1.log").read_text()
     assert first_parent_merges(repo) == []
+
+
+def test_a_preset_agent_without_the_sandbox_says_its_prompts_are_off(project, tmp_path: Path) -> None:
+    """A stand-in `claude` on PATH: the preset's command line reaches it; the log's first line says
+    the CLI runs with its permission prompts off and without Bosun's sandbox."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "claude"
+    fake.write_text('#!/bin/sh\necho "args: $*" > src/args.txt\necho "IS_SANDBOX=$IS_SANDBOX" >> src/args.txt\n')
+    fake.chmod(0o755)
+    agents = {"cli": {"kind": "command", "preset": "claude-code", "mounts": [f"{bin_dir}:ro"]}}
+    repo = project([{"id": "a"}], {}, agents=agents, sandbox="off")
+    env = {"HOME": str(tmp_path), "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    result = bosun("run", "--headless", cwd=repo, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    seen = git(repo, "show", "bosun/integration:src/args.txt")
+    assert "--permission-mode bypassPermissions" in seen and "IS_SANDBOX=1" in seen, seen
+    log = (repo / ".bosun" / "logs" / "a.1.log").read_text()
+    assert log.startswith("bosun: agent 'cli' runs claude-code with its permission prompts off and WITHOUT"), log
