@@ -6,6 +6,7 @@ stream-json result."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from conftest import first_parent_merges, git
@@ -45,3 +46,29 @@ def test_claude_code_writes_with_its_own_tool_and_bosun_merges(project, tmp_path
     assert usage["cost_usd"] > 0, usage
     assert out.agent("cli")["usage"] == usage
     assert '"type":"result"' in out.log  # the preset asked for the stream-json format
+
+
+TEST_CALC = "from src.calc import VALUE\n\n\ndef test_value():\n    assert VALUE == 42\n"
+
+
+def test_claude_code_runs_the_projects_tests_in_its_worktree(project, tmp_path: Path) -> None:
+    """bypassPermissions in Bosun's sandbox: the Bash call is run, not refused for approval."""
+    program = cli("claude")
+    tests = f"PYTHONDONTWRITEBYTECODE=1 {sys.executable} -m pytest -q -p no:cacheprovider test_calc.py"
+    with AnthropicStub("src/calc.py", "VALUE = 42\n", then_run=tests) as stub:
+        env = {"ANTHROPIC_BASE_URL": stub.url, "ANTHROPIC_API_KEY": "sk-ant-stub"}
+        out = run_preset(
+            project,
+            tmp_path,
+            program,
+            preset="claude-code",
+            env=env,
+            scope=["src/calc.py"],
+            prompt="Create src/calc.py holding VALUE = 42 and run the tests",
+            extra_files={"test_calc.py": TEST_CALC},
+        )
+    assert out.result.returncode == 0, out.explain()
+    assert first_parent_merges(out.repo) == ["calc"]
+    assert len(stub.tool_results) == 2, stub.tool_results
+    assert "1 passed" in stub.tool_results[1], stub.tool_results[1]
+    assert "requires approval" not in out.log and "1 passed" in out.log, out.explain()

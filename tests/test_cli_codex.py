@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from conftest import first_parent_merges, git
-from stubs.clis import cli, run_preset
+from stubs.clis import RUN_TESTS, TESTED_PROJECT, cli, run_preset
 from stubs.openai_responses import INPUT_TOKENS, OUTPUT_TOKENS, ResponsesStub
 
 PATCH = "*** Begin Patch\n*** Update File: src/calc.py\n@@\n-VALUE = 1\n+VALUE = 42\n*** End Patch\n"
@@ -82,3 +82,36 @@ def test_codex_patches_with_its_own_tool_and_bosun_merges(project, tmp_path: Pat
     usage = out.unit("calc")["usage"]
     assert usage == {"prompt_tokens": 2 * INPUT_TOKENS, "completion_tokens": 2 * OUTPUT_TOKENS}, usage
     assert out.agent("cli")["usage"] == usage
+
+
+def test_codex_runs_the_projects_tests_in_its_worktree(project, tmp_path: Path) -> None:
+    program = cli("codex")
+    codex_home = tmp_path / "codex-home"
+    codex_home.mkdir()
+
+    def run_tests(body: dict) -> dict:
+        arguments = json.dumps({"cmd": RUN_TESTS})
+        return {
+            "type": "function_call",
+            "id": "fc_t",
+            "call_id": "call_t",
+            "name": "exec_command",
+            "arguments": arguments,
+        }
+
+    with ResponsesStub(run_tests) as stub:
+        (codex_home / "config.toml").write_text(CONFIG.format(url=stub.url))
+        out = run_preset(
+            project,
+            tmp_path,
+            program,
+            preset="codex",
+            env={"CODEX_HOME": str(codex_home), "STUB_API_KEY": "sk-stub"},
+            scope=["src/result.txt"],
+            prompt="Run the tests",
+            extra_files=TESTED_PROJECT,
+            mounts=[f"{codex_home}:rw"],
+        )
+    assert out.result.returncode == 0, out.explain()
+    assert "1 passed" in git(out.repo, "show", "bosun/integration:src/result.txt")
+    assert len(stub.turns) == 2 and "1 passed" in json.dumps(stub.turns[1]["input"]), out.explain()

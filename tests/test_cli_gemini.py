@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from conftest import first_parent_merges, git
-from stubs.clis import cli, run_preset
+from stubs.clis import RUN_TESTS, TESTED_PROJECT, cli, run_preset
 from stubs.gemini import CANDIDATE_TOKENS, PROMPT_TOKENS, GeminiStub
 
 # ~/.gemini/settings.json (here under GEMINI_CLI_HOME): the API-key auth type (with
@@ -59,3 +59,26 @@ def test_gemini_cli_writes_with_its_own_tool_and_bosun_merges(project, tmp_path:
     }, usage
     assert usage["prompt_tokens"] >= 2 * PROMPT_TOKENS and usage["completion_tokens"] >= 2 * CANDIDATE_TOKENS
     assert out.agent("cli")["usage"] == usage
+
+
+def test_gemini_cli_runs_the_projects_tests_in_its_worktree(project, tmp_path: Path) -> None:
+    program = cli("gemini")
+    gemini_home = tmp_path / "gemini-home"
+    (gemini_home / ".gemini").mkdir(parents=True)
+    (gemini_home / ".gemini" / "settings.json").write_text(json.dumps(SETTINGS))
+    with GeminiStub("", "", call=("run_shell_command", {"command": RUN_TESTS})) as stub:
+        env = {"GOOGLE_GEMINI_BASE_URL": stub.url, "GEMINI_API_KEY": "stub-key", "GEMINI_CLI_HOME": str(gemini_home)}
+        out = run_preset(
+            project,
+            tmp_path,
+            program,
+            preset="gemini-cli",
+            env=env,
+            scope=["src/result.txt"],
+            prompt="Run the tests",
+            extra_files=TESTED_PROJECT,
+            mounts=[f"{gemini_home}:rw"],
+        )
+    assert out.result.returncode == 0, out.explain()
+    assert "1 passed" in git(out.repo, "show", "bosun/integration:src/result.txt")
+    assert len(stub.main_turns) == 2 and "1 passed" in json.dumps(stub.main_turns[1]["contents"][-1]), out.explain()

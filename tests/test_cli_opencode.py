@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from conftest import first_parent_merges, git
-from stubs.clis import cli, run_preset
+from stubs.clis import RUN_TESTS, TESTED_PROJECT, cli, run_preset
 from stubs.openai_chat import COMPLETION_TOKENS, PROMPT_TOKENS, ChatStub, working_directory
 
 PRICE_IN, PRICE_OUT = 3.0, 15.0  # USD per million tokens, in opencode's model config
@@ -82,3 +82,26 @@ def test_opencode_writes_with_its_own_tool_and_bosun_merges(project, tmp_path: P
     assert usage["prompt_tokens"] == 2 * PROMPT_TOKENS and usage["completion_tokens"] == 2 * COMPLETION_TOKENS, usage
     assert abs(usage["cost_usd"] - cost) < 1e-6, usage
     assert out.agent("cli")["usage"] == usage
+
+
+def test_opencode_runs_the_projects_tests_in_its_worktree(project, tmp_path: Path) -> None:
+    program = cli("opencode")
+    with ChatStub("bash", lambda body: {"command": RUN_TESTS, "description": "Run the tests"}) as stub:
+        env = {
+            "OPENCODE_CONFIG_CONTENT": json.dumps(config(stub.url)),
+            "STUB_API_KEY": "sk-stub",
+            "npm_config_registry": f"{stub.url}/npm/",
+        }
+        out = run_preset(
+            project,
+            tmp_path,
+            program,
+            preset="opencode",
+            env=env,
+            scope=["src/result.txt"],
+            prompt="Run the tests",
+            extra_files=TESTED_PROJECT,
+        )
+    assert out.result.returncode == 0, out.explain()
+    assert "1 passed" in git(out.repo, "show", "bosun/integration:src/result.txt")
+    assert len(stub.main_turns) == 2 and "1 passed" in json.dumps(stub.main_turns[1]["messages"]), out.explain()

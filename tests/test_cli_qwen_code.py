@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from conftest import first_parent_merges, git
-from stubs.clis import cli, run_preset
+from stubs.clis import RUN_TESTS, TESTED_PROJECT, cli, run_preset
 from stubs.openai_chat import COMPLETION_TOKENS, PROMPT_TOKENS, ChatStub, working_directory
 
 
@@ -46,3 +46,22 @@ def test_qwen_code_writes_with_its_own_tool_and_bosun_merges(project, tmp_path: 
     usage = out.unit("calc")["usage"]
     assert usage == {"prompt_tokens": 2 * PROMPT_TOKENS, "completion_tokens": 2 * COMPLETION_TOKENS}, usage
     assert out.agent("cli")["usage"] == usage
+
+
+def test_qwen_code_runs_the_projects_tests_in_its_worktree(project, tmp_path: Path) -> None:
+    program = cli("qwen")
+    with ChatStub("run_shell_command", lambda body: {"command": RUN_TESTS}) as stub:
+        env = {"OPENAI_BASE_URL": f"{stub.url}/v1", "OPENAI_API_KEY": "sk-stub", "OPENAI_MODEL": "stub-model"}
+        out = run_preset(
+            project,
+            tmp_path,
+            program,
+            preset="qwen-code",
+            env=env,
+            scope=["src/result.txt"],
+            prompt="Run the tests",
+            extra_files=TESTED_PROJECT,
+        )
+    assert out.result.returncode == 0, out.explain()
+    assert "1 passed" in git(out.repo, "show", "bosun/integration:src/result.txt")
+    assert len(stub.main_turns) == 2 and "1 passed" in json.dumps(stub.main_turns[1]["messages"]), out.explain()

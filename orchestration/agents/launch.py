@@ -13,6 +13,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from bosun.orchestration import prepare
 from bosun.orchestration.agents.presets import PRESETS
 from bosun.orchestration.agents.scripted import compile_script
 from bosun.orchestration.ansi import strip_ansi_in
@@ -175,7 +176,9 @@ def start_agent(
 ) -> Child:
     """Start an agent on its unit, in its sandbox when the plan and the machine allow (SPEC §10),
     with its own block of ports. Runs in a worker thread. The child's end (its `wait`) takes
-    back what the sandbox wrote: the agent's objects and branch, and its report."""
+    back what the sandbox wrote: the agent's objects and branch, and its report. The project's
+    `setup` and `copy` first (prepare.py): a failure raises SetupFailed, nothing started."""
+    ready = _prepare(plan, agent, clone, bosun_dir, worktree, log)
     block = ports.allocate()
     env = {**env, **block.env()}
     record: list[Path] = []
@@ -188,6 +191,8 @@ def start_agent(
         )
 
     if not active(plan, agent):
+        if agent.preset:
+            _say(log, UNCONFINED.format(name=agent.name, preset=agent.preset))
         private_tmp = bosun_dir / "tmp" / unit
         shutil.rmtree(private_tmp, ignore_errors=True)
         private_tmp.mkdir(parents=True)
@@ -198,9 +203,11 @@ def start_agent(
             leftovers.forget(record[0] if record else None)
             shutil.rmtree(private_tmp, ignore_errors=True)
 
-        return Child(
+        child = Child(
             argv, worktree, env, log, on_start=on_start, on_end=on_end, limit=limits.open_group(f"agent.{unit}")
         )
+        child.prepared = ready
+        return child
 
     view = clone.sandbox_view(unit)
     outbox = clone.sandbox_dir(unit) / "report"
@@ -225,6 +232,14 @@ def start_agent(
         readable=readable,
         network=network_of(agent) == "host",
     )
+    # The agent's own git config (`git config user.email x`, `--global`): a file in its private
+    # HOME, since the clone's config is read-only inside. No git of Bosun's reads it (GIT_ENV).
+    if box.home is not None:
+        _seed_git_config(box.home / ".gitconfig", env)
+    own_config = str(Path(box.env["HOME"]) / ".gitconfig")
+    box.env.update(GIT_CONFIG=own_config, GIT_CONFIG_GLOBAL=own_config)
+    if ready is not None:
+        prepare.show(box, worktree, ready)
 
     def on_end() -> None:
         ports.release(block)
@@ -234,7 +249,7 @@ def start_agent(
 
     limit = limits.open_group(f"agent.{unit}")
     command = argv if limit is not None else limits.inner_limit(argv)
-    return Child(
+    child = Child(
         bwrap.argv(bwrap_path() or "bwrap", box, command),
         worktree,
         env,
@@ -243,6 +258,50 @@ def start_agent(
         on_end=on_end,
         limit=limit,
     )
+    child.prepared = ready
+    return child
+
+
+def _prepare(plan: Plan, agent: AgentSpec, clone: AgentClone, bosun_dir: Path, worktree: Path, log: Path):
+    """The worktree made ready (`copy` files, `setup`'s products); None when the plan asks for neither."""
+    settings = prepare.Settings.of(plan.project)
+    if not settings.wanted:
+        return None
+    prepare.save_settings(bosun_dir, settings)
+    prepare.exclude(clone.path, settings, [])
+    prepare.copy_files(settings, clone.user.path, worktree)
+    boxed = active(plan, agent)
+    start = prepare.starter(clone.user.path, bosun_dir, settings, boxed)
+    prepared = prepare.Preparer(bosun_dir, settings).prepare(worktree, log, start, boxed)
+    prepare.exclude(clone.path, settings, prepared.produced)
+    return prepared
+
+
+def _seed_git_config(own: Path, env: dict[str, str]) -> None:
+    """With GIT_CONFIG set, `git config --get` reads only the agent's own file: its identity there
+    too (tools such as aider ask for it and else write one). Never written through a link."""
+    if own.is_symlink():
+        own.unlink()
+    try:
+        text = own.read_text(encoding="utf-8", errors="replace") if own.is_file() else ""
+    except OSError:
+        text = ""
+    if "[user]" not in text:
+        name, email = env.get("GIT_AUTHOR_NAME", "Bosun agent"), env.get("GIT_AUTHOR_EMAIL", "agent@bosun.localhost")
+        replace_text(own, f"[user]\n\tname = {name}\n\temail = {email}\n" + text)
+
+
+UNCONFINED = (
+    "bosun: agent '{name}' runs {preset} with its permission prompts off and WITHOUT Bosun's sandbox: "
+    "every command it chooses runs as you, with your files and network\n"
+)
+
+
+def _say(log: Path, line: str) -> None:
+    """A line of Bosun's own at the top of the agent's log (the CLI's output follows it)."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "a", encoding="utf-8") as handle:
+        handle.write(line)
 
 
 def _take_report(inside: Path, report_file: Path) -> None:

@@ -4,7 +4,9 @@ Each preset is a plain `command` a user could have written; `autocommit` makes B
 what the CLI left uncommitted when it exits, since not every CLI commits by itself.
 The environment each CLI needs (its API key, its endpoint) is passed only through the agent's
 `env` list. Each asks for the CLI's structured stream, which `usage.py` reads tokens and cost
-from. Every preset is run with its real CLI, at the version .ci/run pins, by
+from. Every preset turns its CLI's own permission prompts off, so it can run the project's
+build and tests: Bosun's sandbox is what confines it (unsandboxed, Bosun says so in the agent's
+log). Every preset is run with its real CLI, at the version .ci/run pins, by
 tests/test_cli_*.py (README: Coding-agent CLIs).
 """
 
@@ -26,10 +28,21 @@ class Preset:
 
 PRESETS: dict[str, Preset] = {
     "claude-code": Preset(
-        ("claude", "-p", "{prompt}", "--output-format", "stream-json", "--verbose", "--permission-mode", "acceptEdits"),
+        (
+            "claude",
+            "-p",
+            "{prompt}",
+            "--output-format",
+            "stream-json",
+            "--verbose",
+            "--permission-mode",
+            "bypassPermissions",
+        ),
         True,
-        "Claude Code in print mode; pass ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL) through env",
-        (("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1"), ("DISABLE_AUTOUPDATER", "1")),
+        "Claude Code in print mode, its permission prompts off (it may run the project's tests) and "
+        "confined by Bosun's sandbox; pass ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL) through env",
+        # IS_SANDBOX: Claude Code refuses bypassPermissions as root unless told it is in a sandbox.
+        (("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1"), ("DISABLE_AUTOUPDATER", "1"), ("IS_SANDBOX", "1")),
     ),
     "codex": Preset(
         ("codex", "exec", "--json", "--sandbox", "danger-full-access", "--skip-git-repo-check", "{prompt}"),

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bosun.orchestration import prepare
 from bosun.orchestration.errors import GitError
 from bosun.orchestration.gitcmd import BOSUN_IDENTITY, GitRepo, git
 from bosun.orchestration.process import Child, scrubbed_env, tail
@@ -126,8 +127,12 @@ def _gate_env(allowed_env: tuple[str, ...], ceiling: Path, block: ports.PortBloc
     return scrubbed_env(allowed_env, {"GIT_CEILING_DIRECTORIES": str(ceiling), "BOSUN_GATE": "1", **block.env()})
 
 
-def _boxed_argv(command: str, folder: Path, env: dict[str, str], sandbox: GateSandbox, grouped: bool) -> list[str]:
+def _boxed_argv(
+    command: str, folder: Path, env: dict[str, str], sandbox: GateSandbox, grouped: bool, ready=None
+) -> list[str]:
     box = gate_box(repo=sandbox.repo, folder=folder, env=env, network=sandbox.network, command=command)
+    if ready is not None:  # the project's setup: its products bound in, the folder at the canonical path
+        prepare.show(box, folder, ready)
     argv = ["/bin/sh", "-c", command]
     return bwrap.argv(bwrap_path() or "bwrap", box, argv if grouped else limits.inner_limit(argv))
 
@@ -149,6 +154,9 @@ def _start(
             private_tmp = sandbox.bosun_dir / "tmp" / name
             shutil.rmtree(private_tmp, ignore_errors=True)
             private_tmp.mkdir(parents=True)
+    ready = None
+    if sandbox is not None:
+        ready = prepare.for_gate(sandbox.bosun_dir, sandbox.repo, folder, log_path, sandbox.active)
     block = ports.allocate()
     env = _gate_env(allowed_env, ceiling, block)
     if private_tmp is not None:
@@ -157,7 +165,11 @@ def _start(
     limit = limits.open_group(name)
     try:
         boxed = sandbox is not None and sandbox.active
-        argv = _boxed_argv(command, folder, env, sandbox, limit is not None) if boxed else ["/bin/sh", "-c", command]
+        argv = (
+            _boxed_argv(command, folder, env, sandbox, limit is not None, ready)
+            if boxed
+            else ["/bin/sh", "-c", command]
+        )
     except BaseException:  # nothing started: give back what was taken for it
         ports.release(block)
         if limit is not None:
@@ -206,7 +218,10 @@ def run_gate(
     if remote is not None:
         return remote(command, folder, timeout, allowed_env, log_path, started, sandbox, slot)
     name = "gate" if slot is None else f"gate.{slot}"
-    child = _start(command, folder, allowed_env, log_path, ceiling, sandbox, name)
+    try:
+        child = _start(command, folder, allowed_env, log_path, ceiling, sandbox, name)
+    except prepare.SetupFailed as exc:
+        return GateResult(False, None, 0.0, f"setup failed: {exc}", exc.output_tail, log_path)
     if started is not None:
         started(child)
     finished = child.wait(timeout)

@@ -196,6 +196,22 @@ class ProjectSpec(Table):
     sandbox: choice(*SANDBOX_MODES) = key(
         "auto", "auto: bubblewrap where it works, else unsandboxed with a warning; required; off.", "required"
     )
+    setup: Annotated[tuple[text(), ...], listed("must be a list of commands")] = key(
+        (),
+        "Commands that prepare each new worktree before its agent starts and the gate's folder before the gate "
+        "(/bin/sh, stopping at the first failure); run once per setup_key and shared read-only.",
+        ["python -m venv .venv && .venv/bin/pip install -e '.[test]'"],
+    )
+    setup_key: Annotated[tuple[text(), ...], listed("must be a list of files")] = key(
+        (),
+        "Files whose content decides what setup produces: setup runs again only when one changes.",
+        ["pyproject.toml", "requirements.txt"],
+    )
+    copy_files: Annotated[tuple[text(), ...], listed("must be a list of files")] = key(
+        (), "Untracked files copied from your repository into each worktree and gate folder; never committed.",
+        [".env"], alias="copy",
+    )  # fmt: skip
+    setup_network: choice(*NETWORKS) = key("host", "setup's network: host (registries need it) or none.", "none")
     gate_network: choice(*NETWORKS) = key("none", "The gate's network: none (its own empty namespace) or host.", "host")
     gate_parallel: whole(1, 32) = key(1, "The merge queue: gate runs at once, each on the candidates ahead of it.", 2)
     batch: whole(1, 64) | None = key(

@@ -19,6 +19,7 @@ from bosun.orchestration.ansi import last_line
 from bosun.orchestration.claims import release
 from bosun.orchestration.errors import BosunError
 from bosun.orchestration.faults import fault_point
+from bosun.orchestration.prepare import SetupFailed
 from bosun.orchestration.process import Child, Finished, tail
 from bosun.orchestration.states import AGENT_STATES, CLAIMED, FAILED, RUNNING, SUBMITTED
 from bosun.orchestration.store import StaleState
@@ -141,7 +142,21 @@ class Attempt:
             worktree=handout.worktree,
         )
         log = session.dir / "logs" / f"{unit_id}.{handout.attempt}.log"
-        child = await asyncio.to_thread(
+        try:
+            child = await self._start_agent(handout, argv, env, log)
+        except SetupFailed as exc:  # the project's setup, before the agent: the unit fails saying so
+            detail = {"reason": "setup", "error": str(exc), "output_tail": exc.output_tail, "log": str(exc.log)}
+            self.store.transition(unit_id, FAILED, (CLAIMED,), epoch=self.epoch, data=detail, detail=detail)
+            return None
+        if (prepared := getattr(child, "prepared", None)) is not None:
+            self.store.append_event("prepared", unit_id, **prepared.event())
+        fault_point("agent.started")
+        self._running(handout, child)
+        return handout, child, log
+
+    async def _start_agent(self, handout: Handout, argv: list[str], env: dict[str, str], log: Path) -> Child:
+        supervisor, session, unit_id = self.supervisor, self.supervisor.session, self.unit_id
+        return await asyncio.to_thread(
             supervisor.backend.start_agent,
             supervisor.plan,
             self.agent,
@@ -156,9 +171,6 @@ class Attempt:
             log=log,
             handout=handout,
         )
-        fault_point("agent.started")
-        self._running(handout, child)
-        return handout, child, log
 
     def _running(self, handout: Handout, child: Child) -> None:
         self.running.child = child

@@ -3,7 +3,9 @@
 The script: the first turn of the main conversation (the request that offers the `Write` tool) is
 answered with a streamed `tool_use` of Write on the file the test names, at the absolute path of
 the working directory the CLI states in its system prompt; a turn that carries the tool's result
-is answered with a closing text. Side requests (titles, topic checks, token counts) get short text.
+is answered with a closing text — or first, when the test asks, with a `tool_use` of Claude Code's
+Bash tool running a command (the project's tests), whose output comes back in the next turn.
+Side requests (titles, topic checks, token counts) get short text.
 """
 
 from __future__ import annotations
@@ -135,9 +137,10 @@ def reply(
 class AnthropicStub(StubServer):
     """Answers the main conversation by writing `path` with `content` through Claude Code's Write tool."""
 
-    def __init__(self, path: str, content: str) -> None:
-        self.path, self.content = path, content
+    def __init__(self, path: str, content: str, then_run: str | None = None) -> None:
+        self.path, self.content, self.then_run = path, content, then_run
         self.main_turns: list[dict] = []
+        self.tool_results: list[str] = []  # what each tool call gave back, as the CLI sent it
         super().__init__(self.answer)
 
     def answer(self, request: dict) -> Reply:
@@ -152,6 +155,12 @@ class AnthropicStub(StubServer):
         self.main_turns.append(body)
         last = (body.get("messages") or [{}])[-1]
         if "tool_result" in _text_of(last.get("content")):
+            self.tool_results.append(_text_of(last.get("content")))
+            if self.then_run and len(self.tool_results) == 1:  # then a shell command, with Claude Code's Bash
+                command = {"command": self.then_run, "description": "Run the tests"}
+                return reply(
+                    body, [{"type": "tool_use", "id": "toolu_stub_2", "name": "Bash", "input": command}], "tool_use"
+                )
             return reply(body, [{"type": "text", "text": "Wrote the file."}], "end_turn")
         cwd = _cwd(body) or "."
         return reply(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,3 +93,16 @@ def run_preset(
     # The CLI ran in Bosun's bubblewrap box wherever this machine has one (sandbox = "auto").
     assert status.get("sandbox", {}).get("active") == probe()[0], status.get("sandbox")
     return Outcome(repo, result, log, status, events)
+
+
+# The project's tests, run by a CLI's own shell tool (issue 25): a project with one passing test,
+# and the command the stub asks the CLI to run; its output lands in src/result.txt, which Bosun
+# commits (autocommit), so the test reads it on the integration branch as well as in the stub.
+TESTED_PROJECT = {
+    "src/calc.py": "VALUE = 42\n",
+    "test_calc.py": "from src.calc import VALUE\n\n\ndef test_value():\n    assert VALUE == 42\n",
+}
+RUN_TESTS = (
+    f"PYTHONDONTWRITEBYTECODE=1 {sys.executable} -m pytest -q -p no:cacheprovider test_calc.py "
+    "> src/result.txt 2>&1; cat src/result.txt"
+)

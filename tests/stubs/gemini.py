@@ -2,7 +2,8 @@
 for Gemini CLI, at the address `GOOGLE_GEMINI_BASE_URL` names.
 
 The script: the main conversation (the requests that offer the `write_file` tool) is first answered
-with a `functionCall` of write_file on the file the test names; once the conversation carries the
+with a `functionCall` of write_file on the file the test names (or of the tool call the test
+gives, e.g. run_shell_command); once the conversation carries the
 tool's `functionResponse` it is answered with a closing text. Side requests (routing, next-speaker
 checks, token counts) get short answers.
 """
@@ -29,8 +30,10 @@ def _answer(parts: list[dict], prompt_tokens: int, candidate_tokens: int) -> dic
 
 
 class GeminiStub(StubServer):
-    def __init__(self, path: str, content: str) -> None:
+    def __init__(self, path: str, content: str, call: tuple[str, dict] | None = None) -> None:
+        """Answers with write_file of `path`, or with `call` (a tool's name and args) when given."""
         self.path, self.content = path, content
+        self.call = call or ("write_file", {"file_path": path, "content": content})
         self.main_turns: list[dict] = []
         super().__init__(self.answer)
 
@@ -62,18 +65,8 @@ class GeminiStub(StubServer):
             if "functionResponse" in json.dumps((body.get("contents") or [{}])[-1]):
                 reply = _answer([{"text": "Wrote the file."}], PROMPT_TOKENS, CANDIDATE_TOKENS)
             else:
-                reply = _answer(
-                    [
-                        {
-                            "functionCall": {
-                                "name": "write_file",
-                                "args": {"file_path": self.path, "content": self.content},
-                            }
-                        }
-                    ],
-                    PROMPT_TOKENS,
-                    CANDIDATE_TOKENS,
-                )
+                name, args = self.call
+                reply = _answer([{"functionCall": {"name": name, "args": args}}], PROMPT_TOKENS, CANDIDATE_TOKENS)
         if ":streamGenerateContent" in path:
             return 200, sse([(None, reply)]), {"content-type": "text/event-stream"}
         return 200, reply, {}

@@ -1,0 +1,157 @@
+"""Worktrees ready to build and test (issue 25): an agent's own git config, the project's
+`setup` run once per `setup_key` and shared read-only, `copy` files that never leave the worktree.
+Real git, real sandboxes, real `bosun run --headless`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from conftest import bosun, first_parent_merges, git, needs_tool, toml_script, write_unit
+
+from bosun.orchestration.sandbox.probe import probe
+
+WORKS, WHY = probe()
+needs_bwrap = needs_tool(None if WORKS else f"bubblewrap cannot work here: {WHY}")
+
+
+@needs_bwrap
+def test_an_agent_sets_its_git_identity_in_the_sandbox_and_bosun_never_reads_it(project, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    evil = tmp_path / "evil-hooks"
+    steps = [
+        {"run": ["sh", "-c", "git config user.email me@example.com && git config --get user.email > seen.txt"]},
+        {"run": ["sh", "-c", f"git config core.hooksPath {evil}; git config --global alias.x status"]},
+        {"commit": "identity"},
+    ]
+    repo = project([{"id": "a"}], {"a": [steps]}, sandbox="auto")
+    result = bosun("run", "--headless", cwd=repo, env={"HOME": str(home)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert first_parent_merges(repo) == ["a"]
+    assert git(repo, "show", "bosun/integration:seen.txt") == "me@example.com"
+    clone_config = (repo / ".bosun" / "agents.git" / "config").read_text()
+    assert "me@example.com" not in clone_config and str(evil) not in clone_config
+    own = list((repo / ".bosun" / "homes").glob("*/.gitconfig"))
+    assert own and "me@example.com" in own[0].read_text(), own
+    assert not (home / ".gitconfig").exists(), "the user's own git config was written"
+
+
+# A stand-in for `python -m venv .venv && pip install -e .`: a real virtualenv (no pip: offline)
+# whose `.pth` names the tree by the absolute path setup ran at, as an editable install does.
+# Each run is counted in setup's HOME (its cache), which no agent sees.
+SETUP = [
+    "python3 -m venv --without-pip .venv",
+    'echo "$PWD/src" > "$(.venv/bin/python -c "import sysconfig; print(sysconfig.get_paths()[\'purelib\'])")/proj.pth"',
+    'echo ran >> "$HOME/setup-runs"',
+]
+SECRET = "token-6f1d0c2a-never-committed"
+LOOK = (
+    ".venv/bin/python -B -c 'import mod; print(mod.WHO)' > seen-$BOSUN_UNIT.txt && "
+    "grep -c never-committed .env >> seen-$BOSUN_UNIT.txt && "
+    "(echo poison > .venv/pyvenv.cfg 2>/dev/null && echo POISONED >> seen-$BOSUN_UNIT.txt || true)"
+)
+GATE = ".venv/bin/python -B -c 'import mod, sys; assert mod.WHO == \"src\", mod.WHO' && python check.py"
+
+
+def _prepared_project(project, setup: list[str], n: int = 3) -> Path:
+    units = [{"id": f"u{i}"} for i in range(n)]
+    script = {f"u{i}": [[{"run": ["sh", "-c", LOOK]}, {"commit": f"look {i}"}]] for i in range(n)}
+    repo = project(
+        units,
+        script,
+        sandbox="auto",
+        setup=setup,
+        setup_key=["requirements.txt"],
+        copy=[".env"],
+        setup_network="none",
+        gate=GATE,
+        extra_files={"requirements.txt": "nothing\n", "src/mod.py": "WHO = 'src'\n"},
+    )
+    (repo / ".env").write_text(f"SECRET={SECRET}\n")  # untracked in the user's repository
+    return repo
+
+
+@needs_bwrap
+def test_setup_runs_once_per_key_and_every_worktree_and_gate_uses_it_read_only(project, tmp_path: Path) -> None:
+    repo = _prepared_project(project, SETUP)
+    result = bosun("run", "--headless", "--json", cwd=repo, env={"HOME": str(tmp_path)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert sorted(first_parent_merges(repo)) == ["u0", "u1", "u2"]
+    runs = (repo / ".bosun" / "prepared" / "home" / "setup-runs").read_text().split()
+    assert runs == ["ran"], runs  # three worktrees and three gates, one setup
+    for unit in ("u0", "u1", "u2"):
+        seen = git(repo, "show", f"bosun/integration:seen-{unit}.txt").split()
+        assert seen == ["src", "1"], (unit, seen)  # the editable path is each box's own tree; .env there
+    # Never committed, never in a log or an event: the copied file and setup's products.
+    tracked = git(repo, "ls-tree", "-r", "--name-only", "bosun/integration")
+    assert ".env" not in tracked.split() and ".venv" not in tracked, tracked
+    assert SECRET not in git(repo, "log", "-p", "--all")
+    assert SECRET not in result.stdout + result.stderr
+    for path in (repo / ".bosun").rglob("*.log"):
+        assert SECRET not in path.read_text(errors="replace"), path
+    events = [line for line in result.stdout.splitlines() if '"kind": "prepared"' in line]
+    assert len(events) == 3 and sum('"reused": true' in e for e in events) == 2, events
+
+
+@needs_bwrap
+def test_a_failing_setup_fails_the_unit_with_its_output(project, tmp_path: Path) -> None:
+    repo = _prepared_project(project, ["echo 'cannot reach the index' >&2", "exit 3"], n=1)
+    result = bosun("run", "--headless", "--json", cwd=repo, env={"HOME": str(tmp_path)})
+    failed = [line for line in result.stdout.splitlines() if '"kind": "failed"' in line]
+    assert failed and '"reason": "setup"' in failed[0] and "cannot reach the index" in failed[0], result.stdout
+    assert first_parent_merges(repo) == []
+
+
+def test_unsandboxed_setup_runs_in_each_worktree_and_nothing_it_made_is_committed(project, tmp_path: Path) -> None:
+    """Without a sandbox nothing can be bound: setup runs in place for every worktree and gate,
+    each gets its own environment, and info/exclude still keeps it (and .env) out of git."""
+    repo = _prepared_project(project, SETUP, n=2)
+    text = (repo / "bosun.toml").read_text().replace('sandbox = "auto"', 'sandbox = "off"')
+    (repo / "bosun.toml").write_text(text)
+    git(repo, "commit", "-qam", "unsandboxed")
+    result = bosun("run", "--headless", "--json", cwd=repo, env={"HOME": str(tmp_path)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert sorted(first_parent_merges(repo)) == ["u0", "u1"]
+    runs = (tmp_path / "setup-runs").read_text().split()
+    assert len(runs) >= 4, runs  # two worktrees and at least two gates, each its own
+    for unit in ("u0", "u1"):
+        seen = git(repo, "show", f"bosun/integration:seen-{unit}.txt").split()
+        assert seen == ["src", "1", "POISONED"], (unit, seen)  # writable, but only its own copy
+    tracked = git(repo, "ls-tree", "-r", "--name-only", "bosun/integration").split()
+    assert ".env" not in tracked and not [p for p in tracked if p.startswith(".venv")], tracked
+    assert SECRET not in git(repo, "log", "-p", "--all")
+
+
+@needs_bwrap
+def test_a_gate_whose_setup_fails_fails_with_its_output(project, tmp_path: Path) -> None:
+    """An agent changed a setup_key file: the gate's tree has a new key, setup runs for it and fails."""
+    check = 'grep -q nothing requirements.txt || { echo "bad requirements" >&2; exit 4; }'
+    repo = _prepared_project(project, [check, *SETUP], n=1)
+    script = {"u0": [write_unit("requirements.txt", "broken\n")] * 3}
+    (repo / "team.toml").write_text(toml_script(script))
+    git(repo, "commit", "-qam", "an agent that breaks the requirements")
+    result = bosun("run", "--headless", "--json", cwd=repo, env={"HOME": str(tmp_path)})
+    gate_failed = [line for line in result.stdout.splitlines() if '"kind": "gate_failed"' in line]
+    assert gate_failed and "the project's setup failed (exit 4)" in gate_failed[0], result.stdout
+    assert "bad requirements" in (repo / ".bosun" / "logs" / "gate.u0.1.log").read_text()
+    assert first_parent_merges(repo) == []
+
+
+def test_a_preset_agent_without_the_sandbox_says_its_prompts_are_off(project, tmp_path: Path) -> None:
+    """A stand-in `claude` on PATH: the preset's command line reaches it; the log's first line says
+    the CLI runs with its permission prompts off and without Bosun's sandbox."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "claude"
+    fake.write_text('#!/bin/sh\necho "args: $*" > src/args.txt\necho "IS_SANDBOX=$IS_SANDBOX" >> src/args.txt\n')
+    fake.chmod(0o755)
+    agents = {"cli": {"kind": "command", "preset": "claude-code", "mounts": [f"{bin_dir}:ro"]}}
+    repo = project([{"id": "a"}], {}, agents=agents, sandbox="off")
+    env = {"HOME": str(tmp_path), "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    result = bosun("run", "--headless", cwd=repo, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    seen = git(repo, "show", "bosun/integration:src/args.txt")
+    assert "--permission-mode bypassPermissions" in seen and "IS_SANDBOX=1" in seen, seen
+    log = (repo / ".bosun" / "logs" / "a.1.log").read_text()
+    assert log.startswith("bosun: agent 'cli' runs claude-code with its permission prompts off and WITHOUT"), log
