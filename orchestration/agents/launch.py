@@ -23,6 +23,7 @@ from bosun.orchestration.safe_files import replace_text
 from bosun.orchestration.sandbox import active, bwrap, leftovers, limits, network_of, ports
 from bosun.orchestration.sandbox.boxes import agent_box
 from bosun.orchestration.sandbox.probe import bwrap_path
+from bosun.orchestration.sandbox.proxy import open_egress
 from bosun.orchestration.worktrees import AgentClone
 
 SCRIPTED_RUNNER = Path(__file__).with_name("scripted.py")
@@ -198,9 +199,8 @@ def start_agent(
             leftovers.forget(record[0] if record else None)
             shutil.rmtree(private_tmp, ignore_errors=True)
 
-        return Child(
-            argv, worktree, env, log, on_start=on_start, on_end=on_end, limit=limits.open_group(f"agent.{unit}")
-        )
+        limit = limits.open_group(f"agent.{unit}", agent.memory)
+        return Child(argv, worktree, env, log, on_start=on_start, on_end=on_end, limit=limit)
 
     view = clone.sandbox_view(unit)
     outbox = clone.sandbox_dir(unit) / "report"
@@ -212,6 +212,7 @@ def start_agent(
     prepared = [a for a in argv if a.startswith(str(bosun_dir) + "/")]
     named = named_arguments(agent)
     readable = [task_file, *(Path(a) for a in prepared + named if a.startswith("/") and Path(a).is_file())]
+    network = network_of(agent)
     box = agent_box(
         agent,
         repo=clone.user.path,
@@ -223,18 +224,23 @@ def start_agent(
         git_write=[*view.write, (outbox, outbox)],
         git_env=view.env,
         readable=readable,
-        network=network_of(agent) == "host",
+        network=network == "host",
     )
+    egress = open_egress(f"agent.{unit}", network) if isinstance(network, tuple) else None
+    if egress is not None:
+        box.proxy = egress.socket
 
     def on_end() -> None:
+        if egress is not None:
+            egress.close()
         ports.release(block)
         leftovers.forget(record[0] if record else None)
         clone.absorb(unit)
         _take_report(outbox / report_file.name, report_file)
 
-    limit = limits.open_group(f"agent.{unit}")
+    limit = limits.open_group(f"agent.{unit}", agent.memory)
     command = argv if limit is not None else limits.inner_limit(argv)
-    return Child(
+    child = Child(
         bwrap.argv(bwrap_path() or "bwrap", box, command),
         worktree,
         env,
@@ -243,6 +249,8 @@ def start_agent(
         on_end=on_end,
         limit=limit,
     )
+    child.egress = egress  # the supervisor listens for what it refuses (egress_denied)
+    return child
 
 
 def _take_report(inside: Path, report_file: Path) -> None:

@@ -29,6 +29,7 @@ from bosun.orchestration.integration.gate import (
     run_gate,
 )
 from bosun.orchestration.sandbox import active as sandboxed
+from bosun.orchestration.sandbox import gate_network_of
 from bosun.orchestration.scope import in_scope
 from bosun.orchestration.session import Session
 from bosun.orchestration.states import (
@@ -265,7 +266,11 @@ class Integrator:
         project = self.session.plan.project
         self.gate_folder.checkout(candidate)
         box = GateSandbox(
-            sandboxed(self.session.plan), project.gate_network == "host", self.repo.path, self.session.dir
+            sandboxed(self.session.plan),
+            gate_network_of(project),
+            self.repo.path,
+            self.session.dir,
+            memory=project.gate_memory,
         )
         results = []
         for index, (name, command) in enumerate([("tests", project.gate), *((c, c) for c in project.checks)]):

@@ -44,6 +44,7 @@ from bosun.orchestration.integration.gate import (
 )
 from bosun.orchestration.integration.lane import IntegrationTampered
 from bosun.orchestration.sandbox import active as sandboxed
+from bosun.orchestration.sandbox import gate_network_of
 from bosun.orchestration.scope import in_scope
 from bosun.orchestration.states import (
     AWAITING_APPROVAL,
@@ -474,7 +475,11 @@ class MergeQueue:
         folder = GateFolder(self.repo, self.session.dir / "gates" / str(run.slot))
         folder.checkout(run.top)
         box = GateSandbox(
-            sandboxed(self.session.plan), project.gate_network == "host", self.repo.path, self.session.dir
+            sandboxed(self.session.plan),
+            gate_network_of(project),
+            self.repo.path,
+            self.session.dir,
+            memory=project.gate_memory,
         )
         results = []
         for index, (name, command) in enumerate([("tests", project.gate), *((c, c) for c in project.checks)]):
