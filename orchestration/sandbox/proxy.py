@@ -140,11 +140,18 @@ class Egress:
         up_reader, up_writer = upstream
         self._writers.add(up_writer)
         try:
-            if forward:
-                up_writer.write(forward)
-            else:
+            if not forward:
                 writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
-            await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+                await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+                return
+            up_writer.write(forward)
+            sending = asyncio.ensure_future(_pipe(reader, up_writer))  # the request's body, while it answers
+            try:  # one request per connection: the answer says so, or a client would send the next one here
+                head = await up_reader.readuntil(b"\r\n\r\n")  # a model may think for minutes: no timeout
+                writer.write(_closing(head))
+                await _pipe(up_reader, writer)
+            finally:
+                sending.cancel()
         finally:
             self._writers.discard(up_writer)
             up_writer.close()
@@ -177,6 +184,13 @@ class Egress:
         self._deny(destination, reason)
         await _reply(writer, 403, f"bosun: egress to {destination} refused: {reason}")
         return None
+
+
+def _closing(head: bytes) -> bytes:
+    """A response head with `Connection: close` in place of whatever it said about keeping it open."""
+    lines = head.decode("latin-1").split("\r\n")
+    kept = [h for h in lines[1:] if h and not h.lower().startswith(("connection:", "keep-alive:", "proxy-connection:"))]
+    return "\r\n".join([lines[0], *kept, "Connection: close", "", ""]).encode("latin-1")
 
 
 async def _reply(writer: asyncio.StreamWriter, code: int, text: str) -> None:
