@@ -258,3 +258,29 @@ def test_a_refused_connection_is_an_event_and_counted_in_status(project, tmp_pat
     assert unit["egress_denied"] == 2 and isinstance(unit["disk_bytes"], int | None)
     log = next((repo / ".bosun" / "logs").glob("net.*.log")).read_text()
     assert "b'allowed'" in log and "403" in log, log
+
+
+@needs_bwrap
+def test_a_gate_with_a_list_reaches_its_stub_and_its_refusals_are_events(project, stubs) -> None:
+    allowed, other = stubs
+    fetch = (
+        "import urllib.request, sys; "
+        f"assert urllib.request.urlopen('http://127.0.0.1:{allowed.port}/', timeout=5).read() == b'allowed'; "
+        f"urllib.request.urlopen('http://127.0.0.1:{other.port}/', timeout=5)"
+    )
+    gate = f'{sys.executable} -c "{fetch}"'
+    repo = project(
+        [{"id": "one"}],
+        {"one": [write_unit("src/one.py", "O = 1\n")]},
+        gate=gate,
+        gate_network=[f"127.0.0.1:{allowed.port}"],
+        max_attempts=1,
+        handback="manual",
+    )
+    result = bosun("run", "--headless", "--json", cwd=repo)
+    events = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    denied = [(e["unit"], e["destination"]) for e in events if e.get("kind") == "egress_denied" and e.get("gate")]
+    assert denied == [("one", f"127.0.0.1:{other.port}")], result.stdout
+    status = json.loads(bosun("status", "--json", cwd=repo).stdout)
+    cause = status["units"][0]["gate"]["cause"]
+    assert f"its network allow-list refused 127.0.0.1:{other.port}" in cause, cause  # reached the stub, then refused

@@ -41,6 +41,7 @@ class GateResult:
     cause: str
     output_tail: str
     log_path: Path
+    denied: tuple[tuple[str, str], ...] = ()  # (destination, reason) its network allow-list refused
 
 
 def merge_check(repo: GitRepo, ours: str, theirs: str) -> MergeCheck:
@@ -231,9 +232,9 @@ def run_gate(
         cause = f"killed: over its memory limit of {finished.over_memory} ({cause})"
     if finished.forks_refused and limit is not None:
         cause += f"; its process limit ({limit.limit}) refused {finished.forks_refused} forks"
-    if (egress := getattr(child, "egress", None)) is not None and egress.denied:
-        refused = ", ".join(dict.fromkeys(destination for destination, _ in egress.denied))
-        cause += f"; its network allow-list refused {refused}"
+    denied = tuple(egress.denied) if (egress := getattr(child, "egress", None)) is not None else ()
+    if denied:
+        cause += f"; its network allow-list refused {', '.join(dict.fromkeys(d for d, _ in denied))}"
     return GateResult(
         finished.exit_code == 0 and not finished.timed_out,
         finished.exit_code,
@@ -241,4 +242,5 @@ def run_gate(
         cause,
         output,
         log_path,
+        denied,
     )
