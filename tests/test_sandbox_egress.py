@@ -26,6 +26,7 @@ from bosun.orchestration.sandbox.allowlist import AllowList, parse_entry
 from bosun.orchestration.sandbox.boxes import gate_box
 from bosun.orchestration.sandbox.probe import bwrap_path, probe
 from bosun.orchestration.sandbox.proxy import open_egress
+from bosun.orchestration.status import disk_bytes
 
 WORKS, WHY = probe()
 needs_bwrap = needs_tool(None if WORKS else f"bubblewrap cannot work here: {WHY}")
@@ -255,7 +256,7 @@ def test_a_refused_connection_is_an_event_and_counted_in_status(project, tmp_pat
     }, events
     status = json.loads(bosun("status", "--json", cwd=repo).stdout)
     unit = status["units"][0]
-    assert unit["egress_denied"] == 2 and isinstance(unit["disk_bytes"], int | None)
+    assert unit["egress_denied"] == 2 and unit["disk_bytes"] is None, unit  # merged: its worktree is gone
     log = next((repo / ".bosun" / "logs").glob("net.*.log")).read_text()
     assert "b'allowed'" in log and "403" in log, log
 
@@ -284,3 +285,14 @@ def test_a_gate_with_a_list_reaches_its_stub_and_its_refusals_are_events(project
     status = json.loads(bosun("status", "--json", cwd=repo).stdout)
     cause = status["units"][0]["gate"]["cause"]
     assert f"its network allow-list refused 127.0.0.1:{other.port}" in cause, cause  # reached the stub, then refused
+
+
+def test_disk_bytes_is_what_a_worktree_takes(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    (tree / "deep" / "er").mkdir(parents=True)
+    (tree / "deep" / "er" / "big.bin").write_bytes(os.urandom(300_000))
+    (tree / "small.txt").write_text("x")
+    (tree / "link").symlink_to("/usr")  # not followed
+    found = disk_bytes(str(tree))
+    assert 300_000 <= found < 400_000, found
+    assert disk_bytes(None) is None and disk_bytes(str(tmp_path / "gone")) is None
