@@ -13,7 +13,9 @@ One asyncio loop in a thread of its own serves every sandbox of this process.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
+import shutil
 import socket
 import tempfile
 import threading
@@ -41,6 +43,7 @@ class _Loop:
         with self._lock:
             if self.loop is None:
                 self.folder = Path(tempfile.mkdtemp(prefix="bosun-egress-"))  # short: a socket path has 108 bytes
+                atexit.register(shutil.rmtree, self.folder, True)
                 loop = asyncio.new_event_loop()
                 threading.Thread(target=loop.run_forever, daemon=True, name="bosun egress proxy").start()
                 self.loop = loop
