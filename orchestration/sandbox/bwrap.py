@@ -8,7 +8,10 @@ parents first, so a read-only file can sit inside a writable folder.
 
 Every sandbox gets its own PID, network, IPC, UTS, user and cgroup namespaces, drops every
 capability (as root, CAP_SYS_ADMIN would let it remount `/` writable), and dies with the
-thread that started it (`--die-with-parent`; see process.py's launcher thread).
+thread that started it (`--die-with-parent`; see process.py's launcher thread). With a network
+allow-list it keeps its own empty network too: the egress proxy's socket is bound in and the
+command runs under relay.py, which serves it as an HTTP proxy on the box's loopback. Each tmpfs
+has a size where the bwrap knows `--size`.
 """
 
 from __future__ import annotations
@@ -21,11 +24,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PROXY_INSIDE = Path("/run/bosun-egress.sock")
-
-
 TMP_SIZE = 1 << 30
 """/tmp (and every other empty place the box covers) holds at most 1 GiB."""
+PROXY_INSIDE = Path("/run/bosun-egress.sock")
+"""Where a box with an allow-list finds the egress proxy's socket (proxy.py)."""
 RELAY = Path(__file__).with_name("relay.py")
 
 
