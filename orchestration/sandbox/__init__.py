@@ -2,8 +2,9 @@
 
 `active` says whether one agent (or the gate) is sandboxed, `check_start` is what a
 supervisor asks before any work starts (refuse for `required`, a warning for `auto` without
-bubblewrap), `status_of` is what `bosun status --json` shows. The boxes themselves are built
-in `boxes.py`; the command line in `bwrap.py`.
+bubblewrap), `status_of` is what `bosun status --json` shows, `network_of` what an agent may
+reach. The boxes themselves are built in `boxes.py`; the command line in `bwrap.py`; an
+allow-list is enforced by `proxy.py` outside and `relay.py` inside; memory caps in `memory.py`.
 """
 
 from __future__ import annotations
