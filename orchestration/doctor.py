@@ -114,11 +114,11 @@ def pids_check() -> Check:
 def memory_check(plan: Plan | None) -> Check:
     """A memory cgroup made and its limit set (needed when the plan caps memory)."""
     works, how = limits.can_cap_memory()
-    wanted = plan is not None and any(getattr(x, "memory", None) for x in (plan.project, *plan.agents.values()))
+    wanted = plan is not None and any([plan.project.gate_memory, *(a.memory for a in plan.agents.values())])
     if works:
         return Check("memory cgroup", True, f"a memory cap can be set ({how})")
     fix = "run as root, or in a systemd unit or user slice that delegates the memory controller (Delegate=memory)"
-    return Check("memory cgroup", False, how, fix, needed=wanted)
+    return Check("memory cgroup", False, f"{how}: memory caps are not set, agents and gates run unlimited", fix, wanted)
 
 
 def ports_check(plan: Plan | None) -> Check:

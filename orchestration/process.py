@@ -42,6 +42,7 @@ class Finished:
     killed: bool
     duration_s: float
     forks_refused: int = 0  # by its process limit (sandbox/limits.py)
+    over_memory: str | None = None  # the memory cap ("4G") when the kernel killed it for going over
 
 
 def process_start_time(pid: int) -> str | None:
@@ -170,6 +171,7 @@ class Child:
         except (ProcessLookupError, PermissionError):
             pass
         refused = self.limit.close() if self.limit is not None else 0
+        over = self.limit.memory if self.limit is not None and self.limit.oom_kills else None
         if self.proc.stdin is not None:
             self.proc.stdin.close()
         self._log.close()
@@ -177,7 +179,8 @@ class Child:
             on_end, self._on_end = self._on_end, None
             on_end()
         ended = self.timed_out or self.killed
-        return Finished(None if ended else code, self.timed_out, self.killed, time.monotonic() - self.started, refused)
+        duration = time.monotonic() - self.started
+        return Finished(None if ended else code, self.timed_out, self.killed, duration, refused, over)
 
     def _time_out(self) -> None:
         self.timed_out = True

@@ -6,6 +6,7 @@ quiet, waiting for the model is waiting, and a CLI that said it is done is idle.
 
 from __future__ import annotations
 
+import os
 import time
 
 from bosun.orchestration.agents.activity import stream_activity
@@ -88,6 +89,7 @@ def status_json(session: Session) -> dict:
             with_others[unit] = verdicts[run.id]
         runs[run.unit] = verdicts[run.id]
         by_id[run.id] = {"id": run.id, "run": run.label, "commit": run.commit_id, "units": run.covers or [run.unit]}
+    denied = egress_denied_by_unit(session)
     return strip_ansi_in(
         {
             "integration": {
@@ -109,6 +111,8 @@ def status_json(session: Session) -> dict:
                     "gate_run": by_id.get(u.gate_run) if u.gate_run is not None else None,
                     "usage": u.usage,
                     "detail": u.detail,
+                    "egress_denied": denied.get(u.id, 0),
+                    "disk_bytes": disk_bytes(u.worktree),
                 }
                 for u in session.store.units()
             ],
@@ -116,3 +120,30 @@ def status_json(session: Session) -> dict:
             "sandbox": status_of(session.plan),
         }
     )
+
+
+def egress_denied_by_unit(session: Session) -> dict[str, int]:
+    """How many connections each unit's agent had refused by its network allow-list."""
+    rows = session.store.db.execute("SELECT unit, COUNT(*) FROM events WHERE kind = 'egress_denied' GROUP BY unit")
+    return {unit: count for unit, count in rows if unit}
+
+
+def disk_bytes(worktree: str | None) -> int | None:
+    """What a unit's worktree takes on disk (its files' blocks; links not followed), or None without one."""
+    if not worktree or not os.path.isdir(worktree):
+        return None
+    total, folders = 0, [worktree]
+    while folders:
+        try:
+            entries = list(os.scandir(folders.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append(entry.path)
+                else:
+                    total += entry.stat(follow_symlinks=False).st_blocks * 512
+            except OSError:
+                pass
+    return total

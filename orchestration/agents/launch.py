@@ -24,6 +24,7 @@ from bosun.orchestration.safe_files import replace_text
 from bosun.orchestration.sandbox import active, bwrap, leftovers, limits, network_of, ports
 from bosun.orchestration.sandbox.boxes import agent_box
 from bosun.orchestration.sandbox.probe import bwrap_path
+from bosun.orchestration.sandbox.proxy import open_egress
 from bosun.orchestration.worktrees import AgentClone
 
 SCRIPTED_RUNNER = Path(__file__).with_name("scripted.py")
@@ -203,9 +204,8 @@ def start_agent(
             leftovers.forget(record[0] if record else None)
             shutil.rmtree(private_tmp, ignore_errors=True)
 
-        child = Child(
-            argv, worktree, env, log, on_start=on_start, on_end=on_end, limit=limits.open_group(f"agent.{unit}")
-        )
+        limit = limits.open_group(f"agent.{unit}", agent.memory)
+        child = Child(argv, worktree, env, log, on_start=on_start, on_end=on_end, limit=limit)
         child.prepared = ready
         return child
 
@@ -219,6 +219,7 @@ def start_agent(
     prepared = [a for a in argv if a.startswith(str(bosun_dir) + "/")]
     named = named_arguments(agent)
     readable = [task_file, *(Path(a) for a in prepared + named if a.startswith("/") and Path(a).is_file())]
+    network = network_of(agent)
     box = agent_box(
         agent,
         repo=clone.user.path,
@@ -230,7 +231,7 @@ def start_agent(
         git_write=[*view.write, (outbox, outbox)],
         git_env=view.env,
         readable=readable,
-        network=network_of(agent) == "host",
+        network=network == "host",
     )
     # The agent's own git config (`git config user.email x`, `--global`): a file in its private
     # HOME, since the clone's config is read-only inside. No git of Bosun's reads it (GIT_ENV).
@@ -240,14 +241,19 @@ def start_agent(
     box.env.update(GIT_CONFIG=own_config, GIT_CONFIG_GLOBAL=own_config)
     if ready is not None:
         prepare.show(box, worktree, ready)
+    egress = open_egress(f"agent.{unit}", network) if isinstance(network, tuple) else None
+    if egress is not None:
+        box.proxy = egress.socket
 
     def on_end() -> None:
+        if egress is not None:
+            egress.close()
         ports.release(block)
         leftovers.forget(record[0] if record else None)
         clone.absorb(unit)
         _take_report(outbox / report_file.name, report_file)
 
-    limit = limits.open_group(f"agent.{unit}")
+    limit = limits.open_group(f"agent.{unit}", agent.memory)
     command = argv if limit is not None else limits.inner_limit(argv)
     child = Child(
         bwrap.argv(bwrap_path() or "bwrap", box, command),
@@ -259,6 +265,7 @@ def start_agent(
         limit=limit,
     )
     child.prepared = ready
+    child.egress = egress  # the supervisor listens for what it refuses (egress_denied)
     return child
 
 

@@ -12,7 +12,10 @@ tests/test_cli_*.py (README: Coding-agent CLIs).
 
 from __future__ import annotations
 
+import re
+import tomllib
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -89,3 +92,38 @@ PRESETS: dict[str, Preset] = {
         (("QWEN_USAGE_STATISTICS_ENABLED", "false"),),
     ),
 }
+
+
+VENDOR_HOSTS: dict[str, tuple[str, ...]] = {
+    "claude-code": ("api.anthropic.com:443",),
+    "codex": ("api.openai.com:443", "chatgpt.com:443", "auth.openai.com:443"),
+    "aider": ("api.openai.com:443", "api.anthropic.com:443"),
+    "gemini-cli": (
+        "generativelanguage.googleapis.com:443",
+        "cloudcode-pa.googleapis.com:443",
+        "oauth2.googleapis.com:443",
+    ),
+    "opencode": ("api.anthropic.com:443", "api.openai.com:443"),
+    "qwen-code": ("dashscope.aliyuncs.com:443", "dashscope-intl.aliyuncs.com:443", "chat.qwen.ai:443"),
+}
+"""Each preset's default network (with the endpoints its env points it at): its vendor's API hosts."""
+
+_URL = re.compile(r"https?://[^\s\"'<>`]+")
+
+
+def pointed_at(values: dict[str, str]) -> list[str]:
+    """The http(s) URLs a CLI is pointed at through its environment: base URL variables
+    (ANTHROPIC_BASE_URL, OPENAI_BASE_URL, GOOGLE_GEMINI_BASE_URL, ...), URLs inside a config given
+    in a variable (OPENCODE_CONFIG_CONTENT), and the provider base_urls of $CODEX_HOME/config.toml."""
+    found = [url for value in values.values() for url in _URL.findall(value)]
+    codex_home = values.get("CODEX_HOME")
+    if codex_home:
+        try:
+            config = tomllib.loads((Path(codex_home) / "config.toml").read_text())
+        except (OSError, ValueError):
+            config = {}
+        providers = config.get("model_providers")
+        for provider in providers.values() if isinstance(providers, dict) else ():
+            if isinstance(provider, dict) and isinstance(provider.get("base_url"), str):
+                found.append(provider["base_url"])
+    return found

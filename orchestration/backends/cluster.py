@@ -347,7 +347,7 @@ class RayBackend:
             timeout=timeout,
             env=env,
             sandbox=requested(self.session.plan),
-            network=bool(sandbox and sandbox.network),
+            network=sandbox is not None and sandbox.network is True,  # an allow-list: none on a node
         )
         started_at = time.monotonic()
         handle = RemoteGate(self._gate_task.remote(job))

@@ -20,6 +20,7 @@ from bosun.orchestration.process import Child, scrubbed_env, tail
 from bosun.orchestration.sandbox import bwrap, leftovers, limits, ports
 from bosun.orchestration.sandbox.boxes import gate_box
 from bosun.orchestration.sandbox.probe import bwrap_path
+from bosun.orchestration.sandbox.proxy import Egress, open_egress
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class GateResult:
     cause: str
     output_tail: str
     log_path: Path
+    denied: tuple[tuple[str, str], ...] = ()  # (destination, reason) its network allow-list refused
 
 
 def merge_check(repo: GitRepo, ours: str, theirs: str) -> MergeCheck:
@@ -118,9 +120,10 @@ class GateSandbox:
     the user's repository (hidden inside), `bosun_dir` where running processes are recorded."""
 
     active: bool
-    network: bool
+    network: bool | tuple[str, ...]  # True: the host's; a tuple: those destinations through the egress proxy
     repo: Path
     bosun_dir: Path
+    memory: str | None = None  # the gate's memory cap ("4G")
 
 
 def _gate_env(allowed_env: tuple[str, ...], ceiling: Path, block: ports.PortBlock) -> dict[str, str]:
@@ -128,11 +131,18 @@ def _gate_env(allowed_env: tuple[str, ...], ceiling: Path, block: ports.PortBloc
 
 
 def _boxed_argv(
-    command: str, folder: Path, env: dict[str, str], sandbox: GateSandbox, grouped: bool, ready=None
+    command: str,
+    folder: Path,
+    env: dict[str, str],
+    sandbox: GateSandbox,
+    grouped: bool,
+    egress: Egress | None,
+    ready=None,
 ) -> list[str]:
-    box = gate_box(repo=sandbox.repo, folder=folder, env=env, network=sandbox.network, command=command)
+    box = gate_box(repo=sandbox.repo, folder=folder, env=env, network=sandbox.network is True, command=command)
     if ready is not None:  # the project's setup: its products bound in, the folder at the canonical path
         prepare.show(box, folder, ready)
+    box.proxy = egress.socket if egress is not None else None
     argv = ["/bin/sh", "-c", command]
     return bwrap.argv(bwrap_path() or "bwrap", box, argv if grouped else limits.inner_limit(argv))
 
@@ -162,18 +172,21 @@ def _start(
     if private_tmp is not None:
         env["TMPDIR"] = str(private_tmp)
     record: list[Path] = []
-    limit = limits.open_group(name)
+    limit = limits.open_group(name, sandbox.memory if sandbox is not None else None)
+    boxed = sandbox is not None and sandbox.active
+    allow = sandbox.network if boxed and isinstance(sandbox.network, tuple) else None
+    egress = open_egress(name, allow) if allow is not None else None
     try:
-        boxed = sandbox is not None and sandbox.active
+        grouped = limit is not None
         argv = (
-            _boxed_argv(command, folder, env, sandbox, limit is not None, ready)
-            if boxed
-            else ["/bin/sh", "-c", command]
+            _boxed_argv(command, folder, env, sandbox, grouped, egress, ready) if boxed else ["/bin/sh", "-c", command]
         )
     except BaseException:  # nothing started: give back what was taken for it
         ports.release(block)
         if limit is not None:
             limit.close()
+        if egress is not None:
+            egress.close()
         raise
 
     def on_start(child: Child) -> None:
@@ -185,10 +198,14 @@ def _start(
             )
 
     def on_end() -> None:
+        if egress is not None:
+            egress.close()
         ports.release(block)
         leftovers.forget(record[0] if record else None)
 
-    return Child(argv, folder, env, log_path, on_start=on_start, on_end=on_end, limit=limit)
+    child = Child(argv, folder, env, log_path, on_start=on_start, on_end=on_end, limit=limit)
+    child.egress = egress
+    return child
 
 
 def gate_cause(exit_code: int | None, timed_out: bool, timeout: float) -> str:
@@ -228,8 +245,13 @@ def run_gate(
     limit = child.limit
     output = tail(log_path)
     cause = gate_cause(finished.exit_code, finished.timed_out, timeout)
+    if finished.over_memory and not finished.timed_out and finished.exit_code != 0:
+        cause = f"killed: over its memory limit of {finished.over_memory} ({cause})"
     if finished.forks_refused and limit is not None:
         cause += f"; its process limit ({limit.limit}) refused {finished.forks_refused} forks"
+    denied = tuple(egress.denied) if (egress := getattr(child, "egress", None)) is not None else ()
+    if denied:
+        cause += f"; its network allow-list refused {', '.join(dict.fromkeys(d for d, _ in denied))}"
     return GateResult(
         finished.exit_code == 0 and not finished.timed_out,
         finished.exit_code,
@@ -237,4 +259,5 @@ def run_gate(
         cause,
         output,
         log_path,
+        denied,
     )

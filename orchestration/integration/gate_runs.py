@@ -10,6 +10,7 @@ from bosun.orchestration.integration.chain import Run
 from bosun.orchestration.integration.checks import command_verdict
 from bosun.orchestration.integration.gate import GateFolder, GateResult, GateSandbox, run_gate
 from bosun.orchestration.sandbox import active as sandboxed
+from bosun.orchestration.sandbox import gate_network_of
 from bosun.orchestration.session import Session
 
 
@@ -19,7 +20,9 @@ def run_in_slot(session: Session, run: Run, attempt: int, started: Callable) -> 
     project = session.plan.project
     folder = GateFolder(session.repo, session.dir / "gates" / str(run.slot))
     folder.checkout(run.top)
-    box = GateSandbox(sandboxed(session.plan), project.gate_network == "host", session.repo.path, session.dir)
+    box = GateSandbox(
+        sandboxed(session.plan), gate_network_of(project), session.repo.path, session.dir, memory=project.gate_memory
+    )
     results = []
     top = run.units[-1]
     for index, (name, command) in enumerate([("tests", project.gate), *((c, c) for c in project.checks)]):

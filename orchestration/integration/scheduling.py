@@ -77,6 +77,11 @@ class Scheduling(QueueState):
         theirs (they started together; a blocking finding stops the run before it is read)."""
         results = await self._thread(run_in_slot, self.session, run, attempt, lambda child: self._started(run, child))
         await asyncio.gather(*judging, return_exceptions=True)
+        for _, result in results:  # what the gate's network allow-list refused (issue 26)
+            for destination, reason in result.denied:
+                self.store.append_event(
+                    "egress_denied", run.units[-1], gate=run.label, destination=destination, reason=reason
+                )
         return results
 
     def _covered_group_start(self, end: int, why: str) -> int:

@@ -28,6 +28,7 @@ from pydantic_core import core_schema
 
 from bosun.orchestration.agents.presets import PRESETS
 from bosun.orchestration.budget import Budget
+from bosun.orchestration.plan.reach import NETWORK_WORDS, Memory, Network
 from bosun.orchestration.plan.values import (
     UNIT_ID,
     Branch,
@@ -54,7 +55,6 @@ from bosun.orchestration.semantic.findings import ALL_KINDS, ALL_SEVERITY, Seman
 
 AGENT_KINDS = ("scripted", "command", "model", "external")
 SANDBOX_MODES = ("auto", "required", "off")
-NETWORKS = ("none", "host")
 BACKENDS = ("local", "ray")
 SEVERITIES = ("block", "warn", "off")
 
@@ -211,8 +211,18 @@ class ProjectSpec(Table):
         (), "Untracked files copied from your repository into each worktree and gate folder; never committed.",
         [".env"], alias="copy",
     )  # fmt: skip
-    setup_network: choice(*NETWORKS) = key("host", "setup's network: host (registries need it) or none.", "none")
-    gate_network: choice(*NETWORKS) = key("none", "The gate's network: none (its own empty namespace) or host.", "host")
+    setup_network: choice(*NETWORK_WORDS) = key(
+        "host", "setup's network: host (package registries need it) or none; not yet an allow-list.", "none"
+    )
+    gate_network: Network = key(
+        "none",
+        'The gate\'s network: "none" (its own empty namespace), "host", or a list of "host:port" destinations '
+        "reached only through Bosun's egress proxy.",
+        ["registry.npmjs.org:443"],
+    )
+    gate_memory: Memory | None = key(
+        None, "The gate's memory cap (a cgroup: over it the gate is killed, named in its verdict).", "4G"
+    )
     gate_parallel: whole(1, 32) = key(1, "The merge queue: gate runs at once, each on the candidates ahead of it.", 2)
     batch: whole(1, 64) | None = key(
         None,
@@ -307,8 +317,15 @@ class AgentSpec(Table):
         None, "What this agent may spend over the session, all its units together.", {"usd": 5}
     )
     sandbox: choice(*SANDBOX_MODES) | None = key(None, "This agent's sandbox (default: the project's).", "off")
-    network: choice(*NETWORKS) | None = key(
-        None, 'The agent\'s network (default: "host" for model agents and presets, else "none").', "host"
+    network: Network | None = key(
+        None,
+        'The agent\'s network: "none", "host", or a list of "host:port" destinations (`*.` matches names below) '
+        "reached only through Bosun's egress proxy (default: a preset's API hosts and the base URLs its env "
+        'names, a model agent\'s base_url, else "none").',
+        ["api.anthropic.com:443", "127.0.0.1:8787"],
+    )
+    memory: Memory | None = key(
+        None, "The agent's memory cap (a cgroup, swap off: over it the agent is killed, named in the failure).", "4G"
     )
     mounts: Mounts = key(
         (), "Paths made visible inside the sandbox (~ is your home; :ro read-only).", ["~/.claude", "~/.codex:ro"]

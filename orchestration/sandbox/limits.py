@@ -27,6 +27,9 @@ from pathlib import Path
 
 SETTING, DEFAULT = "BOSUN_PROCESS_LIMIT", 2048
 _JOIN = 'echo 0 > "$0" || { echo "bosun: cannot join its process-limit cgroup $0" >&2; exit 125; }; exec "$@"'
+_JOIN_TWO = (
+    'echo 0 > "$0" && echo 0 > "$1" || { echo "bosun: cannot join its cgroups $0 $1" >&2; exit 125; }; shift; exec "$@"'
+)
 _NPROC = 'ulimit -u "$0" 2>/dev/null || ulimit -p "$0" 2>/dev/null; exec "$@"'  # bash/busybox, dash
 
 
@@ -45,9 +48,18 @@ class Group:
     path: Path
     limit: int
     refused: int = 0  # forks the cap refused, read when the group is closed
+    memory: str | None = None  # the memory cap as the plan wrote it ("4G"), when one is set
+    memory_group: Path | None = None  # cgroup v1: the memory hierarchy's group, joined too
+    oom_kills: int = 0  # processes the kernel killed over the memory cap, read when closed
 
     def wrap(self, argv: list[str]) -> list[str]:
+        if self.memory_group is not None and self.memory_group != self.path:
+            procs = [str(self.path / "cgroup.procs"), str(self.memory_group / "cgroup.procs")]
+            return ["/bin/sh", "-c", _JOIN_TWO, *procs, *argv]
         return ["/bin/sh", "-c", _JOIN, str(self.path / "cgroup.procs"), *argv]
+
+    def _groups(self) -> list[Path]:
+        return [self.path, *([self.memory_group] if self.memory_group not in (None, self.path) else [])]
 
     def kill(self, wait_s: float = 5.0) -> None:
         """Kill every process in the group, again until none is left (the cap bounds each round)."""
@@ -59,7 +71,7 @@ class Group:
                 pass
         deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline:
-            pids = _members(self.path)
+            pids = [pid for group in self._groups() for pid in _members(group)]
             if not pids:
                 return
             for pid in pids:
@@ -77,10 +89,12 @@ class Group:
             self.refused = int(re.search(r"^max (\d+)", events, re.MULTILINE).group(1))
         except (OSError, AttributeError, ValueError):
             pass
-        try:
-            self.path.rmdir()
-        except OSError:
-            pass
+        if self.memory is not None:
+            from bosun.orchestration.sandbox.memory import oom_kills
+
+            self.oom_kills = oom_kills(self.memory_group or self.path)
+        for group in self._groups():
+            _rmdir(group)
         return self.refused
 
 
@@ -192,8 +206,12 @@ def _home() -> tuple[Path | None, str]:
     home = parent / f"bosun-{os.getpid()}"
     try:
         home.mkdir(exist_ok=True)
-        if (home / "cgroup.subtree_control").exists():  # v2: hand pids down to the groups below
+        if (home / "cgroup.subtree_control").exists():  # v2: hand pids (and memory, if it may) down
             (home / "cgroup.subtree_control").write_text("+pids")
+            try:
+                (home / "cgroup.subtree_control").write_text("+memory")
+            except OSError:
+                pass
         probe = home / "probe"
         probe.mkdir(exist_ok=True)
         (probe / "pids.max").write_text("1")
@@ -216,8 +234,26 @@ def _rmdir(folder: Path) -> None:
         pass
 
 
-def open_group(name: str) -> Group | None:
-    """A fresh capped group for one child named `name`, or None (no cap set, or no cgroup here)."""
+def open_group(name: str, memory: str | None = None) -> Group | None:
+    """A fresh capped group for one child named `name` (processes, and `memory` when given: "4G"),
+    or None (no cap set, or no cgroup here)."""
+    group = _pids_group(name)
+    if memory is None:
+        return group
+    from bosun.orchestration.plan.reach import size_bytes
+    from bosun.orchestration.sandbox.memory import cap_in
+
+    separate, capped = cap_in(group.path if group else None, name, size_bytes(memory))
+    if not capped:
+        return group
+    if group is None:
+        assert separate is not None
+        return Group(separate, 0, memory=memory, memory_group=separate)
+    group.memory, group.memory_group = memory, separate
+    return group
+
+
+def _pids_group(name: str) -> Group | None:
     limit = cap()
     home = _home()[0] if limit is not None else None
     if home is None:

@@ -77,6 +77,8 @@ def failure(
         reason = f"agent exited {finished.exit_code} without a new commit"
         if finished.exit_code and (said := last_line(tail(log, 4000))):
             reason += f": {said}"  # what it said last (a missing file, a refused login) is usually why
+    if reason and finished.over_memory:  # the kernel's OOM killer, inside its own cgroup: named first
+        reason = f"killed: over its memory limit of {finished.over_memory} ({reason})"
     if reason and finished.forks_refused:  # a fork bomb, or a build that needs more
         reason += f"; its process limit (BOSUN_PROCESS_LIMIT) refused {finished.forks_refused} forks"
     return reason
@@ -189,8 +191,22 @@ class Attempt:
             fsync=False,
             **handout.running_fields(),
         )
+        if (egress := getattr(child, "egress", None)) is not None:
+            egress.listen(self._denied_listener(agent_name))
         if (where := getattr(child, "where", None)) and where.get("node"):  # for the screen's Node column
             self.store.set_meta(f"node.{agent_name}", f"{where['node']} {str(where.get('node_id', ''))[:8]}".strip())
+
+    def _denied_listener(self, agent: str):
+        """What the egress proxy (its own thread) calls on a refusal: an `egress_denied` event, written
+        from the loop."""
+        loop, store, unit = asyncio.get_running_loop(), self.store, self.unit_id
+
+        def denied(destination: str, reason: str) -> None:
+            loop.call_soon_threadsafe(
+                lambda: store.append_event("egress_denied", unit, agent=agent, destination=destination, reason=reason)
+            )
+
+        return denied
 
     async def _hand_in(self, handout: Handout, finished: Finished, log: Path) -> None:
         """What the agent handed in, judged: submitted with its commit, or failed with the reason."""

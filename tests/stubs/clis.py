@@ -4,7 +4,7 @@ The CLIs are npm packages installed at pinned versions into `.agent-clis/` by `.
 (`BOSUN_AGENT_CLIS` names another such folder). A test skips, saying how to install, when its
 CLI is missing — except under CI, where a missing CLI fails: CI must prove every preset.
 The folder is mounted read-only into the agent's sandbox (a checkout under /home or /tmp is hidden
-there otherwise), and the agent's network is the host's, so the stub on 127.0.0.1 is reachable.
+there otherwise); the preset's default network allow-list names the stub, from the base URL its env passes.
 """
 
 from __future__ import annotations
