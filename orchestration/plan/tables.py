@@ -12,8 +12,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.json_schema import SkipJsonSchema
 
-from bosun.orchestration.plan.keys import Table
 from bosun.orchestration.plan.places import Problems
+from bosun.orchestration.plan.table import Table
 
 Rule = tuple[str, str | None, str]
 """A problem a rule found: (the key it is about, the key to name or None for the table, what)."""
