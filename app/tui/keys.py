@@ -68,6 +68,14 @@ SCREEN_BINDINGS = [
         tooltip="the selected unit's agent at work, live",
     ),
     Binding(
+        "T",
+        "timeline",
+        "Timeline",
+        id="view.timeline",
+        show=False,
+        tooltip="the session over time: agents' attempts, gate runs, waits for you, cost (+ - zooms, ← → scrolls)",
+    ),
+    Binding(
         "z",
         "overview",
         "Overview",
