@@ -13,13 +13,9 @@ from bosun.widgets.graph_view import GraphView
 from bosun.widgets.timeline import TimelineView
 
 
-async def computed(app, more_than: int, timeout: float = 20) -> None:
-    """Until the screen has computed the timeline more than `more_than` times, and painted it."""
-    feed = app.screen_of_session.timeline_feed
-    deadline = asyncio.get_running_loop().time() + timeout
-    while feed.computed <= more_than:
-        assert asyncio.get_running_loop().time() < deadline, "the timeline was never computed"
-        await asyncio.sleep(0.02)
+async def computed(app, more_than: int) -> None:
+    """Until the screen has shown the timeline more than `more_than` times, and painted it."""
+    await asyncio.wait_for(app.screen_of_session.timeline_feed.shown_after(more_than), 20)
     await app.screen_of_session.wait_for_refresh()
 
 

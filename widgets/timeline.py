@@ -37,6 +37,7 @@ class TimelineView(Widget, can_focus=True):
         "timeline--selected",
         "timeline--cursor",
         "timeline--note",
+        "timeline--track",
         *(f"timeline--{look}" for look in LOOKS),
     }
 
@@ -45,6 +46,7 @@ class TimelineView(Widget, can_focus=True):
     TimelineView > .timeline--axis { color: $foreground-muted; }
     TimelineView > .timeline--name { color: $foreground; text-style: bold; }
     TimelineView > .timeline--note { color: $foreground-muted; }
+    TimelineView > .timeline--track { background: $boost; }
     TimelineView > .timeline--chart { color: $accent; }
     TimelineView > .timeline--human { color: $warning; }
     TimelineView > .timeline--ok { background: $success 55%; color: $foreground; }
@@ -265,11 +267,14 @@ class TimelineView(Widget, can_focus=True):
 
     def _bars(self, row: Row, window: Window) -> list[Segment]:
         out, reach = [], 0
+        track = self._style("track")
         for c0, c1, bar in placed(row.bars, window):
             if c0 > reach:
-                out.append(Segment(" " * (c0 - reach)))
+                out.append(Segment(" " * (c0 - reach), track))
             out.append(Segment(bar_text(bar, c1 - c0), self._bar_style(bar)))
             reach = c1
+        if reach < window.width:
+            out.append(Segment(" " * (window.width - reach), track))
         return out
 
     def _bar_style(self, bar: Bar) -> Style:

@@ -73,7 +73,7 @@ SCREEN_BINDINGS = [
         "Timeline",
         id="view.timeline",
         show=False,
-        tooltip="the session over time: agents' attempts, gate runs, waits for you, cost (+ - zooms, ← → scrolls)",
+        tooltip="the session over time: attempts, gate runs, your waits, cost",
     ),
     Binding(
         "z",

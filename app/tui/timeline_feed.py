@@ -32,7 +32,9 @@ class TimelineFeed:
         self.dirty = False
         self.last = 0.0
         self.computed = 0
-        """How many times the timeline was computed (tests count them)."""
+        """How many times the timeline was computed and shown."""
+        self.shown = asyncio.Event()
+        """Set each time a timeline is shown (tests and benchmarks wait on it)."""
 
     def due(self, show: Callable[[Timeline], None]) -> None:
         """The store changed: compute soon, unless a computation is due or running (then once more after it)."""
@@ -51,9 +53,16 @@ class TimelineFeed:
             self.pending = False
         self.computed += 1
         show(data)
+        self.shown.set()
         if self.dirty:
             self.dirty = False
             self.due(show)
+
+    async def shown_after(self, count: int) -> None:
+        """Until the timeline has been shown more than `count` times."""
+        while self.computed <= count:
+            self.shown.clear()
+            await self.shown.wait()
 
     def _read(self) -> Timeline:
         if self.store is None:
