@@ -7,10 +7,13 @@ import time
 
 import pytest
 from report_sessions import synthetic_session
+from scenes import build_scene
 from textual.app import App, ComposeResult
 
+from bosun.orchestration.report import SESSION_KEYS
 from bosun.orchestration.report.lanes import timeline
 from bosun.orchestration.report.record import read_store
+from bosun.orchestration.status import status_json
 from bosun.widgets.timeline import NAME_W, TimelineView
 from bosun.widgets.timeline_rows import placed
 
@@ -136,3 +139,17 @@ async def test_keys_and_clicks_on_a_bar_select_its_unit(big):
         strip = view.render_line(1)
         styles = {seg.style for seg in strip if seg.text.strip()}
         assert view.get_component_rich_style("timeline--cursor") in styles
+
+
+def test_status_json_carries_the_session_figures(tmp_path, monkeypatch):
+    session = build_scene(tmp_path / "scene", monkeypatch)
+    try:
+        status = status_json(session)
+        waits = sum(1 for e in session.store.events() if e.kind == "waiting_for_human")
+    finally:
+        session.close()
+    figs = status["figures"]
+    assert list(figs) == list(SESSION_KEYS)
+    assert figs["units"] == 9 and figs["merged"] == 2 and figs["gate_runs"] == 4
+    assert figs["attempts"] == 7, "tokens, nodes, version, exports, format twice, parser"
+    assert figs["human_waits"] == waits
