@@ -35,6 +35,8 @@ async def test_t_shows_every_agents_lane_and_the_gate_runs(tmp_path, monkeypatch
             assert [bar.look for bar in runs].count("failed") == 1 and len(runs) == len(app.session.store.gate_runs())
             bob = next(lane for lane in view.data.lanes if lane.name == "bob")
             assert [bar.label for bar in bob.rows[0]] == ["nodes", "format", "format #2"]
+            await app.caught_up()  # repaints with no new event: a session no supervisor runs is not read again
+            assert app.screen_of_session.timeline_feed.computed == 1
 
 
 async def test_a_bar_selects_its_unit_everywhere_and_a_new_event_moves_nothing(tmp_path, monkeypatch):

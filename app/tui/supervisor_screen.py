@@ -227,7 +227,7 @@ class SupervisorScreen(Selection, Decisions, Screen):
     def timeline_due(self) -> None:
         """Recompute the timeline (a few times a second at most, off the event loop) while its tab shows."""
         if self.query_one(TabbedContent).active == "timeline":
-            self.timeline_feed.due(self.query_one(TimelineView).show)
+            self.timeline_feed.due(self.query_one(TimelineView).show, self.session.store.last_seq())
 
     @on(TabbedContent.TabActivated, "#tabs")
     def _tab_shown(self, event: TabbedContent.TabActivated) -> None:

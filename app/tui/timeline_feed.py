@@ -31,13 +31,18 @@ class TimelineFeed:
         self.pending = False
         self.dirty = False
         self.last = 0.0
+        self.seen: tuple[int, bool] | None = None
+        """The last event and whether the session was live when the shown timeline was read."""
         self.computed = 0
         """How many times the timeline was computed and shown."""
         self.shown = asyncio.Event()
         """Set each time a timeline is shown (tests and benchmarks wait on it)."""
 
-    def due(self, show: Callable[[Timeline], None]) -> None:
-        """The store changed: compute soon, unless a computation is due or running (then once more after it)."""
+    def due(self, show: Callable[[Timeline], None], seq: int) -> None:
+        """The store changed (its last event is `seq`): compute soon, unless a computation is due or
+        running (then once more after it). A finished session's timeline without new events stays."""
+        if self.seen == (seq, False):
+            return
         if self.pending:
             self.dirty = True
             return
@@ -48,15 +53,16 @@ class TimelineFeed:
     async def _compute(self, show: Callable[[Timeline], None]) -> None:
         self.last = time.monotonic()
         try:
-            data = await asyncio.get_running_loop().run_in_executor(self.pool, self._read)
+            seq, data = await asyncio.get_running_loop().run_in_executor(self.pool, self._read)
         finally:
             self.pending = False
         self.computed += 1
+        self.seen = (seq, data.live)
         show(data)
         self.shown.set()
         if self.dirty:
             self.dirty = False
-            self.due(show)
+            self.due(show, -1)
 
     async def shown_after(self, count: int) -> None:
         """Until the timeline has been shown more than `count` times."""
@@ -64,10 +70,12 @@ class TimelineFeed:
             self.shown.clear()
             await self.shown.wait()
 
-    def _read(self) -> Timeline:
+    def _read(self) -> tuple[int, Timeline]:
+        """(the last event before the read, the timeline): later events may be in it too."""
         if self.store is None:
             self.store = Store(self.session.store.path)
-        return timeline(read_session(self.session, store=self.store))
+        seq = self.store.last_seq()
+        return seq, timeline(read_session(self.session, store=self.store))
 
     def close(self) -> None:
         """Close the thread's connection in its thread, then the thread."""
