@@ -10,7 +10,9 @@ from screen_kit import SIZE, scene_app
 from textual.widgets import TabbedContent
 
 from bosun.widgets.graph_view import GraphView
-from bosun.widgets.timeline import TimelineView
+from bosun.widgets.merge_queue import MergeQueue
+from bosun.widgets.timeline import NAME_W, TimelineView
+from bosun.widgets.timeline_rows import placed
 
 
 async def computed(app, more_than: int) -> None:
@@ -66,3 +68,18 @@ async def test_a_bar_selects_its_unit_everywhere_and_a_new_event_moves_nothing(t
             assert "evaluate" in [bar.unit for row in cy.rows for bar in row], "the new claim is on cy's lane"
             assert screen.selected_unit == "parser" and view.cursor == cursor and view.selected == "parser"
             assert app.query_one(GraphView).selected == "parser"
+
+
+async def test_a_click_on_a_bar_selects_its_unit_in_the_graph_and_the_queue(tmp_path, monkeypatch):
+    with scene_app(tmp_path / "scene", monkeypatch) as app:
+        async with app.run_test(size=SIZE) as pilot:
+            await app.caught_up()
+            await pilot.press("T")
+            await computed(app, 0)
+            view = app.query_one(TimelineView)
+            index = next(i for i, row in enumerate(view.rows) if row.name == "cy")
+            c0, _, bar = placed(view.rows[index].bars, view.plot())[0]
+            assert bar.unit == "version"
+            await pilot.click(TimelineView, offset=(NAME_W + c0, 1 + index))
+            assert view.cursor == bar.key and app.screen_of_session.selected_unit == "version"
+            assert app.query_one(GraphView).selected == "version" and app.query_one(MergeQueue).unit == "version"
