@@ -271,7 +271,11 @@ class TimelineView(Widget, can_focus=True):
         for c0, c1, bar in placed(row.bars, window):
             if c0 > reach:
                 out.append(Segment(" " * (c0 - reach), track))
-            out.append(Segment(bar_text(bar, c1 - c0), self._bar_style(bar)))
+            text = bar_text(bar, c1 - c0)
+            if c1 - c0 >= 3:  # its last cell is the track's: neighbours stay apart
+                out += [Segment(text[:-1], self._bar_style(bar)), Segment(" ", track)]
+            else:
+                out.append(Segment(text, self._bar_style(bar)))
             reach = c1
         if reach < window.width:
             out.append(Segment(" " * (window.width - reach), track))
