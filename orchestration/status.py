@@ -12,6 +12,7 @@ import time
 from bosun.orchestration.agents.activity import stream_activity
 from bosun.orchestration.agents.usage import add_usage
 from bosun.orchestration.ansi import strip_ansi_in
+from bosun.orchestration.report.figures import session_figures
 from bosun.orchestration.sandbox import status_of
 from bosun.orchestration.session import Session
 from bosun.orchestration.states import AGENT_STATES, AWAITING_APPROVAL, MERGED
@@ -118,6 +119,8 @@ def status_json(session: Session) -> dict:
             ],
             "agents": agent_rows(session),
             "sandbox": status_of(session.plan),
+            # the session's figures (elapsed, attempts, gate busy, human waits, cost: report.SESSION_KEYS)
+            "figures": session_figures(session.store),
         }
     )
 

@@ -1,6 +1,7 @@
 """`python tests/make_screenshots.py [DIR]`: run the real demo on screen, play the human at the keyboard
 (approve, resolve the conflict, hand back the gate failure, reassign the stuck unit), and save
-what the screen shows at each step as SVG in DIR (default `screenshots/`)."""
+what the screen shows at each step (and the whole session on the Timeline at the end) as SVG in DIR
+(default `screenshots/`)."""
 
 from __future__ import annotations
 
@@ -88,6 +89,15 @@ async def play_demo(out: Path, speed: float = 4.0) -> list[Path]:
                     )
             await app.caught_up()
             save("finished.svg")
+            # the whole session on the Timeline, the unit the gate failed picked out (its two attempts)
+            retried = next((u.id for u in session.store.units() if u.attempts > 1), None)
+            if retried is not None:
+                app.query_one(GraphView).selected = retried
+            feed = app.screen_of_session.timeline_feed
+            await pilot.press("T")
+            await asyncio.wait_for(feed.shown_after(0), 30)
+            await pilot.pause()
+            save("timeline.svg")
         session.close()
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -18,7 +18,9 @@ async def test_the_demo_played_from_the_keyboard_ends_with_every_unit_merged(tmp
         "gate.svg",
         "reassign.svg",
         "finished.svg",
+        "timeline.svg",
     }
     finished = (tmp_path / "finished.svg").read_text()
     assert "9/9" in finished and "merged" in finished
+    assert "gate" in (tmp_path / "timeline.svg").read_text()
     assert "conflicts" in (tmp_path / "conflict.svg").read_text()

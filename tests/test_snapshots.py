@@ -6,6 +6,7 @@ with no supervisor running, so every run paints the same picture. Update baselin
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -139,3 +140,19 @@ async def _gate_run_arrives(pilot) -> None:
 
 def test_a_gate_run_arriving_leaves_the_selection_where_it_is(snap_compare, scene_app):
     assert snap_compare(scene_app, terminal_size=SIZE, run_before=_gate_run_arrives)
+
+
+async def _timeline(pilot) -> None:
+    """`format` selected in the graph, then T: the Timeline with format's bars picked out, on the latest half."""
+    app: DrivenApp = pilot.app
+    await app.caught_up()
+    app.query_one(GraphView).selected = "format"
+    await pilot.press("T")
+    await asyncio.wait_for(app.screen_of_session.timeline_feed.shown_after(0), 20)
+    await pilot.press("plus", "end")  # zoomed in on the latest half
+    await pilot.pause()
+
+
+def test_timeline_view(snap_compare, scene_app):
+    """A lane per agent (format's two attempts on bob's), the gate with its failed run, the waits for you."""
+    assert snap_compare(scene_app, terminal_size=SIZE, run_before=_timeline)

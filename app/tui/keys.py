@@ -68,6 +68,14 @@ SCREEN_BINDINGS = [
         tooltip="the selected unit's agent at work, live",
     ),
     Binding(
+        "T",
+        "timeline",
+        "Timeline",
+        id="view.timeline",
+        show=False,
+        tooltip="the session over time: attempts, gate runs, your waits, cost",
+    ),
+    Binding(
         "z",
         "overview",
         "Overview",

@@ -18,6 +18,7 @@ from textual.widgets import Footer, Header, Input, TabbedContent, TabPane
 from bosun.app.tui.decisions import Decisions
 from bosun.app.tui.keys import SCREEN_BINDINGS
 from bosun.app.tui.selection import Selection
+from bosun.app.tui.timeline_feed import TimelineFeed
 from bosun.orchestration.event_lines import format_event
 from bosun.orchestration.review import commits_made
 from bosun.orchestration.session import Session
@@ -34,6 +35,7 @@ from bosun.widgets.machine_banner import MachineBanner
 from bosun.widgets.merge_queue import MergeQueue
 from bosun.widgets.output_view import OutputView
 from bosun.widgets.textual_adapter import write_to_terminal
+from bosun.widgets.timeline import TimelineView
 from bosun.widgets.waiting_notice import WaitingNotice
 
 MIN_REFRESH_S = 0.015
@@ -69,6 +71,7 @@ class SupervisorScreen(Selection, Decisions, Screen):
         self._table_turn = 0
         self._gate_changed = True
         self.init_selection()
+        self.timeline_feed = TimelineFeed(session, self.set_timer)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -85,6 +88,8 @@ class SupervisorScreen(Selection, Decisions, Screen):
                     yield GatePane(id="gate-pane")
                 with TabPane("Output", id="output"):
                     yield OutputView(id="output-view")
+                with TabPane("Timeline", id="timeline"):
+                    yield TimelineView(id="timeline-view")
             yield EventLog(format_event, id="events")
         yield WaitingNotice(id="waiting")
         yield Input(id="filter", placeholder="filter units by id, title, state or agent · enter keeps it · esc clears")
@@ -159,6 +164,7 @@ class SupervisorScreen(Selection, Decisions, Screen):
         if row is not None:
             self.follow_row(row)
         self.note_selected(row)
+        self.timeline_due()
         seq = self.last_seq
         self.call_after_refresh(lambda: self.post_message(self.EventsShown(seq)))
 
@@ -230,6 +236,30 @@ class SupervisorScreen(Selection, Decisions, Screen):
         if held:
             self.commits.update(await asyncio.to_thread(commits_made, self.session.clone().path, held))
             self.store_changed()
+
+    # -- the timeline -------------------------------------------------------------------------------
+    def timeline_due(self) -> None:
+        """Recompute the timeline (a few times a second at most, off the event loop) while its tab shows."""
+        if self.query_one(TabbedContent).active == "timeline":
+            self.timeline_feed.due(self.query_one(TimelineView).show, self.session.store.last_seq())
+
+    @on(TabbedContent.TabActivated, "#tabs")
+    def _tab_shown(self, event: TabbedContent.TabActivated) -> None:
+        self.timeline_due()
+
+    def on_timeline_view_unit_selected(self, message: TimelineView.UnitSelected) -> None:
+        self.select(message.unit)
+
+    def select(self, unit: str | None) -> None:
+        super().select(unit)
+        self.query_one(TimelineView).selected = self.selected_unit
+
+    def on_unmount(self) -> None:
+        self.timeline_feed.close()
+
+    def action_timeline(self) -> None:
+        self.action_show_tab("timeline")
+        self.query_one(TimelineView).focus()
 
     # -- views --------------------------------------------------------------------------------------
     def action_show_tab(self, tab: str) -> None:

@@ -49,13 +49,15 @@ def read_store(store: Store, now: float | None = None, live: bool | None = None,
     return Record(events, store.units(), store.gate_runs(), as_of, live, **plan)
 
 
-def read_session(session, now: float | None = None) -> Record:
-    """A session's rows with its plan's graph, titles and agents."""
+def read_session(session, now: float | None = None, store: Store | None = None) -> Record:
+    """A session's rows with its plan's graph, titles and agents; `store`: another connection to
+    its store, for a worker thread (a connection belongs to the thread that opened it)."""
     plan = session.plan
+    own = store is None or store is session.store
     return read_store(
-        session.store,
+        session.store if store is None else store,
         now,
-        live=session.running_supervisor() is not None,
+        live=session.running_supervisor() is not None if own else None,
         depends_on={u.id: list(u.depends_on) for u in plan.units.values()},
         titles={u.id: u.title or "" for u in plan.units.values()},
         agents=list(plan.agents),

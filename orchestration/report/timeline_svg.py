@@ -7,6 +7,7 @@ from __future__ import annotations
 from html import escape
 
 from bosun.orchestration.report.fmt import clock, duration, money, nice_step
+from bosun.orchestration.report.lanes import waiting_counts
 
 LABEL_W, PLOT_W, LANE_H, BAR_H, AXIS_H, CHART_H = 120, 1040, 24, 16, 22, 56
 WHY_MARK = {"batch": "batch", "retry": "retry", "bisect": "bisect", "single": ""}
@@ -92,19 +93,6 @@ def _step_chart(scale: _Scale, points: list[tuple[float, float]], top: float, cs
         last = value
     path.append(f"L{scale.x(end)},{y(last)} L{scale.x(end)},{base} Z")
     return f'<path class="chart {css}" d="{" ".join(path)}"/>'
-
-
-def waiting_counts(units: list[dict]) -> list[tuple[float, float]]:
-    """How many units waited for a human, at every moment the count changed."""
-    changes: dict[float, int] = {}
-    for start, end in ((s, e) for u in units for phase, s, e in u["spans"] if phase == "human"):
-        changes[start] = changes.get(start, 0) + 1
-        changes[end] = changes.get(end, 0) - 1
-    points, count = [], 0
-    for t in sorted(changes):
-        count += changes[t]
-        points.append((t, float(count)))
-    return points
 
 
 def _chart_lane(scale: _Scale, y: float, name: str, note: str, points, css: str, end: float) -> str:
