@@ -207,7 +207,8 @@ def test_secrets_reach_neither_agents_nor_the_gate(project, tmp_path: Path) -> N
         {"id": "one", "agent": "ada", "scope": ["src/one.py"]},
         {"id": "two", "agent": "bob", "scope": ["src/two.py"]},
     ]
-    repo = project(units, script, agents=agents, gate=gate, gate_env=["BOSUN_TEST_GATE_ONLY"], sandbox="off")
+    # batch = 1: a gate run per unit (batched, one run would cover both and be dumped once)
+    repo = project(units, script, agents=agents, gate=gate, gate_env=["BOSUN_TEST_GATE_ONLY"], sandbox="off", batch=1)
     extra = {
         "BOSUN_TEST_SECRET": "hunter2",
         "ANTHROPIC_API_KEY": "sk-x-not-for-agents",
