@@ -2,14 +2,17 @@
 agent is doing now: busy (its output moved in the last few seconds), waiting (it holds a unit
 but has been quiet: thinking, or waiting on an endpoint or a prompt), or idle (it holds nothing).
 An agent whose CLI prints a structured stream says more: a tool call in flight is busy however
-quiet, waiting for the model is waiting, and a CLI that said it is done is idle."""
+quiet, waiting for the model is waiting, and a CLI that said it is done is idle.
+
+The plan is read through the session's outline (plan_outline.py): showing a session does not
+validate its plan again."""
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 
-from bosun.orchestration.agents.activity import stream_activity
-from bosun.orchestration.agents.usage import add_usage
 from bosun.orchestration.ansi import strip_ansi_in
 from bosun.orchestration.sandbox import status_of
 from bosun.orchestration.session import Session
@@ -28,10 +31,12 @@ def agent_rows(session: Session, now: float | None = None) -> list[dict]:
         if unit.state in AGENT_STATES and unit.owner and unit.owner not in held_by:
             held_by[unit.owner] = unit
         if unit.agent and unit.usage:
+            from bosun.orchestration.agents.usage import add_usage  # loaded only when there is usage
+
             usage[unit.agent] = add_usage(usage.get(unit.agent), unit.usage)
     rows = []
-    on_nodes = session.plan.project.backend != "local"
-    for name, spec in session.plan.agents.items():
+    on_nodes = session.outline.project.backend != "local"
+    for name, spec in session.outline.agents.items():
         row = {
             "name": name,
             "kind": spec.kind,
@@ -50,6 +55,8 @@ def agent_rows(session: Session, now: float | None = None) -> list[dict]:
             log = session.dir / "logs" / f"{held.id}.{held.attempts}.log"
             last = log.stat().st_mtime if log.exists() else (held.started_at or held.updated or now)
             quiet = max(0.0, now - last)
+            from bosun.orchestration.agents.activity import stream_activity  # only for a held unit
+
             told = stream_activity(log) if spec.kind != "external" else None
             row.update(
                 unit=held.id,
@@ -64,8 +71,34 @@ def agent_rows(session: Session, now: float | None = None) -> list[dict]:
     return rows
 
 
+def _ask_git(session: Session) -> Callable[[], str | None]:
+    """Start reading the integration branch's commit in a thread; the call returned waits for it."""
+    ref = session.integration_ref  # read here: the store's connection belongs to this thread
+    answer: list = []
+
+    def ask() -> None:
+        try:
+            answer.append((session.repo.rev_parse(ref), None))
+        except BaseException as exc:  # raised again in the caller's thread
+            answer.append((None, exc))
+
+    thread = threading.Thread(target=ask, daemon=True)
+    thread.start()
+
+    def wait() -> str | None:
+        thread.join()
+        commit, error = answer[0]
+        if error is not None:
+            raise error
+        return commit
+
+    return wait
+
+
 def status_json(session: Session) -> dict:
     """The object of SPEC §9 for `bosun status --json` (plain text: no terminal escape codes)."""
+    head = _ask_git(session)  # git answers while the sandbox is probed: both wait on a child process
+    sandbox = status_of(session.outline)
     runs: dict[str, dict] = {}
     by_id: dict[int, dict] = {}
     for run in session.store.gate_runs():
@@ -80,8 +113,8 @@ def status_json(session: Session) -> dict:
     return strip_ansi_in(
         {
             "integration": {
-                "branch": session.plan.project.integration,
-                "commit": session.repo.rev_parse(session.integration_ref),
+                "branch": session.outline.project.integration,
+                "commit": head(),
             },
             "units": [
                 {
@@ -101,6 +134,6 @@ def status_json(session: Session) -> dict:
                 for u in session.store.units()
             ],
             "agents": agent_rows(session),
-            "sandbox": status_of(session.plan),
+            "sandbox": sandbox,
         }
     )

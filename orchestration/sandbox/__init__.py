@@ -8,9 +8,13 @@ in `boxes.py`; the command line in `bwrap.py`.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bosun.orchestration.errors import BosunError
-from bosun.orchestration.plan import AgentSpec, Plan
 from bosun.orchestration.sandbox.probe import choice, probe
+
+if TYPE_CHECKING:  # `bosun status` reads the sandbox mode without loading the plan's declaration
+    from bosun.orchestration.plan import AgentSpec, Plan
 
 
 def requested(plan: Plan, agent: AgentSpec | None = None) -> str:
