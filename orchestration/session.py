@@ -225,7 +225,7 @@ def create_session(repo: GitRepo, plan_path: Path) -> Session:
     root = prepare_dir(repo)
     if db_path.exists():
         db_path.rename(root / f"state.{int(time.time())}.db")
-        for suffix in ("-wal", "-shm"):
+        for suffix in ("-wal", "-shm", "-claims"):
             Path(str(db_path) + suffix).unlink(missing_ok=True)
     if head is None or head != base and repo.is_ancestor(head, base):
         if not repo.update_ref(integration_ref, base, head or "", "bosun: start integration"):
@@ -261,7 +261,7 @@ def open_session(repo: GitRepo, validate: bool = True) -> Session:
     session = Session(repo, None, store, text, Path(path))
     if validate:
         try:
-            session.plan
+            _ = session.plan  # validated now: a plan that no longer validates is refused here
         except BaseException:
             store.close()
             raise
