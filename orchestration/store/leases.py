@@ -137,7 +137,7 @@ class Leases(EventLog):
         values = {"owner": owner, **self._lease(lease_s, now)}
         values.update((f"s{i}", state) for i, state in enumerate(expect))
         expected = ", ".join(f":s{i}" for i in range(len(expect)))
-        with self.tx(fsync=False) as db:
+        with self._claim_queue(), self.tx(fsync=False) as db:
             unit_id = choose(db)
             if unit_id is None:
                 return None
