@@ -48,8 +48,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 from bosun.orchestration import store as store_module
 from bosun.orchestration.gitcmd import GitRepo
-from bosun.orchestration.orchestrator import Options, Orchestrator
 from bosun.orchestration.session import create_session
+from bosun.orchestration.supervisor.loop import Options, Orchestrator
 
 CHAIN = 5
 GIT_ENV = {
@@ -173,8 +173,8 @@ class Probe:
         ("bosun.orchestration.sandbox.ports", None, "allocate"),
         ("bosun.orchestration.sandbox.limits", None, "open_group"),
         ("bosun.orchestration.sandbox.limits", None, "close_group"),
-        ("bosun.orchestration.orchestrator", None, "start_agent"),
-        ("bosun.orchestration.integration.lane", None, "run_gate"),
+        ("bosun.orchestration.supervisor.loop", None, "start_agent"),
+        ("bosun.orchestration.integration.gate_runs", None, "run_gate"),
     ]
 
     def __init__(self) -> None:

@@ -47,7 +47,7 @@ SUPERVISOR = """\
 import asyncio, json, resource, sys, time
 from pathlib import Path
 from bosun.orchestration.gitcmd import GitRepo
-from bosun.orchestration.orchestrator import Options, Orchestrator
+from bosun.orchestration.supervisor.loop import Options, Orchestrator
 from bosun.orchestration.session import create_session
 repo = Path(sys.argv[1])
 started = time.monotonic()

@@ -20,10 +20,8 @@ POINTS = {
     "revoke.released": "revoke: the claim released, the worktree not yet removed",
     "reset.stopped": "bosun reset: processes stopped, nothing archived yet",
     "reset.archived": "bosun reset: the session archived, the branches not yet put back",
-    "merge.intent": "the lane: the merge's intent recorded, the integration branch not yet moved",
-    "merge.moved": "the lane: the integration branch moved, the merge not yet recorded",
-    "queue.intent": "the merge queue: a batch's intent recorded, the integration branch not yet moved",
-    "queue.moved": "the merge queue: the branch moved to a batch's tree, the units not yet recorded merged",
+    "merge.intent": "landing (one unit or a batch): the intent recorded, the integration branch not yet moved",
+    "merge.moved": "landing (one unit or a batch): the branch moved, the units not yet recorded merged",
 }
 """Every fault point and where it is; the suite injects each one."""
 

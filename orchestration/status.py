@@ -16,7 +16,7 @@ from collections.abc import Callable
 from bosun.orchestration.ansi import strip_ansi_in
 from bosun.orchestration.sandbox import status_of
 from bosun.orchestration.session import Session
-from bosun.orchestration.states import AGENT_STATES
+from bosun.orchestration.states import AGENT_STATES, AWAITING_APPROVAL, MERGED
 from bosun.orchestration.store import UnitRow
 
 QUIET_AFTER_S = 15.0
@@ -95,20 +95,31 @@ def _ask_git(session: Session) -> Callable[[], str | None]:
     return wait
 
 
+def covered(unit: UnitRow) -> bool:
+    """Whether the unit's gate is the run that covered its merge (`gate_run`), not its last run."""
+    return unit.gate_run is not None and unit.state in (MERGED, AWAITING_APPROVAL)
+
+
 def status_json(session: Session) -> dict:
     """The object of SPEC §9 for `bosun status --json` (plain text: no terminal escape codes)."""
     head = _ask_git(session)  # git answers while the sandbox is probed: both wait on a child process
     sandbox = status_of(session.outline)
-    runs: dict[str, dict] = {}
+    runs: dict[str, dict] = {}  # unit -> the last run on its own candidate
+    with_others: dict[str, dict] = {}  # unit -> the last run that covered it
+    verdicts: dict[int, dict] = {}
     by_id: dict[int, dict] = {}
     for run in session.store.gate_runs():
-        runs[run.unit] = {
+        verdicts[run.id] = {
             "passed": run.passed,
             "duration_s": round(run.duration_s, 3),
             "commit": run.commit_id,
             "cause": run.cause,
             "checks": run.checks,
+            "run": run.label,
         }
+        for unit in run.covers or []:
+            with_others[unit] = verdicts[run.id]
+        runs[run.unit] = verdicts[run.id]
         by_id[run.id] = {"id": run.id, "run": run.label, "commit": run.commit_id, "units": run.covers or [run.unit]}
     return strip_ansi_in(
         {
@@ -124,7 +135,8 @@ def status_json(session: Session) -> dict:
                     "branch": u.branch,
                     "attempts": u.attempts,
                     "merged_commit": u.merged_commit,
-                    "gate": runs.get(u.id),
+                    # merged (or waiting for a human): the run that covered it, maybe a batch's
+                    "gate": verdicts.get(u.gate_run) if covered(u) else runs.get(u.id, with_others.get(u.id)),
                     # the gate run whose tree held this unit's merge and passed: with the merge queue,
                     # one run can cover several units (the units tested together, oldest first)
                     "gate_run": by_id.get(u.gate_run) if u.gate_run is not None else None,

@@ -11,9 +11,9 @@ from textual._wait import wait_for_idle
 
 from bosun.app.tui.app import BosunApp
 from bosun.app.tui.supervisor_screen import SupervisorScreen
-from bosun.orchestration.orchestrator import Options
 from bosun.orchestration.session import Session
 from bosun.orchestration.store import UnitRow
+from bosun.orchestration.supervisor.loop import Options
 
 
 class DrivenApp(BosunApp):

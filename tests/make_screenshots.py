@@ -14,9 +14,9 @@ from harness import DrivenApp
 
 from bosun.app.cli.demo import build_demo_repo
 from bosun.app.tui.dialogs import ApproveDialog, ConflictDialog, NoteDialog, ReassignDialog
-from bosun.orchestration.orchestrator import Options
 from bosun.orchestration.session import create_session
 from bosun.orchestration.states import DONE_STATES, waits_for_human
+from bosun.orchestration.supervisor.loop import Options
 from bosun.widgets.graph_view import GraphView
 
 SIZE = (120, 40)

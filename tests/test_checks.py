@@ -140,34 +140,42 @@ def test_a_clash_handed_back_and_not_fixed_is_still_a_clash(project):
 SLOW_GATE = """\
 import os, pathlib, sys, time
 if pathlib.Path("src/calc/use.py").exists():  # only the candidate that clashes
-    pathlib.Path("gate-started").write_text(str(os.getpid()))
+    pathlib.Path(sys.argv[1], "gate-started").write_text(str(os.getpid()))
     time.sleep(600)
-    pathlib.Path("gate-finished").write_text("")
+    pathlib.Path(sys.argv[1], "gate-finished").write_text("")
 sys.exit(0)
 """
 
 
-def test_the_tests_run_beside_the_semantic_checks_and_stop_when_those_block(project):
+def test_the_tests_run_beside_the_semantic_checks_and_stop_when_those_block(project, tmp_path):
     script = {
         "widen": [write_unit("src/calc/ops.py", "def add(a, b, c):\n    return a + b + c\n")],
         "use": [[AWAIT_GO] + write_unit("src/calc/use.py", "from calc.ops import add\n\nTOTAL = add(1, 2)\n")],
     }
+    marks = tmp_path / "marks"
+    marks.mkdir()
     files = {"src/calc/__init__.py": "", "src/calc/ops.py": OPS, "slow_gate.py": SLOW_GATE}
+    # The semantic checks include a differential check that waits until the gate's tests have
+    # started: the semantic verdict cannot come before them, however loaded the machine.
+    started = marks / "gate-started"
+    wait = f"sh -c 'while [ ! -e {started} ]; do sleep 0.05; done'"
     repo = project(
-        _units(), script, extra_files=files, handback="manual", gate="python slow_gate.py", gate_timeout="900s"
+        _units(),
+        script,
+        extra_files=files,
+        handback="manual",
+        gate=f"python slow_gate.py {marks}",
+        gate_timeout="900s",
+        sandbox="off",
     )
-    # a differential check that takes two seconds keeps the semantic verdict from beating the
-    # gate's process to its first line (what this test looks for), however loaded the machine
     plan = (repo / "bosun.toml").read_text()
-    (repo / "bosun.toml").write_text(
-        plan.replace("[project]\n", '[project]\nchecks = [{ run = "sleep 2", differential = true }]\n', 1)
-    )
-    git(repo, "commit", "-qam", "a slow differential check")
+    check = f"checks = [{{ run = {json.dumps(wait)}, differential = true }}]\n"
+    (repo / "bosun.toml").write_text(plan.replace("[project]\n", "[project]\n" + check, 1))
+    git(repo, "commit", "-qam", "a differential check that waits for the tests")
     code, events = run_after(repo, ("merged", "widen"), "use")  # finish() waits 60 s, not the gate's 600
     assert code == 1 and any(e["kind"] == "semantic_conflict" and e["unit"] == "use" for e in events)
-    gate = repo / ".bosun" / "gate"
-    assert (gate / "gate-started").exists(), "the tests of the clashing candidate had started with the checks"
-    assert not (gate / "gate-finished").exists(), "and were stopped when the semantic checks blocked"
+    assert started.exists(), "the tests of the clashing candidate had started with the checks"
+    assert not (marks / "gate-finished").exists(), "and were stopped when the semantic checks blocked"
     status = json.loads(bosun("status", "--json", cwd=repo).stdout)
     checks = {c["check"] for c in next(u for u in status["units"] if u["id"] == "use")["gate"]["checks"]}
     assert checks == {"merge", "semantic"}, "the stopped tests are no verdict"

@@ -20,7 +20,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from bosun.orchestration.agents import external as protocol
 from bosun.orchestration.errors import BosunError, StaleToken
 from bosun.orchestration.gitcmd import GitRepo
-from bosun.orchestration.integration.lane import Integrator
+from bosun.orchestration.integration.queue import MergeQueue
 from bosun.orchestration.session import create_session
 from bosun.orchestration.states import ALL_STATES, AWAITING_APPROVAL, MERGED, SUBMITTED
 
@@ -54,7 +54,6 @@ class ClaimMachine(RuleBasedStateMachine):
         self.repo = GitRepo(repo)
         self.session = create_session(self.repo, repo / "bosun.toml")
         self.base = git(repo, "rev-parse", "main")
-        self.integrator = Integrator(self.session, merge_when_green=False)
         self.held: list[tuple[str, int]] = []  # (unit, token) pairs some agent believes it holds
         self.issued: dict[str, list[int]] = {u: [] for u in UNITS}
         self.now = self.session.store.lease_clock()  # what leases are timed on
@@ -123,18 +122,25 @@ class ClaimMachine(RuleBasedStateMachine):
         except StaleToken:
             assert not live
 
+    def integrate(self) -> None:
+        """The merge queue, as a supervisor runs it, until it has nothing more to do."""
+
+        async def until_idle() -> None:
+            await MergeQueue(self.session, merge_when_green=False, on_verdict=lambda *verdict: None).run()
+
+        asyncio.run(until_idle())
+
     @rule()
-    def gate_one(self) -> None:
-        submitted = [r.id for r in self.session.store.units() if r.state == SUBMITTED]
-        if submitted:
-            asyncio.run(self.integrator.integrate(submitted[0]))
+    def gate_submitted(self) -> None:
+        if any(r.state == SUBMITTED for r in self.session.store.units()):
+            self.integrate()
 
     @rule()
     def approve_one(self) -> None:
         waiting = [r.id for r in self.session.store.units() if r.state == AWAITING_APPROVAL]
         if waiting:
             self.session.store.update(waiting[0], approved=1)
-            asyncio.run(self.integrator.merge(waiting[0]))
+            self.integrate()
 
     @rule(agent=st.sampled_from(AGENTS))
     def human_revokes_or_releases(self, agent: str) -> None:

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import BackgroundRun, bosun, first_parent_merges, git, write_unit
+from conftest import AWAIT_GO, BackgroundRun, bosun, first_parent_merges, git, release, write_unit
 
 from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.session import open_session
@@ -190,17 +190,27 @@ def test_sigkill_mid_session_then_resume_merges_every_unit_once(project) -> None
         {"id": f"u{i}", "scope": [f"src/u{i}.py"], **({"depends_on": [f"u{i - 2}"]} if i >= 2 else {})}
         for i in range(6)
     ]
-    script = {u["id"]: [[{"sleep": 0.3}, *write_unit(f"src/{u['id']}.py", f"V{u['id']} = 1\n")]] for u in units}
+    held = ("u4", "u5")  # held by the test until the supervisor is killed: the session is mid-way then
+    script = {
+        u["id"]: [[*([AWAIT_GO] if u["id"] in held else []), *write_unit(f"src/{u['id']}.py", f"V{u['id']} = 1\n")]]
+        for u in units
+    }
     repo = project(units, script)
     run = BackgroundRun(repo, "run", "--headless", "--json")
     run.wait_for("merged")
-    run.wait_for("running")
+    run.wait_for("running", "u4", timeout=120)
     run.proc.send_signal(signal.SIGKILL)
     run.proc.wait(timeout=10)
     before = first_parent_merges(repo)
     assert 1 <= len(before) < 6
-    result = bosun("resume", "--headless", cwd=repo)
-    assert result.returncode == 0, result.stdout + result.stderr
+    resumed = BackgroundRun(repo, "resume", "--headless", "--json")
+    try:
+        for unit in held:  # now they may go on
+            resumed.wait_for("running", unit, timeout=120)
+            release(repo, unit)
+        assert resumed.finish(timeout=120) == 0
+    finally:
+        resumed.proc.kill()
     merged = first_parent_merges(repo)
     assert sorted(merged) == sorted(u["id"] for u in units) and merged[: len(before)] == before
     assert_integration_green(repo)

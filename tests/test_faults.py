@@ -209,7 +209,7 @@ def test_the_supervisor_killed_mid_merge_finishes_that_merge_exactly_once(projec
     check_invariants(repo, ["a", "b", "c"])
 
 
-@pytest.mark.parametrize("point", ["queue.intent", "queue.moved"])
+@pytest.mark.parametrize("point", ["merge.intent", "merge.moved"])
 def test_the_supervisor_killed_mid_batch_landing_lands_the_batch_exactly_once(project, point):
     units = [{"id": f"q{i}"} for i in range(4)]
     script = {u["id"]: [write_unit(f"src/{u['id']}.py", f"{u['id'].upper()} = 1\n")] for u in units}

@@ -260,6 +260,7 @@ async def test_on_the_screen_z_pans_and_e_work_from_any_pane(tmp_path, monkeypat
             await pilot.press("z")
             assert not graph.overview
             app.query_one("#agents").focus()
+            await pilot.pause()  # the focused table's row is the selection (the one selection)
             selected = graph.selected
             await pilot.press("L")
             await pilot.pause()

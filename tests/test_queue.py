@@ -18,7 +18,12 @@ from test_engine import assert_integration_green, events
 from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.session import open_session
 
-GATE = "sleep 0.6 && python check.py"
+
+def gates_together(tmp_path: Path) -> tuple[str, Path]:
+    """A gate that waits until the test lets it go (a file outside the repository, so
+    `sandbox = "off"`): the test sees which runs are in flight at once, without timing them."""
+    go = tmp_path / "go"
+    return f"while [ ! -e {go} ]; do sleep 0.05; done; python check.py", go
 
 
 def held_gate(tmp_path: Path) -> tuple[str, Path]:
@@ -137,15 +142,24 @@ def test_a_bad_unit_in_a_batch_is_found_by_bisection_and_only_it_is_held(project
     assert len(runs) < 6
 
 
-def test_speculative_parallel_gates_merge_everything_in_order(project) -> None:
+def test_speculative_parallel_gates_merge_everything_in_order(project, tmp_path) -> None:
     names = [f"u{i}" for i in range(6)]
     script = {n: [write_unit(f"src/{n}.py", f"{n.upper()} = 1\n")] for n in names}
-    repo = project(units_of(names), script, agents=team(6), max_agents=6, gate=GATE, gate_parallel=3)
+    gate, go = gates_together(tmp_path)
+    repo = project(
+        units_of(names), script, agents=team(6), max_agents=6, gate=gate, gate_parallel=3, batch=1, sandbox="off"
+    )
     watch = HeadWatch(repo)
-    result = bosun("run", "--headless", "--json", cwd=repo)
+    run = BackgroundRun(repo, "run", "--headless", "--json")
+    try:
+        first, second = run.wait_for("queue_run_started"), run.wait_for("queue_run_started")
+        assert first["slot"] != second["slot"] and first["testing"] != second["testing"]
+        go.write_text("")
+        assert run.finish() == 0
+    finally:
+        run.proc.kill()
     assert_only_passed_trees(repo, watch.stop())
-    assert result.returncode == 0, result.stdout + result.stderr
-    seen = [json.loads(line) for line in result.stdout.splitlines()]
+    seen = run.all_events()
     assert sorted(first_parent_merges(repo)) == names
     assert len(assert_integration_green(repo)) == 6
     assert_covered(repo)
@@ -173,7 +187,8 @@ def test_a_flaky_gate_is_retried_once_and_the_unit_merges(project, tmp_path) -> 
     assert [e["kind"] for e in seen if e["kind"] in ("queue_retry", "queue_culprit")] == ["queue_retry"]
     assert first_parent_merges(repo) == ["a"]
     assert counter.read_text().strip() == "2"
-    assert_covered(repo)
+    state = assert_covered(repo)
+    assert state["units"][0]["attempts"] == 1, "a retried gate costs the unit no attempt"
 
 
 def test_a_real_failure_is_retried_then_handed_back_and_fixed(project) -> None:
@@ -201,7 +216,7 @@ def test_dependencies_land_in_order_through_the_queue(project) -> None:
         {"id": "e", "depends_on": ["c"], "scope": ["src/e.py"]},
     ]
     script = {u["id"]: [write_unit(f"src/{u['id']}.py", f"{u['id'].upper()} = 1\n")] for u in units}
-    repo = project(units, script, agents=team(3), max_agents=3, gate=GATE, gate_parallel=2, batch=2)
+    repo = project(units, script, agents=team(3), max_agents=3, gate_parallel=2, batch=2)
     result = bosun("run", "--headless", cwd=repo)
     assert result.returncode == 0, result.stdout + result.stderr
     merged = first_parent_merges(repo)
@@ -215,9 +230,7 @@ def test_dependencies_land_in_order_through_the_queue(project) -> None:
 def test_manual_approval_gates_ahead_and_lands_only_what_was_approved(project) -> None:
     names = ["a", "b", "c"]
     script = {n: [write_unit(f"src/{n}.py", f"{n.upper()} = 1\n")] for n in names}
-    repo = project(
-        units_of(names), script, agents=team(3), max_agents=3, merge="manual", gate=GATE, gate_parallel=3, batch=4
-    )
+    repo = project(units_of(names), script, agents=team(3), max_agents=3, merge="manual", gate_parallel=3, batch=4)
     run = BackgroundRun(repo, "run", "--headless", "--json", "--wait")
     try:
         for n in names:  # every gate ran before anybody approved anything
@@ -287,13 +300,14 @@ def test_kill_9_at_each_step_of_the_queue_then_resume(project, tmp_path, step) -
     assert_integration_green(repo)
     state = assert_covered(repo)
     assert {u["id"]: u["state"] for u in state["units"]}["bad"] == "gate_failed"
+    assert {u["attempts"] for u in state["units"]} == {1}, "the gates lost with the supervisor cost no attempt"
     # No gate left running, none recorded as running.
     assert not list((repo / ".bosun" / "running").glob("gate*.json"))
     kinds = [e["kind"] for e in events(repo)]
     assert kinds.count("queue_culprit") >= 1
 
 
-async def test_the_screen_shows_what_is_tested_together(project) -> None:
+async def test_the_screen_shows_what_is_tested_together(project, tmp_path) -> None:
     from screen_kit import SIZE, open_app
 
     from bosun.widgets.merge_queue import MergeQueue
@@ -303,7 +317,8 @@ async def test_the_screen_shows_what_is_tested_together(project) -> None:
         "a": [write_unit("src/a.py", "A = 1\n")],
         **{n: [[AWAIT_GO, *write_unit(f"src/{n}.py", f"{n.upper()} = 1\n")]] for n in names[1:]},
     }
-    repo = project(units_of(names), script, agents=team(3), max_agents=3, gate="sleep 2 && python check.py", batch=4)
+    gate, hold = held_gate(tmp_path)  # a's run waits until b and c queue up behind it
+    repo = project(units_of(names), script, agents=team(3), max_agents=3, gate=gate, batch=4, sandbox="off")
     app = open_app(repo, speed=1)
     async with app.run_test(size=SIZE):
         table = app.query_one(MergeQueue)
@@ -311,6 +326,8 @@ async def test_the_screen_shows_what_is_tested_together(project) -> None:
         await app.until(lambda: app.unit("b").state == "running" and app.unit("c").state == "running", "b, c run")
         release(repo, "b")
         release(repo, "c")
+        await app.until(lambda: app.unit("b").state == "gating" and app.unit("c").state == "gating", "b, c queue")
+        hold.unlink()
         await app.until(lambda: "c" in ((app.unit("b").queue or {}).get("with") or []), "b and c tested together")
         await app.until(
             lambda: "Run" in table._column_names and "b" in table._shown and table._shown["b"][2].startswith("R"),
@@ -344,3 +361,113 @@ def test_the_queue_keys_are_validated_with_their_place(tmp_path) -> None:
         "bosun.toml:4: project.batch: must be a whole number from 1 to 64, not '4'",
         "bosun.toml:5: project.gate_retries: must be a whole number from 0 to 3, not 9",
     ]
+
+
+def test_batching_is_on_by_default_and_every_merged_unit_shows_its_covering_run(project, tmp_path) -> None:
+    names = ["first", "b", "c", "d"]
+    script = {n: [[AWAIT_GO, *write_unit(f"src/{n}.py", f"{n.upper()} = 1\n")]] for n in names[1:]}
+    script["first"] = [write_unit("src/first.py", "FIRST = 1\n")]
+    gate, hold = held_gate(tmp_path)
+    repo = project(units_of(names), script, agents=team(4), max_agents=4, gate=gate, sandbox="off")  # no `batch`
+    run = BackgroundRun(repo, "run", "--headless", "--json")
+    try:
+        queue_behind_first(repo, run, names[1:], hold)
+        assert run.finish(timeout=120) == 0
+    finally:
+        run.proc.kill()
+    seen = run.all_events()
+    assert any(e["kind"] == "queue_run_started" and len(e["testing"]) > 1 for e in seen), "no run covered a batch"
+    assert sorted(first_parent_merges(repo)) == sorted(names)
+    state = assert_covered(repo)
+    for unit in state["units"]:  # the gate shown is the run that covered the unit, even inside a batch
+        assert unit["gate"] is not None and unit["gate"]["passed"], unit
+        assert unit["gate"]["run"] == unit["gate_run"]["run"]
+    plain = bosun("status", cwd=repo).stdout
+    assert all(line.split()[4] == "passed" for line in plain.splitlines()[2:6]), plain
+
+
+def test_batch_in_the_plan_pins_the_batch_size(project, tmp_path) -> None:
+    names = ["first", "b", "c"]
+    script = {n: [[AWAIT_GO, *write_unit(f"src/{n}.py", f"{n.upper()} = 1\n")]] for n in names[1:]}
+    script["first"] = [write_unit("src/first.py", "FIRST = 1\n")]
+    gate, hold = held_gate(tmp_path)
+    repo = project(units_of(names), script, agents=team(3), max_agents=3, gate=gate, sandbox="off", batch=1)
+    run = BackgroundRun(repo, "run", "--headless", "--json")
+    try:
+        run.wait_for("queue_run_started", "first", timeout=120)
+        for n in names[1:]:
+            run.wait_for("running", n, timeout=120)
+            release(repo, n)
+        for n in names[1:]:  # both wait behind first's run (a batch size of 1 stacks only one ahead)
+            run.wait_for("submitted", n, timeout=120)
+        hold.unlink()
+        assert run.finish(timeout=120) == 0
+    finally:
+        run.proc.kill()
+    seen = run.all_events()
+    assert all(len(e["testing"]) == 1 for e in seen if e["kind"] == "queue_run_started")
+    assert not any(e["kind"] == "queue_batch_size" for e in seen)
+
+
+def test_the_batch_size_follows_the_failure_rate() -> None:
+    from bosun.orchestration.integration.batch_size import BatchSizer
+
+    fresh = BatchSizer()
+    assert fresh.size() == 5, "no history: a prior of 2 % failures, the top of the 3-5 band"
+    one_early = BatchSizer()
+    one_early.merged(5)
+    one_early.failed()
+    assert one_early.size() == 5, "one early failure in a small session does not halve its batches"
+    clean = BatchSizer()
+    clean.merged(200)
+    assert clean.failure_rate < 0.02 and clean.size() == 10
+    flaky = BatchSizer()
+    for _ in range(10):
+        flaky.merged(9)
+        flaky.failed()
+    assert flaky.failure_rate > 0.05 and flaky.size() == 3
+    middling = BatchSizer()
+    middling.merged(97)
+    middling.failed()
+    middling.failed()
+    assert 0.02 <= middling.failure_rate < 0.05 and middling.size() == 5
+
+
+def test_a_gate_that_timed_out_is_run_again_on_the_same_commit_by_regate(project, tmp_path) -> None:
+    counter = tmp_path / "runs"
+    first_run_hangs = f"n=$(cat {counter} 2>/dev/null || echo 0); echo $((n+1)) > {counter}; [ $n -ge 1 ] || sleep 30"
+    gate = f"{first_run_hangs}; python check.py"
+    units = [{"id": "slow", "scope": ["src/slow.py"]}, {"id": "broken", "scope": ["src/broken.py"]}]
+    script = {"slow": [write_unit("src/slow.py", "S = 1\n")], "broken": [write_unit("src/broken.py", "BROKEN = 1\n")]}
+    repo = project(units, script, gate=gate, gate_timeout="2s", handback="manual", sandbox="off", max_agents=1)
+    assert bosun("run", "--headless", cwd=repo).returncode == 1
+    state = {u["id"]: u for u in status(repo)["units"]}
+    assert state["slow"]["state"] == "gate_failed" and "timed out" in state["slow"]["gate"]["cause"]
+    refused = bosun("regate", "broken", cwd=repo)  # its tests failed: that is the code
+    assert refused.returncode == 2 and "failed its gate on its code" in refused.stderr
+    assert bosun("regate", "slow", cwd=repo).returncode == 0  # queued for the next supervisor
+    resumed = bosun("resume", "--headless", "--json", cwd=repo)
+    assert resumed.returncode == 1, resumed.stdout + resumed.stderr  # 'broken' still waits for a human
+    kinds = [json.loads(line)["kind"] for line in resumed.stdout.splitlines()]
+    assert "regated" in kinds and "claimed" not in kinds, "the same commit, no agent ran again"
+    state = {u["id"]: u for u in status(repo)["units"]}
+    assert state["slow"]["state"] == "merged" and state["slow"]["attempts"] == 1
+    assert first_parent_merges(repo) == ["slow"]
+
+
+def test_a_lost_gate_costs_no_attempt_and_waits_for_a_regate(project) -> None:
+    repo = project([{"id": "a", "scope": ["src/a.py"]}], {"a": [write_unit("src/a.py", "A = 1\n")]})
+    (repo / ".bosun").mkdir()
+    (repo / ".bosun" / "gates").write_text("")  # the gates' folders cannot be made: no gate can run
+    result = bosun("run", "--headless", "--json", cwd=repo)
+    assert result.returncode == 1, result.stdout + result.stderr
+    kinds = [json.loads(line)["kind"] for line in result.stdout.splitlines()]
+    assert kinds.count("queue_gate_lost") == 2 and "handed_back" not in kinds  # handback = "auto" by default
+    unit = status(repo)["units"][0]
+    assert unit["state"] == "gate_failed" and unit["attempts"] == 1
+    assert unit["detail"]["lost"] and "could not run" in unit["gate"]["cause"]
+    (repo / ".bosun" / "gates").unlink()
+    assert bosun("regate", "a", cwd=repo).returncode == 0
+    assert bosun("resume", "--headless", cwd=repo).returncode == 0
+    unit = status(repo)["units"][0]
+    assert unit["state"] == "merged" and unit["attempts"] == 1

@@ -8,11 +8,18 @@ import json
 
 import pytest
 from conftest import AWAIT_GO, bosun, first_parent_merges, git, release, write_unit
-from screen_kit import SIZE, open_app
+from screen_kit import SIZE, open_app, scene_app
+from textual.command import CommandPalette
+from textual.widgets import Input, TabbedContent
 
 from bosun.app.tui.dialogs import ApproveDialog, ConfirmDialog, ConflictDialog, HelpScreen, NoteDialog, ReassignDialog
+from bosun.app.tui.story import StoryDialog
 from bosun.app.tui.supervisor_screen import SupervisorScreen
+from bosun.app.tui.user_config import load_user_config
 from bosun.widgets.graph_view import GraphView
+from bosun.widgets.keyed_table import KeyedTable
+from bosun.widgets.merge_queue import MergeQueue
+from bosun.widgets.waiting_notice import WaitingNotice
 
 
 def _conflicting_pair(project, **keys):
@@ -94,6 +101,7 @@ async def test_hand_back_a_gate_failure_from_the_keyboard(project):
     app = open_app(repo)
     async with app.run_test(size=SIZE) as pilot:
         await app.state("a", "gate_failed")
+        assert not app.screen.check_action("regate", ()), "its tests failed: no regate offered"
         await pilot.press("g")
         assert "FAILED" in app.text() and "broken files" in app.text(), "the gate pane shows the run and its tail"
         await pilot.press("b")
@@ -312,7 +320,7 @@ async def test_quit_during_a_long_gate_stops_it_and_merges_nothing(project):
         await pilot.pause()
     assert app.return_value == 1
     assert first_parent_merges(repo) == [] and app.unit("a").state == "gating"
-    assert app.orchestrator.integrator.gate_child is None
+    assert app.orchestrator.queue.runs == [], "the gate was stopped and waited for"
 
 
 async def test_ctrl_q_ends_a_finished_session_with_success(project):
@@ -375,3 +383,222 @@ async def test_only_the_decisions_that_apply_are_offered(project):
         await pilot.press("a")  # not offered: nothing opens
         await app.caught_up()
         assert app.screen is screen
+
+
+# -- the one selection (frozen scene, no supervisor: the store moves only as the test moves it) -----
+def _focused_unit(app) -> str | None:
+    return app.screen_of_session.selected_unit
+
+
+async def test_the_focused_row_is_the_selection_and_the_keys_act_on_it(tmp_path, monkeypatch):
+    with scene_app(tmp_path / "scene", monkeypatch) as app:
+        async with app.run_test(size=SIZE) as pilot:
+            await app.caught_up()
+            screen = app.screen_of_session
+            queue = app.query_one(MergeQueue)
+            assert _focused_unit(app) == "tokens" and not queue.show_cursor, "merged: no row of the queue"
+            queue.focus()
+            await pilot.pause()
+            assert _focused_unit(app) == "tokens", "focus alone picks no row when none is highlighted"
+            await pilot.press("down")  # the first key shows the cursor where it is, on the first row
+            assert _focused_unit(app) == queue.current_key == app.query_one(GraphView).selected == "format"
+            assert screen.check_action("approve", ())
+
+            await pilot.press("down")  # 'exports', in conflict: no approval offered, enter resolves
+            assert _focused_unit(app) == queue.current_key == app.query_one(GraphView).selected == "exports"
+            assert not screen.check_action("approve", ()) and screen.check_action("handback", ())
+            assert "unit.approve" not in {b.id for b in screen.offered_bindings()}
+
+            await pilot.press("up", "x")  # reject acts on the highlighted row, and its dialog names it
+            dialog = await app.dialog(NoteDialog)
+            assert "'format'" in app.text()
+            dialog.query_one(Input).value = "not yet"
+            await pilot.press("enter")
+            await app.back_on_main()
+            assert [(c.kind, c.unit) for c in app.session.store.pending_commands()] == [("reject", "format")]
+
+
+async def test_a_merge_or_a_gate_run_never_moves_the_selection(tmp_path, monkeypatch):
+    with scene_app(tmp_path / "scene", monkeypatch) as app:
+        async with app.run_test(size=SIZE) as pilot:
+            await app.caught_up()
+            store = app.session.store
+            queue = app.query_one(MergeQueue)
+            queue.focus()
+            await pilot.press("down")
+            assert _focused_unit(app) == "format" and app.screen_of_session.check_action("approve", ())
+
+            store.transition(
+                "format", "merged", ("awaiting_approval",), kind="merged", merged_commit=store.unit("format").candidate
+            )
+            await app.caught_up()
+            assert "format" not in queue.rows and not queue.show_cursor, "no row stands for the selection"
+            assert _focused_unit(app) == app.query_one(GraphView).selected == "format"
+            assert not app.screen_of_session.check_action("approve", ()), "nothing to approve: no key offered"
+
+            app.query_one(TabbedContent).active = "gate"
+            await pilot.press("enter")  # enter acts on the selection, not on a row it has not got: the diff
+            await app.workers.wait_for_complete()
+            assert app.query_one(TabbedContent).active == "diff" and _focused_unit(app) == "format"
+            await pilot.press("question_mark")  # a dialog comes and goes: the focus comes back, the selection stays
+            await app.dialog(HelpScreen)
+            await pilot.press("escape")
+            await app.back_on_main()
+            queue.focus()
+            await pilot.pause()
+            assert _focused_unit(app) == "format" and not queue.show_cursor
+            await pilot.press("down")  # the user moves: the cursor shows again and is the selection
+            assert queue.show_cursor and _focused_unit(app) == queue.current_key != "format"
+
+            gates = app.query_one("#gate-runs", KeyedTable)
+            app.query_one(GraphView).selected = "format"
+            gates.focus()
+            await pilot.pause()
+            assert _focused_unit(app) == "format" and gates.unit_of(gates.current_key) == "format"
+            before, count = gates.current_key, gates.row_count
+            store.add_gate_run(
+                event=("gate_passed", "parser", {"gate": {"passed": True, "duration_s": 0.5}}),
+                **{"unit": "parser", "attempt": 1, "commit_id": "1" * 40, "parent": "2" * 40, "passed": True},
+                **{"exit_code": 0, "duration_s": 0.5, "cause": "tests passed", "output_tail": "OK\n"},
+            )
+            await app.caught_up()
+            assert gates.row_count == count + 1 and gates.current_key == before and _focused_unit(app) == "format"
+
+
+async def test_enter_on_a_failed_unit_tells_its_story_and_offers_what_applies(tmp_path, monkeypatch):
+    with scene_app(tmp_path / "scene", monkeypatch) as app:
+        async with app.run_test(size=SIZE) as pilot:
+            await app.caught_up()
+            app.query_one(GraphView).selected = "version"
+            await pilot.press("enter")
+            story = await app.dialog(StoryDialog)
+            text = app.text()
+            assert "'version' is failed" in text and "the version scheme is not in the prompt" in text
+            assert story.story.decisions == ["handback", "reassign", "takeover", "cancel"]
+            await pilot.press("b")  # hand back, asked in its own dialog, for this unit
+            await app.dialog(NoteDialog)
+            assert "Hand 'version' back" in app.text()
+            await pilot.press("enter")
+            await app.back_on_main()
+            assert [(c.kind, c.unit) for c in app.session.store.pending_commands()] == [("handback", "version")]
+
+
+async def test_one_notice_says_what_waits_and_ctrl_p_opens_the_palette(tmp_path, monkeypatch):
+    with scene_app(tmp_path / "scene", monkeypatch) as app:
+        async with app.run_test(size=SIZE) as pilot:
+            await app.caught_up()
+            notice = app.query_one(WaitingNotice)
+            assert {unit for unit, _ in notice.waiting} == {"format", "exports", "version"}
+            assert "3 wait for you" in app.text()
+            store = app.session.store
+            store.append_event("waiting_for_human", "version", state="failed", why="blocked")
+            store.append_event("waiting_for_human", "exports", state="conflicted", why="conflict")
+            await app.caught_up()
+            assert not app._notifications, "no pop-up per unit: the one notice says it"
+            store.transition("version", "cancelled", ("failed",), kind="cancelled")
+            await app.caught_up()
+            assert "2 wait for you" in app.text() and "version" not in {u for u, _ in notice.waiting}
+
+            await pilot.press("ctrl+p")
+            await app.dialog(CommandPalette)
+
+
+async def test_the_users_own_keys_and_theme_apply_and_the_help_shows_them(tmp_path, monkeypatch):
+    folder = tmp_path / "config" / "bosun"
+    folder.mkdir(parents=True)
+    (folder / "config.toml").write_text('theme = "nord"\n[keys]\n"unit.approve" = "A"\n"nope.nothing" = "n"\n')
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    config = load_user_config()
+    assert config.theme == "nord" and config.keymap == {"unit.approve": "A"}
+    assert config.problems == [
+        f"{folder / 'config.toml'}: keys.nope.nothing: no such binding (the help screen lists them)"
+    ]
+    with scene_app(tmp_path / "scene", monkeypatch, user_config=config) as app:
+        async with app.run_test(size=SIZE) as pilot:
+            await app.caught_up()
+            assert app.theme == "nord"
+            app.query_one(GraphView).selected = "format"
+            await pilot.pause()
+            await pilot.press("A")
+            await app.dialog(ApproveDialog)
+            await pilot.press("escape")
+            await app.back_on_main()
+            await pilot.press("question_mark")
+            await app.dialog(HelpScreen)
+            line = next(line for line in app.text().splitlines() if "approve the merge" in line)
+            assert line.split("approve the merge")[0].split()[-1] == "A", line
+
+
+async def test_a_gate_that_timed_out_is_gated_again_from_the_screen_at_no_attempt(project, tmp_path):
+    """`G` (unit.regate) on a unit whose gate timed out: confirmed, the same commit goes back to the
+    queue and merges, and the unit's attempts stay at one."""
+    counter = tmp_path / "gate-runs"
+    first_run_hangs = f"n=$(cat {counter} 2>/dev/null || echo 0); echo $((n+1)) > {counter}; [ $n -ge 1 ] || sleep 30"
+    gate = f"{first_run_hangs}; python check.py"
+    script = {"slow": [write_unit("src/slow.py", "S = 1\n")]}
+    repo = project([{"id": "slow"}], script, gate=gate, gate_timeout="2s", handback="manual", sandbox="off")
+    app = open_app(repo, speed=1)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.state("slow", "gate_failed")
+        assert app.screen.check_action("regate", ())
+        await pilot.press("G")
+        await app.dialog(ConfirmDialog)
+        assert "Run the gate again on 'slow'?" in app.text()
+        await pilot.press("y")
+        await app.state("slow", "merged")
+        assert app.unit("slow").attempts == 1
+        assert [e.kind for e in app.session.store.events() if e.unit == "slow"].count("regated") == 1
+
+
+async def test_what_the_machine_lacks_is_one_banner_at_start(project, tmp_path, monkeypatch):
+    """A plan naming a CLI this machine does not have: the screen says so once, at the top, with the
+    fix (the lines of `bosun doctor`), instead of a pop-up per problem."""
+    import os
+    import shutil
+    import sys
+
+    tools = tmp_path / "tools"  # a PATH with git and Python, and no agent CLI
+    tools.mkdir()
+    for name, found in (("git", shutil.which("git")), ("python", sys.executable), ("python3", sys.executable)):
+        os.symlink(found, tools / name)
+    monkeypatch.setenv("PATH", str(tools))
+    agents = {"ada": {"kind": "command", "preset": "claude-code", "env": ["ANTHROPIC_API_KEY"]}}
+    repo = project([{"id": "a"}], {}, agents=agents, sandbox="off", handback="manual")
+    app = open_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        doctor = [w for w in app.screen.workers if w.group == "doctor"]
+        await app.screen.workers.wait_for_complete(doctor)
+        await pilot.pause()
+        banner = app.screen.query_one("#machine")
+        assert banner.has_class("shown") and len(banner.lines) >= 1
+        assert any("claude" in line and "npm install" in line for line in banner.lines), banner.lines
+        assert "This machine lacks what the plan needs" in app.text()
+
+
+async def test_two_moves_in_flight_settle_on_the_last_and_the_screen_goes_quiet(project):
+    """Keys faster than the screen (two cursor moves before either is handled): the selection ends on
+    the last row and stays there; the graph and the tables never answer each other's stale news."""
+    units = [{"id": u} for u in ("alpha", "beta", "gamma")]
+    script = {u: [write_unit(f"src/{u}.py", "X = 1\n")] for u in ("alpha", "beta", "gamma")}
+    repo = project(units, script, merge="manual", max_agents=3)
+    app = open_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        for unit in ("alpha", "beta", "gamma"):
+            await app.state(unit, "awaiting_approval")
+        queue = app.screen.query_one(MergeQueue)
+        queue.focus()
+        await pilot.pause()
+        first = queue.current_key
+        queue.action_cursor_down()
+        queue.action_cursor_down()  # both moves posted before either is handled
+        last = queue.current_key
+        assert last != first
+        selections = []
+        original = app.screen.select
+        app.screen.select = lambda unit: (selections.append(unit), original(unit))[1]
+        await asyncio.wait_for(pilot.pause(), 10)
+        await asyncio.wait_for(pilot.pause(), 10)
+        assert app.screen.selected_unit == queue.unit_of(last) == app.screen.query_one(GraphView).selected
+        settled = len(selections)
+        await asyncio.wait_for(pilot.pause(), 10)
+        assert len(selections) == settled and settled <= 4, selections

@@ -60,7 +60,7 @@ class GatePane(Vertical):
         colours = self.app.theme_variables
         newest_first = sorted(runs, key=lambda run: run.id, reverse=True)[:MAX_ROWS]
         table = self.table
-        following = not table.row_count or table.cursor_row == 0
+        following = table.unit is None and (not table.row_count or table.cursor_row == 0)
         new = [str(run.id) for run in newest_first if str(run.id) not in self._runs] if self._runs else []
         self._runs = {str(run.id): run for run in newest_first}
         rows = {}
@@ -83,8 +83,8 @@ class GatePane(Vertical):
                 run.commit_id[:10],
                 run.cause,
             )
-        table.show(rows)
-        if following and table.row_count:
+        table.show(rows)  # the cursor stays on the selected unit's run: a new run never moves it
+        if following and table.row_count:  # (nothing selected: the top row follows the newest)
             table.move_cursor(row=0, animate=False)
         elif new:
             if table.cursor_row < table.scrollable_content_region.height - table.header_height:
@@ -93,7 +93,7 @@ class GatePane(Vertical):
                 self.unseen.update(new)
         self.unseen &= rows.keys()
         self._show_unseen()
-        self._show_tail(table.current_key)
+        self._show_tail(self._shown_key())
 
     def _show_unseen(self) -> None:
         if self.unseen and self.table.cursor_row > 0:
@@ -104,12 +104,15 @@ class GatePane(Vertical):
             self.unseen.clear()
             self.query_one("#gate-new").remove_class("shown")
 
-    def focus_unit(self, unit: str) -> None:
-        """Move the cursor to the newest run of `unit`."""
-        newest = next((key for key, run in self._runs.items() if run.unit == unit), None)
-        if newest is not None:
-            self.table.select_key(newest)
-            self._show_tail(newest)
+    def _shown_key(self) -> str | None:
+        """The run whose output is shown: the cursor's, or the newest when the selected unit has none."""
+        if self.table.show_cursor:
+            return self.table.current_key
+        return next(iter(self._runs), None)
+
+    def show_tail_of(self, unit: str) -> None:
+        """The selection moved to `unit` (the table's cursor followed it): show its run's output."""
+        self._show_tail(self._shown_key())
 
     @on(DataTable.RowHighlighted)
     def _follow_cursor(self, event: DataTable.RowHighlighted) -> None:

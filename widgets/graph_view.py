@@ -11,7 +11,6 @@ costs no more per event than a 5-unit one.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import networkx as nx
 from rich.segment import Segment
@@ -35,49 +34,10 @@ from bosun.widgets.graph_layout import (
     layout_graph,
     overview_layout,
 )
+from bosun.widgets.graph_moves import neighbour, unit_at
+from bosun.widgets.unit_looks import STATE_GROUPS, STATE_LABELS, STATE_MARKS, UnitLook
 
-STATE_LABELS = {
-    "awaiting_approval": "to approve",
-    "gate_failed": "gate failed",
-    "out_of_scope": "out of scope",
-    "semantic_conflict": "clash",
-}
-STATE_GROUPS = {
-    "pending": "pending",
-    "ready": "ready",
-    "claimed": "active",
-    "running": "active",
-    "submitted": "integrating",
-    "checking": "integrating",
-    "gating": "integrating",
-    "awaiting_approval": "waiting",
-    "merged": "merged",
-    "cancelled": "cancelled",
-    "conflicted": "problem",
-    "semantic_conflict": "problem",
-    "gate_failed": "problem",
-    "out_of_scope": "problem",
-    "failed": "problem",
-}
-STATE_MARKS = {
-    "pending": "○",
-    "ready": "◌",
-    "active": "●",
-    "integrating": "◍",
-    "waiting": "◆",
-    "merged": "✔",
-    "problem": "✖",
-    "cancelled": "−",
-}
 LIGHT, HEAVY = "╭─╮│╰╯", "┏━┓┃┗┛"
-
-
-@dataclass(frozen=True)
-class UnitLook:
-    """What a box shows: the unit's state and who holds (or last held) it."""
-
-    state: str
-    owner: str | None = None
 
 
 class GraphView(ScrollView, can_focus=True):
@@ -401,40 +361,16 @@ class GraphView(ScrollView, can_focus=True):
         ]
 
     def action_move(self, dx: int, dy: int) -> None:
-        box = self.layout_data.boxes.get(self.selected or "")
-        columns = self.layout_data.columns
-        if box is None:
-            return
-        if dx and self.overview and self._overview is not None:  # to the next column drawn, side by side
-            strips = self._overview.strips
-            here = next(i for i, strip in enumerate(strips) if box.unit in strip)
-            y = self._overview.places[box.unit][1]
-            if 0 <= here + dx < len(strips) and strips[here + dx]:
-                places = self._overview.places
-                self.selected = min(strips[here + dx], key=lambda unit: abs(places[unit][1] - y))
-            return
-        if dy:
-            column = columns[box.layer]
-            index = column.index(box.unit) + dy
-            if 0 <= index < len(column):
-                self.selected = column[index]
-            return
-        layer = box.layer + dx
-        if 0 <= layer < len(columns) and columns[layer]:
-            boxes = self.layout_data.boxes
-            self.selected = min(columns[layer], key=lambda unit: abs(boxes[unit].y - box.y))
+        overview = self._overview if self.overview else None
+        unit = neighbour(self.layout_data, overview, self.selected, dx, dy)
+        if unit is not None:
+            self.selected = unit
 
     def on_click(self, event: events.Click) -> None:
-        x, y = event.x + self.scroll_offset.x, event.y + self.scroll_offset.y
-        if self.overview and self._overview is not None:
-            for unit in self._overview.rows.get(y, ()):
-                if self._overview.places[unit][0] <= x < self._overview.places[unit][0] + self._overview.cell:
-                    self.selected = unit
-            return
-        for box in self.layout_data.boxes_on_row(y):
-            if box.x <= x < box.x + BOX_WIDTH:
-                self.selected = box.unit
-                return
+        overview = self._overview if self.overview else None
+        unit = unit_at(self.layout_data, overview, event.x + self.scroll_offset.x, event.y + self.scroll_offset.y)
+        if unit is not None:
+            self.selected = unit
 
 
 def _edge_text(edges: dict[int, str], start: int, end: int) -> str:

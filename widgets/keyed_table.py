@@ -16,6 +16,8 @@ from textual.message import Message
 from textual.reactive import Reactive
 from textual.widgets import DataTable
 
+from bosun.widgets.textual_adapter import update_scrollbars
+
 Cell = str | Text
 
 
@@ -31,21 +33,33 @@ class KeyedTable(DataTable):
 
     def watch_virtual_size(self, size: Size) -> None:
         if self.is_mounted:
-            self._scroll_update(size)
+            update_scrollbars(self, size)
             self.refresh()
 
     class UnitSelected(Message):
-        """The human moved the cursor to a row that stands for `unit`."""
+        """The human moved the cursor to a row that stands for `unit` (or focused the table on it)."""
 
-        def __init__(self, unit: str) -> None:
+        def __init__(self, table: KeyedTable, unit: str) -> None:
             super().__init__()
+            self.table = table
             self.unit = unit
+
+        @property
+        def control(self) -> KeyedTable:
+            return self.table
+
+        @property
+        def stale(self) -> bool:
+            """The table's cursor has moved on since (keys faster than the screen): nothing to follow."""
+            return self.table.unit != self.unit
 
     def __init__(self, columns: Sequence[str], widths: dict[str, int] | None = None, **kwargs) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
         self._column_names = list(columns)
         self._widths = widths or {}
         self._shown: dict[str, tuple[Cell, ...]] = {}
+        self.unit: str | None = None
+        """The screen's selected unit: the cursor stays on its row, and is hidden when it has none."""
 
     def on_mount(self) -> None:
         for name in self._column_names:
@@ -79,6 +93,88 @@ class KeyedTable(DataTable):
         self._shown = dict(rows)
         if keep in rows and keep != self.current_key:
             self.move_cursor(row=self.get_row_index(keep), animate=False)
+        self._place_cursor()
+
+    def follow(self, unit: str | None) -> None:
+        """The selection moved to `unit`: the cursor goes to its row (the one it is on, if that is
+        one of the unit's), or hides when the table has none."""
+        self.unit = unit
+        self._place_cursor()
+
+    def _place_cursor(self) -> None:
+        if self.unit is None:  # no selection told (a table on its own): the cursor stays on its row
+            return
+        key = self.current_key
+        if key is not None and self.unit_of(key) == self.unit:
+            self.show_cursor = True
+            return
+        target = next((k for k in self._shown if self.unit_of(k) == self.unit), None)
+        self.show_cursor = target is not None
+        if target is not None:
+            self.move_cursor(row=self.get_row_index(target), animate=False)
+
+    # -- the human moves the cursor: keys, a click, the focus -----------------------------------------
+    def _moved_by_user(self) -> None:
+        key = self.current_key
+        unit = self.unit_of(key) if key else None
+        if unit:
+            self.unit = unit
+            self.post_message(self.UnitSelected(self, unit))
+
+    def _wake_cursor(self) -> bool:
+        """Show a hidden cursor where it is; True when it was hidden (the key only shows it)."""
+        if self.show_cursor or not self.row_count:
+            return False
+        self.show_cursor = True
+        return True
+
+    def action_cursor_up(self) -> None:
+        if not self._wake_cursor():
+            super().action_cursor_up()
+        self._moved_by_user()
+
+    def action_cursor_down(self) -> None:
+        if not self._wake_cursor():
+            super().action_cursor_down()
+        self._moved_by_user()
+
+    def action_page_up(self) -> None:
+        if not self._wake_cursor():
+            super().action_page_up()
+        self._moved_by_user()
+
+    def action_page_down(self) -> None:
+        if not self._wake_cursor():
+            super().action_page_down()
+        self._moved_by_user()
+
+    def action_scroll_top(self) -> None:
+        if not self._wake_cursor():
+            super().action_scroll_top()
+        self._moved_by_user()
+
+    def action_scroll_bottom(self) -> None:
+        if not self._wake_cursor():
+            super().action_scroll_bottom()
+        self._moved_by_user()
+
+    def action_select_cursor(self) -> None:
+        """enter: the cursor's row, or (the cursor hidden: the selection has no row here) the selection."""
+        if self.show_cursor or self.unit is None:
+            super().action_select_cursor()
+        else:
+            self.post_message(self.UnitOpened(self.unit))
+
+    def on_click(self) -> None:
+        self._wake_cursor()
+        self.call_next(self._moved_by_user)  # after DataTable's own click handler moved the cursor
+
+    def on_focus(self) -> None:
+        """A table focused with its cursor shown: that row is the selection. A hidden cursor (the
+        selection has no row here) stays hidden until a key or a click picks a row, so focus
+        coming back after a dialog never moves the selection."""
+        if self.show_cursor:
+            self._moved_by_user()
 
     class UnitOpened(Message):
         """The human pressed enter on a row that stands for `unit`: do what that unit needs."""
@@ -99,14 +195,3 @@ class KeyedTable(DataTable):
         if unit:
             event.stop()
             self.post_message(self.UnitOpened(unit))
-
-    @on(DataTable.RowHighlighted)
-    def _follow_cursor(self, event: DataTable.RowHighlighted) -> None:
-        unit = self.unit_of(event.row_key.value) if event.row_key else None
-        if self.has_focus and unit:
-            self.post_message(self.UnitSelected(unit))
-
-    def select_key(self, key: str) -> None:
-        """Put the cursor on `key`'s row, if there is one."""
-        if key in self._shown and key != self.current_key:
-            self.move_cursor(row=self.get_row_index(key), animate=False)

@@ -1,8 +1,9 @@
 """The merge queue: what waits for a human (first) and what waits for the merge check or the gate,
-with what each one waits for and the key that moves it on. Once the queue runs gates on several
-units at once (SPEC §11), a Run column appears: the run testing the unit now, `+N` for the N
+with what each one waits for and the key that moves it on. Once the queue tests several units
+together (SPEC §11), a Run column appears: the run testing the unit now, `+N` for the N
 units tested together with it (those ahead of it in the chain and its batch), `bisect` while a
-failed batch is split to find the culprit, `retry` while a failed run is run again."""
+failed batch is split to find the culprit, `retry` while a failed run is run again. One unit
+tested alone shows no column: the queue one at a time reads as it always did."""
 
 from __future__ import annotations
 
@@ -49,7 +50,8 @@ class MergeQueue(KeyedTable):
         self.border_subtitle = f"yours first · {MAX_ROWS} at most"
 
     def _with_run_column(self) -> None:
-        """The Run column, added the first time a queue run shows (a one-at-a-time lane never has one)."""
+        """The Run column, added the first time a run tests more than its one unit, or is a retry or a
+        bisection (a queue that goes one unit at a time never has one)."""
         self.clear(columns=True)
         self._column_names = ["Unit", "State", "Run", "Waits for"]
         self._widths["Run"] = 9
@@ -67,7 +69,8 @@ class MergeQueue(KeyedTable):
         return f"{run['run']} {tag or (f'+{together}' if together else '')}".strip()
 
     def show_queue(self, units: list[UnitRow]) -> None:
-        if "Run" not in self._column_names and any(u.queue for u in units):
+        # "R3" alone is a unit tested by itself; "R3 +2", "R3 bisect", "R3 retry" say more
+        if "Run" not in self._column_names and any(" " in self.run_cell(u) for u in units):
             self._with_run_column()
         queued = sorted(
             (u for u in units if u.state in WAITS_FOR), key=lambda u: (HUMAN_FIRST.index(u.state), u.position)

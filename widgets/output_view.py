@@ -15,7 +15,6 @@ import os
 from collections import deque
 from pathlib import Path
 
-from rich._wrap import divide_line
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
@@ -224,8 +223,8 @@ class OutputView(ScrollView, can_focus=True):
             if paragraph.isascii() and len(paragraph) <= room or cell_len(paragraph) <= room:
                 pieces = [paragraph]
             else:
-                cuts = [0, *divide_line(paragraph, room, fold=True), len(paragraph)]
-                pieces = [paragraph[a:b].rstrip() for a, b in zip(cuts, cuts[1:]) if b > a]
+                wrapped = Text(paragraph).wrap(self.app.console, room, overflow="fold")
+                pieces = [line.plain.rstrip() for line in wrapped]
             for piece in pieces:
                 lead = mark if not lines else " " * len(mark)
                 lines.append(([Segment(lead + piece, style)], len(lead) + cell_len(piece)))

@@ -1,5 +1,5 @@
 """The human's decisions from a second terminal or a script: approve, reject, hand back,
-cancel, reassign and revoke, queued in the store's command table for the running session."""
+cancel, reassign, revoke and regate, queued in the store's command table for the running session."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 from bosun.app.cli.repo_session import command_outcome, opened
 from bosun.orchestration.agents import external as protocol
 from bosun.orchestration.errors import BosunError
+from bosun.orchestration.integration.regate import why_not_regate
 from bosun.orchestration.states import COMMAND_STATES
 
 
@@ -24,6 +25,8 @@ def decide(args: argparse.Namespace, kind: str, **extra) -> int:
             raise BosunError(
                 f"unit '{row.id}' is {row.state}; {kind} applies to a unit that is " + " or ".join(allowed)
             )
+        if kind == "regate" and (why := why_not_regate(row)) is not None:
+            raise BosunError(why)
         if kind == "reassign" and extra["to"] not in session.plan.agents:
             raise BosunError(f"unknown agent '{extra['to']}' (agents: {', '.join(session.plan.agents)})")
         command_id = session.store.add_command(kind, row.id, **{k: v for k, v in extra.items() if v is not None})
@@ -55,6 +58,11 @@ def cmd_handback(args: argparse.Namespace) -> int:
 
 def cmd_cancel(args: argparse.Namespace) -> int:
     return decide(args, "cancel", note=args.note, with_dependents=args.with_dependents or None)
+
+
+def cmd_regate(args: argparse.Namespace) -> int:
+    """The gate again on the same commit, when it timed out or could not run: no attempt spent."""
+    return decide(args, "regate")
 
 
 def cmd_reassign(args: argparse.Namespace) -> int:

@@ -16,10 +16,10 @@ from bosun.app.cli.headless import run_headless
 from bosun.app.cli.repo_session import need_terminal, run_screen
 from bosun.orchestration.errors import BosunError
 from bosun.orchestration.gitcmd import GitRepo
-from bosun.orchestration.orchestrator import Options
 from bosun.orchestration.session import create_session
 from bosun.orchestration.states import AWAITING_APPROVAL, CONFLICTED, FAILED, GATE_FAILED
 from bosun.orchestration.store import Store
+from bosun.orchestration.supervisor.loop import Options
 
 DEMO_PROJECT = Path(__file__).parent.parent / "demo_project"
 DEMO_IDENTITY = ("-c", "user.name=Bosun demo", "-c", "user.email=demo@bosun.localhost")

@@ -8,9 +8,9 @@ import sys
 from typing import TextIO
 
 from bosun.orchestration.event_lines import format_event
-from bosun.orchestration.orchestrator import Options, Orchestrator
 from bosun.orchestration.session import Session
 from bosun.orchestration.store import Event
+from bosun.orchestration.supervisor.loop import Options, Orchestrator
 
 
 def run_headless(session: Session, options: Options, as_json: bool, out: TextIO = sys.stdout) -> int:

@@ -18,7 +18,9 @@ from bosun.orchestration.errors import BosunError, GitError, LostClaim, PlanErro
 COMMAND_MODULES = {
     **dict.fromkeys(("init", "validate", "graph", "plan", "schema"), "plan_commands"),
     **dict.fromkeys(("run", "resume", "status", "land", "reload", "reset"), "session_commands"),
-    **dict.fromkeys(("approve", "reject", "handback", "cancel", "reassign", "revoke", "takeover"), "decision_commands"),
+    **dict.fromkeys(
+        ("approve", "reject", "handback", "cancel", "reassign", "revoke", "takeover", "regate"), "decision_commands"
+    ),
     **dict.fromkeys(("board", "claim", "heartbeat", "submit", "release"), "claim_commands"),
     **dict.fromkeys(("attach", "serve"), "remote_commands"),
     "demo": "demo",
@@ -103,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
                 action="store_true",
                 help="also cancel every unit that depends on it (they could never start)",
             )
+    regate = add("regate", "run a unit's gate again on the same commit (it timed out or could not run)")
+    regate.add_argument("unit")
     reassign = add("reassign", "give a unit to another agent, in a fresh worktree")
     reassign.add_argument("unit")
     reassign.add_argument("--to", required=True, metavar="AGENT")

@@ -12,7 +12,7 @@ from bosun.orchestration.session import dumps, open_session
 
 def options_of(args: argparse.Namespace, session):
     """The run's options; a flag that cannot take effect says so."""
-    from bosun.orchestration.orchestrator import Options
+    from bosun.orchestration.supervisor.loop import Options
 
     started = [name for name, spec in session.plan.agents.items() if spec.kind != "external"]
     if args.max_agents is not None and args.max_agents > len(started) and session.plan.project.mode != "claim":

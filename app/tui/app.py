@@ -7,8 +7,11 @@ waits on git.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import signal
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from textual.app import App, SystemCommand
@@ -17,11 +20,16 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from bosun.app.tui.dialogs import ConfirmDialog, HelpScreen
+from bosun.app.tui.keys import APP_BINDINGS
 from bosun.app.tui.supervisor_screen import SupervisorScreen
-from bosun.orchestration.orchestrator import Options, Orchestrator
+from bosun.app.tui.user_config import CONFIG_SHOWN, UserConfig, config_path, load_user_config
 from bosun.orchestration.session import Session
 from bosun.orchestration.states import DONE_STATES
 from bosun.orchestration.store import Event
+from bosun.orchestration.supervisor.loop import Options, Orchestrator
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+"""Signals that end the screen cleanly instead of killing it with the terminal left in raw mode."""
 
 
 class BosunApp(App[int]):
@@ -29,28 +37,18 @@ class BosunApp(App[int]):
 
     CSS_PATH = Path(__file__).with_name("bosun.tcss")  # absolute: subclasses live elsewhere
     TITLE = "Bosun"
-    BINDINGS = [
-        Binding("question_mark", "help", "Help", id="session.help", tooltip="every key and what the states mean"),
-        Binding(
-            "q",
-            "quit_bosun",
-            "Quit",
-            id="session.quit",
-            tooltip="quit (asks while agents work; `bosun resume` continues)",
-        ),
-        Binding(
-            "colon",
-            "command_palette",
-            "Commands",
-            id="session.palette",
-            show=False,
-            key_display=": ctrl+p",
-            tooltip="the command palette",
-        ),
-    ]
+    BINDINGS = APP_BINDINGS
 
-    def __init__(self, session: Session, options: Options | None = None, *, supervise: bool = True) -> None:
+    def __init__(
+        self,
+        session: Session,
+        options: Options | None = None,
+        *,
+        supervise: bool = True,
+        user_config: UserConfig | None = None,
+    ) -> None:
         super().__init__()
+        self.user_config = load_user_config() if user_config is None else user_config
         self.session = session
         self.options = options or Options(wait=True)
         self.supervise = supervise
@@ -63,6 +61,12 @@ class BosunApp(App[int]):
 
     def on_mount(self) -> None:
         self.session.store.listeners.append(self._store_event)
+        self._apply_user_config()
+        if not self.is_headless:  # a terminal's screen: `bosun reset` (SIGTERM) or a closed terminal (SIGHUP)
+            loop = asyncio.get_running_loop()
+            for number in STOP_SIGNALS:
+                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                    loop.add_signal_handler(number, self.stop_from_outside, number)
         if self.supervise:
             self.orchestrator = Orchestrator(self.session, self.options)
             self.supervisor_worker = self.run_worker(
@@ -71,6 +75,9 @@ class BosunApp(App[int]):
 
     async def on_unmount(self) -> None:
         await self.stop_supervisor()  # however the app ends, no agent outlives it
+        for number in STOP_SIGNALS:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                asyncio.get_running_loop().remove_signal_handler(number)
         if self._store_event in self.session.store.listeners:
             self.session.store.listeners.remove(self._store_event)
 
@@ -80,6 +87,32 @@ class BosunApp(App[int]):
             self.supervisor_worker.cancel()
             with contextlib.suppress(WorkerCancelled, WorkerFailed):
                 await self.supervisor_worker.wait()
+
+    def _apply_user_config(self) -> None:
+        config = self.user_config
+        if config.keymap:
+            self.set_keymap(config.keymap)
+        if config.theme:
+            if config.theme in self.available_themes:
+                self.theme = config.theme
+            else:
+                config.problems.append(f"{config_path()}: theme {config.theme!r} is not one of Textual's themes")
+        for problem in config.problems:
+            self.notify(problem, title="Your settings", severity="warning", timeout=20)
+
+    def key_shown(self, binding: Binding) -> str:
+        """The key(s) of `binding` as the user has them (their keymap, else the default)."""
+        keys = self.user_config.keymap.get(binding.id or "")
+        if not keys:
+            return self.get_key_display(binding)
+        return " ".join(self.get_key_display(replace(binding, key=key, key_display=None)) for key in keys.split(","))
+
+    def stop_from_outside(self, number: int) -> None:
+        """Told to stop by a signal: end as `q` does without asking (the terminal is given back as it
+        was: no alternate screen, no mouse reports), and say why once it is."""
+        name = signal.Signals(number).name
+        why = {"SIGTERM": "`bosun reset` or another process", "SIGHUP": "its terminal closed"}.get(name, name)
+        self.exit(1, message=f"bosun: the screen was stopped by {name} ({why}); `bosun resume` continues the session")
 
     def _store_event(self, event: Event) -> None:
         self.screen_of_session.store_changed(event)
@@ -117,7 +150,7 @@ class BosunApp(App[int]):
                 owner = self if binding in self.BINDINGS else screen
                 yield SystemCommand(
                     f"{category}: {binding.tooltip}",
-                    f"key {self.get_key_display(binding)}",
+                    f"key {self.key_shown(binding)}",
                     lambda b=binding, o=owner: o.run_action(b.action),
                 )
 
@@ -125,9 +158,14 @@ class BosunApp(App[int]):
         """The keys, made from the same bindings as the footer and the palette."""
         screen = self.screen_of_session
         keys = [("↑↓←→ hjkl", "move through the graph"), ("tab", "next pane")]
-        keys += [(self.get_key_display(b), b.tooltip) for b in [*screen.BINDINGS, *self.BINDINGS] if b.tooltip]
+        keys += [(self.key_shown(b), b.tooltip) for b in [*screen.BINDINGS, *self.BINDINGS] if b.tooltip]
+        ids = ", ".join(b.id for b in [*screen.BINDINGS, *self.BINDINGS] if b.id and not b.id.startswith("view.pan"))
+        note = (
+            f'Your own keys and theme: {CONFIG_SHOWN}, e.g. theme = "nord" and under [keys] a key\'s id = '
+            f'its key(s), "unit.approve" = "A". The ids: {ids}.'
+        )
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(keys))
+            self.push_screen(HelpScreen(keys, note))
 
     async def action_quit(self) -> None:
         """Textual's own quit (ctrl+q, the palette) asks and ends like `q` does."""

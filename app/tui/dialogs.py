@@ -261,9 +261,9 @@ def _marked(excerpt: str) -> Text:
 class HelpScreen(Dialog):
     """Every key, what the states mean, and where decisions go."""
 
-    def __init__(self, keys: list[tuple[str, str]]) -> None:
+    def __init__(self, keys: list[tuple[str, str]], note: str = "") -> None:
         super().__init__(classes="help")
-        self.keys = keys
+        self.keys, self.note = keys, note
 
     def compose(self) -> ComposeResult:
         lines = "\n".join(f"  [b]{escape(key):>9}[/b]  {escape(what)}" for key, what in self.keys)
@@ -279,6 +279,8 @@ class HelpScreen(Dialog):
                     "Decisions go to the session's store like `bosun approve` from another terminal, so a "
                     "supervisor anywhere acts on them."
                 )
+                if self.note:
+                    yield Static("\n" + self.note, markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Close (esc)", id="close", variant="primary")
 

@@ -20,6 +20,8 @@ import textual_serve
 from aiohttp import web
 from textual_serve.server import Server
 
+from bosun.app.tui.serve_adapter import web_application
+
 PAGE = "app_index.html"
 FONTS_LINK = re.compile(r"<link[^>]*href=\"https://fonts\.googleapis\.com[^\"]*\"[^>]*>", re.S)
 LOCAL_FONTS = """<style>
@@ -85,10 +87,11 @@ class TokenServer(Server):
             self.bind()
         self.debug = debug
         logging.basicConfig(level=logging.WARNING, format="bosun serve: %(message)s", stream=sys.stderr)
-        web.run_app(self._make_app(), sock=self.socket, print=None, access_log=None)
+        web.run_app(self.make_app(), sock=self.socket, print=None, access_log=None)
 
-    async def _make_app(self) -> web.Application:
-        app = await super()._make_app()
+    async def make_app(self) -> web.Application:
+        """textual-serve's application, every request checked for the token, the page offline."""
+        app = await web_application(self)
         app.middlewares.append(self._require_token)
         aiohttp_jinja2.setup(app, loader=offline_page())
         return app

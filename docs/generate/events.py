@@ -13,7 +13,9 @@ import tomllib
 from pathlib import Path
 
 # Calls that write an event, and which positional argument names its kind (None: only `kind=`).
-WRITERS = {"append_event": 0, "_append": 1, "transition": 1, "move": 2, "release": None, "hand_back": 3}
+WRITERS = {"append_event": 0, "_append": 1, "transition": 1, "move": 2, "_move": 1, "release": None, "hand_back": 3}
+# A verdict that names the state its unit moves to (the move's event is that state).
+WRITERS["Refused"] = 0
 DEFAULT_KINDS = {"release": "released"}
 _TRIGGER = re.compile(r"INSERT INTO events \(time, kind, unit, data\) VALUES \([^,]+, '([a-z_]+)'")
 

@@ -198,7 +198,12 @@ class ProjectSpec(Table):
     )
     gate_network: choice(*NETWORKS) = key("none", "The gate's network: none (its own empty namespace) or host.", "host")
     gate_parallel: whole(1, 32) = key(1, "The merge queue: gate runs at once, each on the candidates ahead of it.", 2)
-    batch: whole(1, 64) = key(1, "The merge queue: units one gate run may cover (a failure is bisected).", 4)
+    batch: whole(1, 64) | None = key(
+        None,
+        "The merge queue: units one gate run may cover (a failure is bisected); unset, sized from the failure "
+        "rate and gate length the queue observes.",
+        4,
+    )
     gate_retries: whole(0, 3) = key(0, "Runs again of a failed queue run before it is bisected (flaky tests).", 1)
     backend: choice(*BACKENDS) = key(
         "local", 'Where agents and gates run: "local" processes or a "ray" cluster.', "ray"

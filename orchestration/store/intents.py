@@ -1,6 +1,6 @@
 """Merge intents: the crash-safe move of the integration branch. An intent (ref, old, new) is
 written before the ref moves; finishing it marks its units merged and records the new head in one
-transaction; an intent a crash left open is settled from what git shows (integration/lane.py)."""
+transaction; an intent a crash left open is settled from what git shows (integration/landing.py)."""
 
 from __future__ import annotations
 

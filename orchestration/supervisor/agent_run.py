@@ -24,7 +24,7 @@ from bosun.orchestration.states import AGENT_STATES, CLAIMED, FAILED, RUNNING, S
 from bosun.orchestration.store import StaleState
 
 if TYPE_CHECKING:
-    from bosun.orchestration.orchestrator import Orchestrator
+    from bosun.orchestration.supervisor.loop import Orchestrator
 
 
 @dataclass

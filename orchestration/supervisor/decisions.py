@@ -1,5 +1,5 @@
 """Human decisions: the commands the CLI and the screen leave in the store (approve, reject, hand
-back, reassign, revoke, cancel, takeover, reload), applied in order on the loop's tick. A command
+back, reassign, revoke, cancel, takeover, regate, reload), applied in order on the loop's tick. A command
 applies only to a unit in a state it names, by compare-and-swap; otherwise it is refused with the
 unit's state, never half-done."""
 
@@ -13,6 +13,7 @@ import networkx as nx
 
 from bosun.orchestration.agents.external import revoke
 from bosun.orchestration.errors import BosunError
+from bosun.orchestration.integration.regate import regate
 from bosun.orchestration.states import CANCELLED, COMMAND_STATES, DONE_STATES, READY
 from bosun.orchestration.store import Command, StaleState, UnitRow
 from bosun.orchestration.supervisor.moves import hand_back, move
@@ -20,7 +21,7 @@ from bosun.orchestration.supervisor.reload import reload_plan
 from bosun.orchestration.supervisor.takeover import take_over
 
 if TYPE_CHECKING:
-    from bosun.orchestration.orchestrator import Orchestrator
+    from bosun.orchestration.supervisor.loop import Orchestrator
 
 
 class Decisions:
@@ -143,5 +144,6 @@ HANDLERS: dict[str, Callable[[Orchestrator, UnitRow, dict], bool]] = {
     "reassign": reassign,
     "revoke": revoke_claim,
     "cancel": cancel,
+    "regate": lambda supervisor, row, args: regate(supervisor.store, row),  # no attempt spent (integration/regate.py)
 }
 """A command's kind -> what it does; True when it applied."""

@@ -11,7 +11,7 @@ from bosun.orchestration.plan.reload import apply_plan
 from bosun.orchestration.store import Command
 
 if TYPE_CHECKING:
-    from bosun.orchestration.orchestrator import Orchestrator
+    from bosun.orchestration.supervisor.loop import Orchestrator
 
 
 def reload_plan(supervisor: Orchestrator, command: Command) -> None:

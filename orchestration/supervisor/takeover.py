@@ -25,7 +25,7 @@ from bosun.orchestration.store import Command, StaleState, Store, UnitRow
 from bosun.orchestration.worktrees import AgentClone
 
 if TYPE_CHECKING:
-    from bosun.orchestration.orchestrator import Orchestrator
+    from bosun.orchestration.supervisor.loop import Orchestrator
 
 
 def takeover_handback(row: UnitRow, note: str | None) -> dict:

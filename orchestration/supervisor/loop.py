@@ -1,6 +1,6 @@
 """The supervisor loop (asyncio): hands ready units to free agents, watches them, feeds the
 integration lane, applies human decisions from the store, and recovers after a crash. What each
-tick carries out lives in supervisor/, one job per module; the loop keeps dispatch and the lane.
+tick carries out lives beside it in supervisor/, one job per module; the loop keeps dispatch and the lane.
 
 Git and child processes run in worker threads; the store is touched only from the loop, so a
 screen embedding this loop stays responsive and sees every change as a store event.
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from bosun.orchestration.backends import backend_for
 from bosun.orchestration.claims import Claim, Lost, claim, promote_ready, release
-from bosun.orchestration.integration.lane import IntegrationTampered, Integrator, Verdict
-from bosun.orchestration.integration.queue import MergeQueue
+from bosun.orchestration.integration.landing import IntegrationTampered, recover_intents
+from bosun.orchestration.integration.queue import MergeQueue, Verdict
 from bosun.orchestration.sandbox import check_start
 from bosun.orchestration.sandbox.leftovers import end_all
 from bosun.orchestration.session import Session
@@ -24,14 +24,12 @@ from bosun.orchestration.states import (
     AWAITING_APPROVAL,
     CONFLICTED,
     DONE_STATES,
-    FAILED,
     GATE_FAILED,
     INTEGRATING_STATES,
     MERGED,
     OUT_OF_SCOPE,
     READY,
     SEMANTIC_CONFLICT,
-    SUBMITTED,
 )
 from bosun.orchestration.store import StaleState, UnitRow
 from bosun.orchestration.supervisor.agent_run import Running, work
@@ -68,10 +66,10 @@ class Orchestrator:
         self.backend = backend_for(session)
         project = self.plan.project
         self.max_agents = self.options.max_agents or project.max_agents
-        self.integrator = Integrator(session, merge_when_green=project.merge == "auto" or self.options.auto_approve)
         self.running: dict[str, Running] = {}
         self.lane: asyncio.Task | None = None
-        self.queue = MergeQueue(self.integrator, on_verdict=self._queue_verdict)
+        green = project.merge == "auto" or self.options.auto_approve
+        self.queue = MergeQueue(session, merge_when_green=green, on_verdict=self._queue_verdict)
         self._wake = asyncio.Event()
         self._failure: BaseException | None = None
         self._said: set[str] = set()
@@ -228,44 +226,12 @@ class Orchestrator:
         running.task = asyncio.create_task(work(self, outcome.unit, running), name=f"unit {outcome.unit}")
         self.running[outcome.unit] = running
 
-    # -- the integration lane -------------------------------------------------------------------
-    def _queued(self) -> bool:
-        """Whether the merge queue integrates (more than one gate at once, batches or retries),
-        rather than the one-at-a-time lane; a queue still holding candidates finishes them."""
-        project = self.plan.project
-        return project.gate_parallel > 1 or project.batch > 1 or project.gate_retries > 0 or bool(self.queue.chain)
-
+    # -- the integration lane: the merge queue ----------------------------------------------------
     def _feed_lane(self) -> None:
         if self.lane is not None:
-            if self._queued():
-                self.queue.poke()
-            return
-        if self._queued():
-            if self.queue.has_work():
-                self.lane = asyncio.create_task(self._run_queue(), name="merge queue")
-            return
-        for row in self.store.units():
-            if row.state == SUBMITTED or (row.state == AWAITING_APPROVAL and row.approved):
-                self.lane = asyncio.create_task(self._integrate(row), name=f"integrate {row.id}")
-                return
-
-    async def _integrate(self, row: UnitRow) -> None:
-        try:
-            if row.state == SUBMITTED:
-                verdict = await self.integrator.integrate(row.id)
-            else:
-                verdict = await self.integrator.merge(row.id)
-            self._after_verdict(row.id, verdict)
-        except StaleState:
-            pass
-        except IntegrationTampered as exc:
-            self._failure = exc
-        except Exception as exc:  # a git failure while judging: the unit fails visibly, the session goes on
-            detail = {"reason": "error", "error": str(exc)}
-            self._move(row.id, FAILED, INTEGRATING_STATES + (AWAITING_APPROVAL,), data=detail, detail=detail)
-        finally:
-            self.lane = None
-            self.wake()
+            self.queue.poke()
+        elif self.queue.has_work():
+            self.lane = asyncio.create_task(self._run_queue(), name="merge queue")
 
     async def _run_queue(self) -> None:
         try:
@@ -281,7 +247,8 @@ class Orchestrator:
             self.wake()
 
     def _queue_verdict(self, unit_id: str, state: str, detail: dict) -> None:
-        self._after_verdict(unit_id, Verdict(state, detail))
+        if not detail.get("lost"):  # a gate that could not run judged nothing: no attempt is spent on it
+            self._after_verdict(unit_id, Verdict(state, detail))
         self.wake()  # a merge readies dependents, a hand-back frees an agent
 
     def _after_verdict(self, unit_id: str, verdict: Verdict) -> None:
@@ -306,7 +273,7 @@ class Orchestrator:
 
     # -- crash recovery and shutdown ---------------------------------------------------------
     def _recover(self) -> None:
-        for unit_id in self.integrator.recover_intents():
+        for unit_id in recover_intents(self.session):
             self.store.append_event("recovered", unit_id, what="merge finished after a crash")
         for row in self.store.units():
             if row.queue is not None:  # a queue run an earlier supervisor had going
@@ -322,11 +289,8 @@ class Orchestrator:
             running.task.cancel()
         # TERM, a pause, then KILL for each agent: all at once, and off the loop.
         await asyncio.gather(*(asyncio.to_thread(child.kill) for child in children))
-        self.queue.stop()  # every queue gate killed; its units are judged again on resume
-        if self.lane is not None:  # a gate can take minutes: stop it; the unit is judged again on resume
-            self.lane.cancel()
-            await asyncio.to_thread(self.integrator.stop_gate)
+        self.queue.stop()  # every gate killed (a gate can take minutes); its units are judged again on resume
         tasks = [r.task for r in self.running.values()] + ([self.lane] if self.lane else []) + list(self._cleanups)
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
-        await self.queue._stop_runs()
+        await self.queue.stop_runs()

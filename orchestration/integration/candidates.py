@@ -1,0 +1,88 @@
+"""Stacking a submitted unit onto the chain: the merge check against the candidate ahead of it,
+the scope check, the candidate merge commit, and the semantic checks that run beside its gate.
+All of it runs in worker threads (git and the analysers)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bosun.orchestration.gitcmd import GitRepo
+from bosun.orchestration.integration.checks import findings_text, merge_verdict, semantic_verdict, summary
+from bosun.orchestration.integration.gate import candidate_commit, merge_check
+from bosun.orchestration.scope import in_scope
+from bosun.orchestration.states import CONFLICTED, OUT_OF_SCOPE
+
+
+@dataclass(frozen=True)
+class Stacked:
+    """A unit's candidate merge commit on `top`, ready for its gate and its semantic checks."""
+
+    candidate: str
+    tree: str
+    files: list[str]
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The unit cannot stack: `state` is where it goes (conflicted, out of scope), or None when it
+    only clashes with a unit ahead of it and waits for the head to move (`detail["why"]`)."""
+
+    state: str | None
+    detail: dict
+
+
+def stack(repo: GitRepo, row, spec, top: str, head: str) -> Stacked | Refused:
+    """What stacking `row` onto `top` (the last candidate in the chain, or the head) gives."""
+    check = merge_check(repo, top, row.head_commit)
+    if not check.clean:
+        if top != head and merge_check(repo, head, row.head_commit).clean:
+            return Refused(None, {"why": "clashes with a unit ahead of it in the queue"})
+        verdict = merge_verdict(False, check.conflicts)
+        return Refused(CONFLICTED, {"reason": "conflict", "files": list(check.conflicts), "checks": [verdict]})
+    changed = repo.changed_files(top, check.tree)
+    outside = [path for path in changed if not in_scope(path, spec.scope)]
+    if outside:
+        return Refused(OUT_OF_SCOPE, {"reason": "out_of_scope", "files": outside, "scope": list(spec.scope or ())})
+    message = f"bosun: merge unit {row.id} ({spec.title})\n\nBosun-Unit: {row.id}\nBosun-Attempt: {row.attempts}"
+    return Stacked(candidate_commit(repo, check.tree, (top, row.head_commit), message), check.tree, changed)
+
+
+def semantic_of(repo: GitRepo, row, top: str, tree: str, severity: dict[str, str]) -> dict:
+    """The semantic checks' verdict on a candidate (merge of `row` onto `top`, giving `tree`)."""
+    return semantic_verdict(repo, top, row.head_commit, tree, severity, row.base_commit)
+
+
+def semantic_conflict(unit: str, attempt: int, candidate: str, parent: str, verdicts: list[dict]) -> tuple[dict, dict]:
+    """The gate run and the unit's detail for a merge that is clean and may pass every test, yet
+    whose two sides do not hold together (the last verdict is the semantic one)."""
+    semantic = verdicts[-1]
+    findings = semantic["findings"]
+    text = findings_text(findings)
+    gate_run = {
+        "unit": unit,
+        "attempt": attempt,
+        "commit_id": candidate,
+        "parent": parent,
+        "passed": False,
+        "exit_code": None,
+        "duration_s": semantic["duration_s"],
+        "cause": semantic["cause"],
+        "output_tail": text,
+        "checks": verdicts,
+    }
+    gate = {
+        "passed": False,
+        "cause": semantic["cause"],
+        "duration_s": semantic["duration_s"],
+        "commit": candidate,
+        "checks": summary(verdicts),
+    }
+    detail = {
+        "reason": "semantic_conflict",
+        "gate": gate,
+        "findings": findings,
+        "files": sorted({f["path"] for f in findings}),
+        "output_tail": text,
+        "checks": verdicts,
+    }
+    return gate_run, detail

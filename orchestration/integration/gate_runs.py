@@ -1,0 +1,85 @@
+"""One gate run of the queue: the project's tests, then each extra check while all pass, on the
+run's tree in its slot's own folder (two gates never share a folder), and the verdict it gives."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bosun.orchestration.integration.chain import Run
+from bosun.orchestration.integration.checks import command_verdict
+from bosun.orchestration.integration.gate import GateFolder, GateResult, GateSandbox, run_gate
+from bosun.orchestration.sandbox import active as sandboxed
+from bosun.orchestration.session import Session
+
+
+def run_in_slot(session: Session, run: Run, attempt: int, started: Callable) -> list[tuple[str, GateResult]]:
+    """In a worker thread: the run's pipeline of commands; `started` is handed each process (a
+    stopping queue kills it), and a run cancelled meanwhile starts nothing more."""
+    project = session.plan.project
+    folder = GateFolder(session.repo, session.dir / "gates" / str(run.slot))
+    folder.checkout(run.top)
+    box = GateSandbox(sandboxed(session.plan), project.gate_network == "host", session.repo.path, session.dir)
+    results = []
+    top = run.units[-1]
+    for index, (name, command) in enumerate([("tests", project.gate), *((c, c) for c in project.checks)]):
+        if run.cancelled:
+            break
+        named = f"gate.{top}.{attempt}.{run.label}" if index == 0 else f"check.{top}.{attempt}.{run.label}.{index}"
+        log = session.dir / "logs" / f"{named}.log"
+        log.unlink(missing_ok=True)
+        result = run_gate(
+            command,
+            folder.path,
+            project.gate_timeout,
+            project.gate_env,
+            log,
+            ceiling=session.dir,
+            started=started,
+            sandbox=box,
+            slot=run.slot,
+        )
+        results.append((name, result))
+        if not result.passed:
+            break
+    return results
+
+
+@dataclass(frozen=True)
+class RunVerdict:
+    """What a finished run says: every command's verdict, the first that failed (or None), the
+    one line of cause, the result whose output is shown, and the run's length."""
+
+    verdicts: list[dict]
+    failed: tuple[str, GateResult] | None
+    cause: str
+    shown: GateResult
+    duration_s: float
+    lost: bool = False
+    """The gate never gave a verdict: it raised (a lost node, a folder that could not be filled)."""
+
+    @property
+    def passed(self) -> bool:
+        return self.failed is None
+
+    @property
+    def not_the_code(self) -> bool:
+        """The run failed for a reason that is not the code: it timed out, or it could not run."""
+        return self.failed is not None and self.failed[1].exit_code is None
+
+    def counts(self) -> dict:
+        return {k: v for k, v in self.verdicts[0].items() if k.startswith("tests_")}
+
+
+def run_verdict(session: Session, results, error: BaseException | None) -> RunVerdict:
+    """The verdict of a run's results; a run that raised, or ran nothing, failed with that cause."""
+    lost = error is not None or not results
+    if lost:
+        cause = f"the gate could not run: {error}" if error else "the gate did not run"
+        results = [("tests", GateResult(False, None, 0.0, cause, cause, session.dir / "logs"))]
+    verdicts = [command_verdict(name, result) for name, result in results]
+    failed = next(((n, r) for n, r in results if not r.passed), None)
+    tests = results[0][1]
+    cause = tests.cause if failed is None or failed[0] == "tests" else f"check `{failed[0]}` failed: {failed[1].cause}"
+    shown = failed[1] if failed else tests
+    return RunVerdict(verdicts, failed, cause, shown, sum(r.duration_s for _, r in results), lost)

@@ -1,0 +1,26 @@
+"""The few things Bosun needs from Textual that it offers no public call for, in one place, each
+pinned by tests/test_adapters.py so an upgrade that breaks one fails a test instead of the screen.
+(Here in widgets/ so both the widgets and the app can use it.)"""
+
+from __future__ import annotations
+
+from textual.app import App
+from textual.geometry import Size
+from textual.widget import Widget
+
+
+def write_to_terminal(app: App, escapes: str) -> bool:
+    """Write escape sequences to the terminal as they are (desktop notifications: OSC 9 and 777).
+    Textual's own bell and clipboard write through the app's driver the same way; False when
+    there is no terminal (a headless run)."""
+    driver = app._driver
+    if driver is None or app.is_headless:
+        return False
+    driver.write(escapes)
+    return True
+
+
+def update_scrollbars(widget: Widget, virtual_size: Size) -> None:
+    """What Widget does when its scroll area changes, without the layout of the whole screen
+    that its `virtual_size` reactive also asks for."""
+    widget._scroll_update(virtual_size)

@@ -1,0 +1,47 @@
+"""How a unit's state reads on screen: its label, its group (which picks its colour) and its mark."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+STATE_LABELS = {
+    "awaiting_approval": "to approve",
+    "gate_failed": "gate failed",
+    "out_of_scope": "out of scope",
+    "semantic_conflict": "clash",
+}
+STATE_GROUPS = {
+    "pending": "pending",
+    "ready": "ready",
+    "claimed": "active",
+    "running": "active",
+    "submitted": "integrating",
+    "checking": "integrating",
+    "gating": "integrating",
+    "awaiting_approval": "waiting",
+    "merged": "merged",
+    "cancelled": "cancelled",
+    "conflicted": "problem",
+    "semantic_conflict": "problem",
+    "gate_failed": "problem",
+    "out_of_scope": "problem",
+    "failed": "problem",
+}
+STATE_MARKS = {
+    "pending": "○",
+    "ready": "◌",
+    "active": "●",
+    "integrating": "◍",
+    "waiting": "◆",
+    "merged": "✔",
+    "problem": "✖",
+    "cancelled": "−",
+}
+
+
+@dataclass(frozen=True)
+class UnitLook:
+    """What a box shows: the unit's state and who holds (or last held) it."""
+
+    state: str
+    owner: str | None = None
