@@ -3,18 +3,21 @@ against two baselines measured in the same run: the floor — the same K process
 SQLite compare-and-swap claims (one UPDATE ... WHERE state = 'ready' RETURNING per claim, the
 same pragmas and durability as Bosun's claims) — and one process of bare fsynced single-row writes.
 
-    python benchmarks/claims.py [--units 5000] [--procs 16] [--rounds 5]
+    python benchmarks/claims.py [--units 5000] [--procs 16] [--rounds 5] [--runs 3]
 
 The same K processes run every race, a round being one race of each kind (which goes first
 alternates), so a busy machine slows both alike; the figures are per round and their medians.
+With `--runs N` the whole measurement is made N times, each with new processes and stores, and
+the median of the runs' medians is the figure; the load average is printed with each run.
 
-Targets: >= 5,000 claims/s and 0 double claims (issue 6); Bosun >= 0.8x the floor (issue 16).
+Targets: >= 5,000 claims/s and 0 double claims (issue 6); Bosun >= 0.8x the floor (issues 16, 30).
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import sqlite3
 import statistics
 import tempfile
@@ -131,12 +134,13 @@ def bare_updates(db: Path, count: int, synchronous: str = "FULL") -> float:
     return count / elapsed
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--units", type=int, default=5000)
-    parser.add_argument("--procs", type=int, default=16)
-    parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args()
+def load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def measure(args: argparse.Namespace) -> tuple[float, float, int]:
+    """One run: every round's races with new processes and stores; returns (median claims/s,
+    median ratio to the floor, double claims), printing each round against its floor."""
     with tempfile.TemporaryDirectory(prefix="bosun-claims-") as tmp:
         text = plan_text(args.units, args.procs)
         plan = parse_plan(text, Path("bosun.toml"))
@@ -149,9 +153,11 @@ def main() -> None:
             for _, db in races:
                 fresh_store(Path(db), plan)
             rounds.append(races)
+        before = load()
         results = race_rounds(rounds, text, args.procs)
+        after = load()
         single = bare_updates(Path(tmp) / "bare.db", args.units)
-    print(f"units {args.units}, processes {args.procs}, rounds {args.rounds}")
+    print(f"units {args.units}, processes {args.procs}, rounds {args.rounds}; before: {before}; after: {after}")
     ratios, rates, doubles = [], [], 0
     for r, races in enumerate(rounds):
         per = {}
@@ -169,6 +175,27 @@ def main() -> None:
     ratio, rate = statistics.median(ratios), statistics.median(rates)
     print(f"median: Bosun {rate:,.0f} claims/s, {ratio:.2f}x the floor; double claims {doubles}")
     print(f"one process of bare fsynced single-row writes: {single:,.0f}/s")
+    return rate, ratio, doubles
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--units", type=int, default=5000)
+    parser.add_argument("--procs", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=1, help="whole measurements; the figure is their median")
+    args = parser.parse_args()
+    runs = []
+    for n in range(args.runs):
+        if args.runs > 1:
+            print(f"-- run {n + 1} of {args.runs}")
+        runs.append(measure(args))
+    rate = statistics.median(r[0] for r in runs)
+    ratio = statistics.median(r[1] for r in runs)
+    doubles = sum(r[2] for r in runs)
+    if args.runs > 1:
+        listed = ", ".join(f"{r[1]:.2f}x" for r in runs)
+        print(f"median of {args.runs} runs: Bosun {rate:,.0f} claims/s, {ratio:.2f}x the floor (runs: {listed})")
     met = rate >= 5000 and doubles == 0 and ratio >= 0.8
     print(f"targets >= 5,000 claims/s, 0 doubles, >= 0.8x the floor (medians): {'met' if met else 'NOT met'}")
 

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import networkx as nx
-
-from bosun.orchestration.graph import ready_units
-from bosun.orchestration.plan import Plan
 from bosun.orchestration.scope import scopes_overlap
 from bosun.orchestration.states import CLAIMED, PENDING, READY, RUNNING
 from bosun.orchestration.store import StaleState, Store
+
+if TYPE_CHECKING:  # networkx and the plan's declaration take ~0.3 s to load: not for a heartbeat
+    import networkx as nx
+
+    from bosun.orchestration.plan import Plan
 
 HELD = (CLAIMED, RUNNING)
 
@@ -129,6 +131,8 @@ def has_scopes(plan: Plan) -> bool:
 
 def promote_ready(store: Store, graph: nx.DiGraph) -> list[str]:
     """Move every pending unit whose dependencies are all merged to `ready`."""
+    from bosun.orchestration.graph import ready_units
+
     promoted = []
     for unit_id in ready_units(graph, {u.id: u.state for u in store.units()}):
         try:

@@ -1,7 +1,8 @@
 """A session: the plan it runs, its store and its place on disk (`.bosun/`), created or reopened.
 
 The plan's text is stored when the session starts, so `bosun resume` continues exactly the
-session that crashed even if `bosun.toml` was edited since.
+session that crashed even if `bosun.toml` was edited since; its outline (plan_outline.py) beside
+it lets the commands that only read open a session without validating the plan again.
 """
 
 from __future__ import annotations
@@ -9,28 +10,54 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bosun.orchestration.errors import BosunError
 from bosun.orchestration.gitcmd import GitRepo
-from bosun.orchestration.plan import Plan, load_plan, parse_plan
-from bosun.orchestration.process import process_start_time
+from bosun.orchestration.plan_outline import PlanOutline, outline_json, outline_of, read_outline
 from bosun.orchestration.states import DONE_STATES
 from bosun.orchestration.store import Store
-from bosun.orchestration.worktrees import AgentClone
+
+if TYPE_CHECKING:  # the plan's pydantic declaration loads only where a plan is validated; the
+    # rest only where a command uses it (`bosun status` starts in a fraction of the time)
+    from bosun.orchestration.plan import Plan
+    from bosun.orchestration.worktrees import AgentClone
 
 BOSUN_DIR = ".bosun"
 
 
-@dataclass
 class Session:
-    """Everything a supervisor, a CLI command or the screen needs to act on one session."""
+    """Everything a supervisor, a CLI command or the screen needs to act on one session.
 
-    repo: GitRepo
-    plan: Plan
-    store: Store
+    `plan` is the validated plan. A session opened without validating (`open_session(...,
+    validate=False)`, for the commands that only read) validates its stored text when `plan` is
+    first read; `outline` is what those commands read instead."""
+
+    def __init__(self, repo: GitRepo, plan: Plan | None, store: Store, text: str = "", path: Path | None = None):
+        self.repo, self.store = repo, store
+        self._plan, self._text, self._path = plan, text, path
+
+    @property
+    def plan(self) -> Plan:
+        if self._plan is None:
+            from bosun.orchestration.plan import parse_plan
+
+            self._plan = parse_plan(self._text, self._path or self.repo.path / "bosun.toml")
+        return self._plan
+
+    @plan.setter
+    def plan(self, plan: Plan) -> None:
+        self._plan = plan
+        self.__dict__.pop("outline", None)
+
+    @cached_property
+    def outline(self) -> PlanOutline:
+        """The plan's outline: from the store when it was made from the stored text, else from `plan`."""
+        if self._plan is None and (stored := read_outline(self.store.get_meta("plan_outline"), self._text)):
+            return stored
+        return outline_of(self.plan)
 
     @cached_property
     def graph(self):
@@ -50,9 +77,11 @@ class Session:
 
     @property
     def integration_ref(self) -> str:
-        return f"refs/heads/{self.plan.project.integration}"
+        return f"refs/heads/{self.outline.project.integration}"
 
     def clone(self) -> AgentClone:
+        from bosun.orchestration.worktrees import AgentClone
+
         return AgentClone(self.repo, self.dir)
 
     def integration_head(self) -> str:
@@ -75,6 +104,8 @@ class Session:
             self.store.set_meta("supervisor_pid", "")
 
     def mark_supervisor(self) -> None:
+        from bosun.orchestration.process import process_start_time
+
         if (other := self.running_supervisor()) is not None and other != os.getpid():
             raise BosunError(self.already_supervised() or f"{self.dir}: a supervisor runs this session (pid {other})")
         self.store.update_meta(
@@ -83,6 +114,8 @@ class Session:
 
 
 def _running_supervisor(store: Store) -> int | None:
+    from bosun.orchestration.process import process_start_time
+
     pid, start = store.get_meta("supervisor_pid"), store.get_meta("supervisor_start")
     if pid and start and process_start_time(int(pid)) == start and not _is_zombie(int(pid)):
         return int(pid)
@@ -103,6 +136,8 @@ def _already_supervised(store: Store, where: Path) -> str | None:
 
 def _started_at(pid: int) -> float | None:
     """When `pid` started, in wall-clock seconds: the boot time plus its start in clock ticks."""
+    from bosun.orchestration.process import process_start_time
+
     try:
         ticks = int(process_start_time(pid) or "")
         boot = next(
@@ -144,7 +179,15 @@ def _unfinished(store: Store) -> int:
 
 def create_session(repo: GitRepo, plan_path: Path) -> Session:
     """Start a new session from a plan; refuses while an unfinished one is in `.bosun/`."""
-    plan = load_plan(plan_path)
+    from bosun.orchestration.plan import parse_plan
+    from bosun.orchestration.plan.loading import load_plan
+
+    try:  # the text validated is the text stored, with its outline
+        text = plan_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        load_plan(plan_path)  # raises the plan's one-line error for a file it cannot read
+        raise
+    plan = parse_plan(text, plan_path)
     project = plan.project
     base = repo.rev_parse(f"refs/heads/{project.base}")
     if base is None:
@@ -182,7 +225,7 @@ def create_session(repo: GitRepo, plan_path: Path) -> Session:
     root = prepare_dir(repo)
     if db_path.exists():
         db_path.rename(root / f"state.{int(time.time())}.db")
-        for suffix in ("-wal", "-shm"):
+        for suffix in ("-wal", "-shm", "-claims"):
             Path(str(db_path) + suffix).unlink(missing_ok=True)
     if head is None or head != base and repo.is_ancestor(head, base):
         if not repo.update_ref(integration_ref, base, head or "", "bosun: start integration"):
@@ -191,7 +234,8 @@ def create_session(repo: GitRepo, plan_path: Path) -> Session:
     store = Store(db_path)
     meta = {
         "plan_path": str(plan_path.resolve()),
-        "plan_text": plan_path.read_text(),
+        "plan_text": text,
+        "plan_outline": outline_json(plan, text),
         "integration_head": head,
         "base_commit": base,
         "created": str(time.time()),
@@ -200,11 +244,12 @@ def create_session(repo: GitRepo, plan_path: Path) -> Session:
     store.append_event(
         "session_started", None, base=project.base, integration=project.integration, commit=head, units=len(plan.units)
     )
-    return Session(repo, plan, store)
+    return Session(repo, plan, store, text, plan_path)
 
 
-def open_session(repo: GitRepo) -> Session:
-    """Reopen the session in `.bosun/` (for resume, status and the human commands)."""
+def open_session(repo: GitRepo, validate: bool = True) -> Session:
+    """Reopen the session in `.bosun/` (for resume, status and the human commands). With
+    `validate=False` the stored plan is validated only when `session.plan` is read."""
     db_path = repo.path / BOSUN_DIR / "state.db"
     if not db_path.exists():
         raise BosunError(f"{repo.path}: no Bosun session here (start one with `bosun run`)")
@@ -213,8 +258,14 @@ def open_session(repo: GitRepo) -> Session:
     if not text or not path:
         store.close()
         raise BosunError(f"{db_path}: the session store is incomplete (no plan); delete .bosun/ and start again")
-    plan = parse_plan(text, Path(path))
-    return Session(repo, plan, store)
+    session = Session(repo, None, store, text, Path(path))
+    if validate:
+        try:
+            _ = session.plan  # validated now: a plan that no longer validates is refused here
+        except BaseException:
+            store.close()
+            raise
+    return session
 
 
 def dumps(data: dict) -> str:

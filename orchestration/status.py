@@ -2,15 +2,18 @@
 agent is doing now: busy (its output moved in the last few seconds), waiting (it holds a unit
 but has been quiet: thinking, or waiting on an endpoint or a prompt), or idle (it holds nothing).
 An agent whose CLI prints a structured stream says more: a tool call in flight is busy however
-quiet, waiting for the model is waiting, and a CLI that said it is done is idle."""
+quiet, waiting for the model is waiting, and a CLI that said it is done is idle.
+
+The plan is read through the session's outline (plan_outline.py): showing a session does not
+validate its plan again."""
 
 from __future__ import annotations
 
 import os
+import threading
 import time
+from collections.abc import Callable
 
-from bosun.orchestration.agents.activity import stream_activity
-from bosun.orchestration.agents.usage import add_usage
 from bosun.orchestration.ansi import strip_ansi_in
 from bosun.orchestration.report.figures import session_figures
 from bosun.orchestration.sandbox import status_of
@@ -30,10 +33,12 @@ def agent_rows(session: Session, now: float | None = None) -> list[dict]:
         if unit.state in AGENT_STATES and unit.owner and unit.owner not in held_by:
             held_by[unit.owner] = unit
         if unit.agent and unit.usage:
+            from bosun.orchestration.agents.usage import add_usage  # loaded only when there is usage
+
             usage[unit.agent] = add_usage(usage.get(unit.agent), unit.usage)
     rows = []
-    on_nodes = session.plan.project.backend != "local"
-    for name, spec in session.plan.agents.items():
+    on_nodes = session.outline.project.backend != "local"
+    for name, spec in session.outline.agents.items():
         row = {
             "name": name,
             "kind": spec.kind,
@@ -52,6 +57,8 @@ def agent_rows(session: Session, now: float | None = None) -> list[dict]:
             log = session.dir / "logs" / f"{held.id}.{held.attempts}.log"
             last = log.stat().st_mtime if log.exists() else (held.started_at or held.updated or now)
             quiet = max(0.0, now - last)
+            from bosun.orchestration.agents.activity import stream_activity  # only for a held unit
+
             told = stream_activity(log) if spec.kind != "external" else None
             row.update(
                 unit=held.id,
@@ -66,6 +73,30 @@ def agent_rows(session: Session, now: float | None = None) -> list[dict]:
     return rows
 
 
+def _ask_git(session: Session) -> Callable[[], str | None]:
+    """Start reading the integration branch's commit in a thread; the call returned waits for it."""
+    ref = session.integration_ref  # read here: the store's connection belongs to this thread
+    answer: list = []
+
+    def ask() -> None:
+        try:
+            answer.append((session.repo.rev_parse(ref), None))
+        except BaseException as exc:  # raised again in the caller's thread
+            answer.append((None, exc))
+
+    thread = threading.Thread(target=ask, daemon=True)
+    thread.start()
+
+    def wait() -> str | None:
+        thread.join()
+        commit, error = answer[0]
+        if error is not None:
+            raise error
+        return commit
+
+    return wait
+
+
 def covered(unit: UnitRow) -> bool:
     """Whether the unit's gate is the run that covered its merge (`gate_run`), not its last run."""
     return unit.gate_run is not None and unit.state in (MERGED, AWAITING_APPROVAL)
@@ -73,6 +104,8 @@ def covered(unit: UnitRow) -> bool:
 
 def status_json(session: Session) -> dict:
     """The object of SPEC §9 for `bosun status --json` (plain text: no terminal escape codes)."""
+    head = _ask_git(session)  # git answers while the sandbox is probed: both wait on a child process
+    sandbox = status_of(session.outline)
     runs: dict[str, dict] = {}  # unit -> the last run on its own candidate
     with_others: dict[str, dict] = {}  # unit -> the last run that covered it
     verdicts: dict[int, dict] = {}
@@ -94,8 +127,8 @@ def status_json(session: Session) -> dict:
     return strip_ansi_in(
         {
             "integration": {
-                "branch": session.plan.project.integration,
-                "commit": session.repo.rev_parse(session.integration_ref),
+                "branch": session.outline.project.integration,
+                "commit": head(),
             },
             "units": [
                 {
@@ -118,7 +151,7 @@ def status_json(session: Session) -> dict:
                 for u in session.store.units()
             ],
             "agents": agent_rows(session),
-            "sandbox": status_of(session.plan),
+            "sandbox": sandbox,
             # the session's figures (elapsed, attempts, gate busy, human waits, cost: report.SESSION_KEYS)
             "figures": session_figures(session.store),
         }

@@ -22,11 +22,12 @@ def repo_of(args: argparse.Namespace) -> GitRepo:
 
 
 @contextmanager
-def opened(args: argparse.Namespace) -> Iterator[Session]:
-    """The session in the repository's `.bosun/`, closed afterwards."""
+def opened(args: argparse.Namespace, validate: bool = True) -> Iterator[Session]:
+    """The session in the repository's `.bosun/`, closed afterwards. A command that only reads
+    passes `validate=False`: its plan is then validated only if it reads `session.plan`."""
     from bosun.orchestration.session import open_session
 
-    session = open_session(repo_of(args))
+    session = open_session(repo_of(args), validate)
     try:
         yield session
     finally:

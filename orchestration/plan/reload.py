@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bosun.orchestration.errors import BosunError
 from bosun.orchestration.plan import Plan, parse_plan
+from bosun.orchestration.plan_outline import outline_json
 from bosun.orchestration.session import Session
 
 NOT_STARTED = ("pending", "ready")
@@ -121,7 +122,7 @@ def apply_plan(session: Session, text: str, path: Path) -> PlanChange:
         return change
     repinned = {u: new.units[u].agent for u in change.changed_units}
     session.store.reload_plan(
-        {"plan_text": text, "plan_path": str(path.resolve())},
+        {"plan_text": text, "plan_path": str(path.resolve()), "plan_outline": outline_json(new, text)},
         [(u, new.units[u].agent) for u in change.added_units],
         repinned,
         [u for u in change.removed_units],

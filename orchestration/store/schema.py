@@ -79,7 +79,7 @@ def open_database(path: Path) -> sqlite3.Connection:
         db.execute("PRAGMA busy_timeout = 30000")
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = FULL")
-        version = db.execute("PRAGMA user_version").fetchone()[0]
+        version = stored = db.execute("PRAGMA user_version").fetchone()[0]
         fresh = db.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'units'").fetchone()[0] == 0
         if not fresh:
             version = _upgrade(db, version)
@@ -91,7 +91,8 @@ def open_database(path: Path) -> sqlite3.Connection:
                 "delete .bosun/ to start over"
             )
         db.executescript(SCHEMA)
-        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        if stored != SCHEMA_VERSION:  # a write: a command that only reads a current file makes none
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     except sqlite3.DatabaseError as exc:
         raise BosunError(f"{path}: cannot open the session store: {exc}") from None
     return db
