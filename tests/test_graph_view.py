@@ -212,10 +212,12 @@ async def test_the_selected_units_edges_are_picked_out():
         lit = view.get_component_rich_style("graph-view--lit")
 
         def lit_cells(row: int) -> set[int]:
+            """Edge cells (not boxes, whose active ones share the colour) drawn lit on `row`."""
             cells, x = set(), 0
+            boxed = {c for box in view.layout_data.boxes_on_row(row) for c in range(box.x, box.x + BOX_WIDTH)}
             for segment in view._paint_row(row):
                 if segment.style == lit:
-                    cells |= set(range(x, x + len(segment.text)))
+                    cells |= set(range(x, x + len(segment.text))) - boxed
                 x += len(segment.text)
             return cells
 
