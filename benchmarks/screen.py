@@ -324,9 +324,10 @@ async def measure(units: int, agents: int, rate: float, seconds: float, stream_r
     }
 
 
-async def graph_frame(units: int = 250, repeats: int = 20) -> tuple[float, float]:
+async def graph_frame(units: int = 250, repeats: int = 50) -> tuple[float, float, float]:
     """One whole frame of the graph pane alone (200×50, a random DAG of `units`, a unit selected, every
-    line painted afresh), the median of `repeats`, and the layout once: seconds."""
+    line painted afresh): the median and the best of `repeats`, and the layout once, in seconds (the best
+    is the steadier number on a busy machine)."""
     from test_graph_view import random_dag
     from textual.app import App
 
@@ -347,7 +348,7 @@ async def graph_frame(units: int = 250, repeats: int = 20) -> tuple[float, float
             for y in range(view.size.height):
                 view.render_line(y)
             frames.append(time.perf_counter() - started)
-    return statistics.median(frames), layout_s
+    return statistics.median(frames), min(frames), layout_s
 
 
 def _pct(values: list[float], pct: float) -> float:
@@ -371,9 +372,10 @@ def main() -> int:
     )
     parser.add_argument("--graph-only", action="store_true", help="only time a frame of the graph pane at 250 units")
     args = parser.parse_args()
-    frame_s, layout_s = asyncio.run(graph_frame())
+    frame_s, best_s, layout_s = asyncio.run(graph_frame())
     print(
-        f"graph pane, 250 units at 200×50: one frame {frame_s * 1000:.1f} ms (median of 20), "
+        f"graph pane, 250 units at 200×50: one frame {frame_s * 1000:.1f} ms median, "
+        f"{best_s * 1000:.1f} ms best of 50, "
         f"layout {layout_s * 1000:.0f} ms"
     )
     if args.graph_only:
