@@ -24,7 +24,7 @@ from textual.strip import Strip
 
 from bosun.widgets.graph_layout import BOX_HEIGHT, BOX_WIDTH, GAP, GUTTER, Box, GraphLayout, layout_graph
 from bosun.widgets.graph_moves import neighbour, unit_at
-from bosun.widgets.graph_overview import Overview, overview_layout
+from bosun.widgets.graph_overview import Overview, fit_name, overview_layout
 from bosun.widgets.unit_looks import STATE_GROUPS, STATE_LABELS, STATE_MARKS, UnitLook
 
 LIGHT, HEAVY = "╭─╮│╰╯", "┏━┓┃┗┛"
@@ -218,7 +218,7 @@ class GraphView(ScrollView, can_focus=True):
         tl, h, tr, v, bl, br = HEAVY if selected else LIGHT
         inner = BOX_WIDTH - 2
         if line == 0:
-            name = _fit(box.unit, inner - 3)
+            name = fit_name(box.unit, inner - 3)  # ids differ at their ends: those stay
             text = f"{tl}{h} {name} " + h * (inner - len(name) - 3) + tr
         elif line == 1:
             label = f"{STATE_MARKS[group]} {STATE_LABELS.get(look.state, look.state)}"
