@@ -1,7 +1,8 @@
 """The live dependency graph: one box per unit (id, state, owner), coloured by state, edges drawn
-with box-drawing characters (the selected unit's picked out), a selection moved with the arrow
-keys or h/j/k/l, the view panned apart from it (shift+arrows, H/J/K/L, the mouse wheel), and an
-overview (z) that fits the whole graph: one line per unit, each layer a column.
+with box-drawing characters around the selection (its own edges bright and whole, its neighbours'
+frames marked, every other edge quiet: a big graph reads as one neighbourhood), a selection moved
+with the arrow keys or h/j/k/l, the view panned apart from it (shift+arrows, H/J/K/L, the mouse
+wheel), and an overview (z) that fits the whole graph: one line per unit, each layer a column.
 
 It paints line by line (Textual's line API) from a layout computed once, and caches each
 line, so a state change repaints only the rows of the boxes that changed: a 500-unit graph
@@ -92,8 +93,8 @@ class GraphView(ScrollView, can_focus=True):
     """Units not matching this (id, title, state or owner) are drawn dimmed."""
 
     overview: reactive[bool] = reactive(False)
-    """The whole graph at once: one line per unit (state mark and id), each layer a column, the
-    selected unit's dependencies and dependents underlined."""
+    """The whole graph at once: one line per unit (state mark and name, shortened to fit), each layer
+    a column, the selected unit's dependencies and dependents underlined."""
 
     class UnitSelected(Message):
         """The cursor moved to another unit."""
