@@ -4,10 +4,12 @@ graph that renders and lets the selection travel through it with the keyboard.""
 from __future__ import annotations
 
 import random
+from collections import defaultdict
 
 import networkx as nx
 from textual.app import App, ComposeResult
 
+from bosun.widgets import graph_layout
 from bosun.widgets.graph_layout import ARROW, BOX_HEIGHT, BOX_WIDTH, layout_graph
 from bosun.widgets.graph_overview import fit_name, overview_layout, shared_prefix
 from bosun.widgets.graph_view import GraphView, UnitLook
@@ -336,3 +338,20 @@ def test_edges_out_of_different_units_share_a_lane_only_when_none_is_free():
     }
     shared = [cell for cell, paths in runs.items() if len({src for p in paths for src in sources[p]}) > 1]
     assert not shared
+
+
+def test_starting_the_sweeps_again_from_other_orders_crosses_fewer_edges_at_60_units(monkeypatch):
+    """The measure behind the restarts: crossings of a 60-unit random DAG, the best of several starts
+    against the plan's order alone (179 down to 121 when this was written)."""
+    graph = random_dag(60)
+
+    def crossings() -> int:
+        layers, links = graph_layout._ordered_layers(graph, list(graph))
+        after = defaultdict(list)
+        for a, b in links:
+            after[a].append(b)
+        return graph_layout.count_crossings(layers, after)
+
+    several = crossings()
+    monkeypatch.setattr(graph_layout, "STARTS", 1)
+    assert several < crossings()
