@@ -12,6 +12,7 @@ while the same single events are measured again, and during the flood: the strea
 compared with the quiet one. It also reports how long a line takes from the log to the screen.
 
     python benchmarks/screen.py [--units 500] [--agents 50] [--rate 200] [--seconds 10] [--stream 200]
+    python benchmarks/screen.py --graph-only     # one frame of the graph pane at 250 units
 """
 
 from __future__ import annotations
@@ -323,6 +324,33 @@ async def measure(units: int, agents: int, rate: float, seconds: float, stream_r
     }
 
 
+async def graph_frame(units: int = 250, repeats: int = 50) -> tuple[float, float, float]:
+    """One whole frame of the graph pane alone (200×50, a random DAG of `units`, a unit selected, every
+    line painted afresh): the median and the best of `repeats`, and the layout once, in seconds (the best
+    is the steadier number on a busy machine)."""
+    from test_graph_view import random_dag
+    from textual.app import App
+
+    graph = random_dag(units, seed=7)
+    app = App()
+    async with app.run_test(size=(200, 50)) as pilot:
+        view = GraphView()
+        await app.mount(view)
+        started = time.perf_counter()
+        view.set_graph(graph, list(graph))
+        layout_s = time.perf_counter() - started
+        view.selected = list(graph)[units // 2]
+        await pilot.pause()
+        frames = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            view._lines.clear()
+            for y in range(view.size.height):
+                view.render_line(y)
+            frames.append(time.perf_counter() - started)
+    return statistics.median(frames), min(frames), layout_s
+
+
 def _pct(values: list[float], pct: float) -> float:
     if not values:
         return float("nan")
@@ -342,7 +370,16 @@ def main() -> int:
         metavar="LINES_PER_S",
         help="the Output tab open on an agent writing this many stream-json lines a second",
     )
+    parser.add_argument("--graph-only", action="store_true", help="only time a frame of the graph pane at 250 units")
     args = parser.parse_args()
+    frame_s, best_s, layout_s = asyncio.run(graph_frame())
+    print(
+        f"graph pane, 250 units at 200×50: one frame {frame_s * 1000:.1f} ms median, "
+        f"{best_s * 1000:.1f} ms best of 50, "
+        f"layout {layout_s * 1000:.0f} ms"
+    )
+    if args.graph_only:
+        return 0
     r = asyncio.run(measure(args.units, args.agents, args.rate, args.seconds, args.stream))
     ms = 1000
     print(

@@ -1,4 +1,4 @@
-"""The graph at the size of a real plan: 200 units (a fixed-seed random DAG, fed straight into the
+"""The graph at the size of a real plan: 60 and 200 units (a fixed-seed random DAG, fed straight into the
 widget, no session) at 160×48, in boxes where the screen opens, and in the overview that fits them
 all; and the overview of a terminal too small to name them, marks only. Update baselines with
 `--snapshot-update` only after looking at the new SVGs."""
@@ -19,17 +19,21 @@ class PlanGraphApp(App):
 
     CSS = "GraphView { border: round $foreground-muted; }"
 
+    def __init__(self, units: int = 200) -> None:
+        super().__init__()
+        self.units = units
+
     def compose(self) -> ComposeResult:
         yield GraphView()
 
     def on_mount(self) -> None:
-        graph = random_dag(200, seed=7)
+        graph = random_dag(self.units, seed=7)
         view = self.query_one(GraphView)
         view.set_graph(graph, list(graph))
         view.update_units(
             {unit: UnitLook(STATES[i % len(STATES)], AGENTS[i % len(AGENTS)]) for i, unit in enumerate(graph)}
         )
-        view.border_title = "Graph · 200 units"
+        view.border_title = f"Graph · {self.units} units"
         view.focus()
 
 
@@ -43,3 +47,13 @@ def test_graph_overview_at_200_units(snap_compare):
 
 def test_graph_overview_too_small_for_names(snap_compare):
     assert snap_compare(PlanGraphApp(), terminal_size=(80, 24), press=["z", "l", "j"])
+
+
+def test_graph_at_60_units_the_selections_neighbourhood_drawn_whole(snap_compare):
+    """The selected unit's edges bright and unbroken over the quiet rest, its neighbours' frames marked."""
+    assert snap_compare(PlanGraphApp(60), terminal_size=(160, 48), press=["l", "l", "j", "j"])
+
+
+def test_graph_overview_at_60_units_names_every_unit(snap_compare):
+    """Too narrow for `unit-000`: the prefix every id shares goes, the rest (`000`) stays."""
+    assert snap_compare(PlanGraphApp(60), terminal_size=(72, 20), press=["l", "l", "j", "z"])

@@ -1,13 +1,16 @@
 """Where every unit's box and every edge go when a dependency graph is drawn left to right.
 
 Layers are topological generations. An edge that skips layers passes through a placeholder
-in each layer between (so it never crosses a box), and median sweeps with adjacent swaps order
-each layer to keep edges short and crossings few. The result is plain data: character cells for
+in each layer between (so it never crosses a box), and median sweeps with adjacent swaps, from
+the plan's order and a few shuffled ones, order each layer to keep edges short and crossings few.
+Edges out of one node share a lane of the gutter after it; different nodes get different lanes
+while one is free. The result is plain data: character cells for
 the edges and a position for each box, so the widget only paints.
 """
 
 from __future__ import annotations
 
+import random
 from bisect import bisect_right, insort
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -18,8 +21,12 @@ BOX_WIDTH = 17
 BOX_HEIGHT = 3
 GAP = 1
 GUTTER = 6
-LANES = 3
+LANES = 4
 SWEEPS = 8
+STARTS = 6
+START_BUDGET = 1800
+"""Orders tried: the plan's and up to STARTS - 1 shuffled ones, fewer as the links (placeholders
+included) grow: six at 60 units, three at 250, so a layout stays a fraction of a second."""
 PLACEHOLDER_HEIGHT = 1
 
 # Direction bits of an edge cell, and the box-drawing character for each combination.
@@ -76,6 +83,22 @@ class GraphLayout:
         """The cells of every edge into or out of `unit`."""
         return {cell for index in self.paths_of.get(unit, ()) for cell in self.paths[index]}
 
+    def edge_glyphs(self, unit: str) -> dict[int, dict[int, str]]:
+        """The edges into and out of `unit` alone, by row then column: drawn whole, with the joins
+        of their own turns, not those of the edges crossing or sharing their cells."""
+        bits: dict[tuple[int, int], int] = defaultdict(int)
+        for index in self.paths_of.get(unit, ()):
+            path = self.paths[index]
+            for (x1, y1), (x2, y2) in zip(path, path[1:]):
+                if abs(x2 - x1) + abs(y2 - y1) == 1:
+                    forward, back = ((E, W) if x2 > x1 else (W, E)) if x1 != x2 else ((S, N) if y2 > y1 else (N, S))
+                    bits[(x1, y1)] |= forward
+                    bits[(x2, y2)] |= back
+        rows: dict[int, dict[int, str]] = defaultdict(dict)
+        for (x, y), cell in bits.items():
+            rows[y][x] = ARROW if self.edge_rows.get(y, {}).get(x) == ARROW else GLYPHS[cell]
+        return dict(rows)
+
     def boxes_on_row(self, y: int) -> list[Box]:
         return self._rows.get(y, [])
 
@@ -101,8 +124,10 @@ def _layer_numbers(graph: nx.DiGraph) -> dict[str, int]:
 
 
 def _ordered_layers(graph: nx.DiGraph, order: list[str]) -> tuple[list[list], list[tuple]]:
-    """Layers with placeholders for long edges, ordered to cross few edges: median sweeps down and
-    up (Gansner et al.), the best order seen kept, then adjacent swaps while they remove crossings."""
+    """Layers with placeholders for long edges, ordered to cross few edges: median sweeps and
+    adjacent swaps from the plan's order, then again from a few shuffled ones (fixed seeds, so the
+    picture is stable), the order with the fewest crossings kept (the plan's on a tie). Sweeps only
+    find a local best; other starts find others (a third fewer crossings on a 60-unit plan)."""
     rank = {unit: i for i, unit in enumerate(order)}
     layer_of = _layer_numbers(graph)
     layers: list[list] = [[] for _ in range(max(layer_of.values(), default=-1) + 1)]
@@ -121,6 +146,22 @@ def _ordered_layers(graph: nx.DiGraph, order: list[str]) -> tuple[list[list], li
     for a, b in links:
         after[a].append(b)
         before[b].append(a)
+    best, fewest = layers, -1
+    for start in range(max(1, min(STARTS, START_BUDGET // max(len(links), 1)))):
+        trial = [list(layer) for layer in layers]
+        shuffle = random.Random(start).shuffle if start else None
+        for layer in trial if shuffle else ():
+            shuffle(layer)
+        trial = _sweep(trial, before, after)
+        _transpose(trial, before, after)
+        crossings = count_crossings(trial, after)
+        if fewest < 0 or crossings < fewest:
+            best, fewest = trial, crossings
+    return best, links
+
+
+def _sweep(layers: list[list], before: dict, after: dict) -> list[list]:
+    """Median sweeps down and up (Gansner et al.); the order with the fewest crossings seen."""
     best, fewest = [list(layer) for layer in layers], count_crossings(layers, after)
     for sweep in range(SWEEPS):
         if sweep % 2 == 0:
@@ -132,8 +173,7 @@ def _ordered_layers(graph: nx.DiGraph, order: list[str]) -> tuple[list[list], li
         crossings = count_crossings(layers, after)
         if crossings < fewest:
             best, fewest = [list(layer) for layer in layers], crossings
-    _transpose(best, before, after)
-    return best, links
+    return best
 
 
 def _sort_by_median(layer: list, fixed: list, neighbours: dict) -> None:
@@ -219,16 +259,17 @@ def layout_graph(graph: nx.DiGraph, order: list[str]) -> GraphLayout:
     height = 0
     for index, layer in enumerate(layers):
         y = 0
-        for slot, node in enumerate(layer):
+        for node in layer:
             if _is_placeholder(node):
-                ports[node] = (index, y, slot % LANES)
+                ports[node] = (index, y, 0)
                 y += PLACEHOLDER_HEIGHT + GAP
             else:
                 box = Box(node, index * stride, y, index)
                 boxes[node] = box
-                ports[node] = (index, box.port_y, slot % LANES)
+                ports[node] = (index, box.port_y, 0)
                 y += BOX_HEIGHT + GAP
         height = max(height, y)
+    _assign_lanes(ports, links)
     cells: dict[tuple[int, int], int] = defaultdict(int)
     arrows: set[tuple[int, int]] = set()
     paths: list[list[tuple[int, int]]] = []
@@ -251,6 +292,30 @@ def layout_graph(graph: nx.DiGraph, order: list[str]) -> GraphLayout:
     columns = [[n for n in layer if not _is_placeholder(n)] for layer in layers]
     width = max(len(layers) * stride - GUTTER, 0)
     return GraphLayout(width, max(height - GAP, 0), boxes, columns, dict(edge_rows), paths, dict(paths_of))
+
+
+def _assign_lanes(ports: dict[object, tuple[int, int, int]], links: list[tuple]) -> None:
+    """Give each node with edges out a lane of the gutter after it, so that the runs of two nodes
+    share a lane only when no lane is free: each node's run spans the rows from its port to its
+    farthest target, and the runs are packed into the lanes greedily, top to bottom (interval
+    colouring). Edges out of one node share its run: they read as one bundle, not a lattice."""
+    spans: dict[object, list[int]] = {}
+    for source, target in links:
+        y = ports[target][1]
+        span = spans.setdefault(source, [ports[source][1], ports[source][1]])
+        span[0], span[1] = min(span[0], y), max(span[1], y)
+    by_layer: dict[int, list[object]] = defaultdict(list)
+    for node in spans:
+        by_layer[ports[node][0]].append(node)
+    for nodes in by_layer.values():
+        ends = [-2] * LANES  # the last row taken in each lane
+        for node in sorted(nodes, key=lambda n: spans[n]):
+            top, bottom = spans[node]
+            lane = next((i for i, end in enumerate(ends) if end < top - 1), None)
+            if lane is None:
+                lane = min(range(LANES), key=lambda i: ends[i])
+            ends[lane] = max(ends[lane], bottom)
+            ports[node] = (*ports[node][:2], lane)
 
 
 def _route(
@@ -288,72 +353,3 @@ def _line(cells: dict, a: tuple[int, int], b: tuple[int, int], drawn: list[tuple
         drawn.append((x, y))
         x, y = nx_, ny
     drawn.append((x2, y2))
-
-
-OVERVIEW_MIN_CELL = 7
-"""The narrowest cell that still names its unit: a state mark and five characters of the id."""
-OVERVIEW_MARK_CELL = 2
-"""A cell with the state mark alone, for a graph too big to name every unit and still fit."""
-OVERVIEW_GAP = 1
-
-
-@dataclass
-class Overview:
-    """The whole graph at once: one cell per unit, each layer a column (several side by side when a
-    layer is taller than the view), under a header row naming the layer."""
-
-    width: int
-    height: int
-    cell: int
-    """The width of one unit's cell; below OVERVIEW_MIN_CELL it holds the state mark alone."""
-    places: dict[str, tuple[int, int]]
-    """Each unit's cell: x, y."""
-    strips: list[list[str]]
-    """The units of each column as drawn, top to bottom (a layer can have several)."""
-    headers: list[tuple[int, int, str]]
-    """Each layer's header: x, width and label."""
-    rows: dict[int, list[str]] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        rows: dict[int, list[str]] = defaultdict(list)
-        for unit, (_x, y) in sorted(self.places.items(), key=lambda item: item[1]):
-            rows[y].append(unit)
-        self.rows = dict(rows)
-
-
-def overview_layout(columns: list[list[str]], width: int, height: int) -> Overview:
-    """Fit every unit of `columns` (the layers, in the full layout's order) into `width` x `height`:
-    each layer wrapped into as many columns as the height needs, the cells as wide as the longest id
-    if that fits, narrower down to OVERVIEW_MIN_CELL, else marks alone. Only a graph too big even for
-    marks is wider than the view."""
-    layers = [column for column in columns if column]
-    rows = max(height - 1, 1)
-    splits = [-(-len(layer) // rows) for layer in layers]
-    strips_count = sum(splits)
-
-    def needed(cell: int) -> int:
-        return strips_count * (cell + OVERVIEW_GAP) + max(len(layers) - 1, 0) * OVERVIEW_GAP - OVERVIEW_GAP
-
-    widest = min(BOX_WIDTH, max((len(unit) for layer in layers for unit in layer), default=1) + 2)
-    cell = next(
-        (c for c in range(widest, min(OVERVIEW_MIN_CELL, widest) - 1, -1) if needed(c) <= width), OVERVIEW_MARK_CELL
-    )
-    places: dict[str, tuple[int, int]] = {}
-    strips: list[list[str]] = []
-    headers: list[tuple[int, int, str]] = []
-    x = 0
-    for index, (layer, split) in enumerate(zip(layers, splits)):
-        per_strip = -(-len(layer) // split)
-        start = x
-        for part in range(split):
-            strip = layer[part * per_strip : (part + 1) * per_strip]
-            strips.append(strip)
-            for y, unit in enumerate(strip, start=1):
-                places[unit] = (x, y)
-            x += cell + OVERVIEW_GAP
-        span = x - start - OVERVIEW_GAP
-        label = next((text for text in (f"{index + 1} · {len(layer)}", f"{index + 1}") if len(text) <= span), "")
-        headers.append((start, span, label))
-        x += OVERVIEW_GAP
-    used_rows = max((len(strip) for strip in strips), default=0)
-    return Overview(max(x - 2 * OVERVIEW_GAP, 0), used_rows + 1, cell, places, strips, headers)

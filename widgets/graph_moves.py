@@ -3,7 +3,8 @@ a click, in the boxes or in the overview. Pure functions of the layout, so the w
 
 from __future__ import annotations
 
-from bosun.widgets.graph_layout import BOX_WIDTH, GraphLayout, Overview
+from bosun.widgets.graph_layout import BOX_WIDTH, GraphLayout
+from bosun.widgets.graph_overview import Overview
 
 
 def _sideways_in_overview(overview: Overview, unit: str, dx: int) -> str | None:

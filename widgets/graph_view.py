@@ -1,7 +1,8 @@
 """The live dependency graph: one box per unit (id, state, owner), coloured by state, edges drawn
-with box-drawing characters (the selected unit's picked out), a selection moved with the arrow
-keys or h/j/k/l, the view panned apart from it (shift+arrows, H/J/K/L, the mouse wheel), and an
-overview (z) that fits the whole graph: one line per unit, each layer a column.
+with box-drawing characters around the selection (its own edges bright and whole, its neighbours'
+frames marked, every other edge quiet: a big graph reads as one neighbourhood), a selection moved
+with the arrow keys or h/j/k/l, the view panned apart from it (shift+arrows, H/J/K/L, the mouse
+wheel), and an overview (z) that fits the whole graph: one line per unit, each layer a column.
 
 It paints line by line (Textual's line API) from a layout computed once, and caches each
 line, so a state change repaints only the rows of the boxes that changed: a 500-unit graph
@@ -22,22 +23,13 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from bosun.widgets.graph_layout import (
-    BOX_HEIGHT,
-    BOX_WIDTH,
-    GAP,
-    GUTTER,
-    OVERVIEW_MIN_CELL,
-    Box,
-    GraphLayout,
-    Overview,
-    layout_graph,
-    overview_layout,
-)
+from bosun.widgets.graph_layout import BOX_HEIGHT, BOX_WIDTH, GAP, GUTTER, Box, GraphLayout, layout_graph
 from bosun.widgets.graph_moves import neighbour, unit_at
+from bosun.widgets.graph_overview import Overview, fit_name, overview_layout
 from bosun.widgets.unit_looks import STATE_GROUPS, STATE_LABELS, STATE_MARKS, UnitLook
 
 LIGHT, HEAVY = "╭─╮│╰╯", "┏━┓┃┗┛"
+FRAME = set(LIGHT + "├")
 
 
 class GraphView(ScrollView, can_focus=True):
@@ -72,6 +64,8 @@ class GraphView(ScrollView, can_focus=True):
         "graph-view--dimmed",
         "graph-view--linked",
         "graph-view--lit",
+        "graph-view--quiet",
+        "graph-view--near",
     }
     DEFAULT_CSS = """
     GraphView { background: $surface; }
@@ -87,7 +81,9 @@ class GraphView(ScrollView, can_focus=True):
     GraphView > .graph-view--selected { background: $boost; text-style: bold; }
     GraphView > .graph-view--dimmed { color: $text-disabled; }
     GraphView > .graph-view--linked { text-style: underline; }
-    GraphView > .graph-view--lit { color: $foreground; text-style: bold; }
+    GraphView > .graph-view--lit { color: $text-accent; text-style: bold; }
+    GraphView > .graph-view--quiet { color: $foreground-muted 45%; }
+    GraphView > .graph-view--near { color: $text-accent; }
     """
 
     selected: reactive[str | None] = reactive(None)
@@ -97,8 +93,8 @@ class GraphView(ScrollView, can_focus=True):
     """Units not matching this (id, title, state or owner) are drawn dimmed."""
 
     overview: reactive[bool] = reactive(False)
-    """The whole graph at once: one line per unit (state mark and id), each layer a column, the
-    selected unit's dependencies and dependents underlined."""
+    """The whole graph at once: one line per unit (state mark and name, shortened to fit), each layer
+    a column, the selected unit's dependencies and dependents underlined."""
 
     class UnitSelected(Message):
         """The cursor moved to another unit."""
@@ -114,8 +110,8 @@ class GraphView(ScrollView, can_focus=True):
         self.titles: dict[str, str] = {}
         self._successors: set[str] = set()
         self._linked: dict[str, set[str]] = {}
-        self._lit: dict[int, set[int]] = {}
-        """The selected unit's edges: the columns of its cells, by row."""
+        self._lit: dict[int, dict[int, str]] = {}
+        """The selected unit's edges alone, drawn whole: their characters by row, then column."""
         self._lines: dict[int, Strip] = {}
         self._overview: Overview | None = None
 
@@ -197,7 +193,7 @@ class GraphView(ScrollView, can_focus=True):
         if row >= self.layout_data.height:
             return Strip.blank(self.virtual_size.width)
         edges = self.layout_data.edge_rows.get(row, {})
-        edge_style = self.get_component_rich_style("graph-view--edge")
+        edge_style = self.get_component_rich_style("graph-view--quiet" if self.selected else "graph-view--edge")
         segments: list[Segment] = []
         x = 0
         for box in self.layout_data.boxes_on_row(row):
@@ -210,6 +206,8 @@ class GraphView(ScrollView, can_focus=True):
         return Strip(segments)
 
     def _box_segments(self, box: Box, line: int) -> list[Segment]:
+        """One line of a box, in its state's colour; the frame of a dependency or dependent of the
+        selected unit in the selection's edge colour, so its neighbourhood reads at a glance."""
         look = self.looks.get(box.unit, UnitLook("pending"))
         group = STATE_GROUPS.get(look.state, "pending")
         style = self.get_component_rich_style(f"graph-view--{group}")
@@ -221,7 +219,7 @@ class GraphView(ScrollView, can_focus=True):
         tl, h, tr, v, bl, br = HEAVY if selected else LIGHT
         inner = BOX_WIDTH - 2
         if line == 0:
-            name = _fit(box.unit, inner - 3)
+            name = fit_name(box.unit, inner - 3)  # ids differ at their ends: those stay
             text = f"{tl}{h} {name} " + h * (inner - len(name) - 3) + tr
         elif line == 1:
             label = f"{STATE_MARKS[group]} {STATE_LABELS.get(look.state, look.state)}"
@@ -230,7 +228,9 @@ class GraphView(ScrollView, can_focus=True):
         else:
             owner = _fit(look.owner or "", inner - 4)
             text = f"{bl}" + h * (inner - len(owner) - 3) + (f" {owner} " if owner else h * 2) + h + br
-        return [Segment(text, style)]
+        if selected or box.unit not in self._linked.get(self.selected or "", ()):
+            return [Segment(text, style)]
+        return _framed(text, style, style + self.get_component_rich_style("graph-view--near", partial=True))
 
     def _paint_overview_row(self, row: int) -> Strip:
         overview = self._overview
@@ -264,7 +264,8 @@ class GraphView(ScrollView, can_focus=True):
             style += self.get_component_rich_style("graph-view--selected")
         elif unit in self._linked.get(self.selected or "", ()):
             style += self.get_component_rich_style("graph-view--linked", partial=True)  # its state's colour stays
-        text = f"{STATE_MARKS[group]} {_fit(unit, width - 2)}" if width >= OVERVIEW_MIN_CELL else STATE_MARKS[group]
+        name = self._overview.label(unit) if self._overview else ""
+        text = f"{STATE_MARKS[group]} {name}" if name else STATE_MARKS[group]
         return Segment(text.ljust(width), style)
 
     def _matches(self, unit: str, look: UnitLook) -> bool:
@@ -276,7 +277,7 @@ class GraphView(ScrollView, can_focus=True):
 
     # -- selection ----------------------------------------------------------------------------
     def _edge_segments(self, row: int, edges: dict[int, str], start: int, end: int, style) -> list[Segment]:
-        """The edges between two boxes, those of the selected unit picked out."""
+        """The edges between two boxes, quiet; those of the selected unit drawn whole over them, bright."""
         lit = self._lit.get(row)
         if not lit or not any(start <= x < end for x in lit):
             return [Segment(_edge_text(edges, start, end), style)]
@@ -285,24 +286,26 @@ class GraphView(ScrollView, can_focus=True):
         run_start = start
         for x in range(start + 1, end + 1):
             if x == end or (x in lit) != (run_start in lit):
-                segments.append(Segment(_edge_text(edges, run_start, x), lit_style if run_start in lit else style))
+                if run_start in lit:
+                    segments.append(Segment(_edge_text(lit, run_start, x), lit_style))
+                else:
+                    segments.append(Segment(_edge_text(edges, run_start, x), style))
                 run_start = x
         return segments
 
-    def _edges_of(self, unit: str | None) -> dict[int, set[int]]:
-        lit: dict[int, set[int]] = {}
-        for x, y in self.layout_data.edge_cells(unit) if unit else ():
-            lit.setdefault(y, set()).add(x)
-        return lit
+    def _edges_of(self, unit: str | None) -> dict[int, dict[int, str]]:
+        return self.layout_data.edge_glyphs(unit) if unit else {}
 
     def watch_selected(self, old: str | None, new: str | None) -> None:
         for unit in {old, new} | self._linked.get(old or "", set()) | self._linked.get(new or "", set()):
-            if unit in (old, new) or self.overview:  # the overview underlines the selection's neighbours
-                self._repaint(unit)
+            self._repaint(unit)  # the neighbours' frames (underlines in the overview) follow the selection
         lit = self._edges_of(new)
         changed_rows = lit.keys() | self._lit.keys()
         self._lit = lit
-        if not self.overview:
+        if not old or not new:  # every edge goes quiet or back
+            self._lines.clear()
+            self.refresh()
+        elif not self.overview:
             for y in changed_rows:
                 self._lines.pop(y, None)
             if changed_rows:
@@ -375,6 +378,17 @@ class GraphView(ScrollView, can_focus=True):
 
 def _edge_text(edges: dict[int, str], start: int, end: int) -> str:
     return "".join(edges.get(x, " ") for x in range(start, end))
+
+
+def _framed(text: str, style, frame_style) -> list[Segment]:
+    """`text` in `style`, its box-drawing characters in `frame_style`."""
+    segments: list[Segment] = []
+    run = 0
+    for i in range(1, len(text) + 1):
+        if i == len(text) or (text[i] in FRAME) != (text[run] in FRAME):
+            segments.append(Segment(text[run:i], frame_style if text[run] in FRAME else style))
+            run = i
+    return segments
 
 
 def _fit(text: str, width: int) -> str:
