@@ -291,7 +291,7 @@ def test_resume_ends_the_gate_an_earlier_supervisor_left_before_running_its_own(
         old = processes_with(marker)
         run.proc.send_signal(signal.SIGKILL)
         run.proc.wait(10)
-        time.sleep(0.3)
+        time.sleep(0.3)  # not an ordering: room for a death that must NOT come (no event marks an absence)
         assert old and processes_with(marker) == old, "unsandboxed, the old gate outlives its supervisor"
         daemon_pid = int(daemon.read_text())
         assert alive(daemon_pid), "the old gate's daemon never started"
@@ -396,7 +396,7 @@ def test_a_sandbox_outlives_the_thread_that_asked_for_it(tmp_path: Path) -> None
     )
     worker.start()
     worker.join()
-    time.sleep(0.5)
+    time.sleep(0.5)  # not an ordering: room for a death that must NOT come (the thread's end)
     child = started[0]
     try:
         assert child.proc.poll() is None, "the sandbox died with the thread that started it"
