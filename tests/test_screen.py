@@ -126,7 +126,11 @@ async def test_cancel_asks_first_and_no_is_the_default(project):
         assert app.unit("a").state == "running"
 
         await pilot.press("c")
-        await app.dialog(ConfirmDialog)
+        dialog = await app.dialog(ConfirmDialog)
+        await pilot.press("right")  # the arrows move between the buttons
+        assert dialog.focused.id == "yes"
+        await pilot.press("left")
+        assert dialog.focused.id == "no"
         await pilot.press("y")
         await app.state("a", "cancelled")
         assert app.unit("b").state == "pending"

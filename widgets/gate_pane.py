@@ -22,7 +22,7 @@ from bosun.widgets.keyed_table import KeyedTable
 
 MAX_ROWS = 100
 """The newest runs; `bosun status --json` has every one."""
-COLUMNS = ("Run", "Unit", "Try", "Result", "Passed", "Failed", "Took", "Merged commit", "Cause")
+COLUMNS = ("Run", "Unit", "Try", "Result", "Passed", "Failed", "Took", "Tested commit", "Cause")
 
 
 def checks_line(checks: list[dict] | tuple[dict, ...]) -> str:

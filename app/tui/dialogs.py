@@ -18,6 +18,15 @@ from bosun.orchestration.review import Approval, ConflictSide
 from bosun.widgets.gate_pane import checks_line
 
 
+class ButtonRow(Horizontal):
+    """A dialog's buttons: the arrow keys move between them, as tab does."""
+
+    BINDINGS = [
+        Binding("left", "app.focus_previous", "Previous", show=False),
+        Binding("right", "app.focus_next", "Next", show=False),
+    ]
+
+
 class Dialog(ModalScreen):
     """A centred box with a title; `escape` gives the safe answer (None or False)."""
 
@@ -42,7 +51,7 @@ class ConfirmDialog(Dialog):
         with Vertical(classes="dialog"):
             yield Label(self.title_text, classes="dialog-title")
             yield Static(self.body, classes="dialog-body", markup=False)
-            with Horizontal(classes="dialog-buttons"):
+            with ButtonRow(classes="dialog-buttons"):
                 yield Button("No", id="no", variant="primary")
                 yield Button(self.yes, id="yes", variant="error")
 
@@ -69,7 +78,7 @@ class NoteDialog(Dialog):
             yield Label(self.title_text, classes="dialog-title")
             yield Static(self.body, classes="dialog-body", markup=False)
             yield Input(placeholder="a note for the agent (optional), then enter", id="note")
-            with Horizontal(classes="dialog-buttons"):
+            with ButtonRow(classes="dialog-buttons"):
                 yield Button("Keep as is", id="keep", variant="primary")
                 yield Button(self.action, id="send", variant="warning")
 
@@ -124,7 +133,7 @@ class ApproveDialog(Dialog):
                 )
             with VerticalScroll(classes="dialog-scroll"):
                 yield Static(facts.stat.rstrip() or "no file changes", markup=False)
-            with Horizontal(classes="dialog-buttons"):
+            with ButtonRow(classes="dialog-buttons"):
                 yield Button("Not now", id="no", variant="primary")
                 yield Button("Approve merge (a)", id="yes", variant="success")
 
@@ -161,7 +170,7 @@ class ReassignDialog(Dialog):
                 "It starts again from the current integration head in a fresh worktree.", classes="dialog-body"
             )
             yield OptionList(*options, id="agent-choice")
-            with Horizontal(classes="dialog-buttons"):
+            with ButtonRow(classes="dialog-buttons"):
                 yield Button("Keep as is", id="keep", variant="primary")
 
     def on_mount(self) -> None:
@@ -224,7 +233,7 @@ class ConflictDialog(Dialog):
                 for side in self.sides:
                     yield Static(Text(side.path, style="bold underline"))
                     yield Static(_marked(side.excerpt))
-            with Horizontal(classes="dialog-buttons"):
+            with ButtonRow(classes="dialog-buttons"):
                 yield Button("Close", id="close", variant="primary")
                 yield Button("Hand back (b)", id="handback", variant="warning")
                 yield Button("Reassign (r)", id="reassign")
@@ -281,7 +290,7 @@ class HelpScreen(Dialog):
                 )
                 if self.note:
                     yield Static("\n" + self.note, markup=False)
-            with Horizontal(classes="dialog-buttons"):
+            with ButtonRow(classes="dialog-buttons"):
                 yield Button("Close (esc)", id="close", variant="primary")
 
     def on_mount(self) -> None:

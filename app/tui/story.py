@@ -11,10 +11,10 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Button, Label, Static
 
-from bosun.app.tui.dialogs import Dialog
+from bosun.app.tui.dialogs import ButtonRow, Dialog
 from bosun.orchestration.agents.transcript import Transcript
 from bosun.orchestration.ansi import strip_ansi
 from bosun.orchestration.integration.regate import why_not_regate
@@ -151,7 +151,7 @@ class StoryDialog(Dialog):
                     yield Static(Text.assemble(("Spend ", "bold underline"), "\n", story.spend))
                 if not (story.cause or story.gate or story.last_words):
                     yield Static("Nothing more is known about it yet.")
-            with Horizontal(classes="dialog-buttons"):
+            with ButtonRow(classes="dialog-buttons"):
                 yield Button("Close", id="close", variant="primary")
                 for kind, label, key in CHOICES:
                     if kind in story.decisions:
