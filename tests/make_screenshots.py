@@ -32,9 +32,12 @@ async def play_demo(out: Path, speed: float = 4.0) -> list[Path]:
         app = DrivenApp(session, Options(speed=speed, wait=True))
         async with app.run_test(size=SIZE) as pilot:
 
-            def save(name: str) -> None:
-                """Each picture once: the first time its moment comes."""
+            async def save(name: str) -> None:
+                """Each picture once: the first time its moment comes, once the screen is idle (the
+                footer recomposes after the selection moved; a picture taken before shows no keys)."""
                 if name not in {path.name for path in saved}:
+                    await pilot.pause()
+                    await pilot.pause()
                     saved.append(Path(app.save_screenshot(name, str(out))))
                     print(f"saved {out / name}", flush=True)
 
@@ -54,23 +57,23 @@ async def play_demo(out: Path, speed: float = 4.0) -> list[Path]:
                     merged = sum(u.state == "merged" for u in session.store.units())
                     if unit.state == "awaiting_approval":
                         if merged >= 3:
-                            save("main.svg")
+                            await save("main.svg")
                         await pilot.press("a")
                         await app.dialog(ApproveDialog)
                         if merged >= 1:
-                            save("approve.svg")
+                            await save("approve.svg")
                         await pilot.press("a")
                     elif unit.state == "conflicted":
                         await pilot.press("enter")
                         await app.dialog(ConflictDialog)
-                        save("conflict.svg")
+                        await save("conflict.svg")
                         await pilot.press("b")
                         await app.dialog(NoteDialog)
                         await pilot.press(*"keep both names", "enter")
                     elif unit.state == "gate_failed":
                         await pilot.press("g")
                         await app.caught_up()
-                        save("gate.svg")
+                        await save("gate.svg")
                         await pilot.press("b")
                         await app.dialog(NoteDialog)
                         await pilot.press("enter")
@@ -78,7 +81,7 @@ async def play_demo(out: Path, speed: float = 4.0) -> list[Path]:
                     elif unit.state == "failed":
                         await pilot.press("r")
                         await app.dialog(ReassignDialog)
-                        save("reassign.svg")
+                        await save("reassign.svg")
                         await pilot.press("enter")
                     await app.back_on_main()
                     await app.until(
@@ -88,7 +91,7 @@ async def play_demo(out: Path, speed: float = 4.0) -> list[Path]:
                         f"the decision on {unit.id} to be applied",
                     )
             await app.caught_up()
-            save("finished.svg")
+            await save("finished.svg")
             # the whole session on the Timeline, the unit the gate failed picked out (its two attempts)
             retried = next((u.id for u in session.store.units() if u.attempts > 1), None)
             if retried is not None:
@@ -97,7 +100,7 @@ async def play_demo(out: Path, speed: float = 4.0) -> list[Path]:
             await pilot.press("T")
             await asyncio.wait_for(feed.shown_after(0), 30)
             await pilot.pause()
-            save("timeline.svg")
+            await save("timeline.svg")
         session.close()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
