@@ -109,7 +109,11 @@ class Session:
         if (other := self.running_supervisor()) is not None and other != os.getpid():
             raise BosunError(self.already_supervised() or f"{self.dir}: a supervisor runs this session (pid {other})")
         self.store.update_meta(
-            {"supervisor_pid": str(os.getpid()), "supervisor_start": process_start_time(os.getpid()) or ""}
+            {
+                "supervisor_pid": str(os.getpid()),
+                "supervisor_start": process_start_time(os.getpid()) or "",
+                "reset_by": "",  # a reset that did not finish is not this supervisor's end
+            }
         )
 
 

@@ -27,7 +27,9 @@ def _stop_session(repo: GitRepo):
     try:
         stopped = 0
         if (pid := session.running_supervisor()) is not None:
+            session.store.set_meta("reset_by", str(os.getpid()))  # the screen it ends says so, not "resume"
             if not _stop_supervisor(pid, session.store.get_meta("supervisor_start")):
+                session.store.set_meta("reset_by", "")
                 raise BosunError(f"the supervisor (pid {pid}) did not stop; nothing changed")
             stopped += 1
         for unit in session.store.units():

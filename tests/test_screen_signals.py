@@ -37,8 +37,9 @@ def _read_until(fd: int, done, timeout: float) -> bytes:
     return seen
 
 
-@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGHUP, "reset"], ids=["SIGTERM", "SIGHUP", "reset"])
 def test_a_signal_ends_the_screen_cleanly_and_says_why(project, number):
+    """`reset`: the real `bosun reset --yes` from a second terminal (it sends the screen SIGTERM)."""
     repo = project(UNITS, SCRIPT)
     screen, terminal = pty.openpty()
     fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
@@ -55,12 +56,20 @@ def test_a_signal_ends_the_screen_cleanly_and_says_why(project, number):
     try:
         shown = _read_until(screen, lambda seen: b"slow" in seen and b"\x1b[?1049h" in seen, 60)
         assert b"\x1b[?1049h" in shown, shown[-2000:]
-        run.send_signal(number)
+        reset = None
+        if number == "reset":  # it waits for the screen to end: read on meanwhile (a full terminal blocks it)
+            command = [sys.executable, "-m", "bosun.app.cli.main", "reset", "--yes"]
+            reset = subprocess.Popen(command, cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        else:
+            run.send_signal(number)
         ended = b""
         deadline = time.monotonic() + 60
         while run.poll() is None and time.monotonic() < deadline:  # keep reading: a full terminal blocks it
             ended += _read_until(screen, lambda seen: False, 0.5)
         ended += _read_until(screen, lambda seen: False, 1)
+        if reset is not None:
+            _, err = reset.communicate(timeout=60)
+            assert reset.returncode == 0, err
     finally:
         if run.poll() is None:
             run.kill()
@@ -70,4 +79,8 @@ def test_a_signal_ends_the_screen_cleanly_and_says_why(project, number):
     last_entered = ended.rfind(b"\x1b[?1049h")
     assert ended.rfind(b"\x1b[?1049l") > last_entered, "the alternate screen was left"
     assert ended.rfind(b"\x1b[?1000l") > last_entered, "mouse reports were turned off"
-    assert f"stopped by {signal.Signals(number).name}".encode() in ended.replace(b"\r\n", b" ")
+    said = ended.replace(b"\r\n", b" ")
+    name = "SIGTERM" if number == "reset" else signal.Signals(number).name
+    assert f"stopped by {name}".encode() in said
+    if number == "reset":  # the session is gone: resuming it is not offered
+        assert b"the session was reset" in said and b"bosun resume" not in said, said[-1500:]

@@ -64,6 +64,8 @@ def left_behind(session) -> str:
     """What a quit leaves for later, and how to go on: one line per unit that is not done."""
     from bosun.orchestration.states import DONE_STATES
 
+    if not session.store.path.exists() or session.store.get_meta("reset_by"):  # `bosun reset` ended the screen
+        return "bosun: the session was reset (archived under .bosun/archive/); `bosun run` starts a new one"
     left = [u for u in session.store.units() if u.state not in DONE_STATES]
     if not left:
         return "bosun: every unit is merged or cancelled; `bosun land` moves your branch"

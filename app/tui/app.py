@@ -112,7 +112,7 @@ class BosunApp(App[int]):
         was: no alternate screen, no mouse reports), and say why once it is."""
         name = signal.Signals(number).name
         why = {"SIGTERM": "`bosun reset` or another process", "SIGHUP": "its terminal closed"}.get(name, name)
-        self.exit(1, message=f"bosun: the screen was stopped by {name} ({why}); `bosun resume` continues the session")
+        self.exit(1, message=f"bosun: the screen was stopped by {name} ({why})")
 
     def _store_event(self, event: Event) -> None:
         self.screen_of_session.store_changed(event)
