@@ -134,7 +134,8 @@ def test_a_gate_whose_setup_fails_fails_with_its_output(project, tmp_path: Path)
     result = bosun("run", "--headless", "--json", cwd=repo, env={"HOME": str(tmp_path)})
     gate_failed = [line for line in result.stdout.splitlines() if '"kind": "gate_failed"' in line]
     assert gate_failed and "the project's setup failed (exit 4)" in gate_failed[0], result.stdout
-    assert "bad requirements" in (repo / ".bosun" / "logs" / "gate.u0.1.log").read_text()
+    (log,) = (repo / ".bosun" / "logs").glob("gate.u0.1.*log")  # gate.<unit>.<attempt>.<run>.log
+    assert "bad requirements" in log.read_text()
     assert first_parent_merges(repo) == []
 
 

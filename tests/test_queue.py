@@ -318,6 +318,9 @@ async def test_the_screen_shows_what_is_tested_together(project, tmp_path) -> No
         **{n: [[AWAIT_GO, *write_unit(f"src/{n}.py", f"{n.upper()} = 1\n")]] for n in names[1:]},
     }
     gate, hold = held_gate(tmp_path)  # a's run waits until b and c queue up behind it
+    second = tmp_path / "hold-second"  # and b and c's run until the screen has been read
+    second.write_text("")
+    gate = f"while [ -e src/b.py ] && [ -e {second} ]; do sleep 0.05; done; {gate}"
     repo = project(units_of(names), script, agents=team(3), max_agents=3, gate=gate, batch=4, sandbox="off")
     app = open_app(repo, speed=1)
     async with app.run_test(size=SIZE):
@@ -335,6 +338,7 @@ async def test_the_screen_shows_what_is_tested_together(project, tmp_path) -> No
         )
         together = len(app.unit("b").queue["with"])
         assert table._shown["b"][2] == f"{app.unit('b').queue['run']} +{together}"
+        second.unlink()
         await app.state("c", "merged")
     assert sorted(first_parent_merges(repo)) == names
 
