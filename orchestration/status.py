@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable
 
 from bosun.orchestration.ansi import strip_ansi_in
-from bosun.orchestration.report.figures import session_figures
 from bosun.orchestration.sandbox import status_of
 from bosun.orchestration.session import Session
 from bosun.orchestration.states import AGENT_STATES, AWAITING_APPROVAL, MERGED
@@ -102,7 +101,7 @@ def covered(unit: UnitRow) -> bool:
     return unit.gate_run is not None and unit.state in (MERGED, AWAITING_APPROVAL)
 
 
-def status_json(session: Session) -> dict:
+def status_json(session: Session, figures: bool = True) -> dict:
     """The object of SPEC §9 for `bosun status --json` (plain text: no terminal escape codes)."""
     head = _ask_git(session)  # git answers while the sandbox is probed: both wait on a child process
     sandbox = status_of(session.outline)
@@ -153,7 +152,7 @@ def status_json(session: Session) -> dict:
             "agents": agent_rows(session),
             "sandbox": sandbox,
             # the session's figures (elapsed, attempts, gate busy, human waits, cost: report.SESSION_KEYS)
-            "figures": session_figures(session.store),
+            "figures": _figures(session) if figures else None,
         }
     )
 
@@ -183,3 +182,10 @@ def disk_bytes(worktree: str | None) -> int | None:
             except OSError:
                 pass
     return total
+
+
+def _figures(session: Session) -> dict:
+    """The session's figures (report.SESSION_KEYS): read from the whole event log, so only when asked."""
+    from bosun.orchestration.report.figures import session_figures
+
+    return session_figures(session.store)

@@ -106,7 +106,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from bosun.orchestration.status import status_json
 
     with opened(args, validate=False) as session:
-        data = status_json(session)
+        data = status_json(session, figures=args.json)  # the text shows no figures: not computed
     if args.json:
         print(dumps(data))
         return 0
