@@ -51,7 +51,7 @@ class Settings:
     setup: tuple[str, ...] = ()
     setup_key: tuple[str, ...] = ()
     copy: tuple[str, ...] = ()
-    network: bool = True
+    network: bool | tuple[str, ...] = True  # True: the host's; False: none; a tuple: an allow-list (proxy)
     env: tuple[str, ...] = ()
 
     @classmethod
@@ -60,7 +60,7 @@ class Settings:
             tuple(project.setup),
             tuple(project.setup_key),
             tuple(project.copy_files),
-            project.setup_network == "host",
+            project.setup_network == "host" if isinstance(project.setup_network, str) else project.setup_network,
             tuple(project.gate_env),
         )
 
@@ -265,19 +265,23 @@ def starter(repo: Path, bosun_dir: Path, settings: Settings, boxed: bool):
     from bosun.orchestration.sandbox import bwrap
     from bosun.orchestration.sandbox.boxes import gate_box, user_home
     from bosun.orchestration.sandbox.probe import bwrap_path
+    from bosun.orchestration.sandbox.proxy import open_egress
 
     def start(folder: Path, log: Path) -> Child:
         env = setup_env(settings)
         argv = setup_command(settings)
         if not boxed:
             return Child(argv, folder, env, log)
-        box = gate_box(repo=repo, folder=folder, env=env, network=settings.network, command="")
+        box = gate_box(repo=repo, folder=folder, env=env, network=settings.network is True, command="")
+        egress = open_egress("setup", settings.network) if isinstance(settings.network, tuple) else None
+        box.proxy = egress.socket if egress is not None else None  # an allow-list: through the proxy only
         box.write(folder, CANONICAL)
         box.cwd = CANONICAL
         box.home = bosun_dir / "prepared" / "home"
         box.home.mkdir(parents=True, exist_ok=True)
         box.env["HOME"] = str(user_home() or "/tmp/home")
-        return Child(bwrap.argv(bwrap_path() or "bwrap", box, argv), folder, env, log)
+        on_end = egress.close if egress is not None else None
+        return Child(bwrap.argv(bwrap_path() or "bwrap", box, argv), folder, env, log, on_end=on_end)
 
     return start
 

@@ -296,3 +296,30 @@ def test_disk_bytes_is_what_a_worktree_takes(tmp_path: Path) -> None:
     found = disk_bytes(str(tree))
     assert 300_000 <= found < 400_000, found
     assert disk_bytes(None) is None and disk_bytes(str(tmp_path / "gone")) is None
+
+
+@needs_bwrap
+def test_setup_with_a_list_reaches_its_stub_and_nothing_else(project, stubs) -> None:
+    """`setup_network` takes an allow-list like an agent's: setup reaches what it lists, through the
+    proxy, and is refused elsewhere."""
+    allowed, other = stubs
+    fetch = (
+        "import urllib.request as u\n"
+        f"print('GOT', u.urlopen('http://127.0.0.1:{allowed.port}/', timeout=5).read().decode())\n"
+        "try:\n"
+        f"    u.urlopen('http://127.0.0.1:{other.port}/', timeout=5)\n"
+        "    print('REACHED other')\n"
+        "except Exception:\n"
+        "    print('REFUSED other')\n"
+    )
+    repo = project(
+        [{"id": "one"}],
+        {"one": [write_unit("src/one.py", "O = 1\n")]},
+        extra_files={"fetch.py": fetch},
+        setup=[f"{sys.executable} fetch.py"],
+        setup_network=[f"127.0.0.1:{allowed.port}"],
+    )
+    result = bosun("run", "--headless", cwd=repo)
+    assert result.returncode == 0, result.stdout + result.stderr
+    log = (repo / ".bosun" / "logs" / "one.1.log").read_text()
+    assert "GOT allowed" in log and "REFUSED other" in log and "REACHED other" not in log, log[:2000]

@@ -24,7 +24,7 @@ from pydantic.json_schema import SkipJsonSchema
 from bosun.orchestration.agents.presets import PRESETS
 from bosun.orchestration.budget import Budget
 from bosun.orchestration.plan.check_keys import CHECKS_SAY, Check, CheckEntry, Semantic
-from bosun.orchestration.plan.reach import NETWORK_WORDS, Memory, Network
+from bosun.orchestration.plan.reach import Memory, Network
 from bosun.orchestration.plan.table import Table, key
 from bosun.orchestration.plan.values import (
     UNIT_ID,
@@ -121,8 +121,11 @@ class ProjectSpec(Table):
         (), "Untracked files copied from your repository into each worktree and gate folder; never committed.",
         [".env"], alias="copy",
     )  # fmt: skip
-    setup_network: choice(*NETWORK_WORDS) = key(
-        "host", "setup's network: host (package registries need it) or none; not yet an allow-list.", "none"
+    setup_network: Network = key(
+        "host",
+        'setup\'s network: "host" (package registries need it), "none", or a list of "host:port" destinations '
+        "reached only through Bosun's egress proxy.",
+        ["pypi.org:443", "files.pythonhosted.org:443"],
     )
     gate_network: Network = key(
         "none",
