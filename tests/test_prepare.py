@@ -114,7 +114,7 @@ def test_unsandboxed_setup_runs_in_each_worktree_and_nothing_it_made_is_committe
     assert result.returncode == 0, result.stdout + result.stderr
     assert sorted(first_parent_merges(repo)) == ["u0", "u1"]
     runs = (tmp_path / "setup-runs").read_text().split()
-    assert len(runs) >= 4, runs  # two worktrees and at least two gates, each its own
+    assert len(runs) >= 3, runs  # two worktrees and every gate run (one or two: the queue may batch), each its own
     for unit in ("u0", "u1"):
         seen = git(repo, "show", f"bosun/integration:seen-{unit}.txt").split()
         assert seen == ["src", "1", "POISONED"], (unit, seen)  # writable, but only its own copy

@@ -58,7 +58,7 @@ def lane_session(project):
             [spend("c", 700, 150, 0.75), *write_unit("src/c.py", "C = 2\n", "fix")],
         ],
     }
-    repo = project(units, script)
+    repo = project(units, script, batch=1)  # one unit at a time: every run covers one unit, in slot 0
     result = bosun("run", "--headless", cwd=repo)
     assert result.returncode == 0, result.stdout + result.stderr
     return repo
