@@ -36,7 +36,7 @@ from bosun.orchestration.supervisor.agent_run import Running, work
 from bosun.orchestration.supervisor.budgets import BudgetWatch
 from bosun.orchestration.supervisor.decisions import Decisions
 from bosun.orchestration.supervisor.leases import keep_leases
-from bosun.orchestration.supervisor.moves import hand_back, move
+from bosun.orchestration.supervisor.moves import hand_back
 from bosun.orchestration.supervisor.recovery import absorb_left_work, recover_units
 from bosun.orchestration.supervisor.waiting import WaitingNotices
 from bosun.orchestration.worktrees import AgentClone
@@ -263,13 +263,7 @@ class Orchestrator:
             and self.plan.project.handback == "auto"
             and row.attempts < self.plan.project.max_attempts
         ):
-            self._hand_back(row, note=None, kind="handed_back")
-
-    def _hand_back(self, row: UnitRow, note: str | None, kind: str, reason: str | None = None) -> bool:
-        return hand_back(self.store, row, note, kind, reason)
-
-    def _move(self, unit_id: str, to: str, expect: tuple[str, ...], **kwargs) -> bool:
-        return move(self.store, unit_id, to, expect, **kwargs)
+            hand_back(self.store, row, None, "handed_back")
 
     # -- crash recovery and shutdown ---------------------------------------------------------
     def _recover(self) -> None:
