@@ -101,8 +101,9 @@ def covered(unit: UnitRow) -> bool:
     return unit.gate_run is not None and unit.state in (MERGED, AWAITING_APPROVAL)
 
 
-def status_json(session: Session, figures: bool = True) -> dict:
-    """The object of SPEC §9 for `bosun status --json` (plain text: no terminal escape codes)."""
+def status_json(session: Session, full: bool = True) -> dict:
+    """The object of `bosun status --json` (plain text: no terminal escape codes). `full`: also what only
+    the JSON shows and costs a walk (the session figures, each worktree's disk use); the text needs neither."""
     head = _ask_git(session)  # git answers while the sandbox is probed: both wait on a child process
     sandbox = status_of(session.outline)
     runs: dict[str, dict] = {}  # unit -> the last run on its own candidate
@@ -145,14 +146,14 @@ def status_json(session: Session, figures: bool = True) -> dict:
                     "usage": u.usage,
                     "detail": u.detail,
                     "egress_denied": denied.get(u.id, 0),
-                    "disk_bytes": disk_bytes(u.worktree),
+                    "disk_bytes": disk_bytes(u.worktree) if full else None,
                 }
                 for u in session.store.units()
             ],
             "agents": agent_rows(session),
             "sandbox": sandbox,
             # the session's figures (elapsed, attempts, gate busy, human waits, cost: report.SESSION_KEYS)
-            "figures": _figures(session) if figures else None,
+            "figures": _figures(session) if full else None,
         }
     )
 

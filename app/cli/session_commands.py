@@ -106,7 +106,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from bosun.orchestration.status import status_json
 
     with opened(args, validate=False) as session:
-        data = status_json(session, figures=args.json)  # the text shows no figures: not computed
+        data = status_json(session, full=args.json)  # the text shows neither figures nor disk: not computed
     if args.json:
         print(dumps(data))
         return 0
