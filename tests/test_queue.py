@@ -280,8 +280,8 @@ def test_kill_9_at_each_step_of_the_queue_then_resume(project, tmp_path, step) -
     script["bad"] = [[AWAIT_GO, *write_unit("src/bad.py", "BROKEN = 1\n")]]
     script["first"] = [write_unit("src/first.py", "FIRST = 1\n")]
     gate, hold = held_gate(tmp_path)
-    repo = project(
-        units_of(names), script, agents=team(6), max_agents=6, gate=gate, batch=4, handback="manual", sandbox="off"
+    repo = project(  # a batch takes all five queued behind first, whatever order they submitted in
+        units_of(names), script, agents=team(6), max_agents=6, gate=gate, batch=8, handback="manual", sandbox="off"
     )
     run = BackgroundRun(repo, "run", "--headless", "--json")
     try:

@@ -84,3 +84,34 @@ def test_a_signal_ends_the_screen_cleanly_and_says_why(project, number):
     assert f"stopped by {name}".encode() in said
     if number == "reset":  # the session is gone: resuming it is not offered
         assert b"the session was reset" in said and b"bosun resume" not in said, said[-1500:]
+
+
+async def test_a_second_cancel_does_not_cut_the_supervisors_stop_short():
+    """Textual cancels the supervisor's worker on exit, and the app's unmount may cancel it again:
+    the stop (kill the agents, close the backend) still runs to its end, then the cancel is raised."""
+    import asyncio
+
+    from bosun.orchestration.supervisor.loop import to_the_end
+
+    steps: list[str] = []
+
+    async def stop() -> None:
+        steps.append("agents killed")
+        await asyncio.sleep(0)  # a cancel arriving here used to abandon the rest
+        await asyncio.sleep(0.05)
+        steps.append("backend closed")
+
+    async def supervisor() -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await to_the_end(stop())
+
+    task = asyncio.create_task(supervisor())
+    await asyncio.sleep(0)
+    task.cancel()
+    await asyncio.sleep(0.01)
+    task.cancel()  # the second cancel, mid-stop
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert steps == ["agents killed", "backend closed"]

@@ -82,11 +82,14 @@ class BosunApp(App[int]):
             self.session.store.listeners.remove(self._store_event)
 
     async def stop_supervisor(self) -> None:
-        """Stop the agents and the orchestrator; the session stays in the store for `bosun resume`."""
-        if self.supervisor_worker is not None and self.supervisor_running:
-            self.supervisor_worker.cancel()
+        """Stop the agents and the orchestrator; the session stays in the store for `bosun resume`.
+        On exit Textual has cancelled the worker already: it is waited for, not cancelled again."""
+        worker = self.supervisor_worker
+        if worker is not None and self.supervisor_running:
+            if not worker.is_cancelled:
+                worker.cancel()
             with contextlib.suppress(WorkerCancelled, WorkerFailed):
-                await self.supervisor_worker.wait()
+                await worker.wait()
 
     def _apply_user_config(self) -> None:
         config = self.user_config

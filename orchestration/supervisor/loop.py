@@ -9,6 +9,7 @@ screen embedding this loop stays responsive and sees every change as a store eve
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -129,10 +130,13 @@ class Orchestrator:
                     pass
                 self._wake.clear()
         finally:
-            await self._stop_all()
-            await asyncio.to_thread(self.backend.close)
-            await self.notices.finish()
-            self.session.clear_supervisor()
+            await to_the_end(self._close())
+
+    async def _close(self) -> None:
+        await self._stop_all()
+        await asyncio.to_thread(self.backend.close)
+        await self.notices.finish()
+        self.session.clear_supervisor()
 
     def wake(self) -> None:
         self._wake.set()
@@ -288,3 +292,22 @@ class Orchestrator:
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
         await self.queue.stop_runs()
+
+
+async def to_the_end(closing: Coroutine) -> None:
+    """Await `closing` to its end even when cancelled again meanwhile: the screen's worker is
+    cancelled once by Textual on exit and may be again by whoever is waiting for it, and a second
+    cancel inside the stop would leave agents running (and the process waiting for their threads).
+    A cancellation that arrived meanwhile is raised once the stop is done."""
+    task = asyncio.ensure_future(closing)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task.cancelled():
+                raise
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError
+    task.result()
