@@ -156,3 +156,29 @@ def test_a_preset_agent_without_the_sandbox_says_its_prompts_are_off(project, tm
     assert "--permission-mode bypassPermissions" in seen and "IS_SANDBOX=1" in seen, seen
     log = (repo / ".bosun" / "logs" / "a.1.log").read_text()
     assert log.startswith("bosun: agent 'cli' runs claude-code with its permission prompts off and WITHOUT"), log
+
+
+def test_a_unit_that_commits_a_copied_file_is_refused_and_its_secret_reaches_nothing(project, tmp_path: Path) -> None:
+    """An agent forces the ignored `.env` into git (`git add -f`), then deletes it again: the tree
+    it submits is clean, its history is not. The unit goes out of scope (reason copied_file), no
+    candidate is made, and the secret is in no commit of the integration branch, no event, no log."""
+    leak = [
+        {"run": ["sh", "-c", "git add -f .env && git commit -qm 'the env' && git rm -q --cached .env"]},
+        {"write": "src/leak.py", "content": "X = 1\n"},
+        {"commit": "and some work"},
+    ]
+    script = {"leak": [leak], "fine": [write_unit("src/fine.py", "Y = 2\n")]}
+    repo = project([{"id": "leak"}, {"id": "fine"}], script, copy=[".env"], handback="manual")
+    (repo / ".env").write_text(f"SECRET={SECRET}\n")
+    result = bosun("run", "--headless", "--json", cwd=repo, env={"HOME": str(tmp_path)})
+    refused = [line for line in result.stdout.splitlines() if '"kind": "out_of_scope"' in line]
+    assert refused and '"reason": "copied_file"' in refused[0] and '".env"' in refused[0], result.stdout
+    assert first_parent_merges(repo) == ["fine"]
+    assert SECRET not in git(repo, "log", "-p", "-m", "bosun/integration")
+    # The unit's own ref (not a branch: never pushed with --all) keeps it for a human to look at,
+    # and shows the agent did commit it: the check had something to find.
+    assert SECRET in git(repo, "log", "-p", "refs/bosun/units/leak")
+    assert SECRET not in result.stdout + result.stderr
+    for path in (repo / ".bosun").rglob("*"):
+        if path.is_file() and path.suffix in (".log", ".db", ".json", ".jsonl"):
+            assert SECRET.encode() not in path.read_bytes(), path

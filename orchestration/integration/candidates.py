@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.integration.checks import findings_text, merge_verdict, semantic_verdict, summary
 from bosun.orchestration.integration.gate import candidate_commit, merge_check
-from bosun.orchestration.scope import in_scope
+from bosun.orchestration.scope import in_scope, normalize
 from bosun.orchestration.states import CONFLICTED, OUT_OF_SCOPE
 
 
@@ -31,20 +31,38 @@ class Refused:
     detail: dict
 
 
-def stack(repo: GitRepo, row, spec, top: str, head: str) -> Stacked | Refused:
-    """What stacking `row` onto `top` (the last candidate in the chain, or the head) gives."""
+def stack(repo: GitRepo, row, spec, top: str, head: str, copied: tuple[str, ...] = ()) -> Stacked | Refused:
+    """What stacking `row` onto `top` (the last candidate in the chain, or the head) gives.
+    `copied`: the plan's `copy` files, which no commit of a unit may add (`git add -f .env`)."""
     check = merge_check(repo, top, row.head_commit)
     if not check.clean:
         if top != head and merge_check(repo, head, row.head_commit).clean:
             return Refused(None, {"why": "clashes with a unit ahead of it in the queue"})
         verdict = merge_verdict(False, check.conflicts)
         return Refused(CONFLICTED, {"reason": "conflict", "files": list(check.conflicts), "checks": [verdict]})
+    committed = committed_copies(repo, top, row.head_commit, copied)
+    if committed:  # named, never shown: no diff of it goes anywhere, and no candidate is made
+        return Refused(OUT_OF_SCOPE, {"reason": "copied_file", "files": committed, "scope": list(spec.scope or ())})
     changed = repo.changed_files(top, check.tree)
     outside = [path for path in changed if not in_scope(path, spec.scope)]
     if outside:
         return Refused(OUT_OF_SCOPE, {"reason": "out_of_scope", "files": outside, "scope": list(spec.scope or ())})
     message = f"bosun: merge unit {row.id} ({spec.title})\n\nBosun-Unit: {row.id}\nBosun-Attempt: {row.attempts}"
     return Stacked(candidate_commit(repo, check.tree, (top, row.head_commit), message), check.tree, changed)
+
+
+def committed_copies(repo: GitRepo, top: str, unit_head: str, copied: tuple[str, ...]) -> list[str]:
+    """The `copy` files (not tracked at `top`) that any of the unit's own commits touches: merging
+    would make that commit, and the secret in it, reachable from the integration branch."""
+    names = [name for name in (normalize(c) for c in copied) if name]
+    if not names:
+        return []
+    tracked = set(repo.run("ls-tree", "-r", "--name-only", "-z", top, "--", *names).out.split("\0"))
+    specs = [f":(literal){name}" for name in names if name not in tracked]
+    if not specs:
+        return []
+    out = repo.run("log", "-m", "--format=", "--name-only", "--no-renames", "-z", f"{top}..{unit_head}", "--", *specs)
+    return sorted({path for path in out.out.split("\0") if path.strip()})
 
 
 def semantic_of(repo: GitRepo, row, top: str, tree: str, severity: dict[str, str]) -> dict:

@@ -229,7 +229,7 @@ class MergeQueue(Verdicts):
         spec = self.session.plan.units[row.id]
         self.store.transition(row.id, CHECKING, (SUBMITTED,), fsync=False)
         try:
-            stacked = await self._thread(stack, self.repo, row, spec, top, head)
+            stacked = await self._thread(stack, self.repo, row, spec, top, head, self.project.copy_files)
         except Exception as exc:  # a git failure while judging: the unit fails visibly, the session goes on
             self._fail(row.id, (), exc)
             return False
