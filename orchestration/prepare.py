@@ -30,6 +30,11 @@ from bosun.orchestration.safe_files import replace_text
 from bosun.orchestration.setup_lock import exclusive
 
 CANONICAL = Path("/tmp/bosun/work")
+# Package caches setup fills inside the tree, so that they are shared like its other products:
+# bound read-only, so no agent can plant a build result another one would link. `go` reads the
+# warm cache and builds what it lacks without storing it, once its module index (kept in the
+# cache, and whose failed write it takes for a missing package) is off. Boxed setup only.
+CACHES = {"GOCACHE": ".bosun-cache/go-build", "GOMODCACHE": ".bosun-cache/go-mod"}
 SETUP_TIMEOUT = 1800.0
 _LOCKS: dict[str, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
@@ -272,6 +277,7 @@ def starter(repo: Path, bosun_dir: Path, settings: Settings, boxed: bool):
         argv = setup_command(settings)
         if not boxed:
             return Child(argv, folder, env, log)
+        env.update({name: str(CANONICAL / rel) for name, rel in CACHES.items()})
         box = gate_box(repo=repo, folder=folder, env=env, network=settings.network is True, command="")
         egress = open_egress("setup", settings.network) if isinstance(settings.network, tuple) else None
         box.proxy = egress.socket if egress is not None else None  # an allow-list: through the proxy only
@@ -288,11 +294,15 @@ def starter(repo: Path, bosun_dir: Path, settings: Settings, boxed: bool):
 
 def show(box, folder: Path, prepared: Prepared) -> None:
     """Into a box: the folder also at CANONICAL (the box starts there), each shared folder read-only
-    at both places."""
+    at both places; the package caches among them named in the box's environment."""
     box.write(folder, CANONICAL)
     for source, rel in prepared.folders:
         box.read(source, folder / rel)
         box.read(source, CANONICAL / rel)
+        root = Path(str(source).removesuffix(rel))
+        box.env.update({name: str(CANONICAL / c) for name, c in CACHES.items() if (root / c).is_dir()})
+    if "GOCACHE" in box.env and str(box.env["GOCACHE"]).startswith(str(CANONICAL)):
+        box.env["GODEBUG"] = ",".join(filter(None, (box.env.get("GODEBUG"), "goindex=0")))
     box.cwd = CANONICAL
 
 
