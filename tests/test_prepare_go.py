@@ -70,3 +70,43 @@ def test_a_go_module_is_prepared_once_and_its_build_cache_shared_read_only(proje
     assert SECRET not in git(repo, "log", "-p", "--all") + result.stdout + result.stderr
     for path in (repo / ".bosun").rglob("*.log"):
         assert SECRET not in path.read_text(errors="replace"), path
+
+
+CALC_TEST = 'package calc\n\nimport "testing"\n\n' + (
+    'func TestAdd(t *testing.T) {\n\tif Add(2, 3) != 5 {\n\t\tt.Fatal("sum")\n\t}\n}\n'
+)
+
+
+def test_claude_code_runs_go_test_in_a_prepared_worktree(project, tmp_path: Path) -> None:
+    """The real Claude Code through its preset: its stub model writes a Go test with the Write tool,
+    then runs `go test ./...` with its Bash tool in the worktree that setup prepared (the shared
+    build cache); the test passes there and in the gate, and the unit merges."""
+    from stubs.anthropic import AnthropicStub
+    from stubs.clis import cli, run_preset
+
+    program = cli("claude")
+    run = "go test -count=1 ./... > result.txt 2>&1; echo $GOCACHE >> result.txt; cat result.txt"
+    with AnthropicStub("calc_test.go", CALC_TEST, then_run=run) as stub:
+        env = {"ANTHROPIC_BASE_URL": stub.url, "ANTHROPIC_API_KEY": "sk-ant-stub"}
+        out = run_preset(
+            project,
+            tmp_path,
+            program,
+            preset="claude-code",
+            env=env,
+            scope=["calc_test.go", "result.txt"],
+            prompt="Add a test of Add and run the module's tests",
+            extra_files={"go.mod": GO_MOD, "calc.go": CALC},
+            setup=["go build ./... && go test -count=1 -run '^$' ./..."],
+            setup_key=["go.mod", "go.sum"],
+            setup_network="none",
+            gate="go test ./...",
+            timeout=300,
+        )
+    assert out.result.returncode == 0, out.explain()
+    assert first_parent_merges(out.repo) == ["calc"]
+    assert len(stub.tool_results) == 2, stub.tool_results
+    assert "ok  \\texample.com/calc" in stub.tool_results[1], stub.tool_results[1]  # as JSON: \t escaped
+    result = git(out.repo, "show", "bosun/integration:result.txt")
+    assert "ok  \texample.com/calc" in result and "/tmp/bosun/work/.bosun-cache/go-build" in result, result
+    assert [e["reused"] for e in out.events if e["kind"] == "prepared"] == [False], out.events

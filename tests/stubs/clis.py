@@ -71,8 +71,10 @@ def run_preset(
     extra_files: dict | None = None,
     mounts: list[str] = (),
     timeout: float = 180,
+    **project_keys,
 ) -> Outcome:
-    """One unit, one agent `cli` on `preset` with `env` passed through, run headless with auto merge."""
+    """One unit, one agent `cli` on `preset` with `env` passed through, run headless with auto merge
+    (`project_keys`: more of the plan's `[project]`, e.g. `setup`)."""
     agents = {
         "cli": {
             "kind": "command",
@@ -81,7 +83,8 @@ def run_preset(
             "mounts": [f"{clis_dir().resolve()}:ro", *mounts],
         }
     }
-    repo = project([{"id": "calc", "scope": scope, "prompt": prompt}], {}, agents=agents, extra_files=extra_files)
+    units = [{"id": "calc", "scope": scope, "prompt": prompt}]
+    repo = project(units, {}, agents=agents, extra_files=extra_files, **project_keys)
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
     run_env = {"PATH": f"{program.parent}:{os.environ['PATH']}", "HOME": str(home), **env}
