@@ -59,40 +59,48 @@ def _npm(*args: str, cwd: Path) -> None:
     subprocess.run(["npm", *args, "--offline", "--no-audit", "--no-fund", "--silent"], cwd=cwd, check=True)
 
 
+FILES = {
+    "package.json": json.dumps(PACKAGE),
+    "tsconfig.json": json.dumps(TSCONFIG),
+    ".gitignore": "dist/\nnode_modules/\n",
+    "src/sum.test.ts": TEST_TS + 'test("sum", () => strictEqual(sum(1, 2), 3));\n',
+}
+PREPARED = {
+    "setup": ["npm ci --offline --no-audit --no-fund"],
+    "setup_key": ["package-lock.json"],
+    "copy": [".env"],
+    "setup_network": "none",
+    "gate": "npm test",
+}
+
+
+def _with_dependencies(project, tmp_path: Path):
+    """The `project` factory, plus the dependencies packed into vendor/ and their lock file."""
+
+    def make(units: list[dict], script: dict, **keys) -> Path:
+        repo = project(units, script, **keys)
+        lib = tmp_path / "tiny-sum"
+        lib.mkdir()
+        (lib / "package.json").write_text('{"name": "tiny-sum", "version": "1.0.0", "main": "index.js"}')
+        (lib / "index.js").write_text("exports.sum = (a, b) => a + b;\n")
+        (lib / "index.d.ts").write_text("export declare function sum(a: number, b: number): number;\n")
+        (repo / "vendor").mkdir()
+        _npm("pack", f"--pack-destination={repo / 'vendor'}", str(lib), str(TYPESCRIPT.resolve()), cwd=tmp_path)
+        _npm("install", "--package-lock-only", cwd=repo)
+        git(repo, "add", "-A")
+        git(repo, "commit", "-qm", "the dependencies, packed, and their lock file")
+        (repo / ".env").write_text(f"TOKEN={SECRET}\n")
+        return repo
+
+    return make
+
+
 def test_npm_ci_runs_once_and_node_modules_is_shared_read_only(project, tmp_path: Path) -> None:
-    lib = tmp_path / "tiny-sum"
-    lib.mkdir()
-    (lib / "package.json").write_text('{"name": "tiny-sum", "version": "1.0.0", "main": "index.js"}')
-    (lib / "index.js").write_text("exports.sum = (a, b) => a + b;\n")
-    (lib / "index.d.ts").write_text("export declare function sum(a: number, b: number): number;\n")
     units = [{"id": f"u{i}", "scope": [f"src/u{i}.test.ts", f"seen-u{i}.txt"]} for i in range(3)]
     script = {f"u{i}": [[{"run": ["sh", "-c", AGENT], "check": True}, {"commit": f"test {i}"}]] for i in range(3)}
     agents = {f"a{i}": {"kind": "scripted", "script": "team.toml"} for i in range(3)}
-    files = {
-        "package.json": json.dumps(PACKAGE),
-        "tsconfig.json": json.dumps(TSCONFIG),
-        ".gitignore": "dist/\nnode_modules/\n",
-        "src/sum.test.ts": TEST_TS + 'test("sum", () => strictEqual(sum(1, 2), 3));\n',
-    }
-    repo = project(
-        units,
-        script,
-        agents=agents,
-        sandbox="auto",
-        max_agents=3,
-        setup=["npm ci --offline --no-audit --no-fund"],
-        setup_key=["package-lock.json"],
-        copy=[".env"],
-        setup_network="none",
-        gate="npm test",
-        extra_files=files,
-    )
-    (repo / "vendor").mkdir()
-    _npm("pack", f"--pack-destination={repo / 'vendor'}", str(lib), str(TYPESCRIPT.resolve()), cwd=tmp_path)
-    _npm("install", "--package-lock-only", cwd=repo)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "the dependencies, packed, and their lock file")
-    (repo / ".env").write_text(f"TOKEN={SECRET}\n")
+    make = _with_dependencies(project, tmp_path)
+    repo = make(units, script, agents=agents, sandbox="auto", max_agents=3, extra_files=FILES, **PREPARED)
     result = bosun("run", "--headless", "--json", cwd=repo, env={"HOME": str(tmp_path)}, timeout=400)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert sorted(first_parent_merges(repo)) == ["u0", "u1", "u2"]
@@ -109,3 +117,37 @@ def test_npm_ci_runs_once_and_node_modules_is_shared_read_only(project, tmp_path
     assert SECRET not in git(repo, "log", "-p", "--all") + result.stdout + result.stderr
     for path in (repo / ".bosun").rglob("*.log"):
         assert SECRET not in path.read_text(errors="replace"), path
+
+
+def test_claude_code_runs_npm_test_in_a_prepared_worktree(project, tmp_path: Path) -> None:
+    """The real Claude Code through its preset: its stub model writes a TypeScript test with the
+    Write tool, then runs `npm test` (tsc, node --test) with its Bash tool in the worktree whose
+    node_modules setup prepared; the tests pass there and in the gate, and the unit merges."""
+    from stubs.anthropic import AnthropicStub
+    from stubs.clis import cli, run_preset
+
+    program = cli("claude")
+    new_test = TEST_TS + 'test("cli", () => strictEqual(sum(20, 22), 42));\n'
+    run = "npm test > result.txt 2>&1; cat result.txt"
+    with AnthropicStub("src/cli.test.ts", new_test, then_run=run) as stub:
+        env = {"ANTHROPIC_BASE_URL": stub.url, "ANTHROPIC_API_KEY": "sk-ant-stub"}
+        out = run_preset(
+            _with_dependencies(project, tmp_path),
+            tmp_path,
+            program,
+            preset="claude-code",
+            env=env,
+            scope=["src/cli.test.ts", "result.txt"],
+            prompt="Add a test of sum and run the project's tests",
+            extra_files=FILES,
+            timeout=400,
+            **PREPARED,
+        )
+    assert out.result.returncode == 0, out.explain()
+    assert first_parent_merges(out.repo) == ["calc"]
+    assert len(stub.tool_results) == 2, stub.tool_results
+    result = git(out.repo, "show", "bosun/integration:result.txt")
+    assert "# pass 2" in result and "# fail 0" in result, result  # sum.test and the CLI's own
+    assert "# pass 2" in stub.tool_results[1], stub.tool_results[1]
+    assert [e["reused"] for e in out.events if e["kind"] == "prepared"] == [False], out.events
+    assert SECRET not in git(out.repo, "log", "-p", "--all") + out.result.stdout + out.log
