@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import shutil
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -264,9 +265,10 @@ def setup_command(settings: Settings) -> list[str]:
     return ["/bin/sh", "-c", "set -e\n" + "\n".join(settings.setup)]
 
 
-def starter(repo: Path, bosun_dir: Path, settings: Settings, boxed: bool):
+def starter(repo: Path, bosun_dir: Path, settings: Settings, boxed: bool, home: Path | None = None):
     """How setup's process starts for a folder: in a box like the gate's, the folder writable at its
-    path and at CANONICAL (where it runs), HOME a cache only setup ever sees (pip's, npm's)."""
+    path and at CANONICAL (where it runs), HOME a cache only setup ever sees (pip's, npm's): the
+    session's, or `home`."""
     from bosun.orchestration.sandbox import bwrap
     from bosun.orchestration.sandbox.boxes import gate_box, user_home
     from bosun.orchestration.sandbox.probe import bwrap_path
@@ -283,7 +285,7 @@ def starter(repo: Path, bosun_dir: Path, settings: Settings, boxed: bool):
         box.proxy = egress.socket if egress is not None else None  # an allow-list: through the proxy only
         box.write(folder, CANONICAL)
         box.cwd = CANONICAL
-        box.home = bosun_dir / "prepared" / "home"
+        box.home = home or bosun_dir / "prepared" / "home"
         box.home.mkdir(parents=True, exist_ok=True)
         box.env["HOME"] = str(user_home() or "/tmp/home")
         on_end = egress.close if egress is not None else None
@@ -312,4 +314,8 @@ def for_gate(bosun_dir: Path, repo: Path, folder: Path, log: Path, boxed: bool) 
     if not settings.wanted:
         return None
     copy_files(settings, repo, folder)
-    return Preparer(bosun_dir, settings).prepare(folder, log, starter(repo, bosun_dir, settings, boxed), boxed)
+    # Setup runs here only for a key an agent's change made (a new lock file), with the agent's
+    # tree (its setup.py): a HOME of its own, so it cannot leave a package in the shared caches.
+    with tempfile.TemporaryDirectory(prefix="home-gate-", dir=bosun_dir, ignore_cleanup_errors=True) as home:
+        start = starter(repo, bosun_dir, settings, boxed, Path(home))
+        return Preparer(bosun_dir, settings).prepare(folder, log, start, boxed)

@@ -182,3 +182,20 @@ def test_a_unit_that_commits_a_copied_file_is_refused_and_its_secret_reaches_not
     for path in (repo / ".bosun").rglob("*"):
         if path.is_file() and path.suffix in (".log", ".db", ".json", ".jsonl"):
             assert SECRET.encode() not in path.read_bytes(), path
+
+
+@needs_bwrap
+def test_a_key_an_agent_made_is_set_up_for_its_gate_with_a_home_of_its_own(project, tmp_path: Path) -> None:
+    """The agent changed a setup_key file: its gate runs setup (with the agent's tree) in a
+    throwaway HOME, so nothing it does reaches the download caches later setups share."""
+    repo = _prepared_project(project, [*SETUP, 'echo planted > "$HOME/planted"'], n=1)
+    (repo / "team.toml").write_text(toml_script({"u0": [write_unit("requirements.txt", "changed\n")]}))
+    git(repo, "commit", "-qam", "an agent that changes the requirements")
+    result = bosun("run", "--headless", "--json", cwd=repo, env={"HOME": str(tmp_path)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert first_parent_merges(repo) == ["u0"]
+    stores = [p for p in (repo / ".bosun" / "prepared").iterdir() if len(p.name) == 64]
+    assert len(stores) == 2, stores  # the worktree's key and the gate's: setup ran twice
+    shared = repo / ".bosun" / "prepared" / "home"
+    assert (shared / "setup-runs").read_text().split() == ["ran"]  # the worktree's run only
+    assert not list((repo / ".bosun").glob("home-gate-*")), "the gate's HOME outlived its setup"
