@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 import threading
 import time
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bosun.orchestration.errors import BosunError
+from bosun.orchestration.gitcmd import GIT_ENV
 from bosun.orchestration.process import Child, scrubbed_env, tail
 from bosun.orchestration.safe_files import replace_text
 from bosun.orchestration.setup_lock import exclusive
@@ -59,6 +61,7 @@ class Settings:
     copy: tuple[str, ...] = ()
     network: bool | tuple[str, ...] = True  # True: the host's; False: none; a tuple: an allow-list (proxy)
     env: tuple[str, ...] = ()
+    integration: str = ""  # the branch whose setup_key files setup may run with the shared HOME
 
     @classmethod
     def of(cls, project) -> Settings:
@@ -68,6 +71,7 @@ class Settings:
             tuple(project.copy_files),
             project.setup_network == "host" if isinstance(project.setup_network, str) else project.setup_network,
             tuple(project.gate_env),
+            project.integration,
         )
 
     @property
@@ -265,10 +269,24 @@ def setup_command(settings: Settings) -> list[str]:
     return ["/bin/sh", "-c", "set -e\n" + "\n".join(settings.setup)]
 
 
-def starter(repo: Path, bosun_dir: Path, settings: Settings, boxed: bool, home: Path | None = None):
+def merged(settings: Settings, repo: Path, folder: Path) -> bool:
+    """Whether `folder`'s setup_key files are the integration branch's: its setup runs merged work,
+    not an agent's own change (a new lock file, its setup.py), and may fill the shared caches."""
+    if not settings.integration:
+        return False
+    digest = hashlib.sha256(json.dumps(settings.setup).encode())
+    for name in settings.setup_key:
+        spec = f"{settings.integration}:{name}"
+        shown = subprocess.run(["git", "cat-file", "blob", spec], cwd=repo, env=GIT_ENV, capture_output=True)
+        digest.update(b"\0" + name.encode() + b"\0")
+        digest.update(shown.stdout if shown.returncode == 0 else b"<missing>")
+    return digest.hexdigest() == key_of(settings, folder)
+
+
+def starter(repo: Path, bosun_dir: Path, settings: Settings, boxed: bool):
     """How setup's process starts for a folder: in a box like the gate's, the folder writable at its
     path and at CANONICAL (where it runs), HOME a cache only setup ever sees (pip's, npm's): the
-    session's, or `home`."""
+    session's when the folder's key is merged work's, else one thrown away after."""
     from bosun.orchestration.sandbox import bwrap
     from bosun.orchestration.sandbox.boxes import gate_box, user_home
     from bosun.orchestration.sandbox.probe import bwrap_path
@@ -285,10 +303,17 @@ def starter(repo: Path, bosun_dir: Path, settings: Settings, boxed: bool, home: 
         box.proxy = egress.socket if egress is not None else None  # an allow-list: through the proxy only
         box.write(folder, CANONICAL)
         box.cwd = CANONICAL
-        box.home = home or bosun_dir / "prepared" / "home"
+        own = None if merged(settings, repo, folder) else Path(tempfile.mkdtemp(prefix="home-", dir=bosun_dir))
+        box.home = own or bosun_dir / "prepared" / "home"
         box.home.mkdir(parents=True, exist_ok=True)
         box.env["HOME"] = str(user_home() or "/tmp/home")
-        on_end = egress.close if egress is not None else None
+
+        def on_end() -> None:
+            if egress is not None:
+                egress.close()
+            if own is not None:
+                shutil.rmtree(own, ignore_errors=True)
+
         return Child(bwrap.argv(bwrap_path() or "bwrap", box, argv), folder, env, log, on_end=on_end)
 
     return start
@@ -314,8 +339,4 @@ def for_gate(bosun_dir: Path, repo: Path, folder: Path, log: Path, boxed: bool) 
     if not settings.wanted:
         return None
     copy_files(settings, repo, folder)
-    # Setup runs here only for a key an agent's change made (a new lock file), with the agent's
-    # tree (its setup.py): a HOME of its own, so it cannot leave a package in the shared caches.
-    with tempfile.TemporaryDirectory(prefix="home-gate-", dir=bosun_dir, ignore_cleanup_errors=True) as home:
-        start = starter(repo, bosun_dir, settings, boxed, Path(home))
-        return Preparer(bosun_dir, settings).prepare(folder, log, start, boxed)
+    return Preparer(bosun_dir, settings).prepare(folder, log, starter(repo, bosun_dir, settings, boxed), boxed)

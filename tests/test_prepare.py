@@ -187,7 +187,8 @@ def test_a_unit_that_commits_a_copied_file_is_refused_and_its_secret_reaches_not
 @needs_bwrap
 def test_a_key_an_agent_made_is_set_up_for_its_gate_with_a_home_of_its_own(project, tmp_path: Path) -> None:
     """The agent changed a setup_key file: its gate runs setup (with the agent's tree) in a
-    throwaway HOME, so nothing it does reaches the download caches later setups share."""
+    throwaway HOME, so nothing it does reaches the download caches later setups share; the
+    worktree's setup, on the integration branch's key, ran in the shared one."""
     repo = _prepared_project(project, [*SETUP, 'echo planted > "$HOME/planted"'], n=1)
     (repo / "team.toml").write_text(toml_script({"u0": [write_unit("requirements.txt", "changed\n")]}))
     git(repo, "commit", "-qam", "an agent that changes the requirements")
@@ -198,4 +199,4 @@ def test_a_key_an_agent_made_is_set_up_for_its_gate_with_a_home_of_its_own(proje
     assert len(stores) == 2, stores  # the worktree's key and the gate's: setup ran twice
     shared = repo / ".bosun" / "prepared" / "home"
     assert (shared / "setup-runs").read_text().split() == ["ran"]  # the worktree's run only
-    assert not list((repo / ".bosun").glob("home-gate-*")), "the gate's HOME outlived its setup"
+    assert not list((repo / ".bosun").glob("home-*")), "the gate's HOME outlived its setup"
