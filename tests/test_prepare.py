@@ -173,6 +173,7 @@ def test_a_unit_that_commits_a_copied_file_is_refused_and_its_secret_reaches_not
     result = bosun("run", "--headless", "--json", cwd=repo, env={"HOME": str(tmp_path)})
     refused = [line for line in result.stdout.splitlines() if '"kind": "out_of_scope"' in line]
     assert refused and '"reason": "copied_file"' in refused[0] and '".env"' in refused[0], result.stdout
+    assert "rewrite the unit's history without it" in refused[0], refused[0]  # what the agent is told
     assert first_parent_merges(repo) == ["fine"]
     assert SECRET not in git(repo, "log", "-p", "-m", "bosun/integration")
     # The unit's own ref (not a branch: never pushed with --all) keeps it for a human to look at,

@@ -42,7 +42,13 @@ def stack(repo: GitRepo, row, spec, top: str, head: str, copied: tuple[str, ...]
         return Refused(CONFLICTED, {"reason": "conflict", "files": list(check.conflicts), "checks": [verdict]})
     committed = committed_copies(repo, top, row.head_commit, copied)
     if committed:  # named, never shown: no diff of it goes anywhere, and no candidate is made
-        return Refused(OUT_OF_SCOPE, {"reason": "copied_file", "files": committed, "scope": list(spec.scope or ())})
+        why = (
+            f"a commit of this unit adds {', '.join(committed)}, which Bosun copies into the worktree (`copy`) "
+            "and which must never be committed: rewrite the unit's history without it "
+            f"(git reset --soft {row.base_commit or top}, then commit again without it)"
+        )
+        detail = {"reason": "copied_file", "files": committed, "scope": list(spec.scope or ()), "output_tail": why}
+        return Refused(OUT_OF_SCOPE, detail)
     changed = repo.changed_files(top, check.tree)
     outside = [path for path in changed if not in_scope(path, spec.scope)]
     if outside:
