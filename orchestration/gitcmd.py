@@ -120,8 +120,10 @@ class GitRepo:
 
     def changed_files(self, old: str, new: str) -> list[str]:
         """Every path that differs between two commits (renames count as both paths)."""
-        out = self.run("diff", "--name-only", "--no-renames", "-z", old, new).out
-        return [p for p in out.split("\0") if p]
+        from bosun.orchestration.git_objects import object_id, reader  # it runs git through this module
+
+        paths = reader(self.path).changed_paths(object_id(self.path, old), object_id(self.path, new))
+        return [p.decode("utf-8", "replace") for p in paths]
 
     def is_dirty(self) -> bool:
         return bool(self.run("status", "--porcelain", "--untracked-files=no").out.strip())
