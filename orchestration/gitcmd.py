@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +50,8 @@ def _base_env() -> dict[str, str]:
 
 
 GIT_ENV = _base_env()
+PLAIN_REF = re.compile(r"refs/(?:[A-Za-z0-9_-][A-Za-z0-9._-]*/)+[A-Za-z0-9_-][A-Za-z0-9._-]*(?<![.]lock)(?<![.])")
+OBJECT_NAME = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,31 @@ class GitRepo:
         """Compare-and-swap a ref: moves only if it still points at `old` ('' = must not exist)."""
         result = self.run("update-ref", "-m", reason, ref, new, old if old is not None else "", check=False)
         return result.code == 0
+
+    def set_ref(self, ref: str, new: str, reason: str) -> None:
+        """Point `ref` at `new` whatever it held: the loose ref file written under git's own lock
+        file (`X.lock`, created exclusively, renamed over the ref), as `update-ref` does for a plain
+        name, without a process; anything unusual (a taken lock, a name git would quote) goes
+        through `git update-ref`."""
+        if PLAIN_REF.fullmatch(ref) and ".." not in ref and "/." not in ref and OBJECT_NAME.fullmatch(new):
+            path = self.git_dir / ref
+            lock = path.with_name(path.name + ".lock")
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except OSError:
+                fd = None
+            if fd is not None:
+                try:
+                    with os.fdopen(fd, "w") as handle:
+                        handle.write(new + "\n")
+                    if not path.is_symlink() and not path.is_dir():
+                        os.replace(lock, path)
+                        return
+                except OSError:
+                    pass
+                lock.unlink(missing_ok=True)
+        self.run("update-ref", "-m", reason, ref, new)
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         return self.run("merge-base", "--is-ancestor", ancestor, descendant, check=False).code == 0

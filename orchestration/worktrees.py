@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bosun.orchestration.errors import GitError
+from bosun.orchestration.git_objects import reader
 from bosun.orchestration.gitcmd import GIT_ENV, SAFE_CONFIG, GitRepo, GitResult, git
 from bosun.orchestration.loose_objects import OBJECT_ID, take_in
 from bosun.orchestration.safe_files import replace_text
@@ -137,6 +138,14 @@ class AgentClone:
         threading.Thread(target=shutil.rmtree, args=(doomed, True), daemon=True, name="bosun trash").start()
 
     def branch_head(self, unit_id: str) -> str | None:
+        """The unit branch's commit: its loose ref file peeled by the clone's object reader (no
+        process), else what `git rev-parse` says (a packed ref, a link, a symbolic ref)."""
+        loose = self._loose_head(unit_id)
+        if loose is not None and not (self.path / "refs" / "heads" / unit_branch(unit_id)).is_symlink():
+            try:
+                return reader(self.path).commit_id(loose)
+            except GitError:
+                pass
         result = git(
             ["rev-parse", "--verify", "--quiet", f"refs/heads/{unit_branch(unit_id)}^{{commit}}"],
             self.path,
@@ -354,4 +363,4 @@ class AgentClone:
         if pack.wait() != 0 or unpack.wait() != 0:
             detail = (pack_err or unpack_err).decode(errors="replace")
             raise GitError(["fetch", commit], pack.returncode or unpack.returncode, detail)
-        self.user.run("update-ref", "-m", "bosun: fetched from the agents' clone", ref, commit)
+        self.user.set_ref(ref, commit, "bosun: fetched from the agents' clone")
