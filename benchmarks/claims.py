@@ -3,12 +3,14 @@ against two baselines measured in the same run: the floor — the same K process
 SQLite compare-and-swap claims (one UPDATE ... WHERE state = 'ready' RETURNING per claim, the
 same pragmas and durability as Bosun's claims) — and one process of bare fsynced single-row writes.
 
-    python benchmarks/claims.py [--units 5000] [--procs 16] [--rounds 5] [--runs 3]
+    python benchmarks/claims.py [--units 5000] [--procs 16] [--rounds 5] [--runs 3] [--compare-queue]
 
 The same K processes run every race, a round being one race of each kind (which goes first
 alternates), so a busy machine slows both alike; the figures are per round and their medians.
 With `--runs N` the whole measurement is made N times, each with new processes and stores, and
 the median of the runs' medians is the figure; the load average is printed with each run.
+`--compare-queue` races a third kind in every round: Bosun's claims waiting in SQLite's busy
+handler instead of queuing on the lock file beside the store (the variant before the queue).
 
 Targets: >= 5,000 claims/s and 0 double claims (issue 6); Bosun >= 0.8x the floor (issues 16, 30).
 """
@@ -16,6 +18,7 @@ Targets: >= 5,000 claims/s and 0 double claims (issue 6); Bosun >= 0.8x the floo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing
 import os
 import sqlite3
@@ -76,7 +79,23 @@ def floor_claims(db: str, plan, owner: str):
     return run
 
 
-KINDS = {"bosun": bosun_claims, "floor": floor_claims}
+def unqueued_claims(db: str, plan, owner: str):
+    """Bosun's claims without the queue on the lock file (`--compare-queue`): the same UPDATE,
+    waiting in SQLite's busy handler as before the queue existed."""
+    store = Store(Path(db))
+    store._claim_queue = contextlib.nullcontext
+
+    def run() -> list[str]:
+        won: list[str] = []
+        while isinstance(outcome := claim(store, plan, owner, 300), Claim):
+            won.append(outcome.unit)
+        store.close()
+        return won
+
+    return run
+
+
+KINDS = {"bosun": bosun_claims, "floor": floor_claims, "unqueued": unqueued_claims}
 
 
 def racer(rounds: list[list[tuple[str, str]]], text: str, owner: str, start, out) -> None:
@@ -138,6 +157,9 @@ def load() -> str:
     return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+MEASURED_UNQUEUED: list[float] = []
+
+
 def measure(args: argparse.Namespace) -> tuple[float, float, int]:
     """One run: every round's races with new processes and stores; returns (median claims/s,
     median ratio to the floor, double claims), printing each round against its floor."""
@@ -145,11 +167,10 @@ def measure(args: argparse.Namespace) -> tuple[float, float, int]:
         text = plan_text(args.units, args.procs)
         plan = parse_plan(text, Path("bosun.toml"))
         rounds = []
-        for r in range(args.rounds):  # the two kinds take turns going first
-            races = [
-                (kind, str(Path(tmp) / f"{kind}{r}.db"))
-                for kind in (("floor", "bosun") if r % 2 else ("bosun", "floor"))
-            ]
+        kinds = ["bosun", "floor"] + (["unqueued"] if args.compare_queue else [])
+        for r in range(args.rounds):  # the kinds take turns going first
+            turn = kinds[r % len(kinds) :] + kinds[: r % len(kinds)]
+            races = [(kind, str(Path(tmp) / f"{kind}{r}.db")) for kind in turn]
             for _, db in races:
                 fresh_store(Path(db), plan)
             rounds.append(races)
@@ -158,7 +179,7 @@ def measure(args: argparse.Namespace) -> tuple[float, float, int]:
         after = load()
         single = bare_updates(Path(tmp) / "bare.db", args.units)
     print(f"units {args.units}, processes {args.procs}, rounds {args.rounds}; before: {before}; after: {after}")
-    ratios, rates, doubles = [], [], 0
+    ratios, rates, doubles, unqueued = [], [], 0, []
     for r, races in enumerate(rounds):
         per = {}
         for kind, db in races:
@@ -168,12 +189,19 @@ def measure(args: argparse.Namespace) -> tuple[float, float, int]:
             per[kind] = len(claimed) / elapsed
         ratios.append(per["bosun"] / per["floor"])
         rates.append(per["bosun"])
+        other = ""
+        if "unqueued" in per:
+            unqueued.append(per["unqueued"] / per["floor"])
+            other = f"; without the queue {per['unqueued']:,.0f}/s, {unqueued[-1]:.2f}x"
         print(
             f"round {r + 1}: floor (bare compare-and-swap, same processes) {per['floor']:,.0f}/s, "
-            f"Bosun {per['bosun']:,.0f}/s, {ratios[-1]:.2f}x"
+            f"Bosun {per['bosun']:,.0f}/s, {ratios[-1]:.2f}x{other}"
         )
     ratio, rate = statistics.median(ratios), statistics.median(rates)
     print(f"median: Bosun {rate:,.0f} claims/s, {ratio:.2f}x the floor; double claims {doubles}")
+    if unqueued:
+        print(f"median without the queue on the lock file: {statistics.median(unqueued):.2f}x the floor")
+        MEASURED_UNQUEUED.append(statistics.median(unqueued))
     print(f"one process of bare fsynced single-row writes: {single:,.0f}/s")
     return rate, ratio, doubles
 
@@ -184,6 +212,11 @@ def main() -> None:
     parser.add_argument("--procs", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--runs", type=int, default=1, help="whole measurements; the figure is their median")
+    parser.add_argument(
+        "--compare-queue",
+        action="store_true",
+        help="race Bosun's claims without the lock-file queue too, in the same rounds",
+    )
     args = parser.parse_args()
     runs = []
     for n in range(args.runs):
@@ -196,6 +229,9 @@ def main() -> None:
     if args.runs > 1:
         listed = ", ".join(f"{r[1]:.2f}x" for r in runs)
         print(f"median of {args.runs} runs: Bosun {rate:,.0f} claims/s, {ratio:.2f}x the floor (runs: {listed})")
+        if MEASURED_UNQUEUED:
+            listed = ", ".join(f"{r:.2f}x" for r in MEASURED_UNQUEUED)
+            print(f"  without the queue: {statistics.median(MEASURED_UNQUEUED):.2f}x the floor (runs: {listed})")
     met = rate >= 5000 and doubles == 0 and ratio >= 0.8
     print(f"targets >= 5,000 claims/s, 0 doubles, >= 0.8x the floor (medians): {'met' if met else 'NOT met'}")
 

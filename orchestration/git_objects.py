@@ -22,6 +22,7 @@ from bosun.orchestration.errors import GitError
 from bosun.orchestration.gitcmd import GIT_ENV, SAFE_CONFIG, git
 
 MAX_READERS = 8  # repositories with a reader at once (a test run opens hundreds): the oldest is closed
+CACHE_BYTES = 32 * 1024 * 1024  # per repository
 TREE_MODE = 0o40000
 GITLINK_MODE = 0o160000
 OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
@@ -34,6 +35,10 @@ class ObjectReader:
         self.repo = repo
         self._lock = threading.Lock()
         self._proc: subprocess.Popen | None = None
+        # What an object id names never changes: answers are kept (the queue reads the same files
+        # of the same trees for every candidate), up to CACHE_BYTES, the oldest dropped first.
+        self._cache: OrderedDict[str, tuple[str, str, bytes]] = OrderedDict()
+        self._cached_bytes = 0
 
     def _start(self) -> subprocess.Popen:
         return subprocess.Popen(
@@ -50,14 +55,30 @@ class ObjectReader:
         if "\n" in spec or not spec:
             raise ValueError(f"not an object name: {spec!r}")
         with self._lock:
+            if (kept := self._cache.get(spec)) is not None:
+                self._cache.move_to_end(spec)
+                return kept
             for attempt in (1, 2):  # a reader that died (its repository moved, a kill) is started once more
                 try:
-                    return self._ask(spec)
+                    found = self._ask(spec)
+                    break
                 except (OSError, ValueError) as exc:
                     self._stop()
                     if attempt == 2:
                         raise GitError(["cat-file", "--batch", spec], 128, str(exc)) from None
-        return None  # never reached
+            if found is not None and OBJECT_ID.fullmatch(spec.split("^", 1)[0]):  # an id, not a name
+                self._keep(spec, found)
+            return found
+
+    def _keep(self, spec: str, found: tuple[str, str, bytes]) -> None:
+        size = len(found[2]) + len(spec) + 100
+        if size > CACHE_BYTES // 16:
+            return
+        self._cache[spec] = found
+        self._cached_bytes += size
+        while self._cached_bytes > CACHE_BYTES:
+            old_spec, old = self._cache.popitem(last=False)
+            self._cached_bytes -= len(old[2]) + len(old_spec) + 100
 
     def _ask(self, spec: str) -> tuple[str, str, bytes] | None:
         if self._proc is None or self._proc.poll() is not None:

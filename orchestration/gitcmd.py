@@ -54,6 +54,32 @@ PLAIN_REF = re.compile(r"refs/(?:[A-Za-z0-9_-][A-Za-z0-9._-]*/)+[A-Za-z0-9_-][A-
 OBJECT_NAME = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
+def write_loose_ref(git_dir: Path, ref: str, new: str) -> bool:
+    """Write a plain ref name's loose file under git's own lock file (`X.lock`, created
+    exclusively, renamed over the ref): what `update-ref` does for it, reflog aside. False, with
+    nothing changed, for a name git would refuse or quote, a taken lock, or a link or folder in
+    the ref's place: then ask git."""
+    if not PLAIN_REF.fullmatch(ref) or ".." in ref or "/." in ref or not OBJECT_NAME.fullmatch(new):
+        return False
+    path = git_dir / ref
+    lock = path.with_name(path.name + ".lock")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except OSError:
+        return False
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(new + "\n")
+        if not path.is_symlink() and not path.is_dir():
+            os.replace(lock, path)
+            return True
+    except OSError:
+        pass
+    lock.unlink(missing_ok=True)
+    return False
+
+
 @dataclass(frozen=True)
 class GitResult:
     code: int
@@ -119,29 +145,10 @@ class GitRepo:
         return result.code == 0
 
     def set_ref(self, ref: str, new: str, reason: str) -> None:
-        """Point `ref` at `new` whatever it held: the loose ref file written under git's own lock
-        file (`X.lock`, created exclusively, renamed over the ref), as `update-ref` does for a plain
-        name, without a process; anything unusual (a taken lock, a name git would quote) goes
-        through `git update-ref`."""
-        if PLAIN_REF.fullmatch(ref) and ".." not in ref and "/." not in ref and OBJECT_NAME.fullmatch(new):
-            path = self.git_dir / ref
-            lock = path.with_name(path.name + ".lock")
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            except OSError:
-                fd = None
-            if fd is not None:
-                try:
-                    with os.fdopen(fd, "w") as handle:
-                        handle.write(new + "\n")
-                    if not path.is_symlink() and not path.is_dir():
-                        os.replace(lock, path)
-                        return
-                except OSError:
-                    pass
-                lock.unlink(missing_ok=True)
-        self.run("update-ref", "-m", reason, ref, new)
+        """Point `ref` at `new` whatever it held: its loose ref file written as `update-ref` writes
+        it (write_loose_ref), without a process; anything unusual goes through `git update-ref`."""
+        if not write_loose_ref(self.git_dir, ref, new):
+            self.run("update-ref", "-m", reason, ref, new)
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         return self.run("merge-base", "--is-ancestor", ancestor, descendant, check=False).code == 0

@@ -82,4 +82,5 @@ def test_a_reader_whose_git_died_starts_again(repo: Path):
     assert objects.tree_id(first)
     os.kill(objects._proc.pid, signal.SIGKILL)
     objects._proc.wait()
+    assert objects.commit_id(first) == first, "asked again of a new git (nothing kept answers this)"
     assert objects.tree_id(first) == git(repo, "rev-parse", f"{first}^{{tree}}")
