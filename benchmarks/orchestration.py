@@ -401,8 +401,11 @@ def print_probes(probes: dict[str, Probe], units: int) -> None:
         for mode in modes:
             counts, seconds = tables[mode]
             c = counts[label]
-            each = "  long-lived" if label == LONG_LIVED else f"{1000 * seconds[label] / c:7.1f} ms"
-            cells += f"  {c / units:5.2f}/unit {each:>10}" if c else f"  {'-':>24}"
+            if not c:
+                cells += f"  {'-':>24}"
+                continue
+            each = "long-lived" if label == LONG_LIVED else f"{1000 * seconds[label] / c:7.1f} ms"
+            cells += f"  {c / units:5.2f}/unit {each:>10}"
         print(f"  {label:<36}{cells}")
     totals = "".join(
         f"  {sum(c for lb, c in tables[m][0].items() if not lb.startswith('step ')) / units:5.2f}/unit{'':>13}"

@@ -29,10 +29,12 @@ OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
 class ObjectReader:
-    """One `git cat-file --batch` on one repository; safe to share between threads."""
+    """One `git cat-file --batch` on one repository (`--batch-check` with `check`: whether an
+    object exists, its content never sent); safe to share between threads."""
 
-    def __init__(self, repo: Path) -> None:
+    def __init__(self, repo: Path, check: bool = False) -> None:
         self.repo = repo
+        self.check = check
         self._lock = threading.Lock()
         self._proc: subprocess.Popen | None = None
         # What an object id names never changes: answers are kept (the queue reads the same files
@@ -42,7 +44,7 @@ class ObjectReader:
 
     def _start(self) -> subprocess.Popen:
         return subprocess.Popen(
-            ["git", *SAFE_CONFIG, "cat-file", "--batch"],
+            ["git", *SAFE_CONFIG, "cat-file", "--batch-check" if self.check else "--batch"],
             cwd=self.repo,
             env=GIT_ENV,
             stdin=subprocess.PIPE,
@@ -93,6 +95,8 @@ class ObjectReader:
         if len(words) != 3 or words[-1] in (b"missing", b"ambiguous"):
             return None
         size = int(words[2])
+        if self.check:
+            return words[0].decode(), words[1].decode(), b""
         body = stdout.read(size + 1)
         if len(body) != size + 1:
             raise ValueError("git cat-file --batch ended")
@@ -118,6 +122,10 @@ class ObjectReader:
             self._stop()
 
     # -- what callers ask for ------------------------------------------------------------------
+    def has(self, sha: str) -> bool:
+        """Whether the repository holds the object `sha` (an id)."""
+        return self.read(sha) is not None
+
     def blobs(self, shas: list[str]) -> dict[str, bytes]:
         """The content of each blob id (a missing one raises GitError, as `git cat-file` fails)."""
         found = {}
@@ -206,13 +214,14 @@ _READERS: OrderedDict[str, ObjectReader] = OrderedDict()
 _READERS_LOCK = threading.Lock()
 
 
-def reader(repo: Path) -> ObjectReader:
-    """The reader of `repo` (its top folder or git dir), started on first use."""
-    key = str(repo)
+def reader(repo: Path, check: bool = False) -> ObjectReader:
+    """The reader of `repo` (its top folder or git dir), started on first use; with `check`, the
+    one that only says whether an object exists (`has`)."""
+    key = f"{'check:' if check else ''}{repo}"
     with _READERS_LOCK:
         found = _READERS.get(key)
         if found is None:
-            found = _READERS[key] = ObjectReader(repo)
+            found = _READERS[key] = ObjectReader(repo, check)
             while len(_READERS) > MAX_READERS:
                 _, oldest = _READERS.popitem(last=False)
                 threading.Thread(target=oldest.close, daemon=True, name="bosun reader close").start()
