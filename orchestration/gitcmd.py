@@ -111,6 +111,33 @@ def git(
     return GitResult(proc.returncode, proc.stdout, proc.stderr)
 
 
+DISCOVERY_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_CEILING_DIRECTORIES", "GIT_DISCOVERY_ACROSS_FILESYSTEM")
+
+
+def _plain_top(start: Path) -> Path | None:
+    """The top folder of the repository holding `start` (an absolute, resolved folder) when it is
+    the plain case git's own search would find the same way, without a process: the nearest
+    folder above with a `.git` folder holding HEAD, owned by this user, whose config sets no work
+    tree of its own. Anything else (a `.git` file, a variable that steers the search, a path
+    through a `.git` folder, a config naming a work tree or a bare repository) is left to git."""
+    if any(name in os.environ for name in DISCOVERY_ENV) or ".git" in start.parts or not start.is_absolute():
+        return None
+    for folder in (start, *start.parents):
+        dot_git = folder / ".git"
+        if not os.path.lexists(dot_git):
+            continue
+        try:
+            if dot_git.is_symlink() or not dot_git.is_dir() or folder.stat().st_uid != os.geteuid():
+                return None
+            config = (dot_git / "config").read_text(errors="replace")
+            if not (dot_git / "HEAD").is_file() or "worktree" in config or "bare = true" in config:
+                return None
+        except OSError:
+            return None
+        return folder
+    return None
+
+
 class GitRepo:
     """A repository by its top folder (or a bare one by its git dir)."""
 
@@ -122,6 +149,8 @@ class GitRepo:
         """The repository containing `start`, or a BosunError saying there is none."""
         if not start.is_dir():
             raise BosunError(f"{start}: no such directory")
+        if (top := _plain_top(start)) is not None:
+            return cls(top)
         result = git(["rev-parse", "--show-toplevel"], start, check=False)
         if result.code != 0 or not result.out.strip():
             raise BosunError(f"{start}: not inside a git repository with a working tree (run git init first)")
