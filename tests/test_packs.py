@@ -62,12 +62,24 @@ def test_a_pack_git_refuses_is_refused_whoever_built_it(clone: AgentClone, tmp_p
     """A tree with a `.git` entry (what --strict exists to stop) is taken neither from Bosun's
     pack nor from git's: the fetch fails and the user's repository has no such ref."""
     user = clone.user.path
-    blob = subprocess.run(
-        ["git", "hash-object", "-w", "--stdin"], cwd=clone.path, input=b"evil\n", capture_output=True, check=True
-    ).stdout.decode().strip()
-    bad_tree = subprocess.run(
-        ["git", "mktree"], cwd=clone.path, input=f"100644 blob {blob}\t.git\n".encode(), capture_output=True, check=True
-    ).stdout.decode().strip()
+    blob = (
+        subprocess.run(
+            ["git", "hash-object", "-w", "--stdin"], cwd=clone.path, input=b"evil\n", capture_output=True, check=True
+        )
+        .stdout.decode()
+        .strip()
+    )
+    bad_tree = (
+        subprocess.run(
+            ["git", "mktree"],
+            cwd=clone.path,
+            input=f"100644 blob {blob}\t.git\n".encode(),
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .strip()
+    )
     bad = git(clone.path, "commit-tree", bad_tree, "-m", "sneaky")
     assert packs.missing(reader(clone.path), reader(user, check=True), bad) is not None
     with pytest.raises(GitError):
