@@ -50,8 +50,9 @@ def _base_env() -> dict[str, str]:
 
 
 GIT_ENV = _base_env()
-PLAIN_REF = re.compile(r"refs/(?:[A-Za-z0-9_-][A-Za-z0-9._-]*/)+[A-Za-z0-9_-][A-Za-z0-9._-]*(?<![.]lock)(?<![.])")
-OBJECT_NAME = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+# Patterns, compiled on first use (re keeps them): every command imports this module.
+PLAIN_REF = r"refs/(?:[A-Za-z0-9_-][A-Za-z0-9._-]*/)+[A-Za-z0-9_-][A-Za-z0-9._-]*(?<![.]lock)(?<![.])"
+OBJECT_NAME = r"[0-9a-f]{40}|[0-9a-f]{64}"
 
 
 def write_loose_ref(git_dir: Path, ref: str, new: str) -> bool:
@@ -59,7 +60,7 @@ def write_loose_ref(git_dir: Path, ref: str, new: str) -> bool:
     exclusively, renamed over the ref): what `update-ref` does for it, reflog aside. False, with
     nothing changed, for a name git would refuse or quote, a taken lock, or a link or folder in
     the ref's place: then ask git."""
-    if not PLAIN_REF.fullmatch(ref) or ".." in ref or "/." in ref or not OBJECT_NAME.fullmatch(new):
+    if not re.fullmatch(PLAIN_REF, ref) or ".." in ref or "/." in ref or not re.fullmatch(OBJECT_NAME, new):
         return False
     path = git_dir / ref
     lock = path.with_name(path.name + ".lock")
