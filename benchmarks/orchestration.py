@@ -163,7 +163,7 @@ def raw_git(repo: Path, n: int) -> tuple[float, float]:
 
 
 # -- instrumentation of Bosun's process -----------------------------------------------------------
-LONG_LIVED = "git cat-file --batch (long-lived)"  # one per repository, reads objects for the whole run
+LONG_LIVED = "git cat-file --batch(-check), long-lived"  # one per repository, reads objects for the whole run
 
 
 class Probe:
@@ -218,7 +218,7 @@ class Probe:
     @staticmethod
     def label(argv: list[str]) -> str:
         argv = [str(a) for a in argv]
-        if Path(argv[0]).name == "git" and "--batch" in argv:
+        if Path(argv[0]).name == "git" and any(a in ("--batch", "--batch-check") for a in argv):
             return LONG_LIVED
         if Path(argv[0]).name == "git":
             rest, i = argv[1:], 0
