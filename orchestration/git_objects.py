@@ -12,6 +12,7 @@ always read by a fresh process.
 from __future__ import annotations
 
 import atexit
+import os
 import re
 import subprocess
 import threading
@@ -239,4 +240,12 @@ def close_readers() -> None:
         one.close()
 
 
+def _forget_in_child() -> None:
+    """A forked child shares the parent's pipes: it starts readers of its own when it reads."""
+    global _READERS_LOCK
+    _READERS_LOCK = threading.Lock()
+    _READERS.clear()
+
+
 atexit.register(close_readers)
+os.register_at_fork(after_in_child=_forget_in_child)
