@@ -3,12 +3,14 @@ against two baselines measured in the same run: the floor — the same K process
 SQLite compare-and-swap claims (one UPDATE ... WHERE state = 'ready' RETURNING per claim, the
 same pragmas and durability as Bosun's claims) — and one process of bare fsynced single-row writes.
 
-    python benchmarks/claims.py [--units 5000] [--procs 16] [--rounds 5] [--runs 3]
+    python benchmarks/claims.py [--units 5000] [--procs 16] [--rounds 5] [--runs 3] [--compare-queue]
 
 The same K processes run every race, a round being one race of each kind (which goes first
 alternates), so a busy machine slows both alike; the figures are per round and their medians.
 With `--runs N` the whole measurement is made N times, each with new processes and stores, and
 the median of the runs' medians is the figure; the load average is printed with each run.
+`--compare-queue` races a third kind in every round: Bosun's claims queuing on a lock file
+beside the store (flock) instead of waiting in SQLite's busy handler (a variant tried and dropped).
 
 Targets: >= 5,000 claims/s and 0 double claims (issue 6); Bosun >= 0.8x the floor (issues 16, 30).
 """
@@ -16,6 +18,7 @@ Targets: >= 5,000 claims/s and 0 double claims (issue 6); Bosun >= 0.8x the floo
 from __future__ import annotations
 
 import argparse
+import fcntl
 import multiprocessing
 import os
 import sqlite3
@@ -76,7 +79,33 @@ def floor_claims(db: str, plan, owner: str):
     return run
 
 
-KINDS = {"bosun": bosun_claims, "floor": floor_claims}
+def queued_claims(db: str, plan, owner: str):
+    """Bosun's claims behind a queue on a lock file beside the store (`--compare-queue`): each
+    claimer waits for the claim ahead of it in flock (asleep in the kernel, woken when it is done)
+    instead of in SQLite's busy handler. Tried in the store (issue 30) and dropped; kept here to
+    measure again."""
+    store = Store(Path(db))
+    queue = os.open(f"{db}-claims", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+
+    def run() -> list[str]:
+        won: list[str] = []
+        while True:
+            fcntl.flock(queue, fcntl.LOCK_EX)
+            try:
+                outcome = claim(store, plan, owner, 300)
+            finally:
+                fcntl.flock(queue, fcntl.LOCK_UN)
+            if not isinstance(outcome, Claim):
+                break
+            won.append(outcome.unit)
+        store.close()
+        os.close(queue)
+        return won
+
+    return run
+
+
+KINDS = {"bosun": bosun_claims, "floor": floor_claims, "queued": queued_claims}
 
 
 def racer(rounds: list[list[tuple[str, str]]], text: str, owner: str, start, out) -> None:
@@ -138,6 +167,9 @@ def load() -> str:
     return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+MEASURED_QUEUED: list[float] = []
+
+
 def measure(args: argparse.Namespace) -> tuple[float, float, int]:
     """One run: every round's races with new processes and stores; returns (median claims/s,
     median ratio to the floor, double claims), printing each round against its floor."""
@@ -145,11 +177,10 @@ def measure(args: argparse.Namespace) -> tuple[float, float, int]:
         text = plan_text(args.units, args.procs)
         plan = parse_plan(text, Path("bosun.toml"))
         rounds = []
-        for r in range(args.rounds):  # the two kinds take turns going first
-            races = [
-                (kind, str(Path(tmp) / f"{kind}{r}.db"))
-                for kind in (("floor", "bosun") if r % 2 else ("bosun", "floor"))
-            ]
+        kinds = ["bosun", "floor"] + (["queued"] if args.compare_queue else [])
+        for r in range(args.rounds):  # the kinds take turns going first
+            turn = kinds[r % len(kinds) :] + kinds[: r % len(kinds)]
+            races = [(kind, str(Path(tmp) / f"{kind}{r}.db")) for kind in turn]
             for _, db in races:
                 fresh_store(Path(db), plan)
             rounds.append(races)
@@ -158,7 +189,7 @@ def measure(args: argparse.Namespace) -> tuple[float, float, int]:
         after = load()
         single = bare_updates(Path(tmp) / "bare.db", args.units)
     print(f"units {args.units}, processes {args.procs}, rounds {args.rounds}; before: {before}; after: {after}")
-    ratios, rates, doubles = [], [], 0
+    ratios, rates, doubles, queued = [], [], 0, []
     for r, races in enumerate(rounds):
         per = {}
         for kind, db in races:
@@ -168,12 +199,19 @@ def measure(args: argparse.Namespace) -> tuple[float, float, int]:
             per[kind] = len(claimed) / elapsed
         ratios.append(per["bosun"] / per["floor"])
         rates.append(per["bosun"])
+        other = ""
+        if "queued" in per:
+            queued.append(per["queued"] / per["floor"])
+            other = f"; with a lock-file queue {per['queued']:,.0f}/s, {queued[-1]:.2f}x"
         print(
             f"round {r + 1}: floor (bare compare-and-swap, same processes) {per['floor']:,.0f}/s, "
-            f"Bosun {per['bosun']:,.0f}/s, {ratios[-1]:.2f}x"
+            f"Bosun {per['bosun']:,.0f}/s, {ratios[-1]:.2f}x{other}"
         )
     ratio, rate = statistics.median(ratios), statistics.median(rates)
     print(f"median: Bosun {rate:,.0f} claims/s, {ratio:.2f}x the floor; double claims {doubles}")
+    if queued:
+        print(f"median with a lock-file queue: {statistics.median(queued):.2f}x the floor")
+        MEASURED_QUEUED.append(statistics.median(queued))
     print(f"one process of bare fsynced single-row writes: {single:,.0f}/s")
     return rate, ratio, doubles
 
@@ -184,6 +222,11 @@ def main() -> None:
     parser.add_argument("--procs", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--runs", type=int, default=1, help="whole measurements; the figure is their median")
+    parser.add_argument(
+        "--compare-queue",
+        action="store_true",
+        help="race Bosun's claims behind a lock-file queue too, in the same rounds",
+    )
     args = parser.parse_args()
     runs = []
     for n in range(args.runs):
@@ -196,6 +239,9 @@ def main() -> None:
     if args.runs > 1:
         listed = ", ".join(f"{r[1]:.2f}x" for r in runs)
         print(f"median of {args.runs} runs: Bosun {rate:,.0f} claims/s, {ratio:.2f}x the floor (runs: {listed})")
+        if MEASURED_QUEUED:
+            listed = ", ".join(f"{r:.2f}x" for r in MEASURED_QUEUED)
+            print(f"  with a lock-file queue: {statistics.median(MEASURED_QUEUED):.2f}x the floor (runs: {listed})")
     met = rate >= 5000 and doubles == 0 and ratio >= 0.8
     print(f"targets >= 5,000 claims/s, 0 doubles, >= 0.8x the floor (medians): {'met' if met else 'NOT met'}")
 

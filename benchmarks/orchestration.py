@@ -1,7 +1,7 @@
 """How much Bosun's orchestration costs over raw git doing the same steps, per unit.
 
     python benchmarks/orchestration.py [--units N] [--max-agents K] [--rounds R] [--keep DIR]
-                                       [--sandbox on|off|both]
+                                       [--sandbox on|off|both] [--profile]
 
 Builds a real git repository with N units in a temporary folder. Every unit is done by a
 scripted agent (a real Python subprocess, no think time) that writes its own file
@@ -24,6 +24,8 @@ sandbox's per-unit overhead is printed (issue 12's target: <= 15 %).
 
 Cheap instrumentation (subprocesses started by Bosun's process, store transactions, phases
 from the event timestamps) is printed too; `--no-instrument` turns the first two off.
+`--profile` adds cProfile's top entries for the supervisor's event loop (the main thread; the
+git and process work it hands to worker threads shows as the subprocess table above).
 """
 
 from __future__ import annotations
@@ -31,8 +33,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import cProfile
+import io
 import json
 import os
+import pstats
 import resource
 import shutil
 import statistics
@@ -158,6 +163,9 @@ def raw_git(repo: Path, n: int) -> tuple[float, float]:
 
 
 # -- instrumentation of Bosun's process -----------------------------------------------------------
+LONG_LIVED = "git cat-file --batch(-check), long-lived"  # one per repository, reads objects for the whole run
+
+
 class Probe:
     """Counts the subprocesses Bosun's process starts (by git command) and its store transactions."""
 
@@ -210,6 +218,8 @@ class Probe:
     @staticmethod
     def label(argv: list[str]) -> str:
         argv = [str(a) for a in argv]
+        if Path(argv[0]).name == "git" and any(a in ("--batch", "--batch-check") for a in argv):
+            return LONG_LIVED
         if Path(argv[0]).name == "git":
             rest, i = argv[1:], 0
             while i < len(rest) and rest[i] == "-c":
@@ -237,6 +247,9 @@ class Probe:
                 self._probe_done = False
                 super().__init__(args, *a, **kw)
                 self._probe_args = list(args) if not isinstance(args, (str, bytes)) else [args]
+                if probe.label(self._probe_args) == LONG_LIVED:  # counted when it starts: it ends after the run
+                    self._probe_done = True
+                    probe.procs.append((LONG_LIVED, 0.0, self._probe_main))
 
             def wait(self, timeout=None):
                 code = super().wait(timeout)
@@ -274,19 +287,22 @@ PHASES = [  # (name, from event, to event)
     ("running -> submitted (agent process + collect)", "running", "submitted"),
     ("submitted -> checking (waiting for the lane)", "submitted", "checking"),
     ("checking -> gating (merge-tree, diff, commit-tree)", "checking", "gating"),
-    ("gating -> gate_passed (gate folder + gate)", "gating", "gate_passed"),
-    ("gate_passed -> merged (intent + update-ref)", "gate_passed", "merged"),
+    ("gating -> merged (gate folder, gate, intent, update-ref)", "gating", "merged"),
 ]
 
 
-def run_bosun(repo: Path, n: int, max_agents: int, probe: Probe | None) -> dict:
+def run_bosun(repo: Path, n: int, max_agents: int, probe: Probe | None, profiler=None) -> dict:
     if probe:
         probe.install()
     try:
         start = time.perf_counter()
         session = create_session(GitRepo(repo), repo / "bosun.toml")
         created = time.perf_counter()
+        if profiler is not None:
+            profiler.enable()
         code = asyncio.run(Orchestrator(session, Options(auto_approve=True, max_agents=max_agents)).run())
+        if profiler is not None:
+            profiler.disable()
         end = time.perf_counter()
     finally:
         if probe:
@@ -385,8 +401,18 @@ def print_probes(probes: dict[str, Probe], units: int) -> None:
         for mode in modes:
             counts, seconds = tables[mode]
             c = counts[label]
-            cells += f"  {c / units:5.2f}/unit {1000 * seconds[label] / c:7.1f} ms" if c else f"  {'-':>24}"
+            if not c:
+                cells += f"  {'-':>24}"
+                continue
+            each = "long-lived" if label == LONG_LIVED else f"{1000 * seconds[label] / c:7.1f} ms"
+            cells += f"  {c / units:5.2f}/unit {each:>10}"
         print(f"  {label:<36}{cells}")
+    totals = "".join(
+        f"  {sum(c for lb, c in tables[m][0].items() if not lb.startswith('step ')) / units:5.2f}/unit{'':>13}"
+        for m in modes
+    )
+    print(f"  {'processes per unit, all of the above':<36}{totals}")
+    print("  (plus the scripted agent's own two, git add and git commit; raw git: 6 per unit, 7 with the python start)")
     for mode, probe in probes.items():
         tx = probe.tx
         if tx:
@@ -410,6 +436,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, help="build in this folder and keep it")
     parser.add_argument("--no-instrument", action="store_true", help="do not count subprocesses and transactions")
     parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="cProfile the supervisor's event loop in the first round (sandbox on) and print its top entries",
+    )
+    parser.add_argument(
         "--sandbox",
         choices=("on", "off", "both"),
         default="both",
@@ -421,6 +452,7 @@ def main(argv: list[str] | None = None) -> int:
     if n < 1 or k < 1 or args.rounds < 1:
         parser.error("--units, --max-agents and --rounds must be at least 1")
 
+    profiler = cProfile.Profile() if args.profile else None
     rounds: list[dict] = []
     other: dict[str, list[dict]] = {mode: [] for mode in modes}
     probes = {mode: None if args.no_instrument else Probe() for mode in modes}
@@ -445,7 +477,7 @@ def main(argv: list[str] | None = None) -> int:
             for mode in modes if number % 2 == 0 else modes[::-1]:  # alternate, so neither always goes first
                 if mode == main_mode:
                     cpu1 = cpu_seconds()
-                    result = run_bosun(bosun_repo, n, k, probes[mode])
+                    result = run_bosun(bosun_repo, n, k, probes[mode], profiler if number == 0 else None)
                     cpu2 = cpu_seconds()
                     other[mode].append(result)
                     continue
@@ -539,6 +571,11 @@ def main(argv: list[str] | None = None) -> int:
 
     if probes[main_mode] is not None:
         print_probes(probes, n * len(rounds))
+    if profiler is not None:
+        print(f"\nThe supervisor's event loop (main thread) in round 1, sandbox {main_mode}, cProfile by own time:")
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(20)
+        print("\n".join("  " + line for line in out.getvalue().splitlines() if line.strip()))
     everything = rounds + [r for results in other.values() for r in results]
     return 0 if all(r["exit"] == 0 and r["merged"] == n for r in everything) else 1
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +50,35 @@ def _base_env() -> dict[str, str]:
 
 
 GIT_ENV = _base_env()
+# Patterns, compiled on first use (re keeps them): every command imports this module.
+PLAIN_REF = r"refs/(?:[A-Za-z0-9_-][A-Za-z0-9._-]*/)+[A-Za-z0-9_-][A-Za-z0-9._-]*(?<![.]lock)(?<![.])"
+OBJECT_NAME = r"[0-9a-f]{40}|[0-9a-f]{64}"
+
+
+def write_loose_ref(git_dir: Path, ref: str, new: str) -> bool:
+    """Write a plain ref name's loose file under git's own lock file (`X.lock`, created
+    exclusively, renamed over the ref): what `update-ref` does for it, reflog aside. False, with
+    nothing changed, for a name git would refuse or quote, a taken lock, or a link or folder in
+    the ref's place: then ask git."""
+    if not re.fullmatch(PLAIN_REF, ref) or ".." in ref or "/." in ref or not re.fullmatch(OBJECT_NAME, new):
+        return False
+    path = git_dir / ref
+    lock = path.with_name(path.name + ".lock")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except OSError:
+        return False
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(new + "\n")
+        if not path.is_symlink() and not path.is_dir():
+            os.replace(lock, path)
+            return True
+    except OSError:
+        pass
+    lock.unlink(missing_ok=True)
+    return False
 
 
 @dataclass(frozen=True)
@@ -82,6 +112,33 @@ def git(
     return GitResult(proc.returncode, proc.stdout, proc.stderr)
 
 
+DISCOVERY_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_CEILING_DIRECTORIES", "GIT_DISCOVERY_ACROSS_FILESYSTEM")
+
+
+def _plain_top(start: Path) -> Path | None:
+    """The top folder of the repository holding `start` (an absolute, resolved folder) when it is
+    the plain case git's own search would find the same way, without a process: the nearest
+    folder above with a `.git` folder holding HEAD, owned by this user, whose config sets no work
+    tree of its own. Anything else (a `.git` file, a variable that steers the search, a path
+    through a `.git` folder, a config naming a work tree or a bare repository) is left to git."""
+    if any(name in os.environ for name in DISCOVERY_ENV) or ".git" in start.parts or not start.is_absolute():
+        return None
+    for folder in (start, *start.parents):
+        dot_git = folder / ".git"
+        if not os.path.lexists(dot_git):
+            continue
+        try:
+            if dot_git.is_symlink() or not dot_git.is_dir() or folder.stat().st_uid != os.geteuid():
+                return None
+            config = (dot_git / "config").read_text(errors="replace")
+            if not (dot_git / "HEAD").is_file() or "worktree" in config or "bare = true" in config:
+                return None
+        except OSError:
+            return None
+        return folder
+    return None
+
+
 class GitRepo:
     """A repository by its top folder (or a bare one by its git dir)."""
 
@@ -93,6 +150,8 @@ class GitRepo:
         """The repository containing `start`, or a BosunError saying there is none."""
         if not start.is_dir():
             raise BosunError(f"{start}: no such directory")
+        if (top := _plain_top(start)) is not None:
+            return cls(top)
         result = git(["rev-parse", "--show-toplevel"], start, check=False)
         if result.code != 0 or not result.out.strip():
             raise BosunError(f"{start}: not inside a git repository with a working tree (run git init first)")
@@ -115,13 +174,21 @@ class GitRepo:
         result = self.run("update-ref", "-m", reason, ref, new, old if old is not None else "", check=False)
         return result.code == 0
 
+    def set_ref(self, ref: str, new: str, reason: str) -> None:
+        """Point `ref` at `new` whatever it held: its loose ref file written as `update-ref` writes
+        it (write_loose_ref), without a process; anything unusual goes through `git update-ref`."""
+        if not write_loose_ref(self.git_dir, ref, new):
+            self.run("update-ref", "-m", reason, ref, new)
+
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         return self.run("merge-base", "--is-ancestor", ancestor, descendant, check=False).code == 0
 
     def changed_files(self, old: str, new: str) -> list[str]:
         """Every path that differs between two commits (renames count as both paths)."""
-        out = self.run("diff", "--name-only", "--no-renames", "-z", old, new).out
-        return [p for p in out.split("\0") if p]
+        from bosun.orchestration.git_objects import object_id, reader  # it runs git through this module
+
+        paths = reader(self.path).changed_paths(object_id(self.path, old), object_id(self.path, new))
+        return [p.decode("utf-8", "replace") for p in paths]
 
     def is_dirty(self) -> bool:
         return bool(self.run("status", "--porcelain", "--untracked-files=no").out.strip())

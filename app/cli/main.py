@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import sqlite3
 import sys
 from pathlib import Path
 
@@ -53,7 +52,22 @@ class _Version(argparse.Action):
         parser.exit()
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _Unused:
+    """Stands for the parser of a command that is not being run: its arguments are not built."""
+
+    def add_argument(self, *args, **kwargs) -> None:
+        pass
+
+
+def command_named(argv: list[str]) -> str | None:
+    """The command `argv` runs (its first word that is not an option), if it is one of Bosun's."""
+    word = next((w for w in argv if not w.startswith("-")), None)
+    return word if word in COMMAND_MODULES else None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """Every command's parser, or with `only` that command's alone (what a start needs: building
+    all thirty cost more than the rest of `bosun --version`; `bosun --help` builds them all)."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--repo", type=Path, default=None, help="the repository (default: the current one)")
     parser = _Parser(prog="bosun", description="Supervise a team of coding agents through a test-gated merge.")
@@ -61,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        if only is not None and name != only:
+            return _Unused()  # type: ignore[return-value]
         return sub.add_parser(name, help=help_text, description=help_text, parents=[common])
 
     demo = add("demo", "build a throwaway project and supervise a scripted team on it")
@@ -153,9 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    words = sys.argv[1:] if argv is None else argv
+    parser = build_parser(command_named(words))
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(words)
         if args.command is None:
             parser.print_help()
             raise BosunError("bosun: no command given (see bosun --help)")
@@ -178,9 +195,6 @@ def main(argv: list[str] | None = None) -> int:
     except GitError as exc:
         print(f"bosun: {exc}", file=sys.stderr)
         return 2
-    except sqlite3.DatabaseError as exc:
-        print(f"bosun: the session store .bosun/state.db failed: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("bosun: interrupted; `bosun resume` continues the session", file=sys.stderr)
         return 130
@@ -189,6 +203,13 @@ def main(argv: list[str] | None = None) -> int:
         # /dev/null so the interpreter's final flush does not raise again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as exc:
+        # sqlite3 is imported by the commands that open the store, not here (`--help` needs none)
+        sqlite3 = sys.modules.get("sqlite3")
+        if sqlite3 is None or not isinstance(exc, sqlite3.DatabaseError):
+            raise
+        print(f"bosun: the session store .bosun/state.db failed: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from bosun.orchestration.git_objects import object_id, reader
 from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.integration.gate import GateResult, summarize
 from bosun.orchestration.process import scrubbed_env
@@ -138,10 +139,9 @@ def plan_analysers(repo: GitRepo, severity: dict[str, str], merged: str) -> tupl
     analysers = [command_analyser(c, float(getattr(severity, "gate_timeout", 300.0) or 300.0)) for c in given]
     notes: list[str] = []
     if getattr(severity, "defaults", True):
-        listing = repo.run("ls-tree", "-r", "--name-only", "-z", merged).out
-        defaults, notes = default_analysers(
-            [p for p in listing.split("\0") if p], repo.path, severity, sandboxed, given
-        )
+        listing = reader(repo.path).files(object_id(repo.path, merged))
+        paths = [path.decode("utf-8", "replace") for _, _, path in listing]
+        defaults, notes = default_analysers(paths, repo.path, severity, sandboxed, given)
         analysers += defaults
     return analysers, notes, sandboxed
 

@@ -12,9 +12,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from bosun.orchestration.agents.presets import VENDOR_HOSTS, pointed_at
 from bosun.orchestration.errors import BosunError
-from bosun.orchestration.sandbox.allowlist import endpoint_of
 from bosun.orchestration.sandbox.probe import choice, probe
 
 if TYPE_CHECKING:  # the plan's values use the allow-list of this package
@@ -69,6 +67,8 @@ def network_of(agent: AgentSpec, environ: dict[str, str] | None = None) -> str |
     if agent.kind == "model":
         return tuple(endpoints([agent.base_url or ""])) or "none"
     if agent.kind == "command" and agent.preset:
+        from bosun.orchestration.agents.presets import VENDOR_HOSTS, pointed_at  # not for `bosun status`
+
         values = {name: environ[name] for name in agent.env if name in environ}
         return tuple(dict.fromkeys([*VENDOR_HOSTS.get(agent.preset, ()), *endpoints(pointed_at(values))]))
     return "none"
@@ -77,6 +77,8 @@ def network_of(agent: AgentSpec, environ: dict[str, str] | None = None) -> str |
 def endpoints(urls: list[str]) -> list[str]:
     """The `host:port` of each URL; `localhost` also as 127.0.0.1 and [::1]: a base URL the plan or
     its environment names there is meant to be reached on this machine's loopback."""
+    from bosun.orchestration.sandbox.allowlist import endpoint_of  # ipaddress and urllib: not for `bosun status`
+
     found = []
     for url in urls:
         entry = endpoint_of(url)

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from bosun.orchestration.errors import GitError
+from bosun.orchestration.git_objects import object_id, reader
 from bosun.orchestration.gitcmd import GIT_ENV, SAFE_CONFIG
 from bosun.orchestration.semantic.breaks import use_findings
 from bosun.orchestration.semantic.duplicates import duplicate_findings
@@ -30,6 +31,7 @@ from bosun.orchestration.semantic.strings import string_findings
 __all__ = ["DEFAULT_SEVERITY", "KINDS", "Finding", "check_merge", "read_python_tree"]
 
 SYMLINK_MODE = "120000"
+GITLINK_MODE = "160000"
 
 
 def check_merge(
@@ -50,32 +52,21 @@ def check_merge(
 
 
 def read_python_tree(repo: Path, treeish: str) -> dict[str, str]:
-    """Every `*.py` file of a commit or tree, by repo-relative path, with one `git ls-tree` and
-    one `git cat-file --batch`; git runs without hooks and without global or system config."""
-    listing = run_git(repo, ["ls-tree", "-r", "-z", treeish]).decode("utf-8", "replace")
+    """Every `*.py` file of a commit or tree, by repo-relative path, through the repository's
+    long-lived `git cat-file --batch` (git_objects.py): no process per tree or file."""
+    objects = reader(repo)
     blobs: dict[str, str] = {}
-    for entry in filter(None, listing.split("\0")):
-        meta, path = entry.split("\t", 1)
-        mode, kind, sha = meta.split()
-        if kind == "blob" and mode != SYMLINK_MODE and path.endswith(".py"):
+    for mode, sha, raw in objects.files(object_id(repo, treeish)):
+        path = raw.decode("utf-8", "replace")
+        if mode not in (SYMLINK_MODE, GITLINK_MODE) and path.endswith(".py"):
             blobs[path] = sha
     contents = read_blobs(repo, sorted(set(blobs.values())))
     return {path: contents[sha] for path, sha in blobs.items()}
 
 
 def read_blobs(repo: Path, shas: list[str]) -> dict[str, str]:
-    """Blob texts by id, from one `git cat-file --batch` process."""
-    if not shas:
-        return {}
-    out = run_git(repo, ["cat-file", "--batch"], stdin="".join(f"{sha}\n" for sha in shas).encode())
-    texts, offset = {}, 0
-    for sha in shas:
-        header_end = out.index(b"\n", offset)
-        _, _, size = out[offset:header_end].decode().split()
-        start = header_end + 1
-        texts[sha] = out[start : start + int(size)].decode("utf-8", "replace")
-        offset = start + int(size) + 1
-    return texts
+    """Blob texts by id, through the repository's long-lived `git cat-file --batch`."""
+    return {sha: data.decode("utf-8", "replace") for sha, data in reader(repo).blobs(shas).items()}
 
 
 def run_git(repo: Path, args: list[str], stdin: bytes | None = None) -> bytes:

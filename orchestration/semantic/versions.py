@@ -9,6 +9,8 @@ import shlex
 import subprocess
 from pathlib import Path
 
+from bosun.orchestration.errors import GitError
+from bosun.orchestration.git_objects import object_id, reader
 from bosun.orchestration.gitcmd import GIT_ENV, SAFE_CONFIG
 
 VERSIONS = ("base", "ours", "theirs", "merged")
@@ -30,26 +32,23 @@ def git(repo: Path, args: list[str], env: dict[str, str] | None = None, stdin: b
 
 
 def tree_ids(repo: Path, treeishes: dict[str, str]) -> dict[str, str]:
-    """The tree of each version, in one git call."""
-    ids = git(repo, ["rev-parse", *(f"{treeishes[v]}^{{tree}}" for v in VERSIONS)]).split()
-    return dict(zip(VERSIONS, ids))
+    """The tree of each version, through the repository's long-lived `git cat-file --batch`."""
+    try:
+        objects = reader(repo)
+        return {v: objects.tree_id(object_id(repo, treeishes[v])) for v in VERSIONS}
+    except GitError as exc:
+        raise RuntimeError(str(exc)) from None
 
 
 @functools.lru_cache(maxsize=64)
 def tree_listing(repo: Path, tree: str) -> tuple[tuple[str, str, str], ...]:
     """(path, blob id, mode) of every file in a tree (a tree id names its content: safe to keep).
     A path that is not UTF-8 keeps its bytes as surrogates, so that it can be handed back to git."""
-    proc = subprocess.run(
-        ["git", *SAFE_CONFIG, "ls-tree", "-r", "-z", tree], cwd=repo, env=GIT_ENV, capture_output=True, check=False
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"git ls-tree {tree}: {proc.stderr.decode(errors='replace').strip()}")
-    found = []
-    for entry in filter(None, proc.stdout.decode("utf-8", "surrogateescape").split("\0")):
-        meta, path = entry.split("\t", 1)
-        mode, _, blob = meta.split()
-        found.append((path, blob, mode))
-    return tuple(found)
+    try:
+        listed = reader(repo).files(object_id(repo, tree))
+    except GitError as exc:
+        raise RuntimeError(f"git ls-tree {tree}: {exc}") from None
+    return tuple((path.decode("utf-8", "surrogateescape"), blob, mode) for mode, blob, path in listed)
 
 
 def materialise(repo: Path, treeish: str, folder: Path, only: list[str] | None = None) -> None:
@@ -74,8 +73,13 @@ def materialise(repo: Path, treeish: str, folder: Path, only: list[str] | None =
 
 
 def changed_files(repo: Path, old: str, new: str) -> list[str]:
-    out = git(repo, ["diff", "--name-only", "--no-renames", "-z", old, new])
-    return [p for p in out.split("\0") if p]
+    """The paths that differ between two trees (what `git diff --name-only --no-renames` lists)."""
+    try:
+        objects = reader(repo)
+        paths = objects.changed_paths(object_id(repo, old), object_id(repo, new))
+    except GitError as exc:
+        raise RuntimeError(str(exc)) from None
+    return [p.decode("utf-8", "replace") for p in paths]
 
 
 NARROW_SHARE = 0.8  # a run on this share of a tree's files or more checks the whole tree (and caches it)

@@ -2,11 +2,10 @@
 the trigger `claim_logged` (schema.py) writes the claim's event in that same statement. Heartbeats
 renew the lease; a lease that ran out returns the unit to `ready`.
 
-Claimers queue for the UPDATE on a lock file beside the store (flock): a waiter sleeps in the
-kernel and wakes when the claim ahead of it is done, instead of in SQLite's busy handler, whose
-waits grow 1, 2, 5 ... 100 ms while the write lock is free again within ~0.1 ms. It decides
-nothing: the UPDATE alone decides who wins, the lock only orders the tries (a holder that dies
-drops it; without it, a claim waits in SQLite's busy handler as before).
+A claimer that finds the write lock taken waits in SQLite's busy handler. A queue on a lock file
+beside the store (flock) was tried in its place and dropped: in the claims benchmark's same
+rounds it won on a loaded machine (0.82x against 0.75x the floor, medians of three runs) and lost
+on a quieter one (0.66x against 0.81x), where every claim paid a wake-up (docs/benchmarks.md).
 
 A lease is decided on the lease clock (lease_mono, lease_boot; `now` arguments are readings of
 it); lease_until is the same deadline in wall time, for display. A row with lease_until but no
@@ -14,12 +13,9 @@ lease_mono (an older Bosun's claim) runs out by wall time, as it did then."""
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 import sqlite3
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,32 +31,6 @@ class Leases(EventLog):
         super().__init__(path)
         self.lease_clock: Callable[[], float] = lease_clock
         """What leases are timed on: a clock that wall-clock jumps do not move (lease_clock.py)."""
-        self._queue_fd: int | None = None
-
-    def close(self) -> None:
-        if self._queue_fd is not None and self._queue_fd >= 0:
-            os.close(self._queue_fd)
-        self._queue_fd = None
-        super().close()
-
-    @contextmanager
-    def _claim_queue(self) -> Iterator[None]:
-        """Wait for the claims ahead of this one (see the module's docstring). Never taken inside a
-        transaction: a claimer waiting here holds no SQLite lock, so the two locks cannot deadlock."""
-        if self._queue_fd is None:
-            try:
-                self._queue_fd = os.open(f"{self.path}-claims", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            except OSError:  # a read-only folder: claims wait in SQLite's busy handler instead
-                self._queue_fd = -1
-        fd = self._queue_fd
-        if fd < 0 or self.db.in_transaction:
-            yield
-            return
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
 
     def _lease(self, lease_s: float, now: float | None) -> dict[str, Any]:
         wall = self.clock()
@@ -109,19 +79,18 @@ class Leases(EventLog):
         listening for events the UPDATE is its own transaction (its event comes from the trigger)."""
         sql = self._CLAIM_ANY if unit_id is None else self._CLAIM_ONE
         tail = () if unit_id is None else (unit_id,)
-        with self._claim_queue():  # the lease is read after the wait: it never starts before its claim
-            wall = self.clock()
-            mono = self.lease_clock() if now is None else now
-            params = (owner, wall + lease_s, mono + lease_s, BOOT_ID, wall, *tail)
-            if not self.listeners:  # one statement, its own transaction: no Python runs while it holds the lock
-                self._sync("NORMAL")
-                rows = self.db.execute(sql, params).fetchall()
-                return rows[0] if rows else None
-            with self.tx(fsync=False) as db:
-                row = db.execute(sql, params).fetchone()
-                if row is not None:
-                    self._claimed(db)
-                return row
+        wall = self.clock()
+        mono = self.lease_clock() if now is None else now
+        params = (owner, wall + lease_s, mono + lease_s, BOOT_ID, wall, *tail)
+        if not self.listeners:  # one statement, its own transaction: no Python runs while it holds the lock
+            self._sync("NORMAL")
+            rows = self.db.execute(sql, params).fetchall()
+            return rows[0] if rows else None
+        with self.tx(fsync=False) as db:
+            row = db.execute(sql, params).fetchone()
+            if row is not None:
+                self._claimed(db)
+            return row
 
     def claim_chosen(
         self,
@@ -137,7 +106,7 @@ class Leases(EventLog):
         values = {"owner": owner, **self._lease(lease_s, now)}
         values.update((f"s{i}", state) for i, state in enumerate(expect))
         expected = ", ".join(f":s{i}" for i in range(len(expect)))
-        with self._claim_queue(), self.tx(fsync=False) as db:
+        with self.tx(fsync=False) as db:
             unit_id = choose(db)
             if unit_id is None:
                 return None
