@@ -12,6 +12,7 @@ while the same single events are measured again, and during the flood: the strea
 compared with the quiet one. It also reports how long a line takes from the log to the screen.
 
     python benchmarks/screen.py [--units 500] [--agents 50] [--rate 200] [--seconds 10] [--stream 200]
+    python benchmarks/screen.py --profile        # and where the flood's time went (cProfile)
     python benchmarks/screen.py --graph-only     # one frame of the graph pane at 250 units
 """
 
@@ -19,9 +20,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import io
 import json
 import random
 import resource
+import pstats
 import statistics
 import subprocess
 import sys
@@ -261,7 +265,9 @@ async def singles(app: DrivenApp, probe: Probe, agents: int, pilot, rng: random.
     return found
 
 
-async def measure(units: int, agents: int, rate: float, seconds: float, stream_rate: float = 0) -> dict:
+async def measure(
+    units: int, agents: int, rate: float, seconds: float, stream_rate: float = 0, profile: bool = False
+) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="bosun-screen-bench-"))
     session = create_session(GitRepo(make_repo(folder / "repo", units, agents)), folder / "repo" / "bosun.toml")
     probe = Probe()
@@ -289,10 +295,15 @@ async def measure(units: int, agents: int, rate: float, seconds: float, stream_r
             stream.start()
             await asyncio.sleep(1.0)  # well under way
             streaming = await singles(app, probe, agents, pilot, rng, count=60)
+        profiler = cProfile.Profile() if profile else None
+        if profiler:
+            profiler.enable()
         flood_started = time.perf_counter()
         sent = await feed(app, probe, agents, rate, seconds, rng)
         await app.caught_up()
         flood_s = time.perf_counter() - flood_started
+        if profiler:
+            profiler.disable()
         lines = stream.stop() if stream else 0
         for _ in range(10):  # the selection still moves while the last repaints land
             await pilot.press("j")
@@ -321,6 +332,7 @@ async def measure(units: int, agents: int, rate: float, seconds: float, stream_r
         "line_p50": _pct(sorted(stream.latencies), 50) if stream else 0.0,
         "line_p95": _pct(sorted(stream.latencies), 95) if stream else 0.0,
         "lines_shown": len(stream.latencies) if stream else 0,
+        "profile": profiler,
     }
 
 
@@ -370,6 +382,9 @@ def main() -> int:
         metavar="LINES_PER_S",
         help="the Output tab open on an agent writing this many stream-json lines a second",
     )
+    parser.add_argument(
+        "--profile", action="store_true", help="profile the flood (cProfile) and print where the event loop's time went"
+    )
     parser.add_argument("--graph-only", action="store_true", help="only time a frame of the graph pane at 250 units")
     args = parser.parse_args()
     frame_s, best_s, layout_s = asyncio.run(graph_frame())
@@ -380,7 +395,7 @@ def main() -> int:
     )
     if args.graph_only:
         return 0
-    r = asyncio.run(measure(args.units, args.agents, args.rate, args.seconds, args.stream))
+    r = asyncio.run(measure(args.units, args.agents, args.rate, args.seconds, args.stream, args.profile))
     ms = 1000
     print(
         f"screen benchmark: {r['units']} units, {r['agents']} agents, {r['events']} events in {r['flood_s']:.1f}s "
@@ -416,7 +431,20 @@ def main() -> int:
         f"  targets: p95 < 50 ms -> {'met' if r['p95'] < 0.05 else 'NOT met'}; "
         f"< 150 MB -> {'met' if r['peak_mb'] < 150 else 'NOT met'}"
     )
+    if r["profile"]:
+        print_profile(r["profile"])
     return 0
+
+
+def print_profile(profiler: cProfile.Profile, top: int = 25) -> None:
+    """The flood's profile: the top entries by time spent inside each function, then by time
+    including what they called (the event loop is one thread, so this is where its time went)."""
+    for order in ("tottime", "cumulative"):
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(order).print_stats(top)
+        text = out.getvalue()
+        print(f"\nprofile of the flood, by {order}:")
+        print(text[text.find("   ncalls") :].rstrip())
 
 
 if __name__ == "__main__":
