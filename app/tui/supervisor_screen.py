@@ -171,6 +171,11 @@ class SupervisorScreen(Selection, Decisions, Screen):
 
     TABLES = ("queue", "agents", "gate")
 
+    @property
+    def tables_behind(self) -> bool:
+        """A table has yet to show the rows last read (its turn comes within TABLES_EVERY_S)."""
+        return bool(self._tables_behind)
+
     def _next_table_turn(self) -> None:
         """The tables take turns, so no single repaint carries all three; turns go on until every
         table shows the latest rows read (the last events of a flood reach every table)."""
