@@ -42,6 +42,12 @@ from bosun.widgets.waiting_notice import WaitingNotice
 MIN_REFRESH_S = 0.015
 """Events closer together than this are shown in one repaint."""
 
+READS_SHARE = 3
+MAX_REFRESH_S = 0.05
+"""On a busy machine a read of the store takes longer: the next waits READS_SHARE times as long as
+the last took (at most MAX_REFRESH_S), so each repaint carries more events instead of the reads
+taking all the time the machine gives the screen."""
+
 TABLES_EVERY_S = 1.0
 """Each of the merge queue, agents and gate tables repaints at most this often under a flood (a table
 paints every visible cell again on any change: the frames that carry one are the flood's slowest, and
@@ -69,6 +75,7 @@ class SupervisorScreen(Selection, Decisions, Screen):
         self.commits: dict[str, int] = {}
         self._refresh_pending = False
         self._last_refresh = 0.0
+        self._refresh_took = 0.0
         self._tables_pending = False
         self._last_tables = 0.0
         self._table_turn = 0
@@ -131,7 +138,8 @@ class SupervisorScreen(Selection, Decisions, Screen):
         if self._refresh_pending:
             return
         self._refresh_pending = True
-        wait = self._last_refresh + MIN_REFRESH_S - time.monotonic()
+        spacing = min(max(MIN_REFRESH_S, READS_SHARE * self._refresh_took), MAX_REFRESH_S)
+        wait = self._last_refresh + spacing - time.monotonic()
         if wait > 0:
             self.set_timer(wait, self.refresh_from_store)
         else:
@@ -142,6 +150,13 @@ class SupervisorScreen(Selection, Decisions, Screen):
         flood of events would otherwise spend the loop re-rendering rows nobody can read that fast)."""
         self._refresh_pending = False
         self._last_refresh = time.monotonic()
+        try:
+            self._read_store()
+        finally:
+            self._refresh_took = time.monotonic() - self._last_refresh
+
+    def _read_store(self) -> None:
+        """The changes since the last read, into every widget that shows them."""
         store = self.session.store
         backlog = not self.last_seq
         if backlog:  # a resumed session can have a long past: the log keeps the latest
