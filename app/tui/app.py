@@ -85,6 +85,7 @@ class BosunApp(App[int]):
             )
 
     async def on_unmount(self) -> None:
+        gc.unfreeze()  # what the screen held can be collected once it is gone (tests start many apps)
         await self.stop_supervisor()  # however the app ends, no agent outlives it
         for number in STOP_SIGNALS:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
