@@ -39,8 +39,9 @@ from bosun.widgets.textual_adapter import set_border_title, write_to_terminal
 from bosun.widgets.timeline import TimelineView
 from bosun.widgets.waiting_notice import WaitingNotice
 
-MIN_REFRESH_S = 0.015
-"""Events closer together than this are shown in one repaint."""
+MIN_REFRESH_S = 0.008
+"""Events closer together than this are shown in one repaint (half a frame: a read takes 2-3 ms,
+and 15 ms between reads put the flood's p95 at 70-100 ms against 36-63 ms at 8)."""
 
 READS_SHARE = 3
 MAX_REFRESH_S = 0.05
