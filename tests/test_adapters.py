@@ -6,11 +6,12 @@ from __future__ import annotations
 from aiohttp import web
 from textual.app import App, ComposeResult
 from textual.driver import Driver
+from textual.widgets import Static
 from textual_serve.server import Server
 
 from bosun.app.tui.serve_adapter import web_application
 from bosun.widgets.keyed_table import KeyedTable
-from bosun.widgets.textual_adapter import update_scrollbars, write_to_terminal
+from bosun.widgets.textual_adapter import set_border_title, update_scrollbars, write_to_terminal
 
 
 async def test_escapes_are_written_to_the_apps_driver_as_they_are():
@@ -61,3 +62,23 @@ async def test_textual_serve_builds_its_application_with_its_routes():
     assert isinstance(app, web.Application)
     names = {route.name for route in app.router.routes() if route.name}
     assert {"index", "websocket", "static"} <= names
+
+
+class _Titled(App):
+    CSS = "Static { border: round white; height: 5; }"
+
+    def compose(self) -> ComposeResult:
+        yield Static("body", id="titled")
+
+
+async def test_a_border_title_set_alone_repaints_its_row_with_the_new_title():
+    app = _Titled()
+    async with app.run_test(size=(40, 8)) as pilot:
+        widget = app.query_one(Static)
+        widget.border_title = "before"
+        await pilot.pause()
+        set_border_title(widget, "after · 3/4")
+        await pilot.pause()
+        assert widget.border_title == "after · 3/4"
+        top = app.screen._compositor.render_strips()[0].text
+        assert "after · 3/4" in top and "before" not in top, top

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from textual.app import App, ComposeResult
+
 from bosun.orchestration.store import Event
 from bosun.widgets.agents_table import duration, lease_cell
+from bosun.widgets.keyed_table import KeyedTable
 
 COLOURS = {"warning": "yellow", "error": "red"}
 
@@ -50,8 +53,6 @@ def _event(seq: int, kind: str = "running", **data) -> Event:
 
 
 async def test_the_focused_event_log_opens_the_line_under_its_cursor_in_full():
-    from textual.app import App, ComposeResult
-
     from bosun.orchestration.event_lines import format_event
     from bosun.widgets.event_log import EventDetail, EventLog
 
@@ -108,8 +109,6 @@ def _run(run_id: int, unit: str = "parser"):
 
 
 async def test_new_gate_runs_come_in_at_the_top_and_are_not_missed():
-    from textual.app import App, ComposeResult
-
     from bosun.widgets.gate_pane import GatePane
 
     class GateApp(App):
@@ -153,8 +152,6 @@ async def test_new_gate_runs_come_in_at_the_top_and_are_not_missed():
 
 
 async def test_the_agents_table_shows_each_agent_s_node_only_for_a_session_on_a_cluster():
-    from textual.app import App, ComposeResult
-
     from bosun.widgets.agents_table import AgentsTable
 
     row = {
@@ -187,3 +184,29 @@ async def test_the_agents_table_shows_each_agent_s_node_only_for_a_session_on_a_
             assert ("Node" in labels) is nodes, labels
             assert ("worker-2 a1b2c3d4" in cells) is nodes, cells
             assert cells[labels.index("Unit")] == "parser"
+
+
+class _Tables(App):
+    CSS = "#fixed { height: 8; } #auto { height: auto; max-height: 12; }"
+
+    def compose(self) -> ComposeResult:
+        yield KeyedTable(["Unit"], id="fixed")
+        yield KeyedTable(["Unit"], id="auto")
+
+
+async def test_a_table_of_fixed_height_loses_rows_without_a_layout_and_one_of_auto_height_follows_them():
+    app = _Tables()
+    async with app.run_test(size=(40, 30)) as pilot:
+        fixed, auto = app.query_one("#fixed", KeyedTable), app.query_one("#auto", KeyedTable)
+        fixed.show({f"u{i}": (f"u{i}",) for i in range(20)})
+        auto.show({f"u{i}": (f"u{i}",) for i in range(2)})
+        await pilot.pause()
+        small = auto.size.height
+        layouts: list[object] = []
+        app.screen.screen_layout_refresh_signal.subscribe(app.screen, layouts.append)
+        fixed.show({f"u{i}": (f"u{i}",) for i in range(0, 20, 2)})
+        await pilot.pause()
+        assert layouts == [] and fixed.row_count == 10 and list(fixed.rows)[0].value == "u0"
+        auto.show({f"u{i}": (f"u{i}",) for i in range(6)})
+        await pilot.pause()
+        assert auto.size.height == small + 4, "a table whose height follows its rows grows with them"

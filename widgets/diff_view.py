@@ -24,7 +24,12 @@ class DiffView(VerticalScroll, can_focus=True):
         yield Static("", id="diff-stat", markup=False)
         yield Static("", id="diff-patch")
 
+    _shown: tuple[str, UnitDiff | None] | None = None
+
     def show_diff(self, unit: str, diff: UnitDiff | None) -> None:
+        if (unit, diff) == self._shown:  # the same diff again: every update would lay out the screen
+            return
+        self._shown = (unit, diff)
         header = self.query_one("#diff-header", Static)
         stat = self.query_one("#diff-stat", Static)
         patch = self.query_one("#diff-patch", Static)

@@ -45,6 +45,9 @@ class GatePane(Vertical):
         self._runs: dict[str, GateRun] = {}
         self.unseen: set[str] = set()
         """New runs above the cursor and out of view: counted above the table until the cursor reaches them."""
+        self._unseen_line = ""
+        self._tail_of: tuple[GateRun | None, bool] | None = None
+        """The run whose output the tail shows, and whether there were runs then."""
 
     def compose(self) -> ComposeResult:
         yield Static("", id="gate-new", markup=False)
@@ -98,7 +101,10 @@ class GatePane(Vertical):
     def _show_unseen(self) -> None:
         if self.unseen and self.table.cursor_row > 0:
             count = len(self.unseen)
-            self.query_one("#gate-new", Static).update(f"▲ {count} new gate run{'s' * (count != 1)} above · ctrl+home")
+            line = f"▲ {count} new gate run{'s' * (count != 1)} above · ctrl+home"
+            if line != self._unseen_line:
+                self._unseen_line = line
+                self.query_one("#gate-new", Static).update(line, layout=False)  # one line high
             self.query_one("#gate-new").add_class("shown")
         else:
             self.unseen.clear()
@@ -123,9 +129,14 @@ class GatePane(Vertical):
 
     def _show_tail(self, key: str | None) -> None:
         run = self._runs.get(key or "")
+        shown = (run, bool(self._runs))
+        if shown == self._tail_of:  # the same text again would lay out the screen for nothing
+            return
+        self._tail_of = shown
         tail = self.query_one("#gate-tail", Static)
+        layout = bool(tail.region)  # hidden (another tab shows): laid out when its tab is shown
         if run is None:
-            tail.update("No gate has run yet." if not self._runs else "")
+            tail.update("No gate has run yet." if not self._runs else "", layout=layout)
             return
         checks = checks_line(run.checks)
         header = f"{run.unit} try {run.attempt} · {run.commit_id[:10]} · {run.cause}\n" + (
@@ -134,4 +145,4 @@ class GatePane(Vertical):
         output = (
             Text.from_ansi(run.output_tail.rstrip().expandtabs()) if run.output_tail.strip() else Text("(no output)")
         )
-        tail.update(Text(header) + output)
+        tail.update(Text(header) + output, layout=layout)

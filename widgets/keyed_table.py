@@ -31,10 +31,25 @@ class KeyedTable(DataTable):
     """As Widget's, without its whole-screen layout on every change: with the vertical scrollbar
     always shown, a row coming or going changes nothing outside this table."""
 
+    _rows_only = False
+    """A row is being removed: the refresh it asks for needs no layout of the screen."""
+
     def watch_virtual_size(self, size: Size) -> None:
         if self.is_mounted:
             update_scrollbars(self, size)
             self.refresh()
+
+    def remove_row(self, row_key) -> None:
+        """DataTable's, without the whole-screen layout it asks for: a table of fixed height is the
+        same size with a row less (one whose height follows its rows is laid out by `show`)."""
+        self._rows_only = True
+        try:
+            super().remove_row(row_key)
+        finally:
+            self._rows_only = False
+
+    def refresh(self, *regions, repaint: bool = True, layout: bool = False, recompose: bool = False):
+        return super().refresh(*regions, repaint=repaint, layout=layout and not self._rows_only, recompose=recompose)
 
     class UnitSelected(Message):
         """The human moved the cursor to a row that stands for `unit` (or focused the table on it)."""
@@ -74,6 +89,7 @@ class KeyedTable(DataTable):
 
     def show(self, rows: dict[str, tuple[Cell, ...]]) -> None:
         keep = self.current_key
+        count = len(self._shown)
         order = [key for key in self._shown if key in rows]
         for key in self._shown.keys() - rows.keys():
             self.remove_row(key)
@@ -91,6 +107,8 @@ class KeyedTable(DataTable):
             position = {key: index for index, key in enumerate(wanted)}
             self.sort(key=lambda cells: position[str(cells[0])])
         self._shown = dict(rows)
+        if len(rows) != count and self.styles.height is not None and self.styles.height.is_auto:
+            self.refresh(layout=True)  # its height follows its rows
         if keep in rows and keep != self.current_key:
             self.move_cursor(row=self.get_row_index(keep), animate=False)
         self._place_cursor()

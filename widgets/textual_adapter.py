@@ -5,7 +5,7 @@ pinned by tests/test_adapters.py so an upgrade that breaks one fails a test inst
 from __future__ import annotations
 
 from textual.app import App
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.widget import Widget
 
 
@@ -24,3 +24,13 @@ def update_scrollbars(widget: Widget, virtual_size: Size) -> None:
     """What Widget does when its scroll area changes, without the layout of the whole screen
     that its `virtual_size` reactive also asks for."""
     widget._scroll_update(virtual_size)
+
+
+def set_border_title(widget: Widget, title: str) -> None:
+    """`widget.border_title = title`, repainting only the border's top row: Textual's setter repaints
+    the whole widget, which for a title that changes with every event (counts) is most of a frame."""
+    if widget.border_title == title:
+        return
+    widget._border_title = widget.render_str(title).expand_tabs(4).split()[0]
+    offset = widget.content_offset  # (refresh takes regions of the content; the top row is above it)
+    widget.refresh(Region(-offset.x, -offset.y, widget.outer_size.width, 1))

@@ -42,4 +42,4 @@ class WaitingNotice(Static):
             line.append(f" {STATE_LABELS.get(state, state).replace('_', ' ')} ({KEYS.get(state, 'enter')})")
         if len(waiting) > SHOWN:
             line.append(f" · +{len(waiting) - SHOWN} more")
-        self.update(line)
+        self.update(line, layout=False)  # one line high whatever it says: no layout of the screen

@@ -91,9 +91,15 @@ class Selection:
     def note_selected(self, row: UnitRow | None) -> None:
         """Offer only the decisions that apply to the selected unit now (footer and palette)."""
         offered = None if row is None else (row.id, row.state, bool(row.approved), why_not_regate(row) is None)
-        if offered != self._offered:
-            self._offered = offered
+        if offered == self._offered:
+            return
+        before = self._decisions_offered()
+        self._offered = offered
+        if self._decisions_offered() != before:  # a new footer lays out the screen: only when it differs
             self.refresh_bindings()
+
+    def _decisions_offered(self) -> set[str]:
+        return {action for action in DECISIONS if self.check_action(action, ())}
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         decision = DECISIONS.get(action)

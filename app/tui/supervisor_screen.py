@@ -19,6 +19,7 @@ from bosun.app.tui.decisions import Decisions
 from bosun.app.tui.keys import SCREEN_BINDINGS
 from bosun.app.tui.selection import Selection
 from bosun.app.tui.timeline_feed import TimelineFeed
+from bosun.app.tui.unit_rows import UnitRows
 from bosun.orchestration.event_lines import format_event
 from bosun.orchestration.review import commits_made
 from bosun.orchestration.session import Session
@@ -34,15 +35,24 @@ from bosun.widgets.graph_view import GraphView, UnitLook
 from bosun.widgets.machine_banner import MachineBanner
 from bosun.widgets.merge_queue import MergeQueue
 from bosun.widgets.output_view import OutputView
-from bosun.widgets.textual_adapter import write_to_terminal
+from bosun.widgets.textual_adapter import set_border_title, write_to_terminal
 from bosun.widgets.timeline import TimelineView
 from bosun.widgets.waiting_notice import WaitingNotice
 
-MIN_REFRESH_S = 0.015
-"""Events closer together than this are shown in one repaint."""
+MIN_REFRESH_S = 0.008
+"""Events closer together than this are shown in one repaint (half a frame: a read takes 2-3 ms,
+and 15 ms between reads put the flood's p95 at 70-100 ms against 36-63 ms at 8)."""
 
-TABLES_EVERY_S = 0.5
-"""Each of the merge queue, agents and gate tables repaints at most this often under a flood."""
+READS_SHARE = 3
+MAX_REFRESH_S = 0.05
+"""On a busy machine a read of the store takes longer: the next waits READS_SHARE times as long as
+the last took (at most MAX_REFRESH_S), so each repaint carries more events instead of the reads
+taking all the time the machine gives the screen."""
+
+TABLES_EVERY_S = 1.0
+"""Each of the merge queue, agents and gate tables repaints at most this often under a flood (a table
+paints every visible cell again on any change: the frames that carry one are the flood's slowest, and
+at twice a second they were its slowest 5 %)."""
 
 COMMITS_EVERY_S = 3.0
 
@@ -66,9 +76,13 @@ class SupervisorScreen(Selection, Decisions, Screen):
         self.commits: dict[str, int] = {}
         self._refresh_pending = False
         self._last_refresh = 0.0
+        self._refresh_took = 0.0
         self._tables_pending = False
         self._last_tables = 0.0
         self._table_turn = 0
+        self._tables_behind: set[str] = set()
+        """Tables that have not shown the latest rows read."""
+        self.unit_rows = UnitRows(session.store)
         self._gate_changed = True
         self.init_selection()
         self.timeline_feed = TimelineFeed(session, self.set_timer)
@@ -125,7 +139,8 @@ class SupervisorScreen(Selection, Decisions, Screen):
         if self._refresh_pending:
             return
         self._refresh_pending = True
-        wait = self._last_refresh + MIN_REFRESH_S - time.monotonic()
+        spacing = min(max(MIN_REFRESH_S, READS_SHARE * self._refresh_took), MAX_REFRESH_S)
+        wait = self._last_refresh + spacing - time.monotonic()
         if wait > 0:
             self.set_timer(wait, self.refresh_from_store)
         else:
@@ -136,13 +151,22 @@ class SupervisorScreen(Selection, Decisions, Screen):
         flood of events would otherwise spend the loop re-rendering rows nobody can read that fast)."""
         self._refresh_pending = False
         self._last_refresh = time.monotonic()
+        try:
+            self._read_store()
+        finally:
+            self._refresh_took = time.monotonic() - self._last_refresh
+
+    def _read_store(self) -> None:
+        """The changes since the last read, into every widget that shows them."""
         store = self.session.store
         backlog = not self.last_seq
         if backlog:  # a resumed session can have a long past: the log keeps the latest
             self.last_seq = max(0, store.last_seq() - EVENT_LOG_LINES)
         events = store.events(after=self.last_seq)
-        units = store.units()
-        self.query_one(GraphView).update_units({u.id: UnitLook(u.state, u.owner or u.agent) for u in units})
+        changed = self.unit_rows.read()
+        units = self.unit_rows.rows
+        looks = (self.unit_rows.get(unit) for unit in changed)
+        self.query_one(GraphView).update_units({u.id: UnitLook(u.state, u.owner or u.agent) for u in looks if u})
         if events:
             self.last_seq = events[-1].seq
             self.query_one(EventLog).add_events(events)
@@ -150,17 +174,12 @@ class SupervisorScreen(Selection, Decisions, Screen):
                 self._tell(events)
             self._gate_changed |= any("gate" in e.data or "gate_run" in e.data for e in events)  # a verdict, a run
         self._show_counts(units)
-        since = self._last_refresh - self._last_tables
-        if since >= TABLES_EVERY_S:  # quiet: every table at once
+        self._tables_behind = set(self.TABLES)
+        if self._last_refresh - self._last_tables >= TABLES_EVERY_S:  # quiet: every table at once
             self.refresh_tables(units)
-        elif not self._tables_pending:  # a flood: one table a turn, each at most every TABLES_EVERY_S
-            self._tables_pending = True
-            turn = TABLES_EVERY_S / len(self.TABLES) - since
-            if turn > 0:
-                self.set_timer(turn, self._refresh_next_table)
-            else:  # (Textual's timer divides by its delay: never 0)
-                self.call_later(self._refresh_next_table)
-        row = next((u for u in units if u.id == self.selected_unit), None)
+        else:  # a flood: one table a turn, each at most every TABLES_EVERY_S
+            self._next_table_turn()
+        row = self.unit_rows.get(self.selected_unit)
         if row is not None:
             self.follow_row(row)
         self.note_selected(row)
@@ -170,18 +189,39 @@ class SupervisorScreen(Selection, Decisions, Screen):
 
     TABLES = ("queue", "agents", "gate")
 
-    def _refresh_next_table(self) -> None:
-        self.refresh_tables(self.session.store.units(), self._next_table())
+    @property
+    def tables_behind(self) -> bool:
+        """A table has yet to show the rows last read (its turn comes within TABLES_EVERY_S)."""
+        return bool(self._tables_behind)
 
-    def _next_table(self) -> str:
-        """The tables take turns, so no single repaint carries all three."""
+    def _next_table_turn(self) -> None:
+        """The tables take turns, so no single repaint carries all three; turns go on until every
+        table shows the latest rows read (the last events of a flood reach every table)."""
+        if self._tables_pending or not self._tables_behind:
+            return
+        self._tables_pending = True
+        turn = TABLES_EVERY_S / len(self.TABLES) - (time.monotonic() - self._last_tables)
+        if turn > 0:
+            self.set_timer(turn, self._refresh_next_table)
+        else:  # (Textual's timer divides by its delay: never 0)
+            self.call_later(self._refresh_next_table)
+
+    def _refresh_next_table(self) -> None:
+        self._tables_pending = False  # (only here: one chain of turns at a time)
+        if not self._tables_behind:  # all shown at once meanwhile
+            return
         self._table_turn += 1
-        return self.TABLES[self._table_turn % len(self.TABLES)]
+        table = self.TABLES[self._table_turn % len(self.TABLES)]
+        while table not in self._tables_behind:
+            self._table_turn += 1
+            table = self.TABLES[self._table_turn % len(self.TABLES)]
+        self.refresh_tables(self.unit_rows.rows, table)
+        self._next_table_turn()
 
     def refresh_tables(self, units: list[UnitRow], only: str | None = None) -> None:
         """Bring the merge queue, agents and gate tables up to date (all of them, or `only` one)."""
-        self._tables_pending = False
         self._last_tables = time.monotonic()
+        self._tables_behind.difference_update(self.TABLES if only is None else (only,))
         if only in (None, "queue"):
             self.query_one(MergeQueue).show_queue(units)
         if only in (None, "agents"):
@@ -225,9 +265,8 @@ class SupervisorScreen(Selection, Decisions, Screen):
         waiting = len(waits)
         self.query_one(WaitingNotice).show_waiting([(u.id, u.state) for u in sorted(waits, key=lambda u: u.position)])
         # In the graph's border, not the header: a changed header title makes Textual lay out the screen.
-        self.query_one(
-            GraphView
-        ).border_title = f"Graph · {merged}/{len(units)} merged · {working} at work · {waiting} wait for you"
+        title = f"Graph · {merged}/{len(units)} merged · {working} at work · {waiting} wait for you"
+        set_border_title(self.query_one(GraphView), title)  # its top row alone, not the whole graph
         self.sub_title = f"{self.session.plan.project.integration} {self.session.integration_head()[:10]}"
 
     @work(exclusive=True, group="commits")
