@@ -23,7 +23,7 @@ def slow_gate_project(project, tmp_path: Path) -> tuple[Path, Path]:
     names = ["warm", "first", *LATER]
     script = {n: [[AWAIT_GO, *write_unit(f"src/{n}.py", f"{n.upper()} = 1\n")]] for n in names[1:]}
     script["warm"] = [write_unit("src/warm.py", "WARM = 1\n")]
-    repo = project(units_of(names), script, agents=team(5), max_agents=5, gate=gate, batch=1, sandbox="off")
+    repo = project(units_of(names), script, agents=team(6), max_agents=5, gate=gate, batch=1, sandbox="off")
     return repo, hold
 
 
@@ -45,7 +45,8 @@ def test_status_says_the_queue_is_the_bottleneck_with_what_gate_parallel_would_g
         assert run.finish(timeout=120) == 0
     finally:
         run.proc.kill()
-    # Three units wait for the one slot, a batch of one each, while all five agents have nothing to do.
+    # Three units wait for the one slot, a batch of one each, while the five agents that may work
+    # at once (max_agents of a team of six) have nothing to do.
     assert load["bottleneck"] and load["waiting"] == 3 and load["idle_agents"] == 5, load
     assert (load["gate_parallel"], load["batch"], load["in_gate"]) == (1, 1, 1), load
     assert load["gate_s"] is not None and load["gate_s"] > 0, "the warm-up run's length is the estimate's unit"

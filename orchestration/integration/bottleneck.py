@@ -11,7 +11,8 @@ The figures are estimates from the last runs' mean duration: the waiting units c
 waiting units' runs) would take `ceil(waiting / (N x batch)) x gate_s`. Parallel gates stay
 opt-in: this only says so.
 
-The queue keeps its shape (`gate_parallel`, the batch it uses now) in the store's meta
+The queue keeps its shape (`gate_parallel`, the batch it uses now, how many agents can work at
+once: `max_agents` of those Bosun starts, and every external one) in the store's meta
 (`queue_shape`) when it changes, so reading all this costs two small queries, no event log.
 """
 
@@ -110,8 +111,10 @@ def span(seconds: float) -> str:
 
 
 def queue_load(store, units: list, agents: int) -> QueueLoad:
-    """The queue's load from the store: `units` as the caller read them, `agents` the team's size."""
+    """The queue's load from the store: `units` as the caller read them, `agents` the team's size
+    when the queue did not say how many can work at once."""
     shape = _shape(store.get_meta(SHAPE_KEY))
+    agents = (shape or {}).get("agents", agents)
     held = sum(1 for u in units if u.state in AGENT_STATES)
     ready = any(u.state == READY for u in units)
     waiting = sum(1 for u in units if u.state in INTEGRATING_STATES and not u.queue)
@@ -144,6 +147,6 @@ def _shape(text: str | None) -> dict | None:
     return shape
 
 
-def shape_text(gate_parallel: int, batch: int) -> str:
+def shape_text(gate_parallel: int, batch: int, agents: int | None) -> str:
     """What the queue keeps under SHAPE_KEY."""
-    return json.dumps({"gate_parallel": gate_parallel, "batch": batch})
+    return json.dumps({"gate_parallel": gate_parallel, "batch": batch, **({"agents": agents} if agents else {})})

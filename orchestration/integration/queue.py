@@ -59,6 +59,8 @@ class MergeQueue(Verdicts):
         self._poked = asyncio.Event()
         self._judging_slots: asyncio.Semaphore | None = None
         self._shape: str | None = None
+        self.team: int | None = None
+        """How many agents can work at once (the supervisor's max_agents and the external ones)."""
 
     # -- the integration task --------------------------------------------------------------------
     def _stackable(self, rows: list) -> list:
@@ -137,7 +139,7 @@ class MergeQueue(Verdicts):
     def _keep_shape(self) -> None:
         """Keep the slots and the batch size in use where `status` and the screen read them
         (bottleneck.py), when they change: at the start, on a new size, on a reload."""
-        shape = shape_text(self.parallel, self.batch)
+        shape = shape_text(self.parallel, self.batch, self.team)
         if shape != self._shape:
             self._shape = shape
             self.store.set_meta(SHAPE_KEY, shape)
