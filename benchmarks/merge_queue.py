@@ -142,6 +142,64 @@ def lower_bound(deps: dict[str, list[str]], bad: set[str], agents: int, work: fl
     }
 
 
+PHASES = ("ready", "claimed", "running", "submitted", "gating", "merged")
+"""A dependent unit's way from its last dependency's merge to its own, event by event."""
+
+
+def phase_times(events, deps: dict[str, list[str]], merged_at: dict[str, float]) -> dict[str, list[float]]:
+    """For each unit with dependencies, the seconds between consecutive steps of its last attempt
+    (from its last dependency's merge), units that took one attempt: where the time per level goes."""
+    last: dict[str, dict[str, float]] = {}
+    runs: dict[str, int] = {}
+    for e in events:
+        if e.unit is not None and e.kind in PHASES:
+            runs[e.unit] = runs.get(e.unit, 0) + (e.kind == "running")
+            last.setdefault(e.unit, {})[e.kind] = e.time
+    out: dict[str, list[float]] = {}
+    for unit, parents in deps.items():
+        seen = last.get(unit, {})
+        if (
+            not parents
+            or runs.get(unit) != 1
+            or not all(p in merged_at for p in parents)
+            or any(k not in seen for k in PHASES)
+        ):
+            continue
+        before, name = max(merged_at[p] for p in parents), "deps merged"
+        for kind in PHASES:
+            out.setdefault(f"{name} -> {kind}", []).append(max(0.0, seen[kind] - before))
+            before, name = seen[kind], kind
+    return out
+
+
+def critical_chain(events, deps: dict[str, list[str]], merged_at: dict[str, float]) -> dict:
+    """The chain the makespan actually followed: from the unit merged last, back through the
+    dependency that merged last, to a unit with none; the seconds along it summed per step
+    (first hand-out to the last merge for a unit that took two attempts: `retried`)."""
+    first: dict[str, dict[str, float]] = {}
+    for e in events:
+        if e.unit is not None and e.kind in PHASES:
+            first.setdefault(e.unit, {}).setdefault(e.kind, e.time)
+    unit = max(merged_at, key=merged_at.get) if merged_at else None
+    totals: dict[str, float] = {}
+    length = 0
+    start = min((e.time for e in events), default=0.0)
+    while unit is not None:
+        length += 1
+        parents = [p for p in deps[unit] if p in merged_at]
+        before = max(merged_at[p] for p in parents) if parents else start
+        seen = first.get(unit, {})
+        steps = [("dependency merged -> ready", seen.get("ready")), ("ready -> claimed", seen.get("claimed"))]
+        steps += [("claimed -> running", seen.get("running")), ("running -> submitted", seen.get("submitted"))]
+        steps += [("submitted -> merged", merged_at[unit])]
+        for name, at in steps:
+            if at is not None:
+                totals[name] = totals.get(name, 0.0) + max(0.0, at - before)
+                before = at
+        unit = max(parents, key=merged_at.get) if parents else None
+    return {"units": length, **{k: round(v, 1) for k, v in totals.items()}}
+
+
 def measure(deps, bad, args, parallel: int, batch: int) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="bosun-queue-bench-", dir=args.keep))
     try:
@@ -175,6 +233,7 @@ def measure(deps, bad, args, parallel: int, batch: int) -> dict:
             if parents and started and all(p in merged_at for p in parents):
                 handout.append(started[0] - max(merged_at[p] for p in parents))
         mean = lambda xs: round(sum(xs) / len(xs), 2) if xs else None  # noqa: E731
+        phases = {name: mean(xs) for name, xs in phase_times(events, deps, merged_at).items()}
         return {
             "config": f"{parallel}x{batch}" if parallel or batch else "default",
             "exit": code,
@@ -186,6 +245,8 @@ def measure(deps, bad, args, parallel: int, batch: int) -> dict:
             "agent_s": mean(agent),
             "submitted_to_merged_s": mean(integrate),
             "deps_merged_to_running_s": mean(handout),
+            "phases_s": phases,
+            "critical_chain_s": critical_chain(events, deps, merged_at),
         }
     finally:
         if args.keep is None:
@@ -245,6 +306,13 @@ def main() -> int:
                 if result["deps_merged_to_running_s"] is not None
                 else ""
             ),
+            flush=True,
+        )
+        print("         per level: " + ", ".join(f"{k} {v} s" for k, v in result["phases_s"].items()), flush=True)
+        chain = dict(result["critical_chain_s"])
+        print(
+            f"         the chain followed ({chain.pop('units')} units), seconds per step: "
+            + ", ".join(f"{k} {v}" for k, v in chain.items()),
             flush=True,
         )
     if args.json:

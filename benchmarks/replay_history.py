@@ -2,6 +2,7 @@
 
     python benchmarks/replay_history.py SOURCE_REPO FIRST..LAST DEST --gate "CMD"
         [--paths src tests] [--agents 3] [--batch 4] [--merge auto|manual] [--prepare-only] [--first-parent]
+        [--configs 1x1,default,4x4]
 
 Each non-merge commit in FIRST..LAST that touches `--paths` becomes a unit whose prompt is the
 commit's patch; a unit depends on the latest earlier unit touching one of its files (so
@@ -19,6 +20,10 @@ Without `--prepare-only` it then measures, in the same run, two ways to the same
 
 and prints both wall times, units merged and gate runs, and checks that Bosun's integration
 branch ends with the same tree (under `--paths`) as the project's own LAST.
+
+`--configs` runs Bosun once per merge-queue setting instead, each in its own copy (DEST-1x1,
+DEST-default, ...): `PxB` is `gate_parallel = P, batch = B` (`1x1` one unit at a time), `default`
+neither key (the queue sizes its batches); each prints its merged units per hour.
 
 To watch it instead, `--prepare-only --merge manual`, then `cd DEST && bosun run` in a terminal.
 On 2026-12-01 this ran itsdangerous 9a25d98^..4bb03cd (11 units, its 297 tests as the gate).
@@ -89,15 +94,17 @@ def units_of(source: Path, span: str, paths: list[str], first_parent: bool = Fal
     return units
 
 
-def plan_text(units: list[dict], gate: str, agent: Path, agents: int, batch: int, merge: str) -> str:
+def plan_text(units: list[dict], gate: str, agent: Path, agents: int, queue: tuple, merge: str) -> str:
+    """`queue`: (gate_parallel, batch), either None for the plan's default."""
+    parallel, batch = queue
     lines = [
         "[project]",
         'base = "main"',
         f"gate = {json.dumps(gate)}",
         f"max_agents = {agents}",
         f'merge = "{merge}"',
-        f"batch = {batch}",
-        f"gate_parallel = {min(2, batch)}",
+        *([f"batch = {batch}"] if batch else []),
+        *([f"gate_parallel = {parallel}"] if parallel else []),
         "",
     ]
     for n in range(1, agents + 1):
@@ -123,7 +130,7 @@ def prepare(
     paths: list[str],
     gate: str,
     agents: int,
-    batch: int,
+    queue: tuple,
     merge: str,
     first_parent: bool = False,
 ) -> list[dict]:
@@ -139,7 +146,7 @@ def prepare(
     archive.wait()
     agent = dest.parent / f"{dest.name}.agent.py"
     agent.write_text(AGENT)
-    (dest / "bosun.toml").write_text(plan_text(units, gate, agent, agents, batch, merge))
+    (dest / "bosun.toml").write_text(plan_text(units, gate, agent, agents, queue, merge))
     git("init", "-q", "-b", "main", cwd=dest)
     git("add", "-A", cwd=dest)
     git("commit", "-qm", f"the project at {first}", cwd=dest)
@@ -160,6 +167,33 @@ def baseline(dest: Path, units: list[dict], gate: str) -> tuple[float, int]:
         return time.perf_counter() - started, passed
 
 
+def queue_of(config: str) -> tuple:
+    """`PxB` -> (P, B); `default` -> (None, None)."""
+    if config == "default":
+        return None, None
+    parallel, batch = (int(x) for x in config.split("x"))
+    return parallel, batch
+
+
+def run_bosun(dest: Path, units: list[dict], args: argparse.Namespace) -> dict:
+    bosun = shutil.which("bosun") or sys.exit("replay_history: no `bosun` on PATH")
+    started = time.perf_counter()
+    run = subprocess.run([bosun, "run", "--headless", "--json"], cwd=dest, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    events = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+    merged = {e["unit"] for e in events if e["kind"] == "merged"}
+    gates = sum(e["kind"] in ("gate_passed", "gate_failed", "queue_run_finished") for e in events)
+    last = args.span.split("..")[1]
+    git("fetch", "-q", str(args.source.resolve()), git("rev-parse", last, cwd=args.source.resolve()).strip(), cwd=dest)
+    same = (
+        subprocess.run(
+            ["git", "diff", "--quiet", "bosun/integration", "FETCH_HEAD", "--", *args.paths], cwd=dest
+        ).returncode
+        == 0
+    )
+    return {"seconds": seconds, "merged": len(merged), "gates": gates, "exit": run.returncode, "same": same}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("source", type=Path)
@@ -176,46 +210,49 @@ def main() -> int:
         action="store_true",
         help="one unit per commit of the first-parent line (merged pull requests whole)",
     )
+    parser.add_argument("--configs", default=None, help="gate_parallel x batch per run, e.g. 1x1,default,4x4")
     args = parser.parse_args()
     dest = args.dest.resolve()
-    units = prepare(
-        args.source.resolve(),
-        args.span,
-        dest,
-        args.paths,
-        args.gate,
-        args.agents,
-        args.batch,
-        args.merge,
-        args.first_parent,
-    )
-    print(f"{len(units)} units from {args.span} in {dest}")
+    configs = args.configs.split(",") if args.configs else [None]
+    runs = []
+    for config in configs:
+        queue = queue_of(config) if config else (min(2, args.batch), args.batch)
+        where = dest if config is None else dest.parent / f"{dest.name}-{config}"
+        units = prepare(
+            args.source.resolve(),
+            args.span,
+            where,
+            args.paths,
+            args.gate,
+            args.agents,
+            queue,
+            args.merge,
+            args.first_parent,
+        )
+        runs.append((config, where, units))
+    print(f"{len(units)} units from {args.span} in {', '.join(str(w) for _, w, _ in runs)}")
     if args.prepare_only:
-        print(f"cd {shlex.quote(str(dest))} && bosun run")
+        print(f"cd {shlex.quote(str(runs[0][1]))} && bosun run")
         return 0
-    serial_s, serial_passed = baseline(dest, units, args.gate)
-    print(f"baseline, raw git one at a time: {serial_s:6.1f} s, gate passed on {serial_passed}/{len(units)}")
-    bosun = shutil.which("bosun") or sys.exit("replay_history: no `bosun` on PATH")
-    started = time.perf_counter()
-    run = subprocess.run([bosun, "run", "--headless", "--json"], cwd=dest, capture_output=True, text=True)
-    bosun_s = time.perf_counter() - started
-    events = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
-    merged = {e["unit"] for e in events if e["kind"] == "merged"}
-    gates = sum(e["kind"] in ("gate_passed", "gate_failed", "queue_run_finished") for e in events)
+    serial_s, serial_passed = baseline(runs[0][1], units, args.gate)
     print(
-        f"Bosun, {args.agents} agents, batch {args.batch}: {bosun_s:6.1f} s, {len(merged)}/{len(units)} merged, "
-        f"{gates} gate runs, exit {run.returncode} ({bosun_s / serial_s:.2f}x the baseline)"
+        f"baseline, raw git one at a time: {serial_s:6.1f} s, gate passed on {serial_passed}/{len(units)}, "
+        f"{len(units) * 3600 / serial_s:.0f} units/hour"
     )
-    last = args.span.split("..")[1]
-    git("fetch", "-q", str(args.source.resolve()), git("rev-parse", last, cwd=args.source.resolve()).strip(), cwd=dest)
-    same = (
-        subprocess.run(
-            ["git", "diff", "--quiet", "bosun/integration", "FETCH_HEAD", "--", *args.paths], cwd=dest
-        ).returncode
-        == 0
-    )
-    print(f"integration branch equals {last} under {' '.join(args.paths)}: {'yes' if same else 'NO'}")
-    return 0 if run.returncode == 0 and same else 1
+    ok = True
+    for config, where, _ in runs:
+        done = run_bosun(where, units, args)
+        name = f"batch {args.batch}" if config is None else config
+        print(
+            f"Bosun, {args.agents} agents, {name}: {done['seconds']:6.1f} s, {done['merged']}/{len(units)} merged "
+            f"({done['merged'] * 3600 / done['seconds']:.0f} merged units/hour), {done['gates']} gate runs, "
+            f"exit {done['exit']} ({done['seconds'] / serial_s:.2f}x the baseline); "
+            f"integration branch equals {args.span.split('..')[1]} under {' '.join(args.paths)}: "
+            f"{'yes' if done['same'] else 'NO'}",
+            flush=True,
+        )
+        ok = ok and done["exit"] == 0 and done["same"]
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 
 from bosun.orchestration.ansi import strip_ansi_in
+from bosun.orchestration.integration.bottleneck import queue_load
 from bosun.orchestration.sandbox import status_of
 from bosun.orchestration.session import Session
 from bosun.orchestration.states import AGENT_STATES, AWAITING_APPROVAL, MERGED
@@ -124,6 +125,9 @@ def status_json(session: Session, full: bool = True) -> dict:
         runs[run.unit] = verdicts[run.id]
         by_id[run.id] = {"id": run.id, "run": run.label, "commit": run.commit_id, "units": run.covers or [run.unit]}
     denied = egress_denied_by_unit(session)
+    units = session.store.units()
+    # agents wait for work only while a supervisor hands it out
+    team = len(session.outline.agents) if session.running_supervisor() else 0
     return strip_ansi_in(
         {
             "integration": {
@@ -148,8 +152,10 @@ def status_json(session: Session, full: bool = True) -> dict:
                     "egress_denied": denied.get(u.id, 0),
                     "disk_bytes": disk_bytes(u.worktree) if full else None,
                 }
-                for u in session.store.units()
+                for u in units
             ],
+            # whether the merge queue is the bottleneck, and what more gate slots would give (bottleneck.py)
+            "queue": queue_load(session.store, units, team).as_json(),
             "agents": agent_rows(session),
             "sandbox": sandbox,
             # the session's figures (elapsed, attempts, gate busy, human waits, cost: report.SESSION_KEYS)

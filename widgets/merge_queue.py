@@ -3,12 +3,16 @@ with what each one waits for and the key that moves it on. Once the queue tests 
 together (SPEC §11), a Run column appears: the run testing the unit now, `+N` for the N
 units tested together with it (those ahead of it in the chain and its batch), `bisect` while a
 failed batch is split to find the culprit, `retry` while a failed run is run again. One unit
-tested alone shows no column: the queue one at a time reads as it always did."""
+tested alone shows no column: the queue one at a time reads as it always did.
+
+When the queue is the bottleneck (orchestration/integration/bottleneck.py), the pane's title says
+so, with what `gate_parallel` would give; the title changes only when those figures do."""
 
 from __future__ import annotations
 
 from rich.text import Text
 
+from bosun.orchestration.integration.bottleneck import QueueLoad
 from bosun.orchestration.store import UnitRow
 from bosun.widgets.graph_view import STATE_LABELS
 from bosun.widgets.keyed_table import KeyedTable
@@ -48,6 +52,15 @@ class MergeQueue(KeyedTable):
         self.tooltip = "a approve · x reject · b hand back · r reassign · enter resolve a conflict"
         # Fixed text: a border text that changes makes Textual lay out the whole screen.
         self.border_subtitle = f"yours first · {MAX_ROWS} at most"
+        self.tip = self.tooltip
+
+    def show_load(self, load: QueueLoad) -> None:
+        """The title says when the queue is the bottleneck, the tooltip the whole sentence."""
+        short = load.short()
+        title = "Merge queue" if short is None else f"Merge queue · {short}"
+        if title != self.border_title:
+            self.border_title = title
+            self.tooltip = self.tip if short is None else f"{load.says()}\n{self.tip}"
 
     def _with_run_column(self) -> None:
         """The Run column, added the first time a run tests more than its one unit, or is a retry or a
@@ -68,7 +81,9 @@ class MergeQueue(KeyedTable):
         together = len(run.get("with") or [])
         return f"{run['run']} {tag or (f'+{together}' if together else '')}".strip()
 
-    def show_queue(self, units: list[UnitRow]) -> None:
+    def show_queue(self, units: list[UnitRow], load: QueueLoad | None = None) -> None:
+        if load is not None:
+            self.show_load(load)
         # "R3" alone is a unit tested by itself; "R3 +2", "R3 bisect", "R3 retry" say more
         if "Run" not in self._column_names and any(" " in self.run_cell(u) for u in units):
             self._with_run_column()

@@ -112,6 +112,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         return 0
     commit = data["integration"]["commit"] or "-"
     print(f"integration {data['integration']['branch']} at {commit[:10]}")
+    if data["queue"]["says"]:
+        print(data["queue"]["says"])
     print(f"{'unit':<18} {'state':<18} {'agent':<10} {'try':>3}  {'gate':<28} branch")
     for unit in data["units"]:
         gate = unit["gate"]

@@ -21,6 +21,7 @@ from bosun.app.tui.selection import Selection
 from bosun.app.tui.timeline_feed import TimelineFeed
 from bosun.app.tui.unit_rows import UnitRows
 from bosun.orchestration.event_lines import format_event
+from bosun.orchestration.integration.bottleneck import queue_load
 from bosun.orchestration.review import commits_made
 from bosun.orchestration.session import Session
 from bosun.orchestration.states import AGENT_STATES, waits_for_human
@@ -223,7 +224,8 @@ class SupervisorScreen(Selection, Decisions, Screen):
         self._last_tables = time.monotonic()
         self._tables_behind.difference_update(self.TABLES if only is None else (only,))
         if only in (None, "queue"):
-            self.query_one(MergeQueue).show_queue(units)
+            team = len(self.session.plan.agents)
+            self.query_one(MergeQueue).show_queue(units, queue_load(self.session.store, units, team))
         if only in (None, "agents"):
             self.query_one(AgentsTable).show_agents(
                 agent_rows(self.session, self.session.store.clock()), self.commits, self.session.plan.project.lease

@@ -29,6 +29,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bosun.orchestration.integration.bottleneck import SHAPE_KEY, shape_text
 from bosun.orchestration.integration.candidates import Refused, semantic_of, stack
 from bosun.orchestration.integration.chain import Entry
 from bosun.orchestration.integration.checks import merge_verdict
@@ -57,6 +58,9 @@ class MergeQueue(Verdicts):
         self._restored = False
         self._poked = asyncio.Event()
         self._judging_slots: asyncio.Semaphore | None = None
+        self._shape: str | None = None
+        self.team: int | None = None
+        """How many agents can work at once (the supervisor's max_agents and the external ones)."""
 
     # -- the integration task --------------------------------------------------------------------
     def _stackable(self, rows: list) -> list:
@@ -101,6 +105,7 @@ class MergeQueue(Verdicts):
                 await self._land_approved()
                 self._schedule()
                 await self._extend()  # schedules as it stacks
+                self._keep_shape()
                 if not self.runs and self._idle():
                     return
                 await self._wait()
@@ -130,6 +135,14 @@ class MergeQueue(Verdicts):
         rows = {u.id: u for u in self.store.units()}
         landable = any(self.passed.get(e.candidate) for e in self.chain) and self._land_to(rows) is not None
         return not landable
+
+    def _keep_shape(self) -> None:
+        """Keep the slots and the batch size in use where `status` and the screen read them
+        (bottleneck.py), when they change: at the start, on a new size, on a reload."""
+        shape = shape_text(self.parallel, self.batch, self.team)
+        if shape != self._shape:
+            self._shape = shape
+            self.store.set_meta(SHAPE_KEY, shape)
 
     def poke(self) -> None:
         """Something changed in the store (a submission, an approval): look now, not at the next poll."""

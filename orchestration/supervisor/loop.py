@@ -71,6 +71,8 @@ class Orchestrator:
         self.lane: asyncio.Task | None = None
         green = project.merge == "auto" or self.options.auto_approve
         self.queue = MergeQueue(session, merge_when_green=green, on_verdict=self._queue_verdict)
+        started = sum(1 for spec in self.plan.agents.values() if spec.kind != "external")
+        self.queue.team = min(self.max_agents, started) + len(self.plan.agents) - started  # for bottleneck.py
         self._wake = asyncio.Event()
         self._failure: BaseException | None = None
         self._said: set[str] = set()
