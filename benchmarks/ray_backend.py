@@ -155,12 +155,16 @@ async def screen_session(repo: Path) -> dict:
     async with app.run_test(size=(120, 40)):
         await app.caught_up()
         keys = asyncio.create_task(press_keys(app, probe, stop))
-        done = lambda: all(u.state in DONE_STATES for u in session.store.units())  # noqa: E731
+        # Every unit done, or the supervisor stopped (an error is the run's outcome, not an hour's wait).
+        done = lambda: app.supervisor_worker.is_finished or all(u.state in DONE_STATES for u in session.store.units())  # noqa: E731
         try:
             await app.until(done, "every unit merged", timeout=3600)
         finally:
             stop.set()
             lost = await keys
+        error = app.supervisor_worker.error
+        if error is not None:
+            raise SystemExit(f"the supervisor under the screen stopped: {type(error).__name__}: {error}")
         seconds = time.monotonic() - started
         await app.caught_up()
     units = session.store.units()

@@ -4,6 +4,7 @@ the hub, gates run as Ray tasks, and a worker lost mid-unit is survived."""
 
 from __future__ import annotations
 
+import faulthandler
 import hashlib
 import json
 import os
@@ -315,6 +316,55 @@ def test_a_hostile_agent_on_a_node_runs_nothing_outside_its_sandbox(project, clu
     assert git(hub_dir, "show", f"{pushed}:one.txt") == "one"
     forget_node_folder(repo)
     shutil.rmtree(marks)
+
+
+@pytest.fixture
+def as_in_bosun_run(request):
+    """This process as `bosun run` has it: `faulthandler` off. pytest turns it on for its own process,
+    and Ray's driver turns it on (on `sys.stderr`) only when it is off; under the screen that is
+    Textual's capture, with no file descriptor. Afterwards it is as pytest had it."""
+    from _pytest.faulthandler import fault_handler_stderr_fd_key
+
+    faulthandler.disable()
+    yield
+    assert not faulthandler.is_enabled(), "Bosun leaves faulthandler as it found it when its backend closes"
+    if fault_handler_stderr_fd_key in request.config.stash:
+        faulthandler.enable(file=request.config.stash[fault_handler_stderr_fd_key])
+
+
+async def test_the_screen_runs_units_on_the_cluster(project, cluster, hub, as_in_bosun_run):
+    """`bosun run` with the screen (issue 32): the supervisor is the screen's worker, Ray's driver
+    starts in one of its threads while Textual holds `sys.stderr`, and units run on the workers and
+    merge; the agents table shows where. (Before, `ray.init` failed there and not one unit started.)"""
+    from screen_kit import SIZE, open_app
+
+    from bosun.widgets.agents_table import AgentsTable
+
+    repo = project(
+        [{"id": "alpha"}, {"id": "beta"}, {"id": "gamma", "depends_on": ["alpha"]}],
+        {
+            "alpha": [write_unit("src/alpha.py", "A = 1\n")],
+            "beta": [write_unit("src/beta.py", "B = 2\n")],
+            "gamma": [write_unit("src/gamma.py", "from src.alpha import A\n")],
+        },
+        agents=TEAM,
+        **ray_plan(cluster, hub),
+    )
+    app = open_app(repo, speed=1)
+    store = app.session.store
+    async with app.run_test(size=SIZE):
+        worker = app.supervisor_worker
+        done = lambda: worker.is_finished or all(u.state == "merged" for u in store.units())  # noqa: E731
+        await app.until(done, "every unit merged (or the supervisor stopped)", timeout=180)
+        assert worker.error is None and not worker.is_finished, worker.error
+        running = [e for e in store.events() if e.kind == "running"]
+        assert {e.unit for e in running} == {"alpha", "beta", "gamma"}
+        assert {e.data["node_id"] for e in running} <= set(cluster.workers.values()), running
+        # The agents table's Node column says where each agent ran.
+        nodes = {name: str(cells[1]).split()[-1:] for name, cells in app.query_one(AgentsTable)._shown.items()}
+        assert {e.data["agent"]: [e.data["node_id"][:8]] for e in running} == nodes, nodes
+    assert sorted(first_parent_merges(repo)) == ["alpha", "beta", "gamma"]
+    forget_node_folder(repo)
 
 
 def test_a_worker_killed_mid_unit_loses_no_committed_work(project, cluster, hub):

@@ -26,7 +26,7 @@ from bosun.orchestration.agents.launch import named_arguments
 from bosun.orchestration.ansi import last_line
 from bosun.orchestration.backends.hub import Hub, attempt_ref
 from bosun.orchestration.backends.node import AgentJob, GateJob, forget_session
-from bosun.orchestration.backends.ray_adapter import quiet_driver
+from bosun.orchestration.backends.ray_adapter import quiet_driver, release_fault_log
 from bosun.orchestration.backends.remote import (
     AgentHost,
     RemoteChild,
@@ -62,6 +62,10 @@ START_TRIES = 3
 ran costs no attempt."""
 
 
+def first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
 class RayBackend:
     """Agents and gates on a Ray cluster, code through the hub repository under `.bosun/`."""
 
@@ -92,10 +96,14 @@ class RayBackend:
                     configure_logging=False,
                     namespace=f"bosun-{self.key}",
                 )
-            except (ConnectionError, RuntimeError, ValueError) as exc:
+            except ConnectionError as exc:
                 raise BosunError(
-                    f'backend = "ray": cannot reach the Ray cluster at {self.address!r}: '
-                    f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+                    f'backend = "ray": cannot reach the Ray cluster at {self.address!r}: {first_line(exc)}'
+                ) from None
+            except (RuntimeError, ValueError) as exc:  # not the cluster: the driver in this process
+                raise BosunError(
+                    f'backend = "ray": Ray\'s driver did not start in this process (cluster at {self.address!r}): '
+                    f"{type(exc).__name__}: {first_line(exc)}"
                 ) from None
         self._host = ray.remote(max_concurrency=4)(AgentHost)
         self._gate_task = ray.remote(max_retries=GATE_RETRIES)(gate_task)
@@ -125,6 +133,7 @@ class RayBackend:
         if ray.is_initialized():
             self._clean_nodes()
             ray.shutdown()
+        release_fault_log()
 
     def _clean_nodes(self) -> None:
         """Each live node forgets this session's folder (its gates' cache of the hub)."""

@@ -176,8 +176,8 @@ class Attempt:
 
     def _running(self, handout: Handout, child: Child) -> None:
         self.running.child = child
-        if self.running.cancelled:  # cancelled or revoked while it started
-            child.kill()
+        if self.running.cancelled:  # cancelled or revoked while it started: killed off the loop
+            self.running.stop()
         agent_name = self.running.agent
         self.store.transition(
             self.unit_id,
