@@ -26,3 +26,13 @@ def test_ray_prints_cluster_errors_through_the_name_bosun_replaces(tmp_path):
     finally:
         worker.print_to_stdstream = original
     assert log.read_text() == "raylet: raylet died\n"
+
+
+def test_ray_turns_faulthandler_on_only_when_it_is_off():
+    """What `fault_log` relies on: the driver's start leaves an enabled `faulthandler` alone (under
+    the screen Bosun turns it on first, on a real file; Ray's own call would fail on Textual's
+    `sys.stderr`, issue 32)."""
+    from ray._private import worker
+
+    source = inspect.getsource(worker.connect)
+    assert "if not faulthandler.is_enabled():" in source and "faulthandler.enable(" in source
