@@ -8,7 +8,7 @@ module-level `print_to_stdstream`, so that name is replaced with a writer into B
 
 `ray.init` also turns Python's `faulthandler` on when it is off, on `sys.stderr`, and lets only
 `io.UnsupportedOperation` pass. Under the screen `sys.stderr` is Textual's capture, whose
-`fileno()` is -1: `faulthandler.enable` raises ValueError and `ray.init` fails, so with the screen
+`fileno()` is -1: `faulthandler.enable` raises RuntimeError and `ray.init` fails, so with the screen
 not one unit started (issue 32). `fault_log` turns it on first, on a real file.
 """
 
