@@ -121,7 +121,8 @@ def test_aider_runs_the_projects_tests_and_the_model_fixes_the_failure(project, 
     assert out.result.returncode == 0, out.explain()
     assert first_parent_merges(out.repo) == ["calc"]
     assert git(out.repo, "show", "bosun/integration:src/calc.py") == "VALUE = 42"
-    edits = [json.dumps(r["body"]["messages"]) for r in server.requests if "commit message" not in json.dumps(r["body"]).lower()]
+    asked = [json.dumps(r["body"]["messages"]) for r in server.requests]
+    edits = [text for text in asked if "commit message" not in text.lower()]
     # The first edit (41) failed the real tests; the model's next request held pytest's failure.
     assert len(edits) == 2, out.explain()
     assert "1 failed" not in edits[0] and "1 failed" in edits[1] and "assert 41 == 42" in edits[1], edits[1][-2000:]
