@@ -214,7 +214,7 @@ BAD_PLANS = [
             (
                 "A",
                 "agent 'ada', command",
-                "unknown placeholder {task} (known: {task_file}, {prompt}, {unit}, {worktree})",
+                "unknown placeholder {task} (known: {task_file}, {prompt}, {unit}, {worktree}, {gate})",
             )
         ],
     ),

@@ -220,7 +220,8 @@ _DESCRIPTIONS = {
     "project.backend": 'Where agents and gates run: "local" processes or a "ray" cluster.',
     "agents.kind": '"scripted" (a TOML script), "command" (any CLI), "model" (an OpenAI-compatible endpoint) '
     'or "external" (never started: joins by claiming).',
-    "agents.command": "The command to start, with `{task_file}`, `{prompt}`, `{unit}`, `{worktree}` filled in.",
+    "agents.command": "The command to start, with `{task_file}`, `{prompt}`, `{unit}`, `{worktree}` and `{gate}` (the "
+    "project's gate command) filled in.",
     "agents.preset": "A known coding-agent CLI's command (see the presets).",
     "agents.script": "A scripted agent's script, relative to the plan.",
     "agents.env": "Variable names passed through to the agent; every other variable is removed.",

@@ -93,7 +93,7 @@ def compose_prompt(task: dict) -> str:
     return "\n".join(lines)
 
 
-PLACEHOLDER = re.compile(r"\{(task_file|prompt|unit|worktree)\}")
+PLACEHOLDER = re.compile(r"\{(task_file|prompt|unit|worktree|gate)\}")
 
 
 def named_arguments(agent) -> list[str]:

@@ -63,11 +63,18 @@ PRESETS: dict[str, Preset] = {
             "--analytics-disable",
             "--no-gitignore",
             "--no-pretty",
+            # Aider has no shell tool under --yes-always (it declines the commands it suggests):
+            # it runs the project's gate command after each edit and sends a failure back to the model.
+            "--test-cmd",
+            "{gate}",
+            "--auto-test",
             "--message",
             "{prompt}",
         ),
         False,
-        "Aider commits its own edits; pass its key and settings (AIDER_MODEL, OPENAI_API_BASE) through env",
+        "Aider commits its own edits and runs the project's gate command after each edit (a failure goes "
+        "back to the model, up to 3 times), confined by Bosun's sandbox; pass its key and settings "
+        "(AIDER_MODEL, OPENAI_API_BASE) through env",
     ),
     "gemini-cli": Preset(
         ("gemini", "--yolo", "--skip-trust", "--output-format", "stream-json", "-p", "{prompt}"),

@@ -203,7 +203,8 @@ class AgentSpec(Table):
     )
     command: Command = key(
         (),
-        "A command agent's argv; {task_file}, {prompt}, {unit}, {worktree} are filled in.",
+        "A command agent's argv; {task_file}, {prompt}, {unit}, {worktree}, {gate} (the project's gate command) "
+        "are filled in.",
         ["my-agent", "--task-file", "{task_file}"],
     )
     preset: choice(*PRESETS, say=lambda v: f"unknown preset {v!r} (known: {', '.join(PRESETS)})") | None = key(

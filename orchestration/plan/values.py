@@ -22,7 +22,7 @@ from bosun.orchestration.scope import normalize, scope_problem
 
 UNIT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-PLACEHOLDERS = ("task_file", "prompt", "unit", "worktree")
+PLACEHOLDERS = ("task_file", "prompt", "unit", "worktree", "gate")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 DURATION_PATTERN = r"^\s*(\d+|((\d+(\.\d+)?)(ms|s|m|h))+)\s*$"
 

@@ -129,6 +129,7 @@ class Attempt:
             "prompt": compose_prompt(handout.task),
             "unit": unit_id,
             "worktree": str(handout.worktree),
+            "gate": supervisor.plan.project.gate,
         }
         try:
             argv = agent_argv(self.agent, supervisor.plan.root, values, session.tasks_dir, supervisor.options.speed)
