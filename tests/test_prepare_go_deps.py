@@ -42,7 +42,7 @@ ZIPS = sorted(f"/{module}/@v/{version}.zip" for module, version, _package in gom
 # the shared module cache, no network); it tries to write into that cache (refused: read-only).
 AGENT = (
     "go test ./... > /dev/null && "
-    "printf 'package notes\\n\\nimport \"testing\"\\n\\nfunc Test%s(t *testing.T) {\\n"
+    'printf \'package notes\\n\\nimport "testing"\\n\\nfunc Test%s(t *testing.T) {\\n'
     '\\tif New("a", "x").ID != New("a", "y").ID {\\n\\t\\tt.Fatal("the title decides")\\n\\t}\\n}\\n\' '
     "$BOSUN_UNIT > ${BOSUN_UNIT}_test.go && go test -count=1 ./... > /dev/null && "
     'echo "$GOMODCACHE" > seen-$BOSUN_UNIT.txt && grep -c never-committed .env >> seen-$BOSUN_UNIT.txt && '
@@ -153,7 +153,7 @@ def test_claude_code_runs_go_test_with_the_prepared_dependencies(project, tmp_pa
     proxy = gomodules.build(tmp_path / "proxy")
     new_test = (
         'package notes\n\nimport (\n\t"testing"\n\n\t"github.com/google/uuid"\n)\n\n'
-        "func TestIDVersion(t *testing.T) {\n\tif New(\"x\", \"y\").ID.Version() != uuid.Version(5) {\n"
+        'func TestIDVersion(t *testing.T) {\n\tif New("x", "y").ID.Version() != uuid.Version(5) {\n'
         '\t\tt.Fatal("not a SHA-1 UUID")\n\t}\n}\n'
     )
     run = "go test -count=1 -v ./... > result.txt 2>&1; echo $GOMODCACHE >> result.txt; cat result.txt"
