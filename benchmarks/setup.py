@@ -1,6 +1,6 @@
 """Prepared worktrees on a real project: `[project] setup` cold and warm, and disk per worktree.
 
-    python benchmarks/setup.py SOURCE_REPO DEST [--project python|go|ts] [--agents 4] [--units 4]
+    python benchmarks/setup.py SOURCE_REPO DEST [--project python|go|go-deps|ts] [--agents 4] [--units 4]
 
 DEST becomes a new repository holding SOURCE_REPO's HEAD (for `--project ts`, SOURCE_REPO is not
 read: a small TypeScript project is written, its lock file resolved from the npm registry), an
@@ -12,6 +12,10 @@ the project's tests as `gate`:
 - go (2026-12-04: google/uuid, the standard library only; the Go module proxy is out of reach
   here): `go build ./... && go test -run '^$' ./...` warms the build cache Bosun keeps in the tree
   (`.bosun-cache/`), keyed by `go.mod` and `go.sum`, no network;
+- go-deps (SOURCE_REPO not read): tests/gomodules.py's module, whose five dependencies (go-md2man,
+  blackfriday, uuid, go-multierror, errwrap) come from a module proxy made from Debian's
+  golang-*-dev trees and served on 127.0.0.1 as GOPROXY (passed through `gate_env`):
+  `go mod download`, then a build, keyed by `go.mod` and `go.sum`;
 - ts: `npm ci` from the registry, keyed by `package-lock.json`, `gate = "npm test"` (tsc, then
   `node --test`).
 
@@ -28,6 +32,7 @@ event).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -36,6 +41,9 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+import gomodules  # a module proxy made from Debian's Go module sources (--project go-deps)
 
 SECRET = "bosun-bench-secret-5b0e2f"
 PY_AGENT = '''"""Adds one test to the project, runs it with the worktree's prepared .venv, commits."""
@@ -67,6 +75,16 @@ if subprocess.run(["go", "test", "-count=1", "./..."]).returncode != 0:
 subprocess.run(["git", "add", "-A"], check=True)
 subprocess.run(["git", "commit", "-qm", f"test {unit}"], check=True)
 '''
+# The same agent on tests/gomodules.py's module, its test using a dependency (uuid).
+GO_DEPS_AGENT = (
+    GO_AGENT.replace(
+        'package uuid\\n\\nimport \\"testing\\"',
+        'package notes\\n\\nimport (\\"testing\\"; \\"github.com/google/uuid\\")',
+    )
+    .replace("NewSHA1(NameSpaceDNS, []byte(", "New(")
+    .replace('\\"{unit}\\"))', '\\"{unit}\\", \\"x\\").ID')
+    .replace("Parse(", "uuid.Parse(")
+)
 TS_AGENT = '''"""Runs `npm test` (tsc, then node --test, with the shared node_modules), adds a test, again, commits."""
 import json, subprocess, sys
 task = json.load(open(sys.argv[1]))
@@ -141,6 +159,13 @@ PROJECTS = {
         "bosun_{unit}_test.go",
         "none",
     ),
+    "go-deps": Project(
+        GO_DEPS_AGENT,
+        "go mod download && go build ./... && go test -count=1 -run '^$' ./...",
+        ("go.mod", "go.sum"),
+        "go test ./...",
+        "bosun_{unit}_test.go",
+    ),
     "ts": Project(
         TS_AGENT, "npm ci --no-audit --no-fund", ("package-lock.json",), "npm test", "src/bosun_{unit}.test.ts"
     ),
@@ -166,6 +191,16 @@ def du(path: Path) -> int:
 
 
 def checkout(kind: str, source: Path, dest: Path) -> None:
+    if kind == "go-deps":
+        dest.mkdir(parents=True)
+        git("init", "-q", "-b", "main", cwd=dest)
+        for name, text in gomodules.FILES.items():
+            (dest / name).write_text(text)
+        proxy = gomodules.build(proxy_of(dest))
+        gomodules.tidy(dest, proxy, dest.parent)
+        git("add", "-A", cwd=dest)
+        git("commit", "-qm", "a Go module with dependencies", cwd=dest)
+        return
     if kind != "ts":
         git("clone", "-q", "--no-hardlinks", str(source), str(dest), cwd=source.parent)
         git("remote", "remove", "origin", cwd=dest)
@@ -181,9 +216,13 @@ def checkout(kind: str, source: Path, dest: Path) -> None:
     git("commit", "-qm", "a small TypeScript project", cwd=dest)
 
 
+def proxy_of(dest: Path) -> Path:
+    return dest.parent / f"{dest.name}-goproxy"
+
+
 def make(kind: str, source: Path, dest: Path, agents: int, units: int) -> None:
-    if dest.exists():
-        shutil.rmtree(dest)
+    for old in (dest, proxy_of(dest)):
+        shutil.rmtree(old, ignore_errors=True)
     checkout(kind, source, dest)
     project = PROJECTS[kind]
     agent = dest.parent / f"{dest.name}-agent.py"
@@ -198,6 +237,7 @@ def make(kind: str, source: Path, dest: Path, agents: int, units: int) -> None:
         f"setup_key = {json.dumps(list(project.setup_key))}",
         'copy = [".env"]',
         f"setup_network = {json.dumps(project.network)}",
+        *(['gate_env = ["GOPROXY"]'] if kind == "go-deps" else []),
     ]
     for i in range(agents):
         plan += [
@@ -237,14 +277,18 @@ def main() -> int:
     args = parser.parse_args()
     dest = args.dest.resolve()
     make(args.project, args.source.resolve(), dest, args.agents, args.units)
-    began = time.monotonic()
-    run = subprocess.run(
-        [sys.executable, "-m", "bosun.app.cli.main", "run", "--headless", "--json"],
-        cwd=dest,
-        capture_output=True,
-        text=True,
-    )
-    wall = time.monotonic() - began
+    served = gomodules.Served(proxy_of(dest)) if args.project == "go-deps" else contextlib.nullcontext()
+    with served as proxy:
+        env = {**os.environ, **({"GOPROXY": proxy.url} if proxy is not None else {})}
+        began = time.monotonic()
+        run = subprocess.run(
+            [sys.executable, "-m", "bosun.app.cli.main", "run", "--headless", "--json"],
+            cwd=dest,
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        wall = time.monotonic() - began
     events = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
     prepared = [e for e in events if e.get("kind") == "prepared"]
     merged = [e["unit"] for e in events if e.get("kind") == "merged"]
