@@ -452,3 +452,21 @@ def test_a_store_call_from_another_thread_fails_loudly(tmp_path: Path) -> None:
     assert len(errors) == 1 and isinstance(errors[0], sqlite3.ProgrammingError)
     assert [u.id for u in store.units()] == ["a"], "the owning thread still works"
     store.close()
+
+
+def test_units_parses_again_only_the_rows_that_changed(tmp_path: Path) -> None:
+    """`units()` reuses the parsed row of a unit whose stored values did not change, and shows every
+    change at once: one made through this store and one made by another process's connection."""
+    store = ready_store(tmp_path / "state.db", ["a", "b", "c"])
+    before = {u.id: u for u in store.units()}
+    store.transition("b", "claimed", ("ready",), agent="x", detail={"why": 1})
+    after = {u.id: u for u in store.units()}
+    assert after["a"] is before["a"] and after["c"] is before["c"], "untouched rows are not parsed again"
+    assert after["b"] is not before["b"] and after["b"].state == "claimed" and after["b"].detail == {"why": 1}
+    other = Store(tmp_path / "state.db")
+    other.transition("c", "claimed", ("ready",), detail={"why": 2})
+    other.close()
+    seen = {u.id: u for u in store.units()}
+    assert seen["c"].state == "claimed" and seen["c"].detail == {"why": 2}
+    assert seen["a"] is before["a"] and [u.id for u in store.units()] == ["a", "b", "c"]
+    store.close()

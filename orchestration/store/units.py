@@ -69,6 +69,7 @@ class Units(EventLog):
         super().__init__(path)
         self._units_cache: list[UnitRow] = []
         self._units_key: tuple[int, int] | None = None
+        self._parsed: dict[tuple, UnitRow] = {}  # a row's raw values -> its parsed UnitRow
 
     def add_units(self, rows: list[tuple[str, str | None]], meta: dict[str, str] | None = None) -> None:
         """Create the session's units, all pending, in plan order (with the session's `meta`, in
@@ -126,7 +127,10 @@ class Units(EventLog):
         key = (self.db.execute("PRAGMA data_version").fetchone()[0], self.db.total_changes)
         if key != self._units_key:
             rows = self.db.execute(f"SELECT {', '.join(UNIT_COLUMNS)} FROM units ORDER BY position").fetchall()
-            self._units_cache, self._units_key = [self._row(r) for r in rows], key
+            # A change touches one or two units: the rows whose stored values are the same as at
+            # the last read are not parsed again (their JSON decoding was most of this call's cost).
+            parsed = {r: self._parsed.get(r) or self._row(r) for r in rows}
+            self._units_cache, self._units_key, self._parsed = list(parsed.values()), key, parsed
         return list(self._units_cache)
 
     def unit(self, unit_id: str) -> UnitRow | None:
