@@ -42,6 +42,26 @@ def critical_path(graph: nx.DiGraph, states: Mapping[str, str] | None = None) ->
     return nx.dag_longest_path(open_units) if open_units else []
 
 
+def chain_heights(graph: nx.DiGraph) -> dict[str, int]:
+    """For each unit, how many units the longest chain from it down through its dependents holds
+    (itself included): the units left to wait behind it. Remembered per graph."""
+    cached = graph.graph.get("chain_heights")
+    if cached is not None:
+        return cached
+    heights: dict[str, int] = {}
+    for unit in reversed(list(nx.topological_sort(graph))):
+        heights[unit] = 1 + max((heights[d] for d in graph.successors(unit)), default=0)
+    graph.graph["chain_heights"] = heights
+    return heights
+
+
+def critical_first(graph: nx.DiGraph, rows: list) -> list:
+    """`rows` (units, in plan order) with the longest chains left first, then plan order: the unit
+    the most work waits behind gets the free agent, and its place in the queue, first."""
+    heights = chain_heights(graph)
+    return sorted(rows, key=lambda row: -heights.get(row.id, 1))
+
+
 def render(graph: nx.DiGraph, states: Mapping[str, str], owners: Mapping[str, str | None], fmt: str) -> str:
     return {"ascii": _ascii, "dot": _dot, "mermaid": _mermaid, "json": _json}[fmt](graph, states, owners)
 

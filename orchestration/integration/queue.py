@@ -220,8 +220,12 @@ class MergeQueue(Verdicts):
         checks start at once, and so does a gate run as soon as a batch is full or a slot free."""
         head = self.session.integration_head()
         # Never before what it depends on; what a human approved already goes first (it can land
-        # as soon as its gate passes), then plan order.
-        rows = sorted(self._stackable(self.store.units()), key=lambda u: (not u.approved, u.position))
+        # as soon as its gate passes), then the unit with the longest chain waiting behind it, then
+        # plan order.
+        from bosun.orchestration.graph import critical_first  # networkx: only where a queue runs
+
+        stackable = critical_first(self.session.graph, self._stackable(self.store.units()))
+        rows = sorted(stackable, key=lambda u: not u.approved)
         ungated = sum(1 for e in self.chain if e.candidate not in self.passed)
         for row in rows:
             if ungated >= self._cap() or self.failing is not None or self.stopping:

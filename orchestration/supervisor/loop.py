@@ -213,7 +213,9 @@ class Orchestrator:
                 if len(self.running) < self.max_agents:
                     self._start(agent, claim(self.store, self.plan, agent, self.lease_s))
             return
-        for row in self.store.units():
+        from bosun.orchestration.graph import critical_first  # networkx: loaded with the graph already
+
+        for row in critical_first(self.session.graph, self.store.units()):
             if len(self.running) >= self.max_agents:
                 return
             if row.state == READY and row.id not in self.running and (agent := self._agent_for(row)) is not None:
