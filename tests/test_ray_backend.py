@@ -61,6 +61,20 @@ TEAM = {
 }
 
 
+def three_units(project, cluster, hub) -> Path:
+    """alpha and beta side by side, gamma after alpha: work for both workers and one dependency."""
+    return project(
+        [{"id": "alpha"}, {"id": "beta"}, {"id": "gamma", "depends_on": ["alpha"]}],
+        {
+            "alpha": [write_unit("src/alpha.py", "A = 1\n")],
+            "beta": [write_unit("src/beta.py", "B = 2\n")],
+            "gamma": [write_unit("src/gamma.py", "from src.alpha import A\n")],
+        },
+        agents=TEAM,
+        **ray_plan(cluster, hub),
+    )
+
+
 def run_events(repo: Path, timeout: float = 180) -> tuple[int, list[dict], str]:
     run = BackgroundRun(repo, "run", "--headless", "--json")
     code = run.proc.wait(timeout=timeout)
@@ -83,16 +97,7 @@ def test_no_cluster_at_the_address_is_one_line_at_once(project):
 
 
 def test_units_run_on_workers_and_merge_through_the_gate(project, cluster, hub):
-    repo = project(
-        [{"id": "alpha"}, {"id": "beta"}, {"id": "gamma", "depends_on": ["alpha"]}],
-        {
-            "alpha": [write_unit("src/alpha.py", "A = 1\n")],
-            "beta": [write_unit("src/beta.py", "B = 2\n")],
-            "gamma": [write_unit("src/gamma.py", "from src.alpha import A\n")],
-        },
-        agents=TEAM,
-        **ray_plan(cluster, hub),
-    )
+    repo = three_units(project, cluster, hub)
     # The nodes share no files with the supervisor: the repository does not exist where they run.
     for node_id in cluster.workers.values():
         assert (repo / "bosun.toml").exists() and not Path(f"/proc/{cluster.raylet_of(node_id)}/root{repo}").exists()
@@ -340,16 +345,7 @@ async def test_the_screen_runs_units_on_the_cluster(project, cluster, hub, as_in
 
     from bosun.widgets.agents_table import AgentsTable
 
-    repo = project(
-        [{"id": "alpha"}, {"id": "beta"}, {"id": "gamma", "depends_on": ["alpha"]}],
-        {
-            "alpha": [write_unit("src/alpha.py", "A = 1\n")],
-            "beta": [write_unit("src/beta.py", "B = 2\n")],
-            "gamma": [write_unit("src/gamma.py", "from src.alpha import A\n")],
-        },
-        agents=TEAM,
-        **ray_plan(cluster, hub),
-    )
+    repo = three_units(project, cluster, hub)
     app = open_app(repo, speed=1)
     store = app.session.store
     async with app.run_test(size=SIZE):
