@@ -170,6 +170,9 @@ def start_cluster(workers: dict[str, int], head_cpus: int = 0, hide: tuple[Path,
         env={
             **os.environ,
             "RAY_USAGE_STATS_ENABLED": "0",
+            # Ray turns token authentication on for a head when ~/.ray/auth_token exists (left by any
+            # earlier local Ray), and then lets in no worker started here: this cluster has none.
+            "RAY_AUTH_MODE": "disabled",
             "RAY_health_check_period_ms": "1000",
             "RAY_health_check_failure_threshold": "5",
         },

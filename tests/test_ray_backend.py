@@ -61,7 +61,7 @@ TEAM = {
 }
 
 
-def three_units(project, cluster, hub) -> Path:
+def three_units(project, cluster, hub, agents: dict = TEAM) -> Path:
     """alpha and beta side by side, gamma after alpha: work for both workers and one dependency."""
     return project(
         [{"id": "alpha"}, {"id": "beta"}, {"id": "gamma", "depends_on": ["alpha"]}],
@@ -70,7 +70,7 @@ def three_units(project, cluster, hub) -> Path:
             "beta": [write_unit("src/beta.py", "B = 2\n")],
             "gamma": [write_unit("src/gamma.py", "from src.alpha import A\n")],
         },
-        agents=TEAM,
+        agents=agents,
         **ray_plan(cluster, hub),
     )
 
@@ -131,6 +131,17 @@ def test_units_run_on_workers_and_merge_through_the_gate(project, cluster, hub):
     # The nodes forgot the session: no worktree, log or gate cache of it is left in their folder.
     key = hashlib.sha1(str((repo / ".bosun").resolve()).encode()).hexdigest()[:12]
     assert not (node_root() / key).exists()
+
+
+def test_agents_that_take_every_cpu_leave_them_to_the_gates_between_attempts(project, cluster, hub):
+    """Each agent asks for a whole worker's CPUs and every gate for one: an agent's actor that
+    outlived its attempt would hold its CPUs while idle, and no gate could ever start (found in a
+    terminal: four agents on a two-CPU cluster, every unit `gating` for good)."""
+    whole_worker = {"kind": "scripted", "script": "team.toml", "resources": {"CPU": 2, "bosun_worker": 1}}
+    repo = three_units(project, cluster, hub, agents={"ada": whole_worker, "bob": whole_worker})
+    code, events, stderr = run_events(repo, timeout=120)
+    assert code == 0, (stderr[-2000:], [(e["kind"], e["unit"]) for e in events])
+    assert sorted(first_parent_merges(repo)) == ["alpha", "beta", "gamma"]
 
 
 def test_a_failing_gate_on_the_cluster_hands_the_unit_back(project, cluster, hub):

@@ -2,8 +2,8 @@
 
 The supervisor is the Ray driver and stays the only writer of the store: a node gets commit
 ids, a command and its environment, and hands back commits (pushed to the hub) and a verdict.
-One actor per agent of the plan, placed by the agent's `resources`, lives for the session and
-works on one unit at a time; a gate is a task that Ray retries when its node is lost. Ray's
+One actor per agent of the plan, placed by the agent's `resources`, works on one unit at a time
+(`actors.py`: let go when a gate waits while it is idle); a gate is a task that Ray retries when its node is lost. Ray's
 cancel only interrupts Python, so a stop always kills the command's process group on its node
 (and the keeper kills it when the worker itself dies). Imported only when the plan says
 `backend = "ray"`.
@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +23,7 @@ from ray.exceptions import ActorUnavailableError, GetTimeoutError, RayActorError
 
 from bosun.orchestration.agents.launch import named_arguments
 from bosun.orchestration.ansi import last_line
+from bosun.orchestration.backends.actors import AgentActors
 from bosun.orchestration.backends.hub import Hub, attempt_ref
 from bosun.orchestration.backends.node import AgentJob, GateJob, forget_session
 from bosun.orchestration.backends.ray_adapter import quiet_driver, release_fault_log
@@ -57,6 +57,8 @@ VERDICT_TIMEOUT_S = 90.0
 """How long Bosun waits for Ray to declare a node that stopped answering dead (its health checks
 take ~15-30 s) before it trusts the node again."""
 VERDICT_POLL_S = 0.5
+GATE_PATIENCE_S = 2.0
+"""How long a gate runs (or waits for a CPU) before idle agents' actors are let go for it."""
 START_TRIES = 3
 """How many nodes an attempt's start is offered to when a node dies under it: a start that never
 ran costs no attempt."""
@@ -77,8 +79,7 @@ class RayBackend:
         self.address = project.ray_address
         self.hub = Hub(session.dir, project.ray_hub)
         self.key = hashlib.sha1(str(session.dir.resolve()).encode()).hexdigest()[:12]
-        self.actors: dict[str, object] = {}
-        self._lock = threading.Lock()
+        self.actors = AgentActors()
         self._host = None
         self._gate_task = None
 
@@ -126,10 +127,7 @@ class RayBackend:
 
     def close(self) -> None:
         gate_module.REMOTE_GATES.pop(self.session.dir, None)
-        with self._lock:
-            actors, self.actors = list(self.actors.values()), {}
-        for actor in actors:  # their workers die, and with them (through the keeper) every agent
-            ray.kill(actor)
+        self.actors.close()
         if ray.is_initialized():
             self._clean_nodes()
             ray.shutdown()
@@ -161,21 +159,18 @@ class RayBackend:
 
     # -- agents -------------------------------------------------------------------------------
     def _actor(self, agent: AgentSpec):
-        with self._lock:
-            actor = self.actors.get(agent.name)
-            if actor is None:
-                resources = dict(agent.resources)
-                options = {
-                    "num_cpus": resources.pop("CPU", 1),
-                    "num_gpus": resources.pop("GPU", 0),
-                    "resources": resources,
-                    "name": f"agent-{agent.name}",
-                    "max_restarts": 0,
-                    "scheduling_strategy": "SPREAD",
-                }  # a team over every node that qualifies
-                actor = self._host.options(**options).remote()
-                self.actors[agent.name] = actor
-            return actor
+        def place(name: str):
+            resources = dict(agent.resources)
+            return self._host.options(
+                num_cpus=resources.pop("CPU", 1),
+                num_gpus=resources.pop("GPU", 0),
+                resources=resources,
+                name=name,
+                max_restarts=0,
+                scheduling_strategy="SPREAD",  # a team over every node that qualifies
+            ).remote()
+
+        return self.actors.for_attempt(agent.name, place)
 
     def node_is_dead(self, node_id: str | None) -> bool:
         """Wait for Ray's verdict on a node that stopped answering: True once it is declared dead
@@ -206,16 +201,6 @@ class RayBackend:
             if len(ready) == len(refs) and all(answered(ref) for ref in ready):
                 return
             time.sleep(VERDICT_POLL_S)
-
-    def forget(self, agent: str, actor) -> None:
-        """The actor's node was lost (or it stopped answering): the next attempt gets a new one."""
-        with self._lock:
-            if self.actors.get(agent) is actor:
-                del self.actors[agent]
-        try:
-            ray.kill(actor)
-        except RayError:
-            pass
 
     def start_agent(
         self,
@@ -287,12 +272,12 @@ class RayBackend:
             except (RayActorError, ActorUnavailableError) as exc:
                 # The actor's node died before the agent started: nothing ran, so no attempt is
                 # spent; once Ray has declared that node dead, a new actor goes elsewhere.
-                self.forget(agent.name, actor)
+                self.actors.forget(agent.name, actor)
                 self.await_verdicts()
                 lost = type(exc).__name__
                 continue
             except GetTimeoutError:
-                self.forget(agent.name, actor)
+                self.actors.forget(agent.name, actor)
                 raise BosunError(
                     f"no Ray node took agent '{agent.name}' within {START_TIMEOUT_S:g}s "
                     f"(resources {dict(agent.resources) or {'CPU': 1}})"
@@ -363,6 +348,8 @@ class RayBackend:
         if started is not None:
             started(handle)
         try:
+            while not ray.wait([handle.ref], timeout=GATE_PATIENCE_S)[0]:
+                self.actors.let_idle_go()
             result = ray.get(handle.ref)
         except TaskCancelledError:
             result = {"exit_code": None, "timed_out": False, "log": "bosun: the gate was stopped\n"}

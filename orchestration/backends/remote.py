@@ -133,14 +133,14 @@ class RemoteChild:
                 handle.write(f"\nbosun: {exc}\n")
             return Finished(None, False, False, result.get("duration_s") or time.monotonic() - self.started)
         finally:  # the node forgets the attempt whatever happened here
-            self.actor.clean.remote(self.unit)
+            self.backend.actors.attempt_over(self.agent, self.actor, self.unit)
         killed = self.killed or result["killed"]
         code = None if (killed or result["timed_out"]) else result["exit_code"]
         return Finished(code, result["timed_out"], killed, result["duration_s"])
 
     def _lost(self, why: str) -> Finished:
         self.lost = self.where.get("node") or "its node"
-        self.backend.forget(self.agent, self.actor)
+        self.backend.actors.forget(self.agent, self.actor)
         with open(self.log_path, "a", encoding="utf-8") as handle:
             handle.write(f"\nbosun: the node running this agent was lost: {why}\n")
         return Finished(None, False, True, time.monotonic() - self.started)
@@ -152,7 +152,7 @@ class RemoteChild:
             ray.get(self.actor.stop.remote(self.unit), timeout=STOP_GRACE_S)
         except (RayError, GetTimeoutError):
             ray.kill(self.actor)
-            self.backend.forget(self.agent, self.actor)
+            self.backend.actors.forget(self.agent, self.actor)
 
 
 class RemoteGate:
