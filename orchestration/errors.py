@@ -32,4 +32,4 @@ class StaleToken(BosunError):
 
 
 class LostClaim(BosunError):
-    """Nothing was won: exit 1, as SPEC §3 says for `bosun claim`."""
+    """Nothing was won: exit 1, as `bosun claim` documents."""

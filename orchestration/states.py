@@ -1,4 +1,4 @@
-"""Unit states (SPEC §5) and which human decision applies in which state."""
+"""Unit states and which human decision applies in which state."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ DONE_STATES = (MERGED, CANCELLED)
 AGENT_STATES = (CLAIMED, RUNNING)
 INTEGRATING_STATES = (SUBMITTED, CHECKING, GATING)
 
-# The human decisions of SPEC §3 and the states each one applies to.
+# The human decisions and the states each one applies to.
 COMMAND_STATES: dict[str, tuple[str, ...]] = {
     "approve": (AWAITING_APPROVAL,),
     "reject": (AWAITING_APPROVAL,),

@@ -1,4 +1,4 @@
-"""The session as `bosun status` and the screen show it: every unit (SPEC §9), and what each
+"""The session as `bosun status` and the screen show it: every unit, and what each
 agent is doing now: busy (its output moved in the last few seconds), waiting (it holds a unit
 but has been quiet: thinking, or waiting on an endpoint or a prompt), or idle (it holds nothing).
 An agent whose CLI prints a structured stream says more: a tool call in flight is busy however

@@ -1,4 +1,4 @@
-"""Bosun's own shared clone of the user's repository, with one worktree per unit (SPEC §8).
+"""Bosun's own shared clone of the user's repository, with one worktree per unit.
 
 Agents never work in a worktree of the user's repository: that would share its refs, config
 and hooks. They work in worktrees of `.bosun/agents.git`, a `git clone --shared` that borrows

@@ -1,4 +1,4 @@
-"""Bad invocations of the real `bosun` CLI (SPEC §3): exit 2, one line on stderr saying what is
+"""Bad invocations of the real `bosun` CLI: exit 2, one line on stderr saying what is
 wrong and where, and nothing written: no ref moved, no file changed, no `.bosun/` created,
 `.git/info/exclude` untouched, and the session store (when there is one) unchanged.
 """

@@ -25,6 +25,21 @@ def test_no_product_module_is_over_400_lines():
     assert long == {}, f"modules over {MAX_LINES} lines: split them by job"
 
 
+def test_no_file_cites_the_private_specification():
+    """The contract Bosun was built from is not shipped: code, tests and docs say what they mean
+    instead of pointing at its sections."""
+    needles = ("SPEC" + " §", "SPEC" + ".md")  # spelled apart: this file is tracked too
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    citing = [
+        name
+        for name in tracked.splitlines()
+        if name.endswith((".py", ".md", ".toml"))
+        and (ROOT / name).is_file()
+        and any(needle in (ROOT / name).read_text(encoding="utf-8") for needle in needles)
+    ]
+    assert citing == [], citing
+
+
 def _ruff() -> list[str]:
     found = shutil.which("ruff", path=str(Path(sys.executable).parent))
     if found is None:

@@ -1,4 +1,4 @@
-"""The plan file (SPEC §4): every problem is reported at once, each naming its place, and
+"""The plan file: every problem is reported at once, each naming its place, and
 good plans become typed objects. Also the scope rules validation relies on.
 
 Bad plans are written out in full. A trailing comment `#A`, `#B`, ... marks the line a

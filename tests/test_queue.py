@@ -1,6 +1,6 @@
-"""The merge queue (SPEC §11) end to end: real repositories, real scripted agents, real gates.
+"""The merge queue end to end: real repositories, real scripted agents, real gates.
 
-Every test also checks the invariant of SPEC §2 on the result: each first-parent commit of
+Every test also checks the invariant on the result: each first-parent commit of
 the integration branch is one unit's merge commit whose tree passes the gate."""
 
 from __future__ import annotations

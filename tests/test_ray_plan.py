@@ -1,4 +1,4 @@
-"""The plan's backend keys (SPEC §12): `backend`, `ray_address`, `ray_hub` and an agent's
+"""The plan's backend keys: `backend`, `ray_address`, `ray_hub` and an agent's
 `resources`, each wrong value refused in one line naming the key; the local backend by default."""
 
 from __future__ import annotations

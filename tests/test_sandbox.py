@@ -1,4 +1,4 @@
-"""The sandbox (SPEC §10, issue 12), proven by its effects: hostile agents and gates try each
+"""The sandbox (issue 12), proven by its effects: hostile agents and gates try each
 escape with real bubblewrap, and the test looks at the disk, the refs, the processes and a real
 TCP server — never at what the agent says. The same plans with `sandbox = "off"` show every
 escape succeeding, so each assertion can fail.

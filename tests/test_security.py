@@ -1,4 +1,4 @@
-"""What agents cannot reach (SPEC §6 and §8), proven with real runs of `bosun run --headless`
+"""What agents cannot reach, proven with real runs of `bosun run --headless`
 on real repositories with real scripted agents that misbehave on purpose.
 
 Every attack is made observable: the hooks an agent plants write a line naming who ran them,
@@ -275,7 +275,7 @@ def test_secrets_reach_neither_agents_nor_the_gate(project, tmp_path: Path) -> N
     assert leaked == [], f"the supervisor's environment leaked into the gate: {leaked}"
 
 
-SPEC_TASK_KEYS = {
+TASK_KEYS = {
     "protocol",
     "unit",
     "title",
@@ -356,7 +356,7 @@ def test_agents_work_in_their_worktree_with_the_task_outside_the_tracked_tree(pr
         assert git(repo, "status", "--porcelain") == ""
 
         task = json.loads(seen["task.json"])
-        assert SPEC_TASK_KEYS <= set(task), sorted(SPEC_TASK_KEYS - set(task))
+        assert TASK_KEYS <= set(task), sorted(TASK_KEYS - set(task))
         assert task["protocol"] == 1 and task["unit"] == unit and task["prompt"] == f"do {unit}"
         assert task["scope"] == [f"src/{unit}.py"]
         assert task["branch"] == f"bosun/unit/{unit}" and task["base_commit"] == base_commit
@@ -478,7 +478,7 @@ def test_a_task_file_swapped_for_a_symlink_is_replaced_not_written_through(proje
 
 # -- git settings an agent can reach with ordinary git commands ------------------------------------
 
-# An agent can write the user's global git config (`git config --global`; SPEC §6 passes HOME).
+# An agent can write the user's global git config (`git config --global`; agents get HOME).
 # A filter defined there plus a committed .gitattributes must never make Bosun run the agent's
 # command (gate folder checkout, other units' worktrees), least of all with Bosun's secrets.
 

@@ -1,6 +1,6 @@
 """The merge queue: what waits for a human (first) and what waits for the merge check or the gate,
 with what each one waits for and the key that moves it on. Once the queue tests several units
-together (SPEC §11), a Run column appears: the run testing the unit now, `+N` for the N
+together, a Run column appears: the run testing the unit now, `+N` for the N
 units tested together with it (those ahead of it in the chain and its batch), `bisect` while a
 failed batch is split to find the culprit, `retry` while a failed run is run again. One unit
 tested alone shows no column: the queue one at a time reads as it always did.

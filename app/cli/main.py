@@ -1,4 +1,4 @@
-"""The `bosun` command line (SPEC §3). Exit 0 on success, 1 when a run ended with units not
+"""The `bosun` command line. Exit 0 on success, 1 when a run ended with units not
 merged, 2 on bad input: one line on stderr saying what is wrong and where.
 """
 

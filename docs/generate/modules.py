@@ -11,17 +11,17 @@ from pathlib import Path
 FOLDERS = ("orchestration", "app", "widgets")
 
 
-# The code's docstrings cite the product's private specification by section, and the team's issues
-# by number; readers of the site can open neither, so those citations are left out here.
-_SPEC = re.compile(r"\s*(\(SPEC §[\d.]+(, [^)]*)?\)|(per |of |in )?SPEC §[\d.]+('s)?|\(issues? [\d/, ]+\))")
+# The code's docstrings cite the team's issues by number; readers of the site cannot open them, so
+# those citations are left out here.
+_ISSUE = re.compile(r"\s*\(issues? [\d/, ]+\)")
 
 
-def without_spec(text: str) -> str:
-    return _SPEC.sub("", text)
+def without_issues(text: str) -> str:
+    return _ISSUE.sub("", text)
 
 
 def first_sentence(text: str | None) -> str:
-    text = without_spec(re.sub(r"\s+", " ", (text or "").strip()))
+    text = without_issues(re.sub(r"\s+", " ", (text or "").strip()))
     match = re.match(r"(.+?\.)(\s|$)", text)
     return match.group(1) if match else text
 

@@ -1,4 +1,4 @@
-"""Starting agents per SPEC §6: the task file, the prompt, the command line and the environment.
+"""Starting agents: the task file, the prompt, the command line and the environment.
 
 An agent is a process Bosun starts in the unit's worktree. It gets the task as JSON in a file
 outside the tracked tree, an environment with every secret removed, and reports by committing
@@ -38,7 +38,7 @@ _MODEL_BOOTSTRAP = (
 def build_task(
     unit: UnitSpec, *, branch: str, base_commit: str, attempt: int, handback: dict | None, integrated: list[dict]
 ) -> dict:
-    """The task JSON of SPEC §6 (a hand-back's gate output as plain text: no terminal escapes)."""
+    """The task JSON an agent reads (a hand-back's gate output as plain text: no terminal escapes)."""
     return {
         "protocol": 1,
         "unit": unit.id,
@@ -175,7 +175,7 @@ def start_agent(
     report_file: Path,
     log: Path,
 ) -> Child:
-    """Start an agent on its unit, in its sandbox when the plan and the machine allow (SPEC §10),
+    """Start an agent on its unit, in its sandbox when the plan and the machine allow,
     with its own block of ports. Runs in a worker thread. The child's end (its `wait`) takes
     back what the sandbox wrote: the agent's objects and branch, and its report. The project's
     `setup` and `copy` first (prepare.py): a failure raises SetupFailed, nothing started."""

@@ -1,6 +1,6 @@
 """The built-in model agent: asks any OpenAI-compatible chat-completions endpoint for edits in
 a strict JSON format, applies those inside the unit's scope only, commits, and reports tokens
-and cost. Bosun starts it as a subprocess like any agent (SPEC §6); its key comes only from the
+and cost. Bosun starts it as a subprocess like any agent; its key comes only from the
 variable the plan names.
 
 The answer must be one JSON object:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class Preset:
-    """A command template with the placeholders of SPEC §4."""
+    """A command template with the plan's placeholders."""
 
     command: tuple[str, ...]
     autocommit: bool

@@ -1,6 +1,6 @@
 """The scripted agent: replays a recorded script of edits and commits, as a real subprocess.
 
-Bosun starts it like any other agent (SPEC §6): in the unit's worktree, with the scrubbed
+Bosun starts it like any other agent: in the unit's worktree, with the scrubbed
 environment, reading BOSUN_TASK_FILE and writing BOSUN_REPORT_FILE. The script format is in
 the README. Bosun hands it the script already turned from TOML into JSON (`compile_script`),
 so the agent itself imports only `json` and `os` and starts in a few milliseconds with

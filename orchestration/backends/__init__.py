@@ -1,4 +1,4 @@
-"""Where agents and gates run (SPEC §12): a backend. Local processes by default; a Ray
+"""Where agents and gates run: a backend. Local processes by default; a Ray
 cluster with `backend = "ray"` (the `ray` extra), imported only then.
 
 A backend starts an agent and hands back something that behaves as a `process.Child` (`wait`,

@@ -1,12 +1,12 @@
-"""The Ray backend (SPEC §12): agents as Ray actors, gates as Ray tasks, code through the hub.
+"""The Ray backend: agents as Ray actors, gates as Ray tasks, code through the hub.
 
 The supervisor is the Ray driver and stays the only writer of the store: a node gets commit
 ids, a command and its environment, and hands back commits (pushed to the hub) and a verdict.
 One actor per agent of the plan, placed by the agent's `resources`, works on one unit at a time
 (and is let go when a gate waits while it is idle: `actors.py`); a gate is a task that Ray
 retries when its node is lost. Ray's cancel only interrupts Python, so a stop always kills the
-command's process group on its node (and the keeper kills it when the worker itself dies). Imported only when the plan says
-`backend = "ray"`.
+command's process group on its node (and the keeper kills it when the worker itself dies).
+Imported only when the plan says `backend = "ray"`.
 """
 
 from __future__ import annotations

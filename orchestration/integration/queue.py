@@ -1,4 +1,4 @@
-"""The merge queue (SPEC §11), the one way units reach the integration branch: submitted units
+"""The merge queue, the one way units reach the integration branch: submitted units
 are stacked into a chain of candidate merge commits, each on top of the one ahead of it, and gate
 runs test prefixes of that chain, up to `gate_parallel` at once and `batch` new units per run
 (one slot and batches of one is the plain one-at-a-time lane).
@@ -10,7 +10,7 @@ With one gate slot nothing is stacked on a human's decision: a unit whose gate p
 waits for a human steps out of the chain (parked); approved, it lands on its own tested candidate
 if that still sits on the head, or is judged again.
 
-The invariant of SPEC §2 holds at every instant: the integration branch moves only to a
+The invariant holds at every instant: the integration branch moves only to a
 candidate whose own tree passed the gate, by compare-and-swap after a recorded intent, and
 every unit is one merge commit whose first parent is the commit before it (a run covering
 several units lands them together: the branch goes from the old head to the last one's merge

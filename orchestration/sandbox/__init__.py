@@ -1,4 +1,4 @@
-"""The sandbox agents and gates run in (SPEC §10): bubblewrap on Linux, decided per process.
+"""The sandbox agents and gates run in: bubblewrap on Linux, decided per process.
 
 `active` says whether one agent (or the gate) is sandboxed, `check_start` is what a
 supervisor asks before any work starts (refuse for `required`, a warning for `auto` without
