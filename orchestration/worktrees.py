@@ -116,7 +116,7 @@ class AgentClone:
             commit = reader(self.path).commit_id(start) if OBJECT_ID.match(start) else None
             if commit is None or not write_loose_ref(self.path, branch, commit):
                 git(["worktree", "add", "--quiet", "--force", "-B", unit_branch(unit_id), str(path), start], self.path)
-                settle(path, named)
+                settle(path, {"GIT_DIR": str(path / ".git"), "GIT_WORK_TREE": str(path)})  # git named the record
                 return path
             admin.mkdir(parents=True)
             (admin / "gitdir").write_text(f"{path / '.git'}\n")
