@@ -22,6 +22,7 @@ from bosun.orchestration.git_objects import reader
 from bosun.orchestration.gitcmd import GIT_ENV, SAFE_CONFIG, GitRepo, GitResult, git, write_loose_ref
 from bosun.orchestration.loose_objects import OBJECT_ID, take_in
 from bosun.orchestration.safe_files import replace_text
+from bosun.orchestration.settle import settle
 from bosun.orchestration.setup_lock import exclusive
 
 AGENT_IDENTITY = (("user.name", "Bosun agent"), ("user.email", "agent@bosun.localhost"))
@@ -106,15 +107,16 @@ class AgentClone:
     def add_worktree(self, unit_id: str, start: str) -> Path:
         """A fresh worktree on `bosun/unit/<id>` at `start`, replacing any earlier one: what `git
         worktree add --force -B` makes (the branch, the clone's record, the `.git` file, the files)
-        in one git process, where that command starts four."""
+        in one git process, where that command starts four; then settled (settle.py)."""
         self.guard()
         path, admin = self.worktree_path(unit_id), self.path / "worktrees" / unit_id
-        branch = f"refs/heads/{unit_branch(unit_id)}"
+        named, branch = {"GIT_DIR": str(admin), "GIT_WORK_TREE": str(path)}, f"refs/heads/{unit_branch(unit_id)}"
         with self._worktree_lock:
             self._remove(unit_id)
             commit = reader(self.path).commit_id(start) if OBJECT_ID.match(start) else None
             if commit is None or not write_loose_ref(self.path, branch, commit):
                 git(["worktree", "add", "--quiet", "--force", "-B", unit_branch(unit_id), str(path), start], self.path)
+                settle(path, {"GIT_DIR": str(path / ".git"), "GIT_WORK_TREE": str(path)})  # git named the record
                 return path
             admin.mkdir(parents=True)
             (admin / "gitdir").write_text(f"{path / '.git'}\n")
@@ -122,7 +124,8 @@ class AgentClone:
             (admin / "HEAD").write_text(f"ref: {branch}\n")
             path.mkdir(parents=True)
             (path / ".git").write_text(f"gitdir: {admin}\n")
-            git(["read-tree", "--reset", "-u", commit], path, env={"GIT_DIR": str(admin), "GIT_WORK_TREE": str(path)})
+            git(["read-tree", "--reset", "-u", commit], path, env=named)
+            settle(path, named)
         return path
 
     def remove_worktree(self, unit_id: str) -> None:
