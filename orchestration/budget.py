@@ -5,12 +5,10 @@ and its unit waits for a human, with the spend named."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True)
-class Budget:
+class Budget(NamedTuple):  # not a dataclass: `bosun status --json` imports this module (report figures)
     tokens: int | None = None
     usd: float | None = None
 

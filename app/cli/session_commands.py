@@ -7,7 +7,6 @@ import sys
 
 from bosun.app.cli.repo_session import command_outcome, need_terminal, opened, plan_path, repo_of, run_screen
 from bosun.orchestration.errors import BosunError
-from bosun.orchestration.session import dumps, open_session
 
 
 def options_of(args: argparse.Namespace, session):
@@ -55,6 +54,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     """Refusals come first and write nothing: another supervisor, or an edit that cannot apply."""
     need_terminal(args)
     from bosun.orchestration.plan.reload import apply_plan, edited_plan
+    from bosun.orchestration.session import open_session
 
     session = open_session(repo_of(args))
     try:
@@ -103,11 +103,15 @@ def cmd_reload(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from bosun.orchestration.status import status_json
+    from bosun.orchestration.status import sandbox_probe, status_json
 
+    # The JSON shows the sandbox: bubblewrap is probed while the session is loaded and read.
+    probing = sandbox_probe() if args.json else None
     with opened(args, validate=False) as session:
-        data = status_json(session, full=args.json)  # the text shows neither figures nor disk: not computed
+        data = status_json(session, full=args.json, probing=probing)  # the text: no figures, disk, sandbox
     if args.json:
+        from bosun.orchestration.session import dumps
+
         print(dumps(data))
         return 0
     commit = data["integration"]["commit"] or "-"
@@ -137,6 +141,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_land(args: argparse.Namespace) -> int:
     repo = repo_of(args)
     from bosun.orchestration.plan import load_plan
+    from bosun.orchestration.session import open_session
 
     plan = load_plan(repo.path / "bosun.toml") if not (repo.path / ".bosun" / "state.db").exists() else None
     if plan is None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from bosun.orchestration.states import AGENT_STATES, INTEGRATING_STATES, READY
 
@@ -29,8 +29,7 @@ RECENT_RUNS = 10
 """Gate runs the mean duration is taken over."""
 
 
-@dataclass(frozen=True)
-class QueueLoad:
+class QueueLoad(NamedTuple):  # not a dataclass: `bosun status` imports no `dataclasses`
     """What waits on the queue now, and whether it is the bottleneck."""
 
     waiting: int

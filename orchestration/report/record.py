@@ -5,25 +5,26 @@ so a report can be built during a session (the store is read, never written) and
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from bosun.orchestration.process import process_start_time
 from bosun.orchestration.store import Event, GateRun, Store, UnitRow
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
     """One session as rows. `as_of` is when its open intervals end: now while a supervisor runs,
-    else the last event (a finished or stopped session does not keep waiting)."""
+    else the last event (a finished or stopped session does not keep waiting). Read-only; its
+    empty defaults are shared. (No dataclasses in the report's rows: `bosun status --json` reads
+    the session's figures, and `dataclasses` with `inspect` costs it ~10 ms of imports.)"""
 
     events: list[Event]
     units: list[UnitRow]
     gate_runs: list[GateRun]
     as_of: float
     live: bool = False
-    depends_on: dict[str, list[str]] = field(default_factory=dict)
-    titles: dict[str, str] = field(default_factory=dict)
-    agents: list[str] = field(default_factory=list)
+    depends_on: dict[str, list[str]] = {}
+    titles: dict[str, str] = {}
+    agents: list[str] | tuple = ()
     """The plan's agents, in plan order (an agent that never worked still gets its lane)."""
     gate_slots: int = 1
     name: str = ""

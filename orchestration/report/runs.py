@@ -4,27 +4,47 @@ and every finding the checks made along the way (conflicts, semantic findings, f
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from bosun.orchestration.store import Event, GateRun
 
 
-@dataclass
 class RunRow:
-    label: str
-    slot: int
-    why: str
-    """"single" (the lane, one unit), "batch" (several units new to the gate), "retry", "bisect"."""
-    units: list[str]
-    testing: list[str]
-    start: float
-    end: float
-    verdict: str
-    """"passed", "failed", "running" (a live session) or "cancelled" (stopped before a verdict)."""
-    cause: str = ""
-    gate_run: int | None = None
-    culprit: str | None = None
-    checks: list[dict] = field(default_factory=list)
+    """One run of the gate. `why`: "single" (the lane, one unit), "batch" (several units new to the
+    gate), "retry", "bisect"; `verdict`: "passed", "failed", "running" (a live session) or
+    "cancelled" (stopped before a verdict). A plain class: see record.Record."""
+
+    __slots__ = (
+        "label",
+        "slot",
+        "why",
+        "units",
+        "testing",
+        "start",
+        "end",
+        "verdict",
+        "cause",
+        "gate_run",
+        "culprit",
+        "checks",
+    )
+
+    def __init__(
+        self,
+        label: str,
+        slot: int,
+        why: str,
+        units: list[str],
+        testing: list[str],
+        start: float,
+        end: float,
+        verdict: str,
+        cause: str = "",
+        gate_run: int | None = None,
+        culprit: str | None = None,
+        checks: list[dict] | None = None,
+    ) -> None:
+        self.label, self.slot, self.why, self.units, self.testing = label, slot, why, units, testing
+        self.start, self.end, self.verdict, self.cause, self.gate_run = start, end, verdict, cause, gate_run
+        self.culprit, self.checks = culprit, [] if checks is None else checks
 
     @property
     def seconds(self) -> float:

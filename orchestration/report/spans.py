@@ -4,8 +4,6 @@ taken away). The engine's states decide the phase, so the figures say what the s
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from bosun.orchestration.states import (
     AGENT_STATES,
     AWAITING_APPROVAL,
@@ -37,45 +35,47 @@ ATTEMPT_ENDS = {
 """Events that end an agent's attempt, and what the report calls the ending."""
 
 
-@dataclass
 class Span:
-    unit: str
-    phase: str
-    start: float
-    end: float
-    state: str
+    """One stretch of a unit's time in one phase. (Plain classes here: see record.Record.)"""
+
+    __slots__ = ("unit", "phase", "start", "end", "state")
+
+    def __init__(self, unit: str, phase: str, start: float, end: float, state: str) -> None:
+        self.unit, self.phase, self.start, self.end, self.state = unit, phase, start, end, state
 
     @property
     def seconds(self) -> float:
         return max(0.0, self.end - self.start)
 
 
-@dataclass
 class Attempt:
-    """One agent's turn at one unit: from its claim to what ended it (None: still at it)."""
+    """One agent's turn at one unit: from its claim to what ended it (`outcome` None: still at it)."""
 
-    unit: str
-    agent: str
-    number: int
-    start: float
-    end: float
-    outcome: str | None = None
-    usage: dict | None = None
+    __slots__ = ("unit", "agent", "number", "start", "end", "outcome", "usage")
+
+    def __init__(self, unit: str, agent: str, number: int, start: float, end: float) -> None:
+        self.unit, self.agent, self.number, self.start, self.end = unit, agent, number, start, end
+        self.outcome: str | None = None
+        self.usage: dict | None = None
 
     @property
     def seconds(self) -> float:
         return max(0.0, self.end - self.start)
 
 
-@dataclass
 class UnitStory:
-    unit: str
-    spans: list[Span] = field(default_factory=list)
-    attempts: list[Attempt] = field(default_factory=list)
-    state: str = PENDING
-    merged_at: float | None = None
-    human_waits: int = 0
-    """How often the supervisor said the unit waits for a human (its `waiting_for_human` events)."""
+    """A unit's spans and attempts; `human_waits`: how often the supervisor said the unit waits for
+    a human (its `waiting_for_human` events)."""
+
+    __slots__ = ("unit", "spans", "attempts", "state", "merged_at", "human_waits")
+
+    def __init__(self, unit: str) -> None:
+        self.unit = unit
+        self.spans: list[Span] = []
+        self.attempts: list[Attempt] = []
+        self.state = PENDING
+        self.merged_at: float | None = None
+        self.human_waits = 0
 
 
 def phase_of(state: str, approved: bool) -> str | None:

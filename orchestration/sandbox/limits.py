@@ -22,7 +22,6 @@ import re
 import signal
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 SETTING, DEFAULT = "BOSUN_PROCESS_LIMIT", 2048
@@ -41,16 +40,19 @@ def cap() -> int | None:
     return int(value) if value.isdigit() else DEFAULT
 
 
-@dataclass
 class Group:
-    """One child's cgroup: the child joins it before exec; `close` kills what is left and removes it."""
+    """One child's cgroup: the child joins it before exec; `close` kills what is left and removes it.
+    (A plain class, not a dataclass: `bosun status --json` imports this module.)"""
 
-    path: Path
-    limit: int
-    refused: int = 0  # forks the cap refused, read when the group is closed
-    memory: str | None = None  # the memory cap as the plan wrote it ("4G"), when one is set
-    memory_group: Path | None = None  # cgroup v1: the memory hierarchy's group, joined too
-    oom_kills: int = 0  # processes the kernel killed over the memory cap, read when closed
+    __slots__ = ("path", "limit", "refused", "memory", "memory_group", "oom_kills")
+
+    def __init__(self, path: Path, limit: int, *, memory: str | None = None, memory_group: Path | None = None) -> None:
+        self.path = path
+        self.limit = limit
+        self.refused = 0  # forks the cap refused, read when the group is closed
+        self.memory = memory  # the memory cap as the plan wrote it ("4G"), when one is set
+        self.memory_group = memory_group  # cgroup v1: the memory hierarchy's group, joined too
+        self.oom_kills = 0  # processes the kernel killed over the memory cap, read when closed
 
     def wrap(self, argv: list[str]) -> list[str]:
         if self.memory_group is not None and self.memory_group != self.path:

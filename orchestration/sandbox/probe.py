@@ -17,8 +17,8 @@ import functools
 import os
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 # Tests (and people without bwrap) point this at another binary, or at "" to mean "not installed".
 OVERRIDE = "BOSUN_BWRAP"
@@ -28,8 +28,7 @@ NOT_INSTALLED = (
 )
 
 
-@dataclass(frozen=True)
-class Choice:
+class Choice(NamedTuple):  # not a dataclass: `bosun status --json` imports no `dataclasses`
     """The bubblewrap this process uses: where it came from and whether it works here."""
 
     binary: str | None

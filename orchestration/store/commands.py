@@ -4,14 +4,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from bosun.orchestration.store.events import EventLog
 
 
-@dataclass(frozen=True)
-class Command:
+class Command(NamedTuple):
     """A human decision waiting for (or taken by) the running session."""
 
     id: int

@@ -9,22 +9,20 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from bosun.orchestration.store.schema import open_database
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(NamedTuple):
     """One line of the append-only event log."""
 
     seq: int
     time: float
     kind: str
     unit: str | None
-    data: dict = field(default_factory=dict)
+    data: dict
 
     def to_json(self) -> dict:
         return {"seq": self.seq, "time": round(self.time, 3), "kind": self.kind, "unit": self.unit, **self.data}

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from bosun.orchestration.store.events import EventLog
 
 
-@dataclass(frozen=True)
-class GateRun:
+class GateRun(NamedTuple):
     """One run of the gate on one candidate merge commit."""
 
     id: int
@@ -26,9 +24,9 @@ class GateRun:
     cause: str
     output_tail: str
     time: float
-    checks: list[dict] = field(default_factory=list)
+    checks: list[dict] | tuple = ()
     """Every check's verdict, in the order they ran: `{"check", "passed", "blocking", "cause", ...}`."""
-    covers: list[str] = field(default_factory=list)
+    covers: list[str] | tuple = ()
     """Every unit whose merge the tested tree holds, oldest first (empty: just `unit`, as before the queue)."""
     label: str | None = None
     """The merge queue's name for the run (R1, R2, ...), as its events say."""

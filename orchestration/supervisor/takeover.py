@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from bosun.orchestration.agents.attempt import Handout, handback_for, integrated_units, prepare
@@ -44,7 +43,7 @@ def prepare_takeover(
 ) -> Handout:
     """The worktree and task file for the human (worker thread: no store, no session)."""
     clone.ensure()
-    return prepare(clone, unit, tasks_dir, replace(row, handback=takeover_handback(row, note)), head, integrated)
+    return prepare(clone, unit, tasks_dir, row._replace(handback=takeover_handback(row, note)), head, integrated)
 
 
 def record_takeover(store: Store, row: UnitRow, handout: Handout, note: str | None) -> int:
