@@ -93,7 +93,7 @@ def make_project(
     (repo / "check.py").write_text(CHECK_PY)
     plan = [
         "[project]",
-        f'gate = "sleep {gate} && python3 check.py"',
+        f'gate = "sleep {gate} && {sys.executable} check.py"',  # not a shim: the gate is G s, as the bound counts it
         'merge = "auto"',
         f"max_agents = {agents}",
         'gate_timeout = "120s"',
@@ -196,8 +196,35 @@ def critical_chain(events, deps: dict[str, list[str]], merged_at: dict[str, floa
             if at is not None:
                 totals[name] = totals.get(name, 0.0) + max(0.0, at - before)
                 before = at
+        for name, seconds in queue_steps(events, unit, merged_at[unit]).items():
+            totals[name] = totals.get(name, 0.0) + seconds
         unit = max(parents, key=merged_at.get) if parents else None
     return {"units": length, **{k: round(v, 1) for k, v in totals.items()}}
+
+
+def queue_steps(events, unit: str, merged: float) -> dict[str, float]:
+    """Its last submission -> merged for one unit, split at the run that passed with it: stacking
+    (its first `gating` since), waiting for the slot (and for failed runs and bisection), the run's
+    own cost beyond its gate (folder, process start, verdict), the gate command, and landing."""
+    submitted = max((e.time for e in events if e.unit == unit and e.kind == "submitted"), default=None)
+    started, stacked, passed = {}, None, None
+    for e in events:
+        if e.kind == "gating" and e.unit == unit and stacked is None and submitted is not None and e.time >= submitted:
+            stacked = e.time
+        elif e.kind == "queue_run_started" and unit in e.data.get("units", ()):
+            started[e.data["run"]] = e.time
+        elif e.kind == "queue_run_finished" and e.data.get("passed") and e.data["run"] in started:
+            passed = (started[e.data["run"]], e.time, e.data["duration_s"])
+    if submitted is None or stacked is None or passed is None:
+        return {}
+    begin, end, gate = passed
+    return {
+        "  (queue) last submitted -> stacked": stacked - submitted,
+        "  (queue) stacked -> passing run started": max(0.0, begin - stacked),
+        "  (queue) run's own cost beyond the gate": max(0.0, end - begin - gate),
+        "  (queue) the gate command": gate,
+        "  (queue) verdict -> merged": max(0.0, merged - end),
+    }
 
 
 def measure(deps, bad, args, parallel: int, batch: int) -> dict:
