@@ -443,7 +443,8 @@ def test_a_gate_that_timed_out_is_run_again_on_the_same_commit_by_regate(project
     gate = f"{first_run_hangs}; python check.py"
     units = [{"id": "slow", "scope": ["src/slow.py"]}, {"id": "broken", "scope": ["src/broken.py"]}]
     script = {"slow": [write_unit("src/slow.py", "S = 1\n")], "broken": [write_unit("src/broken.py", "BROKEN = 1\n")]}
-    repo = project(units, script, gate=gate, gate_timeout="2s", handback="manual", sandbox="off", max_agents=1)
+    # One unit per run: the hanging first run tests `slow` alone (a batch could take `broken` in).
+    repo = project(units, script, gate=gate, gate_timeout="2s", handback="manual", sandbox="off", max_agents=1, batch=1)
     assert bosun("run", "--headless", cwd=repo).returncode == 1
     state = {u["id"]: u for u in status(repo)["units"]}
     assert state["slow"]["state"] == "gate_failed" and "timed out" in state["slow"]["gate"]["cause"]
