@@ -240,6 +240,7 @@ def measure(deps, bad, args, parallel: int, batch: int) -> dict:
         merged = sum(1 for u in session.store.units() if u.state == "merged")
         events = session.store.events()
         culprits = sum(1 for e in events if e.kind in ("queue_culprit", "gate_failed"))
+        stopped = sum(1 for e in events if e.kind == "queue_take_in")  # runs stopped to take units in
         session.close()
         # Where a unit's time goes (means over units, last attempt): its agent (running -> submitted),
         # integration (submitted -> merged), and hand-out once its dependencies are merged.
@@ -269,6 +270,7 @@ def measure(deps, bad, args, parallel: int, batch: int) -> dict:
             "gate_s": round(sum(r.duration_s for r in runs), 1),
             "makespan_s": round(makespan, 2),
             "culprits": culprits,
+            "taken_in": stopped,
             "agent_s": mean(agent),
             "submitted_to_merged_s": mean(integrate),
             "deps_merged_to_running_s": mean(handout),
@@ -323,7 +325,8 @@ def main() -> int:
         print(
             f"  {result['config']:>5}  gate runs {result['gate_runs']:4d}  gate s {result['gate_s']:7.1f}  "
             f"makespan {result['makespan_s']:7.2f} s  {result['makespan_s'] / bound['bound_s']:.2f}x bound"
-            f"{ratio}  merged {result['merged']}/{args.units} exit {result['exit']}",
+            f"{ratio}  merged {result['merged']}/{args.units} exit {result['exit']}"
+            + (f"  ({result['taken_in']} runs stopped to take units in)" if result["taken_in"] else ""),
             flush=True,
         )
         print(

@@ -1,5 +1,5 @@
 """The merge queue's one gate slot takes in what was stacked behind a run that had just started:
-the run stops and starts again covering them too (issue 28), once per unit, and the integration
+the run stops and starts again covering them too (issue 28), once per candidate, and the integration
 branch still only ever points at trees that passed.
 
 The supervisor runs in this process (as `benchmarks/merge_queue.py` runs it), so the test can

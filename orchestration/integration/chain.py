@@ -39,7 +39,7 @@ class Entry:
     gate: dict | None = None
     """The passed gate run that covers this candidate (its own, or a later prefix's)."""
     taken_in: bool = False
-    """A run testing it was already stopped to take in units stacked behind it (once per unit)."""
+    """A run testing it was already stopped to take in units stacked behind it (once per candidate)."""
 
 
 @dataclass

@@ -14,7 +14,7 @@ from bosun.orchestration.integration.gate_runs import run_in_slot
 
 TAKE_IN = 1 / 3
 """With one gate slot, a run younger than this share of the gate's length is stopped and started
-again with the units stacked behind it meanwhile (once per unit): its own units wait that much
+again with the units stacked behind it meanwhile (once per candidate): its own units wait that much
 longer, the new ones a whole gate less."""
 TAKE_IN_FIRST_S = 0.5
 """The same, in seconds, before any run has finished (the gate's length not known yet)."""
@@ -44,7 +44,7 @@ class Scheduling(QueueState):
     def _take_in(self) -> None:
         """One gate slot busy with a run that started moments ago, units stacked behind it since and
         room in its batch: the run stops, and the next one (once it has ended) covers them all. Only
-        a plain run (not a retry or a bisection), and once per unit, so nobody waits twice."""
+        a plain run (not a retry or a bisection), and once per candidate, so nobody waits twice."""
         if self.parallel != 1 or len(self.runs) != 1:
             return
         run = self.runs[0]
