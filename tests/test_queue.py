@@ -19,6 +19,13 @@ from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.session import open_session
 
 
+@pytest.fixture(autouse=True)
+def runs_keep_their_units(monkeypatch) -> None:
+    """These tests fix which units a run covers with held gates; a run stopped to take in the units
+    stacked behind it (tests/test_queue_take_in.py) would change that with the machine's speed."""
+    monkeypatch.setenv("BOSUN_QUEUE_TAKE_IN", "off")
+
+
 def gates_together(tmp_path: Path) -> tuple[str, Path]:
     """A gate that waits until the test lets it go (a file outside the repository, so
     `sandbox = "off"`): the test sees which runs are in flight at once, without timing them."""

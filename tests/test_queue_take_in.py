@@ -19,6 +19,7 @@ from test_queue import HeadWatch, assert_only_passed_trees, held_gate, team, uni
 
 from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.integration import scheduling
+from bosun.orchestration.report.runs import gate_rows
 from bosun.orchestration.session import create_session, open_session
 from bosun.orchestration.supervisor.loop import Options, Orchestrator
 
@@ -57,6 +58,7 @@ class Driver(threading.Thread):
 
 def test_a_run_that_just_started_takes_in_units_stacked_behind_it_once(project, tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(scheduling, "TAKE_IN_FIRST_S", 3600.0)  # until a run finishes, every run is young
+    monkeypatch.delenv(scheduling.TAKE_IN_OFF, raising=False)
     names = ["first", "b", "c"]
     script = {n: [[AWAIT_GO, *write_unit(f"src/{n}.py", f"{n.upper()} = 1\n")]] for n in names[1:]}
     script["first"] = [write_unit("src/first.py", "FIRST = 1\n")]
@@ -85,6 +87,7 @@ def test_a_run_that_just_started_takes_in_units_stacked_behind_it_once(project, 
         driver.join(timeout=60)
         heads = watch.stop()
         seen = session.store.events()
+        rows = {r.label: r for r in gate_rows(seen, session.store.gate_runs(), time.time(), live=True)}
         session.close()
     if driver.error is not None:
         raise driver.error
@@ -101,3 +104,5 @@ def test_a_run_that_just_started_takes_in_units_stacked_behind_it_once(project, 
     assert finished[both]["passed"]
     merged = {e.unit: e.data.get("gate_run") for e in seen if e.kind == "merged"}
     assert merged["first"] == merged["b"] == finished[both]["gate_run"]  # landed together on that run
+    # The report (read live, as `bosun report` does mid-session) shows the stopped run ended, not running.
+    assert rows[taken[0]["run"]].verdict == "cancelled" and rows[both].verdict == "passed"

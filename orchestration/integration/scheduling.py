@@ -6,6 +6,7 @@ the culprit."""
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 
 from bosun.orchestration.integration.chain import QueueState, Run
@@ -18,6 +19,8 @@ again with the units stacked behind it meanwhile (once per candidate): its own u
 longer, the new ones a whole gate less."""
 TAKE_IN_FIRST_S = 0.5
 """The same, in seconds, before any run has finished (the gate's length not known yet)."""
+TAKE_IN_OFF = "BOSUN_QUEUE_TAKE_IN"
+"""Set to `off`, no run is stopped to take units in: for tests that need a run's units fixed."""
 
 
 class Scheduling(QueueState):
@@ -45,7 +48,7 @@ class Scheduling(QueueState):
         """One gate slot busy with a run that started moments ago, units stacked behind it since and
         room in its batch: the run stops, and the next one (once it has ended) covers them all. Only
         a plain run (not a retry or a bisection), and once per candidate, so nobody waits twice."""
-        if self.parallel != 1 or len(self.runs) != 1:
+        if self.parallel != 1 or len(self.runs) != 1 or os.environ.get(TAKE_IN_OFF) == "off":
             return
         run = self.runs[0]
         end = self._index(run.top)
