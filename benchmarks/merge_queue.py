@@ -93,7 +93,7 @@ def make_project(
     (repo / "check.py").write_text(CHECK_PY)
     plan = [
         "[project]",
-        f'gate = "sleep {gate} && python3 check.py"',
+        f'gate = "sleep {gate} && {sys.executable} check.py"',  # not a shim: the gate is G s, as the bound counts it
         'merge = "auto"',
         f"max_agents = {agents}",
         'gate_timeout = "120s"',
@@ -196,8 +196,35 @@ def critical_chain(events, deps: dict[str, list[str]], merged_at: dict[str, floa
             if at is not None:
                 totals[name] = totals.get(name, 0.0) + max(0.0, at - before)
                 before = at
+        for name, seconds in queue_steps(events, unit, merged_at[unit]).items():
+            totals[name] = totals.get(name, 0.0) + seconds
         unit = max(parents, key=merged_at.get) if parents else None
     return {"units": length, **{k: round(v, 1) for k, v in totals.items()}}
+
+
+def queue_steps(events, unit: str, merged: float) -> dict[str, float]:
+    """Its last submission -> merged for one unit, split at the run that passed with it: stacking
+    (its first `gating` since), waiting for the slot (and for failed runs and bisection), the run's
+    own cost beyond its gate (folder, process start, verdict), the gate command, and landing."""
+    submitted = max((e.time for e in events if e.unit == unit and e.kind == "submitted"), default=None)
+    started, stacked, passed = {}, None, None
+    for e in events:
+        if e.kind == "gating" and e.unit == unit and stacked is None and submitted is not None and e.time >= submitted:
+            stacked = e.time
+        elif e.kind == "queue_run_started" and unit in e.data.get("units", ()):
+            started[e.data["run"]] = e.time
+        elif e.kind == "queue_run_finished" and e.data.get("passed") and e.data["run"] in started:
+            passed = (started[e.data["run"]], e.time, e.data["duration_s"])
+    if submitted is None or stacked is None or passed is None:
+        return {}
+    begin, end, gate = passed
+    return {
+        "  (queue) last submitted -> stacked": stacked - submitted,
+        "  (queue) stacked -> passing run started": max(0.0, begin - stacked),
+        "  (queue) run's own cost beyond the gate": max(0.0, end - begin - gate),
+        "  (queue) the gate command": gate,
+        "  (queue) verdict -> merged": max(0.0, merged - end),
+    }
 
 
 def measure(deps, bad, args, parallel: int, batch: int) -> dict:
@@ -213,6 +240,7 @@ def measure(deps, bad, args, parallel: int, batch: int) -> dict:
         merged = sum(1 for u in session.store.units() if u.state == "merged")
         events = session.store.events()
         culprits = sum(1 for e in events if e.kind in ("queue_culprit", "gate_failed"))
+        stopped = sum(1 for e in events if e.kind == "queue_take_in")  # runs stopped to take units in
         session.close()
         # Where a unit's time goes (means over units, last attempt): its agent (running -> submitted),
         # integration (submitted -> merged), and hand-out once its dependencies are merged.
@@ -242,6 +270,7 @@ def measure(deps, bad, args, parallel: int, batch: int) -> dict:
             "gate_s": round(sum(r.duration_s for r in runs), 1),
             "makespan_s": round(makespan, 2),
             "culprits": culprits,
+            "taken_in": stopped,
             "agent_s": mean(agent),
             "submitted_to_merged_s": mean(integrate),
             "deps_merged_to_running_s": mean(handout),
@@ -296,7 +325,8 @@ def main() -> int:
         print(
             f"  {result['config']:>5}  gate runs {result['gate_runs']:4d}  gate s {result['gate_s']:7.1f}  "
             f"makespan {result['makespan_s']:7.2f} s  {result['makespan_s'] / bound['bound_s']:.2f}x bound"
-            f"{ratio}  merged {result['merged']}/{args.units} exit {result['exit']}",
+            f"{ratio}  merged {result['merged']}/{args.units} exit {result['exit']}"
+            + (f"  ({result['taken_in']} runs stopped to take units in)" if result["taken_in"] else ""),
             flush=True,
         )
         print(

@@ -19,6 +19,13 @@ from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.session import open_session
 
 
+@pytest.fixture(autouse=True)
+def runs_keep_their_units(monkeypatch) -> None:
+    """These tests fix which units a run covers with held gates; a run stopped to take in the units
+    stacked behind it (tests/test_queue_take_in.py) would change that with the machine's speed."""
+    monkeypatch.setenv("BOSUN_QUEUE_TAKE_IN", "off")
+
+
 def gates_together(tmp_path: Path) -> tuple[str, Path]:
     """A gate that waits until the test lets it go (a file outside the repository, so
     `sandbox = "off"`): the test sees which runs are in flight at once, without timing them."""
@@ -443,7 +450,8 @@ def test_a_gate_that_timed_out_is_run_again_on_the_same_commit_by_regate(project
     gate = f"{first_run_hangs}; python check.py"
     units = [{"id": "slow", "scope": ["src/slow.py"]}, {"id": "broken", "scope": ["src/broken.py"]}]
     script = {"slow": [write_unit("src/slow.py", "S = 1\n")], "broken": [write_unit("src/broken.py", "BROKEN = 1\n")]}
-    repo = project(units, script, gate=gate, gate_timeout="2s", handback="manual", sandbox="off", max_agents=1)
+    # One unit per run: the hanging first run tests `slow` alone (a batch could take `broken` in).
+    repo = project(units, script, gate=gate, gate_timeout="2s", handback="manual", sandbox="off", max_agents=1, batch=1)
     assert bosun("run", "--headless", cwd=repo).returncode == 1
     state = {u["id"]: u for u in status(repo)["units"]}
     assert state["slow"]["state"] == "gate_failed" and "timed out" in state["slow"]["gate"]["cause"]

@@ -179,7 +179,8 @@ def test_a_report_during_a_session_reads_it_live(project) -> None:
     assert after["session"]["live"] is False and after["units"][0]["state"] == "merged"
 
 
-def test_a_batch_bisected_in_the_queue_names_its_runs_and_culprit(project, tmp_path) -> None:
+def test_a_batch_bisected_in_the_queue_names_its_runs_and_culprit(project, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("BOSUN_QUEUE_TAKE_IN", "off")  # `bad` is batched with the others behind `first`
     names = ["first", "g0", "bad", "g1"]
     script = {n: [[{"await": ".go"}, *write_unit(f"src/{n}.py", f"{n.upper()} = 1\n")]] for n in ("g0", "g1")}
     script["bad"] = [[{"await": ".go"}, *write_unit("src/bad.py", "BROKEN = 1\n")]]

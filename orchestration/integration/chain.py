@@ -38,6 +38,8 @@ class Entry:
     """The semantic checks while they run beside the gate; None once their verdict is in `verdicts`."""
     gate: dict | None = None
     """The passed gate run that covers this candidate (its own, or a later prefix's)."""
+    taken_in: bool = False
+    """A run testing it was already stopped to take in units stacked behind it (once per candidate)."""
 
 
 @dataclass

@@ -6,10 +6,21 @@ the culprit."""
 from __future__ import annotations
 
 import asyncio
+import os
+import time
 
 from bosun.orchestration.integration.chain import QueueState, Run
 from bosun.orchestration.integration.gate import GateResult
 from bosun.orchestration.integration.gate_runs import run_in_slot
+
+TAKE_IN = 1 / 3
+"""With one gate slot, a run younger than this share of the gate's length is stopped and started
+again with the units stacked behind it meanwhile (once per candidate): its own units wait that much
+longer, the new ones a whole gate less."""
+TAKE_IN_FIRST_S = 0.5
+"""The same, in seconds, before any run has finished (the gate's length not known yet)."""
+TAKE_IN_OFF = "BOSUN_QUEUE_TAKE_IN"
+"""Set to `off`, no run is stopped to take units in: for tests that need a run's units fixed."""
 
 
 class Scheduling(QueueState):
@@ -25,12 +36,35 @@ class Scheduling(QueueState):
         if self.failing is not None:
             self._bisect()
             return
+        self._take_in()
         for slot in self._free_slots():
             start = self._covered_index() + 1
             if start >= len(self.chain):
                 return
             end = min(start + self.batch, len(self.chain)) - 1
             self._start(slot, end, "batch" if end > start else "gate")
+
+    def _take_in(self) -> None:
+        """One gate slot busy with a run that started moments ago, units stacked behind it since and
+        room in its batch: the run stops, and the next one (once it has ended) covers them all. Only
+        a plain run (not a retry or a bisection), and once per candidate, so nobody waits twice."""
+        if self.parallel != 1 or len(self.runs) != 1 or os.environ.get(TAKE_IN_OFF) == "off":
+            return
+        run = self.runs[0]
+        end = self._index(run.top)
+        if run.cancelled or run.why not in ("gate", "batch") or end is None or end + 1 >= len(self.chain):
+            return
+        group = self.chain[self._covered_group_start(end, run.why) : end + 1]
+        if len(group) >= self.batch or any(e.taken_in for e in group):
+            return
+        young = TAKE_IN * self.sizer.gate_s if self.sizer.gate_s else TAKE_IN_FIRST_S
+        if time.monotonic() - run.started > young:
+            return
+        for entry in group:
+            entry.taken_in = True
+        newcomers = [e.unit for e in self.chain[end + 1 : end + 1 + self.batch - len(group)]]
+        self.store.append_event("queue_take_in", run.units[-1], run=run.label, units=run.units, taking=newcomers)
+        self._kill(run)
 
     def _bisect(self) -> None:
         f = self._index(self.failing)

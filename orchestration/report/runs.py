@@ -63,6 +63,7 @@ def gate_rows(events: list[Event], gate_runs: list[GateRun], as_of: float, live:
     label) from the gate run alone (it ended at its `time`, after `duration_s`)."""
     by_label = {r.label: r for r in gate_runs if r.label}
     culprits = {e.data.get("gate_run"): e.unit for e in events if e.kind == "queue_culprit"}
+    stopped = {e.data.get("run"): e.time for e in events if e.kind == "queue_take_in"}  # no verdict, ever
     rows: list[RunRow] = []
     for event in events:
         if event.kind != "queue_run_started":
@@ -78,6 +79,8 @@ def gate_rows(events: list[Event], gate_runs: list[GateRun], as_of: float, live:
             end=as_of if live else event.time,
             verdict="running" if live else "cancelled",
         )
+        if run is None and row.label in stopped:
+            row.end, row.verdict = stopped[row.label], "cancelled"
         if run is not None:
             row.end, row.verdict, row.cause = run.time, "passed" if run.passed else "failed", run.cause
             row.gate_run, row.checks, row.culprit = run.id, run.checks, culprits.get(run.id)
