@@ -93,6 +93,24 @@ def test_the_supervisor_killed_mid_hand_out_resumes_and_loses_nothing(project, p
     check_invariants(repo, ["a", "b", "c"])
 
 
+def test_git_lock_files_a_killed_supervisor_left_do_not_fail_its_units(project):
+    """Killed while writing a unit's branch in the agents' clone (under git's `X.lock`) or its
+    worktree's index, a supervisor leaves the lock file behind; resumed, the unit must not fail on
+    "File exists"."""
+    repo = project(UNITS, SCRIPT)
+    crash("run", "--headless", at="handout.prepared", cwd=repo)
+    clone = repo / ".bosun" / "agents.git"
+    for unit in ("b", "c"):
+        lock = clone / "refs" / "heads" / "bosun" / "unit" / f"{unit}.lock"
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        lock.write_text("0" * 40 + "\n")
+        (clone / "worktrees" / unit).mkdir(parents=True, exist_ok=True)
+        (clone / "worktrees" / unit / "index.lock").write_bytes(b"")
+    resumed = bosun("resume", "--headless", cwd=repo)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    check_invariants(repo, ["a", "b", "c"])
+
+
 def _claim_mode(project):
     return project(
         [{"id": "one", "scope": ["src/one.py"]}], {}, agents={"me": {"kind": "external"}}, mode="claim", lease="2s"

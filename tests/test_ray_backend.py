@@ -120,11 +120,12 @@ def test_units_run_on_workers_and_merge_through_the_gate(project, cluster, hub):
         pushed = git(repo / ".bosun" / "hub.git", "rev-parse", f"refs/bosun/attempts/{unit}/1")
         assert f"refs/bosun/attempts/{unit}/1" in hub_refs
         assert git(repo, "rev-parse", f"refs/bosun/units/{unit}") == pushed
-    # Each gate ran as a Ray task on a worker, on exactly the candidate's tree.
-    gate_logs = sorted((repo / ".bosun" / "logs").glob("gate.*.log"))
-    assert len(gate_logs) == 3
-    for log in gate_logs:
-        text = log.read_text()
+    # Each gate ran as a Ray task on a worker, on exactly the candidate's tree (a run the queue
+    # stopped to take in what stacked behind it says so, and the run after it covers its units).
+    texts = [log.read_text() for log in sorted((repo / ".bosun" / "logs").glob("gate.*.log"))]
+    finished = [text for text in texts if not text.startswith("bosun: the gate was stopped")]
+    assert 1 <= len(finished) <= 3, texts
+    for text in finished:
         assert "1 passed" in text and "bosun: the gate ran on node" in text, text
         assert text.rsplit("bosun: the gate ran on node ", 1)[1].split()[0] in workers
     assert git(repo, "show", "bosun/integration:src/gamma.py") == "from src.alpha import A"

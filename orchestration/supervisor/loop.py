@@ -38,7 +38,12 @@ from bosun.orchestration.supervisor.budgets import BudgetWatch
 from bosun.orchestration.supervisor.decisions import Decisions
 from bosun.orchestration.supervisor.leases import keep_leases
 from bosun.orchestration.supervisor.moves import hand_back
-from bosun.orchestration.supervisor.recovery import absorb_left_work, recover_units
+from bosun.orchestration.supervisor.recovery import (
+    absorb_left_work,
+    claim_outlives_supervisor,
+    clear_stale_locks,
+    recover_units,
+)
 from bosun.orchestration.supervisor.waiting import WaitingNotices
 from bosun.orchestration.worktrees import AgentClone
 
@@ -101,9 +106,10 @@ class Orchestrator:
         await asyncio.to_thread(self.clone.ensure)
         await asyncio.to_thread(self.backend.open)
         ended = await asyncio.to_thread(end_all, self.session.dir)  # what an earlier supervisor left running
-        await asyncio.to_thread(
-            absorb_left_work, self.clone, [r.id for r in self.store.units() if r.state in AGENT_STATES]
-        )
+        rows = self.store.units()
+        await asyncio.to_thread(absorb_left_work, self.clone, [r.id for r in rows if r.state in AGENT_STATES])
+        ours = [r.id for r in rows if not (r.state in AGENT_STATES and claim_outlives_supervisor(r, self.plan))]
+        await asyncio.to_thread(clear_stale_locks, self.clone, ours)
         self._recover()
         self.store.append_event("supervisor_started", None, max_agents=self.max_agents)
         if ended:

@@ -9,7 +9,7 @@ from bosun.orchestration.process import kill_group
 from bosun.orchestration.states import AGENT_STATES, HUMAN, INTEGRATING_STATES, READY, RUNNING, SUBMITTED
 from bosun.orchestration.store import Store, UnitRow
 from bosun.orchestration.supervisor.moves import move
-from bosun.orchestration.worktrees import AgentClone
+from bosun.orchestration.worktrees import AgentClone, unit_branch
 
 
 def absorb_left_work(clone: AgentClone, unit_ids: list[str]) -> None:
@@ -19,6 +19,20 @@ def absorb_left_work(clone: AgentClone, unit_ids: list[str]) -> None:
     for unit_id in unit_ids:
         if clone.sandbox_dir(unit_id).is_dir():
             clone.absorb(unit_id)
+
+
+def clear_stale_locks(clone: AgentClone, unit_ids: list[str]) -> None:
+    """git's lock files an earlier supervisor (or a git it ran) left when it was killed while
+    writing a unit's branch or worktree record: each would refuse every later write ("File
+    exists") and fail the unit. Only for units no live claim holds (their writers are all gone)."""
+    for unit_id in unit_ids:
+        admin = clone.path / "worktrees" / unit_id
+        for lock in (
+            clone.path / "refs" / "heads" / f"{unit_branch(unit_id)}.lock",
+            admin / "index.lock",
+            admin / "HEAD.lock",
+        ):
+            lock.unlink(missing_ok=True)
 
 
 def claim_outlives_supervisor(row: UnitRow, plan: Plan) -> bool:
