@@ -63,10 +63,12 @@ def claim(
 ) -> Claim | Lost:
     """Claim `unit_id`, or the first ready unit `owner` may take, in one compare-and-swap.
 
-    Without scopes in the plan, the choice and the swap are one UPDATE (Store.claim_first); with
-    them, the held scopes are read inside the claim's transaction. A claim lost without scopes is
-    explained afterwards, from a read that takes no lock."""
-    if not has_scopes(plan):
+    Without scopes or dependencies in the plan, the choice and the swap are one UPDATE
+    (Store.claim_first); otherwise the held scopes are read, and the unit with the longest chain
+    behind it chosen, inside the claim's transaction. A claim lost without scopes is explained
+    afterwards, from a read that takes no lock."""
+    scoped, heights = plan_facts(plan)
+    if not scoped and (unit_id is not None or not heights):
         won = store.claim_first(owner, lease_s, unit_id, now=now)
         if won is not None:
             return Claim(won[0], owner, won[1], lease_s)
@@ -98,11 +100,13 @@ class Chooser:
 
     def __call__(self, db: sqlite3.Connection) -> str | None:
         sql = "SELECT id, state, agent, pinned, handback, owner FROM units"
-        rows = (
-            db.execute(sql + " WHERE id = ?", (self.unit_id,))
-            if self.unit_id is not None
-            else db.execute(sql + " WHERE state = 'ready' ORDER BY position")
-        )
+        if self.unit_id is not None:
+            rows = db.execute(sql + " WHERE id = ?", (self.unit_id,))
+        else:  # the longest chain of units waiting behind first, then plan order
+            rows = db.execute(sql + " WHERE state = 'ready' ORDER BY position")
+            heights = plan_facts(self.plan)[1]
+            if heights:
+                rows = sorted(rows, key=lambda row: -heights.get(row[0], 1))
         for row in rows:  # lazily: the first unit this agent may take ends the scan
             why = self.refusal(db, row)
             if why is None:
@@ -116,17 +120,41 @@ class Chooser:
         return Lost(self.refusals[0] if len(self.refusals) == 1 else "; ".join(self.refusals[:3]) or "lost the race")
 
 
-_SCOPED: dict[int, tuple[Plan, bool]] = {}
+_FACTS: dict[int, tuple[Plan, bool, dict[str, int]]] = {}
 
 
-def has_scopes(plan: Plan) -> bool:
-    """Whether any unit of `plan` declares a scope (remembered: a claim should not walk 5,000 units)."""
-    cached = _SCOPED.get(id(plan))
+def plan_facts(plan: Plan) -> tuple[bool, dict[str, int]]:
+    """Whether any unit of `plan` declares a scope, and for a plan with dependencies each unit's
+    chain height (itself and the longest chain of dependents behind it; empty without any).
+    Remembered: a claim should not walk 5,000 units."""
+    cached = _FACTS.get(id(plan))
     if cached is None or cached[0] is not plan:
-        if len(_SCOPED) > 8:  # a supervisor reloads its plan now and then; keep the last few
-            _SCOPED.clear()
-        cached = _SCOPED[id(plan)] = (plan, any(u.scope for u in plan.units.values()))
-    return cached[1]
+        if len(_FACTS) > 8:  # a supervisor reloads its plan now and then; keep the last few
+            _FACTS.clear()
+        cached = _FACTS[id(plan)] = (plan, any(u.scope for u in plan.units.values()), _heights(plan))
+    return cached[1], cached[2]
+
+
+def _heights(plan: Plan) -> dict[str, int]:
+    """What graph.chain_heights computes, from the plan alone (claims do not load networkx)."""
+    dependents: dict[str, list[str]] = {}
+    for unit in plan.units.values():
+        for dependency in unit.depends_on:
+            dependents.setdefault(dependency, []).append(unit.id)
+    if not dependents:
+        return {}
+    heights: dict[str, int] = {}
+    for start in plan.units:
+        stack = [start]
+        while stack:  # depth first, without recursion: a chain may be thousands long
+            unit = stack[-1]
+            waiting = [d for d in dependents.get(unit, ()) if d not in heights]
+            if waiting:
+                stack.extend(waiting)
+                continue
+            stack.pop()
+            heights[unit] = 1 + max((heights[d] for d in dependents.get(unit, ())), default=0)
+    return heights
 
 
 def promote_ready(store: Store, graph: nx.DiGraph) -> list[str]:

@@ -258,3 +258,27 @@ def test_a_claim_logs_one_event_with_its_owner_epoch_and_lease_heard_or_not(tmp_
     ]
     assert heard == claims[1:], "a listener hears each claim once, as logged"
     assert isinstance(claim(store, plan, "other", 60), Lost) and len(heard) == 2
+
+
+def test_a_claim_takes_the_ready_unit_with_the_longest_chain_behind_it_first(tmp_path: Path) -> None:
+    """Critical path first in claim mode too: `alone` comes first in the plan, but three units wait
+    behind `head` and one behind `short`; a unit asked for by name is taken as named."""
+    units = [
+        {"id": "alone"},
+        {"id": "head"},
+        {"id": "middle", "depends_on": ["head"]},
+        {"id": "tail", "depends_on": ["middle"]},
+        {"id": "short"},
+        {"id": "after_short", "depends_on": ["short"]},
+    ]
+    plan = plan_of(units)
+    store = fresh_store(tmp_path / "state.db", plan)
+    promote_ready(store, build_graph(plan))
+    taken = [claim(store, plan, "ext", 60) for _ in range(3)]
+    assert [c.unit for c in taken if isinstance(c, Claim)] == ["head", "short", "alone"], taken
+    assert isinstance(claim(store, plan, "other", 60), Lost)  # nothing else is ready yet
+
+    named = plan_of([{"id": "first"}, {"id": "deep"}, {"id": "then", "depends_on": ["deep"]}])
+    store = fresh_store(tmp_path / "named.db", named)
+    promote_ready(store, build_graph(named))
+    assert claim(store, named, "ext", 60, unit_id="first").unit == "first"
