@@ -150,26 +150,51 @@ def test_a_folder_that_is_not_ours_alone_is_not_used(tsc: str, tmp: Path) -> Non
     assert user_folder() == home and batch_command(tsc)
 
 
+SILENT = """
+import os, socket, sys, time
+with socket.socket(socket.AF_UNIX) as listener:
+    listener.bind(sys.argv[1])
+    listener.listen()
+    print("listening", flush=True)
+    held = []
+    while True:
+        conn, _ = listener.accept()
+        conn.sendall(f"@@bosun-server {os.getpid()}\\n".encode())
+        held.append(conn)  # reads the request and never answers: a stuck server
+"""
+
+
 def test_a_request_past_its_budget_is_checked_by_the_client_and_ends_the_server(tsc: str, tmp: Path) -> None:
     """A server silent past the client's deadline is killed (the client checks on its own), and a
     server whose request runs past its budget exits: either way the report is tsc's and no server
-    is left holding the checker."""
+    is left holding the checker. The silent one is a stand-in that never answers, so the client's
+    deadline is what ends it however fast this machine checks."""
     command = batch_command(tsc)
     assert command
     trees = tmp / "trees"
     tree(trees / "small")
-    tree(trees / "slow", lines=8000)  # several seconds of checking even in a warm server
+    tree(trees / "slow", lines=8000)  # seconds of checking: far past a 0.2 s budget
     alone = check(command, trees, ["slow"], BOSUN_TSCHECK_SERVER="0")
     assert "error TS2322" in alone.stdout and alone.returncode == 2
 
-    check(command, trees, ["small"])  # starts a server with the default budget
+    check(command, trees, ["small"])  # a real server, to learn where the socket goes
     [sock] = user_folder().glob("*.sock")
-    pid = answering(sock)
-    assert pid in servers(tmp)
-    late = check(command, trees, ["slow"], BOSUN_TSCHECK_BUDGET="0.2")  # this client waits 1.2 s
-    assert (late.stdout, late.returncode) == (alone.stdout, alone.returncode)
-    assert until(lambda: pid not in servers(tmp)), "the stuck server was not ended"
+    real = answering(sock)
+    os.kill(real, 9)
+    assert until(lambda: real not in servers(tmp))
+    sock.unlink()
+    silent = subprocess.Popen(["python3", "-c", SILENT, str(sock)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert silent.stdout.readline() == "listening\n" and answering(sock) == silent.pid
+        late = check(command, trees, ["slow"], BOSUN_TSCHECK_BUDGET="0.2")  # this client waits 1.2 s
+        assert (late.stdout, late.returncode) == (alone.stdout, alone.returncode)
+        assert silent.wait(timeout=30) == -9, "the stuck server was not ended"
+    finally:
+        if silent.poll() is None:
+            silent.kill()
+        silent.wait()
     assert answering(sock) is None
+    sock.unlink(missing_ok=True)
 
     over = check(command, trees, ["slow"], BOSUN_TSCHECK_BUDGET="0.2")  # starts a server with 0.2 s
     assert (over.stdout, over.returncode) == (alone.stdout, alone.returncode)
