@@ -62,6 +62,20 @@ def critical_first(graph: nx.DiGraph, rows: list) -> list:
     return sorted(rows, key=lambda row: -heights.get(row.id, 1))
 
 
+def kept_free_for(graph: nx.DiGraph, rows: list, agents: int) -> int | None:
+    """The chain height a ready unit needs to take the last free agent, or None when every agent
+    may take anything. An agent is kept for the critical path only while the work left is deeper
+    than it is wide: its longest chain, times one agent fewer, covers every unit left (counting
+    each unit as the same work). Then the agent waiting costs the plan nothing, and the next unit
+    of the longest chain starts the moment its dependency merges instead of when an agent frees."""
+    left = [row.id for row in rows if row.state not in DONE_STATES]
+    if agents < 2 or not left:
+        return None
+    heights = chain_heights(graph)
+    longest = max(heights.get(unit, 1) for unit in left)
+    return longest if longest * (agents - 1) >= len(left) else None
+
+
 def render(graph: nx.DiGraph, states: Mapping[str, str], owners: Mapping[str, str | None], fmt: str) -> str:
     return {"ascii": _ascii, "dot": _dot, "mermaid": _mermaid, "json": _json}[fmt](graph, states, owners)
 

@@ -219,19 +219,34 @@ class Orchestrator:
                 if len(self.running) < self.max_agents:
                     self._start(agent, claim(self.store, self.plan, agent, self.lease_s))
             return
-        from bosun.orchestration.graph import critical_first  # networkx: loaded with the graph already
+        from bosun.orchestration.graph import chain_heights, critical_first, kept_free_for  # networkx: loaded already
 
-        for row in critical_first(self.session.graph, self.store.units()):
+        rows = critical_first(self.session.graph, self.store.units())
+        team = min(self.max_agents, sum(1 for a in self.plan.agents.values() if a.kind != "external"))
+        keep = kept_free_for(self.session.graph, rows, team)
+        heights = chain_heights(self.session.graph)
+        for row in rows:
             if len(self.running) >= self.max_agents:
                 return
-            if row.state == READY and row.id not in self.running and (agent := self._agent_for(row)) is not None:
+            if row.state != READY or row.id in self.running:
+                continue
+            if keep is not None and len(self.running) == team - 1 and heights.get(row.id, 1) < keep:
+                why = f"one agent kept free for the longest chain ({keep} units)"
+                self._say("waiting", agents=team - 1, reason=why)
+                return  # the rest are shorter still (longest first)
+            if (agent := self._agent_for(row)) is not None:
                 self._start(agent, claim(self.store, self.plan, agent, self.lease_s, row.id))
+
+    def _say(self, kind: str, **data) -> None:
+        """An event told once per session for the same reason (what a human reads as "why idle")."""
+        if data["reason"] not in self._said:
+            self._said.add(data["reason"])
+            self.store.append_event(kind, None, **data)
 
     def _start(self, agent: str, outcome: Claim | Lost) -> None:
         if isinstance(outcome, Lost):
-            if "waits" in outcome.reason and outcome.reason not in self._said:
-                self._said.add(outcome.reason)
-                self.store.append_event("waiting", None, agent=agent, reason=outcome.reason)
+            if "waits" in outcome.reason:
+                self._say("waiting", agent=agent, reason=outcome.reason)
             return
         if outcome.unit in self.running:  # its previous agent is still being stopped: let it go first
             release(self.store, outcome.unit, outcome.epoch, kind="released", reason="previous agent still stopping")
