@@ -232,21 +232,21 @@ class Orchestrator:
                 continue
             if keep is not None and len(self.running) == team - 1 and heights.get(row.id, 1) < keep:
                 why = f"one agent kept free for the longest chain ({keep} units)"
-                self._say("waiting", agents=team - 1, reason=why)
+                self._waiting(agents=team - 1, reason=why)
                 return  # the rest are shorter still (longest first)
             if (agent := self._agent_for(row)) is not None:
                 self._start(agent, claim(self.store, self.plan, agent, self.lease_s, row.id))
 
-    def _say(self, kind: str, **data) -> None:
-        """An event told once per session for the same reason (what a human reads as "why idle")."""
+    def _waiting(self, **data) -> None:
+        """Why an agent is idle, told once per session for the same reason."""
         if data["reason"] not in self._said:
             self._said.add(data["reason"])
-            self.store.append_event(kind, None, **data)
+            self.store.append_event("waiting", None, **data)
 
     def _start(self, agent: str, outcome: Claim | Lost) -> None:
         if isinstance(outcome, Lost):
             if "waits" in outcome.reason:
-                self._say("waiting", agent=agent, reason=outcome.reason)
+                self._waiting(agent=agent, reason=outcome.reason)
             return
         if outcome.unit in self.running:  # its previous agent is still being stopped: let it go first
             release(self.store, outcome.unit, outcome.epoch, kind="released", reason="previous agent still stopping")
