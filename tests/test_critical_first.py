@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from conftest import bosun, first_parent_merges, write_unit
 
 from bosun.orchestration.gitcmd import GitRepo
@@ -82,8 +83,11 @@ def test_an_agent_is_kept_for_the_longest_chain_only_while_the_work_left_is_deep
     assert kept_free_for(graph, [_Row(u, "merged") for u in ("x", "a")], 3) is None  # nothing left
 
 
-def test_the_last_free_agent_waits_for_the_next_unit_of_the_longest_chain(project) -> None:
+@pytest.mark.parametrize("pinned", [False, True])
+def test_the_last_free_agent_waits_for_the_next_unit_of_the_longest_chain(project, pinned: bool) -> None:
     units = [*UNITS, {"id": "d", "depends_on": ["c"], "scope": ["src/d.py"]}]
+    if pinned:  # a unit pinned to its agent is never held: it wants that agent, not just any
+        units = [{**u, "agent": "cy"} if u["id"] == "y" else u for u in units]
     script = {u["id"]: [write_unit(f"src/{u['id']}.py", f"{u['id'].upper()} = 1\n")] for u in units}
     agents = {name: {"kind": "scripted", "script": "team.toml"} for name in ("ada", "bob", "cy")}
     repo = project(units, script, agents=agents, max_agents=3, sandbox="off")
@@ -97,6 +101,10 @@ def test_the_last_free_agent_waits_for_the_next_unit_of_the_longest_chain(projec
     started = [e.unit for e in events if e.kind == "running"]
     assert started[:2] == ["a", "x"], started  # the chain's head, then one loose unit
     first = {(e.unit, e.kind): i for i, e in reversed(list(enumerate(events)))}
+    if pinned:
+        assert started[:3] == ["a", "x", "y"], started
+        assert not [e for e in events if e.kind == "waiting"]
+        return
     # y (a chain of one) did not take the third agent while a and x held two: it waited for one of
     # them to finish, and the session said why.
     assert first[("y", "running")] > min(first[("a", "submitted")], first[("x", "submitted")])

@@ -230,10 +230,10 @@ class Orchestrator:
                 return
             if row.state != READY or row.id in self.running:
                 continue
-            if keep is not None and len(self.running) == team - 1 and heights.get(row.id, 1) < keep:
-                why = f"one agent kept free for the longest chain ({keep} units)"
-                self._waiting(agents=team - 1, reason=why)
-                return  # the rest are shorter still (longest first)
+            free_to_wait = not (row.pinned or row.handback)  # a unit that wants its own agent is never held
+            if keep is not None and free_to_wait and len(self.running) == team - 1 and heights.get(row.id, 1) < keep:
+                self._waiting(agents=team - 1, reason=f"one agent kept free for the longest chain ({keep} units)")
+                continue  # only a unit pinned to its agent, or handed back to it, may take the last one now
             if (agent := self._agent_for(row)) is not None:
                 self._start(agent, claim(self.store, self.plan, agent, self.lease_s, row.id))
 
