@@ -27,29 +27,22 @@ from bosun.orchestration.supervisor.loop import Options, Orchestrator
 class Driver(threading.Thread):
     """The test's side, beside the supervisor: waits on events in the store (its own connection)."""
 
-    def __init__(self, repo: Path, hold: Path, steps, held: tuple[str, ...] = ("b", "c")) -> None:
+    def __init__(self, repo: Path, hold: Path, steps) -> None:
         super().__init__(daemon=True)
-        self.repo, self.hold, self.steps, self.error, self.held = repo, hold, steps, None, held
+        self.repo, self.hold, self.steps, self.error = repo, hold, steps, None
 
     def event(self, kind: str, unit: str | None = None, timeout: float = 120, **data) -> dict:
-        return self.where(
-            lambda e: e.kind == kind and unit in (None, e.unit) and all(e.data.get(k) == v for k, v in data.items()),
-            f"no {kind} event for {unit} {data}",
-            timeout,
-        )
-
-    def where(self, wanted, what: str, timeout: float = 120) -> dict:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             session = open_session(GitRepo(self.repo))
             try:
                 for e in session.store.events():
-                    if wanted(e):
+                    if e.kind == kind and unit in (None, e.unit) and all(e.data.get(k) == v for k, v in data.items()):
                         return {"unit": e.unit, **e.data}
             finally:
                 session.close()
             time.sleep(0.05)  # polling the store for a condition, not waiting for time to pass
-        raise AssertionError(what)
+        raise AssertionError(f"no {kind} event for {unit} {data}")
 
     def run(self) -> None:
         try:
@@ -58,7 +51,7 @@ class Driver(threading.Thread):
             self.error = exc
         finally:
             self.hold.unlink(missing_ok=True)
-            for unit in self.held:
+            for unit in ("b", "c"):
                 if (self.repo / ".bosun" / "worktrees" / unit).exists():
                     release(self.repo, unit)
 
@@ -113,50 +106,3 @@ def test_a_run_that_just_started_takes_in_units_stacked_behind_it_once(project, 
     assert merged["first"] == merged["b"] == finished[both]["gate_run"]  # landed together on that run
     # The report (read live, as `bosun report` does mid-session) shows the stopped run ended, not running.
     assert rows[taken[0]["run"]].verdict == "cancelled" and rows[both].verdict == "passed"
-
-
-def test_a_unit_of_the_longest_chain_goes_ahead_of_a_run_of_shorter_ones(project, tmp_path, monkeypatch) -> None:
-    """x and y (chains of one) are in the one gate slot when a, the head of a -> b -> c, is stacked
-    behind them: with the work left deeper than it is wide, that run stops and the next one tests
-    a first."""
-    monkeypatch.setattr(scheduling, "TAKE_IN_FIRST_S", 0.0)  # no run is young: only the longest chain takes in
-    monkeypatch.delenv(scheduling.TAKE_IN_OFF, raising=False)
-    names = ["x", "y", "a", "b", "c"]
-    script = {n: [write_unit(f"src/{n}.py", f"{n.upper()} = 1\n")] for n in names}
-    script["a"] = [[AWAIT_GO, *write_unit("src/a.py", "A = 1\n")]]
-    gate, hold = held_gate(tmp_path)
-    units = units_of(names, b={"depends_on": ["a"]}, c={"depends_on": ["b"]})
-    repo = project(units, script, agents=team(3), max_agents=3, gate=gate, sandbox="off")
-
-    def steps(d: Driver) -> None:
-        shorter = d.event("queue_run_started", "x")
-        d.event("running", "a")
-        release(repo, "a")
-        taken = d.event("queue_take_in", run=shorter["run"])
-        assert taken["first"] == "a" and taken["taking"] == ["a"]
-        after = d.where(lambda e: e.kind == "queue_run_started" and "a" in e.data["units"], "a never gated")
-        assert after["units"][0] == "a", after  # a is tested first, the shorter ones behind it
-        hold.unlink()
-
-    session = create_session(GitRepo(repo), repo / "bosun.toml")
-    driver = Driver(repo, hold, steps, held=("a",))
-    watch = HeadWatch(repo)
-    driver.start()
-    try:
-        code = asyncio.run(Orchestrator(session, Options(max_agents=3)).run())
-    finally:
-        driver.join(timeout=60)
-        heads = watch.stop()
-        seen = session.store.events()
-        session.close()
-    if driver.error is not None:
-        raise driver.error
-    assert code == 0, [(e.unit, e.kind, e.data) for e in seen if e.kind not in ("output", "heartbeat")][-20:]
-    assert_only_passed_trees(repo, heads)
-    assert sorted(first_parent_merges(repo)) == sorted(names)
-    assert len(assert_integration_green(repo)) == 5
-    stopped = [e.data for e in seen if e.kind == "queue_take_in"]
-    finished = {e.data["run"] for e in seen if e.kind == "queue_run_finished"}
-    assert stopped and all(s["run"] not in finished for s in stopped)  # a stopped run gives no verdict
-    # once per unit: no run holding x was stopped twice
-    assert sum("x" in s["units"] for s in stopped) == 1, stopped

@@ -77,9 +77,6 @@ class QueueState:
         self.held: dict[str, str] = {}  # unit -> head it clashed with something ahead on
         self.stopping = False
         self.sizer = BatchSizer()
-        self.team: int | None = None
-        """How many agents can work at once (the supervisor's max_agents and the external ones)."""
-        self.went_first: set[str] = set()  # units whose run was stopped for the longest chain (once each)
         self._sized: int | None = None  # the batch size last told in an event
         self._pool = ThreadPoolExecutor(THREADS, thread_name_prefix="bosun-queue")
 

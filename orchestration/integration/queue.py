@@ -59,6 +59,8 @@ class MergeQueue(Verdicts):
         self._poked = asyncio.Event()
         self._judging_slots: asyncio.Semaphore | None = None
         self._shape: str | None = None
+        self.team: int | None = None
+        """How many agents can work at once (the supervisor's max_agents and the external ones)."""
 
     # -- the integration task --------------------------------------------------------------------
     def _stackable(self, rows: list) -> list:

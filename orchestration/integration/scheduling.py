@@ -55,8 +55,6 @@ class Scheduling(QueueState):
         if run.cancelled or run.why not in ("gate", "batch") or end is None or end + 1 >= len(self.chain):
             return
         group = self.chain[self._covered_group_start(end, run.why) : end + 1]
-        if self._longest_first(run, group, end):
-            return
         if len(group) >= self.batch or any(e.taken_in for e in group):
             return
         young = TAKE_IN * self.sizer.gate_s if self.sizer.gate_s else TAKE_IN_FIRST_S
@@ -67,27 +65,6 @@ class Scheduling(QueueState):
         newcomers = [e.unit for e in self.chain[end + 1 : end + 1 + self.batch - len(group)]]
         self.store.append_event("queue_take_in", run.units[-1], run=run.label, units=run.units, taking=newcomers)
         self._kill(run)
-
-    def _longest_first(self, run: Run, group: list, end: int) -> bool:
-        """While the work left is deeper than it is wide, a unit of the longest chain stacked behind
-        a run of shorter ones: the run stops and its units are stacked again behind that unit, so
-        the next run tests the longest chain first (and lands it even when one of the others fails).
-        Once per unit: a run is never stopped twice for the same units."""
-        from bosun.orchestration.graph import chain_heights, kept_free_for  # networkx: loaded with the queue
-
-        if any(e.unit in self.went_first for e in group):
-            return False
-        keep = kept_free_for(self.session.graph, self.store.units(), self.team or 1)
-        heights = chain_heights(self.session.graph)
-        longest = [e.unit for e in self.chain[end + 1 :] if keep is not None and heights.get(e.unit, 1) >= keep]
-        if not longest or any(heights.get(e.unit, 1) >= keep for e in group):
-            return False
-        self.went_first.update(e.unit for e in group)
-        self.store.append_event(
-            "queue_take_in", run.units[-1], run=run.label, units=run.units, taking=longest, first=longest[0]
-        )
-        self._cut(self.chain.index(group[0]), f"unit '{longest[0]}' of the longest chain goes first")
-        return True
 
     def _bisect(self) -> None:
         f = self._index(self.failing)
