@@ -24,19 +24,23 @@ UNITS = [
 ]
 
 
-def test_chain_heights_count_the_units_waiting_behind() -> None:
+def _graph(units: list[dict]):
     text = '[agents.a]\nkind = "external"\n' + "".join(
         f'[[units]]\nid = "{u["id"]}"\nprompt = "p"\ndepends_on = {json.dumps(u.get("depends_on", []))}\n'
-        for u in UNITS
+        for u in units
     )
-    graph = build_graph(parse_plan(text, Path("bosun.toml")))
+    return build_graph(parse_plan(text, Path("bosun.toml")))
+
+
+class _Row:
+    def __init__(self, unit: str, state: str = "ready") -> None:
+        self.id, self.state = unit, state
+
+
+def test_chain_heights_count_the_units_waiting_behind() -> None:
+    graph = _graph(UNITS)
     assert chain_heights(graph) == {"x": 1, "y": 1, "a": 3, "b": 2, "c": 1}
-
-    class Row:
-        def __init__(self, unit: str) -> None:
-            self.id = unit
-
-    order = [r.id for r in critical_first(graph, [Row(u) for u in ("x", "y", "a", "b")])]
+    order = [r.id for r in critical_first(graph, [_Row(u) for u in ("x", "y", "a", "b")])]
     assert order == ["a", "b", "x", "y"]  # longest chain first, then plan order (a stable sort)
 
 
@@ -55,19 +59,6 @@ def test_one_agent_takes_the_head_of_the_long_chain_first(project) -> None:
     assert started[0] == "a", started  # not x, first in plan order
     # (While a's gate runs the agent takes x: b is not ready until a merges.)
     assert sorted(first_parent_merges(repo)) == sorted(u["id"] for u in UNITS)
-
-
-def _graph(units: list[dict]):
-    text = '[agents.a]\nkind = "external"\n' + "".join(
-        f'[[units]]\nid = "{u["id"]}"\nprompt = "p"\ndepends_on = {json.dumps(u.get("depends_on", []))}\n'
-        for u in units
-    )
-    return build_graph(parse_plan(text, Path("bosun.toml")))
-
-
-class _Row:
-    def __init__(self, unit: str, state: str = "ready") -> None:
-        self.id, self.state = unit, state
 
 
 def test_an_agent_is_kept_for_the_longest_chain_only_while_the_work_left_is_deeper_than_wide() -> None:

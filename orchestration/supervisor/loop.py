@@ -77,7 +77,7 @@ class Orchestrator:
         green = project.merge == "auto" or self.options.auto_approve
         self.queue = MergeQueue(session, merge_when_green=green, on_verdict=self._queue_verdict)
         started = sum(1 for spec in self.plan.agents.values() if spec.kind != "external")
-        self.queue.team = min(self.max_agents, started) + len(self.plan.agents) - started  # for bottleneck.py
+        self.queue.team = self._own_team() + len(self.plan.agents) - started  # for bottleneck.py
         self._wake = asyncio.Event()
         self._failure: BaseException | None = None
         self._said: set[str] = set()
@@ -86,6 +86,10 @@ class Orchestrator:
         self.decisions = Decisions(self)
         self.budgets = BudgetWatch(session)
         self.notices = WaitingNotices(session)
+
+    def _own_team(self) -> int:
+        """How many of the agents Bosun starts can work at once (the plan may change on reload)."""
+        return min(self.max_agents, sum(1 for spec in self.plan.agents.values() if spec.kind != "external"))
 
     @property
     def plan(self):
@@ -222,7 +226,7 @@ class Orchestrator:
         from bosun.orchestration.graph import chain_heights, critical_first, kept_free_for  # networkx: loaded already
 
         rows = critical_first(self.session.graph, self.store.units())
-        team = min(self.max_agents, sum(1 for a in self.plan.agents.values() if a.kind != "external"))
+        team = self._own_team()
         keep = kept_free_for(self.session.graph, rows, team)
         heights = chain_heights(self.session.graph)
         for row in rows:
