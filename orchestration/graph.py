@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
+from typing import NamedTuple
 
 import networkx as nx
 
 from bosun.orchestration.plan import Plan
-from bosun.orchestration.states import DONE_STATES, MERGED
+from bosun.orchestration.states import DONE_STATES, MERGED, PENDING, READY
 
 
 def build_graph(plan: Plan) -> nx.DiGraph:
@@ -62,18 +64,31 @@ def critical_first(graph: nx.DiGraph, rows: list) -> list:
     return sorted(rows, key=lambda row: -heights.get(row.id, 1))
 
 
-def kept_free_for(graph: nx.DiGraph, rows: list, agents: int) -> int | None:
-    """The chain height a ready unit needs to take the last free agent, or None when every agent
-    may take anything. An agent is kept for the critical path only while the work left is deeper
-    than it is wide: its longest chain, times one agent fewer, covers every unit left (counting
-    each unit as the same work). Then the agent waiting costs the plan nothing, and the next unit
-    of the longest chain starts the moment its dependency merges instead of when an agent frees."""
-    left = [row.id for row in rows if row.state not in DONE_STATES]
+class Kept(NamedTuple):
+    """Agents held back for the longest chains: `agents` of them, for units `height` units deep or more."""
+
+    agents: int
+    height: int
+    longest: int
+
+
+def kept_free_for(graph: nx.DiGraph, rows: list, agents: int) -> Kept | None:
+    """The agents kept free for the longest chains, or None when every agent may take anything.
+    Agents are kept only while the work left is deeper than it is wide: its longest chain, times
+    the agents not kept, covers every unit left (counting each unit as the same work). Then the
+    agents waiting cost the plan nothing, and the next units of the longest chains start the
+    moment their dependencies merge instead of when an agent frees. As many are kept as there are
+    units not yet handed out at the top of the longest chains or right behind it (units of equal
+    height are as critical as each other: one held agent served only the first of them)."""
+    left = [row for row in rows if row.state not in DONE_STATES]
     if agents < 2 or not left:
         return None
     heights = chain_heights(graph)
-    longest = max(heights.get(unit, 1) for unit in left)
-    return longest if longest * (agents - 1) >= len(left) else None
+    longest = max(heights.get(row.id, 1) for row in left)
+    height = max(1, longest - 1)
+    waiting = sum(1 for row in left if row.state in (PENDING, READY) and heights.get(row.id, 1) >= height)
+    kept = min(waiting, agents - math.ceil(len(left) / longest))
+    return Kept(kept, height, longest) if kept >= 1 else None
 
 
 def render(graph: nx.DiGraph, states: Mapping[str, str], owners: Mapping[str, str | None], fmt: str) -> str:

@@ -7,10 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import bosun, first_parent_merges, write_unit
+from conftest import AWAIT_GO, BackgroundRun, bosun, first_parent_merges, release, write_unit
+from test_queue import held_gate
 
 from bosun.orchestration.gitcmd import GitRepo
-from bosun.orchestration.graph import build_graph, chain_heights, critical_first, kept_free_for
+from bosun.orchestration.graph import Kept, build_graph, chain_heights, critical_first, kept_free_for
 from bosun.orchestration.plan import parse_plan
 from bosun.orchestration.session import open_session
 
@@ -61,17 +62,33 @@ def test_one_agent_takes_the_head_of_the_long_chain_first(project) -> None:
     assert sorted(first_parent_merges(repo)) == sorted(u["id"] for u in UNITS)
 
 
-def test_an_agent_is_kept_for_the_longest_chain_only_while_the_work_left_is_deeper_than_wide() -> None:
+def test_agents_are_kept_for_the_longest_chains_only_while_the_work_left_is_deeper_than_wide() -> None:
     deep = [*UNITS, {"id": "d", "depends_on": ["c"], "scope": ["src/d.py"]}]  # a..d: 4 deep, 6 units
     graph = _graph(deep)
     rows = [_Row(u["id"]) for u in deep]
-    assert kept_free_for(graph, rows, 3) == 4  # 4 levels x 2 agents covers the 6 units
+    # a and b (the top of the chain and the unit behind it) wait for agents; 4 levels x 2 agents
+    # cover the 6 units, so one of three agents can be kept for units 3 or more deep.
+    assert kept_free_for(graph, rows, 3) == Kept(agents=1, height=3, longest=4)
     assert kept_free_for(graph, rows, 2) is None  # 4 x 1 does not: every agent is needed for width
     assert kept_free_for(graph, rows, 1) is None
     # Once a..c are merged, the longest chain left is d alone and x, y, d are as wide as it is long.
     done = [_Row(u, "merged" if u in "abc" else "ready") for u in ("x", "y", "a", "b", "c", "d")]
     assert kept_free_for(graph, done, 3) is None
     assert kept_free_for(graph, [_Row(u, "merged") for u in ("x", "a")], 3) is None  # nothing left
+
+
+def test_as_many_agents_are_kept_as_units_of_the_longest_chains_wait() -> None:
+    """Two chains of equal length: both of their next units are as critical, so one kept agent
+    would start one of them at once and the other only when some agent frees."""
+    units = [{"id": f"{c}{i}", "depends_on": [f"{c}{i - 1}"] if i > 1 else []} for c in "pq" for i in (1, 2, 3)]
+    units += [{"id": "l1"}, {"id": "l2"}]
+    graph = _graph(units)
+    rows = [_Row(u["id"], "ready" if u["id"] in ("p1", "q1", "l1", "l2") else "pending") for u in units]
+    # 8 left, 3 deep: 3 agents do the width; of 6, up to 3 may wait, and p1, q1, p2, q2 want them.
+    assert kept_free_for(graph, rows, 6) == Kept(agents=3, height=2, longest=3)
+    started = [_Row(r.id, "running") if r.id in ("p1", "q1") else r for r in rows]
+    assert kept_free_for(graph, started, 6) == Kept(agents=2, height=2, longest=3)  # p2 and q2 next
+    assert kept_free_for(graph, rows, 4) == Kept(agents=1, height=2, longest=3)  # 4 - 3 for the width
 
 
 @pytest.mark.parametrize("pinned", [False, True])
@@ -102,3 +119,41 @@ def test_the_last_free_agent_waits_for_the_next_unit_of_the_longest_chain(projec
     kept = [e for e in events if e.kind == "waiting" and "longest chain" in e.data.get("reason", "")]
     assert kept and kept[0].data["reason"] == "one agent kept free for the longest chain (4 units)"
     assert sorted(first_parent_merges(repo)) == sorted(u["id"] for u in units)
+
+
+def test_a_failed_batch_tests_the_unit_the_plan_waits_on_alone_first(project, tmp_path, monkeypatch) -> None:
+    """One gate slot, a batch of four fails: the first probe is `lead` alone (a unit waits on it),
+    not half the batch, so it lands a run after the failure instead of after the whole search."""
+    monkeypatch.setenv("BOSUN_QUEUE_TAKE_IN", "off")  # the held run keeps its one unit
+    others = ["g1", "bad", "g2"]
+    units = [
+        {"id": n, "scope": [f"src/{n}.py"], "depends_on": ["lead"] if n == "after" else []}
+        for n in ("first", "lead", *others, "after")
+    ]
+    script = {n: [[AWAIT_GO, *write_unit(f"src/{n}.py", f"{n.upper()} = 1\n")]] for n in ("lead", "g1", "g2")}
+    script["bad"] = [[AWAIT_GO, *write_unit("src/bad.py", "BROKEN = 1\n")]]
+    script["first"] = [write_unit("src/first.py", "FIRST = 1\n")]
+    script["after"] = [write_unit("src/after.py", "AFTER = 1\n")]
+    gate, hold = held_gate(tmp_path)
+    agents = {f"a{i}": {"kind": "scripted", "script": "team.toml"} for i in range(6)}
+    repo = project(units, script, agents=agents, max_agents=6, gate=gate, batch=8, handback="manual", sandbox="off")
+    run = BackgroundRun(repo, "run", "--headless", "--json")
+    try:
+        run.wait_for("queue_run_started", "first", timeout=120)
+        for n in ("lead", *others):
+            run.wait_for("running", n, timeout=120)
+        release(repo, "lead")  # stacked first, behind `first`'s held run; the others behind it
+        run.wait_for("gating", "lead", timeout=120)
+        for n in others:
+            release(repo, n)
+        for n in others:
+            run.wait_for("gating", n, timeout=120)
+        hold.unlink()
+        assert run.finish(timeout=120) == 1  # the culprit waits for a human
+    finally:
+        run.proc.kill()
+    seen = run.all_events()
+    bisects = [e for e in seen if e["kind"] == "queue_bisect"]
+    assert bisects and bisects[0]["testing"] == ["lead"], bisects
+    assert [e["unit"] for e in seen if e["kind"] == "queue_culprit"] == ["bad"]
+    assert sorted(first_parent_merges(repo)) == ["after", "first", "g1", "g2", "lead"]

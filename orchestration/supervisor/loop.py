@@ -235,9 +235,17 @@ class Orchestrator:
             if row.state != READY or row.id in self.running:
                 continue
             free_to_wait = not (row.pinned or row.handback)  # a unit that wants its own agent is never held
-            if keep is not None and free_to_wait and len(self.running) == team - 1 and heights.get(row.id, 1) < keep:
-                self._waiting(agents=team - 1, reason=f"one agent kept free for the longest chain ({keep} units)")
-                continue  # only a unit pinned to its agent, or handed back to it, may take the last one now
+            if (
+                keep
+                and free_to_wait
+                and len(self.running) >= team - keep.agents
+                and heights.get(row.id, 1) < keep.height
+            ):
+                held = "one agent" if keep.agents == 1 else f"{keep.agents} agents"
+                self._waiting(
+                    agents=team - keep.agents, reason=f"{held} kept free for the longest chain ({keep.longest} units)"
+                )
+                continue  # only a unit pinned to its agent, or handed back to it, may take a kept one now
             if (agent := self._agent_for(row)) is not None:
                 self._start(agent, claim(self.store, self.plan, agent, self.lease_s, row.id))
 
