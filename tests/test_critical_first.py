@@ -7,8 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import AWAIT_GO, BackgroundRun, bosun, first_parent_merges, release, write_unit
-from test_queue import held_gate
+from conftest import bosun, first_parent_merges, write_unit
 
 from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.graph import Kept, build_graph, chain_heights, critical_first, kept_free_for
@@ -121,39 +120,29 @@ def test_the_last_free_agent_waits_for_the_next_unit_of_the_longest_chain(projec
     assert sorted(first_parent_merges(repo)) == sorted(u["id"] for u in units)
 
 
-def test_a_failed_batch_tests_the_unit_the_plan_waits_on_alone_first(project, tmp_path, monkeypatch) -> None:
-    """One gate slot, a batch of four fails: the first probe is `lead` alone (a unit waits on it),
-    not half the batch, so it lands a run after the failure instead of after the whole search."""
-    monkeypatch.setenv("BOSUN_QUEUE_TAKE_IN", "off")  # the held run keeps its one unit
-    others = ["g1", "bad", "g2"]
+def test_two_equal_chains_each_keep_an_agent(project) -> None:
+    """p1..p3 and q1..q3 are as long as each other: two agents are kept, not one, so neither
+    chain's next unit waits for an agent to free while the loose units run."""
     units = [
-        {"id": n, "scope": [f"src/{n}.py"], "depends_on": ["lead"] if n == "after" else []}
-        for n in ("first", "lead", *others, "after")
+        {"id": f"{c}{i}", "scope": [f"src/{c}{i}.py"], "depends_on": [f"{c}{i - 1}"] if i > 1 else []}
+        for c in "pq"
+        for i in (1, 2, 3)
     ]
-    script = {n: [[AWAIT_GO, *write_unit(f"src/{n}.py", f"{n.upper()} = 1\n")]] for n in ("lead", "g1", "g2")}
-    script["bad"] = [[AWAIT_GO, *write_unit("src/bad.py", "BROKEN = 1\n")]]
-    script["first"] = [write_unit("src/first.py", "FIRST = 1\n")]
-    script["after"] = [write_unit("src/after.py", "AFTER = 1\n")]
-    gate, hold = held_gate(tmp_path)
-    agents = {f"a{i}": {"kind": "scripted", "script": "team.toml"} for i in range(6)}
-    repo = project(units, script, agents=agents, max_agents=6, gate=gate, batch=8, handback="manual", sandbox="off")
-    run = BackgroundRun(repo, "run", "--headless", "--json")
+    units += [{"id": n, "scope": [f"src/{n}.py"]} for n in ("l1", "l2")]
+    script = {u["id"]: [write_unit(f"src/{u['id']}.py", f"{u['id'].upper()} = 1\n")] for u in units}
+    agents = {f"a{i}": {"kind": "scripted", "script": "team.toml"} for i in range(5)}
+    repo = project(units, script, agents=agents, max_agents=5, sandbox="off")
+    result = bosun("run", "--headless", cwd=repo)
+    assert result.returncode == 0, result.stdout + result.stderr
+    session = open_session(GitRepo(repo))
     try:
-        run.wait_for("queue_run_started", "first", timeout=120)
-        for n in ("lead", *others):
-            run.wait_for("running", n, timeout=120)
-        release(repo, "lead")  # stacked first, behind `first`'s held run; the others behind it
-        run.wait_for("gating", "lead", timeout=120)
-        for n in others:
-            release(repo, n)
-        for n in others:
-            run.wait_for("gating", n, timeout=120)
-        hold.unlink()
-        assert run.finish(timeout=120) == 1  # the culprit waits for a human
+        events = session.store.events()
     finally:
-        run.proc.kill()
-    seen = run.all_events()
-    bisects = [e for e in seen if e["kind"] == "queue_bisect"]
-    assert bisects and bisects[0]["testing"] == ["lead"], bisects
-    assert [e["unit"] for e in seen if e["kind"] == "queue_culprit"] == ["bad"]
-    assert sorted(first_parent_merges(repo)) == ["after", "first", "g1", "g2", "lead"]
+        session.close()
+    claimed = [e.unit for e in events if e.kind == "claimed"]
+    assert claimed[:3] == ["p1", "q1", "l1"], claimed  # 8 units, 3 deep: three agents do the width
+    first = {(e.unit, e.kind): i for i, e in reversed(list(enumerate(events)))}
+    assert first[("l2", "claimed")] > min(first[(u, "submitted")] for u in ("p1", "q1", "l1"))
+    kept = [e.data["reason"] for e in events if e.kind == "waiting" and "longest chain" in e.data.get("reason", "")]
+    assert kept and kept[0] == "2 agents kept free for the longest chain (3 units)", kept
+    assert sorted(first_parent_merges(repo)) == sorted(u["id"] for u in units)

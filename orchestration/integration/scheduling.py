@@ -85,23 +85,12 @@ class Scheduling(QueueState):
         span = f - lo - 1
         picks = sorted({lo + max(1, round((k + 1) * (f - lo) / (len(free) + 1))) for k in range(min(len(free), span))})
         picks = [p for p in picks if lo < p < f]
-        if len(free) == 1 and span > 1 and self._waited_on(lo + 1, f):
-            picks = [lo + 1]  # the unit the plan waits on, alone first: it lands, or is the culprit, a run sooner
         units = [self.chain[i].unit for i in range(lo + 1, f + 1)]
         self.store.append_event(
             "queue_bisect", self.chain[f].unit, units=units, testing=[self.chain[p].unit for p in picks]
         )
         for slot, p in zip(free, picks):
             self._start(slot, p, "bisect")
-
-    def _waited_on(self, first: int, f: int) -> bool:
-        """Whether the suspect at `first` has a longer chain of units behind it than every other
-        suspect up to the failing `f`: a binary search would leave it waiting on the others' runs."""
-        from bosun.orchestration.graph import chain_heights  # networkx: loaded with the queue
-
-        heights = chain_heights(self.session.graph)
-        lead = heights.get(self.chain[first].unit, 1)
-        return all(heights.get(e.unit, 1) < lead for e in self.chain[first + 1 : f + 1])
 
     def _start(self, slot: int, end: int, why: str) -> None:
         head = self.session.integration_head()
