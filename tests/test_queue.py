@@ -340,11 +340,15 @@ async def test_the_screen_shows_what_is_tested_together(project, tmp_path) -> No
         hold.unlink()
         await app.until(lambda: "c" in ((app.unit("b").queue or {}).get("with") or []), "b and c tested together")
         await app.until(
-            lambda: "Run" in table._column_names and "b" in table._shown and table._shown["b"][2].startswith("R"),
+            lambda: "Run" in table._column_names and "b" in table._shown and str(table._shown["b"][3]).startswith("R"),
             "the Run column",
         )
         together = len(app.unit("b").queue["with"])
-        assert table._shown["b"][2] == f"{app.unit('b').queue['run']} +{together}"
+        assert table._column_names == ["Unit", "Waits for", "State", "Run"]
+        assert table._shown["b"][3] == f"{app.unit('b').queue['run']} +{together}"
+        # The Run column comes last: at this size what each unit waits for still shows whole.
+        shown = sum(column.get_render_width(table) for column in list(table.columns.values())[:3])
+        assert shown <= table.scrollable_content_region.width, (shown, table.scrollable_content_region.width)
         second.unlink()
         await app.state("c", "merged")
     assert sorted(first_parent_merges(repo)) == names
@@ -483,3 +487,34 @@ def test_a_lost_gate_costs_no_attempt_and_waits_for_a_regate(project) -> None:
     assert bosun("resume", "--headless", cwd=repo).returncode == 0
     unit = status(repo)["units"][0]
     assert unit["state"] == "merged" and unit["attempts"] == 1
+
+
+async def test_an_approved_unit_says_which_unit_ahead_it_waits_for(project) -> None:
+    """Under manual merge an approved unit whose candidate sits on another one still waiting for
+    approval lands only after it: the queue says so by name, not `merging`."""
+    import asyncio
+
+    from screen_kit import SIZE, open_app
+
+    from bosun.widgets.merge_queue import MergeQueue
+
+    names = ["a", "b"]
+    script = {n: [write_unit(f"src/{n}.py", f"{n.upper()} = 1\n")] for n in names}
+    repo = project(units_of(names), script, agents=team(2), max_agents=2, merge="manual", gate_parallel=2, batch=4)
+    app = open_app(repo, speed=1)
+    async with app.run_test(size=SIZE):
+        table = app.query_one(MergeQueue)
+        for n in names:
+            await app.state(n, "awaiting_approval")
+        rows = {n: app.unit(n) for n in names}
+        first, second = sorted(names, key=lambda n: _depth(rows, n))
+        result = await asyncio.to_thread(bosun, "approve", second, cwd=repo)
+        assert result.returncode == 0, result.stderr
+        waits = table._column_names.index("Waits for")
+        await app.until(lambda: str(table._shown[second][waits]) == first, f"{second} waiting for {first}")
+        assert str(table._shown[first][waits]) == "you: a / x"
+        assert first_parent_merges(repo) == []  # the approval landed nothing yet
+        result = await asyncio.to_thread(bosun, "approve", first, cwd=repo)
+        assert result.returncode == 0, result.stderr
+        await app.state(second, "merged")
+    assert first_parent_merges(repo) == [first, second]

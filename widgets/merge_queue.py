@@ -3,7 +3,9 @@ with what each one waits for and the key that moves it on. Once the queue tests 
 together, a Run column appears: the run testing the unit now, `+N` for the N
 units tested together with it (those ahead of it in the chain and its batch), `bisect` while a
 failed batch is split to find the culprit, `retry` while a failed run is run again. One unit
-tested alone shows no column: the queue one at a time reads as it always did.
+tested alone shows no column: the queue one at a time reads as it always did. A unit you
+approved waits for `merging`, or for the unit ahead of it in the chain that has yet to land
+(under `merge = "manual"`, one still waiting for your approval).
 
 When the queue is the bottleneck (orchestration/integration/bottleneck.py), the pane's title says
 so, with what `gate_parallel` would give; the title changes only when those figures do."""
@@ -48,7 +50,7 @@ class MergeQueue(KeyedTable):
     """Units between an agent's submission and the integration branch, or stuck on the way."""
 
     def __init__(self, **kwargs) -> None:
-        super().__init__(("Unit", "State", "Waits for"), widths={"State": 12, "Waits for": 11}, **kwargs)
+        super().__init__(("Unit", "Waits for", "State"), widths={"State": 12, "Waits for": 11}, **kwargs)
         self.tooltip = "a approve · x reject · b hand back · r reassign · enter resolve a conflict"
         # Fixed text: a border text that changes makes Textual lay out the whole screen.
         self.border_subtitle = f"yours first · {MAX_ROWS} at most"
@@ -64,9 +66,10 @@ class MergeQueue(KeyedTable):
 
     def _with_run_column(self) -> None:
         """The Run column, added the first time a run tests more than its one unit, or is a retry or a
-        bisection (a queue that goes one unit at a time never has one)."""
+        bisection (a queue that goes one unit at a time never has one). It comes last: what each
+        unit waits for, with the key that moves it on, must never be the column a narrow pane cuts."""
         self.clear(columns=True)
-        self._column_names = ["Unit", "State", "Run", "Waits for"]
+        self._column_names = ["Unit", "Waits for", "State", "Run"]
         self._widths["Run"] = 9
         self._shown = {}
         for name in self._column_names:
@@ -92,13 +95,13 @@ class MergeQueue(KeyedTable):
         )
         queued = queued[:MAX_ROWS]
         warning = self.app.theme_variables.get("warning", "")
+        ahead = {u.candidate: u.id for u in units if u.candidate and u.state in WAITS_FOR}
         rows = {}
         for unit in queued:
             approved = unit.state in ("awaiting_approval", "gating") and unit.approved
-            waits = "merging" if approved else WAITS_FOR[unit.state]
+            # approved, its candidate on the one of a unit still queued: it lands after that one
+            waits = ahead.get(unit.candidate_parent, "merging") if approved else WAITS_FOR[unit.state]
             style = f"bold {warning}" if waits.startswith("you") else ""
-            cells = (unit.id, STATE_LABELS.get(unit.state, unit.state))
-            if "Run" in self._column_names:
-                cells += (self.run_cell(unit),)
-            rows[unit.id] = (*cells, Text(waits, style=style))
+            cells = (unit.id, Text(waits, style=style), STATE_LABELS.get(unit.state, unit.state))
+            rows[unit.id] = (*cells, self.run_cell(unit)) if "Run" in self._column_names else cells
         self.show(rows)
