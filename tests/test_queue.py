@@ -6,9 +6,11 @@ the integration branch is one unit's merge commit whose tree passes the gate."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -253,6 +255,12 @@ def test_manual_approval_gates_ahead_and_lands_only_what_was_approved(project) -
         # Approving the second lands nothing: the first is not approved yet.
         assert bosun("approve", second, cwd=repo).returncode == 0
         run.wait_for("approved", second)
+        # Nothing can land: the supervisor waits idle (it used to start and end the queue's task
+        # in a loop, a whole core, for as long as the first waited for its human).
+        spent = _cpu_s(run.proc.pid)
+        time.sleep(1.5)  # a window to measure the CPU over, not a wait for anything
+        spent = _cpu_s(run.proc.pid) - spent
+        assert spent < 0.6, f"the supervisor spun while the approval waited: {spent:.2f} s of CPU in 1.5 s"
         assert bosun("reject", first, cwd=repo).returncode == 0
         run.wait_for("rejected", first)
         # The second's candidate sat on the rejected one: it is judged again (first in the chain now,
@@ -268,6 +276,12 @@ def test_manual_approval_gates_ahead_and_lands_only_what_was_approved(project) -
         run.proc.kill()
     assert_integration_green(repo)
     assert_covered(repo)
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds a process has used (user and system), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _depth(rows, unit: str) -> int:

@@ -83,12 +83,16 @@ class MergeQueue(Verdicts):
         rows = self.store.units()
         if self._stackable(rows) or any(e.judging is not None for e in self.chain):
             return True
+        # An approval in the chain is work only once it can land: approved behind a unit that still
+        # waits for its human, the task would end at once (nothing to do) and be started again.
+        landable = self._land_to({u.id: u for u in rows}) is not None
         for row in rows:
             if row.state in (AWAITING_APPROVAL, GATING) and row.id not in in_chain:
                 if not self._parked(row) or row.approved:
                     return True
             if row.id in in_chain and (
-                row.state not in (GATING, AWAITING_APPROVAL) or (row.state == AWAITING_APPROVAL and row.approved)
+                row.state not in (GATING, AWAITING_APPROVAL)
+                or (row.state == AWAITING_APPROVAL and row.approved and landable)
             ):
                 return True
         return bool(self.runs)
