@@ -90,21 +90,26 @@ def test_as_many_agents_are_kept_as_units_of_the_longest_chains_wait() -> None:
     assert kept_free_for(graph, rows, 4) == Kept(agents=1, height=2, longest=3)  # 4 - 3 for the width
 
 
+def _run(project, units: list[dict], names: tuple[str, ...]) -> tuple[Path, list]:
+    """`bosun run --headless` with one scripted agent per name (all at work at once): every event."""
+    script = {u["id"]: [write_unit(f"src/{u['id']}.py", f"{u['id'].upper()} = 1\n")] for u in units}
+    agents = {name: {"kind": "scripted", "script": "team.toml"} for name in names}
+    repo = project(units, script, agents=agents, max_agents=len(names), sandbox="off")
+    result = bosun("run", "--headless", cwd=repo)
+    assert result.returncode == 0, result.stdout + result.stderr
+    session = open_session(GitRepo(repo))
+    try:
+        return repo, session.store.events()
+    finally:
+        session.close()
+
+
 @pytest.mark.parametrize("pinned", [False, True])
 def test_the_last_free_agent_waits_for_the_next_unit_of_the_longest_chain(project, pinned: bool) -> None:
     units = [*UNITS, {"id": "d", "depends_on": ["c"], "scope": ["src/d.py"]}]
     if pinned:  # a unit pinned to its agent is never held: it wants that agent, not just any
         units = [{**u, "agent": "cy"} if u["id"] == "y" else u for u in units]
-    script = {u["id"]: [write_unit(f"src/{u['id']}.py", f"{u['id'].upper()} = 1\n")] for u in units}
-    agents = {name: {"kind": "scripted", "script": "team.toml"} for name in ("ada", "bob", "cy")}
-    repo = project(units, script, agents=agents, max_agents=3, sandbox="off")
-    result = bosun("run", "--headless", cwd=repo)
-    assert result.returncode == 0, result.stdout + result.stderr
-    session = open_session(GitRepo(repo))
-    try:
-        events = session.store.events()
-    finally:
-        session.close()
+    repo, events = _run(project, units, ("ada", "bob", "cy"))
     started = [e.unit for e in events if e.kind == "claimed"]  # in hand-out order (agents start concurrently)
     assert started[:2] == ["a", "x"], started  # the chain's head, then one loose unit
     first = {(e.unit, e.kind): i for i, e in reversed(list(enumerate(events)))}
@@ -129,16 +134,7 @@ def test_two_equal_chains_each_keep_an_agent(project) -> None:
         for i in (1, 2, 3)
     ]
     units += [{"id": n, "scope": [f"src/{n}.py"]} for n in ("l1", "l2")]
-    script = {u["id"]: [write_unit(f"src/{u['id']}.py", f"{u['id'].upper()} = 1\n")] for u in units}
-    agents = {f"a{i}": {"kind": "scripted", "script": "team.toml"} for i in range(5)}
-    repo = project(units, script, agents=agents, max_agents=5, sandbox="off")
-    result = bosun("run", "--headless", cwd=repo)
-    assert result.returncode == 0, result.stdout + result.stderr
-    session = open_session(GitRepo(repo))
-    try:
-        events = session.store.events()
-    finally:
-        session.close()
+    repo, events = _run(project, units, tuple(f"a{i}" for i in range(5)))
     claimed = [e.unit for e in events if e.kind == "claimed"]
     assert claimed[:3] == ["p1", "q1", "l1"], claimed  # 8 units, 3 deep: three agents do the width
     first = {(e.unit, e.kind): i for i, e in reversed(list(enumerate(events)))}
