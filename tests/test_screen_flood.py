@@ -121,7 +121,8 @@ async def test_a_flood_ends_with_the_screen_showing_exactly_what_the_store_holds
             (u for u in rows if u.state in WAITS_FOR), key=lambda u: (HUMAN_FIRST.index(u.state), u.position)
         )
         assert list(queue._shown) == [u.id for u in queued[:MAX_ROWS]] and queue.row_count == min(len(queued), MAX_ROWS)
-        assert [queue.get_row_at(i)[1] for i in range(queue.row_count)] == [
+        state = queue._column_names.index("State")
+        assert [queue.get_row_at(i)[state] for i in range(queue.row_count)] == [
             STATE_LABELS.get(u.state, u.state) for u in queued[:MAX_ROWS]
         ]
         agents = screen.query_one(AgentsTable)
