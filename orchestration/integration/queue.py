@@ -85,7 +85,7 @@ class MergeQueue(Verdicts):
             return True
         # An approval in the chain is work only once it can land: approved behind a unit that still
         # waits for its human, the task would end at once (nothing to do) and be started again.
-        landable = self._land_to({u.id: u for u in rows}) is not None
+        landable = self._landable({u.id: u for u in rows})
         for row in rows:
             if row.state in (AWAITING_APPROVAL, GATING) and row.id not in in_chain:
                 if not self._parked(row) or row.approved:
@@ -137,8 +137,11 @@ class MergeQueue(Verdicts):
         if self._stackable(self.store.units()) or any(e.judging is not None for e in self.chain):
             return False
         rows = {u.id: u for u in self.store.units()}
-        landable = any(self.passed.get(e.candidate) for e in self.chain) and self._land_to(rows) is not None
-        return not landable
+        return not self._landable(rows)
+
+    def _landable(self, rows: dict) -> bool:
+        """Whether a tested prefix of the chain can land now (`rows`: the units by id)."""
+        return any(self.passed.get(e.candidate) for e in self.chain) and self._land_to(rows) is not None
 
     def _keep_shape(self) -> None:
         """Keep the slots and the batch size in use where `status` and the screen read them
