@@ -274,3 +274,21 @@ def test_the_snapshot_sees_a_decision_that_was_accepted(session: Path) -> None:
     after = snapshot(session)
     assert after["store"]["commands"] != before["store"]["commands"]
     assert {k: v for k, v in after.items() if k != "store"} == {k: v for k, v in before.items() if k != "store"}
+
+
+@pytest.mark.parametrize("columns", ["44", "100"])
+def test_help_is_as_wide_as_argparse_would_make_it(fresh: Path, columns: str, monkeypatch) -> None:
+    """Bosun's help formatter asks the width itself (not through `shutil`): the same text as
+    argparse's own formatter at the same $COLUMNS."""
+    import argparse
+
+    from bosun.app.cli import main as cli
+
+    result = bosun("--help", cwd=fresh, env={"COLUMNS": columns})
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= int(columns) - 2 < max(len(line) for line in lines) + 12
+    parser = cli.build_parser()
+    parser.formatter_class = argparse.HelpFormatter  # the stdlib's, which asks shutil
+    monkeypatch.setenv("COLUMNS", columns)
+    assert parser.format_help() == result.stdout
