@@ -351,6 +351,10 @@ async def test_the_screen_shows_what_is_tested_together(project, tmp_path) -> No
         release(repo, "b")
         release(repo, "c")
         await app.until(lambda: app.unit("b").state == "gating" and app.unit("c").state == "gating", "b, c queue")
+        # a's run holds the one slot (it started long before they came: nothing takes them in)
+        waiting = {"b": "gate slot", "c": "gate slot"}
+        await app.until(lambda: {n: str(table._shown.get(n, ("", ""))[1]) for n in "bc"} == waiting, "a slot")
+        assert app.unit("b").queue is None and app.unit("c").queue is None
         hold.unlink()
         await app.until(lambda: "c" in ((app.unit("b").queue or {}).get("with") or []), "b and c tested together")
         await app.until(
@@ -360,6 +364,7 @@ async def test_the_screen_shows_what_is_tested_together(project, tmp_path) -> No
         together = len(app.unit("b").queue["with"])
         assert table._column_names == ["Unit", "Waits for", "State", "Run"]
         assert table._shown["b"][3] == f"{app.unit('b').queue['run']} +{together}"
+        assert str(table._shown["b"][1]) == "tests"
         # The Run column comes last: at this size what each unit waits for still shows whole.
         shown = sum(column.get_render_width(table) for column in list(table.columns.values())[:3])
         assert shown <= table.scrollable_content_region.width, (shown, table.scrollable_content_region.width)

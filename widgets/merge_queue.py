@@ -3,7 +3,8 @@ with what each one waits for and the key that moves it on. Once the queue tests 
 together, a Run column appears: the run testing the unit now, `+N` for the N
 units tested together with it (those ahead of it in the chain and its batch), `bisect` while a
 failed batch is split to find the culprit, `retry` while a failed run is run again. One unit
-tested alone shows no column: the queue one at a time reads as it always did. A unit you
+tested alone shows no column: the queue one at a time reads as it always did. A unit no run has
+taken in yet waits for a `gate slot`. A unit you
 approved waits for `merging`, or for the unit ahead of it in the chain that has yet to land
 (under `merge = "manual"`, one still waiting for your approval).
 
@@ -100,7 +101,12 @@ class MergeQueue(KeyedTable):
         for unit in queued:
             approved = unit.state in ("awaiting_approval", "gating") and unit.approved
             # approved, its candidate on the one of a unit still queued: it lands after that one
-            waits = ahead.get(unit.candidate_parent, "merging") if approved else WAITS_FOR[unit.state]
+            if approved:
+                waits = ahead.get(unit.candidate_parent, "merging")
+            elif unit.state == "gating" and not unit.queue:  # queued, no run has taken it in yet
+                waits = "gate slot"
+            else:
+                waits = WAITS_FOR[unit.state]
             style = f"bold {warning}" if waits.startswith("you") else ""
             cells = (unit.id, Text(waits, style=style), STATE_LABELS.get(unit.state, unit.state))
             rows[unit.id] = (*cells, self.run_cell(unit)) if "Run" in self._column_names else cells
