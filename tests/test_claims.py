@@ -135,6 +135,31 @@ def test_an_external_agent_claims_commits_and_submits_through_the_cli(claim_repo
     assert [u["unit"] for u in board["ready"]] == ["two"] and board["integrated"][0]["unit"] == "one"
 
 
+def test_an_external_agent_may_hand_back_a_rejected_commit_unchanged(claim_repo) -> None:
+    """After a human turned down work whose gate passed, `submit` takes the same commit again (the
+    task names it as `passed_gate`); a new commit is still asked for anywhere else."""
+    repo = claim_repo([{"id": "one", "scope": ["src/one.py"]}], merge="manual")
+    task = cli_json(bosun("claim", "--agent", "ext", cwd=repo))
+    worktree = Path(task["worktree"])
+    (worktree / "src" / "one.py").write_text("ONE = 1\n")
+    git(worktree, "add", "-A")
+    git(worktree, "commit", "-q", "-m", "one")
+    commit = git(worktree, "rev-parse", "HEAD")
+    assert bosun("submit", "one", "--token", "1", cwd=repo).returncode == 0
+    assert bosun("resume", "--headless", cwd=repo).returncode == 1  # gated, waits for approval
+    assert bosun("reject", "one", "--note", "is ONE right?", cwd=repo).returncode == 0
+    assert bosun("resume", "--headless", cwd=repo).returncode == 1  # the rejection applied
+    task = cli_json(bosun("claim", "--agent", "ext", cwd=repo))
+    assert task["handback"]["passed_gate"] == commit and task["handback"]["note"] == "is ONE right?"
+    submitted = bosun("submit", "one", "--token", str(task["token"]), cwd=repo)
+    assert submitted.returncode == 0, submitted.stderr
+    assert bosun("resume", "--headless", cwd=repo).returncode == 1
+    assert bosun("approve", "one", cwd=repo).returncode == 0
+    assert bosun("resume", "--headless", cwd=repo).returncode == 0
+    assert first_parent_merges(repo) == ["one"]
+    assert git(repo, "rev-parse", "bosun/integration^2") == commit
+
+
 def test_a_holder_paused_past_its_lease_is_refused_and_nothing_is_lost(claim_repo) -> None:
     repo = claim_repo([{"id": "one"}], lease="1s")
     task = cli_json(bosun("claim", "--agent", "ext", cwd=repo))

@@ -165,6 +165,44 @@ def test_human_decisions_from_a_second_process(project) -> None:
     assert_integration_green(repo)
 
 
+def test_work_kept_unchanged_after_a_rejection_goes_back_to_the_human(project) -> None:
+    """Rejected after its gate passed, the agent reads the note and changes nothing (exit 0, no new
+    commit): the same commit is checked and gated again and waits for approval, not `failed` with
+    nothing left to approve. The same without the gate having passed (a failed unit handed back)
+    still fails, and so does an agent that exits non-zero."""
+    told = {"run": ["sh", "-c", 'grep -q passed_gate "$BOSUN_TASK_FILE"'], "check": True}
+    script = {
+        "two": [write_unit("src/two.py", "TWO = 2\n"), [told]],
+        "three": [write_unit("src/three.py", "THREE = 3\n"), [told, {"exit": 4}], [{"run": ["true"]}]],
+    }
+    units = [{"id": "two", "scope": ["src/two.py"]}, {"id": "three", "scope": ["src/three.py"]}]
+    repo = project(units, script, merge="manual")
+    run = BackgroundRun(repo, "run", "--headless", "--json", "--wait")
+    try:
+        first = run.wait_for("submitted", "two")["commit"]
+        gated = run.wait_for("awaiting_approval", "two")
+        assert bosun("reject", "two", "--note", "is the name right?", cwd=repo).returncode == 0
+        submitted = run.wait_for("submitted", "two", after=gated["seq"])
+        assert submitted["commit"] == first and submitted["kept"] is True, submitted
+        run.wait_for("awaiting_approval", "two", after=submitted["seq"])
+        assert bosun("approve", "two", cwd=repo).returncode == 0
+        run.wait_for("merged", "two")
+        gated = run.wait_for("awaiting_approval", "three")
+        assert bosun("reject", "three", "--note", "really?", cwd=repo).returncode == 0
+        failed = run.wait_for("failed", "three", after=gated["seq"])
+        assert failed["error"].startswith("agent exited 4 without a new commit"), failed
+        assert bosun("handback", "three", cwd=repo).returncode == 0  # from failed: no gate had passed
+        failed = run.wait_for("failed", "three", after=failed["seq"])
+        assert failed["error"] == "agent exited 0 without a new commit", failed
+        assert "passed_gate" not in failed["handback"], failed
+        assert bosun("cancel", "three", cwd=repo).returncode == 0
+        run.finish()
+    finally:
+        run.proc.kill()
+    assert first_parent_merges(repo) == ["two"]
+    assert git(repo, "show", "bosun/integration:src/two.py") == "TWO = 2"
+
+
 def test_cancel_from_a_second_process_stops_a_running_agent(project) -> None:
     script = {"slow": [[{"sleep": 30}, *write_unit("src/slow.py", "S = 1\n")]]}
     repo = project([{"id": "slow"}], script)

@@ -15,7 +15,7 @@ from pathlib import Path
 from bosun.orchestration.agents.launch import build_task
 from bosun.orchestration.plan import UnitSpec
 from bosun.orchestration.safe_files import replace_text
-from bosun.orchestration.states import HANDBACK_REASONS
+from bosun.orchestration.states import AWAITING_APPROVAL, HANDBACK_REASONS
 from bosun.orchestration.store import UnitRow
 from bosun.orchestration.worktrees import AgentClone, unit_branch
 
@@ -61,6 +61,8 @@ def handback_for(row: UnitRow, note: str | None, reason: str | None = None) -> d
     }
     if detail.get("findings"):  # exactly what clashed, symbol by symbol
         handback["findings"] = detail["findings"]
+    if row.state == AWAITING_APPROVAL and row.head_commit:  # its gate passed: rejected, not broken
+        handback["passed_gate"] = row.head_commit
     return handback
 
 
@@ -111,6 +113,12 @@ class Collected:
 
     def is_new(self, start_head: str) -> bool:
         return self.head is not None and self.head != start_head
+
+    def kept(self, handback: dict | None) -> bool:
+        """The branch still ends at the commit a human turned down after its gate passed: the agent
+        read the note and found nothing to change. That is handed in too, so the work goes back to
+        the human (who may approve it now) rather than failing with nothing left to approve."""
+        return self.head is not None and self.head == (handback or {}).get("passed_gate")
 
 
 def collect(clone: AgentClone, unit_id: str, autocommit: bool, have: str | None = None) -> Collected:

@@ -186,7 +186,7 @@ def submit(session: Session, unit_id: str, token: int) -> dict:
 def submit_collected(session: Session, unit_id: str, token: int, collected) -> dict:
     """The store's half of `submit`, for a caller that collected the branch in a worker thread."""
     row = _holding(session, unit_id, token, "submit")
-    if not collected.is_new(row.head_commit or ""):
+    if not collected.is_new(row.head_commit or "") and not collected.kept(row.handback):
         raise BosunError(
             f"'{unit_id}' has no new commit on {row.branch}: commit your work in {row.worktree}, then submit again"
         )
@@ -198,7 +198,12 @@ def submit_collected(session: Session, unit_id: str, token: int, collected) -> d
             SUBMITTED,
             HELD,
             epoch=token,
-            data={"commit": collected.head, "summary": summary, "external": True},
+            data={
+                "commit": collected.head,
+                "summary": summary,
+                "external": True,
+                **({} if collected.is_new(row.head_commit or "") else {"kept": True}),
+            },
             head_commit=collected.head,
             owner=None,
             lease_until=None,

@@ -65,6 +65,11 @@ def compose_prompt(task: dict) -> str:
             lines.append(f"Note from the supervisor: {handback['note']}")
         if handback.get("files"):
             lines.append("Files involved: " + ", ".join(handback["files"]) + ".")
+        if handback.get("passed_gate"):
+            lines.append(
+                "Its tests passed; if the note asks for nothing you should change, exit without a new "
+                "commit and your work goes back for approval as it is."
+            )
         if handback["reason"] == "conflict":
             lines.append(
                 "The integration branch has been merged into your worktree; resolve the conflict "

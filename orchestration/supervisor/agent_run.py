@@ -67,13 +67,14 @@ async def work(supervisor: Orchestrator, unit_id: str, running: Running) -> None
 def failure(
     timeout: float, finished: Finished, report: dict | None, collected: Collected, handout: Handout, log: Path
 ) -> str | None:
-    """Why a finished agent's attempt failed, in words, or None when it handed in a new commit."""
-    reason = None
+    """Why a finished agent's attempt failed, in words, or None when it handed in a new commit (or,
+    exiting 0, kept the one a human turned down)."""
+    reason, handback = None, handout.task.get("handback")
     if finished.timed_out:
         reason = f"timed out after {timeout:g}s"
     elif report and report["status"] == "blocked":
         reason = f"agent reported blocked: {report['summary']}"
-    elif not collected.is_new(handout.start_head):
+    elif not collected.is_new(handout.start_head) and not (finished.exit_code == 0 and collected.kept(handback)):
         reason = f"agent exited {finished.exit_code} without a new commit"
         if finished.exit_code and (said := last_line(tail(log, 4000))):
             reason += f": {said}"  # what it said last (a missing file, a refused login) is usually why
@@ -249,6 +250,7 @@ class Attempt:
                 "exit": finished.exit_code,
                 "trusted_report": report is not None,
                 "usage": usage,
+                **({} if collected.is_new(handout.start_head) else {"kept": True}),
             },
             head_commit=collected.head,
             pid=None,
