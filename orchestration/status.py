@@ -29,14 +29,14 @@ def agent_rows(session: Session, now: float | None = None) -> list[dict]:
     now = time.time() if now is None else now
     units = session.store.units()
     held_by: dict[str, UnitRow] = {}
-    usage: dict[str, dict | None] = {}
     for unit in units:  # one pass: the screen asks every second, with hundreds of units
         if unit.state in AGENT_STATES and unit.owner and unit.owner not in held_by:
             held_by[unit.owner] = unit
-        if unit.agent and unit.usage:
-            from bosun.orchestration.agents.usage import add_usage  # loaded only when there is usage
+    usage: dict[str, dict] = {}
+    if any(unit.usage for unit in units):
+        from bosun.orchestration.agents.usage import spent_by_agent  # loaded only when there is usage
 
-            usage[unit.agent] = add_usage(usage.get(unit.agent), unit.usage)
+        usage = spent_by_agent((unit.usage, unit.agent) for unit in units)
     rows = []
     on_nodes = session.outline.project.backend != "local"
     for name, spec in session.outline.agents.items():
@@ -153,7 +153,7 @@ def status_json(session: Session, full: bool = True, probing: Callable | None = 
                     # the gate run whose tree held this unit's merge and passed: with the merge queue,
                     # one run can cover several units (the units tested together, oldest first)
                     "gate_run": by_id.get(u.gate_run) if u.gate_run is not None else None,
-                    "usage": u.usage,
+                    "usage": {k: v for k, v in u.usage.items() if k != "by_agent"} if u.usage else u.usage,
                     "detail": u.detail,
                     "egress_denied": denied.get(u.id, 0),
                     "disk_bytes": disk_bytes(u.worktree) if full else None,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import bosun, write_unit
 
-from bosun.orchestration.agents.usage import add_usage, usage_from_output
+from bosun.orchestration.agents.usage import add_usage, spent_by_agent, usage_from_output
 from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.session import open_session
 from bosun.orchestration.status import QUIET_AFTER_S, agent_rows
@@ -65,6 +65,29 @@ def test_usage_adds_up_over_attempts() -> None:
     total = add_usage(total, {"prompt_tokens": 5, "completion_tokens": 1})
     assert total == {"prompt_tokens": 15, "completion_tokens": 3, "cost_usd": 0.5}
     assert add_usage(total, None) is total
+    # A session from before usage was kept per agent: what no agent is named for is the unit's agent's.
+    both = add_usage(total, {"prompt_tokens": 1, "completion_tokens": 1, "cost_usd": 0.25}, "bob")
+    assert both["by_agent"] == {"bob": {"prompt_tokens": 1, "completion_tokens": 1, "cost_usd": 0.25}}
+    spent = spent_by_agent([(both, "ada"), (None, "bob"), (total, None)])
+    assert spent == {"bob": both["by_agent"]["bob"], "ada": total}
+
+
+def test_each_agent_pays_for_its_own_attempts_of_a_reassigned_unit(project) -> None:
+    """ada spends on the unit and fails; reassigned, bob spends and merges it: each agent's usage is
+    what it spent (the agents table, `status --json`, an agent's budget), the unit's both."""
+    said = {"prompt_tokens": 1200, "completion_tokens": 340, "cost_usd": 0.0421}
+    print_usage = {"run": ["sh", "-c", f"printf '%s\\n' '{CLAUDE}'"]}
+    script = {"a": [[print_usage, {"exit": 3}], [print_usage, *write_unit("src/a.py", "A = 1\n")]]}
+    agents = {name: {"kind": "scripted", "script": "team.toml"} for name in ("ada", "bob")}
+    repo = project([{"id": "a", "agent": "ada"}], script, agents=agents)
+    assert bosun("run", "--headless", cwd=repo).returncode == 1  # a failed: waits for a human
+    assert bosun("reassign", "a", "--to", "bob", cwd=repo).returncode == 0
+    assert bosun("resume", "--headless", cwd=repo).returncode == 0
+    status = json.loads(bosun("status", "--json", cwd=repo).stdout)
+    spent = {a["name"]: a["usage"] for a in status["agents"]}
+    assert spent == {"ada": said, "bob": said}, spent
+    twice = {"prompt_tokens": 2400, "completion_tokens": 680, "cost_usd": 0.0842}
+    assert status["units"][0]["usage"] == twice and status["units"][0]["agent"] == "bob"
 
 
 def test_activity_tells_busy_waiting_and_idle(project, tmp_path: Path) -> None:

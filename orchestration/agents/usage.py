@@ -157,8 +157,9 @@ def usage_from_output(text: str) -> dict | None:
     return None
 
 
-def add_usage(total: dict | None, more: dict | None) -> dict | None:
-    """Usage over several attempts."""
+def add_usage(total: dict | None, more: dict | None, agent: str | None = None) -> dict | None:
+    """Usage over several attempts; with `agent`, also what each agent spent (`by_agent`): a unit
+    reassigned or taken over was paid for by more than one, and each pays for its own."""
     if not more:
         return total
     result = dict(total or {})
@@ -166,4 +167,27 @@ def add_usage(total: dict | None, more: dict | None) -> dict | None:
         result[key] = result.get(key, 0) + int(more.get(key) or 0)
     if more.get("cost_usd") is not None:
         result["cost_usd"] = round((result.get("cost_usd") or 0.0) + float(more["cost_usd"]), 6)
+    if agent is not None:
+        by_agent = dict(result.get("by_agent") or {})
+        by_agent[agent] = add_usage(by_agent.get(agent), {k: v for k, v in more.items() if k != "by_agent"})
+        result["by_agent"] = by_agent
     return result
+
+
+def spent_by_agent(units) -> dict[str, dict]:
+    """What each agent spent, over `(usage, agent)` pairs, one per unit: its `by_agent`, and what
+    no agent is named for (a session from before `by_agent`) to the unit's agent."""
+    spent: dict[str, dict] = {}
+    keys = ("prompt_tokens", "completion_tokens", "cost_usd")
+    for usage, agent in units:
+        if not usage:
+            continue
+        named = usage.get("by_agent") or {}
+        for who, part in named.items():
+            spent[who] = add_usage(spent.get(who), part)
+        rest = {k: (usage.get(k) or 0) - sum(part.get(k) or 0 for part in named.values()) for k in keys}
+        if agent and any(value > 1e-9 for value in rest.values()):
+            if usage.get("cost_usd") is None:
+                del rest["cost_usd"]
+            spent[agent] = add_usage(spent.get(agent), rest)
+    return spent

@@ -215,7 +215,7 @@ class Attempt:
         unit_id = self.unit_id
         report = read_report(handout.report_file, unit_id)
         usage = (report or {}).get("usage") or usage_from_output(tail(log, 20_000))
-        total_usage = add_usage(self.row.usage, usage)
+        total_usage = add_usage(self.row.usage, usage, self.running.agent)
         collected = await asyncio.to_thread(
             collect, self.supervisor.clone, unit_id, self.agent.autocommit, handout.base_commit
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from bosun.orchestration.agents.usage import add_usage, usage_from_output
+from bosun.orchestration.agents.usage import add_usage, spent_by_agent, usage_from_output
 from bosun.orchestration.budget import total
 from bosun.orchestration.process import tail
 from bosun.orchestration.session import Session
@@ -45,22 +45,19 @@ class BudgetWatch:
         self.next_check = now + BUDGET_EVERY_S
         rows = {u.id: u for u in self.store.units()}
         live = {
-            unit_id: add_usage(rows[unit_id].usage, usage_from_output(tail(r.child.log_path, 20_000)))
+            unit_id: add_usage(rows[unit_id].usage, usage_from_output(tail(r.child.log_path, 20_000)), r.agent)
             for unit_id, r in running.items()
             if r.child is not None and unit_id in rows
         }
         spend = {u.id: live.get(u.id, u.usage) for u in rows.values()}
+        by_agent = spent_by_agent((spend[u], row.owner or row.agent) for u, row in rows.items())
         for unit_id, agent_run in list(running.items()):
             if unit_id not in live or agent_run.cancelled:
                 continue
             agent = plan.agents.get(agent_run.agent)
             checks = [
                 ("unit", plan.units[unit_id].budget, spend[unit_id]),
-                (
-                    f"agent {agent_run.agent}",
-                    agent.budget if agent else None,
-                    total([spend[u] for u, row in rows.items() if (row.owner or row.agent) == agent_run.agent]),
-                ),
+                (f"agent {agent_run.agent}", agent.budget if agent else None, by_agent.get(agent_run.agent)),
                 ("session", plan.project.budget, total(list(spend.values()))),
             ]
             for scope, budget, usage in checks:
