@@ -68,7 +68,8 @@ async def until(pilot, check, what: str, timeout: float = 30) -> None:
 
 
 async def test_the_output_tab_follows_a_running_agents_transcript(project):
-    steps = [say(INIT, TOOL), AWAIT_GO, say(RESULT, SAID), AWAIT_GO, say(DONE), *write_unit("src/a.py", "A = 1\n")]
+    steps = [say(INIT, TOOL), AWAIT_GO, say(RESULT, SAID), AWAIT_GO, say(DONE), AWAIT_GO]
+    steps += write_unit("src/a.py", "A = 1\n")
     repo = project([{"id": "calc"}], {"calc": [steps]}, max_agents=1)
     app = open_app(repo)
     async with app.run_test(size=SIZE) as pilot:
@@ -89,8 +90,10 @@ async def test_the_output_tab_follows_a_running_agents_transcript(project):
 
         release(repo, "calc")
         await until(pilot, lambda: "finished · 2 turns" in app.text(), "the end of the session")
-        assert view.border_title == "calc try 1 · idle · 3100 in · 52 out · $0.0123"
+        assert view.border_title == "calc try 1 · idle · 3100 in · 52 out · $0.0123"  # the CLI is done, its process not
+        release(repo, "calc")
         await app.state("calc", "merged")
+        await until(pilot, lambda: view.border_title == "calc try 1 · ended · 3100 in · 52 out · $0.0123", "ended")
         assert "\x1b" not in app.text() and "[0m" not in app.text()
 
 

@@ -88,6 +88,7 @@ class OutputView(ScrollView, can_focus=True):
         """The log shown (None: no unit, or its agent has not started)."""
         self.unit = ""
         self.attempt = 0
+        self.live = True
         self.transcript = Transcript()
         self.entries: deque[Entry] = deque(maxlen=MAX_ENTRIES)
         """What the log said so far (the newest MAX_ENTRIES), kept to wrap again at a new width."""
@@ -110,11 +111,16 @@ class OutputView(ScrollView, can_focus=True):
         self.call_after_refresh(self.poll)
 
     # -- which log ----------------------------------------------------------------------------------
-    def show_log(self, unit: str, attempt: int, log_path: Path | None) -> None:
-        """Follow `log_path`, the output of `unit`'s attempt `attempt` (no-op if it is the one shown)."""
+    def show_log(self, unit: str, attempt: int, log_path: Path | None, live: bool = True) -> None:
+        """Follow `log_path`, the output of `unit`'s attempt `attempt` (no-op if it is the one shown);
+        `live` while the attempt goes on (once it is over the title says `ended`, not the CLI's
+        last activity: an `idle` agent on a merged unit reads as if it were still there)."""
         if log_path == self.log_path and unit == self.unit:
+            if live != self.live:
+                self.live = live
+                self._show_title()
             return
-        self.unit, self.attempt, self.log_path = unit, attempt, log_path
+        self.unit, self.attempt, self.log_path, self.live = unit, attempt, log_path, live
         self.transcript = Transcript()
         self.entries.clear()
         self.lines.clear()
@@ -261,7 +267,7 @@ class OutputView(ScrollView, can_focus=True):
         elif self.log_path is None:
             title = f"Output · {self.unit}"
         elif self.transcript.structured:
-            activity = self.transcript.activity or "working"
+            activity = (self.transcript.activity or "working") if self.live else "ended"
             title = f"{self.unit} try {self.attempt} · {activity} · {self.transcript.tokens_line()}"
         else:
             title = f"{self.unit} try {self.attempt} · log"
