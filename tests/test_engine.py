@@ -203,6 +203,16 @@ def test_work_kept_unchanged_after_a_rejection_goes_back_to_the_human(project) -
     assert git(repo, "show", "bosun/integration:src/two.py") == "TWO = 2"
 
 
+def test_the_prompt_tells_a_rejected_agent_it_may_keep_its_work() -> None:
+    from bosun.orchestration.agents.launch import compose_prompt
+
+    task = {"title": "Two", "unit": "two", "attempt": 2, "prompt": "make TWO", "scope": [], "branch": "bosun/unit/two"}
+    kept = "exit without a new commit and your work goes back for approval as it is"
+    rejected = {"reason": "human", "note": "is the name right?", "files": [], "passed_gate": "0" * 40}
+    assert kept in compose_prompt({**task, "handback": rejected})
+    assert kept not in compose_prompt({**task, "handback": {**rejected, "passed_gate": None}})
+
+
 def test_cancel_from_a_second_process_stops_a_running_agent(project) -> None:
     script = {"slow": [[{"sleep": 30}, *write_unit("src/slow.py", "S = 1\n")]]}
     repo = project([{"id": "slow"}], script)
