@@ -92,13 +92,19 @@ def cli_check(agent: AgentSpec) -> Check:
 def credential_check(agent: AgentSpec, repo: Path, sandboxed: bool) -> Check:
     """A key passed through the agent's `env`, or a login file in the home the agent will have."""
     install, name = INSTALLS[agent.preset or ""], f"agent {agent.name} credentials"
-    passed = [key for key in install.keys if key in agent.env and os.environ.get(key)]
+    codex_home = _codex_home(agent, repo, sandboxed) if agent.preset == "codex" else None
+    keys = install.keys
+    if codex_home is not None and (provider_key := _codex_provider_key(codex_home / "config.toml")):
+        keys = (provider_key, *keys)  # the endpoint its config.toml chose reads its key from there
+    passed = [key for key in keys if key in agent.env and os.environ.get(key)]
     if passed:
         return Check(name, True, f"{passed[0]} is set and passed through env")
+    if codex_home is not None and (codex_home / "auth.json").is_file():
+        return Check(name, True, f"logged in ({codex_home / 'auth.json'})")
     logins = [login for login in install.logins if _login_visible(agent, repo, login, sandboxed)]
     if logins:
         return Check(name, True, f"logged in (~/{logins[0]})")
-    unpassed = [key for key in install.keys if os.environ.get(key) and key not in agent.env]
+    unpassed = [key for key in keys if os.environ.get(key) and key not in agent.env]
     if unpassed:
         fix = f'add "{unpassed[0]}" to agents.{agent.name}.env (only the variables listed there reach the agent)'
         return Check(name, False, f"{unpassed[0]} is set but not passed to the agent", fix)
@@ -110,17 +116,54 @@ def credential_check(agent: AgentSpec, repo: Path, sandboxed: bool) -> Check:
     return Check(name, False, "no key variable set and no login found", fix)
 
 
+def _codex_home(agent: AgentSpec, repo: Path, sandboxed: bool) -> Path | None:
+    """Where the agent's Codex keeps its config and login: the `CODEX_HOME` it is given (through its
+    `env`, and mounted when sandboxed), else `.codex` in the home it gets, if it has a config."""
+    value = os.environ.get("CODEX_HOME") if "CODEX_HOME" in agent.env else None
+    if not value:
+        config = _in_agents_home(agent, repo, ".codex/config.toml", sandboxed)
+        return config.parent if config is not None else None
+    home = Path(value).expanduser()
+    if sandboxed and not any(_covers(Path(written).expanduser(), home) for written, _writable in agent.mounts):
+        return None
+    return home
+
+
+def _covers(mount: Path, path: Path) -> bool:
+    return path == mount or mount in path.parents
+
+
+def _codex_provider_key(config: Path) -> str | None:
+    """The variable the key of the endpoint Codex's config chose is read from (`model_provider`,
+    then that `[model_providers.X]`'s `env_key`): a user's own endpoint is not OPENAI_API_KEY's."""
+    import tomllib
+
+    try:
+        data = tomllib.loads(config.read_text())
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    provider = (data.get("model_providers") or {}).get(data.get("model_provider") or "")
+    key = provider.get("env_key") if isinstance(provider, dict) else None
+    return key if isinstance(key, str) and key else None
+
+
 def _login_visible(agent: AgentSpec, repo: Path, login: str, sandboxed: bool) -> bool:
+    return _in_agents_home(agent, repo, login, sandboxed) is not None
+
+
+def _in_agents_home(agent: AgentSpec, repo: Path, relative: str, sandboxed: bool) -> Path | None:
+    """Where the file at `relative` under the home the agent gets is (the user's own home, or when
+    sandboxed `.bosun/homes/AGENT` or a mounted `~/...`), if it is there."""
     home = Path(os.environ.get("HOME") or "/nonexistent")
     if not sandboxed:
-        return (home / login).is_file()
-    if (repo / ".bosun" / "homes" / agent.name / login).is_file():
-        return True
+        return home / relative if (home / relative).is_file() else None
+    if (own := repo / ".bosun" / "homes" / agent.name / relative).is_file():
+        return own
     for written, _writable in agent.mounts:
         mounted = written[2:].rstrip("/") if written.startswith("~/") else None
-        if mounted and (login == mounted or login.startswith(mounted + "/")) and (home / login).is_file():
-            return True
-    return False
+        if mounted and (relative == mounted or relative.startswith(mounted + "/")) and (home / relative).is_file():
+            return home / relative
+    return None
 
 
 def endpoint_check(agent: AgentSpec, timeout_s: float = 3.0) -> Check:

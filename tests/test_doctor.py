@@ -69,6 +69,39 @@ def test_an_installed_cli_shows_its_version_and_whether_the_agent_gets_a_key(pro
     assert "✓ agent ada credentials: OPENAI_API_KEY is set and passed through env" in out, out
 
 
+def test_codex_with_its_own_endpoint_needs_the_key_its_config_names(project, monkeypatch, tmp_path) -> None:
+    """A Codex config that picks a provider of the user's (`env_key = "STUB_API_KEY"`), in a
+    CODEX_HOME (ada) or the user's own ~/.codex, mounted (bob, as the agents guide shows): that
+    variable is the credential, not OPENAI_API_KEY; a login in that CODEX_HOME (auth.json) is one too."""
+    program = clis_dir() / "node_modules" / ".bin" / "codex"
+    if not program.exists():
+        tool_missing(f"codex is not installed ({program}; .ci/run installs it)")
+    config = 'model_provider = "mine"\n[model_providers.mine]\nbase_url = "http://127.0.0.1:9/v1"\n'
+    config += 'env_key = "STUB_API_KEY"\n'
+    home, user = tmp_path / "codex-home", tmp_path / "user"
+    for folder in (home, user / ".codex"):
+        folder.mkdir(parents=True)
+        (folder / "config.toml").write_text(config)
+    agents = {
+        "ada": {"kind": "command", "preset": "codex", "env": ["CODEX_HOME", "STUB_API_KEY"], "mounts": [f"{home}:rw"]},
+        "bob": {"kind": "command", "preset": "codex", "env": ["STUB_API_KEY"], "mounts": ["~/.codex"]},
+    }
+    repo = project([{"id": "a"}], {}, agents=agents)
+    path = f"{program.parent}{os.pathsep}{os.environ['PATH']}"
+    for key in ("OPENAI_API_KEY", "CODEX_API_KEY", "STUB_API_KEY"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("HOME", str(user))
+    code, out, _ = doctor(repo, env={"PATH": path, "CODEX_HOME": str(home)})
+    assert code == 1 and "✗ agent ada credentials: no key variable set and no login found" in out, out
+    code, out, _ = doctor(repo, env={"PATH": path, "CODEX_HOME": str(home), "STUB_API_KEY": "sk-stub"})
+    assert code == 0, out
+    for name in ("ada", "bob"):
+        assert f"✓ agent {name} credentials: STUB_API_KEY is set and passed through env" in out, out
+    (home / "auth.json").write_text("{}")
+    code, out, _ = doctor(repo, env={"PATH": path, "CODEX_HOME": str(home)})
+    assert f"✓ agent ada credentials: logged in ({home / 'auth.json'})" in out, out
+
+
 def test_a_model_endpoint_is_asked_for_real(project) -> None:
     with FakeOpenAI() as server:
         agents = {"m": {"kind": "model", "base_url": server.base_url, "model": "test-model"}}
