@@ -289,6 +289,22 @@ def test_an_agent_that_exits_without_a_commit_fails(project) -> None:
     assert ("failed", "agent exited 0 without a new commit") in kinds
 
 
+def test_a_cli_that_gives_up_without_a_commit_says_why_in_the_failure(project) -> None:
+    """A CLI agent's log is its structured stream: the failure names what the model said last,
+    not the stream's last JSON line (and says nothing more when it said nothing)."""
+    said = {
+        "type": "assistant",
+        "message": {"content": [{"type": "text", "text": "I could not apply it:\nno parser."}]},
+    }
+    result = {"type": "result", "subtype": "success", "is_error": False, "result": "done", "usage": {}}
+    lines = "\n".join(json.dumps(event) for event in (said, result))
+    script = {"lazy": [[{"run": ["sh", "-c", f"printf '%s\\n' '{lines}'"]}]]}
+    repo = project([{"id": "lazy"}], script)
+    assert bosun("run", "--headless", cwd=repo).returncode == 1
+    errors = [e.get("error", "") for e in events(repo) if e["unit"] == "lazy" and e["kind"] == "failed"]
+    assert errors == ["agent exited 0 without a new commit: I could not apply it: no parser."], errors
+
+
 def test_out_of_scope_commits_are_held(project) -> None:
     repo = project(
         [{"id": "narrow", "scope": ["src/narrow.py"]}],

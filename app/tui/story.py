@@ -15,7 +15,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Button, Label, Static
 
 from bosun.app.tui.dialogs import ButtonRow, Dialog
-from bosun.orchestration.agents.transcript import Transcript
+from bosun.orchestration.agents.last_words import said_last
 from bosun.orchestration.ansi import strip_ansi
 from bosun.orchestration.integration.regate import why_not_regate
 from bosun.orchestration.session import Session
@@ -90,17 +90,7 @@ def last_words(log: Path | None) -> list[str]:
         return []
     with open(log, "rb") as handle:
         handle.seek(max(0, log.stat().st_size - LOG_BYTES))
-        lines = handle.read().decode("utf-8", errors="replace").splitlines()
-    transcript, said, plain = Transcript(), [], []
-    for line in lines:
-        for entry in transcript.feed(line):
-            if entry.kind == "text":
-                if entry.continues and said:
-                    said[-1] += entry.text
-                else:
-                    said.append(entry.text)
-            elif entry.kind in ("plain", "error") and entry.text.strip():
-                plain.append(strip_ansi(entry.text).rstrip())
+        said, plain = said_last(handle.read().decode("utf-8", errors="replace"))
     return said[-LAST_WORDS:] if said else plain[-LAST_WORDS * 2 :]
 
 

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bosun.orchestration.agents.attempt import Collected, Handout, collect, integrated_units, prepare
+from bosun.orchestration.agents.last_words import why_it_stopped
 from bosun.orchestration.agents.launch import agent_argv, agent_env, compose_prompt, read_report
 from bosun.orchestration.agents.usage import add_usage, usage_from_output
-from bosun.orchestration.ansi import last_line
 from bosun.orchestration.claims import release
 from bosun.orchestration.errors import BosunError
 from bosun.orchestration.faults import fault_point
@@ -76,8 +76,8 @@ def failure(
         reason = f"agent reported blocked: {report['summary']}"
     elif not collected.is_new(handout.start_head) and not (finished.exit_code == 0 and collected.kept(handback)):
         reason = f"agent exited {finished.exit_code} without a new commit"
-        if finished.exit_code and (said := last_line(tail(log, 4000))):
-            reason += f": {said}"  # what it said last (a missing file, a refused login) is usually why
+        if said := why_it_stopped(tail(log, 8000), finished.exit_code):
+            reason += f": {said}"  # what it said last (a refused command, a missing file) is usually why
     if reason and finished.over_memory:  # the kernel's OOM killer, inside its own cgroup: named first
         reason = f"killed: over its memory limit of {finished.over_memory} ({reason})"
     if reason and finished.forks_refused:  # a fork bomb, or a build that needs more
