@@ -93,23 +93,22 @@ def credential_check(agent: AgentSpec, repo: Path, sandboxed: bool) -> Check:
     """A key passed through the agent's `env`, or a login file in the home the agent will have."""
     install, name = INSTALLS[agent.preset or ""], f"agent {agent.name} credentials"
     codex_home = _codex_home(agent, repo, sandboxed) if agent.preset == "codex" else None
-    keys = install.keys
-    if codex_home is not None and (provider_key := _codex_provider_key(codex_home / "config.toml")):
-        keys = (provider_key, *keys)  # the endpoint its config.toml chose reads its key from there
+    own_key = _codex_provider_key(codex_home / "config.toml") if codex_home is not None else None
+    keys = (own_key,) if own_key else install.keys  # the endpoint its config chose reads only that one
     passed = [key for key in keys if key in agent.env and os.environ.get(key)]
     if passed:
         return Check(name, True, f"{passed[0]} is set and passed through env")
-    if codex_home is not None and (codex_home / "auth.json").is_file():
+    if codex_home is not None and not own_key and (codex_home / "auth.json").is_file():
         return Check(name, True, f"logged in ({codex_home / 'auth.json'})")
-    logins = [login for login in install.logins if _login_visible(agent, repo, login, sandboxed)]
+    logins = [login for login in install.logins if not own_key and _login_visible(agent, repo, login, sandboxed)]
     if logins:
         return Check(name, True, f"logged in (~/{logins[0]})")
     unpassed = [key for key in keys if os.environ.get(key) and key not in agent.env]
     if unpassed:
         fix = f'add "{unpassed[0]}" to agents.{agent.name}.env (only the variables listed there reach the agent)'
         return Check(name, False, f"{unpassed[0]} is set but not passed to the agent", fix)
-    fix = f'export {install.keys[0]}=... and list it in agents.{agent.name}.env = ["{install.keys[0]}"]'
-    if install.logins:
+    fix = f'export {keys[0]}=... and list it in agents.{agent.name}.env = ["{keys[0]}"]'
+    if install.logins and not own_key:
         folder = install.logins[0].split("/")[0]
         fix += f', or log in with `{agent.command[0]}` and mount it: mounts = ["~/{folder}"]' if sandboxed else ""
         fix += "" if sandboxed else f", or log in once with `{agent.command[0]}`"
@@ -142,7 +141,8 @@ def _codex_provider_key(config: Path) -> str | None:
         data = tomllib.loads(config.read_text())
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return None
-    provider = (data.get("model_providers") or {}).get(data.get("model_provider") or "")
+    providers, chosen = data.get("model_providers"), data.get("model_provider")
+    provider = providers.get(chosen) if isinstance(providers, dict) and isinstance(chosen, str) else None
     key = provider.get("env_key") if isinstance(provider, dict) else None
     return key if isinstance(key, str) and key else None
 

@@ -151,6 +151,10 @@ def test_an_external_agent_may_hand_back_a_rejected_commit_unchanged(claim_repo)
     assert bosun("resume", "--headless", cwd=repo).returncode == 1  # the rejection applied
     task = cli_json(bosun("claim", "--agent", "ext", cwd=repo))
     assert task["handback"]["passed_gate"] == commit and task["handback"]["note"] == "is ONE right?"
+    (worktree / "src" / "one.py").write_text("ONE = 2\n")  # an edit left uncommitted is not "unchanged"
+    refused = bosun("submit", "one", "--token", str(task["token"]), cwd=repo)
+    assert refused.returncode == 2 and "no new commit" in refused.stderr, refused.stderr
+    git(worktree, "checkout", "--", "src/one.py")
     submitted = bosun("submit", "one", "--token", str(task["token"]), cwd=repo)
     assert submitted.returncode == 0, submitted.stderr
     assert bosun("resume", "--headless", cwd=repo).returncode == 1

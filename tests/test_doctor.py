@@ -97,9 +97,17 @@ def test_codex_with_its_own_endpoint_needs_the_key_its_config_names(project, mon
     assert code == 0, out
     for name in ("ada", "bob"):
         assert f"✓ agent {name} credentials: STUB_API_KEY is set and passed through env" in out, out
+    # A login there is no key for an endpoint of the user's; for OpenAI's own (no provider chosen) it is.
     (home / "auth.json").write_text("{}")
+    code, out, _ = doctor(repo, env={"PATH": path, "CODEX_HOME": str(home), "OPENAI_API_KEY": "sk-test"})
+    assert "✗ agent ada credentials: no key variable set and no login found" in out, out
+    assert 'export STUB_API_KEY=... and list it in agents.ada.env = ["STUB_API_KEY"]' in out, out
+    (home / "config.toml").write_text('model = "gpt-5"\n')
     code, out, _ = doctor(repo, env={"PATH": path, "CODEX_HOME": str(home)})
     assert f"✓ agent ada credentials: logged in ({home / 'auth.json'})" in out, out
+    (home / "config.toml").write_text('model_provider = ["not", "a", "name"]\nmodel_providers = "nor a table"\n')
+    code, out, _ = doctor(repo, env={"PATH": path, "CODEX_HOME": str(home)})
+    assert f"✓ agent ada credentials: logged in ({home / 'auth.json'})" in out, out  # a bad config: no crash
 
 
 def test_a_model_endpoint_is_asked_for_real(project) -> None:

@@ -168,12 +168,12 @@ def test_human_decisions_from_a_second_process(project) -> None:
 def test_work_kept_unchanged_after_a_rejection_goes_back_to_the_human(project) -> None:
     """Rejected after its gate passed, the agent reads the note and changes nothing (exit 0, no new
     commit): the same commit is checked and gated again and waits for approval, not `failed` with
-    nothing left to approve. The same without the gate having passed (a failed unit handed back)
-    still fails, and so does an agent that exits non-zero."""
+    nothing left to approve. An agent that exits non-zero still fails; handed back from there, the
+    turned-down commit is still the one it may keep."""
     told = {"run": ["sh", "-c", 'grep -q passed_gate "$BOSUN_TASK_FILE"'], "check": True}
     script = {
         "two": [write_unit("src/two.py", "TWO = 2\n"), [told]],
-        "three": [write_unit("src/three.py", "THREE = 3\n"), [told, {"exit": 4}], [{"run": ["true"]}]],
+        "three": [write_unit("src/three.py", "THREE = 3\n"), [told, {"exit": 4}], [told]],
     }
     units = [{"id": "two", "scope": ["src/two.py"]}, {"id": "three", "scope": ["src/three.py"]}]
     repo = project(units, script, merge="manual")
@@ -191,16 +191,34 @@ def test_work_kept_unchanged_after_a_rejection_goes_back_to_the_human(project) -
         assert bosun("reject", "three", "--note", "really?", cwd=repo).returncode == 0
         failed = run.wait_for("failed", "three", after=gated["seq"])
         assert failed["error"].startswith("agent exited 4 without a new commit"), failed
-        assert bosun("handback", "three", cwd=repo).returncode == 0  # from failed: no gate had passed
-        failed = run.wait_for("failed", "three", after=failed["seq"])
-        assert failed["error"] == "agent exited 0 without a new commit", failed
-        assert "passed_gate" not in failed["handback"], failed
-        assert bosun("cancel", "three", cwd=repo).returncode == 0
-        run.finish()
+        assert bosun("handback", "three", cwd=repo).returncode == 0
+        submitted = run.wait_for("submitted", "three", after=failed["seq"])
+        assert submitted["kept"] is True, submitted
+        run.wait_for("awaiting_approval", "three", after=submitted["seq"])
+        assert bosun("approve", "three", cwd=repo).returncode == 0
+        assert run.finish() == 0
     finally:
         run.proc.kill()
-    assert first_parent_merges(repo) == ["two"]
+    assert first_parent_merges(repo) == ["two", "three"]
     assert git(repo, "show", "bosun/integration:src/two.py") == "TWO = 2"
+
+
+def test_a_turned_down_commit_stays_keepable_until_something_judges_it() -> None:
+    """`passed_gate` is set by a rejection and carried through a failed attempt or a takeover, but
+    a side state's verdict on that commit (a failed gate, a conflict, out of scope) ends it."""
+    from bosun.orchestration.agents.attempt import handback_for
+    from bosun.orchestration.store import UnitRow
+
+    commit = "c" * 40
+    rejected = handback_for(UnitRow("u", 0, "awaiting_approval", head_commit=commit), "why?", "human")
+    assert rejected["passed_gate"] == commit
+    for state in ("ready", "running", "failed"):
+        row = UnitRow("u", 0, state, head_commit=commit, handback=rejected)
+        assert handback_for(row, None)["passed_gate"] == commit, state
+    for state in ("gate_failed", "conflicted", "out_of_scope"):
+        assert "passed_gate" not in handback_for(UnitRow("u", 0, state, head_commit=commit, handback=rejected), None)
+    moved = UnitRow("u", 0, "failed", head_commit="d" * 40, handback=rejected)  # a new commit since
+    assert "passed_gate" not in handback_for(moved, None)
 
 
 def test_the_prompt_tells_a_rejected_agent_it_may_keep_its_work() -> None:

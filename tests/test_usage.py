@@ -70,6 +70,13 @@ def test_usage_adds_up_over_attempts() -> None:
     assert both["by_agent"] == {"bob": {"prompt_tokens": 1, "completion_tokens": 1, "cost_usd": 0.25}}
     spent = spent_by_agent([(both, "ada"), (None, "bob"), (total, None)])
     assert spent == {"bob": both["by_agent"]["bob"], "ada": total}
+    # No cost known for the rest: none shown (not $0); a malformed part is left out, not a crash.
+    tokens_only = add_usage({"prompt_tokens": 7, "completion_tokens": 1}, {"prompt_tokens": 1, "cost_usd": 0.5}, "bob")
+    assert spent_by_agent([(tokens_only, "ada")])["ada"] == {"prompt_tokens": 7, "completion_tokens": 1}
+    assert spent_by_agent([({"prompt_tokens": 3, "by_agent": {"x": None}}, "ada")]) == {
+        "ada": {"prompt_tokens": 3, "completion_tokens": 0}
+    }
+    assert spent_by_agent([({"prompt_tokens": 3, "by_agent": "junk"}, "ada")])["ada"]["prompt_tokens"] == 3
 
 
 def test_each_agent_pays_for_its_own_attempts_of_a_reassigned_unit(project) -> None:
@@ -128,3 +135,15 @@ def test_a_preset_runs_its_cli_quiet_unless_the_agent_passes_the_variable(monkey
     assert env_of()["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] == "1"
     monkeypatch.setenv("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "0")
     assert env_of(env=("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC",))["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] == "0"
+
+
+def test_why_an_agent_stopped_is_what_it_said_last_or_the_error_after_it() -> None:
+    from bosun.orchestration.agents.last_words import why_it_stopped
+
+    said = {"type": "assistant", "message": {"content": [{"type": "text", "text": "I'll run the tests now."}]}}
+    failed = {"type": "result", "subtype": "error_during_execution", "is_error": True, "result": "rate limited"}
+    log = "\n".join(json.dumps(event) for event in (said, failed))
+    assert why_it_stopped(log, 1) == "rate limited"  # exiting non-zero: the error after its words
+    assert why_it_stopped(log, 0) == "I'll run the tests now."
+    assert why_it_stopped("plain output\nlast line\n", 2) == "last line"
+    assert why_it_stopped("plain output\n", 0) is None  # a plain log's last line is no reason to give

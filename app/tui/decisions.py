@@ -205,7 +205,7 @@ class Decisions:
         taken = store.unit(row.id)
         await self._shell_in(taken.worktree)
         clone = self.session.clone()
-        collected = await asyncio.to_thread(collect, clone, row.id, False, taken.base_commit)
+        collected = await asyncio.to_thread(collect, clone, row.id, False, taken.base_commit, taken.handback)
         try:
             submit_collected(self.session, row.id, taken.epoch, collected)
         except BosunError as exc:

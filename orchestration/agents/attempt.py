@@ -15,7 +15,7 @@ from pathlib import Path
 from bosun.orchestration.agents.launch import build_task
 from bosun.orchestration.plan import UnitSpec
 from bosun.orchestration.safe_files import replace_text
-from bosun.orchestration.states import AWAITING_APPROVAL, HANDBACK_REASONS
+from bosun.orchestration.states import AWAITING_APPROVAL, CLAIMED, FAILED, HANDBACK_REASONS, READY, RUNNING
 from bosun.orchestration.store import UnitRow
 from bosun.orchestration.worktrees import AgentClone, unit_branch
 
@@ -49,6 +49,10 @@ def task_paths(tasks_dir: Path, unit_id: str) -> tuple[Path, Path]:
     return tasks_dir / f"{unit_id}.json", tasks_dir / f"{unit_id}.report.json"
 
 
+KEEPS = (READY, CLAIMED, RUNNING, FAILED)
+"""States from which a turned-down commit stays the one an agent (or a human taking over) may keep."""
+
+
 def handback_for(row: UnitRow, note: str | None, reason: str | None = None) -> dict:
     """The task's `handback`: why the unit came back (its side state, or `reason`), the note, and
     the side state's details (files, the output's end, the semantic findings)."""
@@ -61,7 +65,10 @@ def handback_for(row: UnitRow, note: str | None, reason: str | None = None) -> d
     }
     if detail.get("findings"):  # exactly what clashed, symbol by symbol
         handback["findings"] = detail["findings"]
-    if row.state == AWAITING_APPROVAL and row.head_commit:  # its gate passed: rejected, not broken
+    # Its gate passed and a human turned it down, now or before a hand-back whose attempt failed (a
+    # side state's verdict on that commit ends it: a failed gate, a conflict, out of scope).
+    earlier = (row.handback or {}).get("passed_gate")
+    if row.head_commit and (row.state == AWAITING_APPROVAL or (row.state in KEEPS and earlier == row.head_commit)):
         handback["passed_gate"] = row.head_commit
     return handback
 
@@ -110,24 +117,26 @@ class Collected:
 
     head: str | None
     config_restored: bool
+    kept: bool = False
+    """The branch still ends, clean, at the commit a human turned down after its gate passed: the
+    agent read the note and found nothing to change. That is handed in too, so the work goes back
+    to the human (who may approve it now) rather than failing with nothing left to approve."""
 
     def is_new(self, start_head: str) -> bool:
         return self.head is not None and self.head != start_head
 
-    def kept(self, handback: dict | None) -> bool:
-        """The branch still ends at the commit a human turned down after its gate passed: the agent
-        read the note and found nothing to change. That is handed in too, so the work goes back to
-        the human (who may approve it now) rather than failing with nothing left to approve."""
-        return self.head is not None and self.head == (handback or {}).get("passed_gate")
 
-
-def collect(clone: AgentClone, unit_id: str, autocommit: bool, have: str | None = None) -> Collected:
+def collect(
+    clone: AgentClone, unit_id: str, autocommit: bool, have: str | None = None, handback: dict | None = None
+) -> Collected:
     """Read the unit's branch after the agent (committing leftovers if asked) and fetch it by id
-    (`have`: a commit the user's repository has, so only what is new travels)."""
+    (`have`: a commit the user's repository has, so only what is new travels); with the unit's
+    `handback`, whether it kept the turned-down commit (edits left uncommitted are not keeping it)."""
     restored = clone.guard()
     if autocommit and clone.has_changes(unit_id):
         clone.commit_all(unit_id, f"bosun: work left uncommitted by the agent on {unit_id}")
     head = clone.branch_head(unit_id)
     if head is not None:
         clone.fetch_into_user(head, f"refs/bosun/units/{unit_id}", have)
-    return Collected(head, restored)
+    kept = head is not None and head == (handback or {}).get("passed_gate") and not clone.has_changes(unit_id)
+    return Collected(head, restored, kept)

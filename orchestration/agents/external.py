@@ -178,7 +178,7 @@ def heartbeat(session: Session, unit_id: str, token: int) -> float:
 def submit(session: Session, unit_id: str, token: int) -> dict:
     """Hand in the unit: what counts is the new commit on its branch, fetched by id."""
     row = _holding(session, unit_id, token, "submit")
-    collected = collect(session.clone(), unit_id, autocommit=False, have=row.base_commit)
+    collected = collect(session.clone(), unit_id, autocommit=False, have=row.base_commit, handback=row.handback)
     fault_point("submit.collected")
     return submit_collected(session, unit_id, token, collected)
 
@@ -186,7 +186,7 @@ def submit(session: Session, unit_id: str, token: int) -> dict:
 def submit_collected(session: Session, unit_id: str, token: int, collected) -> dict:
     """The store's half of `submit`, for a caller that collected the branch in a worker thread."""
     row = _holding(session, unit_id, token, "submit")
-    if not collected.is_new(row.head_commit or "") and not collected.kept(row.handback):
+    if not collected.is_new(row.head_commit or "") and not collected.kept:
         raise BosunError(
             f"'{unit_id}' has no new commit on {row.branch}: commit your work in {row.worktree}, then submit again"
         )

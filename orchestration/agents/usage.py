@@ -167,9 +167,10 @@ def add_usage(total: dict | None, more: dict | None, agent: str | None = None) -
         result[key] = result.get(key, 0) + int(more.get(key) or 0)
     if more.get("cost_usd") is not None:
         result["cost_usd"] = round((result.get("cost_usd") or 0.0) + float(more["cost_usd"]), 6)
-    if agent is not None:
+    own = {k: v for k, v in more.items() if k != "by_agent"}
+    if agent is not None and own:
         by_agent = dict(result.get("by_agent") or {})
-        by_agent[agent] = add_usage(by_agent.get(agent), {k: v for k, v in more.items() if k != "by_agent"})
+        by_agent[agent] = add_usage(by_agent.get(agent), own)
         result["by_agent"] = by_agent
     return result
 
@@ -182,12 +183,15 @@ def spent_by_agent(units) -> dict[str, dict]:
     for usage, agent in units:
         if not usage:
             continue
-        named = usage.get("by_agent") or {}
+        by_agent = usage.get("by_agent")
+        named = (
+            {w: part for w, part in by_agent.items() if isinstance(part, dict)} if isinstance(by_agent, dict) else {}
+        )
         for who, part in named.items():
             spent[who] = add_usage(spent.get(who), part)
         rest = {k: (usage.get(k) or 0) - sum(part.get(k) or 0 for part in named.values()) for k in keys}
+        if abs(rest["cost_usd"]) < 1e-9:  # none left, or never known: not a cost of $0
+            del rest["cost_usd"]
         if agent and any(value > 1e-9 for value in rest.values()):
-            if usage.get("cost_usd") is None:
-                del rest["cost_usd"]
             spent[agent] = add_usage(spent.get(agent), rest)
     return spent

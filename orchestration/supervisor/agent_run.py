@@ -69,12 +69,12 @@ def failure(
 ) -> str | None:
     """Why a finished agent's attempt failed, in words, or None when it handed in a new commit (or,
     exiting 0, kept the one a human turned down)."""
-    reason, handback = None, handout.task.get("handback")
+    reason = None
     if finished.timed_out:
         reason = f"timed out after {timeout:g}s"
     elif report and report["status"] == "blocked":
         reason = f"agent reported blocked: {report['summary']}"
-    elif not collected.is_new(handout.start_head) and not (finished.exit_code == 0 and collected.kept(handback)):
+    elif not collected.is_new(handout.start_head) and not (finished.exit_code == 0 and collected.kept):
         reason = f"agent exited {finished.exit_code} without a new commit"
         if said := why_it_stopped(tail(log, 8000), finished.exit_code):
             reason += f": {said}"  # what it said last (a refused command, a missing file) is usually why
@@ -217,7 +217,12 @@ class Attempt:
         usage = (report or {}).get("usage") or usage_from_output(tail(log, 20_000))
         total_usage = add_usage(self.row.usage, usage, self.running.agent)
         collected = await asyncio.to_thread(
-            collect, self.supervisor.clone, unit_id, self.agent.autocommit, handout.base_commit
+            collect,
+            self.supervisor.clone,
+            unit_id,
+            self.agent.autocommit,
+            handout.base_commit,
+            handout.task.get("handback"),
         )
         if collected.config_restored:
             self.store.append_event("security", unit_id, what="the agent changed the clone's config; Bosun restored it")

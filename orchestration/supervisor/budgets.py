@@ -50,7 +50,7 @@ class BudgetWatch:
             if r.child is not None and unit_id in rows
         }
         spend = {u.id: live.get(u.id, u.usage) for u in rows.values()}
-        by_agent = spent_by_agent((spend[u], row.owner or row.agent) for u, row in rows.items())
+        by_agent = spent_by_agent((spend[u], row.agent or row.owner) for u, row in rows.items())
         for unit_id, agent_run in list(running.items()):
             if unit_id not in live or agent_run.cancelled:
                 continue
