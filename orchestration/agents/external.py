@@ -202,7 +202,7 @@ def submit_collected(session: Session, unit_id: str, token: int, collected) -> d
                 "commit": collected.head,
                 "summary": summary,
                 "external": True,
-                **({} if collected.is_new(row.head_commit or "") else {"kept": True}),
+                **({"kept": True} if collected.kept else {}),
             },
             head_commit=collected.head,
             owner=None,

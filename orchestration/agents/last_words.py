@@ -4,7 +4,7 @@ is a CLI's structured stream (what a person asks first: why did it stop?), else 
 from __future__ import annotations
 
 from bosun.orchestration.agents.transcript import Transcript
-from bosun.orchestration.ansi import strip_ansi
+from bosun.orchestration.ansi import last_line, strip_ansi
 
 
 def said_last(text: str) -> tuple[list[str], list[str]]:
@@ -23,10 +23,7 @@ def why_it_stopped(text: str, exit_code: int, width: int = 200) -> str | None:
         words = entries[-1][1] if entries else None
     else:
         words = next((w for kind, w in reversed(entries) if kind == "text"), None)
-    if not words or not words.strip():
-        return None
-    words = " ".join(words.split())
-    return words if len(words) <= width else words[: width - 1] + "…"
+    return (last_line(" ".join(words.split()), width) or None) if words else None
 
 
 def _entries(text: str) -> list[tuple[str, str]]:

@@ -255,7 +255,7 @@ class Attempt:
                 "exit": finished.exit_code,
                 "trusted_report": report is not None,
                 "usage": usage,
-                **({} if collected.is_new(handout.start_head) else {"kept": True}),
+                **({"kept": True} if collected.kept else {}),
             },
             head_commit=collected.head,
             pid=None,
