@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from bosun.app.cli.demo import build_demo_repo
+from bosun.orchestration.integration.tallies import tally
 from bosun.orchestration.session import Session, create_session
 
 T0 = 1_790_000_000.0  # a fixed moment; the screen shows times relative to it
@@ -123,6 +124,9 @@ def build_scene(folder: Path, monkeypatch) -> Session:
             "duration_s": 0.84 if passed else 1.37,
             "cause": "tests passed" if passed else "tests failed (exit 1)",
             "output_tail": tail,
+            "checks": [  # as a real run records its tests' verdict: with the counts read from the output
+                {"check": "tests", "passed": passed, **{f"tests_{k}": v for k, v in tally(tail).items()}}
+            ],
         }
 
     ok = "....\n----------------------------------------------------------------------\nRan 4 tests in 0.012s\n\nOK\n"

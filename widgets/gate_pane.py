@@ -14,8 +14,6 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
-from bosun.orchestration.ansi import strip_ansi
-from bosun.orchestration.integration.gate import summarize
 from bosun.orchestration.store import GateRun
 from bosun.widgets.agents_table import duration
 from bosun.widgets.keyed_table import KeyedTable
@@ -23,6 +21,13 @@ from bosun.widgets.keyed_table import KeyedTable
 MAX_ROWS = 100
 """The newest runs; `bosun status --json` has every one."""
 COLUMNS = ("Run", "Unit", "Try", "Result", "Passed", "Failed", "Took", "Tested commit", "Cause")
+
+
+def run_counts(run: GateRun) -> dict[str, int]:
+    """The tests' passed / failed counts as the run's verdict recorded them (read from the end of
+    its whole log when it finished: the tail kept here can hold only a coverage table)."""
+    tests = next((c for c in run.checks if c.get("check") == "tests"), {})
+    return {key.removeprefix("tests_"): value for key, value in tests.items() if key.startswith("tests_")}
 
 
 def checks_line(checks: list[dict] | tuple[dict, ...]) -> str:
@@ -68,7 +73,7 @@ class GatePane(Vertical):
         self._runs = {str(run.id): run for run in newest_first}
         rows = {}
         for run in newest_first:
-            counts = summarize(strip_ansi(run.output_tail))
+            counts = run_counts(run)
             result = (
                 Text("passed", style=f"bold {colours.get('success', '')}")
                 if run.passed

@@ -22,7 +22,8 @@ from pathlib import Path
 
 from bosun.orchestration.git_objects import object_id, reader
 from bosun.orchestration.gitcmd import GitRepo
-from bosun.orchestration.integration.gate import GateResult, summarize
+from bosun.orchestration.integration.gate import GateResult
+from bosun.orchestration.integration.tallies import counts_of
 from bosun.orchestration.process import scrubbed_env
 from bosun.orchestration.semantic.affected import files_to_check
 from bosun.orchestration.semantic.analysis import check_merge, read_blobs, read_python_tree
@@ -374,7 +375,7 @@ def command_verdict(name: str, result: GateResult) -> dict:
         "duration_s": round(result.duration_s, 3),
         "output_tail": result.output_tail[-2000:],
     }
-    counts = summarize(result.output_tail) if name == "tests" else {}
+    counts = counts_of(result.log_path, result.output_tail) if name == "tests" else {}
     return {**verdict, **{f"tests_{k}": v for k, v in counts.items()}}
 
 

@@ -7,7 +7,6 @@ hook an agent wrote can run, and the tests see exactly the candidate tree and no
 
 from __future__ import annotations
 
-import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -88,25 +87,6 @@ class GateFolder:
             self.index.unlink(missing_ok=True)
             self.path.mkdir(parents=True)
             self._git("read-tree", "--reset", "-u", commit)
-
-
-_COUNT = re.compile(r"(\d+) (passed|failed|errors?)\b")
-
-
-def summarize(output: str) -> dict[str, int]:
-    """Passed / failed counts from pytest's or unittest's closing lines, where present."""
-    for line in reversed(output.splitlines()[-40:]):
-        found = _COUNT.findall(line)
-        if found and re.search(r" in [\d.]+s", line):
-            counts = {"passed": 0, "failed": 0}
-            for number, word in found:
-                counts["passed" if word == "passed" else "failed"] += int(number)
-            return counts
-    ran = re.search(r"^Ran (\d+) tests?", output, re.MULTILINE)
-    if ran:
-        bad = sum(int(n) for n in re.findall(r"(?:failures|errors)=(\d+)", output[-500:]))
-        return {"passed": int(ran.group(1)) - bad, "failed": bad}
-    return {}
 
 
 REMOTE_GATES: dict[Path, Callable[..., GateResult]] = {}
