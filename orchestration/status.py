@@ -1,6 +1,8 @@
 """The session as `bosun status` and the screen show it: every unit, and what each
-agent is doing now: busy (its output moved in the last few seconds), waiting (it holds a unit
-but has been quiet: thinking, or waiting on an endpoint or a prompt), or idle (it holds nothing).
+agent is doing now: preparing (its unit is claimed and its worktree is being made ready: the
+project's `setup` can take minutes), busy (its output moved in the last few seconds), waiting (it
+holds a unit but has been quiet: thinking, or waiting on an endpoint or a prompt), or idle (it
+holds nothing).
 An agent whose CLI prints a structured stream says more: a tool call in flight is busy however
 quiet, waiting for the model is waiting, and a CLI that said it is done is idle.
 
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from bosun.orchestration.ansi import strip_ansi_in
 from bosun.orchestration.integration.bottleneck import queue_load
-from bosun.orchestration.states import AGENT_STATES, AWAITING_APPROVAL, MERGED
+from bosun.orchestration.states import AGENT_STATES, AWAITING_APPROVAL, CLAIMED, MERGED
 
 if TYPE_CHECKING:  # `status --json` starts bubblewrap's probe before the session's modules load
     from bosun.orchestration.session import Session
@@ -55,15 +57,17 @@ def agent_rows(session: Session, now: float | None = None) -> list[dict]:
         if on_nodes:  # where its Ray actor last ran an attempt: "hostname node-id"
             row["node"] = session.store.get_meta(f"node.{name}")
         if (held := held_by.get(name)) is not None:
-            log = session.dir / "logs" / f"{held.id}.{held.attempts}.log"
+            attempt = attempt_shown(held)
+            log = session.dir / "logs" / f"{held.id}.{attempt}.log"
             last = log.stat().st_mtime if log.exists() else (held.started_at or held.updated or now)
             quiet = max(0.0, now - last)
             from bosun.orchestration.agents.activity import stream_activity  # only for a held unit
 
-            told = stream_activity(log) if spec.kind != "external" else None
+            told = "preparing" if held.state == CLAIMED else None
+            told = told or (stream_activity(log) if spec.kind != "external" else None)
             row.update(
                 unit=held.id,
-                attempt=held.attempts,
+                attempt=attempt,
                 branch=held.branch,
                 lease_left_s=round(session.store.lease_left(held, now), 1) if held.lease_until else None,
                 elapsed_s=round(now - held.started_at, 1) if held.started_at else None,
@@ -72,6 +76,12 @@ def agent_rows(session: Session, now: float | None = None) -> list[dict]:
             )
         rows.append(row)
     return rows
+
+
+def attempt_shown(row: UnitRow) -> int:
+    """The attempt whose log tells what the unit's agent does now: while the unit is claimed, the
+    one being prepared (its log starts with the project's setup), else the latest."""
+    return row.attempts + 1 if row.state == CLAIMED else row.attempts
 
 
 def _started(fn: Callable, *args) -> Callable:

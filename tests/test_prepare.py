@@ -4,10 +4,12 @@ Real git, real sandboxes, real `bosun run --headless`."""
 
 from __future__ import annotations
 
+import json
 import os
+import time
 from pathlib import Path
 
-from conftest import bosun, first_parent_merges, git, needs_tool, toml_script, write_unit
+from conftest import BackgroundRun, bosun, first_parent_merges, git, needs_tool, toml_script, write_unit
 
 from bosun.orchestration.sandbox.probe import probe
 
@@ -201,3 +203,37 @@ def test_a_key_an_agent_made_is_set_up_for_its_gate_with_a_home_of_its_own(proje
     shared = repo / ".bosun" / "prepared" / "home"
     assert (shared / "setup-runs").read_text().split() == ["ran"]  # the worktree's run only
     assert not list((repo / ".bosun").glob("home-*")), "the gate's HOME outlived its setup"
+
+
+def test_while_setup_runs_the_agent_is_preparing_and_its_log_shows_setup(project, tmp_path: Path) -> None:
+    """A setup that takes minutes (`npm install`) must not read as an agent `waiting` with no
+    output: the claimed unit's agent is `preparing`, on the attempt being prepared, whose log (the
+    one the Output tab follows) already holds setup's output."""
+    release = tmp_path / "release-setup"
+    setup = [f"echo installing the dependencies; while [ ! -e {release} ]; do sleep 0.05; done"]
+    repo = project(
+        [{"id": "a", "scope": ["src/a.py"]}],
+        {"a": [write_unit("src/a.py", "A = 1\n")]},
+        max_agents=1,
+        sandbox="off",
+        setup=setup,
+        setup_key=["check.py"],
+    )
+    run = BackgroundRun(repo, "run", "--headless", "--json")
+    try:
+        run.wait_for("claimed", "a")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # until setup has printed (its process started after the claim)
+            agents = {a["name"]: a for a in json.loads(bosun("status", "--json", cwd=repo).stdout)["agents"]}
+            log = repo / ".bosun" / "logs" / "a.1.log"
+            if log.is_file() and "installing" in log.read_text():
+                break
+        assert agents["ada"]["unit"] == "a" and agents["ada"]["activity"] == "preparing", agents
+        assert agents["ada"]["attempt"] == 1, agents
+        release.touch()
+        assert run.finish() == 0
+    finally:
+        release.touch()
+        run.proc.kill()
+    assert first_parent_merges(repo) == ["a"]
+    assert "installing the dependencies" in (repo / ".bosun" / "logs" / "a.1.log").read_text()

@@ -108,8 +108,7 @@ def test_activity_tells_busy_waiting_and_idle(project, tmp_path: Path) -> None:
     session = open_session(GitRepo(repo))
     try:
         # ada "runs" unit a: give the store a held unit for it, with a log that is quiet or fresh.
-        session.store.transition("a", "claimed", ("running",), owner="ada", epoch=None)
-        session.store.update("a", attempts=1, started_at=time.time() - 100)
+        session.store.update("a", owner="ada", attempts=1, started_at=time.time() - 100)
         log = session.dir / "logs" / "a.1.log"
         log.write_text("working\n")
         now = time.time()
@@ -120,6 +119,10 @@ def test_activity_tells_busy_waiting_and_idle(project, tmp_path: Path) -> None:
         rows = {r["name"]: r for r in agent_rows(session, now=now)}
         assert rows["ada"]["activity"] == "waiting" and rows["ada"]["quiet_s"] >= QUIET_AFTER_S
         assert rows["ada"]["elapsed_s"] >= 100 and rows["ada"]["lease_left_s"] is not None
+        # Claimed again for its next attempt: preparing that one (its setup), however quiet.
+        session.store.transition("a", "claimed", ("running",), owner="ada", epoch=None)
+        rows = {r["name"]: r for r in agent_rows(session, now=now)}
+        assert rows["ada"]["activity"] == "preparing" and rows["ada"]["attempt"] == 2, rows["ada"]
     finally:
         session.close()
 

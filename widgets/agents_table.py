@@ -23,7 +23,7 @@ WIDTHS = {
 EXPIRING_FRACTION = 1 / 3
 """A lease with less than this share of its length left is shown as expiring soon."""
 
-ACTIVITY_COLOURS = {"busy": "success", "waiting": "warning", "idle": "text-muted"}
+ACTIVITY_COLOURS = {"preparing": "accent", "busy": "success", "waiting": "warning", "idle": "text-muted"}
 """Theme variables each activity is shown in."""
 
 

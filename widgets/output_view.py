@@ -89,6 +89,7 @@ class OutputView(ScrollView, can_focus=True):
         self.unit = ""
         self.attempt = 0
         self.live = True
+        self.preparing = False
         self.transcript = Transcript()
         self.entries: deque[Entry] = deque(maxlen=MAX_ENTRIES)
         """What the log said so far (the newest MAX_ENTRIES), kept to wrap again at a new width."""
@@ -111,16 +112,23 @@ class OutputView(ScrollView, can_focus=True):
         self.call_after_refresh(self.poll)
 
     # -- which log ----------------------------------------------------------------------------------
-    def show_log(self, unit: str, attempt: int, log_path: Path | None, live: bool = True) -> None:
+    def show_log(
+        self, unit: str, attempt: int, log_path: Path | None, live: bool = True, preparing: bool = False
+    ) -> None:
         """Follow `log_path`, the output of `unit`'s attempt `attempt` (no-op if it is the one shown);
         `live` while the attempt goes on (once it is over the title says `ended`, not the CLI's
-        last activity: an `idle` agent on a merged unit reads as if it were still there)."""
+        last activity: an `idle` agent on a merged unit reads as if it were still there);
+        `preparing` while its worktree is made ready, before the agent starts (the log holds the
+        project's setup, which can take minutes)."""
         if log_path == self.log_path and unit == self.unit:
-            if live != self.live:
-                self.live = live
+            if (live, preparing) != (self.live, self.preparing):
+                self.live, self.preparing = live, preparing
+                self._empty = self._nothing_yet()
                 self._show_title()
+                self.refresh()
             return
         self.unit, self.attempt, self.log_path, self.live = unit, attempt, log_path, live
+        self.preparing = preparing
         self.transcript = Transcript()
         self.entries.clear()
         self.lines.clear()
@@ -134,14 +142,20 @@ class OutputView(ScrollView, can_focus=True):
                 size = 0
             self._offset = max(0, size - START_BYTES)
             self._cut = self._offset > 0
-        self._empty = (
-            f"{unit}: no agent has started on it yet." if log_path is None else f"{unit} try {attempt}: no output yet."
-        )
+        self._empty = self._nothing_yet()
         self.scroll_to(y=0, animate=False, immediate=True)
         self._resize_area()
         self.poll()
         self._show_title()
         self.refresh()
+
+    def _nothing_yet(self) -> str:
+        """What the tab says while the log it follows is empty."""
+        if self.log_path is None:
+            return f"{self.unit}: no agent has started on it yet."
+        if self.preparing:
+            return f"{self.unit} try {self.attempt}: preparing its worktree (the project's setup runs first)."
+        return f"{self.unit} try {self.attempt}: no output yet."
 
     # -- following the log --------------------------------------------------------------------------
     def poll(self) -> None:
@@ -266,6 +280,8 @@ class OutputView(ScrollView, can_focus=True):
             title = "Output"
         elif self.log_path is None:
             title = f"Output · {self.unit}"
+        elif self.preparing:
+            title = f"{self.unit} try {self.attempt} · preparing"
         elif self.transcript.structured:
             activity = (self.transcript.activity or "working") if self.live else "ended"
             title = f"{self.unit} try {self.attempt} · {activity} · {self.transcript.tokens_line()}"

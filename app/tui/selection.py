@@ -16,7 +16,8 @@ from bosun.app.tui.keys import DECISIONS, SCREEN_BINDINGS
 from bosun.orchestration.integration.regate import why_not_regate
 from bosun.orchestration.review import unit_diff
 from bosun.orchestration.session import Session
-from bosun.orchestration.states import COMMAND_STATES, RUNNING
+from bosun.orchestration.states import AGENT_STATES, CLAIMED, COMMAND_STATES
+from bosun.orchestration.status import attempt_shown
 from bosun.orchestration.store import UnitRow
 from bosun.widgets.diff_view import DiffView
 from bosun.widgets.gate_pane import GatePane
@@ -73,8 +74,11 @@ class Selection:
         """Follow the selected unit's latest attempt in the Output tab; reload the diff when its work
         changed (new commits, a new attempt, merged): a state change alone (checking, gating) leaves
         the diff as it is."""
-        log = self.session.dir / "logs" / f"{row.id}.{row.attempts}.log" if row.attempts else None
-        self.query_one(OutputView).show_log(row.id, row.attempts, log, live=row.state == RUNNING)
+        attempt = attempt_shown(row)  # a claimed unit's attempt is being prepared: its setup's output
+        log = self.session.dir / "logs" / f"{row.id}.{attempt}.log" if attempt else None
+        self.query_one(OutputView).show_log(
+            row.id, attempt, log, live=row.state in AGENT_STATES, preparing=row.state == CLAIMED
+        )
         key = (row.id, row.head_commit, row.attempts, row.merged_commit, row.worktree, self.commits.get(row.id))
         if key != self._diff_of:
             if self._diff_of is None or self._diff_of[0] != row.id:
