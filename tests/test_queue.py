@@ -278,6 +278,35 @@ def test_manual_approval_gates_ahead_and_lands_only_what_was_approved(project) -
     assert_covered(repo)
 
 
+def test_manual_merge_with_one_gate_slot_gates_each_unit_once(project) -> None:
+    """The defaults (one gate slot, `merge = "manual"`): units stack on the ones waiting for their
+    human, so approving them in order lands each on the candidate its one gate run tested; no
+    approval sends the others back to the gate."""
+    names = ["a", "b", "c"]
+    script = {n: [write_unit(f"src/{n}.py", f"{n.upper()} = 1\n")] for n in names}
+    repo = project(units_of(names), script, agents=team(3), max_agents=3, merge="manual")
+    run = BackgroundRun(repo, "run", "--headless", "--json", "--wait")
+    try:
+        waiting = [run.wait_for("awaiting_approval", n) for n in names]
+        session = open_session(GitRepo(repo))
+        rows = {u.id: u for u in session.store.units()}
+        session.close()
+        order = sorted(names, key=lambda n: _depth(rows, n))
+        assert [_depth(rows, n) for n in order] == [0, 1, 2]  # each on the candidate ahead of it
+        for n in order:
+            assert bosun("approve", n, cwd=repo).returncode == 0
+            assert run.wait_for("merged", n)["commit"] == rows[n].candidate
+        assert run.finish() == 0
+    finally:
+        run.proc.kill()
+    events = run.all_events()
+    runs = [e for e in events if e["kind"] == "queue_run_started"]
+    assert len(runs) == 3 and not [e for e in events if e["kind"] == "requeued"], runs
+    assert max(w["seq"] for w in waiting) < min(e["seq"] for e in events if e["kind"] == "merged")
+    assert first_parent_merges(repo) == order
+    assert_integration_green(repo)
+
+
 def _cpu_s(pid: int) -> float:
     """CPU seconds a process has used (user and system), from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()

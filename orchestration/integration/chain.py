@@ -93,6 +93,15 @@ class QueueState:
         return self.project.gate_parallel
 
     @property
+    def parks(self) -> bool:
+        """Whether a unit that waits for its human steps out of the chain (is parked): with one gate
+        slot under automatic merges, where a human's decision (a warning) is the exception nothing
+        should wait on. Under manual merge every unit waits for a human: the next ones stack on the
+        pending approvals, tested once and landing as they are approved, instead of being tested
+        again each time an approval moves the head."""
+        return self.parallel == 1 and self.merge_when_green
+
+    @property
     def batch(self) -> int:
         """How many new units one run may cover: the plan's `batch`, else what the queue observes."""
         if not self.merge_when_green:

@@ -6,9 +6,10 @@ runs test prefixes of that chain, up to `gate_parallel` at once and `batch` new 
 Every candidate is judged the same way: its semantic checks start with its gate's tests, not
 before them; a blocking finding stops the run and the unit goes to `semantic_conflict`, a warning
 makes its merge wait for a human, and the run's verdict is read with the checks' verdicts.
-With one gate slot nothing is stacked on a human's decision: a unit whose gate passed and that
-waits for a human steps out of the chain (parked); approved, it lands on its own tested candidate
-if that still sits on the head, or is judged again.
+With one gate slot and automatic merges nothing is stacked on a human's decision: a unit whose
+gate passed and that waits for a human (a warning) steps out of the chain (parked); approved, it
+lands on its own tested candidate if that still sits on the head, or is judged again. Under
+manual merge every unit waits for a human, and units stack on the pending approvals.
 
 The invariant holds at every instant: the integration branch moves only to a
 candidate whose own tree passed the gate, by compare-and-swap after a recorded intent, and
@@ -175,20 +176,20 @@ class MergeQueue(Verdicts):
 
     # -- the chain -----------------------------------------------------------------------------
     def _parked(self, row) -> bool:
-        """A unit that waits for a human outside the chain (one gate slot: nothing is stacked on a
+        """A unit that waits for a human outside the chain (`parks`: nothing is stacked on a
         human's decision); approved, it lands or is judged again (`_land_approved`)."""
-        return self.parallel == 1 and row.state == AWAITING_APPROVAL
+        return self.parks and row.state == AWAITING_APPROVAL
 
     def _restore(self) -> None:
         """After a start: candidates awaiting approval that still stack on the head stay; the
-        rest are judged again (a crash put what was being gated back to submitted). With one gate
-        slot they all stay where they are, parked, each waiting for its human."""
+        rest are judged again (a crash put what was being gated back to submitted). Where the queue
+        `parks` them they all stay where they are, each waiting for its human."""
         self._restored = True
         merged = sum(1 for u in self.store.units() if u.state == MERGED)
         culprits = sum(1 for e in self.store.events() if e.kind == "queue_culprit")
         durations = [r.duration_s for r in self.store.gate_runs()[-10:] if r.exit_code is not None]
         self.sizer.seed(merged, culprits, durations)
-        if self.parallel == 1:
+        if self.parks:
             return
         top = self.session.integration_head()
         waiting = [u for u in self.store.units() if u.state == AWAITING_APPROVAL]
@@ -308,10 +309,10 @@ class MergeQueue(Verdicts):
         return best
 
     async def _land_approved(self) -> None:
-        """With one gate slot, a unit a human approved outside the chain: it lands when its own
+        """Where the queue `parks`, a unit a human approved outside the chain: it lands when its own
         candidate passed on the head as it is now (those in the chain are then judged again on the
         new head); otherwise it is judged again, approved, and lands once its gate passes."""
-        if self.parallel != 1:
+        if not self.parks:
             return
         in_chain = {e.unit for e in self.chain}
         head = self.session.integration_head()

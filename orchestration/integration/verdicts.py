@@ -193,10 +193,10 @@ class Verdicts(Scheduling):
 
     def _await_humans(self, index: int, run_id: int, verdicts: list[dict]) -> None:
         """Entries up to `index` that a human must approve wait for it now; their gate has run.
-        With one gate slot the first of them steps out of the chain (nothing is stacked on a human's
-        decision there), and those behind it are stacked again without it."""
+        Where the queue `parks` the first of them steps out of the chain (nothing is stacked on a
+        human's decision there), and those behind it are stacked again without it."""
         waiting = [e for e in self.chain[: index + 1] if self._wait_for_human(e, run_id, verdicts)]
-        if waiting and self.parallel == 1:
+        if waiting and self.parks:
             first = self.chain.index(waiting[0])
             self.chain.pop(first)
             self._forget({waiting[0].candidate})
