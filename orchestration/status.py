@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from bosun.orchestration.ansi import strip_ansi_in
 from bosun.orchestration.integration.bottleneck import queue_load
-from bosun.orchestration.states import AGENT_STATES, AWAITING_APPROVAL, CLAIMED, MERGED
+from bosun.orchestration.states import AGENT_STATES, AWAITING_APPROVAL, CLAIMED, GATING, MERGED
 
 if TYPE_CHECKING:  # `status --json` starts bubblewrap's probe before the session's modules load
     from bosun.orchestration.session import Session
@@ -82,6 +82,22 @@ def attempt_shown(row: UnitRow) -> int:
     """The attempt whose log tells what the unit's agent does now: while the unit is claimed, the
     one being prepared (its log starts with the project's setup), else the latest."""
     return row.attempts + 1 if row.state == CLAIMED else row.attempts
+
+
+def landing_order(units: list[UnitRow], shown: list[UnitRow]) -> list[UnitRow]:
+    """`shown` in the order they can land: by how many queued candidates sit below each one's (a
+    unit stacked on one that waits for its human lands only after it), then plan order. The queue
+    pane and the screen's notice list what waits for you this way, so the first is the one whose
+    approval lands at once."""
+    below = {u.candidate: u.candidate_parent for u in units if u.candidate and u.state in (GATING, AWAITING_APPROVAL)}
+
+    def depth(unit: UnitRow) -> int:
+        hops, parent = 0, unit.candidate_parent if unit.candidate else None
+        while parent in below and hops < len(below):
+            hops, parent = hops + 1, below[parent]
+        return hops
+
+    return sorted(shown, key=lambda u: (depth(u), u.position))
 
 
 def _started(fn: Callable, *args) -> Callable:

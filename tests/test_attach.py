@@ -41,6 +41,19 @@ def attach(repo) -> DrivenAttached:
     return DrivenAttached(open_session(GitRepo(repo)))
 
 
+def landing_first(repo) -> tuple[str, str]:
+    """The two units as they can land: the one whose candidate sits on the integration head, then
+    the one stacked on it (the agents race, so either can be first)."""
+    session = open_session(GitRepo(repo))
+    try:
+        head = session.integration_head()
+        rows = [u for u in session.store.units() if u.state == "awaiting_approval"]
+    finally:
+        session.close()
+    first = next(u.id for u in rows if u.candidate_parent == head)
+    return first, next(u.id for u in rows if u.id != first)
+
+
 @pytest.fixture
 def supervised(project):
     """A headless supervisor in its own process, both units gated and waiting for approval."""
@@ -61,31 +74,31 @@ async def test_two_screens_see_each_others_decisions_and_detaching_changes_nothi
         assert first.orchestrator is None and second.orchestrator is None, "no supervisor of their own"
         assert f"pid {run.proc.pid}" in first.title and f"pid {run.proc.pid}" in second.title
         await first.caught_up()
-        assert first.query_one(GraphView).selected == "greeting"
+        lands, then = landing_first(repo)  # stacked on the first: it lands once that one is decided
+        first.query_one(GraphView).selected = lands
 
         await pilot.press("a")
         await first.dialog(ApproveDialog)
         await pilot.press("a")
         # the supervisor in the other process applies it, and the other screen shows it
-        await second.state("greeting", "merged")
-        assert second.query_one(GraphView).looks["greeting"].state == "merged"
+        await second.state(lands, "merged")
+        assert second.query_one(GraphView).looks[lands].state == "merged"
         assert "1/2 merged" in second.query_one(GraphView).border_title
-        assert first_parent_merges(repo) == ["greeting"]
+        assert first_parent_merges(repo) == [lands]
 
         await pilot.press("q")  # detach
         await pilot.pause()
         assert first.return_value == 0 and not first.is_running
         assert run.proc.poll() is None, "detaching stopped the supervisor"
-        assert second.unit("farewell").state == "awaiting_approval"
+        assert second.unit(then).state == "awaiting_approval"
 
-        await other.press("j")  # down the graph's one layer, to the other unit
-        assert second.query_one(GraphView).selected == "farewell"
+        second.query_one(GraphView).selected = then
         await other.press("a")
         await second.dialog(ApproveDialog)
         await other.press("a")
-        await second.state("farewell", "merged")
+        await second.state(then, "merged")
     assert run.finish() == 0, "the supervisor ended the finished session by itself"
-    assert first_parent_merges(repo) == ["greeting", "farewell"]
+    assert first_parent_merges(repo) == [lands, then]
 
 
 async def test_without_a_supervisor_the_screen_says_so_and_queues_for_resume(project):
@@ -94,20 +107,22 @@ async def test_without_a_supervisor_the_screen_says_so_and_queues_for_resume(pro
     run.wait_for("awaiting_approval", "greeting")
     run.wait_for("awaiting_approval", "farewell")
     assert run.finish() == 1
+    lands, _ = landing_first(repo)
     app = attach(repo)
     async with app.run_test(size=SIZE) as pilot:
         assert "no supervisor runs" in app.title and "bosun resume" in app.title
         assert any("queued until `bosun resume`" in n.message for n in app._notifications)
         await app.caught_up()
+        app.query_one(GraphView).selected = lands
         await pilot.press("a")
         await app.dialog(ApproveDialog)
         await pilot.press("a")
         await app.back_on_main()
-        assert [(c.kind, c.unit) for c in app.session.store.pending_commands()] == [("approve", "greeting")]
+        assert [(c.kind, c.unit) for c in app.session.store.pending_commands()] == [("approve", lands)]
         await pilot.press("q")
     assert app.return_value == 0
     resumed = bosun("resume", "--headless", cwd=repo)
-    assert "greeting" in resumed.stdout and first_parent_merges(repo) == ["greeting"]
+    assert lands in resumed.stdout and first_parent_merges(repo) == [lands]
 
 
 def test_attach_refuses_without_a_session_or_a_terminal(project):
@@ -156,5 +171,6 @@ def test_bosun_attach_in_a_terminal_shows_the_session_and_q_only_detaches(superv
             attached.kill()
         os.close(screen)
     assert run.proc.poll() is None, "detaching stopped the supervisor"
-    assert bosun("approve", "greeting", cwd=repo).returncode == 0  # and it still applies decisions
-    run.wait_for("merged", "greeting")
+    lands, _ = landing_first(repo)
+    assert bosun("approve", lands, cwd=repo).returncode == 0  # and it still applies decisions
+    run.wait_for("merged", lands)

@@ -131,9 +131,9 @@ def test_human_decisions_from_a_second_process(project) -> None:
         "two": [write_unit("src/two.py", "TWO = 1 + 1\n"), note_checked],
         "three": [[{"exit": 3}], write_unit("src/three.py", "THREE = 3\n")],
     }
-    units = [
+    units = [  # 'two' after 'one': approving 'one' lands it at once (nothing is stacked below it)
         {"id": "one", "scope": ["src/one.py"]},
-        {"id": "two", "scope": ["src/two.py"]},
+        {"id": "two", "scope": ["src/two.py"], "depends_on": ["one"]},
         {"id": "three", "scope": ["src/three.py"], "agent": "ada"},
     ]
     repo = project(units, script, merge="manual")
@@ -143,7 +143,7 @@ def test_human_decisions_from_a_second_process(project) -> None:
         approved = bosun("approve", "one", cwd=repo)
         assert approved.returncode == 0 and "applied" in approved.stdout, approved.stderr
         run.wait_for("merged", "one")
-        run.wait_for("awaiting_approval", "two")  # gated before 'one' merged: approving re-gates it
+        run.wait_for("awaiting_approval", "two")
         assert bosun("reject", "two", "--note", "use a constant", cwd=repo).returncode == 0
         run.wait_for("rejected", "two")
         run.wait_for("awaiting_approval", "two")
@@ -175,7 +175,12 @@ def test_work_kept_unchanged_after_a_rejection_goes_back_to_the_human(project) -
         "two": [write_unit("src/two.py", "TWO = 2\n"), [told]],
         "three": [write_unit("src/three.py", "THREE = 3\n"), [told, {"exit": 4}], [told]],
     }
-    units = [{"id": "two", "scope": ["src/two.py"]}, {"id": "three", "scope": ["src/three.py"]}]
+    # 'three' after 'two': with one gate slot units stack on those waiting for their human, and
+    # approving 'two' must land it at once (it would wait for 'three' were it stacked on it).
+    units = [
+        {"id": "two", "scope": ["src/two.py"]},
+        {"id": "three", "scope": ["src/three.py"], "depends_on": ["two"]},
+    ]
     repo = project(units, script, merge="manual")
     run = BackgroundRun(repo, "run", "--headless", "--json", "--wait")
     try:

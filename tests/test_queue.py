@@ -19,6 +19,7 @@ from test_engine import assert_integration_green, events
 
 from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.session import open_session
+from bosun.orchestration.status import landing_order
 
 
 @pytest.fixture(autouse=True)
@@ -293,6 +294,9 @@ def test_manual_merge_with_one_gate_slot_gates_each_unit_once(project) -> None:
         session.close()
         order = sorted(names, key=lambda n: _depth(rows, n))
         assert [_depth(rows, n) for n in order] == [0, 1, 2]  # each on the candidate ahead of it
+        # What waits for the human is listed in the order it can land (the screen, the queue pane).
+        every = list(rows.values())
+        assert [u.id for u in landing_order(every, sorted(every, key=lambda u: u.id, reverse=True))] == order
         for n in order:
             assert bosun("approve", n, cwd=repo).returncode == 0
             assert run.wait_for("merged", n)["commit"] == rows[n].candidate

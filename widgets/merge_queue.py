@@ -16,6 +16,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from bosun.orchestration.integration.bottleneck import QueueLoad
+from bosun.orchestration.status import landing_order
 from bosun.orchestration.store import UnitRow
 from bosun.widgets.graph_view import STATE_LABELS
 from bosun.widgets.keyed_table import KeyedTable
@@ -91,9 +92,8 @@ class MergeQueue(KeyedTable):
         # "R3" alone is a unit tested by itself; "R3 +2", "R3 bisect", "R3 retry" say more
         if "Run" not in self._column_names and any(" " in self.run_cell(u) for u in units):
             self._with_run_column()
-        queued = sorted(
-            (u for u in units if u.state in WAITS_FOR), key=lambda u: (HUMAN_FIRST.index(u.state), u.position)
-        )
+        in_order = landing_order(units, [u for u in units if u.state in WAITS_FOR])  # stacked: the lower first
+        queued = sorted(in_order, key=lambda u: HUMAN_FIRST.index(u.state))
         queued = queued[:MAX_ROWS]
         warning = self.app.theme_variables.get("warning", "")
         ahead = {u.candidate: u.id for u in units if u.candidate and u.state in WAITS_FOR}

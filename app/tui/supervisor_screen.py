@@ -25,7 +25,7 @@ from bosun.orchestration.integration.bottleneck import queue_load
 from bosun.orchestration.review import commits_made
 from bosun.orchestration.session import Session
 from bosun.orchestration.states import AGENT_STATES, waits_for_human
-from bosun.orchestration.status import agent_rows
+from bosun.orchestration.status import agent_rows, landing_order
 from bosun.orchestration.store import Event, UnitRow
 from bosun.widgets.agents_table import AgentsTable
 from bosun.widgets.diff_view import DiffView
@@ -265,7 +265,7 @@ class SupervisorScreen(Selection, Decisions, Screen):
         working = sum(u.state in AGENT_STATES for u in units)
         waits = [u for u in units if waits_for_human(u.state, u.approved)]
         waiting = len(waits)
-        self.query_one(WaitingNotice).show_waiting([(u.id, u.state) for u in sorted(waits, key=lambda u: u.position)])
+        self.query_one(WaitingNotice).show_waiting([(u.id, u.state) for u in landing_order(units, waits)])
         # In the graph's border, not the header: a changed header title makes Textual lay out the screen.
         title = f"Graph · {merged}/{len(units)} merged · {working} at work · {waiting} wait for you"
         set_border_title(self.query_one(GraphView), title)  # its top row alone, not the whole graph

@@ -31,6 +31,8 @@ class TimelineFeed:
         self.pending = False
         self.dirty = False
         self.last = 0.0
+        self.asked: int | None = None
+        """The last event when the pending computation was asked for."""
         self.seen: tuple[int, bool] | None = None
         """The last event and whether the session was live when the shown timeline was read."""
         self.computed = 0
@@ -44,9 +46,9 @@ class TimelineFeed:
         if self.seen == (seq, False):
             return
         if self.pending:
-            self.dirty = True
+            self.dirty |= seq != self.asked  # (a repaint with no new event asks for the same read)
             return
-        self.pending = True
+        self.pending, self.asked = True, seq
         wait = max(self.last + TIMELINE_EVERY_S - time.monotonic(), 0.001)
         self.later(wait, lambda: asyncio.ensure_future(self._compute(show)))
 

@@ -86,14 +86,13 @@ class MergeQueue(Verdicts):
             return True
         # An approval in the chain is work only once it can land: approved behind a unit that still
         # waits for its human, the task would end at once (nothing to do) and be started again.
-        landable = self._landable({u.id: u for u in rows})
         for row in rows:
             if row.state in (AWAITING_APPROVAL, GATING) and row.id not in in_chain:
                 if not self._parked(row) or row.approved:
                     return True
             if row.id in in_chain and (
                 row.state not in (GATING, AWAITING_APPROVAL)
-                or (row.state == AWAITING_APPROVAL and row.approved and landable)
+                or (row.state == AWAITING_APPROVAL and row.approved and self._landable({u.id: u for u in rows}))
             ):
                 return True
         return bool(self.runs)
