@@ -511,16 +511,26 @@ def test_a_gate_that_timed_out_is_run_again_on_the_same_commit_by_regate(project
     assert bosun("run", "--headless", cwd=repo).returncode == 1
     state = {u["id"]: u for u in status(repo)["units"]}
     assert state["slow"]["state"] == "gate_failed" and "timed out" in state["slow"]["gate"]["cause"]
-    refused = bosun("regate", "broken", cwd=repo)  # its tests failed: that is the code
-    assert refused.returncode == 2 and "failed its gate on its code" in refused.stderr
     assert bosun("regate", "slow", cwd=repo).returncode == 0  # queued for the next supervisor
+    # Its tests failed: yours to judge flaky, and they run again on the same commit (here they fail again).
+    assert bosun("regate", "broken", cwd=repo).returncode == 0
     resumed = bosun("resume", "--headless", "--json", cwd=repo)
     assert resumed.returncode == 1, resumed.stdout + resumed.stderr  # 'broken' still waits for a human
-    kinds = [json.loads(line)["kind"] for line in resumed.stdout.splitlines()]
-    assert "regated" in kinds and "claimed" not in kinds, "the same commit, no agent ran again"
+    events = [json.loads(line) for line in resumed.stdout.splitlines()]
+    regated = [e["unit"] for e in events if e["kind"] == "regated"]
+    assert sorted(regated) == ["broken", "slow"] and "claimed" not in [e["kind"] for e in events], "no agent ran"
     state = {u["id"]: u for u in status(repo)["units"]}
     assert state["slow"]["state"] == "merged" and state["slow"]["attempts"] == 1
+    assert state["broken"]["state"] == "gate_failed" and state["broken"]["attempts"] == 1
     assert first_parent_merges(repo) == ["slow"]
+    # Once its commit changed, the old verdict cannot be run again: the new commit is what is judged.
+    work = repo / ".bosun" / "worktrees" / "broken"
+    git(work, "commit", "-q", "--allow-empty", "-m", "another commit")
+    session = open_session(GitRepo(repo))
+    session.store.update("broken", head_commit=git(work, "rev-parse", "HEAD"))
+    session.close()
+    refused = bosun("regate", "broken", cwd=repo)
+    assert refused.returncode == 2 and "has a new commit since its gate failed" in refused.stderr
 
 
 def test_a_lost_gate_costs_no_attempt_and_waits_for_a_regate(project) -> None:

@@ -61,7 +61,7 @@ def cmd_cancel(args: argparse.Namespace) -> int:
 
 
 def cmd_regate(args: argparse.Namespace) -> int:
-    """The gate again on the same commit, when it timed out or could not run: no attempt spent."""
+    """The gate again on the same commit (it timed out, could not run, or a test is flaky): no attempt spent."""
     return decide(args, "regate")
 
 

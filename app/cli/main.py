@@ -155,7 +155,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
                 action="store_true",
                 help="also cancel every unit that depends on it (they could never start)",
             )
-    regate = add("regate", "run a unit's gate again on the same commit (it timed out or could not run)")
+    regate = add("regate", "run a unit's gate again on the same commit (a timeout, a lost gate, a flaky test)")
     regate.add_argument("unit")
     reassign = add("reassign", "give a unit to another agent, in a fresh worktree")
     reassign.add_argument("unit")

@@ -159,10 +159,11 @@ class Decisions:
         if (why := why_not_regate(row)) is not None:
             self.notify(why, severity="warning")
             return
-        body = (
-            f"Its gate failed for a reason that is not its code ({_gate_cause(row)}); the same commit goes "
-            "back to the queue and no attempt is spent."
-        )
+        if (row.detail or {}).get("not_the_code"):
+            why = f"Its gate failed for a reason that is not its code ({_gate_cause(row)})"
+        else:  # the human's call: a flaky test, a runner's own timeout on a loaded machine
+            why = f"Its tests failed ({_gate_cause(row)}): if they are flaky, run them again unchanged"
+        body = f"{why}; the same commit goes back to the queue and no attempt is spent."
         if await self.app.push_screen_wait(ConfirmDialog(f"Run the gate again on '{row.id}'?", body, yes="Gate again")):
             self.decide("regate", row.id)
 

@@ -50,7 +50,7 @@ SCREEN_BINDINGS = [
         "regate",
         "Gate again",
         id="unit.regate",
-        tooltip="run the gate again on the same commit (it timed out or could not run): no attempt spent",
+        tooltip="run the gate again on the same commit (a timeout, a lost gate, a flaky test): no attempt spent",
     ),
     Binding(
         "enter", "open_unit", "Open", id="unit.open", show=False, tooltip="open what the unit needs, from any pane"

@@ -1,6 +1,9 @@
-"""Running a unit's gate again on the same commit, when it failed for a reason that is not the
-code (it timed out, or could not run): the unit goes back to the queue as submitted, and no
-agent attempt is spent (`bosun regate UNIT`)."""
+"""Running a unit's gate again on the same commit (`bosun regate UNIT`): the unit goes back to the
+queue as submitted, and no agent attempt is spent. For a gate that failed for a reason that is not
+the code (it timed out, or could not run), and for one whose tests failed when the person at the
+terminal judges them flaky (a test runner's own timeout on a loaded machine reads as a failed
+test): an agent cannot hand in the same commit again, so without this the way on was an empty
+commit."""
 
 from __future__ import annotations
 
@@ -13,9 +16,6 @@ def why_not_regate(row) -> str | None:
     if row.state != GATE_FAILED:
         return f"unit '{row.id}' is {row.state}; regate applies to a unit that is {GATE_FAILED}"
     detail = row.detail or {}
-    if not detail.get("not_the_code"):
-        cause = (detail.get("gate") or {}).get("cause") or "its tests failed"
-        return f"unit '{row.id}' failed its gate on its code ({cause}); hand it back or reassign it instead"
     if detail.get("head") != row.head_commit:
         return f"unit '{row.id}' has a new commit since its gate failed; it is judged when it is submitted"
     return None
