@@ -1,4 +1,5 @@
-"""The gate's test counts, read from what the runners really print: pytest, unittest and
+"""What a gate's verdict reads from its output: the test counts, and the excerpt a failure is
+shown with. Counts from what the runners really print: pytest, unittest and
 `node --test` run here on a suite with two passing tests and one failing; the closing lines of
 runners this machine does not have (Jest, Vitest, Mocha, node-tap, cargo, RSpec) as they print
 them, colours included."""
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import needs_tool
 
+from bosun.orchestration.integration.excerpt import excerpt
 from bosun.orchestration.integration.tallies import counts_of, tally
 
 TWO_PASS_ONE_FAIL = {"passed": 2, "failed": 1}
@@ -115,3 +117,42 @@ def test_counts_are_read_past_a_long_report(tmp_path: Path) -> None:
     log.write_text(NODE_TAP_PASSED + "x" * 6000 + "\n")
     assert counts_of(log, output_tail="x" * 4000) == {"passed": 2, "failed": 0}
     assert counts_of(tmp_path / "gone.log", output_tail=JEST) == TWO_PASS_ONE_FAIL  # ran elsewhere: the tail
+
+
+@needs_tool(None if shutil.which("node") else "node is not installed")
+def test_a_failed_run_keeps_what_failed_not_its_coverage_table(tmp_path: Path) -> None:
+    """`node --test` with coverage ends with its coverage report: the excerpt a failure is shown
+    (and handed back) with leads with the `not ok` lines and ends before the table."""
+    (tmp_path / "lib.js").write_text("exports.add = (a, b) => a + b;\nexports.unused = () => 1;\n")
+    (tmp_path / "a.test.js").write_text(
+        'const test = require("node:test");\nconst assert = require("node:assert");\n'
+        'const { add } = require("./lib.js");\ntest("one", () => assert.strictEqual(add(1, 1), 2));\n'
+        'test("bad", () => assert.strictEqual(add(1, 2), 4));\n'
+    )
+    log = tmp_path / "gate.log"
+    log.write_text(_output(["node", "--test", "--experimental-test-coverage"], tmp_path))
+    assert "all files |" in log.read_text(), "node printed no coverage table"
+    shown = excerpt(log)
+    assert shown.startswith("not ok 2 - bad"), shown[:200]
+    assert "# fail 1" in shown and "all files |" not in shown and "coverage report of" in shown
+    assert counts_of(log, "") == {"passed": 1, "failed": 1}
+
+
+def test_a_tap_failure_far_above_the_end_leads_the_excerpt(tmp_path: Path) -> None:
+    lines = ["TAP version 13", "# Subtest: test/a.js", "    not ok 1 - times out", "not ok 1 - test/a.js"]
+    lines += [f"ok {n} - test/f{n}.js # time=9ms" for n in range(2, 400)]
+    lines += ["", "1..399", "# failed 1 of 399 tests", "# time=61000ms", "-" * 20 + "|" + "-" * 9 + "|"]
+    lines += [f" f{n}.js | 100 | 100 | 100 |" for n in range(60)]
+    log = tmp_path / "gate.log"
+    log.write_text("\n".join(lines) + "\n")
+    shown = excerpt(log)
+    assert shown.startswith("    not ok 1 - times out\nnot ok 1 - test/a.js\n"), shown[:200]
+    assert "# failed 1 of 399 tests" in shown and "f59.js | 100" not in shown and len(shown) <= 4100
+
+
+def test_output_without_a_table_is_kept_as_it_ends(tmp_path: Path) -> None:
+    log = tmp_path / "gate.log"
+    log.write_text("".join(f"line {n}\n" for n in range(2000)) + "| a | b |\n=== 1 failed, 3 passed in 0.1s ===\n")
+    shown = excerpt(log)
+    assert shown.endswith("| a | b |\n=== 1 failed, 3 passed in 0.1s ===\n") and len(shown) <= 4000
+    assert shown.startswith("line ") and "coverage" not in shown

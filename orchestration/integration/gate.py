@@ -15,7 +15,8 @@ from pathlib import Path
 from bosun.orchestration import prepare
 from bosun.orchestration.errors import GitError
 from bosun.orchestration.gitcmd import BOSUN_IDENTITY, GitRepo, git
-from bosun.orchestration.process import Child, scrubbed_env, tail
+from bosun.orchestration.integration.excerpt import excerpt
+from bosun.orchestration.process import Child, scrubbed_env
 from bosun.orchestration.sandbox import bwrap, leftovers, limits, ports
 from bosun.orchestration.sandbox.boxes import gate_box
 from bosun.orchestration.sandbox.probe import bwrap_path
@@ -223,7 +224,7 @@ def run_gate(
         started(child)
     finished = child.wait(timeout)
     limit = child.limit
-    output = tail(log_path)
+    output = excerpt(log_path)  # not a closing coverage table: what failed
     cause = gate_cause(finished.exit_code, finished.timed_out, timeout)
     if finished.over_memory and not finished.timed_out and finished.exit_code != 0:
         cause = f"killed: over its memory limit of {finished.over_memory} ({cause})"
