@@ -170,6 +170,7 @@ def status_json(session: Session, full: bool = True, probing: Callable | None = 
                 {
                     "id": u.id,
                     "state": u.state,
+                    "approved": bool(u.approved),  # waiting to land behind a unit still to be decided
                     "agent": u.agent,
                     "branch": u.branch,
                     "attempts": u.attempts,

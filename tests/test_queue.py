@@ -297,8 +297,14 @@ def test_manual_merge_with_one_gate_slot_gates_each_unit_once(project) -> None:
         # What waits for the human is listed in the order it can land (the screen, the queue pane).
         every = list(rows.values())
         assert [u.id for u in landing_order(every, sorted(every, key=lambda u: u.id, reverse=True))] == order
+        # Approved out of order, the top one waits for the two below it (and says so in status).
+        assert bosun("approve", order[2], cwd=repo).returncode == 0
+        run.wait_for("approved", order[2])
+        top = next(u for u in status(repo)["units"] if u["id"] == order[2])
+        assert top["state"] == "awaiting_approval" and top["approved"] is True, top
         for n in order:
-            assert bosun("approve", n, cwd=repo).returncode == 0
+            if n != order[2]:
+                assert bosun("approve", n, cwd=repo).returncode == 0
             assert run.wait_for("merged", n)["commit"] == rows[n].candidate
         assert run.finish() == 0
     finally:
