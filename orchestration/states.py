@@ -45,7 +45,7 @@ COMMAND_STATES: dict[str, tuple[str, ...]] = {
     "cancel": (PENDING, READY, CLAIMED, RUNNING) + SIDE_STATES + (AWAITING_APPROVAL,),
     "revoke": (CLAIMED, RUNNING),
     "takeover": (READY, CLAIMED, RUNNING) + SIDE_STATES + (AWAITING_APPROVAL,),
-    "regate": (GATE_FAILED,),  # only when the gate failed for a reason that is not the code (integration/regate.py)
+    "regate": (GATE_FAILED, FAILED),  # only on the commit whose gate failed (integration/regate.py)
 }
 
 HANDBACK_REASONS = {

@@ -539,6 +539,25 @@ def test_a_gate_that_timed_out_is_run_again_on_the_same_commit_by_regate(project
     assert refused.returncode == 2 and "has a new commit since its gate failed" in refused.stderr
 
 
+def test_a_flaky_failure_the_agent_found_nothing_to_fix_in_can_be_gated_again(project, tmp_path) -> None:
+    """The default hand-back gives the failed gate to the agent; it finds nothing to change (the
+    test was flaky) and exits without a new commit: failed. `regate` runs the gate again on the
+    commit it failed on, with no attempt spent, and it merges."""
+    counter = tmp_path / "runs"
+    flaky = f"n=$(cat {counter} 2>/dev/null || echo 0); echo $((n+1)) > {counter}; [ $n -ge 1 ] && python check.py"
+    script = {"a": [write_unit("src/a.py", "A = 1\n"), [{"run": ["true"]}]]}
+    repo = project([{"id": "a", "scope": ["src/a.py"]}], script, gate=flaky, sandbox="off")
+    assert bosun("run", "--headless", cwd=repo).returncode == 1
+    unit = status(repo)["units"][0]
+    assert unit["state"] == "failed" and unit["attempts"] == 2, unit
+    assert "without a new commit" in unit["detail"]["error"], unit["detail"]
+    assert bosun("regate", "a", cwd=repo).returncode == 0
+    assert bosun("resume", "--headless", cwd=repo).returncode == 0
+    unit = status(repo)["units"][0]
+    assert unit["state"] == "merged" and unit["attempts"] == 2
+    assert first_parent_merges(repo) == ["a"]
+
+
 def test_a_lost_gate_costs_no_attempt_and_waits_for_a_regate(project) -> None:
     repo = project([{"id": "a", "scope": ["src/a.py"]}], {"a": [write_unit("src/a.py", "A = 1\n")]})
     (repo / ".bosun").mkdir()

@@ -159,7 +159,9 @@ class Decisions:
         if (why := why_not_regate(row)) is not None:
             self.notify(why, severity="warning")
             return
-        if (row.detail or {}).get("not_the_code"):
+        if row.state == "failed":  # handed its failed gate back, the agent found nothing to change
+            why = "Its agent, handed its failed gate back, made no new commit: if the tests are flaky, run them again"
+        elif (row.detail or {}).get("not_the_code"):
             why = f"Its gate failed for a reason that is not its code ({_gate_cause(row)})"
         else:  # the human's call: a flaky test, a runner's own timeout on a loaded machine
             why = f"Its tests failed ({_gate_cause(row)}): if they are flaky, run them again unchanged"

@@ -15,7 +15,15 @@ from pathlib import Path
 from bosun.orchestration.agents.launch import build_task
 from bosun.orchestration.plan import UnitSpec
 from bosun.orchestration.safe_files import replace_text
-from bosun.orchestration.states import AWAITING_APPROVAL, CLAIMED, FAILED, HANDBACK_REASONS, READY, RUNNING
+from bosun.orchestration.states import (
+    AWAITING_APPROVAL,
+    CLAIMED,
+    FAILED,
+    GATE_FAILED,
+    HANDBACK_REASONS,
+    READY,
+    RUNNING,
+)
 from bosun.orchestration.store import UnitRow
 from bosun.orchestration.worktrees import AgentClone, unit_branch
 
@@ -70,6 +78,8 @@ def handback_for(row: UnitRow, note: str | None, reason: str | None = None) -> d
     earlier = (row.handback or {}).get("passed_gate")
     if row.head_commit and (row.state == AWAITING_APPROVAL or (row.state in KEEPS and earlier == row.head_commit)):
         handback["passed_gate"] = row.head_commit
+    if row.state == GATE_FAILED and detail.get("head"):  # the commit judged: a human may gate it again
+        handback["failed_gate"] = detail["head"]
     return handback
 
 

@@ -7,16 +7,27 @@ commit."""
 
 from __future__ import annotations
 
-from bosun.orchestration.states import GATE_FAILED, SUBMITTED
+from bosun.orchestration.states import FAILED, GATE_FAILED, SUBMITTED
 from bosun.orchestration.store import StaleState, Store
+
+
+def _judged(row) -> str | None:
+    """The commit whose failed gate would run again: a gate_failed unit's, or that of a failed
+    unit whose agent, handed that failure back, made no new commit (it found nothing to fix)."""
+    detail = row.detail or {}
+    if row.state == GATE_FAILED:
+        return detail.get("head")
+    return (detail.get("handback") or {}).get("failed_gate")
 
 
 def why_not_regate(row) -> str | None:
     """Why `row`'s gate cannot simply run again, or None when it can."""
-    if row.state != GATE_FAILED:
-        return f"unit '{row.id}' is {row.state}; regate applies to a unit that is {GATE_FAILED}"
-    detail = row.detail or {}
-    if detail.get("head") != row.head_commit:
+    if row.state not in (GATE_FAILED, FAILED):
+        return f"unit '{row.id}' is {row.state}; regate applies to a unit whose gate failed"
+    judged = _judged(row)
+    if row.state == FAILED and judged is None:
+        return f"unit '{row.id}' failed in its agent, not in its gate; hand it back or reassign it"
+    if judged != row.head_commit:
         return f"unit '{row.id}' has a new commit since its gate failed; it is judged when it is submitted"
     return None
 
@@ -26,7 +37,7 @@ def regate(store: Store, row) -> bool:
     if why_not_regate(row) is not None:
         return False
     try:
-        store.transition(row.id, SUBMITTED, (GATE_FAILED,), kind="regated", data={"commit": row.head_commit})
+        store.transition(row.id, SUBMITTED, (GATE_FAILED, FAILED), kind="regated", data={"commit": row.head_commit})
     except StaleState:
         return False
     return True
