@@ -558,6 +558,19 @@ def test_a_flaky_failure_the_agent_found_nothing_to_fix_in_can_be_gated_again(pr
     assert first_parent_merges(repo) == ["a"]
 
 
+def test_no_regate_of_a_failed_unit_whose_agent_committed_after_its_gate_failed(project) -> None:
+    """Handed its failed gate back, the agent committed again and then timed out: the branch ends
+    past the commit the gate judged, so running that gate again is refused."""
+    again = [*write_unit("src/a.py", "A = 2\n"), {"run": ["sleep", "30"]}]
+    script = {"a": [write_unit("src/a.py", "BROKEN = 1\n"), again]}
+    repo = project([{"id": "a", "scope": ["src/a.py"], "timeout": "3s"}], script, sandbox="off")
+    assert bosun("run", "--headless", cwd=repo).returncode == 1
+    unit = status(repo)["units"][0]
+    assert unit["state"] == "failed" and unit["detail"]["handback"]["failed_gate"], unit["detail"]
+    refused = bosun("regate", "a", cwd=repo)
+    assert refused.returncode == 2 and "has a new commit since its gate failed" in refused.stderr
+
+
 def test_a_lost_gate_costs_no_attempt_and_waits_for_a_regate(project) -> None:
     repo = project([{"id": "a", "scope": ["src/a.py"]}], {"a": [write_unit("src/a.py", "A = 1\n")]})
     (repo / ".bosun").mkdir()

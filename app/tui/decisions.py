@@ -26,7 +26,7 @@ from bosun.orchestration.errors import BosunError
 from bosun.orchestration.integration.regate import why_not_regate
 from bosun.orchestration.review import approval, conflict_sides
 from bosun.orchestration.session import Session
-from bosun.orchestration.states import COMMAND_STATES, DONE_STATES, waits_for_human
+from bosun.orchestration.states import COMMAND_STATES, DONE_STATES, FAILED, waits_for_human
 from bosun.orchestration.status import agent_rows
 from bosun.orchestration.store import UnitRow
 from bosun.widgets.diff_view import DiffView
@@ -159,7 +159,7 @@ class Decisions:
         if (why := why_not_regate(row)) is not None:
             self.notify(why, severity="warning")
             return
-        if row.state == "failed":  # handed its failed gate back, the agent found nothing to change
+        if row.state == FAILED:  # handed its failed gate back, the agent found nothing to change
             why = "Its agent, handed its failed gate back, made no new commit: if the tests are flaky, run them again"
         elif (row.detail or {}).get("not_the_code"):
             why = f"Its gate failed for a reason that is not its code ({_gate_cause(row)})"

@@ -13,11 +13,13 @@ from bosun.orchestration.store import StaleState, Store
 
 def _judged(row) -> str | None:
     """The commit whose failed gate would run again: a gate_failed unit's, or that of a failed
-    unit whose agent, handed that failure back, made no new commit (it found nothing to fix)."""
+    unit whose agent, handed that failure back, made no new commit (it found nothing to fix).
+    Where its branch moved on, the commit it ends at: not the one the gate judged."""
     detail = row.detail or {}
     if row.state == GATE_FAILED:
         return detail.get("head")
-    return (detail.get("handback") or {}).get("failed_gate")
+    failed_gate = (detail.get("handback") or {}).get("failed_gate")
+    return detail.get("branch_head") if failed_gate else None
 
 
 def why_not_regate(row) -> str | None:

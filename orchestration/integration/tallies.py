@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bosun.orchestration.ansi import strip_ansi
+from bosun.orchestration.integration.excerpt import READ_BYTES
 from bosun.orchestration.process import tail
 
 Counts = dict[str, int]
@@ -127,11 +128,8 @@ def tally(output: str) -> Counts:
     return {}
 
 
-COUNTS_BYTES = 64_000
-"""How much of a gate's log is read for its counts: past a coverage table or a long report."""
-
-
 def counts_of(log: Path, output_tail: str) -> Counts:
-    """The counts from the end of the gate's log, else from the output's tail kept with its verdict
-    (a gate that ran elsewhere)."""
-    return tally(tail(log, COUNTS_BYTES) or output_tail)
+    """The counts from the end of the gate's log (as much as the excerpt reads: past a coverage
+    table or a long report), else from the output's tail kept with its verdict (a gate that ran
+    elsewhere)."""
+    return tally(tail(log, READ_BYTES) or output_tail)

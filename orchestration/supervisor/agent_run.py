@@ -228,7 +228,7 @@ class Attempt:
             self.store.append_event("security", unit_id, what="the agent changed the clone's config; Bosun restored it")
         reason = failure(self.spec.timeout, finished, report, collected, handout, log)
         if reason:
-            detail = {"reason": "agent", "error": reason, "log": str(log)}
+            detail = {"reason": "agent", "error": reason, "log": str(log), "branch_head": collected.head}
             if handout.task.get("handback"):  # what it was handed back for stays in view, whatever it said
                 detail["handback"] = handout.task["handback"]
                 detail["files"] = handout.task["handback"].get("files") or []
