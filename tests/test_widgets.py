@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from textual.app import App, ComposeResult
+from textual.geometry import Region
 
 from bosun.orchestration.store import Event
 from bosun.widgets.agents_table import duration, lease_cell
@@ -210,3 +211,49 @@ async def test_a_table_of_fixed_height_loses_rows_without_a_layout_and_one_of_au
         auto.show({f"u{i}": (f"u{i}",) for i in range(6)})
         await pilot.pause()
         assert auto.size.height == small + 4, "a table whose height follows its rows grows with them"
+
+
+class _CountingTable(KeyedTable):
+    """Counts the cells DataTable renders (what a repaint costs)."""
+
+    rendered = 0
+
+    def _render_cell(self, *args, **kwargs):
+        self.rendered += 1
+        return super()._render_cell(*args, **kwargs)
+
+
+class _OneTable(App):
+    def compose(self) -> ComposeResult:
+        yield _CountingTable(["Unit", "State", "Agent"], widths={"State": 8})
+
+
+def _screen_text(pilot) -> str:
+    """The table's lines as the screen draws them (through the widget's cache of painted lines)."""
+    table = pilot.app.query_one(_CountingTable)
+    return "\n".join(strip.text for strip in table.render_lines(Region(0, 0, *table.size)))
+
+
+async def test_a_changed_row_repaints_only_itself_and_the_screen_shows_every_change():
+    app = _OneTable()
+    async with app.run_test(size=(60, 20)) as pilot:
+        table = app.query_one(_CountingTable)
+        rows = {f"u{i}": (f"u{i}", "ready", "") for i in range(30)}
+        table.show(rows)
+        await pilot.pause()
+        before = table.rendered
+        rows = {**rows, "u3": ("u3", "running", "ada")}
+        table.show(rows)
+        await pilot.pause()
+        assert table.rendered - before == 3, "one row's three cells, not the whole visible table"
+        assert "running" in _screen_text(pilot) and "ada" in _screen_text(pilot)
+        rows = {"u4": ("u4", "gating", "bob"), **{k: v for k, v in rows.items() if k not in ("u4", "u5")}}
+        table.show(rows)  # a change, a row gone and a row moved, in one go
+        await pilot.pause()
+        text = _screen_text(pilot).splitlines()
+        shown = [line.split()[0] for line in text[1:6]]
+        assert shown == ["u4", "u0", "u1", "u2", "u3"], text[:6]
+        assert "gating" in text[1] and "running" in text[5] and "u5" not in _screen_text(pilot)
+        table.show({**rows, "u0": ("u0", "gating", "a-longer-name")})  # wider than its column was
+        await pilot.pause()
+        assert "a-longer-name" in _screen_text(pilot)

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import Reactive
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey, RowKey
 
 from bosun.widgets.textual_adapter import update_scrollbars
 
@@ -90,28 +92,59 @@ class KeyedTable(DataTable):
     def show(self, rows: dict[str, tuple[Cell, ...]]) -> None:
         keep = self.current_key
         count = len(self._shown)
+        drawn = self._update_count
         order = [key for key in self._shown if key in rows]
         for key in self._shown.keys() - rows.keys():
             self.remove_row(key)
+        changed: set[str] = set()
         for key, cells in rows.items():
             before = self._shown.get(key)
             if before is None:
                 self.add_row(*cells, key=key)
                 order.append(key)
-                continue
-            for name, new, old in zip(self._column_names, cells, before):
-                if new != old:  # in place; no width re-measure, which would scan the whole column
-                    self.update_cell(key, name, new)
+            elif cells != before:
+                self._set_cells(key, cells, before)
+                changed.add(key)
         wanted = list(rows)
         if order != wanted:
             position = {key: index for index, key in enumerate(wanted)}
             self.sort(key=lambda cells: position[str(cells[0])])
+        if changed and self._update_count == drawn:  # (rows came, went or moved: all is drawn again)
+            self._repaint_rows(changed)
         self._shown = dict(rows)
         if len(rows) != count and self.styles.height is not None and self.styles.height.is_auto:
             self.refresh(layout=True)  # its height follows its rows
         if keep in rows and keep != self.current_key:
             self.move_cursor(row=self.get_row_index(keep), animate=False)
         self._place_cursor()
+
+    def _set_cells(self, key: str, cells: tuple[Cell, ...], before: tuple[Cell, ...]) -> None:
+        """The row's new values, in place: no width re-measure (it would scan the whole column) and,
+        unlike DataTable's update_cell, no new render of every other row (`_repaint_rows`)."""
+        data = self._data[RowKey(key)]
+        for name, new, old in zip(self._column_names, cells, before):
+            if new == old:
+                continue
+            column = self.columns[ColumnKey(name)]
+            if column.auto_width and cell_len(str(new)) > column.content_width:  # a column that grows: all
+                self.update_cell(key, name, new, update_width=True)  # is drawn again (and never shrinks)
+            else:
+                data[ColumnKey(name)] = new
+
+    def _repaint_rows(self, keys: set[str]) -> None:
+        """Forget what DataTable drew for these rows only and repaint their lines. DataTable's own
+        update_cell starts its caches over (every visible cell rendered again, ~1.5 ms a row), which
+        made each table's repaint in a flood of events the screen's slowest frame."""
+        row_keys = {RowKey(key) for key in keys}
+        indexes = {self._row_locations.get(row_key) for row_key in row_keys}
+        for cache in (self._cell_render_cache, self._row_render_cache):  # keyed (row key, ...)
+            for cache_key in [k for k in cache.keys() if k[0] in row_keys]:
+                cache.discard(cache_key)
+        for cache_key in [k for k in self._row_renderable_cache.keys() if k[1] in indexes]:
+            self._row_renderable_cache.discard(cache_key)  # keyed (update count, row index)
+        self._line_cache.clear()  # lines are cheap to join again from the rows' cached strips
+        for index in indexes:
+            self.refresh_row(index)
 
     def follow(self, unit: str | None) -> None:
         """The selection moved to `unit`: the cursor goes to its row (the one it is on, if that is
