@@ -6,13 +6,16 @@ costs one repaint of what changed, never a layout of the whole screen or a repai
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import subprocess
+import time
 from pathlib import Path
 
 from harness import DrivenApp
 from screen_kit import SIZE
 
+from bosun.app.tui.supervisor_screen import COMMITS_EVERY_S
 from bosun.app.tui.unit_rows import UnitRows
 from bosun.orchestration.event_lines import format_event
 from bosun.orchestration.gitcmd import GitRepo
@@ -168,12 +171,16 @@ async def test_a_burst_of_events_is_one_repaint_of_what_changed_and_no_layout(tm
         reads = []
         read = screen.unit_rows.read
         screen.unit_rows.read = lambda: (reads.append(1), read())[1]
+        started = time.monotonic()
         for _ in range(10):  # ten bursts, a frame after each: nothing of the screen runs within one
             for _ in range(12):
                 _move(session, rng.choice(others[:30]), rng)
             await pilot.pause()
         await _shown(app, pilot)
-        assert len(reads) <= 10 + 3, f"{len(reads)} reads of the store for 10 bursts"  # a tick, table turns
+        # beside one read a burst, the screen reads on its own: the lease ages once a second and the
+        # commit counts every COMMITS_EVERY_S (a slow machine spends seconds here: more of those)
+        ticks = math.ceil((time.monotonic() - started) * (1 + 1 / COMMITS_EVERY_S)) + 2
+        assert len(reads) <= 10 + ticks, f"{len(reads)} reads of the store for 10 bursts and {ticks} ticks"
         # (one layout is allowed: the Gate tab's "new runs above" line appearing, when the cursor
         # there is on the selected unit's run, shows or hides a line)
         assert len(layouts) <= 1, f"{len(layouts)} layouts of the whole screen in 10 bursts"
