@@ -263,10 +263,28 @@ def run_after(repo: Path, event: tuple[str, str], unit: str, *args: str) -> tupl
 def demo_from_wheel(tmp_path_factory):
     """The README's first command as a user meets it, run once for every test that needs it: the
     wheel is built, unpacked on its own, and `bosun demo --headless --json --keep DIR` runs from it.
-    Returns (the wheel's file names, the finished process, the kept repository)."""
+    Returns (the wheel's file names, the finished process, the kept repository). Under pytest-xdist
+    the workers share one run: the first to get the lock plays it, the others read what it kept."""
+    import fcntl
+
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # each worker's folder sits in the run's one folder
+    tmp = shared / "demo-from-wheel"
+    with open(shared / "demo-from-wheel.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (tmp / "result.json").exists():
+            _play_demo_from_wheel(tmp)
+        kept = json.loads((tmp / "result.json").read_text())
+    demo = subprocess.CompletedProcess(kept["args"], kept["returncode"], kept["stdout"], kept["stderr"])
+    return set(kept["names"]), demo, tmp / "demo"
+
+
+def _play_demo_from_wheel(tmp: Path) -> None:
+    import shutil
     import zipfile
 
-    tmp = tmp_path_factory.mktemp("demo-from-wheel")
+    shutil.rmtree(tmp, ignore_errors=True)  # a worker that failed half-way left it
     build = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp / "dist"), str(ROOT)],
         capture_output=True,
@@ -274,27 +292,13 @@ def demo_from_wheel(tmp_path_factory):
     )
     assert build.returncode == 0, build.stderr
     wheel = next((tmp / "dist").glob("bosun-*.whl"))
-    names = set(zipfile.ZipFile(wheel).namelist())
+    names = sorted(zipfile.ZipFile(wheel).namelist())
     site = tmp / "site"
     zipfile.ZipFile(wheel).extractall(site)
-    keep = tmp / "demo"
+    args = [sys.executable, "-m", "bosun.app.cli.main", "demo", "--headless", "--json", "--speed", "20"]
+    args += ["--keep", str(tmp / "demo")]
     demo = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bosun.app.cli.main",
-            "demo",
-            "--headless",
-            "--json",
-            "--speed",
-            "20",
-            "--keep",
-            str(keep),
-        ],
-        cwd=tmp,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env={**os.environ, "PYTHONPATH": str(site)},
+        args, cwd=tmp, capture_output=True, text=True, timeout=900, env={**os.environ, "PYTHONPATH": str(site)}
     )
-    return names, demo, keep
+    kept = {"names": names, "args": args, "returncode": demo.returncode, "stdout": demo.stdout, "stderr": demo.stderr}
+    (tmp / "result.json").write_text(json.dumps(kept))
