@@ -51,9 +51,9 @@ the last took (at most MAX_REFRESH_S), so each repaint carries more events inste
 taking all the time the machine gives the screen."""
 
 TABLES_EVERY_S = 1.0
-"""Each of the merge queue, agents and gate tables repaints at most this often under a flood (a table
-paints every visible cell again on any change: the frames that carry one are the flood's slowest, and
-at twice a second they were its slowest 5 %)."""
+"""Each of the merge queue, agents and gate tables repaints at most this often under a flood: a table's
+rows are built from the store (agents with their claims and spend, the queue's load, the gate runs),
+and with every read that doubled the flood's p95 (16.5 -> 34-42 ms, 200 events a second)."""
 
 COMMITS_EVERY_S = 3.0
 
