@@ -596,6 +596,7 @@ async def test_an_approved_unit_says_which_unit_ahead_it_waits_for(project) -> N
 
     from screen_kit import SIZE, open_app
 
+    from bosun.app.tui.story import unit_story
     from bosun.widgets.merge_queue import MergeQueue
 
     names = ["a", "b"]
@@ -613,6 +614,11 @@ async def test_an_approved_unit_says_which_unit_ahead_it_waits_for(project) -> N
         waits = table._column_names.index("Waits for")
         await app.until(lambda: str(table._shown[second][waits]) == first, f"{second} waiting for {first}")
         assert str(table._shown[first][waits]) == "you: a / x"
+        # approved, it no longer reads as waiting for its human: in the queue, the graph and its story
+        state = table._column_names.index("State")
+        assert (table._shown[first][state], table._shown[second][state]) == ("to approve", "approved")
+        await app.until(lambda: "◍ approved" in app.text() and "◆ to approve" in app.text(), "the graph's boxes")
+        assert unit_story(app.session, app.unit(second)).headline.startswith(f"'{second}' is approved")
         assert first_parent_merges(repo) == []  # the approval landed nothing yet
         result = await asyncio.to_thread(bosun, "approve", first, cwd=repo)
         assert result.returncode == 0, result.stderr

@@ -112,7 +112,7 @@ async def test_a_flood_ends_with_the_screen_showing_exactly_what_the_store_holds
         rows = session.store.units()
         assert screen.unit_rows.rows == rows
         graph = screen.query_one(GraphView)
-        assert graph.looks == {u.id: UnitLook(u.state, u.owner or u.agent) for u in rows}
+        assert graph.looks == {u.id: UnitLook(u.state, u.owner or u.agent, u.approved) for u in rows}
         merged = sum(u.state == "merged" for u in rows)
         assert graph.border_title.startswith(f"Graph · {merged}/{len(rows)} merged")
         waiting = [u for u in rows if waits_for_human(u.state, u.approved)]

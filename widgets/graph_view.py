@@ -26,7 +26,7 @@ from textual.strip import Strip
 from bosun.widgets.graph_layout import BOX_HEIGHT, BOX_WIDTH, GAP, GUTTER, Box, GraphLayout, layout_graph
 from bosun.widgets.graph_moves import neighbour, unit_at
 from bosun.widgets.graph_overview import Overview, fit_name, overview_layout
-from bosun.widgets.unit_looks import STATE_GROUPS, STATE_LABELS, STATE_MARKS, UnitLook
+from bosun.widgets.unit_looks import STATE_MARKS, UnitLook
 
 LIGHT, HEAVY = "╭─╮│╰╯", "┏━┓┃┗┛"
 FRAME = set(LIGHT + "├")
@@ -209,7 +209,7 @@ class GraphView(ScrollView, can_focus=True):
         """One line of a box, in its state's colour; the frame of a dependency or dependent of the
         selected unit in the selection's edge colour, so its neighbourhood reads at a glance."""
         look = self.looks.get(box.unit, UnitLook("pending"))
-        group = STATE_GROUPS.get(look.state, "pending")
+        group = look.group
         style = self.get_component_rich_style(f"graph-view--{group}")
         selected = box.unit == self.selected
         if self.filter_text and not self._matches(box.unit, look):
@@ -222,7 +222,7 @@ class GraphView(ScrollView, can_focus=True):
             name = fit_name(box.unit, inner - 3)  # ids differ at their ends: those stay
             text = f"{tl}{h} {name} " + h * (inner - len(name) - 3) + tr
         elif line == 1:
-            label = f"{STATE_MARKS[group]} {STATE_LABELS.get(look.state, look.state)}"
+            label = f"{STATE_MARKS[group]} {look.label}"
             right = "├" if box.unit in self._successors and not selected else v
             text = f"{v}{_fit(label, inner - 1).ljust(inner - 1)} {right}"
         else:
@@ -256,7 +256,7 @@ class GraphView(ScrollView, can_focus=True):
     def _cell_segment(self, unit: str, width: int) -> Segment:
         """A unit in the overview: its state's mark and its id."""
         look = self.looks.get(unit, UnitLook("pending"))
-        group = STATE_GROUPS.get(look.state, "pending")
+        group = look.group
         style = self.get_component_rich_style(f"graph-view--{group}")
         if self.filter_text and not self._matches(unit, look):
             style = self.get_component_rich_style("graph-view--dimmed")
@@ -272,7 +272,7 @@ class GraphView(ScrollView, can_focus=True):
         needle = self.filter_text.lower()
         return any(
             needle in (value or "").lower()
-            for value in (unit, self.titles.get(unit), look.state, STATE_LABELS.get(look.state), look.owner)
+            for value in (unit, self.titles.get(unit), look.state, look.label, look.owner)
         )
 
     # -- selection ----------------------------------------------------------------------------
@@ -332,9 +332,7 @@ class GraphView(ScrollView, can_focus=True):
             self.border_subtitle = ""
             return
         look = self.looks.get(self.selected, UnitLook("pending"))
-        self.border_subtitle = " · ".join(
-            filter(None, ["overview", self.selected, STATE_LABELS.get(look.state, look.state), look.owner])
-        )
+        self.border_subtitle = " · ".join(filter(None, ["overview", self.selected, look.label, look.owner]))
 
     def action_toggle_overview(self) -> None:
         self.overview = not self.overview

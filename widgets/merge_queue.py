@@ -18,8 +18,8 @@ from rich.text import Text
 from bosun.orchestration.integration.bottleneck import QueueLoad
 from bosun.orchestration.status import landing_order
 from bosun.orchestration.store import UnitRow
-from bosun.widgets.graph_view import STATE_LABELS
 from bosun.widgets.keyed_table import KeyedTable
+from bosun.widgets.unit_looks import UnitLook
 
 WAITS_FOR = {
     "awaiting_approval": "you: a / x",
@@ -108,6 +108,6 @@ class MergeQueue(KeyedTable):
             else:
                 waits = WAITS_FOR[unit.state]
             style = f"bold {warning}" if waits.startswith("you") else ""
-            cells = (unit.id, Text(waits, style=style), STATE_LABELS.get(unit.state, unit.state))
+            cells = (unit.id, Text(waits, style=style), UnitLook(unit.state, approved=unit.approved).label)
             rows[unit.id] = (*cells, self.run_cell(unit)) if "Run" in self._column_names else cells
         self.show(rows)

@@ -41,7 +41,22 @@ STATE_MARKS = {
 
 @dataclass(frozen=True)
 class UnitLook:
-    """What a box shows: the unit's state and who holds (or last held) it."""
+    """What a box shows: the unit's state, who holds (or last held) it, and whether its human has
+    approved it (an approved unit still `awaiting_approval` waits for the unit ahead to land, not
+    for anyone: it reads `approved`, among those on their way in)."""
 
     state: str
     owner: str | None = None
+    approved: bool = False
+
+    @property
+    def _landing(self) -> bool:
+        return self.approved and self.state == "awaiting_approval"
+
+    @property
+    def label(self) -> str:
+        return "approved" if self._landing else STATE_LABELS.get(self.state, self.state)
+
+    @property
+    def group(self) -> str:
+        return "integrating" if self._landing else STATE_GROUPS.get(self.state, "pending")

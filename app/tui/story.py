@@ -22,7 +22,7 @@ from bosun.orchestration.session import Session
 from bosun.orchestration.states import COMMAND_STATES
 from bosun.orchestration.store import UnitRow
 from bosun.widgets.gate_pane import checks_line
-from bosun.widgets.unit_looks import STATE_LABELS
+from bosun.widgets.unit_looks import UnitLook
 
 TAIL_LINES = 12
 LAST_WORDS = 3
@@ -96,7 +96,7 @@ def last_words(log: Path | None) -> list[str]:
 
 def unit_story(session: Session, row: UnitRow) -> Story:
     """Everything the screen knows about why `row` is where it is (reads the store and the log)."""
-    state = STATE_LABELS.get(row.state, row.state).replace("_", " ")
+    state = UnitLook(row.state, approved=row.approved).label.replace("_", " ")
     who = row.owner or row.agent
     headline = f"'{row.id}' is {state}" + (f" · {who}" if who else "") + f" · try {row.attempts}"
     log = session.dir / "logs" / f"{row.id}.{row.attempts}.log" if row.attempts else None

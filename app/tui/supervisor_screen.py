@@ -166,8 +166,9 @@ class SupervisorScreen(Selection, Decisions, Screen):
         events = store.events(after=self.last_seq)
         changed = self.unit_rows.read()
         units = self.unit_rows.rows
-        looks = (self.unit_rows.get(unit) for unit in changed)
-        self.query_one(GraphView).update_units({u.id: UnitLook(u.state, u.owner or u.agent) for u in looks if u})
+        rows = (self.unit_rows.get(unit) for unit in changed)
+        looks = {u.id: UnitLook(u.state, u.owner or u.agent, u.approved) for u in rows if u}
+        self.query_one(GraphView).update_units(looks)
         if events:
             self.last_seq = events[-1].seq
             self.query_one(EventLog).add_events(events)
