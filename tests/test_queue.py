@@ -624,3 +624,42 @@ async def test_an_approved_unit_says_which_unit_ahead_it_waits_for(project) -> N
         assert result.returncode == 0, result.stderr
         await app.state(second, "merged")
     assert first_parent_merges(repo) == [first, second]
+
+
+async def test_a_unit_that_clashes_only_with_one_ahead_waits_for_the_units_ahead(project) -> None:
+    """Two units add the same file, each cleanly onto the integration branch but not onto each
+    other: the one behind is held until the one ahead lands (it waits for your approval), and the
+    queue says it waits for the units ahead, not for a merge check that is not running. Once the
+    one ahead lands it is a conflict with the integration branch."""
+    import asyncio
+
+    from screen_kit import SIZE, open_app
+
+    from bosun.widgets.merge_queue import MergeQueue
+
+    names = ["a", "b"]
+    script = {n: [write_unit("src/shared.py", f"WHO = {n!r}\n")] for n in names}
+    units = [{"id": n} for n in names]  # no scope: nothing in the plan keeps them apart
+    repo = project(units, script, agents=team(2), max_agents=2, merge="manual")
+    app = open_app(repo, speed=1)
+    async with app.run_test(size=SIZE):
+        table = app.query_one(MergeQueue)
+        store = app.session.store
+        await app.until(
+            lambda: (
+                {app.unit(n).state for n in names} == {"awaiting_approval", "submitted"}
+                and any(store.last_kind(n) == "held" for n in names)
+            ),
+            "one unit awaiting approval, the other held behind it",
+        )
+        ahead, behind = sorted(names, key=lambda n: app.unit(n).state != "awaiting_approval")
+        waits = table._column_names.index("Waits for")
+        await app.until(lambda: str(table._shown[behind][waits]) == "units ahead", f"{behind} waiting for those ahead")
+        assert str(table._shown[ahead][waits]) == "you: a / x"
+        result = await asyncio.to_thread(bosun, "approve", ahead, cwd=repo)
+        assert result.returncode == 0, result.stderr
+        await app.state(ahead, "merged")
+        # against the integration branch now: a real conflict, handed back to its agent (the default)
+        await app.until(lambda: any(e.unit == behind and e.kind == "conflicted" for e in store.events()), "a conflict")
+        await app.until(lambda: str(table._shown.get(behind, ("", ""))[waits]) != "units ahead", "no longer held")
+    assert first_parent_merges(repo) == [ahead]

@@ -4,14 +4,17 @@ together, a Run column appears: the run testing the unit now, `+N` for the N
 units tested together with it (those ahead of it in the chain and its batch), `bisect` while a
 failed batch is split to find the culprit, `retry` while a failed run is run again. One unit
 tested alone shows no column: the queue one at a time reads as it always did. A unit no run has
-taken in yet waits for a `gate slot`. A unit you
-approved waits for `merging`, or for the unit ahead of it in the chain that has yet to land
-(under `merge = "manual"`, one still waiting for your approval).
+taken in yet waits for a `gate slot`; one that clashes with a unit ahead of it (not with the
+integration branch) waits for the `units ahead` to land. A unit you approved waits for
+`merging`, or for the unit ahead of it in the chain that has yet to land (under
+`merge = "manual"`, one still waiting for your approval).
 
 When the queue is the bottleneck (orchestration/integration/bottleneck.py), the pane's title says
 so, with what `gate_parallel` would give; the title changes only when those figures do."""
 
 from __future__ import annotations
+
+from collections.abc import Collection
 
 from rich.text import Text
 
@@ -86,7 +89,9 @@ class MergeQueue(KeyedTable):
         together = len(run.get("with") or [])
         return f"{run['run']} {tag or (f'+{together}' if together else '')}".strip()
 
-    def show_queue(self, units: list[UnitRow], load: QueueLoad | None = None) -> None:
+    def show_queue(self, units: list[UnitRow], load: QueueLoad | None = None, held: Collection[str] = ()) -> None:
+        """`held`: submitted units the queue holds back until the units ahead land (they clash with
+        one of those, not with the integration branch)."""
         if load is not None:
             self.show_load(load)
         # "R3" alone is a unit tested by itself; "R3 +2", "R3 bisect", "R3 retry" say more
@@ -105,6 +110,8 @@ class MergeQueue(KeyedTable):
                 waits = ahead.get(unit.candidate_parent, "merging")
             elif unit.state == "gating" and not unit.queue:  # queued, no run has taken it in yet
                 waits = "gate slot"
+            elif unit.id in held:
+                waits = "units ahead"
             else:
                 waits = WAITS_FOR[unit.state]
             style = f"bold {warning}" if waits.startswith("you") else ""

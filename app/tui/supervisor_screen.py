@@ -225,8 +225,9 @@ class SupervisorScreen(Selection, Decisions, Screen):
         self._last_tables = time.monotonic()
         self._tables_behind.difference_update(self.TABLES if only is None else (only,))
         if only in (None, "queue"):
-            team = len(self.session.plan.agents)
-            self.query_one(MergeQueue).show_queue(units, queue_load(self.session.store, units, team))
+            store, team = self.session.store, len(self.session.plan.agents)
+            held = {u.id for u in units if u.state == "submitted" and store.last_kind(u.id) == "held"}
+            self.query_one(MergeQueue).show_queue(units, queue_load(store, units, team), held)
         if only in (None, "agents"):
             self.query_one(AgentsTable).show_agents(
                 agent_rows(self.session, self.session.store.clock()), self.commits, self.session.plan.project.lease

@@ -111,5 +111,11 @@ class EventLog:
         rows = self.db.execute(sql + (f" LIMIT {int(limit)}" if limit else ""), (after,)).fetchall()
         return [Event(s, t, k, u, json.loads(d)) for s, t, k, u, d in rows]
 
+    def last_kind(self, unit: str) -> str | None:
+        """The kind of `unit`'s latest event (read from the newest back: cheap for a unit that moved
+        lately, as one the queue holds back did)."""
+        row = self.db.execute("SELECT kind FROM events WHERE unit = ? ORDER BY seq DESC LIMIT 1", (unit,)).fetchone()
+        return row[0] if row else None
+
     def last_seq(self) -> int:
         return self.db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
