@@ -619,6 +619,9 @@ async def test_an_approved_unit_says_which_unit_ahead_it_waits_for(project) -> N
         assert (table._shown[first][state], table._shown[second][state]) == ("to approve", "approved")
         await app.until(lambda: "◍ approved" in app.text() and "◆ to approve" in app.text(), "the graph's boxes")
         assert unit_story(app.session, app.unit(second)).headline.startswith(f"'{second}' is approved")
+        lines = (await asyncio.to_thread(bosun, "status", cwd=repo)).stdout.splitlines()
+        said = {line.split()[0]: line for line in lines if line.split() and line.split()[0] in names}
+        assert "passed" in said[second] and ", approved" in said[second] and "approved" not in said[first]
         assert first_parent_merges(repo) == []  # the approval landed nothing yet
         result = await asyncio.to_thread(bosun, "approve", first, cwd=repo)
         assert result.returncode == 0, result.stderr
