@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from bosun.orchestration.ansi import strip_ansi_in
 from bosun.orchestration.integration.bottleneck import queue_load
-from bosun.orchestration.states import AGENT_STATES, AWAITING_APPROVAL, CLAIMED, GATING, MERGED
+from bosun.orchestration.states import AGENT_STATES, AWAITING_APPROVAL, CLAIMED, GATING, MERGED, SUBMITTED
 
 if TYPE_CHECKING:  # `status --json` starts bubblewrap's probe before the session's modules load
     from bosun.orchestration.session import Session
@@ -125,6 +125,12 @@ def _started(fn: Callable, *args) -> Callable:
     return wait
 
 
+def held(store, unit: UnitRow) -> bool:
+    """Whether the queue holds `unit` back until the units ahead of it land: it clashes with one of
+    them, not with the integration branch (its latest event says so)."""
+    return unit.state == SUBMITTED and store.last_kind(unit.id) == "held"
+
+
 def covered(unit: UnitRow) -> bool:
     """Whether the unit's gate is the run that covered its merge (`gate_run`), not its last run."""
     return unit.gate_run is not None and unit.state in (MERGED, AWAITING_APPROVAL)
@@ -171,6 +177,7 @@ def status_json(session: Session, full: bool = True, probing: Callable | None = 
                     "id": u.id,
                     "state": u.state,
                     "approved": bool(u.approved),  # waiting to land behind a unit still to be decided
+                    "held": held(session.store, u),
                     "agent": u.agent,
                     "branch": u.branch,
                     "attempts": u.attempts,

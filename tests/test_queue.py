@@ -659,6 +659,10 @@ async def test_a_unit_that_clashes_only_with_one_ahead_waits_for_the_units_ahead
         waits = table._column_names.index("Waits for")
         await app.until(lambda: str(table._shown[behind][waits]) == "units ahead", f"{behind} waiting for those ahead")
         assert str(table._shown[ahead][waits]) == "you: a / x"
+        said = {u["id"]: u["held"] for u in (await asyncio.to_thread(status, repo))["units"]}
+        assert said == {ahead: False, behind: True}
+        text = (await asyncio.to_thread(bosun, "status", cwd=repo)).stdout
+        assert [line.split()[0] for line in text.splitlines() if "held for units ahead" in line] == [behind]
         result = await asyncio.to_thread(bosun, "approve", ahead, cwd=repo)
         assert result.returncode == 0, result.stderr
         await app.state(ahead, "merged")

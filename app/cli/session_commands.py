@@ -124,6 +124,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         verdict = "-" if gate is None else f"{'passed' if gate['passed'] else 'FAILED'} {gate['duration_s']:.1f}s"
         if unit["approved"] and unit["state"] == "awaiting_approval":  # yours no more: it waits to land
             verdict += ", approved"
+        elif unit["held"]:  # clashes with a unit ahead of it: checked again once those land
+            verdict = "held for units ahead" if gate is None else f"{verdict}, held"
         print(
             f"{unit['id']:<18} {unit['state']:<18} {unit['agent'] or '-':<10} {unit['attempts']:>3}  "
             f"{verdict:<28} {unit['branch'] or '-'}"

@@ -25,7 +25,7 @@ from bosun.orchestration.integration.bottleneck import queue_load
 from bosun.orchestration.review import commits_made
 from bosun.orchestration.session import Session
 from bosun.orchestration.states import AGENT_STATES, waits_for_human
-from bosun.orchestration.status import agent_rows, landing_order
+from bosun.orchestration.status import agent_rows, held, landing_order
 from bosun.orchestration.store import Event, UnitRow
 from bosun.widgets.agents_table import AgentsTable
 from bosun.widgets.diff_view import DiffView
@@ -226,8 +226,8 @@ class SupervisorScreen(Selection, Decisions, Screen):
         self._tables_behind.difference_update(self.TABLES if only is None else (only,))
         if only in (None, "queue"):
             store, team = self.session.store, len(self.session.plan.agents)
-            held = {u.id for u in units if u.state == "submitted" and store.last_kind(u.id) == "held"}
-            self.query_one(MergeQueue).show_queue(units, queue_load(store, units, team), held)
+            behind = {u.id for u in units if held(store, u)}
+            self.query_one(MergeQueue).show_queue(units, queue_load(store, units, team), behind)
         if only in (None, "agents"):
             self.query_one(AgentsTable).show_agents(
                 agent_rows(self.session, self.session.store.clock()), self.commits, self.session.plan.project.lease
