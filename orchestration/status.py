@@ -125,10 +125,10 @@ def _started(fn: Callable, *args) -> Callable:
     return wait
 
 
-def held(store, unit: UnitRow) -> bool:
+def held(unit: UnitRow, last_move: Callable[[str], str | None]) -> bool:
     """Whether the queue holds `unit` back until the units ahead of it land: it clashes with one of
-    them, not with the integration branch (its latest event says so)."""
-    return unit.state == SUBMITTED and store.last_kind(unit.id) == "held"
+    them, not with the integration branch (its latest state change, `last_move(unit)`, was `held`)."""
+    return unit.state == SUBMITTED and last_move(unit.id) == "held"
 
 
 def covered(unit: UnitRow) -> bool:
@@ -177,7 +177,7 @@ def status_json(session: Session, full: bool = True, probing: Callable | None = 
                     "id": u.id,
                     "state": u.state,
                     "approved": bool(u.approved),  # waiting to land behind a unit still to be decided
-                    "held": held(session.store, u),
+                    "held": held(u, session.store.last_move),
                     "agent": u.agent,
                     "branch": u.branch,
                     "attempts": u.attempts,

@@ -651,7 +651,7 @@ async def test_a_unit_that_clashes_only_with_one_ahead_waits_for_the_units_ahead
         await app.until(
             lambda: (
                 {app.unit(n).state for n in names} == {"awaiting_approval", "submitted"}
-                and any(store.last_kind(n) == "held" for n in names)
+                and any(store.last_move(n) == "held" for n in names)
             ),
             "one unit awaiting approval, the other held behind it",
         )
@@ -659,6 +659,10 @@ async def test_a_unit_that_clashes_only_with_one_ahead_waits_for_the_units_ahead
         waits = table._column_names.index("Waits for")
         await app.until(lambda: str(table._shown[behind][waits]) == "units ahead", f"{behind} waiting for those ahead")
         assert str(table._shown[ahead][waits]) == "you: a / x"
+        # an event about it that is not a move (an agent's late heartbeat with its old token)
+        store.append_event("stale_token", behind, action="heartbeat", token=0, now=None)
+        await app.caught_up()  # painted, the tables too
+        assert str(table._shown[behind][waits]) == "units ahead"
         said = {u["id"]: u["held"] for u in (await asyncio.to_thread(status, repo))["units"]}
         assert said == {ahead: False, behind: True}
         text = (await asyncio.to_thread(bosun, "status", cwd=repo)).stdout

@@ -84,6 +84,8 @@ class SupervisorScreen(Selection, Decisions, Screen):
         self._tables_behind: set[str] = set()
         """Tables that have not shown the latest rows read."""
         self.unit_rows = UnitRows(session.store)
+        self._moves: dict[str, str | None] = {}
+        """Each unit's latest state change (its event's kind), followed from the events read."""
         self._gate_changed = True
         self.init_selection()
         self.timeline_feed = TimelineFeed(session, self.set_timer)
@@ -171,6 +173,7 @@ class SupervisorScreen(Selection, Decisions, Screen):
         self.query_one(GraphView).update_units(looks)
         if events:
             self.last_seq = events[-1].seq
+            self._moves.update((e.unit, e.kind) for e in events if e.unit and "to" in e.data)
             self.query_one(EventLog).add_events(events)
             if not backlog:  # old news is in the log, not in pop-ups
                 self._tell(events)
@@ -226,7 +229,7 @@ class SupervisorScreen(Selection, Decisions, Screen):
         self._tables_behind.difference_update(self.TABLES if only is None else (only,))
         if only in (None, "queue"):
             store, team = self.session.store, len(self.session.plan.agents)
-            behind = {u.id for u in units if held(store, u)}
+            behind = {u.id for u in units if held(u, self._last_move)}
             self.query_one(MergeQueue).show_queue(units, queue_load(store, units, team), behind)
         if only in (None, "agents"):
             self.query_one(AgentsTable).show_agents(
@@ -235,6 +238,12 @@ class SupervisorScreen(Selection, Decisions, Screen):
         if only in (None, "gate") and self._gate_changed:
             self._gate_changed = False
             self.query_one(GatePane).show_runs(self.session.store.gate_runs())
+
+    def _last_move(self, unit: str) -> str | None:
+        """From the events followed; the store is asked once for a unit whose last move is older."""
+        if unit not in self._moves:
+            self._moves[unit] = self.session.store.last_move(unit)
+        return self._moves[unit]
 
     def _tell(self, events: list[Event]) -> None:
         """Pop up what needs the human's eye: refused decisions and the end of the session."""

@@ -111,10 +111,12 @@ class EventLog:
         rows = self.db.execute(sql + (f" LIMIT {int(limit)}" if limit else ""), (after,)).fetchall()
         return [Event(s, t, k, u, json.loads(d)) for s, t, k, u, d in rows]
 
-    def last_kind(self, unit: str) -> str | None:
-        """The kind of `unit`'s latest event (read from the newest back: cheap for a unit that moved
-        lately, as one the queue holds back did)."""
-        row = self.db.execute("SELECT kind FROM events WHERE unit = ? ORDER BY seq DESC LIMIT 1", (unit,)).fetchone()
+    def last_move(self, unit: str) -> str | None:
+        """The kind of `unit`'s latest state change (an event with a `to`; a refused command or an
+        egress event about it is not one). Read from the newest back, with no index on `unit`: ask
+        for units that moved lately (the screen asks once per unit and then follows the events)."""
+        sql = "SELECT kind FROM events WHERE unit = ? AND json_extract(data, '$.to') IS NOT NULL"
+        row = self.db.execute(sql + " ORDER BY seq DESC LIMIT 1", (unit,)).fetchone()
         return row[0] if row else None
 
     def last_seq(self) -> int:
