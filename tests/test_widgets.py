@@ -257,3 +257,31 @@ async def test_a_changed_row_repaints_only_itself_and_the_screen_shows_every_cha
         table.show({**rows, "u0": ("u0", "gating", "a-longer-name")})  # wider than its column was
         await pilot.pause()
         assert "a-longer-name" in _screen_text(pilot)
+
+
+async def test_the_merge_queue_lists_what_is_yours_first_and_an_approved_unit_with_those_on_their_way():
+    from bosun.orchestration.store import UnitRow
+    from bosun.widgets.merge_queue import MergeQueue
+
+    class QueueApp(App):
+        def compose(self) -> ComposeResult:
+            yield MergeQueue()
+
+    units = [
+        UnitRow("landing", 0, "awaiting_approval", candidate="c2", candidate_parent="c1", approved=1),
+        UnitRow("tested", 1, "gating", candidate="c3", candidate_parent="c2"),
+        UnitRow("clash", 2, "conflicted"),
+        UnitRow("decide", 3, "awaiting_approval", candidate="c1", candidate_parent="head"),
+    ]
+    app = QueueApp()
+    async with app.run_test(size=(80, 10)) as pilot:
+        queue = app.query_one(MergeQueue)
+        queue.show_queue(units)
+        await pilot.pause()
+        rows = [[str(cell) for cell in queue.get_row_at(i)] for i in range(queue.row_count)]
+    assert rows == [
+        ["decide", "you: a / x", "to approve"],
+        ["clash", "you: enter", "conflicted"],
+        ["landing", "decide", "approved"],  # lands right after the unit it is stacked on
+        ["tested", "gate slot", "gating"],
+    ]

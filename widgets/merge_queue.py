@@ -51,6 +51,11 @@ HUMAN_FIRST = (
 )
 
 
+def _group(unit: UnitRow) -> str:
+    """Where the unit sorts: one you approved is no longer yours, it is on its way in."""
+    return "gating" if unit.state == "awaiting_approval" and unit.approved else unit.state
+
+
 class MergeQueue(KeyedTable):
     """Units between an agent's submission and the integration branch, or stuck on the way."""
 
@@ -98,7 +103,7 @@ class MergeQueue(KeyedTable):
         if "Run" not in self._column_names and any(" " in self.run_cell(u) for u in units):
             self._with_run_column()
         in_order = landing_order(units, [u for u in units if u.state in WAITS_FOR])  # stacked: the lower first
-        queued = sorted(in_order, key=lambda u: HUMAN_FIRST.index(u.state))
+        queued = sorted(in_order, key=lambda u: HUMAN_FIRST.index(_group(u)))
         queued = queued[:MAX_ROWS]
         warning = self.app.theme_variables.get("warning", "")
         ahead = {u.candidate: u.id for u in units if u.candidate and u.state in WAITS_FOR}
