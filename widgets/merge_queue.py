@@ -51,11 +51,6 @@ HUMAN_FIRST = (
 )
 
 
-def _group(unit: UnitRow) -> str:
-    """Where the unit sorts: one you approved is no longer yours, it is on its way in."""
-    return "gating" if unit.state == "awaiting_approval" and unit.approved else unit.state
-
-
 class MergeQueue(KeyedTable):
     """Units between an agent's submission and the integration branch, or stuck on the way."""
 
@@ -103,7 +98,9 @@ class MergeQueue(KeyedTable):
         if "Run" not in self._column_names and any(" " in self.run_cell(u) for u in units):
             self._with_run_column()
         in_order = landing_order(units, [u for u in units if u.state in WAITS_FOR])  # stacked: the lower first
-        queued = sorted(in_order, key=lambda u: HUMAN_FIRST.index(_group(u)))
+        looks = {u.id: UnitLook(u.state, approved=u.approved) for u in in_order}
+        # one you approved is no longer yours: it sorts with the units on their way in
+        queued = sorted(in_order, key=lambda u: HUMAN_FIRST.index("gating" if looks[u.id].landing else u.state))
         queued = queued[:MAX_ROWS]
         warning = self.app.theme_variables.get("warning", "")
         ahead = {u.candidate: u.id for u in units if u.candidate and u.state in WAITS_FOR}
@@ -120,6 +117,6 @@ class MergeQueue(KeyedTable):
             else:
                 waits = WAITS_FOR[unit.state]
             style = f"bold {warning}" if waits.startswith("you") else ""
-            cells = (unit.id, Text(waits, style=style), UnitLook(unit.state, approved=unit.approved).label)
+            cells = (unit.id, Text(waits, style=style), looks[unit.id].label)
             rows[unit.id] = (*cells, self.run_cell(unit)) if "Run" in self._column_names else cells
         self.show(rows)

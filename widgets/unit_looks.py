@@ -50,13 +50,14 @@ class UnitLook:
     approved: bool = False
 
     @property
-    def _landing(self) -> bool:
+    def landing(self) -> bool:
+        """Approved and waiting only to land: no longer the human's."""
         return self.approved and self.state == "awaiting_approval"
 
     @property
     def label(self) -> str:
-        return "approved" if self._landing else STATE_LABELS.get(self.state, self.state)
+        return "approved" if self.landing else STATE_LABELS.get(self.state, self.state)
 
     @property
     def group(self) -> str:
-        return "integrating" if self._landing else STATE_GROUPS.get(self.state, "pending")
+        return "integrating" if self.landing else STATE_GROUPS.get(self.state, "pending")
