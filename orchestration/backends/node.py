@@ -26,6 +26,7 @@ from pathlib import Path
 
 from bosun.orchestration.errors import BosunError, GitError
 from bosun.orchestration.gitcmd import GitRepo, git
+from bosun.orchestration.integration import gate_git
 from bosun.orchestration.integration.gate import GateFolder
 from bosun.orchestration.plan import AgentSpec
 from bosun.orchestration.process import Child, tail
@@ -360,6 +361,8 @@ def run_gate_here(job: GateJob) -> dict:
         limit = limits.open_group("gate")  # the process cap local gates have
         if sandbox_on_node(job.sandbox):
             box = gate_box(repo=base, folder=folder.path, env=env, network=job.network)
+            for objects in gate_git.objects_of(GitRepo(cache)):  # what the folder's own .git borrows
+                box.read(objects)
             box.hide += hub_side(job.hub)
             argv = bwrap.argv(bwrap_path() or "bwrap", box, argv if limit is not None else limits.inner_limit(argv))
         else:

@@ -15,6 +15,7 @@ from pathlib import Path
 from bosun.orchestration import prepare
 from bosun.orchestration.errors import GitError
 from bosun.orchestration.gitcmd import BOSUN_IDENTITY, GitRepo, git
+from bosun.orchestration.integration import gate_git
 from bosun.orchestration.integration.excerpt import excerpt
 from bosun.orchestration.process import Child, scrubbed_env
 from bosun.orchestration.sandbox import bwrap, leftovers, limits, ports
@@ -63,7 +64,8 @@ def candidate_commit(repo: GitRepo, tree: str, parents: tuple[str, str], message
 
 
 class GateFolder:
-    """A plain folder (no .git) holding exactly one commit's tree, refreshed between runs."""
+    """A folder holding exactly one commit's tree and a `.git` of its own (`gate_git`: HEAD at the
+    commit, the user's objects borrowed read-only), made anew for each run."""
 
     def __init__(self, repo: GitRepo, path: Path) -> None:
         self.repo = repo
@@ -77,6 +79,7 @@ class GateFolder:
     def checkout(self, commit: str) -> None:
         """Make the folder hold exactly `commit`'s files: tracked files updated, leftovers removed."""
         self.path.mkdir(parents=True, exist_ok=True)
+        gate_git.drop(self.path)  # before any git runs here: what the last gate left in it is not read
         # A fresh index each time: the last gate's code could have marked files skip-worktree in
         # the old one, and read-tree would then leave its edits to them in place.
         self.index.unlink(missing_ok=True)
@@ -88,6 +91,7 @@ class GateFolder:
             self.index.unlink(missing_ok=True)
             self.path.mkdir(parents=True)
             self._git("read-tree", "--reset", "-u", commit)
+        gate_git.write(self.path, self.repo, commit, self.index)
 
 
 REMOTE_GATES: dict[Path, Callable[..., GateResult]] = {}
@@ -123,6 +127,8 @@ def _boxed_argv(
     box = gate_box(repo=sandbox.repo, folder=folder, env=env, network=sandbox.network is True, command=command)
     if ready is not None:  # the project's setup: its products bound in, the folder at the canonical path
         prepare.show(box, folder, ready)
+    for objects in gate_git.objects_of(GitRepo(sandbox.repo)):  # what the folder's own .git borrows
+        box.read(objects)
     box.proxy = egress.socket if egress is not None else None
     argv = ["/bin/sh", "-c", command]
     return bwrap.argv(bwrap_path() or "bwrap", box, argv if grouped else limits.inner_limit(argv))
