@@ -136,15 +136,40 @@ def disk_check(repo: Path) -> Check:
     return Check("disk", free >= DISK_AT_LEAST, detail, "free at least 1 GiB: each agent gets a worktree")
 
 
+SHELL_WORDS = frozenset(
+    "set cd export unset . source : true false test [ umask ulimit trap eval exec shift wait alias "
+    "if then else elif fi for while until do done case esac in function { } ( ) !".split()
+)
+"""What `sh -c` runs itself: a command that starts `set -e; cd tests && pytest` runs pytest."""
+SEPARATORS = frozenset({";", "&&", "||", "|", "&", "(", ")", ";;", "\n"})
+
+
+def first_program(command: str) -> str | None:
+    """The first program a shell command runs (after `VAR=value` words and the shell's own
+    builtins and keywords), or None when it runs none; ValueError when it cannot be read."""
+    lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    at_start = True
+    for word in lexer:
+        if word in SEPARATORS:
+            at_start = True
+        elif at_start and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", word):
+            if word not in SHELL_WORDS:
+                return word
+            at_start = word in {"if", "then", "else", "elif", "do", "while", "until", "{", "!", "exec"}
+    return None
+
+
 def command_check(name: str, command: str, key: str) -> Check:
-    """A shell command's first program resolves (after any VAR=value words)."""
+    """A shell command's first program resolves (after any VAR=value words and shell builtins)."""
+    if not command.strip():
+        return Check(name, False, f"{key} is empty", f"set {key} to the command that runs the tests")
     try:
-        words = [w for w in shlex.split(command) if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", w)]
+        program = first_program(command)
     except ValueError as exc:
         return Check(name, False, f"{key} cannot be read as a command: {exc}", f"fix the quoting of {key}")
-    if not words:
-        return Check(name, False, f"{key} is empty", f"set {key} to the command that runs the tests")
-    program = words[0]
+    if program is None:
+        return Check(name, True, "the shell's own commands only")
     found = shutil.which(program) or (program if "/" in program and Path(program).is_file() else None)
     if found is None:
         return Check(name, False, f"{program} (from {key}) is not installed", f"install {program} or change {key}")

@@ -40,6 +40,19 @@ def test_a_good_plan_passes_with_one_line_per_check(project) -> None:
     assert str(shutil.which("python")) in gate
 
 
+def test_a_gate_that_starts_with_the_shells_own_commands_is_judged_by_the_program_it_runs(project) -> None:
+    # `set -e; ...` said "set is not installed" (seen with a gate that builds the package first).
+    python = shutil.which("python")
+    for gate, verdict in [
+        (f"set -eu; cd src && FOO=1 {python} check.py", f"✓ gate: {python}"),
+        ("export A=1; if true; then no-such-tool --run; fi", "✗ gate: no-such-tool (from project.gate) is not installed"),
+    ]:
+        repo = project([{"id": "a"}], {"a": [write_unit("src/a.py", "A = 1\n")]}, gate=gate)
+        code, out, err = doctor(repo)
+        assert verdict in out, out + err
+        shutil.rmtree(repo)
+
+
 def test_a_cli_that_is_not_installed_fails_naming_it_and_how_to_install_it(project) -> None:
     agents = {"ada": {"kind": "command", "preset": "codex", "env": ["OPENAI_API_KEY"]}}
     repo = project([{"id": "a"}], {}, agents=agents)
