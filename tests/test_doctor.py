@@ -45,7 +45,7 @@ def test_a_gate_that_starts_with_the_shells_own_commands_is_judged_by_the_progra
     python = shutil.which("python")
     for gate, verdict in [
         (f"set -eu; cd src && FOO=1 {python} check.py", f"✓ gate: {python}"),
-        ("export A=1; if true; then no-such-tool --run; fi", "✗ gate: no-such-tool (from project.gate) is not installed"),
+        ("export A=1; if true; then no-such-tool --run; fi", "✗ gate: no-such-tool (from project.gate) is not"),
     ]:
         repo = project([{"id": "a"}], {"a": [write_unit("src/a.py", "A = 1\n")]}, gate=gate)
         code, out, err = doctor(repo)
