@@ -339,4 +339,7 @@ def for_gate(bosun_dir: Path, repo: Path, folder: Path, log: Path, boxed: bool) 
     if not settings.wanted:
         return None
     copy_files(settings, repo, folder)
-    return Preparer(bosun_dir, settings).prepare(folder, log, starter(repo, bosun_dir, settings, boxed), boxed)
+    prepared = Preparer(bosun_dir, settings).prepare(folder, log, starter(repo, bosun_dir, settings, boxed), boxed)
+    if (folder / ".git").is_dir():  # the folder's own repository (gate_git): `git status` as clean as a worktree's
+        exclude(folder / ".git", settings, prepared.produced)
+    return prepared

@@ -53,7 +53,11 @@ LOOK = (
     "grep -c never-committed .env >> seen-$BOSUN_UNIT.txt && "
     "(echo poison > .venv/pyvenv.cfg 2>/dev/null && echo POISONED >> seen-$BOSUN_UNIT.txt || true)"
 )
-GATE = ".venv/bin/python -B -c 'import mod, sys; assert mod.WHO == \"src\", mod.WHO' && python check.py"
+# ... and in the gate's own repository setup's products and the copied `.env` are not untracked files.
+GATE = (
+    ".venv/bin/python -B -c 'import mod, sys; assert mod.WHO == \"src\", mod.WHO' && python check.py && "
+    'test -z "$(git status --porcelain)"'
+)
 
 
 def _prepared_project(project, setup: list[str], n: int = 3) -> Path:
