@@ -37,7 +37,7 @@ from bosun.orchestration.supervisor.agent_run import Running, work
 from bosun.orchestration.supervisor.budgets import BudgetWatch
 from bosun.orchestration.supervisor.decisions import Decisions
 from bosun.orchestration.supervisor.leases import keep_leases
-from bosun.orchestration.supervisor.moves import hand_back
+from bosun.orchestration.supervisor.moves import hand_back, move
 from bosun.orchestration.supervisor.recovery import (
     absorb_left_work,
     claim_outlives_supervisor,
@@ -196,17 +196,41 @@ class Orchestrator:
 
     # -- dispatch: ready units to free agents --------------------------------------------------
     def _agent_for(self, row: UnitRow) -> str | None:
-        """The agent that should take `row` now: the same one after a hand-back, the pinned one,
-        or else any free agent Bosun starts."""
+        """The agent that should take `row` now: the pinned one; after a hand-back the same one,
+        or while that one is busy with another unit a free agent configured just like it (its
+        worktree and hand-back go with the unit: waiting could cost the longest chain a whole
+        attempt of another unit); or else any free agent Bosun starts."""
         busy = {r.agent for r in self.running.values()}
         wanted = row.agent if row.handback else row.pinned
         if wanted is not None:
             spec = self.plan.agents.get(wanted)
-            return wanted if spec and spec.kind != "external" and wanted not in busy else None
+            if spec is None or spec.kind == "external":
+                return None
+            if wanted not in busy:
+                return wanted
+            if row.pinned or not row.handback:
+                return None
+            alike = spec.model_dump(exclude={"name"})
+            return next(
+                (n for n, s in self.plan.agents.items() if n not in busy and s.model_dump(exclude={"name"}) == alike),
+                None,
+            )
         for name, spec in self.plan.agents.items():
             if spec.kind != "external" and name not in busy:
                 return name
         return None
+
+    def _hand_on(self, row: UnitRow, agent: str) -> bool:
+        """A handed-back unit goes to `agent`, the twin of its own busy one (`_agent_for`)."""
+        return move(
+            self.store,
+            row.id,
+            READY,
+            (READY,),
+            kind="handed_on",
+            data={"from_agent": row.agent, "to_agent": agent, "why": f"{row.agent} is busy with another unit"},
+            agent=agent,
+        )
 
     def _dispatch(self) -> None:
         """Assign mode: the manager picks a ready unit and its agent. Claim mode: each idle agent
@@ -247,6 +271,8 @@ class Orchestrator:
                 )
                 continue  # only a unit pinned to its agent, or handed back to it, may take a kept one now
             if (agent := self._agent_for(row)) is not None:
+                if row.handback and agent != row.agent and not self._hand_on(row, agent):
+                    continue
                 self._start(agent, claim(self.store, self.plan, agent, self.lease_s, row.id))
 
     def _waiting(self, **data) -> None:
