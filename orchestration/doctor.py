@@ -68,7 +68,7 @@ def _plan_checks(plan: Plan, repo: Path) -> Iterator[Check]:
 
     for agent in plan.agents.values():
         yield from agent_checks(agent, repo, active(plan, agent))
-    yield command_check("gate", plan.project.gate, "project.gate")
+    yield command_check("gate", plan.project.gate, "project.gate", repo, setup=bool(plan.project.setup))
 
 
 def git_check() -> Check:
@@ -160,8 +160,9 @@ def first_program(command: str) -> str | None:
     return None
 
 
-def command_check(name: str, command: str, key: str) -> Check:
-    """A shell command's first program resolves (after any VAR=value words and shell builtins)."""
+def command_check(name: str, command: str, key: str, tree: Path | None = None, setup: bool = False) -> Check:
+    """A shell command's first program resolves (after any VAR=value words and shell builtins); one
+    named relative to the project's `tree` (`.venv/bin/python`) is there, or `setup` makes it."""
     if not command.strip():
         return Check(name, False, f"{key} is empty", f"set {key} to the command that runs the tests")
     try:
@@ -170,7 +171,13 @@ def command_check(name: str, command: str, key: str) -> Check:
         return Check(name, False, f"{key} cannot be read as a command: {exc}", f"fix the quoting of {key}")
     if program is None:
         return Check(name, True, "the shell's own commands only")
-    found = shutil.which(program) or (program if "/" in program and Path(program).is_file() else None)
+    if tree is not None and "/" in program and not program.startswith("/") and not (tree / program).is_file():
+        if setup:
+            return Check(name, True, f"{program} (made by setup: checked when setup has run)")
+        return Check(name, False, f"{program} (from {key}) is not in {tree}", f"commit {program}, or make it in setup")
+    found = shutil.which(program) or (
+        program if "/" in program and (tree or Path()).joinpath(program).is_file() else None
+    )
     if found is None:
         return Check(name, False, f"{program} (from {key}) is not installed", f"install {program} or change {key}")
     return Check(name, True, f"{program} ({found})")

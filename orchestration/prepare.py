@@ -283,6 +283,17 @@ def merged(settings: Settings, repo: Path, folder: Path) -> bool:
     return digest.hexdigest() == key_of(settings, folder)
 
 
+def git_metadata(repo: Path, bosun_dir: Path) -> list[Path]:
+    """What git needs, read-only, in the folder setup prepares: an agent's worktree points into the
+    agents' clone, a gate folder's own `.git` borrows the user's objects (`gate_git`). An agent
+    sees the same in its own box; nothing here is read from the folder itself."""
+    from bosun.orchestration.gitcmd import GitRepo
+    from bosun.orchestration.integration.gate_git import objects_of
+
+    clone = bosun_dir / "agents.git"
+    return [*([clone] if clone.is_dir() else []), *objects_of(GitRepo(repo))]
+
+
 def starter(repo: Path, bosun_dir: Path, settings: Settings, boxed: bool):
     """How setup's process starts for a folder: in a box like the gate's, the folder writable at its
     path and at CANONICAL (where it runs), HOME a cache only setup ever sees (pip's, npm's): the
@@ -298,10 +309,13 @@ def starter(repo: Path, bosun_dir: Path, settings: Settings, boxed: bool):
         if not boxed:
             return Child(argv, folder, env, log)
         env.update({name: str(CANONICAL / rel) for name, rel in CACHES.items()})
-        box = gate_box(repo=repo, folder=folder, env=env, network=settings.network is True, command="")
+        named = "\n".join(settings.setup)  # a program named by absolute path is there, as for the gate
+        box = gate_box(repo=repo, folder=folder, env=env, network=settings.network is True, command=named)
         egress = open_egress("setup", settings.network) if isinstance(settings.network, tuple) else None
         box.proxy = egress.socket if egress is not None else None  # an allow-list: through the proxy only
         box.write(folder, CANONICAL)
+        for borrowed in git_metadata(repo, bosun_dir):  # a version from git (setuptools-scm) needs them
+            box.read(borrowed)
         box.cwd = CANONICAL
         own = None if merged(settings, repo, folder) else Path(tempfile.mkdtemp(prefix="home-", dir=bosun_dir))
         box.home = own or bosun_dir / "prepared" / "home"

@@ -53,6 +53,20 @@ def test_a_gate_that_starts_with_the_shells_own_commands_is_judged_by_the_progra
         shutil.rmtree(repo)
 
 
+def test_a_gate_program_inside_the_project_is_looked_for_there_or_left_to_setup(project) -> None:
+    # `.venv/bin/python -m pytest` with the venv made by setup was "not installed".
+    script = {"a": [write_unit("src/a.py", "A = 1\n")]}
+    for keys, verdict in [
+        ({"setup": ["python3 -m venv .venv"]}, "✓ gate: .venv/bin/python (made by setup"),
+        ({}, "✗ gate: .venv/bin/python (from project.gate) is not in"),
+        ({"gate": "./check.py"}, "✓ gate: ./check.py"),  # committed in the project
+    ]:
+        repo = project([{"id": "a"}], script, **{"gate": ".venv/bin/python -m pytest", **keys})
+        code, out, err = doctor(repo)
+        assert verdict in out, out + err
+        shutil.rmtree(repo)
+
+
 def test_a_cli_that_is_not_installed_fails_naming_it_and_how_to_install_it(project) -> None:
     agents = {"ada": {"kind": "command", "preset": "codex", "env": ["OPENAI_API_KEY"]}}
     repo = project([{"id": "a"}], {}, agents=agents)

@@ -109,6 +109,32 @@ def test_a_failing_setup_fails_the_unit_with_its_output(project, tmp_path: Path)
     assert first_parent_merges(repo) == []
 
 
+@needs_bwrap
+def test_a_program_setup_names_by_absolute_path_runs_in_its_box(project, tmp_path: Path) -> None:
+    """As for the gate: a tool of the user's in a place the box hides (here /tmp) is bound read-only."""
+    tool = tmp_path / "tools" / "make-venv"
+    tool.parent.mkdir()
+    tool.write_text("#!/bin/sh\nexec python3 -m venv --without-pip .venv\n")
+    tool.chmod(0o755)
+    repo = _prepared_project(project, [str(tool), *SETUP[1:]], n=1)
+    result = bosun("run", "--headless", "--json", cwd=repo, env={"HOME": str(tmp_path)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert first_parent_merges(repo) == ["u0"]
+
+
+@needs_bwrap
+def test_setup_can_ask_git_about_the_tree_it_prepares(project, tmp_path: Path) -> None:
+    """`pip install -e .` of a project versioned by setuptools-scm runs `git describe` in setup:
+    the folder's repository (an agent's worktree in the agents' clone, or the gate's own) is there."""
+    describe = "git describe --always --abbrev=40 > .venv/version"
+    repo = _prepared_project(project, [SETUP[0], describe, *SETUP[1:]], n=1)
+    result = bosun("run", "--headless", "--json", cwd=repo, env={"HOME": str(tmp_path)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert first_parent_merges(repo) == ["u0"]
+    (key,) = [p for p in (repo / ".bosun" / "prepared").iterdir() if (p / "files" / ".venv").is_dir()]
+    assert (key / "files" / ".venv" / "version").read_text().strip() == git(repo, "rev-parse", "main")
+
+
 def test_unsandboxed_setup_runs_in_each_worktree_and_nothing_it_made_is_committed(project, tmp_path: Path) -> None:
     """Without a sandbox nothing can be bound: setup runs in place for every worktree and gate,
     each gets its own environment, and info/exclude still keeps it (and .env) out of git."""
