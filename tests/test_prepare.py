@@ -126,13 +126,15 @@ def test_a_program_setup_names_by_absolute_path_runs_in_its_box(project, tmp_pat
 def test_setup_can_ask_git_about_the_tree_it_prepares(project, tmp_path: Path) -> None:
     """`pip install -e .` of a project versioned by setuptools-scm runs `git describe` in setup:
     the folder's repository (an agent's worktree in the agents' clone, or the gate's own) is there."""
-    describe = "git describe --always --abbrev=40 > .venv/version"
+    describe = "git describe --tags --long --abbrev=40 > .venv/version"
     repo = _prepared_project(project, [SETUP[0], describe, *SETUP[1:]], n=1)
+    git(repo, "tag", "-a", "v3.1", "-m", "release")  # the agents' clone takes the tags at the session's start
     result = bosun("run", "--headless", "--json", cwd=repo, env={"HOME": str(tmp_path)})
     assert result.returncode == 0, result.stdout + result.stderr
     assert first_parent_merges(repo) == ["u0"]
     (key,) = [p for p in (repo / ".bosun" / "prepared").iterdir() if (p / "files" / ".venv").is_dir()]
-    assert (key / "files" / ".venv" / "version").read_text().strip() == git(repo, "rev-parse", "main")
+    main = git(repo, "rev-parse", "main")
+    assert (key / "files" / ".venv" / "version").read_text().strip() == f"v3.1-0-g{main}"
 
 
 def test_unsandboxed_setup_runs_in_each_worktree_and_nothing_it_made_is_committed(project, tmp_path: Path) -> None:
