@@ -169,6 +169,14 @@ def _plain_top(start: Path) -> Path | None:
     return None
 
 
+def fetch_tags(into: Path, source: Path) -> None:
+    """`source`'s tags into the repository `into`, as they are now (those gone are pruned): the
+    agents' clone takes the user's at each supervisor's start, so `git describe` in a worktree, and
+    a setuptools-scm version built there, say what they say in the user's checkout."""
+    args = ["fetch", "--quiet", "--no-write-fetch-head", "--prune", "--force", "--no-auto-gc"]
+    git([*args, str(source), "+refs/tags/*:refs/tags/*"], into)
+
+
 class GitRepo:
     """A repository by its top folder (or a bare one by its git dir)."""
 

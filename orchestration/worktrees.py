@@ -83,10 +83,6 @@ class AgentClone:
             for key, value in AGENT_IDENTITY:
                 git(["config", key, value], self.path)
             git(["config", "core.hooksPath", "/dev/null"], self.path)
-        # The user's tags, as they are at each session's start: `git describe` in a worktree (a version
-        # setuptools-scm reads in setup or an agent's build) says what it says in the user's checkout.
-        fetch = ["fetch", "--quiet", "--no-write-fetch-head", "--prune", "--force", "--no-auto-gc"]
-        git([*fetch, str(self.user.path), "+refs/tags/*:refs/tags/*"], self.path)
         self.worktrees.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(self.trash, ignore_errors=True)  # what a stopped process had no time to delete
         self._config_text = self._config.read_text()

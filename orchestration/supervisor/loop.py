@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from bosun.orchestration.backends import backend_for
 from bosun.orchestration.claims import Claim, Lost, claim, promote_ready, release
+from bosun.orchestration.gitcmd import fetch_tags
 from bosun.orchestration.integration.landing import IntegrationTampered, recover_intents
 from bosun.orchestration.integration.queue import MergeQueue, Verdict
 from bosun.orchestration.sandbox import check_start
@@ -108,6 +109,7 @@ class Orchestrator:
         unsandboxed = await asyncio.to_thread(check_start, self.plan)  # `required` without bwrap: refuse here
         self.session.mark_supervisor()
         await asyncio.to_thread(self.clone.ensure)
+        await asyncio.to_thread(fetch_tags, self.clone.path, self.session.repo.path)
         await asyncio.to_thread(self.backend.open)
         ended = await asyncio.to_thread(end_all, self.session.dir)  # what an earlier supervisor left running
         rows = self.store.units()
