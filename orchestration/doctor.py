@@ -68,7 +68,10 @@ def _plan_checks(plan: Plan, repo: Path) -> Iterator[Check]:
 
     for agent in plan.agents.values():
         yield from agent_checks(agent, repo, active(plan, agent))
-    yield command_check("gate", plan.project.gate, "project.gate", repo, setup=bool(plan.project.setup))
+    setup = bool(plan.project.setup)
+    yield command_check("gate", plan.project.gate, "project.gate", repo, setup=setup)
+    for i, entry in enumerate(plan.project.check_entries):  # each runs on the merged tree like the gate
+        yield command_check(f"check {i + 1}", entry.run, f"project.checks[{i}]", repo, setup=setup)
 
 
 def git_check() -> Check:

@@ -53,6 +53,15 @@ def test_a_gate_that_starts_with_the_shells_own_commands_is_judged_by_the_progra
         shutil.rmtree(repo)
 
 
+def test_each_of_the_checks_is_looked_for_like_the_gate(project) -> None:
+    checks = ["no-such-linter src", "python check.py"]
+    repo = project([{"id": "a"}], {"a": [write_unit("src/a.py", "A = 1\n")]}, checks=checks)
+    code, out, err = doctor(repo)
+    assert code == 1, out + err
+    assert "✗ check 1: no-such-linter (from project.checks[0]) is not installed" in out, out
+    assert f"✓ check 2: python ({shutil.which('python')})" in out, out
+
+
 def test_a_gate_program_inside_the_project_is_looked_for_there_or_left_to_setup(project) -> None:
     # `.venv/bin/python -m pytest` with the venv made by setup was "not installed".
     script = {"a": [write_unit("src/a.py", "A = 1\n")]}
