@@ -174,13 +174,13 @@ def command_check(name: str, command: str, key: str, tree: Path | None = None, s
         return Check(name, False, f"{key} cannot be read as a command: {exc}", f"fix the quoting of {key}")
     if program is None:
         return Check(name, True, "the shell's own commands only")
-    if tree is not None and "/" in program and not program.startswith("/") and not (tree / program).is_file():
+    if tree is not None and "/" in program and not program.startswith("/"):  # the gate runs in the project
+        if (tree / program).is_file():
+            return Check(name, True, f"{program} ({tree / program})")
         if setup:
             return Check(name, True, f"{program} (made by setup: checked when setup has run)")
         return Check(name, False, f"{program} (from {key}) is not in {tree}", f"commit {program}, or make it in setup")
-    found = shutil.which(program) or (
-        program if "/" in program and (tree or Path()).joinpath(program).is_file() else None
-    )
+    found = shutil.which(program) or (program if "/" in program and Path(program).is_file() else None)
     if found is None:
         return Check(name, False, f"{program} (from {key}) is not installed", f"install {program} or change {key}")
     return Check(name, True, f"{program} ({found})")
