@@ -228,6 +228,8 @@ def queue_steps(events, unit: str, merged: float) -> dict[str, float]:
 
 
 def measure(deps, bad, args, parallel: int, batch: int) -> dict:
+    if args.keep is not None:
+        Path(args.keep).mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix="bosun-queue-bench-", dir=args.keep))
     try:
         repo = folder / "repo"

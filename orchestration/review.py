@@ -146,12 +146,13 @@ def _conflict_regions(text: str) -> str:
     return "\n".join(out)
 
 
-def approval(repo: GitRepo, scope: tuple[str, ...] | None, row: UnitRow) -> Approval:
-    """The diff stat of the gated candidate, its gate verdict and whether every file is in scope."""
+def approval(repo: GitRepo, scope: tuple[str, ...] | None, row: UnitRow, width: int = 80) -> Approval:
+    """The diff stat of the gated candidate (lines at most `width` wide), its gate verdict and
+    whether every file is in scope."""
     detail = row.detail or {}
     stat = ""
     if row.candidate and row.candidate_parent:
-        stat = repo.run(*_DIFF, "--stat", row.candidate_parent, row.candidate).out
+        stat = repo.run(*_DIFF, f"--stat={width}", row.candidate_parent, row.candidate).out
     files = tuple(detail.get("files") or ())
     if not scope:
         verdict = f"no scope declared: {len(files)} file(s) changed, any file allowed"

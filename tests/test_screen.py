@@ -60,6 +60,22 @@ async def test_approve_from_the_modal_merges_and_the_graph_shows_it(project):
         assert "1/1 merged" in app.text()
 
 
+async def test_the_approve_dialog_shows_each_file_of_the_stat_on_one_line(project):
+    """A long path and a large change: git's stat bar fits the dialog instead of wrapping under it."""
+    path = "src/package/a_module_with_a_long_name.py"
+    body = "".join(f"VALUE_{i} = {i}\n" for i in range(90))
+    repo = project([{"id": "a"}], {"a": [write_unit(path, body)]}, merge="manual")
+    app = open_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.state("a", "awaiting_approval")
+        await pilot.press("a")
+        dialog = await app.dialog(ApproveDialog)
+        stat = dialog.facts.stat.rstrip().splitlines()
+        assert path in stat[0] and "+" * 20 in stat[0]
+        shown = dialog.query_one(".dialog-scroll Static")
+        assert shown.size.height == len(stat), "no line of the stat wraps"
+
+
 async def test_reject_with_a_note_hands_the_unit_back(project):
     script = {"a": [write_unit("src/a.py", "A = 1\n"), write_unit("src/a.py", "A = 2\n")]}
     repo = project([{"id": "a"}], script, merge="manual")

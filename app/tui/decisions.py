@@ -74,7 +74,8 @@ class Decisions:
         if row.approved:
             self.notify(f"'{row.id}' is approved already and merges next.")
             return
-        facts = await asyncio.to_thread(approval, self.session.repo, self.session.plan.units[row.id].scope, row)
+        scope = self.session.plan.units[row.id].scope
+        facts = await asyncio.to_thread(approval, self.session.repo, scope, row, ApproveDialog.STAT_WIDTH)
         if await self.app.push_screen_wait(ApproveDialog(facts)):
             self.decide("approve", row.id)
 

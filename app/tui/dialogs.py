@@ -99,6 +99,10 @@ class ApproveDialog(Dialog):
 
     SAFE_ANSWER = False
     BINDINGS = [Binding("a", "approve", "Approve", show=False)]
+    STAT_WIDTH = 70
+    """How wide git may draw the diff stat: what the dialog's box shows of a line (84 columns less
+    its border, padding and scroll bar). git's own 80 wrapped each long file's bar onto a line of
+    its own."""
 
     def __init__(self, facts: Approval) -> None:
         super().__init__(classes="approve")
