@@ -76,6 +76,50 @@ async def test_the_approve_dialog_shows_each_file_of_the_stat_on_one_line(projec
         assert shown.size.height == len(stat), "no line of the stat wraps"
 
 
+async def test_a_and_x_go_to_the_unit_the_waiting_notice_names(project):
+    """The notice says `b to approve (a / x)`: with the selection on a merged unit, `a` opens b's
+    dialog and selects b; once nothing awaits approval, `a` is offered no more."""
+    units = [{"id": "a"}, {"id": "b"}, {"id": "c"}]
+    script = {u: [write_unit(f"src/{u}.py", f"{u.upper()} = 1\n")] for u in ("a", "b", "c")}
+    repo = project(units, script, merge="manual", max_agents=1)
+    app = open_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.state("a", "awaiting_approval")
+        await pilot.press("a")
+        await app.dialog(ApproveDialog)
+        await pilot.press("a")
+        await app.state("a", "merged")
+        await app.state("b", "awaiting_approval")
+        screen = app.screen
+        screen.select("a")
+        await pilot.pause()
+        assert "b to approve (a / x)" in app.text()
+        assert screen.check_action("approve", ()) and not screen.check_action("handback", ())
+
+        await pilot.press("a")
+        dialog = await app.dialog(ApproveDialog)
+        assert dialog.facts.unit == "b" and screen.selected_unit == "b"
+        await pilot.press("escape")
+        await app.back_on_main()
+        screen.select("a")
+        await pilot.press("x")
+        note = await app.dialog(NoteDialog)
+        assert "Reject 'b'?" in note.title_text
+        await pilot.press("escape")
+        await app.back_on_main()
+
+        app.session.store.add_command("approve", "b")
+        app.wake_supervisor()
+        await app.state("b", "merged")
+        await app.state("c", "awaiting_approval")
+        app.session.store.add_command("approve", "c")
+        app.wake_supervisor()
+        await app.state("c", "merged")
+        screen.select("a")
+        await pilot.pause()
+        assert not screen.check_action("approve", ()), "nothing awaits approval: the key is not offered"
+
+
 async def test_reject_with_a_note_hands_the_unit_back(project):
     script = {"a": [write_unit("src/a.py", "A = 1\n"), write_unit("src/a.py", "A = 2\n")]}
     repo = project([{"id": "a"}], script, merge="manual")
@@ -424,10 +468,10 @@ async def test_the_focused_row_is_the_selection_and_the_keys_act_on_it(tmp_path,
             assert _focused_unit(app) == queue.current_key == app.query_one(GraphView).selected == "format"
             assert screen.check_action("approve", ())
 
-            await pilot.press("down")  # 'exports', in conflict: no approval offered, enter resolves
+            await pilot.press("down")  # 'exports', in conflict: enter resolves; `a` goes to 'format', which waits
             assert _focused_unit(app) == queue.current_key == app.query_one(GraphView).selected == "exports"
-            assert not screen.check_action("approve", ()) and screen.check_action("handback", ())
-            assert "unit.approve" not in {b.id for b in screen.offered_bindings()}
+            assert screen.check_action("handback", ()) and screen.waiting_target("approve") == "format"
+            assert screen.waiting_target("handback") is None, "only the notice's keys go elsewhere"
 
             await pilot.press("up", "x")  # reject acts on the highlighted row, and its dialog names it
             dialog = await app.dialog(NoteDialog)

@@ -38,13 +38,17 @@ def _gate_cause(row: UnitRow) -> str:
 
 class Decisions:
     """The decision actions of the supervisor screen (a mixin: it needs the screen's `session`,
-    `selected_unit` and `store_changed`)."""
+    `selected_unit`, `select`, `waiting_target` and `store_changed`)."""
 
     session: Session
     selected_unit: str | None
 
     def selected_row(self, decision: str | None = None) -> UnitRow | None:
-        """The selected unit, if `decision` applies to its state; otherwise say why not."""
+        """The selected unit, if `decision` applies to its state; else the unit the waiting notice
+        offers it for (selected now: the panes show what the dialog asks about); otherwise say why not."""
+        target = self.waiting_target(decision) if decision else None
+        if target is not None:
+            self.select(target)
         unit = self.selected_unit
         row = self.session.store.unit(unit) if unit else None
         if row is None:

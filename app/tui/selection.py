@@ -1,7 +1,8 @@
 """The one selection of the supervisor screen: the unit the graph picks out, the focused row of any
 table, the diff and output the panes show, the decisions the footer offers and the keys act on.
-Only the user moves it (arrow keys, a click, focusing a table, the filter); new runs, events and
-merges never do: a table whose rows move under it puts its cursor back on the selected unit's row,
+Only the user moves it (arrow keys, a click, focusing a table, the filter, or a key the waiting
+notice offers: `a` / `x` with the selection elsewhere go to the first unit awaiting approval); new
+runs, events and merges never do: a table whose rows move under it puts its cursor back on the selected unit's row,
 or hides its cursor when the unit has none.
 """
 
@@ -24,6 +25,11 @@ from bosun.widgets.gate_pane import GatePane
 from bosun.widgets.graph_view import GraphView
 from bosun.widgets.keyed_table import KeyedTable
 from bosun.widgets.output_view import OutputView
+from bosun.widgets.waiting_notice import KEYS, WaitingNotice
+
+NOTICE_DECISIONS = {"approve": "a", "reject": "x"}
+"""The decisions the waiting notice offers by key (its `a / x`): they act on the selected unit, or,
+where it does not take them, on the first unit the notice lists that does (the selection moves there)."""
 
 
 class Selection:
@@ -109,12 +115,25 @@ class Selection:
         decision = DECISIONS.get(action)
         if decision is None:
             return True
+        return self._selected_takes(decision) or self.waiting_target(decision) is not None
+
+    def _selected_takes(self, decision: str) -> bool:
         if self._offered is None:
             return False
         _, state, approved, regatable = self._offered
         if (decision == "approve" and approved) or (decision == "regate" and not regatable):
             return False
         return state in COMMAND_STATES[decision]
+
+    def waiting_target(self, decision: str) -> str | None:
+        """Where the selected unit does not take `decision` and the waiting notice offers it by key:
+        the first unit the notice lists that takes it."""
+        if decision not in NOTICE_DECISIONS or self._selected_takes(decision):
+            return None
+        for unit, state in self.query_one(WaitingNotice).waiting:
+            if state in COMMAND_STATES[decision] and NOTICE_DECISIONS[decision] in KEYS.get(state, ""):
+                return unit
+        return None
 
     def offered_bindings(self) -> list[Binding]:
         """This screen's bindings that apply now, for the palette and help."""

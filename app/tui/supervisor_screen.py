@@ -276,7 +276,10 @@ class SupervisorScreen(Selection, Decisions, Screen):
         working = sum(u.state in AGENT_STATES for u in units)
         waits = [u for u in units if waits_for_human(u.state, u.approved)]
         waiting = len(waits)
+        before = self._decisions_offered()
         self.query_one(WaitingNotice).show_waiting([(u.id, u.state) for u in landing_order(units, waits)])
+        if self._decisions_offered() != before:  # `a` / `x` follow what waits (Selection.waiting_target)
+            self.refresh_bindings()
         # In the graph's border, not the header: a changed header title makes Textual lay out the screen.
         title = f"Graph · {merged}/{len(units)} merged · {working} at work · {waiting} wait for you"
         set_border_title(self.query_one(GraphView), title)  # its top row alone, not the whole graph
