@@ -482,6 +482,22 @@ async def test_the_focused_row_is_the_selection_and_the_keys_act_on_it(tmp_path,
             assert [(c.kind, c.unit) for c in app.session.store.pending_commands()] == [("reject", "format")]
 
 
+async def test_w_goes_to_each_unit_that_waits_in_turn(tmp_path, monkeypatch):
+    with scene_app(tmp_path / "scene", monkeypatch) as app:
+        async with app.run_test(size=SIZE) as pilot:
+            await app.caught_up()
+            screen = app.screen_of_session
+            waiting = [unit for unit, _ in app.query_one(WaitingNotice).waiting]
+            assert len(waiting) >= 2 and screen.selected_unit not in waiting
+            assert f"wait for you (w goes to each): {waiting[0]}" in app.text()
+            seen = []
+            for _ in range(len(waiting) + 1):
+                await pilot.press("w")
+                seen.append(screen.selected_unit)
+                assert app.query_one(GraphView).selected == screen.selected_unit
+            assert seen == [*waiting, waiting[0]], "in the line's order, then round again"
+
+
 async def test_a_merge_or_a_gate_run_never_moves_the_selection(tmp_path, monkeypatch):
     with scene_app(tmp_path / "scene", monkeypatch) as app:
         async with app.run_test(size=SIZE) as pilot:

@@ -12,6 +12,8 @@ from bosun.widgets.unit_looks import STATE_LABELS
 KEYS = {"awaiting_approval": "a / x"}
 """The keys a waiting unit's state offers first (any other: enter, which shows why and what applies)."""
 SHOWN = 6
+NEXT = "w"
+"""The key that moves the selection to the next waiting unit."""
 
 
 class WaitingNotice(Static):
@@ -34,7 +36,8 @@ class WaitingNotice(Static):
         self.set_class(bool(waiting), "shown")
         if not waiting:
             return
-        line = Text.assemble((f"◆ {len(waiting)} wait{'s' * (len(waiting) == 1)} for you: ", "bold"))
+        go = "goes there" if len(waiting) == 1 else "goes to each"
+        line = Text.assemble((f"◆ {len(waiting)} wait{'s' * (len(waiting) == 1)} for you ({NEXT} {go}): ", "bold"))
         for number, (unit, state) in enumerate(waiting[:SHOWN]):
             if number:
                 line.append(" · ")

@@ -55,6 +55,14 @@ SCREEN_BINDINGS = [
     Binding(
         "enter", "open_unit", "Open", id="unit.open", show=False, tooltip="open what the unit needs, from any pane"
     ),
+    Binding(
+        "w",
+        "next_waiting",
+        "Next waiting",
+        id="view.next-waiting",
+        show=False,
+        tooltip="go to the next unit that waits for you",
+    ),
     Binding("slash", "filter", "Filter", id="view.filter", tooltip="filter units by id, title, state or agent"),
     Binding("escape", "clear_filter", "Clear filter", id="view.clear-filter", show=False, tooltip="clear the filter"),
     Binding("d", "show_tab('diff')", "Diff", id="view.diff", show=False, tooltip="the selected unit's diff"),

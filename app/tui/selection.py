@@ -1,7 +1,7 @@
 """The one selection of the supervisor screen: the unit the graph picks out, the focused row of any
 table, the diff and output the panes show, the decisions the footer offers and the keys act on.
-Only the user moves it (arrow keys, a click, focusing a table, the filter, or a key the waiting
-notice offers: `a` / `x` with the selection elsewhere go to the first unit awaiting approval); new
+Only the user moves it (arrow keys, a click, focusing a table, the filter, `w` to the next unit
+that waits, or `a` / `x` with the selection elsewhere: to the first unit awaiting approval); new
 runs, events and merges never do: a table whose rows move under it puts its cursor back on the selected unit's row,
 or hides its cursor when the unit has none.
 """
@@ -124,6 +124,15 @@ class Selection:
         if (decision == "approve" and approved) or (decision == "regate" and not regatable):
             return False
         return state in COMMAND_STATES[decision]
+
+    def action_next_waiting(self) -> None:
+        """The selection goes to the next unit that waits for you, in the waiting line's order (round)."""
+        waiting = [unit for unit, _ in self.query_one(WaitingNotice).waiting]
+        if not waiting:
+            self.notify("Nothing waits for you.")
+            return
+        at = waiting.index(self.selected_unit) + 1 if self.selected_unit in waiting else 0
+        self.select(waiting[at % len(waiting)])
 
     def waiting_target(self, decision: str) -> str | None:
         """Where the selected unit does not take `decision` and the waiting notice offers it by key:
