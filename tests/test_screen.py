@@ -586,10 +586,11 @@ async def test_one_notice_says_what_waits_and_ctrl_p_opens_the_palette(tmp_path,
 async def test_the_users_own_keys_and_theme_apply_and_the_help_shows_them(tmp_path, monkeypatch):
     folder = tmp_path / "config" / "bosun"
     folder.mkdir(parents=True)
-    (folder / "config.toml").write_text('theme = "nord"\n[keys]\n"unit.approve" = "A"\n"nope.nothing" = "n"\n')
+    keys = '"unit.approve" = "A"\n"view.next-waiting" = "N"\n"nope.nothing" = "n"\n'
+    (folder / "config.toml").write_text(f'theme = "nord"\n[keys]\n{keys}')
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     config = load_user_config()
-    assert config.theme == "nord" and config.keymap == {"unit.approve": "A"}
+    assert config.theme == "nord" and config.keymap == {"unit.approve": "A", "view.next-waiting": "N"}
     assert config.problems == [
         f"{folder / 'config.toml'}: keys.nope.nothing: no such binding (the help screen lists them)"
     ]
@@ -597,6 +598,8 @@ async def test_the_users_own_keys_and_theme_apply_and_the_help_shows_them(tmp_pa
         async with app.run_test(size=SIZE) as pilot:
             await app.caught_up()
             assert app.theme == "nord"
+            text = app.text()  # the panes that name keys name the user's
+            assert "(N goes to each)" in text and "format to approve (A / x)" in text and "you: A / x" in text
             app.query_one(GraphView).selected = "format"
             await pilot.pause()
             await pilot.press("A")

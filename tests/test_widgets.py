@@ -265,7 +265,7 @@ async def test_the_merge_queue_lists_what_is_yours_first_and_an_approved_unit_wi
 
     class QueueApp(App):
         def compose(self) -> ComposeResult:
-            yield MergeQueue()
+            yield MergeQueue(lambda binding: {"unit.approve": "a", "unit.reject": "x"}.get(binding, "enter"))
 
     units = [
         UnitRow("landing", 0, "awaiting_approval", candidate="c2", candidate_parent="c1", approved=1),

@@ -21,16 +21,12 @@ from rich.text import Text
 from bosun.orchestration.integration.bottleneck import QueueLoad
 from bosun.orchestration.status import landing_order
 from bosun.orchestration.store import UnitRow
+from bosun.widgets.key_hints import QUEUE_KEYS, QUEUE_TIP, KeyOf, keys_for
 from bosun.widgets.keyed_table import KeyedTable
 from bosun.widgets.unit_looks import UnitLook
 
 WAITS_FOR = {
-    "awaiting_approval": "you: a / x",
-    "conflicted": "you: enter",
-    "semantic_conflict": "you: enter",
-    "gate_failed": "you: b / r",
-    "out_of_scope": "you: b / r",
-    "failed": "you: r / b",
+    **dict.fromkeys(QUEUE_KEYS, "you"),  # and the keys that move it on (key_hints.py)
     "submitted": "merge check",
     "checking": "merge check",
     "gating": "tests",
@@ -54,9 +50,10 @@ HUMAN_FIRST = (
 class MergeQueue(KeyedTable):
     """Units between an agent's submission and the integration branch, or stuck on the way."""
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, key_of: KeyOf, **kwargs) -> None:
         super().__init__(("Unit", "Waits for", "State"), widths={"State": 12, "Waits for": 11}, **kwargs)
-        self.tooltip = "a approve · x reject · b hand back · r reassign · enter resolve a conflict"
+        self.key_of = key_of
+        self.tooltip = " · ".join(f"{key_of(binding)} {what}" for binding, what in QUEUE_TIP)
         # Fixed text: a border text that changes makes Textual lay out the whole screen.
         self.border_subtitle = f"yours first · {MAX_ROWS} at most"
         self.tip = self.tooltip
@@ -114,6 +111,8 @@ class MergeQueue(KeyedTable):
                 waits = "gate slot"
             elif unit.id in held:
                 waits = "units ahead"
+            elif unit.state in QUEUE_KEYS:
+                waits = f"you: {keys_for(QUEUE_KEYS, unit.state, self.key_of)}"
             else:
                 waits = WAITS_FOR[unit.state]
             style = f"bold {warning}" if waits.startswith("you") else ""

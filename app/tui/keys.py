@@ -53,7 +53,13 @@ SCREEN_BINDINGS = [
         tooltip="run the gate again on the same commit (a timeout, a lost gate, a flaky test): no attempt spent",
     ),
     Binding(
-        "enter", "open_unit", "Open", id="unit.open", show=False, tooltip="open what the unit needs, from any pane"
+        "enter",
+        "open_unit",
+        "Open",
+        id="unit.open",
+        show=False,
+        key_display="enter",  # as the panes that name it write it (not Textual's ⏎)
+        tooltip="open what the unit needs, from any pane",
     ),
     Binding(
         "w",
@@ -105,6 +111,7 @@ SCREEN_BINDINGS = [
     ),
 ]
 """The session screen's keys: the decisions on the selected unit, then the views."""
+SCREEN_BINDINGS_BY_ID = {b.id: b for b in SCREEN_BINDINGS}
 
 APP_BINDINGS = [
     Binding("question_mark", "help", "Help", id="session.help", tooltip="every key and what the states mean"),

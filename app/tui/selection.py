@@ -23,11 +23,12 @@ from bosun.orchestration.store import UnitRow
 from bosun.widgets.diff_view import DiffView
 from bosun.widgets.gate_pane import GatePane
 from bosun.widgets.graph_view import GraphView
+from bosun.widgets.key_hints import NOTICE_KEYS
 from bosun.widgets.keyed_table import KeyedTable
 from bosun.widgets.output_view import OutputView
-from bosun.widgets.waiting_notice import KEYS, WaitingNotice
+from bosun.widgets.waiting_notice import WaitingNotice
 
-NOTICE_DECISIONS = {"approve": "a", "reject": "x"}
+NOTICE_DECISIONS = {"approve": "unit.approve", "reject": "unit.reject"}
 """The decisions the waiting notice offers by key (its `a / x`): they act on the selected unit, or,
 where it does not take them, on the first unit the notice lists that does (the selection moves there)."""
 
@@ -140,7 +141,7 @@ class Selection:
         if decision not in NOTICE_DECISIONS or self._selected_takes(decision):
             return None
         for unit, state in self.query_one(WaitingNotice).waiting:
-            if state in COMMAND_STATES[decision] and NOTICE_DECISIONS[decision] in KEYS.get(state, ""):
+            if state in COMMAND_STATES[decision] and NOTICE_DECISIONS[decision] in NOTICE_KEYS.get(state, ()):
                 return unit
         return None
 

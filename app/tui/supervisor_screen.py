@@ -16,7 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, TabbedContent, TabPane
 
 from bosun.app.tui.decisions import Decisions
-from bosun.app.tui.keys import SCREEN_BINDINGS
+from bosun.app.tui.keys import SCREEN_BINDINGS, SCREEN_BINDINGS_BY_ID
 from bosun.app.tui.selection import Selection
 from bosun.app.tui.timeline_feed import TimelineFeed
 from bosun.app.tui.unit_rows import UnitRows
@@ -90,12 +90,16 @@ class SupervisorScreen(Selection, Decisions, Screen):
         self.init_selection()
         self.timeline_feed = TimelineFeed(session, self.set_timer)
 
+    def key_of(self, binding_id: str) -> str:
+        """A key of this screen as the user has it (their keymap too), for the panes that name keys."""
+        return self.app.key_shown(SCREEN_BINDINGS_BY_ID[binding_id])
+
     def compose(self) -> ComposeResult:
         yield Header()
         yield MachineBanner(id="machine")
         with Horizontal(id="top"):
             yield GraphView(id="graph")
-            yield MergeQueue(id="queue")
+            yield MergeQueue(self.key_of, id="queue")
         yield AgentsTable(nodes=self.session.plan.project.backend != "local", id="agents")
         with Horizontal(id="bottom"):
             with TabbedContent(id="tabs"):
@@ -108,7 +112,7 @@ class SupervisorScreen(Selection, Decisions, Screen):
                 with TabPane("Timeline", id="timeline"):
                     yield TimelineView(id="timeline-view")
             yield EventLog(format_event, id="events")
-        yield WaitingNotice(id="waiting")
+        yield WaitingNotice(self.key_of, id="waiting")
         yield Input(id="filter", placeholder="filter units by id, title, state or agent · enter keeps it · esc clears")
         yield Footer()
 
