@@ -15,6 +15,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
 from bosun.orchestration.store import GateRun
+from bosun.orchestration.unit_story import checks_line
 from bosun.widgets.agents_table import duration
 from bosun.widgets.keyed_table import KeyedTable
 
@@ -28,11 +29,6 @@ def run_counts(run: GateRun) -> dict[str, int]:
     its whole log when it finished: the tail kept here can hold only a coverage table)."""
     tests = next((c for c in run.checks if c.get("check") == "tests"), {})
     return {key.removeprefix("tests_"): value for key, value in tests.items() if key.startswith("tests_")}
-
-
-def checks_line(checks: list[dict] | tuple[dict, ...]) -> str:
-    """`✔ merge · ✔ semantic · ✖ tests`: every check of a gate run and how it went."""
-    return " · ".join(f"{'✔' if c['passed'] else '✖'} {c['check']}" for c in checks)
 
 
 class GatePane(Vertical):

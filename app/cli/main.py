@@ -135,6 +135,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         run.add_argument("--max-agents", type=int, default=None, metavar="N", help="agents at work at once")
         run.add_argument("--wait", action="store_true", help="keep waiting for human decisions instead of ending")
     status = add("status", "print every unit's state, owner, branch and last gate result")
+    status.add_argument(
+        "unit", nargs="?", default=None, help="one unit's story instead: why it is where it is, what applies"
+    )
     status.add_argument("--json", action="store_true")
     report = add("report", "the session's story: time and cost per unit and agent, the gate's runs, findings")
     report.add_argument("--json", action="store_true", help="print every figure as JSON")

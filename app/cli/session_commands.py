@@ -102,9 +102,50 @@ def cmd_reload(args: argparse.Namespace) -> int:
         return 0
 
 
+STORY_COMMANDS = {
+    "handback": "bosun handback {unit} --note '...'",
+    "reassign": "bosun reassign {unit} --to AGENT",
+    "takeover": "bosun takeover {unit}",
+    "cancel": "bosun cancel {unit}",
+    "regate": "bosun regate {unit}",
+}
+"""What each decision a story offers is on the command line."""
+
+
+def _story(args: argparse.Namespace) -> int:
+    """`bosun status UNIT`: the unit's story (orchestration/unit_story.py), as the screen tells it."""
+    from dataclasses import asdict
+
+    from bosun.orchestration.unit_story import unit_story
+
+    with opened(args, validate=False) as session:
+        row = session.store.unit(args.unit)
+        if row is None:
+            raise BosunError(f"bosun status: no unit '{args.unit}' in this session (bosun status lists them)")
+        story = unit_story(session, row)
+    if args.json:
+        from bosun.orchestration.session import dumps
+
+        print(dumps(asdict(story)))
+        return 0
+    print(story.headline)
+    for title, lines in (("why", story.cause), ("gate", story.gate), ("the agent's last words", story.last_words)):
+        if lines:
+            print(f"\n{title}")
+            print("\n".join(f"  {line}" for line in lines))
+    if story.spend:
+        print(f"\nspend\n  {story.spend}")
+    if story.decisions:
+        print("\nwhat applies")
+        print("\n".join(f"  {STORY_COMMANDS[kind].format(unit=row.id)}" for kind in story.decisions))
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from bosun.orchestration.status import sandbox_probe, status_json
 
+    if args.unit is not None:
+        return _story(args)
     # The JSON shows the sandbox: bubblewrap is probed while the session is loaded and read.
     probing = sandbox_probe() if args.json else None
     with opened(args, validate=False) as session:

@@ -15,7 +15,7 @@ from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from bosun.orchestration.review import Approval, ConflictSide
-from bosun.widgets.gate_pane import checks_line
+from bosun.orchestration.unit_story import checks_line
 
 
 class ButtonRow(Horizontal):
