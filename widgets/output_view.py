@@ -24,7 +24,7 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from bosun.orchestration.agents.transcript import Entry, Transcript
+from bosun.orchestration.agents.transcript import MARKS, Entry, Transcript
 
 POLL_S = 0.1
 """How often the log is looked at: what arrives in between is shown in one repaint."""
@@ -38,17 +38,6 @@ GROWTH = 500
 
 Line = tuple[list[Segment], int]
 """A line of the view: its segments and its width in cells."""
-
-MARKS = {
-    "text": "● ",
-    "thinking": "  ✻ ",
-    "tool": "▶ ",
-    "result": "  ⎿ ",
-    "failed": "  ⎿ ",
-    "error": "✖ ",
-    "note": "· ",
-    "plain": "",
-}
 
 
 class OutputView(ScrollView, can_focus=True):

@@ -26,6 +26,7 @@ COMMAND_MODULES = {
     "demo": "demo",
     "report": "report_command",
     "doctor": "doctor_command",
+    "log": "log_command",
 }
 
 
@@ -139,6 +140,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         "unit", nargs="?", default=None, help="one unit's story instead: why it is where it is, what applies"
     )
     status.add_argument("--json", action="store_true")
+    log = add("log", "an agent's output for one unit, as the screen's Output tab reads it")
+    log.add_argument("unit")
+    log.add_argument("--attempt", type=int, default=None, metavar="N", help="that attempt (default: the latest)")
+    log.add_argument("--raw", action="store_true", help="the log as the agent wrote it")
+    log.add_argument("--follow", "-f", action="store_true", help="keep printing while the attempt runs")
     report = add("report", "the session's story: time and cost per unit and agent, the gate's runs, findings")
     report.add_argument("--json", action="store_true", help="print every figure as JSON")
     report.add_argument("--html", type=Path, default=None, metavar="FILE", help="write one self-contained page")

@@ -31,6 +31,10 @@ _WORKTREE = re.compile(r"\S*?/\.bosun/worktrees/[^/\s]+/")
 """A worktree's absolute prefix: paths read shorter, and the same in every attempt, without it."""
 
 
+MARKS = dict(text="● ", thinking="  ✻ ", tool="▶ ", result="  ⎿ ", failed="  ⎿ ", error="✖ ", note="· ", plain="")
+"""What starts each kind of entry, on the Output tab and in `bosun log`."""
+
+
 @dataclass(frozen=True)
 class Entry:
     """One piece of the transcript. `kind` is one of: text (the model's words), thinking, tool (a

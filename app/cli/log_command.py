@@ -1,0 +1,105 @@
+"""`bosun log UNIT`: an agent's output for one attempt, read as the Output tab reads it (what the
+model said, each tool call and its result, errors), or as written (`--raw`); `--follow` keeps
+printing while the attempt runs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from bosun.app.cli.repo_session import opened
+from bosun.orchestration.agents.transcript import MARKS, Transcript
+from bosun.orchestration.ansi import strip_ansi
+from bosun.orchestration.errors import BosunError
+from bosun.orchestration.session import Session
+from bosun.orchestration.states import AGENT_STATES
+from bosun.orchestration.status import attempt_shown
+
+POLL_S = 0.25
+
+
+def cmd_log(args: argparse.Namespace) -> int:
+    with opened(args, validate=False) as session:
+        log, attempt = _log_of(session, args.unit, args.attempt)
+        printer = _Printer(raw=args.raw)
+        offset = printer.add(log, 0)
+        try:
+            while args.follow and _still_running(session, args.unit, attempt):
+                time.sleep(POLL_S)
+                offset = printer.add(log, offset)
+        except KeyboardInterrupt:
+            pass
+        printer.add(log, offset, last=True)
+    return 0
+
+
+def _log_of(session: Session, unit: str, asked: int | None) -> tuple[Path, int]:
+    row = session.store.unit(unit)
+    if row is None:
+        raise BosunError(f"bosun log: no unit '{unit}' in this session (bosun status lists them)")
+    latest = attempt_shown(row)
+    attempt = latest if asked is None else asked
+    if latest == 0:
+        raise BosunError(f"bosun log: '{unit}' has not been started yet (it is {row.state})")
+    if not 1 <= attempt <= latest:
+        raise BosunError(f"bosun log: '{unit}' has attempts 1 to {latest}, not {attempt}")
+    log = session.dir / "logs" / f"{unit}.{attempt}.log"
+    if not log.is_file():
+        raise BosunError(f"bosun log: attempt {attempt} of '{unit}' left no output ({log} is missing)")
+    return log, attempt
+
+
+def _still_running(session: Session, unit: str, attempt: int) -> bool:
+    row = session.store.unit(unit)
+    return row is not None and attempt_shown(row) == attempt and row.state in AGENT_STATES
+
+
+class _Printer:
+    """Prints what was appended to the log since `offset`: whole lines, as a transcript or raw. The
+    model's words streamed in pieces are printed once whole (a piece `continues` the one before)."""
+
+    def __init__(self, raw: bool) -> None:
+        self.raw = raw
+        self.transcript = Transcript()
+        self.pending = b""
+        self.words: str | None = None  # the model's words so far, not yet printed
+
+    def add(self, log: Path, offset: int, last: bool = False) -> int:
+        with open(log, "rb") as handle:
+            handle.seek(offset)
+            data = handle.read()
+        lines = (self.pending + data).split(b"\n")
+        self.pending = b"" if last else lines.pop()
+        for line in lines:
+            self._print(line.decode("utf-8", errors="replace"))
+        if last:
+            self._say(None)
+        sys.stdout.flush()
+        return offset + len(data)
+
+    def _print(self, line: str) -> None:
+        if self.raw:
+            print(line)
+            return
+        for entry in self.transcript.feed(line):
+            if entry.kind == "text":
+                self._say(entry.text, entry.continues)
+                continue
+            self._say(None)
+            text = strip_ansi(entry.text) if entry.kind == "plain" else entry.text
+            _show(MARKS[entry.kind], text)
+
+    def _say(self, words: str | None, continues: bool = False) -> None:
+        """Keep the model's words until they are whole: `None` prints what is kept."""
+        if words is not None and continues and self.words is not None:
+            self.words += words
+            return
+        if self.words is not None:
+            _show(MARKS["text"], self.words)
+        self.words = words
+
+
+def _show(mark: str, text: str) -> None:
+    print(mark + text.replace("\n", "\n" + " " * len(mark)))
