@@ -13,7 +13,10 @@ def test_a_failed_gate_is_told_with_its_output_and_the_commands_that_apply(proje
         "bad": [write_unit("src/bad.py", "B = 'BROKEN'\n")],
     }
     repo = project([{"id": "good"}, {"id": "bad"}], script, handback="manual", sandbox="off")
-    assert bosun("run", "--headless", cwd=repo).returncode == 1
+    run = bosun("run", "--headless", cwd=repo)
+    assert run.returncode == 1
+    waiting = [line for line in run.stdout.splitlines() if " waiting_for_human " in line]
+    assert len(waiting) == 1 and waiting[0].endswith("(why and what applies: bosun status bad)"), run.stdout
 
     told = bosun("status", "bad", cwd=repo)
     assert told.returncode == 0, told.stderr

@@ -17,7 +17,10 @@ def run_headless(session: Session, options: Options, as_json: bool, out: TextIO 
     """Print every event of this process as it happens; returns the session's exit code."""
 
     def show(event: Event) -> None:
-        out.write((json.dumps(event.to_json()) if as_json else format_event(event)) + "\n")
+        line = json.dumps(event.to_json()) if as_json else format_event(event)
+        if event.kind == "waiting_for_human" and not as_json:
+            line += f"  (why and what applies: bosun status {event.unit})"
+        out.write(line + "\n")
         out.flush()
 
     session.store.listeners.append(show)
