@@ -70,3 +70,12 @@ def test_a_unit_or_attempt_that_has_no_log_is_one_line_and_exit_2(project) -> No
     ):
         result = bosun("log", *args, cwd=repo)
         assert (result.returncode, result.stdout, result.stderr.strip()) == (2, "", said)
+
+
+def test_an_external_agents_unit_says_bosun_keeps_no_output(project) -> None:
+    repo = project([{"id": "one"}], {}, agents={"ext": {"kind": "external"}}, mode="claim")
+    assert bosun("claim", "--agent", "ext", cwd=repo).returncode == 0
+    result = bosun("log", "one", cwd=repo)
+    assert result.returncode == 2 and result.stderr.strip() == (
+        "bosun log: 'one' is the work of 'ext', an agent Bosun does not start: no output is kept"
+    )

@@ -47,6 +47,11 @@ def _log_of(session: Session, unit: str, asked: int | None) -> tuple[Path, int]:
         raise BosunError(f"bosun log: '{unit}' has attempts 1 to {latest}, not {attempt}")
     log = session.dir / "logs" / f"{unit}.{attempt}.log"
     if not log.is_file():
+        agent = session.plan.agents.get(row.owner or row.agent or "")
+        if agent is not None and agent.kind == "external":
+            raise BosunError(
+                f"bosun log: '{unit}' is the work of '{agent.name}', an agent Bosun does not start: no output is kept"
+            )
         raise BosunError(f"bosun log: attempt {attempt} of '{unit}' left no output ({log} is missing)")
     return log, attempt
 
