@@ -18,6 +18,9 @@ def test_a_failed_gate_is_told_with_its_output_and_the_commands_that_apply(proje
     waiting = [line for line in run.stdout.splitlines() if " waiting_for_human " in line]
     assert len(waiting) == 1 and waiting[0].endswith("(why and what applies: bosun status bad)"), run.stdout
 
+    listed = bosun("status", cwd=repo).stdout
+    assert "waiting for you: bad (gate_failed); `bosun status UNIT` says why and what applies" in listed
+
     told = bosun("status", "bad", cwd=repo)
     assert told.returncode == 0, told.stderr
     text = told.stdout

@@ -142,6 +142,7 @@ def _story(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from bosun.orchestration.states import waits_for_human
     from bosun.orchestration.status import sandbox_probe, status_json
 
     if args.unit is not None:
@@ -171,6 +172,9 @@ def cmd_status(args: argparse.Namespace) -> int:
             f"{unit['id']:<18} {unit['state']:<18} {unit['agent'] or '-':<10} {unit['attempts']:>3}  "
             f"{verdict:<28} {unit['branch'] or '-'}"
         )
+    waiting = [f"{u['id']} ({u['state']})" for u in data["units"] if waits_for_human(u["state"], u["approved"])]
+    if waiting:
+        print(f"waiting for you: {', '.join(waiting)}; `bosun status UNIT` says why and what applies")
     print(f"\n{'agent':<12} {'activity':<8} {'unit':<18} {'lease':>7} {'tokens in/out':>16} {'cost':>9}")
     for agent in data["agents"]:
         usage = agent["usage"] or {}
