@@ -70,6 +70,10 @@ class Session:
     def dir(self) -> Path:
         return self.repo.path / BOSUN_DIR
 
+    def agent_log(self, unit: str, attempt: int) -> Path:
+        """Where an attempt's output goes: the project's setup, then the agent."""
+        return self.dir / "logs" / f"{unit}.{attempt}.log"
+
     @property
     def tasks_dir(self) -> Path:
         """Task and report files, outside every worktree."""

@@ -58,7 +58,7 @@ def agent_rows(session: Session, now: float | None = None) -> list[dict]:
             row["node"] = session.store.get_meta(f"node.{name}")
         if (held := held_by.get(name)) is not None:
             attempt = attempt_shown(held)
-            log = session.dir / "logs" / f"{held.id}.{attempt}.log"
+            log = session.agent_log(held.id, attempt)
             last = log.stat().st_mtime if log.exists() else (held.started_at or held.updated or now)
             quiet = max(0.0, now - last)
             from bosun.orchestration.agents.activity import stream_activity  # only for a held unit

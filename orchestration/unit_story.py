@@ -19,7 +19,7 @@ from bosun.orchestration.store import GateRun, UnitRow
 TAIL_LINES = 12
 LAST_WORDS = 3
 LOG_BYTES = 64_000
-DECISIONS = ("handback", "reassign", "takeover", "cancel", "regate")
+DECISIONS = ("approve", "reject", "handback", "reassign", "takeover", "cancel", "regate")
 """The decisions a story offers, when they apply to the unit's state."""
 
 
@@ -103,8 +103,9 @@ def unit_story(session: Session, row: UnitRow, state_label: str | None = None) -
     """Everything the session knows about why `row` is where it is (reads the store and the log);
     `state_label`: the state as the caller shows it (the store's name by default)."""
     who = row.owner or row.agent
-    headline = f"'{row.id}' is {state_label or row.state}" + (f" · {who}" if who else "") + f" · try {row.attempts}"
-    log = session.dir / "logs" / f"{row.id}.{row.attempts}.log" if row.attempts else None
+    headline = f"'{row.id}' is {state_label or row.state}" + (f" · {who}" if who else "")
+    headline += f" · try {row.attempts}" if row.attempts else ""
+    log = session.agent_log(row.id, row.attempts) if row.attempts else None
     return Story(
         unit=row.id,
         headline=headline,
@@ -112,9 +113,11 @@ def unit_story(session: Session, row: UnitRow, state_label: str | None = None) -
         gate=_gate(session, row),
         spend=_spend(session, row),
         last_words=last_words(log),
-        decisions=[
-            kind
-            for kind in DECISIONS
-            if row.state in COMMAND_STATES[kind] and (kind != "regate" or why_not_regate(row) is None)
-        ],
+        decisions=[kind for kind in DECISIONS if row.state in COMMAND_STATES[kind] and _offered(kind, row)],
     )
+
+
+def _offered(kind: str, row: UnitRow) -> bool:
+    if kind in ("approve", "reject"):
+        return not row.approved  # approved, it merges as soon as it can: nothing is asked of anyone
+    return kind != "regate" or why_not_regate(row) is None

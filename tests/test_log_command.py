@@ -15,8 +15,8 @@ from test_transcript import GEMINI, line
 STREAM = "\n".join(line(event) for event in GEMINI) + "\n"
 
 
-def _project(project, first_step=()):
-    script = {"a": [[*first_step, {"run": ["cat", "stream.jsonl"]}, *write_unit("src/a.py", "A = 1\n")]]}
+def _project(project, then=()):
+    script = {"a": [[{"run": ["cat", "stream.jsonl"]}, *then, *write_unit("src/a.py", "A = 1\n")]]}
     return project([{"id": "a"}], script, extra_files={"stream.jsonl": STREAM}, sandbox="off")
 
 
@@ -32,15 +32,19 @@ def test_the_log_reads_as_a_transcript_or_raw(project) -> None:
     assert not any(text.startswith("{") for text in lines), "no raw event is printed"
 
     raw = bosun("log", "a", "--raw", cwd=repo).stdout
+    assert raw == (repo / ".bosun" / "logs" / "a.1.log").read_text(), "as written, to the byte"
     assert all(line(event) in raw for event in GEMINI)
     assert bosun("log", "a", "--attempt", "1", cwd=repo).stdout == told.stdout
 
 
 def test_follow_prints_while_the_agent_works_and_ends_with_the_attempt(project) -> None:
-    repo = _project(project, first_step=[AWAIT_GO])
+    """The stream is printed while the agent still waits (AWAIT_GO after it); the command ends when
+    the attempt does."""
+    repo = _project(project, then=[AWAIT_GO])
     run = subprocess.Popen(
         [sys.executable, "-m", "bosun.app.cli.main", "run", "--headless"], cwd=repo, stdout=subprocess.DEVNULL
     )
+    follow = None
     try:
         deadline = time.monotonic() + 60
         while "running" not in bosun("status", cwd=repo).stdout:
@@ -52,13 +56,27 @@ def test_follow_prints_while_the_agent_works_and_ends_with_the_attempt(project) 
             stdout=subprocess.PIPE,
             text=True,
         )
+        seen = []
+        while "▶ write_file src/calc.py" not in seen:  # printed as it comes, not at the end
+            seen.append(follow.stdout.readline().rstrip("\n"))
+            assert seen[-1] or follow.poll() is None, f"follow ended early: {seen}"
+        assert follow.poll() is None, "still following: the agent waits"
         release(repo, "a")
-        out, _ = follow.communicate(timeout=60)
-        assert follow.returncode == 0 and "▶ write_file src/calc.py" in out.splitlines()
+        rest, _ = follow.communicate(timeout=60)
+        assert follow.returncode == 0 and "● Wrote the file." in rest.splitlines()
         assert run.wait(timeout=60) == 0
         assert json.loads(bosun("status", "--json", cwd=repo).stdout)["units"][0]["state"] == "merged"
     finally:
         run.kill()
+        if follow is not None:
+            follow.kill()
+
+
+def test_a_setup_that_failed_has_its_output_as_the_first_attempt(project) -> None:
+    repo = project([{"id": "a"}], {"a": [write_unit("src/a.py", "A = 1\n")]}, setup=["echo preparing; exit 3"])
+    assert bosun("run", "--headless", cwd=repo).returncode == 1
+    told = bosun("log", "a", cwd=repo)
+    assert told.returncode == 0 and "preparing" in told.stdout.splitlines(), told.stderr
 
 
 def test_a_unit_or_attempt_that_has_no_log_is_one_line_and_exit_2(project) -> None:

@@ -482,6 +482,22 @@ async def test_the_focused_row_is_the_selection_and_the_keys_act_on_it(tmp_path,
             assert [(c.kind, c.unit) for c in app.session.store.pending_commands()] == [("reject", "format")]
 
 
+async def test_enter_on_an_approved_unit_says_so_and_opens_no_other_units_dialog(tmp_path, monkeypatch):
+    with scene_app(tmp_path / "scene", monkeypatch) as app:
+        async with app.run_test(size=SIZE) as pilot:
+            await app.caught_up()
+            app.session.store.update("format", approved=1)
+            app.session.store.update("version", state="awaiting_approval")  # another that awaits approval
+            app.screen_of_session.store_changed()
+            await app.caught_up()
+            app.screen_of_session.select("format")
+            await pilot.press("enter")
+            await pilot.pause()
+            assert app.screen is app.screen_of_session, "no dialog: 'format' merges by itself"
+            assert app.screen_of_session.selected_unit == "format"
+            assert any("approved already" in str(n.message) for n in app._notifications)
+
+
 async def test_w_goes_to_each_unit_that_waits_in_turn(tmp_path, monkeypatch):
     with scene_app(tmp_path / "scene", monkeypatch) as app:
         async with app.run_test(size=SIZE) as pilot:

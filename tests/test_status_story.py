@@ -45,3 +45,18 @@ def test_a_unit_the_session_does_not_have_is_one_line_and_exit_2(project) -> Non
     assert result.stderr.strip().splitlines() == [
         "bosun status: no unit 'nope' in this session (bosun status lists them)"
     ]
+
+
+def test_a_unit_awaiting_approval_offers_approve_and_reject(project) -> None:
+    repo = project([{"id": "a"}], {"a": [write_unit("src/a.py", "A = 1\n")]}, merge="manual", sandbox="off")
+    assert bosun("run", "--headless", cwd=repo).returncode == 1  # waits for its approval
+    told = bosun("status", "a", cwd=repo).stdout
+    assert told.startswith("'a' is awaiting_approval · ")
+    assert "what applies\n  bosun approve a\n  bosun reject a --note '...'\n" in told
+
+
+def test_every_decision_a_story_offers_has_its_command() -> None:
+    from bosun.app.cli.session_commands import STORY_COMMANDS
+    from bosun.orchestration.unit_story import DECISIONS
+
+    assert set(STORY_COMMANDS) == set(DECISIONS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.app import App, ComposeResult
 from textual.geometry import Region
 
+from bosun.app.tui.keys import SCREEN_BINDINGS_BY_ID
 from bosun.orchestration.store import Event
 from bosun.widgets.agents_table import duration, lease_cell
 from bosun.widgets.keyed_table import KeyedTable
@@ -265,7 +266,9 @@ async def test_the_merge_queue_lists_what_is_yours_first_and_an_approved_unit_wi
 
     class QueueApp(App):
         def compose(self) -> ComposeResult:
-            yield MergeQueue(lambda binding: {"unit.approve": "a", "unit.reject": "x"}.get(binding, "enter"))
+            yield MergeQueue(
+                lambda binding: SCREEN_BINDINGS_BY_ID[binding].key_display or SCREEN_BINDINGS_BY_ID[binding].key
+            )
 
     units = [
         UnitRow("landing", 0, "awaiting_approval", candidate="c2", candidate_parent="c1", approved=1),

@@ -1,6 +1,6 @@
 """`bosun log UNIT`: an agent's output for one attempt, read as the Output tab reads it (what the
 model said, each tool call and its result, errors), or as written (`--raw`); `--follow` keeps
-printing while the attempt runs."""
+printing while the attempt runs, from the project's setup on."""
 
 from __future__ import annotations
 
@@ -24,14 +24,19 @@ def cmd_log(args: argparse.Namespace) -> int:
     with opened(args, validate=False) as session:
         log, attempt = _log_of(session, args.unit, args.attempt)
         printer = _Printer(raw=args.raw)
-        offset = printer.add(log, 0)
+        offset = 0
         try:
+            while not log.is_file() and args.follow and _still_running(session, args.unit, attempt):
+                time.sleep(POLL_S)  # claimed: its worktree is being prepared, the log starts with setup
+            _exists(session, log, args.unit, attempt)
+            offset = printer.add(log, offset)
             while args.follow and _still_running(session, args.unit, attempt):
                 time.sleep(POLL_S)
                 offset = printer.add(log, offset)
         except KeyboardInterrupt:
             pass
-        printer.add(log, offset, last=True)
+        if log.is_file():
+            printer.add(log, offset, last=True)
     return 0
 
 
@@ -40,20 +45,26 @@ def _log_of(session: Session, unit: str, asked: int | None) -> tuple[Path, int]:
     if row is None:
         raise BosunError(f"bosun log: no unit '{unit}' in this session (bosun status lists them)")
     latest = attempt_shown(row)
-    attempt = latest if asked is None else asked
+    if latest == 0 and session.agent_log(unit, 1).is_file():
+        latest = 1  # the project's setup failed: no attempt was counted, its output is the first one's
     if latest == 0:
         raise BosunError(f"bosun log: '{unit}' has not been started yet (it is {row.state})")
+    attempt = latest if asked is None else asked
     if not 1 <= attempt <= latest:
         raise BosunError(f"bosun log: '{unit}' has attempts 1 to {latest}, not {attempt}")
-    log = session.dir / "logs" / f"{unit}.{attempt}.log"
-    if not log.is_file():
-        agent = session.plan.agents.get(row.owner or row.agent or "")
-        if agent is not None and agent.kind == "external":
-            raise BosunError(
-                f"bosun log: '{unit}' is the work of '{agent.name}', an agent Bosun does not start: no output is kept"
-            )
-        raise BosunError(f"bosun log: attempt {attempt} of '{unit}' left no output ({log} is missing)")
-    return log, attempt
+    return session.agent_log(unit, attempt), attempt
+
+
+def _exists(session: Session, log: Path, unit: str, attempt: int) -> None:
+    if log.is_file():
+        return
+    row = session.store.unit(unit)
+    agent = session.plan.agents.get(row.owner or row.agent or "") if row is not None else None
+    if agent is not None and agent.kind == "external":
+        raise BosunError(
+            f"bosun log: '{unit}' is the work of '{agent.name}', an agent Bosun does not start: no output is kept"
+        )
+    raise BosunError(f"bosun log: attempt {attempt} of '{unit}' left no output yet ({log} is missing)")
 
 
 def _still_running(session: Session, unit: str, attempt: int) -> bool:
@@ -62,8 +73,9 @@ def _still_running(session: Session, unit: str, attempt: int) -> bool:
 
 
 class _Printer:
-    """Prints what was appended to the log since `offset`: whole lines, as a transcript or raw. The
-    model's words streamed in pieces are printed once whole (a piece `continues` the one before)."""
+    """Prints what was appended to the log since `offset`: as written (`raw`), or whole lines as a
+    transcript, the model's words streamed in pieces printed once whole (a piece `continues` the one
+    before)."""
 
     def __init__(self, raw: bool) -> None:
         self.raw = raw
@@ -75,26 +87,27 @@ class _Printer:
         with open(log, "rb") as handle:
             handle.seek(offset)
             data = handle.read()
-        lines = (self.pending + data).split(b"\n")
-        self.pending = b"" if last else lines.pop()
-        for line in lines:
-            self._print(line.decode("utf-8", errors="replace"))
-        if last:
-            self._say(None)
+        if self.raw:
+            sys.stdout.buffer.write(data)
+        else:
+            lines = (self.pending + data).split(b"\n")
+            self.pending = lines.pop()
+            if last and self.pending:
+                lines.append(self.pending)
+            for line in lines:
+                self._print(line.decode("utf-8", errors="replace"))
+            if last:
+                self._say(None)
         sys.stdout.flush()
         return offset + len(data)
 
     def _print(self, line: str) -> None:
-        if self.raw:
-            print(line)
-            return
         for entry in self.transcript.feed(line):
             if entry.kind == "text":
                 self._say(entry.text, entry.continues)
                 continue
             self._say(None)
-            text = strip_ansi(entry.text) if entry.kind == "plain" else entry.text
-            _show(MARKS[entry.kind], text)
+            _show(MARKS[entry.kind], strip_ansi(entry.text) if entry.kind == "plain" else entry.text)
 
     def _say(self, words: str | None, continues: bool = False) -> None:
         """Keep the model's words until they are whole: `None` prints what is kept."""

@@ -103,6 +103,8 @@ def cmd_reload(args: argparse.Namespace) -> int:
 
 
 STORY_COMMANDS = {
+    "approve": "bosun approve {unit}",
+    "reject": "bosun reject {unit} --note '...'",
     "handback": "bosun handback {unit} --note '...'",
     "reassign": "bosun reassign {unit} --to AGENT",
     "takeover": "bosun takeover {unit}",
@@ -122,7 +124,7 @@ def _story(args: argparse.Namespace) -> int:
         row = session.store.unit(args.unit)
         if row is None:
             raise BosunError(f"bosun status: no unit '{args.unit}' in this session (bosun status lists them)")
-        story = unit_story(session, row)
+        story = unit_story(session, row, "approved" if row.approved and row.state == "awaiting_approval" else None)
     if args.json:
         from bosun.orchestration.session import dumps
 

@@ -79,7 +79,8 @@ class Decisions:
             self.notify(f"'{row.id}' is approved already and merges next.")
             return
         scope = self.session.plan.units[row.id].scope
-        facts = await asyncio.to_thread(approval, self.session.repo, scope, row, ApproveDialog.STAT_WIDTH)
+        width = ApproveDialog.stat_width(self.app.size.width)
+        facts = await asyncio.to_thread(approval, self.session.repo, scope, row, width)
         if await self.app.push_screen_wait(ApproveDialog(facts)):
             self.decide("approve", row.id)
 
@@ -241,7 +242,9 @@ class Decisions:
         row = self.selected_row()
         if row is None:
             return
-        if row.state == "awaiting_approval":
+        if row.state == "awaiting_approval" and row.approved:  # `a` would go to another unit
+            self.notify(f"'{row.id}' is approved already and merges next.")
+        elif row.state == "awaiting_approval":
             self.action_approve()
         elif row.state in ("conflicted", "semantic_conflict"):
             head = self.session.integration_head()

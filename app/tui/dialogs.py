@@ -99,10 +99,13 @@ class ApproveDialog(Dialog):
 
     SAFE_ANSWER = False
     BINDINGS = [Binding("a", "approve", "Approve", show=False)]
-    STAT_WIDTH = 70
-    """How wide git may draw the diff stat: what the dialog's box shows of a line (84 columns less
-    its border, padding and scroll bar). git's own 80 wrapped each long file's bar onto a line of
-    its own."""
+
+    @staticmethod
+    def stat_width(screen_width: int) -> int:
+        """How wide git may draw the diff stat: what the dialog's box shows of a line (84 columns, or
+        95 % of a narrower screen, less its border, padding and scroll bar, 14). git's own 80 wrapped
+        each long file's bar onto a line of its own."""
+        return max(min(84, screen_width * 95 // 100) - 14, 30)
 
     def __init__(self, facts: Approval) -> None:
         super().__init__(classes="approve")

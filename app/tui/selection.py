@@ -82,7 +82,7 @@ class Selection:
         changed (new commits, a new attempt, merged): a state change alone (checking, gating) leaves
         the diff as it is."""
         attempt = attempt_shown(row)  # a claimed unit's attempt is being prepared: its setup's output
-        log = self.session.dir / "logs" / f"{row.id}.{attempt}.log" if attempt else None
+        log = self.session.agent_log(row.id, attempt) if attempt else None
         self.query_one(OutputView).show_log(
             row.id, attempt, log, live=row.state in AGENT_STATES, preparing=row.state == CLAIMED
         )

@@ -145,7 +145,7 @@ class Attempt:
             unit=unit_id,
             worktree=handout.worktree,
         )
-        log = session.dir / "logs" / f"{unit_id}.{handout.attempt}.log"
+        log = session.agent_log(unit_id, handout.attempt)
         try:
             child = await self._start_agent(handout, argv, env, log)
         except SetupFailed as exc:  # the project's setup, before the agent: the unit fails saying so
