@@ -2,8 +2,8 @@
 table, the diff and output the panes show, the decisions the footer offers and the keys act on.
 Only the user moves it (arrow keys, a click, focusing a table, the filter, `w` to the next unit
 that waits, or `a` / `x` with the selection elsewhere: to the first unit awaiting approval); new
-runs, events and merges never do: a table whose rows move under it puts its cursor back on the selected unit's row,
-or hides its cursor when the unit has none.
+runs, events and merges never do: a table whose rows move under it puts its cursor back on the
+selected unit's row, or hides its cursor when the unit has none.
 """
 
 from __future__ import annotations
