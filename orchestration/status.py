@@ -136,6 +136,26 @@ def covered(unit: UnitRow) -> bool:
     return unit.gate_run is not None and unit.state in (MERGED, AWAITING_APPROVAL)
 
 
+def last_runs(runs: list) -> tuple[dict[str, int], dict[str, int]]:
+    """Each unit's last gate run on its own candidate, and the last that tested it with units ahead
+    (`runs` oldest first): unit -> run id."""
+    own: dict[str, int] = {}
+    with_others: dict[str, int] = {}
+    for run in runs:
+        for unit in run.covers or []:
+            with_others[unit] = run.id
+        own[run.unit] = run.id
+    return own, with_others
+
+
+def shown_run(unit: UnitRow, own: dict[str, int], with_others: dict[str, int]) -> int | None:
+    """The gate run a unit's verdict is read from (`bosun status`, its story): the run that covered
+    its merge or approval, else its last own run, else the last that tested it with units ahead."""
+    if covered(unit):
+        return unit.gate_run
+    return own.get(unit.id, with_others.get(unit.id))
+
+
 def status_json(session: Session, full: bool = True, probing: Callable | None = None) -> dict:
     """The object of `bosun status --json` (plain text: no terminal escape codes). `full`: also what only
     the JSON shows and costs a walk or a child process (the session figures, each worktree's disk use,
@@ -143,11 +163,11 @@ def status_json(session: Session, full: bool = True, probing: Callable | None = 
     `sandbox_probe` started, if the caller started it earlier."""
     probing = (probing or sandbox_probe()) if full else None  # bubblewrap runs while the store is read
     head = session.repo.ref_commit(session.integration_ref)  # from its files; git only if need be
-    runs: dict[str, dict] = {}  # unit -> the last run on its own candidate
-    with_others: dict[str, dict] = {}  # unit -> the last run that covered it
     verdicts: dict[int, dict] = {}
     by_id: dict[int, dict] = {}
-    for run in session.store.gate_runs():
+    gate_runs = session.store.gate_runs()
+    own, with_others = last_runs(gate_runs)
+    for run in gate_runs:
         verdicts[run.id] = {
             "passed": run.passed,
             "duration_s": round(run.duration_s, 3),
@@ -156,9 +176,6 @@ def status_json(session: Session, full: bool = True, probing: Callable | None = 
             "checks": run.checks,
             "run": run.label,
         }
-        for unit in run.covers or []:
-            with_others[unit] = verdicts[run.id]
-        runs[run.unit] = verdicts[run.id]
         by_id[run.id] = {"id": run.id, "run": run.label, "commit": run.commit_id, "units": run.covers or [run.unit]}
     denied = egress_denied_by_unit(session)
     units = session.store.units()
@@ -183,7 +200,7 @@ def status_json(session: Session, full: bool = True, probing: Callable | None = 
                     "attempts": u.attempts,
                     "merged_commit": u.merged_commit,
                     # merged (or waiting for a human): the run that covered it, maybe a batch's
-                    "gate": verdicts.get(u.gate_run) if covered(u) else runs.get(u.id, with_others.get(u.id)),
+                    "gate": verdicts.get(shown_run(u, own, with_others)),
                     # the gate run whose tree held this unit's merge and passed: with the merge queue,
                     # one run can cover several units (the units tested together, oldest first)
                     "gate_run": by_id.get(u.gate_run) if u.gate_run is not None else None,

@@ -13,7 +13,7 @@ from bosun.orchestration.ansi import strip_ansi
 from bosun.orchestration.integration.regate import why_not_regate
 from bosun.orchestration.session import Session
 from bosun.orchestration.states import COMMAND_STATES
-from bosun.orchestration.status import covered
+from bosun.orchestration.status import last_runs, shown_run
 from bosun.orchestration.store import GateRun, UnitRow
 
 TAIL_LINES = 12
@@ -56,10 +56,8 @@ def _run_of(session: Session, row: UnitRow) -> GateRun | None:
     """The run that covered the unit's merge (or its approval), else its latest: its own candidate's,
     or one that tested it with units ahead of it (as `bosun status` picks)."""
     runs = session.store.gate_runs()
-    if covered(row):
-        return next((r for r in runs if r.id == row.gate_run), None)
-    own = [r for r in runs if r.unit == row.id] or [r for r in runs if row.id in (r.covers or ())]
-    return own[-1] if own else None
+    shown = shown_run(row, *last_runs(runs))
+    return next((r for r in runs if r.id == shown), None)
 
 
 def _gate(session: Session, row: UnitRow) -> list[str]:
