@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
 
 from conftest import AWAIT_GO, bosun, release, write_unit
@@ -62,8 +63,12 @@ def test_follow_prints_while_the_agent_works_and_ends_with_the_attempt(project) 
             assert seen[-1] or follow.poll() is None, f"follow ended early: {seen}"
         assert follow.poll() is None, "still following: the agent waits"
         release(repo, "a")
-        rest, _ = follow.communicate(timeout=60)
-        assert follow.returncode == 0 and "● Wrote the file." in rest.splitlines()
+        watchdog = threading.Timer(90, follow.kill)  # a follow that never ends fails, not hangs
+        watchdog.start()
+        rest = follow.stdout.read()  # to its end (communicate would skip what readline buffered)
+        watchdog.cancel()
+        assert follow.wait(timeout=60) == 0 and "step: commit" in rest.splitlines()
+        assert "● Wrote the file." in seen + rest.splitlines()
         assert run.wait(timeout=60) == 0
         assert json.loads(bosun("status", "--json", cwd=repo).stdout)["units"][0]["state"] == "merged"
     finally:

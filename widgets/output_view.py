@@ -11,7 +11,6 @@ as the event log does, because a change of scroll area lays out the whole screen
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from bosun.orchestration.agents.log_tail import LogTail
 from bosun.orchestration.agents.transcript import MARKS, Entry, Transcript
 
 POLL_S = 0.1
@@ -86,9 +86,7 @@ class OutputView(ScrollView, can_focus=True):
         """The entries wrapped to the view's width."""
         self._last_lines = 0
         """How many of `lines` the last entry took (a continued entry replaces them)."""
-        self._offset = 0
-        self._partial = b""
-        self._cut = False
+        self._tail: LogTail | None = None
         self._width = 0
         self._empty = "No unit selected."
         self._title = ""
@@ -122,15 +120,7 @@ class OutputView(ScrollView, can_focus=True):
         self.entries.clear()
         self.lines.clear()
         self._last_lines = 0
-        self._partial = b""
-        self._offset, self._cut = 0, False
-        if log_path is not None:
-            try:
-                size = os.stat(log_path).st_size
-            except OSError:
-                size = 0
-            self._offset = max(0, size - START_BYTES)
-            self._cut = self._offset > 0
+        self._tail = None if log_path is None else LogTail(log_path, start=START_BYTES, chunk=READ_BYTES)
         self._empty = self._nothing_yet()
         self.scroll_to(y=0, animate=False, immediate=True)
         self._resize_area()
@@ -150,24 +140,11 @@ class OutputView(ScrollView, can_focus=True):
     def poll(self) -> None:
         """Read what the log gained since the last tick and show it in one repaint (only while the
         tab is shown: a hidden one catches up when it is opened)."""
-        if self.log_path is None or not self.is_on_screen:
+        if self._tail is None or not self.is_on_screen:
             return
-        try:
-            size = os.stat(self.log_path).st_size
-        except OSError:
-            return
-        if size < self._offset:  # the log was replaced: start again
-            self._offset, self._partial = 0, b""
-        if size == self._offset:
-            return
-        with open(self.log_path, "rb") as handle:
-            handle.seek(self._offset)
-            data = handle.read(min(size - self._offset, READ_BYTES))
-        self._offset += len(data)
-        *complete, self._partial = (self._partial + data).split(b"\n")
-        if self._cut and complete:
-            complete, self._cut = complete[1:], False
-        self.add_lines(line.decode("utf-8", errors="replace") for line in complete)
+        lines = self._tail.lines()
+        if lines:
+            self.add_lines(lines)
 
     def add_lines(self, lines) -> None:
         """Feed lines of output to the transcript and show what they add."""

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from bosun.app.cli.repo_session import opened
+from bosun.orchestration.agents.log_tail import LogTail
 from bosun.orchestration.agents.transcript import MARKS, Transcript
 from bosun.orchestration.ansi import strip_ansi
 from bosun.orchestration.errors import BosunError
@@ -23,20 +24,18 @@ POLL_S = 0.25
 def cmd_log(args: argparse.Namespace) -> int:
     with opened(args, validate=False) as session:
         log, attempt = _log_of(session, args.unit, args.attempt)
-        printer = _Printer(raw=args.raw)
-        offset = 0
+        printer = _Printer(LogTail(log), raw=args.raw)
         try:
             while not log.is_file() and args.follow and _still_running(session, args.unit, attempt):
                 time.sleep(POLL_S)  # claimed: its worktree is being prepared, the log starts with setup
             _exists(session, log, args.unit, attempt)
-            offset = printer.add(log, offset)
+            printer.add()
             while args.follow and _still_running(session, args.unit, attempt):
                 time.sleep(POLL_S)
-                offset = printer.add(log, offset)
+                printer.add()
         except KeyboardInterrupt:
             pass
-        if log.is_file():
-            printer.add(log, offset, last=True)
+        printer.add(last=True)
     return 0
 
 
@@ -73,33 +72,23 @@ def _still_running(session: Session, unit: str, attempt: int) -> bool:
 
 
 class _Printer:
-    """Prints what was appended to the log since `offset`: as written (`raw`), or whole lines as a
-    transcript, the model's words streamed in pieces printed once whole (a piece `continues` the one
-    before)."""
+    """Prints what the log gained: as written (`raw`), or whole lines as a transcript, the model's
+    words streamed in pieces printed once whole (a piece `continues` the one before)."""
 
-    def __init__(self, raw: bool) -> None:
-        self.raw = raw
+    def __init__(self, tail: LogTail, raw: bool) -> None:
+        self.tail, self.raw = tail, raw
         self.transcript = Transcript()
-        self.pending = b""
         self.words: str | None = None  # the model's words so far, not yet printed
 
-    def add(self, log: Path, offset: int, last: bool = False) -> int:
-        with open(log, "rb") as handle:
-            handle.seek(offset)
-            data = handle.read()
+    def add(self, last: bool = False) -> None:
         if self.raw:
-            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.write(self.tail.read_bytes())
         else:
-            lines = (self.pending + data).split(b"\n")
-            self.pending = lines.pop()
-            if last and self.pending:
-                lines.append(self.pending)
-            for line in lines:
-                self._print(line.decode("utf-8", errors="replace"))
+            for line in self.tail.lines(last):
+                self._print(line)
             if last:
                 self._say(None)
         sys.stdout.flush()
-        return offset + len(data)
 
     def _print(self, line: str) -> None:
         for entry in self.transcript.feed(line):
