@@ -10,7 +10,7 @@ def test_a_line_is_given_once_whole_and_a_replaced_log_is_read_again(tmp_path) -
     log = tmp_path / "a.1.log"
     tail = LogTail(log)
     assert tail.lines() == [], "a log not written yet gives nothing"
-    log.write_bytes("one\ntw".encode())
+    log.write_bytes(b"one\ntw")
     assert tail.lines() == ["one"], "the line still being written waits"
     with open(log, "ab") as out:
         out.write("o\nthré".encode()[:-1])  # ends inside a two-byte character
