@@ -602,11 +602,11 @@ async def test_one_notice_says_what_waits_and_ctrl_p_opens_the_palette(tmp_path,
 async def test_the_users_own_keys_and_theme_apply_and_the_help_shows_them(tmp_path, monkeypatch):
     folder = tmp_path / "config" / "bosun"
     folder.mkdir(parents=True)
-    keys = '"unit.approve" = "A"\n"view.next-waiting" = "N"\n"nope.nothing" = "n"\n'
+    keys = '"unit.approve" = "A"\n"view.next-waiting" = "N,ctrl+n"\n"nope.nothing" = "n"\n'
     (folder / "config.toml").write_text(f'theme = "nord"\n[keys]\n{keys}')
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     config = load_user_config()
-    assert config.theme == "nord" and config.keymap == {"unit.approve": "A", "view.next-waiting": "N"}
+    assert config.theme == "nord" and config.keymap == {"unit.approve": "A", "view.next-waiting": "N,ctrl+n"}
     assert config.problems == [
         f"{folder / 'config.toml'}: keys.nope.nothing: no such binding (the help screen lists them)"
     ]

@@ -60,3 +60,14 @@ def test_every_decision_a_story_offers_has_its_command() -> None:
     from bosun.orchestration.unit_story import DECISIONS
 
     assert set(STORY_COMMANDS) == set(DECISIONS)
+
+
+def test_the_headless_hint_says_where_the_repository_is_when_run_from_elsewhere(project, tmp_path) -> None:
+    repo = project([{"id": "bad"}], {"bad": [write_unit("src/bad.py", "B = 'BROKEN'\n")]}, handback="manual")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    run = bosun("run", "--headless", "--repo", str(repo), cwd=elsewhere)
+    hint = next(line for line in run.stdout.splitlines() if " waiting_for_human " in line)
+    assert hint.endswith(f"(why and what applies: bosun status bad --repo {repo})"), hint
+    told = bosun("status", "bad", "--repo", str(repo), cwd=elsewhere)
+    assert told.returncode == 0 and told.stdout.startswith("'bad' is gate_failed")

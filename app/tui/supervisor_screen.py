@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -91,8 +92,13 @@ class SupervisorScreen(Selection, Decisions, Screen):
         self.timeline_feed = TimelineFeed(session, self.set_timer)
 
     def key_of(self, binding_id: str) -> str:
-        """A key of this screen as the user has it (their keymap too), for the panes that name keys."""
-        return self.app.key_shown(SCREEN_BINDINGS_BY_ID[binding_id])
+        """A key of this screen as the user has it (their keymap too; the first where they gave
+        several), for the panes that name keys."""
+        binding = SCREEN_BINDINGS_BY_ID[binding_id]
+        keys = self.app.user_config.keymap.get(binding_id)
+        if not keys:
+            return self.app.key_shown(binding)
+        return self.app.get_key_display(replace(binding, key=keys.split(",")[0], key_display=None))
 
     def compose(self) -> ComposeResult:
         yield Header()
