@@ -12,7 +12,7 @@ from bosun.orchestration.agents.last_words import said_last
 from bosun.orchestration.ansi import strip_ansi
 from bosun.orchestration.integration.regate import why_not_regate
 from bosun.orchestration.session import Session
-from bosun.orchestration.states import COMMAND_STATES
+from bosun.orchestration.states import AWAITING_APPROVAL, COMMAND_STATES
 from bosun.orchestration.status import last_runs, shown_run
 from bosun.orchestration.store import GateRun, UnitRow
 
@@ -99,9 +99,11 @@ def last_words(log: Path | None) -> list[str]:
 
 def unit_story(session: Session, row: UnitRow, state_label: str | None = None) -> Story:
     """Everything the session knows about why `row` is where it is (reads the store and the log);
-    `state_label`: the state as the caller shows it (the store's name by default)."""
+    `state_label`: the state as the caller shows it (by default the store's name, or `approved` for
+    an approved unit that waits only to land)."""
+    landing = row.state == AWAITING_APPROVAL and row.approved
     who = row.owner or row.agent
-    headline = f"'{row.id}' is {state_label or row.state}" + (f" · {who}" if who else "")
+    headline = f"'{row.id}' is {state_label or ('approved' if landing else row.state)}" + (f" · {who}" if who else "")
     headline += f" · try {row.attempts}" if row.attempts else ""
     log = session.agent_log(row.id, row.attempts) if row.attempts else None
     return Story(

@@ -124,7 +124,7 @@ def _story(args: argparse.Namespace) -> int:
         row = session.store.unit(args.unit)
         if row is None:
             raise BosunError(f"bosun status: no unit '{args.unit}' in this session (bosun status lists them)")
-        story = unit_story(session, row, "approved" if row.approved and row.state == "awaiting_approval" else None)
+        story = unit_story(session, row)
     if args.json:
         from bosun.orchestration.session import dumps
 

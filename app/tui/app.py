@@ -115,12 +115,14 @@ class BosunApp(App[int]):
         for problem in config.problems:
             self.notify(problem, title="Your settings", severity="warning", timeout=20)
 
-    def key_shown(self, binding: Binding) -> str:
-        """The key(s) of `binding` as the user has them (their keymap, else the default)."""
+    def key_shown(self, binding: Binding, first: bool = False) -> str:
+        """The key(s) of `binding` as the user has them (their keymap, else the default); `first`:
+        only the first of several (where a pane names the key in a sentence)."""
         keys = self.user_config.keymap.get(binding.id or "")
         if not keys:
             return self.get_key_display(binding)
-        return " ".join(self.get_key_display(replace(binding, key=key, key_display=None)) for key in keys.split(","))
+        chosen = keys.split(",")[:1] if first else keys.split(",")
+        return " ".join(self.get_key_display(replace(binding, key=key, key_display=None)) for key in chosen)
 
     def stop_from_outside(self, number: int) -> None:
         """Told to stop by a signal: end as `q` does without asking (the terminal is given back as it

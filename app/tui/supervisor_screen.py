@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import replace
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -94,11 +93,7 @@ class SupervisorScreen(Selection, Decisions, Screen):
     def key_of(self, binding_id: str) -> str:
         """A key of this screen as the user has it (their keymap too; the first where they gave
         several), for the panes that name keys."""
-        binding = SCREEN_BINDINGS_BY_ID[binding_id]
-        keys = self.app.user_config.keymap.get(binding_id)
-        if not keys:
-            return self.app.key_shown(binding)
-        return self.app.get_key_display(replace(binding, key=keys.split(",")[0], key_display=None))
+        return self.app.key_shown(SCREEN_BINDINGS_BY_ID[binding_id], first=True)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -286,10 +281,13 @@ class SupervisorScreen(Selection, Decisions, Screen):
         working = sum(u.state in AGENT_STATES for u in units)
         waits = [u for u in units if waits_for_human(u.state, u.approved)]
         waiting = len(waits)
-        before = self._decisions_offered()
-        self.query_one(WaitingNotice).show_waiting([(u.id, u.state) for u in landing_order(units, waits)])
-        if self._decisions_offered() != before:  # `a` / `x` follow what waits (Selection.waiting_target)
-            self.refresh_bindings()
+        shown = [(u.id, u.state) for u in landing_order(units, waits)]
+        notice = self.query_one(WaitingNotice)
+        if shown != notice.waiting:  # `a` / `x` follow what waits (Selection.waiting_target): the footer too
+            before = self._decisions_offered()
+            notice.show_waiting(shown)
+            if self._decisions_offered() != before:
+                self.refresh_bindings()
         # In the graph's border, not the header: a changed header title makes Textual lay out the screen.
         title = f"Graph · {merged}/{len(units)} merged · {working} at work · {waiting} wait for you"
         set_border_title(self.query_one(GraphView), title)  # its top row alone, not the whole graph
