@@ -20,6 +20,7 @@ from bosun.orchestration import packs
 from bosun.orchestration.errors import GitError
 from bosun.orchestration.git_objects import reader
 from bosun.orchestration.gitcmd import GIT_ENV, SAFE_CONFIG, GitRepo, GitResult, git, loose_ref, write_loose_ref
+from bosun.orchestration.integration.gate_git import objects_of
 from bosun.orchestration.loose_objects import OBJECT_ID, take_in
 from bosun.orchestration.safe_files import replace_text
 from bosun.orchestration.settle import settle
@@ -241,7 +242,7 @@ class AgentClone:
             self.path,
             *(p for p in (worktree / ".git", admin / "commondir", admin / "gitdir") if not p.is_symlink()),
         ]
-        view.read += self._alternates()
+        view.read += objects_of(self.user)  # the user's objects and what they borrow in turn
         view.write += [(worktree, worktree), (admin, admin), (objects, objects), (heads, branch_dir), (logs, log_dir)]
         view.env = {
             "GIT_OBJECT_DIRECTORY": str(objects),
@@ -252,14 +253,6 @@ class AgentClone:
             view.env[f"GIT_CONFIG_KEY_{index}"] = key
             view.env[f"GIT_CONFIG_VALUE_{index}"] = value
         return view
-
-    def _alternates(self) -> list[Path]:
-        """The object folders the clone borrows (the user's `.git/objects`), read-only inside."""
-        try:
-            lines = (self.path / "objects" / "info" / "alternates").read_text().splitlines()
-        except OSError:
-            return []
-        return [Path(line.strip()) for line in lines if line.strip().startswith("/")]
 
     def absorb(self, unit_id: str) -> str | None:
         """After a sandboxed agent: take the objects it wrote into the clone (each one's hash

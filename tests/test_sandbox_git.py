@@ -70,3 +70,25 @@ def test_the_first_git_add_in_a_box_writes_only_what_the_agent_changed(project) 
     assert result.returncode == 0, result.stdout + result.stderr
     written = int(git(repo, "show", "bosun/integration:written.txt"))
     assert 1 <= written <= 4, f"{written} objects written by one new file's commit"
+
+
+@needs_bwrap
+def test_an_agent_reads_history_a_repository_borrows_from_another(project, tmp_path: Path) -> None:
+    """A repository made with `git clone --shared` (or `--reference`) keeps its objects in the
+    other one's folder: the agent's box shows the whole chain of borrowed objects read-only, so
+    git inside reads the history (`git log`, the parent of its own commit) and commits on it."""
+    origin = project([{"id": "a"}], {"a": [[{"run": ["sh", "-c", "git log --format=%s > seen.txt"]}, {"commit": "a"}]]})
+    (origin / "src" / "two.py").write_text("TWO = 2\n")
+    git(origin, "add", "-A")
+    git(origin, "commit", "-q", "-m", "second upstream commit")
+    (origin / "bosun.toml").write_text(
+        (origin / "bosun.toml").read_text().replace("gate_timeout", 'sandbox = "required"\ngate_timeout')
+    )
+    git(origin, "commit", "-q", "-am", "the plan boxed")
+    repo = tmp_path / "borrower"
+    git(tmp_path, "clone", "-q", "--shared", str(origin), str(repo))
+    assert not list((repo / ".git" / "objects").glob("[0-9a-f][0-9a-f]")), "the borrower holds no objects itself"
+    result = bosun("run", "--headless", cwd=repo)
+    assert result.returncode == 0, result.stdout + result.stderr
+    seen = git(repo, "show", "bosun/integration:seen.txt").splitlines()
+    assert seen == ["the plan boxed", "second upstream commit", "initial project"]
