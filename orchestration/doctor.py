@@ -68,10 +68,25 @@ def _plan_checks(plan: Plan, repo: Path) -> Iterator[Check]:
 
     for agent in plan.agents.values():
         yield from agent_checks(agent, repo, active(plan, agent))
+    yield from submodules_check(plan, repo)
     setup = bool(plan.project.setup)
     yield command_check("gate", plan.project.gate, "project.gate", repo, setup=setup)
     for i, entry in enumerate(plan.project.check_entries):  # each runs on the merged tree like the gate
         yield command_check(f"check {i + 1}", entry.run, f"project.checks[{i}]", repo, setup=setup)
+
+
+def submodules_check(plan: Plan, repo: Path) -> Iterator[Check]:
+    """The base branch's submodules, which worktrees and gate folders are filled with from your
+    repository (submodules.py): a line only where there are some."""
+    from bosun.orchestration import submodules
+    from bosun.orchestration.gitcmd import GitRepo
+
+    commit = GitRepo(repo).rev_parse(f"refs/heads/{plan.project.base}")
+    found = submodules.submodules_of(repo, commit) if commit is not None else []
+    if found:
+        lines = submodules.missing(repo, repo, commit)
+        paths = ", ".join(sub.path for sub in found)
+        yield Check("submodules", not lines, "; ".join(lines) or f"{paths}: initialized", submodules.FIX)
 
 
 def git_check() -> Check:

@@ -187,6 +187,15 @@ def _unfinished(store: Store) -> int:
     return sum(1 for u in store.units() if u.state not in DONE_STATES)
 
 
+def _check_submodules(repo: GitRepo, branch: str, commit: str) -> None:
+    """Every submodule the base records can be filled into worktrees and gate folders, or the
+    run refuses now, naming each one and the fix (rather than every gate failing later)."""
+    from bosun.orchestration import submodules
+
+    if lines := submodules.missing(repo.path, repo.path, commit):
+        raise BosunError(f"branch '{branch}': {'; '.join(lines)}: run `{submodules.FIX}` first")
+
+
 def create_session(repo: GitRepo, plan_path: Path) -> Session:
     """Start a new session from a plan; refuses while an unfinished one is in `.bosun/`."""
     from bosun.orchestration.plan import parse_plan
@@ -202,6 +211,7 @@ def create_session(repo: GitRepo, plan_path: Path) -> Session:
     base = repo.rev_parse(f"refs/heads/{project.base}")
     if base is None:
         raise BosunError(f"{plan_path.name}: project.base: branch '{project.base}' does not exist in {repo.path}")
+    _check_submodules(repo, project.base, base)
     db_path = repo.path / BOSUN_DIR / "state.db"
     made = None
     if db_path.exists():

@@ -16,7 +16,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bosun.orchestration import packs
+from bosun.orchestration import packs, submodules
 from bosun.orchestration.errors import GitError
 from bosun.orchestration.git_objects import reader
 from bosun.orchestration.gitcmd import GIT_ENV, SAFE_CONFIG, GitRepo, GitResult, git, loose_ref, write_loose_ref
@@ -117,6 +117,7 @@ class AgentClone:
             commit = reader(self.path).commit_id(start) if OBJECT_ID.match(start) else None
             if commit is None or not write_loose_ref(self.path, branch, commit):
                 git(["worktree", "add", "--quiet", "--force", "-B", unit_branch(unit_id), str(path), start], self.path)
+                self._fill_submodules(git(["rev-parse", "HEAD"], path).out.strip(), path)
                 settle(path, {"GIT_DIR": str(path / ".git"), "GIT_WORK_TREE": str(path)})  # git named the record
                 return path
             admin.mkdir(parents=True)
@@ -126,8 +127,13 @@ class AgentClone:
             path.mkdir(parents=True)
             (path / ".git").write_text(f"gitdir: {admin}\n")
             git(["read-tree", "--reset", "-u", commit], path, env=named)
+            self._fill_submodules(commit, path)
             settle(path, named)
         return path
+
+    def _fill_submodules(self, commit: str, path: Path) -> None:
+        """The files of each submodule the commit records, from the user's repository (submodules.py)."""
+        submodules.fill(self.user.path, self.user.path, commit, path, trees=self.path)
 
     def remove_worktree(self, unit_id: str) -> None:
         with self._worktree_lock:

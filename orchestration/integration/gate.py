@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bosun.orchestration import prepare
+from bosun.orchestration import prepare, submodules
 from bosun.orchestration.errors import GitError
 from bosun.orchestration.gitcmd import BOSUN_IDENTITY, GitRepo, git
 from bosun.orchestration.integration import gate_git
@@ -77,7 +77,8 @@ class GateFolder:
         git(list(args), self.path, env=env)
 
     def checkout(self, commit: str) -> None:
-        """Make the folder hold exactly `commit`'s files: tracked files updated, leftovers removed."""
+        """Make the folder hold exactly `commit`'s files, its submodules' included: tracked files
+        updated, leftovers removed."""
         self.path.mkdir(parents=True, exist_ok=True)
         gate_git.drop(self.path)  # before any git runs here: what the last gate left in it is not read
         # A fresh index each time: the last gate's code could have marked files skip-worktree in
@@ -91,6 +92,7 @@ class GateFolder:
             self.index.unlink(missing_ok=True)
             self.path.mkdir(parents=True)
             self._git("read-tree", "--reset", "-u", commit)
+        submodules.fill(self.repo.path, self.repo.path, commit, self.path)
         gate_git.write(self.path, self.repo, commit, self.index)
 
 

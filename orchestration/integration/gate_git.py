@@ -54,7 +54,7 @@ def write(folder: Path, repo: GitRepo, commit: str, index: Path) -> None:
 
 
 @functools.lru_cache(maxsize=64)
-def _common_dir(repo: Path) -> Path:
+def common_dir(repo: Path) -> Path:
     return Path(git(["rev-parse", "--path-format=absolute", "--git-common-dir"], repo).out.strip())
 
 
@@ -62,7 +62,7 @@ def objects_of(repo: GitRepo) -> tuple[Path, ...]:
     """The folders holding the user's objects: its `objects`, and those it borrows in turn. The
     gate's box shows exactly these, read-only; never a path read from the gate's own folder."""
     found: list[Path] = []
-    todo = [_common_dir(repo.path) / "objects"]
+    todo = [common_dir(repo.path) / "objects"]
     while todo and len(found) <= MAX_DEPTH:
         folder = todo.pop(0)
         if folder in found or not folder.is_dir():
@@ -83,7 +83,7 @@ _TAGS: dict[Path, tuple[tuple, list[tuple[str, str]]]] = {}
 def tags(repo: GitRepo) -> list[tuple[str, str]]:
     """The user's tags (object id, ref), asked of git only when its tag files changed: a gate run
     costs no process for them."""
-    common = _common_dir(repo.path)
+    common = common_dir(repo.path)
     seen = _signature(common)
     cached = _TAGS.get(common)
     if cached is not None and cached[0] == seen:

@@ -1,0 +1,104 @@
+"""Submodules: the gate folder and each agent's worktree hold every submodule's files at the
+commit the tree records (submodules inside submodules too), never what a gate or an agent left
+in them; a base whose submodules are not initialized is refused before anything is written."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import bosun, first_parent_merges, git, needs_tool
+
+from bosun.orchestration.sandbox.probe import probe
+
+WORKS, WHY = probe()
+needs_bwrap = needs_tool(None if WORKS else f"bubblewrap cannot work here: {WHY}")
+LOCAL = ("-c", "protocol.file.allow=always")  # git refuses file:// submodules unless told
+
+# The gate: both libraries at their recorded versions, nothing an earlier gate left behind.
+CHECK = textwrap.dedent("""\
+    import pathlib, sys
+    sys.path[:0] = ["vendor/lib", "vendor/lib/deps/inner"]
+    from value import VALUE
+    from inner import INNER
+    left = pathlib.Path("vendor/lib/left.txt")
+    if VALUE != 42 or INNER != 7 or left.exists():
+        print("FAILED", VALUE, INNER, left.exists())
+        sys.exit(1)
+    left.write_text("a gate was here")
+    print("1 passed")
+""")
+
+
+def _library(path: Path, files: dict[str, str]) -> Path:
+    path.mkdir()
+    git(path, "init", "-q", "-b", "main")
+    for name, text in files.items():
+        (path / name).write_text(text)
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", f"{path.name}")
+    return path
+
+
+def _add_submodule(repo: Path, url: Path, at: str) -> None:
+    git(repo, *LOCAL, "submodule", "add", "-q", str(url), at)
+    git(repo, "commit", "-q", "-m", f"submodule {at}")
+
+
+def _project_with_submodules(project, tmp_path: Path, units, script, **keys) -> Path:
+    inner = _library(tmp_path / "inner", {"inner.py": "INNER = 7\n"})
+    lib = _library(tmp_path / "lib", {"value.py": "VALUE = 42\n"})
+    _add_submodule(lib, inner, "deps/inner")
+    repo = project(units, script, extra_files={"check.py": CHECK}, **keys)
+    _add_submodule(repo, lib, "vendor/lib")
+    git(repo, *LOCAL, "submodule", "update", "-q", "--init", "--recursive")
+    return repo
+
+
+@pytest.mark.parametrize("sandbox", [pytest.param("required", marks=needs_bwrap), "off"])
+def test_gates_and_agents_see_each_submodule_at_its_commit(project, tmp_path: Path, sandbox: str) -> None:
+    look = "cat vendor/lib/value.py vendor/lib/deps/inner/inner.py > seen.txt"
+    tamper = "echo VALUE = 0 > vendor/lib/value.py && echo junk > vendor/lib/junk.txt"
+    units = [{"id": "a"}, {"id": "b", "depends_on": ["a"]}]
+    script = {
+        "a": [[{"run": ["sh", "-c", f"{look} && {tamper}"]}, {"commit": "a"}]],
+        "b": [[{"write": "src/b.py", "content": "B = 1\n"}, {"commit": "b"}]],
+    }
+    repo = _project_with_submodules(project, tmp_path, units, script, sandbox=sandbox, batch=1)
+    pinned = git(repo, "rev-parse", "HEAD:vendor/lib")
+
+    result = bosun("run", "--headless", cwd=repo, timeout=180)
+    assert result.returncode == 0, result.stdout + result.stderr
+    # Two gate runs in one folder, each saw both libraries and not the first one's leftover.
+    assert first_parent_merges(repo) == ["a", "b"]
+    assert git(repo, "show", "bosun/integration:seen.txt").splitlines() == ["VALUE = 42", "INNER = 7"]
+    # The agent's edits inside the submodule's folder are not part of its commit.
+    assert git(repo, "rev-parse", "bosun/integration:vendor/lib") == pinned
+    changed = git(repo, "diff", "--name-only", "main", "bosun/integration").split()
+    assert sorted(changed) == ["seen.txt", "src/b.py"]
+
+
+def test_a_base_whose_submodule_is_not_initialized_is_refused_before_anything_is_written(
+    project, tmp_path: Path
+) -> None:
+    upstream = _project_with_submodules(project, tmp_path, [{"id": "a"}], {})
+    repo = tmp_path / "fresh"
+    git(tmp_path, "clone", "-q", str(upstream), str(repo))  # no --recurse-submodules
+
+    result = bosun("run", "--headless", cwd=repo)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "bosun: branch 'main': submodule 'vendor/lib' is not initialized: "
+        "run `git submodule update --init --recursive` first"
+    ]
+    assert not (repo / ".bosun" / "state.db").exists()
+    doctor = bosun("doctor", cwd=repo)
+    assert doctor.returncode == 1
+    assert "✗ submodules: submodule 'vendor/lib' is not initialized — fix: git submodule update" in doctor.stdout
+    git(repo, *LOCAL, "submodule", "update", "-q", "--init")  # the library, not the one inside it
+    result = bosun("run", "--headless", cwd=repo)
+    assert result.returncode == 2
+    assert "submodule 'vendor/lib/deps/inner' is not initialized" in result.stderr
+    git(repo, *LOCAL, "submodule", "update", "-q", "--init", "--recursive")
+    assert "✓ submodules: vendor/lib: initialized" in bosun("doctor", cwd=repo).stdout
