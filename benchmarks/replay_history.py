@@ -9,7 +9,8 @@ commit's patch; a unit depends on the latest earlier unit touching one of its fi
 independent commits run side by side), and its scope is the files it touches. The agents are
 a command agent of a few lines (written beside DEST, outside the repository, as a user's own
 agent would be) that applies its patch with `git apply --3way` and commits. DEST becomes a new
-repository holding the project as it was before FIRST, on `main`.
+repository holding the project as it was before FIRST, on `main`, with its submodules (filled from
+SOURCE's own copies: initialize them there first).
 
 Without `--prepare-only` it then measures, in the same run, two ways to the same end:
 
@@ -149,8 +150,23 @@ def prepare(
     (dest / "bosun.toml").write_text(plan_text(units, gate, agent, agents, queue, merge))
     git("init", "-q", "-b", "main", cwd=dest)
     git("add", "-A", cwd=dest)
+    add_submodules(source, first, dest)
     git("commit", "-qm", f"the project at {first}", cwd=dest)
     return units
+
+
+def add_submodules(source: Path, commit: str, dest: Path) -> None:
+    """`git archive` leaves submodules out: record each at the commit `commit` records and fill
+    it from the source's own copy (`git submodule update --init` there first), as a clone would."""
+    links = [line.split(None, 3) for line in git("ls-tree", "-r", commit, cwd=source).splitlines()]
+    for mode, _, sha, path in (link for link in links if link[0] == "160000"):
+        git("update-index", "--add", "--cacheinfo", f"{mode},{sha},{path}", cwd=dest)
+        name = git("config", "--blob", f"{commit}:.gitmodules", "--get-regexp", r"\.path$", cwd=source)
+        key = next(k for k, v in (line.split(" ", 1) for line in name.splitlines()) if v == path)
+        module = git("rev-parse", "--absolute-git-dir", cwd=source / path).strip()
+        git("config", f"{key[: -len('.path')]}.url", module, cwd=dest)
+    if any(link[0] == "160000" for link in links):
+        git("-c", "protocol.file.allow=always", "submodule", "update", "-q", "--init", "--recursive", cwd=dest)
 
 
 def baseline(dest: Path, units: list[dict], gate: str) -> tuple[float, int]:
@@ -158,6 +174,7 @@ def baseline(dest: Path, units: list[dict], gate: str) -> tuple[float, int]:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp) / "serial"
         git("clone", "-q", str(dest), str(work), cwd=dest)
+        copy_submodules(dest, work)
         started, passed = time.perf_counter(), 0
         for unit in units:
             git("apply", "--3way", "--whitespace=nowarn", cwd=work, stdin=unit["prompt"])
@@ -165,6 +182,17 @@ def baseline(dest: Path, units: list[dict], gate: str) -> tuple[float, int]:
             git("add", "-A", cwd=work)
             git("commit", "-qm", unit["title"], cwd=work)
         return time.perf_counter() - started, passed
+
+
+def copy_submodules(dest: Path, work: Path) -> None:
+    """A clone of DEST gets DEST's submodules, from the same copies."""
+    urls = subprocess.run(
+        ["git", "config", "--get-regexp", r"^submodule\..*\.url$"], cwd=dest, capture_output=True, text=True
+    ).stdout
+    for key, url in (line.split(" ", 1) for line in urls.splitlines()):
+        git("config", key, url, cwd=work)
+    if urls:
+        git("-c", "protocol.file.allow=always", "submodule", "update", "-q", "--init", "--recursive", cwd=work)
 
 
 def queue_of(config: str) -> tuple:

@@ -1,6 +1,7 @@
 """benchmarks/replay_history.py end to end on a small real history: its units replay the commits
 through Bosun (a command agent of the user's own outside the repository, the queue, the sandbox
-as the machine allows) and the integration branch ends with the source's own tree."""
+as the machine allows) and the integration branch ends with the source's own tree; the source's
+submodule, which its check imports, comes along."""
 
 from __future__ import annotations
 
@@ -19,7 +20,16 @@ def test_a_replayed_history_ends_at_the_source_s_own_tree(tmp_path: Path) -> Non
     (source / "src").mkdir(parents=True)
     git(source, "init", "-q", "-b", "main")
     (source / "src" / "calc.py").write_text("def add(a, b):\n    return a + b\n")
-    (source / "check.py").write_text("import sys\nsys.path.insert(0, 'src')\nimport calc\nassert calc.add(2, 2) == 4\n")
+    (source / "check.py").write_text(
+        "import sys\nsys.path[:0] = ['src', 'vendor/ops']\nimport calc, ops\nassert calc.add(2, 2) == ops.FOUR\n"
+    )
+    ops = tmp_path / "ops"
+    ops.mkdir()
+    git(ops, "init", "-q", "-b", "main")
+    (ops / "ops.py").write_text("FOUR = 4\n")
+    git(ops, "add", "-A")
+    git(ops, "commit", "-qm", "ops")
+    git(source, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(ops), "vendor/ops")
     git(source, "add", "-A")
     git(source, "commit", "-qm", "start")
     steps = [
@@ -57,3 +67,4 @@ def test_a_replayed_history_ends_at_the_source_s_own_tree(tmp_path: Path) -> Non
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "3/3 merged" in done.stdout and "equals main under src: yes" in done.stdout, done.stdout
+    assert "gate passed on 3/3" in done.stdout, done.stdout  # the raw-git baseline has the submodule too
