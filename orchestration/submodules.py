@@ -88,12 +88,23 @@ def _gitlink(repo: Path, root: list, path: str) -> str | None:
 
 
 def module_dir(repo: Path, work_tree: Path | None, sub: Submodule) -> Path | None:
-    """The submodule's repository: `modules/NAME` in `repo`'s common git dir, else (a submodule cloned
-    before git absorbed them) its own `.git` folder in your working tree."""
-    for place in (common_dir(repo) / "modules" / sub.name, work_tree / sub.path / ".git" if work_tree else None):
+    """The submodule's repository: `modules/NAME` in `repo`'s git dir (a linked worktree keeps
+    its own there) or its common one, else (a submodule cloned before git absorbed them) its own
+    `.git` folder in your working tree."""
+    own, common = _git_dir(repo), common_dir(repo)
+    for place in (
+        own / "modules" / sub.name,
+        common / "modules" / sub.name,
+        work_tree / sub.path / ".git" if work_tree else None,
+    ):
         if place is not None and (place / "HEAD").is_file() and not place.is_symlink():
             return place
     return None
+
+
+@functools.lru_cache(maxsize=64)
+def _git_dir(repo: Path) -> Path:
+    return Path(git(["rev-parse", "--absolute-git-dir"], repo).out.strip())
 
 
 def missing(

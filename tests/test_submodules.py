@@ -102,3 +102,23 @@ def test_a_base_whose_submodule_is_not_initialized_is_refused_before_anything_is
     assert "submodule 'vendor/lib/deps/inner' is not initialized" in result.stderr
     git(repo, *LOCAL, "submodule", "update", "-q", "--init", "--recursive")
     assert "✓ submodules: vendor/lib: initialized" in bosun("doctor", cwd=repo).stdout
+
+
+def test_a_linked_worktree_s_own_submodules_fill_its_gates(project, tmp_path: Path) -> None:
+    """`git submodule update` in a linked worktree keeps the submodules in that worktree's own
+    git dir (`.git/worktrees/NAME/modules`), not the shared one: Bosun run there finds them."""
+    script = {"a": [[{"write": "src/a.py", "content": "A = 1\n"}, {"commit": "a"}]]}
+    upstream = _project_with_submodules(project, tmp_path, [{"id": "a"}], script, sandbox="off")
+    fresh, linked = tmp_path / "fresh", tmp_path / "linked"
+    git(tmp_path, "clone", "-q", str(upstream), str(fresh))
+    git(fresh, "worktree", "add", "-q", "-b", "work", str(linked), "main")
+    git(linked, *LOCAL, "submodule", "update", "-q", "--init", "--recursive")
+    assert not (fresh / ".git" / "modules").exists()
+    (linked / "bosun.toml").write_text(
+        (linked / "bosun.toml").read_text().replace("[project]", '[project]\nbase = "work"')
+    )
+    git(linked, "commit", "-q", "-am", "the plan on this worktree's branch")
+
+    result = bosun("run", "--headless", cwd=linked)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert first_parent_merges(linked) == ["a"]
