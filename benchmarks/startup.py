@@ -11,6 +11,8 @@ average is printed before and after: on a shared machine read the ratios, not th
 the top entries of cProfile.
 
 Target: every command within 3x a bare interpreter start (issue 30; issue 11 asked for 8x).
+`stdlib floor` is a start that only imports the standard library modules `bosun status` needs
+(argparse, pathlib, sqlite3, json): what is left above it is Bosun's own.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from bosun.app.cli.demo import build_demo_repo
 from bosun.orchestration.session import create_session
 
 TARGET = 3.0
+FLOOR = "import argparse, pathlib, sqlite3, json; argparse.ArgumentParser().parse_args([])"
 
 
 def timed(argv: list[str], cwd: Path) -> float:
@@ -85,6 +88,8 @@ def main() -> int:
         create_session(repo, repo.path / "bosun.toml").close()
         cases = {
             "python3 -c pass": [sys.executable, "-c", "pass"],
+            # What any command of this shape pays before its own code: the standard library `status` needs.
+            "stdlib floor": [sys.executable, "-c", FLOOR],
             "bosun --help": [bosun, "--help"],
             "bosun status": [bosun, "status"],
             "bosun status --json": [bosun, "status", "--json"],
@@ -105,7 +110,7 @@ def main() -> int:
     for name, samples in times.items():
         median = statistics.median(samples)
         ratio = median / floor
-        if name != "python3 -c pass":
+        if name.startswith("bosun"):
             worst = max(worst, ratio)
         print(f"{name:<22} {median * 1000:>10.1f} {ratio:>14.1f}x")
     print(f"target: every command within {TARGET:g}x: {'met' if worst <= TARGET else 'NOT met'} (worst {worst:.1f}x)")

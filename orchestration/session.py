@@ -210,7 +210,10 @@ def create_session(repo: GitRepo, plan_path: Path) -> Session:
     project = plan.project
     base = repo.rev_parse(f"refs/heads/{project.base}")
     if base is None:
-        raise BosunError(f"{plan_path.name}: project.base: branch '{project.base}' does not exist in {repo.path}")
+        empty = "; the repository has no commits yet: commit your project first" if not repo.rev_parse("HEAD") else ""
+        raise BosunError(
+            f"{plan_path.name}: project.base: branch '{project.base}' does not exist in {repo.path}{empty}"
+        )
     _check_submodules(repo, project.base, base)
     db_path = repo.path / BOSUN_DIR / "state.db"
     made = None

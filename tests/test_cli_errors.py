@@ -6,6 +6,7 @@ wrong and where, and nothing written: no ref moved, no file changed, no `.bosun/
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -105,6 +106,12 @@ IN_A_REPOSITORY = [
         ["run", "--headless"],
         ["bosun: bosun.toml: project.base: branch 'trunk' does not exist in {repo}"],
     ),
+    (
+        "run in a repository with no commits yet",
+        "empty",
+        ["run", "--headless"],
+        ["branch 'main' does not exist in {repo}; the repository has no commits yet: commit your project first"],
+    ),
     ("status with no session", "fresh", ["status"], ["{repo}", "no Bosun session here"]),
     ("status --json with no session", "fresh", ["status", "--json"], ["no Bosun session here"]),
     ("approve with no session", "fresh", ["approve", "a"], ["no Bosun session here"]),
@@ -154,6 +161,10 @@ IN_A_REPOSITORY = [
 def test_bad_invocation_exits_2_with_one_line_and_writes_nothing(request, project, kind, args, fragments):
     if kind == "trunk":
         repo = project(UNITS, SCRIPT, base="trunk")
+    elif kind == "empty":  # the plan written, nothing committed
+        repo = project(UNITS, SCRIPT)
+        shutil.rmtree(repo / ".git")
+        git(repo, "init", "-q", "-b", "main")
     else:
         repo = request.getfixturevalue(kind)
     before = snapshot(repo)
