@@ -12,6 +12,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -70,9 +71,10 @@ def _plan_checks(plan: Plan, repo: Path) -> Iterator[Check]:
         yield from agent_checks(agent, repo, active(plan, agent))
     yield from submodules_check(plan, repo)
     setup = bool(plan.project.setup)
-    yield command_check("gate", plan.project.gate, "project.gate", repo, setup=setup)
+    box = (plan, repo) if active(plan) else None
+    yield command_check("gate", plan.project.gate, "project.gate", repo, setup=setup, box=box)
     for i, entry in enumerate(plan.project.check_entries):  # each runs on the merged tree like the gate
-        yield command_check(f"check {i + 1}", entry.run, f"project.checks[{i}]", repo, setup=setup)
+        yield command_check(f"check {i + 1}", entry.run, f"project.checks[{i}]", repo, setup=setup, box=box)
 
 
 def submodules_check(plan: Plan, repo: Path) -> Iterator[Check]:
@@ -178,9 +180,12 @@ def first_program(command: str) -> str | None:
     return None
 
 
-def command_check(name: str, command: str, key: str, tree: Path | None = None, setup: bool = False) -> Check:
+def command_check(
+    name: str, command: str, key: str, tree: Path | None = None, setup: bool = False, box: tuple | None = None
+) -> Check:
     """A shell command's first program resolves (after any VAR=value words and shell builtins); one
-    named relative to the project's `tree` (`.venv/bin/python`) is there, or `setup` makes it."""
+    named relative to the project's `tree` (`.venv/bin/python`) is there, or `setup` makes it; with
+    `box` (the plan and the repository of a sandboxed gate), one outside it also runs in the box."""
     if not command.strip():
         return Check(name, False, f"{key} is empty", f"set {key} to the command that runs the tests")
     try:
@@ -198,4 +203,38 @@ def command_check(name: str, command: str, key: str, tree: Path | None = None, s
     found = shutil.which(program) or (program if "/" in program and Path(program).is_file() else None)
     if found is None:
         return Check(name, False, f"{program} (from {key}) is not installed", f"install {program} or change {key}")
+    if box is not None and (said := in_gate_box(program, command, *box)) is not None:
+        return Check(name, False, f"{program} ({found}) runs here but not in the gate's sandbox: {said}", BOX_FIX)
     return Check(name, True, f"{program} ({found})")
+
+
+BOX_FIX = (
+    "name it by absolute path in its installation's bin folder (the sandbox then shows that whole "
+    'installation), or sandbox = "off"'
+)
+
+
+def in_gate_box(program: str, command: str, plan: Plan, repo: Path) -> str | None:
+    """None when `PROGRAM --version` runs in a gate's box as it runs outside it (or fails outside
+    too: nothing to tell); else the first line it printed in the box. A toolchain kept under your
+    home that the box does not show (rustup's was one) fails every gate, which the PATH lookup
+    alone cannot see."""
+    from bosun.orchestration.process import scrubbed_env
+    from bosun.orchestration.sandbox import bwrap
+    from bosun.orchestration.sandbox.boxes import gate_box
+    from bosun.orchestration.sandbox.probe import bwrap_path
+
+    env = scrubbed_env(plan.project.gate_env)
+    runs = {"env": env, "capture_output": True, "text": True, "timeout": 30, "stdin": subprocess.DEVNULL}
+    try:
+        if subprocess.run([program, "--version"], **runs).returncode != 0:
+            return None
+        with tempfile.TemporaryDirectory() as folder:
+            box = gate_box(repo=repo, folder=Path(folder), env=env, network=False, command=command)
+            inside = subprocess.run(bwrap.argv(bwrap_path() or "bwrap", box, [program, "--version"]), **runs)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if inside.returncode == 0:
+        return None
+    lines = (inside.stderr + inside.stdout).strip().splitlines()
+    return lines[0] if lines else f"exit {inside.returncode}"

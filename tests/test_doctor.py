@@ -8,9 +8,14 @@ import os
 import shutil
 from pathlib import Path
 
-from conftest import bosun, tool_missing, write_unit
+from conftest import bosun, needs_tool, tool_missing, write_unit
 from fake_openai import FakeOpenAI
 from stubs.clis import clis_dir
+
+from bosun.orchestration.sandbox.probe import probe
+
+WORKS, WHY = probe()
+needs_bwrap = needs_tool(None if WORKS else f"bubblewrap cannot work here: {WHY}")
 
 MACHINE = ["git", "sandbox", "process cgroup", "memory cgroup", "ports", "disk"]
 
@@ -169,6 +174,31 @@ def test_the_sandbox_is_needed_only_when_required(project) -> None:
     plan.write_text(plan.read_text().replace("[project]\n", '[project]\nsandbox = "required"\n'))
     code, out, _ = doctor(repo, env={"BOSUN_BWRAP": ""})
     assert code == 1 and "(not required by the plan)" not in out, out
+
+
+@needs_bwrap
+def test_a_gate_program_that_runs_here_but_not_in_the_sandbox_is_a_failure(project, tmp_path: Path) -> None:
+    """A test runner under your home whose launcher runs another file there (as rustup's proxies
+    did) is found on PATH and runs, but not in the gate's box, which hides the home: doctor runs
+    `PROGRAM --version` in a real gate box too, and says what it printed there."""
+    home = tmp_path / "home"
+    (home / "bin").mkdir(parents=True)
+    (home / ".runner").mkdir()
+    (home / ".runner" / "real").write_text("#!/bin/sh\necho runner 1.0\n")
+    (home / "bin" / "runner").write_text('#!/bin/sh\nexec "$HOME/.runner/real" "$@"\n')
+    for script in (home / ".runner" / "real", home / "bin" / "runner"):
+        script.chmod(0o755)
+    repo = project([{"id": "a"}], {}, gate="runner --all", sandbox="required")
+    env = {"HOME": str(home), "PATH": f"{home / 'bin'}:{os.environ['PATH']}"}
+    code, out, _ = doctor(repo, env=env)
+    assert code == 1, out
+    [line] = [line for line in out.splitlines() if line.startswith("✗ gate")]
+    assert f"runner ({home}/bin/runner) runs here but not in the gate's sandbox: " in line, line
+    assert ".runner/real" in line and "fix: name it by absolute path" in line, line
+    plan = repo / "bosun.toml"
+    plan.write_text(plan.read_text().replace('sandbox = "required"', 'sandbox = "off"'))
+    code, out, _ = doctor(repo, env=env)
+    assert f"✓ gate: runner ({home}/bin/runner)" in out, out
 
 
 def test_json_lists_every_check_with_its_fix(project) -> None:

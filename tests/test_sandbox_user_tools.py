@@ -8,6 +8,7 @@ failed with `/bin/sh: …/venv/bin/python: not found`."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -81,3 +82,39 @@ def test_a_gate_script_named_by_path_runs_and_nothing_beside_it_shows(project, t
     result = bosun("run", "--headless", cwd=repo)
     assert result.returncode == 0, result.stdout + result.stderr
     assert git(repo, "show", "bosun/integration:src/a.py") == "A = 1"
+
+
+RUSTUP = """\
+#!/bin/sh
+# What rustup's proxies do: `cargo` here is a link to rustup, which runs the default toolchain's.
+toolchain=$(cat "${RUSTUP_HOME:-$HOME/.rustup}/default")
+exec "${RUSTUP_HOME:-$HOME/.rustup}/toolchains/$toolchain/bin/$(basename "$0")" "$@"
+"""
+
+
+def test_a_gate_run_by_rustup_s_cargo_finds_its_toolchain_and_nothing_else_of_the_home(project, tmp_path: Path) -> None:
+    """Rust as rustup installs it: `~/.cargo/bin/cargo` is a link to `rustup`, which runs the
+    toolchain under `~/.rustup`. The box hides the home, so every gate failed with "rustup could
+    not choose a version of cargo to run" (found running a crate's `cargo test` as the gate; the
+    real rustup was used by hand, this is its layout). `~/.rustup` is shown read-only; the rest of
+    the home stays hidden."""
+    home = tmp_path / "home"
+    bin_dir, toolchain = home / ".cargo" / "bin", home / ".rustup" / "toolchains" / "stable-x86_64" / "bin"
+    for folder in (bin_dir, toolchain, home / ".ssh"):
+        folder.mkdir(parents=True)
+    (home / ".rustup" / "default").write_text("stable-x86_64\n")
+    (home / ".ssh" / "id_ed25519").write_text("a key")
+    (bin_dir / "rustup").write_text(RUSTUP)
+    (bin_dir / "cargo").symlink_to("rustup")
+    (toolchain / "cargo").write_text(
+        f'#!/bin/sh\ntest ! -e "{home}/.ssh/id_ed25519" || {{ echo "saw a key"; exit 1; }}\n'
+        'echo "test result: ok. 1 passed; 0 failed"\n'
+    )
+    for script in (bin_dir / "rustup", toolchain / "cargo"):
+        script.chmod(0o755)
+    repo = project([{"id": "a"}], {"a": [write_unit("src/a.py", "A = 1\n")]}, gate="cargo test", sandbox="required")
+    env = {"HOME": str(home), "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    result = bosun("run", "--headless", cwd=repo, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    logs = list((repo / ".bosun" / "logs").glob("gate.*.log"))
+    assert [log.read_text().strip() for log in logs] == ["test result: ok. 1 passed; 0 failed"]

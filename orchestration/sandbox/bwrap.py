@@ -174,5 +174,14 @@ def _install_of(folder: Path) -> list[Path]:
         return paths
     if folder.name == "bin" and parent != Path("/") and parent.name not in ("usr", "local", ""):
         # ~/.local/bin, /opt/x/bin: the binaries and the libraries beside them (not share/: keyrings live there)
-        return [folder, parent / "lib", parent / "libexec"]
+        return [folder, parent / "lib", parent / "libexec", *_rustup_home(folder)]
     return [folder]
+
+
+def _rustup_home(folder: Path) -> list[Path]:
+    """Where rustup keeps the toolchains its proxies in `folder` run (`cargo` and `rustc` there are
+    links to `rustup`, which runs the default toolchain from RUSTUP_HOME, `~/.rustup` unless set)."""
+    if not (folder / "rustup").is_file():
+        return []
+    home = os.environ.get("RUSTUP_HOME") or os.path.join(os.path.expanduser("~"), ".rustup")
+    return [Path(home)] if os.path.isabs(home) else []
