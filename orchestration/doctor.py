@@ -9,7 +9,6 @@ shows them at start. No check needs a session: a plan and the repository are eno
 from __future__ import annotations
 
 import re
-import shlex
 import shutil
 import subprocess
 import tempfile
@@ -19,6 +18,7 @@ from pathlib import Path
 
 from bosun.orchestration.plan import Plan
 from bosun.orchestration.sandbox import active, limits, ports, requested
+from bosun.orchestration.sandbox.boxes import first_program
 from bosun.orchestration.sandbox.probe import choice
 
 GIT_AT_LEAST = (2, 38)  # `git merge-tree --write-tree`, which the gate's merges are made with
@@ -154,30 +154,6 @@ def disk_check(repo: Path) -> Check:
     free = shutil.disk_usage(repo if repo.exists() else Path.cwd()).free
     detail = f"{free / (1 << 30):.1f} GiB free at {repo}"
     return Check("disk", free >= DISK_AT_LEAST, detail, "free at least 1 GiB: each agent gets a worktree")
-
-
-SHELL_WORDS = frozenset(
-    "set cd export unset . source : true false test [ umask ulimit trap eval exec shift wait alias "
-    "if then else elif fi for while until do done case esac in function { } ( ) !".split()
-)
-"""What `sh -c` runs itself: a command that starts `set -e; cd tests && pytest` runs pytest."""
-SEPARATORS = frozenset({";", "&&", "||", "|", "&", "(", ")", ";;", "\n"})
-
-
-def first_program(command: str) -> str | None:
-    """The first program a shell command runs (after `VAR=value` words and the shell's own
-    builtins and keywords), or None when it runs none; ValueError when it cannot be read."""
-    lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
-    lexer.whitespace_split = True
-    at_start = True
-    for word in lexer:
-        if word in SEPARATORS:
-            at_start = True
-        elif at_start and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", word):
-            if word not in SHELL_WORDS:
-                return word
-            at_start = word in {"if", "then", "else", "elif", "do", "while", "until", "{", "!", "exec"}
-    return None
 
 
 def command_check(

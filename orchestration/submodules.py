@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
-from bosun.orchestration.errors import BosunError
+from bosun.orchestration.errors import BosunError, GitError
 from bosun.orchestration.git_objects import GITLINK_MODE, TREE_MODE, reader
 from bosun.orchestration.gitcmd import git
 from bosun.orchestration.integration.gate_git import common_dir
@@ -91,7 +91,10 @@ def module_dir(repo: Path, work_tree: Path | None, sub: Submodule) -> Path | Non
     """The submodule's repository: `modules/NAME` in `repo`'s git dir (a linked worktree keeps
     its own there) or its common one, else (a submodule cloned before git absorbed them) its own
     `.git` folder in your working tree."""
-    own, common = _git_dir(repo), common_dir(repo)
+    try:
+        own, common = _git_dir(repo), common_dir(repo)
+    except GitError:  # not a repository of its own (a Ray node's stand-in for yours)
+        return None
     for place in (
         own / "modules" / sub.name,
         common / "modules" / sub.name,

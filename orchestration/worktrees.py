@@ -20,7 +20,7 @@ from bosun.orchestration import packs, submodules
 from bosun.orchestration.errors import GitError
 from bosun.orchestration.git_objects import reader
 from bosun.orchestration.gitcmd import GIT_ENV, SAFE_CONFIG, GitRepo, GitResult, git, loose_ref, write_loose_ref
-from bosun.orchestration.integration.gate_git import objects_of
+from bosun.orchestration.integration.gate_git import object_folders
 from bosun.orchestration.loose_objects import OBJECT_ID, take_in
 from bosun.orchestration.safe_files import replace_text
 from bosun.orchestration.settle import settle
@@ -248,7 +248,7 @@ class AgentClone:
             self.path,
             *(p for p in (worktree / ".git", admin / "commondir", admin / "gitdir") if not p.is_symlink()),
         ]
-        view.read += objects_of(self.user)  # the user's objects and what they borrow in turn
+        view.read += object_folders(self.path / "objects")[1:]  # what the clone borrows, and those in turn
         view.write += [(worktree, worktree), (admin, admin), (objects, objects), (heads, branch_dir), (logs, log_dir)]
         view.env = {
             "GIT_OBJECT_DIRECTORY": str(objects),

@@ -118,3 +118,29 @@ def test_a_gate_run_by_rustup_s_cargo_finds_its_toolchain_and_nothing_else_of_th
     assert result.returncode == 0, result.stdout + result.stderr
     logs = list((repo / ".bosun" / "logs").glob("gate.*.log"))
     assert [log.read_text().strip() for log in logs] == ["test result: ok. 1 passed; 0 failed"]
+
+
+def test_a_gate_tool_pipx_installed_runs_from_its_own_virtualenv(project, tmp_path: Path) -> None:
+    """pipx puts a link in `~/.local/bin` to the tool in its own virtualenv under
+    `~/.local/share/pipx/venvs/`: the gate named it by name only, so the box showed the link but
+    not what it points to (`bwrap: execvp tool: No such file or directory`, which `bosun doctor`
+    now reports). The first program a gate runs is followed to its installation like one named
+    by path; the rest of the home stays hidden."""
+    home = tmp_path / "home"
+    venv = home / ".local" / "share" / "pipx" / "venvs" / "tool"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    (home / ".local" / "bin").mkdir(parents=True)
+    (home / "notes.txt").write_text("private")
+    tool = venv / "bin" / "tool"
+    tool.write_text(
+        f"#!{venv}/bin/python\nimport pathlib, sys\nassert sys.prefix == '{venv}', sys.prefix\n"
+        f"assert not pathlib.Path('{home}/notes.txt').exists(), 'saw the home'\nprint('1 passed')\n"
+    )
+    tool.chmod(0o755)
+    (home / ".local" / "bin" / "tool").symlink_to(tool)
+    repo = project([{"id": "a"}], {"a": [write_unit("src/a.py", "A = 1\n")]}, gate="tool -q", sandbox="required")
+    env = {"HOME": str(home), "PATH": f"{home / '.local' / 'bin'}:{os.environ['PATH']}"}
+    assert "✓ gate: tool" in bosun("doctor", cwd=repo, env=env).stdout
+    result = bosun("run", "--headless", cwd=repo, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert git(repo, "show", "bosun/integration:src/a.py") == "A = 1"

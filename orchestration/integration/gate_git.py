@@ -61,8 +61,13 @@ def common_dir(repo: Path) -> Path:
 def objects_of(repo: GitRepo) -> tuple[Path, ...]:
     """The folders holding the user's objects: its `objects`, and those it borrows in turn. The
     gate's box shows exactly these, read-only; never a path read from the gate's own folder."""
+    return object_folders(common_dir(repo.path) / "objects")
+
+
+def object_folders(objects: Path) -> tuple[Path, ...]:
+    """`objects` and the folders it borrows from through `info/alternates`, as deep as git follows."""
     found: list[Path] = []
-    todo = [common_dir(repo.path) / "objects"]
+    todo = [objects]
     while todo and len(found) <= MAX_DEPTH:
         folder = todo.pop(0)
         if folder in found or not folder.is_dir():

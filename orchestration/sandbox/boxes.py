@@ -15,6 +15,7 @@ code and the folders on PATH are bound back read-only. Then:
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 from pathlib import Path
@@ -102,10 +103,48 @@ def named_programs(command: str) -> list[str]:
     return [word for word in words if word.startswith("/") and os.path.isfile(word)]
 
 
+def gate_programs(command: str, env: dict[str, str]) -> list[str]:
+    """The programs whose installations the gate's box shows: each the command names by absolute
+    path, and the first it runs as found on its PATH (a tool pipx installed is a link from
+    `~/.local/bin` into its own virtualenv elsewhere in your home)."""
+    found = named_programs(command)
+    try:
+        first = first_program(command)
+    except ValueError:
+        first = None
+    if first and "/" not in first and (where := shutil.which(first, path=env.get("PATH"))):
+        found.append(where)
+    return found
+
+
 def gate_box(*, repo: Path, folder: Path, env: dict[str, str], network: bool, command: str = "") -> Box:
-    box = _base(repo, env, named_programs(command), network)
+    box = _base(repo, env, gate_programs(command, env), network)
     box.write(folder)
     if user_home() is None:
         box.env["HOME"] = "/tmp"
     box.cwd = folder
     return box
+
+
+SHELL_WORDS = frozenset(
+    "set cd export unset . source : true false test [ umask ulimit trap eval exec shift wait alias "
+    "if then else elif fi for while until do done case esac in function { } ( ) !".split()
+)
+"""What `sh -c` runs itself: a command that starts `set -e; cd tests && pytest` runs pytest."""
+SEPARATORS = frozenset({";", "&&", "||", "|", "&", "(", ")", ";;", "\n"})
+
+
+def first_program(command: str) -> str | None:
+    """The first program a shell command runs (after `VAR=value` words and the shell's own
+    builtins and keywords), or None when it runs none; ValueError when it cannot be read."""
+    lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    at_start = True
+    for word in lexer:
+        if word in SEPARATORS:
+            at_start = True
+        elif at_start and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", word):
+            if word not in SHELL_WORDS:
+                return word
+            at_start = word in {"if", "then", "else", "elif", "do", "while", "until", "{", "!", "exec"}
+    return None
