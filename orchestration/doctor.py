@@ -70,6 +70,7 @@ def _plan_checks(plan: Plan, repo: Path) -> Iterator[Check]:
     for agent in plan.agents.values():
         yield from agent_checks(agent, repo, active(plan, agent))
     yield from submodules_check(plan, repo)
+    yield from lfs_check(plan, repo)
     setup = bool(plan.project.setup)
     box = (plan, repo) if active(plan) else None
     yield command_check("gate", plan.project.gate, "project.gate", repo, setup=setup, box=box)
@@ -89,6 +90,24 @@ def submodules_check(plan: Plan, repo: Path) -> Iterator[Check]:
         lines = submodules.missing(repo, repo, commit)
         paths = ", ".join(sub.path for sub in found)
         yield Check("submodules", not lines, "; ".join(lines) or f"{paths}: initialized", submodules.FIX)
+
+
+def lfs_check(plan: Plan, repo: Path) -> Iterator[Check]:
+    """The base branch's LFS files, whose content worktrees and gate folders get from your LFS
+    store (lfs.py): a line only where the repository uses LFS."""
+    from bosun.orchestration import lfs
+    from bosun.orchestration.gitcmd import GitRepo
+
+    commit = GitRepo(repo).rev_parse(f"refs/heads/{plan.project.base}")
+    store = lfs.store_of(repo)
+    found = lfs.pointers(repo, commit) if commit is not None and store is not None else []
+    if found:
+        lacking = [p.path for p in found if not lfs.content(store, p)]
+        detail = f"{len(found)} LFS file(s) on '{plan.project.base}'"
+        detail += (
+            f", {len(lacking)} not in {store}: {', '.join(lacking[:3])}" if lacking else ", each in your LFS store"
+        )
+        yield Check("lfs", not lacking, detail, "git lfs pull (or git lfs fetch && git lfs checkout)")
 
 
 def git_check() -> Check:

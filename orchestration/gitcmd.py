@@ -52,6 +52,7 @@ GIT_ENV = _base_env()
 # Patterns, compiled on first use (re keeps them): every command imports this module.
 PLAIN_REF = r"refs/(?:[A-Za-z0-9_-][A-Za-z0-9._-]*/)+[A-Za-z0-9_-][A-Za-z0-9._-]*(?<![.]lock)(?<![.])"
 OBJECT_NAME = r"[0-9a-f]{40}|[0-9a-f]{64}"
+ALTERNATES_DEPTH = 5  # git follows alternates of alternates this deep
 
 
 def write_loose_ref(git_dir: Path, ref: str, new: str) -> bool:
@@ -123,19 +124,16 @@ def git(
     check: bool = True,
     env: dict[str, str] | None = None,
     ok_codes: tuple[int, ...] = (0,),
+    stdin: str | None = None,
 ) -> GitResult:
-    """Run `git ARGS` in `cwd`; raise GitError unless the exit code is in `ok_codes`."""
+    """Run `git ARGS` in `cwd` (reading `stdin`, else nothing); raise GitError unless the exit
+    code is in `ok_codes`."""
     import subprocess  # here: `bosun status` reads its branch from files and starts no process
 
     full_env = {**GIT_ENV, **env} if env else GIT_ENV
+    given = {"input": stdin} if stdin is not None else {"stdin": subprocess.DEVNULL}
     proc = subprocess.run(
-        ["git", *SAFE_CONFIG, *args],
-        cwd=cwd,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        errors="replace",
-        stdin=subprocess.DEVNULL,
+        ["git", *SAFE_CONFIG, *args], cwd=cwd, env=full_env, capture_output=True, text=True, errors="replace", **given
     )
     if check and proc.returncode not in ok_codes:
         raise GitError(args, proc.returncode, proc.stderr)
@@ -167,6 +165,30 @@ def _plain_top(start: Path) -> Path | None:
             return None
         return folder
     return None
+
+
+@functools.lru_cache(maxsize=64)
+def common_dir(repo: Path) -> Path:
+    """The git dir a repository (a top folder, a linked worktree, a git dir) shares with its worktrees."""
+    return Path(git(["rev-parse", "--path-format=absolute", "--git-common-dir"], repo).out.strip())
+
+
+def object_folders(objects: Path) -> tuple[Path, ...]:
+    """`objects` and the folders it borrows from through `info/alternates`, as deep as git follows."""
+    found: list[Path] = []
+    todo = [objects]
+    while todo and len(found) <= ALTERNATES_DEPTH:
+        folder = todo.pop(0)
+        if folder in found or not folder.is_dir():
+            continue
+        found.append(folder)
+        try:
+            lines = (folder / "info" / "alternates").read_text().splitlines()
+        except OSError:
+            continue
+        named = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+        todo += [(folder / name).resolve() for name in named]  # a relative one is relative to `folder`
+    return tuple(found)
 
 
 def fetch_tags(into: Path, source: Path) -> None:

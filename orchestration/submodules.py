@@ -23,8 +23,7 @@ from typing import NamedTuple
 
 from bosun.orchestration.errors import BosunError, GitError
 from bosun.orchestration.git_objects import GITLINK_MODE, TREE_MODE, reader
-from bosun.orchestration.gitcmd import git
-from bosun.orchestration.integration.gate_git import common_dir
+from bosun.orchestration.gitcmd import common_dir, git
 
 MAX_DEPTH = 4  # submodules inside submodules, this deep
 FIX = "git submodule update --init --recursive"

@@ -16,11 +16,10 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bosun.orchestration import packs, submodules
+from bosun.orchestration import gitcmd, lfs, packs, submodules
 from bosun.orchestration.errors import GitError
 from bosun.orchestration.git_objects import reader
 from bosun.orchestration.gitcmd import GIT_ENV, SAFE_CONFIG, GitRepo, GitResult, git, loose_ref, write_loose_ref
-from bosun.orchestration.integration.gate_git import object_folders
 from bosun.orchestration.loose_objects import OBJECT_ID, take_in
 from bosun.orchestration.safe_files import replace_text
 from bosun.orchestration.settle import settle
@@ -117,8 +116,9 @@ class AgentClone:
             commit = reader(self.path).commit_id(start) if OBJECT_ID.match(start) else None
             if commit is None or not write_loose_ref(self.path, branch, commit):
                 git(["worktree", "add", "--quiet", "--force", "-B", unit_branch(unit_id), str(path), start], self.path)
-                self._fill_submodules(git(["rev-parse", "HEAD"], path).out.strip(), path)
-                settle(path, {"GIT_DIR": str(path / ".git"), "GIT_WORK_TREE": str(path)})  # git named the record
+                in_place = {"GIT_DIR": str(path / ".git"), "GIT_WORK_TREE": str(path)}  # git named the record
+                self._fill(git(["rev-parse", "HEAD"], path).out.strip(), path, in_place)
+                settle(path, in_place)
                 return path
             admin.mkdir(parents=True)
             (admin / "gitdir").write_text(f"{path / '.git'}\n")
@@ -127,13 +127,15 @@ class AgentClone:
             path.mkdir(parents=True)
             (path / ".git").write_text(f"gitdir: {admin}\n")
             git(["read-tree", "--reset", "-u", commit], path, env=named)
-            self._fill_submodules(commit, path)
+            self._fill(commit, path, named)
             settle(path, named)
         return path
 
-    def _fill_submodules(self, commit: str, path: Path) -> None:
-        """The files of each submodule the commit records, from the user's repository (submodules.py)."""
+    def _fill(self, commit: str, path: Path, env: dict[str, str]) -> None:
+        """What git's checkout leaves out, from the user's repository: each submodule's files
+        (submodules.py) and each LFS file's content (lfs.py)."""
         submodules.fill(self.user.path, self.user.path, commit, path, trees=self.path)
+        lfs.fill(self.user.path, commit, path, env, listing=self.path)
 
     def remove_worktree(self, unit_id: str) -> None:
         with self._worktree_lock:
@@ -248,8 +250,10 @@ class AgentClone:
             self.path,
             *(p for p in (worktree / ".git", admin / "commondir", admin / "gitdir") if not p.is_symlink()),
         ]
-        view.read += object_folders(self.path / "objects")[1:]  # what the clone borrows, and those in turn
+        view.read += gitcmd.object_folders(self.path / "objects")[1:]  # what the clone borrows, and those in turn
+        (own / "lfs").mkdir()  # git-lfs's store inside (launch.py names it; lfs.take_in empties it)
         view.write += [(worktree, worktree), (admin, admin), (objects, objects), (heads, branch_dir), (logs, log_dir)]
+        view.write.append((own / "lfs", own / "lfs"))
         view.env = {
             "GIT_OBJECT_DIRECTORY": str(objects),
             "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(self.path / "objects"),
@@ -293,26 +297,14 @@ class AgentClone:
         if OBJECT_ID.match(new) and new != old:
             # A commit just taken in moves the branch without a git process; anything else goes
             # through update-ref, which refuses an object that does not exist or is not a commit.
+            update = ["update-ref", "-m", "bosun: the agent's commit, from its sandbox"]
+            update += [f"refs/heads/{unit_branch(unit_id)}", new, old or ""]
             moved = new in commits and old is not None and self._move_loose_ref(unit_id, new, old)
-            moved = (
-                moved
-                or git(
-                    [
-                        "update-ref",
-                        "-m",
-                        "bosun: the agent's commit, from its sandbox",
-                        f"refs/heads/{unit_branch(unit_id)}",
-                        new,
-                        old or "",
-                    ],
-                    self.path,
-                    check=False,
-                ).code
-                == 0
-            )
+            moved = moved or git(update, self.path, check=False).code == 0
             old = new if moved else self.branch_head(unit_id)
         if objects.is_dir() and not objects.is_symlink():
             self._discard(objects)
+        lfs.take_in(own / "lfs" / "objects", self.user.path)
         return old
 
     def _move_loose_ref(self, unit_id: str, new: str, old: str) -> bool:
@@ -351,6 +343,7 @@ class AgentClone:
         link: a pack Bosun builds of what the user's repository lacks (packs.py), or for a large
         change git's own `pack-objects` of what `commit` has beyond `have` (a commit the user's
         repository has). What a `git fetch` does here, in one or two processes instead of six."""
+        lfs.take_in(self.path / "lfs" / "objects", self.user.path)  # what an unsandboxed agent's git-lfs stored
         found = packs.missing(reader(self.path), reader(self.user.path, check=True), commit)
         if found is None or (found and not self._unpack_into_user(packs.pack(found))):
             self._fetch_with_git(commit, have)

@@ -13,11 +13,12 @@ import shutil
 import sys
 from pathlib import Path
 
-from bosun.orchestration import prepare
+from bosun.orchestration import lfs, prepare
 from bosun.orchestration.agents.presets import PRESETS
 from bosun.orchestration.agents.scripted import compile_script
 from bosun.orchestration.ansi import strip_ansi_in
 from bosun.orchestration.errors import BosunError
+from bosun.orchestration.gitcmd import git
 from bosun.orchestration.plan import AgentSpec, Plan, UnitSpec
 from bosun.orchestration.process import Child, scrubbed_env
 from bosun.orchestration.safe_files import replace_text
@@ -186,7 +187,9 @@ def start_agent(
     `setup` and `copy` first (prepare.py): a failure raises SetupFailed, nothing started."""
     ready = _prepare(plan, agent, clone, bosun_dir, worktree, log)
     block = ports.allocate()
-    env = {**env, **block.env()}
+    # An agent's own checkout keeps LFS pointers as they are: the content is in the user's store,
+    # where its git-lfs would not look (and would try a remote the clone does not have).
+    env = {**env, **block.env(), "GIT_LFS_SKIP_SMUDGE": "1"}
     record: list[Path] = []
 
     def on_start(child: Child) -> None:
@@ -242,6 +245,11 @@ def start_agent(
     # HOME, since the clone's config is read-only inside. No git of Bosun's reads it (GIT_ENV).
     if box.home is not None:
         _seed_git_config(box.home / ".gitconfig", env)
+        if lfs.store_of(clone.user.path) is not None:  # git-lfs reads only that file: where it may store
+            git(
+                ["config", "--file", str(box.home / ".gitconfig"), "lfs.storage", str(clone.sandbox_dir(unit) / "lfs")],
+                worktree,
+            )
     own_config = str(Path(box.env["HOME"]) / ".gitconfig")
     box.env.update(GIT_CONFIG=own_config, GIT_CONFIG_GLOBAL=own_config)
     if ready is not None:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bosun.orchestration import prepare, submodules
+from bosun.orchestration import lfs, prepare, submodules
 from bosun.orchestration.errors import GitError
 from bosun.orchestration.gitcmd import BOSUN_IDENTITY, GitRepo, git
 from bosun.orchestration.integration import gate_git
@@ -72,13 +72,15 @@ class GateFolder:
         self.path = path
         self.index = path.parent / (path.name + ".index")
 
+    def _env(self) -> dict[str, str]:
+        return {"GIT_INDEX_FILE": str(self.index), "GIT_WORK_TREE": str(self.path), "GIT_DIR": str(self.repo.git_dir)}
+
     def _git(self, *args: str) -> None:
-        env = {"GIT_INDEX_FILE": str(self.index), "GIT_WORK_TREE": str(self.path), "GIT_DIR": str(self.repo.git_dir)}
-        git(list(args), self.path, env=env)
+        git(list(args), self.path, env=self._env())
 
     def checkout(self, commit: str) -> None:
-        """Make the folder hold exactly `commit`'s files, its submodules' included: tracked files
-        updated, leftovers removed."""
+        """Make the folder hold exactly `commit`'s files, its submodules' and LFS files' content
+        included: tracked files updated, leftovers removed."""
         self.path.mkdir(parents=True, exist_ok=True)
         gate_git.drop(self.path)  # before any git runs here: what the last gate left in it is not read
         # A fresh index each time: the last gate's code could have marked files skip-worktree in
@@ -93,6 +95,7 @@ class GateFolder:
             self.path.mkdir(parents=True)
             self._git("read-tree", "--reset", "-u", commit)
         submodules.fill(self.repo.path, self.repo.path, commit, self.path)
+        lfs.fill(self.repo.path, commit, self.path, self._env())
         gate_git.write(self.path, self.repo, commit, self.index)
 
 

@@ -11,15 +11,13 @@ the next checkout, and Bosun's own git never reads it.
 
 from __future__ import annotations
 
-import functools
 import os
 import shutil
 from pathlib import Path
 
-from bosun.orchestration.gitcmd import GitRepo, git
+from bosun.orchestration.gitcmd import GitRepo, common_dir, object_folders
 
 CONFIG = "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n"
-MAX_DEPTH = 5  # git follows alternates of alternates this deep
 
 
 def drop(folder: Path) -> None:
@@ -53,33 +51,10 @@ def write(folder: Path, repo: GitRepo, commit: str, index: Path) -> None:
     shutil.copyfile(index, dot / "index")
 
 
-@functools.lru_cache(maxsize=64)
-def common_dir(repo: Path) -> Path:
-    return Path(git(["rev-parse", "--path-format=absolute", "--git-common-dir"], repo).out.strip())
-
-
 def objects_of(repo: GitRepo) -> tuple[Path, ...]:
     """The folders holding the user's objects: its `objects`, and those it borrows in turn. The
     gate's box shows exactly these, read-only; never a path read from the gate's own folder."""
     return object_folders(common_dir(repo.path) / "objects")
-
-
-def object_folders(objects: Path) -> tuple[Path, ...]:
-    """`objects` and the folders it borrows from through `info/alternates`, as deep as git follows."""
-    found: list[Path] = []
-    todo = [objects]
-    while todo and len(found) <= MAX_DEPTH:
-        folder = todo.pop(0)
-        if folder in found or not folder.is_dir():
-            continue
-        found.append(folder)
-        try:
-            lines = (folder / "info" / "alternates").read_text().splitlines()
-        except OSError:
-            continue
-        named = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
-        todo += [(folder / name).resolve() for name in named]  # a relative one is relative to `folder`
-    return tuple(found)
 
 
 _TAGS: dict[Path, tuple[tuple, list[tuple[str, str]]]] = {}

@@ -1,0 +1,134 @@
+"""Git LFS files: a folder Bosun fills with a commit's tree gets their content, not their pointers.
+
+Bosun's git ignores your global config, where `git lfs install` puts the LFS filter, and the
+agents' clone has none: worktrees and gate folders held each LFS file's pointer (three lines
+naming its hash), so tests reading a fixture or a model kept in LFS failed on every gate. Bosun
+now copies each pointer's content from your repository's LFS store (`.git/lfs/objects`, what `git
+lfs pull` fills), by the hash the pointer names; git-lfs itself is not needed for that, and
+nothing is downloaded. A pointer whose content is not in the store stays a pointer (`bosun
+doctor` counts them).
+
+The files only, as for submodules: each is marked `skip-worktree` in the folder's index, so
+`git status` there is clean and an agent's `git add` never commits the content as an ordinary
+file (an agent's edit to an LFS file is therefore not committed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+from typing import NamedTuple
+
+from bosun.orchestration.errors import GitError
+from bosun.orchestration.git_objects import reader
+from bosun.orchestration.gitcmd import common_dir, git
+
+MAX_POINTER = 1024  # the spec's limit on a pointer's size
+OID = re.compile(r"[0-9a-f]{64}")
+POINTER = re.compile(rb"version https://git-lfs\.github\.com/spec/v1\noid sha256:([0-9a-f]{64})\nsize (\d+)\n")
+
+
+class Pointer(NamedTuple):
+    path: str
+    oid: str
+    size: int
+    executable: bool
+
+
+def store_of(repo: Path) -> Path | None:
+    """The repository's LFS object store, or None when it has never held an LFS object (or is no
+    repository: a Ray node's stand-in for yours)."""
+    try:
+        store = common_dir(repo) / "lfs" / "objects"
+    except GitError:
+        return None
+    return store if store.is_dir() else None
+
+
+def pointers(listing: Path, commit: str) -> list[Pointer]:
+    """The LFS pointers in `commit`'s tree (read in `listing`): every small file that is one."""
+    out = git(["ls-tree", "-r", "-l", "-z", "--full-tree", commit], listing).out
+    found, objects = [], reader(listing)
+    for entry in filter(None, out.split("\0")):
+        meta, _, path = entry.partition("\t")
+        mode, kind, sha, size = meta.split()
+        if kind != "blob" or mode not in ("100644", "100755") or int(size) > MAX_POINTER:
+            continue
+        got = objects.read(sha)
+        match = POINTER.fullmatch(got[2]) if got is not None else None
+        if match is not None:
+            found.append(Pointer(path, match[1].decode(), int(match[2]), mode == "100755"))
+    return found
+
+
+def fill(repo: Path, commit: str, folder: Path, index_env: dict[str, str], listing: Path | None = None) -> list[str]:
+    """Put each LFS file's content (from `repo`'s store) in `folder`, just checked out at `commit`,
+    and mark it skip-worktree in the index `index_env` names. Returns the pointers left as they
+    are: their content is not in the store."""
+    store = store_of(repo)
+    if store is None:
+        return []
+    filled, missing = [], []
+    for pointer in pointers(listing or repo, commit):
+        source, target = content(store, pointer), folder / pointer.path
+        if source is None:
+            missing.append(pointer.path)
+        elif not target.is_symlink() and target.resolve().is_relative_to(folder.resolve()):
+            _copy(source, target, pointer.executable)
+            filled.append(pointer.path)
+    if filled:
+        paths = "".join(f"{path}\0" for path in filled)
+        git(["update-index", "--skip-worktree", "-z", "--stdin"], folder, env=index_env, stdin=paths)
+    return missing
+
+
+def content(store: Path, pointer: Pointer) -> Path | None:
+    """The file holding a pointer's content in the store, if it is there whole."""
+    source = store / pointer.oid[:2] / pointer.oid[2:4] / pointer.oid
+    try:
+        return source if source.stat().st_size == pointer.size and source.is_file() else None
+    except OSError:
+        return None
+
+
+def take_in(agents: Path, repo: Path) -> None:
+    """Move the LFS objects an agent's git-lfs stored (`agents`: an agent's own store, or the
+    clone's) into `repo`'s store, each one's hash checked against its name, so the pointers its
+    commits hold lead to content you have. One whose content does not match stays behind."""
+    if agents.is_symlink() or not agents.is_dir():
+        return
+    try:
+        store = common_dir(repo) / "lfs" / "objects"
+    except GitError:
+        return
+    for found in agents.glob("??/??/*"):
+        oid = found.name
+        if not OID.fullmatch(oid) or found.parent.parent.name + found.parent.name != oid[:4] or found.is_symlink():
+            continue
+        target = store / oid[:2] / oid[2:4] / oid
+        if not target.exists():
+            if _sha256(found) != oid:
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _copy(found, target, executable=False)
+        found.unlink()
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as reading:
+        while chunk := reading.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _copy(source: Path, target: Path, executable: bool) -> None:
+    """Replace `target` with a copy of `source` (never a link: the folder is writable to tests)."""
+    temporary = target.with_name(f".{target.name}.bosun-lfs")
+    with open(source, "rb") as reading, open(temporary, "wb") as writing:
+        while chunk := reading.read(1 << 20):
+            writing.write(chunk)
+    os.chmod(temporary, 0o755 if executable else 0o644)
+    os.replace(temporary, target)

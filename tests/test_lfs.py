@@ -1,0 +1,112 @@
+"""Git LFS: with the LFS filter where `git lfs install` puts it (your global config, which Bosun's
+git ignores), gate folders and agents' worktrees held each LFS file's pointer, so tests reading an
+LFS fixture failed every gate. They hold its content now, from your repository's LFS store; the
+pointer stays what is committed, and `bosun doctor` counts content missing from the store."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import GIT_ID, bosun, first_parent_merges, git, needs_tool
+
+from bosun.orchestration.sandbox.probe import probe
+
+WORKS, WHY = probe()
+needs_bwrap = needs_tool(None if WORKS else f"bubblewrap cannot work here: {WHY}")
+pytestmark = needs_tool(None if shutil.which("git-lfs") else "git-lfs is not installed (apt-get install git-lfs)")
+
+MODEL = bytes(range(256)) * 40  # 10 KiB that are not text
+
+# The gate: the fixture's content, not its pointer, and a clean `git status` in its checkout.
+CHECK = textwrap.dedent("""\
+    import hashlib, pathlib, subprocess, sys
+    data = pathlib.Path("data/model.bin").read_bytes()
+    status = subprocess.run(["git", "status", "--porcelain"], capture_output=True, text=True).stdout
+    if hashlib.sha256(data).hexdigest() != "%s" or status.strip():
+        print("FAILED", data[:60], status)
+        sys.exit(1)
+    print("1 passed")
+""")
+
+
+def _as_lfs_users_have_it(home: Path) -> dict[str, str]:
+    """An environment whose global config has the LFS filter, as `git lfs install` leaves it."""
+    home.mkdir(exist_ok=True)
+    env = {**os.environ, **GIT_ID, "HOME": str(home)}
+    subprocess.run(["git", "lfs", "install", "--skip-repo"], env=env, check=True, capture_output=True)
+    return env
+
+
+def _project_with_lfs(project, tmp_path: Path, units, script, **keys) -> Path:
+    import hashlib
+
+    check = CHECK % hashlib.sha256(MODEL).hexdigest()
+    repo = project(units, script, extra_files={"check.py": check}, **keys)
+    env = _as_lfs_users_have_it(tmp_path / "home")
+    for args in (["lfs", "track", "*.bin"], ["add", ".gitattributes"]):
+        subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
+    (repo / "data").mkdir()
+    (repo / "data" / "model.bin").write_bytes(MODEL)
+    for args in (["add", "data/model.bin"], ["commit", "-q", "-m", "the model, in LFS"]):
+        subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
+    assert git(repo, "show", "HEAD:data/model.bin").startswith("version https://git-lfs.github.com/spec/v1")
+    return repo
+
+
+def _content(repo: Path, ref: str, path: str) -> bytes:
+    """What a checkout with LFS gets at `path`: the file, or its pointer's content from the store."""
+    blob = subprocess.run(["git", "show", f"{ref}:{path}"], cwd=repo, capture_output=True, check=True).stdout
+    if not blob.startswith(b"version https://git-lfs.github.com/spec/v1"):
+        return blob
+    oid = blob.split(b"oid sha256:")[1][:64].decode()
+    stored = repo / ".git" / "lfs" / "objects" / oid[:2] / oid[2:4] / oid
+    assert stored.is_file(), f"{path} at {ref} is a pointer whose content is not in the LFS store"
+    return stored.read_bytes()
+
+
+def _agents_have_the_lfs_filter() -> bool:
+    """Whether git-lfs runs for agents' git: the system config has its filter (Debian's package
+    puts it there); a filter only in your own global config is not theirs."""
+    found = subprocess.run(["git", "config", "--system", "filter.lfs.clean"], capture_output=True, text=True)
+    return found.returncode == 0
+
+
+@pytest.mark.parametrize("sandbox", [pytest.param("required", marks=needs_bwrap), "off"])
+def test_gates_and_agents_see_lfs_content_and_what_agents_add_is_not_lost(
+    project, tmp_path: Path, sandbox: str
+) -> None:
+    work = "cp data/model.bin seen.dat && cp data/model.bin data/copy.bin && echo edited >> data/model.bin"
+    units = [{"id": "a"}, {"id": "b", "depends_on": ["a"]}]
+    script = {
+        "a": [[{"run": ["sh", "-c", work]}, {"commit": "a"}]],
+        "b": [[{"write": "src/b.py", "content": "B = 1\n"}, {"commit": "b"}]],
+    }
+    repo = _project_with_lfs(project, tmp_path, units, script, sandbox=sandbox, batch=1)
+    pointer = git(repo, "rev-parse", "HEAD:data/model.bin")
+
+    result = bosun("run", "--headless", cwd=repo, timeout=180)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert first_parent_merges(repo) == ["a", "b"]  # two gates saw the content and a clean status
+    assert _content(repo, "bosun/integration", "seen.dat") == MODEL  # the agent read the content
+    # A new file LFS tracks: a pointer when git-lfs runs for agents, its content in your store.
+    assert _content(repo, "bosun/integration", "data/copy.bin") == MODEL
+    copy = subprocess.run(["git", "show", "bosun/integration:data/copy.bin"], cwd=repo, capture_output=True).stdout
+    assert copy.startswith(b"version https://git-lfs") == _agents_have_the_lfs_filter()
+    assert git(repo, "rev-parse", "bosun/integration:data/model.bin") == pointer  # its edit is not committed
+    changed = git(repo, "diff", "--name-only", "main", "bosun/integration").split()
+    assert sorted(changed) == ["data/copy.bin", "seen.dat", "src/b.py"]
+
+
+def test_doctor_counts_lfs_content_missing_from_the_store(project, tmp_path: Path) -> None:
+    repo = _project_with_lfs(project, tmp_path, [{"id": "a"}], {})
+    assert "✓ lfs: 1 LFS file(s) on 'main', each in your LFS store" in bosun("doctor", cwd=repo).stdout
+    shutil.rmtree(repo / ".git" / "lfs" / "objects")
+    (repo / ".git" / "lfs" / "objects").mkdir()
+    result = bosun("doctor", cwd=repo)
+    assert result.returncode == 1
+    assert f"✗ lfs: 1 LFS file(s) on 'main', 1 not in {repo}/.git/lfs/objects: data/model.bin" in result.stdout
