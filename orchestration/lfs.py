@@ -25,7 +25,7 @@ from bosun.orchestration.errors import GitError
 from bosun.orchestration.git_objects import reader
 from bosun.orchestration.gitcmd import common_dir, git
 
-MAX_POINTER = 1024  # the spec's limit on a pointer's size
+POINTER_SIZES = range(126, 146)  # a pointer's three lines, its size 1 to 20 digits: only these are read
 OID = re.compile(r"[0-9a-f]{64}")
 POINTER = re.compile(rb"version https://git-lfs\.github\.com/spec/v1\noid sha256:([0-9a-f]{64})\nsize (\d+)\n")
 
@@ -48,13 +48,14 @@ def store_of(repo: Path) -> Path | None:
 
 
 def pointers(listing: Path, commit: str) -> list[Pointer]:
-    """The LFS pointers in `commit`'s tree (read in `listing`): every small file that is one."""
+    """The LFS pointers in `commit`'s tree (read in `listing`): every file of a pointer's size that
+    is one (pointers with extension lines are not: git-lfs itself writes none)."""
     out = git(["ls-tree", "-r", "-l", "-z", "--full-tree", commit], listing).out
     found, objects = [], reader(listing)
     for entry in filter(None, out.split("\0")):
         meta, _, path = entry.partition("\t")
         mode, kind, sha, size = meta.split()
-        if kind != "blob" or mode not in ("100644", "100755") or int(size) > MAX_POINTER:
+        if kind != "blob" or mode not in ("100644", "100755") or int(size) not in POINTER_SIZES:
             continue
         got = objects.read(sha)
         match = POINTER.fullmatch(got[2]) if got is not None else None

@@ -77,8 +77,10 @@ test "$(git rev-parse refs/heads/bosun/integration)" = "$EVIL_COMMIT"
 """.replace("HOOK_NAMES", " ".join(HOOK_NAMES))
 
 GATE_FREE_NAMES = {"PWD", "OLDPWD", "SHLVL", "_"}  # what `sh` itself adds to the environment
-# What Bosun adds itself (issue 12): ports, a private TMPDIR and the agents' git identity.
+# What Bosun adds itself (issue 12): ports, a private TMPDIR, the agents' git identity, and
+# git-lfs's smudge off in their checkouts (the content is in the user's store: lfs.py).
 ISOLATION_NAMES = {
+    "GIT_LFS_SKIP_SMUDGE",
     "BOSUN_PORT_BASE",
     "BOSUN_PORT_COUNT",
     "PORT",
