@@ -96,8 +96,9 @@ def content(store: Path, pointer: Pointer) -> Path | None:
 
 def take_in(agents: Path, repo: Path) -> None:
     """Move the LFS objects an agent's git-lfs stored (`agents`: an agent's own store, or the
-    clone's) into `repo`'s store, each one's hash checked against its name, so the pointers its
-    commits hold lead to content you have. One whose content does not match stays behind."""
+    clone's) into `repo`'s store, each one's hash checked against its name as it is copied, so
+    the pointers its commits hold lead to content you have. One whose content does not match
+    stays behind."""
     if agents.is_symlink() or not agents.is_dir():
         return
     try:
@@ -110,26 +111,24 @@ def take_in(agents: Path, repo: Path) -> None:
             continue
         target = store / oid[:2] / oid[2:4] / oid
         if not target.exists():
-            if _sha256(found) != oid:
-                continue
             target.parent.mkdir(parents=True, exist_ok=True)
-            _copy(found, target, executable=False)
+            if not _copy(found, target, executable=False, sha256=oid):
+                continue
         found.unlink()
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as reading:
-        while chunk := reading.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _copy(source: Path, target: Path, executable: bool) -> None:
-    """Replace `target` with a copy of `source` (never a link: the folder is writable to tests)."""
+def _copy(source: Path, target: Path, executable: bool, sha256: str | None = None) -> bool:
+    """Replace `target` with a copy of `source` (never a link: the folder is writable to tests);
+    with `sha256`, only if what was read hashes to it (False, nothing replaced, otherwise)."""
     temporary = target.with_name(f".{target.name}.bosun-lfs")
+    digest = hashlib.sha256()
     with open(source, "rb") as reading, open(temporary, "wb") as writing:
         while chunk := reading.read(1 << 20):
+            digest.update(chunk)
             writing.write(chunk)
+    if sha256 is not None and digest.hexdigest() != sha256:
+        temporary.unlink()
+        return False
     os.chmod(temporary, 0o755 if executable else 0o644)
     os.replace(temporary, target)
+    return True

@@ -110,3 +110,28 @@ def test_doctor_counts_lfs_content_missing_from_the_store(project, tmp_path: Pat
     result = bosun("doctor", cwd=repo)
     assert result.returncode == 1
     assert f"✗ lfs: 1 LFS file(s) on 'main', 1 not in {repo}/.git/lfs/objects: data/model.bin" in result.stdout
+
+
+def test_only_content_that_hashes_to_its_name_reaches_your_store(tmp_path: Path) -> None:
+    """What an agent's git-lfs stored is moved into your store only where the content is what its
+    name says: an agent cannot plant other content under a pointer's hash."""
+    import hashlib
+
+    from bosun.orchestration import lfs
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    agents = tmp_path / "agent-store"
+    good, bad = b"real content\n", b"planted\n"
+    good_oid, bad_oid = hashlib.sha256(good).hexdigest(), hashlib.sha256(b"what the pointer names").hexdigest()
+    for oid, data in ((good_oid, good), (bad_oid, bad)):
+        (agents / oid[:2] / oid[2:4]).mkdir(parents=True)
+        (agents / oid[:2] / oid[2:4] / oid).write_bytes(data)
+
+    lfs.take_in(agents, repo)
+    store = repo / ".git" / "lfs" / "objects"
+    assert (store / good_oid[:2] / good_oid[2:4] / good_oid).read_bytes() == good
+    assert not (store / bad_oid[:2] / bad_oid[2:4] / bad_oid).exists()
+    assert not (agents / good_oid[:2] / good_oid[2:4] / good_oid).exists()  # moved, not copied
+    assert [p.name for p in store.rglob("*") if p.is_file()] == [good_oid]  # no temporary left
