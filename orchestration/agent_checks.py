@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bosun.orchestration.doctor import Check, command_check
+from bosun.orchestration.doctor import BOX_FIX, Box, Check, command_check, in_box
 from bosun.orchestration.plan import AgentSpec
 
 
@@ -49,7 +49,10 @@ INSTALLS = {
 }
 
 
-def agent_checks(agent: AgentSpec, repo: Path, sandboxed: bool) -> Iterator[Check]:
+def agent_checks(agent: AgentSpec, repo: Path, box: Box | None) -> Iterator[Check]:
+    """The agent's program (its CLI's version, also asked in a real box when it runs in one), its
+    credentials or its endpoint."""
+    sandboxed = box is not None
     if agent.kind == "model":
         yield endpoint_check(agent)
         if agent.api_key_env and not os.environ.get(agent.api_key_env):
@@ -60,18 +63,18 @@ def agent_checks(agent: AgentSpec, repo: Path, sandboxed: bool) -> Iterator[Chec
                 f"export {agent.api_key_env}=... before bosun run",
             )
     elif agent.kind == "command" and agent.preset in INSTALLS:
-        cli = cli_check(agent)
+        cli = cli_check(agent, box)
         yield cli
         if cli.ok:
             yield credential_check(agent, repo, sandboxed)
     elif agent.kind == "command":
-        yield command_check(f"agent {agent.name}", shlex.join(agent.command), f"agents.{agent.name}.command")
+        yield command_check(f"agent {agent.name}", shlex.join(agent.command), f"agents.{agent.name}.command", box=box)
     elif agent.kind == "scripted":
         yield Check(f"agent {agent.name}", True, f"scripted ({agent.script}), run by Bosun's own Python")
 
 
-def cli_check(agent: AgentSpec) -> Check:
-    """The preset's program on PATH, asked for its version."""
+def cli_check(agent: AgentSpec, box: Box | None = None) -> Check:
+    """The preset's program on PATH, asked for its version (in the agent's box too, with `box`)."""
     program, install = agent.command[0], INSTALLS[agent.preset or ""]
     name = f"agent {agent.name} ({agent.preset})"
     found = shutil.which(program)
@@ -86,6 +89,8 @@ def cli_check(agent: AgentSpec) -> Check:
     said = (done.stdout.strip() or done.stderr.strip()).splitlines()
     if done.returncode != 0:
         return Check(name, False, f"{found} --version exited {done.returncode}", f"reinstall: {install.how}")
+    if box is not None and (inside := in_box(program, shlex.join(agent.command), box)) is not None:
+        return Check(name, False, f"{program} ({found}) runs here but not in {box.label}: {inside}", BOX_FIX)
     return Check(name, True, f"{said[0] if said else 'no version printed'} ({found})")
 
 

@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from bosun.orchestration.plan import Plan
 from bosun.orchestration.sandbox import active, limits, ports, requested
@@ -68,11 +69,12 @@ def _plan_checks(plan: Plan, repo: Path) -> Iterator[Check]:
     from bosun.orchestration.agent_checks import agent_checks  # it builds on Check, defined here
 
     for agent in plan.agents.values():
-        yield from agent_checks(agent, repo, active(plan, agent))
+        boxed = Box(f"agent {agent.name}'s sandbox", repo, agent.env) if active(plan, agent) else None
+        yield from agent_checks(agent, repo, boxed)
     yield from submodules_check(plan, repo)
     yield from lfs_check(plan, repo)
     setup = bool(plan.project.setup)
-    box = (plan, repo) if active(plan) else None
+    box = Box("the gate's sandbox", repo, plan.project.gate_env) if active(plan) else None
     yield command_check("gate", plan.project.gate, "project.gate", repo, setup=setup, box=box)
     for i, entry in enumerate(plan.project.check_entries):  # each runs on the merged tree like the gate
         yield command_check(f"check {i + 1}", entry.run, f"project.checks[{i}]", repo, setup=setup, box=box)
@@ -175,12 +177,20 @@ def disk_check(repo: Path) -> Check:
     return Check("disk", free >= DISK_AT_LEAST, detail, "free at least 1 GiB: each agent gets a worktree")
 
 
+class Box(NamedTuple):
+    """Where a program will run sandboxed: named for the line, the repository, the variables kept."""
+
+    label: str
+    repo: Path
+    env_names: tuple[str, ...]
+
+
 def command_check(
-    name: str, command: str, key: str, tree: Path | None = None, setup: bool = False, box: tuple | None = None
+    name: str, command: str, key: str, tree: Path | None = None, setup: bool = False, box: Box | None = None
 ) -> Check:
     """A shell command's first program resolves (after any VAR=value words and shell builtins); one
     named relative to the project's `tree` (`.venv/bin/python`) is there, or `setup` makes it; with
-    `box` (the plan and the repository of a sandboxed gate), one outside it also runs in the box."""
+    `box` (it runs sandboxed), one outside the project also runs in a real box."""
     if not command.strip():
         return Check(name, False, f"{key} is empty", f"set {key} to the command that runs the tests")
     try:
@@ -198,8 +208,8 @@ def command_check(
     found = shutil.which(program) or (program if "/" in program and Path(program).is_file() else None)
     if found is None:
         return Check(name, False, f"{program} (from {key}) is not installed", f"install {program} or change {key}")
-    if box is not None and (said := in_gate_box(program, command, *box)) is not None:
-        return Check(name, False, f"{program} ({found}) runs here but not in the gate's sandbox: {said}", BOX_FIX)
+    if box is not None and (said := in_box(program, command, box)) is not None:
+        return Check(name, False, f"{program} ({found}) runs here but not in {box.label}: {said}", BOX_FIX)
     return Check(name, True, f"{program} ({found})")
 
 
@@ -209,24 +219,25 @@ BOX_FIX = (
 )
 
 
-def in_gate_box(program: str, command: str, plan: Plan, repo: Path) -> str | None:
-    """None when `PROGRAM --version` runs in a gate's box as it runs outside it (or fails outside
-    too: nothing to tell); else the first line it printed in the box. A toolchain kept under your
-    home that the box does not show (rustup's was one) fails every gate, which the PATH lookup
-    alone cannot see."""
+def in_box(program: str, command: str, box: Box) -> str | None:
+    """None when `PROGRAM --version` runs in a box as it runs outside it (or fails outside too:
+    nothing to tell); else the first line it printed in the box. The box is the one agents and
+    gates share (the machine, the toolchains on PATH, the installation of what the command runs);
+    a toolchain kept under your home that it does not show (rustup's was one) fails every run,
+    which the PATH lookup alone cannot see."""
     from bosun.orchestration.process import scrubbed_env
     from bosun.orchestration.sandbox import bwrap
     from bosun.orchestration.sandbox.boxes import gate_box
     from bosun.orchestration.sandbox.probe import bwrap_path
 
-    env = scrubbed_env(plan.project.gate_env)
+    env = scrubbed_env(box.env_names)
     runs = {"env": env, "capture_output": True, "text": True, "timeout": 30, "stdin": subprocess.DEVNULL}
     try:
         if subprocess.run([program, "--version"], **runs).returncode != 0:
             return None
         with tempfile.TemporaryDirectory() as folder:
-            box = gate_box(repo=repo, folder=Path(folder), env=env, network=False, command=command)
-            inside = subprocess.run(bwrap.argv(bwrap_path() or "bwrap", box, [program, "--version"]), **runs)
+            boxed = gate_box(repo=box.repo, folder=Path(folder), env=env, network=False, command=command)
+            inside = subprocess.run(bwrap.argv(bwrap_path() or "bwrap", boxed, [program, "--version"]), **runs)
     except (OSError, subprocess.TimeoutExpired):
         return None
     if inside.returncode == 0:

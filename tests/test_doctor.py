@@ -177,7 +177,7 @@ def test_the_sandbox_is_needed_only_when_required(project) -> None:
 
 
 @needs_bwrap
-def test_a_gate_program_that_runs_here_but_not_in_the_sandbox_is_a_failure(project, tmp_path: Path) -> None:
+def test_a_program_that_runs_here_but_not_in_the_sandbox_is_a_failure(project, tmp_path: Path) -> None:
     """A test runner under your home whose launcher runs another file there (as rustup's proxies
     did) is found on PATH and runs, but not in the gate's box, which hides the home: doctor runs
     `PROGRAM --version` in a real gate box too, and says what it printed there."""
@@ -188,17 +188,20 @@ def test_a_gate_program_that_runs_here_but_not_in_the_sandbox_is_a_failure(proje
     (home / "bin" / "runner").write_text('#!/bin/sh\nexec "$HOME/.runner/real" "$@"\n')
     for script in (home / ".runner" / "real", home / "bin" / "runner"):
         script.chmod(0o755)
-    repo = project([{"id": "a"}], {}, gate="runner --all", sandbox="required")
+    agents = {"mine": {"kind": "command", "command": ["runner", "{task_file}"]}}
+    repo = project([{"id": "a"}], {}, agents=agents, gate="runner --all", sandbox="required")
     env = {"HOME": str(home), "PATH": f"{home / 'bin'}:{os.environ['PATH']}"}
     code, out, _ = doctor(repo, env=env)
     assert code == 1, out
     [line] = [line for line in out.splitlines() if line.startswith("✗ gate")]
     assert f"runner ({home}/bin/runner) runs here but not in the gate's sandbox: " in line, line
     assert ".runner/real" in line and "fix: name it by absolute path" in line, line
+    [line] = [line for line in out.splitlines() if line.startswith("✗ agent mine")]  # an agent's program too
+    assert f"runner ({home}/bin/runner) runs here but not in agent mine's sandbox: " in line, line
     plan = repo / "bosun.toml"
     plan.write_text(plan.read_text().replace('sandbox = "required"', 'sandbox = "off"'))
     code, out, _ = doctor(repo, env=env)
-    assert f"✓ gate: runner ({home}/bin/runner)" in out, out
+    assert f"✓ gate: runner ({home}/bin/runner)" in out and f"✓ agent mine: runner ({home}/bin/runner)" in out, out
 
 
 def test_json_lists_every_check_with_its_fix(project) -> None:
