@@ -89,9 +89,10 @@ def submodules_check(plan: Plan, repo: Path) -> Iterator[Check]:
     commit = GitRepo(repo).rev_parse(f"refs/heads/{plan.project.base}")
     found = submodules.submodules_of(repo, commit) if commit is not None else []
     if found:
-        lines = submodules.missing(repo, repo, commit)
+        lines = submodules.missing(repo, commit)
         paths = ", ".join(sub.path for sub in found)
-        yield Check("submodules", not lines, "; ".join(lines) or f"{paths}: initialized", submodules.FIX)
+        detail = "; ".join(lines) + ": worktrees and gates get an empty folder" if lines else f"{paths}: initialized"
+        yield Check("submodules", not lines, detail, submodules.FIX, needed=False)
 
 
 def lfs_check(plan: Plan, repo: Path) -> Iterator[Check]:

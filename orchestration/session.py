@@ -187,13 +187,13 @@ def _unfinished(store: Store) -> int:
     return sum(1 for u in store.units() if u.state not in DONE_STATES)
 
 
-def _check_submodules(repo: GitRepo, branch: str, commit: str) -> None:
-    """Every submodule the base records can be filled into worktrees and gate folders, or the
-    run refuses now, naming each one and the fix (rather than every gate failing later)."""
+def unfilled_submodules(session: Session) -> list[str]:
+    """The base branch's submodules that worktrees and gate folders cannot be filled with (not
+    initialized in your repository, or their commit not there): each left an empty folder."""
     from bosun.orchestration import submodules
 
-    if lines := submodules.missing(repo.path, repo.path, commit):
-        raise BosunError(f"branch '{branch}': {'; '.join(lines)}: run `{submodules.FIX}` first")
+    base = session.repo.rev_parse(f"refs/heads/{session.plan.project.base}")
+    return submodules.missing(session.repo.path, base) if base is not None else []
 
 
 def create_session(repo: GitRepo, plan_path: Path) -> Session:
@@ -214,7 +214,6 @@ def create_session(repo: GitRepo, plan_path: Path) -> Session:
         raise BosunError(
             f"{plan_path.name}: project.base: branch '{project.base}' does not exist in {repo.path}{empty}"
         )
-    _check_submodules(repo, project.base, base)
     db_path = repo.path / BOSUN_DIR / "state.db"
     made = None
     if db_path.exists():

@@ -4,9 +4,11 @@ git's own checkout (`read-tree -u`) leaves a submodule's folder empty: a project
 import a vendored library or read a data submodule would fail every gate, and its agents would
 work without the code they build on. Bosun fills each submodule the commit records, at the
 commit it records, from the submodule's repository in yours (`.git/modules/NAME`, where `git
-submodule update --init` keeps it; or the submodule's own `.git` in your working tree), with a
-private index, as the gate folder is filled: a submodule's folder holds exactly that commit's
-files, and nothing a gate or an agent left there. Submodules inside submodules are filled too.
+submodule update --init` keeps it, and nowhere else: never a repository the tree itself points
+at), with a private index and a `git clean`, as the gate folder is filled: a submodule's folder
+holds exactly that commit's files, and nothing a gate or an agent left there. Submodules inside
+submodules are filled too. One that cannot be filled (not initialized, its commit not there) is
+left empty, as git leaves it; `bosun run` warns and `bosun doctor` says which.
 
 The files only: the folder has no repository of its own (`git submodule status` says it is not
 initialized), so an agent's edits inside it are never committed, and a unit cannot move a
@@ -16,12 +18,11 @@ submodule to another commit that your repository does not already have.
 from __future__ import annotations
 
 import functools
-import os
 import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
-from bosun.orchestration.errors import BosunError, GitError
+from bosun.orchestration.errors import GitError
 from bosun.orchestration.git_objects import GITLINK_MODE, TREE_MODE, reader
 from bosun.orchestration.gitcmd import common_dir, git
 
@@ -35,13 +36,12 @@ class Submodule(NamedTuple):
     commit: str
 
 
-class SubmoduleMissing(BosunError):
-    """A submodule's commit is not in the repository Bosun would fill it from."""
-
-
-def submodules_of(repo: Path, commit: str) -> list[Submodule]:
+def submodules_of(repo: Path, commit: str, cached: bool = True) -> list[Submodule]:
     """The submodules `commit` (read in `repo`) records: each `.gitmodules` entry whose path is a
-    gitlink in its tree."""
+    gitlink in its tree. `cached`: through the repository's long-lived reader (yours, the clone's:
+    the queue reads them anyway); a submodule's repository is asked by a process of its own."""
+    if not cached:
+        return _listed(repo, commit)
     objects = reader(repo)
     root = objects.entries(objects.tree_id(commit))
     named = {name: sha for mode, name, sha in root if mode != TREE_MODE}
@@ -52,6 +52,23 @@ def submodules_of(repo: Path, commit: str) -> list[Submodule]:
         sha = _gitlink(repo, root, path)
         if sha is not None:
             found.append(Submodule(path, name, sha))
+    return found
+
+
+def _listed(repo: Path, commit: str) -> list[Submodule]:
+    """`submodules_of` by `git ls-tree` (two or three processes, only for a tree with .gitmodules)."""
+    shown = git(["ls-tree", "-z", commit, "--", ".gitmodules"], repo).out.split("\0")[0]
+    if not shown.startswith(("100644 blob ", "100755 blob ")):
+        return []
+    declared = dict((path, name) for name, path in _declared(repo, shown.split()[2]))
+    if not declared:
+        return []
+    found = []
+    for entry in filter(None, git(["ls-tree", "-z", commit, "--", *declared], repo).out.split("\0")):
+        meta, _, path = entry.partition("\t")
+        mode, _, sha = meta.split()
+        if mode == "160000" and path in declared:
+            found.append(Submodule(path, declared[path], sha))
     return found
 
 
@@ -86,22 +103,15 @@ def _gitlink(repo: Path, root: list, path: str) -> str | None:
     return next((s for mode, name, s in entries if name == last and mode == GITLINK_MODE), None)
 
 
-def module_dir(repo: Path, work_tree: Path | None, sub: Submodule) -> Path | None:
-    """The submodule's repository: `modules/NAME` in `repo`'s git dir (a linked worktree keeps
-    its own there) or its common one, else (a submodule cloned before git absorbed them) its own
-    `.git` folder in your working tree."""
+def module_dir(repo: Path, sub: Submodule) -> Path | None:
+    """The submodule's repository: `modules/NAME` in `repo`'s git dir (a linked worktree keeps its
+    own there) or in its common one; None when it is in neither (or `repo` is no repository: a
+    Ray node's stand-in for yours)."""
     try:
-        own, common = _git_dir(repo), common_dir(repo)
-    except GitError:  # not a repository of its own (a Ray node's stand-in for yours)
+        places = (_git_dir(repo) / "modules" / sub.name, common_dir(repo) / "modules" / sub.name)
+    except GitError:
         return None
-    for place in (
-        own / "modules" / sub.name,
-        common / "modules" / sub.name,
-        work_tree / sub.path / ".git" if work_tree else None,
-    ):
-        if place is not None and (place / "HEAD").is_file() and not place.is_symlink():
-            return place
-    return None
+    return next((p for p in places if (p / "HEAD").is_file() and not p.is_symlink()), None)
 
 
 @functools.lru_cache(maxsize=64)
@@ -109,50 +119,45 @@ def _git_dir(repo: Path) -> Path:
     return Path(git(["rev-parse", "--absolute-git-dir"], repo).out.strip())
 
 
-def missing(
-    repo: Path, work_tree: Path | None, commit: str, trees: Path | None = None, above: str = "", depth: int = 0
-) -> list[str]:
+def _has(home: Path, commit: str) -> bool:
+    return git(["cat-file", "-e", f"{commit}^{{commit}}"], home, check=False).code == 0
+
+
+def missing(repo: Path, commit: str, trees: Path | None = None) -> list[str]:
     """One line for each submodule of `commit` (and inside them) that cannot be filled; `trees`
     is where the commit is read when not in `repo` (the agents' clone, which borrows from it)."""
-    lines = []
-    for sub in submodules_of(trees or repo, commit) if depth < MAX_DEPTH else ():
-        home, path = module_dir(repo, work_tree, sub), above + sub.path
+    return _walk(repo, commit, None, trees or repo, "", 0)
+
+
+def fill(repo: Path, commit: str, folder: Path, trees: Path | None = None) -> list[str]:
+    """Fill `folder` (just checked out at `commit`) with each submodule's files at its recorded
+    commit, from `repo`'s submodule repositories. Returns a line for each that could not be."""
+    return _walk(repo, commit, folder, trees or repo, "", 0)
+
+
+def _walk(repo: Path, commit: str, folder: Path | None, trees: Path, above: str, depth: int) -> list[str]:
+    lines: list[str] = []
+    for sub in submodules_of(trees, commit, cached=depth == 0) if depth < MAX_DEPTH else ():
+        home, path = module_dir(repo, sub), above + sub.path
         if home is None:
             lines.append(f"submodule '{path}' is not initialized")
-        elif not reader(home, check=True).has(sub.commit):
+            continue
+        if not _has(home, sub.commit):
             lines.append(f"submodule '{path}': commit {sub.commit[:10]} is not in {home}")
-        else:
-            lines += missing(home, None, sub.commit, above=path + "/", depth=depth + 1)
+            continue
+        target = folder / sub.path if folder is not None else None
+        if target is not None:
+            if not target.is_dir() or not target.resolve().is_relative_to(folder.resolve()):
+                continue  # the checkout made a folder for each gitlink; a link or a file is not one
+            _checkout(home, sub.commit, target)
+        lines += _walk(home, sub.commit, target, home, path + "/", depth + 1)
     return lines
 
 
-def fill(
-    repo: Path,
-    work_tree: Path | None,
-    commit: str,
-    folder: Path,
-    trees: Path | None = None,
-    above: str = "",
-    depth: int = 0,
-) -> None:
-    """Fill `folder` (just checked out at `commit`) with each submodule's files at its recorded
-    commit; a submodule that cannot be filled raises SubmoduleMissing, naming it and the fix.
-    `repo` holds the submodules' repositories; `work_tree` is its working tree, if any."""
-    for sub in submodules_of(trees or repo, commit) if depth < MAX_DEPTH else ():
-        home = module_dir(repo, work_tree, sub)
-        if home is None or not reader(home, check=True).has(sub.commit):
-            problem = missing(repo, work_tree, commit, trees, above, depth)[0]
-            raise SubmoduleMissing(f"{problem}: `{FIX}` in your repository")
-        target = folder / sub.path
-        if not target.is_dir() or not target.resolve().is_relative_to(folder.resolve()):
-            continue  # the checkout made a folder for each gitlink; a link or a file is not one
-        handle, index = tempfile.mkstemp(prefix="bosun-submodule-", suffix=".index")
-        os.close(handle)
-        os.unlink(index)  # a fresh index: nothing earlier is trusted about the folder's files
-        env = {"GIT_DIR": str(home), "GIT_WORK_TREE": str(target), "GIT_INDEX_FILE": index}
-        try:
-            git(["read-tree", "--reset", "-u", sub.commit], target, env=env)
-            git(["clean", "-ffdxq"], target, env=env)
-        finally:
-            Path(index).unlink(missing_ok=True)
-        fill(home, None, sub.commit, target, above=above + sub.path + "/", depth=depth + 1)
+def _checkout(home: Path, commit: str, target: Path) -> None:
+    """`target` holds exactly `commit`'s files: a fresh index (nothing earlier is trusted about
+    the folder), then whatever else is there removed."""
+    with tempfile.TemporaryDirectory(prefix="bosun-submodule-") as scratch:
+        env = {"GIT_DIR": str(home), "GIT_WORK_TREE": str(target), "GIT_INDEX_FILE": str(Path(scratch) / "index")}
+        git(["read-tree", "--reset", "-u", commit], target, env=env)
+        git(["clean", "-ffdxq"], target, env=env)

@@ -134,7 +134,7 @@ class AgentClone:
     def _fill(self, commit: str, path: Path, env: dict[str, str]) -> None:
         """What git's checkout leaves out, from the user's repository: each submodule's files
         (submodules.py) and each LFS file's content (lfs.py)."""
-        submodules.fill(self.user.path, self.user.path, commit, path, trees=self.path)
+        submodules.fill(self.user.path, commit, path, trees=self.path)
         lfs.fill(self.user.path, commit, path, env, listing=self.path)
 
     def remove_worktree(self, unit_id: str) -> None:

@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 from conftest import bosun, first_parent_merges, git, needs_tool
 
+from bosun.orchestration import submodules
+from bosun.orchestration.gitcmd import GitRepo
+from bosun.orchestration.integration.gate import GateFolder
 from bosun.orchestration.sandbox.probe import probe
 
 WORKS, WHY = probe()
@@ -79,29 +82,63 @@ def test_gates_and_agents_see_each_submodule_at_its_commit(project, tmp_path: Pa
     assert sorted(changed) == ["seen.txt", "src/b.py"]
 
 
-def test_a_base_whose_submodule_is_not_initialized_is_refused_before_anything_is_written(
-    project, tmp_path: Path
-) -> None:
-    upstream = _project_with_submodules(project, tmp_path, [{"id": "a"}], {})
+def test_a_submodule_not_initialized_is_warned_about_and_left_empty(project, tmp_path: Path) -> None:
+    """Not initialized in your repository (a clone without `--recurse-submodules`): the run goes
+    on, its folder empty as git leaves it, with a warning naming it and the fix (a submodule the
+    tests never use must not stop anyone); `bosun doctor` says the same."""
+    script = {"a": [[{"run": ["sh", "-c", "ls -A vendor/lib > seen.txt"]}, {"commit": "a"}]]}
+    upstream = _project_with_submodules(project, tmp_path, [{"id": "a"}], script, gate="true")
     repo = tmp_path / "fresh"
     git(tmp_path, "clone", "-q", str(upstream), str(repo))  # no --recurse-submodules
 
-    result = bosun("run", "--headless", cwd=repo)
-    assert result.returncode == 2, result.stdout + result.stderr
-    assert result.stderr.strip().splitlines() == [
-        "bosun: branch 'main': submodule 'vendor/lib' is not initialized: "
-        "run `git submodule update --init --recursive` first"
-    ]
-    assert not (repo / ".bosun" / "state.db").exists()
     doctor = bosun("doctor", cwd=repo)
-    assert doctor.returncode == 1
-    assert "✗ submodules: submodule 'vendor/lib' is not initialized — fix: git submodule update" in doctor.stdout
-    git(repo, *LOCAL, "submodule", "update", "-q", "--init")  # the library, not the one inside it
+    assert doctor.returncode == 0, doctor.stdout
+    assert "✗ submodules: submodule 'vendor/lib' is not initialized: worktrees and gates get an empty" in doctor.stdout
     result = bosun("run", "--headless", cwd=repo)
-    assert result.returncode == 2
-    assert "submodule 'vendor/lib/deps/inner' is not initialized" in result.stderr
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "bosun run: WARNING: submodule 'vendor/lib' is not initialized: worktrees and gates get an empty "
+        "folder (git submodule update --init --recursive)"
+    ]
+    assert git(repo, "show", "bosun/integration:seen.txt") == ""
+    git(repo, *LOCAL, "submodule", "update", "-q", "--init")  # the library, not the one inside it
+    assert "✗ submodules: submodule 'vendor/lib/deps/inner' is not initialized" in bosun("doctor", cwd=repo).stdout
     git(repo, *LOCAL, "submodule", "update", "-q", "--init", "--recursive")
     assert "✓ submodules: vendor/lib: initialized" in bosun("doctor", cwd=repo).stdout
+
+
+def test_a_submodule_path_of_the_tree_s_choosing_never_names_the_repository_filled_from(
+    project, tmp_path: Path
+) -> None:
+    """A unit's tree chooses its .gitmodules and gitlinks: one naming a folder inside the agent's
+    own worktree, where the agent made a repository whose config runs a filter, must not be filled
+    from there (Bosun's git would run that filter outside any box). Only `.git/modules` is used."""
+    repo = _project_with_submodules(project, tmp_path, [{"id": "a"}], {})
+    planted = repo / ".bosun" / "worktrees" / "a" / "evil"
+    planted.mkdir(parents=True)
+    git(planted, "init", "-q")
+    marker = tmp_path / "ran"
+    git(planted, "config", "filter.pwn.smudge", f"touch {marker}; cat")
+    (planted / ".gitattributes").write_text("* filter=pwn\n")
+    (planted / "x").write_text("x")
+    git(planted, "add", "-A")
+    git(planted, "commit", "-q", "-m", "planted")
+    gitlink = git(planted, "rev-parse", "HEAD")
+    (repo / ".gitmodules").write_text(
+        (repo / ".gitmodules").read_text() + '[submodule "evil"]\n\tpath = .bosun/worktrees/a/evil\n\turl = ./x\n'
+    )
+    git(repo, "add", ".gitmodules")
+    git(repo, "update-index", "--add", "--cacheinfo", f"160000,{gitlink},.bosun/worktrees/a/evil")
+    git(repo, "commit", "-q", "-m", "a tree that points at a planted repository")
+
+    folder = GateFolder(GitRepo(repo), tmp_path / "gate" / "0")
+    folder.checkout(git(repo, "rev-parse", "HEAD"))
+    assert not marker.exists(), "a filter of a repository the tree named ran"
+    assert (folder.path / "vendor" / "lib" / "value.py").is_file()  # the real one is still filled
+    assert not list((folder.path / ".bosun" / "worktrees" / "a" / "evil").iterdir())
+    assert submodules.missing(repo, git(repo, "rev-parse", "HEAD")) == [
+        "submodule '.bosun/worktrees/a/evil' is not initialized"
+    ]
 
 
 def test_a_linked_worktree_s_own_submodules_fill_its_gates(project, tmp_path: Path) -> None:

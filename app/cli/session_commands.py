@@ -25,12 +25,19 @@ def options_of(args: argparse.Namespace, session):
 
 def supervise(session, args: argparse.Namespace, options) -> int:
     from bosun.orchestration.sandbox import check_start
+    from bosun.orchestration.session import unfilled_submodules
+    from bosun.orchestration.submodules import FIX
 
     try:
         # `required` without a working bubblewrap: one line and exit 2, before any screen; `auto`: a warning
         if (unsandboxed := check_start(session.plan)) is not None:
             print(
                 f"bosun {args.command}: WARNING: agents and gates run WITHOUT a sandbox: {unsandboxed}", file=sys.stderr
+            )
+        for line in unfilled_submodules(session):
+            print(
+                f"bosun {args.command}: WARNING: {line}: worktrees and gates get an empty folder ({FIX})",
+                file=sys.stderr,
             )
         if args.headless:
             from bosun.app.cli.headless import run_headless

@@ -138,7 +138,7 @@ class SupervisorScreen(Selection, Decisions, Screen):
 
         found = problems(self.session.plan, self.session.repo.path)
         wanted = self.session.plan.project.sandbox != "off"
-        lines = [c.line() for c in found if c.needed or (c.name == "sandbox" and wanted)]
+        lines = [c.line() for c in found if c.needed or (c.name == "sandbox" and wanted) or c.name == "submodules"]
         self.app.call_from_thread(self.query_one(MachineBanner).show_problems, lines)
 
     # -- keeping up with the store ------------------------------------------------------------------

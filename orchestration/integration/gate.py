@@ -94,7 +94,7 @@ class GateFolder:
             self.index.unlink(missing_ok=True)
             self.path.mkdir(parents=True)
             self._git("read-tree", "--reset", "-u", commit)
-        submodules.fill(self.repo.path, self.repo.path, commit, self.path)
+        submodules.fill(self.repo.path, commit, self.path)
         lfs.fill(self.repo.path, commit, self.path, self._env())
         gate_git.write(self.path, self.repo, commit, self.index)
 
