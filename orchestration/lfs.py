@@ -18,6 +18,9 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
+import stat
+import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
@@ -76,13 +79,34 @@ def fill(repo: Path, commit: str, folder: Path, index_env: dict[str, str], listi
         source, target = content(store, pointer), folder / pointer.path
         if source is None:
             missing.append(pointer.path)
-        elif not target.is_symlink() and target.resolve().is_relative_to(folder.resolve()):
+        elif _holds_pointer(target, pointer) and target.resolve().is_relative_to(folder.resolve()):
             _copy(source, target, pointer.executable)
             filled.append(pointer.path)
     if filled:
         paths = "".join(f"{path}\0" for path in filled)
         git(["update-index", "--skip-worktree", "-z", "--stdin"], folder, env=index_env, stdin=paths)
     return missing
+
+
+def pointers_back(repo: Path, commit: str, folder: Path, env: dict[str, str], listing: Path | None = None) -> None:
+    """Undo `fill` for `commit`'s LFS files: the pointer written back (from the index) and the
+    skip-worktree mark cleared, so a merge in `folder` sees the files as git left them."""
+    if store_of(repo) is None:
+        return
+    paths = "".join(f"{pointer.path}\0" for pointer in pointers(listing or repo, commit))
+    if paths:
+        git(["update-index", "--no-skip-worktree", "-z", "--stdin"], folder, env=env, stdin=paths)
+        git(["checkout-index", "--force", "-z", "--stdin"], folder, env=env, stdin=paths)
+
+
+def _holds_pointer(target: Path, pointer: Pointer) -> bool:
+    """Whether the file is the pointer itself, as a checkout writes it: only that is replaced (a
+    merge's conflict markers, or an edit, are not)."""
+    text = f"version https://git-lfs.github.com/spec/v1\noid sha256:{pointer.oid}\nsize {pointer.size}\n"
+    try:
+        return not target.is_symlink() and target.stat().st_size == len(text) and target.read_text() == text
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def content(store: Path, pointer: Pointer) -> Path | None:
@@ -97,38 +121,72 @@ def content(store: Path, pointer: Pointer) -> Path | None:
 def take_in(agents: Path, repo: Path) -> None:
     """Move the LFS objects an agent's git-lfs stored (`agents`: an agent's own store, or the
     clone's) into `repo`'s store, each one's hash checked against its name as it is copied, so
-    the pointers its commits hold lead to content you have. One whose content does not match
-    stays behind."""
-    if agents.is_symlink() or not agents.is_dir():
-        return
+    the pointers its commits hold lead to content you have. The agent made that folder: only real
+    folders are walked and only regular files read (a link or a pipe in their place is left)."""
     try:
         store = common_dir(repo) / "lfs" / "objects"
     except GitError:
         return
-    for found in agents.glob("??/??/*"):
+    for found in _stored(agents):
         oid = found.name
-        if not OID.fullmatch(oid) or found.parent.parent.name + found.parent.name != oid[:4] or found.is_symlink():
-            continue
         target = store / oid[:2] / oid[2:4] / oid
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if not _copy(found, target, executable=False, sha256=oid):
-                continue
-        found.unlink()
+        if target.exists():
+            if not os.path.samefile(found, target):  # never your own copy, however it was reached
+                found.unlink(missing_ok=True)
+        elif _copy_checked(found, target, oid):
+            found.unlink(missing_ok=True)
 
 
-def _copy(source: Path, target: Path, executable: bool, sha256: str | None = None) -> bool:
-    """Replace `target` with a copy of `source` (never a link: the folder is writable to tests);
-    with `sha256`, only if what was read hashes to it (False, nothing replaced, otherwise)."""
-    temporary = target.with_name(f".{target.name}.bosun-lfs")
-    digest = hashlib.sha256()
-    with open(source, "rb") as reading, open(temporary, "wb") as writing:
-        while chunk := reading.read(1 << 20):
-            digest.update(chunk)
-            writing.write(chunk)
-    if sha256 is not None and digest.hexdigest() != sha256:
-        temporary.unlink()
+def _stored(top: Path) -> list[Path]:
+    """`top/ab/cd/abcd...`: each a regular file in real folders, links not followed (`top` and
+    the folder above it, the agent's `lfs`, included)."""
+    if top.is_symlink() or top.parent.is_symlink():
+        return []
+    found = []
+    for first in _entries(top, lambda e: len(e.name) == 2 and e.is_dir(follow_symlinks=False)):
+        for second in _entries(first, lambda e: len(e.name) == 2 and e.is_dir(follow_symlinks=False)):
+            for leaf in _entries(second, lambda e: e.is_file(follow_symlinks=False)):
+                if OID.fullmatch(leaf.name) and leaf.name[:4] == first.name + second.name:
+                    found.append(leaf)
+    return found
+
+
+def _entries(folder: Path, keep) -> list[Path]:
+    try:
+        with os.scandir(folder) as listing:
+            return [Path(entry.path) for entry in listing if keep(entry)]
+    except OSError:  # gone, or not a folder (a link to one is not followed: scandir of the top only)
+        return []
+
+
+def _copy_checked(source: Path, target: Path, oid: str) -> bool:
+    """Copy `source` to `target` only if what was read hashes to `oid`: opened without following
+    a link nor blocking on a pipe, and read only if it is a regular file."""
+    try:
+        handle = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
         return False
+    with os.fdopen(handle, "rb") as reading:
+        if not stat.S_ISREG(os.fstat(reading.fileno()).st_mode):
+            return False
+        target.parent.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".bosun-lfs-", delete=False) as writing:
+            while chunk := reading.read(1 << 20):
+                digest.update(chunk)
+                writing.write(chunk)
+        if digest.hexdigest() != oid:
+            os.unlink(writing.name)
+            return False
+        os.chmod(writing.name, 0o644)
+        os.replace(writing.name, target)  # two takers of the same object each replace it whole
+        return True
+
+
+def _copy(source: Path, target: Path, executable: bool) -> None:
+    """Replace `target` with a copy of `source`, never a link to it (the folder is writable to
+    tests and agents; the store is yours)."""
+    temporary = target.with_name(f".{target.name}.bosun-lfs")
+    shutil.copyfile(source, temporary)
     os.chmod(temporary, 0o755 if executable else 0o644)
     os.replace(temporary, target)
-    return True

@@ -180,7 +180,10 @@ class AgentClone:
         return result.out.strip() if result.code == 0 else None
 
     def _in_worktree(self, unit_id: str, args: list[str], check: bool = True) -> GitResult:
-        """Run git on a unit's worktree without trusting its `.git` file, which the agent can delete
+        return git(args, self.worktree_path(unit_id), env=self._worktree_env(unit_id, args), check=check)
+
+    def _worktree_env(self, unit_id: str, args: list[str]) -> dict[str, str]:
+        """Git on a unit's worktree without trusting its `.git` file, which the agent can delete
         (git would then walk up into the user's repository) or point anywhere: the repository is
         named explicitly, after checking the clone still links it to that very folder."""
         self.guard()
@@ -198,8 +201,7 @@ class AgentClone:
             or head != f"ref: refs/heads/{unit_branch(unit_id)}"
         ):
             raise GitError(args, 128, f"the worktree of '{unit_id}' is no longer linked to Bosun's clone")
-        env = {"GIT_DIR": str(admin), "GIT_WORK_TREE": str(path), "GIT_CEILING_DIRECTORIES": str(self.worktrees)}
-        return git(args, path, env=env, check=check)
+        return {"GIT_DIR": str(admin), "GIT_WORK_TREE": str(path), "GIT_CEILING_DIRECTORIES": str(self.worktrees)}
 
     def has_changes(self, unit_id: str) -> bool:
         """Whether the worktree has uncommitted edits (tracked or new files)."""
@@ -211,9 +213,16 @@ class AgentClone:
         self._in_worktree(unit_id, ["commit", "--quiet", "--no-verify", "-m", message])
 
     def merge_into_worktree(self, unit_id: str, commit: str) -> list[str]:
-        """Merge `commit` into the unit's worktree, leaving conflict markers; returns conflicted files."""
+        """Merge `commit` into the unit's worktree, leaving conflict markers; returns conflicted
+        files. LFS files are their pointers again for the merge (git would not overwrite content
+        it does not know), then filled as the merge left them, with the submodules."""
+        path, env, head = self.worktree_path(unit_id), self._worktree_env(unit_id, ["merge"]), self.branch_head(unit_id)
+        if head is not None:
+            lfs.pointers_back(self.user.path, head, path, env, listing=self.path)
         self._in_worktree(unit_id, ["merge", "--no-edit", "--no-verify", "--quiet", commit], check=False)
         out = self._in_worktree(unit_id, ["diff", "--name-only", "--diff-filter=U", "-z"]).out
+        if (merged := self.branch_head(unit_id)) is not None:
+            self._fill(merged, path, env)
         return [p for p in out.split("\0") if p]
 
     # -- a unit's worktree as a sandboxed agent sees it ------------------------------------------
@@ -251,9 +260,10 @@ class AgentClone:
             *(p for p in (worktree / ".git", admin / "commondir", admin / "gitdir") if not p.is_symlink()),
         ]
         view.read += gitcmd.object_folders(self.path / "objects")[1:]  # what the clone borrows, and those in turn
-        (own / "lfs").mkdir()  # git-lfs's store inside (launch.py names it; lfs.take_in empties it)
         view.write += [(worktree, worktree), (admin, admin), (objects, objects), (heads, branch_dir), (logs, log_dir)]
-        view.write.append((own / "lfs", own / "lfs"))
+        if lfs.store_of(self.user.path) is not None:  # git-lfs's store inside (launch.py names it; take_in empties it)
+            (own / "lfs").mkdir()
+            view.write.append((own / "lfs", own / "lfs"))
         view.env = {
             "GIT_OBJECT_DIRECTORY": str(objects),
             "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(self.path / "objects"),

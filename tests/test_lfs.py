@@ -76,6 +76,9 @@ def _agents_have_the_lfs_filter() -> bool:
     return found.returncode == 0
 
 
+@needs_tool(
+    None if _agents_have_the_lfs_filter() else "git-lfs's filter is not in the system config (Debian's package)"
+)
 @pytest.mark.parametrize("sandbox", [pytest.param("required", marks=needs_bwrap), "off"])
 def test_gates_and_agents_see_lfs_content_and_what_agents_add_is_not_lost(
     project, tmp_path: Path, sandbox: str
@@ -93,10 +96,10 @@ def test_gates_and_agents_see_lfs_content_and_what_agents_add_is_not_lost(
     assert result.returncode == 0, result.stdout + result.stderr
     assert first_parent_merges(repo) == ["a", "b"]  # two gates saw the content and a clean status
     assert _content(repo, "bosun/integration", "seen.dat") == MODEL  # the agent read the content
-    # A new file LFS tracks: a pointer when git-lfs runs for agents, its content in your store.
-    assert _content(repo, "bosun/integration", "data/copy.bin") == MODEL
+    # A new file LFS tracks: committed as a pointer by the agent's git-lfs, its content in your store.
     copy = subprocess.run(["git", "show", "bosun/integration:data/copy.bin"], cwd=repo, capture_output=True).stdout
-    assert copy.startswith(b"version https://git-lfs") == _agents_have_the_lfs_filter()
+    assert copy.startswith(b"version https://git-lfs")
+    assert _content(repo, "bosun/integration", "data/copy.bin") == MODEL
     assert git(repo, "rev-parse", "bosun/integration:data/model.bin") == pointer  # its edit is not committed
     changed = git(repo, "diff", "--name-only", "main", "bosun/integration").split()
     assert sorted(changed) == ["data/copy.bin", "seen.dat", "src/b.py"]
@@ -135,3 +138,58 @@ def test_only_content_that_hashes_to_its_name_reaches_your_store(tmp_path: Path)
     assert not (store / bad_oid[:2] / bad_oid[2:4] / bad_oid).exists()
     assert not (agents / good_oid[:2] / good_oid[2:4] / good_oid).exists()  # moved, not copied
     assert [p.name for p in store.rglob("*") if p.is_file()] == [good_oid]  # no temporary left
+
+
+def test_a_link_or_a_pipe_in_an_agent_s_store_is_left_alone(tmp_path: Path) -> None:
+    """The agent made its store's folders: one that is a link to your own store must not make
+    Bosun delete your objects as "already there", and a pipe named like an object must not hang it."""
+    import hashlib
+
+    from bosun.orchestration import lfs
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    data = b"yours\n"
+    oid = hashlib.sha256(data).hexdigest()
+    yours = repo / ".git" / "lfs" / "objects" / oid[:2] / oid[2:4]
+    yours.mkdir(parents=True)
+    (yours / oid).write_bytes(data)
+    agents = tmp_path / "agent-store"
+    (agents / oid[:2]).mkdir(parents=True)
+    (agents / oid[:2] / oid[2:4]).symlink_to(yours)  # "already in your store": delete it?
+    piped = hashlib.sha256(b"never read").hexdigest()
+    (agents / piped[:2] / piped[2:4]).mkdir(parents=True)
+    os.mkfifo(agents / piped[:2] / piped[2:4] / piped)
+
+    lfs.take_in(agents, repo)
+    assert (yours / oid).read_bytes() == data
+    lfs.take_in(yours.parent.parent, repo)  # the store handed as the agent's top, through itself
+    assert (yours / oid).read_bytes() == data
+    linked_top = tmp_path / "linked"
+    linked_top.symlink_to(repo / ".git" / "lfs" / "objects")
+    lfs.take_in(linked_top, repo)
+    assert (yours / oid).read_bytes() == data
+
+
+def test_a_merge_into_a_worktree_changes_lfs_files_it_holds_the_content_of(project, tmp_path: Path) -> None:
+    """A hand-back merges the integration branch into the unit's worktree: its LFS files hold
+    content (skip-worktree), which git would refuse to overwrite. They are pointers again for the
+    merge, then filled as the merge left them."""
+    from bosun.orchestration.gitcmd import GitRepo
+    from bosun.orchestration.worktrees import AgentClone
+
+    repo = _project_with_lfs(project, tmp_path, [{"id": "a"}], {})
+    env = _as_lfs_users_have_it(tmp_path / "home")
+    clone = AgentClone(GitRepo(repo), repo / ".bosun")
+    (repo / ".bosun").mkdir()
+    clone.ensure()
+    worktree = clone.add_worktree("a", git(repo, "rev-parse", "main"))
+    assert (worktree / "data" / "model.bin").read_bytes() == MODEL
+    newer = MODEL[::-1]
+    (repo / "data" / "model.bin").write_bytes(newer)
+    subprocess.run(["git", "commit", "-q", "-am", "a newer model"], cwd=repo, env=env, check=True)
+
+    assert clone.merge_into_worktree("a", git(repo, "rev-parse", "main")) == []
+    assert (worktree / "data" / "model.bin").read_bytes() == newer
+    assert not clone.has_changes("a")

@@ -248,7 +248,7 @@ def start_agent(
         if lfs.store_of(clone.user.path) is not None:  # git-lfs reads only that file: where it may store
             git(
                 ["config", "--file", str(box.home / ".gitconfig"), "lfs.storage", str(clone.sandbox_dir(unit) / "lfs")],
-                worktree,
+                bosun_dir,
             )
     own_config = str(Path(box.env["HOME"]) / ".gitconfig")
     box.env.update(GIT_CONFIG=own_config, GIT_CONFIG_GLOBAL=own_config)
