@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bosun.orchestration.doctor import BOX_FIX, Box, Check, command_check, in_box
+from bosun.orchestration.doctor import BOX_FIX, Check, SandboxedAs, command_check, in_box
 from bosun.orchestration.plan import AgentSpec
 
 
@@ -49,7 +49,7 @@ INSTALLS = {
 }
 
 
-def agent_checks(agent: AgentSpec, repo: Path, box: Box | None) -> Iterator[Check]:
+def agent_checks(agent: AgentSpec, repo: Path, box: SandboxedAs | None) -> Iterator[Check]:
     """The agent's program (its CLI's version, also asked in a real box when it runs in one), its
     credentials or its endpoint."""
     sandboxed = box is not None
@@ -73,7 +73,7 @@ def agent_checks(agent: AgentSpec, repo: Path, box: Box | None) -> Iterator[Chec
         yield Check(f"agent {agent.name}", True, f"scripted ({agent.script}), run by Bosun's own Python")
 
 
-def cli_check(agent: AgentSpec, box: Box | None = None) -> Check:
+def cli_check(agent: AgentSpec, box: SandboxedAs | None = None) -> Check:
     """The preset's program on PATH, asked for its version (in the agent's box too, with `box`)."""
     program, install = agent.command[0], INSTALLS[agent.preset or ""]
     name = f"agent {agent.name} ({agent.preset})"
@@ -89,7 +89,7 @@ def cli_check(agent: AgentSpec, box: Box | None = None) -> Check:
     said = (done.stdout.strip() or done.stderr.strip()).splitlines()
     if done.returncode != 0:
         return Check(name, False, f"{found} --version exited {done.returncode}", f"reinstall: {install.how}")
-    if box is not None and (inside := in_box(program, shlex.join(agent.command), box)) is not None:
+    if box is not None and "/" not in program and (inside := in_box(program, shlex.join(agent.command), box)):
         return Check(name, False, f"{program} ({found}) runs here but not in {box.label}: {inside}", BOX_FIX)
     return Check(name, True, f"{said[0] if said else 'no version printed'} ({found})")
 

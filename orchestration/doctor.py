@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 from bosun.orchestration.plan import Plan
 from bosun.orchestration.sandbox import active, limits, ports, requested
-from bosun.orchestration.sandbox.boxes import first_program
+from bosun.orchestration.sandbox.boxes import first_program, mounts_of, user_home
 from bosun.orchestration.sandbox.probe import choice
 
 GIT_AT_LEAST = (2, 38)  # `git merge-tree --write-tree`, which the gate's merges are made with
@@ -69,12 +69,15 @@ def _plan_checks(plan: Plan, repo: Path) -> Iterator[Check]:
     from bosun.orchestration.agent_checks import agent_checks  # it builds on Check, defined here
 
     for agent in plan.agents.values():
-        boxed = Box(f"agent {agent.name}'s sandbox", repo, agent.env) if active(plan, agent) else None
+        boxed = None
+        if active(plan, agent):
+            mounts = tuple(mounts_of(agent, user_home() or Path("/nonexistent")))
+            boxed = SandboxedAs(f"agent {agent.name}'s sandbox", repo, agent.env, mounts)
         yield from agent_checks(agent, repo, boxed)
     yield from submodules_check(plan, repo)
     yield from lfs_check(plan, repo)
     setup = bool(plan.project.setup)
-    box = Box("the gate's sandbox", repo, plan.project.gate_env) if active(plan) else None
+    box = SandboxedAs("the gate's sandbox", repo, plan.project.gate_env) if active(plan) else None
     yield command_check("gate", plan.project.gate, "project.gate", repo, setup=setup, box=box)
     for i, entry in enumerate(plan.project.check_entries):  # each runs on the merged tree like the gate
         yield command_check(f"check {i + 1}", entry.run, f"project.checks[{i}]", repo, setup=setup, box=box)
@@ -178,16 +181,18 @@ def disk_check(repo: Path) -> Check:
     return Check("disk", free >= DISK_AT_LEAST, detail, "free at least 1 GiB: each agent gets a worktree")
 
 
-class Box(NamedTuple):
-    """Where a program will run sandboxed: named for the line, the repository, the variables kept."""
+class SandboxedAs(NamedTuple):
+    """Where a program will run sandboxed: named for the line, the repository, the variables
+    kept, and what the plan mounts for it (an agent's `mounts`, read-only here)."""
 
     label: str
     repo: Path
     env_names: tuple[str, ...]
+    mounts: tuple[tuple[Path, Path, bool], ...] = ()
 
 
 def command_check(
-    name: str, command: str, key: str, tree: Path | None = None, setup: bool = False, box: Box | None = None
+    name: str, command: str, key: str, tree: Path | None = None, setup: bool = False, box: SandboxedAs | None = None
 ) -> Check:
     """A shell command's first program resolves (after any VAR=value words and shell builtins); one
     named relative to the project's `tree` (`.venv/bin/python`) is there, or `setup` makes it; with
@@ -209,7 +214,7 @@ def command_check(
     found = shutil.which(program) or (program if "/" in program and Path(program).is_file() else None)
     if found is None:
         return Check(name, False, f"{program} (from {key}) is not installed", f"install {program} or change {key}")
-    if box is not None and (said := in_box(program, command, box)) is not None:
+    if box is not None and "/" not in program and (said := in_box(program, command, box)) is not None:
         return Check(name, False, f"{program} ({found}) runs here but not in {box.label}: {said}", BOX_FIX)
     return Check(name, True, f"{program} ({found})")
 
@@ -220,11 +225,12 @@ BOX_FIX = (
 )
 
 
-def in_box(program: str, command: str, box: Box) -> str | None:
-    """None when `PROGRAM --version` runs in a box as it runs outside it (or fails outside too:
-    nothing to tell); else the first line it printed in the box. The box is the one agents and
-    gates share (the machine, the toolchains on PATH, the installation of what the command runs);
-    a toolchain kept under your home that it does not show (rustup's was one) fails every run,
+def in_box(program: str, command: str, box: SandboxedAs) -> str | None:
+    """None when `PROGRAM --version` (a program found on PATH by name) runs in a box as it runs
+    outside it, both in an empty folder (or fails outside too: nothing to tell); else the first
+    line it printed in the box. The box is the layout agents and gates share (the machine, the
+    toolchains on PATH, the installation of what the command runs, an agent's mounts): a
+    toolchain kept under your home that it does not show (rustup's was one) fails every run,
     which the PATH lookup alone cannot see."""
     from bosun.orchestration.process import scrubbed_env
     from bosun.orchestration.sandbox import bwrap
@@ -232,12 +238,13 @@ def in_box(program: str, command: str, box: Box) -> str | None:
     from bosun.orchestration.sandbox.probe import bwrap_path
 
     env = scrubbed_env(box.env_names)
-    runs = {"env": env, "capture_output": True, "text": True, "timeout": 30, "stdin": subprocess.DEVNULL}
     try:
-        if subprocess.run([program, "--version"], **runs).returncode != 0:
-            return None
         with tempfile.TemporaryDirectory() as folder:
+            runs = {"env": env, "capture_output": True, "text": True, "timeout": 30, "stdin": subprocess.DEVNULL}
+            if subprocess.run([program, "--version"], cwd=folder, **runs).returncode != 0:
+                return None
             boxed = gate_box(repo=box.repo, folder=Path(folder), env=env, network=False, command=command)
+            boxed.binds += [(source, inside, False) for source, inside, _ in box.mounts if source.exists()]
             inside = subprocess.run(bwrap.argv(bwrap_path() or "bwrap", boxed, [program, "--version"]), **runs)
     except (OSError, subprocess.TimeoutExpired):
         return None

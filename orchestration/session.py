@@ -210,7 +210,8 @@ def create_session(repo: GitRepo, plan_path: Path) -> Session:
     project = plan.project
     base = repo.rev_parse(f"refs/heads/{project.base}")
     if base is None:
-        empty = "; the repository has no commits yet: commit your project first" if not repo.rev_parse("HEAD") else ""
+        none = not repo.run("for-each-ref", "--count=1", "refs/heads").out.strip()
+        empty = "; the repository has no commits yet: commit your project first" if none else ""
         raise BosunError(
             f"{plan_path.name}: project.base: branch '{project.base}' does not exist in {repo.path}{empty}"
         )

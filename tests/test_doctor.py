@@ -188,7 +188,10 @@ def test_a_program_that_runs_here_but_not_in_the_sandbox_is_a_failure(project, t
     (home / "bin" / "runner").write_text('#!/bin/sh\nexec "$HOME/.runner/real" "$@"\n')
     for script in (home / ".runner" / "real", home / "bin" / "runner"):
         script.chmod(0o755)
-    agents = {"mine": {"kind": "command", "command": ["runner", "{task_file}"]}}
+    agents = {
+        "mine": {"kind": "command", "command": ["runner", "{task_file}"]},
+        "granted": {"kind": "command", "command": ["runner", "{task_file}"], "mounts": ["~/.runner:ro"]},
+    }
     repo = project([{"id": "a"}], {}, agents=agents, gate="runner --all", sandbox="required")
     env = {"HOME": str(home), "PATH": f"{home / 'bin'}:{os.environ['PATH']}"}
     code, out, _ = doctor(repo, env=env)
@@ -198,6 +201,7 @@ def test_a_program_that_runs_here_but_not_in_the_sandbox_is_a_failure(project, t
     assert ".runner/real" in line and "fix: name it by absolute path" in line, line
     [line] = [line for line in out.splitlines() if line.startswith("✗ agent mine")]  # an agent's program too
     assert f"runner ({home}/bin/runner) runs here but not in agent mine's sandbox: " in line, line
+    assert f"✓ agent granted: runner ({home}/bin/runner)" in out, out  # its mounts show what it needs
     plan = repo / "bosun.toml"
     plan.write_text(plan.read_text().replace('sandbox = "required"', 'sandbox = "off"'))
     code, out, _ = doctor(repo, env=env)

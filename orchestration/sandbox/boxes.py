@@ -80,9 +80,7 @@ def agent_box(
     box.home = home_store
     box.env.update(git_env)
     box.env["HOME"] = str(home)
-    for written, writable in agent.mounts:
-        source = (user_home() or Path("/nonexistent")) / written[2:] if written.startswith("~/") else Path(written)
-        inside = home / written[2:] if written.startswith("~/") else Path(written)
+    for source, inside, writable in mounts_of(agent, home):
         if not source.exists():
             if not writable:
                 continue  # nothing to read
@@ -90,6 +88,16 @@ def agent_box(
         box.binds.append((source, inside, writable))
     box.cwd = worktree
     return box
+
+
+def mounts_of(agent: AgentSpec, home: Path) -> list[tuple[Path, Path, bool]]:
+    """(source, where inside, writable) of each of the agent's `mounts`: `~/x` is your home's, seen
+    at `home`, the home the agent has."""
+    found = []
+    for written, writable in agent.mounts:
+        source = (user_home() or Path("/nonexistent")) / written[2:] if written.startswith("~/") else Path(written)
+        found.append((source, home / written[2:] if written.startswith("~/") else Path(written), writable))
+    return found
 
 
 def named_programs(command: str) -> list[str]:
