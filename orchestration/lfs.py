@@ -58,8 +58,8 @@ def pointers(listing: Path, commit: str) -> list[Pointer]:
     for entry in filter(None, out.split("\0")):
         meta, _, path = entry.partition("\t")
         mode, kind, sha, size = meta.split()
-        if kind != "blob" or mode not in ("100644", "100755") or int(size) not in POINTER_SIZES:
-            continue
+        if kind != "blob" or mode not in ("100644", "100755") or int(size) not in POINTER_SIZES or "\ufffd" in path:
+            continue  # (a name that is not UTF-8 could not be named back to git: left a pointer)
         got = objects.read(sha)
         match = POINTER.fullmatch(got[2]) if got is not None else None
         if match is not None:

@@ -360,7 +360,7 @@ def run_gate_here(job: GateJob) -> dict:
         argv = ["/bin/sh", "-c", job.command]
         limit = limits.open_group("gate")  # the process cap local gates have
         if sandbox_on_node(job.sandbox):
-            box = gate_box(repo=base, folder=folder.path, env=env, network=job.network)
+            box = gate_box(repo=base, folder=folder.path, env=env, network=job.network, command=job.command)
             for objects in gate_git.objects_of(GitRepo(cache)):  # what the folder's own .git borrows
                 box.read(objects)
             box.hide += hub_side(job.hub)
