@@ -121,7 +121,23 @@ function serve(library, socket) {
     ino = fs.statSync(socket).ino;
     process.stdout.write("listening\n");
     idle();
+    setInterval(ours, 1000).unref();
   });
+  // Two servers started at once: one probe can find the other bound but not yet listening, take
+  // the path over, and leave it serving nobody. Each second an idle server asks the path who
+  // answers there; anyone else (or no one) means it lost the path, and it leaves.
+  const ours = () => {
+    if (current) return;
+    let said = "";
+    const asked = net.connect(socket);
+    asked.on("error", () => process.exit(0));
+    asked.on("data", chunk => {
+      said += chunk;
+      if (!said.includes("\n")) return;
+      asked.destroy();
+      if (said !== `@@bosun-server ${process.pid}\n`) process.exit(0);
+    });
+  };
   const probe = net.connect(socket);  // a socket somebody answers on is never taken over
   probe.on("connect", () => process.exit(0));
   probe.on("error", error => {
