@@ -50,6 +50,42 @@ def store_of(repo: Path) -> Path | None:
     return store if store.is_dir() else None
 
 
+def in_use(repo: Path, worktree: Path) -> bool:
+    """Whether a unit may meet LFS files: your repository has an LFS store, or the worktree's
+    top `.gitattributes` hands paths to LFS (a first LFS file, before any store)."""
+    if store_of(repo) is not None:
+        return True
+    try:
+        return "filter=lfs" in (worktree / ".gitattributes").read_text(errors="replace")
+    except OSError:
+        return False
+
+
+AGENT_CONFIG = """# bosun: Git LFS for this agent (written at each start)
+[lfs]
+\tstorage = {storage}
+[filter "lfs"]
+\tclean = git-lfs clean -- %f
+\tsmudge = git-lfs smudge -- %f
+\tprocess = git-lfs filter-process
+\trequired = true
+# bosun: end
+"""
+
+
+def agent_config(text: str, storage: Path | None) -> str:
+    """An agent's own gitconfig with Bosun's LFS block (where git-lfs stores what the agent adds,
+    and git-lfs's filter, which the agent's git would otherwise find only in the system config)
+    in place of the one before; without `storage`, without it."""
+    start, end = text.find("# bosun: Git LFS"), text.find("# bosun: end\n")
+    if start >= 0 and end > start:
+        text = text[:start] + text[end + len("# bosun: end\n") :]
+    if storage is None:
+        return text
+    quoted = '"' + str(storage).replace("\\", "\\\\").replace('"', '\\"') + '"'  # a `#` or `;` would start a comment
+    return text + AGENT_CONFIG.format(storage=quoted)
+
+
 def pointers(listing: Path, commit: str) -> list[Pointer]:
     """The LFS pointers in `commit`'s tree (read in `listing`): every file of a pointer's size that
     is one (pointers with extension lines are not: git-lfs itself writes none)."""

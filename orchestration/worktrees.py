@@ -261,7 +261,7 @@ class AgentClone:
         ]
         view.read += gitcmd.object_folders(self.path / "objects")[1:]  # what the clone borrows, and those in turn
         view.write += [(worktree, worktree), (admin, admin), (objects, objects), (heads, branch_dir), (logs, log_dir)]
-        if lfs.store_of(self.user.path) is not None:  # git-lfs's store inside (launch.py names it; take_in empties it)
+        if lfs.in_use(self.user.path, worktree):  # git-lfs's store inside (launch.py names it; take_in empties it)
             (own / "lfs").mkdir()
             view.write.append((own / "lfs", own / "lfs"))
         view.env = {

@@ -70,16 +70,20 @@ def _content(repo: Path, ref: str, path: str) -> bytes:
 
 
 def _agents_have_the_lfs_filter() -> bool:
-    """Whether git-lfs runs for agents' git: the system config has its filter (Debian's package
-    puts it there); a filter only in your own global config is not theirs."""
+    """Whether git-lfs runs for unsandboxed agents' git here: the system config has its filter
+    (Debian's package puts it there)."""
     found = subprocess.run(["git", "config", "--system", "filter.lfs.clean"], capture_output=True, text=True)
     return found.returncode == 0
 
 
-@needs_tool(
-    None if _agents_have_the_lfs_filter() else "git-lfs's filter is not in the system config (Debian's package)"
+# Sandboxed agents get git-lfs's filter from Bosun (their own gitconfig); unsandboxed ones from the
+# machine's config, as Debian's package leaves it (your own global config would do too).
+system_filter = needs_tool(None if _agents_have_the_lfs_filter() else "git-lfs's filter is not in the system config")
+
+
+@pytest.mark.parametrize(
+    "sandbox", [pytest.param("required", marks=needs_bwrap), pytest.param("off", marks=system_filter)]
 )
-@pytest.mark.parametrize("sandbox", [pytest.param("required", marks=needs_bwrap), "off"])
 def test_gates_and_agents_see_lfs_content_and_what_agents_add_is_not_lost(
     project, tmp_path: Path, sandbox: str
 ) -> None:
@@ -193,3 +197,19 @@ def test_a_merge_into_a_worktree_changes_lfs_files_it_holds_the_content_of(proje
     assert clone.merge_into_worktree("a", git(repo, "rev-parse", "main")) == []
     assert (worktree / "data" / "model.bin").read_bytes() == newer
     assert not clone.has_changes("a")
+
+
+@needs_bwrap
+def test_a_sandboxed_agent_commits_a_repository_s_first_lfs_file(project, tmp_path: Path) -> None:
+    """`.gitattributes` hands `*.bin` to LFS but no LFS object exists yet (no store): the agent's
+    git-lfs still has a place to store what it adds, and the content reaches your (new) store."""
+    script = {"a": [[{"write": "data/first.bin", "content": "the first LFS file\n"}, {"commit": "a"}]]}
+    attributes = {".gitattributes": "*.bin filter=lfs diff=lfs merge=lfs -text\n"}
+    repo = project([{"id": "a"}], script, extra_files=attributes, sandbox="required")
+    assert not (repo / ".git" / "lfs").exists()
+
+    result = bosun("run", "--headless", cwd=repo)
+    assert result.returncode == 0, result.stdout + result.stderr
+    blob = subprocess.run(["git", "show", "bosun/integration:data/first.bin"], cwd=repo, capture_output=True).stdout
+    assert blob.startswith(b"version https://git-lfs")
+    assert _content(repo, "bosun/integration", "data/first.bin") == b"the first LFS file\n"

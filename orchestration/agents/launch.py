@@ -18,7 +18,6 @@ from bosun.orchestration.agents.presets import PRESETS
 from bosun.orchestration.agents.scripted import compile_script
 from bosun.orchestration.ansi import strip_ansi_in
 from bosun.orchestration.errors import BosunError
-from bosun.orchestration.gitcmd import git
 from bosun.orchestration.plan import AgentSpec, Plan, UnitSpec
 from bosun.orchestration.process import Child, scrubbed_env
 from bosun.orchestration.safe_files import replace_text
@@ -244,12 +243,10 @@ def start_agent(
     # The agent's own git config (`git config user.email x`, `--global`): a file in its private
     # HOME, since the clone's config is read-only inside. No git of Bosun's reads it (GIT_ENV).
     if box.home is not None:
-        _seed_git_config(box.home / ".gitconfig", env)
-        if lfs.store_of(clone.user.path) is not None:  # git-lfs reads only that file: where it may store
-            git(
-                ["config", "--file", str(box.home / ".gitconfig"), "lfs.storage", str(clone.sandbox_dir(unit) / "lfs")],
-                bosun_dir,
-            )
+        storage = clone.sandbox_dir(unit) / "lfs"  # made by sandbox_view where LFS is in use
+        _seed_git_config(
+            box.home / ".gitconfig", env, storage if storage.is_dir() and shutil.which("git-lfs") else None
+        )
     own_config = str(Path(box.env["HOME"]) / ".gitconfig")
     box.env.update(GIT_CONFIG=own_config, GIT_CONFIG_GLOBAL=own_config)
     if ready is not None:
@@ -297,18 +294,23 @@ def _prepare(plan: Plan, agent: AgentSpec, clone: AgentClone, bosun_dir: Path, w
     return prepared
 
 
-def _seed_git_config(own: Path, env: dict[str, str]) -> None:
-    """With GIT_CONFIG set, `git config --get` reads only the agent's own file: its identity there
-    too (tools such as aider ask for it and else write one). Never written through a link."""
+def _seed_git_config(own: Path, env: dict[str, str], lfs_storage: Path | None) -> None:
+    """With GIT_CONFIG set, `git config --get` reads only the agent's own file (git-lfs too): its
+    identity there (tools such as aider ask for it and else write one), and where LFS is in use
+    Bosun's LFS block (lfs.agent_config). Never written through a link."""
     if own.is_symlink():
         own.unlink()
     try:
         text = own.read_text(encoding="utf-8", errors="replace") if own.is_file() else ""
     except OSError:
         text = ""
-    if "[user]" not in text:
+    seeded = text
+    if "[user]" not in seeded:
         name, email = env.get("GIT_AUTHOR_NAME", "Bosun agent"), env.get("GIT_AUTHOR_EMAIL", "agent@bosun.localhost")
-        replace_text(own, f"[user]\n\tname = {name}\n\temail = {email}\n" + text)
+        seeded = f"[user]\n\tname = {name}\n\temail = {email}\n" + seeded
+    seeded = lfs.agent_config(seeded, lfs_storage)
+    if seeded != text:
+        replace_text(own, seeded)
 
 
 UNCONFINED = (
