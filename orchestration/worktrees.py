@@ -16,7 +16,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bosun.orchestration import gitcmd, lfs, packs, submodules
+from bosun.orchestration import gitcmd, janitor, lfs, packs, submodules
 from bosun.orchestration.errors import GitError
 from bosun.orchestration.git_objects import reader
 from bosun.orchestration.gitcmd import GIT_ENV, SAFE_CONFIG, GitRepo, GitResult, git, loose_ref, write_loose_ref
@@ -161,7 +161,7 @@ class AgentClone:
             folder.rename(doomed / folder.name)
         except OSError:  # not on the same file system: delete in place
             shutil.rmtree(folder, ignore_errors=True)
-        threading.Thread(target=shutil.rmtree, args=(doomed, True), daemon=True, name="bosun trash").start()
+        janitor.remove_later(doomed)
 
     def branch_head(self, unit_id: str) -> str | None:
         """The unit branch's commit: its loose ref file peeled by the clone's object reader (no
