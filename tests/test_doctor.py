@@ -18,6 +18,7 @@ WORKS, WHY = probe()
 needs_bwrap = needs_tool(None if WORKS else f"bubblewrap cannot work here: {WHY}")
 
 MACHINE = ["git", "sandbox", "process cgroup", "memory cgroup", "ports", "disk"]
+CLIS = f"{clis_dir().resolve()}:ro"
 
 
 def path_without(program: str) -> str:
@@ -82,7 +83,9 @@ def test_a_gate_program_inside_the_project_is_looked_for_there_or_left_to_setup(
 
 
 def test_a_cli_that_is_not_installed_fails_naming_it_and_how_to_install_it(project) -> None:
-    agents = {"ada": {"kind": "command", "preset": "codex", "env": ["OPENAI_API_KEY"]}}
+    # The CLIs' folder is mounted, as tests/stubs/clis.py does: a checkout under /tmp or a home is
+    # hidden in the box, and the doctor asks the CLI for its version in the agent's box too.
+    agents = {"ada": {"kind": "command", "preset": "codex", "env": ["OPENAI_API_KEY"], "mounts": [CLIS]}}
     repo = project([{"id": "a"}], {}, agents=agents)
     code, out, err = doctor(repo, env={"PATH": path_without("codex")})
     assert code == 1, out + err
@@ -95,7 +98,9 @@ def test_an_installed_cli_shows_its_version_and_whether_the_agent_gets_a_key(pro
     program = clis_dir() / "node_modules" / ".bin" / "codex"
     if not program.exists():
         tool_missing(f"codex is not installed ({program}; .ci/run installs it)")
-    agents = {"ada": {"kind": "command", "preset": "codex", "env": ["OPENAI_API_KEY"]}}
+    # The CLIs' folder is mounted, as tests/stubs/clis.py does: a checkout under /tmp or a home is
+    # hidden in the box, and the doctor asks the CLI for its version in the agent's box too.
+    agents = {"ada": {"kind": "command", "preset": "codex", "env": ["OPENAI_API_KEY"], "mounts": [CLIS]}}
     repo = project([{"id": "a"}], {}, agents=agents)
     path = f"{program.parent}{os.pathsep}{os.environ['PATH']}"
     for key in ("OPENAI_API_KEY", "CODEX_API_KEY"):
@@ -124,8 +129,13 @@ def test_codex_with_its_own_endpoint_needs_the_key_its_config_names(project, mon
         folder.mkdir(parents=True)
         (folder / "config.toml").write_text(config)
     agents = {
-        "ada": {"kind": "command", "preset": "codex", "env": ["CODEX_HOME", "STUB_API_KEY"], "mounts": [f"{home}:rw"]},
-        "bob": {"kind": "command", "preset": "codex", "env": ["STUB_API_KEY"], "mounts": ["~/.codex"]},
+        "ada": {
+            "kind": "command",
+            "preset": "codex",
+            "env": ["CODEX_HOME", "STUB_API_KEY"],
+            "mounts": [f"{home}:rw", CLIS],
+        },
+        "bob": {"kind": "command", "preset": "codex", "env": ["STUB_API_KEY"], "mounts": ["~/.codex", CLIS]},
     }
     repo = project([{"id": "a"}], {}, agents=agents)
     path = f"{program.parent}{os.pathsep}{os.environ['PATH']}"
