@@ -8,6 +8,7 @@ shows them at start. No check needs a session: a plan and the repository are eno
 
 from __future__ import annotations
 
+import functools
 import re
 import shutil
 import subprocess
@@ -231,20 +232,26 @@ def in_box(program: str, command: str, box: SandboxedAs) -> str | None:
     line it printed in the box. The box is the layout agents and gates share (the machine, the
     toolchains on PATH, the installation of what the command runs, an agent's mounts): a
     toolchain kept under your home that it does not show (rustup's was one) fails every run,
-    which the PATH lookup alone cannot see."""
+    which the PATH lookup alone cannot see. Asked once per process for agents alike (eight
+    agents of one CLI start it twice, not sixteen times, at each screen's start)."""
+    return _in_box(program, command, box.repo, tuple(box.env_names), tuple(box.mounts))
+
+
+@functools.lru_cache(maxsize=32)
+def _in_box(program: str, command: str, repo: Path, env_names: tuple, mounts: tuple) -> str | None:
     from bosun.orchestration.process import scrubbed_env
     from bosun.orchestration.sandbox import bwrap
     from bosun.orchestration.sandbox.boxes import gate_box
     from bosun.orchestration.sandbox.probe import bwrap_path
 
-    env = scrubbed_env(box.env_names)
+    env = scrubbed_env(env_names)
     try:
         with tempfile.TemporaryDirectory() as folder:
             runs = {"env": env, "capture_output": True, "text": True, "timeout": 30, "stdin": subprocess.DEVNULL}
             if subprocess.run([program, "--version"], cwd=folder, **runs).returncode != 0:
                 return None
-            boxed = gate_box(repo=box.repo, folder=Path(folder), env=env, network=False, command=command)
-            boxed.binds += [(source, inside, False) for source, inside, _ in box.mounts if source.exists()]
+            boxed = gate_box(repo=repo, folder=Path(folder), env=env, network=False, command=command)
+            boxed.binds += [(source, inside, False) for source, inside, _ in mounts if source.exists()]
             inside = subprocess.run(bwrap.argv(bwrap_path() or "bwrap", boxed, [program, "--version"]), **runs)
     except (OSError, subprocess.TimeoutExpired):
         return None
