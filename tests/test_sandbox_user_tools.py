@@ -144,3 +144,21 @@ def test_a_gate_tool_pipx_installed_runs_from_its_own_virtualenv(project, tmp_pa
     result = bosun("run", "--headless", cwd=repo, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert git(repo, "show", "bosun/integration:src/a.py") == "A = 1"
+
+
+def test_every_program_a_gate_or_setup_starts_by_name_is_followed(tmp_path: Path) -> None:
+    """Not only the first: `cd tests && tox`, and each line of setup, run a program of their own,
+    each followed to its installation (a link in a PATH folder to a virtualenv elsewhere)."""
+    from bosun.orchestration.sandbox.boxes import first_program, gate_programs, programs_run
+
+    assert programs_run("set -e; cd tests && pytest -q") == ["pytest"]
+    assert programs_run("python3 -m venv .venv\n.venv/bin/pip install x\nuv sync") == ["python3", ".venv/bin/pip", "uv"]
+    assert programs_run("A=1 make \\\n  test | tee log") == ["make", "tee"]
+    assert first_program("if true; then tox; fi") == "tox"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name in ("first", "later"):
+        (bin_dir / name).write_text("#!/bin/sh\n")
+        (bin_dir / name).chmod(0o755)
+    found = gate_programs("first --x\ncd sub && later -q", {"PATH": str(bin_dir)})
+    assert found == [str(bin_dir / "first"), str(bin_dir / "later")]

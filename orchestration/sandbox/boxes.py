@@ -113,15 +113,16 @@ def named_programs(command: str) -> list[str]:
 
 def gate_programs(command: str, env: dict[str, str]) -> list[str]:
     """The programs whose installations the gate's box shows: each the command names by absolute
-    path, and the first it runs as found on its PATH (a tool pipx installed is a link from
+    path, and each it starts by name, as found on its PATH (a tool pipx installed is a link from
     `~/.local/bin` into its own virtualenv elsewhere in your home)."""
     found = named_programs(command)
     try:
-        first = first_program(command)
+        started = programs_run(command)
     except ValueError:
-        first = None
-    if first and "/" not in first and (where := shutil.which(first, path=env.get("PATH"))):
-        found.append(where)
+        started = []
+    for name in dict.fromkeys(started):
+        if "/" not in name and (where := shutil.which(name, path=env.get("PATH"))):
+            found.append(where)
     return found
 
 
@@ -139,20 +140,28 @@ SHELL_WORDS = frozenset(
     "if then else elif fi for while until do done case esac in function { } ( ) !".split()
 )
 """What `sh -c` runs itself: a command that starts `set -e; cd tests && pytest` runs pytest."""
-SEPARATORS = frozenset({";", "&&", "||", "|", "&", "(", ")", ";;", "\n"})
+SEPARATORS = frozenset({";", "&&", "||", "|", "&", "(", ")", ";;"})
 
 
 def first_program(command: str) -> str | None:
     """The first program a shell command runs (after `VAR=value` words and the shell's own
     builtins and keywords), or None when it runs none; ValueError when it cannot be read."""
-    lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
-    lexer.whitespace_split = True
-    at_start = True
+    return next(iter(programs_run(command)), None)
+
+
+def programs_run(command: str) -> list[str]:
+    """Each program a shell command starts, in order: the word at the start of each of its
+    commands (`cd tests && tox -e py` runs tox; setup's lines each run theirs)."""
+    lexer = shlex.shlex(command.replace("\\\n", " ").replace("\n", ";"), posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True  # (a new line ends a command as `;` does, a backslash before it does not)
+    found, at_start = [], True
     for word in lexer:
         if word in SEPARATORS:
             at_start = True
         elif at_start and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", word):
             if word not in SHELL_WORDS:
-                return word
-            at_start = word in {"if", "then", "else", "elif", "do", "while", "until", "{", "!", "exec"}
-    return None
+                found.append(word)
+                at_start = False
+            else:
+                at_start = word in {"if", "then", "else", "elif", "do", "while", "until", "{", "!", "exec"}
+    return found
