@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.plan import Plan
 from bosun.orchestration.sandbox import active, limits, ports, requested
 from bosun.orchestration.sandbox.boxes import first_program, mounts_of, user_home
@@ -75,8 +76,9 @@ def _plan_checks(plan: Plan, repo: Path) -> Iterator[Check]:
             mounts = tuple(mounts_of(agent, user_home() or Path("/nonexistent")))
             boxed = SandboxedAs(f"agent {agent.name}'s sandbox", repo, agent.env, mounts)
         yield from agent_checks(agent, repo, boxed)
-    yield from submodules_check(plan, repo)
-    yield from lfs_check(plan, repo)
+    if (base := GitRepo(repo).rev_parse(f"refs/heads/{plan.project.base}")) is not None:
+        yield from submodules_check(repo, base)
+        yield from lfs_check(repo, base, plan.project.base)
     setup = bool(plan.project.setup)
     box = SandboxedAs("the gate's sandbox", repo, plan.project.gate_env) if active(plan) else None
     yield command_check("gate", plan.project.gate, "project.gate", repo, setup=setup, box=box)
@@ -84,33 +86,27 @@ def _plan_checks(plan: Plan, repo: Path) -> Iterator[Check]:
         yield command_check(f"check {i + 1}", entry.run, f"project.checks[{i}]", repo, setup=setup, box=box)
 
 
-def submodules_check(plan: Plan, repo: Path) -> Iterator[Check]:
-    """The base branch's submodules, which worktrees and gate folders are filled with from your
-    repository (submodules.py): a line only where there are some."""
+def submodules_check(repo: Path, commit: str) -> Iterator[Check]:
+    """The base branch's submodules (at `commit`), which worktrees and gate folders are filled
+    with from your repository (submodules.py): a line only where there are some."""
     from bosun.orchestration import submodules
-    from bosun.orchestration.gitcmd import GitRepo
 
-    commit = GitRepo(repo).rev_parse(f"refs/heads/{plan.project.base}")
-    found = submodules.submodules_of(repo, commit) if commit is not None else []
-    if found:
+    if found := submodules.submodules_of(repo, commit):
         lines = submodules.missing(repo, commit)
         paths = ", ".join(sub.path for sub in found)
         detail = "; ".join(lines) + ": worktrees and gates get an empty folder" if lines else f"{paths}: initialized"
         yield Check("submodules", not lines, detail, submodules.FIX, needed=False)
 
 
-def lfs_check(plan: Plan, repo: Path) -> Iterator[Check]:
-    """The base branch's LFS files, whose content worktrees and gate folders get from your LFS
-    store (lfs.py): a line only where the repository uses LFS."""
+def lfs_check(repo: Path, commit: str, branch: str) -> Iterator[Check]:
+    """The base branch's LFS files (at `commit`), whose content worktrees and gate folders get
+    from your LFS store (lfs.py): a line only where the repository uses LFS."""
     from bosun.orchestration import lfs
-    from bosun.orchestration.gitcmd import GitRepo
 
-    commit = GitRepo(repo).rev_parse(f"refs/heads/{plan.project.base}")
     store = lfs.store_of(repo)
-    found = lfs.pointers(repo, commit) if commit is not None and store is not None else []
-    if found:
+    if store is not None and (found := lfs.pointers(repo, commit)):
         lacking = [p.path for p in found if not lfs.content(store, p)]
-        detail = f"{len(found)} LFS file(s) on '{plan.project.base}'"
+        detail = f"{len(found)} LFS file(s) on '{branch}'"
         detail += (
             f", {len(lacking)} not in {store}: {', '.join(lacking[:3])}" if lacking else ", each in your LFS store"
         )
