@@ -103,25 +103,22 @@ def pointers(listing: Path, commit: str) -> list[Pointer]:
     return found
 
 
-def fill(repo: Path, commit: str, folder: Path, index_env: dict[str, str], listing: Path | None = None) -> list[str]:
+def fill(repo: Path, commit: str, folder: Path, index_env: dict[str, str], listing: Path | None = None) -> None:
     """Put each LFS file's content (from `repo`'s store) in `folder`, just checked out at `commit`,
-    and mark it skip-worktree in the index `index_env` names. Returns the pointers left as they
-    are: their content is not in the store."""
+    and mark it skip-worktree in the index `index_env` names. A pointer whose content is not in
+    the store stays as it is (`bosun doctor` counts them)."""
     store = store_of(repo)
     if store is None:
-        return []
-    filled, missing = [], []
+        return
+    filled = []
     for pointer in pointers(listing or repo, commit):
         source, target = content(store, pointer), folder / pointer.path
-        if source is None:
-            missing.append(pointer.path)
-        elif _holds_pointer(target, pointer) and target.resolve().is_relative_to(folder.resolve()):
+        if source is not None and _holds_pointer(target, pointer) and target.resolve().is_relative_to(folder.resolve()):
             _copy(source, target, pointer.executable)
             filled.append(pointer.path)
     if filled:
         paths = "".join(f"{path}\0" for path in filled)
         git(["update-index", "--skip-worktree", "-z", "--stdin"], folder, env=index_env, stdin=paths)
-    return missing
 
 
 def pointers_back(repo: Path, commit: str, folder: Path, env: dict[str, str], listing: Path | None = None) -> None:

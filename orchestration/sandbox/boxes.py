@@ -121,8 +121,7 @@ def gate_programs(command: str, env: dict[str, str]) -> list[str]:
     except ValueError:
         started = []
     for name in dict.fromkeys(started):
-        if "/" not in name and (where := shutil.which(name, path=env.get("PATH"))):
-            found.append(where)
+        found += program_of([name], env) if "/" not in name else []
     return found
 
 
