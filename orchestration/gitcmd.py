@@ -30,6 +30,12 @@ SAFE_CONFIG = (
     "maintenance.auto=false",
     "-c",
     "commit.gpgSign=false",
+    # A repository nested in a worktree (an agent can `git init` one and add it) has a config of
+    # its own: `status` and `diff` would descend into it and run its filters.
+    "-c",
+    "diff.ignoreSubmodules=all",
+    "-c",
+    "submodule.recurse=false",
 )
 BOSUN_IDENTITY = {
     "GIT_AUTHOR_NAME": "Bosun",

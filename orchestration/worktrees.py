@@ -208,8 +208,11 @@ class AgentClone:
         return bool(self._in_worktree(unit_id, ["status", "--porcelain", "--untracked-files=all"]).out.strip())
 
     def commit_all(self, unit_id: str, message: str) -> None:
-        """Commit what an agent left uncommitted (for CLIs that edit but do not commit)."""
-        self._in_worktree(unit_id, ["add", "--all"])
+        """Commit what an agent left uncommitted (for CLIs that edit but do not commit); not nested
+        repositories: `add` would run `status` in each, with its own config (an agent's filters)."""
+        staged = self._in_worktree(unit_id, ["ls-files", "--stage", "-z"]).out.split("\0")
+        nested = [f":(exclude,literal){e.split(chr(9), 1)[1]}" for e in staged if e.startswith("160000 ")]
+        self._in_worktree(unit_id, ["add", "--all", "--", ":/", *nested])
         self._in_worktree(unit_id, ["commit", "--quiet", "--no-verify", "-m", message])
 
     def merge_into_worktree(self, unit_id: str, commit: str) -> list[str]:

@@ -515,3 +515,42 @@ def test_a_filter_an_agent_defines_in_the_global_git_config_never_runs_inside_bo
     assert ["plant", "no-secret"] in ran, ran
     assert not any(who == "supervisor" for who, _ in ran), f"Bosun ran the agent's filter: {ran}"
     assert "hunter2" not in marker.read_text()
+
+
+def test_a_filter_in_a_repository_an_agent_nests_in_its_worktree_never_runs_inside_bosun(
+    project, tmp_path: Path
+) -> None:
+    # A nested repository with a clean filter in its own config, and a file in it whose stat data
+    # is stale: `git status` in the worktree would descend into it and run the filter (Bosun runs
+    # status there to commit what an agent left, `git diff` to show its work on the screen).
+    marker = tmp_path / "filter-ran"
+    filter_sh = tmp_path / "filter.sh"  # who ran it, and the git command that did
+    git_pid = "$(cut -d' ' -f4 /proc/$PPID/stat)"  # git starts the filter through `sh -c`
+    who = f'"${{BOSUN_UNIT:-supervisor}} $(tr "\\0" " " < /proc/{git_pid}/cmdline)"'
+    filter_sh.write_text(f"echo {who} >> {marker}\ncat\n")
+    clean = f"sh {filter_sh}"
+    nest = " && ".join(
+        [
+            "mkdir sub",
+            "cd sub",
+            "git init -q",
+            "printf 'x\\n' > f",
+            "printf '* filter=evil\\n' > .gitattributes",
+            f'git config filter.evil.clean "{clean}"',
+            "git config filter.evil.smudge cat",
+            "git add f .gitattributes",  # the trap is armed: the agent's own add runs the filter
+            "git -c user.name=a -c user.email=a@b commit -qm nested",
+            "cd ..",
+            "git add sub",
+            "touch -d 2001-01-01 sub/f",
+        ]
+    )
+    script = {"nest": [[{"run": ["sh", "-c", nest], "check": True}, {"write": "src/nest.py", "content": "N = 1\n"}]]}
+    agents = {"ada": {"kind": "scripted", "script": "team.toml", "autocommit": True}}
+    repo = project([{"id": "nest"}], script, agents=agents, sandbox="off")
+    result = bosun("run", "--headless", cwd=repo)
+    assert result.returncode == 0, result.stdout + result.stderr
+    ran = marker.read_text().splitlines()
+    assert any(line.startswith("nest ") for line in ran), ran
+    bosuns = [line for line in ran if line.startswith("supervisor")]
+    assert not bosuns, f"Bosun ran the nested repository's filter: {bosuns}"
