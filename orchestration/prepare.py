@@ -29,7 +29,7 @@ from pathlib import Path
 from bosun.orchestration.errors import BosunError
 from bosun.orchestration.gitcmd import GIT_ENV
 from bosun.orchestration.process import Child, scrubbed_env, tail
-from bosun.orchestration.safe_files import replace_text
+from bosun.orchestration.safe_files import place_in, replace_text
 from bosun.orchestration.setup_lock import exclusive
 
 CANONICAL = Path("/tmp/bosun/work")
@@ -121,12 +121,12 @@ def key_of(settings: Settings, folder: Path) -> str:
 
 
 def copy_files(settings: Settings, repo: Path, folder: Path) -> None:
-    """The `copy` files from the user's repository into `folder` (a link in their place is replaced)."""
+    """The `copy` files from the user's repository into `folder` (a link in their place is replaced,
+    a linked folder on the way skips the file)."""
     for name in settings.copy:
-        source, target = repo / name, folder / name
-        if not source.is_file():
+        source, target = repo / name, place_in(folder, name)
+        if not source.is_file() or target is None:
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
         if target.is_symlink() or target.exists():
             target.unlink()
         shutil.copyfile(source, target)
@@ -213,8 +213,8 @@ class Preparer:
                     result.waited = time.monotonic() - asked
             manifest = json.loads((store / "manifest.json").read_text())
             for rel in manifest["files"]:
-                target = folder / rel
-                target.parent.mkdir(parents=True, exist_ok=True)
+                if (target := place_in(folder, rel)) is None:  # the tree made a folder on its way a link
+                    continue
                 if target.is_symlink() or target.is_file():
                     target.unlink()
                 shutil.copy2(store / "files" / rel, target, follow_symlinks=False)

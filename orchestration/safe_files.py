@@ -18,3 +18,19 @@ def replace_text(path: Path, text: str) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def place_in(root: Path, relative: str) -> Path | None:
+    """Where `relative` goes under `root`, its folders made as needed; None when a folder on the
+    way is a link or not a folder (a tree can make `gen` a link to anywhere: writing `gen/out`
+    through it would write there). Only for folders nobody is writing meanwhile."""
+    if os.path.isabs(relative) or ".." in Path(relative).parts:
+        return None
+    folder = root
+    for part in Path(relative).parts[:-1]:
+        folder = folder / part
+        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+            return None
+        if not folder.exists():
+            folder.mkdir()
+    return root / relative

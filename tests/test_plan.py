@@ -269,6 +269,17 @@ BAD_PLANS = [
         [("A", "unit 'a', scope", "'~/notes.txt' is not relative to the repository")],
     ),
     (
+        "copy and setup_key files outside the repository",
+        '[project]\ncopy = ["/home/me/.env", "../other/.env"] #A\nsetup_key = ["./.git/config"] #B\n'
+        + AGENT
+        + units('id = "a"\nprompt = "x"'),
+        [
+            ("B", "project.setup_key", "'./.git/config' points into .git/"),
+            ("A", "project.copy", "'/home/me/.env' is not relative to the repository"),
+            ("A", "project.copy", "'../other/.env' escapes the repository"),
+        ],
+    ),
+    (
         "scope into .git",
         AGENT + units('id = "a"\nprompt = "x"\nscope = [".git/hooks/pre-commit"] #A'),
         [("A", "unit 'a', scope", "'.git/hooks/pre-commit' points into .git/")],

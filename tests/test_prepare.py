@@ -269,3 +269,30 @@ def test_while_setup_runs_the_agent_is_preparing_and_its_log_shows_setup(project
         run.proc.kill()
     assert first_parent_merges(repo) == ["a"]
     assert "installing the dependencies" in (repo / ".bosun" / "logs" / "a.1.log").read_text()
+
+
+@needs_bwrap
+def test_a_folder_a_unit_makes_a_link_is_not_written_through_by_setup_or_copy(project, tmp_path: Path) -> None:
+    """`gen/` holds setup's product and a copied file; the agent commits `gen` as a link to a folder
+    of the user's. Filling its gate folder must write neither through it: the product and the
+    copy are left out there (the gate then fails on its own), the user's folder stays as it was."""
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "out.txt").write_text("the user's own\n")
+    swap = f"rm -rf gen && ln -s {victim} gen && git add -A && git commit -qm 'gen is a link now'"
+    script = {"swap": [[{"run": ["sh", "-c", swap], "check": True}]]}
+    build = 'mkdir -p gen && echo "from setup" > gen/out.txt\n'
+    repo = project(
+        [{"id": "swap"}],
+        script,
+        setup=["sh build.sh"],
+        setup_key=["build.sh"],
+        copy=["gen/secret.env"],
+        extra_files={"build.sh": build, "gen/.keep": ""},
+        sandbox="required",
+    )
+    (repo / "gen" / "secret.env").write_text(f"SECRET={SECRET}\n")  # untracked: the user's
+    result = bosun("run", "--headless", cwd=repo, env={"HOME": str(tmp_path)})
+    assert "swap" in result.stdout, result.stdout + result.stderr  # the unit ran and was gated
+    assert sorted(p.name for p in victim.iterdir()) == ["out.txt"]
+    assert (victim / "out.txt").read_text() == "the user's own\n"

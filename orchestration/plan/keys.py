@@ -37,6 +37,7 @@ from bosun.orchestration.plan.values import (
     Flag,
     Mounts,
     Price,
+    RepoFiles,
     Resources,
     Scope,
     UnitId,
@@ -112,12 +113,12 @@ class ProjectSpec(Table):
         "(/bin/sh, stopping at the first failure); run once per setup_key and shared read-only.",
         ["python -m venv .venv && .venv/bin/pip install -e '.[test]'"],
     )
-    setup_key: Annotated[tuple[text(), ...], listed("must be a list of files")] = key(
+    setup_key: RepoFiles = key(
         (),
         "Files whose content decides what setup produces: setup runs again only when one changes.",
         ["pyproject.toml", "requirements.txt"],
     )
-    copy_files: Annotated[tuple[text(), ...], listed("must be a list of files")] = key(
+    copy_files: RepoFiles = key(
         (), "Untracked files copied from your repository into each worktree and gate folder; never committed.",
         [".env"], alias="copy",
     )  # fmt: skip

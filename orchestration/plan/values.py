@@ -237,6 +237,22 @@ Scope = Annotated[
 ]
 
 
+def _repo_file(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("must be a non-empty string")
+    if (why := scope_problem(value)) is not None:
+        raise ValueError(why)
+    return normalize(value)
+
+
+RepoFiles = Annotated[
+    tuple[Annotated[str, PlainValidator(_repo_file), WithJsonSchema({"type": "string", "minLength": 1})], ...],
+    listed("must be a list of files"),
+]
+"""Files named relative to the repository and inside it (`copy`, `setup_key`): Bosun reads and
+writes them there, outside any sandbox."""
+
+
 def _command(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list | tuple) or not value or not all(isinstance(a, str) for a in value):
         raise ValueError("must be a non-empty list of strings")
