@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -34,3 +35,17 @@ def place_in(root: Path, relative: str) -> Path | None:
         if not folder.exists():
             folder.mkdir()
     return root / relative
+
+
+def read_small(path: Path, limit: int) -> str | None:
+    """The text of a regular file of at most `limit` bytes that an agent could have written; None
+    for anything else (missing, a link, a FIFO that would block, or too big to read whole)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        data = handle.read(limit + 1)
+    return None if len(data) > limit else data.decode("utf-8", errors="replace")

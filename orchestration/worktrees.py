@@ -21,7 +21,7 @@ from bosun.orchestration.errors import GitError
 from bosun.orchestration.git_objects import reader
 from bosun.orchestration.gitcmd import GIT_ENV, SAFE_CONFIG, GitRepo, GitResult, git, loose_ref, write_loose_ref
 from bosun.orchestration.loose_objects import OBJECT_ID, take_in
-from bosun.orchestration.safe_files import replace_text
+from bosun.orchestration.safe_files import read_small, replace_text
 from bosun.orchestration.settle import settle
 from bosun.orchestration.setup_lock import exclusive
 
@@ -300,13 +300,7 @@ class AgentClone:
             old = (own / "seed").read_text().strip() or None
         except OSError:
             old = self.branch_head(unit_id)
-        ref_file = own / "heads" / unit_id
-        try:
-            new = (
-                ref_file.read_text(errors="replace").strip() if ref_file.is_file() and not ref_file.is_symlink() else ""
-            )
-        except OSError:
-            new = ""
+        new = (read_small(own / "heads" / unit_id, 200) or "").strip()
         if OBJECT_ID.match(new) and new != old:
             # A commit just taken in moves the branch without a git process; anything else goes
             # through update-ref, which refuses an object that does not exist or is not a commit.

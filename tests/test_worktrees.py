@@ -57,3 +57,44 @@ def test_only_awell_formed_commit_takes_absorb_s_fast_path(tmp_path):
 
     assert well_formed_commit(body(real))
     assert not well_formed_commit(body(bogus))
+
+
+def test_a_bomb_among_an_agents_objects_is_left_behind_and_real_objects_are_taken(tmp_path, monkeypatch):
+    """An object that inflates far beyond what is allowed (a few MB of zeros compressed) is never
+    inflated whole: it is left behind, within the budget, while the agent's real objects (a
+    commit, a large blob) are taken in."""
+    import hashlib
+    import resource
+    import zlib
+
+    from bosun.orchestration import loose_objects
+
+    source, target = tmp_path / "agent-objects", tmp_path / "clone-objects"
+    target.mkdir()
+
+    def loose(raw: bytes, name: str | None = None) -> str:
+        oid = name or hashlib.sha1(raw).hexdigest()
+        (source / oid[:2]).mkdir(parents=True, exist_ok=True)
+        (source / oid[:2] / oid[2:]).write_bytes(zlib.compress(raw, 9))
+        return oid
+
+    blob = b"x" * (3 << 20)
+    big = loose(b"blob %d\0" % len(blob) + blob)
+    commit_body = b"tree 4b825dc642cb6eb9a060ae85bedc72c2539069e0\nauthor a <a> 0 +0000\ncommitter a <a> 0 +0000\n\nm\n"
+    commit = loose(b"commit %d\0" % len(commit_body) + commit_body)
+    monkeypatch.setattr(loose_objects, "OBJECT_MAX", 64 << 20)  # the same rule, at a size a test can afford
+    size, zeros = 200 << 20, bytes(1 << 20)  # 200 MB of zeros, ~200 KB stored, named by their true hash
+    digest, squeeze = hashlib.sha1(b"blob %d\0" % size), zlib.compressobj(9)
+    stored = [squeeze.compress(b"blob %d\0" % size)]
+    for _ in range(size >> 20):
+        digest.update(zeros)
+        stored.append(squeeze.compress(zeros))
+    bomb = digest.hexdigest()
+    (source / bomb[:2]).mkdir(exist_ok=True)
+    (source / bomb[:2] / bomb[2:]).write_bytes(b"".join(stored) + squeeze.flush())
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    assert loose_objects.take_in(source, target) == {commit}
+    assert (target / big[:2] / big[2:]).is_file() and (target / commit[:2] / commit[2:]).is_file()
+    assert not (target / bomb[:2] / bomb[2:]).exists()
+    grew_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert grew_kb < 64 << 10, f"the take-in's peak memory grew by {grew_kb} KB"

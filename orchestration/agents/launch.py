@@ -20,7 +20,7 @@ from bosun.orchestration.ansi import strip_ansi_in
 from bosun.orchestration.errors import BosunError
 from bosun.orchestration.plan import AgentSpec, Plan, UnitSpec
 from bosun.orchestration.process import Child, scrubbed_env
-from bosun.orchestration.safe_files import replace_text
+from bosun.orchestration.safe_files import read_small, replace_text
 from bosun.orchestration.sandbox import active, bwrap, leftovers, limits, network_of, ports
 from bosun.orchestration.sandbox.boxes import agent_box
 from bosun.orchestration.sandbox.probe import bwrap_path
@@ -164,6 +164,8 @@ def agent_env(agent: AgentSpec, *, task_file: Path, report_file: Path, unit: str
 
 
 REPORT_MAX_BYTES = 1_000_000
+CONFIG_MAX = 1_000_000
+"""The agent's own git config is read (to add its identity and the LFS block) only up to this size."""
 
 
 def start_agent(
@@ -300,10 +302,7 @@ def _seed_git_config(own: Path, env: dict[str, str], lfs_storage: Path | None) -
     Bosun's LFS block (lfs.agent_config). Never written through a link."""
     if own.is_symlink():
         own.unlink()
-    try:
-        text = own.read_text(encoding="utf-8", errors="replace") if own.is_file() else ""
-    except OSError:
-        text = ""
+    text = read_small(own, CONFIG_MAX) or ""  # a config too big to read starts again from Bosun's
     seeded = text
     if "[user]" not in seeded:
         name, email = env.get("GIT_AUTHOR_NAME", "Bosun agent"), env.get("GIT_AUTHOR_EMAIL", "agent@bosun.localhost")
