@@ -17,9 +17,21 @@ _ESCAPES = re.compile(
 )
 
 
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+"""Control characters but tab and line ends: a bell, a backspace over what was printed, a lone ESC."""
+_LINE_BREAKS = re.compile(r"\s*[\r\n\x0b\x0c\x85\u2028\u2029]\s*")
+
+
 def strip_ansi(text: str) -> str:
-    """`text` without terminal escape sequences."""
-    return _ESCAPES.sub("", text) if "\x1b" in text or "\x9b" in text else text
+    """`text` without terminal escape sequences and control characters (tabs and line ends stay)."""
+    if "\x1b" in text or "\x9b" in text:
+        text = _ESCAPES.sub("", text)
+    return _CONTROLS.sub("", text)
+
+
+def one_line(text: str) -> str:
+    """`text` stripped and on one line (its line breaks become ` | `): what a line-per-event log prints."""
+    return _LINE_BREAKS.sub(" | ", strip_ansi(text).strip())
 
 
 def strip_ansi_in(value):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from bosun.orchestration.ansi import one_line
 from bosun.orchestration.store import Event
 
 _SKIP = {"from", "to"}
@@ -21,13 +22,14 @@ def format_event(event: Event) -> str:
         if key == "gate":
             value = _gate_text(value)
         elif isinstance(value, dict):
-            value = ", ".join(f"{k}={v}" for k, v in value.items() if k != "commit")
+            value = ", ".join(f"{k}={v}" for k, v in value.items() if k not in ("commit", "output_tail"))
         elif isinstance(value, list):
             value = ",".join(map(str, value))
         elif isinstance(value, str) and len(value) == 40 and all(c in "0123456789abcdef" for c in value):
             value = value[:10]
         details.append(f"{key}={value}")
-    return f"{clock}  {(event.unit or '-'):<16} {event.kind:<18} {' '.join(details)}".rstrip()
+    # What agents wrote (a summary, a reason) may hold line breaks and escapes: one line, plain.
+    return f"{clock}  {(event.unit or '-'):<16} {event.kind:<18} {one_line(' '.join(details))}".rstrip()
 
 
 def _gate_text(gate: dict) -> str:

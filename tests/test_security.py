@@ -554,3 +554,26 @@ def test_a_filter_in_a_repository_an_agent_nests_in_its_worktree_never_runs_insi
     assert any(line.startswith("nest ") for line in ran), ran
     bosuns = [line for line in ran if line.startswith("supervisor")]
     assert not bosuns, f"Bosun ran the nested repository's filter: {bosuns}"
+
+
+def test_what_an_agent_writes_reaches_the_terminal_plain_and_each_event_on_one_line(project) -> None:
+    """An agent's summary with a clipboard write (OSC 52), a screen clear, a bell and a forged event
+    line; a gate whose failure prints many lines. Headless prints one plain line per event, and
+    `bosun status UNIT` shows the summary without a single control character."""
+    forged = "stuck\x1b]52;c;cHduZWQ=\x07\x1b[2J\x07\r\n12:00:00  forged-unit      merged\n"
+    script = {
+        "loud": [[{"report": "blocked", "summary": forged}]],
+        "bad": [write_unit("src/bad.py", "X = 1\n")],
+    }
+    gate = "test ! -e src/bad.py || { printf 'one\\ntwo\\nthree\\n'; exit 1; }"
+    repo = project([{"id": "loud"}, {"id": "bad"}], script, gate=gate, max_attempts=1)
+    result = bosun("run", "--headless", cwd=repo)
+    lines = result.stdout.splitlines()
+    assert any(" gate_failed " in line and "bad" in line for line in lines), result.stdout
+    for line in lines:
+        assert line[:2].isdigit() and line[2] == ":", f"not an event line: {line!r}"  # no line of a gate's output
+        assert not any(ord(c) < 32 or 0x7F <= ord(c) <= 0x9F for c in line), repr(line)
+    assert not any(line.split()[1:2] == ["forged-unit"] for line in lines), "a forged event line"
+    story = bosun("status", "loud", cwd=repo).stdout
+    assert "stuck" in story and "forged-unit" in story, story
+    assert not any(ord(c) < 32 and c != "\n" or 0x7F <= ord(c) <= 0x9F for c in story), repr(story)

@@ -16,7 +16,7 @@ from pathlib import Path
 from bosun.orchestration import lfs, prepare
 from bosun.orchestration.agents.presets import PRESETS
 from bosun.orchestration.agents.scripted import compile_script
-from bosun.orchestration.ansi import strip_ansi_in
+from bosun.orchestration.ansi import strip_ansi, strip_ansi_in
 from bosun.orchestration.errors import BosunError
 from bosun.orchestration.plan import AgentSpec, Plan, UnitSpec
 from bosun.orchestration.process import Child, scrubbed_env
@@ -351,6 +351,6 @@ def read_report(path: Path, unit: str) -> dict | None:
     usage = report.get("usage")
     return {
         "status": report["status"],
-        "summary": summary if isinstance(summary, str) else "",
+        "summary": strip_ansi(summary).replace("\r\n", "\n").replace("\r", "\n") if isinstance(summary, str) else "",
         "usage": usage if isinstance(usage, dict) else None,
     }
