@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import os
 import queue
-import shutil
 import threading
 from pathlib import Path
+
+from bosun.orchestration.safe_files import remove_tree
 
 _pending: queue.SimpleQueue[Path] = queue.SimpleQueue()
 _started = threading.Lock()
@@ -32,7 +33,7 @@ def remove_later(folder: Path) -> None:
 
 def _work() -> None:
     while True:
-        shutil.rmtree(_pending.get(), ignore_errors=True)
+        remove_tree(_pending.get())
 
 
 def _forget_in_child() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import tempfile
 from pathlib import Path
@@ -49,3 +50,24 @@ def read_small(path: Path, limit: int) -> str | None:
             return None
         data = handle.read(limit + 1)
     return None if len(data) > limit else data.decode("utf-8", errors="replace")
+
+
+def remove_tree(folder: Path) -> None:
+    """Delete `folder` and all in it, also what its makers left read-only (Go's module cache, a
+    test's `chmod -R a-w`: root deletes it anyway, any other user could not, and the folder would
+    then be in the way of the next one). Links are removed, never followed; what cannot go stays."""
+    shutil.rmtree(folder, onerror=_writable_again)  # onexc from 3.12
+
+
+def _writable_again(_function, path: str, _error) -> None:
+    try:
+        parent = os.path.dirname(path)
+        if not os.path.islink(parent):
+            os.chmod(parent, 0o700)
+        if os.path.isdir(path) and not os.path.islink(path):
+            os.chmod(path, 0o700)
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            os.unlink(path)
+    except OSError:
+        pass

@@ -21,7 +21,7 @@ from bosun.orchestration.errors import GitError
 from bosun.orchestration.git_objects import reader
 from bosun.orchestration.gitcmd import GIT_ENV, SAFE_CONFIG, GitRepo, GitResult, git, loose_ref, write_loose_ref
 from bosun.orchestration.loose_objects import OBJECT_ID, take_in
-from bosun.orchestration.safe_files import read_small, replace_text
+from bosun.orchestration.safe_files import read_small, remove_tree, replace_text
 from bosun.orchestration.settle import settle
 from bosun.orchestration.setup_lock import exclusive
 
@@ -160,7 +160,7 @@ class AgentClone:
         try:
             folder.rename(doomed / folder.name)
         except OSError:  # not on the same file system: delete in place
-            shutil.rmtree(folder, ignore_errors=True)
+            remove_tree(folder)
         janitor.remove_later(doomed)
 
     def branch_head(self, unit_id: str) -> str | None:

@@ -98,3 +98,36 @@ def test_a_bomb_among_an_agents_objects_is_left_behind_and_real_objects_are_take
     assert not (target / bomb[:2] / bomb[2:]).exists()
     grew_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
     assert grew_kb < 64 << 10, f"the take-in's peak memory grew by {grew_kb} KB"
+
+
+def test_what_a_gate_left_read_only_is_removed_by_a_user_who_is_not_root(tmp_path):
+    """Go's module cache and a test's `chmod -R a-w` leave folders nobody but root may delete from:
+    Bosun, run by an ordinary user, must still clear the gate folder (else the next checkout finds
+    it in the way) and the trash. Run as an unprivileged user here (root deletes anything)."""
+    import os
+    import tempfile
+
+    from bosun.orchestration.safe_files import remove_tree
+
+    pid = os.fork()
+    if pid == 0:  # the child: an ordinary user where the tests run as root
+        code = 1
+        try:
+            if os.geteuid() == 0:
+                os.setgroups([])
+                os.setgid(65534)
+                os.setuid(65534)
+            gate = Path(tempfile.mkdtemp()) / "gate"
+            mod = gate / "pkg" / "mod" / "example.com" / "lib@v1.0.0"
+            mod.mkdir(parents=True)
+            (mod / "lib.go").write_text("package lib\n")
+            (gate / "pkg" / "outside").symlink_to(tmp_path)  # a link inside: removed, never followed
+            for folder in (mod, mod.parent, mod.parent.parent, gate / "pkg"):
+                folder.chmod(0o555)
+            remove_tree(gate)
+            code = 0 if not gate.exists() else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert tmp_path.is_dir()

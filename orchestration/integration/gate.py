@@ -18,6 +18,7 @@ from bosun.orchestration.gitcmd import BOSUN_IDENTITY, GitRepo, git
 from bosun.orchestration.integration import gate_git
 from bosun.orchestration.integration.excerpt import excerpt
 from bosun.orchestration.process import Child, scrubbed_env
+from bosun.orchestration.safe_files import remove_tree
 from bosun.orchestration.sandbox import bwrap, leftovers, limits, ports
 from bosun.orchestration.sandbox.boxes import gate_box
 from bosun.orchestration.sandbox.probe import bwrap_path
@@ -90,9 +91,9 @@ class GateFolder:
             self._git("read-tree", "--reset", "-u", commit)
             self._git("clean", "-ffdxq")
         except GitError:
-            shutil.rmtree(self.path, ignore_errors=True)
+            remove_tree(self.path)  # what `clean` could not remove: what the gate left read-only
             self.index.unlink(missing_ok=True)
-            self.path.mkdir(parents=True)
+            self.path.mkdir(parents=True, exist_ok=True)
             self._git("read-tree", "--reset", "-u", commit)
         submodules.fill(self.repo.path, commit, self.path)
         lfs.fill(self.repo.path, commit, self.path, self._env())

@@ -16,6 +16,7 @@ import shutil
 from pathlib import Path
 
 from bosun.orchestration.gitcmd import GitRepo, common_dir, object_folders
+from bosun.orchestration.safe_files import remove_tree
 
 CONFIG = "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n"
 
@@ -26,17 +27,7 @@ def drop(folder: Path) -> None:
     if dot.is_symlink() or dot.is_file():
         dot.unlink()
     elif dot.exists():
-        shutil.rmtree(dot, onerror=_writable_again)  # onexc from 3.12
-
-
-def _writable_again(_function, path: str, _error) -> None:
-    """A folder the gate made unwritable (`chmod -R a-w .git`) is made writable, then removed."""
-    os.chmod(os.path.dirname(path), 0o700)
-    if os.path.isdir(path) and not os.path.islink(path):
-        os.chmod(path, 0o700)
-        shutil.rmtree(path, onerror=_writable_again)
-    else:
-        os.unlink(path)
+        remove_tree(dot)  # also what the gate made unwritable (`chmod -R a-w .git`)
 
 
 def write(folder: Path, repo: GitRepo, commit: str, index: Path) -> None:
