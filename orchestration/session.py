@@ -196,6 +196,12 @@ def unfilled_submodules(session: Session) -> list[str]:
     return submodules.missing(session.repo.path, base) if base is not None else []
 
 
+NO_AGENTS = (
+    "the plan has no agents, so nothing would run: add one under [agents] (bosun init's example shows "
+    'each kind; kind = "external" for agents you start yourself)'
+)
+
+
 def create_session(repo: GitRepo, plan_path: Path) -> Session:
     """Start a new session from a plan; refuses while an unfinished one is in `.bosun/`."""
     from bosun.orchestration.plan import parse_plan
@@ -207,6 +213,8 @@ def create_session(repo: GitRepo, plan_path: Path) -> Session:
         load_plan(plan_path)  # raises the plan's one-line error for a file it cannot read
         raise
     plan = parse_plan(text, plan_path)
+    if not plan.agents:
+        raise BosunError(f"{plan_path.name}: agents: {NO_AGENTS}")
     project = plan.project
     base = repo.rev_parse(f"refs/heads/{project.base}")
     if base is None:

@@ -112,6 +112,12 @@ IN_A_REPOSITORY = [
         ["run", "--headless"],
         ["branch 'main' does not exist in {repo}; the repository has no commits yet: commit your project first"],
     ),
+    (
+        "run of a plan without agents (as bosun init writes where it finds no agent CLI)",
+        "agentless",
+        ["run", "--headless"],
+        ["bosun.toml: agents: the plan has no agents, so nothing would run: add one under [agents]"],
+    ),
     ("status with no session", "fresh", ["status"], ["{repo}", "no Bosun session here"]),
     ("status --json with no session", "fresh", ["status", "--json"], ["no Bosun session here"]),
     ("approve with no session", "fresh", ["approve", "a"], ["no Bosun session here"]),
@@ -161,6 +167,10 @@ IN_A_REPOSITORY = [
 def test_bad_invocation_exits_2_with_one_line_and_writes_nothing(request, project, kind, args, fragments):
     if kind == "trunk":
         repo = project(UNITS, SCRIPT, base="trunk")
+    elif kind == "agentless":
+        repo = project(UNITS, SCRIPT)
+        (repo / "bosun.toml").write_text('[[units]]\nid = "a"\nprompt = "Add a"\n')
+        git(repo, "commit", "-qam", "no agents")
     elif kind == "empty":  # the plan written, nothing committed
         repo = project(UNITS, SCRIPT)
         shutil.rmtree(repo / ".git")
@@ -255,7 +265,8 @@ def test_init_writes_a_plan_that_validates_and_a_second_init_refuses(tmp_path: P
 
     validate = bosun("validate", cwd=repo)
     assert validate.returncode == 0, validate.stderr
-    assert validate.stdout.strip() == f"bosun.toml: ok (1 units, {len(installed_presets())} agents)"
+    agents = f"{len(installed_presets())} agents" if installed_presets() else "0 agents: add one before `bosun run`"
+    assert validate.stdout.strip() == f"bosun.toml: ok (1 units, {agents})"
     assert validate.stderr == ""
 
     plan.write_text(EXAMPLE_PLAN + "# my own edits\n")

@@ -41,7 +41,9 @@ def cmd_schema(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     path = args.plan if args.plan is not None else plan_path(repo_of(args), None)
     plan = load_plan(path)
-    print(f"{path.name}: ok ({len(plan.units)} units, {len(plan.agents)} agents)")
+    # Valid, but `bosun run` refuses a plan without agents: said here already.
+    agents = f"{len(plan.agents)} agents" if plan.agents else "0 agents: add one before `bosun run`"
+    print(f"{path.name}: ok ({len(plan.units)} units, {agents})")
     return 0
 
 
