@@ -9,7 +9,9 @@ shows them at start. No check needs a session: a plan and the repository are eno
 from __future__ import annotations
 
 import functools
+import os
 import re
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -213,7 +215,34 @@ def command_check(
         return Check(name, False, f"{program} (from {key}) is not installed", f"install {program} or change {key}")
     if box is not None and "/" not in program and (said := in_box(program, command, box)) is not None:
         return Check(name, False, f"{program} ({found}) runs here but not in {box.label}: {said}", BOX_FIX)
+    if (module := missing_module(found, command, tree)) is not None:
+        fix = f"install {module} for {found} ({found} -m pip install {module}), or make it in setup"
+        return Check(name, False, f"{program} ({found}) has no module {module}, which {key} runs", fix)
     return Check(name, True, f"{program} ({found})")
+
+
+def missing_module(python: str, command: str, tree: Path | None) -> str | None:
+    """The module a `python -m MODULE` command runs when that Python cannot find it (the gate would
+    fail before any test ran); None otherwise, when the program is not a Python, or the module may
+    be the project's own (dotted, or at the tree's top). Asked in isolated mode from an empty
+    folder: no code of the project runs."""
+    words = shlex.split(command)
+    program = first_program(command)
+    if not re.fullmatch(r"python[0-9.]*", os.path.basename(python)) or program not in words:
+        return None
+    after = words[words.index(program) + 1 :]
+    if after[:1] != ["-m"] or len(after) < 2 or not re.fullmatch(r"[A-Za-z_]\w*", module := after[1]):
+        return None
+    if tree is not None and ((tree / module).exists() or (tree / f"{module}.py").exists()):
+        return None
+    probe = f"import importlib.util, sys; sys.exit(importlib.util.find_spec({module!r}) is None)"
+    try:
+        with tempfile.TemporaryDirectory() as empty:
+            runs = {"cwd": empty, "capture_output": True, "timeout": 30, "stdin": subprocess.DEVNULL}
+            absent = subprocess.run([python, "-I", "-c", probe], **runs)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return module if absent.returncode == 1 else None
 
 
 BOX_FIX = (

@@ -59,6 +59,24 @@ def test_a_gate_that_starts_with_the_shells_own_commands_is_judged_by_the_progra
         shutil.rmtree(repo)
 
 
+def test_a_gate_that_runs_a_module_its_python_lacks_fails_naming_it(project) -> None:
+    """`python -m pytest` where that Python has no pytest: every gate would fail before a test ran
+    (seen with `bosun init`'s gate in a venv without pytest). A module of the project's own is not
+    asked for: it is found in the gate's folder, which the check does not import from."""
+    python = shutil.which("python")
+    for gate, verdict in [
+        ("python -m no_such_module_here -q", f"✗ gate: python ({python}) has no module no_such_module_here"),
+        ("python -m json.tool --help", f"✓ gate: python ({python})"),
+        ("python -m src -q", f"✓ gate: python ({python})"),  # src/ is the project's
+    ]:
+        repo = project([{"id": "a"}], {"a": [write_unit("src/a.py", "A = 1\n")]}, gate=gate)
+        code, out, err = doctor(repo)
+        assert verdict in out, out + err
+        if verdict.startswith("✗"):
+            assert "python -m pip install no_such_module_here" in out, out
+        shutil.rmtree(repo)
+
+
 def test_each_of_the_checks_is_looked_for_like_the_gate(project) -> None:
     checks = ["no-such-linter src", "python check.py"]
     repo = project([{"id": "a"}], {"a": [write_unit("src/a.py", "A = 1\n")]}, checks=checks)

@@ -674,3 +674,30 @@ async def test_a_unit_that_clashes_only_with_one_ahead_waits_for_the_units_ahead
         await app.until(lambda: any(e.unit == behind and e.kind == "conflicted" for e in store.events()), "a conflict")
         await app.until(lambda: str(table._shown.get(behind, ("", ""))[waits]) != "units ahead", "no longer held")
     assert first_parent_merges(repo) == [ahead]
+
+
+@pytest.mark.parametrize(
+    "gate, says",
+    [("nosuchtool -q", "`nosuchtool` was not found"), ("python3 -m nosuchmodule -q", "has no module `nosuchmodule`")],
+)
+def test_a_gate_whose_program_cannot_start_costs_no_attempt_and_waits_for_a_regate(project, gate, says) -> None:
+    """A gate whose own program is missing judged nothing: the unit is not handed back to its agent
+    (who would burn its attempts on tests that can never run) but waits, saying why; once the
+    plan's gate is fixed, `regate` merges it on the same commit."""
+    repo = project([{"id": "a", "scope": ["src/a.py"]}], {"a": [write_unit("src/a.py", "A = 1\n")]}, gate=gate)
+    result = bosun("run", "--headless", "--json", cwd=repo)
+    assert result.returncode == 1, result.stdout + result.stderr
+    kinds = [json.loads(line)["kind"] for line in result.stdout.splitlines()]
+    assert "handed_back" not in kinds, kinds  # handback = "auto" by default
+    unit = status(repo)["units"][0]
+    assert unit["state"] == "gate_failed" and unit["attempts"] == 1
+    assert unit["detail"]["unstartable"] and "the gate could not start: " in unit["gate"]["cause"]
+    assert says in unit["gate"]["cause"]
+    assert "bosun regate a" in bosun("status", "a", cwd=repo).stdout
+    plan = repo / "bosun.toml"
+    plan.write_text(plan.read_text().replace(gate, "python check.py"))
+    assert bosun("regate", "a", cwd=repo).returncode == 0
+    resumed = bosun("resume", "--headless", cwd=repo)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    unit = status(repo)["units"][0]
+    assert unit["state"] == "merged" and unit["attempts"] == 1

@@ -7,6 +7,9 @@ hook an agent wrote can run, and the tests see exactly the candidate tree and no
 
 from __future__ import annotations
 
+import os
+import re
+import shlex
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +23,7 @@ from bosun.orchestration.integration.excerpt import excerpt
 from bosun.orchestration.process import Child, scrubbed_env
 from bosun.orchestration.safe_files import remove_tree
 from bosun.orchestration.sandbox import bwrap, leftovers, limits, ports
-from bosun.orchestration.sandbox.boxes import gate_box
+from bosun.orchestration.sandbox.boxes import first_program, gate_box
 from bosun.orchestration.sandbox.probe import bwrap_path
 from bosun.orchestration.sandbox.proxy import Egress, open_egress
 
@@ -45,6 +48,7 @@ class GateResult:
     output_tail: str
     log_path: Path
     denied: tuple[tuple[str, str], ...] = ()  # (destination, reason) its network allow-list refused
+    unstartable: bool = False  # its own program never ran (could_not_start): not the code's fault
 
 
 def merge_check(repo: GitRepo, ours: str, theirs: str) -> MergeCheck:
@@ -201,6 +205,31 @@ def _start(
     return child
 
 
+def could_not_start(command: str, exit_code: int | None, output: str) -> str | None:
+    """Why the gate's own program never ran (not found, not executable, or a `python -m` module
+    not installed), or None: then its tests failed, and the agent is the one to fix them. Said
+    only where the shell or Python names that very program or module, so a test that itself runs
+    a missing tool still fails as the tests'."""
+    if exit_code not in (1, 126, 127):
+        return None
+    try:
+        program, words = first_program(command), shlex.split(command)
+    except ValueError:
+        return None
+    if program is None or program not in words:
+        return None
+    after = words[words.index(program) + 1 :]
+    name = os.path.basename(program)
+    said = rf"(?m)(?:^|: ){re.escape(program)}: "  # as the shell names the program it could not run
+    if exit_code == 127 and re.search(said + "(?:command )?not found", output):
+        return f"`{name}` was not found on the gate's PATH"
+    if exit_code == 126 and re.search(said + "(?:Permission denied|cannot execute)", output):
+        return f"`{name}` cannot be run (not executable)"
+    if exit_code == 1 and after[:1] == ["-m"] and len(after) > 1 and f"No module named {after[1]}" in output:
+        return f"`{name}` has no module `{after[1]}` (install it where the gate runs, e.g. in setup)"
+    return None
+
+
 def gate_cause(exit_code: int | None, timed_out: bool, timeout: float) -> str:
     """The one line a gate's verdict gives, wherever the gate ran."""
     if timed_out:
@@ -238,6 +267,8 @@ def run_gate(
     limit = child.limit
     output = excerpt(log_path)  # not a closing coverage table: what failed
     cause = gate_cause(finished.exit_code, finished.timed_out, timeout)
+    if (missing := could_not_start(command, finished.exit_code, output)) is not None:
+        cause = f"the gate could not start: {missing} (exit {finished.exit_code})"
     if finished.over_memory and not finished.timed_out and finished.exit_code != 0:
         cause = f"killed: over its memory limit of {finished.over_memory} ({cause})"
     if finished.forks_refused and limit is not None:
@@ -253,4 +284,5 @@ def run_gate(
         output,
         log_path,
         denied,
+        missing is not None,
     )

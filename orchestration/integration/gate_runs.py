@@ -68,7 +68,12 @@ class RunVerdict:
     @property
     def not_the_code(self) -> bool:
         """The run failed for a reason that is not the code: it timed out, or it could not run."""
-        return self.failed is not None and self.failed[1].exit_code is None
+        return self.failed is not None and (self.failed[1].exit_code is None or self.failed[1].unstartable)
+
+    @property
+    def unstartable(self) -> bool:
+        """The gate's own program never ran (gate.could_not_start): nothing was judged."""
+        return self.failed is not None and self.failed[1].unstartable
 
     def counts(self) -> dict:
         return {k: v for k, v in self.verdicts[0].items() if k.startswith("tests_")}

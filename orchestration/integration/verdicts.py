@@ -172,6 +172,7 @@ class Verdicts(Scheduling):
             "output_tail": verdict.shown.output_tail[-3000:],
             "not_the_code": verdict.not_the_code,  # a timeout, or a gate that could not run: `bosun regate`
             "lost": verdict.lost,
+            "unstartable": verdict.unstartable,
         }
         self.failed[run.top] = (run_id, gate, {**detail, "checks": checks})
         self.tries[run.top] = self.tries.get(run.top, 0) + 1

@@ -316,7 +316,9 @@ class Orchestrator:
             self.wake()
 
     def _queue_verdict(self, unit_id: str, state: str, detail: dict) -> None:
-        if not detail.get("lost"):  # a gate that could not run judged nothing: no attempt is spent on it
+        # A gate that could not run, or whose program never started, judged nothing: no attempt is
+        # spent on it, and the unit waits for the person at the terminal (fix the gate, `regate`).
+        if not detail.get("lost") and not detail.get("unstartable"):
             self._after_verdict(unit_id, Verdict(state, detail))
         self.wake()  # a merge readies dependents, a hand-back frees an agent
 
