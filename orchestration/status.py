@@ -180,7 +180,8 @@ def status_json(session: Session, full: bool = True, probing: Callable | None = 
     denied = egress_denied_by_unit(session)
     units = session.store.units()
     # agents wait for work only while a supervisor hands it out
-    team = len(session.outline.agents) if session.running_supervisor() else 0
+    supervisor = session.running_supervisor()
+    team = len(session.outline.agents) if supervisor else 0
     # the session's figures (elapsed, attempts, gate busy, human waits, cost: report.SESSION_KEYS)
     figures = _figures(session) if full else None
     return strip_ansi_in(
@@ -189,6 +190,7 @@ def status_json(session: Session, full: bool = True, probing: Callable | None = 
                 "branch": session.outline.project.integration,
                 "commit": head,
             },
+            "supervisor": supervisor,  # its pid while one runs this session, else null
             "units": [
                 {
                     "id": u.id,

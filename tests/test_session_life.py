@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 from conftest import AWAIT_GO, BackgroundRun, bosun, first_parent_merges, git, release, toml_plan, write_unit
 
@@ -167,3 +168,32 @@ def test_a_closed_pipe_ends_quietly(project):
     )
     assert len(shell.stdout.splitlines()) == 3 and shell.stdout.endswith("exit 0\n")
     assert "Traceback" not in shell.stderr and "BrokenPipe" not in shell.stderr, shell.stderr
+
+
+def test_a_headless_run_stopped_with_sigterm_stops_its_agents_and_status_says_none_runs(project, tmp_path):
+    """`kill PID` (a service manager, a cancelled CI job) ends a headless run as Ctrl+C does: an
+    unsandboxed agent (no `--die-with-parent` box) is stopped with it, not left to run with nobody
+    to collect it; `bosun status` then says no supervisor runs the session."""
+    import os
+    import signal
+
+    marker = tmp_path / "agent.pid"
+    agents = {"ada": {"kind": "command", "command": ["sh", "-c", f"echo $$ > {marker}; exec sleep 300"]}}
+    repo = project([{"id": "a"}], {}, agents=agents, sandbox="off")
+    run = BackgroundRun(repo, "run", "--headless", "--json")
+    run.wait_for("running", "a")
+    deadline = time.monotonic() + 30
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    agent = int(marker.read_text())
+    run.proc.send_signal(signal.SIGTERM)
+    assert run.proc.wait(timeout=60) == 143
+    assert "stopped (SIGTERM); `bosun resume` continues the session" in run.proc.stderr.read()
+    try:
+        os.kill(agent, 0)
+        alive = open(f"/proc/{agent}/stat").read().split()[2] != "Z"
+    except (ProcessLookupError, FileNotFoundError):
+        alive = False
+    assert not alive, "the agent outlived its supervisor"
+    assert _status(repo)["supervisor"] is None
+    assert "no supervisor runs this session" in bosun("status", cwd=repo).stdout

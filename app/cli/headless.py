@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shlex
+import signal
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -30,8 +31,25 @@ def run_headless(session: Session, options: Options, as_json: bool, out: TextIO 
         out.flush()
 
     session.store.listeners.append(show)
-    orchestrator = Orchestrator(session, options)
     try:
-        return asyncio.run(orchestrator.run())
+        return asyncio.run(_supervised(Orchestrator(session, options)))
     finally:
         session.store.listeners.remove(show)
+
+
+async def _supervised(orchestrator: Orchestrator) -> int:
+    """The run, ended by `kill PID` (a service manager, a cancelled CI job) as by Ctrl+C: its task
+    is cancelled, so the supervisor stops its agents and gates rather than leaving them running
+    with nobody to collect them (an unsandboxed agent outlived it)."""
+    run = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, run.cancel)
+    try:
+        return await orchestrator.run()
+    except asyncio.CancelledError:
+        if run.cancelling():
+            print("bosun: stopped (SIGTERM); `bosun resume` continues the session", file=sys.stderr)
+            return 143
+        raise
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)

@@ -151,7 +151,7 @@ def _story(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from bosun.orchestration.states import waits_for_human
+    from bosun.orchestration.states import DONE_STATES, waits_for_human
     from bosun.orchestration.status import sandbox_probe, status_json
 
     if args.unit is not None:
@@ -167,6 +167,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         return 0
     commit = data["integration"]["commit"] or "-"
     print(f"integration {data['integration']['branch']} at {commit[:10]}")
+    if data["supervisor"] is None and not all(u["state"] in DONE_STATES for u in data["units"]):
+        print("no supervisor runs this session: nothing is handed out, gated or merged until `bosun resume`")
     if data["queue"]["says"]:
         print(data["queue"]["says"])
     print(f"{'unit':<18} {'state':<18} {'agent':<10} {'try':>3}  {'gate':<28} branch")
