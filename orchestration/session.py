@@ -38,6 +38,7 @@ class Session:
     def __init__(self, repo: GitRepo, plan: Plan | None, store: Store, text: str = "", path: Path | None = None):
         self.repo, self.store = repo, store
         self._plan, self._text, self._path = plan, text, path
+        self.archived: Path | None = None  # where create_session put the finished session it replaced
 
     @property
     def plan(self) -> Plan:
@@ -254,10 +255,13 @@ def create_session(repo: GitRepo, plan_path: Path) -> Session:
             f"session: `bosun land` moves '{project.base}' there, or `bosun reset --yes` puts it back"
         )
     root = prepare_dir(repo)
-    if db_path.exists():
-        db_path.rename(root / f"state.{int(time.time())}.db")
-        for suffix in ("-wal", "-shm", "-claims"):
-            Path(str(db_path) + suffix).unlink(missing_ok=True)
+    archived = None
+    if db_path.exists():  # the finished session's store, logs and tasks: kept, out of the new one's way
+        archived = new_archive(root)
+        for name in ("state.db", "state.db-wal", "state.db-shm", "state.db-claims", "logs", "tasks"):
+            if (root / name).exists():
+                (root / name).rename(archived / name)
+        prepare_dir(repo)
     if head is None or head != base and repo.is_ancestor(head, base):
         if not repo.update_ref(integration_ref, base, head or "", "bosun: start integration"):
             raise BosunError(f"branch '{project.integration}' moved while the session started; try again")
@@ -275,7 +279,20 @@ def create_session(repo: GitRepo, plan_path: Path) -> Session:
     store.append_event(
         "session_started", None, base=project.base, integration=project.integration, commit=head, units=len(plan.units)
     )
-    return Session(repo, plan, store, text, plan_path)
+    session = Session(repo, plan, store, text, plan_path)
+    session.archived = archived
+    return session
+
+
+def new_archive(root: Path) -> Path:
+    """A new folder under `.bosun/archive/` named for now, for a session put aside."""
+    archive = root / "archive" / time.strftime("%Y%m%d-%H%M%S")
+    suffix = 1
+    while archive.exists():
+        archive = archive.with_name(f"{archive.name.split('.')[0]}.{suffix}")
+        suffix += 1
+    archive.mkdir(parents=True)
+    return archive
 
 
 def open_session(repo: GitRepo, validate: bool = True) -> Session:

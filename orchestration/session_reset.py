@@ -16,7 +16,7 @@ from bosun.orchestration.faults import fault_point
 from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.plan import load_plan
 from bosun.orchestration.process import kill_group, process_start_time
-from bosun.orchestration.session import BOSUN_DIR, open_session, prepare_dir
+from bosun.orchestration.session import BOSUN_DIR, new_archive, open_session, prepare_dir
 
 STOP_WAIT_S = 10.0
 
@@ -76,12 +76,7 @@ def reset_session(repo: GitRepo) -> ResetDone:
         raise BosunError(f"branch '{project.base}' does not exist; nothing changed")
     fault_point("reset.stopped")
     root = repo.path / BOSUN_DIR
-    archive = root / "archive" / time.strftime("%Y%m%d-%H%M%S")
-    suffix = 1
-    while archive.exists():
-        archive = archive.with_name(f"{archive.name.split('.')[0]}.{suffix}")
-        suffix += 1
-    archive.mkdir(parents=True)
+    archive = new_archive(root)
     for entry in sorted(root.iterdir()):
         if entry.name != "archive":
             entry.rename(archive / entry.name)

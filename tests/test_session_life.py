@@ -27,14 +27,15 @@ def test_reset_archives_the_session_and_puts_the_branches_back(project):
 
     again = bosun("run", "--headless", cwd=repo)  # a second run may build on what this session made
     assert again.returncode != 2 and "ahead of" not in again.stderr, again.stderr
+    assert "the last session here had finished; kept in .bosun/archive/" in again.stderr, again.stderr
     refused = bosun("reset", cwd=repo)  # no terminal, no --yes: it asks first, so it refuses
     assert refused.returncode == 2 and "--yes" in refused.stderr
     done = bosun("reset", "--yes", cwd=repo)
     assert done.returncode == 0, done.stderr
     assert git(repo, "rev-parse", "bosun/integration") == git(repo, "rev-parse", "main")
     assert git(repo, "for-each-ref", "refs/bosun/") == ""
-    archived = list((repo / ".bosun" / "archive").iterdir())
-    assert len(archived) == 1 and (archived[0] / "state.db").exists() and (archived[0] / "logs").is_dir()
+    archived = list((repo / ".bosun" / "archive").iterdir())  # the finished session, then the reset one
+    assert len(archived) == 2 and all((a / "state.db").exists() and (a / "logs").is_dir() for a in archived)
     assert not (repo / ".bosun" / "state.db").exists()
 
     fresh = bosun("run", "--headless", "--auto-approve", cwd=repo)

@@ -54,6 +54,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     repo = repo_of(args)
     session = create_session(repo, plan_path(repo, args.plan))
+    if session.archived is not None:
+        where = session.archived.relative_to(repo.path)
+        print(f"bosun run: the last session here had finished; kept in {where}; a new one starts", file=sys.stderr)
     return supervise(session, args, options_of(args, session))
 
 
