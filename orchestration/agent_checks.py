@@ -68,7 +68,8 @@ def agent_checks(agent: AgentSpec, repo: Path, box: SandboxedAs | None) -> Itera
         if cli.ok:
             yield credential_check(agent, repo, sandboxed)
     elif agent.kind == "command":
-        yield command_check(f"agent {agent.name}", shlex.join(agent.command), f"agents.{agent.name}.command", box=box)
+        name, key = f"agent {agent.name}", f"agents.{agent.name}.command"
+        yield command_check(name, shlex.join(agent.command), key, repo, box=box)  # it runs in a worktree
     elif agent.kind == "scripted":
         yield Check(f"agent {agent.name}", True, f"scripted ({agent.script}), run by Bosun's own Python")
 

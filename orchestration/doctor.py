@@ -204,9 +204,12 @@ def command_check(
         return Check(name, False, f"{key} cannot be read as a command: {exc}", f"fix the quoting of {key}")
     if program is None:
         return Check(name, True, "the shell's own commands only")
-    if tree is not None and "/" in program and not program.startswith("/"):  # the gate runs in the project
-        if (tree / program).is_file():
+    if tree is not None and "/" in program and not program.startswith("/"):  # it runs in the project's tree
+        if (tree / program).is_file() and GitRepo(tree).run("ls-files", "--", program).out.strip():
             return Check(name, True, f"{program} ({tree / program})")
+        if (tree / program).is_file() and not setup:
+            fix = f"commit {program} (worktrees and gate folders hold your commits), or name it by absolute path"
+            return Check(name, False, f"{program} (from {key}) is in {tree} but not committed", fix)
         if setup:
             return Check(name, True, f"{program} (made by setup: checked when setup has run)")
         return Check(name, False, f"{program} (from {key}) is not in {tree}", f"commit {program}, or make it in setup")

@@ -8,7 +8,7 @@ import os
 import shutil
 from pathlib import Path
 
-from conftest import bosun, needs_tool, tool_missing, write_unit
+from conftest import bosun, git, needs_tool, tool_missing, write_unit
 from fake_openai import FakeOpenAI
 from stubs.clis import clis_dir
 
@@ -75,6 +75,21 @@ def test_a_gate_that_runs_a_module_its_python_lacks_fails_naming_it(project) -> 
         if verdict.startswith("✗"):
             assert "python -m pip install no_such_module_here" in out, out
         shutil.rmtree(repo)
+
+
+def test_a_program_named_inside_the_project_must_be_committed_to_run_in_a_worktree(project) -> None:
+    """`command = ["./my-agent.sh"]` with the script beside the plan but never committed: the agent
+    runs in a worktree of your commits, where it is not (`execvp ./my-agent.sh: No such file`)."""
+    agents = {"me": {"kind": "command", "command": ["./my-agent.sh", "{prompt}"]}}
+    repo = project([{"id": "a"}], {}, agents=agents)
+    (repo / "my-agent.sh").write_text("#!/bin/sh\n")
+    code, out, err = doctor(repo)
+    assert code == 1 and "✗ agent me: ./my-agent.sh (from agents.me.command) is in" in out, out + err
+    assert "but not committed" in out and "commit ./my-agent.sh" in out, out
+    git(repo, "add", "my-agent.sh")
+    git(repo, "commit", "-qm", "the agent's script")
+    code, out, err = doctor(repo)
+    assert "✓ agent me: ./my-agent.sh" in out, out + err
 
 
 def test_each_of_the_checks_is_looked_for_like_the_gate(project) -> None:
