@@ -219,11 +219,7 @@ def create_session(repo: GitRepo, plan_path: Path) -> Session:
     project = plan.project
     base = repo.rev_parse(f"refs/heads/{project.base}")
     if base is None:
-        none = not repo.run("for-each-ref", "--count=1", "refs/heads").out.strip()
-        empty = "; the repository has no commits yet: commit your project first" if none else ""
-        raise BosunError(
-            f"{plan_path.name}: project.base: branch '{project.base}' does not exist in {repo.path}{empty}"
-        )
+        raise BosunError(no_base(repo, plan_path, project.base))
     db_path = repo.path / BOSUN_DIR / "state.db"
     made = None
     if db_path.exists():
@@ -282,6 +278,13 @@ def create_session(repo: GitRepo, plan_path: Path) -> Session:
     session = Session(repo, plan, store, text, plan_path)
     session.archived = archived
     return session
+
+
+def no_base(repo: GitRepo, plan_path: Path, base: str) -> str:
+    """The one line for a plan whose base branch is not in `repo`."""
+    none = not repo.run("for-each-ref", "--count=1", "refs/heads").out.strip()
+    empty = "; the repository has no commits yet: commit your project first" if none else ""
+    return f"{plan_path.name}: project.base: branch '{base}' does not exist in {repo.path}{empty}"
 
 
 def new_archive(root: Path) -> Path:

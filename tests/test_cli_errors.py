@@ -107,6 +107,12 @@ IN_A_REPOSITORY = [
         ["bosun: bosun.toml: project.base: branch 'trunk' does not exist in {repo}"],
     ),
     (
+        "validate of a plan whose base branch does not exist (run would refuse it)",
+        "trunk",
+        ["validate"],
+        ["bosun: bosun.toml: project.base: branch 'trunk' does not exist in {repo}"],
+    ),
+    (
         "run in a repository with no commits yet",
         "empty",
         ["run", "--headless"],

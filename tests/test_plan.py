@@ -269,6 +269,11 @@ BAD_PLANS = [
         [("A", "unit 'a', scope", "'~/notes.txt' is not relative to the repository")],
     ),
     (
+        "a prompt that is not text",
+        AGENT + units('id = "a"\nprompt = 5 #A'),
+        [("A", "unit 'a', prompt", "must be text saying what the agent should do, not 5")],
+    ),
+    (
         "copy and setup_key files outside the repository",
         '[project]\ncopy = ["/home/me/.env", "../other/.env"] #A\nsetup_key = ["./.git/config"] #B\n'
         + AGENT

@@ -7,6 +7,7 @@ import sys
 
 from bosun.app.cli.repo_session import plan_path, repo_of
 from bosun.orchestration.errors import BosunError
+from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.plan import load_plan, parse_plan
 
 
@@ -41,6 +42,14 @@ def cmd_schema(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     path = args.plan if args.plan is not None else plan_path(repo_of(args), None)
     plan = load_plan(path)
+    try:  # a plan validated in its repository: the base branch it starts from must be there
+        repo = GitRepo.discover(path.resolve().parent)
+    except BosunError:
+        repo = None
+    if repo is not None and repo.rev_parse(f"refs/heads/{plan.project.base}") is None:
+        from bosun.orchestration.session import no_base
+
+        raise BosunError(no_base(repo, path, plan.project.base))
     # Valid, but `bosun run` refuses a plan without agents: said here already.
     agents = f"{len(plan.agents)} agents" if plan.agents else "0 agents: add one before `bosun run`"
     print(f"{path.name}: ok ({len(plan.units)} units, {agents})")

@@ -262,8 +262,10 @@ class AgentSpec(Table):
         return data
 
 
-def _prompt_say(_value: Any) -> str:
-    return "missing prompt (what the agent should do)"
+def _prompt_say(value: Any) -> str:
+    if isinstance(value, str) or value is None:
+        return "missing prompt (what the agent should do)"
+    return f"must be text saying what the agent should do, not {value!r}"
 
 
 class UnitSpec(Table):
