@@ -103,6 +103,8 @@ async def test_take_over_from_the_screen_opens_a_shell_and_submits_what_was_comm
         await app.dialog(ConfirmDialog)
         await pilot.press("tab", "enter")  # "Take over"
         await app.state("right", "merged")
+        said = [n.message for n in app._notifications]
+        assert any("submitted at" in m and "your commit goes through the gate" in m for m in said), said
     assert first_parent_merges(repo) == ["left", "right"]
     assert git(repo, "show", "bosun/integration:src/shared.py") == "VALUE = 'left'\nOTHER = 'right'"
 
@@ -128,3 +130,21 @@ def test_an_agent_that_gives_up_on_a_conflict_leaves_its_details_for_the_human(p
     assert right["detail"]["handback"]["reason"] == "conflict"
     claim = json.loads(bosun("takeover", "right", cwd=repo).stdout)
     assert claim["handback"]["files"] == ["src/shared.py"] and claim["handback"]["earlier"] == "conflict"
+
+
+def test_a_takeover_after_a_hand_back_keeps_its_note(project):
+    """Handed back with a note, then taken over while its agent works on it: the human's task
+    carries that note (it had none)."""
+    script = {"a": [write_unit("src/a.py", "A = 1\n"), [AWAIT_GO, *write_unit("src/a.py", "A = 2\n")]]}
+    repo = project([{"id": "a"}], script, merge="manual")
+    run = BackgroundRun(repo, "run", "--headless", "--json", "--wait")
+    run.wait_for("awaiting_approval", "a")
+    handed = bosun("handback", "a", "--note", "write it in docs/ instead", cwd=repo)
+    assert handed.returncode == 0, handed.stderr
+    run.wait_for("running", "a", after=run.wait_for("handed_back", "a")["seq"])
+    taken = bosun("takeover", "a", cwd=repo)
+    assert taken.returncode == 0, taken.stderr
+    handback = json.loads(taken.stdout)["handback"]
+    assert handback["note"] == "write it in docs/ instead", handback
+    run.proc.send_signal(signal.SIGINT)
+    run.finish()

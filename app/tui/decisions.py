@@ -212,8 +212,9 @@ class Decisions:
             self.notify(f"takeover of '{row.id}' {result}", severity="warning")
             return
         taken = store.unit(row.id)
-        await self._shell_in(taken.worktree)
         clone = self.session.clone()
+        before = await asyncio.to_thread(clone.branch_head, row.id)
+        await self._shell_in(taken.worktree)
         collected = await asyncio.to_thread(collect, clone, row.id, False, taken.base_commit, taken.handback)
         try:
             submit_collected(self.session, row.id, taken.epoch, collected)
@@ -225,7 +226,9 @@ class Decisions:
                 timeout=30,
             )
             return
-        self.notify(f"'{row.id}' submitted: your commit goes through the gate.")
+        head = collected.head or ""
+        yours = "your commit" if head != before else "you committed nothing: the branch as the agent left it"
+        self.notify(f"'{row.id}' submitted at {head[:10]}: {yours} goes through the gate.")
         self.app.wake_supervisor()
 
     async def _shell_in(self, worktree: str) -> None:

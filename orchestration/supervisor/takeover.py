@@ -35,6 +35,11 @@ def takeover_handback(row: UnitRow, note: str | None) -> dict:
     if earlier:
         handback["output_tail"] = handback["output_tail"] or earlier.get("output_tail")
         handback["earlier"] = earlier.get("reason")
+    pending = row.handback or {}  # handed back (with a note) and taken over before an agent read it
+    if pending and handback["reason"] == "human":
+        handback["reason"] = pending.get("reason") or "human"
+        handback["files"] = handback["files"] or pending.get("files", [])
+    handback["note"] = note or pending.get("note") or earlier.get("note")
     return handback
 
 
