@@ -102,3 +102,25 @@ def test_an_external_agents_unit_says_bosun_keeps_no_output(project) -> None:
     assert result.returncode == 2 and result.stderr.strip() == (
         "bosun log: 'one' is the work of 'ext', an agent Bosun does not start: no output is kept"
     )
+
+
+def test_an_attempt_started_again_after_a_crash_is_marked_in_its_log(project) -> None:
+    """A supervisor killed while its agent worked: the next one starts that attempt again in the
+    same log, after a line saying so (its first lines then read twice, not as one run)."""
+    import signal
+
+    from conftest import AWAIT_GO, BackgroundRun, release
+
+    script = {"a": [[{"run": ["echo", "working on a"]}, AWAIT_GO, *write_unit("src/a.py", "A = 1\n")]]}
+    repo = project([{"id": "a"}], script)
+    run = BackgroundRun(repo, "run", "--headless", "--json")
+    run.wait_for("running", "a")
+    run.proc.send_signal(signal.SIGKILL)
+    run.proc.wait(timeout=30)
+    resumed = BackgroundRun(repo, "resume", "--headless", "--json")
+    resumed.wait_for("running", "a")
+    release(repo, "a")
+    assert resumed.finish() == 0
+    text = (repo / ".bosun" / "logs" / "a.1.log").read_text()
+    assert text.count("working on a") == 2 and text.count("this attempt starts again") == 1, text
+    assert text.index("working on a") < text.index("this attempt starts again") < text.rindex("working on a")

@@ -11,6 +11,7 @@ import json
 import re
 import shutil
 import sys
+import time
 from pathlib import Path
 
 from bosun.orchestration import lfs, prepare
@@ -186,6 +187,8 @@ def start_agent(
     with its own block of ports. Runs in a worker thread. The child's end (its `wait`) takes
     back what the sandbox wrote: the agent's objects and branch, and its report. The project's
     `setup` and `copy` first (prepare.py): a failure raises SetupFailed, nothing started."""
+    if log.is_file() and log.stat().st_size:  # the same attempt again, after a supervisor's restart
+        _say(log, f"\n--- bosun: this attempt starts again ({time.strftime('%H:%M:%S')}, after a restart) ---\n")
     ready = _prepare(plan, agent, clone, bosun_dir, worktree, log)
     block = ports.allocate()
     # An agent's own checkout keeps LFS pointers as they are: the content is in the user's store,
