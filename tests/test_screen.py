@@ -718,3 +718,10 @@ async def test_enter_on_a_gate_failed_unit_shows_its_failing_output_and_its_agen
         assert story.story.decisions == ["handback", "reassign", "takeover", "cancel", "regate"]
         await pilot.press("escape")
         await app.back_on_main()
+
+
+def test_a_key_given_to_two_bindings_is_named_as_a_problem(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text('[keys]\n"unit.approve" = "A"\n"unit.reject" = "A"\n"view.next-waiting" = "N"\n')
+    problems = load_user_config(path).problems
+    assert problems == [f"{path}: keys: 'A' is bound to unit.approve and unit.reject: only one of them runs"]

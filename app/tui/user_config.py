@@ -64,4 +64,20 @@ def load_user_config(path: Path | None = None) -> UserConfig:
             config.problems.append(f'{path}: keys.{binding_id}: must be a key, e.g. "A" or "ctrl+k"')
         else:
             config.keymap[binding_id] = key.replace(" ", "")
+    config.problems += _clashes(path, config.keymap)
     return config
+
+
+def _clashes(path: Path, keymap: dict[str, str]) -> list[str]:
+    """A key the user gave that another binding also has (theirs, or a default they kept): only
+    one of the two would run."""
+    defaults = {b.id: b.key for b in [*SCREEN_BINDINGS, *APP_BINDINGS] if b.id}
+    holders: dict[str, list[str]] = {}
+    for binding_id, keys in {**defaults, **keymap}.items():
+        for key in dict.fromkeys(keys.split(",")):
+            holders.setdefault(key, []).append(binding_id)
+    return [
+        f"{path}: keys: '{key}' is bound to {' and '.join(ids)}: only one of them runs"
+        for key, ids in holders.items()
+        if len(ids) > 1 and any(i in keymap for i in ids)
+    ]
