@@ -176,14 +176,15 @@ class ObjectReader:
             else:
                 found.append((f"{mode:06o}", sha, prefix + name))
 
-    def changed_paths(self, old: str, new: str) -> list[bytes]:
+    def changed_paths(self, old: str, new: str, links: list | None = None) -> list[bytes]:
         """The paths that differ between two commits or trees, as `git diff --name-only --no-renames`
-        lists them (a file that became a folder: the file and everything in the folder)."""
+        lists them (a file that became a folder: the file and everything in the folder); `links`
+        gets those of them that are gitlinks in `new`."""
         found: list[bytes] = []
-        self._diff(self.tree_id(old), self.tree_id(new), b"", found)
+        self._diff(self.tree_id(old), self.tree_id(new), b"", found, links if links is not None else [])
         return sorted(found)
 
-    def _diff(self, old: str | None, new: str | None, prefix: bytes, found: list) -> None:
+    def _diff(self, old: str | None, new: str | None, prefix: bytes, found: list, links: list) -> None:
         if old == new:
             return
         before = {name: (mode, sha) for mode, name, sha in self.entries(old)} if old else {}
@@ -195,9 +196,11 @@ class ObjectReader:
             a_tree = a[1] if a and a[0] == TREE_MODE else None
             b_tree = b[1] if b and b[0] == TREE_MODE else None
             if a_tree or b_tree:
-                self._diff(a_tree, b_tree, prefix + name + b"/", found)
+                self._diff(a_tree, b_tree, prefix + name + b"/", found, links)
             if (a and a[0] != TREE_MODE) or (b and b[0] != TREE_MODE):
                 found.append(prefix + name)
+            if b and b[0] == GITLINK_MODE:
+                links.append(prefix + name)
 
 
 def object_id(repo: Path, name: str) -> str:

@@ -265,11 +265,15 @@ class GitRepo:
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         return self.run("merge-base", "--is-ancestor", ancestor, descendant, check=False).code == 0
 
-    def changed_files(self, old: str, new: str) -> list[str]:
-        """Every path that differs between two commits (renames count as both paths)."""
+    def changed_files(self, old: str, new: str, links: list[str] | None = None) -> list[str]:
+        """Every path that differs between two commits (renames count as both paths); `links` gets
+        those that are gitlinks (a repository's commit, not files) in `new`."""
         from bosun.orchestration.git_objects import object_id, reader  # it runs git through this module
 
-        paths = reader(self.path).changed_paths(object_id(self.path, old), object_id(self.path, new))
+        found: list[bytes] = []
+        paths = reader(self.path).changed_paths(object_id(self.path, old), object_id(self.path, new), found)
+        if links is not None:
+            links += [p.decode("utf-8", "replace") for p in found]
         return [p.decode("utf-8", "replace") for p in paths]
 
     def is_dirty(self) -> bool:

@@ -577,3 +577,19 @@ def test_what_an_agent_writes_reaches_the_terminal_plain_and_each_event_on_one_l
     story = bosun("status", "loud", cwd=repo).stdout
     assert "stuck" in story and "forged-unit" in story, story
     assert not any(ord(c) < 32 and c != "\n" or 0x7F <= ord(c) <= 0x9F for c in story), repr(story)
+
+
+def test_a_repository_an_agent_nests_and_commits_is_refused_not_merged(project) -> None:
+    """An agent clones or inits a repository inside its worktree and `git add -A`s it: git records
+    a gitlink (a commit id, no files), which nobody could check out. The unit is refused with the
+    way out; a declared submodule is not this (test_submodules)."""
+    nest = "mkdir vendor && cd vendor && git init -q && git -c user.name=a -c user.email=a@b commit -q --allow-empty -m v"
+    steps = [{"run": ["sh", "-c", nest], "check": True}, *write_unit("src/uses.py", "USES = 1\n")]
+    repo = project([{"id": "nest"}, {"id": "fine"}], {"nest": [steps], "fine": [write_unit("src/f.py", "F = 1\n")]},
+                   handback="manual")  # fmt: skip
+    result = bosun("run", "--headless", "--json", cwd=repo)
+    refused = [json.loads(line) for line in result.stdout.splitlines() if '"kind": "out_of_scope"' in line]
+    assert refused and refused[0]["reason"] == "nested_repository", result.stdout
+    assert refused[0]["files"] == ["vendor"] and "git rm --cached" in refused[0]["output_tail"]
+    assert first_parent_merges(repo) == ["fine"]
+    assert "vendor" not in git(repo, "ls-tree", "--name-only", "bosun/integration").split()

@@ -5,12 +5,14 @@ All of it runs in worker threads (git and the analysers)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.integration.checks import findings_text, merge_verdict, semantic_verdict, summary
 from bosun.orchestration.integration.gate import candidate_commit, merge_check
 from bosun.orchestration.scope import in_scope, normalize
 from bosun.orchestration.states import CONFLICTED, OUT_OF_SCOPE
+from bosun.orchestration.submodules import submodules_of
 
 
 @dataclass(frozen=True)
@@ -49,12 +51,28 @@ def stack(repo: GitRepo, row, spec, top: str, head: str, copied: tuple[str, ...]
         )
         detail = {"reason": "copied_file", "files": committed, "scope": list(spec.scope or ()), "output_tail": why}
         return Refused(OUT_OF_SCOPE, detail)
-    changed = repo.changed_files(top, check.tree)
+    links: list[str] = []
+    changed = repo.changed_files(top, check.tree, links)
+    if links and (nested := undeclared(repo.path, check.tree, links)):
+        why = (
+            f"this unit adds {', '.join(nested)} as a git repository inside the project (its commit, not "
+            "its files: a `git clone` or `git init` there, then `git add`): take it out of the index "
+            "(git rm --cached PATH) and commit again, or declare it as a submodule in .gitmodules"
+        )
+        detail = {"reason": "nested_repository", "files": nested, "scope": list(spec.scope or ()), "output_tail": why}
+        return Refused(OUT_OF_SCOPE, detail)
     outside = [path for path in changed if not in_scope(path, spec.scope)]
     if outside:
         return Refused(OUT_OF_SCOPE, {"reason": "out_of_scope", "files": outside, "scope": list(spec.scope or ())})
     message = f"bosun: merge unit {row.id} ({spec.title})\n\nBosun-Unit: {row.id}\nBosun-Attempt: {row.attempts}"
     return Stacked(candidate_commit(repo, check.tree, (top, row.head_commit), message), check.tree, changed)
+
+
+def undeclared(repo: Path, tree: str, links: list[str]) -> list[str]:
+    """The gitlinks among `links` that the tree's `.gitmodules` does not declare: a repository an
+    agent nested in its worktree and added, which no one could ever check out."""
+    declared = {s.path for s in submodules_of(repo, tree)}
+    return sorted(path for path in links if path not in declared)
 
 
 def committed_copies(repo: GitRepo, top: str, unit_head: str, copied: tuple[str, ...]) -> list[str]:
