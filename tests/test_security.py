@@ -583,7 +583,9 @@ def test_a_repository_an_agent_nests_and_commits_is_refused_not_merged(project) 
     """An agent clones or inits a repository inside its worktree and `git add -A`s it: git records
     a gitlink (a commit id, no files), which nobody could check out. The unit is refused with the
     way out; a declared submodule is not this (test_submodules)."""
-    nest = "mkdir vendor && cd vendor && git init -q && git -c user.name=a -c user.email=a@b commit -q --allow-empty -m v"
+    nest = (
+        "mkdir vendor && cd vendor && git init -q && git -c user.name=a -c user.email=a@b commit -q --allow-empty -m v"
+    )
     steps = [{"run": ["sh", "-c", nest], "check": True}, *write_unit("src/uses.py", "USES = 1\n")]
     repo = project([{"id": "nest"}, {"id": "fine"}], {"nest": [steps], "fine": [write_unit("src/f.py", "F = 1\n")]},
                    handback="manual")  # fmt: skip

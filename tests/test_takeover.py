@@ -148,3 +148,28 @@ def test_a_takeover_after_a_hand_back_keeps_its_note(project):
     assert handback["note"] == "write it in docs/ instead", handback
     run.proc.send_signal(signal.SIGINT)
     run.finish()
+
+
+def test_a_taken_over_unit_whose_gate_fails_waits_for_its_person_then_goes_to_the_team(project):
+    """Taken over, the person's commit fails the gate: it is theirs to decide (no automatic
+    hand-back to an agent named `human`, which none is: it sat `ready` for ever, waiting for no
+    one). Handed back, the team's agent takes it."""
+    script = {"a": [[AWAIT_GO, *write_unit("src/a.py", "A = 1\n")], write_unit("src/a.py", "A = 2\n")]}
+    repo = project([{"id": "a"}], script)
+    run = BackgroundRun(repo, "run", "--headless", "--json", "--wait")
+    run.wait_for("running", "a")
+    claim = json.loads(bosun("takeover", "a", cwd=repo).stdout)
+    run.wait_for("taken_over", "a")
+    work = repo / ".bosun" / "worktrees" / "a"
+    (work / "src" / "a.py").write_text("BROKEN = 1\n")
+    git(work, "add", "-A")
+    git(work, "commit", "-qm", "by hand, broken")
+    assert bosun("submit", "a", "--token", str(claim["token"]), cwd=repo).returncode == 0
+    run.wait_for("gate_failed", "a")
+    waiting = run.wait_for("waiting_for_human", "a")
+    assert waiting["state"] == "gate_failed"
+    assert bosun("handback", "a", "--note", "over to you", cwd=repo).returncode == 0
+    run.wait_for("merged", "a")
+    run.proc.send_signal(signal.SIGINT)
+    run.finish()
+    assert git(repo, "show", "bosun/integration:src/a.py") == "A = 2"

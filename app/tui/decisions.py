@@ -91,7 +91,10 @@ class Decisions:
             return
         note = await self.app.push_screen_wait(
             NoteDialog(
-                f"Reject '{row.id}'?", "It goes back to its agent with your note; the gated merge is dropped.", "Reject"
+                f"Reject '{row.id}'?",
+                f"It goes back to {'the team' if row.agent == 'human' else 'its agent'} with your note; the gated "
+                "merge is dropped.",
+                "Reject",
             )
         )
         if note is not None:

@@ -27,6 +27,7 @@ from bosun.orchestration.states import (
     CONFLICTED,
     DONE_STATES,
     GATE_FAILED,
+    HUMAN,
     INTEGRATING_STATES,
     MERGED,
     OUT_OF_SCOPE,
@@ -203,7 +204,8 @@ class Orchestrator:
         worktree and hand-back go with the unit: waiting could cost the longest chain a whole
         attempt of another unit); or else any free agent Bosun starts."""
         busy = {r.agent for r in self.running.values()}
-        wanted = row.agent if row.handback else row.pinned
+        # After a hand-back, its own agent; a unit a person took over and hands back goes to the team.
+        wanted = row.agent if row.handback and row.agent != HUMAN else row.pinned
         if wanted is not None:
             spec = self.plan.agents.get(wanted)
             if spec is None or spec.kind == "external":
@@ -331,6 +333,7 @@ class Orchestrator:
         row = self.store.unit(unit_id)
         if (
             verdict.state in AUTO_HANDBACK
+            and row.agent != HUMAN  # the person who took it over decides what comes next
             and self.plan.project.handback == "auto"
             and row.attempts < self.plan.project.max_attempts
         ):
