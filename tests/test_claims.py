@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import signal
 import time
 from pathlib import Path
 
@@ -12,8 +13,10 @@ import pytest
 from conftest import BackgroundRun, bosun, first_parent_merges, git, toml_plan, write_unit
 
 from bosun.orchestration.claims import Claim, Lost, claim, promote_ready
+from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.graph import build_graph
 from bosun.orchestration.plan import parse_plan
+from bosun.orchestration.session import open_session
 from bosun.orchestration.store import Store
 
 EXTERNAL = {"ext": {"kind": "external"}, "other": {"kind": "external"}}
@@ -311,3 +314,34 @@ def test_a_claim_takes_the_ready_unit_with_the_longest_chain_behind_it_first(tmp
     store = fresh_store(tmp_path / "named.db", named)
     promote_ready(store, build_graph(named))
     assert claim(store, named, "ext", 60, unit_id="first").unit == "first"
+
+
+def test_a_unit_a_batch_covered_from_above_is_judged_alone_before_it_lands_alone(claim_repo) -> None:
+    """b and c pass their gate together (the run on c's candidate, b's under it) while b's run alone
+    is still going; the supervisor stops, a person approves b only. b alone was never judged, and
+    fails alone: it must be judged again, never landed on the strength of the run that had c on
+    top of it (it was, after a restart: the integration branch held a tree that fails)."""
+    gate = "test -e src/companion.txt || { sleep 3; test ! -e src/needs.txt; }"  # needs.txt wants its companion
+    units = [{"id": "b", "scope": ["src/needs.txt"]}, {"id": "c", "scope": ["src/companion.txt"]}]
+    repo = claim_repo(units, gate=gate, merge="manual", batch=2, gate_parallel=2, semantic="off")
+    for agent, unit, name in (("ext", "b", "needs.txt"), ("other", "c", "companion.txt")):
+        task = cli_json(bosun("claim", "--agent", agent, unit, cwd=repo))
+        work = Path(task["worktree"])
+        (work / "src" / name).write_text("x\n")
+        git(work, "add", "-A")
+        git(work, "commit", "-q", "-m", name)
+        assert bosun("submit", unit, "--token", str(task["token"]), cwd=repo).returncode == 0
+    run = BackgroundRun(repo, "resume", "--headless", "--json")
+    run.wait_for("awaiting_approval", "b")  # by the run on c's candidate; b's own still runs
+    run.proc.send_signal(signal.SIGTERM)
+    run.finish()
+    session = open_session(GitRepo(repo))
+    b = session.store.unit("b")
+    judged = {r.id: r.commit_id for r in session.store.gate_runs()}[b.gate_run]
+    session.close()
+    assert b.state == "awaiting_approval" and judged != b.candidate, "b was covered from above only"
+    assert bosun("approve", "b", cwd=repo).returncode == 0
+    bosun("resume", "--headless", cwd=repo)
+    for commit in git(repo, "rev-list", "--first-parent", "bosun/integration").split():
+        files = git(repo, "ls-tree", "-r", "--name-only", commit, "src").split()
+        assert "src/needs.txt" not in files or "src/companion.txt" in files, f"{commit} fails the gate"

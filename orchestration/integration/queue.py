@@ -192,15 +192,18 @@ class MergeQueue(Verdicts):
             return
         top = self.session.integration_head()
         waiting = [u for u in self.store.units() if u.state == AWAITING_APPROVAL]
+        judged = {r.id: r.commit_id for r in self.store.gate_runs() if r.passed}
         while True:
             nxt = next((u for u in waiting if u.candidate_parent == top and u.candidate), None)
-            if nxt is None:
+            # Only a candidate a passing run tested itself: a batch's run that passed on a candidate
+            # above it says nothing of it alone (it may fail without what is stacked on it).
+            if nxt is None or judged.get(nxt.gate_run) != nxt.candidate:
                 break
             waiting.remove(nxt)
             detail = nxt.detail or {}
             known = [detail.get(key) or [] for key in ("files", "checks", "warnings")]
             self.chain.append(Entry(nxt.id, nxt.candidate, top, nxt.attempts, *known, gate=detail.get("gate")))
-            self.passed[nxt.candidate] = nxt.gate_run or -1
+            self.passed[nxt.candidate] = nxt.gate_run
             top = nxt.candidate
 
     def _sync(self) -> None:
