@@ -345,3 +345,24 @@ def test_a_unit_a_batch_covered_from_above_is_judged_alone_before_it_lands_alone
     for commit in git(repo, "rev-list", "--first-parent", "bosun/integration").split():
         files = git(repo, "ls-tree", "-r", "--name-only", commit, "src").split()
         assert "src/needs.txt" not in files or "src/companion.txt" in files, f"{commit} fails the gate"
+
+
+def test_a_claim_past_its_lease_is_stale_with_no_supervisor_and_its_work_goes_with_it(claim_repo) -> None:
+    """No supervisor runs to sweep leases: a heartbeat or submit after the lease ran out is refused
+    all the same; the next taker gets a fresh worktree, not the commits the lost holder made (they
+    were merged under its claim: the fencing token held in the store and not in git)."""
+    repo = claim_repo([{"id": "u", "scope": ["src/u.py"]}], lease="1s")
+    first = cli_json(bosun("claim", "--agent", "ext", cwd=repo))
+    work = Path(first["worktree"])
+    (work / "src" / "u.py").write_text("BY = 'the lost holder'\n")
+    git(work, "add", "-A")
+    git(work, "commit", "-q", "-m", "made under the claim that ran out")
+    time.sleep(1.5)  # the one-second lease runs out: the passing of time is what is tested
+    late = bosun("heartbeat", "u", "--token", str(first["token"]), cwd=repo)
+    assert late.returncode == 1 and "stale" in late.stderr, late.stdout + late.stderr
+    assert bosun("submit", "u", "--token", str(first["token"]), cwd=repo).returncode == 1
+    second = cli_json(bosun("claim", "--agent", "other", cwd=repo))
+    assert second["token"] > first["token"]
+    assert "made under the claim that ran out" not in git(Path(second["worktree"]), "log", "--format=%s")
+    refused = bosun("submit", "u", "--token", str(second["token"]), cwd=repo)  # nothing of its own
+    assert refused.returncode != 0, refused.stdout

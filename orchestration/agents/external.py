@@ -155,7 +155,9 @@ def _give_back(session: Session, unit_id: str, epoch: int, why: str) -> None:
 
 
 def _holding(session: Session, unit_id: str, token: int, action: str):
-    """The unit row if `token` is its live claim; otherwise log the refused write and raise StaleToken."""
+    """The unit row if `token` is its live claim; otherwise log the refused write and raise StaleToken.
+    Leases that ran out are expired first, supervisor or not: a claim past its lease is stale."""
+    session.store.expire_leases()
     row = session.store.unit(unit_id)
     if row is None:
         raise BosunError(f"unknown unit '{unit_id}' (units: {', '.join(session.plan.units)})")
