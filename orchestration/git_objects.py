@@ -149,6 +149,25 @@ class ObjectReader:
         got = self.read(f"{treeish}^{{commit}}")
         return got[0] if got is not None else None
 
+    def reaches(self, descendant: str, ancestor: str, steps: int = 64) -> bool | None:
+        """Whether `ancestor` is among `descendant`'s first `steps` commits back (itself included),
+        read from the commits' parent lines; None when the walk ended without an answer (too far,
+        or an object missing), for `git merge-base --is-ancestor` to settle."""
+        todo, seen = [descendant], set()
+        while todo and len(seen) < steps:
+            sha = todo.pop()
+            if sha == ancestor:
+                return True
+            if sha in seen:
+                continue
+            seen.add(sha)
+            got = self.read(sha)
+            if got is None or got[1] != "commit":
+                return None
+            header = got[2].split(b"\n\n", 1)[0]
+            todo += [line[7:47].decode() for line in header.split(b"\n") if line.startswith(b"parent ")]
+        return False if not todo else None
+
     def entries(self, tree: str) -> list[tuple[int, bytes, str]]:
         """(mode, name, id) of each entry of one tree, in the tree's order."""
         got = self.read(tree)

@@ -366,3 +366,22 @@ def test_a_claim_past_its_lease_is_stale_with_no_supervisor_and_its_work_goes_wi
     assert "made under the claim that ran out" not in git(Path(second["worktree"]), "log", "--format=%s")
     refused = bosun("submit", "u", "--token", str(second["token"]), cwd=repo)  # nothing of its own
     assert refused.returncode != 0, refused.stdout
+
+
+def test_a_branch_moved_behind_its_base_is_no_work_and_is_never_merged(claim_repo) -> None:
+    """`git reset --hard HEAD~1` past the base moves the branch, but nothing of the unit's own is
+    on it: the submit is refused (it was merged as an empty merge and the unit called done)."""
+    repo = claim_repo([{"id": "u", "scope": ["src/u.py"]}])
+    (repo / "README").write_text("a second commit on main, so the base has a parent\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "second")
+    task = cli_json(bosun("claim", "--agent", "ext", cwd=repo))
+    work = Path(task["worktree"])
+    git(work, "reset", "-q", "--hard", "HEAD~1")
+    refused = bosun("submit", "u", "--token", str(task["token"]), cwd=repo)
+    assert refused.returncode != 0 and "no new commit" in refused.stderr, refused.stdout + refused.stderr
+    git(work, "reset", "-q", "--hard", task["base_commit"])  # real work on top of the base is taken as ever
+    (work / "src" / "u.py").write_text("U = 1\n")
+    git(work, "add", "-A")
+    git(work, "commit", "-q", "-m", "u")
+    assert bosun("submit", "u", "--token", str(task["token"]), cwd=repo).returncode == 0

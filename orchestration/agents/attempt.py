@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bosun.orchestration.agents.launch import build_task
+from bosun.orchestration.git_objects import reader
+from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.plan import UnitSpec
 from bosun.orchestration.safe_files import replace_text
 from bosun.orchestration.states import (
@@ -132,8 +134,12 @@ class Collected:
     agent read the note and found nothing to change. That is handed in too, so the work goes back
     to the human (who may approve it now) rather than failing with nothing left to approve."""
 
+    behind: bool = False
+    """The branch ends at its base or behind it (`git reset --hard HEAD~1` past the base): nothing
+    of the unit's own is there, however much the head moved."""
+
     def is_new(self, start_head: str) -> bool:
-        return self.head is not None and self.head != start_head
+        return self.head is not None and self.head != start_head and not self.behind
 
 
 def collect(
@@ -149,4 +155,14 @@ def collect(
     if head is not None:
         clone.fetch_into_user(head, f"refs/bosun/units/{unit_id}", have)
     kept = head is not None and head == (handback or {}).get("passed_gate") and not clone.has_changes(unit_id)
-    return Collected(head, restored, kept)
+    return Collected(head, restored, kept, head is not None and have is not None and not _beyond(clone, head, have))
+
+
+def _beyond(clone: AgentClone, head: str, base: str) -> bool:
+    """Whether `head` holds commits `base` does not: it descends from it (found in a short walk of
+    the clone's objects, as agents commit on top of their base), or git says it is no ancestor."""
+    if head == base:
+        return False
+    if reader(clone.path).reaches(head, base):
+        return True
+    return not GitRepo(clone.path).is_ancestor(head, base)
