@@ -133,6 +133,11 @@ BAD_PLANS = [
     ),
     ("id with a space", AGENT + units('id = "a b" #A\nprompt = "x"'), [("A", "unit 'a b', id", "ids use letters")]),
     (
+        "ids git would refuse in a branch name",
+        AGENT + units('id = "v1..next" #A\nprompt = "x"') + units('id = "x.lock" #B\nprompt = "x"'),
+        [("A", "unit 'v1..next', id", "with no '..'"), ("B", "unit 'x.lock', id", "or '.lock'")],
+    ),
+    (
         "duplicate id names the second occurrence",
         AGENT + units('id = "a"\nprompt = "x"', 'id = "b"\nprompt = "x"', 'id = "a" #A\nprompt = "y"'),
         [("A", "unit 'a', id", "duplicate id 'a'")],

@@ -27,7 +27,8 @@ from bosun.orchestration.plan.check_keys import CHECKS_SAY, Check, CheckEntry, S
 from bosun.orchestration.plan.reach import Memory, Network
 from bosun.orchestration.plan.table import Table, key
 from bosun.orchestration.plan.values import (
-    UNIT_ID,
+    ID_RULE,
+    ID_SHAPE,
     Branch,
     BudgetTable,
     Command,
@@ -273,7 +274,7 @@ class UnitSpec(Table):
 
     missing: ClassVar[dict[str, str]] = {"prompt": _prompt_say(None)}
 
-    id: UnitId = key(description="The unit's id: letters, digits, '.', '_' and '-', at most 64.", example="parser")
+    id: UnitId = key(description=f"The unit's id: {ID_RULE}.", example="parser")
     prompt: told(text(), _prompt_say) = key(
         description="What the agent should do.", example="Write a tokenizer in src/calc/parser.py, with tests."
     )
@@ -309,7 +310,7 @@ class PlanFile(Table):
 
     model_config = ConfigDict(title="bosun.toml")
     project: ProjectSpec = key(default_factory=ProjectSpec, description="The session's branches, gate and policies.")
-    agents: dict[Annotated[str, StringConstraints(pattern=UNIT_ID.pattern)], AgentSpec] = key(
+    agents: dict[Annotated[str, StringConstraints(pattern=ID_SHAPE, max_length=64)], AgentSpec] = key(
         default_factory=dict,
         description="The agents, by name ([agents.NAME]); a unit may name one.",
         json_schema_extra={"additionalProperties": False},

@@ -17,7 +17,7 @@ from bosun.orchestration.plan.graph_checks import graph_checks
 from bosun.orchestration.plan.keys import BACKENDS, AgentSpec, Plan, PlanFile, ProjectSpec, UnitSpec
 from bosun.orchestration.plan.places import Problems
 from bosun.orchestration.plan.tables import Place, Rule, check_table, file_keys, valid_part
-from bosun.orchestration.plan.values import UNIT_ID
+from bosun.orchestration.plan.values import ID_RULE, UNIT_ID
 
 
 def load_plan(path: Path) -> Plan:
@@ -91,7 +91,7 @@ def _agents(problems: Problems, raw: Any, root: Path) -> dict[str, AgentSpec]:
         line = problems.line_of(rf"^\s*\[\s*agents\s*\.\s*[\"']?{re.escape(name)}[\"']?\s*\]")
         where = f"agent '{name}'"
         if not UNIT_ID.match(name):
-            problems.add(where, "agent names use letters, digits, '.', '_' and '-'", line)
+            problems.add(where, f"agent names use {ID_RULE}", line)
             continue
         if not isinstance(table, dict):
             problems.add(where, "must be a table", line)
@@ -139,7 +139,7 @@ def _units(problems: Problems, raw: Any, agents: tuple[str, ...]) -> dict[str, U
         elif unit_id is None:
             problems.add(f"{where}, id", "missing id", line)
         elif not isinstance(unit_id, str) or not UNIT_ID.match(unit_id):
-            problems.add(f"{where}, id", "ids use letters, digits, '.', '_' and '-' (at most 64)", line)
+            problems.add(f"{where}, id", f"ids use {ID_RULE}", line)
         elif unit_id in units:
             problems.add(f"{where}, id", f"duplicate id '{unit_id}'", line)
         else:

@@ -20,7 +20,13 @@ from pydantic.json_schema import WithJsonSchema
 from bosun.orchestration.budget import Budget, parse_budget
 from bosun.orchestration.scope import normalize, scope_problem
 
-UNIT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+ID_SHAPE = r"^[A-Za-z0-9][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*$"
+"""Words joined by single dots (no `..`, no end in `.`): what the schema and pydantic's regex
+engine (no look-around) can say of an id."""
+UNIT_ID = re.compile(r"(?!.{65})(?!.*\.lock$)" + ID_SHAPE[1:])
+"""A unit's or an agent's name; it names a git branch (`bosun/unit/ID`), so nothing git refuses
+there: `..`, or an end in `.` or `.lock`; at most 64 characters."""
+ID_RULE = "letters, digits, '.', '_' and '-', at most 64, with no '..' and no end in '.' or '.lock'"
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 PLACEHOLDERS = ("task_file", "prompt", "unit", "worktree", "gate")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
@@ -271,9 +277,16 @@ Command = Annotated[
 ]
 """An argv list; `{task_file}`, `{prompt}`, `{unit}` and `{worktree}` are filled in."""
 
+
+def _no_lock(name: str) -> str:
+    if name.endswith(".lock"):
+        raise ValueError("an id ending in .lock")
+    return name
+
+
 UnitId = told(
-    Annotated[str, Chars(strict=True, pattern=UNIT_ID.pattern)],
-    lambda _value: "ids use letters, digits, '.', '_' and '-' (at most 64)",
+    Annotated[str, Chars(strict=True, pattern=ID_SHAPE, max_length=64), AfterValidator(_no_lock)],
+    lambda _value: f"ids use {ID_RULE}",
 )
 UnitIds = told(tuple[Annotated[str, Strict()], ...], lambda _value: "must be a list of unit ids")
 Price = told(
