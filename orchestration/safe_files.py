@@ -71,3 +71,12 @@ def _writable_again(_function, path: str, _error) -> None:
             os.unlink(path)
     except OSError:
         pass
+
+
+def identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of `path` itself, or None when nothing is there: the same name, another folder."""
+    try:
+        found = os.lstat(path)
+    except OSError:
+        return None
+    return (found.st_dev, found.st_ino)

@@ -21,7 +21,7 @@ from bosun.orchestration.errors import GitError
 from bosun.orchestration.git_objects import reader
 from bosun.orchestration.gitcmd import GIT_ENV, SAFE_CONFIG, GitRepo, GitResult, git, loose_ref, write_loose_ref
 from bosun.orchestration.loose_objects import OBJECT_ID, take_in
-from bosun.orchestration.safe_files import read_small, remove_tree, replace_text
+from bosun.orchestration.safe_files import identity, read_small, remove_tree, replace_text
 from bosun.orchestration.settle import settle
 from bosun.orchestration.setup_lock import exclusive
 
@@ -137,9 +137,12 @@ class AgentClone:
         submodules.fill(self.user.path, commit, path, trees=self.path)
         lfs.fill(self.user.path, commit, path, env, listing=self.path)
 
-    def remove_worktree(self, unit_id: str) -> None:
+    def remove_worktree(self, unit_id: str, only: tuple[int, int] | None = None) -> None:
+        """`only`: the folder's identity when it was given up: a worktree another process made in
+        its place since (the next claim of the unit) is left alone."""
         with self._worktree_lock:
-            self._remove(unit_id)
+            if only is None or identity(self.worktree_path(unit_id)) == only:
+                self._remove(unit_id)
 
     def _remove(self, unit_id: str) -> None:
         """Take away the folder and the clone's record of it: all `git worktree remove` would do for

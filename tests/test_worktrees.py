@@ -131,3 +131,24 @@ def test_what_a_gate_left_read_only_is_removed_by_a_user_who_is_not_root(tmp_pat
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert tmp_path.is_dir()
+
+
+def test_a_late_removal_leaves_the_worktree_a_later_claim_made_in_its_place(tmp_path):
+    """A release commits, then removes the worktree; between the two another process may claim the
+    unit and cut a new one at the same path. The late removal names the folder it gave up."""
+    from bosun.orchestration.safe_files import identity
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "commit", "-q", "--allow-empty", "-m", "start")
+    clone = AgentClone(GitRepo(repo), tmp_path / ".bosun")
+    clone.ensure()
+    head = git(repo, "rev-parse", "HEAD")
+    given_up = identity(clone.add_worktree("u", head))
+    clone.remove_worktree("u")  # as the next claim's fresh cut does with what is in its way
+    fresh = clone.add_worktree("u", head)
+    clone.remove_worktree("u", only=given_up)
+    assert fresh.is_dir() and not clone.has_changes("u"), "the later claim's worktree survived"
+    clone.remove_worktree("u", only=identity(fresh))
+    assert not fresh.exists()

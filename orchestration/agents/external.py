@@ -18,6 +18,7 @@ from bosun.orchestration.errors import BosunError, LostClaim, StaleToken
 from bosun.orchestration.faults import fault_point
 from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.plan import load_plan
+from bosun.orchestration.safe_files import identity
 from bosun.orchestration.session import BOSUN_DIR, Session, create_session, open_session
 from bosun.orchestration.setup_lock import exclusive
 from bosun.orchestration.states import DONE_STATES, MERGED, READY, RUNNING, SUBMITTED
@@ -220,12 +221,14 @@ def submit_collected(session: Session, unit_id: str, token: int, collected) -> d
 def give_up(session: Session, unit_id: str, token: int) -> None:
     """Release the claim: the unit is ready again, for a fresh worktree."""
     _holding(session, unit_id, token, "release")
+    clone = session.clone()
+    held = identity(clone.worktree_path(unit_id))  # a later claim's new worktree there is not ours
     try:
         release(session.store, unit_id, token)
     except StaleState:
         _holding(session, unit_id, token, "release")
         raise
-    session.clone().remove_worktree(unit_id)  # only once the claim is surely given up
+    clone.remove_worktree(unit_id, only=held)  # only once the claim is surely given up
 
 
 def revoke(session: Session, unit_id: str, note: str | None = None, clone: AgentClone | None = None) -> None:
@@ -234,6 +237,8 @@ def revoke(session: Session, unit_id: str, note: str | None = None, clone: Agent
     row = session.store.unit(unit_id)
     if row is None or row.state not in HELD:
         raise BosunError(f"unit '{unit_id}' is {row.state if row else 'unknown'}; revoke applies to a claimed unit")
+    clone = clone or session.clone()
+    held = identity(clone.worktree_path(unit_id))
     release(session.store, unit_id, row.epoch, kind="revoked", owner_was=row.owner, note=note)
     fault_point("revoke.released")
-    (clone or session.clone()).remove_worktree(unit_id)
+    clone.remove_worktree(unit_id, only=held)
