@@ -43,11 +43,15 @@ def test_a_long_event_line_ends_at_a_field_never_inside_a_value():
         elide(line, 99)
         == "12:00:03  parser           gate_failed        attempt=2 gate=passed (6 passed, 1 failed) in 1.52s …"
     )
+    compact = " ".join(line.split())  # the columns' blanks gone, as in a pane too narrow for them
     for width in range(1, len(line)):
         short = elide(line, width)
-        assert len(short) <= width and (short == line[: len(short)] or short.endswith("…"))
+        whole = short.removesuffix(" …").removesuffix("…")
+        assert len(short) <= width and (line.startswith(whole) or compact.startswith(whole))
         assert "(6" not in short or "1.52s" in short, f"a value cut in two at {width}: {short!r}"
-    assert elide("12:00:03  parser           running", 20) == "12:00:03  parser …"  # no field: at a word
+    # A narrow pane (80 columns of screen): the unit and its event kind before the blanks that align them.
+    assert elide(line, 40) == "12:00:03 parser gate_failed attempt=2 …"
+    assert elide("12:00:03  parser           running", 20) == "12:00:03 parser …"  # no field: at a word
 
 
 def _event(seq: int, kind: str = "running", **data) -> Event:

@@ -45,6 +45,9 @@ GOOD_KINDS = ("merged", "gate_passed", "approved", "session_finished")
 MAX_LINES = 2000
 GROWTH = 500
 ELLIPSIS = "…"
+ALIGNED_WIDTH = 60
+"""A pane this wide shows events in aligned columns; a narrower one (an 80-column screen's) would
+cut them after the unit, before its event kind."""
 
 _FIELD_START = re.compile(r" (?=[A-Za-z_][\w.-]*=)")
 """Where a `key=value` field of an event line begins (values can hold spaces: `gate=passed (6 passed, ...)`)."""
@@ -52,7 +55,10 @@ _FIELD_START = re.compile(r" (?=[A-Za-z_][\w.-]*=)")
 
 def elide(text: str, width: int) -> str:
     """`text` if it fits in `width` cells; otherwise its fields that fit whole and "…", so no value is
-    cut in two. A first field too long for the pane is cut at a word instead."""
+    cut in two. A first field too long for the pane is cut at a word instead. In a pane narrower
+    than ALIGNED_WIDTH the blanks that align the columns go, in every line alike."""
+    if width < ALIGNED_WIDTH:
+        text = re.sub(r"(?<=\S)  +", " ", text)
     if cell_len(text) <= width:
         return text
     room = width - 2  # " …"
@@ -127,7 +133,7 @@ class EventLog(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         index = self.scroll_offset.y + y
-        width = self.size.width
+        width = self.scrollable_content_region.width  # less the scrollbar, which would hide a line's end
         if index >= len(self.lines):
             return Strip.blank(width)
         text, kind, _ = self.lines[index]

@@ -239,6 +239,7 @@ class Decisions:
         argv = [os.environ.get("SHELL") or "/bin/sh"]
         try:
             with self.app.suspend():
+                print(f"bosun: your shell in {worktree}: commit your work, then exit to submit it", flush=True)
                 subprocess.run(argv, cwd=worktree)  # the terminal is the shell's until it exits
         except SuspendNotSupported:  # no terminal to hand over (tests, a browser): run it without one
             await asyncio.to_thread(subprocess.run, argv, cwd=worktree, stdin=subprocess.DEVNULL, capture_output=True)
