@@ -292,3 +292,29 @@ async def test_the_merge_queue_lists_what_is_yours_first_and_an_approved_unit_wi
         ["landing", "decide", "approved"],  # lands right after the unit it is stacked on
         ["tested", "gate slot", "gating"],
     ]
+
+
+async def test_a_new_run_of_the_selected_unit_takes_the_cursor_another_units_does_not():
+    """The selected unit failed its gate and was handed back; its next run passed: the Gate tab
+    shows that verdict, not the old failure (it stayed on try 1's FAILED with no line saying so)."""
+    from bosun.widgets.gate_pane import GatePane
+
+    class GateApp(App):
+        def compose(self) -> ComposeResult:
+            yield GatePane()
+
+    app = GateApp()
+    async with app.run_test(size=(100, 20)) as pilot:
+        pane = app.query_one(GatePane)
+        table = pane.table
+        pane.show_runs([_run(1, "evaluate"), _run(2, "parser")])
+        await pilot.pause()
+        table.follow("evaluate")
+        await pilot.pause()
+        assert table.current_key == "1"
+        pane.show_runs([_run(1, "evaluate"), _run(2, "parser"), _run(3, "format")])  # another unit's: stays
+        await pilot.pause()
+        assert table.current_key == "1"
+        pane.show_runs([_run(i, u) for i, u in enumerate(["evaluate", "parser", "format", "evaluate"], 1)])
+        await pilot.pause()
+        assert table.current_key == "4" and not pane.unseen

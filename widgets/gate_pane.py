@@ -3,8 +3,9 @@ and cause), newest first, with the output tail of the run under the cursor, its 
 (pytest with colour on prints escape codes: they become colours here, never text).
 
 A new run comes in at the top. A cursor on the top row follows it (the newest run is what you
-watch); a cursor elsewhere stays on its run, and the table scrolls to the top when that keeps the
-cursor in view, or else a line above the table counts the new runs until the cursor reaches them."""
+watch), as it follows a new run of the selected unit; a cursor elsewhere stays on its run, and
+the table scrolls to the top when that keeps the cursor in view, or else a line above the table
+counts the new runs until the cursor reaches them."""
 
 from __future__ import annotations
 
@@ -65,6 +66,9 @@ class GatePane(Vertical):
         newest_first = sorted(runs, key=lambda run: run.id, reverse=True)[:MAX_ROWS]
         table = self.table
         following = table.unit is None and (not table.row_count or table.cursor_row == 0)
+        # on the selected unit's newest run: its next run takes the cursor (an older one read on purpose stays)
+        latest = next((key for key, run in self._runs.items() if run.unit == table.unit), None)
+        on_latest = table.unit is not None and latest is not None and table.current_key == latest
         new = [str(run.id) for run in newest_first if str(run.id) not in self._runs] if self._runs else []
         self._runs = {str(run.id): run for run in newest_first}
         rows = {}
@@ -87,14 +91,17 @@ class GatePane(Vertical):
                 run.commit_id[:10],
                 run.cause,
             )
-        table.show(rows)  # the cursor stays on the selected unit's run: a new run never moves it
+        table.show(rows)  # the cursor stays on the selected unit's run: another unit's never moves it
+        mine = [key for key in new if on_latest and self._runs[key].unit == table.unit]
         if following and table.row_count:  # (nothing selected: the top row follows the newest)
             table.move_cursor(row=0, animate=False)
         elif new:
+            if mine:  # the selected unit was judged again: its newest verdict is the one to read
+                table.move_cursor(row=table.get_row_index(mine[0]), animate=False)
             if table.cursor_row < table.scrollable_content_region.height - table.header_height:
                 table.scroll_to(y=0, animate=False)  # the new rows and the cursor both in view
             else:
-                self.unseen.update(new)
+                self.unseen.update(key for key in new if table.get_row_index(key) < table.cursor_row)
         self.unseen &= rows.keys()
         self._show_unseen()
         self._show_tail(self._shown_key())
@@ -102,7 +109,7 @@ class GatePane(Vertical):
     def _show_unseen(self) -> None:
         if self.unseen and self.table.cursor_row > 0:
             count = len(self.unseen)
-            line = f"▲ {count} new gate run{'s' * (count != 1)} above · ctrl+home"
+            line = f"▲ {count} new gate run{'s' * (count != 1)} above · in the table, ctrl+home"
             if line != self._unseen_line:
                 self._unseen_line = line
                 self.query_one("#gate-new", Static).update(line, layout=False)  # one line high
