@@ -288,7 +288,8 @@ class HelpScreen(Dialog):
             with VerticalScroll(classes="dialog-scroll"):
                 yield Static(lines)
                 yield Static(
-                    "\n[b]States[/b]  ○ pending   ◌ ready   ● claimed, running   ◍ checking, gating\n"
+                    "\n[b]States[/b]  ○ pending   ◌ ready   ● claimed, running\n"
+                    "        ◍ submitted, checking, gating, approved (waits to land)\n"
                     "        ◆ to approve   ✔ merged   − cancelled\n"
                     "        ✖ conflicted, clash, gate failed, out of scope, failed\n"
                     "A clash merges cleanly, but the two sides do not fit together: enter shows where.\n\n"
@@ -301,7 +302,7 @@ class HelpScreen(Dialog):
                 yield Button("Close (esc)", id="close", variant="primary")
 
     def on_mount(self) -> None:
-        self.query_one("#close", Button).focus()
+        self.query_one(".dialog-scroll", VerticalScroll).focus()  # arrows, j/k, page keys scroll; esc closes
 
     @on(Button.Pressed)
     def _pressed(self) -> None:
