@@ -725,3 +725,28 @@ def test_a_key_given_to_two_bindings_is_named_as_a_problem(tmp_path):
     path.write_text('[keys]\n"unit.approve" = "A"\n"unit.reject" = "A"\n"view.next-waiting" = "N"\n')
     problems = load_user_config(path).problems
     assert problems == [f"{path}: keys: 'A' is bound to unit.approve and unit.reject: only one of them runs"]
+
+
+async def test_every_dialogs_buttons_are_on_an_80_by_24_screen(tmp_path, monkeypatch):
+    """On an 80x24 terminal the conflict dialog's Close / Hand back / Reassign / Cancel, and the
+    help's Close, were below the screen's last row, with no way to see them."""
+    from textual.widgets import Button
+
+    from bosun.app.tui.dialogs import ConflictDialog, HelpScreen
+
+    with scene_app(tmp_path / "scene", monkeypatch) as app:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await app.caught_up()
+            for unit, key, kind in (("exports", "enter", ConflictDialog), (None, "question_mark", HelpScreen)):
+                if unit:
+                    app.query_one(GraphView).selected = unit
+                    await pilot.pause()
+                await pilot.press(key)
+                dialog = await app.dialog(kind)
+                await pilot.pause()
+                buttons = list(dialog.query(Button))
+                assert buttons and all(b.region.bottom <= 24 and b.region.height > 0 for b in buttons), [
+                    (str(b.label), b.region) for b in buttons
+                ]
+                await pilot.press("escape")
+                await app.back_on_main()
