@@ -111,6 +111,13 @@ def claim_repo(project):
     return make
 
 
+def commit_in(worktree: Path, name: str, text: str, message: str) -> None:
+    """An agent's work: `src/NAME` written and committed in its worktree."""
+    (worktree / "src" / name).write_text(text)
+    git(worktree, "add", "-A")
+    git(worktree, "commit", "-q", "-m", message)
+
+
 def cli_json(result) -> dict:
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
@@ -124,9 +131,7 @@ def test_an_external_agent_claims_commits_and_submits_through_the_cli(claim_repo
     assert task["unit"] == "one" and task["token"] == 1 and Path(task["worktree"]).is_dir()
     assert bosun("claim", "--agent", "other", cwd=repo).returncode == 1  # nothing else is ready
     worktree = Path(task["worktree"])
-    (worktree / "src" / "one.py").write_text("ONE = 1\n")
-    git(worktree, "add", "-A")
-    git(worktree, "commit", "-q", "-m", "one")
+    commit_in(worktree, "one.py", "ONE = 1\n", "one")
     assert bosun("heartbeat", "one", "--token", "1", cwd=repo).returncode == 0
     submitted = bosun("submit", "one", "--token", "1", cwd=repo)
     assert submitted.returncode == 0 and "no supervisor" in submitted.stdout
@@ -144,9 +149,7 @@ def test_an_external_agent_may_hand_back_a_rejected_commit_unchanged(claim_repo)
     repo = claim_repo([{"id": "one", "scope": ["src/one.py"]}], merge="manual")
     task = cli_json(bosun("claim", "--agent", "ext", cwd=repo))
     worktree = Path(task["worktree"])
-    (worktree / "src" / "one.py").write_text("ONE = 1\n")
-    git(worktree, "add", "-A")
-    git(worktree, "commit", "-q", "-m", "one")
+    commit_in(worktree, "one.py", "ONE = 1\n", "one")
     commit = git(worktree, "rev-parse", "HEAD")
     assert bosun("submit", "one", "--token", "1", cwd=repo).returncode == 0
     assert bosun("resume", "--headless", cwd=repo).returncode == 1  # gated, waits for approval
@@ -171,9 +174,7 @@ def test_a_holder_paused_past_its_lease_is_refused_and_nothing_is_lost(claim_rep
     repo = claim_repo([{"id": "one"}], lease="1s")
     task = cli_json(bosun("claim", "--agent", "ext", cwd=repo))
     worktree = Path(task["worktree"])
-    (worktree / "src" / "one.py").write_text("SLOW = 1\n")
-    git(worktree, "add", "-A")
-    git(worktree, "commit", "-q", "-m", "slow work")
+    commit_in(worktree, "one.py", "SLOW = 1\n", "slow work")
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:  # wait for the lease to run out, as the board sees it
         board = cli_json(bosun("board", "--json", cwd=repo))
@@ -185,9 +186,7 @@ def test_a_holder_paused_past_its_lease_is_refused_and_nothing_is_lost(claim_rep
     retaken = cli_json(bosun("claim", "one", "--agent", "other", cwd=repo))
     assert retaken["token"] == task["token"] + 1
     worktree = Path(retaken["worktree"])
-    (worktree / "src" / "one.py").write_text("ONE = 1\n")
-    git(worktree, "add", "-A")
-    git(worktree, "commit", "-q", "-m", "one, again")
+    commit_in(worktree, "one.py", "ONE = 1\n", "one, again")
     assert bosun("submit", "one", "--token", str(retaken["token"]), cwd=repo).returncode == 0
     assert bosun("resume", "--headless", cwd=repo).returncode == 0
     assert first_parent_merges(repo) == ["one"]
@@ -261,9 +260,7 @@ def test_a_supervisor_started_later_leaves_external_claims_alone(claim_repo) -> 
         run.wait_for("supervisor_started")
         assert bosun("heartbeat", "one", "--token", str(task["token"]), cwd=repo).returncode == 0
         worktree = Path(task["worktree"])
-        (worktree / "src" / "one.py").write_text("ONE = 1\n")
-        git(worktree, "add", "-A")
-        git(worktree, "commit", "-q", "-m", "one")
+        commit_in(worktree, "one.py", "ONE = 1\n", "one")
         assert bosun("submit", "one", "--token", str(task["token"]), cwd=repo).returncode == 0
         run.wait_for("merged", "one")
         assert run.finish() == 0
@@ -327,9 +324,7 @@ def test_a_unit_a_batch_covered_from_above_is_judged_alone_before_it_lands_alone
     for agent, unit, name in (("ext", "b", "needs.txt"), ("other", "c", "companion.txt")):
         task = cli_json(bosun("claim", "--agent", agent, unit, cwd=repo))
         work = Path(task["worktree"])
-        (work / "src" / name).write_text("x\n")
-        git(work, "add", "-A")
-        git(work, "commit", "-q", "-m", name)
+        commit_in(work, name, "x\n", name)
         assert bosun("submit", unit, "--token", str(task["token"]), cwd=repo).returncode == 0
     run = BackgroundRun(repo, "resume", "--headless", "--json")
     run.wait_for("awaiting_approval", "b")  # by the run on c's candidate; b's own still runs
@@ -354,9 +349,7 @@ def test_a_claim_past_its_lease_is_stale_with_no_supervisor_and_its_work_goes_wi
     repo = claim_repo([{"id": "u", "scope": ["src/u.py"]}], lease="1s")
     first = cli_json(bosun("claim", "--agent", "ext", cwd=repo))
     work = Path(first["worktree"])
-    (work / "src" / "u.py").write_text("BY = 'the lost holder'\n")
-    git(work, "add", "-A")
-    git(work, "commit", "-q", "-m", "made under the claim that ran out")
+    commit_in(work, "u.py", "BY = 'the lost holder'\n", "made under the claim that ran out")
     time.sleep(1.5)  # the one-second lease runs out: the passing of time is what is tested
     late = bosun("heartbeat", "u", "--token", str(first["token"]), cwd=repo)
     assert late.returncode == 1 and "stale" in late.stderr, late.stdout + late.stderr
@@ -381,7 +374,5 @@ def test_a_branch_moved_behind_its_base_is_no_work_and_is_never_merged(claim_rep
     refused = bosun("submit", "u", "--token", str(task["token"]), cwd=repo)
     assert refused.returncode != 0 and "no new commit" in refused.stderr, refused.stdout + refused.stderr
     git(work, "reset", "-q", "--hard", task["base_commit"])  # real work on top of the base is taken as ever
-    (work / "src" / "u.py").write_text("U = 1\n")
-    git(work, "add", "-A")
-    git(work, "commit", "-q", "-m", "u")
+    commit_in(work, "u.py", "U = 1\n", "u")
     assert bosun("submit", "u", "--token", str(task["token"]), cwd=repo).returncode == 0

@@ -58,15 +58,20 @@ def test_taking_over_from_a_working_agent_stops_it_and_fences_it_off(project):
     run.wait_for("taken_over", "slow")
     assert not _alive(pid), "the agent was stopped"
 
-    work = repo / ".bosun" / "worktrees" / "slow"
-    (work / "src" / "slow.py").write_text("BY = 'human'\n")
-    git(work, "add", "-A")
-    git(work, "commit", "-qm", "done by hand")
-    assert bosun("submit", "slow", "--token", str(claim["token"]), cwd=repo).returncode == 0
+    submit_by_hand(repo, "slow", claim, "BY = 'human'\n")
     run.wait_for("merged", "slow")
     run.proc.send_signal(signal.SIGINT)
     run.finish()
     assert git(repo, "show", "bosun/integration:src/slow.py") == "BY = 'human'"
+
+
+def submit_by_hand(repo, unit: str, claim: dict, text: str) -> None:
+    """The person's work in the unit's worktree (`src/UNIT.py`), committed and handed in."""
+    work = repo / ".bosun" / "worktrees" / unit
+    (work / "src" / f"{unit}.py").write_text(text)
+    git(work, "add", "-A")
+    git(work, "commit", "-qm", "done by hand")
+    assert bosun("submit", unit, "--token", str(claim["token"]), cwd=repo).returncode == 0
 
 
 def _alive(pid: int) -> bool:
@@ -160,11 +165,7 @@ def test_a_taken_over_unit_whose_gate_fails_waits_for_its_person_then_goes_to_th
     run.wait_for("running", "a")
     claim = json.loads(bosun("takeover", "a", cwd=repo).stdout)
     run.wait_for("taken_over", "a")
-    work = repo / ".bosun" / "worktrees" / "a"
-    (work / "src" / "a.py").write_text("BROKEN = 1\n")
-    git(work, "add", "-A")
-    git(work, "commit", "-qm", "by hand, broken")
-    assert bosun("submit", "a", "--token", str(claim["token"]), cwd=repo).returncode == 0
+    submit_by_hand(repo, "a", claim, "BROKEN = 1\n")
     run.wait_for("gate_failed", "a")
     waiting = run.wait_for("waiting_for_human", "a")
     assert waiting["state"] == "gate_failed"

@@ -114,16 +114,19 @@ def _run(run_id: int, unit: str = "parser"):
     return GateRun(run_id, unit, 1, f"{run_id:040x}", "0" * 40, True, 0, 1.0, "tests passed", "1 passed in 0.1s", 0.0)
 
 
+class GateApp(App):
+    """The Gate tab's pane alone."""
+
+    def compose(self) -> ComposeResult:
+        from bosun.widgets.gate_pane import GatePane
+
+        yield GatePane()
+
+
 async def test_new_gate_runs_come_in_at_the_top_and_are_not_missed():
-    from bosun.widgets.gate_pane import GatePane
-
-    class GateApp(App):
-        def compose(self) -> ComposeResult:
-            yield GatePane()
-
     app = GateApp()
     async with app.run_test(size=(100, 20)) as pilot:
-        pane = app.query_one(GatePane)
+        pane = app.query_one("GatePane")
         table = pane.table
         pane.show_runs([_run(i) for i in range(1, 4)])
         await pilot.pause()
@@ -297,15 +300,9 @@ async def test_the_merge_queue_lists_what_is_yours_first_and_an_approved_unit_wi
 async def test_a_new_run_of_the_selected_unit_takes_the_cursor_another_units_does_not():
     """The selected unit failed its gate and was handed back; its next run passed: the Gate tab
     shows that verdict, not the old failure (it stayed on try 1's FAILED with no line saying so)."""
-    from bosun.widgets.gate_pane import GatePane
-
-    class GateApp(App):
-        def compose(self) -> ComposeResult:
-            yield GatePane()
-
     app = GateApp()
     async with app.run_test(size=(100, 20)) as pilot:
-        pane = app.query_one(GatePane)
+        pane = app.query_one("GatePane")
         table = pane.table
         pane.show_runs([_run(1, "evaluate"), _run(2, "parser")])
         await pilot.pause()
