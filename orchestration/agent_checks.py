@@ -49,9 +49,9 @@ INSTALLS = {
 }
 
 
-def agent_checks(agent: AgentSpec, repo: Path, box: SandboxedAs | None) -> Iterator[Check]:
+def agent_checks(agent: AgentSpec, repo: Path, box: SandboxedAs | None, setup: bool = False) -> Iterator[Check]:
     """The agent's program (its CLI's version, also asked in a real box when it runs in one), its
-    credentials or its endpoint."""
+    credentials or its endpoint. `setup`: the plan's setup may make a program inside the project."""
     sandboxed = box is not None
     if agent.kind == "model":
         yield endpoint_check(agent)
@@ -69,7 +69,7 @@ def agent_checks(agent: AgentSpec, repo: Path, box: SandboxedAs | None) -> Itera
             yield credential_check(agent, repo, sandboxed)
     elif agent.kind == "command":
         name, key = f"agent {agent.name}", f"agents.{agent.name}.command"
-        yield command_check(name, shlex.join(agent.command), key, repo, box=box)  # it runs in a worktree
+        yield command_check(name, shlex.join(agent.command), key, repo, setup=setup, box=box)  # in a worktree
     elif agent.kind == "scripted":
         yield Check(f"agent {agent.name}", True, f"scripted ({agent.script}), run by Bosun's own Python")
 

@@ -77,7 +77,7 @@ def _plan_checks(plan: Plan, repo: Path) -> Iterator[Check]:
         if active(plan, agent):
             mounts = tuple(mounts_of(agent, user_home() or Path("/nonexistent")))
             boxed = SandboxedAs(f"agent {agent.name}'s sandbox", repo, agent.env, mounts)
-        yield from agent_checks(agent, repo, boxed)
+        yield from agent_checks(agent, repo, boxed, setup=bool(plan.project.setup))
     if (base := GitRepo(repo).rev_parse(f"refs/heads/{plan.project.base}")) is not None:
         yield from submodules_check(repo, base)
         yield from lfs_check(repo, base, plan.project.base)

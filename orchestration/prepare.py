@@ -212,8 +212,9 @@ class Preparer:
                 else:
                     result.waited = time.monotonic() - asked
             manifest = json.loads((store / "manifest.json").read_text())
+            checked: set[Path] = set()
             for rel in manifest["files"]:
-                if (target := place_in(folder, rel)) is None:  # the tree made a folder on its way a link
+                if (target := place_in(folder, rel, checked)) is None:  # the tree made a folder on its way a link
                     continue
                 if target.is_symlink() or target.is_file():
                     target.unlink()

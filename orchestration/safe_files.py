@@ -22,19 +22,24 @@ def replace_text(path: Path, text: str) -> None:
         raise
 
 
-def place_in(root: Path, relative: str) -> Path | None:
+def place_in(root: Path, relative: str, checked: set[Path] | None = None) -> Path | None:
     """Where `relative` goes under `root`, its folders made as needed; None when a folder on the
     way is a link or not a folder (a tree can make `gen` a link to anywhere: writing `gen/out`
-    through it would write there). Only for folders nobody is writing meanwhile."""
+    through it would write there). Only for folders nobody is writing meanwhile. `checked`: the
+    folders found sound already by earlier calls (each is looked at once for thousands of files)."""
     if os.path.isabs(relative) or ".." in Path(relative).parts:
         return None
     folder = root
     for part in Path(relative).parts[:-1]:
         folder = folder / part
+        if checked is not None and folder in checked:
+            continue
         if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
             return None
         if not folder.exists():
             folder.mkdir()
+        if checked is not None:
+            checked.add(folder)
     return root / relative
 
 
@@ -73,10 +78,11 @@ def _writable_again(_function, path: str, _error) -> None:
         pass
 
 
-def identity(path: Path) -> tuple[int, int] | None:
-    """(device, inode) of `path` itself, or None when nothing is there: the same name, another folder."""
+def identity(path: Path) -> tuple[int, int, int] | None:
+    """(device, inode, change time in ns) of `path` itself, or None when nothing is there: the
+    same name, another folder (an inode number alone comes back soon for a new folder)."""
     try:
         found = os.lstat(path)
     except OSError:
         return None
-    return (found.st_dev, found.st_ino)
+    return (found.st_dev, found.st_ino, found.st_ctime_ns)

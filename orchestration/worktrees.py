@@ -137,7 +137,7 @@ class AgentClone:
         submodules.fill(self.user.path, commit, path, trees=self.path)
         lfs.fill(self.user.path, commit, path, env, listing=self.path)
 
-    def remove_worktree(self, unit_id: str, only: tuple[int, int] | None = None) -> None:
+    def remove_worktree(self, unit_id: str, only: tuple[int, int, int] | None = None) -> None:
         """`only`: the folder's identity when it was given up: a worktree another process made in
         its place since (the next claim of the unit) is left alone."""
         with self._worktree_lock:
@@ -213,9 +213,12 @@ class AgentClone:
     def commit_all(self, unit_id: str, message: str) -> None:
         """Commit what an agent left uncommitted (for CLIs that edit but do not commit); not nested
         repositories: `add` would run `status` in each, with its own config (an agent's filters)."""
-        staged = self._in_worktree(unit_id, ["ls-files", "--stage", "-z"]).out.split("\0")
-        nested = [f":(exclude,literal){e.split(chr(9), 1)[1]}" for e in staged if e.startswith("160000 ")]
-        self._in_worktree(unit_id, ["add", "--all", "--", ":/", *nested])
+        run = {"cwd": self.worktree_path(unit_id), "env": {**GIT_ENV, **self._worktree_env(unit_id, ["add"])}}
+        staged = subprocess.run(["git", *SAFE_CONFIG, "ls-files", "-sz"], capture_output=True, check=True, **run)
+        links = [e.partition(b"\t")[2] for e in staged.stdout.split(b"\0") if e[:7] == b"160000 "]
+        specs = b"\0".join([b":/", *(b":(exclude,literal)" + p for p in links)])  # bytes: any name matches
+        add = ["git", *SAFE_CONFIG, "add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul"]
+        subprocess.run(add, input=specs, capture_output=True, check=True, **run)
         self._in_worktree(unit_id, ["commit", "--quiet", "--no-verify", "-m", message])
 
     def merge_into_worktree(self, unit_id: str, commit: str) -> list[str]:

@@ -103,6 +103,32 @@ def test_a_pinned_unit_and_a_handed_back_unit_go_only_to_their_agent(tmp_path: P
     assert isinstance(claim(store, plan, "ext", 60), Claim)
 
 
+def test_a_lease_run_out_is_renewed_only_by_the_supervisor_for_its_own_agents(tmp_path: Path) -> None:
+    """A heartbeat past the lease comes too late; the supervisor's renewal of an agent it runs does
+    not (a machine asleep longer than the lease would otherwise stop every agent at once)."""
+    plan = plan_of([{"id": "a"}])
+    store = fresh_store(tmp_path / "state.db", plan)
+    promote_ready(store, build_graph(plan))
+    held = claim(store, plan, "ext", 10, now=1000.0)
+    assert not store.renew_lease("a", held.epoch, 10, now=1011.0), "a heartbeat after the lease ran out"
+    assert store.renew_lease("a", held.epoch, 10, now=1011.0, revive=True), "the supervisor's own agent"
+    assert store.expire_leases(now=1020.0) == []
+
+
+def test_a_unit_a_person_took_over_and_handed_back_is_claimed_by_the_team(tmp_path: Path) -> None:
+    """Claim mode: no agent is called `human`, so the unit must not wait for one."""
+    from bosun.orchestration.states import HUMAN
+    from bosun.orchestration.supervisor.moves import hand_back
+
+    plan = plan_of([{"id": "a"}])
+    store = fresh_store(tmp_path / "state.db", plan)
+    promote_ready(store, build_graph(plan))
+    held = claim(store, plan, "ext", 60)
+    store.transition("a", "gate_failed", ("claimed",), epoch=held.epoch, owner=None, agent=HUMAN)
+    assert hand_back(store, store.unit("a"), "over to you", kind="handed_back")
+    assert isinstance(claim(store, plan, "other", 60), Claim)
+
+
 @pytest.fixture
 def claim_repo(project):
     def make(units, **keys):

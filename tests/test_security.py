@@ -517,12 +517,14 @@ def test_a_filter_an_agent_defines_in_the_global_git_config_never_runs_inside_bo
     assert "hunter2" not in marker.read_text()
 
 
+@pytest.mark.parametrize("name", ["sub", "$(printf 'x\\377')"], ids=["plain", "not-utf-8"])
 def test_a_filter_in_a_repository_an_agent_nests_in_its_worktree_never_runs_inside_bosun(
-    project, tmp_path: Path
+    project, tmp_path: Path, name: str
 ) -> None:
     # A nested repository with a clean filter in its own config, and a file in it whose stat data
     # is stale: `git status` in the worktree would descend into it and run the filter (Bosun runs
-    # status there to commit what an agent left, `git diff` to show its work on the screen).
+    # status there to commit what an agent left, `git diff` to show its work on the screen). A
+    # name that is not UTF-8 read as text would match no path Bosun leaves out.
     marker = tmp_path / "filter-ran"
     filter_sh = tmp_path / "filter.sh"  # who ran it, and the git command that did
     git_pid = "$(cut -d' ' -f4 /proc/$PPID/stat)"  # git starts the filter through `sh -c`
@@ -531,8 +533,9 @@ def test_a_filter_in_a_repository_an_agent_nests_in_its_worktree_never_runs_insi
     clean = f"sh {filter_sh}"
     nest = " && ".join(
         [
-            "mkdir sub",
-            "cd sub",
+            f'd="{name}"',
+            'mkdir "$d"',
+            'cd "$d"',
             "git init -q",
             "printf 'x\\n' > f",
             "printf '* filter=evil\\n' > .gitattributes",
@@ -541,15 +544,15 @@ def test_a_filter_in_a_repository_an_agent_nests_in_its_worktree_never_runs_insi
             "git add f .gitattributes",  # the trap is armed: the agent's own add runs the filter
             "git -c user.name=a -c user.email=a@b commit -qm nested",
             "cd ..",
-            "git add sub",
-            "touch -d 2001-01-01 sub/f",
+            'git add "$d"',
+            'touch -d 2001-01-01 "$d/f"',
         ]
     )
     script = {"nest": [[{"run": ["sh", "-c", nest], "check": True}, {"write": "src/nest.py", "content": "N = 1\n"}]]}
     agents = {"ada": {"kind": "scripted", "script": "team.toml", "autocommit": True}}
-    repo = project([{"id": "nest"}], script, agents=agents, sandbox="off")
+    repo = project([{"id": "nest"}], script, agents=agents, sandbox="off", handback="manual")
     result = bosun("run", "--headless", cwd=repo)
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert "reason=nested_repository" in result.stdout, result.stdout + result.stderr  # and never merged
     ran = marker.read_text().splitlines()
     assert any(line.startswith("nest ") for line in ran), ran
     bosuns = [line for line in ran if line.startswith("supervisor")]

@@ -198,3 +198,15 @@ def test_a_headless_run_stopped_with_sigterm_stops_its_agents_and_status_says_no
     assert not alive, "the agent outlived its supervisor"
     assert _status(repo)["supervisor"] is None
     assert "no supervisor runs this session" in bosun("status", cwd=repo).stdout
+
+
+def test_a_headless_run_interrupted_with_ctrl_c_says_interrupted(project):
+    """Ctrl+C (SIGINT) cancels the run's task as SIGTERM does, and is told apart from it."""
+    import signal
+
+    repo = project([{"id": "a"}], {"a": [[AWAIT_GO, *write_unit("src/a.py", "A = 1\n")]]})
+    run = BackgroundRun(repo, "run", "--headless", "--json")
+    run.wait_for("running", "a")
+    run.proc.send_signal(signal.SIGINT)
+    assert run.proc.wait(timeout=60) == 130
+    assert "interrupted; `bosun resume` continues the session" in run.proc.stderr.read()

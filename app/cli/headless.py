@@ -43,11 +43,12 @@ async def _supervised(orchestrator: Orchestrator) -> int:
     with nobody to collect them (an unsandboxed agent outlived it)."""
     run = asyncio.current_task()
     loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, run.cancel)
+    terminated: list[bool] = []  # Ctrl+C cancels the task too: that one stays `interrupted`, exit 130
+    loop.add_signal_handler(signal.SIGTERM, lambda: (terminated.append(True), run.cancel()))
     try:
         return await orchestrator.run()
     except asyncio.CancelledError:
-        if run.cancelling():
+        if terminated:
             print("bosun: stopped (SIGTERM); `bosun resume` continues the session", file=sys.stderr)
             return 143
         raise

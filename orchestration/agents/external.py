@@ -114,6 +114,8 @@ def claim_task(session: Session, agent: str, unit_id: str | None = None) -> dict
         raise LostClaim(f"no claim for {agent}: {outcome.reason}")
     clone = session.clone()
     row = store.unit(outcome.unit)
+    if row.handback is None:  # the last holder's lease ran out: what it committed is not this claim's work
+        row = row._replace(base_commit=None, head_commit=None)
     fault_point("claim.won")
     try:  # a claim is either fully prepared or given back, never stranded
         clone.ensure()
@@ -228,7 +230,8 @@ def give_up(session: Session, unit_id: str, token: int) -> None:
     except StaleState:
         _holding(session, unit_id, token, "release")
         raise
-    clone.remove_worktree(unit_id, only=held)  # only once the claim is surely given up
+    if held is not None:  # only once the claim is surely given up
+        clone.remove_worktree(unit_id, only=held)
 
 
 def revoke(session: Session, unit_id: str, note: str | None = None, clone: AgentClone | None = None) -> None:
@@ -241,4 +244,5 @@ def revoke(session: Session, unit_id: str, note: str | None = None, clone: Agent
     held = identity(clone.worktree_path(unit_id))
     release(session.store, unit_id, row.epoch, kind="revoked", owner_was=row.owner, note=note)
     fault_point("revoke.released")
-    clone.remove_worktree(unit_id, only=held)
+    if held is not None:
+        clone.remove_worktree(unit_id, only=held)

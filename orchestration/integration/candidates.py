@@ -53,7 +53,7 @@ def stack(repo: GitRepo, row, spec, top: str, head: str, copied: tuple[str, ...]
         return Refused(OUT_OF_SCOPE, detail)
     links: list[str] = []
     changed = repo.changed_files(top, check.tree, links)
-    if links and (nested := undeclared(repo.path, check.tree, links)):
+    if links and (nested := undeclared(repo.path, top, links)):
         why = (
             f"this unit adds {', '.join(nested)} as a git repository inside the project (its commit, not "
             "its files: a `git clone` or `git init` there, then `git add`): take it out of the index "
@@ -68,10 +68,11 @@ def stack(repo: GitRepo, row, spec, top: str, head: str, copied: tuple[str, ...]
     return Stacked(candidate_commit(repo, check.tree, (top, row.head_commit), message), check.tree, changed)
 
 
-def undeclared(repo: Path, tree: str, links: list[str]) -> list[str]:
-    """The gitlinks among `links` that the tree's `.gitmodules` does not declare: a repository an
-    agent nested in its worktree and added, which no one could ever check out."""
-    declared = {s.path for s in submodules_of(repo, tree)}
+def undeclared(repo: Path, top: str, links: list[str]) -> list[str]:
+    """The gitlinks among `links` that `.gitmodules` does not declare as it is where the unit
+    lands (not as the unit wrote it): a repository an agent nested in its worktree and added,
+    which no one could ever check out."""
+    declared = {s.path for s in submodules_of(repo, top)}
     return sorted(path for path in links if path not in declared)
 
 

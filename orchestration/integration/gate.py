@@ -225,7 +225,12 @@ def could_not_start(command: str, exit_code: int | None, output: str) -> str | N
         return f"`{name}` was not found on the gate's PATH"
     if exit_code == 126 and re.search(said + "(?:Permission denied|cannot execute)", output):
         return f"`{name}` cannot be run (not executable)"
-    if exit_code == 1 and after[:1] == ["-m"] and len(after) > 1 and f"No module named {after[1]}" in output:
+    if (
+        exit_code == 1
+        and after[:1] == ["-m"]
+        and len(after) > 1
+        and re.search(rf"(?m)No module named '?{re.escape(after[1])}'?$", output)
+    ):
         return f"`{name}` has no module `{after[1]}` (install it where the gate runs, e.g. in setup)"
     return None
 

@@ -119,23 +119,22 @@ class Leases(EventLog):
             self._claimed(db)
             return unit_id, row[0]
 
-    def renew_lease(self, unit_id: str, epoch: int, lease_s: float, now: float | None = None) -> bool:
-        """Extend a live claim; False when `epoch` is no longer the unit's current, held claim."""
+    def renew_lease(
+        self, unit_id: str, epoch: int, lease_s: float, now: float | None = None, revive: bool = False
+    ) -> bool:
+        """Extend a live claim; False when `epoch` is no longer the unit's current, held claim, or
+        its lease ran out (a heartbeat from outside comes too late then). `revive`: renewed even
+        so, for the supervisor's own agents (a machine asleep longer than the lease must not stop
+        them all): no one can have taken a claim that has not been expired."""
         at = self._lease(0, now)
-        values = {
-            "unit": unit_id,
-            "epoch": epoch,
-            **self._lease(lease_s, now),
-            "now_wall": at["wall"],
-            "now": at["mono"],
-        }
+        values = {"unit": unit_id, "epoch": epoch, **self._lease(lease_s, now), "at_wall": at["wall"]}
+        values.update(at_mono=at["mono"], revive=revive)
         with self.tx(fsync=False) as db:
-            cursor = db.execute(  # never a lease that has run out already: that claim is lost
+            cursor = db.execute(
                 "UPDATE units SET lease_until = :until, lease_mono = :mono, lease_boot = :boot "
-                "WHERE id = :unit AND epoch = :epoch AND owner IS NOT NULL "
-                "AND state IN ('claimed', 'running') AND NOT (lease_until IS NOT NULL AND CASE WHEN lease_mono "
-                "IS NULL THEN lease_until < :now_wall ELSE (lease_boot IS NOT NULL AND lease_boot != :boot) "
-                "OR lease_mono < :now END)",
+                "WHERE id = :unit AND epoch = :epoch AND owner IS NOT NULL AND state IN ('claimed', 'running') "
+                "AND (:revive OR NOT (lease_until IS NOT NULL AND CASE WHEN lease_mono IS NULL THEN lease_until "
+                "< :at_wall ELSE (lease_boot IS NOT NULL AND lease_boot != :boot) OR lease_mono < :at_mono END))",
                 values,
             )
             return cursor.rowcount == 1
@@ -165,12 +164,9 @@ class Leases(EventLog):
         with self.tx() as db:
             events = []
             for unit_id, state, owner, epoch in db.execute(self._EXPIRED, values).fetchall():
-                # The next taker gets a fresh worktree, as after a release: what the holder committed
-                # under its lost claim must not reach the integration branch under the next one's.
                 db.execute(
                     "UPDATE units SET state = 'ready', owner = NULL, lease_until = NULL, lease_mono = NULL, "
-                    "lease_boot = NULL, pid = NULL, base_commit = NULL, head_commit = NULL, worktree = NULL, "
-                    "updated = :wall WHERE id = :unit AND epoch = :epoch",
+                    "lease_boot = NULL, pid = NULL, updated = :wall WHERE id = :unit AND epoch = :epoch",
                     {"wall": values["wall"], "unit": unit_id, "epoch": epoch},
                 )
                 events.append(

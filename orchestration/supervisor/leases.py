@@ -12,7 +12,7 @@ def keep_leases(store: Store, running: dict[str, Running], lease_s: float) -> No
     now = store.lease_clock()  # not wall time: a clock jump must not steal or keep a lease
     for unit_id, agent_run in running.items():
         if agent_run.epoch and agent_run.renew_at <= now:
-            if store.renew_lease(unit_id, agent_run.epoch, lease_s, now=now):
+            if store.renew_lease(unit_id, agent_run.epoch, lease_s, now=now, revive=True):
                 agent_run.renew_at = now + lease_s / 3
     for event in store.expire_leases(now):
         agent_run = running.get(event.unit)

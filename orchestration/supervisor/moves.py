@@ -5,7 +5,7 @@ sends a unit to work again with what went wrong."""
 from __future__ import annotations
 
 from bosun.orchestration.agents.attempt import handback_for
-from bosun.orchestration.states import READY
+from bosun.orchestration.states import HUMAN, READY
 from bosun.orchestration.store import StaleState, Store, UnitRow
 
 
@@ -19,8 +19,10 @@ def move(store: Store, unit_id: str, to: str, expect: tuple[str, ...], **kwargs)
 
 
 def hand_back(store: Store, row: UnitRow, note: str | None, kind: str, reason: str | None = None) -> bool:
-    """The unit ready again, with the hand-back its next attempt reads (the same agent takes it)."""
+    """The unit ready again, with the hand-back its next attempt reads (the same agent takes it;
+    one a person took over goes to the team: no agent is called `human`, in either mode)."""
     handback = handback_for(row, note, reason)
+    team = {"agent": None} if row.agent == HUMAN else {}
     return move(
         store,
         row.id,
@@ -31,4 +33,5 @@ def hand_back(store: Store, row: UnitRow, note: str | None, kind: str, reason: s
         handback=handback,
         approved=0,
         owner=None,
+        **team,
     )
