@@ -61,19 +61,24 @@ def remove_tree(folder: Path) -> None:
     """Delete `folder` and all in it, also what its makers left read-only (Go's module cache, a
     test's `chmod -R a-w`: root deletes it anyway, any other user could not, and the folder would
     then be in the way of the next one). Links are removed, never followed; what cannot go stays."""
-    shutil.rmtree(folder, onerror=_writable_again)  # onexc from 3.12
-
-
-def _writable_again(_function, path: str, _error) -> None:
     try:
-        parent = os.path.dirname(path)
-        if not os.path.islink(parent):
-            os.chmod(parent, 0o700)
-        if os.path.isdir(path) and not os.path.islink(path):
-            os.chmod(path, 0o700)
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            os.unlink(path)
+        shutil.rmtree(folder)
+        return
+    except FileNotFoundError:
+        return
+    except OSError:
+        pass
+    _writable(str(folder))
+    for here, folders, _ in os.walk(folder):  # top-down: each folder is made writable before it is read
+        for name in folders:
+            _writable(os.path.join(here, name))
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _writable(folder: str) -> None:
+    try:
+        if not os.path.islink(folder):
+            os.chmod(folder, 0o700)
     except OSError:
         pass
 

@@ -121,6 +121,9 @@ def test_what_a_gate_left_read_only_is_removed_by_a_user_who_is_not_root(tmp_pat
             mod = gate / "pkg" / "mod" / "example.com" / "lib@v1.0.0"
             mod.mkdir(parents=True)
             (mod / "lib.go").write_text("package lib\n")
+            (mod / "locked").mkdir()
+            (mod / "locked" / "inside").write_text("x")
+            (mod / "locked").chmod(0)  # not even readable: its files are found once it is opened
             (gate / "pkg" / "outside").symlink_to(tmp_path)  # a link inside: removed, never followed
             for folder in (mod, mod.parent, mod.parent.parent, gate / "pkg"):
                 folder.chmod(0o555)
