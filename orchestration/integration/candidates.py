@@ -57,7 +57,7 @@ def stack(repo: GitRepo, row, spec, top: str, head: str, copied: tuple[str, ...]
         why = (
             f"this unit adds {', '.join(nested)} as a git repository inside the project (its commit, not "
             "its files: a `git clone` or `git init` there, then `git add`): take it out of the index "
-            "(git rm --cached PATH) and commit again, or declare it as a submodule in .gitmodules"
+            "(git rm --cached PATH) and commit again; a submodule is declared in .gitmodules on the base first"
         )
         detail = {"reason": "nested_repository", "files": nested, "scope": list(spec.scope or ()), "output_tail": why}
         return Refused(OUT_OF_SCOPE, detail)
