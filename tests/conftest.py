@@ -230,7 +230,19 @@ class BackgroundRun:
         )
 
     def finish(self, timeout: float = 60) -> int:
-        return self.proc.wait(timeout=timeout)
+        """The run's exit code; a run still going after `timeout` is killed, and the failure shows
+        every event it printed (what it was waiting on)."""
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            while (line := self.lines.get(timeout=10)) is not None:
+                self.seen.append(json.loads(line))
+            events = [
+                (e["kind"], e["unit"], {k: v for k, v in e.items() if k in ("reason", "error", "why")})
+                for e in self.seen
+            ]
+            raise AssertionError(f"still running after {timeout}s; its events: {events}") from None
 
     def all_events(self) -> list[dict]:
         """Every event the run printed (call after `finish`)."""
