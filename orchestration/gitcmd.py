@@ -173,6 +173,18 @@ def _plain_top(start: Path) -> Path | None:
     return None
 
 
+def git_bytes(args: list[str], cwd: Path, env: dict[str, str], stdin: bytes = b"") -> bytes:
+    """`git` for what must stay bytes both ways (paths that are not UTF-8), raising GitError as `git` does."""
+    import subprocess
+
+    proc = subprocess.run(
+        ["git", *SAFE_CONFIG, *args], cwd=cwd, env={**GIT_ENV, **env}, input=stdin, capture_output=True
+    )
+    if proc.returncode != 0:
+        raise GitError(args, proc.returncode, proc.stderr.decode("utf-8", "replace"))
+    return proc.stdout
+
+
 @functools.lru_cache(maxsize=64)
 def common_dir(repo: Path) -> Path:
     """The git dir a repository (a top folder, a linked worktree, a git dir) shares with its worktrees."""

@@ -250,14 +250,13 @@ def create_session(repo: GitRepo, plan_path: Path) -> Session:
             f"branch '{project.integration}' is ahead of '{project.base}' with merges from an earlier "
             f"session: `bosun land` moves '{project.base}' there, or `bosun reset --yes` puts it back"
         )
-    root = prepare_dir(repo)
     archived = None
     if db_path.exists():  # the finished session's store, logs and tasks: kept, out of the new one's way
-        archived = new_archive(root)
+        archived = new_archive(db_path.parent)
         for name in ("state.db", "state.db-wal", "state.db-shm", "state.db-claims", "logs", "tasks"):
-            if (root / name).exists():
-                (root / name).rename(archived / name)
-        prepare_dir(repo)
+            if (db_path.parent / name).exists():
+                (db_path.parent / name).rename(archived / name)
+    prepare_dir(repo)
     if head is None or head != base and repo.is_ancestor(head, base):
         if not repo.update_ref(integration_ref, base, head or "", "bosun: start integration"):
             raise BosunError(f"branch '{project.integration}' moved while the session started; try again")

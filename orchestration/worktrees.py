@@ -213,12 +213,11 @@ class AgentClone:
     def commit_all(self, unit_id: str, message: str) -> None:
         """Commit what an agent left uncommitted (for CLIs that edit but do not commit); not nested
         repositories: `add` would run `status` in each, with its own config (an agent's filters)."""
-        run = {"cwd": self.worktree_path(unit_id), "env": {**GIT_ENV, **self._worktree_env(unit_id, ["add"])}}
-        staged = subprocess.run(["git", *SAFE_CONFIG, "ls-files", "-sz"], capture_output=True, check=True, **run)
-        links = [e.partition(b"\t")[2] for e in staged.stdout.split(b"\0") if e[:7] == b"160000 "]
-        specs = b"\0".join([b":/", *(b":(exclude,literal)" + p for p in links)])  # bytes: any name matches
-        add = ["git", *SAFE_CONFIG, "add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul"]
-        subprocess.run(add, input=specs, capture_output=True, check=True, **run)
+        path, env = self.worktree_path(unit_id), self._worktree_env(unit_id, ["add"])
+        staged = gitcmd.git_bytes(["ls-files", "-sz"], path, env).split(b"\0")
+        links = [e.partition(b"\t")[2] for e in staged if e[:7] == b"160000 "]
+        specs = b"\0".join([b":/", *(b":(exclude,literal)" + link for link in links)])  # bytes: any name matches
+        gitcmd.git_bytes(["add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul"], path, env, specs)
         self._in_worktree(unit_id, ["commit", "--quiet", "--no-verify", "-m", message])
 
     def merge_into_worktree(self, unit_id: str, commit: str) -> list[str]:

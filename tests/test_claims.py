@@ -128,6 +128,14 @@ def test_a_unit_a_person_took_over_and_handed_back_is_claimed_by_the_team(tmp_pa
     assert hand_back(store, store.unit("a"), "over to you", kind="handed_back")
     assert isinstance(claim(store, plan, "other", 60), Claim)
 
+    pinned = plan_of([{"id": "p", "agent": "ext"}])  # pinned in the plan: back to that agent only
+    store = fresh_store(tmp_path / "pinned.db", pinned)
+    promote_ready(store, build_graph(pinned))
+    held = claim(store, pinned, "ext", 60)
+    store.transition("p", "gate_failed", ("claimed",), epoch=held.epoch, owner=None, agent=HUMAN)
+    assert hand_back(store, store.unit("p"), None, kind="handed_back")
+    assert isinstance(claim(store, pinned, "other", 60), Lost) and isinstance(claim(store, pinned, "ext", 60), Claim)
+
 
 @pytest.fixture
 def claim_repo(project):

@@ -26,7 +26,7 @@ from bosun.orchestration.errors import BosunError
 from bosun.orchestration.integration.regate import why_not_regate
 from bosun.orchestration.review import approval, conflict_sides
 from bosun.orchestration.session import Session
-from bosun.orchestration.states import COMMAND_STATES, DONE_STATES, FAILED, waits_for_human
+from bosun.orchestration.states import COMMAND_STATES, DONE_STATES, FAILED, HUMAN, waits_for_human
 from bosun.orchestration.status import agent_rows
 from bosun.orchestration.store import UnitRow
 from bosun.widgets.diff_view import DiffView
@@ -92,7 +92,7 @@ class Decisions:
         note = await self.app.push_screen_wait(
             NoteDialog(
                 f"Reject '{row.id}'?",
-                f"It goes back to {'the team' if row.agent == 'human' else 'its agent'} with your note; the gated "
+                f"It goes back to {'the team' if row.agent == HUMAN else 'its agent'} with your note; the gated "
                 "merge is dropped.",
                 "Reject",
             )

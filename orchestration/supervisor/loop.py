@@ -204,8 +204,7 @@ class Orchestrator:
         worktree and hand-back go with the unit: waiting could cost the longest chain a whole
         attempt of another unit); or else any free agent Bosun starts."""
         busy = {r.agent for r in self.running.values()}
-        # After a hand-back, its own agent; a unit a person took over and hands back goes to the team.
-        wanted = row.agent if row.handback and row.agent != HUMAN else row.pinned
+        wanted = row.agent if row.handback else row.pinned
         if wanted is not None:
             spec = self.plan.agents.get(wanted)
             if spec is None or spec.kind == "external":

@@ -20,9 +20,10 @@ def move(store: Store, unit_id: str, to: str, expect: tuple[str, ...], **kwargs)
 
 def hand_back(store: Store, row: UnitRow, note: str | None, kind: str, reason: str | None = None) -> bool:
     """The unit ready again, with the hand-back its next attempt reads (the same agent takes it;
-    one a person took over goes to the team: no agent is called `human`, in either mode)."""
+    one a person took over goes to the agent the unit is pinned to, else to the team: no agent is
+    called `human`, in either mode)."""
     handback = handback_for(row, note, reason)
-    team = {"agent": None} if row.agent == HUMAN else {}
+    team = {"agent": row.pinned} if row.agent == HUMAN else {}
     return move(
         store,
         row.id,
