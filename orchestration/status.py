@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bosun.orchestration.ansi import strip_ansi_in
+from bosun.orchestration.integration.base_said import base_failing
 from bosun.orchestration.integration.bottleneck import queue_load
 from bosun.orchestration.states import AGENT_STATES, AWAITING_APPROVAL, CLAIMED, GATING, MERGED, SUBMITTED
 
@@ -191,6 +192,8 @@ def status_json(session: Session, full: bool = True, probing: Callable | None = 
                 "commit": head,
             },
             "supervisor": supervisor,  # its pid while one runs this session, else null
+            # the gate failing on the integration branch itself: what its run said (base_gate.py)
+            "base_failing": base_failing(session.store, head),
             "units": [
                 {
                     "id": u.id,

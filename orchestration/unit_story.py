@@ -47,6 +47,12 @@ def _cause(row: UnitRow) -> list[str]:
     files = detail.get("files") or []
     if files:
         lines.append("files: " + ", ".join(map(str, files[:10])) + (" …" if len(files) > 10 else ""))
+    if detail.get("base_failing"):
+        base = detail.get("base") or {}
+        lines.append(
+            f"the gate fails on the integration branch itself too (at {str(base.get('commit'))[:10]}): not this "
+            "unit's code; it goes back to the queue once the branch passes"
+        )
     if row.handback and row.handback.get("reason"):
         lines.append(f"handed back: {row.handback['reason']}")
     return lines

@@ -282,6 +282,7 @@ async def test_the_merge_queue_lists_what_is_yours_first_and_an_approved_unit_wi
         UnitRow("tested", 1, "gating", candidate="c3", candidate_parent="c2"),
         UnitRow("clash", 2, "conflicted"),
         UnitRow("decide", 3, "awaiting_approval", candidate="c1", candidate_parent="head"),
+        UnitRow("on-branch", 4, "gate_failed", detail={"base_failing": True}),  # the branch fails its gate too
     ]
     app = QueueApp()
     async with app.run_test(size=(80, 10)) as pilot:
@@ -292,6 +293,7 @@ async def test_the_merge_queue_lists_what_is_yours_first_and_an_approved_unit_wi
     assert rows == [
         ["decide", "you: a / x", "to approve"],
         ["clash", "you: enter", "conflicted"],
+        ["on-branch", "branch fix", "gate failed"],  # back in the queue once the branch passes
         ["landing", "decide", "approved"],  # lands right after the unit it is stacked on
         ["tested", "gate slot", "gating"],
     ]

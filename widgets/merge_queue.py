@@ -5,7 +5,8 @@ units tested together with it (those ahead of it in the chain and its batch), `b
 failed batch is split to find the culprit, `retry` while a failed run is run again. One unit
 tested alone shows no column: the queue one at a time reads as it always did. A unit no run has
 taken in yet waits for a `gate slot`; one that clashes with a unit ahead of it (not with the
-integration branch) waits for the `units ahead` to land. A unit you approved waits for
+integration branch) waits for the `units ahead` to land; one whose gate failed on a branch that
+fails its gate too waits for a `branch fix`. A unit you approved waits for
 `merging`, or for the unit ahead of it in the chain that has yet to land (under
 `merge = "manual"`, one still waiting for your approval).
 
@@ -111,6 +112,8 @@ class MergeQueue(KeyedTable):
                 waits = "gate slot"
             elif unit.id in held:
                 waits = "units ahead"
+            elif (unit.detail or {}).get("base_failing"):  # back in the queue once the branch passes
+                waits = "branch fix"
             elif unit.state in QUEUE_KEYS:
                 waits = f"you: {keys_for(QUEUE_KEYS, unit.state, self.key_of)}"
             else:

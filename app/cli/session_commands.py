@@ -172,6 +172,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"integration {data['integration']['branch']} at {commit[:10]}")
     if data["supervisor"] is None and not all(u["state"] in DONE_STATES for u in data["units"]):
         print("no supervisor runs this session: nothing is handed out, gated or merged until `bosun resume`")
+    if data["base_failing"]:
+        from bosun.orchestration.integration.base_said import says
+
+        print(says(data["base_failing"]))
     if data["queue"]["says"]:
         print(data["queue"]["says"])
     print(f"{'unit':<18} {'state':<18} {'agent':<10} {'try':>3}  {'gate':<28} branch")

@@ -58,6 +58,22 @@ class Run:
     started: float = field(default_factory=time.monotonic)
 
 
+@dataclass
+class BaseGate:
+    """What the queue knows of the integration head's own gate (base_gate.py)."""
+
+    cleared: set[str] = field(default_factory=set)
+    """Heads on which a failure is the unit's: they passed the gate (every head Bosun moved the
+    branch to did), or their own run gave no verdict (the unit is judged as it always was)."""
+    red: dict[str, dict] = field(default_factory=dict)
+    """Heads whose own tree failed the gate -> what the run said (commit, cause, log)."""
+    parked: set[str] = field(default_factory=set)
+    """Units this queue set waiting for the head to pass (a person's regate of one is seen)."""
+    commit: str | None = None
+    task: asyncio.Future | None = None
+    child: object | None = None
+
+
 class QueueState:
     """The chain, the runs on it and the verdicts so far; the queue's parts share it."""
 
@@ -75,6 +91,7 @@ class QueueState:
         self.lost: dict[str, int] = {}  # top candidate -> runs lost so far (no verdict)
         self.failing: str | None = None  # the smallest failing prefix being bisected
         self.held: dict[str, str] = {}  # unit -> head it clashed with something ahead on
+        self.base = BaseGate()
         self.stopping = False
         self.sizer = BatchSizer()
         self._sized: int | None = None  # the batch size last told in an event

@@ -17,19 +17,31 @@ from bosun.orchestration.session import Session
 def run_in_slot(session: Session, run: Run, attempt: int, started: Callable) -> list[tuple[str, GateResult]]:
     """In a worker thread: the run's pipeline of commands; `started` is handed each process (a
     stopping queue kills it), and a run cancelled meanwhile starts nothing more."""
+    named = f"{run.units[-1]}.{attempt}.{run.label}"
+    return _pipeline(session, run.top, str(run.slot), named, started, lambda: run.cancelled, run.slot)
+
+
+def run_on_base(session: Session, commit: str, started: Callable) -> list[tuple[str, GateResult]]:
+    """In a worker thread: the same pipeline on the integration head itself (base_gate.py), in a
+    folder of its own beside the slots'."""
+    return _pipeline(session, commit, "base", f"base.{commit[:10]}", started, lambda: False, None)
+
+
+def _pipeline(
+    session: Session, commit: str, folder_name: str, named: str, started: Callable, cancelled: Callable, slot
+) -> list[tuple[str, GateResult]]:
+    """The project's tests, then each extra check while all pass, on `commit`'s tree."""
     project = session.plan.project
-    folder = GateFolder(session.repo, session.dir / "gates" / str(run.slot))
-    folder.checkout(run.top)
+    folder = GateFolder(session.repo, session.dir / "gates" / folder_name)
+    folder.checkout(commit)
     box = GateSandbox(
         sandboxed(session.plan), gate_network_of(project), session.repo.path, session.dir, memory=project.gate_memory
     )
     results = []
-    top = run.units[-1]
     for index, (name, command) in enumerate([("tests", project.gate), *((c, c) for c in project.checks)]):
-        if run.cancelled:
+        if cancelled():
             break
-        named = f"gate.{top}.{attempt}.{run.label}" if index == 0 else f"check.{top}.{attempt}.{run.label}.{index}"
-        log = session.dir / "logs" / f"{named}.log"
+        log = session.dir / "logs" / (f"gate.{named}.log" if index == 0 else f"check.{named}.{index}.log")
         log.unlink(missing_ok=True)
         result = run_gate(
             command,
@@ -40,7 +52,7 @@ def run_in_slot(session: Session, run: Run, attempt: int, started: Callable) -> 
             ceiling=session.dir,
             started=started,
             sandbox=box,
-            slot=run.slot,
+            slot=slot,
         )
         results.append((name, result))
         if not result.passed:

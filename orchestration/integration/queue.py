@@ -82,7 +82,9 @@ class MergeQueue(Verdicts):
         """Whether the task should run: something to add, land, drop or requeue."""
         in_chain = {e.unit for e in self.chain}
         rows = self.store.units()
-        if self._stackable(rows) or any(e.judging is not None for e in self.chain):
+        if self._stackable(rows) or any(e.judging is not None for e in self.chain) or self.base.task is not None:
+            return True
+        if self._revivable(rows):
             return True
         # An approval in the chain is work only once it can land: approved behind a unit that still
         # waits for its human, the task would end at once (nothing to do) and be started again.
@@ -105,12 +107,14 @@ class MergeQueue(Verdicts):
                     self._restore()
                 self._sync()
                 self._take_judged()
+                self._take_base()
                 await self._land()  # first: what passed lands at once, before new work is stacked
                 await self._land_approved()
+                self._revive(self.store.units())
                 self._schedule()
                 await self._extend()  # schedules as it stacks
                 self._keep_shape()
-                if not self.runs and self._idle():
+                if not self.runs and self.base.task is None and self._idle():
                     return
                 await self._wait()
         finally:
@@ -122,11 +126,13 @@ class MergeQueue(Verdicts):
         read the checks' verdicts before the runs' (a run is read with the checks of its units)."""
         poked = asyncio.create_task(self._poked.wait())
         judging = [e.judging for e in self.chain if e.judging is not None]
+        base = [self.base.task] if self.base.task is not None else []
         await asyncio.wait(
-            [*(r.task for r in self.runs), *judging, poked], timeout=POLL_S, return_when=asyncio.FIRST_COMPLETED
+            [*(r.task for r in self.runs), *judging, *base, poked], timeout=POLL_S, return_when=asyncio.FIRST_COMPLETED
         )
         poked.cancel()
         self._take_judged()
+        self._take_base()
         for run in [r for r in self.runs if r.task.done()]:
             self.runs.remove(run)
             error = None if run.task.cancelled() else run.task.exception()
@@ -160,6 +166,7 @@ class MergeQueue(Verdicts):
         self.stopping = True
         for run in self.runs:
             self._kill(run)
+        self._stop_base()
 
     async def stop_runs(self) -> None:
         """Every run killed and waited for, and the semantic checks let go (their threads end alone)."""
@@ -168,10 +175,12 @@ class MergeQueue(Verdicts):
         for entry in self.chain:
             if entry.judging is not None:
                 entry.judging.cancel()
-        tasks = [r.task for r in self.runs if r.task is not None]
+        self._stop_base()
+        tasks = [r.task for r in self.runs if r.task is not None] + ([self.base.task] if self.base.task else [])
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
         self.runs.clear()
+        self.base.task = self.base.child = None
 
     # -- the chain -----------------------------------------------------------------------------
     def _parked(self, row) -> bool:
@@ -184,6 +193,7 @@ class MergeQueue(Verdicts):
         rest are judged again (a crash put what was being gated back to submitted). Where the queue
         `parks` them they all stay where they are, each waiting for its human."""
         self._restored = True
+        self._seed_base()
         merged = sum(1 for u in self.store.units() if u.state == MERGED)
         culprits = sum(1 for e in self.store.events() if e.kind == "queue_culprit")
         durations = [r.duration_s for r in self.store.gate_runs()[-10:] if r.exit_code is not None]

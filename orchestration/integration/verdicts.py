@@ -5,11 +5,11 @@ warning makes its merge wait for a human)."""
 
 from __future__ import annotations
 
+from bosun.orchestration.integration.base_gate import BaseGates
 from bosun.orchestration.integration.candidates import semantic_conflict
 from bosun.orchestration.integration.chain import Entry, Run
 from bosun.orchestration.integration.checks import summary, warnings_of
 from bosun.orchestration.integration.gate_runs import RunVerdict, run_verdict
-from bosun.orchestration.integration.scheduling import Scheduling
 from bosun.orchestration.states import (
     AWAITING_APPROVAL,
     CHECKING,
@@ -25,7 +25,7 @@ LOST_RUNS = 2
 """How many times a run whose gate was lost starts again before it counts as failed."""
 
 
-class Verdicts(Scheduling):
+class Verdicts(BaseGates):
     """Reading gate runs and semantic checks as they finish."""
 
     # -- the semantic checks -------------------------------------------------------------------
@@ -176,8 +176,15 @@ class Verdicts(Scheduling):
         }
         self.failed[run.top] = (run_id, gate, {**detail, "checks": checks})
         self.tries[run.top] = self.tries.get(run.top, 0) + 1
+        if run.base == self.session.integration_head():
+            self._head_verdict(run.base)  # beside the retry: known by the time a culprit is named
         retrying = any(r.why == "retry" and not r.cancelled for r in self.runs)
-        if self.failing is None and not retrying and self.tries[run.top] <= self.project.gate_retries:
+        if (
+            self.failing is None
+            and not retrying
+            and self.tries[run.top] <= self.project.gate_retries
+            and run.base not in self.base.red  # every run on it fails alike
+        ):
             self.store.append_event(
                 "queue_retry", run.units[-1], run=run.label, units=run.units, tries=self.tries[run.top]
             )
@@ -232,16 +239,28 @@ class Verdicts(Scheduling):
         return True
 
     def _eject(self, index: int) -> None:
-        """The culprit: its own prefix failed and the one before it passed (or is the head)."""
+        """The culprit: its own prefix failed and the one before it passed (or is the head). On a
+        head not known to pass, the head's own gate is run first (base_gate.py): if the head fails
+        too, the unit is not blamed but waits for it to pass."""
         entry = self.chain[index]
+        red = None
+        if index == 0:
+            if self._head_verdict(entry.parent) is None:
+                return  # the head's own run gives its verdict first
+            red = self.base.red.get(entry.parent)
         run_id, gate, detail = self.failed[entry.candidate]
         row = self.store.unit(entry.unit)
         detail = {**detail, "head": row.head_commit if row else None}  # the commit the gate judged
-        self.store.append_event("queue_culprit", entry.unit, gate_run=run_id, run=gate.get("run"))
         self.failing = None
-        self._take_out(index, f"unit '{entry.unit}' ahead of it failed the gate")
-        self.sizer.failed()
-        self._observed()
+        if red is None:
+            self.store.append_event("queue_culprit", entry.unit, gate_run=run_id, run=gate.get("run"))
+            self._take_out(index, f"unit '{entry.unit}' ahead of it failed the gate")
+            self.sizer.failed()
+            self._observed()
+        else:  # not its code: no hand-back, no attempt spent (supervisor/loop.py)
+            detail = {**detail, "not_the_code": True, "base_failing": True, "base": red}
+            self.base.parked.add(entry.unit)
+            self._take_out(index, "the integration branch itself fails the gate")
         try:
             self.store.transition(entry.unit, GATE_FAILED, (GATING,), data={"gate": gate}, detail=detail, queue=None)
         except StaleState:

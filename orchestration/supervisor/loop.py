@@ -318,8 +318,9 @@ class Orchestrator:
 
     def _queue_verdict(self, unit_id: str, state: str, detail: dict) -> None:
         # A gate that could not run, or whose program never started, judged nothing: no attempt is
-        # spent on it, and the unit waits for the person at the terminal (fix the gate, `regate`).
-        if not detail.get("lost") and not detail.get("unstartable"):
+        # spent on it, and the unit waits for the person at the terminal (fix the gate, `regate`);
+        # one that fails on the integration branch itself too waits for it to pass (base_gate.py).
+        if not any(detail.get(key) for key in ("lost", "unstartable", "base_failing")):
             self._after_verdict(unit_id, Verdict(state, detail))
         self.wake()  # a merge readies dependents, a hand-back frees an agent
 
