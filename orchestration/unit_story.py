@@ -12,7 +12,7 @@ from bosun.orchestration.agents.last_words import said_last
 from bosun.orchestration.ansi import strip_ansi
 from bosun.orchestration.integration.regate import why_not_regate
 from bosun.orchestration.session import Session
-from bosun.orchestration.states import AWAITING_APPROVAL, COMMAND_STATES
+from bosun.orchestration.states import AWAITING_APPROVAL, COMMAND_STATES, GATE_FAILED
 from bosun.orchestration.status import last_runs, shown_run
 from bosun.orchestration.store import GateRun, UnitRow
 
@@ -47,7 +47,7 @@ def _cause(row: UnitRow) -> list[str]:
     files = detail.get("files") or []
     if files:
         lines.append("files: " + ", ".join(map(str, files[:10])) + (" …" if len(files) > 10 else ""))
-    if detail.get("base_failing"):
+    if detail.get("base_failing") and row.state == GATE_FAILED:  # a later state keeps the key
         base = detail.get("base") or {}
         lines.append(
             f"the gate fails on the integration branch itself too (at {str(base.get('commit'))[:10]}): not this "

@@ -8,7 +8,7 @@ import json
 import signal
 from pathlib import Path
 
-from conftest import AWAIT_GO, BackgroundRun, bosun, first_parent_merges, release, write_unit
+from conftest import AWAIT_GO, BackgroundRun, bosun, first_parent_merges, git, release, write_unit
 from test_engine import assert_integration_green
 
 
@@ -49,16 +49,23 @@ def test_a_unit_failing_on_a_broken_branch_waits_and_merges_once_a_fix_lands(pro
 
 def test_a_regate_after_fixing_the_gate_judges_the_branch_again(project, tmp_path) -> None:
     """The branch fails for the gate's environment (a file the gate needs is missing): the unit
-    waits; once the person fixes it and regates the unit, the branch is gated again, passes, and
-    the unit merges on the same commit in the same session."""
+    waits; once the person fixes it and regates the unit, it is gated again and passes on the same
+    commit in the same session, and nothing says the branch fails any more."""
     ready = tmp_path / "ready"
     gate = f"test -e {ready} && python check.py"
     script = {"a": [write_unit("src/a.py", "A = 1\n")]}
-    repo = project([{"id": "a", "scope": ["src/a.py"]}], script, gate=gate, sandbox="off")
+    repo = project([{"id": "a", "scope": ["src/a.py"]}], script, gate=gate, sandbox="off", merge="manual")
     run = BackgroundRun(repo, "run", "--headless", "--json", "--wait")
     run.wait_for("gate_failed", "a", timeout=120)
+    assert status(repo)["base_failing"] is not None
     ready.write_text("")
     assert bosun("regate", "a", cwd=repo).returncode == 0
+    run.wait_for("awaiting_approval", "a", timeout=120)
+    state = status(repo)
+    assert state["base_failing"] is None, "the branch is no longer known to fail"
+    assert "base_failing" not in state["units"][0]["detail"], state["units"][0]["detail"]
+    assert "integration branch itself" not in bosun("status", "a", cwd=repo).stdout
+    assert bosun("approve", "a", cwd=repo).returncode == 0
     run.wait_for("merged", "a", timeout=120)
     run.proc.send_signal(signal.SIGINT)
     run.finish(timeout=60)
@@ -70,13 +77,36 @@ def test_a_regate_after_fixing_the_gate_judges_the_branch_again(project, tmp_pat
 
 
 def test_a_unit_that_breaks_a_passing_branch_is_still_its_own_culprit(project) -> None:
-    """The branch is gated once, passes, and the unit is blamed and handed back as always."""
-    script = {"a": [write_unit("src/a.py", "BROKEN = 1\n"), write_unit("src/a.py", "A = 1\n")]}
-    repo = project([{"id": "a", "scope": ["src/a.py"]}], script, sandbox="off")
+    """The branch is gated once, at the first failure, passes, and the unit is blamed and handed
+    back as always; a head Bosun moved the branch to passed already and is never gated again."""
+    broken_then_fixed = {
+        u: [write_unit(f"src/{u}.py", "BROKEN = 1\n"), write_unit(f"src/{u}.py", "OK = 1\n")] for u in ("a", "b")
+    }
+    units = [{"id": "a", "scope": ["src/a.py"]}, {"id": "b", "scope": ["src/b.py"], "depends_on": ["a"]}]
+    repo = project(units, broken_then_fixed, sandbox="off")
+    base = git(repo, "rev-parse", "HEAD")
     result = bosun("run", "--headless", "--json", cwd=repo)
     assert result.returncode == 0, result.stdout + result.stderr
     seen = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [e["passed"] for e in seen if e["kind"] == "base_gated"] == [True]
-    kinds = [e["kind"] for e in seen if e["unit"] == "a"]
-    assert "queue_culprit" in kinds and "handed_back" in kinds and kinds[-1] == "merged", kinds
-    assert status(repo)["units"][0]["attempts"] == 2
+    assert [(e["commit"], e["passed"]) for e in seen if e["kind"] == "base_gated"] == [(base, True)]
+    for unit in ("a", "b"):
+        kinds = [e["kind"] for e in seen if e["unit"] == unit]
+        assert "queue_culprit" in kinds and "handed_back" in kinds and kinds[-1] == "merged", kinds
+    assert [u["attempts"] for u in status(repo)["units"]] == [2, 2]
+
+
+def test_a_reload_that_fixes_the_gate_sends_the_waiting_units_back_by_itself(project) -> None:
+    script = {"a": [write_unit("src/a.py", "A = 1\n")]}
+    repo = project([{"id": "a", "scope": ["src/a.py"]}], script, gate="python check.py --strict")
+    (repo / "check.py").write_text((repo / "check.py").read_text() + "if '--strict' in sys.argv: sys.exit(3)\n")
+    git(repo, "commit", "-qam", "a check that fails when strict")
+    run = BackgroundRun(repo, "run", "--headless", "--json", "--wait")
+    run.wait_for("gate_failed", "a", timeout=120)
+    plan = repo / "bosun.toml"
+    plan.write_text(plan.read_text().replace("python check.py --strict", "python check.py"))
+    reloaded = bosun("reload", cwd=repo)
+    assert reloaded.returncode == 0, reloaded.stderr
+    run.wait_for("merged", "a", timeout=120)  # no regate: the gate it failed under is gone
+    run.proc.send_signal(signal.SIGINT)
+    run.finish(timeout=60)
+    assert status(repo)["units"][0]["attempts"] == 1

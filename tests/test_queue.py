@@ -196,10 +196,10 @@ def test_a_flaky_gate_is_retried_once_and_the_unit_merges(project, tmp_path) -> 
     seen = [json.loads(line) for line in result.stdout.splitlines()]
     assert [e["kind"] for e in seen if e["kind"] in ("queue_retry", "queue_culprit")] == ["queue_retry"]
     assert first_parent_merges(repo) == ["a"]
-    # The first run, its retry, and the run on the branch itself (started beside the retry: the
-    # branch had not been gated yet, and the unit would have been blamed had the retry failed).
-    assert counter.read_text().strip() == "3"
-    assert [(e["kind"], e["passed"]) for e in seen if e["kind"] == "base_gated"] == [("base_gated", True)]
+    # The first run and its retry: the retry takes the one gate slot, and passes; nobody is blamed,
+    # so the branch itself is not gated.
+    assert counter.read_text().strip() == "2"
+    assert "base_gated" not in [e["kind"] for e in seen]
     state = assert_covered(repo)
     assert state["units"][0]["attempts"] == 1, "a retried gate costs the unit no attempt"
 

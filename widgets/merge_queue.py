@@ -112,7 +112,7 @@ class MergeQueue(KeyedTable):
                 waits = "gate slot"
             elif unit.id in held:
                 waits = "units ahead"
-            elif (unit.detail or {}).get("base_failing"):  # back in the queue once the branch passes
+            elif unit.state == "gate_failed" and (unit.detail or {}).get("base_failing"):  # back once the branch passes
                 waits = "branch fix"
             elif unit.state in QUEUE_KEYS:
                 waits = f"you: {keys_for(QUEUE_KEYS, unit.state, self.key_of)}"

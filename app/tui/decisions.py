@@ -170,6 +170,9 @@ class Decisions:
             return
         if row.state == FAILED:  # handed its failed gate back, the agent found nothing to change
             why = "Its agent, handed its failed gate back, made no new commit: if the tests are flaky, run them again"
+        elif (row.detail or {}).get("base_failing"):
+            why = "The gate fails on the integration branch itself too: once you have fixed the gate or its environment"
+            why += ", the units waiting on the branch go back to the queue with it"
         elif (row.detail or {}).get("not_the_code"):
             why = f"Its gate failed for a reason that is not its code ({_gate_cause(row)})"
         else:  # the human's call: a flaky test, a runner's own timeout on a loaded machine

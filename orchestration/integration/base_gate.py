@@ -13,10 +13,11 @@ import asyncio
 import json
 import threading
 
-from bosun.orchestration.integration.base_said import BASE_KEY
+from bosun.orchestration.integration.base_said import BASE_KEY, off_base
 from bosun.orchestration.integration.gate_runs import run_on_base, run_verdict
 from bosun.orchestration.integration.scheduling import Scheduling
 from bosun.orchestration.states import GATE_FAILED, SUBMITTED
+from bosun.orchestration.store import StaleState
 
 
 class BaseGates(Scheduling):
@@ -30,12 +31,12 @@ class BaseGates(Scheduling):
 
     def _head_verdict(self, head: str) -> str | None:
         """`cleared` or `red` for `head`, or None while its own run has not given a verdict (it
-        starts now if none runs)."""
+        starts now if none runs and a gate slot is free)."""
         if head in self.base.cleared:
             return "cleared"
         if head in self.base.red:
             return "red"
-        if self.base.task is None and not self.stopping:
+        if self.base.task is None and not self.stopping and self._free_slots():
             self.base.commit = head
             self.store.append_event("base_gate_started", None, commit=head)
             self.base.task = asyncio.ensure_future(self._thread(run_on_base, self.session, head, self._base_started))
@@ -62,29 +63,41 @@ class BaseGates(Scheduling):
             self.base.cleared.add(commit)
         else:
             self.base.red[commit] = {"commit": commit, "cause": verdict.cause, "log": log}
+            self.base.red_under = self._gate_said()
         self._publish_base()
+
+    def _gate_said(self) -> str:
+        """The gate as the plan says it now: its commands, environment and timeout."""
+        project = self.project
+        return repr((project.gate, project.checks, project.gate_env, project.gate_timeout))
 
     def _revive(self, rows: list) -> None:
         """Units waiting for the head to pass go back to the queue once it is not known to fail:
-        the head moved (a unit passed and landed), or a person regated one of them (the head is
-        then judged again: they may have fixed the gate)."""
-        if any(u.id in self.base.parked and u.state == SUBMITTED for u in rows):
+        the head moved (a unit passed and landed), the gate changed (`bosun reload`), or a person
+        regated one of them (they may have fixed what the gate runs in). The head is then judged
+        again at the next failure on it."""
+        changed = self.base.red and self.base.red_under != self._gate_said()
+        if changed or any(u.id in self.base.parked and u.state == SUBMITTED for u in rows):
             self.base.red.clear()
             self.base.parked.clear()
+            self._publish_base()
         waiting = self._revivable(rows)
         for row in waiting:
             self.base.parked.discard(row.id)
-            self._requeue(row.id, (GATE_FAILED,), "the integration branch is no longer known to fail its gate")
+            why = "the integration branch is no longer known to fail its gate"
+            try:
+                self.store.transition(
+                    row.id, SUBMITTED, (GATE_FAILED,), kind="requeued", data={"why": why}, detail=off_base(row.detail)
+                )
+            except StaleState:
+                pass
         if waiting:
             self._publish_base()
 
     def _revivable(self, rows: list) -> list:
         head = self.session.integration_head()
-        return [
-            u
-            for u in rows
-            if u.state == GATE_FAILED and (u.detail or {}).get("base_failing") and head not in self.base.red
-        ]
+        red = head in self.base.red and self.base.red_under == self._gate_said()
+        return [] if red else [u for u in rows if u.state == GATE_FAILED and (u.detail or {}).get("base_failing")]
 
     def _publish_base(self) -> None:
         """Keep what `status` reads in step: the head's failing run while it is known, else nothing."""

@@ -18,10 +18,16 @@ def base_failing(store, head: str | None) -> dict | None:
     return value if isinstance(value, dict) and head is not None and value.get("commit") == head else None
 
 
+def off_base(detail: dict | None) -> dict:
+    """A unit's detail without what parked it on a failing branch: it goes back to the queue."""
+    return {k: v for k, v in (detail or {}).items() if k not in ("base_failing", "base", "not_the_code")}
+
+
 def says(failing: dict) -> str:
     """The one line `bosun status` prints while the branch fails its own gate."""
     return (
         f"the gate fails on the integration branch itself (at {failing['commit'][:10]}: {failing.get('cause')}): "
         "units whose gate failed wait, with no attempt spent, and go back to the queue once it passes "
-        "(a unit that fixes it lands, or you fix the gate and `bosun regate` one of them)"
+        "(a unit that fixes it lands, you change the gate and `bosun reload`, or you fix its environment "
+        "and `bosun regate` one of them)"
     )

@@ -67,6 +67,8 @@ class BaseGate:
     branch to did), or their own run gave no verdict (the unit is judged as it always was)."""
     red: dict[str, dict] = field(default_factory=dict)
     """Heads whose own tree failed the gate -> what the run said (commit, cause, log)."""
+    red_under: str = ""
+    """The gate as the plan said when they failed: a reload that changes it judges them again."""
     parked: set[str] = field(default_factory=set)
     """Units this queue set waiting for the head to pass (a person's regate of one is seen)."""
     commit: str | None = None

@@ -7,6 +7,7 @@ commit."""
 
 from __future__ import annotations
 
+from bosun.orchestration.integration.base_said import off_base
 from bosun.orchestration.states import FAILED, GATE_FAILED, SUBMITTED
 from bosun.orchestration.store import StaleState, Store
 
@@ -39,7 +40,14 @@ def regate(store: Store, row) -> bool:
     if why_not_regate(row) is not None:
         return False
     try:
-        store.transition(row.id, SUBMITTED, (GATE_FAILED, FAILED), kind="regated", data={"commit": row.head_commit})
+        store.transition(
+            row.id,
+            SUBMITTED,
+            (GATE_FAILED, FAILED),
+            kind="regated",
+            data={"commit": row.head_commit},
+            detail=off_base(row.detail) if (row.detail or {}).get("base_failing") else row.detail,
+        )
     except StaleState:
         return False
     return True

@@ -27,8 +27,10 @@ class Scheduling(QueueState):
     """Starting runs on free slots: batches, retries and bisection."""
 
     def _free_slots(self) -> list[int]:
+        """Slots no run uses; the integration head's own run (base_gate.py) takes one too."""
         used = {r.slot for r in self.runs}
-        return [s for s in range(self.parallel) if s not in used]
+        free = [s for s in range(self.parallel) if s not in used]
+        return free[:-1] if self.base.task is not None else free
 
     def _schedule(self) -> None:
         if self.stopping:

@@ -158,6 +158,7 @@ class Verdicts(BaseGates):
 
     def _passed(self, run: Run, index: int, run_id: int, gate: dict, verdicts: list[dict]) -> None:
         self.passed[run.top] = run_id
+        self.base.cleared.add(run.top)  # it may become the head: a failure on it is then the unit's
         if self.failing is not None and (self._index(self.failing) or 0) <= index:
             self.failing = None  # a prefix holding the failing one passed: it was flaky
         for entry in self.chain[: index + 1]:
@@ -176,8 +177,6 @@ class Verdicts(BaseGates):
         }
         self.failed[run.top] = (run_id, gate, {**detail, "checks": checks})
         self.tries[run.top] = self.tries.get(run.top, 0) + 1
-        if run.base == self.session.integration_head():
-            self._head_verdict(run.base)  # beside the retry: known by the time a culprit is named
         retrying = any(r.why == "retry" and not r.cancelled for r in self.runs)
         if (
             self.failing is None
@@ -190,6 +189,8 @@ class Verdicts(BaseGates):
             )
             del self.failed[run.top]
             self._start(run.slot, index, "retry")  # the run's own slot is free again: retry at once
+            if run.base == self.session.integration_head() and self._free_slots():
+                self._head_verdict(run.base)  # beside the retry, in a slot of its own
             return
         if self.failing is None or index < (self._index(self.failing) or 0):
             self.failing = run.top
