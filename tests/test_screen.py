@@ -281,6 +281,7 @@ async def test_filter_help_and_palette(project):
             "view: the selected unit's diff",
             "session: quit (asks while agents work; `bosun resume` continues)",
         } <= set(titles)
+        assert "Quit" not in titles, "Textual's own Quit does what the session's does: listed once"
         bindings = {b.id for b in app.screen.BINDINGS}
         assert {
             "unit.approve",

@@ -155,8 +155,9 @@ class BosunApp(App[int]):
     # -- keys and palette -------------------------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Textual's own commands, then every binding of the session's screen and this app that applies
-        now, titled by its id's category ("unit.approve" -> "unit: approve the merge")."""
-        yield from super().get_system_commands(screen)
+        now, titled by its id's category ("unit.approve" -> "unit: approve the merge"). Textual's own
+        Quit is left out: `session: quit` does the same and says so."""
+        yield from (command for command in super().get_system_commands(screen) if command.title != "Quit")
         bindings = [
             *(screen.offered_bindings() if isinstance(screen, SupervisorScreen) else []),
             *(b for b in self.BINDINGS if b.action != "command_palette"),
