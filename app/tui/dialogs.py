@@ -52,8 +52,8 @@ class ConfirmDialog(Dialog):
             yield Label(self.title_text, classes="dialog-title")
             yield Static(self.body, classes="dialog-body", markup=False)
             with ButtonRow(classes="dialog-buttons"):
-                yield Button("No", id="no", variant="primary")
-                yield Button(self.yes, id="yes", variant="error")
+                yield Button("No (n)", id="no", variant="primary")  # the keys, as the approve dialog shows its own
+                yield Button(f"{self.yes} (y)", id="yes", variant="error")
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
