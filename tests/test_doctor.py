@@ -273,3 +273,28 @@ def test_outside_a_repository_it_checks_the_machine_and_a_bad_plan_is_exit_2(tmp
     (tmp_path / "bosun.toml").write_text("[project]\nmax_agents = 0\n")
     code, out, err = doctor(tmp_path, "bosun.toml")
     assert code == 2 and "max_agents" in err, err
+
+
+def test_gate_runs_the_gate_once_on_the_base_branch_as_a_session_would(project) -> None:
+    """`--gate`: a branch the gate fails on is known before any agent works (in a session every
+    unit would wait for it); `setup` runs first, as in a session's gate folder."""
+    repo = project(
+        [{"id": "a"}],
+        {"a": [write_unit("src/a.py", "A = 1\n")]},
+        setup=["echo made > made.txt"],
+        gate="test -f made.txt && python check.py",
+        extra_files={"src/legacy.py": "BROKEN = True\n"},
+    )
+    code, out, err = doctor(repo, "--gate")
+    assert code == 1, out + err
+    line = out.splitlines()[-1]
+    assert line.startswith("✗ gate on 'main': tests: tests failed (exit 1)"), out
+    assert "running the gate's tests on 'main'" in err  # said as it starts: a suite can take minutes
+    log = Path(line.split("its log: ")[1].split(")")[0])
+    assert "FAILED: broken files: src/legacy.py" in log.read_text()
+    (repo / "src" / "legacy.py").write_text("OK = True\n")
+    git(repo, "commit", "-qam", "mend the branch")
+    code, out, err = doctor(repo, "--gate", "--json")
+    assert code == 0, out + err
+    last = json.loads(out)["checks"][-1]
+    assert last["name"] == "gate on 'main'" and last["ok"] and last["detail"].startswith("passes at "), last

@@ -25,6 +25,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     path = path or repo / "bosun.toml"
     plan = load_plan(path) if path.exists() or args.plan is not None else None  # a bad plan: its problems, exit 2
     checks = check_all(plan, repo)
+    if args.gate:
+        checks.append(_gate_on_base(plan, repo, quiet=args.json))
     code = 1 if failed(checks) else 0
     if args.json:
         shown = {"ok": code == 0, "plan": str(path) if plan else None, "checks": [c.as_json() for c in checks]}
@@ -39,3 +41,13 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             "bosun doctor: something the plan needs is missing (the ✗ lines above say how to fix it)", file=sys.stderr
         )
     return code
+
+
+def _gate_on_base(plan, repo: Path, quiet: bool):
+    """`--gate`: the gate run once on the base branch (orchestration/gate_on_base.py); what runs is
+    said on stderr as it starts, since a suite can take minutes."""
+    if plan is None:
+        raise BosunError("bosun doctor --gate: no plan to take the gate from (bosun doctor PLAN --gate)")
+    from bosun.orchestration.gate_on_base import gate_on_base
+
+    return gate_on_base(plan, repo, (lambda _: None) if quiet else (lambda line: print(line, file=sys.stderr)))

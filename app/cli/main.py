@@ -194,6 +194,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     doctor = add("doctor", "check this machine for what the plan needs: one line each, ✓ or ✗ with the fix")
     doctor.add_argument("plan", nargs="?", type=Path, default=None)
     doctor.add_argument("--json", action="store_true", help="one JSON object: every check and whether all passed")
+    doctor.add_argument(
+        "--gate", action="store_true", help="also run the gate once on the base branch, as a session would"
+    )
     add("attach", "the screen on a session a headless supervisor runs; q detaches, the supervisor keeps running")
     serve = add("serve", "serve the attached screen to a browser, behind a URL with a fresh access token")
     serve.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: this machine only)")

@@ -1,11 +1,12 @@
 """The integration head's own gate. Every head Bosun moves the branch to passed the gate, but the
 commit a session starts from never ran it: a test already broken there, or an environment the
 gate cannot run in, fails every unit's run alike. So before a unit is named the culprit of a
-failure on a head not known to pass, the gate runs on that head itself (started at the first
-failed run on it, beside the retry). If the head fails too, the unit is not blamed: it leaves the
-queue as `gate_failed` marked `base_failing`, is not handed back and spends no attempt, and goes
-back to the queue by itself once the head passes (a unit that passes lands on it, or a person
-runs `bosun regate` on one of them after fixing the gate, which judges the head again)."""
+failure on a head not known to pass, the gate runs on that head itself, in a gate slot (beside
+the failed run's retry where one is free, else once the retry failed too). If the head fails
+too, the unit is not blamed: it leaves the queue as `gate_failed` marked `base_failing`, is not
+handed back and spends no attempt, and goes back to the queue by itself once the head is no
+longer known to fail (a unit that passes lands on it, a person runs `bosun regate` on one of
+them, or `bosun reload` changes the gate: the head is judged again at the next failure)."""
 
 from __future__ import annotations
 
@@ -25,8 +26,10 @@ class BaseGates(Scheduling):
 
     def _seed_base(self) -> None:
         """After a start: every commit a passing run tested is a head a failure may be blamed on;
-        what the last supervisor knew of a failing head is forgotten (it is judged again)."""
+        what the last supervisor knew of a failing head is forgotten, so the units it parked go
+        back to the queue (the head is judged again)."""
         self.base.cleared |= {r.commit_id for r in self.store.gate_runs() if r.passed}
+        self.base.parked = {u.id for u in self.store.units() if _parked_on_base(u)}
         self._publish_base()
 
     def _head_verdict(self, head: str) -> str | None:
@@ -71,11 +74,14 @@ class BaseGates(Scheduling):
         project = self.project
         return repr((project.gate, project.checks, project.gate_env, project.gate_timeout))
 
-    def _revive(self, rows: list) -> None:
+    def _revive(self) -> None:
         """Units waiting for the head to pass go back to the queue once it is not known to fail:
         the head moved (a unit passed and landed), the gate changed (`bosun reload`), or a person
         regated one of them (they may have fixed what the gate runs in). The head is then judged
         again at the next failure on it."""
+        if not self.base.parked:
+            return
+        rows = self.store.units()
         changed = self.base.red and self.base.red_under != self._gate_said()
         if changed or any(u.id in self.base.parked and u.state == SUBMITTED for u in rows):
             self.base.red.clear()
@@ -97,7 +103,7 @@ class BaseGates(Scheduling):
     def _revivable(self, rows: list) -> list:
         head = self.session.integration_head()
         red = head in self.base.red and self.base.red_under == self._gate_said()
-        return [] if red else [u for u in rows if u.state == GATE_FAILED and (u.detail or {}).get("base_failing")]
+        return [] if red else [u for u in rows if _parked_on_base(u)]
 
     def _publish_base(self) -> None:
         """Keep what `status` reads in step: the head's failing run while it is known, else nothing."""
@@ -110,3 +116,7 @@ class BaseGates(Scheduling):
         child = self.base.child
         if child is not None:
             threading.Thread(target=child.kill, daemon=True).start()
+
+
+def _parked_on_base(row) -> bool:
+    return row.state == GATE_FAILED and bool((row.detail or {}).get("base_failing"))

@@ -110,7 +110,7 @@ class MergeQueue(Verdicts):
                 self._take_base()
                 await self._land()  # first: what passed lands at once, before new work is stacked
                 await self._land_approved()
-                self._revive(self.store.units())
+                self._revive()
                 self._schedule()
                 await self._extend()  # schedules as it stacks
                 self._keep_shape()

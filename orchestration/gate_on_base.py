@@ -1,0 +1,49 @@
+"""`bosun doctor --gate`: the plan's gate run once on the base branch as a session runs it (a
+folder holding exactly that commit, `setup` and `copy`, the sandbox, the scrubbed environment,
+each `checks` command after the tests), so a branch the gate fails on is known before any agent
+works. In a session every unit's run would fail on it alike: they would wait for the branch to
+pass (integration/base_gate.py) instead of merging."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from bosun.orchestration import prepare
+from bosun.orchestration.doctor import Check
+from bosun.orchestration.gitcmd import GitRepo
+from bosun.orchestration.integration.gate import GateFolder, GateSandbox, run_gate
+from bosun.orchestration.plan import Plan
+from bosun.orchestration.safe_files import remove_tree
+from bosun.orchestration.sandbox import active, gate_network_of
+
+
+def gate_on_base(plan: Plan, repo: Path, say: Callable[[str], None]) -> Check:
+    """One line: whether the gate passes on the base branch, and where its log is when it does not.
+    `say` is told what runs (a suite can take minutes)."""
+    project, name = plan.project, f"gate on '{plan.project.base}'"
+    commit = GitRepo(repo).rev_parse(f"refs/heads/{project.base}")
+    if commit is None:
+        return Check(name, False, f"no branch '{project.base}' here", f"set [project] base to a branch of {repo}")
+    work = Path(tempfile.mkdtemp(prefix="bosun-doctor-gate."))
+    folder = GateFolder(GitRepo(repo), work / "tree")
+    try:
+        folder.checkout(commit)
+        prepare.save_settings(work, prepare.Settings.of(project))
+        box = GateSandbox(active(plan), gate_network_of(project), repo, work, memory=project.gate_memory)
+        took = 0.0
+        for label, command in [("tests", project.gate), *((f"check `{c}`", c) for c in project.checks)]:
+            say(f"running the gate's {label} on '{project.base}' at {commit[:10]} ...")
+            log = work / f"{len(list(work.glob('*.log')))}.log"
+            result = run_gate(command, folder.path, project.gate_timeout, project.gate_env, log, work, sandbox=box)
+            took += result.duration_s
+            if not result.passed:
+                kept = Path(tempfile.mkdtemp(prefix="bosun-doctor-gate-log.")) / "gate.log"
+                shutil.copyfile(log, kept)
+                fix = f"fix the branch or the gate before a session (its log: {kept}); units would wait for it"
+                return Check(name, False, f"{label}: {result.cause} at {commit[:10]}", fix)
+        return Check(name, True, f"passes at {commit[:10]} in {took:.1f}s")
+    finally:
+        remove_tree(work)  # what the gate left read-only too
