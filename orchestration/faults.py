@@ -14,6 +14,7 @@ POINTS = {
     "claim.won": "bosun claim: the compare-and-swap won, nothing prepared yet",
     "claim.prepared": "bosun claim: worktree and task file ready, the unit not yet running",
     "handout.prepared": "supervisor: worktree and task file ready, no agent started",
+    "agent.spawned": "supervisor: the agent's process exists, its pid not yet written down (leftovers.py)",
     "agent.started": "supervisor: the agent runs, its start not yet recorded",
     "submit.collected": "bosun submit: the commit fetched into the user's repository, not yet submitted",
     "takeover.prepared": "takeover: the human's worktree ready, the claim not yet the human's",

@@ -223,6 +223,7 @@ class GitDaemon:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # `git daemon` runs `git-daemon` as its child: stop() ends the group
         )
         deadline = time.monotonic() + 30
         while True:
@@ -238,5 +239,9 @@ class GitDaemon:
         return f"git://127.0.0.1:{self.port}/{path}"
 
     def stop(self) -> None:
-        self.proc.kill()
+        """The daemon and its `git-daemon` child (killing `git` alone left it serving, for good)."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         self.proc.wait()

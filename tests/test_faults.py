@@ -255,3 +255,24 @@ def test_the_supervisor_killed_while_a_sandboxed_agent_waits_keeps_the_agent_s_c
     check_invariants(repo, ["a"])
     assert git(repo, "show", "bosun/integration:src/a.py") == "A = 1"
     git(repo, "merge-base", "--is-ancestor", committed, "bosun/integration")  # that very commit, not a redo
+
+
+def test_an_agent_started_just_before_the_supervisor_died_is_ended_by_the_next_one(project):
+    """Killed between starting an agent and writing down its pid (unsandboxed, nothing ties the
+    agent's life to the supervisor's; sandboxed, a kill before bubblewrap sets that up): the agent
+    lived on, waiting in its worktree, and raced the restarted attempt for the same files. The
+    record written before it started names it by the token in its environment."""
+    units = [{"id": "a", "scope": ["src/a.py"]}]
+    repo = project(units, {"a": [[AWAIT_GO, *write_unit("src/a.py", "A = 1\n")]]}, sandbox="off")
+    crash("run", "--headless", at="agent.spawned", cwd=repo)
+    wait_until(lambda: processes_in(repo), "the agent started")
+    orphans = processes_in(repo)
+    resumed = BackgroundRun(repo, "resume", "--headless", "--json")
+    try:
+        resumed.wait_for("running", "a", timeout=120)
+        assert not set(orphans) & set(processes_in(repo)), "the earlier supervisor's agent still runs"
+        (repo / ".bosun" / "worktrees" / "a" / ".go").write_text("")
+        assert resumed.finish(timeout=120) == 0
+    finally:
+        resumed.proc.kill()
+    check_invariants(repo, ["a"])

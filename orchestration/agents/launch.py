@@ -19,6 +19,7 @@ from bosun.orchestration.agents.presets import PRESETS
 from bosun.orchestration.agents.scripted import compile_script
 from bosun.orchestration.ansi import strip_ansi, strip_ansi_in
 from bosun.orchestration.errors import BosunError
+from bosun.orchestration.faults import fault_point
 from bosun.orchestration.plan import AgentSpec, Plan, UnitSpec
 from bosun.orchestration.process import Child, scrubbed_env
 from bosun.orchestration.safe_files import read_small, replace_text
@@ -193,15 +194,14 @@ def start_agent(
     block = ports.allocate()
     # An agent's own checkout keeps LFS pointers as they are: the content is in the user's store,
     # where its git-lfs would not look (and would try a remote the clone does not have).
-    env = {**env, **block.env(), "GIT_LFS_SKIP_SMUDGE": "1"}
-    record: list[Path] = []
+    token, pending = leftovers.pending(bosun_dir, f"agent.{unit}")  # before it starts: see leftovers.py
+    env = {**env, **block.env(), "GIT_LFS_SKIP_SMUDGE": "1", leftovers.TOKEN: token}
+    record: list[Path] = [pending]
 
     def on_start(child: Child) -> None:
-        record.append(
-            leftovers.record(
-                bosun_dir, f"agent.{unit}", child.pid, child.start_time, child.limit.path if child.limit else None
-            )
-        )
+        fault_point("agent.spawned")
+        group = child.limit.path if child.limit else None
+        leftovers.record(bosun_dir, f"agent.{unit}", child.pid, child.start_time, group, token)
 
     if not active(plan, agent):
         if agent.preset:

@@ -169,6 +169,11 @@ def _start(
     if private_tmp is not None:
         env["TMPDIR"] = str(private_tmp)
     record: list[Path] = []
+    token = None
+    if sandbox is not None:  # written down before it starts (leftovers.py)
+        token, pending = leftovers.pending(sandbox.bosun_dir, name)
+        env[leftovers.TOKEN] = token
+        record.append(pending)
     limit = limits.open_group(name, sandbox.memory if sandbox is not None else None)
     boxed = sandbox is not None and sandbox.active
     allow = sandbox.network if boxed and isinstance(sandbox.network, tuple) else None
@@ -180,6 +185,7 @@ def _start(
         )
     except BaseException:  # nothing started: give back what was taken for it
         ports.release(block)
+        leftovers.forget(record[0] if record else None)
         if limit is not None:
             limit.close()
         if egress is not None:
@@ -188,11 +194,8 @@ def _start(
 
     def on_start(child: Child) -> None:
         if sandbox is not None:
-            record.append(
-                leftovers.record(
-                    sandbox.bosun_dir, name, child.pid, child.start_time, child.limit.path if child.limit else None
-                )
-            )
+            group = child.limit.path if child.limit else None
+            leftovers.record(sandbox.bosun_dir, name, child.pid, child.start_time, group, token)
 
     def on_end() -> None:
         if egress is not None:
