@@ -13,11 +13,12 @@ from pathlib import Path
 
 from bosun.orchestration import prepare
 from bosun.orchestration.doctor import Check
+from bosun.orchestration.errors import BosunError
 from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.integration.gate import GateFolder, GateSandbox, run_gate
 from bosun.orchestration.plan import Plan
 from bosun.orchestration.safe_files import remove_tree
-from bosun.orchestration.sandbox import active, gate_network_of
+from bosun.orchestration.sandbox import active, check_start, gate_network_of
 
 
 def gate_on_base(plan: Plan, repo: Path, say: Callable[[str], None]) -> Check:
@@ -27,8 +28,13 @@ def gate_on_base(plan: Plan, repo: Path, say: Callable[[str], None]) -> Check:
     commit = GitRepo(repo).rev_parse(f"refs/heads/{project.base}")
     if commit is None:
         return Check(name, False, f"no branch '{project.base}' here", f"set [project] base to a branch of {repo}")
+    try:
+        check_start(plan)  # a plan that requires the sandbox runs nothing without it, as `bosun run`
+    except BosunError as exc:
+        return Check(name, False, f"not run: {exc}", "see the sandbox line above")
     work = Path(tempfile.mkdtemp(prefix="bosun-doctor-gate."))
     folder = GateFolder(GitRepo(repo), work / "tree")
+    children: list = []
     try:
         folder.checkout(commit)
         prepare.save_settings(work, prepare.Settings.of(project))
@@ -37,13 +43,20 @@ def gate_on_base(plan: Plan, repo: Path, say: Callable[[str], None]) -> Check:
         for label, command in [("tests", project.gate), *((f"check `{c}`", c) for c in project.checks)]:
             say(f"running the gate's {label} on '{project.base}' at {commit[:10]} ...")
             log = work / f"{len(list(work.glob('*.log')))}.log"
-            result = run_gate(command, folder.path, project.gate_timeout, project.gate_env, log, work, sandbox=box)
+            result = run_gate(
+                command, folder.path, project.gate_timeout, project.gate_env, log, work, children.append, box
+            )
             took += result.duration_s
             if not result.passed:
                 kept = Path(tempfile.mkdtemp(prefix="bosun-doctor-gate-log.")) / "gate.log"
                 shutil.copyfile(log, kept)
+                cause = result.cause.replace(str(log), str(kept))  # a setup failure names its log
                 fix = f"fix the branch or the gate before a session (its log: {kept}); units would wait for it"
-                return Check(name, False, f"{label}: {result.cause} at {commit[:10]}", fix)
+                return Check(name, False, f"{label}: {cause} at {commit[:10]}", fix)
         return Check(name, True, f"passes at {commit[:10]} in {took:.1f}s")
+    except BaseException:  # Ctrl+C: an unsandboxed gate would outlive us (a sandboxed one dies with us)
+        for child in children:
+            child.kill()
+        raise
     finally:
         remove_tree(work)  # what the gate left read-only too

@@ -30,6 +30,7 @@ from bosun.orchestration.errors import BosunError
 from bosun.orchestration.gitcmd import GIT_ENV
 from bosun.orchestration.process import Child, scrubbed_env, tail
 from bosun.orchestration.safe_files import place_in, replace_text
+from bosun.orchestration.sandbox.leftovers import TOKEN
 from bosun.orchestration.setup_lock import exclusive
 
 CANONICAL = Path("/tmp/bosun/work")
@@ -295,17 +296,18 @@ def git_metadata(repo: Path, bosun_dir: Path) -> list[Path]:
     return [*([clone] if clone.is_dir() else []), *objects_of(GitRepo(repo))]
 
 
-def starter(repo: Path, bosun_dir: Path, settings: Settings, boxed: bool):
+def starter(repo: Path, bosun_dir: Path, settings: Settings, boxed: bool, token: str | None = None):
     """How setup's process starts for a folder: in a box like the gate's, the folder writable at its
     path and at CANONICAL (where it runs), HOME a cache only setup ever sees (pip's, npm's): the
-    session's when the folder's key is merged work's, else one thrown away after."""
+    session's when the folder's key is merged work's, else one thrown away after. `token`: the
+    record of the agent or gate it prepares for (sandbox/leftovers.py), carried in its environment."""
     from bosun.orchestration.sandbox import bwrap
     from bosun.orchestration.sandbox.boxes import gate_box, user_home
     from bosun.orchestration.sandbox.probe import bwrap_path
     from bosun.orchestration.sandbox.proxy import open_egress
 
     def start(folder: Path, log: Path) -> Child:
-        env = setup_env(settings)
+        env = setup_env(settings) | ({TOKEN: token} if token else {})
         argv = setup_command(settings)
         if not boxed:
             return Child(argv, folder, env, log)
@@ -348,13 +350,16 @@ def show(box, folder: Path, prepared: Prepared) -> None:
     box.cwd = CANONICAL
 
 
-def for_gate(bosun_dir: Path, repo: Path, folder: Path, log: Path, boxed: bool) -> Prepared | None:
+def for_gate(
+    bosun_dir: Path, repo: Path, folder: Path, log: Path, boxed: bool, token: str | None = None
+) -> Prepared | None:
     """The gate's folder made ready like a worktree (the session's settings, saved by its agents)."""
     settings = load_settings(bosun_dir)
     if not settings.wanted:
         return None
     copy_files(settings, repo, folder)
-    prepared = Preparer(bosun_dir, settings).prepare(folder, log, starter(repo, bosun_dir, settings, boxed), boxed)
+    start = starter(repo, bosun_dir, settings, boxed, token)
+    prepared = Preparer(bosun_dir, settings).prepare(folder, log, start, boxed)
     if (folder / ".git").is_dir():  # the folder's own repository (gate_git): `git status` as clean as a worktree's
         exclude(folder / ".git", settings, prepared.produced)
     return prepared

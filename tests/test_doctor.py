@@ -6,6 +6,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 from conftest import bosun, git, needs_tool, tool_missing, write_unit
@@ -298,3 +302,41 @@ def test_gate_runs_the_gate_once_on_the_base_branch_as_a_session_would(project) 
     assert code == 0, out + err
     last = json.loads(out)["checks"][-1]
     assert last["name"] == "gate on 'main'" and last["ok"] and last["detail"].startswith("passes at "), last
+
+
+def test_gate_says_why_setup_failed_and_runs_nothing_unsandboxed_that_requires_a_sandbox(project, tmp_path) -> None:
+    escaped = tmp_path / "escaped"
+    repo = project(
+        [{"id": "a"}],
+        {"a": [write_unit("src/a.py", "A = 1\n")]},
+        setup=["echo SETUP-SAYS-HI; exit 3"],
+        gate=f"touch {escaped}; python check.py",
+        sandbox="off",
+    )
+    code, out, _ = doctor(repo, "--gate")
+    line = out.splitlines()[-1]
+    assert code == 1 and line.startswith("✗ gate on 'main': tests: setup failed"), out
+    logs = [Path(word.rstrip(");,")) for word in line.split() if "bosun-doctor-gate-log." in word]
+    assert logs and all("SETUP-SAYS-HI" in log.read_text() for log in logs), line  # each log named is kept
+    plan = repo / "bosun.toml"
+    plan.write_text(plan.read_text().replace('sandbox = "off"', 'sandbox = "required"'))
+    code, out, _ = doctor(repo, "--gate", env={"BOSUN_BWRAP": "/nonexistent/bwrap"})
+    assert code == 1 and "✗ gate on 'main': not run: " in out, out
+    assert not escaped.exists(), "the gate ran outside the sandbox the plan requires"
+
+
+def test_gate_interrupted_leaves_no_gate_running(project) -> None:
+    nap = f"sleep {400 + os.getpid() % 500}"
+    repo = project([{"id": "a"}], {"a": [write_unit("src/a.py", "A = 1\n")]}, gate=nap, sandbox="off")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bosun.app.cli.main", "doctor", "--gate"], cwd=repo, stderr=subprocess.PIPE, text=True
+    )
+    assert "running the gate's tests" in proc.stderr.readline()
+    deadline = time.monotonic() + 30
+    while not subprocess.run(["pgrep", "-f", nap], capture_output=True).stdout and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=30) == 130
+    said = proc.stderr.read()
+    assert "bosun: interrupted" in said and "resume" not in said, said  # no session to resume here
+    assert not subprocess.run(["pgrep", "-f", nap], capture_output=True).stdout, "the gate outlived bosun doctor"

@@ -276,3 +276,26 @@ def test_an_agent_started_just_before_the_supervisor_died_is_ended_by_the_next_o
     finally:
         resumed.proc.kill()
     check_invariants(repo, ["a"])
+
+
+def test_a_setup_running_when_the_supervisor_died_is_ended_by_the_next_one(project, tmp_path):
+    """The project's setup runs before its agent: killed then, the supervisor left it running in
+    the worktree, beside the restarted attempt's own setup. Its environment carries the token."""
+    go = tmp_path / "go"
+    setup = f"while [ ! -e {go} ]; do sleep 0.05; done"
+    units = [{"id": "a", "scope": ["src/a.py"]}]
+    repo = project(units, {"a": [write_unit("src/a.py", "A = 1\n")]}, sandbox="off", setup=[setup])
+    run = BackgroundRun(repo, "run", "--headless", "--json")
+    wait_until(lambda: processes_in(repo / ".bosun" / "worktrees"), "the setup started")
+    orphans = processes_in(repo / ".bosun" / "worktrees")
+    run.proc.send_signal(signal.SIGKILL)
+    run.proc.wait(timeout=10)
+    resumed = BackgroundRun(repo, "resume", "--headless", "--json")
+    try:
+        resumed.wait_for("supervisor_started", timeout=60)
+        wait_until(lambda: not set(orphans) & set(processes_in(repo)), "the earlier setup ended")
+        go.write_text("")
+        assert resumed.finish(timeout=120) == 0
+    finally:
+        resumed.proc.kill()
+    check_invariants(repo, ["a"])

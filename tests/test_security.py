@@ -77,9 +77,11 @@ test "$(git rev-parse refs/heads/bosun/integration)" = "$EVIL_COMMIT"
 """.replace("HOOK_NAMES", " ".join(HOOK_NAMES))
 
 GATE_FREE_NAMES = {"PWD", "OLDPWD", "SHLVL", "_"}  # what `sh` itself adds to the environment
-# What Bosun adds itself (issue 12): ports, a private TMPDIR, the agents' git identity, and
-# git-lfs's smudge off in their checkouts (the content is in the user's store: lfs.py).
+# What Bosun adds itself (issue 12): ports, a private TMPDIR, the agents' git identity,
+# git-lfs's smudge off in their checkouts (the content is in the user's store: lfs.py), and the
+# token a restarted supervisor finds a leftover process by (sandbox/leftovers.py).
 ISOLATION_NAMES = {
+    "BOSUN_LAUNCH",
     "GIT_LFS_SKIP_SMUDGE",
     "BOSUN_PORT_BASE",
     "BOSUN_PORT_COUNT",

@@ -242,7 +242,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bosun: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("bosun: interrupted; `bosun resume` continues the session", file=sys.stderr)
+        session = command_named(words) in ("run", "resume")  # what runs a session; the others just stop
+        print("bosun: interrupted" + ("; `bosun resume` continues the session" if session else ""), file=sys.stderr)
         return 130
     except BrokenPipeError:
         # The reader left early (`bosun status | head -5`): it has what it wanted. Point stdout at

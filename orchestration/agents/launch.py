@@ -190,101 +190,113 @@ def start_agent(
     `setup` and `copy` first (prepare.py): a failure raises SetupFailed, nothing started."""
     if log.is_file() and log.stat().st_size:  # the same attempt again, after a supervisor's restart
         _say(log, f"\n--- bosun: this attempt starts again ({time.strftime('%H:%M:%S')}, after a restart) ---\n")
-    ready = _prepare(plan, agent, clone, bosun_dir, worktree, log)
-    block = ports.allocate()
-    # An agent's own checkout keeps LFS pointers as they are: the content is in the user's store,
-    # where its git-lfs would not look (and would try a remote the clone does not have).
-    token, pending = leftovers.pending(bosun_dir, f"agent.{unit}")  # before it starts: see leftovers.py
-    env = {**env, **block.env(), "GIT_LFS_SKIP_SMUDGE": "1", leftovers.TOKEN: token}
-    record: list[Path] = [pending]
+    # Written down before anything starts, setup included, by a token their environments carry
+    # (leftovers.py): a supervisor killed meanwhile leaves nothing the next one cannot end.
+    token, pending = leftovers.pending(bosun_dir, f"agent.{unit}")
+    held: dict = {"block": None, "given_back": False}
 
-    def on_start(child: Child) -> None:
-        fault_point("agent.spawned")
-        group = child.limit.path if child.limit else None
-        leftovers.record(bosun_dir, f"agent.{unit}", child.pid, child.start_time, group, token)
+    def give_back() -> None:
+        """The port block and the record, once: when the agent has ended, or when it never started."""
+        if not held["given_back"]:
+            held["given_back"] = True
+            ports.release(held["block"])
+            leftovers.forget(pending)
 
-    if not active(plan, agent):
-        if agent.preset:
-            _say(log, UNCONFINED.format(name=agent.name, preset=agent.preset))
-        private_tmp = bosun_dir / "tmp" / unit
-        shutil.rmtree(private_tmp, ignore_errors=True)
-        private_tmp.mkdir(parents=True)
-        env["TMPDIR"] = str(private_tmp)
+    try:
+        ready = _prepare(plan, agent, clone, bosun_dir, worktree, log, token)
+        block = held["block"] = ports.allocate()
+        # An agent's own checkout keeps LFS pointers as they are: the content is in the user's store,
+        # where its git-lfs would not look (and would try a remote the clone does not have).
+        env = {**env, **block.env(), "GIT_LFS_SKIP_SMUDGE": "1", leftovers.TOKEN: token}
+
+        def on_start(child: Child) -> None:
+            fault_point("agent.spawned")
+            group = child.limit.path if child.limit else None
+            leftovers.record(bosun_dir, f"agent.{unit}", child.pid, child.start_time, group, token)
+
+        if not active(plan, agent):
+            if agent.preset:
+                _say(log, UNCONFINED.format(name=agent.name, preset=agent.preset))
+            private_tmp = bosun_dir / "tmp" / unit
+            shutil.rmtree(private_tmp, ignore_errors=True)
+            private_tmp.mkdir(parents=True)
+            env["TMPDIR"] = str(private_tmp)
+
+            def on_end() -> None:
+                give_back()
+                shutil.rmtree(private_tmp, ignore_errors=True)
+
+            limit = limits.open_group(f"agent.{unit}", agent.memory)
+            child = Child(argv, worktree, env, log, on_start=on_start, on_end=on_end, limit=limit)
+            child.prepared = ready
+            return child
+
+        view = clone.sandbox_view(unit)
+        outbox = clone.sandbox_dir(unit) / "report"
+        outbox.mkdir()
+        env["BOSUN_REPORT_FILE"] = str(outbox / report_file.name)
+        # Read-only inside: what Bosun prepared for the agent (a scripted agent's script) and the files
+        # the plan's command names in its own words (an agent script of the user's), never a filled-in
+        # placeholder. A folder is not: what else the script needs is a `mounts` entry away.
+        prepared = [a for a in argv if a.startswith(str(bosun_dir) + "/")]
+        named = named_arguments(agent)
+        readable = [task_file, *(Path(a) for a in prepared + named if a.startswith("/") and Path(a).is_file())]
+        network = network_of(agent)
+        box = agent_box(
+            agent,
+            repo=clone.user.path,
+            bosun_dir=bosun_dir,
+            argv=argv,
+            env=env,
+            worktree=worktree,
+            git_read=view.read,
+            git_write=[*view.write, (outbox, outbox)],
+            git_env=view.env,
+            readable=readable,
+            network=network == "host",
+        )
+        # The agent's own git config (`git config user.email x`, `--global`): a file in its private
+        # HOME, since the clone's config is read-only inside. No git of Bosun's reads it (GIT_ENV).
+        if box.home is not None:
+            storage = clone.sandbox_dir(unit) / "lfs"  # made by sandbox_view where LFS is in use
+            _seed_git_config(
+                box.home / ".gitconfig", env, storage if storage.is_dir() and shutil.which("git-lfs") else None
+            )
+        own_config = str(Path(box.env["HOME"]) / ".gitconfig")
+        box.env.update(GIT_CONFIG=own_config, GIT_CONFIG_GLOBAL=own_config)
+        if ready is not None:
+            prepare.show(box, worktree, ready)
+        egress = open_egress(f"agent.{unit}", network) if isinstance(network, tuple) else None
+        if egress is not None:
+            box.proxy = egress.socket
 
         def on_end() -> None:
-            ports.release(block)
-            leftovers.forget(record[0] if record else None)
-            shutil.rmtree(private_tmp, ignore_errors=True)
+            if egress is not None:
+                egress.close()
+            give_back()
+            clone.absorb(unit)
+            _take_report(outbox / report_file.name, report_file)
 
         limit = limits.open_group(f"agent.{unit}", agent.memory)
-        child = Child(argv, worktree, env, log, on_start=on_start, on_end=on_end, limit=limit)
-        child.prepared = ready
-        return child
-
-    view = clone.sandbox_view(unit)
-    outbox = clone.sandbox_dir(unit) / "report"
-    outbox.mkdir()
-    env["BOSUN_REPORT_FILE"] = str(outbox / report_file.name)
-    # Read-only inside: what Bosun prepared for the agent (a scripted agent's script) and the files
-    # the plan's command names in its own words (an agent script of the user's), never a filled-in
-    # placeholder. A folder is not: what else the script needs is a `mounts` entry away.
-    prepared = [a for a in argv if a.startswith(str(bosun_dir) + "/")]
-    named = named_arguments(agent)
-    readable = [task_file, *(Path(a) for a in prepared + named if a.startswith("/") and Path(a).is_file())]
-    network = network_of(agent)
-    box = agent_box(
-        agent,
-        repo=clone.user.path,
-        bosun_dir=bosun_dir,
-        argv=argv,
-        env=env,
-        worktree=worktree,
-        git_read=view.read,
-        git_write=[*view.write, (outbox, outbox)],
-        git_env=view.env,
-        readable=readable,
-        network=network == "host",
-    )
-    # The agent's own git config (`git config user.email x`, `--global`): a file in its private
-    # HOME, since the clone's config is read-only inside. No git of Bosun's reads it (GIT_ENV).
-    if box.home is not None:
-        storage = clone.sandbox_dir(unit) / "lfs"  # made by sandbox_view where LFS is in use
-        _seed_git_config(
-            box.home / ".gitconfig", env, storage if storage.is_dir() and shutil.which("git-lfs") else None
+        command = argv if limit is not None else limits.inner_limit(argv)
+        child = Child(
+            bwrap.argv(bwrap_path() or "bwrap", box, command),
+            worktree,
+            env,
+            log,
+            on_start=on_start,
+            on_end=on_end,
+            limit=limit,
         )
-    own_config = str(Path(box.env["HOME"]) / ".gitconfig")
-    box.env.update(GIT_CONFIG=own_config, GIT_CONFIG_GLOBAL=own_config)
-    if ready is not None:
-        prepare.show(box, worktree, ready)
-    egress = open_egress(f"agent.{unit}", network) if isinstance(network, tuple) else None
-    if egress is not None:
-        box.proxy = egress.socket
-
-    def on_end() -> None:
-        if egress is not None:
-            egress.close()
-        ports.release(block)
-        leftovers.forget(record[0] if record else None)
-        clone.absorb(unit)
-        _take_report(outbox / report_file.name, report_file)
-
-    limit = limits.open_group(f"agent.{unit}", agent.memory)
-    command = argv if limit is not None else limits.inner_limit(argv)
-    child = Child(
-        bwrap.argv(bwrap_path() or "bwrap", box, command),
-        worktree,
-        env,
-        log,
-        on_start=on_start,
-        on_end=on_end,
-        limit=limit,
-    )
-    child.prepared = ready
-    child.egress = egress  # the supervisor listens for what it refuses (egress_denied)
-    return child
+        child.prepared = ready
+        child.egress = egress  # the supervisor listens for what it refuses (egress_denied)
+        return child
+    except BaseException:  # nothing started (a Child that failed to start gave back already)
+        give_back()
+        raise
 
 
-def _prepare(plan: Plan, agent: AgentSpec, clone: AgentClone, bosun_dir: Path, worktree: Path, log: Path):
+def _prepare(plan: Plan, agent: AgentSpec, clone: AgentClone, bosun_dir: Path, worktree: Path, log: Path, token: str):
     """The worktree made ready (`copy` files, `setup`'s products); None when the plan asks for neither."""
     settings = prepare.Settings.of(plan.project)
     if not settings.wanted:
@@ -293,7 +305,7 @@ def _prepare(plan: Plan, agent: AgentSpec, clone: AgentClone, bosun_dir: Path, w
     prepare.exclude(clone.path, settings, [])
     prepare.copy_files(settings, clone.user.path, worktree)
     boxed = active(plan, agent)
-    start = prepare.starter(clone.user.path, bosun_dir, settings, boxed)
+    start = prepare.starter(clone.user.path, bosun_dir, settings, boxed, token)
     prepared = prepare.Preparer(bosun_dir, settings).prepare(worktree, log, start, boxed)
     prepare.exclude(clone.path, settings, prepared.produced)
     return prepared

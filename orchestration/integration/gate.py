@@ -154,31 +154,30 @@ def _start(
     name: str,
 ) -> Child:
     """Start the gate: in its sandbox when there is one, else with a private TMPDIR."""
-    private_tmp = None
+    private_tmp, token, record = None, None, []
     if sandbox is not None:
         leftovers.end_named(sandbox.bosun_dir, name)
+        # Written down before anything starts, setup included (leftovers.py).
+        token, pending = leftovers.pending(sandbox.bosun_dir, name)
+        record.append(pending)
         if not sandbox.active:  # unsandboxed: a private TMPDIR at least
             private_tmp = sandbox.bosun_dir / "tmp" / name
             shutil.rmtree(private_tmp, ignore_errors=True)
             private_tmp.mkdir(parents=True)
-    ready = None
-    if sandbox is not None:
-        ready = prepare.for_gate(sandbox.bosun_dir, sandbox.repo, folder, log_path, sandbox.active)
-    block = ports.allocate()
-    env = _gate_env(allowed_env, ceiling, block)
-    if private_tmp is not None:
-        env["TMPDIR"] = str(private_tmp)
-    record: list[Path] = []
-    token = None
-    if sandbox is not None:  # written down before it starts (leftovers.py)
-        token, pending = leftovers.pending(sandbox.bosun_dir, name)
-        env[leftovers.TOKEN] = token
-        record.append(pending)
-    limit = limits.open_group(name, sandbox.memory if sandbox is not None else None)
-    boxed = sandbox is not None and sandbox.active
-    allow = sandbox.network if boxed and isinstance(sandbox.network, tuple) else None
-    egress = open_egress(name, allow) if allow is not None else None
+    block = limit = egress = ready = None
     try:
+        if sandbox is not None:
+            ready = prepare.for_gate(sandbox.bosun_dir, sandbox.repo, folder, log_path, sandbox.active, token)
+        block = ports.allocate()
+        env = _gate_env(allowed_env, ceiling, block)
+        if private_tmp is not None:
+            env["TMPDIR"] = str(private_tmp)
+        if token is not None:
+            env[leftovers.TOKEN] = token
+        limit = limits.open_group(name, sandbox.memory if sandbox is not None else None)
+        boxed = sandbox is not None and sandbox.active
+        allow = sandbox.network if boxed and isinstance(sandbox.network, tuple) else None
+        egress = open_egress(name, allow) if allow is not None else None
         grouped = limit is not None
         argv = (
             _boxed_argv(command, folder, env, sandbox, grouped, egress, ready) if boxed else ["/bin/sh", "-c", command]
