@@ -299,3 +299,24 @@ def test_a_setup_running_when_the_supervisor_died_is_ended_by_the_next_one(proje
     finally:
         resumed.proc.kill()
     check_invariants(repo, ["a"])
+
+
+def test_a_unit_cancelled_during_its_setup_leaves_no_record_or_process_behind(project, tmp_path):
+    """Cancelled while its setup runs (its worktree removed under it), the unit's agent never
+    starts: the record written before setup is given back with its ports, and nothing runs on."""
+    go = tmp_path / "go"
+    setup = f"while [ ! -e {go} ]; do sleep 0.05; done"
+    units = [{"id": "a", "scope": ["src/a.py"]}]
+    repo = project(units, {"a": [[AWAIT_GO, *write_unit("src/a.py", "A = 1\n")]]}, sandbox="off", setup=[setup])
+    run = BackgroundRun(repo, "run", "--headless", "--json", "--wait")
+    try:
+        run.wait_for("claimed", "a", timeout=60)
+        wait_until(lambda: processes_in(repo / ".bosun" / "worktrees"), "the setup started")
+        assert bosun("cancel", "a", cwd=repo).returncode == 0
+        run.wait_for("cancelled", "a", timeout=60)
+        go.write_text("")  # setup ends in a worktree that is gone
+        record = repo / ".bosun" / "running" / "agent.a.json"
+        wait_until(lambda: not record.exists(), "the agent's record given back")
+        assert not processes_in(repo / ".bosun"), "the agent still runs"
+    finally:
+        run.proc.kill()

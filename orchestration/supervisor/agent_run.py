@@ -155,7 +155,12 @@ class Attempt:
         if (prepared := getattr(child, "prepared", None)) is not None:
             self.store.append_event("prepared", unit_id, **prepared.event())
         fault_point("agent.started")
-        self._running(handout, child)
+        try:
+            self._running(handout, child)
+        except StaleState:  # the unit moved on while its agent started (cancelled, say): it ends here
+            self.running.stop()
+            await asyncio.to_thread(child.wait, None)  # and its end gives back its ports and record
+            raise
         return handout, child, log
 
     async def _start_agent(self, handout: Handout, argv: list[str], env: dict[str, str], log: Path) -> Child:
