@@ -751,3 +751,27 @@ async def test_every_dialogs_buttons_are_on_an_80_by_24_screen(tmp_path, monkeyp
                 ]
                 await pilot.press("escape")
                 await app.back_on_main()
+
+
+async def test_help_and_quit_stay_in_the_footer_at_100_columns(tmp_path, monkeypatch):
+    """At 80-100 columns, with a unit to approve selected, the footer cut its last keys: `?` help
+    and `q` quit among them."""
+    from textual.widgets._footer import FooterKey
+
+    with scene_app(tmp_path / "scene", monkeypatch) as app:
+        async with app.run_test(size=(100, 32)) as pilot:
+            await app.caught_up()
+            app.query_one(GraphView).selected = "format"  # awaits approval: `a` and `x` join the footer
+            await pilot.pause()
+            shown = {key.action: key.region for key in app.screen.query(FooterKey)}
+            assert "approve" in shown
+            for action in (
+                "help",
+                "quit_bosun",
+            ):  # inside the screen, and under no other key (the palette's docks right)
+                region = shown[action]
+                assert region.width > 0 and region.right <= 100, (action, region)
+                assert not [other for other, r in shown.items() if other != action and r.overlaps(region)], shown
+            await pilot.resize_terminal(*SIZE)
+            await pilot.pause()
+            assert "command_palette" in {key.action for key in app.screen.query(FooterKey)}  # room for it again

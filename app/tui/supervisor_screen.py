@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.message import Message
@@ -56,6 +56,10 @@ rows are built from the store (agents with their claims and spend, the queue's l
 and with every read that doubled the flood's p95 (16.5 -> 34-42 ms, 200 events a second)."""
 
 COMMITS_EVERY_S = 3.0
+
+
+FOOTER_ROOM = 120
+"""The width at which every key of the footer fits as Textual lays it out."""
 
 
 class SupervisorScreen(Selection, Decisions, Screen):
@@ -116,6 +120,15 @@ class SupervisorScreen(Selection, Decisions, Screen):
         yield WaitingNotice(self.key_of, id="waiting")
         yield Input(id="filter", placeholder="filter units by id, title, state or agent · enter keeps it · esc clears")
         yield Footer()
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Under FOOTER_ROOM columns the footer packs its keys and leaves out the palette's (`:` and
+        ctrl+p still open it; help lists it), so `?` and `q` stay in view at 100 columns."""
+        footer = self.query_one(Footer)
+        narrow = event.size.width < FOOTER_ROOM
+        if footer.compact != narrow:
+            footer.compact, footer.show_command_palette = narrow, not narrow
+            footer.refresh(recompose=True)
 
     def on_mount(self) -> None:
         titles = {"queue": "Merge queue", "agents": "Agents and claims", "events": "Events"}
