@@ -775,3 +775,17 @@ async def test_help_and_quit_stay_in_the_footer_at_100_columns(tmp_path, monkeyp
             await pilot.resize_terminal(*SIZE)
             await pilot.pause()
             assert "command_palette" in {key.action for key in app.screen.query(FooterKey)}  # room for it again
+
+
+async def test_quitting_says_a_working_unit_stopped_not_running(project):
+    from bosun.app.cli.repo_session import left_behind
+
+    repo = project(
+        [{"id": "slow", "scope": ["src/slow.py"]}], {"slow": [[AWAIT_GO, *write_unit("src/slow.py", "S = 1\n")]]}
+    )
+    app = open_app(repo, speed=1)
+    async with app.run_test(size=SIZE):
+        await app.state("slow", "running")
+    said = left_behind(app.session)
+    line = next(line for line in said.splitlines() if "slow" in line)
+    assert "stopped (its agent starts again)" in line and "running" not in line, said

@@ -61,8 +61,11 @@ def run_screen(session, options) -> int:
 
 
 def left_behind(session) -> str:
-    """What a quit leaves for later, and how to go on: one line per unit that is not done."""
-    from bosun.orchestration.states import DONE_STATES
+    """What a quit leaves for later, and how to go on: one line per unit that is not done. A unit
+    whose agent the supervisor stopped says so (its store state still reads running until a
+    supervisor starts again); an external agent's or a person's claim goes on."""
+    from bosun.orchestration.states import AGENT_STATES, DONE_STATES
+    from bosun.orchestration.supervisor.recovery import claim_outlives_supervisor
 
     if not session.store.path.exists() or session.store.get_meta("reset_by"):  # `bosun reset` ended the screen
         return "bosun: the session was reset (archived under .bosun/archive/); `bosun run` starts a new one"
@@ -70,10 +73,13 @@ def left_behind(session) -> str:
     if not left:
         return "bosun: every unit is merged or cancelled; `bosun land` moves your branch"
     lines = [f"bosun: {len(left)} unit(s) not merged; `bosun resume` continues the session:"]
-    lines += [
-        f"  {u.id:<18} {u.state.replace('_', ' ')}" + (f" ({u.owner or u.agent})" if u.owner or u.agent else "")
-        for u in left
-    ]
+
+    def said(u) -> str:
+        if u.state in AGENT_STATES and not claim_outlives_supervisor(u, session.plan):
+            return "stopped (its agent starts again)"
+        return u.state.replace("_", " ")
+
+    lines += [f"  {u.id:<18} {said(u)}" + (f" ({u.owner or u.agent})" if u.owner or u.agent else "") for u in left]
     return "\n".join(lines)
 
 
