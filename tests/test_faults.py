@@ -320,3 +320,21 @@ def test_a_unit_cancelled_during_its_setup_leaves_no_record_or_process_behind(pr
         assert not processes_in(repo / ".bosun"), "the agent still runs"
     finally:
         run.proc.kill()
+
+
+def test_a_supervisor_stopped_during_a_setup_ends_it_and_starts_no_agent(project, tmp_path):
+    """SIGTERM while a unit's setup runs: the supervisor waited for the setup to end (the screen
+    froze as long), then its agent started with nobody left to stop it."""
+    go = tmp_path / "go"
+    setup = f"while [ ! -e {go} ]; do sleep 0.05; done"
+    units = [{"id": "a", "scope": ["src/a.py"]}]
+    repo = project(units, {"a": [[AWAIT_GO, *write_unit("src/a.py", "A = 1\n")]]}, sandbox="off", setup=[setup])
+    run = BackgroundRun(repo, "run", "--headless", "--json")
+    try:
+        wait_until(lambda: processes_in(repo / ".bosun" / "worktrees"), "the setup started")
+        run.proc.send_signal(signal.SIGTERM)
+        assert run.proc.wait(timeout=20) == 143
+    finally:
+        run.proc.kill()
+    assert not processes_in(repo), "the setup, or an agent started after it, still runs"
+    assert "running" not in [e["kind"] for e in run.all_events()]

@@ -788,4 +788,4 @@ async def test_quitting_says_a_working_unit_stopped_not_running(project):
         await app.state("slow", "running")
     said = left_behind(app.session)
     line = next(line for line in said.splitlines() if "slow" in line)
-    assert "stopped (its agent starts again)" in line and "running" not in line, said
+    assert "stopped: starts again on resume" in line and "running" not in line, said

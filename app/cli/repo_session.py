@@ -76,7 +76,7 @@ def left_behind(session) -> str:
 
     def said(u) -> str:
         if u.state in AGENT_STATES and not claim_outlives_supervisor(u, session.plan):
-            return "stopped (its agent starts again)"
+            return "stopped: starts again on resume"
         return u.state.replace("_", " ")
 
     lines += [f"  {u.id:<18} {said(u)}" + (f" ({u.owner or u.agent})" if u.owner or u.agent else "") for u in left]

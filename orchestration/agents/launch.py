@@ -204,6 +204,8 @@ def start_agent(
 
     try:
         ready = _prepare(plan, agent, clone, bosun_dir, worktree, log, token)
+        if not pending.exists():  # the supervisor stopped during setup and ended it (loop._stop_all)
+            raise BosunError(f"unit '{unit}': the session stopped before its agent started")
         block = held["block"] = ports.allocate()
         # An agent's own checkout keeps LFS pointers as they are: the content is in the user's store,
         # where its git-lfs would not look (and would try a remote the clone does not have).

@@ -19,7 +19,7 @@ from bosun.orchestration.gitcmd import fetch_tags
 from bosun.orchestration.integration.landing import IntegrationTampered, recover_intents
 from bosun.orchestration.integration.queue import MergeQueue, Verdict
 from bosun.orchestration.sandbox import check_start
-from bosun.orchestration.sandbox.leftovers import end_all
+from bosun.orchestration.sandbox.leftovers import end_all, end_named
 from bosun.orchestration.session import Session
 from bosun.orchestration.states import (
     AGENT_STATES,
@@ -349,14 +349,19 @@ class Orchestrator:
         recover_units(self.store, self.plan)
 
     async def _stop_all(self) -> None:
-        children = []
-        for running in self.running.values():
+        children, starting = [], []
+        for unit_id, running in self.running.items():
             running.cancelled = True
             if running.child is not None:
                 children.append(running.child)
+            else:  # still in its setup: ended by its record's token, and no agent starts after it
+                starting.append(f"agent.{unit_id}")
             running.task.cancel()
         # TERM, a pause, then KILL for each agent: all at once, and off the loop.
-        await asyncio.gather(*(asyncio.to_thread(child.kill) for child in children))
+        await asyncio.gather(
+            *(asyncio.to_thread(child.kill) for child in children),
+            *(asyncio.to_thread(end_named, self.session.dir, name) for name in starting),
+        )
         self.queue.stop()  # every gate killed (a gate can take minutes); its units are judged again on resume
         tasks = [r.task for r in self.running.values()] + ([self.lane] if self.lane else []) + list(self._cleanups)
         if tasks:
