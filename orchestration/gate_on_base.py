@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bosun.orchestration import prepare
+from bosun.orchestration.ansi import strip_ansi
 from bosun.orchestration.doctor import Check
 from bosun.orchestration.errors import BosunError
 from bosun.orchestration.gitcmd import GitRepo
@@ -20,18 +21,21 @@ from bosun.orchestration.plan import Plan
 from bosun.orchestration.safe_files import remove_tree
 from bosun.orchestration.sandbox import active, check_start, gate_network_of
 
+SHOWN_LINES = 8
+"""How much of a failing run's output end is said (its whole log is kept, and named)."""
 
-def gate_on_base(plan: Plan, repo: Path, say: Callable[[str], None]) -> Check:
-    """One line: whether the gate passes on the base branch, and where its log is when it does not.
-    `say` is told what runs (a suite can take minutes)."""
+
+def gate_on_base(plan: Plan, repo: Path, say: Callable[[str], None]) -> tuple[Check, list[str]]:
+    """One line: whether the gate passes on the base branch, and where its log is when it does not;
+    and the last lines of a failing run's output. `say` is told what runs (a suite can take minutes)."""
     project, name = plan.project, f"gate on '{plan.project.base}'"
     commit = GitRepo(repo).rev_parse(f"refs/heads/{project.base}")
     if commit is None:
-        return Check(name, False, f"no branch '{project.base}' here", f"set [project] base to a branch of {repo}")
+        return Check(name, False, f"no branch '{project.base}' here", f"set [project] base to a branch of {repo}"), []
     try:
         check_start(plan)  # a plan that requires the sandbox runs nothing without it, as `bosun run`
     except BosunError as exc:
-        return Check(name, False, f"not run: {exc}", "see the sandbox line above")
+        return Check(name, False, f"not run: {exc}", "see the sandbox line above"), []
     work = Path(tempfile.mkdtemp(prefix="bosun-doctor-gate."))
     folder = GateFolder(GitRepo(repo), work / "tree")
     children: list = []
@@ -51,9 +55,10 @@ def gate_on_base(plan: Plan, repo: Path, say: Callable[[str], None]) -> Check:
                 kept = Path(tempfile.mkdtemp(prefix="bosun-doctor-gate-log.")) / "gate.log"
                 shutil.copyfile(log, kept)
                 cause = result.cause.replace(str(log), str(kept))  # a setup failure names its log
+                said = [line for line in strip_ansi(result.output_tail).splitlines() if line.strip()]
                 fix = f"fix the branch or the gate before a session (its log: {kept}); units would wait for it"
-                return Check(name, False, f"{label}: {cause} at {commit[:10]}", fix)
-        return Check(name, True, f"passes at {commit[:10]} in {took:.1f}s")
+                return Check(name, False, f"{label}: {cause} at {commit[:10]}", fix), said[-SHOWN_LINES:]
+        return Check(name, True, f"passes at {commit[:10]} in {took:.1f}s"), []
     except BaseException:  # Ctrl+C: an unsandboxed gate would outlive us (a sandboxed one dies with us)
         for child in children:
             child.kill()

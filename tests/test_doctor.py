@@ -291,8 +291,11 @@ def test_gate_runs_the_gate_once_on_the_base_branch_as_a_session_would(project) 
     )
     code, out, err = doctor(repo, "--gate")
     assert code == 1, out + err
-    line = out.splitlines()[-1]
+    lines = out.splitlines()
+    line = next(line for line in lines if line.startswith("✗ gate on"))
     assert line.startswith("✗ gate on 'main': tests: tests failed (exit 1)"), out
+    ends = lines[lines.index(line) + 1 :]  # what failed, at once, under the checks
+    assert ends[0] == "the gate's output on the base branch ends:" and "  FAILED: broken files: src/legacy.py" in ends
     assert "running the gate's tests on 'main'" in err  # said as it starts: a suite can take minutes
     log = Path(line.split("its log: ")[1].split(")")[0])
     assert "FAILED: broken files: src/legacy.py" in log.read_text()
@@ -314,7 +317,7 @@ def test_gate_says_why_setup_failed_and_runs_nothing_unsandboxed_that_requires_a
         sandbox="off",
     )
     code, out, _ = doctor(repo, "--gate")
-    line = out.splitlines()[-1]
+    line = next(line for line in out.splitlines() if line.startswith("✗ gate on"))
     assert code == 1 and line.startswith("✗ gate on 'main': tests: setup failed"), out
     logs = [Path(word.rstrip(");,")) for word in line.split() if "bosun-doctor-gate-log." in word]
     assert logs and all("SETUP-SAYS-HI" in log.read_text() for log in logs), line  # each log named is kept

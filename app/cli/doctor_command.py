@@ -25,8 +25,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     path = path or repo / "bosun.toml"
     plan = load_plan(path) if path.exists() or args.plan is not None else None  # a bad plan: its problems, exit 2
     checks = check_all(plan, repo)
+    ended: list[str] = []  # the end of a failing gate's output, shown under the checks
     if args.gate:
-        checks.append(_gate_on_base(plan, repo, quiet=args.json))
+        check, ended = _gate_on_base(plan, repo, quiet=args.json)
+        checks.append(check)
     code = 1 if failed(checks) else 0
     if args.json:
         shown = {"ok": code == 0, "plan": str(path) if plan else None, "checks": [c.as_json() for c in checks]}
@@ -36,6 +38,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         print(f"no plan at {path}: this machine only (bosun doctor PLAN checks a plan's agents and gate)")
     for check in checks:
         print(check.line())
+    if ended:
+        print("the gate's output on the base branch ends:\n" + "\n".join(f"  {line}" for line in ended))
     if code:
         print(
             "bosun doctor: something the plan needs is missing (the ✗ lines above say how to fix it)", file=sys.stderr
