@@ -16,10 +16,10 @@ from bosun.orchestration.ansi import strip_ansi
 from bosun.orchestration.doctor import Check
 from bosun.orchestration.errors import BosunError
 from bosun.orchestration.gitcmd import GitRepo
-from bosun.orchestration.integration.gate import GateFolder, GateSandbox, run_gate
+from bosun.orchestration.integration.gate_runs import pipeline
 from bosun.orchestration.plan import Plan
 from bosun.orchestration.safe_files import remove_tree
-from bosun.orchestration.sandbox import active, check_start, gate_network_of
+from bosun.orchestration.sandbox import check_start
 
 SHOWN_LINES = 8
 """How much of a failing run's output end is said (its whole log is kept, and named)."""
@@ -36,32 +36,34 @@ def gate_on_base(plan: Plan, repo: Path, say: Callable[[str], None]) -> tuple[Ch
         check_start(plan)  # a plan that requires the sandbox runs nothing without it, as `bosun run`
     except BosunError as exc:
         return Check(name, False, f"not run: {exc}", "see the sandbox line above"), []
-    work = Path(tempfile.mkdtemp(prefix="bosun-doctor-gate."))
-    folder = GateFolder(GitRepo(repo), work / "tree")
+    work = Path(tempfile.mkdtemp(prefix="bosun-doctor-gate."))  # its own .bosun: no session's is touched
     children: list = []
+
+    def announce(label: str) -> None:
+        say(f"running the gate's {_named(label)} on '{project.base}' at {commit[:10]} ...")
+
     try:
-        folder.checkout(commit)
         prepare.save_settings(work, prepare.Settings.of(project))
-        box = GateSandbox(active(plan), gate_network_of(project), repo, work, memory=project.gate_memory)
-        took = 0.0
-        for label, command in [("tests", project.gate), *((f"check `{c}`", c) for c in project.checks)]:
-            say(f"running the gate's {label} on '{project.base}' at {commit[:10]} ...")
-            log = work / f"{len(list(work.glob('*.log')))}.log"
-            result = run_gate(
-                command, folder.path, project.gate_timeout, project.gate_env, log, work, children.append, box
-            )
-            took += result.duration_s
-            if not result.passed:
-                kept = Path(tempfile.mkdtemp(prefix="bosun-doctor-gate-log.")) / "gate.log"
-                shutil.copyfile(log, kept)
-                cause = result.cause.replace(str(log), str(kept))  # a setup failure names its log
-                said = [line for line in strip_ansi(result.output_tail).splitlines() if line.strip()]
-                fix = f"fix the branch or the gate before a session (its log: {kept}); units would wait for it"
-                return Check(name, False, f"{label}: {cause} at {commit[:10]}", fix), said[-SHOWN_LINES:]
-        return Check(name, True, f"passes at {commit[:10]} in {took:.1f}s"), []
+        results = pipeline(plan, GitRepo(repo), work, commit, "base", "base", children.append, announce=announce)
+        took = sum(result.duration_s for _, result in results)
+        failed = next(((label, result) for label, result in results if not result.passed), None)
+        if failed is None:
+            return Check(name, True, f"passes at {commit[:10]} in {took:.1f}s"), []
+        label, result = failed
+        kept = Path(tempfile.mkdtemp(prefix="bosun-doctor-gate-log.")) / "gate.log"
+        shutil.copyfile(result.log_path, kept)
+        cause = result.cause.replace(str(result.log_path), str(kept))  # a setup failure names its log
+        said = [line for line in strip_ansi(result.output_tail).splitlines() if line.strip()]
+        fix = f"fix the branch or the gate before a session (its log: {kept}); units would wait for it"
+        return Check(name, False, f"{_named(label)}: {cause} at {commit[:10]}", fix), said[-SHOWN_LINES:]
     except BaseException:  # Ctrl+C: an unsandboxed gate would outlive us (a sandboxed one dies with us)
         for child in children:
             child.kill()
         raise
     finally:
         remove_tree(work)  # what the gate left read-only too
+
+
+def _named(label: str) -> str:
+    """`tests`, or a `checks` command (the pipeline names it by its command line)."""
+    return label if label == "tests" else f"check `{label}`"

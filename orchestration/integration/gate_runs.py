@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
+from bosun.orchestration.gitcmd import GitRepo
 from bosun.orchestration.integration.chain import Run
 from bosun.orchestration.integration.checks import command_verdict
 from bosun.orchestration.integration.gate import GateFolder, GateResult, GateSandbox, run_gate
+from bosun.orchestration.plan import Plan
 from bosun.orchestration.sandbox import active as sandboxed
 from bosun.orchestration.sandbox import gate_network_of
 from bosun.orchestration.session import Session
@@ -18,30 +21,41 @@ def run_in_slot(session: Session, run: Run, attempt: int, started: Callable) -> 
     """In a worker thread: the run's pipeline of commands; `started` is handed each process (a
     stopping queue kills it), and a run cancelled meanwhile starts nothing more."""
     named = f"{run.units[-1]}.{attempt}.{run.label}"
-    return _pipeline(session, run.top, str(run.slot), named, started, lambda: run.cancelled, run.slot)
+    return pipeline(session.plan, session.repo, session.dir, run.top, str(run.slot), named, started, run.slot, run)
 
 
 def run_on_base(session: Session, commit: str, started: Callable) -> list[tuple[str, GateResult]]:
     """In a worker thread: the same pipeline on the integration head itself (base_gate.py), in a
     folder of its own beside the slots'."""
-    return _pipeline(session, commit, "base", f"base.{commit[:10]}", started, lambda: False, None)
+    return pipeline(session.plan, session.repo, session.dir, commit, "base", f"base.{commit[:10]}", started)
 
 
-def _pipeline(
-    session: Session, commit: str, folder_name: str, named: str, started: Callable, cancelled: Callable, slot
+def pipeline(
+    plan: Plan,
+    repo: GitRepo,
+    bosun_dir: Path,
+    commit: str,
+    folder_name: str,
+    named: str,
+    started: Callable,
+    slot: int | None = None,
+    run: Run | None = None,
+    announce: Callable[[str], None] | None = None,
 ) -> list[tuple[str, GateResult]]:
-    """The project's tests, then each extra check while all pass, on `commit`'s tree."""
-    project = session.plan.project
-    folder = GateFolder(session.repo, session.dir / "gates" / folder_name)
+    """The project's tests, then each extra check while all pass, on `commit`'s tree in
+    `bosun_dir`/gates/`folder_name`; nothing more starts once `run` is cancelled. `announce` is
+    told each command's name as it starts (`bosun doctor --gate`)."""
+    project = plan.project
+    folder = GateFolder(repo, bosun_dir / "gates" / folder_name)
     folder.checkout(commit)
-    box = GateSandbox(
-        sandboxed(session.plan), gate_network_of(project), session.repo.path, session.dir, memory=project.gate_memory
-    )
+    box = GateSandbox(sandboxed(plan), gate_network_of(project), repo.path, bosun_dir, memory=project.gate_memory)
     results = []
     for index, (name, command) in enumerate([("tests", project.gate), *((c, c) for c in project.checks)]):
-        if cancelled():
+        if run is not None and run.cancelled:
             break
-        log = session.dir / "logs" / (f"gate.{named}.log" if index == 0 else f"check.{named}.{index}.log")
+        if announce is not None:
+            announce(name)
+        log = bosun_dir / "logs" / (f"gate.{named}.log" if index == 0 else f"check.{named}.{index}.log")
         log.unlink(missing_ok=True)
         result = run_gate(
             command,
@@ -49,7 +63,7 @@ def _pipeline(
             project.gate_timeout,
             project.gate_env,
             log,
-            ceiling=session.dir,
+            ceiling=bosun_dir,
             started=started,
             sandbox=box,
             slot=slot,
