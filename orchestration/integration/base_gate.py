@@ -83,10 +83,10 @@ class BaseGates(Scheduling):
             return
         rows = self.store.units()
         changed = self.base.red and self.base.red_under != self._gate_said()
-        if changed or any(u.id in self.base.parked and u.state == SUBMITTED for u in rows):
+        forgotten = changed or any(u.id in self.base.parked and u.state == SUBMITTED for u in rows)
+        if forgotten:
             self.base.red.clear()
             self.base.parked.clear()
-            self._publish_base()
         waiting = self._revivable(rows)
         for row in waiting:
             self.base.parked.discard(row.id)
@@ -97,7 +97,7 @@ class BaseGates(Scheduling):
                 )
             except StaleState:
                 pass
-        if waiting:
+        if forgotten or waiting:
             self._publish_base()
 
     def _revivable(self, rows: list) -> list:
