@@ -154,12 +154,11 @@ def _start(
     name: str,
 ) -> Child:
     """Start the gate: in its sandbox when there is one, else with a private TMPDIR."""
-    private_tmp, token, record = None, None, []
+    private_tmp = token = pending = None
     if sandbox is not None:
         leftovers.end_named(sandbox.bosun_dir, name)
         # Written down before anything starts, setup included (leftovers.py).
         token, pending = leftovers.pending(sandbox.bosun_dir, name)
-        record.append(pending)
         if not sandbox.active:  # unsandboxed: a private TMPDIR at least
             private_tmp = sandbox.bosun_dir / "tmp" / name
             shutil.rmtree(private_tmp, ignore_errors=True)
@@ -184,7 +183,7 @@ def _start(
         )
     except BaseException:  # nothing started: give back what was taken for it
         ports.release(block)
-        leftovers.forget(record[0] if record else None)
+        leftovers.forget(pending)
         if limit is not None:
             limit.close()
         if egress is not None:
@@ -200,7 +199,7 @@ def _start(
         if egress is not None:
             egress.close()
         ports.release(block)
-        leftovers.forget(record[0] if record else None)
+        leftovers.forget(pending)
 
     child = Child(argv, folder, env, log_path, on_start=on_start, on_end=on_end, limit=limit)
     child.egress = egress
